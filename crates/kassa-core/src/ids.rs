@@ -1,0 +1,96 @@
+//! Public ids: a Stripe-style type prefix and random base62 characters from the operating
+//! system's CSPRNG. They are never sequential: a checkout session id is the capability that opens
+//! its hosted page, so it carries well over 128 random bits.
+
+/// Base62 alphabet; 62 symbols, so one character carries log2(62) ≈ 5.95 bits.
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `len` random base62 characters (rejection sampling, so every symbol is equally likely).
+pub fn random_base62(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        fill(&mut buf);
+        for &b in &buf {
+            // 248 = 4 * 62: bytes at or above it would bias the first symbols.
+            if b < 248 {
+                out.push(char::from(ALPHABET[usize::from(b % 62)]));
+                if out.len() == len {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Fill `buf` from the OS CSPRNG. There is no sensible way to go on without randomness: an id or a
+/// key made from anything weaker would be guessable, so this stops the process instead.
+#[allow(clippy::expect_used)]
+fn fill(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the operating system's random number generator failed");
+}
+
+/// A new id with `prefix` and 24 random characters (≈143 bits).
+pub fn new_id(prefix: &str) -> String {
+    let mut id = String::with_capacity(prefix.len() + 24);
+    id.push_str(prefix);
+    id.push_str(&random_base62(24));
+    id
+}
+
+pub mod prefix {
+    pub const ACCOUNT: &str = "acct_";
+    pub const PRODUCT: &str = "prod_";
+    pub const PRICE: &str = "price_";
+    pub const CUSTOMER: &str = "cus_";
+    pub const PROMOTION_CODE: &str = "promo_";
+    pub const LINE_ITEM: &str = "li_";
+    pub const REQUEST: &str = "req_";
+    pub const CHECKOUT_SESSION: &str = "cs_test_";
+}
+
+/// A checkout session id: `cs_test_` and 58 random characters (≈345 bits), as long as Stripe's.
+pub fn new_session_id() -> String {
+    let mut id = String::from(prefix::CHECKOUT_SESSION);
+    id.push_str(&random_base62(58));
+    id
+}
+
+/// A coupon id when the merchant gives none: 8 characters, like Stripe's.
+pub fn new_coupon_id() -> String {
+    random_base62(8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_prefix_length_and_alphabet() {
+        let id = new_id(prefix::PRODUCT);
+        assert!(id.starts_with("prod_"));
+        assert_eq!(id.len(), 5 + 24);
+        assert!(id[5..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        let cs = new_session_id();
+        assert_eq!(cs.len(), 8 + 58);
+    }
+
+    #[test]
+    fn ids_do_not_repeat() {
+        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_id("x_")).collect();
+        assert_eq!(ids.len(), 10_000);
+    }
+
+    #[test]
+    fn symbols_are_roughly_uniform() {
+        let s = random_base62(62 * 2000);
+        let mut counts = [0u32; 62];
+        for b in s.bytes() {
+            let i = ALPHABET.iter().position(|&a| a == b).unwrap_or(0);
+            counts[i] += 1;
+        }
+        // Expected 2000 each; a biased sampler would push the first symbols far above.
+        assert!(counts.iter().all(|&c| (1600..2400).contains(&c)), "{counts:?}");
+    }
+}

@@ -1,0 +1,32 @@
+//! # kassa-core — the domain, with no IO
+//!
+//! Everything kassa knows about money and checkout lives here, free of HTTP and SQL, so that the
+//! rules can be read and tested on their own and every adapter (the HTTP API, the hosted page,
+//! the workers, the CLI) applies the same ones.
+//!
+//! - [`money`]: currencies with Stripe's minor-unit exponents, checked integer arithmetic,
+//!   percentages in basis points, rounding half up.
+//! - [`discount`]: how a coupon turns into a discount and how that discount is split over lines.
+//! - [`catalog`]: products, prices, customers, coupons and promotion codes with their rules.
+//! - [`session`]: the checkout session — every creation rule of SPEC §5, totals, state machine.
+//! - [`params`]: the typed requests, decoded from JSON or Stripe's form encoding alike.
+//! - [`store`]: the [`store::Store`] port that the storage backends implement, shaped by use
+//!   cases, with records typed by [`store::Record`].
+//! - [`account`]: accounts and secret keys (hashed, masked in `Debug`).
+//!
+//! Data flows one way: the app parses a request into [`params`], a service loads what the rules
+//! need through [`store::Store`], the rules here decide, and one store call persists the result.
+
+pub mod account;
+pub mod catalog;
+pub mod discount;
+pub mod error;
+pub mod ids;
+pub mod metadata;
+pub mod money;
+pub mod params;
+pub mod session;
+pub mod store;
+pub mod time;
+
+pub use error::{Error, ErrorCode, Invalid};

@@ -1,0 +1,542 @@
+//! Typed requests. Both of kassa's encodings — JSON and Stripe's bracketed form encoding — are
+//! first decoded into one JSON tree by the app, then into these structs, so every rule is written
+//! once. Every struct refuses unknown fields (Stripe's `parameter_unknown`), nested ones included.
+//!
+//! Form encoding carries only strings, so integers, booleans and decimals are wrapped in [`Int`],
+//! [`Bool`] and [`Decimal`], which accept a JSON value of the right type or its string form. Their
+//! error messages start with a fixed phrase (`invalid integer`, …) that the app maps to an error
+//! code. Required parameters are `Option`s here and checked by the rules, which know the precise
+//! bracketed `param` to name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// An integer: a JSON integer or a decimal string of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i64);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Int;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
+                Ok(Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
+                i64::try_from(v).map(Int).map_err(|_| E::custom("invalid integer: too large"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Int, E> {
+                Err(E::custom(format!("invalid integer: {v}")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Int, E> {
+                let t = v.trim();
+                let digits = t.strip_prefix('-').unwrap_or(t);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(E::custom(format!("invalid integer: {}", truncate(v))));
+                }
+                t.parse::<i64>()
+                    .map(Int)
+                    .map_err(|_| E::custom(format!("invalid integer: {} is too large", truncate(v))))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Int, E> {
+                Err(E::custom(format!("invalid integer: {v}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A boolean: JSON `true`/`false` or the strings `"true"`/`"false"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bool(pub bool);
+
+impl<'de> Deserialize<'de> for Bool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Bool;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a boolean")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Bool, E> {
+                Ok(Bool(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Bool, E> {
+                match v {
+                    "true" => Ok(Bool(true)),
+                    "false" => Ok(Bool(false)),
+                    _ => Err(E::custom(format!("invalid boolean: {}", truncate(v)))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Bool, E> {
+                Err(E::custom(format!("invalid boolean: {v}")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Bool, E> {
+                Err(E::custom(format!("invalid boolean: {v}")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Bool, E> {
+                Err(E::custom(format!("invalid boolean: {v}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A decimal number kept as its text (`12.5`), so that the rules can parse it exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decimal(pub String);
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Decimal;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal number")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+                Ok(Decimal(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+                Ok(Decimal(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+                Ok(Decimal(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+                Ok(Decimal(v.to_owned()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Decimal, E> {
+                Err(E::custom(format!("invalid decimal: {v}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// `metadata`: a map of strings, or the empty string, which clears it on update. A value of
+/// `""` removes that key on update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataParam {
+    Clear,
+    Set(BTreeMap<String, String>),
+}
+
+impl<'de> Deserialize<'de> for MetadataParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MetadataParam;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MetadataParam, E> {
+                if v.is_empty() {
+                    Ok(MetadataParam::Clear)
+                } else {
+                    Err(E::custom("invalid object: metadata must be a map of strings"))
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<MetadataParam, E> {
+                Ok(MetadataParam::Clear)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MetadataParam, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, MetaValue>()? {
+                    out.insert(k, v.0);
+                }
+                Ok(MetadataParam::Set(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A metadata value: a string, or a number or boolean given in JSON (kept as its text).
+struct MetaValue(String);
+
+impl<'de> Deserialize<'de> for MetaValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = MetaValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MetaValue, E> {
+                Ok(MetaValue(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<MetaValue, E> {
+                Ok(MetaValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<MetaValue, E> {
+                Ok(MetaValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<MetaValue, E> {
+                Ok(MetaValue(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<MetaValue, E> {
+                Ok(MetaValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A `created` filter: an exact timestamp or a range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeParam {
+    pub gt: Option<Int>,
+    pub gte: Option<Int>,
+    pub lt: Option<Int>,
+    pub lte: Option<Int>,
+}
+
+/// `created=123` or `created[gte]=100&created[lt]=200`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedFilter(pub RangeParam);
+
+impl<'de> Deserialize<'de> for CreatedFilter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        match v {
+            serde_json::Value::Object(_) => {
+                RangeParam::deserialize(v).map(CreatedFilter).map_err(de::Error::custom)
+            }
+            other => {
+                let exact = Int::deserialize(other).map_err(de::Error::custom)?;
+                Ok(CreatedFilter(RangeParam { gte: Some(exact), lte: Some(exact), ..RangeParam::default() }))
+            }
+        }
+    }
+}
+
+/// Only `expand`: retrieving one object.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retrieve {
+    pub expand: Option<Vec<String>>,
+}
+
+/// The pagination every list takes.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub limit: Option<Int>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+macro_rules! list_params {
+    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            pub limit: Option<Int>,
+            pub starting_after: Option<String>,
+            pub ending_before: Option<String>,
+            pub expand: Option<Vec<String>>,
+            pub created: Option<CreatedFilter>,
+            $(pub $field: $ty,)*
+        }
+
+        impl $name {
+            pub fn page(&self) -> Page {
+                Page {
+                    limit: self.limit,
+                    starting_after: self.starting_after.clone(),
+                    ending_before: self.ending_before.clone(),
+                }
+            }
+        }
+    };
+}
+
+list_params!(
+    /// `GET /products`
+    ProductList { active: Option<Bool> }
+);
+list_params!(
+    /// `GET /prices`
+    PriceList { active: Option<Bool>, product: Option<String>, currency: Option<String>, r#type: Option<String> }
+);
+list_params!(
+    /// `GET /customers`
+    CustomerList { email: Option<String> }
+);
+list_params!(
+    /// `GET /coupons`
+    CouponList {}
+);
+list_params!(
+    /// `GET /promotion_codes`
+    PromotionCodeList { active: Option<Bool>, code: Option<String>, coupon: Option<String>, customer: Option<String> }
+);
+list_params!(
+    /// `GET /checkout/session`
+    SessionList {
+        customer: Option<String>,
+        status: Option<String>,
+        payment_intent: Option<String>,
+        subscription: Option<String>,
+    }
+);
+list_params!(
+    /// `GET /checkout/session/{id}/line_items`
+    LineItemList {}
+);
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductCreate {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub active: Option<Bool>,
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductUpdate {
+    pub name: Option<String>,
+    pub active: Option<Bool>,
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringParam {
+    pub interval: Option<String>,
+    pub interval_count: Option<Int>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceCreate {
+    pub product: Option<String>,
+    pub currency: Option<String>,
+    pub unit_amount: Option<Int>,
+    pub recurring: Option<RecurringParam>,
+    pub active: Option<Bool>,
+    pub nickname: Option<String>,
+    pub lookup_key: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceUpdate {
+    pub active: Option<Bool>,
+    pub nickname: Option<String>,
+    pub lookup_key: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerCreate {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerUpdate {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesToParam {
+    pub products: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponCreate {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub percent_off: Option<Decimal>,
+    pub amount_off: Option<Int>,
+    pub currency: Option<String>,
+    pub duration: Option<String>,
+    pub duration_in_months: Option<Int>,
+    pub max_redemptions: Option<Int>,
+    pub redeem_by: Option<Int>,
+    pub applies_to: Option<AppliesToParam>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponUpdate {
+    pub name: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionsParam {
+    pub first_time_transaction: Option<Bool>,
+    pub minimum_amount: Option<Int>,
+    pub minimum_amount_currency: Option<String>,
+}
+
+/// The newer API's way to name a promotion code's coupon: `promotion[type]=coupon&promotion[coupon]=…`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionParam {
+    pub r#type: Option<String>,
+    pub coupon: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionCodeCreate {
+    pub code: Option<String>,
+    pub coupon: Option<String>,
+    pub promotion: Option<PromotionParam>,
+    pub active: Option<Bool>,
+    pub customer: Option<String>,
+    pub expires_at: Option<Int>,
+    pub max_redemptions: Option<Int>,
+    pub restrictions: Option<RestrictionsParam>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionCodeUpdate {
+    pub active: Option<Bool>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustableQuantityParam {
+    pub enabled: Option<Bool>,
+    pub minimum: Option<Int>,
+    pub maximum: Option<Int>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineItemParam {
+    pub price: Option<String>,
+    pub quantity: Option<Int>,
+    pub adjustable_quantity: Option<AdjustableQuantityParam>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountParam {
+    pub coupon: Option<String>,
+    pub promotion_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionDataParam {
+    pub trial_period_days: Option<Int>,
+    pub metadata: Option<MetadataParam>,
+}
+
+/// `POST /checkout/session`: the seed's parameters and the common extras.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCreate {
+    pub line_items: Option<Vec<LineItemParam>>,
+    pub mode: Option<String>,
+    pub currency: Option<String>,
+    pub customer: Option<String>,
+    pub customer_email: Option<String>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub allow_promotion_codes: Option<Bool>,
+    pub discounts: Option<Vec<DiscountParam>>,
+    pub payment_method_types: Option<Vec<String>>,
+    pub subscription_data: Option<SubscriptionDataParam>,
+    pub expand: Option<Vec<String>>,
+    pub client_reference_id: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expires_at: Option<Int>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ints_from_numbers_and_strings() {
+        let ok: Int = serde_json::from_value(json!("42")).unwrap();
+        assert_eq!(ok, Int(42));
+        let ok: Int = serde_json::from_value(json!(-7)).unwrap();
+        assert_eq!(ok, Int(-7));
+        for bad in
+            [json!("4.2"), json!("abc"), json!(""), json!(1.5), json!(true), json!("99999999999999999999")]
+        {
+            let err = serde_json::from_value::<Int>(bad.clone()).unwrap_err().to_string();
+            assert!(err.starts_with("invalid integer"), "{bad}: {err}");
+        }
+        let err = serde_json::from_value::<Int>(json!(18446744073709551615u64)).unwrap_err();
+        assert!(err.to_string().starts_with("invalid integer"));
+    }
+
+    #[test]
+    fn bools_and_metadata() {
+        assert_eq!(serde_json::from_value::<Bool>(json!("true")).unwrap(), Bool(true));
+        assert!(serde_json::from_value::<Bool>(json!("yes")).is_err());
+        let m: MetadataParam = serde_json::from_value(json!({"a": "1", "b": 2})).unwrap();
+        assert_eq!(m, MetadataParam::Set([("a".into(), "1".into()), ("b".into(), "2".into())].into()));
+        assert_eq!(serde_json::from_value::<MetadataParam>(json!("")).unwrap(), MetadataParam::Clear);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_level() {
+        let err = serde_json::from_value::<SessionCreate>(json!({"bogus": 1})).unwrap_err();
+        assert!(err.to_string().contains("unknown field `bogus`"));
+        let err =
+            serde_json::from_value::<SessionCreate>(json!({"line_items": [{"pricee": "x"}]})).unwrap_err();
+        assert!(err.to_string().contains("unknown field `pricee`"));
+    }
+
+    #[test]
+    fn created_filter_accepts_exact_or_range() {
+        let exact: CreatedFilter = serde_json::from_value(json!("100")).unwrap();
+        assert_eq!(exact.0.gte, Some(Int(100)));
+        assert_eq!(exact.0.lte, Some(Int(100)));
+        let range: CreatedFilter = serde_json::from_value(json!({"gt": "5", "lt": 9})).unwrap();
+        assert_eq!(range.0.gt, Some(Int(5)));
+        assert_eq!(range.0.lt, Some(Int(9)));
+    }
+}

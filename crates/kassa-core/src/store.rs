@@ -1,0 +1,559 @@
+//! The storage port.
+//!
+//! Every object kassa keeps is a *record*: its JSON document (the domain struct, serialized) plus
+//! the few columns that lists filter on and constraints guard, all derived from the struct on
+//! every write, so the document and its columns cannot disagree. A backend stores each [`Kind`] in
+//! its own table keyed by `(account_id, id)`, in insertion order (`seq`), with the columns that
+//! [`Kind::columns`] names.
+//!
+//! Two ways in:
+//! - **Reads** ([`Store::get`], [`Store::get_many`], [`Store::list`]) run outside any write, on
+//!   read connections.
+//! - **Writes** all go through [`Store::transact`]: a closure over a [`Tx`] that runs inside one
+//!   database transaction and either commits whole or not at all. A use case (create a session,
+//!   expire one, later complete one with its customer, payment and events) is one closure, so it
+//!   is atomic on every backend. On SQLite the closure runs on the single writer, which commits
+//!   several closures together (group commit) and answers none before the commit is on disk; on
+//!   PostgreSQL [`Tx::get`] locks the row it reads (`FOR UPDATE`), so concurrent closures on the
+//!   same object serialize there too.
+//!
+//! Invariants the database holds: `(account_id, id)` is unique per kind, and an active promotion
+//! code's folded `code` is unique per account. Breaking one is [`StoreError::Conflict`] naming the
+//! constraint.
+
+use std::any::Any;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::account::{Account, ApiKeyRecord, KeyHash};
+use crate::catalog::{Coupon, Customer, Price, Product, PromotionCode};
+use crate::error::Error;
+use crate::session::Session;
+use crate::time::Timestamp;
+
+/// The kinds of records, one table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Product,
+    Price,
+    Customer,
+    Coupon,
+    PromotionCode,
+    CheckoutSession,
+    IdempotencyKey,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[
+        Kind::Product,
+        Kind::Price,
+        Kind::Customer,
+        Kind::Coupon,
+        Kind::PromotionCode,
+        Kind::CheckoutSession,
+        Kind::IdempotencyKey,
+    ];
+
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Product => "products",
+            Self::Price => "prices",
+            Self::Customer => "customers",
+            Self::Coupon => "coupons",
+            Self::PromotionCode => "promotion_codes",
+            Self::CheckoutSession => "checkout_sessions",
+            Self::IdempotencyKey => "idempotency_keys",
+        }
+    }
+
+    /// The object's name in Stripe's API (`No such price: …`).
+    pub fn object(self) -> &'static str {
+        match self {
+            Self::Product => "product",
+            Self::Price => "price",
+            Self::Customer => "customer",
+            Self::Coupon => "coupon",
+            Self::PromotionCode => "promotion_code",
+            Self::CheckoutSession => "checkout.session",
+            Self::IdempotencyKey => "idempotency_key",
+        }
+    }
+
+    /// The columns besides `account_id`, `id`, `seq`, `created` and `data`.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Self::Product => &[Column::Active],
+            Self::Price => &[Column::Active, Column::Product, Column::Currency, Column::Type],
+            Self::Customer => &[Column::Email],
+            Self::Coupon => &[],
+            Self::PromotionCode => &[Column::Active, Column::Code, Column::Coupon, Column::Customer],
+            Self::CheckoutSession => &[
+                Column::Status,
+                Column::Customer,
+                Column::PaymentIntent,
+                Column::Subscription,
+                Column::ExpiresAt,
+            ],
+            Self::IdempotencyKey => &[],
+        }
+    }
+}
+
+/// A column that lists filter on or a constraint guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    Created,
+    Active,
+    Product,
+    Currency,
+    Type,
+    Email,
+    Code,
+    Coupon,
+    Customer,
+    Status,
+    PaymentIntent,
+    Subscription,
+    ExpiresAt,
+}
+
+impl Column {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Active => "active",
+            Self::Product => "product",
+            Self::Currency => "currency",
+            Self::Type => "type",
+            Self::Email => "email",
+            Self::Code => "code",
+            Self::Coupon => "coupon",
+            Self::Customer => "customer",
+            Self::Status => "status",
+            Self::PaymentIntent => "payment_intent",
+            Self::Subscription => "subscription",
+            Self::ExpiresAt => "expires_at",
+        }
+    }
+}
+
+/// A column's value: booleans are stored as 0/1 integers on every backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Self::Int(i64::from(b))
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Null, Into::into)
+    }
+}
+
+/// A stored record: the document and its derived columns, in [`Kind::columns`] order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    pub kind: Kind,
+    pub account: String,
+    pub id: String,
+    pub created: Timestamp,
+    pub data: String,
+    pub columns: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+impl Cmp {
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::Lt => "<",
+            Self::Lte => "<=",
+            Self::Gt => ">",
+            Self::Gte => ">=",
+        }
+    }
+}
+
+/// A condition on a record's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    Eq(Column, Value),
+    Cmp(Column, Cmp, i64),
+    /// Any of the groups holds; within a group, all filters hold.
+    Any(Vec<Vec<Filter>>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// The newest records.
+    First,
+    /// Records older than this id (`starting_after`).
+    After(String),
+    /// Records newer than this id (`ending_before`).
+    Before(String),
+}
+
+/// A page of a list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub filters: Vec<Filter>,
+    pub limit: u32,
+    pub cursor: Cursor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Newest first.
+    pub data: Vec<RawRecord>,
+    /// Whether more records lie beyond this page in the direction of travel.
+    pub has_more: bool,
+}
+
+/// Whose records a [`Tx::find`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    Account(&'a str),
+    /// Every account's: for sweeps and schedulers.
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint, by name (`promotion_codes_active_code`, `primary_key`).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// A list cursor names no record of this account and kind.
+    #[error("no such object: {0}")]
+    CursorNotFound(String),
+    /// An update of a record that does not exist.
+    #[error("record not found")]
+    NotFound,
+    /// The domain refused the change inside a transaction; nothing was written.
+    #[error(transparent)]
+    Rejected(Error),
+    /// The database cannot be reached or is not answering.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A stored document that does not decode: a bug or a damaged database.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+impl From<Error> for StoreError {
+    fn from(e: Error) -> Self {
+        Self::Rejected(e)
+    }
+}
+
+impl From<crate::error::Invalid> for StoreError {
+    fn from(e: crate::error::Invalid) -> Self {
+        Self::Rejected(Error::Invalid(e))
+    }
+}
+
+/// What a write sees: its reads and writes all belong to one transaction.
+pub trait Tx {
+    /// One record of an account. On backends with row locks the row stays locked until commit.
+    fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
+    /// Fails with `Conflict` when a unique constraint would break.
+    fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError>;
+    /// Replace the document and columns of an existing record; `NotFound` if there is none.
+    fn update(&mut self, record: &RawRecord) -> Result<(), StoreError>;
+    fn delete(&mut self, account: &str, kind: Kind, id: &str) -> Result<bool, StoreError>;
+    /// Up to `limit` records matching every filter, oldest first. On backends with row locks the
+    /// rows are locked, and rows another transaction holds are skipped, so concurrent sweeps
+    /// share out the work instead of doing it twice.
+    fn find(
+        &mut self,
+        scope: Scope<'_>,
+        kind: Kind,
+        filters: &[Filter],
+        limit: u32,
+    ) -> Result<Vec<RawRecord>, StoreError>;
+    /// Delete every record of `kind` (all accounts) matching the filters; returns how many.
+    fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError>;
+}
+
+/// A unit of work for [`Store::transact`]. Its result travels as `Any`; [`transact`] restores
+/// the type.
+pub type TxFn = Box<dyn FnOnce(&mut dyn Tx) -> Result<Box<dyn Any + Send>, StoreError> + Send>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Is the database reachable and answering?
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn count_accounts(&self) -> Result<u64, StoreError>;
+    async fn create_account(&self, account: &Account, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError>;
+    async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError>;
+
+    async fn get(&self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
+    /// A record by its id alone, whatever its account: for ids that are capabilities (a checkout
+    /// session's id opens its hosted page). Only meaningful for kinds whose ids are random.
+    async fn get_by_id(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
+    /// Several records of one account, read in one snapshot; missing ones are left out.
+    async fn get_many(&self, account: &str, keys: Vec<(Kind, String)>) -> Result<Vec<RawRecord>, StoreError>;
+    async fn list(&self, account: &str, kind: Kind, query: ListQuery) -> Result<Page, StoreError>;
+
+    /// Run `f` in one transaction; commit if it returns `Ok`, roll back if it returns `Err`.
+    /// Answers only once the outcome is durable. If the returned future is dropped after the work
+    /// was queued, the work may still commit.
+    async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError>;
+}
+
+/// [`Store::transact`] with a typed result.
+pub async fn transact<T, F>(store: &dyn Store, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
+{
+    let any =
+        store.transact(Box::new(move |tx| f(tx).map(|v| -> Box<dyn Any + Send> { Box::new(v) }))).await?;
+    any.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| StoreError::Backend("transaction returned an unexpected type".to_owned()))
+}
+
+/// A domain type kept as a record.
+pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const KIND: Kind;
+    fn id(&self) -> &str;
+    fn created(&self) -> Timestamp;
+    /// Values for [`Kind::columns`], in that order.
+    fn columns(&self) -> Vec<Value>;
+
+    fn to_raw(&self, account: &str) -> Result<RawRecord, StoreError> {
+        let data = serde_json::to_string(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(RawRecord {
+            kind: Self::KIND,
+            account: account.to_owned(),
+            id: self.id().to_owned(),
+            created: self.created(),
+            data,
+            columns: self.columns(),
+        })
+    }
+
+    fn from_raw(raw: &RawRecord) -> Result<Self, StoreError> {
+        if raw.kind != Self::KIND {
+            return Err(StoreError::Corrupt(format!("expected a {:?}, found a {:?}", Self::KIND, raw.kind)));
+        }
+        serde_json::from_str(&raw.data)
+            .map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", raw.kind.table(), raw.id)))
+    }
+}
+
+/// Typed reads and writes on a [`Tx`].
+pub trait TxExt: Tx {
+    fn load<R: Record>(&mut self, account: &str, id: &str) -> Result<Option<R>, StoreError> {
+        self.get(account, R::KIND, id)?.map(|raw| R::from_raw(&raw)).transpose()
+    }
+
+    fn put_new<R: Record>(&mut self, account: &str, record: &R) -> Result<(), StoreError> {
+        self.insert(&record.to_raw(account)?)
+    }
+
+    fn put<R: Record>(&mut self, account: &str, record: &R) -> Result<(), StoreError> {
+        self.update(&record.to_raw(account)?)
+    }
+}
+
+impl<T: Tx + ?Sized> TxExt for T {}
+
+/// Typed reads on a [`Store`].
+#[async_trait]
+pub trait StoreExt {
+    async fn load<R: Record>(&self, account: &str, id: &str) -> Result<Option<R>, StoreError>;
+}
+
+#[async_trait]
+impl StoreExt for dyn Store {
+    async fn load<R: Record>(&self, account: &str, id: &str) -> Result<Option<R>, StoreError> {
+        self.get(account, R::KIND, id).await?.map(|raw| R::from_raw(&raw)).transpose()
+    }
+}
+
+impl Record for Product {
+    const KIND: Kind = Kind::Product;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.active.into()]
+    }
+}
+
+impl Record for Price {
+    const KIND: Kind = Kind::Price;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![
+            self.active.into(),
+            self.product.as_str().into(),
+            self.currency.as_str().into(),
+            self.type_str().into(),
+        ]
+    }
+}
+
+impl Record for Customer {
+    const KIND: Kind = Kind::Customer;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.email.clone().into()]
+    }
+}
+
+impl Record for Coupon {
+    const KIND: Kind = Kind::Coupon;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![]
+    }
+}
+
+impl Record for PromotionCode {
+    const KIND: Kind = Kind::PromotionCode;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![
+            self.active.into(),
+            self.code_key().into(),
+            self.coupon.as_str().into(),
+            self.customer.clone().into(),
+        ]
+    }
+}
+
+impl Record for Session {
+    const KIND: Kind = Kind::CheckoutSession;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![
+            self.status.as_str().into(),
+            self.customer.clone().into(),
+            self.payment_intent.clone().into(),
+            self.subscription.clone().into(),
+            self.expires_at.into(),
+        ]
+    }
+}
+
+/// An `Idempotency-Key` and what became of the first request that used it (SPEC §10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct IdempotencyRecord {
+    /// The key as the client sent it.
+    pub id: String,
+    pub created: Timestamp,
+    /// A digest of the request's method, path and decoded parameters.
+    pub fingerprint: String,
+    /// `None` while the first request is still running.
+    pub response: Option<StoredResponse>,
+    /// Until when the running request holds the key; past it (the process died), a retry takes over.
+    pub locked_until: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Record for IdempotencyRecord {
+    const KIND: Kind = Kind::IdempotencyKey;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_values_match_declared_columns() {
+        let product = Product {
+            id: "prod_1".into(),
+            created: 1,
+            updated: 1,
+            name: "n".into(),
+            active: true,
+            description: None,
+            metadata: Default::default(),
+        };
+        assert_eq!(product.columns().len(), Kind::Product.columns().len());
+        let raw = product.to_raw("acct_1").unwrap();
+        assert_eq!(Product::from_raw(&raw).unwrap(), product);
+        assert_eq!(raw.columns, vec![Value::Int(1)]);
+    }
+}
