@@ -1,0 +1,657 @@
+//! The SQLite backend: one file, one writer thread with group commit, a pool of reader threads.
+//!
+//! # Writes: one writer, group commit, savepoints
+//!
+//! SQLite lets one connection write at a time, so kassa gives writing to exactly one connection,
+//! owned by one OS thread (`kassa-sqlite-writer`). [`Store::transact`] sends the closure there
+//! over a channel and awaits the answer on a `tokio::sync::oneshot`, so the async runtime never
+//! blocks on SQLite. The writer blocks for the first job, then takes up to
+//! [`SqliteOptions::max_batch`] − 1 more that are already queued and runs them all in a single
+//! `BEGIN IMMEDIATE … COMMIT`, each in its own `SAVEPOINT`: a closure that returns `Err` (or
+//! panics) is rolled back to its savepoint alone, so it leaves nothing behind and does not disturb
+//! the others of its batch (`src/sqlite/writer.rs`). [`Store::create_account`] goes through the
+//! writer too. A closure runs on the writer with the batch open, so it must be quick and must not
+//! wait on anything outside: everything queued behind it waits with it.
+//!
+//! # Durability
+//!
+//! The connection runs with `journal_mode=WAL` and `synchronous=FULL`, so `COMMIT` returns only
+//! once the WAL is fsynced. No transaction is answered before the `COMMIT` of its batch has
+//! returned: **an acknowledged write is on disk**. If the commit fails, every transaction of the
+//! batch gets the error and none of it is in the database. Because one fsync serves a whole
+//! batch, throughput grows with concurrency instead of being capped at one fsync per request.
+//!
+//! # Reads: a pool of readers
+//!
+//! [`Store::get`], [`Store::get_many`], [`Store::list`], [`Store::ping`],
+//! [`Store::count_accounts`] and [`Store::account_by_key`] run on [`SqliteOptions::readers`]
+//! threads, each with its own `query_only` connection, pulling from one shared queue. WAL lets
+//! them read while the writer writes; a read that begins after a write was acknowledged sees it.
+//! `get_many` and `list` (cursor lookup plus page) each read one snapshot.
+//!
+//! # Shutdown
+//!
+//! Dropping the [`SqliteStore`] closes both queues; the threads finish every job already queued
+//! (so nothing acknowledged, or about to be, is lost) and exit, and `drop` waits for them: it
+//! blocks for as long as the queued work takes (usually one batch), so drop the last handle once
+//! the server has stopped taking requests. A `transact` whose future is dropped after it was
+//! queued may still commit. [`SqliteStore::writer_stats`] counts batches and transactions.
+//!
+//! # Why rusqlite and not sqlx
+//!
+//! sqlx's SQLite driver already funnels each connection through its own worker thread and offers
+//! only async, per-statement access to it, which makes a synchronous closure run inside a shared
+//! group-commit transaction awkward (and adds a hop). rusqlite gives direct control of the single
+//! writer connection, its transactions and savepoints, and a prepared-statement cache
+//! (`prepare_cached`, capacity [`STATEMENT_CACHE`]).
+
+mod error;
+mod reader;
+mod schema;
+mod sql;
+#[cfg(any(test, feature = "conformance"))]
+mod testing;
+mod writer;
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use crossbeam_channel::Sender;
+use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
+use kassa_core::store::{Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use error::map;
+use reader::ReadJob;
+use sql::SqliteTx;
+#[cfg(any(test, feature = "conformance"))]
+pub use testing::TempSqlite;
+use writer::{Counters, Outcome, WriteFn, WriteJob};
+
+/// Prepared statements kept per connection.
+pub const STATEMENT_CACHE: usize = 256;
+
+/// How a [`SqliteStore`] runs. `SqliteOptions { readers: 4, ..Default::default() }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Reader threads, each with its own connection. At least one is started. Default 2.
+    pub readers: usize,
+    /// The most transactions committed together in one group commit. Default 256.
+    pub max_batch: usize,
+    /// How long a connection waits for a lock held by another process (another kassa on the same
+    /// file, a backup) before the operation fails as `Unavailable`. Default 5 s.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { readers: 2, max_batch: 256, busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// What the writer has committed since the store was opened: `transactions / batches` is the
+/// average group-commit size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Batches committed (one `COMMIT`, one fsync each).
+    pub batches: u64,
+    /// Transactions run in those batches, including ones that returned `Err` and were rolled
+    /// back to their savepoint.
+    pub transactions: u64,
+}
+
+struct Queues {
+    write: Sender<WriteJob>,
+    read: Sender<ReadJob>,
+}
+
+/// kassa's [`Store`] on one SQLite file. See the [module docs](self) for how it works.
+pub struct SqliteStore {
+    /// `None` only while dropping.
+    queues: Option<Queues>,
+    threads: Vec<JoinHandle<()>>,
+    path: PathBuf,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).field("threads", &self.threads.len()).finish()
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the SQLite store is shut down".to_owned())
+}
+
+fn open_connection(path: &Path, create: bool, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    // No SQLITE_OPEN_URI: a path is a path, even with `?` or `#` in it.
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(map)?;
+    conn.busy_timeout(busy_timeout).map_err(map)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Open (creating it if missing) the database at `path`, bring its schema up to date, and
+    /// start the writer and two readers. Blocks while it does so: call it at startup.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with options.
+    pub fn open_with(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let mut writer = open_connection(path, true, options.busy_timeout)?;
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(map)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "SQLite refused write-ahead logging for {} (journal mode {mode})",
+                path.display()
+            )));
+        }
+        writer.pragma_update(None, "synchronous", "FULL").map_err(map)?;
+        writer.pragma_update(None, "foreign_keys", true).map_err(map)?;
+        schema::migrate(&mut writer)?;
+
+        let readers = (0..options.readers.max(1))
+            .map(|_| {
+                let conn = open_connection(path, false, options.busy_timeout)?;
+                conn.pragma_update(None, "query_only", true).map_err(map)?;
+                Ok(conn)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+
+        let (write_tx, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
+        let (read_tx, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
+        let spawn_failed =
+            |e: std::io::Error| StoreError::Backend(format!("cannot start a SQLite thread: {e}"));
+        let mut threads = Vec::with_capacity(1 + readers.len());
+        let max_batch = options.max_batch.max(1);
+        let counters = Arc::new(Counters::default());
+        let writer_counters = counters.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("kassa-sqlite-writer".to_owned())
+                .spawn(move || writer::run(writer, write_rx, max_batch, writer_counters))
+                .map_err(spawn_failed)?,
+        );
+        for (i, conn) in readers.into_iter().enumerate() {
+            let rx = read_rx.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("kassa-sqlite-reader-{i}"))
+                    .spawn(move || reader::run(conn, rx))
+                    .map_err(spawn_failed)?,
+            );
+        }
+        tracing::info!(path = %path.display(), readers = threads.len() - 1, "opened SQLite store");
+        Ok(SqliteStore {
+            queues: Some(Queues { write: write_tx, read: read_tx }),
+            threads,
+            path: path.to_owned(),
+            counters,
+        })
+    }
+
+    /// Open the database a URL names: `sqlite://relative/path.db`, `sqlite:///absolute/path.db`
+    /// or `sqlite:path.db`, optionally with `?mode=rwc` (what kassa does anyway). In-memory
+    /// databases are not supported: the readers and the writer must share a file.
+    pub fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
+        Self::open_url_with(url, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open_url`] with options.
+    pub fn open_url_with(url: &str, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        Self::open_with(&path_from_url(url)?, options)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the writer has committed so far.
+    pub fn writer_stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            transactions: self.counters.transactions.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Transactions queued for the writer and not yet taken into a batch.
+    pub fn write_queue_len(&self) -> usize {
+        self.queues.as_ref().map_or(0, |q| q.write.len())
+    }
+
+    fn queues(&self) -> Result<&Queues, StoreError> {
+        self.queues.as_ref().ok_or_else(closed)
+    }
+
+    /// Run `f` on the writer inside the next group commit; answers once the batch is durable.
+    async fn write(&self, f: WriteFn) -> Outcome {
+        let (reply, answer) = oneshot::channel();
+        self.queues()?.write.send(WriteJob { f, reply }).map_err(|_| closed())?;
+        answer.await.map_err(|_| StoreError::Unavailable("the SQLite writer stopped".to_owned()))?
+    }
+
+    /// Run `f` on a reader.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        });
+        self.queues()?.read.send(job).map_err(|_| closed())?;
+        answer.await.map_err(|_| StoreError::Unavailable("a SQLite reader failed".to_owned()))?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queues lets the threads drain what is queued and stop.
+        drop(self.queues.take());
+        let me = std::thread::current().id();
+        for handle in self.threads.drain(..) {
+            // The last handle can be dropped on the writer itself (by a transaction's closure
+            // that owned it); that thread stops on its own once the queue is empty.
+            if handle.thread().id() == me {
+                continue;
+            }
+            if handle.join().is_err() {
+                tracing::error!("a SQLite thread panicked");
+            }
+        }
+    }
+}
+
+/// The file a `sqlite:` URL names. The URL itself is never echoed in errors.
+fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
+    let invalid = |why: &str| StoreError::Backend(format!("invalid SQLite database URL: {why}"));
+    let rest = url.strip_prefix("sqlite:").ok_or_else(|| invalid("it must start with `sqlite:`"))?;
+    // `sqlite://a/b.db` is the relative `a/b.db`; `sqlite:///a/b.db` the absolute `/a/b.db`.
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    for option in query.into_iter().flat_map(|q| q.split('&')).filter(|o| !o.is_empty()) {
+        match option {
+            "mode=rwc" => {}
+            "mode=memory" => return Err(invalid("in-memory databases are not supported")),
+            _ => {
+                let key = option.split_once('=').map_or(option, |(k, _)| k);
+                return Err(invalid(&format!("unsupported option `{key}` (only `mode=rwc`)")));
+            }
+        }
+    }
+    if path.is_empty() {
+        return Err(invalid("it names no file"));
+    }
+    if path == ":memory:" {
+        return Err(invalid("in-memory databases are not supported"));
+    }
+    Ok(PathBuf::from(path))
+}
+
+fn boxed<T: Send + 'static>(v: T) -> Box<dyn Any + Send> {
+    Box::new(v)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            let one: i64 = conn
+                .prepare_cached("SELECT 1")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(map)?;
+            if one == 1 { Ok(()) } else { Err(StoreError::Backend("SELECT 1 answered otherwise".to_owned())) }
+        })
+        .await
+    }
+
+    async fn count_accounts(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let n: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM accounts")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(map)?;
+            u64::try_from(n).map_err(|_| StoreError::Corrupt("negative account count".to_owned()))
+        })
+        .await
+    }
+
+    async fn create_account(&self, account: &Account, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let account = account.clone();
+        let key = key.clone();
+        self.write(Box::new(move |conn| {
+            conn.prepare_cached("INSERT INTO accounts (id, name, created) VALUES (?1, ?2, ?3)")
+                .and_then(|mut s| s.execute(rusqlite::params![account.id, account.name, account.created]))
+                .map_err(map)?;
+            conn.prepare_cached(
+                "INSERT INTO api_keys (hash, account_id, last4, created) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(rusqlite::params![key.hash.as_str(), key.account_id, key.last4, key.created])
+            })
+            .map_err(map)?;
+            Ok(boxed(()))
+        }))
+        .await
+        .map(|_| ())
+    }
+
+    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError> {
+        let hash = hash.clone();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT a.id, a.name, a.created FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+                     WHERE k.hash = ?1",
+                )
+                .map_err(map)?;
+            stmt.query_row([hash.as_str()], |r| {
+                Ok(Account { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? })
+            })
+            .optional()
+            .map_err(map)
+        })
+        .await
+    }
+
+    async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, name, created FROM accounts WHERE id = ?1").map_err(map)?;
+            stmt.query_row([id.as_str()], |r| {
+                Ok(Account { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? })
+            })
+            .optional()
+            .map_err(map)
+        })
+        .await
+    }
+
+    async fn get_by_id(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| sql::get_by_id(conn, kind, &id)).await
+    }
+
+    async fn get(&self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        let (account, id) = (account.to_owned(), id.to_owned());
+        self.read(move |conn| sql::get(conn, &account, kind, &id)).await
+    }
+
+    async fn get_many(&self, account: &str, keys: Vec<(Kind, String)>) -> Result<Vec<RawRecord>, StoreError> {
+        let account = account.to_owned();
+        self.read(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(map)?;
+            let mut found = Vec::with_capacity(keys.len());
+            for (kind, id) in &keys {
+                found.extend(sql::get(&tx, &account, *kind, id)?);
+            }
+            tx.commit().map_err(map)?;
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn list(&self, account: &str, kind: Kind, query: ListQuery) -> Result<Page, StoreError> {
+        let account = account.to_owned();
+        self.read(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(map)?;
+            let page = sql::list(&tx, &account, kind, &query)?;
+            tx.commit().map_err(map)?;
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+        self.write(Box::new(move |conn| f(&mut SqliteTx { conn }))).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::conformance::TestDatabase;
+    use kassa_core::store::{Value, transact};
+
+    #[test]
+    fn urls() {
+        let ok = |u: &str| path_from_url(u).unwrap();
+        assert_eq!(ok("sqlite://kassa.db"), PathBuf::from("kassa.db"));
+        assert_eq!(ok("sqlite://data/kassa.db"), PathBuf::from("data/kassa.db"));
+        assert_eq!(ok("sqlite:///var/lib/kassa.db"), PathBuf::from("/var/lib/kassa.db"));
+        assert_eq!(ok("sqlite:kassa.db"), PathBuf::from("kassa.db"));
+        assert_eq!(ok("sqlite:/abs/kassa.db"), PathBuf::from("/abs/kassa.db"));
+        assert_eq!(ok("sqlite://kassa.db?mode=rwc"), PathBuf::from("kassa.db"));
+        for bad in [
+            "sqlite:",
+            "sqlite://",
+            "sqlite::memory:",
+            "sqlite://x.db?mode=memory",
+            "sqlite://x.db?key=secret",
+            "postgres://x",
+        ] {
+            let err = path_from_url(bad).unwrap_err();
+            assert!(!err.to_string().contains("secret"), "{err}");
+        }
+    }
+
+    fn product(account: &str, id: &str) -> RawRecord {
+        RawRecord {
+            kind: Kind::Product,
+            account: account.into(),
+            id: id.into(),
+            created: 1,
+            data: "{}".into(),
+            columns: vec![Value::Int(1)],
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_transaction_fails_alone() {
+        let db = TempSqlite::new();
+        let store = db.open();
+        let err = transact(store.as_ref(), |tx| {
+            tx.insert(&product("acct_1", "prod_1"))?;
+            if tx.get("acct_1", Kind::Product, "prod_1")?.is_some() {
+                panic!("boom");
+            }
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err, StoreError::Backend("the transaction panicked".into()));
+        assert_eq!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap(), None);
+        transact(store.as_ref(), |tx| tx.insert(&product("acct_1", "prod_2"))).await.unwrap();
+        assert!(store.get("acct_1", Kind::Product, "prod_2").await.unwrap().is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wrong_column_count_is_refused() {
+        let db = TempSqlite::new();
+        let store = db.open();
+        let mut bad = product("acct_1", "prod_1");
+        bad.columns.push(Value::Null);
+        let err = transact(store.as_ref(), move |tx| tx.insert(&bad)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Backend(m) if m.contains("2 column values")));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn filtering_on_a_foreign_column_is_an_error() {
+        use kassa_core::store::{Cursor, Filter, ListQuery};
+        let db = TempSqlite::new();
+        let store = db.open();
+        let q = ListQuery {
+            filters: vec![Filter::Eq(kassa_core::store::Column::Email, "a@b.c".into())],
+            limit: 10,
+            cursor: Cursor::First,
+        };
+        let err = store.list("acct_1", Kind::Product, q).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Backend(m) if !m.contains("a@b.c")), "{err}");
+    }
+
+    /// A transaction's closure can own the last handle to the store, so the store is dropped on
+    /// the writer thread itself: that must neither deadlock nor lose the batch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_on_the_writer_does_not_deadlock() {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        let db = TempSqlite::new();
+        let store: Arc<dyn Store> = db.open();
+
+        // Keep the writer busy with a first batch until the second job is queued.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .transact(Box::new(move |tx| {
+                        let _ = started_tx.send(());
+                        let _ = go_rx.recv_timeout(Duration::from_secs(10));
+                        tx.insert(&product("acct_1", "prod_1"))?;
+                        Ok(boxed(()))
+                    }))
+                    .await
+                    .map(|_| ())
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+
+        // Queue a job that owns a handle, then abandon its future.
+        let captured = store.clone();
+        let second = store.transact(Box::new(move |tx| {
+            std::thread::sleep(Duration::from_millis(100));
+            tx.insert(&product("acct_1", "prod_2"))?;
+            drop(captured);
+            Ok(boxed(()))
+        }));
+        assert!(tokio::time::timeout(Duration::from_millis(10), second).await.is_err());
+        drop(store);
+        go_tx.send(()).unwrap();
+        first.await.unwrap().unwrap();
+
+        // The second job ran and dropped the store on the writer; the file is free again.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let store = db.open();
+        assert!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap().is_some());
+        assert!(store.get("acct_1", Kind::Product, "prod_2").await.unwrap().is_some());
+    }
+
+    /// Fifty transactions queued behind a busy writer go into one batch; every third fails and is
+    /// rolled back to its savepoint while the rest commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn one_batch_commits_the_good_and_drops_the_bad() {
+        use std::time::Duration;
+
+        let db = TempSqlite::new();
+        let store = Arc::new(db.open_sqlite());
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                transact(store.as_ref(), move |_tx| {
+                    let _ = started_tx.send(());
+                    let _ = go_rx.recv_timeout(Duration::from_secs(10));
+                    Ok(())
+                })
+                .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+        let before = store.writer_stats();
+
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    transact(store.as_ref(), move |tx| {
+                        tx.insert(&product("acct_1", &format!("prod_{i:02}")))?;
+                        if i % 3 == 0 { Err(StoreError::NotFound) } else { Ok(i) }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        while store.write_queue_len() < 50 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        go_tx.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let want = if i % 3 == 0 { Err(StoreError::NotFound) } else { Ok(i) };
+            assert_eq!(t.await.unwrap(), want);
+        }
+
+        let after = store.writer_stats();
+        assert_eq!((after.batches - before.batches, after.transactions - before.transactions), (2, 51));
+        for i in 0..50 {
+            let got = store.get("acct_1", Kind::Product, &format!("prod_{i:02}")).await.unwrap();
+            assert_eq!(got.is_some(), i % 3 != 0, "prod_{i:02}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_are_configured_for_durability() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        let pragmas = store
+            .write(Box::new(|conn| {
+                let get = |p: &str| {
+                    conn.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, rusqlite::types::Value>(0))
+                };
+                let v = (get("journal_mode"), get("synchronous"), get("foreign_keys"), get("busy_timeout"));
+                Ok(boxed(format!("{v:?}")))
+            }))
+            .await
+            .unwrap();
+        let pragmas = pragmas.downcast::<String>().unwrap();
+        // synchronous 2 = FULL
+        assert_eq!(*pragmas, r#"(Ok(Text("wal")), Ok(Integer(2)), Ok(Integer(1)), Ok(Integer(5000)))"#);
+        // Readers cannot write.
+        let err = store.read(|conn| conn.execute("DELETE FROM accounts", []).map_err(map)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_) | StoreError::Backend(_)), "{err:?}");
+        // A foreign key holds: a key for a missing account is refused.
+        let err = store
+            .write(Box::new(|conn| {
+                conn.execute("INSERT INTO api_keys (hash, account_id, last4, created) VALUES ('h', 'acct_none', '1234', 0)", [])
+                    .map_err(map)?;
+                Ok(boxed(()))
+            }))
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, StoreError::Backend(m) if m.contains("FOREIGN KEY")), "{err:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_schema_survives_reopening() {
+        let db = TempSqlite::new();
+        drop(db.open());
+        let store = db.open();
+        store.ping().await.unwrap();
+        assert_eq!(store.count_accounts().await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,138 @@
+//! Migrations: the SQL files under `migrations/sqlite/`, embedded at compile time and applied in
+//! order on open, each in its own `BEGIN IMMEDIATE` transaction together with its row in
+//! `schema_migrations`, so a migration is applied whole or not at all, and two processes opening
+//! the same new file cannot both apply it. Opening an up-to-date database applies nothing.
+
+use kassa_core::time::{Clock, SystemClock};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::error::map;
+use kassa_core::store::StoreError;
+
+/// `(version, name, sql)`, in the order they apply. Versions only ever grow.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../../migrations/sqlite/001_init.sql"))];
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)",
+    )
+    .map_err(map)?;
+
+    let newest_known = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
+    let newest_applied: Option<i64> = conn
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))
+        .optional()
+        .map_err(map)?
+        .flatten();
+    if let Some(v) = newest_applied.filter(|v| *v > newest_known) {
+        return Err(StoreError::Backend(format!(
+            "the database's schema (version {v}) is newer than this kassa knows (version {newest_known})"
+        )));
+    }
+
+    for &(version, name, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map)?;
+        let applied: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| {
+                r.get(0)
+            })
+            .map_err(map)?;
+        if !applied {
+            tx.execute_batch(sql).map_err(map)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                [version, SystemClock.now()],
+            )
+            .map_err(map)?;
+            tracing::info!(version, name, "applied SQLite migration");
+        }
+        tx.commit().map_err(map)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::sqlite::sql::BASE_COLUMNS;
+    use kassa_core::store::{Column, Kind};
+
+    fn migrated() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("schema.db")).unwrap();
+        migrate(&mut conn).unwrap();
+        (dir, conn)
+    }
+
+    fn table_info(conn: &Connection, table: &str) -> Vec<(String, String)> {
+        let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
+        stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn indexes(conn: &Connection, table: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("PRAGMA index_list({table})")).unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(1)).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    /// The migration must declare, for every kind, exactly the columns the core declares.
+    #[test]
+    fn tables_match_the_core_declaration() {
+        let (_dir, conn) = migrated();
+        for &kind in Kind::ALL {
+            let info = table_info(&conn, kind.table());
+            let names: Vec<&str> = info.iter().map(|(n, _)| n.as_str()).collect();
+            let mut want: Vec<&str> = BASE_COLUMNS.to_vec();
+            want.extend(kind.columns().iter().map(|c| c.name()));
+            assert_eq!(names, want, "columns of {}", kind.table());
+
+            for (name, ty) in &info {
+                let integer = matches!(name.as_str(), "seq" | "created" | "active" | "expires_at");
+                assert_eq!(ty, if integer { "INTEGER" } else { "TEXT" }, "type of {}.{name}", kind.table());
+            }
+
+            let idx = indexes(&conn, kind.table());
+            let want_index = format!("{}_account_seq", kind.table());
+            assert!(idx.contains(&want_index), "{} lacks {want_index}: {idx:?}", kind.table());
+            for c in kind.columns() {
+                let want_index = format!("{}_{}", kind.table(), c.name());
+                assert!(idx.contains(&want_index), "{} lacks {want_index}: {idx:?}", kind.table());
+            }
+        }
+        assert!(indexes(&conn, "promotion_codes").contains(&"promotion_codes_active_code".to_owned()));
+        assert!(indexes(&conn, "checkout_sessions").contains(&"checkout_sessions_expiry".to_owned()));
+        assert_eq!(Kind::PromotionCode.columns()[1], Column::Code);
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let (_dir, mut conn) = migrated();
+        let schema = |c: &Connection| -> Vec<String> {
+            let mut stmt =
+                c.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+        };
+        let before = schema(&conn);
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema(&conn), before);
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        assert_eq!(usize::try_from(n).unwrap(), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let (_dir, mut conn) = migrated();
+        conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)", []).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::Backend(m)) if m.contains("newer")));
+    }
+
+    #[test]
+    fn migration_versions_ascend() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+}

@@ -1,0 +1,436 @@
+//! The SQL of records: per-kind statements (built once), filters turned into `WHERE` clauses with
+//! bound parameters, row decoding, and [`SqliteTx`], the [`Tx`] the writer hands to a
+//! transaction.
+//!
+//! Only static names ever enter SQL text: table names from [`Kind::table`], column names from
+//! [`Column::name`]. Every value is a bound parameter.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use kassa_core::store::{
+    Column, Cursor, Filter, Kind, ListQuery, Page, RawRecord, Scope, StoreError, Tx, Value,
+};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params_from_iter};
+
+use super::error::map;
+
+/// The columns every record table starts with, before [`Kind::columns`].
+pub(crate) const BASE_COLUMNS: [&str; 5] = ["seq", "account_id", "id", "created", "data"];
+
+/// A value bound to a statement, borrowed from the record or filter it came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Param<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+impl<'a> From<&'a Value> for Param<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Self::Null,
+            Value::Int(i) => Self::Int(*i),
+            Value::Text(s) => Self::Text(s),
+        }
+    }
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Self::Null => ValueRef::Null,
+            Self::Int(i) => ValueRef::Integer(i),
+            Self::Text(s) => ValueRef::Text(s.as_bytes()),
+        }))
+    }
+}
+
+/// The fixed statements of one kind.
+#[derive(Debug)]
+pub(crate) struct KindSql {
+    /// `SELECT <all columns> FROM <table>`, to be followed by a `WHERE`.
+    pub select: String,
+    pub get: String,
+    /// By id alone, across accounts (for kinds whose ids are random).
+    pub by_id: String,
+    pub seq_of: String,
+    pub insert: String,
+    pub update: String,
+    pub delete: String,
+}
+
+impl KindSql {
+    fn new(kind: Kind) -> Self {
+        let table = kind.table();
+        let cols = kind.columns();
+        let mut all = BASE_COLUMNS.join(", ");
+        for c in cols {
+            all.push_str(", ");
+            all.push_str(c.name());
+        }
+        let select = format!("SELECT {all} FROM {table}");
+        let get = format!("{select} WHERE account_id = ? AND id = ?");
+        let by_id = format!("{select} WHERE id = ? ORDER BY seq LIMIT 1");
+        let seq_of = format!("SELECT seq FROM {table} WHERE account_id = ? AND id = ?");
+
+        let mut insert_cols = String::from("account_id, id, created, data");
+        let mut placeholders = String::from("?, ?, ?, ?");
+        let mut sets = String::from("data = ?");
+        for c in cols {
+            let _ = write!(insert_cols, ", {}", c.name());
+            placeholders.push_str(", ?");
+            let _ = write!(sets, ", {} = ?", c.name());
+        }
+        let insert = format!("INSERT INTO {table} ({insert_cols}) VALUES ({placeholders})");
+        let update = format!("UPDATE {table} SET {sets} WHERE account_id = ? AND id = ?");
+        let delete = format!("DELETE FROM {table} WHERE account_id = ? AND id = ?");
+        Self { select, get, by_id, seq_of, insert, update, delete }
+    }
+}
+
+/// The statements of `kind`, built on first use.
+pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
+    static CACHE: [OnceLock<KindSql>; 7] = [const { OnceLock::new() }; 7];
+    // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
+    // a migration).
+    let slot = match kind {
+        Kind::Product => 0,
+        Kind::Price => 1,
+        Kind::Customer => 2,
+        Kind::Coupon => 3,
+        Kind::PromotionCode => 4,
+        Kind::CheckoutSession => 5,
+        Kind::IdempotencyKey => 6,
+    };
+    CACHE[slot].get_or_init(|| KindSql::new(kind))
+}
+
+/// The SQL name of `column` on `kind`'s table, if it has one.
+fn column(kind: Kind, column: Column) -> Result<&'static str, StoreError> {
+    if column == Column::Created || kind.columns().contains(&column) {
+        Ok(column.name())
+    } else {
+        Err(StoreError::Backend(format!("{} has no column `{}` to filter on", kind.table(), column.name())))
+    }
+}
+
+/// Append `filter` as one SQL condition; its values go to `params`, in order.
+fn push_filter<'a>(
+    kind: Kind,
+    filter: &'a Filter,
+    sql: &mut String,
+    params: &mut Vec<Param<'a>>,
+) -> Result<(), StoreError> {
+    match filter {
+        Filter::Eq(c, Value::Null) => {
+            sql.push_str(column(kind, *c)?);
+            sql.push_str(" IS NULL");
+        }
+        Filter::Eq(c, v) => {
+            sql.push_str(column(kind, *c)?);
+            sql.push_str(" = ?");
+            params.push(v.into());
+        }
+        Filter::Cmp(c, cmp, v) => {
+            let _ = write!(sql, "{} {} ?", column(kind, *c)?, cmp.sql());
+            params.push(Param::Int(*v));
+        }
+        Filter::Any(groups) if groups.is_empty() => sql.push('0'),
+        Filter::Any(groups) => {
+            sql.push('(');
+            for (i, group) in groups.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push('(');
+                if group.is_empty() {
+                    sql.push('1');
+                }
+                for (j, f) in group.iter().enumerate() {
+                    if j > 0 {
+                        sql.push_str(" AND ");
+                    }
+                    push_filter(kind, f, sql, params)?;
+                }
+                sql.push(')');
+            }
+            sql.push(')');
+        }
+    }
+    Ok(())
+}
+
+/// Append ` AND <filter>` for each filter.
+pub(crate) fn push_filters<'a>(
+    kind: Kind,
+    filters: &'a [Filter],
+    sql: &mut String,
+    params: &mut Vec<Param<'a>>,
+) -> Result<(), StoreError> {
+    for f in filters {
+        sql.push_str(" AND ");
+        push_filter(kind, f, sql, params)?;
+    }
+    Ok(())
+}
+
+fn decode_value(row: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(n) => Ok(Value::Int(n)),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .map(|s| Value::Text(s.to_owned()))
+            .map_err(|e| rusqlite::Error::Utf8Error(i, e)),
+        other => Err(rusqlite::Error::InvalidColumnType(i, format!("column {i}"), other.data_type())),
+    }
+}
+
+/// A row of [`KindSql::select`] as a record.
+pub(crate) fn decode(kind: Kind, row: &Row<'_>) -> rusqlite::Result<RawRecord> {
+    let n = kind.columns().len();
+    let mut columns = Vec::with_capacity(n);
+    for i in 0..n {
+        columns.push(decode_value(row, BASE_COLUMNS.len() + i)?);
+    }
+    Ok(RawRecord {
+        kind,
+        account: row.get(1)?,
+        id: row.get(2)?,
+        created: row.get(3)?,
+        data: row.get(4)?,
+        columns,
+    })
+}
+
+fn check_columns(record: &RawRecord) -> Result<(), StoreError> {
+    let want = record.kind.columns().len();
+    if record.columns.len() == want {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "a {} record carries {} column values; its table has {want}",
+            record.kind.table(),
+            record.columns.len()
+        )))
+    }
+}
+
+pub(crate) fn get(
+    conn: &Connection,
+    account: &str,
+    kind: Kind,
+    id: &str,
+) -> Result<Option<RawRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&kind_sql(kind).get).map_err(map)?;
+    stmt.query_row([account, id], |row| decode(kind, row)).optional().map_err(map)
+}
+
+pub(crate) fn get_by_id(conn: &Connection, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&kind_sql(kind).by_id).map_err(map)?;
+    stmt.query_row([id], |row| decode(kind, row)).optional().map_err(map)
+}
+
+/// The list query of [`kassa_core::store::Store::list`]; the caller wraps it in a read
+/// transaction so that the cursor and the page come from one snapshot.
+pub(crate) fn list(
+    conn: &Connection,
+    account: &str,
+    kind: Kind,
+    query: &ListQuery,
+) -> Result<Page, StoreError> {
+    let sql = kind_sql(kind);
+    let (bound, cursor_id) = match &query.cursor {
+        Cursor::First => (None, None),
+        Cursor::After(id) => (Some(" AND seq < ?"), Some(id)),
+        Cursor::Before(id) => (Some(" AND seq > ?"), Some(id)),
+    };
+    let cursor_seq = match cursor_id {
+        None => None,
+        Some(id) => {
+            let mut stmt = conn.prepare_cached(&sql.seq_of).map_err(map)?;
+            let seq: Option<i64> =
+                stmt.query_row([account, id.as_str()], |r| r.get(0)).optional().map_err(map)?;
+            Some(seq.ok_or_else(|| StoreError::CursorNotFound(id.clone()))?)
+        }
+    };
+    let backwards = matches!(query.cursor, Cursor::Before(_));
+
+    let mut text = format!("{} WHERE account_id = ?", sql.select);
+    let mut params = vec![Param::Text(account)];
+    if let (Some(bound), Some(seq)) = (bound, cursor_seq) {
+        text.push_str(bound);
+        params.push(Param::Int(seq));
+    }
+    push_filters(kind, &query.filters, &mut text, &mut params)?;
+    // One more than asked, to learn whether more lie beyond the page.
+    text.push_str(if backwards { " ORDER BY seq ASC LIMIT ?" } else { " ORDER BY seq DESC LIMIT ?" });
+    params.push(Param::Int(i64::from(query.limit) + 1));
+
+    let mut stmt = conn.prepare_cached(&text).map_err(map)?;
+    let mut data = stmt
+        .query_map(params_from_iter(params.iter()), |row| decode(kind, row))
+        .map_err(map)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(map)?;
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let has_more = data.len() > limit;
+    data.truncate(limit);
+    if backwards {
+        // Fetched oldest first (the ones nearest the cursor); pages are newest first.
+        data.reverse();
+    }
+    Ok(Page { data, has_more })
+}
+
+/// The [`Tx`] of one transaction on the writer: a view of the writer's connection while a batch
+/// is open, inside the transaction's own savepoint.
+pub(crate) struct SqliteTx<'c> {
+    pub conn: &'c Connection,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        get(self.conn, account, kind, id)
+    }
+
+    fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError> {
+        check_columns(record)?;
+        let mut params = Vec::with_capacity(4 + record.columns.len());
+        params.extend([
+            Param::Text(&record.account),
+            Param::Text(&record.id),
+            Param::Int(record.created),
+            Param::Text(&record.data),
+        ]);
+        params.extend(record.columns.iter().map(Param::from));
+        let mut stmt = self.conn.prepare_cached(&kind_sql(record.kind).insert).map_err(map)?;
+        stmt.execute(params_from_iter(params.iter())).map_err(map)?;
+        Ok(())
+    }
+
+    fn update(&mut self, record: &RawRecord) -> Result<(), StoreError> {
+        check_columns(record)?;
+        let mut params = Vec::with_capacity(3 + record.columns.len());
+        params.push(Param::Text(&record.data));
+        params.extend(record.columns.iter().map(Param::from));
+        params.extend([Param::Text(&record.account), Param::Text(&record.id)]);
+        let mut stmt = self.conn.prepare_cached(&kind_sql(record.kind).update).map_err(map)?;
+        match stmt.execute(params_from_iter(params.iter())).map_err(map)? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    fn delete(&mut self, account: &str, kind: Kind, id: &str) -> Result<bool, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&kind_sql(kind).delete).map_err(map)?;
+        Ok(stmt.execute([account, id]).map_err(map)? > 0)
+    }
+
+    fn find(
+        &mut self,
+        scope: Scope<'_>,
+        kind: Kind,
+        filters: &[Filter],
+        limit: u32,
+    ) -> Result<Vec<RawRecord>, StoreError> {
+        let mut text = format!("{} WHERE ", kind_sql(kind).select);
+        let mut params = Vec::new();
+        match scope {
+            Scope::Account(account) => {
+                text.push_str("account_id = ?");
+                params.push(Param::Text(account));
+            }
+            Scope::All => text.push('1'),
+        }
+        push_filters(kind, filters, &mut text, &mut params)?;
+        text.push_str(" ORDER BY seq ASC LIMIT ?");
+        params.push(Param::Int(i64::from(limit)));
+        let mut stmt = self.conn.prepare_cached(&text).map_err(map)?;
+        stmt.query_map(params_from_iter(params.iter()), |row| decode(kind, row))
+            .map_err(map)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(map)
+    }
+
+    fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError> {
+        let mut text = format!("DELETE FROM {} WHERE 1", kind.table());
+        let mut params = Vec::new();
+        push_filters(kind, filters, &mut text, &mut params)?;
+        let mut stmt = self.conn.prepare_cached(&text).map_err(map)?;
+        let n = stmt.execute(params_from_iter(params.iter())).map_err(map)?;
+        u64::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use kassa_core::store::Cmp;
+
+    fn where_of(kind: Kind, filters: &[Filter]) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut params = Vec::new();
+        push_filters(kind, filters, &mut sql, &mut params).unwrap();
+        (sql, params.iter().map(|p| format!("{p:?}")).collect())
+    }
+
+    #[test]
+    fn filters_become_bound_conditions() {
+        let (sql, params) = where_of(
+            Kind::Price,
+            &[
+                Filter::Eq(Column::Active, Value::Int(1)),
+                Filter::Cmp(Column::Created, Cmp::Gte, 10),
+                Filter::Any(vec![
+                    vec![
+                        Filter::Eq(Column::Currency, "usd".into()),
+                        Filter::Eq(Column::Type, "recurring".into()),
+                    ],
+                    vec![Filter::Eq(Column::Product, Value::Null)],
+                ]),
+            ],
+        );
+        assert_eq!(
+            sql,
+            " AND active = ? AND created >= ? AND ((currency = ? AND type = ?) OR (product IS NULL))"
+        );
+        assert_eq!(params, ["Int(1)", "Int(10)", "Text(\"usd\")", "Text(\"recurring\")"]);
+    }
+
+    #[test]
+    fn empty_any_is_false_and_empty_group_true() {
+        assert_eq!(where_of(Kind::Product, &[Filter::Any(vec![])]).0, " AND 0");
+        assert_eq!(where_of(Kind::Product, &[Filter::Any(vec![vec![]])]).0, " AND ((1))");
+    }
+
+    #[test]
+    fn unknown_columns_are_refused() {
+        let mut sql = String::new();
+        let mut params = Vec::new();
+        let err =
+            push_filters(Kind::Product, &[Filter::Eq(Column::Email, "x".into())], &mut sql, &mut params);
+        assert!(matches!(err, Err(StoreError::Backend(m)) if m.contains("products has no column `email`")));
+    }
+
+    #[test]
+    fn statements_name_every_column() {
+        let s = kind_sql(Kind::Price);
+        assert_eq!(
+            s.insert,
+            "INSERT INTO prices (account_id, id, created, data, active, product, currency, type) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        );
+        assert_eq!(
+            s.update,
+            "UPDATE prices SET data = ?, active = ?, product = ?, currency = ?, type = ? WHERE account_id = ? AND id = ?"
+        );
+        assert_eq!(
+            s.get,
+            "SELECT seq, account_id, id, created, data, active, product, currency, type FROM prices WHERE account_id = ? AND id = ?"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The writer thread: the one connection that writes, committing transactions in groups.
+//!
+//! It blocks for a job, takes whatever else is already queued (up to a limit), and runs them all
+//! in one `BEGIN IMMEDIATE … COMMIT`, each inside its own `SAVEPOINT`:
+//!
+//! - a job that returns `Err` (or panics) is rolled back to its savepoint, so it leaves nothing
+//!   behind and the other jobs in the batch are untouched;
+//! - a job that returns `Ok` is released into the batch;
+//! - only after `COMMIT` has returned (with `synchronous=FULL`, after the WAL is fsynced) does any
+//!   job get its answer. If the commit fails, every job in the batch is told so and nothing of
+//!   the batch is in the database.
+//!
+//! One fsync thus covers every transaction that queued up while the previous one was on its way
+//! to the disk: under load, batches grow by themselves and the commit rate follows.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::Receiver;
+use kassa_core::store::StoreError;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::error::map;
+
+pub(crate) type Outcome = Result<Box<dyn Any + Send>, StoreError>;
+
+/// A unit of work on the writer's connection, run inside the batch's transaction.
+pub(crate) type WriteFn = Box<dyn FnOnce(&Connection) -> Outcome + Send>;
+
+pub(crate) struct WriteJob {
+    pub f: WriteFn,
+    pub reply: oneshot::Sender<Outcome>,
+}
+
+/// What the writer has committed so far.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub batches: AtomicU64,
+    pub transactions: AtomicU64,
+}
+
+/// Serve jobs until every sender is gone and the queue is empty.
+pub(crate) fn run(conn: Connection, jobs: Receiver<WriteJob>, max_batch: usize, counters: Arc<Counters>) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let size = batch.len();
+        if commit_batch(&conn, &mut batch) {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters.transactions.fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
+    }
+    tracing::debug!("SQLite writer stopping");
+}
+
+/// What became of one job while its batch was open.
+struct Ran {
+    reply: oneshot::Sender<Outcome>,
+    outcome: Outcome,
+}
+
+/// Run and commit one batch, answering every job; whether it committed.
+fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>) -> bool {
+    let size = batch.len();
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = map(e);
+        tracing::error!(error = %e, jobs = size, "SQLite writer could not begin a transaction");
+        for job in batch.drain(..) {
+            let _ = job.reply.send(Err(e.clone()));
+        }
+        return false;
+    }
+
+    let mut ran: Vec<Ran> = Vec::with_capacity(size);
+    let mut jobs = batch.drain(..);
+    let mut fatal: Option<StoreError> = None;
+    for job in jobs.by_ref() {
+        let outcome = run_job(conn, job.f);
+        let aborted = conn.is_autocommit();
+        let ok = outcome.is_ok();
+        ran.push(Ran { reply: job.reply, outcome });
+        if aborted {
+            // SQLite rolled the whole transaction back (a full disk, an I/O error): the jobs
+            // already run are gone too.
+            fatal = Some(StoreError::Unavailable("the database rolled the transaction back".to_owned()));
+            break;
+        }
+        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        if let Err(e) = conn.execute_batch(end) {
+            fatal = Some(map(e));
+            break;
+        }
+    }
+    // Jobs not reached because the batch failed early.
+    let unreached: Vec<WriteJob> = jobs.collect();
+
+    let failure = match fatal {
+        Some(e) => Some(e),
+        None => conn.execute_batch("COMMIT").err().map(map),
+    };
+    tracing::trace!(jobs = size, committed = failure.is_none(), "SQLite group commit");
+    match failure {
+        None => {
+            for r in ran {
+                let _ = r.reply.send(r.outcome);
+            }
+            true
+        }
+        Some(e) => {
+            tracing::error!(error = %e, jobs = size, "SQLite group commit failed; nothing of the batch was written");
+            if !conn.is_autocommit()
+                && let Err(re) = conn.execute_batch("ROLLBACK")
+            {
+                tracing::error!(error = %map(re), "SQLite writer could not roll back");
+            }
+            for r in ran {
+                // A job that failed on its own keeps its own error: it wrote nothing either way.
+                let outcome = match r.outcome {
+                    Ok(_) => Err(e.clone()),
+                    Err(own) => Err(own),
+                };
+                let _ = r.reply.send(outcome);
+            }
+            for job in unreached {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+            false
+        }
+    }
+}
+
+/// Run one job inside its own savepoint. A panic is caught and counts as an error, so that one
+/// faulty closure cannot take the writer (and every later write) down with it.
+fn run_job(conn: &Connection, f: WriteFn) -> Outcome {
+    conn.execute_batch("SAVEPOINT job").map_err(map)?;
+    match catch_unwind(AssertUnwindSafe(move || f(conn))) {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::error!("a transaction panicked on the SQLite writer; it was rolled back");
+            Err(StoreError::Backend("the transaction panicked".to_owned()))
+        }
+    }
+}
