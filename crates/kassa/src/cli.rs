@@ -1,0 +1,63 @@
+//! The `kassa` command line. Every setting is a flag and an environment variable; the flag wins
+//! (SPEC §1).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "kassa", version, about = "A self-hosted, Stripe-compatible checkout server.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format: `pretty` for people, `json` for machines.
+    #[arg(long, env = "KASSA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API, the hosted pages and the background workers in one process.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArg {
+    /// Where the data lives: `sqlite://kassa.db` (created if missing).
+    #[arg(long, env = "KASSA_DATABASE_URL", default_value = "sqlite://kassa.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:4242")]
+    pub listen: String,
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// The base of every URL kassa hands out (default: `http://` + the listen address).
+    #[arg(long, env = "KASSA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds between runs of the expiry sweep.
+    #[arg(long, env = "KASSA_SWEEP_INTERVAL", default_value_t = 5)]
+    pub sweep_interval: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account and print its secret key (the key alone on standard output).
+    Create {
+        /// The account's name, shown on its hosted pages.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}

@@ -1,0 +1,47 @@
+//! Settings for `kassa serve`, checked before anything starts.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use kassa_core::account::SecretKey;
+
+use crate::cli::ServeArgs;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `host:port`; port 0 picks a free one.
+    pub listen: String,
+    pub database_url: String,
+    /// `None`: `http://` + the address actually bound.
+    pub public_url: Option<String>,
+    /// `KASSA_SECRET_KEY`: the default account's key when kassa creates it. Masked in `Debug`.
+    pub secret_key: Option<SecretKey>,
+    pub sweep_interval: Duration,
+}
+
+impl Settings {
+    /// From the command line and `KASSA_SECRET_KEY`.
+    pub fn from_args(args: ServeArgs, secret_key: Option<String>) -> anyhow::Result<Self> {
+        let secret_key = match secret_key.filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => {
+                Some(SecretKey::from_operator(&k).map_err(anyhow::Error::msg).context("KASSA_SECRET_KEY")?)
+            }
+        };
+        if let Some(url) = &args.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("--public-url must be an absolute http:// or https:// URL, got {url:?}");
+        }
+        if args.sweep_interval == 0 {
+            bail!("--sweep-interval must be at least 1 second");
+        }
+        Ok(Self {
+            listen: args.listen,
+            database_url: args.database.database_url,
+            public_url: args.public_url,
+            secret_key,
+            sweep_interval: Duration::from_secs(args.sweep_interval),
+        })
+    }
+}

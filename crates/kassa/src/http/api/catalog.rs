@@ -1,0 +1,260 @@
+//! Products, prices, customers, coupons and promotion codes.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use kassa_core::params::{
+    CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,
+    PriceList, PriceUpdate, ProductCreate, ProductList, ProductUpdate, PromotionCodeCreate,
+    PromotionCodeList, PromotionCodeUpdate, Retrieve,
+};
+use serde_json::Value;
+
+use super::{expanded, list_response, paths};
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Created, Params};
+use crate::service::catalog as svc;
+use crate::service::expand::Ty;
+use crate::state::AppState;
+use crate::views;
+
+type Res<T> = Result<T, ApiError>;
+
+pub async fn create_product(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<ProductCreate>,
+) -> Res<Created> {
+    let x = paths(Ty::Product, &p.expand)?;
+    let v = views::product(&svc::create_product(&ctx, &a, p).await?);
+    Ok(Created(expanded(&ctx, &a, v, Ty::Product, &x).await?))
+}
+
+pub async fn get_product(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Product, &p.expand)?;
+    let v = views::product(&svc::get_product(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Product, &x).await?))
+}
+
+pub async fn update_product(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<ProductUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Product, &p.expand)?;
+    let v = views::product(&svc::update_product(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Product, &x).await?))
+}
+
+pub async fn list_products(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<ProductList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::Product), &p.expand)?;
+    let (items, more) = svc::list_products(&ctx, &a, &p).await?;
+    list_response(&ctx, &a, &uri, items.iter().map(views::product).collect(), more, &Ty::Product, &x).await
+}
+
+pub async fn create_price(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<PriceCreate>,
+) -> Res<Created> {
+    let x = paths(Ty::Price, &p.expand)?;
+    let v = views::price(&svc::create_price(&ctx, &a, p).await?);
+    Ok(Created(expanded(&ctx, &a, v, Ty::Price, &x).await?))
+}
+
+pub async fn get_price(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Price, &p.expand)?;
+    let v = views::price(&svc::get_price(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Price, &x).await?))
+}
+
+pub async fn update_price(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<PriceUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Price, &p.expand)?;
+    let v = views::price(&svc::update_price(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Price, &x).await?))
+}
+
+pub async fn list_prices(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<PriceList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::Price), &p.expand)?;
+    let (items, more) = svc::list_prices(&ctx, &a, &p).await?;
+    list_response(&ctx, &a, &uri, items.iter().map(views::price).collect(), more, &Ty::Price, &x).await
+}
+
+pub async fn create_customer(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<CustomerCreate>,
+) -> Res<Created> {
+    let x = paths(Ty::Customer, &p.expand)?;
+    let v = views::customer(&svc::create_customer(&ctx, &a, p).await?);
+    Ok(Created(expanded(&ctx, &a, v, Ty::Customer, &x).await?))
+}
+
+pub async fn get_customer(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Customer, &p.expand)?;
+    let v = views::customer(&svc::get_customer(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Customer, &x).await?))
+}
+
+pub async fn update_customer(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<CustomerUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Customer, &p.expand)?;
+    let v = views::customer(&svc::update_customer(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Customer, &x).await?))
+}
+
+pub async fn list_customers(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<CustomerList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::Customer), &p.expand)?;
+    let (items, more) = svc::list_customers(&ctx, &a, &p).await?;
+    list_response(&ctx, &a, &uri, items.iter().map(views::customer).collect(), more, &Ty::Customer, &x).await
+}
+
+pub async fn create_coupon(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<CouponCreate>,
+) -> Res<Created> {
+    let x = paths(Ty::Coupon, &p.expand)?;
+    let v = views::coupon(&svc::create_coupon(&ctx, &a, p).await?, ctx.now());
+    Ok(Created(expanded(&ctx, &a, v, Ty::Coupon, &x).await?))
+}
+
+pub async fn get_coupon(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Coupon, &p.expand)?;
+    let v = views::coupon(&svc::get_coupon(&ctx, &a, &id).await?, ctx.now());
+    Ok(Json(expanded(&ctx, &a, v, Ty::Coupon, &x).await?))
+}
+
+pub async fn update_coupon(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<CouponUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Coupon, &p.expand)?;
+    let v = views::coupon(&svc::update_coupon(&ctx, &a, &id, p).await?, ctx.now());
+    Ok(Json(expanded(&ctx, &a, v, Ty::Coupon, &x).await?))
+}
+
+pub async fn delete_coupon(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(_): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    svc::delete_coupon(&ctx, &a, &id).await?;
+    Ok(Json(views::deleted("coupon", &id)))
+}
+
+pub async fn list_coupons(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<CouponList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::Coupon), &p.expand)?;
+    let (items, more) = svc::list_coupons(&ctx, &a, &p).await?;
+    let now = ctx.now();
+    list_response(
+        &ctx,
+        &a,
+        &uri,
+        items.iter().map(|c| views::coupon(c, now)).collect(),
+        more,
+        &Ty::Coupon,
+        &x,
+    )
+    .await
+}
+
+fn code_view(ctx: &AppState, (code, coupon): &svc::CodeWithCoupon) -> Value {
+    views::promotion_code(code, coupon.as_ref(), ctx.now())
+}
+
+pub async fn create_promotion_code(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<PromotionCodeCreate>,
+) -> Res<Created> {
+    let x = paths(Ty::PromotionCode, &p.expand)?;
+    let v = code_view(&ctx, &svc::create_promotion_code(&ctx, &a, p).await?);
+    Ok(Created(expanded(&ctx, &a, v, Ty::PromotionCode, &x).await?))
+}
+
+pub async fn get_promotion_code(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::PromotionCode, &p.expand)?;
+    let v = code_view(&ctx, &svc::get_promotion_code(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::PromotionCode, &x).await?))
+}
+
+pub async fn update_promotion_code(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<PromotionCodeUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::PromotionCode, &p.expand)?;
+    let v = code_view(&ctx, &svc::update_promotion_code(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::PromotionCode, &x).await?))
+}
+
+pub async fn list_promotion_codes(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<PromotionCodeList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::PromotionCode), &p.expand)?;
+    let (items, more) = svc::list_promotion_codes(&ctx, &a, &p).await?;
+    let data = items.iter().map(|c| code_view(&ctx, c)).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::PromotionCode, &x).await
+}

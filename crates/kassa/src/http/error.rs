@@ -1,0 +1,213 @@
+//! Every failure becomes Stripe's error body:
+//! `{"error":{"type","code","message","param","decline_code"}}`, with the status SPEC §10 names.
+//! The mapping from each layer's error is exhaustive (no catch-all arm), so a new error variant
+//! cannot slip through as a 500 by accident. A 500 logs its cause and tells the client nothing
+//! internal.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kassa_core::store::StoreError;
+use kassa_core::{Error as DomainError, Invalid};
+use serde_json::json;
+
+use crate::service::{self, idempotency::Refusal};
+
+#[derive(Debug)]
+pub enum ApiError {
+    Service(service::Error),
+    /// Bad input caught while decoding the request.
+    Invalid(Invalid),
+    Unauthorized(String),
+    PayloadTooLarge,
+    UnsupportedMediaType(String),
+    UnknownRoute {
+        method: String,
+        path: String,
+    },
+    MethodNotAllowed {
+        method: String,
+        path: String,
+    },
+}
+
+impl From<service::Error> for ApiError {
+    fn from(e: service::Error) -> Self {
+        Self::Service(e)
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+/// A Stripe-shaped error response.
+pub fn error_response(
+    status: StatusCode,
+    kind: &str,
+    code: Option<&str>,
+    param: Option<&str>,
+    message: &str,
+) -> Response {
+    let body = json!({
+        "error": {
+            "type": kind,
+            "code": code,
+            "message": message,
+            "param": param,
+            "decline_code": null,
+        }
+    });
+    let mut resp = (status, axum::Json(body)).into_response();
+    if status.is_server_error() {
+        resp.headers_mut().insert("Stripe-Should-Retry", HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+fn invalid(status: StatusCode, i: &Invalid) -> Response {
+    error_response(status, "invalid_request_error", Some(i.code.as_str()), i.param.as_deref(), &i.message)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        const INVALID: &str = "invalid_request_error";
+        match self {
+            Self::Invalid(i) => invalid(StatusCode::BAD_REQUEST, &i),
+            Self::Unauthorized(message) => {
+                let mut r = error_response(StatusCode::UNAUTHORIZED, INVALID, None, None, &message);
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"kassa\""));
+                r
+            }
+            Self::PayloadTooLarge => error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                INVALID,
+                Some("request_too_large"),
+                None,
+                "The request body is larger than the 1 MB kassa accepts.",
+            ),
+            Self::UnsupportedMediaType(ct) => error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                INVALID,
+                Some("unsupported_content_type"),
+                None,
+                &format!(
+                    "Unsupported Content-Type `{ct}`: send `application/x-www-form-urlencoded` or `application/json`."
+                ),
+            ),
+            Self::UnknownRoute { method, path } => error_response(
+                StatusCode::NOT_FOUND,
+                INVALID,
+                Some("resource_missing"),
+                None,
+                &format!("Unrecognized request URL ({method}: {path})."),
+            ),
+            Self::MethodNotAllowed { method, path } => error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                INVALID,
+                None,
+                None,
+                &format!("Unrecognized request URL ({method}: {path}): this route does not take {method}."),
+            ),
+            Self::Service(e) => service_error(e),
+        }
+    }
+}
+
+fn service_error(e: service::Error) -> Response {
+    const INVALID: &str = "invalid_request_error";
+    match e {
+        service::Error::Domain(DomainError::Invalid(i)) => invalid(StatusCode::BAD_REQUEST, &i),
+        service::Error::Domain(DomainError::NotFound { object, id }) => error_response(
+            StatusCode::NOT_FOUND,
+            INVALID,
+            Some("resource_missing"),
+            Some("id"),
+            &format!("No such {object}: '{id}'"),
+        ),
+        service::Error::Domain(DomainError::State(message)) => {
+            error_response(StatusCode::BAD_REQUEST, INVALID, None, None, &message)
+        }
+        service::Error::Idempotency(r) => {
+            let message = r.to_string();
+            match r {
+                Refusal::Mismatch { .. } => {
+                    error_response(StatusCode::BAD_REQUEST, "idempotency_error", None, None, &message)
+                }
+                Refusal::InFlight { .. } => error_response(
+                    StatusCode::CONFLICT,
+                    "idempotency_error",
+                    Some("idempotency_key_in_use"),
+                    None,
+                    &message,
+                ),
+                Refusal::TooLong => error_response(
+                    StatusCode::BAD_REQUEST,
+                    INVALID,
+                    Some("parameter_invalid"),
+                    Some("Idempotency-Key"),
+                    &message,
+                ),
+            }
+        }
+        service::Error::Store(s) => store_error(s),
+    }
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::Rejected(d) => service_error(service::Error::Domain(d)),
+        StoreError::Unavailable(cause) => {
+            tracing::error!(%cause, "database unavailable");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "api_error",
+                None,
+                None,
+                "The database is unavailable right now. Try again in a moment.",
+            )
+        }
+        StoreError::Conflict(constraint) => {
+            tracing::warn!(constraint, "unexpected uniqueness conflict");
+            error_response(
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                None,
+                None,
+                "The request conflicts with another request. Try again.",
+            )
+        }
+        StoreError::CursorNotFound(id) => error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("resource_missing"),
+            None,
+            &format!("No such object: '{id}'"),
+        ),
+        StoreError::NotFound => error_response(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("resource_missing"),
+            Some("id"),
+            "No such object.",
+        ),
+        StoreError::Corrupt(cause) | StoreError::Backend(cause) => {
+            tracing::error!(%cause, "internal error");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                None,
+                None,
+                "An internal error occurred. It has been logged; the request may be retried.",
+            )
+        }
+    }
+}

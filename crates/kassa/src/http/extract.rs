@@ -1,0 +1,156 @@
+//! kassa's own extractors, so that every bad request gets kassa's error body and never axum's
+//! plain-text rejection.
+//!
+//! - [`Authed`]: the account the API middleware authenticated.
+//! - [`Params<T>`]: the request's parameters (query string and body, JSON or form, already
+//!   decoded into one tree by the middleware) deserialized into a typed request. A failure names
+//!   the parameter in bracket form (`line_items[0][quantity]`) with Stripe's error code.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use kassa_core::{ErrorCode, Invalid};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::ApiError;
+use crate::service::Acct;
+
+/// The decoded parameters of a request, put in place by the API middleware.
+#[derive(Clone, Debug)]
+pub struct Decoded(pub Value);
+
+pub struct Authed(pub Acct);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Acct>()
+            .cloned()
+            .map(Authed)
+            .ok_or_else(|| ApiError::Unauthorized("You did not provide an API key.".to_owned()))
+    }
+}
+
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .extensions
+            .get::<Decoded>()
+            .map(|d| &d.0)
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()));
+        decode(value).map(Params).map_err(ApiError::Invalid)
+    }
+}
+
+/// Deserialize a parameter tree into `T`, naming the failing parameter in bracket form.
+pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Invalid> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut segments: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let message = e.inner().to_string();
+        if let Some(field) = between(&message, "unknown field `", "`") {
+            if segments.last().map(String::as_str) != Some(field) {
+                segments.push(field.to_owned());
+            }
+            let param = bracket(&segments);
+            return Invalid::new(
+                ErrorCode::ParameterUnknown,
+                param.clone(),
+                format!("Received unknown parameter: {param}"),
+            );
+        }
+        let param = bracket(&segments);
+        let shown = if param.is_empty() { "the request".to_owned() } else { param.clone() };
+        let (code, message) = if message.starts_with("invalid integer") {
+            (
+                ErrorCode::ParameterInvalidInteger,
+                format!("Invalid integer for {shown}: expected a whole number in range."),
+            )
+        } else if message.starts_with("invalid boolean") {
+            (ErrorCode::ParameterInvalid, format!("Invalid boolean for {shown}: expected `true` or `false`."))
+        } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+            let expected = message.rsplit("expected ").next().unwrap_or("another type");
+            (ErrorCode::ParameterInvalid, format!("Invalid value for {shown}: expected {expected}."))
+        } else {
+            (
+                ErrorCode::ParameterInvalid,
+                format!("Invalid {shown}: {}", message.chars().take(200).collect::<String>()),
+            )
+        };
+        Invalid { code, param: (!param.is_empty()).then_some(param), message }
+    })
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(&s[from..from + len])
+}
+
+/// `["line_items", "3", "price"]` → `line_items[3][price]`.
+fn bracket(segments: &[String]) -> String {
+    let mut out = String::new();
+    for (i, s) in segments.iter().enumerate() {
+        if i == 0 {
+            out.push_str(s);
+        } else {
+            out.push('[');
+            out.push_str(s);
+            out.push(']');
+        }
+    }
+    out
+}
+
+/// A created object: 201 on the native API (the `/v1` tree turns it into Stripe's 200).
+pub struct Created(pub Value);
+
+impl IntoResponse for Created {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, axum::Json(self.0)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kassa_core::params::SessionCreate;
+    use serde_json::json;
+
+    #[test]
+    fn params_are_named_in_bracket_form() {
+        let e =
+            decode::<SessionCreate>(json!({"line_items": [{"price": "p", "quantity": "x"}]})).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("line_items[0][quantity]"));
+        assert_eq!(e.code, ErrorCode::ParameterInvalidInteger);
+        let e = decode::<SessionCreate>(json!({"line_items": [{"price": "p", "pricee": "x"}]})).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("line_items[0][pricee]"));
+        assert_eq!(e.code, ErrorCode::ParameterUnknown);
+        let e = decode::<SessionCreate>(json!({"bogus": "1"})).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("bogus"));
+        let e = decode::<SessionCreate>(json!({"line_items": "abc"})).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("line_items"));
+        let e =
+            decode::<SessionCreate>(json!({"line_items": [{"adjustable_quantity": {"enabled": "maybe"}}]}))
+                .unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("line_items[0][adjustable_quantity][enabled]"));
+    }
+}

@@ -1,0 +1,202 @@
+//! Middleware.
+//!
+//! - [`request_context`] (every route): a `Request-Id` (`req_…`) on every response, a tracing span
+//!   carrying it, one log line per request (method, route, status, latency — never a body), and
+//!   `Stripe-Version` echoed back when a client sends it.
+//! - [`api`] (API routes): authenticate the key; read the body (at most [`BODY_LIMIT`], else 413);
+//!   decode query string and body — JSON or Stripe's form encoding — into one tree; and for a POST
+//!   or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep this one.
+
+use std::time::Instant;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use kassa_core::Invalid;
+use kassa_core::account::{SecretKey, mask};
+use kassa_core::ids;
+use kassa_core::store::StoredResponse;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use super::error::ApiError;
+use super::extract::Decoded;
+use crate::form;
+use crate::service::{accounts, idempotency};
+use crate::state::AppState;
+
+/// The largest request body kassa reads.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+pub async fn request_context(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = format!("{}{}", ids::prefix::REQUEST, ids::random_base62(14));
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+    let version = req.headers().get("Stripe-Version").cloned();
+    let span = tracing::info_span!("request", id = %request_id, %method, %route);
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    let status = resp.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(status, latency_ms = started.elapsed().as_secs_f64() * 1000.0, "served");
+    });
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("Request-Id", v);
+    }
+    if let Some(v) = version {
+        resp.headers_mut().insert("Stripe-Version", v);
+    }
+    resp
+}
+
+pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Response {
+    match api_inner(ctx, req, next).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
+    let key = presented_key(req.headers())?;
+    let acct = accounts::authenticate(&ctx, &key)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized(format!("Invalid API Key provided: {}", mask(key.expose()))))?;
+    drop(key);
+
+    let (mut parts, body) = req.into_parts();
+    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    let params = decode_params(&parts.method, &parts.headers, parts.uri.query(), &bytes)?;
+    drop(bytes);
+
+    let idempotency_key = match parts.method {
+        Method::POST | Method::DELETE => parts
+            .headers
+            .get("Idempotency-Key")
+            .map(|v| v.to_str().map(str::to_owned))
+            .transpose()
+            .map_err(|_| {
+                Invalid::param("Idempotency-Key", "The Idempotency-Key header must be printable ASCII.")
+            })?
+            .filter(|k| !k.is_empty()),
+        _ => None,
+    };
+    let fingerprint = idempotency_key
+        .as_ref()
+        .map(|_| idempotency::fingerprint(parts.method.as_str(), parts.uri.path(), &params));
+
+    parts.extensions.insert(acct.clone());
+    parts.extensions.insert(Decoded(params));
+    let req = Request::from_parts(parts, Body::empty());
+
+    let (Some(key), Some(fingerprint)) = (idempotency_key, fingerprint) else {
+        return Ok(next.run(req).await);
+    };
+    match idempotency::begin(&ctx, &acct, &key, fingerprint).await? {
+        idempotency::Begin::Replay(stored) => Ok(replay(stored)),
+        idempotency::Begin::Run => {
+            let resp = next.run(req).await;
+            let status = resp.status();
+            if status.is_server_error() || status.as_u16() == 409 || status.as_u16() == 429 {
+                idempotency::release(&ctx, &acct, &key).await?;
+                return Ok(resp);
+            }
+            let (parts, body) = resp.into_parts();
+            let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let stored =
+                StoredResponse { status: status.as_u16(), body: String::from_utf8_lossy(&body).into_owned() };
+            idempotency::finish(&ctx, &acct, &key, stored).await?;
+            Ok(Response::from_parts(parts, Body::from(body)))
+        }
+    }
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = axum::http::StatusCode::from_u16(stored.status).unwrap_or(axum::http::StatusCode::OK);
+    let mut resp = (status, stored.body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+    resp
+}
+
+/// The key from `Authorization: Bearer <key>` or HTTP Basic with the key as user name.
+fn presented_key(headers: &HeaderMap) -> Result<SecretKey, ApiError> {
+    const HOW: &str = "Provide your secret key in the Authorization header using Bearer auth (`Authorization: Bearer sk_test_…`), or HTTP Basic auth with the key as the user name and an empty password.";
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::Unauthorized(format!("You did not provide an API key. {HOW}")));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized(format!("The Authorization header is not readable. {HOW}")))?
+        .trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    let key = if scheme.eq_ignore_ascii_case("bearer") {
+        rest.to_owned()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                ApiError::Unauthorized(format!("The Basic credentials are not valid base64. {HOW}"))
+            })?;
+        decoded.split_once(':').map_or(decoded.clone(), |(user, _)| user.to_owned())
+    } else {
+        return Err(ApiError::Unauthorized(format!(
+            "You did not provide an API key, though you did set your Authorization header. {HOW}"
+        )));
+    };
+    if key.is_empty() {
+        return Err(ApiError::Unauthorized(format!("You did not provide an API key. {HOW}")));
+    }
+    Ok(SecretKey::presented(&key))
+}
+
+/// Query string and body, decoded into one tree (body parameters win over the query's).
+fn decode_params(
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let mut params = match query {
+        Some(q) if !q.is_empty() => form_tree(q.as_bytes())?,
+        _ => Map::new(),
+    };
+    let has_body = !(body.is_empty() || method == Method::GET || method == Method::HEAD);
+    if has_body {
+        let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let body_params = match mime.as_str() {
+            "application/json" => match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => return Err(Invalid::general("The request body must be a JSON object.").into()),
+                Err(e) => {
+                    return Err(Invalid::general(format!("Invalid JSON in the request body: {e}.")).into());
+                }
+            },
+            "application/x-www-form-urlencoded" | "" => form_tree(body)?,
+            other => return Err(ApiError::UnsupportedMediaType(other.chars().take(100).collect())),
+        };
+        params.extend(body_params);
+    }
+    Ok(Value::Object(params))
+}
+
+fn form_tree(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match form::parse(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Ok(Map::new()),
+        Err(e) => Err(ApiError::Invalid(Invalid {
+            code: kassa_core::ErrorCode::ParameterInvalid,
+            param: e.param,
+            message: e.message,
+        })),
+    }
+}

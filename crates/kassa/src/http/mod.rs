@@ -1,0 +1,87 @@
+//! The HTTP surface: the API at the root (SPEC §4), the same API under `/v1` with Stripe's paths
+//! and statuses, the hosted pages, and `/health`.
+//!
+//! One implementation serves both API trees: `/v1` differs only in the session path
+//! (`/v1/checkout/sessions`) and in answering 200 instead of 201 on create.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod pages;
+
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use self::api::{catalog, sessions};
+use self::error::ApiError;
+use crate::state::AppState;
+
+/// Every API route, with the checkout session collection at `sessions`.
+fn api_routes(sessions_path: &str) -> Router<AppState> {
+    let s = sessions_path;
+    Router::new()
+        .route(s, post(sessions::create).get(sessions::list))
+        .route(&format!("{s}/{{id}}"), get(sessions::retrieve))
+        .route(&format!("{s}/{{id}}/expire"), post(sessions::expire))
+        .route(&format!("{s}/{{id}}/line_items"), get(sessions::line_items))
+        .route("/products", post(catalog::create_product).get(catalog::list_products))
+        .route("/products/{id}", get(catalog::get_product).post(catalog::update_product))
+        .route("/prices", post(catalog::create_price).get(catalog::list_prices))
+        .route("/prices/{id}", get(catalog::get_price).post(catalog::update_price))
+        .route("/customers", post(catalog::create_customer).get(catalog::list_customers))
+        .route("/customers/{id}", get(catalog::get_customer).post(catalog::update_customer))
+        .route("/coupons", post(catalog::create_coupon).get(catalog::list_coupons))
+        .route(
+            "/coupons/{id}",
+            get(catalog::get_coupon).post(catalog::update_coupon).delete(catalog::delete_coupon),
+        )
+        .route("/promotion_codes", post(catalog::create_promotion_code).get(catalog::list_promotion_codes))
+        .route("/promotion_codes/{id}", get(catalog::get_promotion_code).post(catalog::update_promotion_code))
+}
+
+/// Stripe answers 200 where kassa's native API answers 201.
+async fn stripe_status(mut resp: Response) -> Response {
+    if resp.status() == StatusCode::CREATED {
+        *resp.status_mut() = StatusCode::OK;
+    }
+    resp
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(api_routes("/checkout/session"))
+        .nest("/v1", api_routes("/checkout/sessions").layer(map_response(stripe_status)))
+        .route_layer(from_fn_with_state(state.clone(), middleware::api));
+    Router::new()
+        .route("/health", get(health))
+        .route("/pay/{id}", get(pages::pay))
+        .merge(api)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn(middleware::request_context))
+        .with_state(state)
+}
+
+async fn health(State(ctx): State<AppState>) -> Response {
+    match ctx.store.ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "unavailable"}))).into_response()
+        }
+    }
+}
+
+async fn unknown_route(method: Method, uri: OriginalUri) -> ApiError {
+    ApiError::UnknownRoute { method: method.to_string(), path: uri.path().chars().take(200).collect() }
+}
+
+async fn method_not_allowed(method: Method, uri: OriginalUri) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().chars().take(200).collect() }
+}

@@ -1,0 +1,27 @@
+#![recursion_limit = "256"]
+//! # kassa — the application
+//!
+//! A self-hosted checkout server: a merchant's backend creates a checkout session through the
+//! API, the customer pays on kassa's hosted page, and kassa tells the merchant what happened.
+//!
+//! Layout (dependencies point inward: `http` → `service` → `kassa_core`/`kassa_store`):
+//! - [`http`]: the router, auth, request decoding (JSON and Stripe's form encoding), idempotency,
+//!   error → response mapping, and the hosted pages. Handlers are thin: extract, call one service
+//!   function, render.
+//! - [`service`]: the use cases (`create_session`, `expire_session`, catalog CRUD, …), free of HTTP
+//!   types, so the workers and the CLI call the same functions.
+//! - [`views`]: how each object looks on the wire (Stripe's 2023-08-16 shape), and `expand[]`.
+//! - [`worker`]: background work inside `kassa serve` (the expiry sweep, idempotency-key purge).
+//! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
+//! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring.
+
+pub mod cli;
+pub mod config;
+pub mod form;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod views;
+pub mod worker;

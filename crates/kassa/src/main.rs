@@ -1,0 +1,75 @@
+//! The `kassa` binary: parse the command line, set up logs, run the command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use kassa::cli::{AccountsCommand, Cli, Command};
+use kassa::config::Settings;
+use kassa::service::accounts::{self, DefaultAccount};
+use kassa::startup;
+use kassa_core::time::{Clock, SystemClock};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    kassa::telemetry::init(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Accounts(AccountsCommand::Create { name, database }) => {
+            create_account(&name, &database.database_url).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kassa: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: kassa::cli::ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::from_args(args, std::env::var("KASSA_SECRET_KEY").ok())?;
+    let server = startup::start(settings, Arc::new(SystemClock)).await?;
+    match &server.default_account {
+        DefaultAccount::Created { account, key, generated: true } => {
+            eprintln!(
+                "kassa: created the default account {} ({}). Its secret key, shown only this once:\n{}",
+                account.id,
+                account.name,
+                key.expose()
+            );
+        }
+        DefaultAccount::Created { account, generated: false, .. } => {
+            tracing::info!(account = %account.id, "created the default account with KASSA_SECRET_KEY");
+        }
+        DefaultAccount::Existing { operator_key_known: false } => {
+            tracing::warn!(
+                "KASSA_SECRET_KEY is set but belongs to no account in this database; it will not authenticate"
+            );
+        }
+        DefaultAccount::Existing { operator_key_known: true } => {}
+    }
+    tracing::info!(addr = %server.addr, public_url = %server.public_url, "kassa is serving");
+    startup::shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn create_account(name: &str, database_url: &str) -> anyhow::Result<()> {
+    let name = name.trim();
+    if name.is_empty() {
+        anyhow::bail!("--name must not be empty");
+    }
+    let store = kassa_store::open_store(database_url)
+        .map_err(|e| anyhow::anyhow!("opening the database at {database_url}: {e}"))?;
+    let (account, key) = accounts::create(store.as_ref(), name, None, SystemClock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the account: {e}"))?;
+    eprintln!("kassa: created account {} ({}); its secret key:", account.id, account.name);
+    println!("{}", key.expose());
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! Products, prices, customers, coupons and promotion codes: create, retrieve, update, list (and
+//! delete for coupons). The rules are the core's; each write is one transaction that also reads
+//! whatever the rules need (a price's product, a promotion code's coupon), so a check and the
+//! write it guards cannot be separated by another request.
+
+use std::collections::HashSet;
+
+use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
+use kassa_core::params::{
+    CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,
+    PriceList, PriceUpdate, ProductCreate, ProductList, ProductUpdate, PromotionCodeCreate,
+    PromotionCodeList, PromotionCodeUpdate,
+};
+use kassa_core::store::{Column, Filter, Kind, Record, StoreError, TxExt, Value, transact};
+use kassa_core::{Error as DomainError, Invalid};
+
+use super::{Acct, Result, create, get, list, update};
+use crate::state::Ctx;
+
+pub async fn create_product(ctx: &Ctx, acct: &Acct, p: ProductCreate) -> Result<Product> {
+    let now = ctx.now();
+    create(ctx, acct, move |_, _| Ok(Product::create(p, now)?)).await
+}
+
+pub async fn update_product(ctx: &Ctx, acct: &Acct, id: &str, p: ProductUpdate) -> Result<Product> {
+    let now = ctx.now();
+    update(ctx, acct, id, move |product: &mut Product, _| Ok(product.update(p, now)?)).await
+}
+
+pub async fn get_product(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Product> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_products(ctx: &Ctx, acct: &Acct, p: &ProductList) -> Result<(Vec<Product>, bool)> {
+    let mut filters = Vec::new();
+    if let Some(a) = p.active {
+        filters.push(Filter::Eq(Column::Active, a.0.into()));
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn create_price(ctx: &Ctx, acct: &Acct, p: PriceCreate) -> Result<Price> {
+    let now = ctx.now();
+    create(ctx, acct, move |tx, account| {
+        let product: Option<Product> = match p.product.as_deref() {
+            Some(id) => tx.load(account, id)?,
+            None => None,
+        };
+        Ok(Price::create(p, product.as_ref(), now)?)
+    })
+    .await
+}
+
+pub async fn update_price(ctx: &Ctx, acct: &Acct, id: &str, p: PriceUpdate) -> Result<Price> {
+    update(ctx, acct, id, move |price: &mut Price, _| Ok(price.update(p)?)).await
+}
+
+pub async fn get_price(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Price> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_prices(ctx: &Ctx, acct: &Acct, p: &PriceList) -> Result<(Vec<Price>, bool)> {
+    let mut filters = Vec::new();
+    if let Some(a) = p.active {
+        filters.push(Filter::Eq(Column::Active, a.0.into()));
+    }
+    if let Some(product) = &p.product {
+        filters.push(Filter::Eq(Column::Product, product.as_str().into()));
+    }
+    if let Some(c) = &p.currency {
+        filters.push(Filter::Eq(Column::Currency, c.to_ascii_lowercase().into()));
+    }
+    if let Some(t) = &p.r#type {
+        if t != "one_time" && t != "recurring" {
+            return Err(Invalid::param("type", "`type` must be `one_time` or `recurring`.").into());
+        }
+        filters.push(Filter::Eq(Column::Type, t.as_str().into()));
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn create_customer(ctx: &Ctx, acct: &Acct, p: CustomerCreate) -> Result<Customer> {
+    let now = ctx.now();
+    create(ctx, acct, move |_, _| Ok(Customer::create(p, now)?)).await
+}
+
+pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, p: CustomerUpdate) -> Result<Customer> {
+    update(ctx, acct, id, move |c: &mut Customer, _| Ok(c.update(p)?)).await
+}
+
+pub async fn get_customer(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Customer> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_customers(ctx: &Ctx, acct: &Acct, p: &CustomerList) -> Result<(Vec<Customer>, bool)> {
+    let mut filters = Vec::new();
+    if let Some(e) = &p.email {
+        filters.push(Filter::Eq(Column::Email, e.as_str().into()));
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn create_coupon(ctx: &Ctx, acct: &Acct, p: CouponCreate) -> Result<Coupon> {
+    let now = ctx.now();
+    create(ctx, acct, move |tx, account| {
+        let mut existing = HashSet::new();
+        for product in p.applies_to.iter().flat_map(|a| a.products.iter().flatten()) {
+            if tx.get(account, Kind::Product, product)?.is_some() {
+                existing.insert(product.clone());
+            }
+        }
+        Ok(Coupon::create(p, |id| existing.contains(id), now)?)
+    })
+    .await
+}
+
+pub async fn update_coupon(ctx: &Ctx, acct: &Acct, id: &str, p: CouponUpdate) -> Result<Coupon> {
+    update(ctx, acct, id, move |c: &mut Coupon, _| Ok(c.update(p)?)).await
+}
+
+pub async fn get_coupon(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Coupon> {
+    get(ctx, acct, id).await
+}
+
+/// Delete a coupon. Sessions that already carry its discount keep it; promotion codes for it stop
+/// working.
+pub async fn delete_coupon(ctx: &Ctx, acct: &Acct, id: &str) -> Result<()> {
+    let account = acct.id.clone();
+    let owned = id.to_owned();
+    let deleted = transact(ctx.store.as_ref(), move |tx| tx.delete(&account, Kind::Coupon, &owned)).await?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound { object: Coupon::KIND.object(), id: id.to_owned() }.into())
+    }
+}
+
+pub async fn list_coupons(ctx: &Ctx, acct: &Acct, p: &CouponList) -> Result<(Vec<Coupon>, bool)> {
+    list(ctx, acct, &p.page(), Vec::new(), p.created.as_ref()).await
+}
+
+/// A promotion code and its coupon (which Stripe embeds), `None` if the coupon was deleted.
+pub type CodeWithCoupon = (PromotionCode, Option<Coupon>);
+
+pub async fn create_promotion_code(ctx: &Ctx, acct: &Acct, p: PromotionCodeCreate) -> Result<CodeWithCoupon> {
+    let now = ctx.now();
+    let code = create(ctx, acct, move |tx, account| {
+        let coupon_id = p.coupon.clone().or_else(|| p.promotion.as_ref().and_then(|x| x.coupon.clone()));
+        let coupon: Option<Coupon> = match coupon_id {
+            Some(id) => tx.load(account, &id)?,
+            None => None,
+        };
+        let customer: Option<Customer> = match p.customer.as_deref() {
+            Some(id) => tx.load(account, id)?,
+            None => None,
+        };
+        Ok(PromotionCode::create(p, coupon.as_ref(), customer.as_ref(), now)?)
+    })
+    .await?;
+    with_coupon(ctx, acct, code).await
+}
+
+pub async fn update_promotion_code(
+    ctx: &Ctx,
+    acct: &Acct,
+    id: &str,
+    p: PromotionCodeUpdate,
+) -> Result<CodeWithCoupon> {
+    let code = update(ctx, acct, id, move |c: &mut PromotionCode, _| Ok(c.update(p)?)).await?;
+    with_coupon(ctx, acct, code).await
+}
+
+pub async fn get_promotion_code(ctx: &Ctx, acct: &Acct, id: &str) -> Result<CodeWithCoupon> {
+    let code = get(ctx, acct, id).await?;
+    with_coupon(ctx, acct, code).await
+}
+
+pub async fn list_promotion_codes(
+    ctx: &Ctx,
+    acct: &Acct,
+    p: &PromotionCodeList,
+) -> Result<(Vec<CodeWithCoupon>, bool)> {
+    let mut filters = Vec::new();
+    if let Some(a) = p.active {
+        filters.push(Filter::Eq(Column::Active, a.0.into()));
+    }
+    if let Some(code) = &p.code {
+        filters.push(Filter::Eq(Column::Code, code.to_ascii_lowercase().into()));
+    }
+    if let Some(c) = &p.coupon {
+        filters.push(Filter::Eq(Column::Coupon, c.as_str().into()));
+    }
+    if let Some(c) = &p.customer {
+        filters.push(Filter::Eq(Column::Customer, Value::from(c.as_str())));
+    }
+    let (codes, has_more) = list::<PromotionCode>(ctx, acct, &p.page(), filters, p.created.as_ref()).await?;
+    let keys: Vec<(Kind, String)> = codes.iter().map(|c| (Kind::Coupon, c.coupon.clone())).collect();
+    let coupons = ctx.store.get_many(&acct.id, keys).await?;
+    let coupons: Vec<Coupon> = coupons.iter().map(Coupon::from_raw).collect::<Result<_, StoreError>>()?;
+    let out = codes
+        .into_iter()
+        .map(|code| {
+            let coupon = coupons.iter().find(|c| c.id == code.coupon).cloned();
+            (code, coupon)
+        })
+        .collect();
+    Ok((out, has_more))
+}
+
+async fn with_coupon(ctx: &Ctx, acct: &Acct, code: PromotionCode) -> Result<CodeWithCoupon> {
+    use kassa_core::store::StoreExt;
+    let coupon = ctx.store.load::<Coupon>(&acct.id, &code.coupon).await?;
+    Ok((code, coupon))
+}

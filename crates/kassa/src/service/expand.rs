@@ -1,0 +1,262 @@
+//! `expand[]` (SPEC §4): replace ids in a rendered object with the objects they name, along dotted
+//! paths of up to four levels (`line_items.data.price.product`); on lists, paths start with
+//! `data.`.
+//!
+//! Every path is first checked against a small schema of what each object type can expand, so an
+//! unknown path is a 400 on `expand` whatever the data holds. Then the paths are applied by
+//! increasing length: at each step the ids still to expand are collected from the JSON tree,
+//! loaded in one read per kind, rendered, and put in place.
+
+use std::collections::HashMap;
+
+use kassa_core::Invalid;
+use kassa_core::catalog::{Coupon, Customer, Product, PromotionCode};
+use kassa_core::store::{Kind, Record, StoreError};
+use serde_json::Value;
+
+use super::{Acct, Result};
+use crate::state::Ctx;
+use crate::views;
+
+pub const MAX_DEPTH: usize = 4;
+
+/// Object types as far as expansion cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Session,
+    Item,
+    Price,
+    Product,
+    Customer,
+    Coupon,
+    PromotionCode,
+    Discount,
+    PaymentIntent,
+    Subscription,
+    Invoice,
+    TestClock,
+    /// A list of `Ty`.
+    List(&'static Ty),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    /// An id that expands into the object.
+    Id(Ty),
+    /// An object already in place, to walk through.
+    Embedded(Ty),
+    /// An array whose elements are of this type.
+    Array(Ty),
+}
+
+fn field(ty: Ty, name: &str) -> Option<Field> {
+    use Field::{Array, Embedded, Id};
+    match (ty, name) {
+        (Ty::Session, "customer") => Some(Id(Ty::Customer)),
+        (Ty::Session, "payment_intent") => Some(Id(Ty::PaymentIntent)),
+        (Ty::Session, "subscription") => Some(Id(Ty::Subscription)),
+        (Ty::Session, "invoice") => Some(Id(Ty::Invoice)),
+        (Ty::Session, "line_items") => Some(Embedded(Ty::List(&Ty::Item))),
+        (Ty::Session, "discounts") => Some(Array(Ty::Discount)),
+        (Ty::List(elem), "data") => Some(Array(*elem)),
+        (Ty::Item, "price") => Some(Embedded(Ty::Price)),
+        (Ty::Price, "product") => Some(Id(Ty::Product)),
+        (Ty::Discount, "coupon") => Some(Id(Ty::Coupon)),
+        (Ty::Discount, "promotion_code") => Some(Id(Ty::PromotionCode)),
+        (Ty::PromotionCode, "coupon") => Some(Embedded(Ty::Coupon)),
+        (Ty::PromotionCode, "customer") => Some(Id(Ty::Customer)),
+        (Ty::Customer, "test_clock") => Some(Id(Ty::TestClock)),
+        _ => None,
+    }
+}
+
+fn cannot(path: &str) -> Invalid {
+    Invalid::param("expand", format!("This property cannot be expanded ({path})."))
+}
+
+/// Check `paths` against the schema rooted at `root`; returns them split into segments.
+pub fn validate(root: Ty, paths: &[String]) -> Result<Vec<Vec<String>>, Invalid> {
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        let segs: Vec<String> = path.split('.').map(str::to_owned).collect();
+        let counted = if matches!(root, Ty::List(_)) { segs.len().saturating_sub(1) } else { segs.len() };
+        if path.is_empty() || counted > MAX_DEPTH || segs.iter().any(String::is_empty) {
+            return Err(cannot(path));
+        }
+        let mut ty = root;
+        for (i, seg) in segs.iter().enumerate() {
+            let last = i + 1 == segs.len();
+            match field(ty, seg) {
+                None => return Err(cannot(path)),
+                Some(Field::Id(t)) => ty = t,
+                // Already an object (or, for `line_items`, included by naming it): nothing to load.
+                Some(Field::Embedded(t)) => ty = t,
+                Some(Field::Array(t)) => {
+                    if last {
+                        return Err(cannot(path));
+                    }
+                    ty = t;
+                }
+            }
+        }
+        out.push(segs);
+    }
+    Ok(out)
+}
+
+/// Whether any path asks for the session's `line_items` (on a session or a list of them).
+pub fn wants_line_items(paths: &[Vec<String>], on_list: bool) -> bool {
+    let i = usize::from(on_list);
+    paths.iter().any(|p| p.get(i).is_some_and(|s| s == "line_items"))
+}
+
+struct Pending {
+    /// JSON pointer to the id to replace.
+    pointer: String,
+    ty: Ty,
+    id: String,
+}
+
+fn collect(v: &Value, ty: Ty, segs: &[String], pointer: &str, out: &mut Vec<Pending>) {
+    let Some((seg, rest)) = segs.split_first() else { return };
+    let Some(f) = field(ty, seg) else { return };
+    let child = &v[seg.as_str()];
+    let child_ptr = format!("{pointer}/{}", seg.replace('~', "~0").replace('/', "~1"));
+    match f {
+        Field::Id(t) => match child {
+            Value::String(id) if rest.is_empty() => {
+                out.push(Pending { pointer: child_ptr, ty: t, id: id.clone() })
+            }
+            Value::Object(_) => collect(child, t, rest, &child_ptr, out),
+            _ => {}
+        },
+        Field::Embedded(t) => {
+            if child.is_object() {
+                collect(child, t, rest, &child_ptr, out);
+            }
+        }
+        Field::Array(t) => {
+            if let Value::Array(items) = child {
+                for (i, item) in items.iter().enumerate() {
+                    collect(item, t, rest, &format!("{child_ptr}/{i}"), out);
+                }
+            }
+        }
+    }
+}
+
+/// Expand `paths` (already validated) in `value`, an object of type `root` in `acct`.
+pub async fn apply(ctx: &Ctx, acct: &Acct, value: &mut Value, root: Ty, paths: &[Vec<String>]) -> Result<()> {
+    let longest = paths.iter().map(Vec::len).max().unwrap_or(0);
+    for len in 1..=longest {
+        let mut pending = Vec::new();
+        for p in paths.iter().filter(|p| p.len() >= len) {
+            collect(value, root, &p[..len], "", &mut pending);
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        let loaded = load(ctx, acct, &pending).await?;
+        for p in pending {
+            if let (Some(obj), Some(slot)) =
+                (loaded.get(&(kind_of(p.ty), p.id.clone())), value.pointer_mut(&p.pointer))
+            {
+                *slot = obj.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kind_of(ty: Ty) -> Option<Kind> {
+    match ty {
+        Ty::Customer => Some(Kind::Customer),
+        Ty::Product => Some(Kind::Product),
+        Ty::Coupon => Some(Kind::Coupon),
+        Ty::PromotionCode => Some(Kind::PromotionCode),
+        Ty::Price => Some(Kind::Price),
+        Ty::Session => Some(Kind::CheckoutSession),
+        // Objects kassa does not store yet have no ids to expand: their fields are always null.
+        Ty::PaymentIntent
+        | Ty::Subscription
+        | Ty::Invoice
+        | Ty::TestClock
+        | Ty::Item
+        | Ty::Discount
+        | Ty::List(_) => None,
+    }
+}
+
+async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Option<Kind>, String), Value>> {
+    let mut keys: Vec<(Kind, String)> = Vec::new();
+    for p in pending {
+        if let Some(k) = kind_of(p.ty)
+            && !keys.iter().any(|(kk, id)| *kk == k && id == &p.id)
+        {
+            keys.push((k, p.id.clone()));
+        }
+    }
+    let raws = ctx.store.get_many(&acct.id, keys).await?;
+    let now = ctx.now();
+    let mut out = HashMap::new();
+    let mut codes = Vec::new();
+    for raw in &raws {
+        let rendered = match raw.kind {
+            Kind::Customer => views::customer(&Customer::from_raw(raw)?),
+            Kind::Product => views::product(&Product::from_raw(raw)?),
+            Kind::Coupon => views::coupon(&Coupon::from_raw(raw)?, now),
+            Kind::Price => views::price(&kassa_core::catalog::Price::from_raw(raw)?),
+            Kind::PromotionCode => {
+                codes.push(PromotionCode::from_raw(raw)?);
+                continue;
+            }
+            Kind::CheckoutSession | Kind::IdempotencyKey => continue,
+        };
+        out.insert((Some(raw.kind), raw.id.clone()), rendered);
+    }
+    if !codes.is_empty() {
+        let keys = codes.iter().map(|c| (Kind::Coupon, c.coupon.clone())).collect();
+        let coupons: Vec<Coupon> = ctx
+            .store
+            .get_many(&acct.id, keys)
+            .await?
+            .iter()
+            .map(Coupon::from_raw)
+            .collect::<Result<_, StoreError>>()?;
+        for code in codes {
+            let coupon = coupons.iter().find(|c| c.id == code.coupon);
+            out.insert(
+                (Some(Kind::PromotionCode), code.id.clone()),
+                views::promotion_code(&code, coupon, now),
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        let ok = |root, p: &str| validate(root, &[p.to_owned()]).is_ok();
+        assert!(ok(Ty::Session, "customer"));
+        assert!(ok(Ty::Session, "line_items"));
+        assert!(ok(Ty::Session, "line_items.data.price.product"));
+        assert!(ok(Ty::Session, "discounts.coupon"));
+        assert!(ok(Ty::Session, "discounts.promotion_code"));
+        assert!(ok(Ty::Session, "payment_intent"));
+        assert!(ok(Ty::List(&Ty::Session), "data.customer"));
+        assert!(ok(Ty::List(&Ty::Session), "data.line_items.data.price.product"));
+        assert!(!ok(Ty::Session, "nope"));
+        assert!(!ok(Ty::Session, "discounts"));
+        assert!(ok(Ty::Session, "line_items.data.price"));
+        assert!(!ok(Ty::Session, "customer.nope"));
+        assert!(!ok(Ty::Session, ""));
+        assert!(!ok(Ty::Session, "customer..x"));
+        assert!(!ok(Ty::List(&Ty::Session), "customer"));
+        assert!(ok(Ty::Price, "product"));
+        assert!(ok(Ty::PromotionCode, "customer"));
+    }
+}

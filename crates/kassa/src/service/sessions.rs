@@ -1,0 +1,197 @@
+//! Checkout sessions: create, retrieve, list, expire, list line items, and the sweep that writes
+//! down expiries.
+//!
+//! Creation is the hot path and costs at most two reads and one write: the references the request
+//! names (prices, customer, coupon, promotion code) in one snapshot read, then the prices' products
+//! (and a promotion code's coupon) in a second, then the rules, then one insert.
+
+use std::collections::HashMap;
+
+use kassa_core::Invalid;
+use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
+use kassa_core::params::{LineItemList, SessionCreate, SessionList};
+use kassa_core::session::{self, LineItem, Resolved, Session, Status};
+use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, TxExt, Value, transact};
+use kassa_core::time::Timestamp;
+
+use super::{Acct, Result, get, list, list_query};
+use crate::state::Ctx;
+
+pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session> {
+    let refs = session::references(&p)?;
+    let mut keys: Vec<(Kind, String)> = refs.prices.iter().map(|id| (Kind::Price, id.clone())).collect();
+    keys.extend(refs.customer.iter().map(|id| (Kind::Customer, id.clone())));
+    keys.extend(refs.coupon.iter().map(|id| (Kind::Coupon, id.clone())));
+    keys.extend(refs.promotion_code.iter().map(|id| (Kind::PromotionCode, id.clone())));
+    let first = ctx.store.get_many(&acct.id, keys).await?;
+
+    let mut prices: Vec<Price> = Vec::new();
+    let mut customer: Option<Customer> = None;
+    let mut coupon: Option<Coupon> = None;
+    let mut code: Option<PromotionCode> = None;
+    for raw in &first {
+        match raw.kind {
+            Kind::Price => prices.push(Price::from_raw(raw)?),
+            Kind::Customer => customer = Some(Customer::from_raw(raw)?),
+            Kind::Coupon => coupon = Some(Coupon::from_raw(raw)?),
+            Kind::PromotionCode => code = Some(PromotionCode::from_raw(raw)?),
+            Kind::Product | Kind::CheckoutSession | Kind::IdempotencyKey => {}
+        }
+    }
+
+    let mut keys: Vec<(Kind, String)> = Vec::new();
+    for price in &prices {
+        if !keys.iter().any(|(_, id)| id == &price.product) {
+            keys.push((Kind::Product, price.product.clone()));
+        }
+    }
+    keys.extend(code.iter().map(|c| (Kind::Coupon, c.coupon.clone())));
+    let second = if keys.is_empty() { Vec::new() } else { ctx.store.get_many(&acct.id, keys).await? };
+    let mut products: Vec<Product> = Vec::new();
+    let mut promotion_coupon: Option<Coupon> = None;
+    for raw in &second {
+        match raw.kind {
+            Kind::Product => products.push(Product::from_raw(raw)?),
+            Kind::Coupon => promotion_coupon = Some(Coupon::from_raw(raw)?),
+            _ => {}
+        }
+    }
+
+    let resolved = Resolved {
+        prices: prices.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
+        products: products.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
+        customer: customer.as_ref(),
+        coupon: coupon.as_ref(),
+        promotion_code: code.as_ref(),
+        promotion_coupon: promotion_coupon.as_ref(),
+    };
+    let session = Session::create(p, &resolved, ctx.now())?;
+    let account = acct.id.clone();
+    let raw = session.to_raw(&account)?;
+    transact(ctx.store.as_ref(), move |tx| tx.insert(&raw)).await?;
+    Ok(session)
+}
+
+pub async fn retrieve(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_sessions(ctx: &Ctx, acct: &Acct, p: &SessionList) -> Result<(Vec<Session>, bool)> {
+    let now = ctx.now();
+    let mut filters = Vec::new();
+    for (column, value) in [
+        (Column::Customer, &p.customer),
+        (Column::PaymentIntent, &p.payment_intent),
+        (Column::Subscription, &p.subscription),
+    ] {
+        if let Some(v) = value {
+            filters.push(Filter::Eq(column, Value::from(v.as_str())));
+        }
+    }
+    if let Some(status) = &p.status {
+        let status = Status::parse(status)
+            .ok_or_else(|| Invalid::param("status", "`status` must be one of open, complete or expired."))?;
+        filters.push(status_filter(status, now));
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+/// Sessions whose status *reads* as `status` at `now` (an open session past `expires_at` reads as
+/// expired before the sweep writes it down).
+fn status_filter(status: Status, now: Timestamp) -> Filter {
+    let open = || Filter::Eq(Column::Status, Status::Open.as_str().into());
+    match status {
+        Status::Open => Filter::Any(vec![vec![open(), Filter::Cmp(Column::ExpiresAt, Cmp::Gt, now)]]),
+        Status::Expired => Filter::Any(vec![
+            vec![Filter::Eq(Column::Status, Status::Expired.as_str().into())],
+            vec![open(), Filter::Cmp(Column::ExpiresAt, Cmp::Lte, now)],
+        ]),
+        Status::Complete => Filter::Eq(Column::Status, Status::Complete.as_str().into()),
+    }
+}
+
+pub async fn expire(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
+    let now = ctx.now();
+    super::update(ctx, acct, id, move |s: &mut Session, _| Ok(s.expire(now)?)).await
+}
+
+/// A page of a session's line items (they live inside the session, in creation order).
+pub async fn line_items(ctx: &Ctx, acct: &Acct, id: &str, p: &LineItemList) -> Result<(Vec<LineItem>, bool)> {
+    if p.created.is_some() {
+        return Err(Invalid::new(
+            kassa_core::ErrorCode::ParameterUnknown,
+            "created",
+            "Received unknown parameter: created",
+        )
+        .into());
+    }
+    let session: Session = get(ctx, acct, id).await?;
+    let query = list_query(&p.page(), &mut Vec::new(), None)?;
+    let items = session.line_items;
+    let limit = usize::try_from(query.limit).unwrap_or(10);
+    let position = |cursor: &str, param: &str| {
+        items
+            .iter()
+            .position(|li| li.id == cursor)
+            .ok_or_else(|| Invalid::no_such("line item", cursor, param))
+    };
+    let (page, has_more) = match &query.cursor {
+        kassa_core::store::Cursor::First => {
+            (items.iter().take(limit).cloned().collect(), items.len() > limit)
+        }
+        kassa_core::store::Cursor::After(c) => {
+            let start = position(c, "starting_after")? + 1;
+            let rest = &items[start..];
+            (rest.iter().take(limit).cloned().collect(), rest.len() > limit)
+        }
+        kassa_core::store::Cursor::Before(c) => {
+            let end = position(c, "ending_before")?;
+            let start = end.saturating_sub(limit);
+            (items[start..end].to_vec(), start > 0)
+        }
+    };
+    Ok((page, has_more))
+}
+
+/// Write down the expiry of sessions past `expires_at`, up to `batch` per transaction, until none
+/// are left. Returns how many were expired. Safe to run in several processes at once: each
+/// transaction re-reads the sessions it changes.
+pub async fn sweep_expired(ctx: &Ctx, batch: u32) -> Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let now = ctx.now();
+        let done = transact(ctx.store.as_ref(), move |tx| {
+            let due = tx.find(
+                Scope::All,
+                Kind::CheckoutSession,
+                &[
+                    Filter::Eq(Column::Status, Status::Open.as_str().into()),
+                    Filter::Cmp(Column::ExpiresAt, Cmp::Lte, now),
+                ],
+                batch,
+            )?;
+            let n = due.len();
+            for raw in due {
+                let mut s = Session::from_raw(&raw)?;
+                if s.settle(now) {
+                    tx.put(&raw.account, &s)?;
+                }
+            }
+            Ok(n)
+        })
+        .await?;
+        total += u64::try_from(done).unwrap_or(0);
+        if done < usize::try_from(batch).unwrap_or(0) {
+            return Ok(total);
+        }
+    }
+}
+
+/// The session a hosted page shows, with its account: no key is needed, because the id (≥128
+/// random bits) is the capability.
+pub async fn for_page(ctx: &Ctx, id: &str) -> Result<Option<(Session, String)>> {
+    match ctx.store.get_by_id(Kind::CheckoutSession, id).await? {
+        None => Ok(None),
+        Some(raw) => Ok(Some((Session::from_raw(&raw)?, raw.account))),
+    }
+}

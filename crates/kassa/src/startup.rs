@@ -1,0 +1,86 @@
+//! Wiring: open the store (migrating it), make sure an account exists, bind the listener, and run
+//! the HTTP server and the workers until told to stop. Shutdown stops accepting connections,
+//! lets in-flight requests finish, stops the workers, then closes the store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use kassa_core::time::Clock;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::service::accounts::{self, DefaultAccount};
+use crate::state::{AppState, Ctx};
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    pub ctx: AppState,
+    /// What happened to the default account on start.
+    pub default_account: DefaultAccount,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    worker: JoinHandle<()>,
+}
+
+pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
+    let store = kassa_store::open_store(&settings.database_url)
+        .with_context(|| format!("opening the database at {}", settings.database_url))?;
+    let default_account = accounts::ensure_default(store.as_ref(), settings.secret_key.clone(), clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the default account: {e}"))?;
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let ctx: AppState = Arc::new(Ctx::new(store, clock, &public_url));
+    let (stop, stopped) = watch::channel(false);
+
+    let app = crate::http::router(ctx.clone());
+    let mut http_stop = stopped.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    let worker = tokio::spawn(crate::worker::run(ctx.clone(), settings.sweep_interval, stopped));
+    Ok(Server { addr, public_url, ctx, default_account, stop, http, worker })
+}
+
+impl Server {
+    /// Stop accepting, finish in-flight requests, stop the workers.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.http.await.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+        self.worker.await.context("the worker task failed")?;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

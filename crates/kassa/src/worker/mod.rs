@@ -1,0 +1,38 @@
+//! Background work inside `kassa serve`. Today: the sweep that writes down expired sessions and
+//! purges idempotency keys past their 24 hours. Each run is a function the tests can call
+//! directly ([`sweep_once`]) instead of waiting for the timer.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::service::{idempotency, sessions};
+use crate::state::AppState;
+
+/// Sessions expired per transaction.
+const SWEEP_BATCH: u32 = 500;
+
+/// One pass of every sweep; returns how many sessions were expired.
+pub async fn sweep_once(ctx: &AppState) -> crate::service::Result<u64> {
+    let expired = sessions::sweep_expired(ctx, SWEEP_BATCH).await?;
+    idempotency::purge(ctx).await?;
+    Ok(expired)
+}
+
+/// Run [`sweep_once`] every `interval` until `stop` turns true.
+pub async fn run(ctx: AppState, interval: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match sweep_once(&ctx).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired checkout sessions"),
+            Err(e) => tracing::error!(error = %e, "sweep failed; will retry"),
+        }
+    }
+}
