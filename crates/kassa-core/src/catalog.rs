@@ -426,6 +426,20 @@ pub enum Unusable {
 }
 
 impl Unusable {
+    /// The error code a merchant sees when a coupon they named cannot be used.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::CouponExpired | Self::CouponExhausted => ErrorCode::CouponExpired,
+            Self::CurrencyMismatch(_) => ErrorCode::ParameterInvalid,
+            Self::CodeInactive
+            | Self::CodeExpired
+            | Self::CodeExhausted
+            | Self::OtherCustomer
+            | Self::FirstTimeOnly
+            | Self::BelowMinimum { .. } => ErrorCode::PromotionCodeInvalid,
+        }
+    }
+
     pub fn message(&self) -> String {
         match self {
             Self::CouponExpired => "This coupon has expired.".to_owned(),
@@ -524,6 +538,12 @@ impl Coupon {
         let redeem_by = future("redeem_by", p.redeem_by, now)?;
         let applies_to = match p.applies_to.and_then(|a| a.products) {
             None => None,
+            Some(products) if products.is_empty() => {
+                return Err(Invalid::param(
+                    "applies_to[products]",
+                    "`applies_to[products]` must name at least one product; leave `applies_to` out to apply to every product.",
+                ));
+            }
             Some(products) => {
                 for (i, product) in products.iter().enumerate() {
                     if !products_exist(product) {
@@ -813,6 +833,11 @@ mod tests {
         assert_eq!(coupon(repeating.clone()).unwrap_err().code, ErrorCode::ParameterMissing);
         let repeating = CouponCreate { duration_in_months: Some(Int(3)), ..repeating };
         assert_eq!(coupon(repeating).unwrap().duration, Duration::Repeating { months: 3 });
+        let nothing = CouponCreate {
+            applies_to: Some(crate::params::AppliesToParam { products: Some(vec![]) }),
+            ..pct("5")
+        };
+        assert_eq!(coupon(nothing).unwrap_err().param.as_deref(), Some("applies_to[products]"));
         let past = CouponCreate { redeem_by: Some(Int(999)), ..pct("5") };
         assert_eq!(coupon(past).unwrap_err().param.as_deref(), Some("redeem_by"));
     }

@@ -76,7 +76,7 @@ impl Invalid {
 
     /// A referenced object (in a body parameter) that does not exist in this account.
     pub fn no_such(object: &str, id: &str, param: impl Into<String>) -> Self {
-        Self::new(ErrorCode::ResourceMissing, param, format!("No such {object}: '{id}'"))
+        Self::new(ErrorCode::ResourceMissing, param, format!("No such {object}: '{}'", shown(id)))
     }
 
     /// A rule about the request as a whole, tied to no single parameter.
@@ -98,7 +98,7 @@ pub enum Error {
     #[error("{0}")]
     Invalid(Invalid),
     /// The object named in the path does not exist in this account: 404.
-    #[error("No such {object}: '{id}'")]
+    #[error("No such {object}: '{}'", shown(id))]
     NotFound { object: &'static str, id: String },
     /// The request is well-formed but the object's state forbids it (expiring a completed
     /// session): 400 without a parameter.
@@ -112,4 +112,30 @@ impl From<Invalid> for Error {
     }
 }
 
+/// An id as an error message repeats it: at most 200 characters, so that a huge id in a request
+/// does not come back as a huge error.
+pub fn shown(id: &str) -> String {
+    let mut out: String = id.chars().take(200).collect();
+    if out.len() < id.len() {
+        out.push('…');
+    }
+    out
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_ids_are_cut_in_messages() {
+        let id = "x".repeat(900_000);
+        let e = Invalid::no_such("price", &id, "line_items[0][price]");
+        assert!(e.message.len() < 300, "{}", e.message.len());
+        assert!(e.message.ends_with("…'"));
+        let e = Error::NotFound { object: "product", id: id.clone() };
+        assert!(e.to_string().len() < 300);
+        assert_eq!(shown("prod_1"), "prod_1");
+    }
+}

@@ -34,6 +34,9 @@ pub const DEFAULT_MAX_QUANTITY: i64 = 99;
 pub const MAX_ADJUSTABLE_QUANTITY: i64 = 999_999;
 pub const MIN_EXPIRY: i64 = 30 * MINUTE;
 pub const MAX_EXPIRY: i64 = DAY;
+/// Slack on the 30-minute minimum, so that a client asking for exactly "now + 30 minutes" is not
+/// refused because a second ticked over while the request was on its way.
+pub const EXPIRY_GRACE: i64 = 10;
 pub const MAX_TRIAL_DAYS: i64 = 730;
 pub const MAX_URL_LEN: usize = 5000;
 
@@ -523,8 +526,10 @@ impl Session {
         let customer_email = catalog::email("customer_email", p.customer_email)?;
 
         // Payment method types.
-        let payment_method_types = match p.payment_method_types {
-            None => vec![PaymentMethodType::Card],
+        // Each kept type with the index it was first given at, so that an error names the
+        // parameter the merchant sent even when a type is repeated.
+        let given: Vec<(usize, PaymentMethodType)> = match p.payment_method_types {
+            None => vec![(0, PaymentMethodType::Card)],
             Some(v) if v.is_empty() => {
                 return Err(Invalid::param(
                     "payment_method_types",
@@ -540,15 +545,15 @@ impl Session {
                             format!("Invalid payment_method_types[{i}]: must be one of card, paypal or customer_balance."),
                         )
                     })?;
-                    if !out.contains(&pm) {
-                        out.push(pm);
+                    if !out.iter().any(|(_, x)| *x == pm) {
+                        out.push((i, pm));
                     }
                 }
                 out
             }
         };
-        for pm in &payment_method_types {
-            let i = payment_method_types.iter().position(|x| x == pm).unwrap_or(0);
+        let payment_method_types: Vec<PaymentMethodType> = given.iter().map(|(_, pm)| *pm).collect();
+        for (i, pm) in &given {
             let param = format!("payment_method_types[{i}]");
             match pm {
                 PaymentMethodType::Card => {}
@@ -624,7 +629,7 @@ impl Session {
         // Expiry.
         let expires_at = match p.expires_at {
             None => now + MAX_EXPIRY,
-            Some(Int(t)) if t < now + MIN_EXPIRY || t > now + MAX_EXPIRY => {
+            Some(Int(t)) if t < now + MIN_EXPIRY - EXPIRY_GRACE || t > now + MAX_EXPIRY => {
                 return Err(Invalid::param(
                     "expires_at",
                     "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.",
@@ -680,7 +685,7 @@ impl Session {
                     r.coupon.filter(|c| &c.id == id).ok_or_else(|| Invalid::no_such("coupon", id, param))?;
                 coupon
                     .usable_for(currency, now)
-                    .map_err(|why| Invalid::new(ErrorCode::CouponExpired, param, why.message()))?;
+                    .map_err(|why| Invalid::new(why.code(), param, why.message()))?;
                 Some(AppliedDiscount {
                     coupon: coupon.id.clone(),
                     promotion_code: None,

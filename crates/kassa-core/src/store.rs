@@ -17,6 +17,16 @@
 //!   PostgreSQL [`Tx::get`] locks the row it reads (`FOR UPDATE`), so concurrent closures on the
 //!   same object serialize there too.
 //!
+//! `Tx` is synchronous on purpose: a use case is plain code between reads and writes, with no
+//! `await` in the middle of a transaction. A backend with an async driver (PostgreSQL) runs the
+//! closure on a blocking thread (`tokio::task::spawn_blocking`) and implements each `Tx` method
+//! with `Handle::block_on` on its open transaction.
+//!
+//! Semantics every backend keeps (the conformance suite in `kassa-store` holds them in place):
+//! `Filter::Eq(column, Value::Null)` matches NULL; `Tx::update` leaves `created` as it was;
+//! filtering on a column the kind does not have is a `Backend` error; `Filter::Any(vec![])`
+//! matches nothing, while an empty group inside `Any` matches everything.
+//!
 //! Invariants the database holds: `(account_id, id)` is unique per kind, and an active promotion
 //! code's folded `code` is unique per account. Breaking one is [`StoreError::Conflict`] naming the
 //! constraint.

@@ -13,7 +13,8 @@
 //! - a map whose keys are all array indices becomes an array, ordered by index (`[0]`, `[1]`, …,
 //!   in any order); `[]` appends, and `a[][x]=1&a[][y]=2&a[][x]=3` groups as Rack does;
 //! - at most [`MAX_DEPTH`] levels of brackets and indices up to [`MAX_INDEX`];
-//! - bytes that are not UTF-8 after percent-decoding are refused, not replaced;
+//! - bytes that are not UTF-8 after percent-decoding are refused, not replaced, and so is a `%`
+//!   not followed by two hex digits (Rack refuses it too);
 //! - a key given twice keeps the last value; a key used both as a value and as a map is refused.
 
 use std::collections::BTreeMap;
@@ -70,6 +71,16 @@ pub fn parse(input: &[u8]) -> Result<Value, FormError> {
 }
 
 fn decode(raw: &[u8], param: Option<&str>) -> Result<String, FormError> {
+    // `percent_decode` passes a stray `%` through as it is; Rack (and so Stripe) refuses it.
+    let malformed = raw.iter().enumerate().any(|(i, &b)| {
+        b == b'%' && !raw.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err(FormError::new(
+            param,
+            "The request body has an invalid %-encoding: `%` must be followed by two hexadecimal digits.",
+        ));
+    }
     let plus: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
     let bytes: Vec<u8> = percent_decode(&plus).collect();
     String::from_utf8(bytes)
@@ -274,6 +285,11 @@ mod tests {
         assert!(parse(b"a[b]=2&a=1").is_err());
         assert!(parse(b"a%FF=1").is_err());
         assert!(parse(b"a=%C3%28").is_err());
+        assert!(parse(b"a=%ZZ").is_err());
+        assert!(parse(b"a=50%").is_err());
+        assert!(parse(b"a=%4").is_err());
+        assert!(parse(b"a%G1=1").is_err());
+        assert_eq!(parse(b"a=%4a%4B").unwrap(), serde_json::json!({"a": "JK"}));
         assert!(parse(b"[x]=1").is_err());
         assert!(parse(b"a[b=1").is_err());
         assert!(parse(b"a[100001]=1").is_err());

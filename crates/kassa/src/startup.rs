@@ -29,12 +29,14 @@ pub struct Server {
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
     let store = kassa_store::open_store(&settings.database_url)
         .with_context(|| format!("opening the database at {}", settings.database_url))?;
-    let default_account = accounts::ensure_default(store.as_ref(), settings.secret_key.clone(), clock.now())
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the default account: {e}"))?;
+    // Bind before creating the default account: a start that cannot listen (the port is taken)
+    // must not create an account whose generated key is never shown.
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    let default_account = accounts::ensure_default(store.as_ref(), settings.secret_key.clone(), clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the default account: {e}"))?;
     let addr = listener.local_addr()?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let ctx: AppState = Arc::new(Ctx::new(store, clock, &public_url));

@@ -131,7 +131,7 @@ fn service_error(e: service::Error) -> Response {
             INVALID,
             Some("resource_missing"),
             Some("id"),
-            &format!("No such {object}: '{id}'"),
+            &format!("No such {object}: '{}'", kassa_core::error::shown(&id)),
         ),
         service::Error::Domain(DomainError::State(message)) => {
             error_response(StatusCode::BAD_REQUEST, INVALID, None, None, &message)
@@ -190,7 +190,7 @@ fn store_error(e: StoreError) -> Response {
             "invalid_request_error",
             Some("resource_missing"),
             None,
-            &format!("No such object: '{id}'"),
+            &format!("No such object: '{}'", kassa_core::error::shown(&id)),
         ),
         StoreError::NotFound => error_response(
             StatusCode::NOT_FOUND,

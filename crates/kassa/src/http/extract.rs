@@ -2,6 +2,7 @@
 //! plain-text rejection.
 //!
 //! - [`Authed`]: the account the API middleware authenticated.
+//! - [`PathId`]: the `{id}` in a route's path.
 //! - [`Params<T>`]: the request's parameters (query string and body, JSON or form, already
 //!   decoded into one tree by the middleware) deserialized into a typed request. A failure names
 //!   the parameter in bracket form (`line_items[0][quantity]`) with Stripe's error code.
@@ -33,6 +34,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Authed {
             .cloned()
             .map(Authed)
             .ok_or_else(|| ApiError::Unauthorized("You did not provide an API key.".to_owned()))
+    }
+}
+
+/// The `{id}` of a route. axum's `Path` answers an id that is not UTF-8 once percent-decoded
+/// (`/products/%FF`) with a plain-text 400; this answers kassa's error body.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Self(id)),
+            Err(_) => Err(ApiError::Invalid(Invalid::new(
+                ErrorCode::ParameterInvalid,
+                "id",
+                "The id in the request URL is not valid: it must be UTF-8 once percent-decoded.",
+            ))),
+        }
     }
 }
 

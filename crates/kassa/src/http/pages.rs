@@ -4,6 +4,7 @@
 //! merchant-supplied string is HTML-escaped.
 
 use askama::Template;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -40,7 +41,11 @@ struct PayPage {
 #[template(path = "not_found.html")]
 struct NotFoundPage;
 
-pub async fn pay(State(ctx): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn pay(State(ctx): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+    // An id that is not UTF-8 once percent-decoded names no session.
+    let Ok(Path(id)) = path else {
+        return page(StatusCode::NOT_FOUND, NotFoundPage.render());
+    };
     let found = match crate::service::sessions::for_page(&ctx, &id).await {
         Ok(f) => f,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),

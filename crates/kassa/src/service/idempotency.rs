@@ -69,8 +69,26 @@ pub fn fingerprint(method: &str, path: &str, params: &serde_json::Value) -> Stri
     h.update(b" ");
     h.update(path.as_bytes());
     h.update(b"\n");
-    h.update(params.to_string().as_bytes());
+    h.update(canonical(params).as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `value` as JSON with every object's keys sorted, so that key order never changes a fingerprint.
+fn canonical(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&map[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
 }
 
 pub async fn begin(ctx: &Ctx, acct: &Acct, key: &str, fingerprint: String) -> Result<Begin> {
@@ -149,4 +167,20 @@ pub async fn purge(ctx: &Ctx) -> Result<u64> {
     })
     .await?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn fingerprints_ignore_key_order_but_not_values() {
+        let a = super::fingerprint("POST", "/x", &json!({"b": 1, "a": {"d": [1, 2], "c": "x"}}));
+        let b = super::fingerprint("POST", "/x", &json!({"a": {"c": "x", "d": [1, 2]}, "b": 1}));
+        let c = super::fingerprint("POST", "/x", &json!({"a": {"c": "x", "d": [2, 1]}, "b": 1}));
+        let d = super::fingerprint("POST", "/y", &json!({"b": 1, "a": {"d": [1, 2], "c": "x"}}));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+    }
 }

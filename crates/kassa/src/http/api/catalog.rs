@@ -1,7 +1,7 @@
 //! Products, prices, customers, coupons and promotion codes.
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,
     PriceList, PriceUpdate, ProductCreate, ProductList, ProductUpdate, PromotionCodeCreate,
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{expanded, list_response, paths};
 use crate::http::error::ApiError;
-use crate::http::extract::{Authed, Created, Params};
+use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::catalog as svc;
 use crate::service::expand::Ty;
 use crate::state::AppState;
@@ -32,7 +32,7 @@ pub async fn create_product(
 pub async fn get_product(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Product, &p.expand)?;
@@ -43,7 +43,7 @@ pub async fn get_product(
 pub async fn update_product(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<ProductUpdate>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Product, &p.expand)?;
@@ -75,7 +75,7 @@ pub async fn create_price(
 pub async fn get_price(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Price, &p.expand)?;
@@ -86,7 +86,7 @@ pub async fn get_price(
 pub async fn update_price(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<PriceUpdate>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Price, &p.expand)?;
@@ -118,7 +118,7 @@ pub async fn create_customer(
 pub async fn get_customer(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Customer, &p.expand)?;
@@ -129,7 +129,7 @@ pub async fn get_customer(
 pub async fn update_customer(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<CustomerUpdate>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Customer, &p.expand)?;
@@ -161,7 +161,7 @@ pub async fn create_coupon(
 pub async fn get_coupon(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Coupon, &p.expand)?;
@@ -172,7 +172,7 @@ pub async fn get_coupon(
 pub async fn update_coupon(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<CouponUpdate>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Coupon, &p.expand)?;
@@ -183,7 +183,7 @@ pub async fn update_coupon(
 pub async fn delete_coupon(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(_): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     svc::delete_coupon(&ctx, &a, &id).await?;
@@ -228,7 +228,7 @@ pub async fn create_promotion_code(
 pub async fn get_promotion_code(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::PromotionCode, &p.expand)?;
@@ -239,7 +239,7 @@ pub async fn get_promotion_code(
 pub async fn update_promotion_code(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<PromotionCodeUpdate>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::PromotionCode, &p.expand)?;

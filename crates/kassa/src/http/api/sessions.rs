@@ -1,14 +1,14 @@
 //! Checkout sessions.
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use kassa_core::params::{LineItemList, Retrieve, SessionCreate, SessionList};
 use kassa_core::session::Session;
 use serde_json::Value;
 
 use super::{expanded, list_response, paths};
 use crate::http::error::ApiError;
-use crate::http::extract::{Authed, Created, Params};
+use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::expand::{Ty, wants_line_items};
 use crate::service::sessions as svc;
 use crate::state::{AppState, Ctx};
@@ -33,7 +33,7 @@ pub async fn create(
 pub async fn retrieve(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Session, &p.expand)?;
@@ -56,7 +56,7 @@ pub async fn list(
 pub async fn expire(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Session, &p.expand)?;
@@ -67,7 +67,7 @@ pub async fn expire(
 pub async fn line_items(
     State(ctx): State<AppState>,
     Authed(a): Authed,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     uri: OriginalUri,
     Params(p): Params<LineItemList>,
 ) -> Res<Json<Value>> {
