@@ -3,3 +3,16 @@
 
 mod helpers;
 mod smoke;
+
+// Checkout sessions (SPEC §5).
+mod sessions_create;
+mod sessions_read;
+mod sessions_support;
+mod sessions_totals;
+
+// Auth, catalog, idempotency, bad input and encodings (SPEC §2–§4, §10).
+mod auth;
+mod bad_input;
+mod catalog;
+mod encodings;
+mod idempotency;

@@ -1,0 +1,547 @@
+//! The `kassa` binary as a user runs it (SPEC §1, §2): `kassa serve` in an empty directory, the
+//! default account's key, settings from flags and environment, `kassa accounts create`, and a
+//! graceful stop on SIGTERM. Each test spawns the compiled binary with a temporary directory as its
+//! working directory and speaks to it over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+/// Generous: a debug binary on a busy CI machine.
+const TIMEOUT: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(20);
+
+/// Settings the tests control; anything the developer's shell has set is removed.
+const KASSA_VARS: &[&str] = &[
+    "KASSA_SECRET_KEY",
+    "KASSA_LISTEN",
+    "KASSA_DATABASE_URL",
+    "KASSA_PUBLIC_URL",
+    "KASSA_LOG_FORMAT",
+    "KASSA_SWEEP_INTERVAL",
+];
+
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args);
+    for var in KASSA_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "info").env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Remove ANSI escape sequences (`ESC [ … letter`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Poll `f` until it answers `Some`, or panic after [`TIMEOUT`].
+fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < TIMEOUT, "timed out waiting for {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// A running `kassa` process; killed if a test ends without stopping it.
+struct Kassa {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr until the pipe closes; joined once the process has exited, so that
+    /// [`Kassa::stderr`] then holds everything it wrote.
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Kassa {
+    fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = command(dir, args, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kassa starts");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let pipe = child.stderr.take().unwrap();
+        let lines = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Self { child, stderr, reader: Some(reader) }
+    }
+
+    /// `kassa serve --listen 127.0.0.1:0` plus `args`, waited for until it serves.
+    fn serve(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Self, String) {
+        let mut all = vec!["serve"];
+        if !args.contains(&"--listen") && !env.iter().any(|(k, _)| *k == "KASSA_LISTEN") {
+            all.extend(["--listen", "127.0.0.1:0"]);
+        }
+        all.extend(args);
+        let mut k = Self::spawn(dir, &all, env);
+        let addr = k.addr();
+        (k, addr)
+    }
+
+    /// Everything written to stderr so far, without colours.
+    fn stderr(&self) -> String {
+        strip_ansi(&self.raw_stderr())
+    }
+
+    fn raw_stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// The address from the `kassa is serving addr=…` log line.
+    fn addr(&mut self) -> String {
+        let stderr = self.stderr.clone();
+        let child = &mut self.child;
+        poll("`kassa is serving`", || {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("kassa exited with {status}:\n{}", stderr.lock().unwrap().join("\n"));
+            }
+            let lines = stderr.lock().unwrap();
+            let line = strip_ansi(lines.iter().find(|l| l.contains("kassa is serving"))?);
+            let addr = line.split_whitespace().find_map(|w| w.strip_prefix("addr="))?;
+            Some(addr.trim_matches('"').to_owned())
+        })
+    }
+
+    /// SIGTERM, then wait for the exit.
+    fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(ok.success());
+        self.wait()
+    }
+
+    fn wait(&mut self) -> ExitStatus {
+        let child = &mut self.child;
+        let status = poll("kassa to exit", || child.try_wait().unwrap());
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the stderr reader");
+        }
+        status
+    }
+}
+
+impl Drop for Kassa {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    fn new(addr: &str) -> Self {
+        Self { base: format!("http://{addr}"), client: reqwest::Client::new() }
+    }
+
+    async fn get(&self, key: Option<&str>, path: &str) -> (u16, Value) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let r = req.send().await.expect("request sent");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, key: &str, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .form(form)
+            .send()
+            .await
+            .expect("request sent");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Create a product; returns its id.
+    async fn product(&self, key: &str, name: &str) -> String {
+        let (status, body) = self.post(key, "/products", &[("name", name)]).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn product_names(&self, key: &str) -> Vec<String> {
+        let (status, body) = self.get(Some(key), "/products?limit=100").await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// A session for a new one-time price; returns the session.
+    async fn session(&self, key: &str) -> Value {
+        let product = self.product(key, "Ticket").await;
+        let (s, price) = self
+            .post(key, "/prices", &[("product", &product), ("unit_amount", "500"), ("currency", "usd")])
+            .await;
+        assert_eq!(s, 201, "{price}");
+        let price = price["id"].as_str().unwrap();
+        let (s, session) = self
+            .post(
+                key,
+                "/checkout/session",
+                &[("line_items[0][price]", price), ("line_items[0][quantity]", "1")],
+            )
+            .await;
+        assert_eq!(s, 201, "{session}");
+        session
+    }
+}
+
+/// The generated key printed on stderr: the one line that is a key and nothing else.
+fn printed_keys(stderr: &str) -> Vec<String> {
+    stderr.lines().map(str::trim).filter(|l| l.starts_with("sk_test_")).map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn serve_in_an_empty_directory_prints_a_working_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[]);
+    let http = Http::new(&addr);
+
+    let (status, body) = http.get(None, "/health").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+
+    let stderr = kassa.stderr();
+    let keys = printed_keys(&stderr);
+    assert_eq!(keys.len(), 1, "exactly one key is printed:\n{stderr}");
+    let key = keys[0].clone();
+    let random = &key["sk_test_".len()..];
+    assert!(random.len() >= 24, "{key}");
+    assert!(random.bytes().all(|b| b.is_ascii_alphanumeric()), "{key}");
+    assert_eq!(stderr.matches(&key).count(), 1, "the key is shown once:\n{stderr}");
+    assert!(dir.path().join("kassa.db").exists(), "the default database is created in the working directory");
+
+    let (status, _) = http.get(None, "/products").await;
+    assert_eq!(status, 401);
+    http.product(&key, "Survives restarts").await;
+    assert_eq!(http.product_names(&key).await, ["Survives restarts"]);
+    let status = kassa.terminate();
+    assert!(status.success(), "SIGTERM exits 0, got {status}:\n{}", kassa.stderr());
+
+    // Again on the same database: no new key, and the first one still works.
+    let (mut again, addr) = Kassa::serve(dir.path(), &[], &[]);
+    let http = Http::new(&addr);
+    assert!(printed_keys(&again.stderr()).is_empty(), "a restart prints no key:\n{}", again.stderr());
+    assert!(!again.stderr().contains("sk_test_"), "{}", again.stderr());
+    assert_eq!(http.product_names(&key).await, ["Survives restarts"]);
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn an_operator_key_is_used_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk_test_OperatorChosenKey0123456789abc";
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", key)]);
+    let http = Http::new(&addr);
+    http.product(key, "Operator's").await;
+    assert_eq!(http.product_names(key).await, ["Operator's"]);
+    let (status, body) = http.get(Some("sk_test_SomeOtherKey0123456789abcdef"), "/products").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(!kassa.stderr().contains(key), "the operator's key is not logged:\n{}", kassa.stderr());
+    assert!(printed_keys(&kassa.stderr()).is_empty());
+    assert!(kassa.terminate().success());
+}
+
+/// Arguments, environment, and what the error message must mention.
+type BadStart<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str]);
+
+#[tokio::test]
+async fn bad_settings_stop_kassa_with_a_clear_message() {
+    let cases: [BadStart<'_>; 4] = [
+        (&[], &[("KASSA_SECRET_KEY", "sk_live_x")], &["KASSA_SECRET_KEY", "sk_test_"]),
+        (&[], &[("KASSA_SECRET_KEY", "sk_test_")], &["KASSA_SECRET_KEY"]),
+        (&["--public-url", "ftp://files.test"], &[], &["--public-url"]),
+        (&["--sweep-interval", "0"], &[], &["--sweep-interval"]),
+    ];
+    for (args, env, mentions) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
+        all.extend(args);
+        let mut kassa = Kassa::spawn(dir.path(), &all, env);
+        let status = kassa.wait();
+        let stderr = kassa.stderr();
+        assert!(!status.success(), "{args:?} {env:?} must fail:\n{stderr}");
+        for m in mentions {
+            assert!(stderr.contains(m), "{args:?} {env:?}: the message names {m}:\n{stderr}");
+        }
+        assert!(stderr.contains("kassa: error"), "{stderr}");
+        assert!(!dir.path().join("kassa.db").exists(), "nothing is created before the settings are checked");
+        if let Some((_, live)) = env.iter().find(|(k, _)| *k == "KASSA_SECRET_KEY") {
+            assert!(!stderr.lines().any(|l| l.trim() == *live), "the key is not echoed alone");
+        }
+    }
+    // An address that cannot be bound.
+    let dir = tempfile::tempdir().unwrap();
+    let mut kassa = Kassa::spawn(dir.path(), &["serve", "--listen", "not-an-address"], &[]);
+    assert!(!kassa.wait().success());
+    assert!(kassa.stderr().contains("not-an-address"), "{}", kassa.stderr());
+}
+
+#[tokio::test]
+async fn flags_win_over_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("KASSA_LISTEN", "not-an-address"),
+        ("KASSA_DATABASE_URL", "sqlite://from-env.db"),
+        ("KASSA_PUBLIC_URL", "https://from-env.test"),
+        ("KASSA_SECRET_KEY", "sk_test_FlagsTestKey000000000000000000"),
+    ];
+    let (mut kassa, addr) = Kassa::serve(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite://from-flag.db",
+            "--public-url",
+            "https://from-flag.test/",
+        ],
+        &env,
+    );
+    let http = Http::new(&addr);
+    let session = http.session("sk_test_FlagsTestKey000000000000000000").await;
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(session["url"], format!("https://from-flag.test/pay/{id}"));
+    assert!(dir.path().join("from-flag.db").exists());
+    assert!(!dir.path().join("from-env.db").exists());
+    assert!(kassa.terminate().success());
+
+    // The environment alone is honoured.
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("KASSA_LISTEN", "127.0.0.1:0"),
+        ("KASSA_DATABASE_URL", "sqlite://from-env.db"),
+        ("KASSA_PUBLIC_URL", "https://pay.example.test"),
+        ("KASSA_SECRET_KEY", "sk_test_EnvTestKey00000000000000000000"),
+    ];
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &env);
+    assert!(!addr.ends_with(":4242"), "KASSA_LISTEN was used: {addr}");
+    let http = Http::new(&addr);
+    let session = http.session("sk_test_EnvTestKey00000000000000000000").await;
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(session["url"], format!("https://pay.example.test/pay/{id}"));
+    assert!(dir.path().join("from-env.db").exists());
+    assert!(!dir.path().join("kassa.db").exists());
+    assert!(kassa.terminate().success());
+}
+
+#[tokio::test]
+async fn the_default_public_url_is_the_listen_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk_test_DefaultUrlKey0000000000000000";
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", key)]);
+    let http = Http::new(&addr);
+    let session = http.session(key).await;
+    let url = session["url"].as_str().unwrap();
+    assert_eq!(url, format!("http://{addr}/pay/{}", session["id"].as_str().unwrap()));
+    // And it opens without a key.
+    let page = http.client.get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(kassa.terminate().success());
+}
+
+#[tokio::test]
+async fn accounts_create_prints_a_key_that_works_and_is_isolated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("shop.db").display());
+    let default_key = "sk_test_DefaultAccountKey000000000000";
+    let (mut kassa, addr) =
+        Kassa::serve(dir.path(), &["--database-url", &db], &[("KASSA_SECRET_KEY", default_key)]);
+    let http = Http::new(&addr);
+    http.product(default_key, "Default's").await;
+
+    // Created while the server runs, on the same database.
+    let out = command(dir.path(), &["accounts", "create", "--name", "Foo Shop", "--database-url", &db], &[])
+        .output()
+        .expect("kassa accounts create runs");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let key = stdout.strip_suffix('\n').expect("one line on stdout");
+    assert!(!key.contains('\n') && !key.contains(' '), "stdout is the key alone: {stdout:?}");
+    assert!(key.starts_with("sk_test_") && key.len() >= "sk_test_".len() + 24, "{key}");
+    assert!(!stderr.contains(key), "the key goes to stdout only");
+
+    http.product(key, "Foo's").await;
+    assert_eq!(http.product_names(key).await, ["Foo's"]);
+    assert_eq!(http.product_names(default_key).await, ["Default's"]);
+    // The hosted page shows the new account's name.
+    let session = http.session(key).await;
+    let page = http.client.get(session["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Foo Shop"));
+
+    // A second account gets a different key.
+    let out = command(dir.path(), &["accounts", "create", "--name", "Bar", "--database-url", &db], &[])
+        .output()
+        .unwrap();
+    let second = String::from_utf8(out.stdout).unwrap();
+    assert_ne!(second.trim(), key);
+    assert!(http.product_names(second.trim()).await.is_empty());
+
+    // A blank name is refused.
+    let out = command(dir.path(), &["accounts", "create", "--name", "  ", "--database-url", &db], &[])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(kassa.terminate().success());
+}
+
+#[tokio::test]
+async fn accounts_create_honours_kassa_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(
+        dir.path(),
+        &["accounts", "create", "--name", "Env"],
+        &[("KASSA_DATABASE_URL", "sqlite://env.db")],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(dir.path().join("env.db").exists());
+    // With an account already there, `kassa serve` creates no default account and prints no key.
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &["--database-url", "sqlite://env.db"], &[]);
+    assert!(printed_keys(&kassa.stderr()).is_empty(), "{}", kassa.stderr());
+    let http = Http::new(&addr);
+    http.product(&key, "Env's").await;
+    assert_eq!(http.product_names(&key).await, ["Env's"]);
+    assert!(kassa.terminate().success());
+}
+
+/// Read from `stream` until `\r\n\r\n`; returns what was read.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).expect("read from kassa");
+        assert!(n > 0, "connection closed after {:?}", String::from_utf8_lossy(&buf));
+        buf.push(byte[0]);
+    }
+    String::from_utf8(buf).unwrap()
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk_test_GracefulKey00000000000000000000";
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", key)]);
+
+    // A request whose body is held back: with `Expect: 100-continue` the server says `100 Continue`
+    // once the handler starts reading the body, so the request is provably in flight.
+    let body = "name=Finished+during+shutdown";
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(
+        stream,
+        "POST /products HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Expect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let head = read_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 100"), "{head}");
+
+    let pid = kassa.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // Shutting down: new connections are refused...
+    poll("the listener to close", || TcpStream::connect(&addr).is_err().then_some(()));
+    assert!(kassa.child.try_wait().unwrap().is_none(), "kassa waits for the request in flight");
+
+    // ...but the request in flight completes.
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(response.contains("Finished during shutdown"), "{response}");
+
+    let status = kassa.wait();
+    assert!(status.success(), "exit status {status}:\n{}", kassa.stderr());
+    assert!(kassa.stderr().contains("shutting down"), "{}", kassa.stderr());
+
+    // The product was written.
+    let (mut again, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", key)]);
+    let http = Http::new(&addr);
+    assert_eq!(http.product_names(key).await, ["Finished during shutdown"]);
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn sigterm_on_an_idle_server_exits_0_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[]);
+    // An idle keep-alive connection does not hold the shutdown up.
+    let http = Http::new(&addr);
+    assert_eq!(http.get(None, "/health").await.0, 200);
+    let started = Instant::now();
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(kassa.stderr().contains("stopped"), "{}", kassa.stderr());
+    // stderr is a pipe here, not a terminal: plain text without colour codes.
+    assert!(!kassa.raw_stderr().contains('\u{1b}'), "{:?}", kassa.raw_stderr());
+}
+
+#[tokio::test]
+async fn a_failed_first_start_does_not_swallow_the_generated_key() {
+    // The usual first-run mistake: the port is taken. The key must still be shown on the next,
+    // successful start, or the default account could never be used.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut failed = Kassa::spawn(dir.path(), &["serve", "--listen", &port], &[]);
+    assert!(!failed.wait().success(), "{}", failed.stderr());
+    assert!(failed.stderr().contains(&port), "the error names the address:\n{}", failed.stderr());
+    drop(taken);
+
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[]);
+    let keys = printed_keys(&kassa.stderr());
+    assert_eq!(keys.len(), 1, "the key is printed on the first start that serves:\n{}", kassa.stderr());
+    let http = Http::new(&addr);
+    assert_eq!(http.get(Some(&keys[0]), "/products").await.0, 200);
+    assert!(kassa.terminate().success());
+}
