@@ -8,6 +8,8 @@
 //!   percentages in basis points, rounding half up.
 //! - [`discount`]: how a coupon turns into a discount and how that discount is split over lines.
 //! - [`catalog`]: products, prices, customers, coupons and promotion codes with their rules.
+//! - [`billing`]: what a completed checkout creates — payment intents, payment methods,
+//!   subscriptions, invoices — in their storage form.
 //! - [`session`]: the checkout session — every creation rule of SPEC §5, totals, state machine.
 //! - [`params`]: the typed requests, decoded from JSON or Stripe's form encoding alike.
 //! - [`store`]: the [`store::Store`] port that the storage backends implement, shaped by use
@@ -18,6 +20,7 @@
 //! need through [`store::Store`], the rules here decide, and one store call persists the result.
 
 pub mod account;
+pub mod billing;
 pub mod catalog;
 pub mod discount;
 pub mod error;
@@ -25,6 +28,7 @@ pub mod ids;
 pub mod metadata;
 pub mod money;
 pub mod params;
+pub mod payment;
 pub mod session;
 pub mod store;
 pub mod time;
