@@ -48,6 +48,13 @@ pub mod prefix {
     pub const LINE_ITEM: &str = "li_";
     pub const REQUEST: &str = "req_";
     pub const CHECKOUT_SESSION: &str = "cs_test_";
+    pub const PAYMENT_INTENT: &str = "pi_";
+    pub const PAYMENT_METHOD: &str = "pm_";
+    pub const SUBSCRIPTION: &str = "sub_";
+    pub const SUBSCRIPTION_ITEM: &str = "si_";
+    pub const INVOICE: &str = "in_";
+    pub const INVOICE_LINE: &str = "il_";
+    pub const DISCOUNT: &str = "di_";
 }
 
 /// A checkout session id: `cs_test_` and 58 random characters (≈345 bits), as long as Stripe's.

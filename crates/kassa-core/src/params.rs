@@ -297,6 +297,22 @@ list_params!(
     /// `GET /checkout/session/{id}/line_items`
     LineItemList {}
 );
+list_params!(
+    /// `GET /payment_intents`
+    PaymentIntentList { customer: Option<String> }
+);
+list_params!(
+    /// `GET /payment_methods`
+    PaymentMethodList { customer: Option<String>, r#type: Option<String> }
+);
+list_params!(
+    /// `GET /subscriptions`: `status` also takes `all` and `ended`, as Stripe's does.
+    SubscriptionList { customer: Option<String>, status: Option<String> }
+);
+list_params!(
+    /// `GET /invoices`
+    InvoiceList { customer: Option<String>, subscription: Option<String>, status: Option<String> }
+);
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -38,6 +38,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::account::{Account, ApiKeyRecord, KeyHash};
+use crate::billing::{Invoice, PaymentIntent, PaymentMethod, Subscription};
 use crate::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use crate::error::Error;
 use crate::session::Session;
@@ -53,6 +54,10 @@ pub enum Kind {
     PromotionCode,
     CheckoutSession,
     IdempotencyKey,
+    PaymentIntent,
+    PaymentMethod,
+    Subscription,
+    Invoice,
 }
 
 impl Kind {
@@ -64,6 +69,10 @@ impl Kind {
         Kind::PromotionCode,
         Kind::CheckoutSession,
         Kind::IdempotencyKey,
+        Kind::PaymentIntent,
+        Kind::PaymentMethod,
+        Kind::Subscription,
+        Kind::Invoice,
     ];
 
     pub fn table(self) -> &'static str {
@@ -75,6 +84,10 @@ impl Kind {
             Self::PromotionCode => "promotion_codes",
             Self::CheckoutSession => "checkout_sessions",
             Self::IdempotencyKey => "idempotency_keys",
+            Self::PaymentIntent => "payment_intents",
+            Self::PaymentMethod => "payment_methods",
+            Self::Subscription => "subscriptions",
+            Self::Invoice => "invoices",
         }
     }
 
@@ -88,6 +101,10 @@ impl Kind {
             Self::PromotionCode => "promotion_code",
             Self::CheckoutSession => "checkout.session",
             Self::IdempotencyKey => "idempotency_key",
+            Self::PaymentIntent => "payment_intent",
+            Self::PaymentMethod => "payment_method",
+            Self::Subscription => "subscription",
+            Self::Invoice => "invoice",
         }
     }
 
@@ -107,6 +124,10 @@ impl Kind {
                 Column::ExpiresAt,
             ],
             Self::IdempotencyKey => &[],
+            Self::PaymentIntent => &[Column::Customer, Column::Status],
+            Self::PaymentMethod => &[Column::Customer, Column::Type],
+            Self::Subscription => &[Column::Customer, Column::Status],
+            Self::Invoice => &[Column::Customer, Column::Subscription, Column::Status],
         }
     }
 }
@@ -513,6 +534,58 @@ impl Record for Session {
     }
 }
 
+impl Record for PaymentIntent {
+    const KIND: Kind = Kind::PaymentIntent;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.clone().into(), self.status.as_str().into()]
+    }
+}
+
+impl Record for PaymentMethod {
+    const KIND: Kind = Kind::PaymentMethod;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.clone().into(), self.kind.as_str().into()]
+    }
+}
+
+impl Record for Subscription {
+    const KIND: Kind = Kind::Subscription;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.as_str().into(), self.status.as_str().into()]
+    }
+}
+
+impl Record for Invoice {
+    const KIND: Kind = Kind::Invoice;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.as_str().into(), self.subscription.clone().into(), self.status.as_str().into()]
+    }
+}
+
 /// An `Idempotency-Key` and what became of the first request that used it (SPEC §10).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct IdempotencyRecord {
@@ -565,5 +638,38 @@ mod tests {
         let raw = product.to_raw("acct_1").unwrap();
         assert_eq!(Product::from_raw(&raw).unwrap(), product);
         assert_eq!(raw.columns, vec![Value::Int(1)]);
+    }
+
+    #[test]
+    fn billing_records_derive_their_columns() {
+        use crate::billing::{
+            BillingDetails, BillingReason, PaymentIntentStatus, PaymentMethodKind, SubscriptionStatus,
+        };
+        let usd = crate::money::Currency::parse("usd").unwrap();
+        fn check<R: Record + PartialEq + std::fmt::Debug>(r: &R, want: Vec<Value>) {
+            assert_eq!(r.columns().len(), R::KIND.columns().len(), "{:?}", R::KIND);
+            let raw = r.to_raw("acct_1").unwrap();
+            assert_eq!(raw.columns, want);
+            assert_eq!(&R::from_raw(&raw).unwrap(), r);
+        }
+
+        let mut pi = PaymentIntent::new(500, usd, vec!["card".into()], 1);
+        check(&pi, vec![Value::Null, "requires_payment_method".into()]);
+        pi.customer = Some("cus_1".into());
+        pi.status = PaymentIntentStatus::Succeeded;
+        check(&pi, vec!["cus_1".into(), "succeeded".into()]);
+
+        let pm = PaymentMethod::new(PaymentMethodKind::CustomerBalance, BillingDetails::default(), 1);
+        check(&pm, vec![Value::Null, "customer_balance".into()]);
+
+        let mut sub = Subscription::new("cus_1".into(), usd, vec![], 1, 2, 1);
+        sub.status = SubscriptionStatus::PastDue;
+        check(&sub, vec!["cus_1".into(), "past_due".into()]);
+
+        let mut inv =
+            Invoice::new("cus_1".into(), usd, BillingReason::SubscriptionCycle, vec![], 1, 2, 1).unwrap();
+        check(&inv, vec!["cus_1".into(), Value::Null, "draft".into()]);
+        inv.subscription = Some(sub.id.clone());
+        check(&inv, vec!["cus_1".into(), sub.id.as_str().into(), "draft".into()]);
     }
 }

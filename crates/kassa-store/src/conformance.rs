@@ -8,7 +8,7 @@
 //! Scenarios: [`accounts`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
 //! [`promotion_code_uniqueness`], [`list_paging`], [`list_filters`], [`rollback_on_error`],
 //! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`find_and_delete_where`],
-//! [`durability`], [`concurrency`].
+//! [`billing_records`], [`durability`], [`concurrency`].
 //!
 //! Semantics pinned here beyond the trait's docs: `Filter::Eq(column, Value::Null)` matches
 //! NULL; `Tx::update` leaves `created` as it was; a failed statement inside a transaction
@@ -21,8 +21,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kassa_core::account::{Account, ApiKeyRecord, SecretKey};
+use kassa_core::billing::{
+    BillingDetails, BillingReason, Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod,
+    PaymentMethodKind, Subscription, SubscriptionStatus,
+};
 use kassa_core::catalog::{Product, PromotionCode, Restrictions};
 use kassa_core::error::{Error, Invalid};
+use kassa_core::money::Currency;
 use kassa_core::store::{
     Cmp, Column, Cursor, Filter, Kind, ListQuery, Page, RawRecord, Record, Scope, Store, StoreError,
     StoreExt, Value, transact,
@@ -54,6 +59,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(rollback_is_isolated_in_a_batch);
     scenario!(update_and_delete);
     scenario!(find_and_delete_where);
+    scenario!(billing_records);
     durability(&new_database()).await;
     scenario!(concurrency);
 }
@@ -77,6 +83,10 @@ pub fn sample(kind: Kind, account: &str, id: &str, created: Timestamp) -> RawRec
             Column::Email => Value::Text(format!("{id}@example.com")),
             Column::Code => Value::Text(format!("code-{id}")),
             Column::Coupon => Value::Text("coupon_sample".into()),
+            // Subscriptions and invoices always belong to a customer.
+            Column::Customer if matches!(kind, Kind::Subscription | Kind::Invoice) => {
+                Value::Text("cus_sample".into())
+            }
             Column::Customer | Column::PaymentIntent | Column::Subscription => Value::Null,
             Column::Status => Value::Text("open".into()),
             Column::ExpiresAt | Column::Created => Value::Int(created + 3600),
@@ -718,6 +728,132 @@ pub async fn find_and_delete_where(store: Arc<dyn Store>) {
     .unwrap_err();
     assert_eq!(err, rejected());
     assert_eq!(page(&store, a, Kind::CheckoutSession, query(vec![], 10, Cursor::First)).await.0.len(), 4);
+}
+
+/// The records a completed checkout leaves (payment intents, payment methods, subscriptions,
+/// invoices), written as the application writes them: they come back whole, their derived columns
+/// filter lists (`NULL` customers included), and an update moves a record between filters.
+pub async fn billing_records(store: Arc<dyn Store>) {
+    let a = "acct_billing";
+    let usd = Currency::parse("usd").unwrap();
+
+    let mut pi_guest = PaymentIntent::new(1000, usd, vec!["card".into()], T0);
+    pi_guest.pending_challenge = Some(serde_json::json!({"state": "awaiting", "n": 1}));
+    let mut pi_paid = PaymentIntent::new(2000, usd, vec!["card".into(), "paypal".into()], T0 + 1);
+    pi_paid.customer = Some("cus_1".into());
+    pi_paid.status = PaymentIntentStatus::Succeeded;
+
+    let mut pm_balance =
+        PaymentMethod::new(PaymentMethodKind::CustomerBalance, BillingDetails::default(), T0);
+    pm_balance.customer = Some("cus_1".into());
+    let pm_paypal = PaymentMethod::new(
+        PaymentMethodKind::Paypal { payer_email: Some("payer@example.com".into()) },
+        BillingDetails { email: Some("payer@example.com".into()), name: None },
+        T0 + 1,
+    );
+
+    let mut sub_1 = Subscription::new("cus_1".into(), usd, vec![], T0, T0 + 100, T0);
+    sub_1.status = SubscriptionStatus::Active;
+    let mut sub_2 = Subscription::new("cus_2".into(), usd, vec![], T0, T0 + 100, T0 + 1);
+    sub_2.status = SubscriptionStatus::Trialing;
+
+    let invoice = |customer: &str, sub: Option<&Subscription>, status: InvoiceStatus, created: Timestamp| {
+        let mut inv = Invoice::new(
+            customer.into(),
+            usd,
+            BillingReason::SubscriptionCycle,
+            vec![],
+            T0,
+            T0 + 100,
+            created,
+        )
+        .unwrap();
+        inv.subscription = sub.map(|s| s.id.clone());
+        inv.status = status;
+        inv
+    };
+    let in_1 = invoice("cus_1", Some(&sub_1), InvoiceStatus::Paid, T0);
+    let in_2 = invoice("cus_1", Some(&sub_1), InvoiceStatus::Open, T0 + 1);
+    let in_3 = invoice("cus_2", Some(&sub_2), InvoiceStatus::Paid, T0 + 2);
+    let in_4 = invoice("cus_2", None, InvoiceStatus::Draft, T0 + 3);
+
+    let records = vec![
+        pi_guest.to_raw(a).unwrap(),
+        pi_paid.to_raw(a).unwrap(),
+        pm_balance.to_raw(a).unwrap(),
+        pm_paypal.to_raw(a).unwrap(),
+        sub_1.to_raw(a).unwrap(),
+        sub_2.to_raw(a).unwrap(),
+        in_1.to_raw(a).unwrap(),
+        in_2.to_raw(a).unwrap(),
+        in_3.to_raw(a).unwrap(),
+        in_4.to_raw(a).unwrap(),
+        // Another account's invoice for the same customer id never shows.
+        invoice("cus_1", Some(&sub_1), InvoiceStatus::Paid, T0).to_raw("acct_else").unwrap(),
+    ];
+    insert_all(&store, records).await;
+
+    // Typed round trips, opaque fields included.
+    let back: PaymentIntent = store.as_ref().load(a, &pi_guest.id).await.unwrap().unwrap();
+    assert_eq!(back, pi_guest);
+    let back: PaymentMethod = store.as_ref().load(a, &pm_paypal.id).await.unwrap().unwrap();
+    assert_eq!(back, pm_paypal);
+    let back: Subscription = store.as_ref().load(a, &sub_2.id).await.unwrap().unwrap();
+    assert_eq!(back, sub_2);
+    let back: Invoice = store.as_ref().load(a, &in_4.id).await.unwrap().unwrap();
+    assert_eq!(back, in_4);
+    // Ids are per kind.
+    assert_eq!(store.get(a, Kind::Invoice, &sub_1.id).await.unwrap(), None);
+
+    let list = |kind: Kind, filters: Vec<Filter>| {
+        let store = store.clone();
+        async move { page(&store, a, kind, query(filters, 100, Cursor::First)).await.0 }
+    };
+    let eq = |c: Column, v: &str| Filter::Eq(c, v.into());
+    let null = |c: Column| Filter::Eq(c, Value::Null);
+
+    assert_eq!(list(Kind::PaymentIntent, vec![]).await, [pi_paid.id.as_str(), pi_guest.id.as_str()]);
+    assert_eq!(list(Kind::PaymentIntent, vec![eq(Column::Customer, "cus_1")]).await, [pi_paid.id.as_str()]);
+    assert_eq!(list(Kind::PaymentIntent, vec![null(Column::Customer)]).await, [pi_guest.id.as_str()]);
+    assert_eq!(list(Kind::PaymentIntent, vec![eq(Column::Status, "succeeded")]).await, [pi_paid.id.as_str()]);
+
+    assert_eq!(list(Kind::PaymentMethod, vec![eq(Column::Type, "paypal")]).await, [pm_paypal.id.as_str()]);
+    assert_eq!(
+        list(Kind::PaymentMethod, vec![eq(Column::Customer, "cus_1"), eq(Column::Type, "customer_balance")])
+            .await,
+        [pm_balance.id.as_str()]
+    );
+
+    assert_eq!(list(Kind::Subscription, vec![eq(Column::Customer, "cus_2")]).await, [sub_2.id.as_str()]);
+    assert_eq!(list(Kind::Subscription, vec![eq(Column::Status, "active")]).await, [sub_1.id.as_str()]);
+
+    assert_eq!(
+        list(Kind::Invoice, vec![eq(Column::Customer, "cus_1")]).await,
+        [in_2.id.as_str(), in_1.id.as_str()]
+    );
+    assert_eq!(list(Kind::Invoice, vec![eq(Column::Subscription, &sub_2.id)]).await, [in_3.id.as_str()]);
+    assert_eq!(list(Kind::Invoice, vec![null(Column::Subscription)]).await, [in_4.id.as_str()]);
+    assert_eq!(
+        list(Kind::Invoice, vec![eq(Column::Status, "paid")]).await,
+        [in_3.id.as_str(), in_1.id.as_str()]
+    );
+    assert_eq!(
+        list(Kind::Invoice, vec![eq(Column::Customer, "cus_1"), eq(Column::Status, "paid")]).await,
+        [in_1.id.as_str()]
+    );
+
+    // An update rewrites the derived columns with the document.
+    let mut paid = in_2.clone();
+    paid.status = InvoiceStatus::Paid;
+    paid.paid_at = Some(T0 + 50);
+    update(&store, paid.to_raw(a).unwrap()).await.unwrap();
+    assert_eq!(
+        list(Kind::Invoice, vec![eq(Column::Customer, "cus_1"), eq(Column::Status, "paid")]).await,
+        [in_2.id.as_str(), in_1.id.as_str()]
+    );
+    assert!(list(Kind::Invoice, vec![eq(Column::Status, "open")]).await.is_empty());
+    let back: Invoice = store.as_ref().load(a, &in_2.id).await.unwrap().unwrap();
+    assert_eq!(back, paid);
 }
 
 /// What was acknowledged is still there after the store is dropped and the database reopened.

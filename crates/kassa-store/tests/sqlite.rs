@@ -34,6 +34,7 @@ scenarios!(
     rollback_is_isolated_in_a_batch,
     update_and_delete,
     find_and_delete_where,
+    billing_records,
     concurrency,
 );
 

@@ -2,6 +2,10 @@
 //! SDKs read present, `null` when empty. One place renders each object, for the API responses and
 //! (later) for event payloads alike.
 
+use kassa_core::billing::{
+    Discount, Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind,
+    Subscription,
+};
 use kassa_core::catalog::{Coupon, CouponValue, Customer, Duration, Price, Product, PromotionCode};
 use kassa_core::session::{LineItem, Session, Status};
 use kassa_core::time::Timestamp;
@@ -253,11 +257,362 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "url": url,
     });
     if include_line_items && let Some(obj) = out.as_object_mut() {
-        let data = s.line_items.iter().map(line_item).collect();
+        let data = s.listed_line_items().map(line_item).collect();
         obj.insert(
             "line_items".to_owned(),
             list(&format!("/v1/checkout/sessions/{}/line_items", s.id), data, false),
         );
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a completed checkout creates. Ids of other objects render as ids (expandable); opaque
+// test-network state (`pending_challenge`, `saved_behaviour`) never renders.
+
+/// A payment intent. `client_secret` is null: kassa confirms payments on its hosted page, never
+/// from the browser with a publishable key. `last_payment_error.payment_method` is the method's
+/// id (Stripe embeds the object; `expand[]=last_payment_error.payment_method` gives it).
+/// `next_action` of a `requires_action` intent is a `redirect_to_url` whose URL is the hosted
+/// page's business, so null here.
+pub fn payment_intent(pi: &PaymentIntent) -> Value {
+    let succeeded = pi.status == PaymentIntentStatus::Succeeded;
+    let next_action = (pi.status == PaymentIntentStatus::RequiresAction)
+        .then(|| json!({"type": "redirect_to_url", "redirect_to_url": {"return_url": null, "url": null}}));
+    let last_payment_error = pi.last_payment_error.as_ref().map(|e| {
+        json!({
+            "charge": null,
+            "code": e.code,
+            "decline_code": e.decline_code,
+            "doc_url": null,
+            "message": e.message,
+            "param": null,
+            "payment_method": e.payment_method,
+            "type": "card_error",
+        })
+    });
+    json!({
+        "id": pi.id,
+        "object": "payment_intent",
+        "amount": pi.amount,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": if succeeded { pi.amount } else { 0 },
+        "application": null,
+        "application_fee_amount": null,
+        "automatic_payment_methods": null,
+        "canceled_at": pi.canceled_at,
+        "cancellation_reason": null,
+        "capture_method": "automatic",
+        "client_secret": null,
+        "confirmation_method": "automatic",
+        "created": pi.created,
+        "currency": pi.currency,
+        "customer": pi.customer,
+        "description": pi.description,
+        "invoice": pi.invoice,
+        "last_payment_error": last_payment_error,
+        "latest_charge": null,
+        "livemode": false,
+        "metadata": pi.metadata,
+        "next_action": next_action,
+        "on_behalf_of": null,
+        "payment_method": pi.payment_method,
+        "payment_method_configuration_details": null,
+        "payment_method_options": {},
+        "payment_method_types": pi.payment_method_types,
+        "processing": null,
+        "receipt_email": null,
+        "review": null,
+        "setup_future_usage": null,
+        "shipping": null,
+        "source": null,
+        "statement_descriptor": null,
+        "statement_descriptor_suffix": null,
+        "status": pi.status.as_str(),
+        "transfer_data": null,
+        "transfer_group": null,
+    })
+}
+
+/// A payment method: `card` is always present (null unless a card); `paypal` and
+/// `customer_balance` only on methods of that type, as Stripe does.
+pub fn payment_method(pm: &PaymentMethod) -> Value {
+    let card = match &pm.kind {
+        PaymentMethodKind::Card(c) => json!({
+            "brand": c.brand,
+            "checks": {"address_line1_check": null, "address_postal_code_check": null, "cvc_check": "pass"},
+            "country": null,
+            "exp_month": c.exp_month,
+            "exp_year": c.exp_year,
+            "fingerprint": c.fingerprint,
+            "funding": "credit",
+            "generated_from": null,
+            "last4": c.last4,
+            "networks": {"available": [c.brand], "preferred": null},
+            "three_d_secure_usage": {"supported": true},
+            "wallet": null,
+        }),
+        PaymentMethodKind::Paypal { .. } | PaymentMethodKind::CustomerBalance => Value::Null,
+    };
+    let mut out = json!({
+        "id": pm.id,
+        "object": "payment_method",
+        "billing_details": {
+            "address": {"city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null},
+            "email": pm.billing_details.email,
+            "name": pm.billing_details.name,
+            "phone": null,
+        },
+        "card": card,
+        "created": pm.created,
+        "customer": pm.customer,
+        "livemode": false,
+        "metadata": pm.metadata,
+        "type": pm.kind.as_str(),
+    });
+    let extra = match &pm.kind {
+        PaymentMethodKind::Card(_) => None,
+        PaymentMethodKind::Paypal { payer_email } => {
+            Some(("paypal", json!({"payer_email": payer_email, "payer_id": null})))
+        }
+        PaymentMethodKind::CustomerBalance => Some(("customer_balance", json!({}))),
+    };
+    if let (Some((key, value)), Some(obj)) = (extra, out.as_object_mut()) {
+        obj.insert(key.to_owned(), value);
+    }
+    out
+}
+
+/// An embedded list that holds every element (a subscription's items, an invoice's lines), with
+/// Stripe's `total_count`.
+fn complete_list(url: &str, data: Vec<Value>) -> Value {
+    let total = data.len();
+    json!({ "object": "list", "data": data, "has_more": false, "total_count": total, "url": url })
+}
+
+/// A discount object. `coupon` is the coupon's id (`expand[]=discount.coupon` gives the object):
+/// the discount keeps what the coupon does, not the coupon itself, which may have been deleted.
+pub fn discount(d: &Discount, customer: &str, subscription: Option<&str>, invoice: Option<&str>) -> Value {
+    json!({
+        "id": d.id,
+        "object": "discount",
+        "checkout_session": null,
+        "coupon": d.coupon,
+        "customer": customer,
+        "end": d.end,
+        "invoice": invoice,
+        "invoice_item": null,
+        "promotion_code": d.promotion_code,
+        "start": d.start,
+        "subscription": subscription,
+    })
+}
+
+/// A subscription. `billing_cycle_anchor` is the end of the trial or the start; `cancel_at` is the
+/// period's end while `cancel_at_period_end` is set, as Stripe reports it.
+pub fn subscription(s: &Subscription) -> Value {
+    let items: Vec<Value> = s
+        .items
+        .iter()
+        .map(|item| {
+            json!({
+                "id": item.id,
+                "object": "subscription_item",
+                "billing_thresholds": null,
+                "created": s.created,
+                "metadata": {},
+                "price": price(&item.price),
+                "quantity": item.quantity,
+                "subscription": s.id,
+                "tax_rates": [],
+            })
+        })
+        .collect();
+    let item_list = complete_list(&format!("/v1/subscription_items?subscription={}", s.id), items);
+    json!({
+        "id": s.id,
+        "object": "subscription",
+        "application": null,
+        "application_fee_percent": null,
+        "automatic_tax": {"enabled": false},
+        "billing_cycle_anchor": s.billing_cycle_anchor(),
+        "billing_thresholds": null,
+        "cancel_at": s.cancel_at_period_end.then_some(s.current_period_end),
+        "cancel_at_period_end": s.cancel_at_period_end,
+        "canceled_at": s.canceled_at,
+        "cancellation_details": {"comment": null, "feedback": null, "reason": null},
+        "collection_method": "charge_automatically",
+        "created": s.created,
+        "currency": s.currency,
+        "current_period_end": s.current_period_end,
+        "current_period_start": s.current_period_start,
+        "customer": s.customer,
+        "days_until_due": null,
+        "default_payment_method": s.default_payment_method,
+        "default_source": null,
+        "default_tax_rates": [],
+        "description": null,
+        "discount": s.discount.as_ref().map(|d| discount(d, &s.customer, Some(&s.id), None)),
+        "ended_at": s.ended_at,
+        "items": item_list,
+        "latest_invoice": s.latest_invoice,
+        "livemode": false,
+        "metadata": s.metadata,
+        "next_pending_invoice_item_invoice": null,
+        "on_behalf_of": null,
+        "pause_collection": null,
+        "payment_settings": {
+            "payment_method_options": null,
+            "payment_method_types": null,
+            "save_default_payment_method": "off",
+        },
+        "pending_invoice_item_interval": null,
+        "pending_setup_intent": null,
+        "pending_update": null,
+        "schedule": null,
+        "start_date": s.created,
+        "status": s.status.as_str(),
+        "test_clock": null,
+        "transfer_data": null,
+        "trial_end": s.trial_end,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_start": s.trial_start,
+    })
+}
+
+/// An invoice. kassa finalizes invoices as it creates them, so `finalized_at`/`effective_at` are
+/// `created` for any invoice past draft; `number`, `hosted_invoice_url` and `invoice_pdf` are null
+/// (kassa renders no invoice documents).
+pub fn invoice(i: &Invoice) -> Value {
+    let discount_id = i.discount.as_ref().map(|d| d.id.as_str());
+    let lines: Vec<Value> = i
+        .lines
+        .iter()
+        .map(|l| {
+            let discount_amounts: Vec<Value> = match discount_id {
+                Some(d) if l.discount_amount > 0 => vec![json!({"amount": l.discount_amount, "discount": d})],
+                _ => Vec::new(),
+            };
+            json!({
+                "id": l.id,
+                "object": "line_item",
+                "amount": l.amount,
+                "amount_excluding_tax": l.amount,
+                "currency": i.currency,
+                "description": l.description,
+                "discount_amounts": discount_amounts,
+                "discountable": true,
+                "discounts": [],
+                "invoice_item": null,
+                "livemode": false,
+                "metadata": {},
+                "period": {"end": l.period_end, "start": l.period_start},
+                "plan": null,
+                "price": price(&l.price),
+                "proration": false,
+                "proration_details": {"credited_items": null},
+                "quantity": l.quantity,
+                "subscription": i.subscription,
+                "subscription_item": l.subscription_item,
+                "tax_amounts": [],
+                "tax_rates": [],
+                "type": if l.subscription_item.is_some() { "subscription" } else { "invoiceitem" },
+                "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
+            })
+        })
+        .collect();
+    let line_list = complete_list(&format!("/v1/invoices/{}/lines", i.id), lines);
+    let finalized = i.status != InvoiceStatus::Draft;
+    let finalized_at = finalized.then_some(i.created);
+    let total_discount_amounts: Vec<Value> = match discount_id {
+        Some(d) if i.total_discount > 0 => vec![json!({"amount": i.total_discount, "discount": d})],
+        _ => Vec::new(),
+    };
+    json!({
+        "id": i.id,
+        "object": "invoice",
+        "account_country": null,
+        "account_name": null,
+        "account_tax_ids": null,
+        "amount_due": i.amount_due,
+        "amount_paid": i.amount_paid,
+        "amount_remaining": i.amount_remaining,
+        "amount_shipping": 0,
+        "application": null,
+        "application_fee_amount": null,
+        "attempt_count": i.attempt_count,
+        "attempted": i.attempt_count > 0,
+        "auto_advance": matches!(i.status, InvoiceStatus::Draft | InvoiceStatus::Open),
+        "automatic_tax": {"enabled": false, "status": null},
+        "billing_reason": i.billing_reason.as_str(),
+        "charge": null,
+        "collection_method": "charge_automatically",
+        "created": i.created,
+        "currency": i.currency,
+        "custom_fields": null,
+        "customer": i.customer,
+        "customer_address": null,
+        "customer_email": null,
+        "customer_name": null,
+        "customer_phone": null,
+        "customer_shipping": null,
+        "customer_tax_exempt": "none",
+        "customer_tax_ids": [],
+        "default_payment_method": null,
+        "default_source": null,
+        "default_tax_rates": [],
+        "description": null,
+        "discount": i.discount.as_ref().map(|d| discount(d, &i.customer, i.subscription.as_deref(), Some(&i.id))),
+        "discounts": discount_id.into_iter().collect::<Vec<_>>(),
+        "due_date": null,
+        "effective_at": finalized_at,
+        "ending_balance": finalized.then_some(0),
+        "footer": null,
+        "from_invoice": null,
+        "hosted_invoice_url": null,
+        "invoice_pdf": null,
+        "last_finalization_error": null,
+        "latest_revision": null,
+        "lines": line_list,
+        "livemode": false,
+        "metadata": i.metadata,
+        "next_payment_attempt": i.next_payment_attempt,
+        "number": null,
+        "on_behalf_of": null,
+        "paid": i.status == InvoiceStatus::Paid,
+        "paid_out_of_band": false,
+        "payment_intent": i.payment_intent,
+        "payment_settings": {"default_mandate": null, "payment_method_options": null, "payment_method_types": null},
+        "period_end": i.period_end,
+        "period_start": i.period_start,
+        "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0,
+        "quote": null,
+        "receipt_number": null,
+        "rendering": null,
+        "shipping_cost": null,
+        "shipping_details": null,
+        "starting_balance": 0,
+        "statement_descriptor": null,
+        "status": i.status.as_str(),
+        "status_transitions": {
+            "finalized_at": finalized_at,
+            "marked_uncollectible_at": null,
+            "paid_at": i.paid_at,
+            "voided_at": null,
+        },
+        "subscription": i.subscription,
+        "subscription_details": {"metadata": null},
+        "subtotal": i.subtotal,
+        "subtotal_excluding_tax": i.subtotal,
+        "tax": null,
+        "test_clock": null,
+        "total": i.total,
+        "total_discount_amounts": total_discount_amounts,
+        "total_excluding_tax": i.total,
+        "total_tax_amounts": [],
+        "transfer_data": null,
+        "webhooks_delivered_at": null,
+    })
 }

@@ -10,8 +10,10 @@ use super::error::map;
 use kassa_core::store::StoreError;
 
 /// `(version, name, sql)`, in the order they apply. Versions only ever grow.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/sqlite/001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/001_init.sql")),
+    (2, "payments", include_str!("../../migrations/sqlite/002_payments.sql")),
+];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch(
@@ -122,6 +124,40 @@ mod tests {
         assert_eq!(schema(&conn), before);
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
         assert_eq!(usize::try_from(n).unwrap(), MIGRATIONS.len());
+    }
+
+    /// A database made before the payment tables existed gains them, and keeps its records.
+    #[test]
+    fn a_version_1_database_migrates_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("old.db")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0].2).unwrap();
+        conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)", []).unwrap();
+        conn.execute(
+            "INSERT INTO products (account_id, id, created, data, active) VALUES ('acct_1', 'prod_1', 1, '{}', 1)",
+            [],
+        )
+        .unwrap();
+        assert!(table_info(&conn, "invoices").is_empty());
+
+        migrate(&mut conn).unwrap();
+        for kind in [Kind::PaymentIntent, Kind::PaymentMethod, Kind::Subscription, Kind::Invoice] {
+            assert!(!table_info(&conn, kind.table()).is_empty(), "{} missing", kind.table());
+        }
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+        let versions: Vec<i64> = conn
+            .prepare("SELECT version FROM schema_migrations ORDER BY version")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(versions, [1, 2]);
     }
 
     #[test]

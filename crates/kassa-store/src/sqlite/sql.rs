@@ -92,7 +92,7 @@ impl KindSql {
 
 /// The statements of `kind`, built on first use.
 pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
-    static CACHE: [OnceLock<KindSql>; 7] = [const { OnceLock::new() }; 7];
+    static CACHE: [OnceLock<KindSql>; 11] = [const { OnceLock::new() }; 11];
     // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
     // a migration).
     let slot = match kind {
@@ -103,6 +103,10 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::PromotionCode => 4,
         Kind::CheckoutSession => 5,
         Kind::IdempotencyKey => 6,
+        Kind::PaymentIntent => 7,
+        Kind::PaymentMethod => 8,
+        Kind::Subscription => 9,
+        Kind::Invoice => 10,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }
@@ -414,6 +418,20 @@ mod tests {
         let err =
             push_filters(Kind::Product, &[Filter::Eq(Column::Email, "x".into())], &mut sql, &mut params);
         assert!(matches!(err, Err(StoreError::Backend(m)) if m.contains("products has no column `email`")));
+    }
+
+    #[test]
+    fn every_kind_has_its_own_statements() {
+        for &kind in Kind::ALL {
+            let s = kind_sql(kind);
+            assert!(s.select.ends_with(&format!(" FROM {}", kind.table())), "{kind:?}: {}", s.select);
+            assert!(s.insert.starts_with(&format!("INSERT INTO {} (", kind.table())), "{kind:?}");
+        }
+        assert_eq!(
+            kind_sql(Kind::Invoice).get,
+            "SELECT seq, account_id, id, created, data, customer, subscription, status FROM invoices \
+             WHERE account_id = ? AND id = ?"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use kassa_core::Invalid;
+use kassa_core::billing::{Invoice, PaymentIntent, PaymentMethod, Subscription};
 use kassa_core::catalog::{Coupon, Customer, Product, PromotionCode};
 use kassa_core::store::{Kind, Record, StoreError};
 use serde_json::Value;
@@ -32,8 +33,13 @@ pub enum Ty {
     PromotionCode,
     Discount,
     PaymentIntent,
+    /// A payment intent's `last_payment_error`.
+    PaymentError,
+    PaymentMethod,
     Subscription,
+    SubscriptionItem,
     Invoice,
+    InvoiceLine,
     TestClock,
     /// A list of `Ty`.
     List(&'static Ty),
@@ -66,6 +72,25 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::PromotionCode, "coupon") => Some(Embedded(Ty::Coupon)),
         (Ty::PromotionCode, "customer") => Some(Id(Ty::Customer)),
         (Ty::Customer, "test_clock") => Some(Id(Ty::TestClock)),
+        (Ty::PaymentIntent, "customer") => Some(Id(Ty::Customer)),
+        (Ty::PaymentIntent, "payment_method") => Some(Id(Ty::PaymentMethod)),
+        (Ty::PaymentIntent, "invoice") => Some(Id(Ty::Invoice)),
+        (Ty::PaymentIntent, "last_payment_error") => Some(Embedded(Ty::PaymentError)),
+        (Ty::PaymentError, "payment_method") => Some(Id(Ty::PaymentMethod)),
+        (Ty::PaymentMethod, "customer") => Some(Id(Ty::Customer)),
+        (Ty::Subscription, "customer") => Some(Id(Ty::Customer)),
+        (Ty::Subscription, "default_payment_method") => Some(Id(Ty::PaymentMethod)),
+        (Ty::Subscription, "latest_invoice") => Some(Id(Ty::Invoice)),
+        (Ty::Subscription, "items") => Some(Embedded(Ty::List(&Ty::SubscriptionItem))),
+        (Ty::Subscription, "discount") => Some(Embedded(Ty::Discount)),
+        (Ty::SubscriptionItem, "price") => Some(Embedded(Ty::Price)),
+        (Ty::Invoice, "customer") => Some(Id(Ty::Customer)),
+        (Ty::Invoice, "subscription") => Some(Id(Ty::Subscription)),
+        (Ty::Invoice, "payment_intent") => Some(Id(Ty::PaymentIntent)),
+        (Ty::Invoice, "lines") => Some(Embedded(Ty::List(&Ty::InvoiceLine))),
+        (Ty::Invoice, "discount") => Some(Embedded(Ty::Discount)),
+        (Ty::InvoiceLine, "price") => Some(Embedded(Ty::Price)),
+        (Ty::InvoiceLine, "subscription") => Some(Id(Ty::Subscription)),
         _ => None,
     }
 }
@@ -176,14 +201,16 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::PromotionCode => Some(Kind::PromotionCode),
         Ty::Price => Some(Kind::Price),
         Ty::Session => Some(Kind::CheckoutSession),
+        Ty::PaymentIntent => Some(Kind::PaymentIntent),
+        Ty::PaymentMethod => Some(Kind::PaymentMethod),
+        Ty::Subscription => Some(Kind::Subscription),
+        Ty::Invoice => Some(Kind::Invoice),
         // Objects kassa does not store yet have no ids to expand: their fields are always null.
-        Ty::PaymentIntent
-        | Ty::Subscription
-        | Ty::Invoice
-        | Ty::TestClock
-        | Ty::Item
-        | Ty::Discount
-        | Ty::List(_) => None,
+        Ty::TestClock => None,
+        // Only ever embedded, never named by an id.
+        Ty::Item | Ty::Discount | Ty::PaymentError | Ty::SubscriptionItem | Ty::InvoiceLine | Ty::List(_) => {
+            None
+        }
     }
 }
 
@@ -210,6 +237,10 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
                 codes.push(PromotionCode::from_raw(raw)?);
                 continue;
             }
+            Kind::PaymentIntent => views::payment_intent(&PaymentIntent::from_raw(raw)?),
+            Kind::PaymentMethod => views::payment_method(&PaymentMethod::from_raw(raw)?),
+            Kind::Subscription => views::subscription(&Subscription::from_raw(raw)?),
+            Kind::Invoice => views::invoice(&Invoice::from_raw(raw)?),
             Kind::CheckoutSession | Kind::IdempotencyKey => continue,
         };
         out.insert((Some(raw.kind), raw.id.clone()), rendered);
@@ -258,5 +289,39 @@ mod tests {
         assert!(!ok(Ty::List(&Ty::Session), "customer"));
         assert!(ok(Ty::Price, "product"));
         assert!(ok(Ty::PromotionCode, "customer"));
+
+        // What a completed checkout creates.
+        assert!(ok(Ty::Session, "invoice"));
+        assert!(ok(Ty::Session, "subscription.latest_invoice.payment_intent.payment_method"));
+        assert!(!ok(Ty::Session, "subscription.latest_invoice.payment_intent.payment_method.customer"));
+        assert!(ok(Ty::PaymentIntent, "customer"));
+        assert!(ok(Ty::PaymentIntent, "payment_method"));
+        assert!(ok(Ty::PaymentIntent, "payment_method.customer"));
+        assert!(ok(Ty::PaymentIntent, "invoice.subscription"));
+        assert!(ok(Ty::PaymentIntent, "last_payment_error.payment_method"));
+        assert!(!ok(Ty::PaymentIntent, "pending_challenge"));
+        assert!(!ok(Ty::PaymentIntent, "latest_charge"));
+        assert!(ok(Ty::PaymentMethod, "customer"));
+        assert!(!ok(Ty::PaymentMethod, "saved_behaviour"));
+        assert!(ok(Ty::Subscription, "customer"));
+        assert!(ok(Ty::Subscription, "default_payment_method"));
+        assert!(ok(Ty::Subscription, "latest_invoice"));
+        assert!(ok(Ty::Subscription, "latest_invoice.payment_intent"));
+        assert!(ok(Ty::Subscription, "items.data.price.product"));
+        assert!(ok(Ty::Subscription, "discount.coupon"));
+        assert!(ok(Ty::Subscription, "discount.promotion_code"));
+        assert!(!ok(Ty::Subscription, "items.data"));
+        assert!(ok(Ty::Invoice, "customer"));
+        assert!(ok(Ty::Invoice, "subscription"));
+        assert!(ok(Ty::Invoice, "payment_intent"));
+        assert!(ok(Ty::Invoice, "lines.data.price.product"));
+        assert!(ok(Ty::Invoice, "discount.coupon"));
+        assert!(!ok(Ty::Invoice, "nope"));
+        assert!(ok(Ty::List(&Ty::PaymentIntent), "data.customer"));
+        assert!(ok(Ty::List(&Ty::PaymentIntent), "data.payment_method"));
+        assert!(!ok(Ty::List(&Ty::PaymentIntent), "payment_method"));
+        assert!(ok(Ty::List(&Ty::PaymentMethod), "data.customer"));
+        assert!(ok(Ty::List(&Ty::Subscription), "data.latest_invoice"));
+        assert!(ok(Ty::List(&Ty::Invoice), "data.subscription"));
     }
 }

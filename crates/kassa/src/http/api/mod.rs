@@ -3,6 +3,7 @@
 //! apply `expand`.
 
 pub mod catalog;
+pub mod payments;
 pub mod sessions;
 
 use axum::Json;

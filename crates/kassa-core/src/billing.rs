@@ -1,0 +1,675 @@
+//! What a completed checkout leaves behind (SPEC §3, §8): payment intents, payment methods,
+//! subscriptions and invoices, in their storage form.
+//!
+//! These are plain records. The rules that create and move them (completion, billing, retries)
+//! live with their use cases; here are only their shapes, their status vocabularies and the
+//! invariants that hold whatever the use case: ids carry their type prefix, an invoice's totals
+//! are the sums of its lines ([`Invoice::sum_lines`]).
+//!
+//! Two fields are opaque on purpose and never rendered: [`PaymentIntent::pending_challenge`]
+//! (the test network's 3-D Secure state while a payment waits on the customer) and
+//! [`PaymentMethod::saved_behaviour`] (how the test network will answer future charges of a saved
+//! method). Their owners define what they hold; storage only keeps them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{DiscountTerms, Duration, Price};
+use crate::ids;
+use crate::metadata::Metadata;
+use crate::money::Currency;
+use crate::payment::CardDetails;
+use crate::time::Timestamp;
+
+/// Implements `as_str` and `parse` over an enum's snake_case names, the same strings serde uses.
+macro_rules! status_names {
+    ($ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$(Self::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($name => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment intents
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentIntentStatus {
+    RequiresPaymentMethod,
+    RequiresAction,
+    Processing,
+    Succeeded,
+    Canceled,
+}
+
+status_names!(PaymentIntentStatus {
+    RequiresPaymentMethod => "requires_payment_method",
+    RequiresAction => "requires_action",
+    Processing => "processing",
+    Succeeded => "succeeded",
+    Canceled => "canceled",
+});
+
+/// Why the last attempt failed (`last_payment_error`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentError {
+    /// `card_declined`, `expired_card`, `incorrect_cvc`, `processing_error`, …
+    pub code: String,
+    /// `generic_decline`, `insufficient_funds`, …
+    pub decline_code: Option<String>,
+    pub message: String,
+    /// The method the failed attempt used.
+    pub payment_method: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub created: Timestamp,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: PaymentIntentStatus,
+    pub customer: Option<String>,
+    pub payment_method: Option<String>,
+    pub payment_method_types: Vec<String>,
+    pub last_payment_error: Option<PaymentError>,
+    /// The checkout session it pays, if any.
+    pub checkout_session: Option<String>,
+    /// The invoice it pays, if any (subscription billing).
+    #[serde(default)]
+    pub invoice: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub canceled_at: Option<Timestamp>,
+    /// The test network's 3-D Secure state while `requires_action`. Opaque here; never rendered.
+    #[serde(default)]
+    pub pending_challenge: Option<serde_json::Value>,
+}
+
+impl PaymentIntent {
+    /// A new intent awaiting a payment method; the caller fills in the rest.
+    pub fn new(amount: i64, currency: Currency, payment_method_types: Vec<String>, now: Timestamp) -> Self {
+        Self {
+            id: ids::new_id(ids::prefix::PAYMENT_INTENT),
+            created: now,
+            amount,
+            currency,
+            status: PaymentIntentStatus::RequiresPaymentMethod,
+            customer: None,
+            payment_method: None,
+            payment_method_types,
+            last_payment_error: None,
+            checkout_session: None,
+            invoice: None,
+            description: None,
+            metadata: Metadata::new(),
+            canceled_at: None,
+            pending_challenge: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment methods
+
+/// The type of a payment method and what kassa keeps of it: never a card number or CVC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PaymentMethodKind {
+    Card(CardDetails),
+    Paypal { payer_email: Option<String> },
+    CustomerBalance,
+}
+
+impl PaymentMethodKind {
+    /// The `type` name (`card`, `paypal`, `customer_balance`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Card(_) => "card",
+            Self::Paypal { .. } => "paypal",
+            Self::CustomerBalance => "customer_balance",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingDetails {
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    pub id: String,
+    pub created: Timestamp,
+    pub kind: PaymentMethodKind,
+    pub customer: Option<String>,
+    pub billing_details: BillingDetails,
+    pub metadata: Metadata,
+    /// How the test network answers later charges of this saved method. Opaque here; never
+    /// rendered.
+    #[serde(default)]
+    pub saved_behaviour: Option<serde_json::Value>,
+}
+
+impl PaymentMethod {
+    pub fn new(kind: PaymentMethodKind, billing_details: BillingDetails, now: Timestamp) -> Self {
+        Self {
+            id: ids::new_id(ids::prefix::PAYMENT_METHOD),
+            created: now,
+            kind,
+            customer: None,
+            billing_details,
+            metadata: Metadata::new(),
+            saved_behaviour: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discounts on subscriptions and invoices
+
+/// A coupon applied to a subscription (and copied onto the invoices it discounts): what it does
+/// and for how long, so billing can apply it without the coupon, which may since have been
+/// deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discount {
+    /// `di_…`: the discount's own id, which invoice lines name in `discount_amounts`.
+    pub id: String,
+    pub coupon: String,
+    pub promotion_code: Option<String>,
+    pub terms: DiscountTerms,
+    pub duration: Duration,
+    /// When the discount started to apply.
+    pub start: Timestamp,
+    /// When it stops applying: `None` for `forever`, and for `once` (it ends after one invoice).
+    pub end: Option<Timestamp>,
+}
+
+impl Discount {
+    pub fn new(
+        coupon: String,
+        promotion_code: Option<String>,
+        terms: DiscountTerms,
+        duration: Duration,
+        start: Timestamp,
+        end: Option<Timestamp>,
+    ) -> Self {
+        Self { id: ids::new_id(ids::prefix::DISCOUNT), coupon, promotion_code, terms, duration, start, end }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Incomplete,
+    Trialing,
+    Active,
+    PastDue,
+    Canceled,
+    Unpaid,
+}
+
+status_names!(SubscriptionStatus {
+    Incomplete => "incomplete",
+    Trialing => "trialing",
+    Active => "active",
+    PastDue => "past_due",
+    Canceled => "canceled",
+    Unpaid => "unpaid",
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionItem {
+    pub id: String,
+    /// The price as it was when the subscription was created.
+    pub price: Price,
+    pub quantity: i64,
+}
+
+impl SubscriptionItem {
+    pub fn new(price: Price, quantity: i64) -> Self {
+        Self { id: ids::new_id(ids::prefix::SUBSCRIPTION_ITEM), price, quantity }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub created: Timestamp,
+    pub customer: String,
+    pub currency: Currency,
+    pub status: SubscriptionStatus,
+    pub items: Vec<SubscriptionItem>,
+    pub trial_start: Option<Timestamp>,
+    pub trial_end: Option<Timestamp>,
+    pub current_period_start: Timestamp,
+    pub current_period_end: Timestamp,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub latest_invoice: Option<String>,
+    pub default_payment_method: Option<String>,
+    pub discount: Option<Discount>,
+    pub metadata: Metadata,
+    /// The checkout session that created it, if any.
+    pub checkout_session: Option<String>,
+}
+
+impl Subscription {
+    /// A new subscription over `items`, `incomplete` until the caller says otherwise.
+    pub fn new(
+        customer: String,
+        currency: Currency,
+        items: Vec<SubscriptionItem>,
+        current_period_start: Timestamp,
+        current_period_end: Timestamp,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: ids::new_id(ids::prefix::SUBSCRIPTION),
+            created: now,
+            customer,
+            currency,
+            status: SubscriptionStatus::Incomplete,
+            items,
+            trial_start: None,
+            trial_end: None,
+            current_period_start,
+            current_period_end,
+            cancel_at_period_end: false,
+            canceled_at: None,
+            ended_at: None,
+            latest_invoice: None,
+            default_payment_method: None,
+            discount: None,
+            metadata: Metadata::new(),
+            checkout_session: None,
+        }
+    }
+
+    /// When billing cycles are anchored: the end of the trial, or the start.
+    pub fn billing_cycle_anchor(&self) -> Timestamp {
+        self.trial_end.unwrap_or(self.created)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invoices
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Draft,
+    Open,
+    Paid,
+    Uncollectible,
+    Void,
+}
+
+status_names!(InvoiceStatus {
+    Draft => "draft",
+    Open => "open",
+    Paid => "paid",
+    Uncollectible => "uncollectible",
+    Void => "void",
+});
+
+/// Why an invoice was made (Stripe's `billing_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingReason {
+    SubscriptionCreate,
+    SubscriptionCycle,
+    SubscriptionUpdate,
+    Subscription,
+    Manual,
+}
+
+status_names!(BillingReason {
+    SubscriptionCreate => "subscription_create",
+    SubscriptionCycle => "subscription_cycle",
+    SubscriptionUpdate => "subscription_update",
+    Subscription => "subscription",
+    Manual => "manual",
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    pub id: String,
+    pub price: Price,
+    pub quantity: i64,
+    /// Before discount: unit amount × quantity (0 for a recurring line during a trial).
+    pub amount: i64,
+    /// This line's share of the invoice's discount.
+    pub discount_amount: i64,
+    pub description: String,
+    pub period_start: Timestamp,
+    pub period_end: Timestamp,
+    /// The subscription item it bills; `None` for a one-time line (an invoice item).
+    #[serde(default)]
+    pub subscription_item: Option<String>,
+}
+
+impl InvoiceLine {
+    pub fn new(
+        price: Price,
+        quantity: i64,
+        amount: i64,
+        description: String,
+        period_start: Timestamp,
+        period_end: Timestamp,
+    ) -> Self {
+        Self {
+            id: ids::new_id(ids::prefix::INVOICE_LINE),
+            price,
+            quantity,
+            amount,
+            discount_amount: 0,
+            description,
+            period_start,
+            period_end,
+            subscription_item: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: String,
+    pub created: Timestamp,
+    pub customer: String,
+    pub subscription: Option<String>,
+    pub currency: Currency,
+    pub status: InvoiceStatus,
+    pub billing_reason: BillingReason,
+    pub lines: Vec<InvoiceLine>,
+    /// The discount applied to this invoice, as it was when applied.
+    #[serde(default)]
+    pub discount: Option<Discount>,
+    /// Σ line amounts.
+    pub subtotal: i64,
+    /// Σ line discount amounts.
+    pub total_discount: i64,
+    /// `subtotal - total_discount`.
+    pub total: i64,
+    pub amount_due: i64,
+    pub amount_paid: i64,
+    pub amount_remaining: i64,
+    pub period_start: Timestamp,
+    pub period_end: Timestamp,
+    pub payment_intent: Option<String>,
+    pub paid_at: Option<Timestamp>,
+    pub attempt_count: u32,
+    pub next_payment_attempt: Option<Timestamp>,
+    pub metadata: Metadata,
+}
+
+/// An invoice's line amounts do not fit kassa's range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the invoice's amounts overflow")]
+pub struct Overflow;
+
+impl Invoice {
+    /// A new draft invoice over `lines`, its totals summed from them (nothing paid yet).
+    pub fn new(
+        customer: String,
+        currency: Currency,
+        billing_reason: BillingReason,
+        lines: Vec<InvoiceLine>,
+        period_start: Timestamp,
+        period_end: Timestamp,
+        now: Timestamp,
+    ) -> Result<Self, Overflow> {
+        let mut invoice = Self {
+            id: ids::new_id(ids::prefix::INVOICE),
+            created: now,
+            customer,
+            subscription: None,
+            currency,
+            status: InvoiceStatus::Draft,
+            billing_reason,
+            lines,
+            discount: None,
+            subtotal: 0,
+            total_discount: 0,
+            total: 0,
+            amount_due: 0,
+            amount_paid: 0,
+            amount_remaining: 0,
+            period_start,
+            period_end,
+            payment_intent: None,
+            paid_at: None,
+            attempt_count: 0,
+            next_payment_attempt: None,
+            metadata: Metadata::new(),
+        };
+        invoice.sum_lines()?;
+        Ok(invoice)
+    }
+
+    /// Set `subtotal`, `total_discount`, `total` and `amount_due` from the lines, and
+    /// `amount_remaining` from what is due and what was paid.
+    pub fn sum_lines(&mut self) -> Result<(), Overflow> {
+        let mut subtotal: i64 = 0;
+        let mut discount: i64 = 0;
+        for line in &self.lines {
+            subtotal = subtotal.checked_add(line.amount).ok_or(Overflow)?;
+            discount = discount.checked_add(line.discount_amount).ok_or(Overflow)?;
+        }
+        let total = subtotal.checked_sub(discount).ok_or(Overflow)?;
+        self.subtotal = subtotal;
+        self.total_discount = discount;
+        self.total = total;
+        self.amount_due = total.max(0);
+        self.amount_remaining = self.amount_due.checked_sub(self.amount_paid).ok_or(Overflow)?.max(0);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{CouponValue, Interval, Recurring};
+    use crate::money::Percent;
+
+    const NOW: Timestamp = 1_700_000_000;
+
+    fn usd() -> Currency {
+        Currency::parse("usd").unwrap()
+    }
+
+    fn price(recurring: bool) -> Price {
+        Price {
+            id: "price_1".into(),
+            created: NOW,
+            product: "prod_1".into(),
+            currency: usd(),
+            unit_amount: 1500,
+            recurring: recurring.then_some(Recurring { interval: Interval::Month, interval_count: 1 }),
+            active: true,
+            nickname: None,
+            lookup_key: None,
+            metadata: Metadata::new(),
+        }
+    }
+
+    fn round_trip<T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+        v: &T,
+    ) -> serde_json::Value {
+        let json = serde_json::to_value(v).unwrap();
+        let back: T = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(&back, v);
+        json
+    }
+
+    #[test]
+    fn payment_intents_round_trip() {
+        let mut pi = PaymentIntent::new(4200, usd(), vec!["card".into()], NOW);
+        assert!(pi.id.starts_with("pi_"));
+        assert_eq!(pi.status, PaymentIntentStatus::RequiresPaymentMethod);
+        round_trip(&pi);
+        pi.status = PaymentIntentStatus::RequiresAction;
+        pi.customer = Some("cus_1".into());
+        pi.last_payment_error = Some(PaymentError {
+            code: "card_declined".into(),
+            decline_code: Some("insufficient_funds".into()),
+            message: "Your card has insufficient funds.".into(),
+            payment_method: Some("pm_1".into()),
+        });
+        pi.pending_challenge = Some(serde_json::json!({"then": "insufficient_funds", "nonce": 7}));
+        pi.metadata.insert("order".into(), "42".into());
+        let json = round_trip(&pi);
+        assert_eq!(json["status"], "requires_action");
+        assert_eq!(json["currency"], "usd");
+    }
+
+    #[test]
+    fn documents_without_later_fields_still_decode() {
+        let pi = PaymentIntent::new(100, usd(), vec!["card".into()], NOW);
+        let mut json = serde_json::to_value(&pi).unwrap();
+        let obj = json.as_object_mut().unwrap();
+        obj.remove("pending_challenge");
+        obj.remove("invoice");
+        let back: PaymentIntent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, pi);
+    }
+
+    #[test]
+    fn payment_methods_round_trip_every_kind() {
+        let card = CardDetails {
+            brand: "visa".into(),
+            last4: "4242".into(),
+            exp_month: 12,
+            exp_year: 2034,
+            fingerprint: "fp_abc".into(),
+        };
+        let details = BillingDetails { email: Some("a@b.test".into()), name: Some("Ann".into()) };
+        let mut pm = PaymentMethod::new(PaymentMethodKind::Card(card), details.clone(), NOW);
+        assert!(pm.id.starts_with("pm_"));
+        pm.saved_behaviour = Some(serde_json::json!({"decline": "insufficient_funds"}));
+        let json = round_trip(&pm);
+        assert_eq!(json["kind"]["type"], "card");
+        assert_eq!(json["kind"]["last4"], "4242");
+        assert_eq!(pm.kind.as_str(), "card");
+
+        let paypal = PaymentMethod::new(
+            PaymentMethodKind::Paypal { payer_email: Some("p@b.test".into()) },
+            details.clone(),
+            NOW,
+        );
+        assert_eq!(
+            round_trip(&paypal)["kind"],
+            serde_json::json!({"type": "paypal", "payer_email": "p@b.test"})
+        );
+        assert_eq!(paypal.kind.as_str(), "paypal");
+        let balance = PaymentMethod::new(PaymentMethodKind::CustomerBalance, BillingDetails::default(), NOW);
+        assert_eq!(round_trip(&balance)["kind"], serde_json::json!({"type": "customer_balance"}));
+        assert_eq!(balance.kind.as_str(), "customer_balance");
+    }
+
+    #[test]
+    fn subscriptions_round_trip() {
+        let items = vec![SubscriptionItem::new(price(true), 2)];
+        assert!(items[0].id.starts_with("si_"));
+        let mut sub = Subscription::new("cus_1".into(), usd(), items, NOW, NOW + 30 * 86_400, NOW);
+        assert!(sub.id.starts_with("sub_"));
+        assert_eq!(sub.status, SubscriptionStatus::Incomplete);
+        assert_eq!(sub.billing_cycle_anchor(), NOW);
+        sub.status = SubscriptionStatus::Trialing;
+        sub.trial_start = Some(NOW);
+        sub.trial_end = Some(NOW + 14 * 86_400);
+        assert_eq!(sub.billing_cycle_anchor(), NOW + 14 * 86_400);
+        let terms = DiscountTerms {
+            value: CouponValue::Percent { percent: Percent::parse("25").unwrap() },
+            applies_to: None,
+        };
+        let discount = Discount::new(
+            "SAVE25".into(),
+            Some("promo_1".into()),
+            terms,
+            Duration::Repeating { months: 3 },
+            NOW,
+            Some(NOW + 90 * 86_400),
+        );
+        assert!(discount.id.starts_with("di_"));
+        sub.discount = Some(discount);
+        let json = round_trip(&sub);
+        assert_eq!(json["status"], "trialing");
+        assert_eq!(json["discount"]["duration"], serde_json::json!({"type": "repeating", "months": 3}));
+    }
+
+    #[test]
+    fn invoices_sum_their_lines_and_round_trip() {
+        let mut a = InvoiceLine::new(price(true), 2, 3000, "Plan".into(), NOW, NOW + 100);
+        a.discount_amount = 750;
+        a.subscription_item = Some("si_1".into());
+        let b = InvoiceLine::new(price(false), 1, 1500, "Setup".into(), NOW, NOW);
+        assert!(a.id.starts_with("il_"));
+        let mut inv = Invoice::new(
+            "cus_1".into(),
+            usd(),
+            BillingReason::SubscriptionCreate,
+            vec![a, b],
+            NOW,
+            NOW + 100,
+            NOW,
+        )
+        .unwrap();
+        assert!(inv.id.starts_with("in_"));
+        assert_eq!(inv.status, InvoiceStatus::Draft);
+        assert_eq!((inv.subtotal, inv.total_discount, inv.total), (4500, 750, 3750));
+        assert_eq!((inv.amount_due, inv.amount_paid, inv.amount_remaining), (3750, 0, 3750));
+        inv.amount_paid = 3750;
+        inv.sum_lines().unwrap();
+        assert_eq!(inv.amount_remaining, 0);
+        inv.status = InvoiceStatus::Paid;
+        inv.paid_at = Some(NOW);
+        let json = round_trip(&inv);
+        assert_eq!(json["billing_reason"], "subscription_create");
+        assert_eq!(json["status"], "paid");
+
+        let mut huge = InvoiceLine::new(price(false), 1, i64::MAX, "x".into(), NOW, NOW);
+        huge.discount_amount = 0;
+        let twice = vec![huge.clone(), huge];
+        assert_eq!(
+            Invoice::new("cus_1".into(), usd(), BillingReason::Manual, twice, NOW, NOW, NOW).unwrap_err(),
+            Overflow
+        );
+    }
+
+    #[test]
+    fn status_names_match_serde() {
+        fn check<T: Serialize + Copy>(all: &[T], name: impl Fn(T) -> &'static str) {
+            for &s in all {
+                assert_eq!(serde_json::to_value(s).unwrap(), name(s));
+            }
+        }
+        check(PaymentIntentStatus::ALL, PaymentIntentStatus::as_str);
+        check(SubscriptionStatus::ALL, SubscriptionStatus::as_str);
+        check(InvoiceStatus::ALL, InvoiceStatus::as_str);
+        check(BillingReason::ALL, BillingReason::as_str);
+        for s in SubscriptionStatus::ALL {
+            assert_eq!(SubscriptionStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(InvoiceStatus::parse("paid"), Some(InvoiceStatus::Paid));
+        assert_eq!(InvoiceStatus::parse("PAID"), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! What a completed checkout creates: payment intents, payment methods, subscriptions and
+//! invoices. Read-only here (SPEC §4); completion and billing create them.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use kassa_core::params::{InvoiceList, PaymentIntentList, PaymentMethodList, Retrieve, SubscriptionList};
+use serde_json::Value;
+
+use super::{expanded, list_response, paths};
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Params, PathId};
+use crate::service::expand::Ty;
+use crate::service::payments as svc;
+use crate::state::AppState;
+use crate::views;
+
+type Res<T> = Result<T, ApiError>;
+
+pub async fn get_payment_intent(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::PaymentIntent, &p.expand)?;
+    let v = views::payment_intent(&svc::get_payment_intent(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
+}
+
+pub async fn list_payment_intents(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<PaymentIntentList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::PaymentIntent), &p.expand)?;
+    let (items, more) = svc::list_payment_intents(&ctx, &a, &p).await?;
+    let data = items.iter().map(views::payment_intent).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::PaymentIntent, &x).await
+}
+
+pub async fn get_payment_method(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::PaymentMethod, &p.expand)?;
+    let v = views::payment_method(&svc::get_payment_method(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::PaymentMethod, &x).await?))
+}
+
+pub async fn list_payment_methods(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<PaymentMethodList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::PaymentMethod), &p.expand)?;
+    let (items, more) = svc::list_payment_methods(&ctx, &a, &p).await?;
+    let data = items.iter().map(views::payment_method).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::PaymentMethod, &x).await
+}
+
+pub async fn get_subscription(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Subscription, &p.expand)?;
+    let v = views::subscription(&svc::get_subscription(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Subscription, &x).await?))
+}
+
+pub async fn list_subscriptions(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<SubscriptionList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::Subscription), &p.expand)?;
+    let (items, more) = svc::list_subscriptions(&ctx, &a, &p).await?;
+    let data = items.iter().map(views::subscription).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::Subscription, &x).await
+}
+
+pub async fn get_invoice(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Invoice, &p.expand)?;
+    let v = views::invoice(&svc::get_invoice(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
+}
+
+pub async fn list_invoices(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<InvoiceList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::Invoice), &p.expand)?;
+    let (items, more) = svc::list_invoices(&ctx, &a, &p).await?;
+    let data = items.iter().map(views::invoice).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::Invoice, &x).await
+}

@@ -1,0 +1,106 @@
+//! Reading what a completed checkout creates (SPEC §3, §4): payment intents, payment methods,
+//! subscriptions and invoices. Their creation belongs to completion and billing; here they are
+//! retrieved and listed, newest first, with the filters Stripe's lists take.
+
+use kassa_core::Invalid;
+use kassa_core::billing::{
+    Invoice, InvoiceStatus, PaymentIntent, PaymentMethod, Subscription, SubscriptionStatus,
+};
+use kassa_core::params::{InvoiceList, PaymentIntentList, PaymentMethodList, SubscriptionList};
+use kassa_core::store::{Column, Filter, Value};
+
+use super::{Acct, Result, get, list};
+use crate::state::Ctx;
+
+fn eq(column: Column, value: &Option<String>) -> Option<Filter> {
+    value.as_deref().map(|v| Filter::Eq(column, Value::from(v)))
+}
+
+pub async fn get_payment_intent(ctx: &Ctx, acct: &Acct, id: &str) -> Result<PaymentIntent> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_payment_intents(
+    ctx: &Ctx,
+    acct: &Acct,
+    p: &PaymentIntentList,
+) -> Result<(Vec<PaymentIntent>, bool)> {
+    let filters = eq(Column::Customer, &p.customer).into_iter().collect();
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn get_payment_method(ctx: &Ctx, acct: &Acct, id: &str) -> Result<PaymentMethod> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_payment_methods(
+    ctx: &Ctx,
+    acct: &Acct,
+    p: &PaymentMethodList,
+) -> Result<(Vec<PaymentMethod>, bool)> {
+    let mut filters: Vec<Filter> = eq(Column::Customer, &p.customer).into_iter().collect();
+    if let Some(t) = &p.r#type {
+        if kassa_core::session::PaymentMethodType::parse(t).is_none() {
+            return Err(
+                Invalid::param("type", "`type` must be one of card, paypal or customer_balance.").into()
+            );
+        }
+        filters.push(Filter::Eq(Column::Type, t.as_str().into()));
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn get_subscription(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Subscription> {
+    get(ctx, acct, id).await
+}
+
+/// As Stripe's: without `status`, every subscription that is not canceled; `all` for every one;
+/// `ended` for the canceled ones.
+pub async fn list_subscriptions(
+    ctx: &Ctx,
+    acct: &Acct,
+    p: &SubscriptionList,
+) -> Result<(Vec<Subscription>, bool)> {
+    let mut filters: Vec<Filter> = eq(Column::Customer, &p.customer).into_iter().collect();
+    let status = |s: SubscriptionStatus| Filter::Eq(Column::Status, s.as_str().into());
+    match p.status.as_deref() {
+        Some("all") => {}
+        Some("ended") => filters.push(status(SubscriptionStatus::Canceled)),
+        Some(s) => {
+            let s = SubscriptionStatus::parse(s).ok_or_else(|| {
+                Invalid::param(
+                    "status",
+                    "`status` must be one of active, past_due, unpaid, canceled, incomplete, trialing, all or ended.",
+                )
+            })?;
+            filters.push(status(s));
+        }
+        None => filters.push(Filter::Any(
+            SubscriptionStatus::ALL
+                .iter()
+                .filter(|s| **s != SubscriptionStatus::Canceled)
+                .map(|s| vec![status(*s)])
+                .collect(),
+        )),
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn get_invoice(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Invoice> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_invoices(ctx: &Ctx, acct: &Acct, p: &InvoiceList) -> Result<(Vec<Invoice>, bool)> {
+    let mut filters: Vec<Filter> =
+        [eq(Column::Customer, &p.customer), eq(Column::Subscription, &p.subscription)]
+            .into_iter()
+            .flatten()
+            .collect();
+    if let Some(s) = &p.status {
+        let s = InvoiceStatus::parse(s).ok_or_else(|| {
+            Invalid::param("status", "`status` must be one of draft, open, paid, uncollectible or void.")
+        })?;
+        filters.push(Filter::Eq(Column::Status, s.as_str().into()));
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
