@@ -43,6 +43,14 @@ fn api_routes(sessions_path: &str) -> Router<AppState> {
         )
         .route("/promotion_codes", post(catalog::create_promotion_code).get(catalog::list_promotion_codes))
         .route("/promotion_codes/{id}", get(catalog::get_promotion_code).post(catalog::update_promotion_code))
+        .route("/payment_intents", get(api::payments::list_payment_intents))
+        .route("/payment_intents/{id}", get(api::payments::get_payment_intent))
+        .route("/payment_methods", get(api::payments::list_payment_methods))
+        .route("/payment_methods/{id}", get(api::payments::get_payment_method))
+        .route("/subscriptions", get(api::payments::list_subscriptions))
+        .route("/subscriptions/{id}", get(api::payments::get_subscription))
+        .route("/invoices", get(api::payments::list_invoices))
+        .route("/invoices/{id}", get(api::payments::get_invoice))
 }
 
 /// Stripe answers 200 where kassa's native API answers 201.
@@ -58,9 +66,17 @@ pub fn router(state: AppState) -> Router {
         .merge(api_routes("/checkout/session"))
         .nest("/v1", api_routes("/checkout/sessions").layer(map_response(stripe_status)))
         .route_layer(from_fn_with_state(state.clone(), middleware::api));
+    let pages = Router::new()
+        .route("/pay/{id}", get(pages::show))
+        .route("/pay/{id}/quantities", post(pages::quantities))
+        .route("/pay/{id}/promotion_code", post(pages::apply_code))
+        .route("/pay/{id}/promotion_code/remove", post(pages::remove_code))
+        .route_layer(from_fn_with_state(state.clone(), pages::same_origin))
+        .route("/static/pay.css", get(pages::stylesheet))
+        .route("/static/pay.js", get(pages::script));
     Router::new()
         .route("/health", get(health))
-        .route("/pay/{id}", get(pages::pay))
+        .merge(pages)
         .merge(api)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

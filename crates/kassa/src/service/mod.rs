@@ -4,8 +4,10 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod checkout;
 pub mod expand;
 pub mod idempotency;
+pub mod payments;
 pub mod sessions;
 
 use kassa_core::error::{ErrorCode, Invalid};

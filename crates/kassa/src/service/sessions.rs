@@ -35,7 +35,13 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
             Kind::Customer => customer = Some(Customer::from_raw(raw)?),
             Kind::Coupon => coupon = Some(Coupon::from_raw(raw)?),
             Kind::PromotionCode => code = Some(PromotionCode::from_raw(raw)?),
-            Kind::Product | Kind::CheckoutSession | Kind::IdempotencyKey => {}
+            Kind::Product
+            | Kind::CheckoutSession
+            | Kind::IdempotencyKey
+            | Kind::PaymentIntent
+            | Kind::PaymentMethod
+            | Kind::Subscription
+            | Kind::Invoice => {}
         }
     }
 
@@ -127,7 +133,7 @@ pub async fn line_items(ctx: &Ctx, acct: &Acct, id: &str, p: &LineItemList) -> R
     }
     let session: Session = get(ctx, acct, id).await?;
     let query = list_query(&p.page(), &mut Vec::new(), None)?;
-    let items = session.line_items;
+    let items: Vec<LineItem> = session.listed_line_items().cloned().collect();
     let limit = usize::try_from(query.limit).unwrap_or(10);
     let position = |cursor: &str, param: &str| {
         items

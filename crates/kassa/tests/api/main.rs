@@ -16,3 +16,8 @@ mod bad_input;
 mod catalog;
 mod encodings;
 mod idempotency;
+
+mod pages;
+
+// What a completed checkout creates, read back (SPEC §3, §4).
+mod payments_read;

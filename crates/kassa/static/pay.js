@@ -1,0 +1,74 @@
+// Progressive enhancement for the hosted page: everything works without this file.
+// - quantity +/− and typed quantities update the order at once (POST …/quantities, JSON answer);
+// - only the chosen payment method's fields are shown.
+(function () {
+  "use strict";
+  var form = document.getElementById("quantities");
+  if (form) {
+    var error = document.querySelector('[data-role="quantity-error"]');
+    var send = function (line, quantity, input) {
+      var body = new URLSearchParams();
+      body.append("quantity[" + line + "]", String(quantity));
+      fetch(form.action, {
+        method: "POST",
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: body.toString(),
+        credentials: "same-origin"
+      }).then(function (r) { return r.json(); }).then(function (s) {
+        if (s.error) {
+          error.textContent = s.error;
+          if (input && s.lines) { s.lines.forEach(function (l) { if (l.id === line) { input.value = l.quantity; } }); }
+          return;
+        }
+        error.textContent = "";
+        s.lines.forEach(function (l) {
+          var li = form.querySelector('[data-line="' + l.id + '"]');
+          if (!li) { return; }
+          var q = li.querySelector('[data-testid="quantity-input"]');
+          if (q) { q.value = l.quantity; }
+          li.querySelector('[data-role="line-total"]').textContent = l.total;
+          li.hidden = l.quantity === 0;
+        });
+        var set = function (id, text) { var el = document.querySelector('[data-testid="' + id + '"]'); if (el) { el.textContent = text; } };
+        set("subtotal-amount", s.subtotal);
+        if (s.discount) { set("discount-amount", "−" + s.discount); }
+        set("total-amount", s.total);
+        set("submit-button", s.submit_label);
+      }).catch(function () { error.textContent = "Could not update the quantity. Try again."; });
+    };
+    form.addEventListener("click", function (e) {
+      var b = e.target.closest("button[name=step]");
+      if (!b || !b.value) { return; }
+      e.preventDefault();
+      var parts = b.value.split(":");
+      var li = b.closest("li");
+      var input = li.querySelector('[data-testid="quantity-input"]');
+      var next = parseInt(input.value, 10) + parseInt(parts[1], 10);
+      if (isNaN(next)) { return; }
+      input.value = next;
+      send(parts[0], next, input);
+    });
+    form.addEventListener("change", function (e) {
+      var input = e.target;
+      if (input.getAttribute("data-testid") !== "quantity-input") { return; }
+      var li = input.closest("li");
+      send(li.getAttribute("data-line"), parseInt(input.value, 10), input);
+    });
+    form.addEventListener("submit", function (e) {
+      // Enter in a quantity field: update that field instead of a full reload.
+      var input = document.activeElement;
+      if (input && input.getAttribute("data-testid") === "quantity-input") {
+        e.preventDefault();
+        send(input.closest("li").getAttribute("data-line"), parseInt(input.value, 10), input);
+      }
+    });
+  }
+  var card = document.querySelector('[data-method="card"]');
+  var radios = document.querySelectorAll('input[name="payment_method"]');
+  var sync = function () {
+    var chosen = document.querySelector('input[name="payment_method"]:checked');
+    if (card) { card.hidden = !!chosen && chosen.value !== "card"; }
+  };
+  Array.prototype.forEach.call(radios, function (r) { r.addEventListener("change", sync); });
+  sync();
+})();
