@@ -207,6 +207,21 @@ pub struct Recurring {
     pub interval_count: u32,
 }
 
+impl Recurring {
+    /// The end of a billing period that starts at `start`, calendar-correct: months and years keep
+    /// `anchor_day` (the day of the month billing is anchored on), clamped to short months.
+    pub fn period_end(&self, start: Timestamp, anchor_day: u32) -> Timestamp {
+        use crate::time::{DAY, add_months};
+        let n = self.interval_count;
+        match self.interval {
+            Interval::Day => start + DAY * i64::from(n),
+            Interval::Week => start + 7 * DAY * i64::from(n),
+            Interval::Month => add_months(start, n, anchor_day),
+            Interval::Year => add_months(start, n.saturating_mul(12), anchor_day),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Price {
     pub id: String,

@@ -22,6 +22,7 @@
 pub mod account;
 pub mod billing;
 pub mod catalog;
+pub mod completion;
 pub mod discount;
 pub mod error;
 pub mod ids;

@@ -556,3 +556,13 @@ mod tests {
         assert_eq!(range.0.lt, Some(Int(9)));
     }
 }
+
+/// `POST /test_helpers/customers/{id}/fund_cash_balance`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FundCashBalance {
+    pub amount: Option<Int>,
+    pub currency: Option<String>,
+    pub reference: Option<String>,
+    pub expand: Option<Vec<String>>,
+}

@@ -199,6 +199,17 @@ pub struct Session {
     pub payment_intent: Option<String>,
     pub subscription: Option<String>,
     pub invoice: Option<String>,
+    /// The payment intent of the current payment attempt (in payment mode, `payment_intent`
+    /// too). Declines and 3-D Secure challenges are recorded on it.
+    #[serde(default)]
+    pub attempt: Option<String>,
+    /// Until when a payment submission holds the session: a second submission meanwhile is
+    /// refused instead of charging twice.
+    #[serde(default)]
+    pub processing_until: Option<Timestamp>,
+    /// What the buyer entered, kept while a payment waits on a 3-D Secure challenge or PayPal.
+    #[serde(default)]
+    pub pending_buyer: Option<CustomerDetails>,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -670,6 +681,9 @@ impl Session {
             payment_intent: None,
             subscription: None,
             invoice: None,
+            attempt: None,
+            processing_until: None,
+            pending_buyer: None,
         };
         session.recompute().map_err(|_| too_large())?;
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use kassa_core::account::{Account, KeyHash};
+use kassa_core::payment::{PaymentProcessor, TestNetwork};
 use kassa_core::store::Store;
 use kassa_core::time::{Clock, Timestamp};
 
@@ -12,6 +13,8 @@ pub type AppState = Arc<Ctx>;
 
 pub struct Ctx {
     pub store: Arc<dyn Store>,
+    /// Who takes payments: the built-in test network.
+    pub processor: Arc<dyn PaymentProcessor>,
     pub clock: Arc<dyn Clock>,
     /// The base of every URL kassa hands out, without a trailing slash.
     pub public_url: String,
@@ -22,6 +25,7 @@ impl Ctx {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, public_url: &str) -> Self {
         Self {
             store,
+            processor: Arc::new(TestNetwork),
             clock,
             public_url: public_url.trim_end_matches('/').to_owned(),
             keys: KeyCache::default(),

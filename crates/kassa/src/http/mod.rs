@@ -30,6 +30,7 @@ fn api_routes(sessions_path: &str) -> Router<AppState> {
         .route(&format!("{s}/{{id}}"), get(sessions::retrieve))
         .route(&format!("{s}/{{id}}/expire"), post(sessions::expire))
         .route(&format!("{s}/{{id}}/line_items"), get(sessions::line_items))
+        .route("/test_helpers/customers/{id}/fund_cash_balance", post(api::payments::fund_cash_balance))
         .route("/products", post(catalog::create_product).get(catalog::list_products))
         .route("/products/{id}", get(catalog::get_product).post(catalog::update_product))
         .route("/prices", post(catalog::create_price).get(catalog::list_prices))
@@ -67,7 +68,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", api_routes("/checkout/sessions").layer(map_response(stripe_status)))
         .route_layer(from_fn_with_state(state.clone(), middleware::api));
     let pages = Router::new()
-        .route("/pay/{id}", get(pages::show))
+        .route("/pay/{id}", get(pages::show).post(pages::submit))
+        .route("/pay/{id}/3ds", get(pages::three_ds).post(pages::three_ds_result))
+        .route("/pay/{id}/paypal", get(pages::paypal).post(pages::paypal_decision))
         .route("/pay/{id}/quantities", post(pages::quantities))
         .route("/pay/{id}/promotion_code", post(pages::apply_code))
         .route("/pay/{id}/promotion_code/remove", post(pages::remove_code))

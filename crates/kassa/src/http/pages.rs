@@ -22,6 +22,7 @@ use kassa_core::store::StoreExt;
 use serde_json::{Value, json};
 
 use crate::service::checkout::{self, PageSession, Refused};
+use crate::service::pay::{self, PayForm};
 use crate::state::{AppState, Ctx};
 
 /// This origin's stylesheet and script only; no inline script; forms may post to this origin and
@@ -91,11 +92,35 @@ struct PayPage {
     cancel_url: Option<String>,
 }
 
+struct TransferView {
+    amount: String,
+    reference: String,
+}
+
 #[derive(Template)]
 #[template(path = "closed.html")]
 struct ClosedPage {
     merchant: String,
     expired: bool,
+    transfer: Option<TransferView>,
+    continue_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "three_ds.html")]
+struct ThreeDsPage {
+    id: String,
+    merchant: String,
+    amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "paypal.html")]
+struct PaypalPage {
+    id: String,
+    merchant: String,
+    amount: String,
+    email: Option<String>,
 }
 
 #[derive(Template)]
@@ -142,7 +167,16 @@ async fn render_session(ctx: &Ctx, p: PageSession, notes: Notes) -> Response {
     match p.session.status_at(ctx.now()) {
         Status::Open => {}
         status => {
-            let closed = ClosedPage { merchant, expired: status == Status::Expired };
+            let transfer = match bank_transfer(ctx, &p).await {
+                Ok(t) => t,
+                Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+            };
+            let closed = ClosedPage {
+                merchant,
+                expired: status == Status::Expired,
+                transfer,
+                continue_url: p.session.success_url.as_ref().map(|_| pay::landing(ctx, &p.session)),
+            };
             return page(StatusCode::OK, closed.render());
         }
     }
@@ -154,6 +188,22 @@ async fn render_session(ctx: &Ctx, p: PageSession, notes: Notes) -> Response {
         None => None,
     };
     page(StatusCode::OK, view(&p.session, merchant, customer.as_ref(), notes).render())
+}
+
+/// A completed session still waiting for a bank transfer: what to transfer and the reference.
+async fn bank_transfer(ctx: &Ctx, p: &PageSession) -> crate::service::Result<Option<TransferView>> {
+    use kassa_core::billing::{PaymentIntent, PaymentIntentStatus};
+    if p.session.status != Status::Complete
+        || p.session.payment_status != kassa_core::session::PaymentStatus::Unpaid
+    {
+        return Ok(None);
+    }
+    let Some(pi_id) = &p.session.payment_intent else { return Ok(None) };
+    let pi = ctx.store.load::<PaymentIntent>(&p.account, pi_id).await?;
+    Ok(pi.filter(|pi| pi.status == PaymentIntentStatus::RequiresAction).map(|pi| TransferView {
+        amount: pi.currency.format(pi.amount),
+        reference: kassa_core::completion::bank_reference(&pi.id),
+    }))
 }
 
 fn submit_label(s: &Session) -> String {
@@ -384,6 +434,107 @@ pub async fn remove_code(State(ctx): State<AppState>, PageId(id): PageId) -> Res
         Ok(Err(Refused::Unknown)) => not_found(),
         Err(e) => crate::http::error::ApiError::from(e).into_response(),
     }
+}
+
+fn text(params: &Value, key: &str) -> String {
+    params.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// Act on what the payment flow decided.
+async fn follow(ctx: &Ctx, id: &str, next: crate::service::Result<pay::Next>, notes: Notes) -> Response {
+    match next {
+        Ok(pay::Next::Done(url)) => Redirect::to(&url).into_response(),
+        Ok(pay::Next::Refused(message)) => {
+            render(ctx, id, Notes { payment_error: Some(message), ..notes }).await
+        }
+        Ok(pay::Next::Challenge) => Redirect::to(&format!("/pay/{id}/3ds")).into_response(),
+        Ok(pay::Next::Paypal) => Redirect::to(&format!("/pay/{id}/paypal")).into_response(),
+        Ok(pay::Next::Closed) => back_to(id),
+        Ok(pay::Next::Unknown) => not_found(),
+        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+    }
+}
+
+/// `POST /pay/{id}`: the payment form. The card number and CVC are read here, handed to the
+/// payment processor and dropped; they are never stored or logged, nor echoed back on the page.
+pub async fn submit(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
+    let (_, params) = match form(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let pay_form = PayForm {
+        email: text(&params, "email"),
+        name: text(&params, "name"),
+        payment_method: text(&params, "payment_method"),
+        card_number: text(&params, "card_number"),
+        card_expiry: text(&params, "card_expiry"),
+        card_cvc: text(&params, "card_cvc"),
+    };
+    drop(params);
+    let notes = Notes {
+        email: Some(pay_form.email.clone()),
+        name: Some(pay_form.name.clone()),
+        method: Some(pay_form.payment_method.clone()),
+        ..Notes::default()
+    };
+    let next = pay::pay(&ctx, &id, pay_form).await;
+    follow(&ctx, &id, next, notes).await
+}
+
+/// `GET /pay/{id}/3ds`: the test network's 3-D Secure challenge.
+pub async fn three_ds(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+    match pay::pending_challenge(&ctx, &id).await {
+        Ok(Some((s, account))) if s.status_at(ctx.now()) == Status::Open => {
+            let merchant =
+                ctx.store.get_account(&account).await.ok().flatten().map(|a| a.name).unwrap_or_default();
+            page(
+                StatusCode::OK,
+                ThreeDsPage { id, merchant, amount: s.currency.format(s.amount_total) }.render(),
+            )
+        }
+        Ok(_) => back_to(&id),
+        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+    }
+}
+
+/// `POST /pay/{id}/3ds` with `result=complete|fail`.
+pub async fn three_ds_result(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
+    let (_, params) = match form(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let passed = text(&params, "result") == "complete";
+    let next = pay::resolve_challenge(&ctx, &id, passed).await;
+    follow(&ctx, &id, next, Notes::default()).await
+}
+
+/// `GET /pay/{id}/paypal`: kassa's stand-in for PayPal's approval page.
+pub async fn paypal(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+    match crate::service::sessions::for_page(&ctx, &id).await {
+        Ok(Some((s, account))) if s.status_at(ctx.now()) == Status::Open && s.pending_buyer.is_some() => {
+            let merchant =
+                ctx.store.get_account(&account).await.ok().flatten().map(|a| a.name).unwrap_or_default();
+            let email = s.pending_buyer.as_ref().and_then(|b| b.email.clone());
+            page(
+                StatusCode::OK,
+                PaypalPage { id, merchant, amount: s.currency.format(s.amount_total), email }.render(),
+            )
+        }
+        Ok(Some(_)) => back_to(&id),
+        Ok(None) => not_found(),
+        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+    }
+}
+
+/// `POST /pay/{id}/paypal` with `decision=approve|cancel`.
+pub async fn paypal_decision(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
+    let (_, params) = match form(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let approved = text(&params, "decision") == "approve";
+    let next = pay::paypal(&ctx, &id, approved).await;
+    follow(&ctx, &id, next, Notes { method: Some("paypal".to_owned()), ..Notes::default() }).await
 }
 
 /// Refuse a POST that another site sent: its `Origin` (or `Sec-Fetch-Site: cross-site`) gives it

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod expand;
 pub mod idempotency;
+pub mod pay;
 pub mod payments;
 pub mod sessions;
 

@@ -304,3 +304,11 @@ pub fn without_volatile(mut value: Value) -> Value {
     strip(&mut value);
     value
 }
+
+impl TestApp {
+    /// The server's clock, now.
+    pub fn clock_now(&self) -> i64 {
+        use kassa_core::time::Clock;
+        self.clock.now()
+    }
+}

@@ -20,4 +20,5 @@ mod idempotency;
 mod pages;
 
 // What a completed checkout creates, read back (SPEC §3, §4).
+mod pay;
 mod payments_read;
