@@ -545,3 +545,38 @@ async fn a_failed_first_start_does_not_swallow_the_generated_key() {
     assert_eq!(http.get(Some(&keys[0]), "/products").await.0, 200);
     assert!(kassa.terminate().success());
 }
+
+#[tokio::test]
+async fn card_numbers_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk_test_LogCheckKey0123456789abcdefgh";
+    // Every log line kassa (and every library it uses) can write, at every level.
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", key), ("RUST_LOG", "trace")]);
+    let http = Http::new(&addr);
+    let cards = ["4242424242424242", "4000000000000002", "4000002760003184"];
+    for card in cards {
+        let session = http.session(key).await;
+        let id = session["id"].as_str().unwrap();
+        let r = http
+            .client
+            .post(format!("{}/pay/{id}", http.base))
+            .form(&[
+                ("email", "log@example.test"),
+                ("payment_method", "card"),
+                ("card_number", card),
+                ("card_expiry", "12/34"),
+                ("card_cvc", "123"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success() || r.status().is_redirection(), "{card}: {}", r.status());
+    }
+    assert!(kassa.terminate().success());
+    let logs = kassa.raw_stderr();
+    assert!(logs.contains("/pay/{id}"), "the payment requests were logged:\n{logs}");
+    for card in cards {
+        assert!(!logs.contains(card), "{card} appears in the logs");
+        assert!(!logs.contains(&card[..12]), "{card} appears in part in the logs");
+    }
+}
