@@ -240,7 +240,7 @@ fn view(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes
                     format!("every {} {}s", r.interval_count, r.interval.as_str())
                 }
             }),
-            total: c.format(l.amount_total),
+            total: c.format(l.amount_subtotal),
             bounds: l.adjustable_quantity.filter(|a| a.enabled).map(|a| (a.minimum, a.maximum)),
         })
         .collect();
@@ -392,7 +392,7 @@ fn summary_json(s: &Session, error: Option<String>) -> Response {
     let lines: Vec<Value> = s
         .line_items
         .iter()
-        .map(|l| json!({"id": l.id, "quantity": l.quantity, "total": c.format(l.amount_total)}))
+        .map(|l| json!({"id": l.id, "quantity": l.quantity, "total": c.format(l.amount_subtotal)}))
         .collect();
     let body = json!({
         "lines": lines,
@@ -549,8 +549,12 @@ pub async fn same_origin(State(ctx): State<AppState>, req: Request, next: Next) 
 }
 
 fn from_this_site(public_url: &str, headers: &HeaderMap) -> bool {
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
-        return false;
+    // Browsers set `Sec-Fetch-Site` and pages cannot forge it; where it is missing (older
+    // browsers, other clients) the `Origin` decides.
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("cross-site") | Some("same-site") => return false,
+        Some("same-origin") => return true,
+        _ => {}
     }
     let Some(origin) = headers.get(header::ORIGIN) else { return true };
     let Ok(origin) = origin.to_str() else { return false };
@@ -596,7 +600,9 @@ pub fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response
             let h = r.headers_mut();
             h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert("Referrer-Policy", HeaderValue::from_static("no-referrer"));
+            // Same-origin requests carry the page (so form posts send a real `Origin`); other
+            // sites never learn the page's URL, which holds the session id.
+            h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
             h.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
             r
         }
@@ -628,5 +634,12 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!from_this_site("http://a.test", &h));
+        // What Chromium sends for the page's own form post under a strict referrer policy.
+        let mut h = HeaderMap::new();
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(from_this_site("http://a.test", &h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(!from_this_site("http://a.test", &h), "a sibling subdomain is another site here");
     }
 }

@@ -254,6 +254,8 @@ async fn promotion_codes_on_the_page() {
         html.contains("data-testid=\"applied-discount\"")
             && html.contains("data-testid=\"promo-code-remove\"")
     );
+    // Lines show their amount before the discount, so that they add up to the subtotal.
+    assert!(html.contains("20.00 USD") && !html.contains("18.00 USD"), "{html}");
     // Removed again.
     let r = post_form(&app, &format!("/pay/{id}/promotion_code/remove"), &[], None).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
