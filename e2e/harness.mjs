@@ -1,0 +1,434 @@
+// The browser-test harness: one kassa server, one merchant stand-in and one headless Chromium
+// per test file.
+//
+//   import { useKassa } from "./harness.mjs";
+//   const h = useKassa();            // registers before/after hooks for this file
+//   h.test("…", async (t) => { const page = await h.newPage(); … });
+//
+// It builds nothing: it runs the binary named by $KASSA_BIN (scripts/test passes
+// $CARGO_TARGET_DIR/debug/kassa) as
+//   kassa serve --listen 127.0.0.1:<free port> --database-url sqlite://<tmpdir>/kassa.db
+// with KASSA_SECRET_KEY=sk_test_<random>, waits for GET /health, and stops it (SIGTERM) after the
+// file. Chromium is Debian's (`apt-get install chromium`), driven by playwright-core; Playwright
+// never downloads a browser here. $CHROMIUM_PATH overrides where it is looked for.
+//
+// Each file's server log goes to artifacts/<file>.kassa.log; a failing test leaves a screenshot of
+// each of its pages in artifacts/failures/.
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, afterEach, before, test as nodeTest } from "node:test";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ARTIFACTS = path.join(here, "artifacts");
+
+/** Flags for Chromium on this kind of machine: root, no GPU, a network closed to the outside. */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Debian's Chromium: the real binary first (the /usr/bin wrapper script prints a shell warning). */
+export function chromiumPath() {
+  const candidates = [process.env.CHROMIUM_PATH, "/usr/lib/chromium/chromium", "/usr/bin/chromium"];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) {
+    throw new Error(
+      "Chromium not found (looked at $CHROMIUM_PATH, /usr/lib/chromium/chromium, /usr/bin/chromium); " +
+        "install Debian's package: apt-get install -y chromium",
+    );
+  }
+  return found;
+}
+
+function kassaBin() {
+  const bin = process.env.KASSA_BIN;
+  if (!bin) {
+    throw new Error("KASSA_BIN is not set: point it at a built kassa binary (cargo build -p kassa)");
+  }
+  if (!existsSync(bin)) {
+    throw new Error(`KASSA_BIN=${bin} does not exist; build it with cargo build -p kassa`);
+  }
+  return bin;
+}
+
+/** A port nobody listens on right now. */
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const slug = (s) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 80);
+
+/** An API error with the status and body kassa answered. */
+export class ApiError extends Error {
+  constructor(method, route, status, body) {
+    super(`${method} ${route} answered ${status}: ${JSON.stringify(body)}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/**
+ * Start kassa on a free port with a fresh SQLite database. Resolves once GET /health answers 200.
+ * `name` names its log file in artifacts/.
+ */
+export async function startKassa({ name = "kassa" } = {}) {
+  const bin = kassaBin();
+  await mkdir(ARTIFACTS, { recursive: true });
+  const dir = await mkdtemp(path.join(tmpdir(), "kassa-e2e-"));
+  const key = `sk_test_${randomBytes(24).toString("hex")}`;
+  const logPath = path.join(ARTIFACTS, `${name}.kassa.log`);
+  const log = createWriteStream(logPath);
+
+  let lastError;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const child = spawn(
+      bin,
+      ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", `sqlite://${path.join(dir, "kassa.db")}`],
+      {
+        env: { ...process.env, KASSA_SECRET_KEY: key, RUST_LOG: process.env.RUST_LOG ?? "info", NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let exited = null;
+    const exitPromise = new Promise((resolve) =>
+      child.on("exit", (code, signal) => {
+        exited = { code, signal };
+        resolve(exited);
+      }),
+    );
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    const killOnExit = () => child.kill("SIGKILL");
+    process.on("exit", killOnExit);
+
+    const deadline = Date.now() + 20_000;
+    let healthy = false;
+    while (!exited && Date.now() < deadline) {
+      try {
+        const r = await fetch(`${baseUrl}/health`);
+        if (r.ok) {
+          healthy = true;
+          break;
+        }
+      } catch {
+        // not listening yet
+      }
+      await sleep(50);
+    }
+    if (healthy) {
+      const stop = async () => {
+        process.off("exit", killOnExit);
+        if (!exited) {
+          child.kill("SIGTERM");
+          let timer;
+          const stopped = await Promise.race([
+            exitPromise,
+            new Promise((resolve) => (timer = setTimeout(resolve, 10_000, null))),
+          ]);
+          clearTimeout(timer);
+          if (!stopped) {
+            child.kill("SIGKILL");
+            await exitPromise;
+          }
+        }
+        log.end();
+        await rm(dir, { recursive: true, force: true });
+        return exited;
+      };
+      return new Kassa(baseUrl, key, stop, logPath);
+    }
+    process.off("exit", killOnExit);
+    if (!exited) {
+      child.kill("SIGKILL");
+      await exitPromise;
+    }
+    lastError = new Error(
+      `kassa did not become healthy on port ${port} (attempt ${attempt}, exit ${JSON.stringify(exited)}); log: ${logPath}`,
+    );
+  }
+  log.end();
+  await rm(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+/** A running kassa and its HTTP API, as a merchant's backend uses it. */
+export class Kassa {
+  constructor(baseUrl, key, stop, logPath) {
+    this.baseUrl = baseUrl;
+    this.key = key;
+    this.stop = stop;
+    this.logPath = logPath;
+  }
+
+  /** A JSON API call; throws ApiError unless the status is 2xx. */
+  async api(method, route, body) {
+    const r = await fetch(`${this.baseUrl}${route}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${this.key}`,
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = text;
+    }
+    if (!r.ok) {
+      throw new ApiError(method, route, r.status, json);
+    }
+    return json;
+  }
+
+  createProduct(params) {
+    return this.api("POST", "/products", params);
+  }
+
+  /** `{product, unit_amount, currency, recurring: {interval}}`. */
+  createPrice(params) {
+    return this.api("POST", "/prices", params);
+  }
+
+  /** `{percent_off}` or `{amount_off, currency}`, plus `duration` etc. */
+  createCoupon(params) {
+    return this.api("POST", "/coupons", params);
+  }
+
+  /** `{coupon, code}`. */
+  createPromotionCode(params) {
+    return this.api("POST", "/promotion_codes", params);
+  }
+
+  /** `POST /checkout/session`; the answer carries `url`. */
+  createSession(params) {
+    return this.api("POST", "/checkout/session", params);
+  }
+
+  getSession(id, expand = []) {
+    const q = expand.map((e) => `expand[]=${encodeURIComponent(e)}`).join("&");
+    return this.api("GET", `/checkout/session/${id}${q ? `?${q}` : ""}`);
+  }
+
+  expireSession(id) {
+    return this.api("POST", `/checkout/session/${id}/expire`);
+  }
+
+  /** A product with one price: `{name, unit_amount, currency = "usd", interval?}` → the price. */
+  async price({ name = "Item", unit_amount, currency = "usd", interval } = {}) {
+    const product = await this.createProduct({ name });
+    return this.createPrice({
+      product: product.id,
+      unit_amount,
+      currency,
+      ...(interval ? { recurring: { interval } } : {}),
+    });
+  }
+}
+
+/**
+ * The merchant's site: a tiny HTTP server whose pages stand for `success_url` and `cancel_url`,
+ * so that landing there is observable. Every request is kept in `hits`.
+ */
+export async function startMerchant() {
+  const hits = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://merchant.invalid");
+    hits.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), url: req.url });
+    const page = url.pathname === "/success" ? "merchant-success" : url.pathname === "/cancel" ? "merchant-cancel" : null;
+    res.writeHead(page ? 200 : 404, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>` +
+        `<link rel="icon" href="data:,"></head>` +
+        `<body><h1 data-testid="${page ?? "merchant-not-found"}">${page ?? "not found"}</h1></body></html>`,
+    );
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url,
+    hits,
+    successUrl: `${url}/success?session_id={CHECKOUT_SESSION_ID}`,
+    cancelUrl: `${url}/cancel`,
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Debian's Chromium through playwright-core, headless. */
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+/** Milliseconds each expensive step of the set-up took, for the report at the end of a file. */
+export const timings = {};
+
+async function timed(label, fn) {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[label] = Math.round(performance.now() - t0);
+  }
+}
+
+/**
+ * Set up this test file: kassa, the merchant stand-in and Chromium before its first test, all
+ * stopped after its last. Returns the harness; its fields are filled once `before` has run.
+ */
+export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test.mjs") } = {}) {
+  const h = {
+    /** @type {Kassa} */ kassa: null,
+    merchant: null,
+    /** @type {import("playwright-core").Browser} */ browser: null,
+    /** Contexts opened by the running test; closed after it. */
+    contexts: [],
+
+    /**
+     * A fresh browser context and page. Every request the page makes is kept in `page.requests`
+     * (URLs). Options go to `browser.newContext` (`{javaScriptEnabled: false}`, `{viewport}`).
+     */
+    async newPage(options = {}) {
+      const context = await h.browser.newContext({ viewport: { width: 1024, height: 900 }, ...options });
+      h.contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      page.setDefaultNavigationTimeout(20_000);
+      page.requests = [];
+      page.on("request", (r) => page.requests.push(r.url()));
+      return page;
+    },
+
+    /** The hosted page's control with this `data-testid`. */
+    byTestId(page, id) {
+      return page.locator(`[data-testid="${id}"]`);
+    },
+
+    /**
+     * Run `action` (a click, a key press) and wait for the form POST it sends to a path ending in
+     * `pathEnd` (after redirects, the page is loaded). A POST that kassa refuses or does not know
+     * (403, 404, 405, 5xx) fails at once with its answer, instead of a later wait timing out.
+     * Returns the POST's response (a 303, or the page again with an error).
+     */
+    async formPost(page, pathEnd, action) {
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname.endsWith(pathEnd)),
+        action(),
+      ]);
+      const status = response.status();
+      if ([403, 404, 405].includes(status) || status >= 500) {
+        const body = await response.text().catch(() => "");
+        const text = body
+          .replace(/<[^>]*>/g, " ")
+          .replace(/\s+/g, " ")
+          .trim();
+        throw new Error(
+          `POST ${new URL(response.url()).pathname} answered ${status} (request headers: origin=` +
+            `${response.request().headers().origin ?? "-"}): ${text.slice(0, 300)}`,
+        );
+      }
+      await page.waitForLoadState();
+      return response;
+    },
+
+    /**
+     * A node:test test whose failure leaves a screenshot of each of its open pages in
+     * artifacts/failures/. Each test gets 90 s at most, so a hang never blocks CI.
+     */
+    test(title, fn, options = {}) {
+      return nodeTest(title, { timeout: 90_000, ...options }, async (t) => {
+        try {
+          await fn(t);
+        } catch (err) {
+          await screenshotOpenPages(h.contexts, slug(`${name}-${title}`));
+          throw err;
+        }
+      });
+    },
+  };
+
+  before(async () => {
+    h.merchant = await startMerchant();
+    h.kassa = await timed("kassa start", () => startKassa({ name }));
+    h.browser = await timed("chromium launch", () => launchBrowser());
+  });
+
+  afterEach(async () => {
+    const open = h.contexts.splice(0);
+    await Promise.all(open.map((c) => c.close().catch(() => {})));
+  });
+
+  after(async () => {
+    await h.browser?.close().catch(() => {});
+    const exit = await h.kassa?.stop();
+    await h.merchant?.stop();
+    const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} ms`);
+    process.stdout.write(`# ${name}: ${parts.join(", ")}\n`);
+    if (exit && exit.code !== 0 && exit.signal == null) {
+      throw new Error(`kassa exited with ${exit.code} on SIGTERM (SPEC §1: exit 0); log: ${h.kassa.logPath}`);
+    }
+  });
+
+  return h;
+}
+
+async function screenshotOpenPages(contexts, base) {
+  const dir = path.join(ARTIFACTS, "failures");
+  await mkdir(dir, { recursive: true });
+  let n = 0;
+  for (const c of contexts) {
+    for (const p of c.pages()) {
+      n += 1;
+      await p
+        .screenshot({ path: path.join(dir, `${base}-${n}.png`), fullPage: true, timeout: 5_000 })
+        .catch(() => {});
+    }
+  }
+}
+
+/** The amount in a formatted total such as "43.50 USD" or "−4.35 USD", in minor units, unsigned. */
+export function minorUnits(text) {
+  const m = /\d+(?:\.\d+)?/.exec(text);
+  if (!m) {
+    throw new Error(`no amount in ${JSON.stringify(text)}`);
+  }
+  return Number(m[0].replace(".", ""));
+}
