@@ -423,6 +423,14 @@ pub trait TxExt: Tx {
     fn put<R: Record>(&mut self, account: &str, record: &R) -> Result<(), StoreError> {
         self.update(&record.to_raw(account)?)
     }
+
+    /// Update the record, or insert it when it is not stored yet.
+    fn upsert<R: Record>(&mut self, account: &str, record: &R) -> Result<(), StoreError> {
+        match self.put(account, record) {
+            Err(StoreError::NotFound) => self.put_new(account, record),
+            other => other,
+        }
+    }
 }
 
 impl<T: Tx + ?Sized> TxExt for T {}

@@ -174,7 +174,6 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
             Some(pi) => tx.load(&acct, pi)?,
             None => None,
         };
-        let attempt_existed = attempt.is_some();
         let balance_paid = matches!(paid, Paid::CustomerBalance { covered: true });
         let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)?;
         let mut customer = done.customer;
@@ -189,11 +188,7 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
         }
         tx.put_new(&acct, &done.payment_method)?;
         if let Some(pi) = &done.payment_intent {
-            if attempt_existed && s.attempt.as_deref() == Some(pi.id.as_str()) {
-                tx.put(&acct, pi)?;
-            } else {
-                tx.put_new(&acct, pi)?;
-            }
+            tx.upsert(&acct, pi)?;
         }
         if let Some(sub) = &done.subscription {
             tx.put_new(&acct, sub)?;
@@ -219,45 +214,44 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
     }
 }
 
-/// Step 3 on a decline: record the failed attempt; the session stays open.
-async fn declined(
-    ctx: &Ctx,
-    account: &str,
-    id: &str,
-    method: &str,
-    d: &Decline,
-    pm_hint: Option<String>,
-) -> Result<Next> {
+/// Record what became of a payment attempt on the session's attempt intent (created on the first
+/// attempt), in one transaction; `then` is what the page does next.
+async fn record_attempt<F>(ctx: &Ctx, account: &str, id: &str, record: F, then: Next) -> Result<Next>
+where
+    F: FnOnce(&mut Session, Option<PaymentIntent>, i64) -> PaymentIntent + Send + 'static,
+{
     let now = ctx.now();
-    let (acct, sid, method) = (account.to_owned(), id.to_owned(), method.to_owned());
-    let error = PaymentError {
-        code: d.code.clone(),
-        decline_code: d.decline_code.clone(),
-        message: d.message.clone(),
-        payment_method: pm_hint,
-    };
+    let (acct, sid) = (account.to_owned(), id.to_owned());
     let out = transact(ctx.store.as_ref(), move |tx| {
         let mut s = open_session(tx, &acct, &sid, now)?;
         let attempt: Option<PaymentIntent> = match &s.attempt {
             Some(pi) => tx.load(&acct, pi)?,
             None => None,
         };
-        let existed = attempt.is_some();
-        let pi = completion::decline(&mut s, attempt, &method, error, now);
-        if existed {
-            tx.put(&acct, &pi)?;
-        } else {
-            tx.put_new(&acct, &pi)?;
-        }
+        let pi = record(&mut s, attempt, now);
+        tx.upsert(&acct, &pi)?;
         tx.put(&acct, &s)?;
         Ok(())
     })
     .await;
     match out {
-        Ok(()) => Ok(Next::Refused(d.message.clone())),
+        Ok(()) => Ok(then),
         Err(StoreError::Rejected(DomainError::State(_))) => Ok(Next::Closed),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Step 3 on a decline: record the failed attempt; the session stays open.
+async fn declined(ctx: &Ctx, account: &str, id: &str, method: &str, d: &Decline) -> Result<Next> {
+    let error = PaymentError {
+        code: d.code.clone(),
+        decline_code: d.decline_code.clone(),
+        message: d.message.clone(),
+        payment_method: None,
+    };
+    let method = method.to_owned();
+    let record = move |s: &mut Session, attempt, now| completion::decline(s, attempt, &method, error, now);
+    record_attempt(ctx, account, id, record, Next::Refused(d.message.clone())).await
 }
 
 /// The page's payment form.
@@ -302,7 +296,7 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Next> {
                 CardAttempt::Succeeded => {
                     finish(ctx, &account, id, buyer, Paid::Card { details, saved_behaviour: saved }).await
                 }
-                CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d, None).await,
+                CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d).await,
                 CardAttempt::RequiresAction(challenge) => {
                     let pending = json!({"challenge": challenge, "card": details, "saved_behaviour": saved});
                     challenged(ctx, &account, id, pending, buyer).await
@@ -327,30 +321,9 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Next> {
 
 /// Record the 3-D Secure challenge on the attempt; the page shows the challenge next.
 async fn challenged(ctx: &Ctx, account: &str, id: &str, pending: Value, buyer: BuyerDetails) -> Result<Next> {
-    let now = ctx.now();
-    let (acct, sid) = (account.to_owned(), id.to_owned());
-    let out = transact(ctx.store.as_ref(), move |tx| {
-        let mut s = open_session(tx, &acct, &sid, now)?;
-        let attempt: Option<PaymentIntent> = match &s.attempt {
-            Some(pi) => tx.load(&acct, pi)?,
-            None => None,
-        };
-        let existed = attempt.is_some();
-        let pi = completion::await_challenge(&mut s, attempt, pending, &buyer, now);
-        if existed {
-            tx.put(&acct, &pi)?;
-        } else {
-            tx.put_new(&acct, &pi)?;
-        }
-        tx.put(&acct, &s)?;
-        Ok(())
-    })
-    .await;
-    match out {
-        Ok(()) => Ok(Next::Challenge),
-        Err(StoreError::Rejected(DomainError::State(_))) => Ok(Next::Closed),
-        Err(e) => Err(e.into()),
-    }
+    let record =
+        move |s: &mut Session, attempt, now| completion::await_challenge(s, attempt, pending, &buyer, now);
+    record_attempt(ctx, account, id, record, Next::Challenge).await
 }
 
 /// Keep the buyer's details while they approve on the PayPal stand-in.
@@ -407,7 +380,7 @@ pub async fn resolve_challenge(ctx: &Ctx, id: &str, passed: bool) -> Result<Next
             let saved = pending["saved_behaviour"].clone();
             finish(ctx, &account, id, buyer, Paid::Card { details, saved_behaviour: saved }).await
         }
-        CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d, None).await,
+        CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d).await,
         CardAttempt::RequiresAction(_) => {
             release(ctx, &account, id).await?;
             Ok(Next::Refused("The card asked for authentication again; try another card.".to_owned()))
