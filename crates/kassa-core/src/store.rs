@@ -362,6 +362,10 @@ pub trait Store: Send + Sync + 'static {
     async fn get_many(&self, account: &str, keys: Vec<(Kind, String)>) -> Result<Vec<RawRecord>, StoreError>;
     async fn list(&self, account: &str, kind: Kind, query: ListQuery) -> Result<Page, StoreError>;
 
+    /// Run `f` against one consistent snapshot, on a read connection, taking no locks: for use
+    /// cases that read several records and decide before writing. Writes inside `f` fail.
+    async fn view(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError>;
+
     /// Run `f` in one transaction; commit if it returns `Ok`, roll back if it returns `Err`.
     /// Answers only once the outcome is durable. If the returned future is dropped after the work
     /// was queued, the work may still commit.
@@ -379,6 +383,18 @@ where
     any.downcast::<T>()
         .map(|b| *b)
         .map_err(|_| StoreError::Backend("transaction returned an unexpected type".to_owned()))
+}
+
+/// [`Store::view`] with a typed result.
+pub async fn view<T, F>(store: &dyn Store, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
+{
+    let any = store.view(Box::new(move |tx| f(tx).map(|v| -> Box<dyn Any + Send> { Box::new(v) }))).await?;
+    any.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| StoreError::Backend("a read returned an unexpected type".to_owned()))
 }
 
 /// A domain type kept as a record.

@@ -30,7 +30,7 @@ use kassa_core::error::{Error, Invalid};
 use kassa_core::money::Currency;
 use kassa_core::store::{
     Cmp, Column, Cursor, Filter, Kind, ListQuery, Page, RawRecord, Record, Scope, Store, StoreError,
-    StoreExt, Value, transact,
+    StoreExt, Value, transact, view,
 };
 use kassa_core::time::Timestamp;
 
@@ -58,6 +58,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(rollback_on_error);
     scenario!(rollback_is_isolated_in_a_batch);
     scenario!(update_and_delete);
+    scenario!(views);
     scenario!(find_and_delete_where);
     scenario!(billing_records);
     durability(&new_database()).await;
@@ -599,6 +600,25 @@ pub async fn rollback_is_isolated_in_a_batch(store: Arc<dyn Store>) {
     assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);
     let (customers, _) = page(&store, a, Kind::Customer, query(vec![], 100, Cursor::First)).await;
     assert_eq!(customers.len(), want.len());
+}
+
+/// `view` reads a consistent snapshot of several records, and refuses to write.
+pub async fn views(store: Arc<dyn Store>) {
+    let a = "acct_view";
+    insert(&store, product(a, "prod_1", T0, true)).await.unwrap();
+    insert(&store, product(a, "prod_2", T0, false)).await.unwrap();
+    let seen = view(store.as_ref(), move |tx| {
+        let one = tx.get(a, Kind::Product, "prod_1")?.map(|r| r.id);
+        let two = tx.get(a, Kind::Product, "prod_2")?.map(|r| r.id);
+        let none = tx.get("acct_other", Kind::Product, "prod_1")?;
+        Ok((one, two, none))
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, (Some("prod_1".to_owned()), Some("prod_2".to_owned()), None));
+    let write = view(store.as_ref(), move |tx| tx.insert(&product(a, "prod_3", T0, true))).await;
+    assert!(write.is_err(), "a view cannot write");
+    assert!(store.get(a, Kind::Product, "prod_3").await.unwrap().is_none());
 }
 
 /// `update` replaces document and columns (never `created`), and only of a record that exists;

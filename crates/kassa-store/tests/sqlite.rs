@@ -33,6 +33,7 @@ scenarios!(
     rollback_on_error,
     rollback_is_isolated_in_a_batch,
     update_and_delete,
+    views,
     find_and_delete_where,
     billing_records,
     concurrency,

@@ -109,6 +109,8 @@ pub struct WriterStats {
 struct Queues {
     write: Sender<WriteJob>,
     read: Sender<ReadJob>,
+    /// Dropped with the queues: tells the checkpointer to stop.
+    _checkpoint: crossbeam_channel::Sender<()>,
 }
 
 /// kassa's [`Store`] on one SQLite file. See the [module docs](self) for how it works.
@@ -162,6 +164,8 @@ impl SqliteStore {
         }
         writer.pragma_update(None, "synchronous", "FULL").map_err(map)?;
         writer.pragma_update(None, "foreign_keys", true).map_err(map)?;
+        // Checkpoints run on their own thread (below), never inside a commit on the writer.
+        writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(map)?;
         schema::migrate(&mut writer)?;
 
         let readers = (0..options.readers.max(1))
@@ -195,9 +199,17 @@ impl SqliteStore {
                     .map_err(spawn_failed)?,
             );
         }
-        tracing::info!(path = %path.display(), readers = threads.len() - 1, "opened SQLite store");
+        let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(0);
+        let checkpointer = open_connection(path, true, options.busy_timeout)?;
+        threads.push(
+            std::thread::Builder::new()
+                .name("kassa-sqlite-checkpointer".to_owned())
+                .spawn(move || checkpoint(checkpointer, checkpoint_rx))
+                .map_err(spawn_failed)?,
+        );
+        tracing::info!(path = %path.display(), readers = threads.len() - 2, "opened SQLite store");
         Ok(SqliteStore {
-            queues: Some(Queues { write: write_tx, read: read_tx }),
+            queues: Some(Queues { write: write_tx, read: read_tx, _checkpoint: checkpoint_tx }),
             threads,
             path: path.to_owned(),
             counters,
@@ -422,9 +434,39 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn view(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+        self.read(move |conn| {
+            // A deferred transaction: one snapshot for every read `f` makes. The reader's
+            // connection is `query_only`, so a write inside `f` fails.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(map)?;
+            let out = f(&mut SqliteTx { conn: &tx });
+            tx.commit().map_err(map)?;
+            out
+        })
+        .await
+    }
+
     async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
         self.write(Box::new(move |conn| f(&mut SqliteTx { conn }))).await
     }
+}
+
+/// Copy the write-ahead log into the database file every half second, off the writer, so that
+/// no commit waits for a checkpoint (SQLite would otherwise run one inside the commit that fills
+/// the log). `PASSIVE` never blocks the writer or the readers. Stops when the store closes, after
+/// one last checkpoint.
+fn checkpoint(conn: rusqlite::Connection, stop: crossbeam_channel::Receiver<()>) {
+    let run = |conn: &rusqlite::Connection| {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry");
+        }
+    };
+    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+        stop.recv_timeout(std::time::Duration::from_millis(500))
+    {
+        run(&conn);
+    }
+    run(&conn);
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use kassa_core::Invalid;
 use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use kassa_core::params::{LineItemList, SessionCreate, SessionList};
 use kassa_core::session::{self, LineItem, Resolved, Session, Status};
-use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, TxExt, Value, transact};
+use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, TxExt, Value, transact, view};
 use kassa_core::time::Timestamp;
 
 use super::{Acct, Result, get, list, list_query};
@@ -19,61 +19,53 @@ use crate::state::Ctx;
 
 pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session> {
     let refs = session::references(&p)?;
-    let mut keys: Vec<(Kind, String)> = refs.prices.iter().map(|id| (Kind::Price, id.clone())).collect();
-    keys.extend(refs.customer.iter().map(|id| (Kind::Customer, id.clone())));
-    keys.extend(refs.coupon.iter().map(|id| (Kind::Coupon, id.clone())));
-    keys.extend(refs.promotion_code.iter().map(|id| (Kind::PromotionCode, id.clone())));
-    let first = ctx.store.get_many(&acct.id, keys).await?;
-
-    let mut prices: Vec<Price> = Vec::new();
-    let mut customer: Option<Customer> = None;
-    let mut coupon: Option<Coupon> = None;
-    let mut code: Option<PromotionCode> = None;
-    for raw in &first {
-        match raw.kind {
-            Kind::Price => prices.push(Price::from_raw(raw)?),
-            Kind::Customer => customer = Some(Customer::from_raw(raw)?),
-            Kind::Coupon => coupon = Some(Coupon::from_raw(raw)?),
-            Kind::PromotionCode => code = Some(PromotionCode::from_raw(raw)?),
-            Kind::Product
-            | Kind::CheckoutSession
-            | Kind::IdempotencyKey
-            | Kind::PaymentIntent
-            | Kind::PaymentMethod
-            | Kind::Subscription
-            | Kind::Invoice => {}
-        }
-    }
-
-    let mut keys: Vec<(Kind, String)> = Vec::new();
-    for price in &prices {
-        if !keys.iter().any(|(_, id)| id == &price.product) {
-            keys.push((Kind::Product, price.product.clone()));
-        }
-    }
-    keys.extend(code.iter().map(|c| (Kind::Coupon, c.coupon.clone())));
-    let second = if keys.is_empty() { Vec::new() } else { ctx.store.get_many(&acct.id, keys).await? };
-    let mut products: Vec<Product> = Vec::new();
-    let mut promotion_coupon: Option<Coupon> = None;
-    for raw in &second {
-        match raw.kind {
-            Kind::Product => products.push(Product::from_raw(raw)?),
-            Kind::Coupon => promotion_coupon = Some(Coupon::from_raw(raw)?),
-            _ => {}
-        }
-    }
-
-    let resolved = Resolved {
-        prices: prices.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
-        products: products.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
-        customer: customer.as_ref(),
-        coupon: coupon.as_ref(),
-        promotion_code: code.as_ref(),
-        promotion_coupon: promotion_coupon.as_ref(),
-    };
-    let session = Session::create(p, &resolved, ctx.now())?;
+    let now = ctx.now();
     let account = acct.id.clone();
-    let raw = session.to_raw(&account)?;
+    // Every rule runs against one snapshot of what the request names, read on a read connection
+    // without locks (so sessions for the same price never wait on each other); then one insert.
+    let session = view(ctx.store.as_ref(), move |tx| {
+        let mut prices: Vec<Price> = Vec::with_capacity(refs.prices.len());
+        for id in &refs.prices {
+            let seen = prices.iter().any(|p| &p.id == id);
+            if let Some(price) = if seen { None } else { tx.load::<Price>(&account, id)? } {
+                prices.push(price);
+            }
+        }
+        let mut products: Vec<Product> = Vec::new();
+        for price in &prices {
+            let seen = products.iter().any(|p| p.id == price.product);
+            if let Some(product) = if seen { None } else { tx.load::<Product>(&account, &price.product)? } {
+                products.push(product);
+            }
+        }
+        let customer: Option<Customer> = match &refs.customer {
+            Some(id) => tx.load(&account, id)?,
+            None => None,
+        };
+        let coupon: Option<Coupon> = match &refs.coupon {
+            Some(id) => tx.load(&account, id)?,
+            None => None,
+        };
+        let code: Option<PromotionCode> = match &refs.promotion_code {
+            Some(id) => tx.load(&account, id)?,
+            None => None,
+        };
+        let promotion_coupon: Option<Coupon> = match &code {
+            Some(c) => tx.load(&account, &c.coupon)?,
+            None => None,
+        };
+        let resolved = Resolved {
+            prices: prices.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
+            products: products.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
+            customer: customer.as_ref(),
+            coupon: coupon.as_ref(),
+            promotion_code: code.as_ref(),
+            promotion_coupon: promotion_coupon.as_ref(),
+        };
+        Ok(Session::create(p, &resolved, now)?)
+    })
+    .await?;
+    let raw = session.to_raw(&acct.id)?;
     transact(ctx.store.as_ref(), move |tx| tx.insert(&raw)).await?;
     Ok(session)
 }
