@@ -19,6 +19,8 @@ pub struct Ctx {
     /// The base of every URL kassa hands out, without a trailing slash.
     pub public_url: String,
     pub keys: KeyCache,
+    /// Account names for the hosted pages, per node (accounts are never renamed).
+    pub account_names: RwLock<HashMap<String, String>>,
 }
 
 impl Ctx {
@@ -29,11 +31,27 @@ impl Ctx {
             clock,
             public_url: public_url.trim_end_matches('/').to_owned(),
             keys: KeyCache::default(),
+            account_names: RwLock::default(),
         }
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// An account's name, read once per node.
+    pub async fn account_name(&self, id: &str) -> Result<String, kassa_core::store::StoreError> {
+        if let Some(name) = self.account_names.read().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(name);
+        }
+        let name = self.store.get_account(id).await?.map(|a| a.name).unwrap_or_default();
+        if let Ok(mut m) = self.account_names.write() {
+            if m.len() >= KEY_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(id.to_owned(), name.clone());
+        }
+        Ok(name)
     }
 
     /// The hosted payment page of a session.

@@ -115,9 +115,11 @@ CREATE TABLE checkout_sessions (
 );
 CREATE INDEX checkout_sessions_account_seq ON checkout_sessions(account_id, seq);
 CREATE INDEX checkout_sessions_status ON checkout_sessions(account_id, status, seq);
-CREATE INDEX checkout_sessions_customer ON checkout_sessions(account_id, customer, seq);
-CREATE INDEX checkout_sessions_payment_intent ON checkout_sessions(account_id, payment_intent, seq);
-CREATE INDEX checkout_sessions_subscription ON checkout_sessions(account_id, subscription, seq);
+-- Nullable columns are indexed only where set: a new session (none set) costs no update of them,
+-- and `col = ?` filters still use them.
+CREATE INDEX checkout_sessions_customer ON checkout_sessions(account_id, customer, seq) WHERE customer IS NOT NULL;
+CREATE INDEX checkout_sessions_payment_intent ON checkout_sessions(account_id, payment_intent, seq) WHERE payment_intent IS NOT NULL;
+CREATE INDEX checkout_sessions_subscription ON checkout_sessions(account_id, subscription, seq) WHERE subscription IS NOT NULL;
 CREATE INDEX checkout_sessions_expires_at ON checkout_sessions(account_id, expires_at, seq);
 -- The expiry sweep looks across all accounts (Scope::All) for open sessions past expires_at.
 CREATE INDEX checkout_sessions_expiry ON checkout_sessions(status, expires_at);

@@ -160,8 +160,8 @@ pub async fn render(ctx: &Ctx, id: &str, notes: Notes) -> Response {
 }
 
 async fn render_session(ctx: &Ctx, p: PageSession, notes: Notes) -> Response {
-    let merchant = match ctx.store.get_account(&p.account).await {
-        Ok(a) => a.map(|a| a.name).unwrap_or_default(),
+    let merchant = match ctx.account_name(&p.account).await {
+        Ok(name) => name,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     match p.session.status_at(ctx.now()) {
