@@ -72,7 +72,9 @@ impl KindSql {
         }
         let select = format!("SELECT {all} FROM {table}");
         let get = format!("{select} WHERE account_id = ? AND id = ?");
-        let by_id = format!("{select} WHERE id = ? ORDER BY seq LIMIT 1");
+        // No `ORDER BY`: ids of the kinds this serves are random, so at most one row matches, and an
+        // `ORDER BY … LIMIT` makes SQLite re-prepare the statement after other connections write.
+        let by_id = format!("{select} WHERE id = ? LIMIT 1");
         let seq_of = format!("SELECT seq FROM {table} WHERE account_id = ? AND id = ?");
 
         let mut insert_cols = String::from("account_id, id, created, data");
