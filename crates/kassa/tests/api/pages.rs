@@ -341,3 +341,82 @@ async fn a_customer_email_is_prefilled_and_locked() {
     assert!(html.contains("value=\"sam@example.test\""), "prefilled");
     assert!(!html.contains("value=\"sam@example.test\" readonly"), "but editable");
 }
+
+#[tokio::test]
+async fn every_reason_a_promotion_code_is_refused_is_shown() {
+    let app = TestApp::spawn().await;
+    let price = app.price(1000, "usd").await;
+    let coupon = app.post("/coupons", &[("percent_off", "10")]).await.ok()["id"].as_str().unwrap().to_owned();
+    let soon = (app.clock_now() + 3600).to_string();
+    let mk = |code: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut form: Vec<(&str, String)> = vec![("coupon", coupon.clone()), ("code", code.to_owned())];
+        form.extend(extra);
+        form
+    };
+    let returning = app.post("/customers", &[("email", "back@example.test")]).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let someone = app.post("/customers", &[("email", "else@example.test")]).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for form in [
+        mk("LATER", vec![("expires_at", soon.clone())]),
+        mk("ONLYONE", vec![("max_redemptions", "1".to_owned())]),
+        mk("WELCOME", vec![("restrictions[first_time_transaction]", "true".to_owned())]),
+        mk("PERSONAL", vec![("customer", someone.clone())]),
+    ] {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        app.post("/promotion_codes", &pairs).await.ok();
+    }
+    let session_for = |customer: Option<String>| {
+        let mut body = json!({"line_items": [{"price": price, "quantity": 1}], "allow_promotion_codes": true, "success_url": "https://shop.test/ok"});
+        if let Some(c) = customer {
+            body["customer"] = json!(c);
+        }
+        body
+    };
+    // Exhaust ONLYONE, and make `returning` a customer who has paid.
+    let s = app.session(session_for(Some(returning.clone()))).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post_form(&app, &format!("/pay/{id}/promotion_code"), &[("code", "onlyone")], None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let paid = post_form(
+        &app,
+        &format!("/pay/{id}"),
+        &[
+            ("payment_method", "card"),
+            ("card_number", "4242424242424242"),
+            ("card_expiry", "12/34"),
+            ("card_cvc", "123"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.text);
+    app.clock.advance(3600);
+
+    let s = app.session(session_for(Some(returning.clone()))).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    for (code, reason) in [
+        ("later", "has expired"),
+        ("onlyone", "maximum number of redemptions"),
+        ("welcome", "first-time customers"),
+        ("personal", "not valid for this customer"),
+    ] {
+        let r = post_form(&app, &format!("/pay/{id}/promotion_code"), &[("code", code)], None).await;
+        assert_eq!(r.status, 200, "{code}");
+        assert!(r.text.contains(reason), "{code}: {}", r.text);
+        assert!(r.text.contains("data-testid=\"promo-code-error\""));
+    }
+    assert_eq!(session(&app, &id).await["total_details"]["amount_discount"], 0);
+    // The customer the code was made for may use it.
+    let s = app.session(session_for(Some(someone))).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let r = post_form(&app, &format!("/pay/{id}/promotion_code"), &[("code", "PERSONAL")], None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(session(&app, &id).await["total_details"]["amount_discount"], 100);
+}
