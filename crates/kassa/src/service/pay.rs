@@ -257,9 +257,9 @@ async fn declined(ctx: &Ctx, account: &str, id: &str, method: &str, d: &Decline)
 /// The page's payment form.
 pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Next> {
     let now = ctx.now();
-    let Some(found) = ctx.store.get_by_id(Kind::CheckoutSession, id).await? else { return Ok(Next::Unknown) };
-    let account = found.account.clone();
-    let session: Session = kassa_core::store::Record::from_raw(&found)?;
+    let Some((session, account)) = super::sessions::for_page(ctx, id).await? else {
+        return Ok(Next::Unknown);
+    };
     if session.status_at(now) != Status::Open {
         return Ok(Next::Closed);
     }
@@ -345,12 +345,11 @@ async fn hold_buyer(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails) -> 
 
 /// What the 3-D Secure page shows: the amount, if a challenge is pending.
 pub async fn pending_challenge(ctx: &Ctx, id: &str) -> Result<Option<(Session, String)>> {
-    let Some(found) = ctx.store.get_by_id(Kind::CheckoutSession, id).await? else { return Ok(None) };
-    let s: Session = kassa_core::store::Record::from_raw(&found)?;
+    let Some((s, account)) = super::sessions::for_page(ctx, id).await? else { return Ok(None) };
     let Some(pi_id) = s.attempt.clone() else { return Ok(None) };
     let pi: Option<PaymentIntent> =
-        kassa_core::store::StoreExt::load(ctx.store.as_ref(), &found.account, &pi_id).await?;
-    Ok(pi.filter(|p| p.pending_challenge.is_some()).map(|_| (s, found.account)))
+        kassa_core::store::StoreExt::load(ctx.store.as_ref(), &account, &pi_id).await?;
+    Ok(pi.filter(|p| p.pending_challenge.is_some()).map(|_| (s, account)))
 }
 
 /// The customer completed (`passed`) or failed the 3-D Secure challenge.
@@ -390,9 +389,9 @@ pub async fn resolve_challenge(ctx: &Ctx, id: &str, passed: bool) -> Result<Next
 
 /// The customer approved (or cancelled) on the PayPal stand-in.
 pub async fn paypal(ctx: &Ctx, id: &str, approved: bool) -> Result<Next> {
-    let Some(found) = ctx.store.get_by_id(Kind::CheckoutSession, id).await? else { return Ok(Next::Unknown) };
-    let account = found.account.clone();
-    let session: Session = kassa_core::store::Record::from_raw(&found)?;
+    let Some((session, account)) = super::sessions::for_page(ctx, id).await? else {
+        return Ok(Next::Unknown);
+    };
     if session.status_at(ctx.now()) != Status::Open {
         return Ok(Next::Closed);
     }
