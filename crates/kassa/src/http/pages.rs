@@ -222,6 +222,15 @@ fn method_label(m: PaymentMethodType) -> &'static str {
     }
 }
 
+/// How often a recurring price bills: `per month`, `every 3 months`.
+fn interval_label(r: kassa_core::catalog::Recurring) -> String {
+    if r.interval_count == 1 {
+        format!("per {}", r.interval.as_str())
+    } else {
+        format!("every {} {}s", r.interval_count, r.interval.as_str())
+    }
+}
+
 fn view(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes) -> PayPage {
     let c = s.currency;
     let lines: Vec<LineView> = s
@@ -233,13 +242,7 @@ fn view(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes
             description: l.description.clone(),
             quantity: l.quantity,
             unit: c.format(l.price.unit_amount),
-            interval: l.price.recurring.map(|r| {
-                if r.interval_count == 1 {
-                    format!("per {}", r.interval.as_str())
-                } else {
-                    format!("every {} {}s", r.interval_count, r.interval.as_str())
-                }
-            }),
+            interval: l.price.recurring.map(interval_label),
             total: c.format(l.amount_subtotal),
             bounds: l.adjustable_quantity.filter(|a| a.enabled).map(|a| (a.minimum, a.maximum)),
         })
@@ -250,18 +253,8 @@ fn view(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes
         .filter(|l| l.price.recurring.is_some())
         .map(|l| l.price.unit_amount.saturating_mul(l.quantity))
         .fold(0, i64::saturating_add);
-    let recurring_interval = s
-        .line_items
-        .iter()
-        .find_map(|l| l.price.recurring)
-        .map(|r| {
-            if r.interval_count == 1 {
-                format!("per {}", r.interval.as_str())
-            } else {
-                format!("every {} {}s", r.interval_count, r.interval.as_str())
-            }
-        })
-        .unwrap_or_default();
+    let recurring_interval =
+        s.line_items.iter().find_map(|l| l.price.recurring).map(interval_label).unwrap_or_default();
     let discount = s.discount.as_ref().map(|d| DiscountView {
         label: if d.from_merchant { "Discount".to_owned() } else { "Promotion code".to_owned() },
         amount: c.format(s.amount_discount),
