@@ -1,5 +1,5 @@
 //! What every request and worker shares: the store, the clock, the public URL, and the per-node
-//! cache of authenticated keys.
+//! caches of authenticated keys and account names.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -18,9 +18,11 @@ pub struct Ctx {
     pub clock: Arc<dyn Clock>,
     /// The base of every URL kassa hands out, without a trailing slash.
     pub public_url: String,
-    pub keys: KeyCache,
-    /// Account names for the hosted pages, per node (accounts are never renamed).
-    pub account_names: RwLock<HashMap<String, String>>,
+    /// Keys this process has already authenticated, so that the hot path does not read the
+    /// database for every request. Keys cannot be revoked yet, so an entry never goes stale.
+    pub keys: NodeCache<KeyHash, Account>,
+    /// Account names for the hosted pages (accounts are never renamed).
+    pub account_names: NodeCache<String, String>,
 }
 
 impl Ctx {
@@ -30,8 +32,8 @@ impl Ctx {
             processor: Arc::new(TestNetwork),
             clock,
             public_url: public_url.trim_end_matches('/').to_owned(),
-            keys: KeyCache::default(),
-            account_names: RwLock::default(),
+            keys: NodeCache::default(),
+            account_names: NodeCache::default(),
         }
     }
 
@@ -41,47 +43,44 @@ impl Ctx {
 
     /// An account's name, read once per node.
     pub async fn account_name(&self, id: &str) -> Result<String, kassa_core::store::StoreError> {
-        if let Some(name) = self.account_names.read().ok().and_then(|m| m.get(id).cloned()) {
+        if let Some(name) = self.account_names.get(id) {
             return Ok(name);
         }
         let name = self.store.get_account(id).await?.map(|a| a.name).unwrap_or_default();
-        if let Ok(mut m) = self.account_names.write() {
-            if m.len() >= KEY_CACHE_MAX {
-                m.clear();
-            }
-            m.insert(id.to_owned(), name.clone());
-        }
+        self.account_names.put(id.to_owned(), name.clone());
         Ok(name)
     }
+}
 
-    /// The hosted payment page of a session.
-    pub fn pay_url(&self, session_id: &str) -> String {
-        format!("{}/pay/{session_id}", self.public_url)
+/// A cache that lives in one process (each node keeps its own) for values that never go stale.
+/// Bounded: when full it starts over.
+pub struct NodeCache<K, V> {
+    map: RwLock<HashMap<K, V>>,
+}
+
+const NODE_CACHE_MAX: usize = 10_000;
+
+impl<K, V> Default for NodeCache<K, V> {
+    fn default() -> Self {
+        Self { map: RwLock::new(HashMap::new()) }
     }
 }
 
-/// Keys this process has already authenticated, so that the hot path does not read the database
-/// for every request. It lives in one process (each node keeps its own) and holds only keys that
-/// exist; keys cannot be revoked yet, so an entry never goes stale. Bounded: when full it starts
-/// over.
-#[derive(Default)]
-pub struct KeyCache {
-    map: RwLock<HashMap<KeyHash, Account>>,
-}
-
-const KEY_CACHE_MAX: usize = 10_000;
-
-impl KeyCache {
-    pub fn get(&self, hash: &KeyHash) -> Option<Account> {
-        self.map.read().ok().and_then(|m| m.get(hash).cloned())
+impl<K: Eq + std::hash::Hash, V: Clone> NodeCache<K, V> {
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + std::hash::Hash + ?Sized,
+    {
+        self.map.read().ok().and_then(|m| m.get(key).cloned())
     }
 
-    pub fn put(&self, hash: KeyHash, account: Account) {
+    pub fn put(&self, key: K, value: V) {
         if let Ok(mut m) = self.map.write() {
-            if m.len() >= KEY_CACHE_MAX {
+            if m.len() >= NODE_CACHE_MAX {
                 m.clear();
             }
-            m.insert(hash, account);
+            m.insert(key, value);
         }
     }
 }
