@@ -58,6 +58,9 @@ pub enum Kind {
     PaymentMethod,
     Subscription,
     Invoice,
+    Event,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl Kind {
@@ -73,6 +76,9 @@ impl Kind {
         Kind::PaymentMethod,
         Kind::Subscription,
         Kind::Invoice,
+        Kind::Event,
+        Kind::WebhookEndpoint,
+        Kind::WebhookDelivery,
     ];
 
     pub fn table(self) -> &'static str {
@@ -88,6 +94,9 @@ impl Kind {
             Self::PaymentMethod => "payment_methods",
             Self::Subscription => "subscriptions",
             Self::Invoice => "invoices",
+            Self::Event => "events",
+            Self::WebhookEndpoint => "webhook_endpoints",
+            Self::WebhookDelivery => "webhook_deliveries",
         }
     }
 
@@ -105,6 +114,9 @@ impl Kind {
             Self::PaymentMethod => "payment_method",
             Self::Subscription => "subscription",
             Self::Invoice => "invoice",
+            Self::Event => "event",
+            Self::WebhookEndpoint => "webhook_endpoint",
+            Self::WebhookDelivery => "webhook_delivery",
         }
     }
 
@@ -128,6 +140,9 @@ impl Kind {
             Self::PaymentMethod => &[Column::Customer, Column::Type],
             Self::Subscription => &[Column::Customer, Column::Status],
             Self::Invoice => &[Column::Customer, Column::Subscription, Column::Status],
+            Self::Event => &[Column::Type],
+            Self::WebhookEndpoint => &[Column::Status, Column::LockedUntil],
+            Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status],
         }
     }
 }
@@ -148,6 +163,12 @@ pub enum Column {
     PaymentIntent,
     Subscription,
     ExpiresAt,
+    /// A delivery's webhook endpoint.
+    Endpoint,
+    /// A delivery's event.
+    Event,
+    /// Until when a worker holds the record (a lease); 0 when no one does.
+    LockedUntil,
 }
 
 impl Column {
@@ -166,6 +187,9 @@ impl Column {
             Self::PaymentIntent => "payment_intent",
             Self::Subscription => "subscription",
             Self::ExpiresAt => "expires_at",
+            Self::Endpoint => "webhook_endpoint",
+            Self::Event => "event",
+            Self::LockedUntil => "locked_until",
         }
     }
 }
@@ -330,6 +354,16 @@ pub trait Tx {
     /// rows are locked, and rows another transaction holds are skipped, so concurrent sweeps
     /// share out the work instead of doing it twice.
     fn find(
+        &mut self,
+        scope: Scope<'_>,
+        kind: Kind,
+        filters: &[Filter],
+        limit: u32,
+    ) -> Result<Vec<RawRecord>, StoreError>;
+    /// Up to `limit` records matching every filter, oldest first, read without taking or waiting
+    /// for locks: what [`Tx::find`] would return, but for deciding rather than claiming (which
+    /// webhook endpoints an event goes to, which deliveries wait in an endpoint's queue).
+    fn select(
         &mut self,
         scope: Scope<'_>,
         kind: Kind,

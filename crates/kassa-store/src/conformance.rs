@@ -91,6 +91,9 @@ pub fn sample(kind: Kind, account: &str, id: &str, created: Timestamp) -> RawRec
             Column::Customer | Column::PaymentIntent | Column::Subscription => Value::Null,
             Column::Status => Value::Text("open".into()),
             Column::ExpiresAt | Column::Created => Value::Int(created + 3600),
+            Column::Endpoint => Value::Text("we_sample".into()),
+            Column::Event => Value::Text("evt_sample".into()),
+            Column::LockedUntil => Value::Int(0),
         })
         .collect();
     let data = serde_json::json!({ "id": id, "object": kind.object(), "note": "ünï \"cødé\" ✓ \\ '; --" });
@@ -697,6 +700,20 @@ pub async fn find_and_delete_where(store: Arc<dyn Store>) {
     assert_eq!(find(Scope::Account(a), due(), 10).await, [pair(a, "cs_1"), pair(a, "cs_2")]);
     assert_eq!(find(Scope::Account(b), vec![], 10).await, [pair(b, "cs_5"), pair(b, "cs_6")]);
     assert_eq!(find(Scope::All, vec![Filter::Any(vec![])], 10).await, []);
+
+    // `select` reads the same records without claiming them, in a write or in a view.
+    let filters = due();
+    let selected =
+        transact(store.as_ref(), move |tx| tx.select(Scope::All, Kind::CheckoutSession, &filters, 10))
+            .await
+            .unwrap();
+    assert_eq!(ids(&selected), ["cs_1", "cs_5", "cs_2"]);
+    let filters = due();
+    let selected =
+        view(store.as_ref(), move |tx| tx.select(Scope::Account(a), Kind::CheckoutSession, &filters, 1))
+            .await
+            .unwrap();
+    assert_eq!(ids(&selected), ["cs_1"]);
 
     // A transaction's `find` sees its own writes.
     let seen = transact(store.as_ref(), |tx| {

@@ -13,6 +13,7 @@ use kassa_core::store::StoreError;
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/001_init.sql")),
     (2, "payments", include_str!("../../migrations/sqlite/002_payments.sql")),
+    (3, "webhooks", include_str!("../../migrations/sqlite/003_webhooks.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -94,7 +95,8 @@ mod tests {
             assert_eq!(names, want, "columns of {}", kind.table());
 
             for (name, ty) in &info {
-                let integer = matches!(name.as_str(), "seq" | "created" | "active" | "expires_at");
+                let integer =
+                    matches!(name.as_str(), "seq" | "created" | "active" | "expires_at" | "locked_until");
                 assert_eq!(ty, if integer { "INTEGER" } else { "TEXT" }, "type of {}.{name}", kind.table());
             }
 
@@ -157,7 +159,7 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(versions, [1, 2]);
+        assert_eq!(versions, [1, 2, 3]);
     }
 
     #[test]

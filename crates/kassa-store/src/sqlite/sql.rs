@@ -94,7 +94,7 @@ impl KindSql {
 
 /// The statements of `kind`, built on first use.
 pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
-    static CACHE: [OnceLock<KindSql>; 11] = [const { OnceLock::new() }; 11];
+    static CACHE: [OnceLock<KindSql>; 14] = [const { OnceLock::new() }; 14];
     // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
     // a migration).
     let slot = match kind {
@@ -109,6 +109,9 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::PaymentMethod => 8,
         Kind::Subscription => 9,
         Kind::Invoice => 10,
+        Kind::Event => 11,
+        Kind::WebhookEndpoint => 12,
+        Kind::WebhookDelivery => 13,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }
@@ -358,6 +361,17 @@ impl Tx for SqliteTx<'_> {
             .map_err(map)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(map)
+    }
+
+    /// SQLite has no row locks (its one writer serializes every transaction), so this is `find`.
+    fn select(
+        &mut self,
+        scope: Scope<'_>,
+        kind: Kind,
+        filters: &[Filter],
+        limit: u32,
+    ) -> Result<Vec<RawRecord>, StoreError> {
+        self.find(scope, kind, filters, limit)
     }
 
     fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError> {

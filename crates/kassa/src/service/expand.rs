@@ -241,7 +241,11 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             Kind::PaymentMethod => views::payment_method(&PaymentMethod::from_raw(raw)?),
             Kind::Subscription => views::subscription(&Subscription::from_raw(raw)?),
             Kind::Invoice => views::invoice(&Invoice::from_raw(raw)?),
-            Kind::CheckoutSession | Kind::IdempotencyKey => continue,
+            Kind::CheckoutSession
+            | Kind::IdempotencyKey
+            | Kind::Event
+            | Kind::WebhookEndpoint
+            | Kind::WebhookDelivery => continue,
         };
         out.insert((Some(raw.kind), raw.id.clone()), rendered);
     }
