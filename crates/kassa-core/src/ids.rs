@@ -31,6 +31,19 @@ fn fill(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random number generator failed");
 }
 
+/// A uniformly random number in 0..=1000 (for jitter).
+pub fn random_per_mille() -> u16 {
+    let mut buf = [0u8; 2];
+    loop {
+        fill(&mut buf);
+        let n = u16::from_le_bytes(buf);
+        // 65065 = 65 * 1001: values at or above it would bias the low results.
+        if n < 65_065 {
+            return n % 1001;
+        }
+    }
+}
+
 /// A new id with `prefix` and 24 random characters (≈143 bits).
 pub fn new_id(prefix: &str) -> String {
     let mut id = String::with_capacity(prefix.len() + 24);
@@ -55,6 +68,11 @@ pub mod prefix {
     pub const INVOICE: &str = "in_";
     pub const INVOICE_LINE: &str = "il_";
     pub const DISCOUNT: &str = "di_";
+    pub const EVENT: &str = "evt_";
+    pub const WEBHOOK_ENDPOINT: &str = "we_";
+    pub const WEBHOOK_SECRET: &str = "whsec_";
+    /// kassa's own: Stripe does not expose deliveries as objects.
+    pub const WEBHOOK_DELIVERY: &str = "whdel_";
 }
 
 /// A checkout session id: `cs_test_` and 58 random characters (≈345 bits), as long as Stripe's.

@@ -15,6 +15,8 @@
 //! - [`store`]: the [`store::Store`] port that the storage backends implement, shaped by use
 //!   cases, with records typed by [`store::Record`].
 //! - [`account`]: accounts and secret keys (hashed, masked in `Debug`).
+//! - [`webhook`]: events, webhook endpoints and the outbox of deliveries: signatures, leases,
+//!   retry schedule, per-endpoint order.
 //!
 //! Data flows one way: the app parses a request into [`params`], a service loads what the rules
 //! need through [`store::Store`], the rules here decide, and one store call persists the result.
@@ -33,5 +35,6 @@ pub mod payment;
 pub mod session;
 pub mod store;
 pub mod time;
+pub mod webhook;
 
 pub use error::{Error, ErrorCode, Invalid};

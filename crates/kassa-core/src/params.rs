@@ -313,6 +313,50 @@ list_params!(
     /// `GET /invoices`
     InvoiceList { customer: Option<String>, subscription: Option<String>, status: Option<String> }
 );
+list_params!(
+    /// `GET /events`: `type` is one type or a group with `*` (`customer.*`); `types` several.
+    EventList { r#type: Option<String>, types: Option<Vec<String>> }
+);
+list_params!(
+    /// `GET /webhook_endpoints`
+    WebhookEndpointList {}
+);
+list_params!(
+    /// `GET /webhook_deliveries` (kassa's own: every attempt at sending an event).
+    WebhookDeliveryList { webhook_endpoint: Option<String>, event: Option<String>, status: Option<String> }
+);
+
+/// `POST /events/{id}/resend`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventResend {
+    pub webhook_endpoint: Option<String>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /webhook_endpoints`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpointCreate {
+    pub url: Option<String>,
+    pub enabled_events: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub api_version: Option<String>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /webhook_endpoints/{id}`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpointUpdate {
+    pub url: Option<String>,
+    pub enabled_events: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub disabled: Option<Bool>,
+    pub expand: Option<Vec<String>>,
+}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -43,6 +43,7 @@ use crate::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use crate::error::Error;
 use crate::session::Session;
 use crate::time::Timestamp;
+use crate::webhook::{Event, WebhookDelivery, WebhookEndpoint};
 
 /// The kinds of records, one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -641,6 +642,45 @@ impl Record for Invoice {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.customer.as_str().into(), self.subscription.clone().into(), self.status.as_str().into()]
+    }
+}
+
+impl Record for Event {
+    const KIND: Kind = Kind::Event;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.kind.as_str().into()]
+    }
+}
+
+impl Record for WebhookEndpoint {
+    const KIND: Kind = Kind::WebhookEndpoint;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.status.as_str().into(), self.locked_until.into()]
+    }
+}
+
+impl Record for WebhookDelivery {
+    const KIND: Kind = Kind::WebhookDelivery;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.webhook_endpoint.as_str().into(), self.event.as_str().into(), self.status.as_str().into()]
     }
 }
 

@@ -48,6 +48,30 @@ pub struct ServeArgs {
     /// Seconds between runs of the expiry sweep.
     #[arg(long, env = "KASSA_SWEEP_INTERVAL", default_value_t = 5)]
     pub sweep_interval: u64,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// How webhooks are sent and retried (SPEC §11). The defaults follow Stripe: a 10-second timeout,
+/// and retries with exponential backoff for 3 days.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Seconds one delivery attempt may take before it counts as failed.
+    #[arg(long, env = "KASSA_WEBHOOK_TIMEOUT", default_value_t = 10)]
+    pub webhook_timeout: u64,
+    /// Seconds before the first retry of a failed delivery; each later wait doubles.
+    #[arg(long, env = "KASSA_WEBHOOK_RETRY_FIRST", default_value_t = 60)]
+    pub webhook_retry_first: u64,
+    /// The longest wait between two retries, in seconds.
+    #[arg(long, env = "KASSA_WEBHOOK_RETRY_MAX_INTERVAL", default_value_t = 21_600)]
+    pub webhook_retry_max_interval: u64,
+    /// Seconds after an event during which its delivery is retried; then it is marked failed.
+    #[arg(long, env = "KASSA_WEBHOOK_RETRY_FOR", default_value_t = 259_200)]
+    pub webhook_retry_for: u64,
+    /// Seconds a worker holds an endpoint while sending to it; if the process dies, another worker
+    /// (or the restarted one) takes the endpoint over after this long.
+    #[arg(long, env = "KASSA_WEBHOOK_LEASE", default_value_t = 60)]
+    pub webhook_lease: u64,
 }
 
 #[derive(Debug, Subcommand)]

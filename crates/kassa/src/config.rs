@@ -5,7 +5,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use kassa_core::account::SecretKey;
 
+use kassa_core::webhook::RetryPolicy;
+
 use crate::cli::ServeArgs;
+use crate::worker::deliver::WebhookSettings;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -17,6 +20,9 @@ pub struct Settings {
     /// `KASSA_SECRET_KEY`: the default account's key when kassa creates it. Masked in `Debug`.
     pub secret_key: Option<SecretKey>,
     pub sweep_interval: Duration,
+    pub webhooks: WebhookSettings,
+    /// Run the webhook delivery worker in the background (the tests drive it by hand instead).
+    pub deliver_webhooks: bool,
 }
 
 impl Settings {
@@ -36,12 +42,32 @@ impl Settings {
         if args.sweep_interval == 0 {
             bail!("--sweep-interval must be at least 1 second");
         }
+        let w = &args.webhooks;
+        if w.webhook_timeout == 0 || w.webhook_retry_first == 0 || w.webhook_lease == 0 {
+            bail!("--webhook-timeout, --webhook-retry-first and --webhook-lease must be at least 1 second");
+        }
+        if w.webhook_lease <= w.webhook_timeout {
+            bail!("--webhook-lease must be longer than --webhook-timeout");
+        }
+        let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let webhooks = WebhookSettings {
+            timeout: Duration::from_secs(w.webhook_timeout),
+            retry: RetryPolicy {
+                first: secs(w.webhook_retry_first),
+                cap: secs(w.webhook_retry_max_interval.max(w.webhook_retry_first)),
+                retry_for: secs(w.webhook_retry_for),
+            },
+            lease: secs(w.webhook_lease),
+            ..WebhookSettings::default()
+        };
         Ok(Self {
             listen: args.listen,
             database_url: args.database.database_url,
             public_url: args.public_url,
             secret_key,
             sweep_interval: Duration::from_secs(args.sweep_interval),
+            webhooks,
+            deliver_webhooks: true,
         })
     }
 }

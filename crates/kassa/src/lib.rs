@@ -11,11 +11,14 @@
 //! - [`service`]: the use cases (`create_session`, `expire_session`, catalog CRUD, …), free of HTTP
 //!   types, so the workers and the CLI call the same functions.
 //! - [`views`]: how each object looks on the wire (Stripe's 2023-08-16 shape), and `expand[]`.
-//! - [`worker`]: background work inside `kassa serve` (the expiry sweep, idempotency-key purge).
+//! - [`worker`]: background work inside `kassa serve` (the expiry sweep, idempotency-key purge,
+//!   webhook delivery).
+//! - [`client`]: outgoing HTTP (webhooks, `kassa listen`).
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod form;
 pub mod http;

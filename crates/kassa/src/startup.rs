@@ -24,6 +24,7 @@ pub struct Server {
     stop: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
+    delivery: Option<JoinHandle<()>>,
 }
 
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
@@ -39,7 +40,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("creating the default account: {e}"))?;
     let addr = listener.local_addr()?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let ctx: AppState = Arc::new(Ctx::new(store, clock, &public_url));
+    let ctx: AppState = Arc::new(Ctx::new(store, clock, &public_url, settings.webhooks.clone()));
     let (stop, stopped) = watch::channel(false);
 
     let app = crate::http::router(ctx.clone());
@@ -51,8 +52,11 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
             })
             .await
     });
+    let delivery = settings
+        .deliver_webhooks
+        .then(|| tokio::spawn(crate::worker::deliver::run(ctx.clone(), stopped.clone())));
     let worker = tokio::spawn(crate::worker::run(ctx.clone(), settings.sweep_interval, stopped));
-    Ok(Server { addr, public_url, ctx, default_account, stop, http, worker })
+    Ok(Server { addr, public_url, ctx, default_account, stop, http, worker, delivery })
 }
 
 impl Server {
@@ -61,6 +65,9 @@ impl Server {
         let _ = self.stop.send(true);
         self.http.await.context("the HTTP server task failed")?.context("the HTTP server failed")?;
         self.worker.await.context("the worker task failed")?;
+        if let Some(d) = self.delivery {
+            d.await.context("the webhook delivery task failed")?;
+        }
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! What every request and worker shares: the store, the clock, the public URL, and the per-node
-//! caches of authenticated keys and account names.
+//! What every request and worker shares: the store, the clock, the public URL, the per-node
+//! caches of authenticated keys and account names, and the webhook sender.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,6 +8,8 @@ use kassa_core::account::{Account, KeyHash};
 use kassa_core::payment::{PaymentProcessor, TestNetwork};
 use kassa_core::store::Store;
 use kassa_core::time::{Clock, Timestamp};
+
+use crate::worker::deliver::WebhookSettings;
 
 pub type AppState = Arc<Ctx>;
 
@@ -23,11 +25,24 @@ pub struct Ctx {
     pub keys: NodeCache<KeyHash, Account>,
     /// Account names for the hosted pages (accounts are never renamed).
     pub account_names: NodeCache<String, String>,
+    /// How webhooks are sent and retried.
+    pub webhooks: WebhookSettings,
+    pub webhook_client: reqwest::Client,
+    /// Woken when a transaction on this node has queued webhook deliveries.
+    pub deliveries_due: tokio::sync::Notify,
 }
 
 impl Ctx {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, public_url: &str) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        public_url: &str,
+        webhooks: WebhookSettings,
+    ) -> Self {
         Self {
+            webhook_client: crate::worker::deliver::client(&webhooks),
+            webhooks,
+            deliveries_due: tokio::sync::Notify::new(),
             store,
             processor: Arc::new(TestNetwork),
             clock,

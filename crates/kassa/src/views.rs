@@ -1,6 +1,6 @@
 //! How objects look on the wire: Stripe's shapes (API version 2023-08-16), with every field the
 //! SDKs read present, `null` when empty. One place renders each object, for the API responses and
-//! (later) for event payloads alike.
+//! for event payloads alike.
 
 use kassa_core::billing::{
     Discount, Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind,
@@ -9,6 +9,7 @@ use kassa_core::billing::{
 use kassa_core::catalog::{Coupon, CouponValue, Customer, Duration, Price, Product, PromotionCode};
 use kassa_core::session::{LineItem, Session, Status};
 use kassa_core::time::Timestamp;
+use kassa_core::webhook::{API_VERSION, Event, WebhookDelivery, WebhookEndpoint};
 use serde_json::{Map, Value, json};
 
 /// What rendering depends on besides the object.
@@ -614,5 +615,75 @@ pub fn invoice(i: &Invoice) -> Value {
         "total_tax_amounts": [],
         "transfer_data": null,
         "webhooks_delivered_at": null,
+    })
+}
+
+/// An event (`pending_webhooks`: its deliveries not yet done).
+pub fn event(e: &Event, pending_webhooks: usize) -> Value {
+    let mut data = Map::new();
+    data.insert("object".to_owned(), e.object.clone());
+    if let Some(p) = &e.previous_attributes {
+        data.insert("previous_attributes".to_owned(), p.clone());
+    }
+    json!({
+        "id": e.id,
+        "object": "event",
+        "account": null,
+        "api_version": API_VERSION,
+        "created": e.created,
+        "data": data,
+        "livemode": false,
+        "pending_webhooks": pending_webhooks,
+        "request": {"id": e.request.id, "idempotency_key": e.request.idempotency_key},
+        "type": e.kind.as_str(),
+    })
+}
+
+/// A webhook endpoint; its `secret` only in the answer to its creation.
+pub fn webhook_endpoint(e: &WebhookEndpoint, with_secret: bool) -> Value {
+    let mut v = json!({
+        "id": e.id,
+        "object": "webhook_endpoint",
+        "api_version": e.api_version,
+        "application": null,
+        "created": e.created,
+        "description": e.description,
+        "enabled_events": e.enabled_events,
+        "livemode": false,
+        "metadata": e.metadata,
+        "status": e.status.as_str(),
+        "url": e.url,
+    });
+    if with_secret {
+        v["secret"] = Value::String(e.secret.expose().to_owned());
+    }
+    v
+}
+
+/// A delivery of an event to an endpoint, with every attempt (kassa's own object).
+pub fn webhook_delivery(d: &WebhookDelivery) -> Value {
+    let attempts: Vec<Value> = d
+        .attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "created": a.created,
+                "status_code": a.status_code,
+                "duration_ms": a.duration_ms,
+                "response_body": a.response_body,
+                "error": a.error,
+            })
+        })
+        .collect();
+    json!({
+        "id": d.id,
+        "object": "webhook_delivery",
+        "created": d.created,
+        "event": d.event,
+        "event_type": d.event_type.as_str(),
+        "webhook_endpoint": d.webhook_endpoint,
+        "status": d.status.as_str(),
+        "next_attempt_at": d.next_attempt_at,
+        "attempts": attempts,
     })
 }

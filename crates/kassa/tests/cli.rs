@@ -172,7 +172,7 @@ struct Http {
 
 impl Http {
     fn new(addr: &str) -> Self {
-        Self { base: format!("http://{addr}"), client: reqwest::Client::new() }
+        Self { base: format!("http://{addr}"), client: kassa::client::builder().build().unwrap() }
     }
 
     async fn get(&self, key: Option<&str>, path: &str) -> (u16, Value) {

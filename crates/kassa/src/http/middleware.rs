@@ -19,14 +19,19 @@ use kassa_core::Invalid;
 use kassa_core::account::{SecretKey, mask};
 use kassa_core::ids;
 use kassa_core::store::StoredResponse;
+use kassa_core::webhook::RequestRef;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::error::ApiError;
 use super::extract::Decoded;
 use crate::form;
-use crate::service::{accounts, idempotency};
+use crate::service::{accounts, events, idempotency};
 use crate::state::AppState;
+
+/// The id [`request_context`] gave the request (`req_…`), for the API middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 /// The largest request body kassa reads.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -41,6 +46,8 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
     let version = req.headers().get("Stripe-Version").cloned();
     let span = tracing::info_span!("request", id = %request_id, %method, %route);
+    let mut req = req;
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
     span.in_scope(|| {
@@ -90,17 +97,23 @@ async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, 
         .as_ref()
         .map(|_| idempotency::fingerprint(parts.method.as_str(), parts.uri.path(), &params));
 
+    // What this request causes, its events name (`request.id`, `request.idempotency_key`).
+    let cause = RequestRef {
+        id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        idempotency_key: idempotency_key.clone(),
+    };
     parts.extensions.insert(acct.clone());
     parts.extensions.insert(Decoded(params));
     let req = Request::from_parts(parts, Body::empty());
+    let next = |req| events::with_request(cause, next.run(req));
 
     let (Some(key), Some(fingerprint)) = (idempotency_key, fingerprint) else {
-        return Ok(next.run(req).await);
+        return Ok(next(req).await);
     };
     match idempotency::begin(&ctx, &acct, &key, fingerprint).await? {
         idempotency::Begin::Replay(stored) => Ok(replay(stored)),
         idempotency::Begin::Run => {
-            let resp = next.run(req).await;
+            let resp = next(req).await;
             let status = resp.status();
             if status.is_server_error() || status.as_u16() == 409 || status.as_u16() == 429 {
                 idempotency::release(&ctx, &acct, &key).await?;

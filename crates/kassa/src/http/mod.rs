@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use self::api::{catalog, sessions};
+use self::api::{catalog, events, sessions};
 use self::error::ApiError;
 use crate::state::AppState;
 
@@ -52,6 +52,16 @@ fn api_routes(sessions_path: &str) -> Router<AppState> {
         .route("/subscriptions/{id}", get(api::payments::get_subscription))
         .route("/invoices", get(api::payments::list_invoices))
         .route("/invoices/{id}", get(api::payments::get_invoice))
+        .route("/events", get(events::list_events))
+        .route("/events/{id}", get(events::get_event))
+        .route("/events/{id}/resend", post(events::resend_event))
+        .route("/webhook_endpoints", post(events::create_endpoint).get(events::list_endpoints))
+        .route(
+            "/webhook_endpoints/{id}",
+            get(events::get_endpoint).post(events::update_endpoint).delete(events::delete_endpoint),
+        )
+        .route("/webhook_deliveries", get(events::list_deliveries))
+        .route("/webhook_deliveries/{id}", get(events::get_delivery))
 }
 
 /// Stripe answers 200 where kassa's native API answers 201.

@@ -14,17 +14,20 @@ use kassa_core::params::{
 use kassa_core::store::{Column, Filter, Kind, Record, StoreError, TxExt, Value, transact};
 use kassa_core::{Error as DomainError, Invalid};
 
+use kassa_core::webhook::EventType;
+
 use super::{Acct, Result, create, get, list, update};
 use crate::state::Ctx;
+use crate::views;
 
 pub async fn create_product(ctx: &Ctx, acct: &Acct, p: ProductCreate) -> Result<Product> {
     let now = ctx.now();
-    create(ctx, acct, move |_, _| Ok(Product::create(p, now)?)).await
+    create(ctx, acct, move |_, _, _| Ok(Product::create(p, now)?)).await
 }
 
 pub async fn update_product(ctx: &Ctx, acct: &Acct, id: &str, p: ProductUpdate) -> Result<Product> {
     let now = ctx.now();
-    update(ctx, acct, id, move |product: &mut Product, _| Ok(product.update(p, now)?)).await
+    update(ctx, acct, id, move |product: &mut Product, _, _, _| Ok(product.update(p, now)?)).await
 }
 
 pub async fn get_product(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Product> {
@@ -41,7 +44,7 @@ pub async fn list_products(ctx: &Ctx, acct: &Acct, p: &ProductList) -> Result<(V
 
 pub async fn create_price(ctx: &Ctx, acct: &Acct, p: PriceCreate) -> Result<Price> {
     let now = ctx.now();
-    create(ctx, acct, move |tx, account| {
+    create(ctx, acct, move |tx, _, account| {
         let product: Option<Product> = match p.product.as_deref() {
             Some(id) => tx.load(account, id)?,
             None => None,
@@ -52,7 +55,7 @@ pub async fn create_price(ctx: &Ctx, acct: &Acct, p: PriceCreate) -> Result<Pric
 }
 
 pub async fn update_price(ctx: &Ctx, acct: &Acct, id: &str, p: PriceUpdate) -> Result<Price> {
-    update(ctx, acct, id, move |price: &mut Price, _| Ok(price.update(p)?)).await
+    update(ctx, acct, id, move |price: &mut Price, _, _, _| Ok(price.update(p)?)).await
 }
 
 pub async fn get_price(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Price> {
@@ -81,11 +84,16 @@ pub async fn list_prices(ctx: &Ctx, acct: &Acct, p: &PriceList) -> Result<(Vec<P
 
 pub async fn create_customer(ctx: &Ctx, acct: &Acct, p: CustomerCreate) -> Result<Customer> {
     let now = ctx.now();
-    create(ctx, acct, move |_, _| Ok(Customer::create(p, now)?)).await
+    create(ctx, acct, move |tx, out, account| {
+        let customer = Customer::create(p, now)?;
+        out.emit(tx, account, EventType::CustomerCreated, views::customer(&customer))?;
+        Ok(customer)
+    })
+    .await
 }
 
 pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, p: CustomerUpdate) -> Result<Customer> {
-    update(ctx, acct, id, move |c: &mut Customer, _| Ok(c.update(p)?)).await
+    update(ctx, acct, id, move |c: &mut Customer, _, _, _| Ok(c.update(p)?)).await
 }
 
 pub async fn get_customer(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Customer> {
@@ -102,7 +110,7 @@ pub async fn list_customers(ctx: &Ctx, acct: &Acct, p: &CustomerList) -> Result<
 
 pub async fn create_coupon(ctx: &Ctx, acct: &Acct, p: CouponCreate) -> Result<Coupon> {
     let now = ctx.now();
-    create(ctx, acct, move |tx, account| {
+    create(ctx, acct, move |tx, _, account| {
         let mut existing = HashSet::new();
         for product in p.applies_to.iter().flat_map(|a| a.products.iter().flatten()) {
             if tx.get(account, Kind::Product, product)?.is_some() {
@@ -115,7 +123,7 @@ pub async fn create_coupon(ctx: &Ctx, acct: &Acct, p: CouponCreate) -> Result<Co
 }
 
 pub async fn update_coupon(ctx: &Ctx, acct: &Acct, id: &str, p: CouponUpdate) -> Result<Coupon> {
-    update(ctx, acct, id, move |c: &mut Coupon, _| Ok(c.update(p)?)).await
+    update(ctx, acct, id, move |c: &mut Coupon, _, _, _| Ok(c.update(p)?)).await
 }
 
 pub async fn get_coupon(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Coupon> {
@@ -144,7 +152,7 @@ pub type CodeWithCoupon = (PromotionCode, Option<Coupon>);
 
 pub async fn create_promotion_code(ctx: &Ctx, acct: &Acct, p: PromotionCodeCreate) -> Result<CodeWithCoupon> {
     let now = ctx.now();
-    let code = create(ctx, acct, move |tx, account| {
+    let code = create(ctx, acct, move |tx, _, account| {
         let coupon_id = p.coupon.clone().or_else(|| p.promotion.as_ref().and_then(|x| x.coupon.clone()));
         let coupon: Option<Coupon> = match coupon_id {
             Some(id) => tx.load(account, &id)?,
@@ -166,7 +174,7 @@ pub async fn update_promotion_code(
     id: &str,
     p: PromotionCodeUpdate,
 ) -> Result<CodeWithCoupon> {
-    let code = update(ctx, acct, id, move |c: &mut PromotionCode, _| Ok(c.update(p)?)).await?;
+    let code = update(ctx, acct, id, move |c: &mut PromotionCode, _, _, _| Ok(c.update(p)?)).await?;
     with_coupon(ctx, acct, code).await
 }
 

@@ -41,6 +41,9 @@ pub enum Ty {
     Invoice,
     InvoiceLine,
     TestClock,
+    Event,
+    WebhookEndpoint,
+    WebhookDelivery,
     /// A list of `Ty`.
     List(&'static Ty),
 }
@@ -205,6 +208,8 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::PaymentMethod => Some(Kind::PaymentMethod),
         Ty::Subscription => Some(Kind::Subscription),
         Ty::Invoice => Some(Kind::Invoice),
+        // Nothing names these by an id that `expand` could follow.
+        Ty::Event | Ty::WebhookEndpoint | Ty::WebhookDelivery => None,
         // Objects kassa does not store yet have no ids to expand: their fields are always null.
         Ty::TestClock => None,
         // Only ever embedded, never named by an id.

@@ -5,17 +5,20 @@
 pub mod accounts;
 pub mod catalog;
 pub mod checkout;
+pub mod events;
 pub mod expand;
 pub mod idempotency;
 pub mod pay;
 pub mod payments;
 pub mod sessions;
+pub mod webhooks;
 
 use kassa_core::error::{ErrorCode, Invalid};
 use kassa_core::params::{Int, Page};
-use kassa_core::store::{Cursor, Filter, Kind, ListQuery, Record, StoreError, StoreExt, Tx, TxExt, transact};
+use kassa_core::store::{Cursor, Filter, Kind, ListQuery, Record, StoreError, StoreExt, Tx, TxExt};
 use kassa_core::{Error as DomainError, store};
 
+use self::events::Outbox;
 use crate::state::Ctx;
 
 /// What a use case can answer instead of a result.
@@ -57,15 +60,16 @@ fn not_found<R: Record>(id: &str) -> DomainError {
     DomainError::NotFound { object: R::KIND.object(), id: id.to_owned() }
 }
 
-/// Insert a new record made by `make` inside one transaction. `make` may read what it needs.
+/// Insert a new record made by `make` inside one transaction. `make` may read what it needs, and
+/// announce the record through the outbox.
 pub async fn create<R, F>(ctx: &Ctx, acct: &Acct, make: F) -> Result<R>
 where
     R: Record + Clone,
-    F: FnOnce(&mut dyn Tx, &str) -> Result<R, StoreError> + Send + 'static,
+    F: FnOnce(&mut dyn Tx, &mut Outbox, &str) -> Result<R, StoreError> + Send + 'static,
 {
     let account = acct.id.clone();
-    let record = transact(ctx.store.as_ref(), move |tx| {
-        let record = make(tx, &account)?;
+    let record = events::transact(ctx, ctx.now(), move |tx, out| {
+        let record = make(tx, out, &account)?;
         tx.put_new(&account, &record).map_err(|e| conflict(e, R::KIND, record.id()))?;
         Ok(record)
     })
@@ -78,18 +82,19 @@ pub async fn get<R: Record>(ctx: &Ctx, acct: &Acct, id: &str) -> Result<R> {
     ctx.store.load::<R>(&acct.id, id).await?.ok_or_else(|| not_found::<R>(id).into())
 }
 
-/// Read-modify-write one record in one transaction; 404 if there is none.
+/// Read-modify-write one record in one transaction; 404 if there is none. `change` gets the
+/// account's id and the outbox, for the events the change causes.
 pub async fn update<R, F>(ctx: &Ctx, acct: &Acct, id: &str, change: F) -> Result<R>
 where
     R: Record,
-    F: FnOnce(&mut R, &mut dyn Tx) -> Result<(), StoreError> + Send + 'static,
+    F: FnOnce(&mut R, &mut dyn Tx, &mut Outbox, &str) -> Result<(), StoreError> + Send + 'static,
 {
     let account = acct.id.clone();
     let id = id.to_owned();
-    let record = transact(ctx.store.as_ref(), move |tx| {
+    let record = events::transact(ctx, ctx.now(), move |tx, out| {
         let mut record: R =
             tx.load(&account, &id)?.ok_or_else(|| StoreError::Rejected(not_found::<R>(&id)))?;
-        change(&mut record, tx)?;
+        change(&mut record, tx, out, &account)?;
         tx.put(&account, &record).map_err(|e| conflict(e, R::KIND, record.id()))?;
         Ok(record)
     })

@@ -15,17 +15,20 @@
 //! The card number and CVC live only in the request that carried them: the processor sees them,
 //! the records get brand, last four digits, expiry and fingerprint.
 
-use kassa_core::billing::{PaymentError, PaymentIntent};
+use kassa_core::billing::{InvoiceStatus, PaymentError, PaymentIntent, PaymentIntentStatus};
 use kassa_core::catalog::{Coupon, Customer, PromotionCode};
 use kassa_core::completion::{self, BuyerDetails, Paid};
 use kassa_core::payment::{CardAttempt, CardDetails, Challenge, Decline, SavedBehaviour, validate_card};
 use kassa_core::session::{CustomerDetails, PaymentMethodType, Session, Status};
 use kassa_core::store::{Kind, StoreError, Tx, TxExt, transact};
+use kassa_core::webhook::EventType;
 use kassa_core::{Error as DomainError, Invalid};
 use serde_json::{Value, json};
 
 use super::Result;
+use super::events::Outbox;
 use crate::state::Ctx;
+use crate::views;
 
 /// How long a submission holds its session.
 const HOLD_SECONDS: i64 = 60;
@@ -157,7 +160,7 @@ async fn release(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
 async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: Paid) -> Result<Next> {
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
-    let out = transact(ctx.store.as_ref(), move |tx| {
+    let out = super::events::transact(ctx, now, move |tx, out| {
         let mut s = open_session(tx, &acct, &sid, now)?;
         let customer = customer_of(tx, &acct, &s)?;
         let (mut coupon, mut code) = discount_records(tx, &acct, &s)?;
@@ -174,9 +177,10 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
             Some(pi) => tx.load(&acct, pi)?,
             None => None,
         };
+        let intent_is_new = attempt.is_none();
         let balance_paid = matches!(paid, Paid::CustomerBalance { covered: true });
         let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)?;
-        let mut customer = done.customer;
+        let mut customer = done.customer.clone();
         if balance_paid {
             let left = customer.cash_balance.get(&s.currency).copied().unwrap_or(0) - s.amount_total;
             customer.cash_balance.insert(s.currency, left);
@@ -203,6 +207,7 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
             tx.put(&acct, c)?;
         }
         tx.put(&acct, &s)?;
+        announce_completion(tx, out, &acct, &s, &customer, done.customer_is_new, &done, intent_is_new)?;
         Ok(Ok(s))
     })
     .await;
@@ -214,23 +219,75 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
     }
 }
 
+/// The events of a completion, in the order Stripe sends them: the new customer, the payment
+/// intent, the subscription and its first invoice, then the session.
+#[allow(clippy::too_many_arguments)]
+fn announce_completion(
+    tx: &mut dyn Tx,
+    out: &mut Outbox,
+    account: &str,
+    s: &Session,
+    customer: &Customer,
+    customer_is_new: bool,
+    done: &completion::Completion,
+    intent_is_new: bool,
+) -> Result<(), StoreError> {
+    if customer_is_new {
+        out.emit(tx, account, EventType::CustomerCreated, views::customer(customer))?;
+    }
+    if let Some(pi) = &done.payment_intent {
+        if intent_is_new {
+            out.emit(tx, account, EventType::PaymentIntentCreated, views::payment_intent(pi))?;
+        }
+        if pi.status == PaymentIntentStatus::Succeeded {
+            out.emit(tx, account, EventType::PaymentIntentSucceeded, views::payment_intent(pi))?;
+        }
+    }
+    if let Some(sub) = &done.subscription {
+        out.emit(tx, account, EventType::CustomerSubscriptionCreated, views::subscription(sub))?;
+    }
+    if let Some(inv) = &done.invoice {
+        out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
+        if inv.status == InvoiceStatus::Paid {
+            out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
+        }
+    }
+    let object = views::session(s, &out.view(), false);
+    out.emit(tx, account, EventType::CheckoutSessionCompleted, object)
+}
+
 /// Record what became of a payment attempt on the session's attempt intent (created on the first
-/// attempt), in one transaction; `then` is what the page does next.
-async fn record_attempt<F>(ctx: &Ctx, account: &str, id: &str, record: F, then: Next) -> Result<Next>
+/// attempt), in one transaction, with `payment_intent.created` for a new intent and `event` for
+/// the outcome; `then` is what the page does next.
+async fn record_attempt<F>(
+    ctx: &Ctx,
+    account: &str,
+    id: &str,
+    record: F,
+    event: Option<EventType>,
+    then: Next,
+) -> Result<Next>
 where
     F: FnOnce(&mut Session, Option<PaymentIntent>, i64) -> PaymentIntent + Send + 'static,
 {
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
-    let out = transact(ctx.store.as_ref(), move |tx| {
+    let out = super::events::transact(ctx, now, move |tx, out| {
         let mut s = open_session(tx, &acct, &sid, now)?;
         let attempt: Option<PaymentIntent> = match &s.attempt {
             Some(pi) => tx.load(&acct, pi)?,
             None => None,
         };
+        let is_new = attempt.is_none();
         let pi = record(&mut s, attempt, now);
         tx.upsert(&acct, &pi)?;
         tx.put(&acct, &s)?;
+        if is_new {
+            out.emit(tx, &acct, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
+        }
+        if let Some(kind) = event {
+            out.emit(tx, &acct, kind, views::payment_intent(&pi))?;
+        }
         Ok(())
     })
     .await;
@@ -251,7 +308,8 @@ async fn declined(ctx: &Ctx, account: &str, id: &str, method: &str, d: &Decline)
     };
     let method = method.to_owned();
     let record = move |s: &mut Session, attempt, now| completion::decline(s, attempt, &method, error, now);
-    record_attempt(ctx, account, id, record, Next::Refused(d.message.clone())).await
+    let failed = Some(EventType::PaymentIntentPaymentFailed);
+    record_attempt(ctx, account, id, record, failed, Next::Refused(d.message.clone())).await
 }
 
 /// The page's payment form.
@@ -323,7 +381,7 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Next> {
 async fn challenged(ctx: &Ctx, account: &str, id: &str, pending: Value, buyer: BuyerDetails) -> Result<Next> {
     let record =
         move |s: &mut Session, attempt, now| completion::await_challenge(s, attempt, pending, &buyer, now);
-    record_attempt(ctx, account, id, record, Next::Challenge).await
+    record_attempt(ctx, account, id, record, None, Next::Challenge).await
 }
 
 /// Keep the buyer's details while they approve on the PayPal stand-in.
@@ -420,7 +478,6 @@ pub async fn fund_cash_balance(
     amount: i64,
     currency: kassa_core::money::Currency,
 ) -> Result<(Customer, i64)> {
-    use kassa_core::billing::PaymentIntentStatus;
     use kassa_core::session::PaymentStatus;
     use kassa_core::store::{Column, Filter, Scope};
     if !(1..=kassa_core::money::MAX_TOTAL).contains(&amount) {
@@ -431,7 +488,8 @@ pub async fn fund_cash_balance(
         .into());
     }
     let (account, cid) = (acct.id.clone(), customer_id.to_owned());
-    let out = transact(ctx.store.as_ref(), move |tx| {
+    let now = ctx.now();
+    let out = super::events::transact(ctx, now, move |tx, out| {
         let mut customer: Customer = tx.load(&account, &cid)?.ok_or_else(|| {
             StoreError::Rejected(DomainError::NotFound { object: "customer", id: cid.clone() })
         })?;
@@ -458,6 +516,7 @@ pub async fn fund_cash_balance(
             customer.cash_balance.insert(pi.currency, available - pi.amount);
             pi.status = PaymentIntentStatus::Succeeded;
             tx.put(&account, &pi)?;
+            out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::payment_intent(&pi))?;
             let paid_session = match pi.checkout_session.clone() {
                 Some(sid) => tx.load::<Session>(&account, &sid)?,
                 None => None,
@@ -465,6 +524,8 @@ pub async fn fund_cash_balance(
             if let Some(mut s) = paid_session {
                 s.payment_status = PaymentStatus::Paid;
                 tx.put(&account, &s)?;
+                let object = views::session(&s, &out.view(), false);
+                out.emit(tx, &account, EventType::CheckoutSessionAsyncPaymentSucceeded, object)?;
             }
             customer.has_paid = true;
         }

@@ -13,9 +13,11 @@ use kassa_core::params::{LineItemList, SessionCreate, SessionList};
 use kassa_core::session::{self, LineItem, Resolved, Session, Status};
 use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, TxExt, Value, transact, view};
 use kassa_core::time::Timestamp;
+use kassa_core::webhook::EventType;
 
 use super::{Acct, Result, get, list, list_query};
 use crate::state::Ctx;
+use crate::views;
 
 pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session> {
     let refs = session::references(&p)?;
@@ -110,7 +112,11 @@ fn status_filter(status: Status, now: Timestamp) -> Filter {
 
 pub async fn expire(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
     let now = ctx.now();
-    super::update(ctx, acct, id, move |s: &mut Session, _| Ok(s.expire(now)?)).await
+    super::update(ctx, acct, id, move |s: &mut Session, tx, out, account| {
+        s.expire(now)?;
+        out.emit(tx, account, EventType::CheckoutSessionExpired, views::session(s, &out.view(), false))
+    })
+    .await
 }
 
 /// A page of a session's line items (they live inside the session, in creation order).
@@ -158,7 +164,7 @@ pub async fn sweep_expired(ctx: &Ctx, batch: u32) -> Result<u64> {
     let mut total = 0u64;
     loop {
         let now = ctx.now();
-        let done = transact(ctx.store.as_ref(), move |tx| {
+        let done = super::events::transact(ctx, now, move |tx, out| {
             let due = tx.find(
                 Scope::All,
                 Kind::CheckoutSession,
@@ -173,6 +179,8 @@ pub async fn sweep_expired(ctx: &Ctx, batch: u32) -> Result<u64> {
                 let mut s = Session::from_raw(&raw)?;
                 if s.settle(now) {
                     tx.put(&raw.account, &s)?;
+                    let object = views::session(&s, &out.view(), false);
+                    out.emit(tx, &raw.account, EventType::CheckoutSessionExpired, object)?;
                 }
             }
             Ok(n)

@@ -1,6 +1,9 @@
-//! Background work inside `kassa serve`. Today: the sweep that writes down expired sessions and
-//! purges idempotency keys past their 24 hours. Each run is a function the tests can call
-//! directly ([`sweep_once`]) instead of waiting for the timer.
+//! Background work inside `kassa serve`: the sweep that writes down expired sessions and purges
+//! idempotency keys past their 24 hours, and the webhook delivery worker ([`deliver`]). Each pass
+//! is a function the tests can call directly ([`sweep_once`], [`deliver::deliver_once`]) instead
+//! of waiting for a timer.
+
+pub mod deliver;
 
 use std::time::Duration;
 

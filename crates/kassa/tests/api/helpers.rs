@@ -64,6 +64,11 @@ impl Resp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose settings `tweak` changes first.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("kassa.db");
         let key = SecretKey::generate();
@@ -73,14 +78,21 @@ impl TestApp {
             public_url: None,
             secret_key: Some(key.clone()),
             sweep_interval: Duration::from_secs(3600),
+            webhooks: kassa::worker::deliver::WebhookSettings {
+                timeout: Duration::from_secs(2),
+                ..Default::default()
+            },
+            deliver_webhooks: false,
         };
+        let mut settings = settings;
+        tweak(&mut settings);
         let clock = ManualClock::new(SystemClock.now());
         let server = startup::start(settings, Arc::new(clock.clone())).await.expect("kassa starts");
         Self {
             base: server.public_url.clone(),
             key: key.expose().to_owned(),
             clock,
-            client: reqwest::Client::new(),
+            client: kassa::client::builder().build().unwrap(),
             db_path,
             server: Some(server),
             _dir: dir,
@@ -310,5 +322,185 @@ impl TestApp {
     pub fn clock_now(&self) -> i64 {
         use kassa_core::time::Clock;
         self.clock.now()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks: a fake receiver, and driving the delivery worker by hand.
+
+/// What the fake receiver does with one request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Answer with this status and body.
+    Status(u16, &'static str),
+    /// Read the request, then never answer (until the test ends).
+    Hang,
+    /// Read the request, then close the connection without answering.
+    Close,
+}
+
+/// A request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("a JSON body")
+    }
+}
+
+/// A webhook receiver on a free port: plain HTTP/1.1 over TCP, so that it can also hang or drop a
+/// connection. It answers with the scripted answers in order, then `200 ok`.
+pub struct Receiver {
+    pub url: String,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    script: Arc<std::sync::Mutex<std::collections::VecDeque<Answer>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    pub async fn start(script: Vec<Answer>) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let script =
+            Arc::new(std::sync::Mutex::new(script.into_iter().collect::<std::collections::VecDeque<_>>()));
+        let (r, s) = (received.clone(), script.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let (r, s) = (r.clone(), s.clone());
+                tokio::spawn(async move {
+                    // Keep-alive: serve requests on this connection until it closes.
+                    let mut buf = Vec::new();
+                    loop {
+                        let head_end = loop {
+                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break i + 4;
+                            }
+                            let mut chunk = [0u8; 8192];
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                        let headers: Vec<(String, String)> = head
+                            .lines()
+                            .skip(1)
+                            .filter_map(|l| l.split_once(':'))
+                            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                            .collect();
+                        let len: usize = headers
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, v)| v.parse().ok())
+                            .unwrap_or(0);
+                        while buf.len() < head_end + len {
+                            let mut chunk = [0u8; 8192];
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned();
+                        buf.drain(..head_end + len);
+                        r.lock().unwrap().push(Received { headers, body });
+                        let answer = s.lock().unwrap().pop_front().unwrap_or(Answer::Status(200, "ok"));
+                        match answer {
+                            Answer::Status(code, text) => {
+                                let resp = format!(
+                                    "HTTP/1.1 {code} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{text}",
+                                    text.len()
+                                );
+                                if sock.write_all(resp.as_bytes()).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Answer::Hang => {
+                                tokio::time::sleep(Duration::from_secs(3600)).await;
+                                return;
+                            }
+                            Answer::Close => return,
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, received, script, task }
+    }
+
+    /// Everything received so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The event types received so far, in order.
+    pub fn types(&self) -> Vec<String> {
+        self.received().iter().map(|r| r.json()["type"].as_str().unwrap_or_default().to_owned()).collect()
+    }
+
+    /// Answer the next requests with these.
+    pub fn then(&self, answers: Vec<Answer>) {
+        self.script.lock().unwrap().extend(answers);
+    }
+}
+
+impl TestApp {
+    /// Run one pass of the webhook delivery worker, now; returns how many attempts it made.
+    pub async fn deliver(&self) -> usize {
+        kassa::worker::deliver::deliver_once(self.ctx()).await.unwrap()
+    }
+
+    /// Passes until one makes no attempt; returns the attempts made.
+    pub async fn deliver_all(&self) -> usize {
+        let mut total = 0;
+        loop {
+            match self.deliver().await {
+                0 => return total,
+                n => total += n,
+            }
+        }
+    }
+
+    /// A webhook endpoint for `url` and `events`; returns (id, secret).
+    pub async fn endpoint(&self, url: &str, events: &[&str]) -> (String, String) {
+        let mut form = vec![("url", url)];
+        form.extend(events.iter().map(|e| ("enabled_events[]", *e)));
+        let r = self.post("/webhook_endpoints", &form).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        (r.body["id"].as_str().unwrap().to_owned(), r.body["secret"].as_str().unwrap().to_owned())
+    }
+
+    /// The account's event types, oldest first.
+    pub async fn event_types(&self) -> Vec<String> {
+        let r = self.get("/events?limit=100").await;
+        let mut types: Vec<String> = r.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
+        types.reverse();
+        types
+    }
+
+    /// Move the server's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(seconds);
     }
 }

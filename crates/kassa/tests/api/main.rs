@@ -22,3 +22,6 @@ mod pages;
 // What a completed checkout creates, read back (SPEC §3, §4).
 mod pay;
 mod payments_read;
+
+// Events and webhooks (SPEC §11).
+mod webhooks;

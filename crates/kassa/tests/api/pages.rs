@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, encode};
 
 /// A client that does not follow redirects, so 303s can be asserted.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 async fn page(app: &TestApp, id: &str) -> String {

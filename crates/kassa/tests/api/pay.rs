@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use crate::helpers::{Resp, TestApp, encode};
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Resp {
+pub(crate) async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Resp {
     let req = browser()
         .post(app.url(path))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -26,7 +26,7 @@ async fn get_page(app: &TestApp, path: &str) -> Resp {
 }
 
 /// Pay session `id` by card.
-async fn pay_card(app: &TestApp, id: &str, number: &str) -> Resp {
+pub(crate) async fn pay_card(app: &TestApp, id: &str, number: &str) -> Resp {
     post(
         app,
         &format!("/pay/{id}"),
@@ -46,7 +46,7 @@ async fn session(app: &TestApp, id: &str) -> Value {
     app.get(&format!("/checkout/session/{id}?expand[]=payment_intent&expand[]=customer")).await.ok().clone()
 }
 
-async fn payment_session(app: &TestApp, amount: i64, methods: &[&str]) -> String {
+pub(crate) async fn payment_session(app: &TestApp, amount: i64, methods: &[&str]) -> String {
     let price = app.price(amount, "usd").await;
     let s = app
         .session(json!({

@@ -3,6 +3,7 @@
 //! apply `expand`.
 
 pub mod catalog;
+pub mod events;
 pub mod payments;
 pub mod sessions;
 

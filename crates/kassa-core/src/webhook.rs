@@ -1,0 +1,605 @@
+//! Events and webhooks (SPEC §11): the event log, webhook endpoints, and the outbox of deliveries
+//! between them.
+//!
+//! ## From a state change to a merchant's server
+//! 1. **Write.** A use case that changes state writes, in the same transaction, an [`Event`]
+//!    holding the changed object as it was at that moment, and one [`WebhookDelivery`] for every
+//!    enabled [`WebhookEndpoint`] of the account that [wants](WebhookEndpoint::wants) the event's
+//!    type. The change, its event and its deliveries commit together or not at all: the
+//!    *transactional outbox*. Nothing is sent from inside a transaction.
+//! 2. **Claim.** The delivery worker claims an endpoint, not a delivery: it writes a lease on the
+//!    endpoint ([`WebhookEndpoint::claim`], `locked_until`), so that one worker at a time sends to
+//!    a given endpoint, on any number of nodes. A lease whose holder died (a crash, `kill -9`)
+//!    simply runs out, and the next worker takes the endpoint over and sends what was not
+//!    recorded as delivered: deliveries are at least once.
+//! 3. **Send.** The worker POSTs the endpoint's pending deliveries one at a time, oldest first,
+//!    each signed with the endpoint's secret ([`signature_header`]).
+//! 4. **Record.** Every attempt is kept on its delivery ([`Attempt`]: time, status, duration, the
+//!    start of the answer). A 2xx marks the delivery `succeeded`; anything else schedules a retry
+//!    with exponential backoff and jitter ([`RetryPolicy`]) until the retry window (3 days by
+//!    default, from the delivery's first attempt) is used up, when the delivery is marked
+//!    `failed`.
+//!
+//! ## Order
+//! An endpoint receives its events in the order they were created. Its deliveries form a queue:
+//! while the oldest pending one is being retried, the later ones **wait behind it** — they are
+//! not sent out of order — until it succeeds or is marked failed, and then the queue moves on.
+//! Endpoints are independent: one failing endpoint holds up no other. A disabled endpoint keeps
+//! its queue (paused) and is given no new events until it is enabled again.
+
+use hmac::{KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::error::{ErrorCode, Invalid};
+use crate::ids;
+use crate::metadata::Metadata;
+use crate::time::Timestamp;
+
+/// The Stripe API version whose shapes kassa's objects and events have.
+pub const API_VERSION: &str = "2023-08-16";
+
+macro_rules! event_types {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// The type of an event.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum EventType {
+            $(#[serde(rename = $name)] $variant,)*
+        }
+
+        impl EventType {
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+event_types! {
+    CheckoutSessionCompleted => "checkout.session.completed",
+    CheckoutSessionExpired => "checkout.session.expired",
+    CheckoutSessionAsyncPaymentSucceeded => "checkout.session.async_payment_succeeded",
+    CheckoutSessionAsyncPaymentFailed => "checkout.session.async_payment_failed",
+    PaymentIntentCreated => "payment_intent.created",
+    PaymentIntentSucceeded => "payment_intent.succeeded",
+    PaymentIntentPaymentFailed => "payment_intent.payment_failed",
+    PaymentIntentCanceled => "payment_intent.canceled",
+    CustomerCreated => "customer.created",
+    CustomerSubscriptionCreated => "customer.subscription.created",
+    CustomerSubscriptionUpdated => "customer.subscription.updated",
+    CustomerSubscriptionDeleted => "customer.subscription.deleted",
+    CustomerSubscriptionTrialWillEnd => "customer.subscription.trial_will_end",
+    InvoiceCreated => "invoice.created",
+    InvoicePaid => "invoice.paid",
+    InvoicePaymentFailed => "invoice.payment_failed",
+}
+
+impl EventType {
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == s)
+    }
+
+    /// The types a `type` filter names: one type, or a group with `*` as a wildcard
+    /// (`customer.subscription.*`, `*`). Empty when nothing matches.
+    pub fn matching(pattern: &str) -> Vec<Self> {
+        match pattern.strip_suffix('*') {
+            Some(prefix) => Self::ALL.iter().copied().filter(|t| t.as_str().starts_with(prefix)).collect(),
+            None => Self::parse(pattern).into_iter().collect(),
+        }
+    }
+}
+
+/// The API request that caused an event; both `None` for what the customer did on the hosted page
+/// and for what kassa did on its own (an expiry, a renewal).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRef {
+    pub id: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// Something that happened, with the object it happened to as it was at that moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub created: Timestamp,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// The object as the API showed it at the moment of the event.
+    pub object: serde_json::Value,
+    /// For `*.updated` events: the previous values of the fields that changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_attributes: Option<serde_json::Value>,
+    pub request: RequestRef,
+    /// How many endpoints the event was queued for when it happened (what its deliveries carry as
+    /// `pending_webhooks`; the API counts the deliveries still pending when it is read).
+    #[serde(default)]
+    pub queued_for: usize,
+}
+
+impl Event {
+    pub fn new(kind: EventType, object: serde_json::Value, request: RequestRef, now: Timestamp) -> Self {
+        Self {
+            id: ids::new_id(ids::prefix::EVENT),
+            created: now,
+            kind,
+            object,
+            previous_attributes: None,
+            request,
+            queued_for: 0,
+        }
+    }
+}
+
+/// The top-level fields of `before` whose values differ in `after`, with their old values: an
+/// update event's `previous_attributes`. `None` when nothing changed.
+pub fn previous_attributes(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Option<serde_json::Value> {
+    let (serde_json::Value::Object(b), serde_json::Value::Object(a)) = (before, after) else { return None };
+    let changed: serde_json::Map<String, serde_json::Value> =
+        b.iter().filter(|(k, v)| a.get(k.as_str()) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    (!changed.is_empty()).then_some(serde_json::Value::Object(changed))
+}
+
+/// An endpoint's signing secret, `whsec_…`. Shown once, when the endpoint is created; `Debug`
+/// never prints it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WebhookSecret(String);
+
+impl WebhookSecret {
+    pub fn generate() -> Self {
+        Self(format!("{}{}", ids::prefix::WEBHOOK_SECRET, ids::random_base62(32)))
+    }
+
+    /// A secret made elsewhere (`kassa listen` derives its own).
+    pub fn from_text(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(whsec_…)")
+    }
+}
+
+/// The `Stripe-Signature` header for `payload` sent at Unix time `t`:
+/// `t=<t>,v1=<hex HMAC-SHA256 of "<t>.<payload>" keyed with the whole secret>`, which Stripe's
+/// libraries (`Webhook.construct_event`, `webhooks.constructEvent`) verify.
+pub fn signature_header(secret: &WebhookSecret, t: i64, payload: &[u8]) -> String {
+    format!("t={t},v1={}", signature(secret, t, payload))
+}
+
+/// The hex HMAC-SHA256 of `"<t>.<payload>"`.
+pub fn signature(secret: &WebhookSecret, t: i64, payload: &[u8]) -> String {
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut mac = match <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose().as_bytes()) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC accepts keys of every length"),
+    };
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(payload);
+    let digest = mac.finalize().into_bytes();
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    Enabled,
+    Disabled,
+}
+
+impl EndpointStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+/// Where an account's events are sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub created: Timestamp,
+    pub url: String,
+    /// `["*"]` for every type, or a list of types.
+    pub enabled_events: Vec<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub api_version: Option<String>,
+    pub status: EndpointStatus,
+    pub secret: WebhookSecret,
+    /// The delivery lease: until when a worker holds this endpoint's queue (0: no one).
+    #[serde(default)]
+    pub locked_until: Timestamp,
+    /// Which claim holds the lease.
+    #[serde(default)]
+    pub lease: Option<String>,
+}
+
+/// The most types an endpoint can list (Stripe's own limit is far above kassa's type count).
+const MAX_ENABLED_EVENTS: usize = 100;
+
+impl WebhookEndpoint {
+    pub fn new(url: String, enabled_events: Vec<String>, now: Timestamp) -> Self {
+        Self {
+            id: ids::new_id(ids::prefix::WEBHOOK_ENDPOINT),
+            created: now,
+            url,
+            enabled_events,
+            description: None,
+            metadata: Metadata::new(),
+            api_version: None,
+            status: EndpointStatus::Enabled,
+            secret: WebhookSecret::generate(),
+            locked_until: 0,
+            lease: None,
+        }
+    }
+
+    /// Does this endpoint want events of `kind`?
+    pub fn wants(&self, kind: EventType) -> bool {
+        self.enabled_events.iter().any(|e| e == "*" || e == kind.as_str())
+    }
+
+    /// Take the delivery lease until `until`, if no one holds it at `now`. Returns the claim's
+    /// token, which recording the results must present.
+    pub fn claim(&mut self, now: Timestamp, until: Timestamp) -> Option<String> {
+        if self.locked_until > now {
+            return None;
+        }
+        let token = ids::random_base62(16);
+        self.locked_until = until;
+        self.lease = Some(token.clone());
+        Some(token)
+    }
+
+    /// Give the lease back, if `token` still holds it (a claim that outlived its lease and was
+    /// taken over releases nothing).
+    pub fn release(&mut self, token: &str) -> bool {
+        if self.lease.as_deref() != Some(token) {
+            return false;
+        }
+        self.locked_until = 0;
+        self.lease = None;
+        true
+    }
+}
+
+/// Check an endpoint's `url`: an absolute http(s) URL.
+pub fn check_endpoint_url(url: &str) -> Result<(), Invalid> {
+    crate::session::check_url("url", url)
+}
+
+/// Check `enabled_events`: `*` or known types, at least one, no repeats kept.
+pub fn check_enabled_events(events: Vec<String>) -> Result<Vec<String>, Invalid> {
+    if events.is_empty() {
+        return Err(Invalid::new(
+            ErrorCode::ParameterMissing,
+            "enabled_events",
+            "`enabled_events` must list at least one event type, or `*` for all of them.",
+        ));
+    }
+    if events.len() > MAX_ENABLED_EVENTS {
+        return Err(Invalid::param(
+            "enabled_events",
+            format!("`enabled_events` can list at most {MAX_ENABLED_EVENTS} types."),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(events.len());
+    for (i, e) in events.into_iter().enumerate() {
+        if e != "*" && EventType::parse(&e).is_none() {
+            return Err(Invalid::param(
+                format!("enabled_events[{i}]"),
+                format!(
+                    "Invalid event type: {}. Use `*` or one of the event types kassa sends.",
+                    crate::error::shown(&e)
+                ),
+            ));
+        }
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting to be sent, or to be retried.
+    Pending,
+    Succeeded,
+    /// Retried for the whole retry window without a 2xx.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Succeeded, Self::Failed].into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub created: Timestamp,
+    /// The HTTP status the endpoint answered; `None` when there was no answer.
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    /// The start of the answer's body ([`RESPONSE_SNIPPET`] bytes at most).
+    pub response_body: String,
+    /// What went wrong without an answer: a timeout, a refused or dropped connection.
+    pub error: Option<String>,
+}
+
+/// How much of an endpoint's answer an attempt keeps.
+pub const RESPONSE_SNIPPET: usize = 1024;
+
+/// How many attempts a delivery keeps (the most recent ones); the retry window ends long before.
+const MAX_KEPT_ATTEMPTS: usize = 100;
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// One event for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub created: Timestamp,
+    pub event: String,
+    pub event_type: EventType,
+    pub webhook_endpoint: String,
+    pub status: DeliveryStatus,
+    /// When the next attempt is due (pending deliveries only).
+    pub next_attempt_at: Option<Timestamp>,
+    /// When it was first tried: its retry window starts here, not when it was queued, so that
+    /// events waiting behind a failing one still get their whole window once their turn comes.
+    #[serde(default)]
+    pub first_attempt_at: Option<Timestamp>,
+    pub attempts: Vec<Attempt>,
+}
+
+impl WebhookDelivery {
+    pub fn new(event: &Event, endpoint: &str, now: Timestamp) -> Self {
+        Self {
+            id: ids::new_id(ids::prefix::WEBHOOK_DELIVERY),
+            created: now,
+            event: event.id.clone(),
+            event_type: event.kind,
+            webhook_endpoint: endpoint.to_owned(),
+            status: DeliveryStatus::Pending,
+            next_attempt_at: Some(now),
+            first_attempt_at: None,
+            attempts: Vec::new(),
+        }
+    }
+
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.status == DeliveryStatus::Pending && self.next_attempt_at.is_none_or(|t| t <= now)
+    }
+
+    /// Record an attempt made at `attempt.created` and decide what comes next: done on a 2xx,
+    /// otherwise a retry after the policy's backoff (`jitter` in 0..=1000 per mille of a quarter
+    /// of the delay), or `failed` once the next try would fall outside the retry window that began
+    /// with the first attempt.
+    pub fn record(&mut self, attempt: Attempt, policy: &RetryPolicy, jitter_per_mille: u16) {
+        let now = attempt.created;
+        let ok = attempt.succeeded();
+        let first = *self.first_attempt_at.get_or_insert(now);
+        self.attempts.push(attempt);
+        if self.attempts.len() > MAX_KEPT_ATTEMPTS {
+            let extra = self.attempts.len() - MAX_KEPT_ATTEMPTS;
+            self.attempts.drain(..extra);
+        }
+        if ok {
+            self.status = DeliveryStatus::Succeeded;
+            self.next_attempt_at = None;
+            return;
+        }
+        let failures = self.attempts.iter().rev().take_while(|a| !a.succeeded()).count();
+        let next = now.saturating_add(policy.delay(failures, jitter_per_mille));
+        if next > first.saturating_add(policy.retry_for) {
+            self.status = DeliveryStatus::Failed;
+            self.next_attempt_at = None;
+        } else {
+            self.next_attempt_at = Some(next);
+        }
+    }
+
+    /// Queue the delivery again (an event resent on demand): pending, due now.
+    pub fn requeue(&mut self, now: Timestamp) {
+        self.status = DeliveryStatus::Pending;
+        self.next_attempt_at = Some(now);
+    }
+}
+
+/// When failed deliveries are tried again: after `first` seconds, doubling each time up to `cap`,
+/// plus up to a quarter of the delay at random (so that many failed deliveries do not come back
+/// in lockstep), for `retry_for` seconds after the delivery was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub first: i64,
+    pub cap: i64,
+    pub retry_for: i64,
+}
+
+impl Default for RetryPolicy {
+    /// 1 min, 2, 4, … up to 6 hours between tries, for 3 days: about 20 attempts.
+    fn default() -> Self {
+        Self { first: 60, cap: 6 * 3600, retry_for: 3 * 86_400 }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `failures`-th failure in a row (1-based).
+    pub fn delay(&self, failures: usize, jitter_per_mille: u16) -> i64 {
+        let first = self.first.max(1);
+        let cap = self.cap.max(first);
+        let doublings = u32::try_from(failures.saturating_sub(1)).unwrap_or(u32::MAX).min(40);
+        let base = first.saturating_mul(1i64 << doublings).min(cap);
+        let jitter = base / 4 * i64::from(jitter_per_mille.min(1000)) / 1000;
+        base + jitter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_round_trips() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+            let json = serde_json::to_string(t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.as_str()));
+        }
+        assert_eq!(EventType::parse("customer.deleted"), None);
+        assert_eq!(EventType::matching("customer.subscription.*").len(), 4);
+        assert_eq!(EventType::matching("*").len(), EventType::ALL.len());
+        assert_eq!(EventType::matching("invoice.paid"), [EventType::InvoicePaid]);
+        assert!(EventType::matching("nothing.*").is_empty());
+    }
+
+    /// HMAC-SHA256 keyed with "whsec_test" over "1700000000.{}", as Python's hmac module computes
+    /// it.
+    #[test]
+    fn signature_matches_an_independent_hmac() {
+        let secret = WebhookSecret::from_text("whsec_test".to_owned());
+        let header = signature_header(&secret, 1_700_000_000, b"{}");
+        assert_eq!(header, format!("t=1700000000,v1={}", signature(&secret, 1_700_000_000, b"{}")));
+        assert_eq!(
+            signature(&secret, 1_700_000_000, b"{}"),
+            "35495024f4ef3f94e5a93e22221544c4b75e9a42300cd965ab81cb85cd994e91"
+        );
+        assert_ne!(signature(&secret, 1_700_000_000, b"{ }"), signature(&secret, 1_700_000_000, b"{}"));
+        assert_ne!(signature(&secret, 1_700_000_001, b"{}"), signature(&secret, 1_700_000_000, b"{}"));
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let s = WebhookSecret::generate();
+        assert!(s.expose().starts_with("whsec_"));
+        assert!(!format!("{s:?}").contains(&s.expose()[6..]));
+        let e = WebhookEndpoint::new("https://example.com/hook".into(), vec!["*".into()], 1);
+        assert!(!format!("{e:?}").contains(&e.secret.expose()[6..]));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1, 0), 60);
+        assert_eq!(p.delay(2, 0), 120);
+        assert_eq!(p.delay(3, 0), 240);
+        assert_eq!(p.delay(30, 0), 6 * 3600);
+        assert_eq!(p.delay(1, 1000), 75);
+        assert_eq!(p.delay(usize::MAX, 1000), 6 * 3600 + 6 * 900);
+        let tiny = RetryPolicy { first: 0, cap: 0, retry_for: 10 };
+        assert_eq!(tiny.delay(1, 0), 1);
+    }
+
+    fn attempt(at: Timestamp, status: Option<u16>) -> Attempt {
+        Attempt {
+            created: at,
+            status_code: status,
+            duration_ms: 3,
+            response_body: String::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_delivery_retries_within_the_window_then_fails() {
+        let p = RetryPolicy { first: 10, cap: 40, retry_for: 100 };
+        let event = Event::new(EventType::CustomerCreated, serde_json::json!({}), RequestRef::default(), 0);
+        let mut d = WebhookDelivery::new(&event, "we_1", 0);
+        assert!(d.is_due(0));
+        d.record(attempt(0, Some(500)), &p, 0);
+        assert_eq!((d.status, d.next_attempt_at), (DeliveryStatus::Pending, Some(10)));
+        assert!(!d.is_due(9) && d.is_due(10));
+        d.record(attempt(10, None), &p, 0);
+        assert_eq!(d.next_attempt_at, Some(30));
+        d.record(attempt(30, Some(302)), &p, 0);
+        assert_eq!(d.next_attempt_at, Some(70));
+        // The next wait (40) would end past the first attempt + 100: give up.
+        d.record(attempt(70, Some(404)), &p, 0);
+        assert_eq!((d.status, d.next_attempt_at), (DeliveryStatus::Failed, None));
+        assert!(!d.is_due(1000));
+        assert_eq!(d.attempts.len(), 4);
+
+        let mut ok = WebhookDelivery::new(&event, "we_1", 0);
+        ok.record(attempt(0, Some(503)), &p, 0);
+        ok.record(attempt(10, Some(204)), &p, 0);
+        assert_eq!((ok.status, ok.next_attempt_at), (DeliveryStatus::Succeeded, None));
+        ok.requeue(50);
+        assert!(ok.is_due(50));
+
+        // Queued long before its first attempt (behind a failing one): the window starts then.
+        let mut late = WebhookDelivery::new(&event, "we_1", 0);
+        late.record(attempt(500, Some(500)), &p, 0);
+        assert_eq!((late.status, late.next_attempt_at), (DeliveryStatus::Pending, Some(510)));
+    }
+
+    #[test]
+    fn leases_exclude_and_expire() {
+        let mut e = WebhookEndpoint::new("https://example.com".into(), vec!["*".into()], 0);
+        let token = e.claim(100, 130).unwrap();
+        assert_eq!(e.claim(129, 160), None);
+        let other = e.claim(130, 160).unwrap();
+        assert!(!e.release(&token), "an expired claim releases nothing");
+        assert!(e.release(&other));
+        assert_eq!(e.locked_until, 0);
+    }
+
+    #[test]
+    fn enabled_events_are_checked() {
+        assert_eq!(check_enabled_events(vec!["*".into()]).unwrap(), ["*"]);
+        let got = check_enabled_events(vec!["invoice.paid".into(), "invoice.paid".into()]).unwrap();
+        assert_eq!(got, ["invoice.paid"]);
+        assert_eq!(check_enabled_events(vec![]).unwrap_err().param.as_deref(), Some("enabled_events"));
+        let err = check_enabled_events(vec!["invoice.paid".into(), "nope".into()]).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("enabled_events[1]"));
+        let e = WebhookEndpoint::new("https://x.test".into(), vec!["invoice.paid".into()], 0);
+        assert!(e.wants(EventType::InvoicePaid) && !e.wants(EventType::CustomerCreated));
+    }
+
+    #[test]
+    fn previous_attributes_are_the_changed_top_level_fields() {
+        let before = serde_json::json!({"status": "trialing", "items": [1], "cancel_at_period_end": false});
+        let after = serde_json::json!({"status": "active", "items": [1], "cancel_at_period_end": false});
+        assert_eq!(previous_attributes(&before, &after), Some(serde_json::json!({"status": "trialing"})));
+        assert_eq!(previous_attributes(&after, &after), None);
+    }
+}

@@ -1,0 +1,248 @@
+//! The event log and the outbox (SPEC §11; the design is in [`kassa_core::webhook`]).
+//!
+//! Every use case that changes state writes through [`transact`], which hands its closure an
+//! [`Outbox`] next to the transaction: [`Outbox::emit`] writes the event, and a delivery for each
+//! enabled endpoint of the account that wants it, in that same transaction. Once the transaction
+//! has committed with deliveries in it, the node's delivery worker is woken, so a local receiver
+//! hears of a payment within milliseconds; other nodes' workers find the deliveries on their next
+//! poll.
+//!
+//! An event names the API request that caused it (`request.id`, `request.idempotency_key`). The
+//! API middleware runs each request inside [`with_request`]; [`transact`] reads it on the request's
+//! task, before the closure moves to the store's writer. Events caused by the hosted page or by
+//! kassa itself carry no request.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use kassa_core::params::{EventList, EventResend};
+use kassa_core::store::{self, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value as Col};
+use kassa_core::time::Timestamp;
+use kassa_core::webhook::{
+    DeliveryStatus, EndpointStatus, Event, EventType, RequestRef, WebhookDelivery, WebhookEndpoint,
+    previous_attributes,
+};
+use kassa_core::{Error as DomainError, Invalid};
+use serde_json::Value;
+
+use super::{Acct, Result, list};
+use crate::state::Ctx;
+use crate::views::View;
+
+tokio::task_local! {
+    static REQUEST: RequestRef;
+}
+
+/// Run `f` as the handling of the API request `request`: events it causes name that request.
+pub async fn with_request<F: Future>(request: RequestRef, f: F) -> F::Output {
+    REQUEST.scope(request, f).await
+}
+
+/// The API request being handled on this task, if any.
+pub fn current_request() -> RequestRef {
+    REQUEST.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// The most endpoints an account's event is fanned out to.
+const MAX_ENDPOINTS: u32 = 500;
+
+/// Where a transaction's events go: written beside its other changes.
+pub struct Outbox {
+    request: RequestRef,
+    now: Timestamp,
+    public_url: String,
+    /// Each account's enabled endpoints, read once per transaction.
+    endpoints: HashMap<String, Vec<WebhookEndpoint>>,
+    queued: usize,
+}
+
+impl Outbox {
+    pub fn new(request: RequestRef, now: Timestamp, public_url: &str) -> Self {
+        Self { request, now, public_url: public_url.to_owned(), endpoints: HashMap::new(), queued: 0 }
+    }
+
+    /// How objects render at this moment (for sessions, which show their URL while open).
+    pub fn view(&self) -> View<'_> {
+        View { now: self.now, public_url: &self.public_url }
+    }
+
+    /// Record that `kind` happened to `object` (rendered as the API shows it now).
+    pub fn emit(
+        &mut self,
+        tx: &mut dyn Tx,
+        account: &str,
+        kind: EventType,
+        object: Value,
+    ) -> Result<(), StoreError> {
+        let event = Event::new(kind, object, self.request.clone(), self.now);
+        self.write(tx, account, event)
+    }
+
+    /// Record an update: `before` is how the object looked before the change; the fields that
+    /// changed go to `previous_attributes`.
+    pub fn emit_update(
+        &mut self,
+        tx: &mut dyn Tx,
+        account: &str,
+        kind: EventType,
+        before: &Value,
+        object: Value,
+    ) -> Result<(), StoreError> {
+        let mut event = Event::new(kind, object, self.request.clone(), self.now);
+        event.previous_attributes = previous_attributes(before, &event.object);
+        self.write(tx, account, event)
+    }
+
+    fn write(&mut self, tx: &mut dyn Tx, account: &str, mut event: Event) -> Result<(), StoreError> {
+        if !self.endpoints.contains_key(account) {
+            let rows = tx.select(
+                Scope::Account(account),
+                Kind::WebhookEndpoint,
+                &[Filter::Eq(Column::Status, EndpointStatus::Enabled.as_str().into())],
+                MAX_ENDPOINTS,
+            )?;
+            let endpoints = rows.iter().map(WebhookEndpoint::from_raw).collect::<Result<Vec<_>, _>>()?;
+            self.endpoints.insert(account.to_owned(), endpoints);
+        }
+        let endpoints = self.endpoints.get(account).map(Vec::as_slice).unwrap_or_default();
+        event.queued_for = endpoints.iter().filter(|e| e.wants(event.kind)).count();
+        tx.put_new(account, &event)?;
+        for endpoint in endpoints.iter().filter(|e| e.wants(event.kind)) {
+            tx.put_new(account, &WebhookDelivery::new(&event, &endpoint.id, self.now))?;
+            self.queued += 1;
+        }
+        Ok(())
+    }
+}
+
+/// [`store::transact`] with an [`Outbox`] beside the transaction; wakes this node's delivery
+/// worker once deliveries have committed.
+pub async fn transact<T, F>(ctx: &Ctx, now: Timestamp, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx, &mut Outbox) -> Result<T, StoreError> + Send + 'static,
+{
+    let mut outbox = Outbox::new(current_request(), now, &ctx.public_url);
+    let (value, queued) = store::transact(ctx.store.as_ref(), move |tx| {
+        let value = f(tx, &mut outbox)?;
+        Ok((value, outbox.queued))
+    })
+    .await?;
+    if queued > 0 {
+        ctx.deliveries_due.notify_one();
+    }
+    Ok(value)
+}
+
+/// An event with the number of its deliveries still pending.
+pub struct Listed {
+    pub event: Event,
+    pub pending_webhooks: usize,
+}
+
+async fn with_pending(ctx: &Ctx, account: &str, events: Vec<Event>) -> Result<Vec<Listed>> {
+    let account = account.to_owned();
+    let out = store::view(ctx.store.as_ref(), move |tx| {
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            let pending = tx.select(
+                Scope::Account(&account),
+                Kind::WebhookDelivery,
+                &[
+                    Filter::Eq(Column::Event, event.id.as_str().into()),
+                    Filter::Eq(Column::Status, DeliveryStatus::Pending.as_str().into()),
+                ],
+                MAX_ENDPOINTS,
+            )?;
+            out.push(Listed { event, pending_webhooks: pending.len() });
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(out)
+}
+
+pub async fn retrieve(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Listed> {
+    let event: Event = super::get(ctx, acct, id).await?;
+    let mut listed = with_pending(ctx, &acct.id, vec![event]).await?;
+    listed.pop().ok_or_else(|| DomainError::NotFound { object: "event", id: id.to_owned() }.into())
+}
+
+/// `GET /events`: newest first; `type` names one type or a group (`customer.subscription.*`),
+/// `types[]` several.
+pub async fn list_events(ctx: &Ctx, acct: &Acct, p: &EventList) -> Result<(Vec<Listed>, bool)> {
+    let mut filters = Vec::new();
+    if p.r#type.is_some() && p.types.is_some() {
+        return Err(Invalid::exclusive("type", "types").into());
+    }
+    let patterns: Vec<(String, &str)> = match (&p.r#type, &p.types) {
+        (Some(t), _) => vec![("type".to_owned(), t.as_str())],
+        (None, Some(ts)) => ts.iter().enumerate().map(|(i, t)| (format!("types[{i}]"), t.as_str())).collect(),
+        (None, None) => vec![],
+    };
+    if !patterns.is_empty() {
+        let mut groups = Vec::new();
+        for (param, pattern) in patterns {
+            let matching = EventType::matching(pattern);
+            if matching.is_empty() {
+                return Err(Invalid::param(
+                    param,
+                    format!("No event type matches {}.", kassa_core::error::shown(pattern)),
+                )
+                .into());
+            }
+            groups
+                .extend(matching.into_iter().map(|t| vec![Filter::Eq(Column::Type, Col::from(t.as_str()))]));
+        }
+        filters.push(Filter::Any(groups));
+    }
+    let (events, more) = list::<Event>(ctx, acct, &p.page(), filters, p.created.as_ref()).await?;
+    Ok((with_pending(ctx, &acct.id, events).await?, more))
+}
+
+/// `POST /events/{id}/resend`: queue the event again, at the back of each endpoint's queue — for
+/// every enabled endpoint that wants its type, or only for `webhook_endpoint` (which then gets it
+/// whatever its `enabled_events`).
+pub async fn resend(ctx: &Ctx, acct: &Acct, id: &str, p: EventResend) -> Result<Listed> {
+    let now = ctx.now();
+    let (account, event_id) = (acct.id.clone(), id.to_owned());
+    let event = transact(ctx, now, move |tx, out| {
+        let event: Event = tx.load(&account, &event_id)?.ok_or_else(|| {
+            StoreError::Rejected(DomainError::NotFound { object: "event", id: event_id.clone() })
+        })?;
+        let targets: Vec<WebhookEndpoint> = match &p.webhook_endpoint {
+            Some(we) => {
+                let endpoint: WebhookEndpoint = tx.load(&account, we)?.ok_or_else(|| {
+                    StoreError::Rejected(Invalid::no_such("webhook_endpoint", we, "webhook_endpoint").into())
+                })?;
+                if endpoint.status != EndpointStatus::Enabled {
+                    return Err(Invalid::param(
+                        "webhook_endpoint",
+                        "This webhook endpoint is disabled: enable it before resending events to it.",
+                    )
+                    .into());
+                }
+                vec![endpoint]
+            }
+            None => tx
+                .select(
+                    Scope::Account(&account),
+                    Kind::WebhookEndpoint,
+                    &[Filter::Eq(Column::Status, EndpointStatus::Enabled.as_str().into())],
+                    MAX_ENDPOINTS,
+                )?
+                .iter()
+                .map(WebhookEndpoint::from_raw)
+                .filter(|e| e.as_ref().map_or(true, |e| e.wants(event.kind)))
+                .collect::<Result<_, _>>()?,
+        };
+        for endpoint in &targets {
+            tx.put_new(&account, &WebhookDelivery::new(&event, &endpoint.id, now))?;
+            out.queued += 1;
+        }
+        Ok(event)
+    })
+    .await?;
+    let mut listed = with_pending(ctx, &acct.id, vec![event]).await?;
+    listed.pop().ok_or_else(|| DomainError::NotFound { object: "event", id: id.to_owned() }.into())
+}

@@ -1,0 +1,331 @@
+//! The webhook delivery worker: claim, send, record (the design is in [`kassa_core::webhook`]).
+//!
+//! One pass ([`deliver_once`]):
+//! 1. **claim** — one transaction looks at the enabled endpoints whose `locked_until` has passed
+//!    (idle ones, ones whose retry is due, ones whose holder died), reads each one's queue of
+//!    pending deliveries oldest first, and takes a lease on every endpoint whose oldest delivery is
+//!    due. On PostgreSQL the endpoint rows are claimed with `FOR UPDATE SKIP LOCKED`, so several
+//!    workers share the endpoints out instead of colliding;
+//! 2. **send** — endpoints are served concurrently, each one's deliveries one at a time in order,
+//!    stopping at the first failure (later events wait behind it) or when the lease is about to
+//!    run out;
+//! 3. **record** — one transaction appends every attempt to its delivery, marks it succeeded or
+//!    schedules its retry (or marks it failed at the end of the retry window), and hands each
+//!    endpoint back: `locked_until` becomes 0 when its queue can go on at once, or the time its
+//!    retry is due, so no worker looks at a waiting endpoint before there is something to send.
+//!
+//! A worker that dies between 1 and 3 leaves its endpoints leased until the lease runs out; the
+//! next pass after that sends the unrecorded deliveries again (at least once).
+//!
+//! The signature's timestamp is the wall-clock time of the attempt even when the server runs on a
+//! test clock: receivers check it against their own clock (Stripe's libraries allow 5 minutes).
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kassa_core::ids;
+use kassa_core::store::{Column, Filter, Kind, Record, Scope, StoreError, TxExt, transact};
+use kassa_core::time::Timestamp;
+use kassa_core::webhook::{
+    Attempt, DeliveryStatus, EndpointStatus, Event, RESPONSE_SNIPPET, RetryPolicy, WebhookDelivery,
+    WebhookEndpoint, signature_header,
+};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::service::webhooks::queue;
+use crate::state::{AppState, Ctx};
+use crate::views;
+
+/// How the worker sends and retries.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How long one attempt may take, answer included.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// How long a claim holds an endpoint, in seconds. A worker that dies holds it this long.
+    pub lease: i64,
+    /// Between passes when nothing wakes the worker (events from other nodes, retries).
+    pub poll: Duration,
+    /// The most deliveries sent to one endpoint per pass.
+    pub batch: u32,
+    /// The most endpoints looked at per pass.
+    pub endpoints_per_pass: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            lease: 60,
+            poll: Duration::from_secs(1),
+            batch: 200,
+            endpoints_per_pass: 1000,
+        }
+    }
+}
+
+/// The HTTP client that delivers: no redirects followed, the attempt's timeout, TLS by rustls with
+/// the platform's certificates.
+pub fn client(settings: &WebhookSettings) -> reqwest::Client {
+    crate::client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        .user_agent(concat!("kassa/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// One endpoint claimed by this pass, with its queue.
+struct Lane {
+    account: String,
+    endpoint: WebhookEndpoint,
+    token: String,
+    queue: Vec<(WebhookDelivery, Event)>,
+}
+
+/// What sending a lane produced.
+struct Sent {
+    account: String,
+    endpoint: String,
+    token: String,
+    attempts: Vec<(String, Attempt)>,
+}
+
+/// One pass: claim, send, record. Returns how many attempts were made.
+pub async fn deliver_once(ctx: &AppState) -> crate::service::Result<usize> {
+    let lanes = claim(ctx).await?;
+    if lanes.is_empty() {
+        return Ok(0);
+    }
+    let mut sending = JoinSet::new();
+    for lane in lanes {
+        let ctx = ctx.clone();
+        sending.spawn(async move { send(&ctx, lane).await });
+    }
+    let mut sent = Vec::new();
+    while let Some(done) = sending.join_next().await {
+        match done {
+            Ok(s) => sent.push(s),
+            // A send task cannot panic by design; if one did, its lease runs out and the
+            // deliveries go out again.
+            Err(e) => tracing::error!(error = %e, "a webhook send task failed"),
+        }
+    }
+    let attempts = sent.iter().map(|s| s.attempts.len()).sum();
+    record(ctx, sent).await?;
+    Ok(attempts)
+}
+
+async fn claim(ctx: &Ctx) -> Result<Vec<Lane>, StoreError> {
+    let now = ctx.now();
+    let settings = ctx.webhooks.clone();
+    transact(ctx.store.as_ref(), move |tx| {
+        let candidates = tx.find(
+            Scope::All,
+            Kind::WebhookEndpoint,
+            &[
+                Filter::Eq(Column::Status, EndpointStatus::Enabled.as_str().into()),
+                Filter::Cmp(Column::LockedUntil, kassa_core::store::Cmp::Lte, now),
+            ],
+            settings.endpoints_per_pass,
+        )?;
+        let mut lanes = Vec::new();
+        for raw in candidates {
+            let mut endpoint = WebhookEndpoint::from_raw(&raw)?;
+            let account = raw.account;
+            let queue = tx.select(
+                Scope::Account(&account),
+                Kind::WebhookDelivery,
+                &queue(&endpoint.id),
+                settings.batch,
+            )?;
+            let queue = queue.iter().map(WebhookDelivery::from_raw).collect::<Result<Vec<_>, _>>()?;
+            let Some(head) = queue.first() else { continue };
+            if !head.is_due(now) {
+                // Waiting for a retry: nobody needs to look before it is due.
+                endpoint.locked_until = head.next_attempt_at.unwrap_or(now);
+                tx.put(&account, &endpoint)?;
+                continue;
+            }
+            let Some(token) = endpoint.claim(now, now.saturating_add(settings.lease)) else { continue };
+            tx.put(&account, &endpoint)?;
+            let mut with_events = Vec::with_capacity(queue.len());
+            for d in queue {
+                // An event is never deleted while a delivery of it is pending; if one were missing
+                // the delivery is skipped here and stays pending for inspection.
+                if let Some(event) = tx.load::<Event>(&account, &d.event)? {
+                    with_events.push((d, event));
+                }
+            }
+            lanes.push(Lane { account, endpoint, token, queue: with_events });
+        }
+        Ok(lanes)
+    })
+    .await
+}
+
+/// Send a lane's deliveries in order until one fails or the lease runs short.
+async fn send(ctx: &Ctx, lane: Lane) -> Sent {
+    let started = Instant::now();
+    let lease = Duration::from_secs(u64::try_from(ctx.webhooks.lease).unwrap_or(0));
+    // Stop starting attempts once one more might outlast the lease.
+    let budget = lease.saturating_sub(ctx.webhooks.timeout + Duration::from_secs(1));
+    let mut attempts = Vec::new();
+    for (i, (delivery, event)) in lane.queue.iter().enumerate() {
+        if i > 0 && started.elapsed() >= budget {
+            break;
+        }
+        if !delivery.is_due(ctx.now()) {
+            break;
+        }
+        let body = views::event(event, event.queued_for).to_string();
+        let attempt = post(ctx, &lane.endpoint, body).await;
+        let ok = attempt.succeeded();
+        tracing::debug!(
+            delivery = %delivery.id,
+            event = %event.id,
+            endpoint = %lane.endpoint.id,
+            status = ?attempt.status_code,
+            ok,
+            "webhook attempt"
+        );
+        attempts.push((delivery.id.clone(), attempt));
+        if !ok {
+            break;
+        }
+    }
+    Sent { account: lane.account, endpoint: lane.endpoint.id, token: lane.token, attempts }
+}
+
+/// One signed POST of `body`; never fails, it records what happened instead.
+async fn post(ctx: &Ctx, endpoint: &WebhookEndpoint, body: String) -> Attempt {
+    let created = ctx.now();
+    let t =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let signature = signature_header(&endpoint.secret, t, body.as_bytes());
+    let started = Instant::now();
+    let sent = ctx
+        .webhook_client
+        .post(&endpoint.url)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send()
+        .await;
+    let (status_code, response_body, error) = match sent {
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
+            let (snippet, error) = read_snippet(&mut resp).await;
+            (Some(status), snippet, error)
+        }
+        Err(e) => (None, String::new(), Some(describe(&e))),
+    };
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Attempt { created, status_code, duration_ms, response_body, error }
+}
+
+/// The start of the answer, at most [`RESPONSE_SNIPPET`] bytes; the rest is not read.
+async fn read_snippet(resp: &mut reqwest::Response) -> (String, Option<String>) {
+    let mut buf: Vec<u8> = Vec::new();
+    while buf.len() < RESPONSE_SNIPPET {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => return (lossy(&buf), Some(describe(&e))),
+        }
+    }
+    (lossy(&buf), None)
+}
+
+fn lossy(buf: &[u8]) -> String {
+    let mut end = buf.len().min(RESPONSE_SNIPPET);
+    // Cut on a character boundary where the bytes are UTF-8.
+    while end > 0 && std::str::from_utf8(&buf[..end]).is_err() && buf.len() - end < 4 {
+        end -= 1;
+    }
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else if e.is_redirect() {
+        "redirect not followed".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "the connection closed while reading the answer".to_owned()
+    } else {
+        "the connection failed before an answer".to_owned()
+    }
+}
+
+async fn record(ctx: &Ctx, sent: Vec<Sent>) -> Result<(), StoreError> {
+    let now = ctx.now();
+    let policy = ctx.webhooks.retry;
+    transact(ctx.store.as_ref(), move |tx| {
+        for lane in sent {
+            for (id, attempt) in lane.attempts {
+                // Gone when its endpoint was deleted meanwhile.
+                let Some(mut d) = tx.load::<WebhookDelivery>(&lane.account, &id)? else { continue };
+                if d.status != DeliveryStatus::Pending {
+                    continue;
+                }
+                d.record(attempt, &policy, ids::random_per_mille());
+                tx.put(&lane.account, &d)?;
+            }
+            let Some(mut endpoint) = tx.load::<WebhookEndpoint>(&lane.account, &lane.endpoint)? else {
+                continue;
+            };
+            if endpoint.release(&lane.token) {
+                endpoint.locked_until = next_look(tx, &lane.account, &endpoint.id, now)?;
+                tx.put(&lane.account, &endpoint)?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// When a worker should next look at an endpoint: when its oldest pending delivery is due (0 if it
+/// has none: new events may come at any time).
+fn next_look(
+    tx: &mut dyn kassa_core::store::Tx,
+    account: &str,
+    endpoint: &str,
+    now: Timestamp,
+) -> Result<Timestamp, StoreError> {
+    let head = tx.select(Scope::Account(account), Kind::WebhookDelivery, &queue(endpoint), 1)?;
+    match head.first().map(WebhookDelivery::from_raw).transpose()? {
+        Some(d) => Ok(d.next_attempt_at.filter(|t| *t > now).unwrap_or(0)),
+        None => Ok(0),
+    }
+}
+
+/// Deliver until `stop` turns true: a pass whenever events were queued on this node, or every
+/// `poll` otherwise, and at once again after a pass that sent something (there may be more).
+pub async fn run(ctx: AppState, mut stop: watch::Receiver<bool>) {
+    let poll = ctx.webhooks.poll;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let busy = match deliver_once(&ctx).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook delivery pass failed; will retry");
+                false
+            }
+        };
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            () = ctx.deliveries_due.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

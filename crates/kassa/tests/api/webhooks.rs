@@ -1,0 +1,583 @@
+//! Events and webhooks (SPEC §11): the event log, endpoints, and delivery to fake receivers —
+//! signatures, retries driven by the server's clock, timeouts, dropped connections, per-endpoint
+//! order, giving up after the retry window, resending, and two workers sharing the work.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use hmac::{KeyInit, Mac};
+use kassa_core::webhook::RetryPolicy;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Answer, Receiver, TestApp};
+use crate::pay::{pay_card, payment_session, post};
+
+/// Check a `Stripe-Signature` header the way Stripe's libraries do, with an HMAC computed here.
+fn verify(secret: &str, header: &str, body: &str) -> bool {
+    let mut t = None;
+    let mut v1 = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = Some(v.to_owned()),
+            Some(("v1", v)) => v1.push(v.to_owned()),
+            _ => {}
+        }
+    }
+    let Some(t) = t else { return false };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    v1.contains(&want)
+}
+
+async fn customer(app: &TestApp, email: &str) -> String {
+    app.post("/customers", &[("email", email)]).await.ok()["id"].as_str().unwrap().to_owned()
+}
+
+async fn deliveries(app: &TestApp, query: &str) -> Vec<Value> {
+    app.get(&format!("/webhook_deliveries?limit=100&{query}")).await.ok()["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn endpoints_are_created_read_updated_listed_and_deleted() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post(
+            "/webhook_endpoints",
+            &[
+                ("url", "https://merchant.test/hooks"),
+                ("enabled_events[]", "checkout.session.completed"),
+                ("enabled_events[]", "invoice.paid"),
+                ("description", "orders"),
+                ("metadata[team]", "shop"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let e = r.body.clone();
+    let id = e["id"].as_str().unwrap();
+    assert!(id.starts_with("we_"));
+    assert_eq!(e["object"], "webhook_endpoint");
+    assert!(e["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(e["status"], "enabled");
+    assert_eq!(e["enabled_events"], json!(["checkout.session.completed", "invoice.paid"]));
+    assert_eq!(e["metadata"]["team"], "shop");
+    assert_eq!(e["livemode"], false);
+
+    // The secret is shown once.
+    let got = app.get(&format!("/webhook_endpoints/{id}")).await;
+    assert!(got.ok().get("secret").is_none(), "{}", got.text);
+    assert!(!got.text.contains(e["secret"].as_str().unwrap()));
+    assert_eq!(got.body["url"], "https://merchant.test/hooks");
+
+    let r = app
+        .post(
+            &format!("/webhook_endpoints/{id}"),
+            &[("url", "http://localhost:9000/h"), ("enabled_events[]", "*"), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(r.ok()["url"], "http://localhost:9000/h");
+    assert_eq!(r.body["enabled_events"], json!(["*"]));
+    assert_eq!(r.body["status"], "disabled");
+    let r = app.post(&format!("/webhook_endpoints/{id}"), &[("disabled", "false")]).await;
+    assert_eq!(r.ok()["status"], "enabled");
+
+    let other = app.endpoint("https://merchant.test/other", &["*"]).await.0;
+    assert_eq!(app.list_ids("/webhook_endpoints").await, [other.clone(), id.to_owned()]);
+    let gone = app.delete(&format!("/webhook_endpoints/{id}")).await;
+    assert_eq!(gone.ok()["deleted"], true);
+    assert_eq!(app.get(&format!("/webhook_endpoints/{id}")).await.error(404)["code"], "resource_missing");
+    assert_eq!(app.delete(&format!("/webhook_endpoints/{id}")).await.error(404)["code"], "resource_missing");
+
+    // Under /v1, with Stripe's status on create.
+    let r =
+        app.post("/v1/webhook_endpoints", &[("url", "https://m.test/v1"), ("enabled_events[]", "*")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body["secret"].as_str().unwrap().starts_with("whsec_"));
+
+    // Another account sees none of them.
+    let key2 = app.new_account("Other").await;
+    assert!(app.list_ids_as(&key2, "/webhook_endpoints").await.is_empty());
+    app.get_as(&key2, &format!("/webhook_endpoints/{other}")).await.error(404);
+}
+
+#[tokio::test]
+async fn endpoint_input_is_checked() {
+    let app = TestApp::spawn().await;
+    let bad = |form: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move { app.post("/webhook_endpoints", &form).await }
+    };
+    bad(vec![("enabled_events[]", "*")]).await.invalid("url");
+    bad(vec![("url", "https://m.test/h")]).await.invalid("enabled_events");
+    for url in ["ftp://m.test/h", "/relative", "https://", "https://m.test/a b", "javascript:alert(1)"] {
+        let r = app.post("/webhook_endpoints", &[("url", url), ("enabled_events[]", "*")]).await;
+        assert_eq!(r.invalid("url")["code"], "url_invalid", "{url}");
+    }
+    let r =
+        bad(vec![("url", "https://m.test/h"), ("enabled_events[]", "*"), ("enabled_events[]", "nope")]).await;
+    assert!(r.invalid("enabled_events[1]")["message"].as_str().unwrap().contains("nope"));
+    bad(vec![("url", "https://m.test/h"), ("enabled_events[]", "*"), ("colour", "red")])
+        .await
+        .invalid("colour");
+    let id = app.endpoint("https://m.test/h", &["*"]).await.0;
+    let r = app.post(&format!("/webhook_endpoints/{id}"), &[("url", "nope")]).await;
+    r.invalid("url");
+    let r = app.post(&format!("/webhook_endpoints/{id}"), &[("disabled", "maybe")]).await;
+    r.invalid("disabled");
+    assert_eq!(app.get(&format!("/webhook_endpoints/{id}")).await.ok()["url"], "https://m.test/h");
+}
+
+#[tokio::test]
+async fn events_record_what_happened_and_which_request_caused_it() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .send(
+            app.client
+                .post(app.url("/customers"))
+                .bearer_auth(&app.key)
+                .header("Idempotency-Key", "make-ada")
+                .form(&[("email", "ada@example.test"), ("name", "Ada")]),
+        )
+        .await;
+    let cus = r.ok()["id"].as_str().unwrap().to_owned();
+    let request_id = r.header("Request-Id").unwrap().to_owned();
+
+    let list = app.get("/events").await;
+    let events = list.ok()["data"].as_array().unwrap();
+    assert_eq!(list.body["object"], "list");
+    assert_eq!(list.body["url"], "/events");
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert!(e["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(e["object"], "event");
+    assert_eq!(e["type"], "customer.created");
+    assert_eq!(e["api_version"], "2023-08-16");
+    assert_eq!(e["livemode"], false);
+    assert_eq!(e["pending_webhooks"], 0);
+    assert_eq!(e["data"]["object"]["id"], cus.as_str());
+    assert_eq!(e["data"]["object"]["email"], "ada@example.test");
+    assert_eq!(e["request"], json!({"id": request_id, "idempotency_key": "make-ada"}));
+
+    // data.object is the object as it was: a later change does not rewrite it.
+    app.post(&format!("/customers/{cus}"), &[("email", "ada@new.test")]).await.ok();
+    let id = e["id"].as_str().unwrap();
+    let got = app.get(&format!("/events/{id}")).await;
+    assert_eq!(got.ok()["data"]["object"]["email"], "ada@example.test");
+    assert_eq!(app.get(&format!("/v1/events/{id}")).await.ok()["id"], id);
+
+    // Another account cannot see it; unknown ids are 404.
+    let key2 = app.new_account("Other").await;
+    app.get_as(&key2, &format!("/events/{id}")).await.error(404);
+    assert!(app.list_ids_as(&key2, "/events").await.is_empty());
+    assert_eq!(app.get("/events/evt_nope").await.error(404)["code"], "resource_missing");
+}
+
+#[tokio::test]
+async fn events_list_newest_first_with_type_filters_and_pages() {
+    let app = TestApp::spawn().await;
+    for i in 0..3 {
+        customer(&app, &format!("c{i}@example.test")).await;
+    }
+    let price = app.price(500, "usd").await;
+    let s = app.simple_session(&price, 1).await;
+    let sid = s["id"].as_str().unwrap();
+    app.post(&format!("/checkout/session/{sid}/expire"), &[]).await.ok();
+
+    let all = app.list_ids("/events").await;
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        app.event_types().await,
+        ["customer.created", "customer.created", "customer.created", "checkout.session.expired"]
+    );
+    assert_eq!(app.list_ids("/events?type=customer.created").await, all[1..].to_vec());
+    assert_eq!(app.list_ids("/events?type=checkout.session.*").await, all[..1].to_vec());
+    assert_eq!(app.list_ids("/events?types[]=checkout.session.expired&types[]=invoice.paid").await, all[..1]);
+    assert_eq!(app.list_ids("/events?type=invoice.paid").await, Vec::<String>::new());
+    app.get("/events?type=nothing.happened").await.invalid("type");
+    app.get("/events?types[]=customer.created&types[]=bogus.*").await.invalid("types[1]");
+
+    let first = app.get("/events?limit=2").await;
+    assert_eq!(first.ok()["has_more"], true);
+    let page: Vec<&str> =
+        first.body["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(page, [all[0].as_str(), all[1].as_str()]);
+    let next = app.get(&format!("/events?limit=2&starting_after={}", all[1])).await;
+    assert_eq!(next.ok()["has_more"], false);
+    assert_eq!(next.body["data"][0]["id"], all[2].as_str());
+
+    // An expire that fails writes no event.
+    app.post(&format!("/checkout/session/{sid}/expire"), &[]).await.error(400);
+    assert_eq!(app.list_ids("/events").await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_delivery_is_signed_and_recorded() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start(vec![]).await;
+    let (we, secret) = app.endpoint(&rx.url, &["customer.created"]).await;
+    let cus = customer(&app, "sig@example.test").await;
+    let event = app.get("/events").await.ok()["data"][0].clone();
+    assert_eq!(event["pending_webhooks"], 1);
+
+    assert_eq!(app.deliver().await, 1);
+    let got = rx.received();
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    let sig = r.header("stripe-signature").unwrap();
+    assert!(verify(&secret, sig, &r.body), "{sig}");
+    assert!(!verify(&secret, sig, &r.body.replace("sig@", "sog@")), "a changed body must not verify");
+    assert!(!verify("whsec_other", sig, &r.body));
+    let t: i64 = sig.split(',').next().unwrap().strip_prefix("t=").unwrap().parse().unwrap();
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!((i64::try_from(wall).unwrap() - t).abs() < 60, "t is the wall clock's time");
+
+    let body = r.json();
+    assert_eq!(body["id"], event["id"]);
+    assert_eq!(body["type"], "customer.created");
+    assert_eq!(body["data"]["object"]["id"], cus.as_str());
+    assert_eq!(body["pending_webhooks"], 1);
+
+    // The attempt is on record, and the event has nothing pending any more.
+    let ds = deliveries(&app, &format!("webhook_endpoint={we}")).await;
+    assert_eq!(ds.len(), 1);
+    let d = &ds[0];
+    assert_eq!(d["object"], "webhook_delivery");
+    assert_eq!(d["status"], "succeeded");
+    assert_eq!(d["event"], event["id"]);
+    assert_eq!(d["event_type"], "customer.created");
+    assert_eq!(d["attempts"][0]["status_code"], 200);
+    assert_eq!(d["attempts"][0]["response_body"], "ok");
+    assert!(d["attempts"][0]["duration_ms"].is_u64());
+    let got = app.get(&format!("/webhook_deliveries/{}", d["id"].as_str().unwrap())).await;
+    assert_eq!(got.ok()["id"], d["id"]);
+    assert_eq!(
+        app.get(&format!("/events/{}", event["id"].as_str().unwrap())).await.ok()["pending_webhooks"],
+        0
+    );
+
+    // Nothing more to send.
+    assert_eq!(app.deliver().await, 0);
+    assert_eq!(rx.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_retried_with_backoff_on_the_servers_clock() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start(vec![Answer::Status(500, "boom"), Answer::Status(503, "later")]).await;
+    let (we, _) = app.endpoint(&rx.url, &["*"]).await;
+    customer(&app, "retry@example.test").await;
+
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    assert_eq!(d["status"], "pending");
+    assert_eq!(d["attempts"][0]["status_code"], 500);
+    assert_eq!(d["attempts"][0]["response_body"], "boom");
+    let next = d["next_attempt_at"].as_i64().unwrap();
+    let wait = next - app.clock_now();
+    assert!((60..=75).contains(&wait), "first retry after 60 s plus jitter, got {wait}");
+
+    // Not before it is due.
+    assert_eq!(app.deliver().await, 0);
+    app.advance(wait - 1);
+    assert_eq!(app.deliver().await, 0);
+    app.advance(1);
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    let wait = d["next_attempt_at"].as_i64().unwrap() - app.clock_now();
+    assert!((120..=150).contains(&wait), "the wait doubles, got {wait}");
+    app.advance(wait);
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    assert_eq!(d["status"], "succeeded");
+    let codes: Vec<&Value> = d["attempts"].as_array().unwrap().iter().map(|a| &a["status_code"]).collect();
+    assert_eq!(codes, [&json!(500), &json!(503), &json!(200)]);
+    assert_eq!(rx.received().len(), 3);
+    let ids: Vec<Value> = rx.received().iter().map(|r| r.json()["id"].clone()).collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "the same event each time");
+}
+
+#[tokio::test]
+async fn timeouts_and_dropped_connections_count_as_failures() {
+    let app = TestApp::spawn_with(|s| s.webhooks.timeout = Duration::from_millis(500)).await;
+    let rx = Receiver::start(vec![Answer::Hang, Answer::Close]).await;
+    let (we, _) = app.endpoint(&rx.url, &["*"]).await;
+    customer(&app, "slow@example.test").await;
+
+    let started = std::time::Instant::now();
+    assert_eq!(app.deliver().await, 1);
+    assert!(started.elapsed() < Duration::from_secs(5), "the attempt gave up at the timeout");
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    assert_eq!(d["attempts"][0]["status_code"], Value::Null);
+    assert_eq!(d["attempts"][0]["error"], "timed out");
+
+    app.advance(100);
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    assert_eq!(d["attempts"][1]["status_code"], Value::Null);
+    assert!(d["attempts"][1]["error"].as_str().unwrap().contains("connection"), "{}", d["attempts"][1]);
+    assert_eq!(d["status"], "pending");
+
+    app.advance(1000);
+    assert_eq!(app.deliver().await, 1);
+    assert_eq!(deliveries(&app, &format!("webhook_endpoint={we}")).await[0]["status"], "succeeded");
+    assert_eq!(rx.received().len(), 3);
+}
+
+#[tokio::test]
+async fn each_endpoint_gets_its_events_in_order_and_later_ones_wait_behind_a_failure() {
+    let app = TestApp::spawn().await;
+    let flaky = Receiver::start(vec![Answer::Status(500, "down")]).await;
+    let steady = Receiver::start(vec![]).await;
+    app.endpoint(&flaky.url, &["*"]).await;
+    app.endpoint(&steady.url, &["*"]).await;
+    let mut emails = Vec::new();
+    for i in 0..5 {
+        let e = format!("order{i}@example.test");
+        customer(&app, &e).await;
+        emails.push(e);
+    }
+    app.deliver_all().await;
+    let seen = |rx: &Receiver| -> Vec<String> {
+        rx.received()
+            .iter()
+            .map(|r| r.json()["data"]["object"]["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The steady endpoint has everything, in creation order; the flaky one holds its queue.
+    assert_eq!(seen(&steady), emails);
+    assert_eq!(seen(&flaky), emails[..1]);
+
+    app.advance(100);
+    app.deliver_all().await;
+    // The failed first event again, then the rest in order.
+    assert_eq!(seen(&flaky)[1..], emails[..]);
+    assert_eq!(seen(&steady), emails, "nothing sent twice to the healthy endpoint");
+}
+
+#[tokio::test]
+async fn after_the_retry_window_a_delivery_is_marked_failed_and_the_queue_moves_on() {
+    let app =
+        TestApp::spawn_with(|s| s.webhooks.retry = RetryPolicy { first: 10, cap: 40, retry_for: 100 }).await;
+    let rx = Receiver::start(vec![Answer::Status(500, "no"); 3]).await;
+    let (we, _) = app.endpoint(&rx.url, &["*"]).await;
+    customer(&app, "first@example.test").await;
+    customer(&app, "second@example.test").await;
+
+    let mut attempts = 0;
+    for _ in 0..10 {
+        attempts += app.deliver_all().await;
+        app.advance(60);
+    }
+    let ds = deliveries(&app, &format!("webhook_endpoint={we}")).await;
+    // Newest first: the second event went out once the first gave up.
+    assert_eq!(ds[1]["status"], "failed");
+    assert_eq!(ds[1]["next_attempt_at"], Value::Null);
+    let tries = ds[1]["attempts"].as_array().unwrap().len();
+    assert_eq!(tries, 3, "tries at 0, 60 and 120 s; the next would fall past 100 s");
+    assert_eq!(ds[0]["status"], "succeeded");
+    assert_eq!(attempts, tries + 1);
+    assert_eq!(
+        app.list_ids(&format!("/webhook_deliveries?status=failed&webhook_endpoint={we}")).await.len(),
+        1
+    );
+    app.get("/webhook_deliveries?status=lost").await.invalid("status");
+}
+
+#[tokio::test]
+async fn events_can_be_resent_and_disabled_endpoints_pause() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start(vec![]).await;
+    let other = Receiver::start(vec![]).await;
+    let (we, _) = app.endpoint(&rx.url, &["customer.created"]).await;
+    let (we2, _) = app.endpoint(&other.url, &["invoice.paid"]).await;
+    customer(&app, "again@example.test").await;
+    app.deliver_all().await;
+    assert_eq!(rx.received().len(), 1);
+    assert!(other.received().is_empty(), "it does not want customer.created");
+    let evt = app.list_ids("/events").await[0].clone();
+
+    let r = app.post(&format!("/events/{evt}/resend"), &[]).await;
+    assert_eq!(r.ok()["id"], evt.as_str());
+    assert_eq!(r.body["pending_webhooks"], 1);
+    app.deliver_all().await;
+    assert_eq!(rx.received().len(), 2);
+    assert_eq!(rx.received()[1].json()["id"], evt.as_str());
+    // Only to one endpoint, whatever it subscribed to.
+    app.post(&format!("/events/{evt}/resend"), &[("webhook_endpoint", &we2)]).await.ok();
+    app.deliver_all().await;
+    assert_eq!(other.received().len(), 1);
+    assert_eq!(rx.received().len(), 2);
+    app.post(&format!("/events/{evt}/resend"), &[("webhook_endpoint", "we_nope")])
+        .await
+        .invalid("webhook_endpoint");
+    app.post("/events/evt_nope/resend", &[]).await.error(404);
+
+    // A disabled endpoint gets nothing new; enabled again, it goes on.
+    app.post(&format!("/webhook_endpoints/{we}"), &[("disabled", "true")]).await.ok();
+    customer(&app, "paused@example.test").await;
+    app.deliver_all().await;
+    assert_eq!(rx.received().len(), 2);
+    let r = app.post(&format!("/events/{evt}/resend"), &[("webhook_endpoint", &we)]).await;
+    r.invalid("webhook_endpoint");
+    app.post(&format!("/webhook_endpoints/{we}"), &[("disabled", "false")]).await.ok();
+    customer(&app, "back@example.test").await;
+    app.deliver_all().await;
+    let emails: Vec<Value> =
+        rx.received().iter().map(|r| r.json()["data"]["object"]["email"].clone()).collect();
+    assert_eq!(emails.last().unwrap(), "back@example.test");
+    assert!(!emails.contains(&json!("paused@example.test")));
+
+    // Deleting an endpoint drops its queue.
+    customer(&app, "never@example.test").await;
+    app.delete(&format!("/webhook_endpoints/{we}")).await.ok();
+    assert!(deliveries(&app, &format!("webhook_endpoint={we}")).await.is_empty());
+    app.deliver_all().await;
+    assert_eq!(rx.received().len(), 3);
+}
+
+#[tokio::test]
+async fn a_new_url_retries_the_waiting_delivery_at_once() {
+    let app = TestApp::spawn().await;
+    let broken = Receiver::start(vec![Answer::Status(404, "gone")]).await;
+    let fixed = Receiver::start(vec![]).await;
+    let (we, _) = app.endpoint(&broken.url, &["*"]).await;
+    customer(&app, "moved@example.test").await;
+    assert_eq!(app.deliver().await, 1);
+    assert_eq!(app.deliver().await, 0, "waiting for its retry");
+    app.post(&format!("/webhook_endpoints/{we}"), &[("url", &fixed.url)]).await.ok();
+    assert_eq!(app.deliver().await, 1);
+    assert_eq!(fixed.received().len(), 1);
+}
+
+#[tokio::test]
+async fn two_workers_send_each_delivery_once() {
+    let app = TestApp::spawn().await;
+    let rxs = [Receiver::start(vec![]).await, Receiver::start(vec![]).await, Receiver::start(vec![]).await];
+    for rx in &rxs {
+        app.endpoint(&rx.url, &["*"]).await;
+    }
+    for i in 0..20 {
+        customer(&app, &format!("w{i}@example.test")).await;
+    }
+    let (a, b) = tokio::join!(app.deliver_all(), app.deliver_all());
+    assert_eq!(a + b, 60);
+    for rx in &rxs {
+        let ids: Vec<Value> = rx.received().iter().map(|r| r.json()["id"].clone()).collect();
+        assert_eq!(ids.len(), 20);
+        let mut unique = ids.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), 20, "no event twice");
+    }
+}
+
+#[tokio::test]
+async fn paying_emits_the_checkout_events_in_order() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start(vec![]).await;
+    app.endpoint(&rx.url, &["*"]).await;
+    let id = payment_session(&app, 1500, &["card"]).await;
+    let declined = pay_card(&app, &id, "4000000000000002").await;
+    assert_eq!(declined.status, StatusCode::OK);
+    assert_eq!(app.event_types().await, ["payment_intent.created", "payment_intent.payment_failed"]);
+    pay_card(&app, &id, "4242424242424242").await;
+    assert_eq!(
+        app.event_types().await,
+        [
+            "payment_intent.created",
+            "payment_intent.payment_failed",
+            "customer.created",
+            "payment_intent.succeeded",
+            "checkout.session.completed",
+        ]
+    );
+    app.deliver_all().await;
+    assert_eq!(rx.types(), app.event_types().await);
+    let completed = rx.received().last().unwrap().json();
+    let s = &completed["data"]["object"];
+    assert_eq!(s["id"], id.as_str());
+    assert_eq!(s["status"], "complete");
+    assert_eq!(s["payment_status"], "paid");
+    assert_eq!(s["url"], Value::Null);
+    assert_eq!(completed["request"], json!({"id": null, "idempotency_key": null}));
+    let failed = &rx.received()[1].json();
+    assert_eq!(failed["data"]["object"]["last_payment_error"]["code"], "card_declined");
+}
+
+#[tokio::test]
+async fn expiry_by_api_and_by_the_sweep_emits_checkout_session_expired() {
+    let app = TestApp::spawn().await;
+    let price = app.price(700, "usd").await;
+    let a = app.simple_session(&price, 1).await["id"].as_str().unwrap().to_owned();
+    let b = app.simple_session(&price, 1).await["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/checkout/session/{a}/expire"), &[]).await.ok();
+    app.advance(25 * 3600);
+    assert_eq!(app.sweep().await, 1);
+    let events = app.get("/events?type=checkout.session.expired").await;
+    let objects: Vec<&Value> =
+        events.ok()["data"].as_array().unwrap().iter().map(|e| &e["data"]["object"]).collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[0]["id"], b.as_str());
+    assert_eq!(objects[1]["id"], a.as_str());
+    assert!(objects.iter().all(|o| o["status"] == "expired"));
+    assert_eq!(app.sweep().await, 0);
+    assert_eq!(app.event_types().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_bank_transfer_emits_async_payment_succeeded() {
+    let app = TestApp::spawn().await;
+    let price = app.price(3000, "usd").await;
+    let cus = customer(&app, "transfer@example.test").await;
+    let s = app
+        .session(json!({"line_items": [{"price": price, "quantity": 1}], "customer": cus, "payment_method_types": ["customer_balance"], "success_url": "https://shop.test/ok"}))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    post(&app, &format!("/pay/{id}"), &[("payment_method", "customer_balance")]).await;
+    assert_eq!(
+        app.event_types().await,
+        ["customer.created", "payment_intent.created", "checkout.session.completed"]
+    );
+    let completed = app.get("/events?type=checkout.session.completed").await.ok()["data"][0].clone();
+    assert_eq!(completed["data"]["object"]["payment_status"], "unpaid");
+
+    app.post(
+        &format!("/test_helpers/customers/{cus}/fund_cash_balance"),
+        &[("amount", "3000"), ("currency", "usd")],
+    )
+    .await
+    .ok();
+    let types = app.event_types().await;
+    assert_eq!(types[3..], ["payment_intent.succeeded", "checkout.session.async_payment_succeeded"]);
+    let paid = app.get("/events?type=checkout.session.async_payment_succeeded").await.ok()["data"][0].clone();
+    assert_eq!(paid["data"]["object"]["id"], id);
+    assert_eq!(paid["data"]["object"]["payment_status"], "paid");
+    assert!(paid["request"]["id"].as_str().unwrap().starts_with("req_"));
+}
+
+#[tokio::test]
+async fn a_subscription_checkout_emits_subscription_and_invoice_events() {
+    let app = TestApp::spawn().await;
+    let plan = app.recurring_price(2000, "usd", "month").await;
+    let s = app
+        .session(json!({"mode": "subscription", "line_items": [{"price": plan, "quantity": 1}], "subscription_data": {"trial_period_days": 7}, "success_url": "https://shop.test/ok"}))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    pay_card(&app, id, "4242424242424242").await;
+    assert_eq!(
+        app.event_types().await,
+        [
+            "customer.created",
+            "customer.subscription.created",
+            "invoice.created",
+            "invoice.paid",
+            "checkout.session.completed",
+        ]
+    );
+    let sub =
+        app.get("/events?type=customer.subscription.created").await.ok()["data"][0]["data"]["object"].clone();
+    assert_eq!(sub["status"], "trialing");
+}
