@@ -26,6 +26,28 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Forward the account's new events to a local URL, signed, until Ctrl-C (like `stripe
+    /// listen`). Needs nothing set up on the server.
+    Listen(ListenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListenArgs {
+    /// Where to POST each event, e.g. `http://localhost:3000/webhooks`.
+    #[arg(long)]
+    pub forward_to: String,
+    /// Only these event types (comma-separated; `*` for all, the default).
+    #[arg(long, value_delimiter = ',', default_value = "*")]
+    pub events: Vec<String>,
+    /// The kassa server to listen to.
+    #[arg(long, env = "KASSA_API_URL", default_value = "http://127.0.0.1:4242")]
+    pub api_url: String,
+    /// The account's secret key.
+    #[arg(long, env = "KASSA_SECRET_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// Milliseconds between two looks for new events.
+    #[arg(long, default_value_t = 250)]
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -14,6 +14,7 @@
 //! - [`worker`]: background work inside `kassa serve` (the expiry sweep, idempotency-key purge,
 //!   webhook delivery).
 //! - [`client`]: outgoing HTTP (webhooks, `kassa listen`).
+//! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring.
 
@@ -22,6 +23,7 @@ pub mod client;
 pub mod config;
 pub mod form;
 pub mod http;
+pub mod listen;
 pub mod service;
 pub mod startup;
 pub mod state;

@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
         Command::Accounts(AccountsCommand::Create { name, database }) => {
             create_account(&name, &database.database_url).await
         }
+        Command::Listen(args) => kassa::listen::run(args, startup::shutdown_signal()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
-//! The `kassa` binary as a user runs it (SPEC §1, §2): `kassa serve` in an empty directory, the
-//! default account's key, settings from flags and environment, `kassa accounts create`, and a
-//! graceful stop on SIGTERM. Each test spawns the compiled binary with a temporary directory as its
+//! The `kassa` binary as a user runs it (SPEC §1, §2, §11): `kassa serve` in an empty directory,
+//! the default account's key, settings from flags and environment, `kassa accounts create`, a
+//! graceful stop on SIGTERM, a webhook in flight when kassa is killed with SIGKILL, and
+//! `kassa listen`. Each test spawns the compiled binary with a temporary directory as its
 //! working directory and speaks to it over HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -27,6 +28,12 @@ const KASSA_VARS: &[&str] = &[
     "KASSA_PUBLIC_URL",
     "KASSA_LOG_FORMAT",
     "KASSA_SWEEP_INTERVAL",
+    "KASSA_WEBHOOK_TIMEOUT",
+    "KASSA_WEBHOOK_RETRY_FIRST",
+    "KASSA_WEBHOOK_RETRY_MAX_INTERVAL",
+    "KASSA_WEBHOOK_RETRY_FOR",
+    "KASSA_WEBHOOK_LEASE",
+    "KASSA_API_URL",
 ];
 
 fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -581,4 +588,236 @@ async fn card_numbers_never_reach_the_logs() {
     }
     // Part of a number, where the digits cannot occur by chance (runs of zeros can: floats).
     assert!(!logs.contains("424242424242"), "4242… appears in part in the logs");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks through the real binary.
+
+/// A request a [`SyncReceiver`] got: its headers (lower-cased names) and body.
+#[derive(Clone, Debug)]
+struct Got {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Got {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// A webhook receiver on its own threads: answers `200 ok`, except that with `hang_first` it
+/// never answers its first request (it holds the connection open instead).
+struct SyncReceiver {
+    url: String,
+    got: Arc<Mutex<Vec<Got>>>,
+}
+
+impl SyncReceiver {
+    fn start(hang_first: bool) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got: Arc<Mutex<Vec<Got>>> = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let seen = seen.clone();
+                std::thread::spawn(move || serve_hook(conn, &seen, hang_first));
+            }
+        });
+        Self { url, got }
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+fn serve_hook(conn: TcpStream, seen: &Mutex<Vec<Got>>, hang_first: bool) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn;
+    loop {
+        let mut headers = Vec::new();
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let first = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(Got { headers, body: String::from_utf8_lossy(&body).into_owned() });
+            seen.len() == 1
+        };
+        if hang_first && first {
+            std::thread::sleep(Duration::from_secs(600));
+            return;
+        }
+        if writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").is_err() {
+            return;
+        }
+    }
+}
+
+/// Check a `Stripe-Signature` header with an HMAC computed here.
+fn signed_by(secret: &str, header: &str, body: &str) -> bool {
+    use hmac::{KeyInit, Mac};
+    let Some((t, v1)) = header.split_once(',') else { return false };
+    let (Some(t), Some(v1)) = (t.strip_prefix("t="), v1.strip_prefix("v1=")) else { return false };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    want == v1
+}
+
+const HOOK_KEY: &str = "sk_test_WebhookTestKey00000000000000000";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_in_flight_when_kassa_is_killed_is_sent_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = SyncReceiver::start(true);
+    // A short lease, so the restarted server takes the endpoint over quickly; the timeout is
+    // longer than the test needs, so the first attempt is still in flight at the kill.
+    let env = [("KASSA_SECRET_KEY", HOOK_KEY), ("KASSA_WEBHOOK_LEASE", "4"), ("KASSA_WEBHOOK_TIMEOUT", "3")];
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &env);
+    let http = Http::new(&addr);
+    let (s, endpoint) =
+        http.post(HOOK_KEY, "/webhook_endpoints", &[("url", &rx.url), ("enabled_events[]", "*")]).await;
+    assert_eq!(s, 201, "{endpoint}");
+    let secret = endpoint["secret"].as_str().unwrap().to_owned();
+    let (s, customer) = http.post(HOOK_KEY, "/customers", &[("email", "kill@example.test")]).await;
+    assert_eq!(s, 201, "{customer}");
+
+    let first = poll("the first attempt", || rx.got().first().cloned());
+    assert_eq!(first.json()["type"], "customer.created");
+    kassa.child.kill().unwrap();
+    let status = kassa.wait();
+    assert!(!status.success(), "killed: {status}");
+
+    let (mut again, addr) = Kassa::serve(dir.path(), &[], &env);
+    let again_http = Http::new(&addr);
+    let second = poll("the delivery after the restart", || rx.got().get(1).cloned());
+    assert_eq!(second.json()["id"], first.json()["id"], "the same event, again");
+    assert!(signed_by(&secret, second.header("stripe-signature").unwrap(), &second.body));
+    let delivered = poll("the delivery to be recorded", || {
+        let rt = tokio::runtime::Handle::current();
+        let (_, list) = tokio::task::block_in_place(|| {
+            rt.block_on(again_http.get(Some(HOOK_KEY), "/webhook_deliveries?status=succeeded"))
+        });
+        list["data"].as_array().filter(|d| !d.is_empty()).map(|d| d[0].clone())
+    });
+    assert_eq!(delivered["event"], first.json()["id"]);
+    assert_eq!(delivered["attempts"].as_array().unwrap().len(), 1, "the killed attempt was never recorded");
+    assert_eq!(rx.got().len(), 2, "sent once more, not more");
+    assert!(again.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kassa_listen_forwards_new_events_signed_with_the_secret_it_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = SyncReceiver::start(false);
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    let http = Http::new(&addr);
+    // An event from before listening starts is not forwarded.
+    let (s, _) = http.post(HOOK_KEY, "/customers", &[("email", "before@example.test")]).await;
+    assert_eq!(s, 201);
+
+    let api_url = format!("http://{addr}");
+    let mut listen = command(
+        dir.path(),
+        &["listen", "--forward-to", &rx.url, "--events", "customer.created,checkout.session.expired"],
+        &[("KASSA_API_URL", &api_url), ("KASSA_SECRET_KEY", HOOK_KEY)],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let out = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = out.clone();
+    let pipe = listen.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let ready = poll("the ready line", || out.lock().unwrap().first().cloned());
+    let secret =
+        ready.split_whitespace().find(|w| w.starts_with("whsec_")).expect("a whsec_ secret").to_owned();
+
+    let (s, customer) = http.post(HOOK_KEY, "/customers", &[("email", "after@example.test")]).await;
+    assert_eq!(s, 201);
+    let session = http.session(HOOK_KEY).await;
+    let sid = session["id"].as_str().unwrap();
+    let (s, _) = http.post(HOOK_KEY, &format!("/checkout/session/{sid}/expire"), &[]).await;
+    assert_eq!(s, 200);
+
+    let got = poll("both events forwarded", || Some(rx.got()).filter(|g| g.len() >= 2));
+    let types: Vec<String> = got.iter().map(|g| g.json()["type"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(types, ["customer.created", "checkout.session.expired"]);
+    assert_eq!(got[0].json()["data"]["object"]["id"], customer["id"]);
+    for g in &got {
+        assert!(signed_by(&secret, g.header("stripe-signature").unwrap(), &g.body), "signed with {secret}");
+    }
+    poll("the forwarding log lines", || {
+        let out = out.lock().unwrap().join("\n");
+        (out.contains("--> checkout.session.expired") && out.contains("<-- [200]")).then_some(())
+    });
+
+    // Ctrl-C stops it cleanly; it printed the same secret a second run would.
+    let pid = listen.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = poll("kassa listen to exit", || listen.try_wait().unwrap());
+    assert!(status.success(), "{status}");
+    assert_eq!(secret, kassa::listen::secret_for(HOOK_KEY).expose());
+    assert_eq!(rx.got().len(), 2, "nothing else (the earlier customer, the filtered types) was sent");
+    assert!(kassa.terminate().success());
+}
+
+#[tokio::test]
+async fn kassa_listen_with_a_bad_key_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    let api_url = format!("http://{addr}");
+    let mut listen = Kassa::spawn(
+        dir.path(),
+        &[
+            "listen",
+            "--forward-to",
+            "http://127.0.0.1:9/hook",
+            "--api-url",
+            &api_url,
+            "--api-key",
+            "sk_test_wrong",
+        ],
+        &[],
+    );
+    let status = listen.wait();
+    assert!(!status.success());
+    assert!(listen.stderr().contains("401"), "{}", listen.stderr());
+    assert!(kassa.terminate().success());
 }
