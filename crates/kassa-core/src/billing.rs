@@ -94,6 +94,9 @@ pub struct PaymentIntent {
     pub description: Option<String>,
     pub metadata: Metadata,
     pub canceled_at: Option<Timestamp>,
+    /// Why it was canceled: `duplicate`, `fraudulent`, `requested_by_customer` or `abandoned`.
+    #[serde(default)]
+    pub cancellation_reason: Option<String>,
     /// The test network's 3-D Secure state while `requires_action`. Opaque here; never rendered.
     #[serde(default)]
     pub pending_challenge: Option<serde_json::Value>,
@@ -117,8 +120,34 @@ impl PaymentIntent {
             description: None,
             metadata: Metadata::new(),
             canceled_at: None,
+            cancellation_reason: None,
             pending_challenge: None,
         }
+    }
+
+    /// `POST /payment_intents/{id}/cancel`: only an intent that has not succeeded or been canceled
+    /// can be; `reason` is one of Stripe's four.
+    pub fn cancel(&mut self, reason: Option<&str>, now: Timestamp) -> Result<(), crate::error::Error> {
+        use crate::error::{Error, Invalid};
+        if let Some(r) = reason
+            && !["duplicate", "fraudulent", "requested_by_customer", "abandoned"].contains(&r)
+        {
+            return Err(Error::Invalid(Invalid::param(
+                "cancellation_reason",
+                "`cancellation_reason` must be one of duplicate, fraudulent, requested_by_customer or abandoned.",
+            )));
+        }
+        if matches!(self.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::Canceled) {
+            return Err(Error::State(format!(
+                "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_action, processing.",
+                self.status.as_str()
+            )));
+        }
+        self.status = PaymentIntentStatus::Canceled;
+        self.canceled_at = Some(now);
+        self.cancellation_reason = reason.map(str::to_owned);
+        self.pending_challenge = None;
+        Ok(())
     }
 }
 

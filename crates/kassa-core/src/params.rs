@@ -326,6 +326,14 @@ list_params!(
     WebhookDeliveryList { webhook_endpoint: Option<String>, event: Option<String>, status: Option<String> }
 );
 
+/// `POST /payment_intents/{id}/cancel`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentIntentCancel {
+    pub cancellation_reason: Option<String>,
+    pub expand: Option<Vec<String>>,
+}
+
 /// `POST /events/{id}/resend`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -303,7 +303,7 @@ pub fn payment_intent(pi: &PaymentIntent) -> Value {
         "application_fee_amount": null,
         "automatic_payment_methods": null,
         "canceled_at": pi.canceled_at,
-        "cancellation_reason": null,
+        "cancellation_reason": pi.cancellation_reason,
         "capture_method": "automatic",
         "client_secret": null,
         "confirmation_method": "automatic",

@@ -46,6 +46,7 @@ fn api_routes(sessions_path: &str) -> Router<AppState> {
         .route("/promotion_codes/{id}", get(catalog::get_promotion_code).post(catalog::update_promotion_code))
         .route("/payment_intents", get(api::payments::list_payment_intents))
         .route("/payment_intents/{id}", get(api::payments::get_payment_intent))
+        .route("/payment_intents/{id}/cancel", post(api::payments::cancel_payment_intent))
         .route("/payment_methods", get(api::payments::list_payment_methods))
         .route("/payment_methods/{id}", get(api::payments::get_payment_method))
         .route("/subscriptions", get(api::payments::list_subscriptions))

@@ -1,16 +1,23 @@
 //! Reading what a completed checkout creates (SPEC §3, §4): payment intents, payment methods,
 //! subscriptions and invoices. Their creation belongs to completion and billing; here they are
-//! retrieved and listed, newest first, with the filters Stripe's lists take.
+//! retrieved and listed, newest first, with the filters Stripe's lists take; a payment intent
+//! can also be canceled.
 
+use kassa_core::Error as DomainError;
 use kassa_core::Invalid;
 use kassa_core::billing::{
     Invoice, InvoiceStatus, PaymentIntent, PaymentMethod, Subscription, SubscriptionStatus,
 };
-use kassa_core::params::{InvoiceList, PaymentIntentList, PaymentMethodList, SubscriptionList};
-use kassa_core::store::{Column, Filter, Value};
+use kassa_core::params::{
+    InvoiceList, PaymentIntentCancel, PaymentIntentList, PaymentMethodList, SubscriptionList,
+};
+use kassa_core::session::{PaymentStatus, Session, Status};
+use kassa_core::store::{Column, Filter, StoreError, TxExt, Value};
+use kassa_core::webhook::EventType;
 
 use super::{Acct, Result, get, list};
 use crate::state::Ctx;
+use crate::views;
 
 fn eq(column: Column, value: &Option<String>) -> Option<Filter> {
     value.as_deref().map(|v| Filter::Eq(column, Value::from(v)))
@@ -18,6 +25,43 @@ fn eq(column: Column, value: &Option<String>) -> Option<Filter> {
 
 pub async fn get_payment_intent(ctx: &Ctx, acct: &Acct, id: &str) -> Result<PaymentIntent> {
     get(ctx, acct, id).await
+}
+
+/// `POST /payment_intents/{id}/cancel`. An intent of an open checkout session is the session's to
+/// settle (expire the session instead). Canceling the intent of a completed session that waits for
+/// a bank transfer gives up on that payment: `payment_intent.canceled`, then
+/// `checkout.session.async_payment_failed` (the session stays `complete` and `unpaid`).
+pub async fn cancel_payment_intent(
+    ctx: &Ctx,
+    acct: &Acct,
+    id: &str,
+    p: PaymentIntentCancel,
+) -> Result<PaymentIntent> {
+    let now = ctx.now();
+    super::update(ctx, acct, id, move |pi: &mut PaymentIntent, tx, out, account| {
+        let session: Option<Session> = match &pi.checkout_session {
+            Some(s) => tx.load(account, s)?,
+            None => None,
+        };
+        if let Some(s) = &session
+            && s.status_at(now) == Status::Open
+        {
+            return Err(StoreError::Rejected(DomainError::State(
+                "This PaymentIntent belongs to an open Checkout Session: expire the session instead."
+                    .to_owned(),
+            )));
+        }
+        pi.cancel(p.cancellation_reason.as_deref(), now)?;
+        out.emit(tx, account, EventType::PaymentIntentCanceled, views::payment_intent(pi))?;
+        if let Some(s) =
+            session.filter(|s| s.status == Status::Complete && s.payment_status == PaymentStatus::Unpaid)
+        {
+            let object = views::session(&s, &out.view(), false);
+            out.emit(tx, account, EventType::CheckoutSessionAsyncPaymentFailed, object)?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn list_payment_intents(

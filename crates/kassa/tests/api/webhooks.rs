@@ -581,3 +581,58 @@ async fn a_subscription_checkout_emits_subscription_and_invoice_events() {
         app.get("/events?type=customer.subscription.created").await.ok()["data"][0]["data"]["object"].clone();
     assert_eq!(sub["status"], "trialing");
 }
+
+#[tokio::test]
+async fn giving_up_on_a_bank_transfer_emits_async_payment_failed() {
+    let app = TestApp::spawn().await;
+    let price = app.price(3000, "usd").await;
+    let cus = customer(&app, "gaveup@example.test").await;
+    let s = app
+        .session(json!({"line_items": [{"price": price, "quantity": 1}], "customer": cus, "payment_method_types": ["customer_balance"], "success_url": "https://shop.test/ok"}))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    post(&app, &format!("/pay/{id}"), &[("payment_method", "customer_balance")]).await;
+    let pi =
+        app.get(&format!("/checkout/session/{id}")).await.ok()["payment_intent"].as_str().unwrap().to_owned();
+
+    app.post(&format!("/payment_intents/{pi}/cancel"), &[("cancellation_reason", "bored")])
+        .await
+        .invalid("cancellation_reason");
+    let r = app.post(&format!("/payment_intents/{pi}/cancel"), &[("cancellation_reason", "abandoned")]).await;
+    assert_eq!(r.ok()["status"], "canceled");
+    assert_eq!(r.body["cancellation_reason"], "abandoned");
+    assert_eq!(r.body["canceled_at"], app.clock_now());
+    let types = app.event_types().await;
+    assert_eq!(
+        types[types.len() - 2..],
+        ["payment_intent.canceled", "checkout.session.async_payment_failed"]
+    );
+    let failed = app.get("/events?type=checkout.session.async_payment_failed").await.ok()["data"][0].clone();
+    assert_eq!(failed["data"]["object"]["id"], id);
+    assert_eq!(failed["data"]["object"]["payment_status"], "unpaid");
+    assert_eq!(failed["data"]["object"]["status"], "complete");
+    // Once canceled, it stays canceled; funding the balance later pays nothing.
+    let again = app.post(&format!("/payment_intents/{pi}/cancel"), &[]).await;
+    assert!(again.error(400)["message"].as_str().unwrap().contains("canceled"));
+    app.post(
+        &format!("/test_helpers/customers/{cus}/fund_cash_balance"),
+        &[("amount", "3000"), ("currency", "usd")],
+    )
+    .await
+    .ok();
+    assert_eq!(app.get(&format!("/payment_intents/{pi}")).await.ok()["status"], "canceled");
+    assert_eq!(app.get(&format!("/checkout/session/{id}")).await.ok()["payment_status"], "unpaid");
+
+    // An open session's attempt is the session's to settle.
+    let open = payment_session(&app, 800, &["card"]).await;
+    pay_card(&app, &open, "4000000000000002").await;
+    let attempt =
+        app.get("/payment_intents?limit=1").await.ok()["data"][0]["id"].as_str().unwrap().to_owned();
+    let r = app.post(&format!("/payment_intents/{attempt}/cancel"), &[]).await;
+    assert!(r.error(400)["message"].as_str().unwrap().contains("expire the session"));
+    app.post("/payment_intents/pi_nope/cancel", &[]).await.error(404);
+    assert_eq!(
+        app.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}

@@ -3,7 +3,9 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use kassa_core::params::{InvoiceList, PaymentIntentList, PaymentMethodList, Retrieve, SubscriptionList};
+use kassa_core::params::{
+    InvoiceList, PaymentIntentCancel, PaymentIntentList, PaymentMethodList, Retrieve, SubscriptionList,
+};
 use serde_json::Value;
 
 use super::{expanded, list_response, paths};
@@ -24,6 +26,17 @@ pub async fn get_payment_intent(
 ) -> Res<Json<Value>> {
     let x = paths(Ty::PaymentIntent, &p.expand)?;
     let v = views::payment_intent(&svc::get_payment_intent(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
+}
+
+pub async fn cancel_payment_intent(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<PaymentIntentCancel>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::PaymentIntent, &p.expand)?;
+    let v = views::payment_intent(&svc::cancel_payment_intent(&ctx, &a, &id, p).await?);
     Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
 }
 
