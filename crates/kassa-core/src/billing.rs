@@ -299,6 +299,33 @@ pub struct Subscription {
     pub metadata: Metadata,
     /// The checkout session that created it, if any.
     pub checkout_session: Option<String>,
+    /// The test clock whose time it follows (its customer's), if any.
+    #[serde(default)]
+    pub test_clock: Option<String>,
+    /// The day of the month periods end on (months and years), clamped to short months: the
+    /// billing cycle anchor's day. 0 in records made before it was kept: read it from the anchor.
+    #[serde(default)]
+    pub anchor_day: u32,
+    /// Whether `customer.subscription.trial_will_end` has been sent for the current trial.
+    #[serde(default)]
+    pub trial_will_end_sent: bool,
+    /// The invoice being collected (the charge of its period), while there is one.
+    #[serde(default)]
+    pub collecting: Option<Collecting>,
+    /// When the scheduler must next act on it ([`crate::renewal`]); `None` when nothing is due.
+    #[serde(default)]
+    pub due_at: Option<Timestamp>,
+    /// The scheduler's lease while it charges (0: none).
+    #[serde(default)]
+    pub locked_until: Timestamp,
+}
+
+/// An open invoice being charged: how many attempts failed, and when the next one is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collecting {
+    pub invoice: String,
+    pub failed_attempts: u32,
+    pub next_attempt_at: Timestamp,
 }
 
 impl Subscription {
@@ -330,6 +357,12 @@ impl Subscription {
             discount: None,
             metadata: Metadata::new(),
             checkout_session: None,
+            test_clock: None,
+            anchor_day: 0,
+            trial_will_end_sent: false,
+            collecting: None,
+            due_at: None,
+            locked_until: 0,
         }
     }
 

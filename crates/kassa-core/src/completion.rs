@@ -119,7 +119,9 @@ pub fn complete(
     coupon: Option<&Coupon>,
     now: Timestamp,
 ) -> Result<Completion, Invalid> {
-    if session.status_at(now) != Status::Open {
+    // The caller has checked the session's expiry on the server's clock; `now` may be a test
+    // clock's time, which says nothing about the session.
+    if session.status != Status::Open {
         return Err(Invalid::general("This checkout is no longer open."));
     }
     let (mut customer, customer_is_new) = match customer {
@@ -311,6 +313,16 @@ fn subscribe(
     invoice.paid_at = Some(now);
     invoice.attempt_count = u32::from(invoice.amount_due > 0);
     sub.latest_invoice = Some(invoice.id.clone());
+    sub.test_clock.clone_from(&customer.test_clock);
+    sub.anchor_day = to_civil(period_end).day;
+    if trial_end.is_none() {
+        sub.anchor_day = to_civil(now).day;
+    }
+    // A `once` coupon is used up by the first invoice with something to discount.
+    if sub.discount.as_ref().is_some_and(|d| d.duration == Duration::Once) && invoice.subtotal > 0 {
+        sub.discount = None;
+    }
+    sub.schedule();
     Ok((sub, invoice))
 }
 

@@ -69,6 +69,7 @@ pub mod prefix {
     pub const INVOICE_LINE: &str = "il_";
     pub const DISCOUNT: &str = "di_";
     pub const EVENT: &str = "evt_";
+    pub const TEST_CLOCK: &str = "clock_";
     pub const WEBHOOK_ENDPOINT: &str = "we_";
     pub const WEBHOOK_SECRET: &str = "whsec_";
     /// kassa's own: Stripe does not expose deliveries as objects.

@@ -10,6 +10,7 @@
 //! - [`catalog`]: products, prices, customers, coupons and promotion codes with their rules.
 //! - [`billing`]: what a completed checkout creates — payment intents, payment methods,
 //!   subscriptions, invoices — in their storage form.
+//! - [`renewal`]: subscriptions over time — periods, renewals, dunning, coupon durations.
 //! - [`session`]: the checkout session — every creation rule of SPEC §5, totals, state machine.
 //! - [`params`]: the typed requests, decoded from JSON or Stripe's form encoding alike.
 //! - [`store`]: the [`store::Store`] port that the storage backends implement, shaped by use
@@ -32,6 +33,7 @@ pub mod metadata;
 pub mod money;
 pub mod params;
 pub mod payment;
+pub mod renewal;
 pub mod session;
 pub mod store;
 pub mod time;

@@ -322,9 +322,50 @@ list_params!(
     WebhookEndpointList {}
 );
 list_params!(
+    /// `GET /test_helpers/test_clocks`
+    TestClockList {}
+);
+list_params!(
     /// `GET /webhook_deliveries` (kassa's own: every attempt at sending an event).
     WebhookDeliveryList { webhook_endpoint: Option<String>, event: Option<String>, status: Option<String> }
 );
+
+/// `POST /test_helpers/test_clocks`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestClockCreate {
+    pub frozen_time: Option<Int>,
+    pub name: Option<String>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /test_helpers/test_clocks/{id}/advance`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestClockAdvance {
+    pub frozen_time: Option<Int>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /subscriptions/{id}`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionUpdate {
+    pub cancel_at_period_end: Option<Bool>,
+    /// A payment method of the subscription's customer, charged from the next attempt on.
+    pub default_payment_method: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /subscriptions/{id}/cancel`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionCancel {
+    pub invoice_now: Option<Bool>,
+    pub prorate: Option<Bool>,
+    pub expand: Option<Vec<String>>,
+}
 
 /// `POST /payment_intents/{id}/cancel`
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -425,6 +466,8 @@ pub struct CustomerCreate {
     pub name: Option<String>,
     pub description: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// The test clock the customer (and its subscriptions) follows.
+    pub test_clock: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 

@@ -41,6 +41,7 @@ use crate::account::{Account, ApiKeyRecord, KeyHash};
 use crate::billing::{Invoice, PaymentIntent, PaymentMethod, Subscription};
 use crate::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use crate::error::Error;
+use crate::renewal::TestClock;
 use crate::session::Session;
 use crate::time::Timestamp;
 use crate::webhook::{Event, WebhookDelivery, WebhookEndpoint};
@@ -62,6 +63,7 @@ pub enum Kind {
     Event,
     WebhookEndpoint,
     WebhookDelivery,
+    TestClock,
 }
 
 impl Kind {
@@ -80,6 +82,7 @@ impl Kind {
         Kind::Event,
         Kind::WebhookEndpoint,
         Kind::WebhookDelivery,
+        Kind::TestClock,
     ];
 
     pub fn table(self) -> &'static str {
@@ -98,6 +101,7 @@ impl Kind {
             Self::Event => "events",
             Self::WebhookEndpoint => "webhook_endpoints",
             Self::WebhookDelivery => "webhook_deliveries",
+            Self::TestClock => "test_clocks",
         }
     }
 
@@ -118,6 +122,7 @@ impl Kind {
             Self::Event => "event",
             Self::WebhookEndpoint => "webhook_endpoint",
             Self::WebhookDelivery => "webhook_delivery",
+            Self::TestClock => "test_helpers.test_clock",
         }
     }
 
@@ -126,7 +131,7 @@ impl Kind {
         match self {
             Self::Product => &[Column::Active],
             Self::Price => &[Column::Active, Column::Product, Column::Currency, Column::Type],
-            Self::Customer => &[Column::Email],
+            Self::Customer => &[Column::Email, Column::TestClock],
             Self::Coupon => &[],
             Self::PromotionCode => &[Column::Active, Column::Code, Column::Coupon, Column::Customer],
             Self::CheckoutSession => &[
@@ -139,11 +144,14 @@ impl Kind {
             Self::IdempotencyKey => &[],
             Self::PaymentIntent => &[Column::Customer, Column::Status],
             Self::PaymentMethod => &[Column::Customer, Column::Type],
-            Self::Subscription => &[Column::Customer, Column::Status],
+            Self::Subscription => {
+                &[Column::Customer, Column::Status, Column::DueAt, Column::TestClock, Column::LockedUntil]
+            }
             Self::Invoice => &[Column::Customer, Column::Subscription, Column::Status],
             Self::Event => &[Column::Type],
             Self::WebhookEndpoint => &[Column::Status, Column::LockedUntil],
             Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status],
+            Self::TestClock => &[Column::Status, Column::LockedUntil],
         }
     }
 }
@@ -170,6 +178,10 @@ pub enum Column {
     Event,
     /// Until when a worker holds the record (a lease); 0 when no one does.
     LockedUntil,
+    /// When the scheduler must next act on a subscription (NULL: never).
+    DueAt,
+    /// The test clock a customer or subscription follows (NULL: real time).
+    TestClock,
 }
 
 impl Column {
@@ -191,6 +203,8 @@ impl Column {
             Self::Endpoint => "webhook_endpoint",
             Self::Event => "event",
             Self::LockedUntil => "locked_until",
+            Self::DueAt => "due_at",
+            Self::TestClock => "test_clock",
         }
     }
 }
@@ -539,7 +553,7 @@ impl Record for Customer {
         self.created
     }
     fn columns(&self) -> Vec<Value> {
-        vec![self.email.clone().into()]
+        vec![self.email.clone().into(), self.test_clock.clone().into()]
     }
 }
 
@@ -628,7 +642,13 @@ impl Record for Subscription {
         self.created
     }
     fn columns(&self) -> Vec<Value> {
-        vec![self.customer.as_str().into(), self.status.as_str().into()]
+        vec![
+            self.customer.as_str().into(),
+            self.status.as_str().into(),
+            self.due_at.into(),
+            self.test_clock.clone().into(),
+            self.locked_until.into(),
+        ]
     }
 }
 
@@ -681,6 +701,19 @@ impl Record for WebhookDelivery {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.webhook_endpoint.as_str().into(), self.event.as_str().into(), self.status.as_str().into()]
+    }
+}
+
+impl Record for TestClock {
+    const KIND: Kind = Kind::TestClock;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.status.as_str().into(), self.locked_until.into()]
     }
 }
 
@@ -762,7 +795,7 @@ mod tests {
 
         let mut sub = Subscription::new("cus_1".into(), usd, vec![], 1, 2, 1);
         sub.status = SubscriptionStatus::PastDue;
-        check(&sub, vec!["cus_1".into(), "past_due".into()]);
+        check(&sub, vec!["cus_1".into(), "past_due".into(), Value::Null, Value::Null, Value::Int(0)]);
 
         let mut inv =
             Invoice::new("cus_1".into(), usd, BillingReason::SubscriptionCycle, vec![], 1, 2, 1).unwrap();

@@ -94,6 +94,7 @@ pub fn sample(kind: Kind, account: &str, id: &str, created: Timestamp) -> RawRec
             Column::Endpoint => Value::Text("we_sample".into()),
             Column::Event => Value::Text("evt_sample".into()),
             Column::LockedUntil => Value::Int(0),
+            Column::DueAt | Column::TestClock => Value::Null,
         })
         .collect();
     let data = serde_json::json!({ "id": id, "object": kind.object(), "note": "ünï \"cødé\" ✓ \\ '; --" });
@@ -246,7 +247,7 @@ pub async fn round_trip_every_kind(store: Arc<dyn Store>) {
         .map(|(i, &kind)| sample(kind, a, &format!("{}_{i}", kind.table()), T0 + i64::try_from(i).unwrap()))
         .collect();
     let mut with_nulls = sample(Kind::Customer, a, "cus_no_email", T0);
-    with_nulls.columns = vec![Value::Null];
+    with_nulls.columns = vec![Value::Null, Value::Null];
     records.push(with_nulls);
     records.push(session(a, "cs_with_customer", "complete", Some("cus_1"), T0 + 60));
     records.push(product(a, "prod_typed", T0, true));

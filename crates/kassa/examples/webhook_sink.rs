@@ -16,10 +16,13 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9911".to_owned());
     let count = Arc::new(AtomicU64::new(0));
     let app = Router::new()
-        .route("/{*path}", post(|State(c): State<Arc<AtomicU64>>, _body: String| async move {
-            c.fetch_add(1, Ordering::Relaxed);
-            "ok"
-        }))
+        .route(
+            "/{*path}",
+            post(|State(c): State<Arc<AtomicU64>>, _body: String| async move {
+                c.fetch_add(1, Ordering::Relaxed);
+                "ok"
+            }),
+        )
         .with_state(count.clone());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tokio::spawn(async move {

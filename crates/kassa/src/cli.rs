@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Seconds between runs of the expiry sweep.
     #[arg(long, env = "KASSA_SWEEP_INTERVAL", default_value_t = 5)]
     pub sweep_interval: u64,
+    /// What a subscription becomes when the last retry of a failed renewal fails: `canceled`
+    /// or `unpaid`.
+    #[arg(long, env = "KASSA_DUNNING_FINAL_STATUS", default_value = "canceled")]
+    pub dunning_final_status: String,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
 }

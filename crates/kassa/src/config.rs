@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use kassa_core::account::SecretKey;
 
+use kassa_core::renewal::Dunning;
 use kassa_core::webhook::RetryPolicy;
 
 use crate::cli::ServeArgs;
@@ -23,6 +24,9 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Run the webhook delivery worker in the background (the tests drive it by hand instead).
     pub deliver_webhooks: bool,
+    /// How often the billing scheduler runs; `None`: not in the background (the tests drive it).
+    pub billing_interval: Option<Duration>,
+    pub dunning: Dunning,
 }
 
 impl Settings {
@@ -49,6 +53,13 @@ impl Settings {
         if w.webhook_lease <= w.webhook_timeout {
             bail!("--webhook-lease must be longer than --webhook-timeout");
         }
+        let final_status =
+            crate::service::billing::final_status(&args.dunning_final_status).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--dunning-final-status must be `canceled` or `unpaid`, got {:?}",
+                    args.dunning_final_status
+                )
+            })?;
         let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let webhooks = WebhookSettings {
             timeout: Duration::from_secs(w.webhook_timeout),
@@ -68,6 +79,8 @@ impl Settings {
             sweep_interval: Duration::from_secs(args.sweep_interval),
             webhooks,
             deliver_webhooks: true,
+            billing_interval: Some(Duration::from_secs(1)),
+            dunning: Dunning { final_status, ..Dunning::default() },
         })
     }
 }

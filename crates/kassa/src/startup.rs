@@ -25,6 +25,7 @@ pub struct Server {
     http: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
     delivery: Option<JoinHandle<()>>,
+    billing: Option<JoinHandle<()>>,
 }
 
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
@@ -40,7 +41,9 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("creating the default account: {e}"))?;
     let addr = listener.local_addr()?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let ctx: AppState = Arc::new(Ctx::new(store, clock, &public_url, settings.webhooks.clone()));
+    let mut ctx = Ctx::new(store, clock, &public_url, settings.webhooks.clone());
+    ctx.dunning = settings.dunning;
+    let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 
     let app = crate::http::router(ctx.clone());
@@ -55,8 +58,11 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let delivery = settings
         .deliver_webhooks
         .then(|| tokio::spawn(crate::worker::deliver::run(ctx.clone(), stopped.clone())));
+    let billing = settings
+        .billing_interval
+        .map(|every| tokio::spawn(crate::worker::run_billing(ctx.clone(), every, stopped.clone())));
     let worker = tokio::spawn(crate::worker::run(ctx.clone(), settings.sweep_interval, stopped));
-    Ok(Server { addr, public_url, ctx, default_account, stop, http, worker, delivery })
+    Ok(Server { addr, public_url, ctx, default_account, stop, http, worker, delivery, billing })
 }
 
 impl Server {
@@ -67,6 +73,9 @@ impl Server {
         self.worker.await.context("the worker task failed")?;
         if let Some(d) = self.delivery {
             d.await.context("the webhook delivery task failed")?;
+        }
+        if let Some(b) = self.billing {
+            b.await.context("the billing task failed")?;
         }
         Ok(())
     }

@@ -30,6 +30,8 @@ pub struct Ctx {
     pub webhook_client: reqwest::Client,
     /// Woken when a transaction on this node has queued webhook deliveries.
     pub deliveries_due: tokio::sync::Notify,
+    /// What happens to failed renewals.
+    pub dunning: kassa_core::renewal::Dunning,
 }
 
 impl Ctx {
@@ -43,6 +45,7 @@ impl Ctx {
             webhook_client: crate::worker::deliver::client(&webhooks),
             webhooks,
             deliveries_due: tokio::sync::Notify::new(),
+            dunning: kassa_core::renewal::Dunning::default(),
             store,
             processor: Arc::new(TestNetwork),
             clock,

@@ -7,6 +7,7 @@ use kassa_core::billing::{
     Subscription,
 };
 use kassa_core::catalog::{Coupon, CouponValue, Customer, Duration, Price, Product, PromotionCode};
+use kassa_core::renewal::{CLOCK_LIFETIME, TestClock};
 use kassa_core::session::{LineItem, Session, Status};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{API_VERSION, Event, WebhookDelivery, WebhookEndpoint};
@@ -474,7 +475,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "schedule": null,
         "start_date": s.created,
         "status": s.status.as_str(),
-        "test_clock": null,
+        "test_clock": s.test_clock,
         "transfer_data": null,
         "trial_end": s.trial_end,
         "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
@@ -685,5 +686,20 @@ pub fn webhook_delivery(d: &WebhookDelivery) -> Value {
         "status": d.status.as_str(),
         "next_attempt_at": d.next_attempt_at,
         "attempts": attempts,
+    })
+}
+
+/// A test clock.
+pub fn test_clock(c: &TestClock) -> Value {
+    json!({
+        "id": c.id,
+        "object": "test_helpers.test_clock",
+        "created": c.created,
+        "deletes_after": c.created + CLOCK_LIFETIME,
+        "frozen_time": c.frozen_time,
+        "livemode": false,
+        "name": c.name,
+        "status": c.status.as_str(),
+        "status_details": {},
     })
 }

@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/001_init.sql")),
     (2, "payments", include_str!("../../migrations/sqlite/002_payments.sql")),
     (3, "webhooks", include_str!("../../migrations/sqlite/003_webhooks.sql")),
+    (4, "billing", include_str!("../../migrations/sqlite/004_billing.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -95,8 +96,10 @@ mod tests {
             assert_eq!(names, want, "columns of {}", kind.table());
 
             for (name, ty) in &info {
-                let integer =
-                    matches!(name.as_str(), "seq" | "created" | "active" | "expires_at" | "locked_until");
+                let integer = matches!(
+                    name.as_str(),
+                    "seq" | "created" | "active" | "expires_at" | "locked_until" | "due_at"
+                );
                 assert_eq!(ty, if integer { "INTEGER" } else { "TEXT" }, "type of {}.{name}", kind.table());
             }
 
@@ -159,7 +162,7 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(versions, [1, 2, 3]);
+        assert_eq!(versions, [1, 2, 3, 4]);
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl KindSql {
 
 /// The statements of `kind`, built on first use.
 pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
-    static CACHE: [OnceLock<KindSql>; 14] = [const { OnceLock::new() }; 14];
+    static CACHE: [OnceLock<KindSql>; 15] = [const { OnceLock::new() }; 15];
     // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
     // a migration).
     let slot = match kind {
@@ -112,6 +112,7 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::Event => 11,
         Kind::WebhookEndpoint => 12,
         Kind::WebhookDelivery => 13,
+        Kind::TestClock => 14,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }

@@ -50,7 +50,17 @@ fn api_routes(sessions_path: &str) -> Router<AppState> {
         .route("/payment_methods", get(api::payments::list_payment_methods))
         .route("/payment_methods/{id}", get(api::payments::get_payment_method))
         .route("/subscriptions", get(api::payments::list_subscriptions))
-        .route("/subscriptions/{id}", get(api::payments::get_subscription))
+        .route(
+            "/subscriptions/{id}",
+            get(api::payments::get_subscription).post(api::billing::update_subscription),
+        )
+        .route("/subscriptions/{id}/cancel", post(api::billing::cancel_subscription))
+        .route("/test_helpers/test_clocks", post(api::billing::create_clock).get(api::billing::list_clocks))
+        .route(
+            "/test_helpers/test_clocks/{id}",
+            get(api::billing::get_clock).delete(api::billing::delete_clock),
+        )
+        .route("/test_helpers/test_clocks/{id}/advance", post(api::billing::advance_clock))
         .route("/invoices", get(api::payments::list_invoices))
         .route("/invoices/{id}", get(api::payments::get_invoice))
         .route("/events", get(events::list_events))

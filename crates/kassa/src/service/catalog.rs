@@ -85,7 +85,12 @@ pub async fn list_prices(ctx: &Ctx, acct: &Acct, p: &PriceList) -> Result<(Vec<P
 pub async fn create_customer(ctx: &Ctx, acct: &Acct, p: CustomerCreate) -> Result<Customer> {
     let now = ctx.now();
     create(ctx, acct, move |tx, out, account| {
-        let customer = Customer::create(p, now)?;
+        let clock = p.test_clock.clone().filter(|c| !c.is_empty());
+        if let Some(c) = &clock {
+            super::billing::check_clock(tx, account, c)?;
+        }
+        let mut customer = Customer::create(p, now)?;
+        customer.test_clock = clock;
         out.emit(tx, account, EventType::CustomerCreated, views::customer(&customer))?;
         Ok(customer)
     })

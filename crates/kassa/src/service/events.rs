@@ -61,6 +61,11 @@ impl Outbox {
         Self { request, now, public_url: public_url.to_owned(), endpoints: HashMap::new(), queued: 0 }
     }
 
+    /// Date the events written from now on at `t` (billing steps happen at their own times).
+    pub fn set_now(&mut self, t: Timestamp) {
+        self.now = t;
+    }
+
     /// How objects render at this moment (for sessions, which show their URL while open).
     pub fn view(&self) -> View<'_> {
         View { now: self.now, public_url: &self.public_url }

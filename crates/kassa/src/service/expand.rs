@@ -210,8 +210,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::Invoice => Some(Kind::Invoice),
         // Nothing names these by an id that `expand` could follow.
         Ty::Event | Ty::WebhookEndpoint | Ty::WebhookDelivery => None,
-        // Objects kassa does not store yet have no ids to expand: their fields are always null.
-        Ty::TestClock => None,
+        Ty::TestClock => Some(Kind::TestClock),
         // Only ever embedded, never named by an id.
         Ty::Item | Ty::Discount | Ty::PaymentError | Ty::SubscriptionItem | Ty::InvoiceLine | Ty::List(_) => {
             None
@@ -251,6 +250,7 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             | Kind::Event
             | Kind::WebhookEndpoint
             | Kind::WebhookDelivery => continue,
+            Kind::TestClock => views::test_clock(&kassa_core::renewal::TestClock::from_raw(raw)?),
         };
         out.insert((Some(raw.kind), raw.id.clone()), rendered);
     }

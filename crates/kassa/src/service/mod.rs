@@ -3,6 +3,7 @@
 //! HTTP: the workers and the CLI call the same functions.
 
 pub mod accounts;
+pub mod billing;
 pub mod catalog;
 pub mod checkout;
 pub mod events;

@@ -1,9 +1,36 @@
 //! Background work inside `kassa serve`: the sweep that writes down expired sessions and purges
-//! idempotency keys past their 24 hours, and the webhook delivery worker ([`deliver`]). Each pass
-//! is a function the tests can call directly ([`sweep_once`], [`deliver::deliver_once`]) instead
-//! of waiting for a timer.
+//! idempotency keys past their 24 hours, the billing scheduler ([`bill_once`]), and the webhook
+//! delivery worker ([`deliver`]). Each pass is a function the tests can call directly
+//! ([`sweep_once`], [`bill_once`], [`deliver::deliver_once`]) instead of waiting for a timer.
 
 pub mod deliver;
+
+/// One pass of the billing scheduler: everything due on real time, then any test clock left
+/// advancing by a process that died. Returns how many subscriptions were billed.
+pub async fn bill_once(ctx: &AppState) -> crate::service::Result<usize> {
+    use crate::service::billing;
+    let n = billing::bill_due(ctx, &billing::Timeline::Real, ctx.now()).await?;
+    billing::resume_clocks(ctx).await?;
+    Ok(n)
+}
+
+/// Run [`bill_once`] every `interval` until `stop` turns true.
+pub async fn run_billing(ctx: AppState, interval: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match bill_once(&ctx).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(subscriptions = n, "billed subscriptions"),
+            Err(e) => tracing::error!(error = %e, "billing pass failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
 
 use std::time::Duration;
 

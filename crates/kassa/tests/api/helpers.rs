@@ -83,6 +83,8 @@ impl TestApp {
                 ..Default::default()
             },
             deliver_webhooks: false,
+            billing_interval: None,
+            dunning: kassa_core::renewal::Dunning::default(),
         };
         let mut settings = settings;
         tweak(&mut settings);

@@ -23,5 +23,8 @@ mod pages;
 mod pay;
 mod payments_read;
 
+// Subscriptions over time (SPEC §9).
+mod billing;
+
 // Events and webhooks (SPEC §11).
 mod webhooks;

@@ -2,6 +2,7 @@
 //! refuses the request before anything changes), call one service function, render the result and
 //! apply `expand`.
 
+pub mod billing;
 pub mod catalog;
 pub mod events;
 pub mod payments;

@@ -1,0 +1,655 @@
+//! Subscriptions over time (SPEC §9): what is due when, and what each step does. No IO: the
+//! scheduler (in the app) finds due subscriptions, runs these steps inside transactions, charges
+//! between them, and writes what they return.
+//!
+//! ## What can be due, in time order
+//! - **trial_will_end** — 3 days before a trial ends (at once for a shorter trial): only an event.
+//! - **attempt** — charging the invoice being collected ([`Collecting`]): the first attempt at the
+//!   start of its period, then the dunning retries 1, 2 and 4 days after each failure (3 more
+//!   attempts over a week by default). A success pays the invoice and makes the subscription
+//!   `active`; a failure makes it `past_due`; after the last failed retry the invoice becomes
+//!   `uncollectible` and the subscription `canceled` or `unpaid` ([`Dunning::final_status`]).
+//! - **period end** — at `current_period_end`: a subscription set to `cancel_at_period_end` ends
+//!   (`canceled`, `ended_at`); otherwise the next period starts and is invoiced (the recurring items
+//!   only; one-time items were on the first invoice), and its collection begins. A period's end is
+//!   computed from the anchor day, so Jan 31 → Feb 28 (29) → Mar 31, and `interval_count` counts
+//!   whole intervals.
+//!
+//! Each step happens *at its own time* (`at`), not at the time the scheduler runs it, so a server
+//! that was down for a week, or a test clock moved a year ahead, bills every period in order with
+//! the right dates.
+//!
+//! ## Coupons on renewals
+//! `forever` discounts every invoice; `repeating` every invoice whose period starts before the
+//! discount's end; `once` the first invoice that has something to discount (a trial's $0 invoice
+//! does not use it up). A discount that no longer applies is removed from the subscription.
+//!
+//! `unpaid` and `canceled` subscriptions are not billed again. A period that ends while an earlier
+//! invoice is still being collected starts collecting the new invoice; the earlier one stays open
+//! and is not retried again.
+
+use serde::{Deserialize, Serialize};
+
+use crate::billing::{
+    BillingReason, Collecting, Invoice, InvoiceLine, InvoiceStatus, Overflow, PaymentError, PaymentIntent,
+    PaymentIntentStatus, Subscription, SubscriptionStatus,
+};
+use crate::catalog::Duration;
+use crate::discount::{self, Line};
+use crate::time::{DAY, Timestamp, to_civil};
+
+/// How long before a trial ends `customer.subscription.trial_will_end` is sent.
+pub const TRIAL_WILL_END_NOTICE: i64 = 3 * DAY;
+
+/// What happens to failed renewals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dunning {
+    /// Waits after the 1st, 2nd and 3rd failed attempt; after the 4th, collection stops.
+    pub retry_after: [i64; 3],
+    /// `Canceled` or `Unpaid`.
+    pub final_status: SubscriptionStatus,
+}
+
+impl Default for Dunning {
+    fn default() -> Self {
+        Self { retry_after: [DAY, 2 * DAY, 4 * DAY], final_status: SubscriptionStatus::Canceled }
+    }
+}
+
+/// What can be due; at the same moment, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Due {
+    TrialWillEnd,
+    Attempt,
+    PeriodEnd,
+}
+
+/// What a step asks the caller to announce, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Happened {
+    TrialWillEnd,
+    /// The subscription changed (`previous` is how it looked before the step).
+    Updated,
+    Deleted,
+    InvoiceCreated,
+    InvoicePaid,
+    InvoicePaymentFailed,
+    PaymentIntentCreated,
+    PaymentIntentSucceeded,
+    PaymentIntentFailed,
+}
+
+impl Subscription {
+    /// The day periods end on.
+    pub fn anchor(&self) -> u32 {
+        if self.anchor_day == 0 { to_civil(self.billing_cycle_anchor()).day } else { self.anchor_day }
+    }
+
+    /// The next thing due and when, or `None` when nothing ever will be.
+    pub fn next_due(&self) -> Option<(Timestamp, Due)> {
+        if !matches!(
+            self.status,
+            SubscriptionStatus::Trialing | SubscriptionStatus::Active | SubscriptionStatus::PastDue
+        ) {
+            return None;
+        }
+        let mut due = vec![(self.current_period_end, Due::PeriodEnd)];
+        if let Some(c) = &self.collecting {
+            due.push((c.next_attempt_at, Due::Attempt));
+        }
+        if self.status == SubscriptionStatus::Trialing
+            && !self.trial_will_end_sent
+            && let Some(end) = self.trial_end
+        {
+            due.push((
+                (end - TRIAL_WILL_END_NOTICE).max(self.trial_start.unwrap_or(self.created)),
+                Due::TrialWillEnd,
+            ));
+        }
+        // Earliest first; at the same moment, the notice, then the charge, then the next period.
+        due.into_iter().min_by_key(|(t, d)| (*t, *d))
+    }
+
+    /// Write down [`Subscription::next_due`] in `due_at`, which the scheduler's query reads.
+    pub fn schedule(&mut self) {
+        self.due_at = self.next_due().map(|(t, _)| t);
+    }
+
+    /// The recurring interval of its items (they all share one).
+    fn recurring(&self) -> Option<crate::catalog::Recurring> {
+        self.items.iter().find_map(|i| i.price.recurring)
+    }
+}
+
+/// The outcome of a step that does not charge (a notice, or a period's end).
+#[derive(Debug, Clone)]
+pub struct Advanced {
+    pub happened: Vec<Happened>,
+    /// The new period's invoice, if one was made.
+    pub invoice: Option<Invoice>,
+}
+
+/// Run the step due at `at` (the subscription's `next_due`), unless it is an attempt, which the
+/// caller charges first and then records with [`record_attempt`].
+pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overflow> {
+    let mut happened = Vec::new();
+    let mut invoice = None;
+    match sub.next_due() {
+        Some((t, Due::TrialWillEnd)) if t <= at => {
+            sub.trial_will_end_sent = true;
+            happened.push(Happened::TrialWillEnd);
+        }
+        Some((t, Due::PeriodEnd)) if t <= at => {
+            if sub.cancel_at_period_end {
+                sub.status = SubscriptionStatus::Canceled;
+                sub.ended_at = Some(t);
+                sub.canceled_at.get_or_insert(t);
+                sub.collecting = None;
+                happened.push(Happened::Deleted);
+            } else {
+                let new = renew(sub, t)?;
+                happened.push(Happened::Updated);
+                happened.push(Happened::InvoiceCreated);
+                if new.status == InvoiceStatus::Paid {
+                    happened.push(Happened::InvoicePaid);
+                }
+                invoice = Some(new);
+            }
+        }
+        _ => {}
+    }
+    sub.schedule();
+    Ok(Advanced { happened, invoice })
+}
+
+/// Start the period beginning at `t` and make its invoice: paid at once when nothing is due,
+/// otherwise open and being collected from `t`.
+fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
+    let recurring = sub.recurring().ok_or(Overflow)?;
+    let end = recurring.period_end(t, sub.anchor());
+    sub.anchor_day = sub.anchor();
+    sub.current_period_start = t;
+    sub.current_period_end = end;
+    let mut lines: Vec<InvoiceLine> = sub
+        .items
+        .iter()
+        .filter(|i| i.price.recurring.is_some())
+        .map(|i| {
+            let amount = crate::money::line_amount(i.price.unit_amount, i.quantity).ok_or(Overflow)?;
+            let mut line = InvoiceLine::new(i.price.clone(), i.quantity, amount, describe(i), t, end);
+            line.subscription_item = Some(i.id.clone());
+            Ok(line)
+        })
+        .collect::<Result<_, Overflow>>()?;
+    let discount = sub.discount.clone().filter(|d| match d.duration {
+        Duration::Forever | Duration::Once => true,
+        Duration::Repeating { .. } => d.end.is_none_or(|e| t < e),
+    });
+    if let Some(d) = &discount {
+        let view: Vec<Line<'_>> =
+            lines.iter().map(|l| Line { amount: l.amount, product: l.price.product.as_str() }).collect();
+        let split = discount::apply(&d.terms, &view);
+        for (line, share) in lines.iter_mut().zip(split.per_line) {
+            line.discount_amount = share;
+        }
+    }
+    let mut invoice =
+        Invoice::new(sub.customer.clone(), sub.currency, BillingReason::SubscriptionCycle, lines, t, end, t)?;
+    invoice.subscription = Some(sub.id.clone());
+    invoice.discount.clone_from(&discount);
+    // A discount that will not apply again comes off: `once` after an invoice it discounted,
+    // `repeating` once its end has passed.
+    let used_once = discount.as_ref().is_some_and(|d| d.duration == Duration::Once) && invoice.subtotal > 0;
+    let ended = sub.discount.as_ref().is_some_and(|d| discount.is_none() && d.duration != Duration::Once);
+    if used_once || ended {
+        sub.discount = None;
+    }
+    sub.latest_invoice = Some(invoice.id.clone());
+    if invoice.amount_due == 0 {
+        invoice.status = InvoiceStatus::Paid;
+        invoice.paid_at = Some(t);
+        sub.collecting = None;
+        if sub.status == SubscriptionStatus::Trialing {
+            sub.status = SubscriptionStatus::Active;
+        }
+    } else {
+        invoice.status = InvoiceStatus::Open;
+        invoice.next_payment_attempt = Some(t);
+        sub.collecting =
+            Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at: t });
+    }
+    Ok(invoice)
+}
+
+fn describe(item: &crate::billing::SubscriptionItem) -> String {
+    format!(
+        "{} × {}",
+        item.quantity,
+        item.price.nickname.clone().unwrap_or_else(|| item.price.product.clone())
+    )
+}
+
+/// The payment intent of an attempt at `invoice`: the invoice's own, reused across attempts, or a
+/// new one. Returns it with whether it is new.
+pub fn intent_for(
+    invoice: &Invoice,
+    existing: Option<PaymentIntent>,
+    sub: &Subscription,
+    at: Timestamp,
+) -> (PaymentIntent, bool) {
+    match existing {
+        Some(pi) => (pi, false),
+        None => {
+            let mut pi = PaymentIntent::new(invoice.amount_due, invoice.currency, vec!["card".into()], at);
+            pi.customer = Some(sub.customer.clone());
+            pi.invoice = Some(invoice.id.clone());
+            pi.payment_method.clone_from(&sub.default_payment_method);
+            pi.description = Some("Subscription update".to_owned());
+            (pi, true)
+        }
+    }
+}
+
+/// Record the outcome of the attempt due at `at` on `invoice` (through `pi`): `Err(error)` is a
+/// decline. Updates the subscription, the invoice and the intent; returns what to announce.
+pub fn record_attempt(
+    sub: &mut Subscription,
+    invoice: &mut Invoice,
+    pi: &mut PaymentIntent,
+    pi_is_new: bool,
+    outcome: Result<(), PaymentError>,
+    at: Timestamp,
+    dunning: &Dunning,
+) -> Vec<Happened> {
+    let mut happened = Vec::new();
+    if pi_is_new {
+        happened.push(Happened::PaymentIntentCreated);
+    }
+    invoice.attempt_count += 1;
+    invoice.payment_intent = Some(pi.id.clone());
+    let before = sub.status;
+    match outcome {
+        Ok(()) => {
+            pi.status = PaymentIntentStatus::Succeeded;
+            pi.last_payment_error = None;
+            invoice.status = InvoiceStatus::Paid;
+            invoice.amount_paid = invoice.amount_due;
+            invoice.amount_remaining = 0;
+            invoice.paid_at = Some(at);
+            invoice.next_payment_attempt = None;
+            sub.collecting = None;
+            sub.status = SubscriptionStatus::Active;
+            happened.push(Happened::PaymentIntentSucceeded);
+            happened.push(Happened::InvoicePaid);
+        }
+        Err(error) => {
+            pi.status = PaymentIntentStatus::RequiresPaymentMethod;
+            pi.last_payment_error = Some(error);
+            happened.push(Happened::PaymentIntentFailed);
+            let failed = sub.collecting.as_ref().map_or(0, |c| c.failed_attempts) + 1;
+            let wait = usize::try_from(failed - 1).ok().and_then(|i| dunning.retry_after.get(i)).copied();
+            match wait {
+                Some(wait) => {
+                    let next = at + wait;
+                    invoice.next_payment_attempt = Some(next);
+                    sub.collecting = Some(Collecting {
+                        invoice: invoice.id.clone(),
+                        failed_attempts: failed,
+                        next_attempt_at: next,
+                    });
+                    sub.status = SubscriptionStatus::PastDue;
+                    happened.push(Happened::InvoicePaymentFailed);
+                }
+                None => {
+                    invoice.next_payment_attempt = None;
+                    invoice.status = InvoiceStatus::Uncollectible;
+                    sub.collecting = None;
+                    happened.push(Happened::InvoicePaymentFailed);
+                    sub.status = dunning.final_status;
+                    if dunning.final_status == SubscriptionStatus::Canceled {
+                        sub.canceled_at = Some(at);
+                        sub.ended_at = Some(at);
+                        sub.schedule();
+                        happened.push(Happened::Deleted);
+                        return happened;
+                    }
+                }
+            }
+        }
+    }
+    if sub.status != before {
+        happened.push(Happened::Updated);
+    }
+    sub.schedule();
+    happened
+}
+
+/// `POST /subscriptions/{id}/cancel`: end it now.
+pub fn cancel_now(sub: &mut Subscription, at: Timestamp) -> Result<(), crate::error::Error> {
+    if matches!(sub.status, SubscriptionStatus::Canceled | SubscriptionStatus::Incomplete) {
+        return Err(crate::error::Error::State(format!(
+            "This subscription has a status of {} and cannot be canceled.",
+            sub.status.as_str()
+        )));
+    }
+    sub.status = SubscriptionStatus::Canceled;
+    sub.canceled_at = Some(at);
+    sub.ended_at = Some(at);
+    sub.collecting = None;
+    sub.schedule();
+    Ok(())
+}
+
+/// `POST /subscriptions/{id}` with `cancel_at_period_end`.
+pub fn set_cancel_at_period_end(
+    sub: &mut Subscription,
+    on: bool,
+    at: Timestamp,
+) -> Result<(), crate::error::Error> {
+    if sub.status == SubscriptionStatus::Canceled {
+        return Err(crate::error::Error::State(
+            "A canceled subscription can only be read; it can no longer be changed.".to_owned(),
+        ));
+    }
+    sub.cancel_at_period_end = on;
+    sub.canceled_at = on.then_some(at);
+    sub.schedule();
+    Ok(())
+}
+
+/// A test clock (SPEC §9): a time of its own for the customers created on it, moved forward by
+/// `advance`, which bills everything due on the way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestClock {
+    pub id: String,
+    pub created: Timestamp,
+    pub name: Option<String>,
+    pub frozen_time: Timestamp,
+    pub status: ClockStatus,
+    /// Until when an advance holds the clock (0: none), so that one worker at a time runs it.
+    #[serde(default)]
+    pub locked_until: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockStatus {
+    Ready,
+    Advancing,
+}
+
+impl ClockStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Advancing => "advancing",
+        }
+    }
+}
+
+/// How long Stripe keeps a test clock; kassa shows it as `deletes_after` but deletes nothing.
+pub const CLOCK_LIFETIME: i64 = 30 * DAY;
+
+impl TestClock {
+    pub fn new(name: Option<String>, frozen_time: Timestamp, now: Timestamp) -> Self {
+        Self {
+            id: crate::ids::new_id(crate::ids::prefix::TEST_CLOCK),
+            created: now,
+            name,
+            frozen_time,
+            status: ClockStatus::Ready,
+            locked_until: 0,
+        }
+    }
+
+    /// Start moving to `to`: it must be later than the clock's time, and the clock not moving.
+    pub fn start_advance(&mut self, to: Timestamp) -> Result<(), crate::error::Error> {
+        use crate::error::{Error, Invalid};
+        if self.status == ClockStatus::Advancing {
+            return Err(Error::State(
+                "This test clock is already advancing; wait until it is ready.".to_owned(),
+            ));
+        }
+        if to <= self.frozen_time {
+            return Err(Error::Invalid(Invalid::param(
+                "frozen_time",
+                format!("`frozen_time` must be later than the clock's current time ({}).", self.frozen_time),
+            )));
+        }
+        self.frozen_time = to;
+        self.status = ClockStatus::Advancing;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::{Discount, SubscriptionItem};
+    use crate::catalog::{CouponValue, DiscountTerms, Interval, Price, Recurring};
+    use crate::metadata::Metadata;
+    use crate::money::{Currency, Percent};
+    use crate::time::{Civil, from_civil};
+
+    fn ts(y: i64, m: u32, d: u32) -> Timestamp {
+        from_civil(Civil { year: y, month: m, day: d, second: 12 * 3600 })
+    }
+
+    fn sub(start: Timestamp, interval: Interval, count: u32, amount: i64) -> Subscription {
+        let usd = Currency::parse("usd").unwrap();
+        let price = Price {
+            id: "price_1".into(),
+            created: start,
+            product: "prod_1".into(),
+            currency: usd,
+            unit_amount: amount,
+            recurring: Some(Recurring { interval, interval_count: count }),
+            active: true,
+            nickname: None,
+            lookup_key: None,
+            metadata: Metadata::new(),
+        };
+        let end = price.recurring.unwrap().period_end(start, to_civil(start).day);
+        let mut s =
+            Subscription::new("cus_1".into(), usd, vec![SubscriptionItem::new(price, 1)], start, end, start);
+        s.status = SubscriptionStatus::Active;
+        s.schedule();
+        s
+    }
+
+    /// Run every step due up to `until`, charging with `charge`; returns the paid invoices.
+    fn run(s: &mut Subscription, until: Timestamp, mut charge: impl FnMut(u32) -> bool) -> Vec<Invoice> {
+        let mut invoices: Vec<Invoice> = Vec::new();
+        let mut pis: Vec<PaymentIntent> = Vec::new();
+        let dunning = Dunning::default();
+        while let Some((t, due)) = s.next_due().filter(|(t, _)| *t <= until) {
+            if due == Due::Attempt {
+                let id = s.collecting.clone().unwrap().invoice;
+                let inv = invoices.iter_mut().find(|i| i.id == id).unwrap();
+                let existing = pis.iter().find(|p| p.invoice.as_deref() == Some(id.as_str())).cloned();
+                let (mut pi, new) = intent_for(inv, existing, s, t);
+                let outcome = if charge(inv.attempt_count) {
+                    Ok(())
+                } else {
+                    Err(PaymentError {
+                        code: "card_declined".into(),
+                        decline_code: Some("generic_decline".into()),
+                        message: "declined".into(),
+                        payment_method: None,
+                    })
+                };
+                record_attempt(s, inv, &mut pi, new, outcome, t, &dunning);
+                pis.retain(|p| p.id != pi.id);
+                pis.push(pi);
+            } else {
+                let out = advance(s, t).unwrap();
+                invoices.extend(out.invoice);
+            }
+        }
+        invoices
+    }
+
+    #[test]
+    fn a_year_of_monthly_billing_anchored_on_the_31st() {
+        let start = ts(2027, 1, 31);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        let invoices = run(&mut s, ts(2028, 1, 31), |_| true);
+        assert_eq!(invoices.len(), 12);
+        assert!(invoices.iter().all(|i| i.status == InvoiceStatus::Paid && i.amount_paid == 1000));
+        let starts: Vec<(i64, u32, u32)> = invoices
+            .iter()
+            .map(|i| {
+                let c = to_civil(i.period_start);
+                (c.year, c.month, c.day)
+            })
+            .collect();
+        assert_eq!(starts[0], (2027, 2, 28));
+        assert_eq!(starts[1], (2027, 3, 31));
+        assert_eq!(starts[2], (2027, 4, 30));
+        assert_eq!(starts[11], (2028, 1, 31));
+        assert_eq!(s.status, SubscriptionStatus::Active);
+        // 2028 is a leap year.
+        let mut leap = sub(ts(2028, 1, 31), Interval::Month, 1, 1000);
+        let inv = run(&mut leap, ts(2028, 2, 29), |_| true);
+        assert_eq!(to_civil(inv[0].period_start).day, 29);
+    }
+
+    #[test]
+    fn weekly_every_three_months_and_yearly_periods() {
+        let start = ts(2027, 3, 1);
+        let mut w = sub(start, Interval::Week, 2, 500);
+        assert_eq!(run(&mut w, start + 10 * 7 * DAY, |_| true).len(), 5);
+        let mut q = sub(start, Interval::Month, 3, 500);
+        let inv = run(&mut q, ts(2028, 3, 1), |_| true);
+        let months: Vec<u32> = inv.iter().map(|i| to_civil(i.period_start).month).collect();
+        assert_eq!(months, [6, 9, 12, 3]);
+        let mut y = sub(ts(2028, 2, 29), Interval::Year, 1, 500);
+        let inv = run(&mut y, ts(2032, 3, 1), |_| true);
+        let days: Vec<(i64, u32)> =
+            inv.iter().map(|i| (to_civil(i.period_start).year, to_civil(i.period_start).day)).collect();
+        assert_eq!(days, [(2029, 28), (2030, 28), (2031, 28), (2032, 29)]);
+    }
+
+    #[test]
+    fn dunning_retries_three_times_over_a_week_then_cancels() {
+        let start = ts(2027, 5, 10);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        let inv = run(&mut s, ts(2027, 7, 1), |_| false);
+        assert_eq!(inv.len(), 1, "a canceled subscription is not billed again");
+        assert_eq!(inv[0].attempt_count, 4);
+        assert_eq!(inv[0].status, InvoiceStatus::Uncollectible);
+        assert_eq!(s.status, SubscriptionStatus::Canceled);
+        assert_eq!(s.ended_at, Some(ts(2027, 6, 10) + 7 * DAY));
+        assert_eq!(s.due_at, None);
+
+        let mut unpaid = sub(start, Interval::Month, 1, 1000);
+        let dunning = Dunning { final_status: SubscriptionStatus::Unpaid, ..Dunning::default() };
+        let mut inv = advance(&mut unpaid, ts(2027, 6, 10)).unwrap().invoice.unwrap();
+        let mut pi = intent_for(&inv, None, &unpaid, 0).0;
+        for i in 0..4 {
+            let at = unpaid.next_due().unwrap().0;
+            let err = PaymentError {
+                code: "card_declined".into(),
+                decline_code: None,
+                message: "no".into(),
+                payment_method: None,
+            };
+            record_attempt(&mut unpaid, &mut inv, &mut pi, i == 0, Err(err), at, &dunning);
+        }
+        assert_eq!(unpaid.status, SubscriptionStatus::Unpaid);
+        assert_eq!(unpaid.ended_at, None);
+    }
+
+    #[test]
+    fn a_later_retry_that_succeeds_makes_it_active_again() {
+        let start = ts(2027, 5, 10);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        let inv = run(&mut s, ts(2027, 6, 13), |attempt| attempt >= 2);
+        assert_eq!(inv[0].status, InvoiceStatus::Paid);
+        assert_eq!(inv[0].attempt_count, 3);
+        assert_eq!(inv[0].paid_at, Some(ts(2027, 6, 13)));
+        assert_eq!(s.status, SubscriptionStatus::Active);
+    }
+
+    #[test]
+    fn trial_notice_then_first_charge() {
+        let start = ts(2027, 1, 1);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.status = SubscriptionStatus::Trialing;
+        s.trial_start = Some(start);
+        s.trial_end = Some(start + 14 * DAY);
+        s.current_period_end = start + 14 * DAY;
+        s.anchor_day = to_civil(start + 14 * DAY).day;
+        s.schedule();
+        assert_eq!(s.next_due(), Some((start + 11 * DAY, Due::TrialWillEnd)));
+        let out = advance(&mut s, start + 11 * DAY).unwrap();
+        assert_eq!(out.happened, [Happened::TrialWillEnd]);
+        assert_eq!(s.next_due(), Some((start + 14 * DAY, Due::PeriodEnd)));
+        let inv = run(&mut s, start + 14 * DAY, |_| true);
+        assert_eq!(inv[0].amount_paid, 1000);
+        assert_eq!(inv[0].period_start, start + 14 * DAY);
+        assert_eq!(to_civil(inv[0].period_end).day, 15);
+        assert_eq!(s.status, SubscriptionStatus::Active);
+    }
+
+    fn with_coupon(duration: Duration, end: Option<Timestamp>) -> Subscription {
+        let start = ts(2027, 1, 15);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.discount = Some(Discount::new(
+            "co_1".into(),
+            None,
+            DiscountTerms {
+                value: CouponValue::Percent { percent: Percent::parse("25").unwrap() },
+                applies_to: None,
+            },
+            duration,
+            start,
+            end,
+        ));
+        s
+    }
+
+    #[test]
+    fn each_coupon_duration_discounts_the_right_invoices() {
+        let year = ts(2028, 1, 15);
+        let paid =
+            |s: &mut Subscription| run(s, year, |_| true).iter().map(|i| i.amount_paid).collect::<Vec<_>>();
+        let mut once = with_coupon(Duration::Once, None);
+        let got = paid(&mut once);
+        assert_eq!(got[0], 750);
+        assert!(got[1..].iter().all(|a| *a == 1000));
+        assert!(once.discount.is_none());
+
+        let mut forever = with_coupon(Duration::Forever, None);
+        assert!(paid(&mut forever).iter().all(|a| *a == 750));
+        assert!(forever.discount.is_some());
+
+        // Three months from Jan 15: the periods starting Feb 15 and Mar 15 are discounted.
+        let end = ts(2027, 4, 15);
+        let mut rep = with_coupon(Duration::Repeating { months: 3 }, Some(end));
+        let got = paid(&mut rep);
+        assert_eq!(got[..3], [750, 750, 1000]);
+        assert!(rep.discount.is_none());
+    }
+
+    #[test]
+    fn cancel_at_period_end_and_now() {
+        let start = ts(2027, 1, 15);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        set_cancel_at_period_end(&mut s, true, start + DAY).unwrap();
+        assert_eq!(s.canceled_at, Some(start + DAY));
+        let inv = run(&mut s, ts(2027, 6, 1), |_| true);
+        assert!(inv.is_empty());
+        assert_eq!(s.status, SubscriptionStatus::Canceled);
+        assert_eq!(s.ended_at, Some(ts(2027, 2, 15)));
+        assert!(set_cancel_at_period_end(&mut s, false, start).is_err());
+
+        let mut now = sub(start, Interval::Month, 1, 1000);
+        cancel_now(&mut now, start + 5).unwrap();
+        assert_eq!(
+            (now.status, now.ended_at, now.due_at),
+            (SubscriptionStatus::Canceled, Some(start + 5), None)
+        );
+        assert!(cancel_now(&mut now, start + 6).is_err());
+    }
+}

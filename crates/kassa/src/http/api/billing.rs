@@ -1,0 +1,91 @@
+//! Subscriptions changed over time (cancel now, cancel at period end) and test clocks (SPEC §9).
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use kassa_core::params::{
+    Retrieve, SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate, TestClockList,
+};
+use serde_json::Value;
+
+use super::{expanded, list_response, paths};
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Created, Params, PathId};
+use crate::service::billing as svc;
+use crate::service::expand::Ty;
+use crate::state::AppState;
+use crate::views;
+
+type Res<T> = Result<T, ApiError>;
+
+pub async fn cancel_subscription(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<SubscriptionCancel>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Subscription, &p.expand)?;
+    let v = views::subscription(&svc::cancel(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Subscription, &x).await?))
+}
+
+pub async fn update_subscription(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<SubscriptionUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Subscription, &p.expand)?;
+    let v = views::subscription(&svc::update_subscription(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Subscription, &x).await?))
+}
+
+pub async fn create_clock(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<TestClockCreate>,
+) -> Res<Created> {
+    paths(Ty::TestClock, &p.expand)?;
+    Ok(Created(views::test_clock(&svc::create_clock(&ctx, &a, p).await?)))
+}
+
+pub async fn get_clock(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    paths(Ty::TestClock, &p.expand)?;
+    Ok(Json(views::test_clock(&svc::get_clock(&ctx, &a, &id).await?)))
+}
+
+pub async fn list_clocks(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<TestClockList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::TestClock), &p.expand)?;
+    let (items, more) = svc::list_clocks(&ctx, &a, &p).await?;
+    list_response(&ctx, &a, &uri, items.iter().map(views::test_clock).collect(), more, &Ty::TestClock, &x)
+        .await
+}
+
+pub async fn delete_clock(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(_): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    svc::delete_clock(&ctx, &a, &id).await?;
+    Ok(Json(views::deleted("test_helpers.test_clock", &id)))
+}
+
+pub async fn advance_clock(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<TestClockAdvance>,
+) -> Res<Json<Value>> {
+    paths(Ty::TestClock, &p.expand)?;
+    Ok(Json(views::test_clock(&svc::start_advance(&ctx, &a, &id, p).await?)))
+}

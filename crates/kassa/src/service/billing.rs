@@ -1,0 +1,515 @@
+//! Subscriptions over time (SPEC §9): the scheduler's passes, test clocks, and cancellation. The
+//! rules are [`kassa_core::renewal`]'s; this is where they meet the store, the payment processor
+//! and the outbox.
+//!
+//! ## A pass ([`bill_due`] runs passes until one finds nothing)
+//! 1. **advance** — one transaction claims up to [`BATCH`] subscriptions due by `until` (on
+//!    PostgreSQL with `FOR UPDATE SKIP LOCKED`, so concurrent schedulers share them out), runs
+//!    each one's steps that charge nothing (trial notices, period ends: the new period and its
+//!    invoice) at their own times, and takes a lease on each whose next step is a charge;
+//! 2. **charge** — the processor charges the saved payment methods, outside any transaction;
+//! 3. **record** — one transaction writes each outcome (paid, or the dunning schedule), if the
+//!    lease is still this pass's, and lets go of the lease.
+//!
+//! Every step writes its events in its transaction, dated at the step's time. A pass that dies
+//! between 1 and 3 leaves leased subscriptions, which the next pass after the lease takes up again:
+//! a charge is at least once (the test network keeps no money, a real processor would get the
+//! invoice id as its idempotency key).
+//!
+//! ## Time
+//! Real-time subscriptions are billed by the scheduler inside `kassa serve` up to now. A test
+//! clock's subscriptions are billed only by advancing the clock ([`advance_clock`]): round after
+//! round, everything due at the earliest due time, until nothing is due by the clock's new time.
+//! So a year goes by in order, across all of the clock's customers, with no cap on how many.
+
+use kassa_core::billing::{
+    Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription, SubscriptionStatus,
+};
+use kassa_core::params::{
+    SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate, TestClockList,
+};
+use kassa_core::payment::SavedBehaviour;
+use kassa_core::renewal::{self, ClockStatus, Due, Happened, TestClock};
+use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value, view};
+use kassa_core::time::Timestamp;
+use kassa_core::webhook::EventType;
+use kassa_core::{Error as DomainError, Invalid};
+
+use super::events::{Outbox, transact};
+use super::{Acct, Result, get, list, update};
+use crate::state::{AppState, Ctx};
+use crate::views;
+
+/// Subscriptions per transaction.
+pub const BATCH: u32 = 500;
+/// How long a pass holds a subscription while charging it, in seconds.
+const LEASE: i64 = 60;
+
+/// Whose subscriptions a pass bills.
+#[derive(Debug, Clone)]
+pub enum Timeline {
+    /// Those on no test clock, in every account.
+    Real,
+    /// One test clock's.
+    Clock { account: String, clock: String },
+}
+
+impl Timeline {
+    fn scope(&self) -> Scope<'_> {
+        match self {
+            Self::Real => Scope::All,
+            Self::Clock { account, .. } => Scope::Account(account),
+        }
+    }
+
+    fn filter(&self) -> Filter {
+        match self {
+            Self::Real => Filter::Eq(Column::TestClock, Value::Null),
+            Self::Clock { clock, .. } => Filter::Eq(Column::TestClock, clock.as_str().into()),
+        }
+    }
+}
+
+/// A charge the advance step leased, for the charge and record steps.
+struct Charge {
+    account: String,
+    subscription: String,
+    invoice: Invoice,
+    behaviour: Option<SavedBehaviour>,
+    at: Timestamp,
+    lease: Timestamp,
+}
+
+/// Run passes until nothing of `timeline` is due by `until`; returns how many subscriptions were
+/// touched.
+pub async fn bill_due(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = pass(ctx, timeline, until).await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize> {
+    let now = ctx.now();
+    let lease = now + LEASE;
+    let tl = timeline.clone();
+    let (touched, charges) = transact(ctx, now, move |tx, out| {
+        let due = tx.find(
+            tl.scope(),
+            Kind::Subscription,
+            &[
+                tl.filter(),
+                Filter::Cmp(Column::DueAt, Cmp::Lte, until),
+                Filter::Cmp(Column::LockedUntil, Cmp::Lte, now),
+            ],
+            BATCH,
+        )?;
+        let touched = due.len();
+        let mut charges = Vec::new();
+        for raw in due {
+            let account = raw.account.clone();
+            let mut sub = Subscription::from_raw(&raw)?;
+            if let Some(charge) = advance_one(tx, out, &account, &mut sub, until, lease)? {
+                charges.push(charge);
+            }
+            tx.put(&account, &sub)?;
+        }
+        Ok((touched, charges))
+    })
+    .await?;
+    if charges.is_empty() {
+        return Ok(touched);
+    }
+    let mut outcomes = Vec::with_capacity(charges.len());
+    for c in charges {
+        let outcome = match &c.behaviour {
+            Some(b) => {
+                ctx.processor.charge_saved(b, c.invoice.amount_due, c.invoice.currency).await.map_err(|d| {
+                    PaymentError {
+                        code: d.code,
+                        decline_code: d.decline_code,
+                        message: d.message,
+                        payment_method: None,
+                    }
+                })
+            }
+            None => Err(PaymentError {
+                code: "payment_method_unavailable".to_owned(),
+                decline_code: None,
+                message: "The subscription has no saved payment method to charge.".to_owned(),
+                payment_method: None,
+            }),
+        };
+        outcomes.push((c, outcome));
+    }
+    let dunning = ctx.dunning;
+    transact(ctx, now, move |tx, out| {
+        for (c, outcome) in outcomes {
+            let Some(mut sub) = tx.load::<Subscription>(&c.account, &c.subscription)? else { continue };
+            if sub.locked_until != c.lease {
+                continue; // the lease ran out and another pass took over
+            }
+            sub.locked_until = 0;
+            let Some(mut invoice) = tx.load::<Invoice>(&c.account, &c.invoice.id)? else { continue };
+            let existing: Option<PaymentIntent> = match &invoice.payment_intent {
+                Some(pi) => tx.load(&c.account, pi)?,
+                None => None,
+            };
+            let (mut pi, is_new) = renewal::intent_for(&invoice, existing, &sub, c.at);
+            let before = views::subscription(&sub);
+            let happened =
+                renewal::record_attempt(&mut sub, &mut invoice, &mut pi, is_new, outcome, c.at, &dunning);
+            tx.upsert(&c.account, &pi)?;
+            tx.put(&c.account, &invoice)?;
+            tx.put(&c.account, &sub)?;
+            out.set_now(c.at);
+            announce(tx, out, &c.account, &happened, &before, &sub, Some(&invoice), Some(&pi))?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(touched)
+}
+
+/// Run `sub`'s steps due by `until` that charge nothing; lease it if the next one is a charge.
+fn advance_one(
+    tx: &mut dyn Tx,
+    out: &mut Outbox,
+    account: &str,
+    sub: &mut Subscription,
+    until: Timestamp,
+    lease: Timestamp,
+) -> Result<Option<Charge>, StoreError> {
+    while let Some((at, due)) = sub.next_due().filter(|(t, _)| *t <= until) {
+        if due == Due::Attempt {
+            let Some(collecting) = sub.collecting.clone() else { break };
+            let Some(invoice) = tx.load::<Invoice>(account, &collecting.invoice)? else {
+                // The invoice is gone (its customer's clock was deleted): stop collecting it.
+                sub.collecting = None;
+                sub.schedule();
+                continue;
+            };
+            let behaviour = match &sub.default_payment_method {
+                Some(pm) => tx
+                    .load::<PaymentMethod>(account, pm)?
+                    .and_then(|pm| pm.saved_behaviour)
+                    .and_then(|v| serde_json::from_value::<SavedBehaviour>(v).ok()),
+                None => None,
+            };
+            sub.locked_until = lease;
+            return Ok(Some(Charge {
+                account: account.to_owned(),
+                subscription: sub.id.clone(),
+                invoice,
+                behaviour,
+                at,
+                lease,
+            }));
+        }
+        let before = views::subscription(sub);
+        let step = renewal::advance(sub, at).map_err(|_| {
+            StoreError::Rejected(Invalid::general("A renewal's amounts are too large.").into())
+        })?;
+        if let Some(inv) = &step.invoice {
+            tx.put_new(account, inv)?;
+        }
+        out.set_now(at);
+        announce(tx, out, account, &step.happened, &before, sub, step.invoice.as_ref(), None)?;
+    }
+    Ok(None)
+}
+
+/// Write the events of what happened, in order.
+#[allow(clippy::too_many_arguments)]
+fn announce(
+    tx: &mut dyn Tx,
+    out: &mut Outbox,
+    account: &str,
+    happened: &[Happened],
+    before: &serde_json::Value,
+    sub: &Subscription,
+    invoice: Option<&Invoice>,
+    pi: Option<&PaymentIntent>,
+) -> Result<(), StoreError> {
+    for h in happened {
+        match h {
+            Happened::TrialWillEnd => {
+                out.emit(tx, account, EventType::CustomerSubscriptionTrialWillEnd, views::subscription(sub))?;
+            }
+            Happened::Updated => {
+                let kind = EventType::CustomerSubscriptionUpdated;
+                out.emit_update(tx, account, kind, before, views::subscription(sub))?;
+            }
+            Happened::Deleted => {
+                out.emit(tx, account, EventType::CustomerSubscriptionDeleted, views::subscription(sub))?;
+            }
+            Happened::InvoiceCreated | Happened::InvoicePaid | Happened::InvoicePaymentFailed => {
+                let kind = match h {
+                    Happened::InvoiceCreated => EventType::InvoiceCreated,
+                    Happened::InvoicePaid => EventType::InvoicePaid,
+                    _ => EventType::InvoicePaymentFailed,
+                };
+                if let Some(inv) = invoice {
+                    out.emit(tx, account, kind, views::invoice(inv))?;
+                }
+            }
+            Happened::PaymentIntentCreated
+            | Happened::PaymentIntentSucceeded
+            | Happened::PaymentIntentFailed => {
+                let kind = match h {
+                    Happened::PaymentIntentCreated => EventType::PaymentIntentCreated,
+                    Happened::PaymentIntentSucceeded => EventType::PaymentIntentSucceeded,
+                    _ => EventType::PaymentIntentPaymentFailed,
+                };
+                if let Some(pi) = pi {
+                    out.emit(tx, account, kind, views::payment_intent(pi))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation
+
+/// `POST /subscriptions/{id}/cancel`: canceled now.
+pub async fn cancel(ctx: &Ctx, acct: &Acct, id: &str, p: SubscriptionCancel) -> Result<Subscription> {
+    if p.invoice_now.is_some_and(|b| b.0) || p.prorate.is_some_and(|b| b.0) {
+        return Err(Invalid::param(
+            if p.invoice_now.is_some_and(|b| b.0) { "invoice_now" } else { "prorate" },
+            "kassa does not prorate or invoice on cancellation; leave this unset or false.",
+        )
+        .into());
+    }
+    let now = ctx.now();
+    update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
+        let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
+        renewal::cancel_now(sub, at)?;
+        out.set_now(at);
+        out.emit(tx, account, EventType::CustomerSubscriptionDeleted, views::subscription(sub))
+    })
+    .await
+}
+
+/// `POST /subscriptions/{id}`: `cancel_at_period_end`, `default_payment_method` (one of the
+/// customer's), `metadata`.
+pub async fn update_subscription(
+    ctx: &Ctx,
+    acct: &Acct,
+    id: &str,
+    p: SubscriptionUpdate,
+) -> Result<Subscription> {
+    let now = ctx.now();
+    update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
+        let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
+        let before = views::subscription(sub);
+        if let Some(on) = p.cancel_at_period_end {
+            renewal::set_cancel_at_period_end(sub, on.0, at)?;
+        }
+        if let Some(pm) = p.default_payment_method.as_deref() {
+            let owned = tx.load::<PaymentMethod>(account, pm)?.and_then(|m| m.customer);
+            if owned.as_deref() != Some(sub.customer.as_str()) {
+                return Err(Invalid::no_such("payment_method", pm, "default_payment_method").into());
+            }
+            sub.default_payment_method = Some(pm.to_owned());
+        }
+        if p.metadata.is_some() {
+            sub.metadata =
+                kassa_core::metadata::update(std::mem::take(&mut sub.metadata), p.metadata, "metadata")?;
+        }
+        let after = views::subscription(sub);
+        if after != before {
+            out.set_now(at);
+            out.emit_update(tx, account, EventType::CustomerSubscriptionUpdated, &before, after)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The time on `clock`, or `now` for real-time objects.
+fn clock_time(
+    tx: &mut dyn Tx,
+    account: &str,
+    clock: Option<&str>,
+    now: Timestamp,
+) -> Result<Timestamp, StoreError> {
+    match clock {
+        Some(c) => Ok(tx.load::<TestClock>(account, c)?.map_or(now, |c| c.frozen_time)),
+        None => Ok(now),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test clocks
+
+pub async fn create_clock(ctx: &Ctx, acct: &Acct, p: TestClockCreate) -> Result<TestClock> {
+    let frozen = p.frozen_time.ok_or_else(|| Invalid::missing("frozen_time"))?.0;
+    if !(0..=253_402_300_799).contains(&frozen) {
+        return Err(Invalid::param("frozen_time", "`frozen_time` must be a Unix time in seconds.").into());
+    }
+    let name = p.name.filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 300) {
+        return Err(Invalid::param("name", "`name` must be at most 300 characters.").into());
+    }
+    let clock = TestClock::new(name, frozen, ctx.now());
+    super::create(ctx, acct, move |_, _, _| Ok(clock)).await
+}
+
+pub async fn get_clock(ctx: &Ctx, acct: &Acct, id: &str) -> Result<TestClock> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_clocks(ctx: &Ctx, acct: &Acct, p: &TestClockList) -> Result<(Vec<TestClock>, bool)> {
+    list(ctx, acct, &p.page(), Vec::new(), p.created.as_ref()).await
+}
+
+/// Delete the clock with its customers and their subscriptions.
+pub async fn delete_clock(ctx: &Ctx, acct: &Acct, id: &str) -> Result<()> {
+    let (account, owned) = (acct.id.clone(), id.to_owned());
+    let deleted = kassa_core::store::transact(ctx.store.as_ref(), move |tx| {
+        if !tx.delete(&account, Kind::TestClock, &owned)? {
+            return Ok(false);
+        }
+        let on_clock = [Filter::Eq(Column::TestClock, Value::from(owned.as_str()))];
+        tx.delete_where(Kind::Subscription, &on_clock)?;
+        tx.delete_where(Kind::Customer, &on_clock)?;
+        Ok(true)
+    })
+    .await?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound { object: "test_clock", id: id.to_owned() }.into())
+    }
+}
+
+/// `POST /test_helpers/test_clocks/{id}/advance`: the clock takes its new time and reports
+/// `advancing`; the billing runs in the background and the clock is `ready` when it is done.
+pub async fn start_advance(ctx: &AppState, acct: &Acct, id: &str, p: TestClockAdvance) -> Result<TestClock> {
+    let to = p.frozen_time.ok_or_else(|| Invalid::missing("frozen_time"))?.0;
+    let now = ctx.now();
+    let clock = update(ctx, acct, id, move |c: &mut TestClock, _, _, _| {
+        c.start_advance(to)?;
+        c.locked_until = now + CLOCK_LEASE;
+        Ok(())
+    })
+    .await?;
+    let (ctx, account, id) = (ctx.clone(), acct.id.clone(), clock.id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = advance_clock(&ctx, &account, &id).await {
+            tracing::error!(error = %e, clock = %id, "advancing a test clock failed; the scheduler will retry");
+        }
+    });
+    Ok(clock)
+}
+
+/// How long an advance holds its clock before another worker may take it over, in seconds.
+const CLOCK_LEASE: i64 = 300;
+
+/// Bill everything due on the clock up to its time, in time order, then make it `ready`.
+pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
+    let Some(clock) = kassa_core::store::StoreExt::load::<TestClock>(ctx.store.as_ref(), account, id).await?
+    else {
+        return Ok(());
+    };
+    let target = clock.frozen_time;
+    let timeline = Timeline::Clock { account: account.to_owned(), clock: id.to_owned() };
+    loop {
+        let Some(next) = earliest_due(ctx, &timeline, target).await? else { break };
+        bill_due(ctx, &timeline, next).await?;
+    }
+    let now = ctx.now();
+    update(
+        ctx,
+        &Acct { id: account.to_owned(), name: String::new() },
+        id,
+        move |c: &mut TestClock, _, _, _| {
+            if c.frozen_time == target {
+                c.status = ClockStatus::Ready;
+                c.locked_until = 0;
+            } else {
+                // Advanced again meanwhile: the next run finishes it.
+                c.locked_until = now;
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The earliest `due_at` at or before `until` among the timeline's subscriptions.
+async fn earliest_due(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Option<Timestamp>> {
+    let tl = timeline.clone();
+    let due_column = Kind::Subscription.columns().iter().position(|c| *c == Column::DueAt).unwrap_or(0);
+    let earliest = view(ctx.store.as_ref(), move |tx| {
+        let rows = tx.select(
+            tl.scope(),
+            Kind::Subscription,
+            &[tl.filter(), Filter::Cmp(Column::DueAt, Cmp::Lte, until)],
+            u32::MAX,
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| match r.columns.get(due_column) {
+                Some(Value::Int(t)) => Some(*t),
+                _ => None,
+            })
+            .min())
+    })
+    .await?;
+    Ok(earliest)
+}
+
+/// Clocks left `advancing` by a process that died (their lease ran out): finish them.
+pub async fn resume_clocks(ctx: &Ctx) -> Result<usize> {
+    let now = ctx.now();
+    let claimed = kassa_core::store::transact(ctx.store.as_ref(), move |tx| {
+        let rows = tx.find(
+            Scope::All,
+            Kind::TestClock,
+            &[
+                Filter::Eq(Column::Status, ClockStatus::Advancing.as_str().into()),
+                Filter::Cmp(Column::LockedUntil, Cmp::Lte, now),
+            ],
+            16,
+        )?;
+        let mut claimed = Vec::new();
+        for raw in rows {
+            let mut c = TestClock::from_raw(&raw)?;
+            c.locked_until = now + CLOCK_LEASE;
+            tx.put(&raw.account, &c)?;
+            claimed.push((raw.account, c.id));
+        }
+        Ok(claimed)
+    })
+    .await?;
+    let n = claimed.len();
+    for (account, id) in claimed {
+        advance_clock(ctx, &account, &id).await?;
+    }
+    Ok(n)
+}
+
+/// A customer's clock must exist in the account.
+pub fn check_clock(tx: &mut dyn Tx, account: &str, clock: &str) -> Result<(), StoreError> {
+    match tx.load::<TestClock>(account, clock)? {
+        Some(_) => Ok(()),
+        None => Err(Invalid::no_such("test_clock", clock, "test_clock").into()),
+    }
+}
+
+/// The status a dunning ends in, from its setting's name.
+pub fn final_status(name: &str) -> Option<SubscriptionStatus> {
+    match name {
+        "canceled" => Some(SubscriptionStatus::Canceled),
+        "unpaid" => Some(SubscriptionStatus::Unpaid),
+        _ => None,
+    }
+}
