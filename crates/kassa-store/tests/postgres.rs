@@ -70,15 +70,9 @@ async fn durability() {
     conformance::durability(&db).await;
 }
 
-fn product(account: &str, id: &str, data: &str) -> RawRecord {
-    RawRecord {
-        kind: Kind::Product,
-        account: account.into(),
-        id: id.into(),
-        created: 1_700_000_000,
-        data: data.into(),
-        columns: vec![Value::Int(1)],
-    }
+/// An active product with a small JSON document.
+fn product(account: &str, id: &str) -> RawRecord {
+    conformance::sample(Kind::Product, account, id, 1_700_000_000)
 }
 
 fn is_unavailable(r: &Result<impl std::fmt::Debug, StoreError>) -> bool {
@@ -92,7 +86,7 @@ fn is_unavailable(r: &Result<impl std::fmt::Debug, StoreError>) -> bool {
 async fn unavailable_then_recovers_without_a_restart() {
     let Some(db) = TempPostgres::new_or_skip() else { return };
     let store = db.open();
-    let record = product("acct_1", "prod_1", "{}");
+    let record = product("acct_1", "prod_1");
     let r = record.clone();
     transact(store.as_ref(), move |tx| tx.insert(&r)).await.unwrap();
     store.ping().await.unwrap();
@@ -105,7 +99,7 @@ async fn unavailable_then_recovers_without_a_restart() {
     assert!(is_unavailable(&store.count_accounts().await));
     let q = ListQuery { filters: vec![], limit: 10, cursor: Cursor::First };
     assert!(is_unavailable(&store.list("acct_1", Kind::Product, q.clone()).await));
-    let r = product("acct_1", "prod_2", "{}");
+    let r = product("acct_1", "prod_2");
     assert!(is_unavailable(&transact(store.as_ref(), move |tx| tx.insert(&r)).await));
     let message = store.ping().await.unwrap_err().to_string();
     assert!(message.contains("not currently accepting connections"), "{message}");
@@ -113,7 +107,7 @@ async fn unavailable_then_recovers_without_a_restart() {
     db.admin(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", db.name()));
     store.ping().await.unwrap();
     assert_eq!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap(), Some(record));
-    let r = product("acct_1", "prod_2", "{}");
+    let r = product("acct_1", "prod_2");
     transact(store.as_ref(), move |tx| tx.insert(&r)).await.unwrap();
     assert_eq!(store.list("acct_1", Kind::Product, q).await.unwrap().data.len(), 2);
 }
@@ -129,7 +123,7 @@ async fn idle_connections_killed_by_the_server_are_replaced() {
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let r = product("acct_1", &format!("prod_{i}"), "{}");
+                let r = product("acct_1", &format!("prod_{i}"));
                 transact(store.as_ref(), move |tx| tx.insert(&r)).await
             })
         })
@@ -155,14 +149,14 @@ async fn a_connection_lost_mid_transaction_writes_nothing() {
     let store = db.open();
     let killer = db.clone();
     let outcome = transact(store.as_ref(), move |tx| {
-        tx.insert(&product("acct_1", "prod_1", "{}"))?;
+        tx.insert(&product("acct_1", "prod_1"))?;
         killer.terminate_connections();
-        tx.insert(&product("acct_1", "prod_2", "{}"))
+        tx.insert(&product("acct_1", "prod_2"))
     })
     .await;
     assert!(is_unavailable(&outcome), "{outcome:?}");
     assert_eq!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap(), None);
-    let r = product("acct_1", "prod_3", "{}");
+    let r = product("acct_1", "prod_3");
     transact(store.as_ref(), move |tx| tx.insert(&r)).await.unwrap();
 }
 
@@ -203,15 +197,7 @@ fn concurrent_migrations_on_one_new_database() {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let client = db.connect().await;
-        let versions: Vec<i64> = client
-            .query("SELECT version FROM schema_migrations ORDER BY version", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        assert_eq!(versions, [1, 2, 3]);
+        assert_eq!(db.applied_migrations().await, [1, 2, 3]);
         let store = db.open();
         store.ping().await.unwrap();
         assert_eq!(store.count_accounts().await.unwrap(), 0);
@@ -224,7 +210,8 @@ fn concurrent_migrations_on_one_new_database() {
 async fn get_serializes_writers_across_stores() {
     let Some(db) = TempPostgres::new_or_skip() else { return };
     let stores = [db.open(), db.open()];
-    let r = product("acct_1", "prod_counter", "0");
+    let mut r = product("acct_1", "prod_counter");
+    r.data = "0".to_owned();
     transact(stores[0].as_ref(), move |tx| tx.insert(&r)).await.unwrap();
     let n = 40;
     let tasks: Vec<_> = (0..n)
@@ -257,7 +244,7 @@ async fn get_serializes_writers_across_stores() {
 async fn find_claims_are_shared_out_across_stores() {
     let Some(db) = TempPostgres::new_or_skip() else { return };
     let (a, b) = (db.open(), db.open());
-    let records: Vec<RawRecord> = (0..30).map(|i| product("acct_1", &format!("prod_{i:02}"), "{}")).collect();
+    let records: Vec<RawRecord> = (0..30).map(|i| product("acct_1", &format!("prod_{i:02}"))).collect();
     transact(a.as_ref(), move |tx| records.iter().try_for_each(|r| tx.insert(r))).await.unwrap();
     let active = || vec![Filter::Eq(Column::Active, Value::Int(1))];
 
@@ -304,7 +291,7 @@ async fn single_insert_rate(total: usize, tasks: usize, params: &str) -> f64 {
         .map(|t| {
             let store = store.clone();
             tokio::spawn(async move {
-                let r = product("acct_warm", &format!("prod_{t}"), "{}");
+                let r = product("acct_warm", &format!("prod_{t}"));
                 transact(store.as_ref(), move |tx| tx.insert(&r)).await.unwrap();
             })
         })
@@ -319,11 +306,7 @@ async fn single_insert_rate(total: usize, tasks: usize, params: &str) -> f64 {
             let store = store.clone();
             tokio::spawn(async move {
                 for i in (t..total).step_by(tasks) {
-                    let record = product(
-                        "acct_bench",
-                        &format!("prod_{i:06}"),
-                        &format!(r#"{{"id":"prod_{i:06}","object":"product","name":"Bench product","active":true}}"#),
-                    );
+                    let record = product("acct_bench", &format!("prod_{i:06}"));
                     transact(store.as_ref(), move |tx| tx.insert(&record)).await.unwrap();
                 }
             })

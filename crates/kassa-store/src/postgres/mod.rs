@@ -458,14 +458,7 @@ mod tests {
     }
 
     fn product(account: &str, id: &str) -> RawRecord {
-        RawRecord {
-            kind: Kind::Product,
-            account: account.into(),
-            id: id.into(),
-            created: 1,
-            data: "{}".into(),
-            columns: vec![Value::Int(1)],
-        }
+        crate::conformance::sample(Kind::Product, account, id, 1)
     }
 
     /// Named statements exist only with the statement cache on.

@@ -267,14 +267,7 @@ mod tests {
         }
         let n: i64 = client.query_one("SELECT COUNT(*) FROM products", &[]).await.unwrap().get(0);
         assert_eq!(n, 1);
-        let versions: Vec<i64> = client
-            .query("SELECT version FROM schema_migrations ORDER BY version", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        assert_eq!(versions, [1, 2, 3]);
+        assert_eq!(db.applied_migrations().await, [1, 2, 3]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,21 @@ impl TempPostgres {
         client
     }
 
+    /// The versions in `schema_migrations`, in order.
+    ///
+    /// # Panics
+    /// If they cannot be read: this is for tests.
+    #[allow(clippy::expect_used)]
+    pub async fn applied_migrations(&self) -> Vec<i64> {
+        let rows = self
+            .connect()
+            .await
+            .query("SELECT version FROM schema_migrations ORDER BY version", &[])
+            .await
+            .expect("schema_migrations");
+        rows.iter().map(|r| r.get(0)).collect()
+    }
+
     /// Open (or reopen) the database, migrating it.
     ///
     /// # Panics
