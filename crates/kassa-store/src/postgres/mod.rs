@@ -20,15 +20,17 @@
 //!
 //! [`Store::transact`] and [`Store::view`] run their synchronous closure on a blocking thread
 //! (`spawn_blocking`), each `Tx` call driving its statement with `Handle::block_on` while the
-//! connection's I/O task runs on the runtime; see [`tx`] for the transaction itself (row locks,
-//! `SKIP LOCKED` claims, conflicts without aborting, commit before answering). The connection is
-//! checked out (waiting asynchronously) before the blocking thread starts, so at most
-//! `pool_max` blocking threads are ever busy with transactions.
-//!
+//! connection's I/O task runs on the runtime. The connection is checked out (waiting
+//! asynchronously) before the blocking thread starts, so at most `pool_max` blocking threads are
+//! ever busy with transactions. `src/postgres/tx.rs` has the transaction itself: row locks,
+//! `SKIP LOCKED` claims, conflicts that do not abort it, the answer only after `COMMIT`. One
+//! difference from SQLite remains: a failed statement other than a handled conflict aborts the
+//! whole transaction (PostgreSQL's rule), which then rolls back even if the closure returns `Ok`.
+
 //! # Connections
 //!
-//! A bounded pool ([`pool`]); its size, its wait and the statement cache come from the URL:
-//! `postgres://user:pass@host/db?pool_max=16&pool_timeout=10&statement_cache=false`. kassa's own
+//! A bounded pool (`src/postgres/pool.rs`); its size, its wait and the statement cache come from
+//! the URL: `postgres://user:pass@host/db?pool_max=16&pool_timeout=10&statement_cache=false`. kassa's own
 //! parameters are taken out before the rest of the URL goes to tokio-postgres, which understands
 //! the libpq ones (`connect_timeout`, `application_name`, `options`, `host=/run/postgresql`, …).
 //! Defaults: 16 connections, a 10 s wait for one, a 5 s connect timeout, statements cached.
@@ -42,8 +44,8 @@
 //!
 //! `migrations/postgres/`, the same tables, columns and indexes as SQLite's (integers `BIGINT`,
 //! the rest `TEXT`, the document as `TEXT` so that it comes back byte for byte), applied on open
-//! under an advisory lock so that nodes starting together are safe ([`schema`]); [`migrate`]
-//! runs them alone, for deployments that migrate before rolling out nodes.
+//! under an advisory lock so that nodes starting together are safe (`src/postgres/schema.rs`);
+//! [`migrate`] runs them alone, for deployments that migrate before rolling out nodes.
 //!
 //! # Ordering
 //!
@@ -426,7 +428,8 @@ mod tests {
         assert_eq!(config.get_application_name(), Some("kassa"));
 
         let (config, options) = parse(
-            "postgresql://kassa@db/kassa?pool_max=64&statement_cache=false&connect_timeout=2&pool_timeout=3&application_name=node1",
+            "postgresql://kassa@db/kassa?pool_max=64&statement_cache=false&connect_timeout=2\
+             &pool_timeout=3&application_name=node1",
         )
         .unwrap();
         assert_eq!(

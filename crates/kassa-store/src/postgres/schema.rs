@@ -37,7 +37,8 @@ pub(crate) async fn migrate(client: &Client) -> Result<(), StoreError> {
     let newest_applied = locked(client, async {
         client
             .batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS schema_migrations \
+                 (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
             )
             .await?;
         let row = client.query_typed_one("SELECT MAX(version) FROM schema_migrations", &[]).await?;
