@@ -3,7 +3,7 @@
 //! Implementations of [`kassa_core::store::Store`], chosen at startup by database URL
 //! ([`open_store`]), and the [`conformance`] suite every implementation must pass.
 //!
-//! ## SQLite (today): [`SqliteStore`]
+//! ## SQLite (the default): [`SqliteStore`]
 //!
 //! One file in WAL mode, served by threads of its own so that the async runtime never waits on
 //! SQLite:
@@ -24,10 +24,18 @@
 //! control of the single writer, its transactions and savepoints, and its prepared-statement
 //! cache. The details are in [`sqlite`].
 //!
-//! ## PostgreSQL (later)
+//! ## PostgreSQL (scale-out): [`PostgresStore`]
 //!
-//! Will live in `src/postgres/` with its own migrations, and must pass the same [`conformance`]
-//! scenarios.
+//! For several kassa processes on one database (SPEC §12): `postgres://` or `postgresql://`
+//! URLs. A bounded pool of tokio-postgres connections; reads are async statements, and each
+//! [`Store::transact`] closure runs on a blocking thread inside one PostgreSQL transaction, where
+//! [`Tx::get`](kassa_core::store::Tx::get) locks the row it reads (`FOR UPDATE`) and
+//! [`Tx::find`](kassa_core::store::Tx::find) claims rows with `FOR UPDATE SKIP LOCKED`, so that
+//! the nodes serialize on rows, not in a process. Its own migrations (`migrations/postgres/`, the
+//! same tables as SQLite's) run on open under an advisory lock, or alone through [`migrate`]. The
+//! details are in [`postgres`].
+//!
+//! Both pass the same [`conformance`] scenarios.
 
 use std::sync::Arc;
 
@@ -35,28 +43,59 @@ use kassa_core::store::{Store, StoreError};
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, WriterStats};
 
-/// Open the store a database URL names, by its scheme: `sqlite:` (see
-/// [`SqliteStore::open_url`]). Blocks while the database is opened and migrated: call it at
-/// startup. Errors never repeat the URL, which may carry a password.
-pub fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// The backends a database URL can name.
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend `url`'s scheme names. The error names the scheme, never the rest of the URL.
+fn backend(url: &str) -> Result<Backend, StoreError> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
-        Some("sqlite") => Ok(Arc::new(SqliteStore::open_url(url)?)),
+        Some("sqlite") => Ok(Backend::Sqlite),
+        Some("postgres" | "postgresql") => Ok(Backend::Postgres),
         Some(scheme)
             if !scheme.is_empty()
                 && scheme.len() <= 32
                 && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
         {
             Err(StoreError::Backend(format!(
-                "unsupported database URL scheme `{scheme}` (supported: `sqlite:`)"
+                "unsupported database URL scheme `{scheme}` (supported: `sqlite:`, `postgres:`)"
             )))
         }
         _ => Err(StoreError::Backend(
-            "unsupported database URL scheme: expected a URL such as `sqlite://kassa.db`".to_owned(),
+            "unsupported database URL scheme: expected a URL such as `sqlite://kassa.db` or \
+             `postgres://user@host/kassa`"
+                .to_owned(),
         )),
+    }
+}
+
+/// Open the store a database URL names, by its scheme: `sqlite:` (see
+/// [`SqliteStore::open_url`]) or `postgres:`/`postgresql:` (see [`PostgresStore::open`]). Blocks
+/// while the database is opened and migrated: call it at startup. Errors never repeat the URL,
+/// which may carry a password.
+pub fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    match backend(url)? {
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open_url(url)?)),
+        Backend::Postgres => Ok(Arc::new(PostgresStore::open(url)?)),
+    }
+}
+
+/// Bring the schema of the database a URL names up to date, and nothing else (`kassa migrate`,
+/// for deployments that migrate before starting nodes). On SQLite that is opening the file; on
+/// PostgreSQL it is safe while nodes start on the same database. Blocks; errors never repeat the
+/// URL.
+pub fn migrate(url: &str) -> Result<(), StoreError> {
+    match backend(url)? {
+        Backend::Sqlite => SqliteStore::open_url(url).map(drop),
+        Backend::Postgres => postgres::migrate(url),
     }
 }
 
@@ -69,12 +108,21 @@ mod tests {
     #[test]
     fn dispatches_on_the_scheme() {
         let err = |url: &str| open_store(url).err().unwrap().to_string();
-        assert!(
-            err("postgres://user:hunter2@db/kassa").contains("unsupported database URL scheme `postgres`")
-        );
-        assert!(!err("postgres://user:hunter2@db/kassa").contains("hunter2"));
+        assert!(err("mysql://user:hunter2@db/kassa").contains("unsupported database URL scheme `mysql`"));
+        assert!(!err("mysql://user:hunter2@db/kassa").contains("hunter2"));
         assert!(err("kassa.db").contains("unsupported database URL scheme"));
         assert!(!err("hunter2 kassa:x").contains("hunter2"));
+        // PostgreSQL is supported: nothing listens on port 1, so it is unavailable, and says so
+        // without the URL or its password.
+        for url in
+            ["postgres://user:hunter2@127.0.0.1:1/kassa", "postgresql://user:hunter2@127.0.0.1:1/kassa"]
+        {
+            let e = open_store(url).err().unwrap();
+            assert!(matches!(&e, StoreError::Unavailable(m) if m.contains("connect")), "{e:?}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+            let e = migrate(url).unwrap_err();
+            assert!(matches!(&e, StoreError::Unavailable(_)) && !e.to_string().contains("hunter2"), "{e:?}");
+        }
 
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("k.db").display());

@@ -53,11 +53,7 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<WriteJob>, max_batch: usize, 
                 Err(_) => break,
             }
         }
-        let size = batch.len();
-        if commit_batch(&conn, &mut batch) {
-            counters.batches.fetch_add(1, Ordering::Relaxed);
-            counters.transactions.fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
-        }
+        commit_batch(&conn, &mut batch, &counters);
     }
     tracing::debug!("SQLite writer stopping");
 }
@@ -68,8 +64,9 @@ struct Ran {
     outcome: Outcome,
 }
 
-/// Run and commit one batch, answering every job; whether it committed.
-fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>) -> bool {
+/// Run and commit one batch, answering every job; whether it committed. The counters move before
+/// any job is answered, so a caller that has its answer sees its batch counted.
+fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counters) -> bool {
     let size = batch.len();
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let e = map(e);
@@ -110,6 +107,8 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>) -> bool {
     tracing::trace!(jobs = size, committed = failure.is_none(), "SQLite group commit");
     match failure {
         None => {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters.transactions.fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
             for r in ran {
                 let _ = r.reply.send(r.outcome);
             }

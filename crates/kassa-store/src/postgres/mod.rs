@@ -1,0 +1,536 @@
+//! The PostgreSQL backend: any number of kassa processes on one database (SPEC §12).
+//!
+//! # Driver: tokio-postgres, no TLS
+//!
+//! tokio-postgres is pure Rust and light (no OpenSSL, no aws-lc; TLS is not wired in, for a
+//! database on loopback or a private network), and exposes the two things this backend leans on:
+//! **pipelining** (a request goes out when its future is first polled, so `BEGIN` rides with the
+//! first statement of a transaction, and `get_many`/`create_account` are one round trip) and
+//! **unnamed typed statements** (`query_typed`), which make the prepared-statement cache
+//! optional. sqlx would add a large dependency tree for neither; the synchronous `postgres` crate
+//! owns a runtime per connection, which must not be dropped inside an async context, and cannot
+//! pipeline.
+//!
+//! # Reads and writes
+//!
+//! Reads ([`Store::get`], [`Store::list`], the account lookups, [`Store::ping`]) are async all
+//! the way: a pooled connection, one statement (a list whose page comes back empty asks once more,
+//! to tell an empty page from an unknown cursor), no transaction. [`Store::get_many`] reads each
+//! kind with one `id = ANY(…)` statement, in one `REPEATABLE READ` snapshot when it spans kinds.
+//!
+//! [`Store::transact`] and [`Store::view`] run their synchronous closure on a blocking thread
+//! (`spawn_blocking`), each `Tx` call driving its statement with `Handle::block_on` while the
+//! connection's I/O task runs on the runtime. The connection is checked out (waiting
+//! asynchronously) before the blocking thread starts, so at most `pool_max` blocking threads are
+//! ever busy with transactions. `src/postgres/tx.rs` has the transaction itself: row locks,
+//! `SKIP LOCKED` claims, conflicts that do not abort it, the answer only after `COMMIT`. One
+//! difference from SQLite remains: a failed statement other than a handled conflict aborts the
+//! whole transaction (PostgreSQL's rule), which then rolls back even if the closure returns `Ok`.
+
+//! # Connections
+//!
+//! A bounded pool (`src/postgres/pool.rs`); its size, its wait and the statement cache come from
+//! the URL: `postgres://user:pass@host/db?pool_max=16&pool_timeout=10&statement_cache=false`. kassa's own
+//! parameters are taken out before the rest of the URL goes to tokio-postgres, which understands
+//! the libpq ones (`connect_timeout`, `application_name`, `options`, `host=/run/postgresql`, …).
+//! Defaults: 16 connections, a 10 s wait for one, a 5 s connect timeout, statements cached.
+//! Errors never repeat the URL, which may carry a password.
+//!
+//! When the database goes away, every call fails as `StoreError::Unavailable` (so `ping`, and
+//! `GET /health` with it, fails); dead connections are dropped, not reused, and the first call
+//! after the database is back connects afresh: no restart needed.
+//!
+//! # Schema
+//!
+//! `migrations/postgres/`, the same tables, columns and indexes as SQLite's (integers `BIGINT`,
+//! the rest `TEXT`, the document as `TEXT` so that it comes back byte for byte), applied on open
+//! under an advisory lock so that nodes starting together are safe (`src/postgres/schema.rs`);
+//! [`migrate`] runs them alone, for deployments that migrate before rolling out nodes.
+//!
+//! # Ordering
+//!
+//! Lists run newest first by `seq`, an identity column. Unlike SQLite's single writer,
+//! PostgreSQL hands out `seq` values when rows are inserted, not when they commit, so a list read
+//! while several transactions commit may not yet show one with a lower `seq` that commits a
+//! moment later. Nothing relies on more than that: claims go through row locks, not list order.
+
+mod error;
+mod pool;
+mod schema;
+mod sql;
+#[cfg(any(test, feature = "conformance"))]
+mod testing;
+mod tx;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
+use kassa_core::store::{Cursor, Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn};
+use tokio::runtime::Handle;
+use tokio_postgres::Config;
+use tokio_postgres::types::Type;
+
+pub use pool::STATEMENT_CACHE;
+#[cfg(any(test, feature = "conformance"))]
+pub use testing::{DEFAULT_TEST_SERVER, TempPostgres};
+
+use pool::{Conn, Pool};
+use sql::{Param, Query};
+use tx::Mode;
+
+/// How long [`Store::ping`] waits for `SELECT 1`.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// The connect timeout when the URL sets none (`connect_timeout=…`).
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a [`PostgresStore`] runs. The URL's own parameters (`pool_max`, `pool_timeout`,
+/// `statement_cache`) override these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// The most connections open at once (`pool_max`). Default 16. Mind the server's
+    /// `max_connections` (100 by default) across all nodes.
+    pub pool_max: usize,
+    /// How long a call waits for a free connection before failing as `Unavailable`
+    /// (`pool_timeout`, in seconds). Default 10 s.
+    pub pool_timeout: Duration,
+    /// Keep prepared statements per connection (`statement_cache`). Default on; turn it off
+    /// behind a transaction-mode pooler such as pgbouncer.
+    pub statement_cache: bool,
+    /// Apply pending migrations on open. Default on.
+    pub migrate: bool,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self { pool_max: 16, pool_timeout: Duration::from_secs(10), statement_cache: true, migrate: true }
+    }
+}
+
+/// kassa's [`Store`] on PostgreSQL. See the [module docs](self) for how it works.
+pub struct PostgresStore {
+    pool: Pool,
+    options: PostgresOptions,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+/// Run `work` to completion on a runtime of its own, on a thread of its own: callable from
+/// synchronous code and from inside another runtime alike (where blocking on a future directly
+/// would panic). For opening and migrating, which happen once, at startup.
+pub(crate) fn on_own_thread<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T, StoreError> {
+    let failed = |why: String| StoreError::Backend(format!("cannot run the PostgreSQL setup thread: {why}"));
+    std::thread::Builder::new()
+        .name("kassa-postgres-setup".to_owned())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            Ok::<T, std::io::Error>(runtime.block_on(work))
+        })
+        .map_err(|e| failed(e.to_string()))?
+        .join()
+        .map_err(|_| failed("it panicked".to_owned()))?
+        .map_err(|e| failed(e.to_string()))
+}
+
+/// Split a `postgres://` / `postgresql://` URL into tokio-postgres's configuration and kassa's
+/// options (its own query parameters, taken out of the URL). Errors name parameters, never values.
+fn parse_url(url: &str, defaults: &PostgresOptions) -> Result<(Config, PostgresOptions), StoreError> {
+    let invalid = |why: &str| StoreError::Backend(format!("invalid PostgreSQL database URL: {why}"));
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(invalid("it must start with `postgres://` or `postgresql://`"));
+    }
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut options = defaults.clone();
+    let mut passed = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "pool_max" => {
+                options.pool_max = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| invalid("`pool_max` must be a whole number, at least 1"))?;
+            }
+            "pool_timeout" => {
+                options.pool_timeout = value
+                    .parse()
+                    .map(Duration::from_secs)
+                    .map_err(|_| invalid("`pool_timeout` must be a whole number of seconds"))?;
+            }
+            "statement_cache" => {
+                options.statement_cache = match value {
+                    "true" | "on" | "1" => true,
+                    "false" | "off" | "0" => false,
+                    _ => return Err(invalid("`statement_cache` must be `true` or `false`")),
+                };
+            }
+            _ => passed.push(pair),
+        }
+    }
+    let rest = if passed.is_empty() { base.to_owned() } else { format!("{base}?{}", passed.join("&")) };
+    let mut config: Config = rest.parse().map_err(|e: tokio_postgres::Error| {
+        let why = match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        };
+        invalid(&why)
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("kassa");
+    }
+    Ok((config, options))
+}
+
+/// Apply pending migrations to the database `url` names, and nothing else: for `kassa migrate`.
+/// Blocks while it does so; safe alongside nodes starting on the same database.
+pub fn migrate(url: &str) -> Result<(), StoreError> {
+    let (config, _) = parse_url(url, &PostgresOptions::default())?;
+    migrate_config(config)
+}
+
+fn migrate_config(config: Config) -> Result<(), StoreError> {
+    on_own_thread(async move {
+        let connect_timeout = config.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let conn = Conn::connect(&config, false, connect_timeout).await?;
+        let migrated = schema::migrate(conn.client()).await;
+        conn.close().await;
+        migrated
+    })?
+}
+
+impl PostgresStore {
+    /// Open the database a `postgres://` or `postgresql://` URL names and bring its schema up to
+    /// date. Blocks while it migrates: call it at startup (from async code too). Connections
+    /// are opened as they are needed.
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        Self::open_with(url, PostgresOptions::default())
+    }
+
+    /// [`PostgresStore::open`] with options; the URL's own parameters override them.
+    pub fn open_with(url: &str, options: PostgresOptions) -> Result<PostgresStore, StoreError> {
+        let (config, options) = parse_url(url, &options)?;
+        if options.migrate {
+            migrate_config(config.clone())?;
+        }
+        let connect_timeout = config.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        tracing::info!(
+            pool_max = options.pool_max,
+            statement_cache = options.statement_cache,
+            "opened PostgreSQL store"
+        );
+        Ok(PostgresStore {
+            pool: Pool::new(
+                config,
+                options.pool_max,
+                options.pool_timeout,
+                connect_timeout,
+                options.statement_cache,
+            ),
+            options,
+        })
+    }
+
+    /// The options in effect (the URL's parameters applied).
+    pub fn options(&self) -> &PostgresOptions {
+        &self.options
+    }
+
+    /// Run `f` in a transaction of `mode` on a blocking thread.
+    async fn run_tx(&self, mode: Mode, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+        let conn = self.pool.get().await?;
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || tx::run(conn, &handle, mode, f))
+            .await
+            .map_err(|e| StoreError::Backend(format!("a PostgreSQL transaction's thread failed: {e}")))?
+    }
+
+    async fn query(&self, q: &Query<'_>) -> Result<pool::Rows, StoreError> {
+        self.pool.get().await?.query(q).await
+    }
+
+    async fn account(&self, q: Query<'_>) -> Result<Option<Account>, StoreError> {
+        let rows = self.query(&q).await?;
+        let Some(row) = rows.rows.first() else { return Ok(None) };
+        let corrupt = |e: tokio_postgres::Error| StoreError::Corrupt(format!("an account row: {e}"));
+        Ok(Some(Account {
+            id: row.try_get(0).map_err(corrupt)?,
+            name: row.try_get(1).map_err(corrupt)?,
+            created: row.try_get(2).map_err(corrupt)?,
+        }))
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get().await?;
+        match tokio::time::timeout(PING_TIMEOUT, conn.client().simple_query("SELECT 1")).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(conn.fail(e)),
+            Err(_) => {
+                conn.retire();
+                Err(StoreError::Unavailable(format!(
+                    "PostgreSQL did not answer within {} s",
+                    PING_TIMEOUT.as_secs()
+                )))
+            }
+        }
+    }
+
+    async fn count_accounts(&self) -> Result<u64, StoreError> {
+        let rows = self.query(&Query::fixed("SELECT COUNT(*) FROM accounts", vec![])).await?;
+        let n: i64 = rows
+            .rows
+            .first()
+            .ok_or_else(|| StoreError::Backend("COUNT(*) returned no row".to_owned()))?
+            .try_get(0)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative account count".to_owned()))
+    }
+
+    async fn create_account(&self, account: &Account, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let text = |s| (Param::Text(s), Type::TEXT);
+        let int = |i| (Param::Int(i), Type::INT8);
+        let queries = [
+            Query::fixed(
+                "INSERT INTO accounts (id, name, created) VALUES ($1, $2, $3)",
+                vec![text(&account.id), text(&account.name), int(account.created)],
+            ),
+            Query::fixed(
+                "INSERT INTO api_keys (hash, account_id, last4, created) VALUES ($1, $2, $3, $4)",
+                vec![text(key.hash.as_str()), text(&key.account_id), text(&key.last4), int(key.created)],
+            ),
+        ];
+        // Both or neither: if one insert fails, the pipelined COMMIT rolls back.
+        self.pool.get().await?.pipeline("BEGIN", &queries).await.map(drop)
+    }
+
+    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError> {
+        self.account(Query::fixed(
+            "SELECT a.id, a.name, a.created FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+             WHERE k.hash = $1",
+            vec![(Param::Text(hash.as_str()), Type::TEXT)],
+        ))
+        .await
+    }
+
+    async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        self.account(Query::fixed(
+            "SELECT id, name, created FROM accounts WHERE id = $1",
+            vec![(Param::Text(id), Type::TEXT)],
+        ))
+        .await
+    }
+
+    async fn get(&self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        let rows = self.query(&sql::get(kind, account, id, false)).await?;
+        rows.rows.first().map(|row| sql::decode(kind, row)).transpose()
+    }
+
+    async fn get_by_id(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        let rows = self.query(&sql::by_id(kind, id)).await?;
+        rows.rows.first().map(|row| sql::decode(kind, row)).transpose()
+    }
+
+    async fn get_many(&self, account: &str, keys: Vec<(Kind, String)>) -> Result<Vec<RawRecord>, StoreError> {
+        // One statement per kind, in the order kinds first appear.
+        let mut kinds: Vec<(Kind, Vec<&str>)> = Vec::new();
+        for (kind, id) in &keys {
+            match kinds.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, ids)) => ids.push(id),
+                None => kinds.push((*kind, vec![id.as_str()])),
+            }
+        }
+        let queries: Vec<Query<'_>> =
+            kinds.iter().map(|(kind, ids)| sql::get_any(*kind, account, ids.clone())).collect();
+        let results = match queries.as_slice() {
+            [] => return Ok(Vec::new()),
+            // One statement reads one snapshot already.
+            [one] => vec![self.query(one).await?],
+            many => {
+                let mut conn = self.pool.get().await?;
+                conn.pipeline("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", many).await?
+            }
+        };
+        let mut found: HashMap<(Kind, String), RawRecord> = HashMap::new();
+        for ((kind, _), rows) in kinds.iter().zip(&results) {
+            for row in &rows.rows {
+                let record = sql::decode(*kind, row)?;
+                found.insert((*kind, record.id.clone()), record);
+            }
+        }
+        // In the order asked, as the SQLite backend answers.
+        Ok(keys.iter().filter_map(|key| found.get(key).cloned()).collect())
+    }
+
+    async fn list(&self, account: &str, kind: Kind, query: ListQuery) -> Result<Page, StoreError> {
+        let mut conn = self.pool.get().await?;
+        let mut data = conn
+            .query(&sql::list_page(kind, account, &query)?)
+            .await?
+            .rows
+            .iter()
+            .map(|row| sql::decode(kind, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        if data.is_empty()
+            && let Cursor::After(id) | Cursor::Before(id) = &query.cursor
+            && conn.query(&sql::seq_of(kind, account, id)).await?.rows.is_empty()
+        {
+            return Err(StoreError::CursorNotFound(id.clone()));
+        }
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        let has_more = data.len() > limit;
+        data.truncate(limit);
+        if matches!(query.cursor, Cursor::Before(_)) {
+            // Fetched oldest first (the ones nearest the cursor); pages are newest first.
+            data.reverse();
+        }
+        Ok(Page { data, has_more })
+    }
+
+    async fn view(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+        self.run_tx(Mode::View, f).await
+    }
+
+    async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+        self.run_tx(Mode::Write, f).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use kassa_core::store::{Value, transact, view};
+
+    #[test]
+    fn urls() {
+        let parse = |u: &str| parse_url(u, &PostgresOptions::default());
+        let (config, options) = parse("postgres://kassa:hunter2@db.internal:6432/kassa").unwrap();
+        assert_eq!(options, PostgresOptions::default());
+        assert_eq!(config.get_dbname(), Some("kassa"));
+        assert_eq!(config.get_ports(), [6432]);
+        assert_eq!(config.get_connect_timeout(), Some(&DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!(config.get_application_name(), Some("kassa"));
+
+        let (config, options) = parse(
+            "postgresql://kassa@db/kassa?pool_max=64&statement_cache=false&connect_timeout=2\
+             &pool_timeout=3&application_name=node1",
+        )
+        .unwrap();
+        assert_eq!(
+            options,
+            PostgresOptions {
+                pool_max: 64,
+                pool_timeout: Duration::from_secs(3),
+                statement_cache: false,
+                migrate: true
+            }
+        );
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(2)));
+        assert_eq!(config.get_application_name(), Some("node1"));
+
+        for bad in [
+            "postgres://u:hunter2@db/k?pool_max=0",
+            "postgres://u:hunter2@db/k?pool_max=hunter2",
+            "postgres://u:hunter2@db/k?statement_cache=hunter2",
+            "postgres://u:hunter2@db/k?pool_timeout=-1",
+            "postgres://u:hunter2@db/k?sslmode=hunter2",
+            "postgres://u:hunter2@db:port/k",
+            "postgres://u:hunter2@db/k?unknown=1",
+            "mysql://u:hunter2@db/k",
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.starts_with("database error: invalid PostgreSQL database URL"), "{bad}: {err}");
+            assert!(!err.contains("hunter2"), "{bad}: {err}");
+        }
+    }
+
+    fn product(account: &str, id: &str) -> RawRecord {
+        crate::conformance::sample(Kind::Product, account, id, 1)
+    }
+
+    /// Named statements exist only with the statement cache on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_statement_cache_can_be_turned_off() {
+        for (cache, params) in [(true, "statement_cache=true"), (false, "statement_cache=false&pool_max=1")] {
+            let Some(db) = TempPostgres::new_or_skip() else { return };
+            let db = db.with_params(params);
+            let store = db.open_postgres();
+            assert_eq!(store.options().statement_cache, cache);
+            transact(&store, |tx| tx.insert(&product("acct_1", "prod_1"))).await.unwrap();
+            store.get("acct_1", Kind::Product, "prod_1").await.unwrap().unwrap();
+            store
+                .list("acct_1", Kind::Product, ListQuery { filters: vec![], limit: 5, cursor: Cursor::First })
+                .await
+                .unwrap();
+            let prepared = transact(&store, |tx| {
+                tx.get("acct_1", Kind::Product, "prod_1")?;
+                Ok(())
+            })
+            .await;
+            prepared.unwrap();
+            let conn = store.pool.get().await.unwrap();
+            let n: i64 = conn
+                .client()
+                .query_typed_one("SELECT COUNT(*) FROM pg_prepared_statements", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(n > 0, cache, "prepared statements with statement_cache={cache}: {n}");
+        }
+    }
+
+    /// A transaction left open (its future dropped half-way) never reaches the next user of the
+    /// connection, and a failed statement poisons only its own transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_come_back_clean() {
+        let Some(db) = TempPostgres::new_or_skip() else { return };
+        let db = db.with_params("pool_max=1");
+        let store = db.open_postgres();
+
+        let mut conn = store.pool.get().await.unwrap();
+        conn.in_transaction = true;
+        conn.client().batch_execute("BEGIN").await.unwrap();
+        drop(conn);
+        assert_eq!(store.pool.idle(), 0, "a connection inside a transaction was pooled");
+
+        // A statement that fails (a NOT NULL column given NULL) poisons its transaction: the
+        // closure's later calls fail too, and the transaction rolls back even if it returns Ok.
+        let err = transact(&store, |tx| {
+            tx.insert(&product("acct_1", "prod_1"))?;
+            let mut bad = product("acct_1", "prod_2");
+            bad.columns = vec![Value::Null];
+            let failed = tx.insert(&bad).unwrap_err();
+            let later = tx.get("acct_1", Kind::Product, "prod_1").unwrap_err();
+            assert_eq!(failed, later);
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Backend(m) if m.contains("23502") && !m.contains("prod_2")),
+            "{err:?}"
+        );
+        assert_eq!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap(), None);
+        assert_eq!(store.pool.idle(), 1, "a rolled-back connection is reusable");
+
+        // Views cannot write, and say so without a round trip.
+        let err = view(&store, |tx| tx.insert(&product("acct_1", "prod_3"))).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Backend(m) if m.contains("read-only")), "{err:?}");
+    }
+}

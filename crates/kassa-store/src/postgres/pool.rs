@@ -1,0 +1,336 @@
+//! A small bounded pool of tokio-postgres connections.
+//!
+//! - **Bounded**: a semaphore of [`PostgresOptions::pool_max`](super::PostgresOptions) permits;
+//!   a checkout waits at most `pool_timeout` for one, then fails as `Unavailable`.
+//! - **Lazy and self-healing**: connections are opened on demand. Each one's I/O runs as a task
+//!   on the runtime of whoever opened it, and that task ends when the server closes the
+//!   connection (`pg_terminate_backend`, a restart, a broken socket), which [`Client::is_closed`]
+//!   then reports. A checkout skips closed connections, and a connection that failed in a way
+//!   that leaves it unusable ([`Conn::fail`]) or was left inside a transaction is not returned.
+//!   So once the database is back, the next checkout simply connects again: no restart needed.
+//! - **Statement cache**: with it on, each connection prepares a statement the first time it
+//!   runs it (named, typed) and keeps it, so later runs are one round trip with no parsing or
+//!   planning from scratch. With it off (`statement_cache=false`, for poolers such as pgbouncer
+//!   in transaction mode, which cannot keep a named statement on one server connection), every
+//!   statement goes as one unnamed Parse/Bind/Execute/Sync: still one round trip, nothing kept.
+//!
+//! Idle connections are reused last-in first-out, so a quiet pool keeps a few warm connections
+//! (with their prepared statements) busy rather than spreading work over all of them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+use futures_util::TryStreamExt;
+use futures_util::future::{MaybeDone, join3, maybe_done};
+use kassa_core::store::StoreError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::{Client, Config, NoTls, Row, RowStream, Statement};
+
+use super::error::{is_connection_lost, map, map_connect};
+use super::sql::Query;
+
+/// Prepared statements kept per connection; past this the cache starts over.
+pub const STATEMENT_CACHE: usize = 256;
+
+/// The rows a statement returned and the rows it affected (`INSERT 0 1` → 1).
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    pub rows: Vec<Row>,
+    pub affected: u64,
+}
+
+/// One connection: the client, its prepared statements, and whether it can be reused.
+pub(crate) struct Conn {
+    client: Client,
+    /// The connection's I/O task; it ends when the client is dropped or the server goes away.
+    io: tokio::task::JoinHandle<()>,
+    /// Empty when the statement cache is off.
+    statements: HashMap<String, Statement>,
+    cache: bool,
+    /// A transaction is open on the connection (set before `BEGIN` is sent, cleared once `COMMIT`
+    /// or `ROLLBACK` has answered). A connection dropped in this state is closed, not reused, so
+    /// an abandoned transaction can never leak into the next checkout.
+    pub in_transaction: bool,
+    /// An error left the connection unusable.
+    broken: bool,
+}
+
+impl Conn {
+    /// Open a connection and start its I/O task on the current runtime.
+    pub(crate) async fn connect(config: &Config, cache: bool, timeout: Duration) -> Result<Conn, StoreError> {
+        let (client, connection) = match tokio::time::timeout(timeout, config.connect(NoTls)).await {
+            Ok(connected) => connected.map_err(map_connect)?,
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot connect to PostgreSQL: no answer within {} s",
+                    timeout.as_secs()
+                )));
+            }
+        };
+        let io = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %map(e), "a PostgreSQL connection ended");
+            }
+        });
+        Ok(Conn { client, io, statements: HashMap::new(), cache, in_transaction: false, broken: false })
+    }
+
+    /// Close the connection and wait until it is closed (the server told goodbye), for a runtime
+    /// about to end, which would otherwise cut the connection off mid-goodbye.
+    pub(crate) async fn close(self) {
+        let Conn { client, io, statements, .. } = self;
+        drop(statements);
+        drop(client);
+        let _ = io.await;
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Whether the connection may go back to the pool.
+    fn reusable(&self) -> bool {
+        !self.broken && !self.in_transaction && !self.client.is_closed()
+    }
+
+    /// Map `e`, and retire the connection if `e` means it is lost.
+    pub(crate) fn fail(&mut self, e: tokio_postgres::Error) -> StoreError {
+        if is_connection_lost(&e) {
+            self.broken = true;
+        }
+        map(e)
+    }
+
+    /// Retire the connection: it will be closed instead of reused.
+    pub(crate) fn retire(&mut self) {
+        self.broken = true;
+    }
+
+    /// With the statement cache on, `q`'s prepared statement (prepared now on first use).
+    pub(crate) async fn prepare(
+        &mut self,
+        q: &Query<'_>,
+    ) -> Result<Option<Statement>, tokio_postgres::Error> {
+        if !self.cache {
+            return Ok(None);
+        }
+        if let Some(statement) = self.statements.get(q.text.as_ref()) {
+            return Ok(Some(statement.clone()));
+        }
+        let statement = self.client.prepare_typed(&q.text, &q.types()).await?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(q.text.clone().into_owned(), statement.clone());
+        Ok(Some(statement))
+    }
+
+    /// Run `q`, prepared by [`Conn::prepare`]. The request goes out on the future's first poll,
+    /// so futures polled in order are pipelined in that order.
+    pub(crate) async fn run(
+        &self,
+        prepared: Option<&Statement>,
+        q: &Query<'_>,
+    ) -> Result<Rows, tokio_postgres::Error> {
+        let stream = match prepared {
+            Some(statement) => self.client.query_raw(statement, q.params.iter().map(|(p, _)| p)).await?,
+            None => {
+                self.client.query_typed_raw(&q.text, q.params.iter().map(|(p, t)| (p, t.clone()))).await?
+            }
+        };
+        collect(stream).await
+    }
+
+    /// Prepare and run one statement on its own (outside any transaction).
+    pub(crate) async fn query(&mut self, q: &Query<'_>) -> Result<Rows, StoreError> {
+        let outcome = match self.prepare(q).await {
+            Ok(prepared) => self.run(prepared.as_ref(), q).await,
+            Err(e) => Err(e),
+        };
+        outcome.map_err(|e| self.fail(e))
+    }
+
+    /// Run `queries` in one transaction opened with `begin`, all in one round trip: `BEGIN`, every
+    /// statement and `COMMIT` are sent together. If a statement fails, PostgreSQL ignores the
+    /// rest and turns the `COMMIT` into a rollback; the first failure is returned.
+    pub(crate) async fn pipeline(
+        &mut self,
+        begin: &str,
+        queries: &[Query<'_>],
+    ) -> Result<Vec<Rows>, StoreError> {
+        let mut prepared = Vec::with_capacity(queries.len());
+        for q in queries {
+            let statement = self.prepare(q).await.map_err(|e| self.fail(e))?;
+            prepared.push(statement);
+        }
+        self.in_transaction = true;
+        // `join3` and `join_in_order` poll their futures in order, and each sends its request on
+        // its first poll: BEGIN, the statements, COMMIT.
+        let (began, ran, committed) = join3(
+            self.client.batch_execute(begin),
+            join_in_order(queries.iter().zip(&prepared).map(|(q, p)| self.run(p.as_ref(), q)).collect()),
+            self.client.batch_execute("COMMIT"),
+        )
+        .await;
+        let mut results = Vec::with_capacity(ran.len());
+        let mut first_error = began.err();
+        for r in ran {
+            match r {
+                Ok(rows) => results.push(rows),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match committed {
+            Ok(()) => self.in_transaction = false,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(self.fail(e)),
+            None => Ok(results),
+        }
+    }
+}
+
+/// Await every future, polling them in the order given each time: unlike `join_all`, whose order
+/// is an implementation detail, this one is what pipelining relies on.
+async fn join_in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut slots: Vec<Pin<Box<MaybeDone<F>>>> =
+        futures.into_iter().map(|f| Box::pin(maybe_done(f))).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for slot in &mut slots {
+            pending |= slot.as_mut().poll(cx).is_pending();
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    slots.iter_mut().filter_map(|slot| slot.as_mut().take_output()).collect()
+}
+
+async fn collect(stream: RowStream) -> Result<Rows, tokio_postgres::Error> {
+    let mut stream = std::pin::pin!(stream);
+    let mut rows = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        rows.push(row);
+    }
+    Ok(Rows { rows, affected: stream.rows_affected().unwrap_or(0) })
+}
+
+struct Inner {
+    config: Config,
+    idle: Mutex<Vec<Conn>>,
+    permits: Arc<Semaphore>,
+    max: usize,
+    wait: Duration,
+    connect_timeout: Duration,
+    statement_cache: bool,
+}
+
+/// The pool. Cheap to share by reference; the store owns one.
+pub(crate) struct Pool {
+    inner: Arc<Inner>,
+}
+
+impl Pool {
+    pub(crate) fn new(
+        config: Config,
+        max: usize,
+        wait: Duration,
+        connect_timeout: Duration,
+        statement_cache: bool,
+    ) -> Self {
+        let max = max.max(1);
+        Pool {
+            inner: Arc::new(Inner {
+                config,
+                idle: Mutex::new(Vec::with_capacity(max)),
+                permits: Arc::new(Semaphore::new(max)),
+                max,
+                wait,
+                connect_timeout,
+                statement_cache,
+            }),
+        }
+    }
+
+    /// A connection: an idle one that is still open, or a new one. Waits at most the pool's
+    /// timeout for a free slot.
+    pub(crate) async fn get(&self) -> Result<Pooled, StoreError> {
+        let inner = &self.inner;
+        let permit = match tokio::time::timeout(inner.wait, inner.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(StoreError::Unavailable("the PostgreSQL pool is closed".to_owned())),
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "no PostgreSQL connection came free within {} s (pool_max {})",
+                    inner.wait.as_secs(),
+                    inner.max
+                )));
+            }
+        };
+        loop {
+            let idle = inner.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            match idle {
+                Some(conn) if conn.reusable() => {
+                    return Ok(Pooled { conn: Some(conn), pool: inner.clone(), _permit: permit });
+                }
+                // Closed while idle (the server went away): drop it and look further.
+                Some(_) => continue,
+                None => break,
+            }
+        }
+        let conn = Conn::connect(&inner.config, inner.statement_cache, inner.connect_timeout).await?;
+        tracing::debug!("opened a PostgreSQL connection");
+        Ok(Pooled { conn: Some(conn), pool: inner.clone(), _permit: permit })
+    }
+
+    /// Connections open and idle right now.
+    #[cfg(test)]
+    pub(crate) fn idle(&self) -> usize {
+        self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// A checked-out connection. Dropping it returns the connection to the pool if it is still
+/// usable (and outside any transaction), then frees its slot.
+pub(crate) struct Pooled {
+    conn: Option<Conn>,
+    pool: Arc<Inner>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        // Only `drop` takes the connection out.
+        self.conn.as_ref().unwrap_or_else(|| unreachable!("a pooled connection is present until dropped"))
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().unwrap_or_else(|| unreachable!("a pooled connection is present until dropped"))
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if conn.reusable() {
+                self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+            } else {
+                tracing::debug!("closing a PostgreSQL connection that cannot be reused");
+            }
+        }
+        // The permit is released after this, with the connection already back in `idle`.
+    }
+}

@@ -1,0 +1,573 @@
+//! The SQL of records on PostgreSQL: per-kind statements (built once), filters turned into
+//! `WHERE` clauses with numbered, typed parameters (`$1`, `$2`, …), and row decoding.
+//!
+//! Only static names ever enter SQL text: table names from [`Kind::table`], column names from
+//! [`Column::name`]. Every value is a bound parameter, sent with its PostgreSQL type (`BIGINT` for
+//! the integer columns, `TEXT` for the rest), so the same [`Query`] runs as a cached prepared
+//! statement or, with the statement cache off, as an unnamed one-shot statement.
+//!
+//! Where SQLite's dialect differs: placeholders are numbered; `FALSE`/`TRUE` stand for the empty
+//! `Any` and the empty group; an insert is `ON CONFLICT DO NOTHING` (a unique violation would
+//! abort the whole PostgreSQL transaction, while the port promises that a `Conflict` the closure
+//! handles leaves the transaction usable — zero rows inserted is the conflict); `Tx::get` reads
+//! `FOR UPDATE` and `Tx::find` `FOR UPDATE SKIP LOCKED`; `get_many` reads each kind's ids with
+//! one `id = ANY($2)`.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use bytes::BytesMut;
+use kassa_core::store::{Column, Cursor, Filter, Kind, ListQuery, RawRecord, Scope, StoreError, Value};
+use tokio_postgres::Row;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+/// The columns every record table starts with, before [`Kind::columns`] (the schema test holds
+/// the migrations to them).
+#[cfg(test)]
+pub(crate) const BASE_COLUMNS: [&str; 5] = ["seq", "account_id", "id", "created", "data"];
+
+/// The columns a record is read with: [`BASE_COLUMNS`] but `seq`, then [`Kind::columns`].
+const READ_BASE: [&str; 4] = ["account_id", "id", "created", "data"];
+
+/// The PostgreSQL type of a record column: the integers are `BIGINT`, the rest `TEXT`.
+pub(crate) fn column_type(column: Column) -> Type {
+    match column {
+        Column::Created | Column::Active | Column::ExpiresAt | Column::LockedUntil | Column::DueAt => {
+            Type::INT8
+        }
+        Column::Product
+        | Column::Currency
+        | Column::Type
+        | Column::Email
+        | Column::Code
+        | Column::Coupon
+        | Column::Customer
+        | Column::Status
+        | Column::PaymentIntent
+        | Column::Subscription
+        | Column::Endpoint
+        | Column::Event
+        | Column::TestClock => Type::TEXT,
+    }
+}
+
+/// A value bound to a statement, borrowed from the record or filter it came from.
+#[derive(Clone)]
+pub(crate) enum Param<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+    /// A `TEXT[]`, for `id = ANY($n)`.
+    Texts(Vec<&'a str>),
+}
+
+/// Text values can be personal data (an email) or a key's hash, and tokio-postgres logs every
+/// parameter's `Debug` at debug level: so only their length shows.
+impl std::fmt::Debug for Param<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Null => f.write_str("NULL"),
+            Self::Int(i) => write!(f, "{i}"),
+            Self::Text(s) => write!(f, "<text, {} bytes>", s.len()),
+            Self::Texts(v) => write!(f, "<{} texts>", v.len()),
+        }
+    }
+}
+
+impl<'a> From<&'a Value> for Param<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Self::Null,
+            Value::Int(i) => Self::Int(*i),
+            Value::Text(s) => Self::Text(s),
+        }
+    }
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self {
+            Self::Null => Ok(IsNull::Yes),
+            Self::Int(i) if *ty == Type::INT8 => i.to_sql(ty, out),
+            // An integer compared with a text column compares as its decimal text, as on SQLite
+            // (whose TEXT affinity converts it).
+            Self::Int(i) => i.to_string().to_sql(ty, out),
+            Self::Text(s) if *ty == Type::TEXT => s.to_sql(ty, out),
+            Self::Text(_) => Err("a text value for an integer column".into()),
+            Self::Texts(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::INT8 | Type::TEXT | Type::TEXT_ARRAY)
+    }
+
+    to_sql_checked!();
+}
+
+/// One statement: its text and its parameters, each with the type it is sent as.
+#[derive(Debug, Clone)]
+pub(crate) struct Query<'a> {
+    pub text: Cow<'static, str>,
+    pub params: Vec<(Param<'a>, Type)>,
+}
+
+impl<'a> Query<'a> {
+    pub(crate) fn fixed(text: &'static str, params: Vec<(Param<'a>, Type)>) -> Self {
+        Self { text: Cow::Borrowed(text), params }
+    }
+
+    fn text(text: String) -> Self {
+        Self { text: Cow::Owned(text), params: Vec::new() }
+    }
+
+    /// Bind `param` as the next parameter and append its placeholder to the text.
+    fn bind(&mut self, param: Param<'a>, ty: Type) {
+        self.params.push((param, ty));
+        let n = self.params.len();
+        let _ = write!(self.text.to_mut(), "${n}");
+    }
+
+    fn push(&mut self, sql: &str) {
+        self.text.to_mut().push_str(sql);
+    }
+
+    /// The parameters' types, for preparing the statement.
+    pub fn types(&self) -> Vec<Type> {
+        self.params.iter().map(|(_, t)| t.clone()).collect()
+    }
+}
+
+fn text(s: &str) -> (Param<'_>, Type) {
+    (Param::Text(s), Type::TEXT)
+}
+
+/// The fixed statements of one kind.
+#[derive(Debug)]
+pub(crate) struct KindSql {
+    /// `SELECT <read columns> FROM <table>`, to be followed by a `WHERE`.
+    select: String,
+    get: String,
+    get_for_update: String,
+    /// Several ids of one account.
+    get_any: String,
+    /// By id alone, across accounts (for kinds whose ids are random).
+    by_id: String,
+    seq_of: String,
+    insert: String,
+    update: String,
+    delete: String,
+}
+
+impl KindSql {
+    fn new(kind: Kind) -> Self {
+        let table = kind.table();
+        let cols = kind.columns();
+        let mut all = READ_BASE.join(", ");
+        for c in cols {
+            all.push_str(", ");
+            all.push_str(c.name());
+        }
+        let select = format!("SELECT {all} FROM {table}");
+        let get = format!("{select} WHERE account_id = $1 AND id = $2");
+        let get_for_update = format!("{get} FOR UPDATE");
+        let get_any = format!("{select} WHERE account_id = $1 AND id = ANY($2)");
+        let by_id = format!("{select} WHERE id = $1 LIMIT 1");
+        let seq_of = format!("SELECT seq FROM {table} WHERE account_id = $1 AND id = $2");
+
+        let mut insert_cols = READ_BASE.join(", ");
+        let mut placeholders = String::from("$1, $2, $3, $4");
+        let mut sets = String::from("data = $1");
+        for (i, c) in cols.iter().enumerate() {
+            let _ = write!(insert_cols, ", {}", c.name());
+            let _ = write!(placeholders, ", ${}", i + 5);
+            let _ = write!(sets, ", {} = ${}", c.name(), i + 2);
+        }
+        let insert =
+            format!("INSERT INTO {table} ({insert_cols}) VALUES ({placeholders}) ON CONFLICT DO NOTHING");
+        let n = cols.len();
+        let update = format!("UPDATE {table} SET {sets} WHERE account_id = ${} AND id = ${}", n + 2, n + 3);
+        let delete = format!("DELETE FROM {table} WHERE account_id = $1 AND id = $2");
+        Self { select, get, get_for_update, get_any, by_id, seq_of, insert, update, delete }
+    }
+}
+
+/// The statements of `kind`, built on first use.
+pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
+    static CACHE: [OnceLock<KindSql>; 15] = [const { OnceLock::new() }; 15];
+    // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
+    // a migration).
+    let slot = match kind {
+        Kind::Product => 0,
+        Kind::Price => 1,
+        Kind::Customer => 2,
+        Kind::Coupon => 3,
+        Kind::PromotionCode => 4,
+        Kind::CheckoutSession => 5,
+        Kind::IdempotencyKey => 6,
+        Kind::PaymentIntent => 7,
+        Kind::PaymentMethod => 8,
+        Kind::Subscription => 9,
+        Kind::Invoice => 10,
+        Kind::Event => 11,
+        Kind::WebhookEndpoint => 12,
+        Kind::WebhookDelivery => 13,
+        Kind::TestClock => 14,
+    };
+    CACHE[slot].get_or_init(|| KindSql::new(kind))
+}
+
+/// One record of an account; `lock` reads it `FOR UPDATE`.
+pub(crate) fn get<'a>(kind: Kind, account: &'a str, id: &'a str, lock: bool) -> Query<'a> {
+    let sql = kind_sql(kind);
+    Query::fixed(if lock { &sql.get_for_update } else { &sql.get }, vec![text(account), text(id)])
+}
+
+/// Records of one kind and account by id, in one statement.
+pub(crate) fn get_any<'a>(kind: Kind, account: &'a str, ids: Vec<&'a str>) -> Query<'a> {
+    Query::fixed(&kind_sql(kind).get_any, vec![text(account), (Param::Texts(ids), Type::TEXT_ARRAY)])
+}
+
+pub(crate) fn by_id(kind: Kind, id: &str) -> Query<'_> {
+    Query::fixed(&kind_sql(kind).by_id, vec![text(id)])
+}
+
+/// The `seq` of a record: whether it exists, and where a list cursor stands.
+pub(crate) fn seq_of<'a>(kind: Kind, account: &'a str, id: &'a str) -> Query<'a> {
+    Query::fixed(&kind_sql(kind).seq_of, vec![text(account), text(id)])
+}
+
+fn check_columns(record: &RawRecord) -> Result<(), StoreError> {
+    let want = record.kind.columns().len();
+    if record.columns.len() == want {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "a {} record carries {} column values; its table has {want}",
+            record.kind.table(),
+            record.columns.len()
+        )))
+    }
+}
+
+fn column_params(record: &RawRecord) -> impl Iterator<Item = (Param<'_>, Type)> {
+    record.columns.iter().zip(record.kind.columns()).map(|(v, c)| (Param::from(v), column_type(*c)))
+}
+
+/// Insert `record` unless a unique constraint stands in the way: zero rows affected is a conflict.
+pub(crate) fn insert(record: &RawRecord) -> Result<Query<'_>, StoreError> {
+    check_columns(record)?;
+    let mut params = Vec::with_capacity(4 + record.columns.len());
+    params.extend([
+        text(&record.account),
+        text(&record.id),
+        (Param::Int(record.created), Type::INT8),
+        text(&record.data),
+    ]);
+    params.extend(column_params(record));
+    Ok(Query::fixed(&kind_sql(record.kind).insert, params))
+}
+
+/// Replace the document and columns (never `created`) of `record`.
+pub(crate) fn update(record: &RawRecord) -> Result<Query<'_>, StoreError> {
+    check_columns(record)?;
+    let mut params = Vec::with_capacity(3 + record.columns.len());
+    params.push(text(&record.data));
+    params.extend(column_params(record));
+    params.extend([text(&record.account), text(&record.id)]);
+    Ok(Query::fixed(&kind_sql(record.kind).update, params))
+}
+
+pub(crate) fn delete<'a>(kind: Kind, account: &'a str, id: &'a str) -> Query<'a> {
+    Query::fixed(&kind_sql(kind).delete, vec![text(account), text(id)])
+}
+
+/// The SQL name of `column` on `kind`'s table, if it has one.
+fn column(kind: Kind, column: Column) -> Result<&'static str, StoreError> {
+    if column == Column::Created || kind.columns().contains(&column) {
+        Ok(column.name())
+    } else {
+        Err(StoreError::Backend(format!("{} has no column `{}` to filter on", kind.table(), column.name())))
+    }
+}
+
+/// Append `filter` as one SQL condition, binding its values.
+fn push_filter<'a>(kind: Kind, filter: &'a Filter, q: &mut Query<'a>) -> Result<(), StoreError> {
+    match filter {
+        Filter::Eq(c, Value::Null) => {
+            q.push(column(kind, *c)?);
+            q.push(" IS NULL");
+        }
+        Filter::Eq(c, v) => {
+            q.push(column(kind, *c)?);
+            q.push(" = ");
+            q.bind(v.into(), column_type(*c));
+        }
+        Filter::Cmp(c, cmp, v) => {
+            let name = column(kind, *c)?;
+            q.push(&format!("{name} {} ", cmp.sql()));
+            q.bind(Param::Int(*v), column_type(*c));
+        }
+        Filter::Any(groups) if groups.is_empty() => q.push("FALSE"),
+        Filter::Any(groups) => {
+            q.push("(");
+            for (i, group) in groups.iter().enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push("(");
+                if group.is_empty() {
+                    q.push("TRUE");
+                }
+                for (j, f) in group.iter().enumerate() {
+                    if j > 0 {
+                        q.push(" AND ");
+                    }
+                    push_filter(kind, f, q)?;
+                }
+                q.push(")");
+            }
+            q.push(")");
+        }
+    }
+    Ok(())
+}
+
+/// Append ` AND <filter>` for each filter.
+fn push_filters<'a>(kind: Kind, filters: &'a [Filter], q: &mut Query<'a>) -> Result<(), StoreError> {
+    for f in filters {
+        q.push(" AND ");
+        push_filter(kind, f, q)?;
+    }
+    Ok(())
+}
+
+/// How [`matching`] treats the rows it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lock {
+    /// A plain read: no locks taken, none waited for.
+    None,
+    /// Lock the rows; skip the ones another transaction holds.
+    SkipLocked,
+}
+
+/// Up to `limit` records matching every filter, oldest first ([`kassa_core::store::Tx::find`]
+/// and [`kassa_core::store::Tx::select`]).
+pub(crate) fn matching<'a>(
+    scope: Scope<'a>,
+    kind: Kind,
+    filters: &'a [Filter],
+    limit: u32,
+    lock: Lock,
+) -> Result<Query<'a>, StoreError> {
+    let mut q = Query::text(format!("{} WHERE ", kind_sql(kind).select));
+    match scope {
+        Scope::Account(account) => {
+            q.push("account_id = ");
+            q.bind(Param::Text(account), Type::TEXT);
+        }
+        Scope::All => q.push("TRUE"),
+    }
+    push_filters(kind, filters, &mut q)?;
+    q.push(" ORDER BY seq ASC LIMIT ");
+    q.bind(Param::Int(i64::from(limit)), Type::INT8);
+    if lock == Lock::SkipLocked {
+        q.push(" FOR UPDATE SKIP LOCKED");
+    }
+    Ok(q)
+}
+
+/// Delete every record of `kind`, in all accounts, matching the filters.
+pub(crate) fn delete_where(kind: Kind, filters: &[Filter]) -> Result<Query<'_>, StoreError> {
+    let mut q = Query::text(format!("DELETE FROM {} WHERE TRUE", kind.table()));
+    push_filters(kind, filters, &mut q)?;
+    Ok(q)
+}
+
+/// One page of a list, in one statement: the cursor's `seq` is a subquery, so a cursor that names
+/// no record yields an empty page (the caller then tells the two apart). Fetches one record more
+/// than the limit, to learn whether more lie beyond; backwards pages come oldest first.
+pub(crate) fn list_page<'a>(
+    kind: Kind,
+    account: &'a str,
+    query: &'a ListQuery,
+) -> Result<Query<'a>, StoreError> {
+    let mut q = Query::text(format!("{} WHERE account_id = ", kind_sql(kind).select));
+    q.bind(Param::Text(account), Type::TEXT);
+    let (bound, cursor) = match &query.cursor {
+        Cursor::First => (None, None),
+        Cursor::After(id) => (Some("<"), Some(id)),
+        Cursor::Before(id) => (Some(">"), Some(id)),
+    };
+    if let (Some(op), Some(id)) = (bound, cursor) {
+        q.push(&format!(" AND seq {op} (SELECT seq FROM {} WHERE account_id = $1 AND id = ", kind.table()));
+        q.bind(Param::Text(id), Type::TEXT);
+        q.push(")");
+    }
+    push_filters(kind, &query.filters, &mut q)?;
+    let backwards = matches!(query.cursor, Cursor::Before(_));
+    q.push(if backwards { " ORDER BY seq ASC LIMIT " } else { " ORDER BY seq DESC LIMIT " });
+    q.bind(Param::Int(i64::from(query.limit) + 1), Type::INT8);
+    Ok(q)
+}
+
+/// A row of [`KindSql`]'s `select` as a record. A value of the wrong type is `Corrupt`.
+pub(crate) fn decode(kind: Kind, row: &Row) -> Result<RawRecord, StoreError> {
+    let corrupt = |e: tokio_postgres::Error| StoreError::Corrupt(format!("a {} row: {e}", kind.table()));
+    let mut columns = Vec::with_capacity(kind.columns().len());
+    for (i, c) in kind.columns().iter().enumerate() {
+        let idx = READ_BASE.len() + i;
+        let value = if column_type(*c) == Type::INT8 {
+            Value::from(row.try_get::<_, Option<i64>>(idx).map_err(corrupt)?)
+        } else {
+            Value::from(row.try_get::<_, Option<String>>(idx).map_err(corrupt)?)
+        };
+        columns.push(value);
+    }
+    Ok(RawRecord {
+        kind,
+        account: row.try_get(0).map_err(corrupt)?,
+        id: row.try_get(1).map_err(corrupt)?,
+        created: row.try_get(2).map_err(corrupt)?,
+        data: row.try_get(3).map_err(corrupt)?,
+        columns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use kassa_core::store::Cmp;
+
+    fn shown(p: &Param<'_>) -> String {
+        match p {
+            Param::Null => "NULL".to_owned(),
+            Param::Int(i) => i.to_string(),
+            Param::Text(s) => format!("{s:?}"),
+            Param::Texts(v) => format!("{v:?}"),
+        }
+    }
+
+    fn where_of(kind: Kind, filters: &[Filter]) -> (String, Vec<String>) {
+        let mut q = Query::text(String::new());
+        push_filters(kind, filters, &mut q).unwrap();
+        (q.text.into_owned(), q.params.iter().map(|(p, t)| format!("{}:{t}", shown(p))).collect())
+    }
+
+    #[test]
+    fn parameters_do_not_show_text_in_debug_output() {
+        let shown = format!("{:?}", [Param::Text("ada@example.com"), Param::Int(7), Param::Null]);
+        assert_eq!(shown, "[<text, 15 bytes>, 7, NULL]");
+    }
+
+    #[test]
+    fn filters_become_numbered_typed_parameters() {
+        let (sql, params) = where_of(
+            Kind::Price,
+            &[
+                Filter::Eq(Column::Active, Value::Int(1)),
+                Filter::Cmp(Column::Created, Cmp::Gte, 10),
+                Filter::Any(vec![
+                    vec![
+                        Filter::Eq(Column::Currency, "usd".into()),
+                        Filter::Eq(Column::Type, "recurring".into()),
+                    ],
+                    vec![Filter::Eq(Column::Product, Value::Null)],
+                ]),
+            ],
+        );
+        assert_eq!(
+            sql,
+            " AND active = $1 AND created >= $2 AND ((currency = $3 AND type = $4) OR (product IS NULL))"
+        );
+        assert_eq!(params, ["1:int8", "10:int8", "\"usd\":text", "\"recurring\":text"]);
+    }
+
+    #[test]
+    fn empty_any_is_false_and_empty_group_true() {
+        assert_eq!(where_of(Kind::Product, &[Filter::Any(vec![])]).0, " AND FALSE");
+        assert_eq!(where_of(Kind::Product, &[Filter::Any(vec![vec![]])]).0, " AND ((TRUE))");
+    }
+
+    #[test]
+    fn unknown_columns_are_refused() {
+        let mut q = Query::text(String::new());
+        let filters = [Filter::Eq(Column::Email, "x".into())];
+        let err = push_filters(Kind::Product, &filters, &mut q);
+        assert!(matches!(err, Err(StoreError::Backend(m)) if m.contains("products has no column `email`")));
+    }
+
+    #[test]
+    fn statements_name_every_column_in_order() {
+        let s = kind_sql(Kind::Price);
+        assert_eq!(
+            s.insert,
+            "INSERT INTO prices (account_id, id, created, data, active, product, currency, type) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            s.update,
+            "UPDATE prices SET data = $1, active = $2, product = $3, currency = $4, type = $5 \
+             WHERE account_id = $6 AND id = $7"
+        );
+        assert_eq!(
+            s.get_for_update,
+            "SELECT account_id, id, created, data, active, product, currency, type FROM prices \
+             WHERE account_id = $1 AND id = $2 FOR UPDATE"
+        );
+        for &kind in Kind::ALL {
+            let s = kind_sql(kind);
+            assert!(s.select.ends_with(&format!(" FROM {}", kind.table())), "{kind:?}: {}", s.select);
+            assert!(s.insert.starts_with(&format!("INSERT INTO {} (", kind.table())), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn parameters_match_their_placeholders() {
+        let record = RawRecord {
+            kind: Kind::CheckoutSession,
+            account: "acct_1".into(),
+            id: "cs_1".into(),
+            created: 7,
+            data: "{}".into(),
+            columns: vec!["open".into(), Value::Null, Value::Null, Value::Null, Value::Int(9)],
+        };
+        for q in [insert(&record).unwrap(), update(&record).unwrap()] {
+            let placeholders = q.text.matches('$').count();
+            assert_eq!(placeholders, q.params.len(), "{}", q.text);
+        }
+        let q = update(&record).unwrap();
+        assert_eq!(q.types().last(), Some(&Type::TEXT));
+        assert_eq!(q.types()[5], Type::INT8, "expires_at");
+        let mut bad = record;
+        bad.columns.pop();
+        assert!(matches!(insert(&bad), Err(StoreError::Backend(m)) if m.contains("4 column values")));
+    }
+
+    #[test]
+    fn list_pages_bound_the_cursor_by_subquery() {
+        let query = ListQuery {
+            filters: vec![Filter::Eq(Column::Active, Value::Int(0))],
+            limit: 10,
+            cursor: Cursor::Before("prod_5".into()),
+        };
+        let q = list_page(Kind::Product, "acct_1", &query).unwrap();
+        assert_eq!(
+            q.text,
+            "SELECT account_id, id, created, data, active FROM products WHERE account_id = $1 \
+             AND seq > (SELECT seq FROM products WHERE account_id = $1 AND id = $2) AND active = $3 \
+             ORDER BY seq ASC LIMIT $4"
+        );
+        assert_eq!(q.params.last().map(|(p, _)| shown(p)), Some("11".to_owned()));
+        let q = matching(Scope::All, Kind::Product, &[], 5, Lock::SkipLocked).unwrap();
+        assert!(
+            q.text.ends_with("WHERE TRUE ORDER BY seq ASC LIMIT $1 FOR UPDATE SKIP LOCKED"),
+            "{}",
+            q.text
+        );
+    }
+}
