@@ -5,7 +5,8 @@
 //!   `Stripe-Version` echoed back when a client sends it.
 //! - [`api`] (API routes): authenticate the key; read the body (at most [`BODY_LIMIT`], else 413);
 //!   decode query string and body — JSON or Stripe's form encoding — into one tree; and for a POST
-//!   or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep this one.
+//!   or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep this one,
+//!   and name the key in the response's own `Idempotency-Key` header, as Stripe does.
 
 use std::time::Instant;
 
@@ -97,20 +98,38 @@ async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, 
     let (Some(key), Some(fingerprint)) = (idempotency_key, fingerprint) else {
         return Ok(next.run(req).await);
     };
-    match idempotency::begin(&ctx, &acct, &key, fingerprint).await? {
+    let mut resp =
+        idempotent(&ctx, &acct, &key, fingerprint, req, next).await.unwrap_or_else(|e| e.into_response());
+    // Stripe names the key in its answer; the SDKs show it as the response's idempotency key.
+    if let Ok(v) = HeaderValue::from_str(&key) {
+        resp.headers_mut().insert("Idempotency-Key", v);
+    }
+    Ok(resp)
+}
+
+/// Run `req` under `key`: replay the kept response, or run it and keep its response.
+async fn idempotent(
+    ctx: &AppState,
+    acct: &crate::service::Acct,
+    key: &str,
+    fingerprint: String,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    match idempotency::begin(ctx, acct, key, fingerprint).await? {
         idempotency::Begin::Replay(stored) => Ok(replay(stored)),
         idempotency::Begin::Run => {
             let resp = next.run(req).await;
             let status = resp.status();
             if status.is_server_error() || status.as_u16() == 409 || status.as_u16() == 429 {
-                idempotency::release(&ctx, &acct, &key).await?;
+                idempotency::release(ctx, acct, key).await?;
                 return Ok(resp);
             }
             let (parts, body) = resp.into_parts();
             let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
             let stored =
                 StoredResponse { status: status.as_u16(), body: String::from_utf8_lossy(&body).into_owned() };
-            idempotency::finish(&ctx, &acct, &key, stored).await?;
+            idempotency::finish(ctx, acct, key, stored).await?;
             Ok(Response::from_parts(parts, Body::from(body)))
         }
     }
