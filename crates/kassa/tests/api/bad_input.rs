@@ -132,7 +132,8 @@ async fn wrong_types_name_their_parameter() {
             "/prices",
             vec![("product", p), ("currency", "usd"), ("unit_amount", "")],
             "unit_amount",
-            "parameter_invalid_integer",
+            // What an SDK sends for `null`: Stripe's "cannot be unset".
+            "parameter_invalid_empty",
         ),
         (
             "/prices",
