@@ -142,3 +142,20 @@ async fn stripe_version_and_request_id_come_back_on_every_answer() {
     assert_eq!(r.header("stripe-version"), Some(version));
     assert!(r.header("request-id").is_some());
 }
+
+#[tokio::test]
+async fn fund_cash_balance_takes_expand_like_every_route() {
+    let app = TestApp::spawn().await;
+    let cus = app.post("/v1/customers", &[("email", "f@example.test")]).await.ok()["id"].clone();
+    let path = format!("/v1/test_helpers/customers/{}/fund_cash_balance", cus.as_str().unwrap());
+    let r = app.post(&path, &[("amount", "700"), ("currency", "usd"), ("expand[0]", "customer")]).await;
+    let txn = r.ok();
+    assert_eq!(txn["object"], "customer_cash_balance_transaction");
+    assert_eq!(txn["customer"]["id"], cus);
+    assert_eq!(txn["customer"]["cash_balance"]["available"]["usd"], 700);
+    // An unknown path refuses the request before the balance moves.
+    let r = app.post(&path, &[("amount", "1"), ("currency", "usd"), ("expand[0]", "funded")]).await;
+    r.invalid("expand");
+    let c = app.get(&format!("/v1/customers/{}", cus.as_str().unwrap())).await;
+    assert_eq!(c.ok()["cash_balance"]["available"]["usd"], 700);
+}
