@@ -159,3 +159,21 @@ async fn fund_cash_balance_takes_expand_like_every_route() {
     let c = app.get(&format!("/v1/customers/{}", cus.as_str().unwrap())).await;
     assert_eq!(c.ok()["cash_balance"]["available"]["usd"], 700);
 }
+
+#[tokio::test]
+async fn fields_newer_api_versions_declare_are_present() {
+    let app = TestApp::spawn().await;
+    let price = app.price(500, "usd").await;
+    let coupon = app.coupon(&[("percent_off", "5"), ("duration", "forever")]).await;
+    let s = app
+        .post("/v1/checkout/sessions", &[("line_items[0][price]", &price), ("line_items[0][quantity]", "1")])
+        .await;
+    let s = s.ok();
+    for field in ["adaptive_pricing", "client_secret", "customer_account", "permissions", "wallet_options"] {
+        assert_eq!(s.get(field), Some(&Value::Null), "session.{field}");
+    }
+    let code = app.post("/v1/promotion_codes", &[("coupon", &coupon), ("code", "NEWER")]).await;
+    let code = code.ok();
+    assert_eq!(code["promotion"], json!({"coupon": coupon, "type": "coupon"}), "the newer API's name");
+    assert_eq!(code["coupon"]["id"], coupon.as_str(), "and 2023-08-16's");
+}
