@@ -94,3 +94,13 @@ def test_another_accounts_objects_are_unknown(kassa: Kassa):
     assert (e.value.http_status, e.value.code) == (404, "resource_missing")
     theirs = stripe.Product.create(name=unique("theirs"), api_key=other_key)
     assert [p.id for p in stripe.Product.list(api_key=other_key).data] == [theirs.id]
+
+
+def test_an_endpoint_kassa_lacks_is_an_unrecognized_url():
+    # Stripe can delete products; kassa cannot yet, and answers as Stripe does for a URL it does
+    # not know: a 404 the SDK raises as an InvalidRequestError (a 405 would be a bare APIError).
+    p = stripe.Product.create(name=unique("keep"))
+    err = raised(lambda: stripe.Product.delete(p.id))
+    assert err.http_status == 404
+    assert err.user_message == f"Unrecognized request URL (DELETE: /v1/products/{p.id})."
+    assert stripe.Product.retrieve(p.id).id == p.id
