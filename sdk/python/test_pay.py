@@ -83,3 +83,26 @@ def test_a_bank_transfer_is_paid_by_the_test_helper(kassa: Kassa, client: stripe
     assert txn.customer.id == customer.id
     assert stripe.checkout.Session.retrieve(s.id).payment_status == "paid"
     assert stripe.Customer.retrieve(customer.id).cash_balance.available.to_dict() == {"usd": 0}, "all of it paid the session"
+
+
+def test_what_the_customer_changes_on_the_page_is_what_the_sdk_reads(kassa: Kassa):
+    p = one_time_price(2000)
+    coupon = stripe.Coupon.create(percent_off=25, duration="once")
+    code = stripe.PromotionCode.create(coupon=coupon.id, code=unique("PAGE").upper())
+    s = stripe.checkout.Session.create(
+        line_items=[{"price": p.id, "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 5}}],
+        allow_promotion_codes=True,
+        success_url="https://shop.example/ok",
+    )
+    assert s.allow_promotion_codes is True
+    line = stripe.checkout.Session.list_line_items(s.id).data[0]
+    assert kassa.post_page(f"/pay/{s.id}/quantities", {f"quantity[{line.id}]": "3"}).status_code == 303
+    assert kassa.post_page(f"/pay/{s.id}/promotion_code", {"code": code.code.lower()}).status_code == 303
+
+    changed = stripe.checkout.Session.retrieve(s.id, expand=["line_items", "discounts.promotion_code"])
+    assert changed.line_items.data[0].quantity == 3
+    assert (changed.amount_subtotal, changed.total_details.amount_discount, changed.amount_total) == (6000, 1500, 4500)
+    assert changed.discounts[0].promotion_code.id == code.id
+    assert kassa.pay_by_card(s.id).status_code == 303
+    assert stripe.checkout.Session.retrieve(s.id, expand=["payment_intent"]).payment_intent.amount == 4500
+    assert stripe.PromotionCode.retrieve(code.id).times_redeemed == 1
