@@ -151,8 +151,10 @@ h.test("sessions: line items, adjustable quantity, discount, metadata; retrieve 
   const shirt = await price(2500, { name: "T-shirt" });
   const mug = await price(1000, { name: "Mug" });
   const coupon = await stripe().coupons.create({ percent_off: 10, duration: "once" });
+  const expires = new Date(Math.floor(Date.now() / 1000 + 7200) * 1000);
   const s = await stripe().checkout.sessions.create({
     mode: "payment",
+    expires_at: expires, // the SDK sends a Date as Unix seconds
     line_items: [
       { price: shirt.id, quantity: 2, adjustable_quantity: { enabled: true, minimum: 1, maximum: 5 } },
       { price: mug.id, quantity: 1 },
@@ -166,6 +168,7 @@ h.test("sessions: line items, adjustable quantity, discount, metadata; retrieve 
   assert.match(s.id, /^cs_test_/);
   assert.equal(s.lastResponse.statusCode, 200, "Stripe's status on create");
   assert.equal(s.url, `${h.kassa.baseUrl}/pay/${s.id}`);
+  assert.equal(s.expires_at, expires.getTime() / 1000);
   assert.deepEqual([s.amount_subtotal, s.total_details.amount_discount, s.amount_total], [6000, 600, 5400]);
   assert.deepEqual(s.metadata, { order: "6735" });
   assert.deepEqual(s.line_items.data.map((li) => [li.price.id, li.quantity]), [[shirt.id, 2], [mug.id, 1]]);

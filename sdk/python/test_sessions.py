@@ -5,6 +5,8 @@ and a subscription with a trial."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 import requests
 import stripe
@@ -21,8 +23,10 @@ def price(amount: int, currency: str = "usd", interval: str | None = None, name:
 def test_create_with_line_items_adjustable_quantity_discount_and_metadata(kassa: Kassa):
     shirt, mug = price(2500, name="T-shirt"), price(1000, name="Mug")
     coupon = stripe.Coupon.create(percent_off=10, duration="once")
+    expires = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(hours=2)
     s = stripe.checkout.Session.create(
         mode="payment",
+        expires_at=expires,  # the SDK sends a datetime as Unix seconds
         line_items=[
             {"price": shirt.id, "quantity": 2, "adjustable_quantity": {"enabled": True, "minimum": 1, "maximum": 5}},
             {"price": mug.id, "quantity": 1},
@@ -38,6 +42,7 @@ def test_create_with_line_items_adjustable_quantity_discount_and_metadata(kassa:
     assert s.id.startswith("cs_test_")
     assert (s.object, s.status, s.payment_status, s.mode) == ("checkout.session", "open", "unpaid", "payment")
     assert s.url == kassa.page(s.id)
+    assert s.expires_at == int(expires.timestamp())
     assert (s.amount_subtotal, s.total_details.amount_discount, s.amount_total) == (6000, 600, 5400)
     assert (s.currency, s.client_reference_id, s.metadata.to_dict()) == ("usd", "cart-6735", {"order": "6735"})
     assert s.success_url == "https://shop.example/thanks?session={CHECKOUT_SESSION_ID}"
