@@ -92,7 +92,7 @@ export function missingFields(value, file, name, where = name, out = []) {
     for (const candidate of candidates) {
       const t = resolve(file, name, candidate);
       if (!t) continue;
-      const elements = list ? v.data ?? [] : Array.isArray(v) ? v : [v];
+      const elements = list ? (v.data ?? []) : Array.isArray(v) ? v : [v];
       const label = list ? `${where}.${field}.data` : `${where}.${field}`;
       elements.forEach((e, i) => {
         if (e && typeof e === "object") {

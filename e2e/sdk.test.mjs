@@ -19,7 +19,13 @@ const unique = (prefix) => `${prefix}-${randomBytes(4).toString("hex")}`;
 /** A Stripe client aimed at `baseUrl` (kassa's by default), as a merchant would configure it. */
 function stripeAt(baseUrl = h.kassa.baseUrl, key = h.kassa.key, options = {}) {
   const url = new URL(baseUrl);
-  return new Stripe(key, { host: url.hostname, port: Number(url.port), protocol: "http", maxNetworkRetries: 2, ...options });
+  return new Stripe(key, {
+    host: url.hostname,
+    port: Number(url.port),
+    protocol: "http",
+    maxNetworkRetries: 2,
+    ...options,
+  });
 }
 
 let client;
@@ -72,7 +78,12 @@ h.test("products: create, retrieve, update (null unsets), list with a filter", a
 
 h.test("prices: one-time and recurring, expand product, update, list by product and type", async () => {
   const product = await stripe().products.create({ name: unique("Plan") });
-  const once = await stripe().prices.create({ product: product.id, unit_amount: 1999, currency: "usd", nickname: "Once" });
+  const once = await stripe().prices.create({
+    product: product.id,
+    unit_amount: 1999,
+    currency: "usd",
+    nickname: "Once",
+  });
   const monthly = await stripe().prices.create({
     product: product.id,
     unit_amount: 900,
@@ -86,7 +97,10 @@ h.test("prices: one-time and recurring, expand product, update, list by product 
   const u = await stripe().prices.update(once.id, { nickname: null, active: false });
   assert.deepEqual([u.nickname, u.active], [null, false]);
   const recurring = await stripe().prices.list({ product: product.id, type: "recurring" });
-  assert.deepEqual(recurring.data.map((x) => x.id), [monthly.id]);
+  assert.deepEqual(
+    recurring.data.map((x) => x.id),
+    [monthly.id],
+  );
   assert.equal(recurring.url, "/v1/prices");
 });
 
@@ -98,7 +112,10 @@ h.test("customers: create, update, retrieve, list by email", async () => {
   const u = await stripe().customers.update(c.id, { name: "Rear Admiral Hopper", metadata: { tier: "" } });
   assert.deepEqual([u.name, u.metadata], ["Rear Admiral Hopper", {}]);
   assert.equal((await stripe().customers.retrieve(c.id)).name, "Rear Admiral Hopper");
-  assert.deepEqual((await stripe().customers.list({ email })).data.map((x) => x.id), [c.id]);
+  assert.deepEqual(
+    (await stripe().customers.list({ email })).data.map((x) => x.id),
+    [c.id],
+  );
 });
 
 h.test("coupons: percent and amount, update, list, delete", async () => {
@@ -112,7 +129,10 @@ h.test("coupons: percent and amount, update, list, delete", async () => {
     max_redemptions: 10,
   });
   assert.deepEqual([percent.percent_off, percent.amount_off], [12.5, null]);
-  assert.deepEqual([amount.amount_off, amount.duration_in_months, amount.times_redeemed, amount.valid], [500, 3, 0, true]);
+  assert.deepEqual(
+    [amount.amount_off, amount.duration_in_months, amount.times_redeemed, amount.valid],
+    [500, 3, 0, true],
+  );
   assert.equal((await stripe().coupons.update(percent.id, { name: "Summer" })).name, "Summer");
   const all = await stripe().coupons.list({ limit: 2 }).autoPagingToArray({ limit: 1000 });
   assert.ok([percent.id, amount.id].every((id) => all.some((c) => c.id === id)));
@@ -140,8 +160,14 @@ h.test("promotion codes: coupon named either way, update, list by code", async (
   assert.equal(b.restrictions.minimum_amount, 1000);
   const off = await stripe().promotionCodes.update(a.id, { active: false });
   assert.equal(off.active, false);
-  assert.deepEqual((await stripe().promotionCodes.list({ code: code.toLowerCase() })).data.map((x) => x.id), [a.id]);
-  assert.deepEqual((await stripe().promotionCodes.list({ coupon: coupon.id, active: true })).data.map((x) => x.id), [b.id]);
+  assert.deepEqual(
+    (await stripe().promotionCodes.list({ code: code.toLowerCase() })).data.map((x) => x.id),
+    [a.id],
+  );
+  assert.deepEqual(
+    (await stripe().promotionCodes.list({ coupon: coupon.id, active: true })).data.map((x) => x.id),
+    [b.id],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -171,7 +197,13 @@ h.test("sessions: line items, adjustable quantity, discount, metadata; retrieve 
   assert.equal(s.expires_at, expires.getTime() / 1000);
   assert.deepEqual([s.amount_subtotal, s.total_details.amount_discount, s.amount_total], [6000, 600, 5400]);
   assert.deepEqual(s.metadata, { order: "6735" });
-  assert.deepEqual(s.line_items.data.map((li) => [li.price.id, li.quantity]), [[shirt.id, 2], [mug.id, 1]]);
+  assert.deepEqual(
+    s.line_items.data.map((li) => [li.price.id, li.quantity]),
+    [
+      [shirt.id, 2],
+      [mug.id, 1],
+    ],
+  );
   assert.deepEqual(s.line_items.data[0].adjustable_quantity, { enabled: true, maximum: 5, minimum: 1 });
 
   const got = await stripe().checkout.sessions.retrieve(s.id, {
@@ -202,12 +234,18 @@ h.test("sessions: listed newest first with auto-pagination, both ways", async ()
   const back = await stripe()
     .checkout.sessions.list({ customer: customer.id, limit: 2, ending_before: made[0] })
     .autoPagingToArray({ limit: 100 });
-  assert.deepEqual(back.map((s) => s.id), made.slice(1));
+  assert.deepEqual(
+    back.map((s) => s.id),
+    made.slice(1),
+  );
 });
 
 h.test("sessions: expire, and expiring again is an invalid request", async () => {
   const p = await price(1200);
-  const s = await stripe().checkout.sessions.create({ line_items: [{ price: p.id, quantity: 1 }], success_url: h.merchant.successUrl });
+  const s = await stripe().checkout.sessions.create({
+    line_items: [{ price: p.id, quantity: 1 }],
+    success_url: h.merchant.successUrl,
+  });
   const done = await stripe().checkout.sessions.expire(s.id);
   assert.deepEqual([done.status, done.url], ["expired", null]);
   const err = await rejects(() => stripe().checkout.sessions.expire(s.id));
@@ -226,12 +264,17 @@ h.test("sessions: line items listed page by page", async () => {
   });
   const page = await stripe().checkout.sessions.listLineItems(s.id, { limit: 2 });
   assert.deepEqual([page.data.length, page.has_more, page.url], [2, true, `/v1/checkout/sessions/${s.id}/line_items`]);
-  const all = await stripe().checkout.sessions.listLineItems(s.id, { limit: 2, expand: ["data.price.product"] }).autoPagingToArray({ limit: 10 });
-  assert.deepEqual(all.map((li) => [li.price.id, li.quantity, li.amount_total]), [
-    [prices[0].id, 1, 100],
-    [prices[1].id, 2, 400],
-    [prices[2].id, 3, 900],
-  ]);
+  const all = await stripe()
+    .checkout.sessions.listLineItems(s.id, { limit: 2, expand: ["data.price.product"] })
+    .autoPagingToArray({ limit: 10 });
+  assert.deepEqual(
+    all.map((li) => [li.price.id, li.quantity, li.amount_total]),
+    [
+      [prices[0].id, 1, 100],
+      [prices[1].id, 2, 400],
+      [prices[2].id, 3, 900],
+    ],
+  );
   assert.equal(all[2].price.product.id, prices[2].product);
 });
 
@@ -263,10 +306,16 @@ h.test("a session paid in the browser reads back with its payment intent and cus
   const { customer, payment_intent: intent } = done;
   assert.match(customer.id, /^cus_/);
   assert.deepEqual([customer.email, customer.name], ["ada@example.com", "Ada Lovelace"]);
-  assert.deepEqual([intent.status, intent.amount, intent.amount_received, intent.customer], ["succeeded", 5000, 5000, customer.id]);
+  assert.deepEqual(
+    [intent.status, intent.amount, intent.amount_received, intent.customer],
+    ["succeeded", 5000, 5000, customer.id],
+  );
   const method = await stripe().paymentMethods.retrieve(intent.payment_method);
   assert.deepEqual([method.type, method.card.brand, method.card.last4], ["card", "visa", "4242"]);
-  assert.deepEqual((await stripe().paymentIntents.list({ customer: customer.id })).data.map((x) => x.id), [intent.id]);
+  assert.deepEqual(
+    (await stripe().paymentIntents.list({ customer: customer.id })).data.map((x) => x.id),
+    [intent.id],
+  );
 });
 
 h.test("a subscription session with a trial, paid in the browser", async () => {
@@ -288,8 +337,14 @@ h.test("a subscription session with a trial, paid in the browser", async () => {
   const sub = done.subscription;
   assert.deepEqual([sub.status, sub.customer], ["trialing", done.customer.id]);
   assert.equal(sub.trial_end - sub.trial_start, 14 * 86400);
-  assert.deepEqual(sub.items.data.map((i) => i.price.id), [plan.id]);
-  assert.deepEqual((await stripe().subscriptions.list({ customer: done.customer.id })).data.map((x) => x.id), [sub.id]);
+  assert.deepEqual(
+    sub.items.data.map((i) => i.price.id),
+    [plan.id],
+  );
+  assert.deepEqual(
+    (await stripe().subscriptions.list({ customer: done.customer.id })).data.map((x) => x.id),
+    [sub.id],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -301,8 +356,11 @@ h.test("bad parameters are StripeInvalidRequestErrors naming the parameter and t
   const cases = [
     [{ line_items: [{ price: "price_nope", quantity: 1 }] }, "line_items[0][price]", "resource_missing"],
     [{ line_items: [{ price: p.id, quantity: 0 }] }, "line_items[0][quantity]", "parameter_invalid"],
-    [{ line_items: [{ price: p.id, quantity: 1, adjustable_quantity: { enabled: true, maximum: 1_000_000 } }] },
-      "line_items[0][adjustable_quantity][maximum]", "parameter_invalid"],
+    [
+      { line_items: [{ price: p.id, quantity: 1, adjustable_quantity: { enabled: true, maximum: 1_000_000 } }] },
+      "line_items[0][adjustable_quantity][maximum]",
+      "parameter_invalid",
+    ],
     [{ bogus: 1 }, "bogus", "parameter_unknown"],
     [{ expires_at: null }, "expires_at", "parameter_invalid_empty"],
     [{ line_items: undefined }, "line_items", "parameter_missing"],
@@ -318,7 +376,10 @@ h.test("bad parameters are StripeInvalidRequestErrors naming the parameter and t
 });
 
 h.test("a bad key is a StripeAuthenticationError", async () => {
-  const err = await rejects(() => stripeAt(undefined, "sk_test_wrongwrongwrongwrongwrong").products.list(), "StripeAuthenticationError");
+  const err = await rejects(
+    () => stripeAt(undefined, "sk_test_wrongwrongwrongwrongwrong").products.list(),
+    "StripeAuthenticationError",
+  );
   assert.equal(err.statusCode, 401);
   assert.ok(!err.message.includes("wrongwrong"), "the key is masked");
 });
@@ -340,7 +401,13 @@ async function proxy(drop = 0) {
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method, url: req.url, key: req.headers["idempotency-key"], body: body.toString() });
       const up = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+        },
         (upRes) => {
           const parts = [];
           upRes.on("data", (c) => parts.push(c));
@@ -377,8 +444,13 @@ h.test("a retry after a lost response is answered from the first run: one object
     assert.equal(posts[1].key, posts[0].key);
     assert.equal(product.lastResponse.headers["idempotent-replayed"], "true");
     assert.equal(product.lastResponse.idempotencyKey, posts[0].key, "kassa names the key it honoured");
-    const named = (await stripe().products.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 })).filter((x) => x.name === name);
-    assert.deepEqual(named.map((x) => x.id), [product.id]);
+    const named = (await stripe().products.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 })).filter(
+      (x) => x.name === name,
+    );
+    assert.deepEqual(
+      named.map((x) => x.id),
+      [product.id],
+    );
   } finally {
     await p.close();
   }
@@ -392,7 +464,10 @@ h.test("explicit idempotency keys replay, and refuse other parameters", async ()
   assert.equal(again.id, first.id);
   assert.equal(again.lastResponse.headers["idempotent-replayed"], "true");
   assert.equal(again.lastResponse.idempotencyKey, key);
-  const err = await rejects(() => stripe().customers.create({ email: `x${email}` }, { idempotencyKey: key }), "StripeIdempotencyError");
+  const err = await rejects(
+    () => stripe().customers.create({ email: `x${email}` }, { idempotencyKey: key }),
+    "StripeIdempotencyError",
+  );
   assert.equal(err.statusCode, 400);
 });
 
@@ -402,7 +477,11 @@ h.test("Request-Id and Stripe-Version come back; GET parameters travel in the qu
     const s = stripeAt(p.url);
     const list = await s.customers.list({ limit: 2, created: { gte: 1 }, expand: ["data.test_clock"] });
     assert.match(list.lastResponse.requestId, /^req_/);
-    assert.equal(list.lastResponse.apiVersion, s.getConstant("DEFAULT_API_VERSION"), "the SDK's pinned version, echoed");
+    assert.equal(
+      list.lastResponse.apiVersion,
+      s.getConstant("DEFAULT_API_VERSION"),
+      "the SDK's pinned version, echoed",
+    );
     const older = await stripeAt(p.url, undefined, { apiVersion: "2023-08-16" }).customers.list({ limit: 1 });
     assert.equal(older.lastResponse.apiVersion, "2023-08-16");
     const get = p.seen.find((r) => r.method === "GET");
@@ -423,23 +502,52 @@ h.test("Request-Id and Stripe-Version come back; GET parameters travel in the qu
  */
 const KNOWN_GAPS = new Set([
   ...[
-    "automatic_tax.disabled_reason", "automatic_tax.liability", "billing_cycle_anchor_config", "billing_mode",
-    "billing_schedules", "cancellation_details.feedback_option", "customer_account", "discounts", "invoice_settings",
-    "managed_payments", "trial_settings.end_behavior.billing_cycle_anchor", "items.data[].current_period_end",
-    "items.data[].current_period_start", "items.data[].current_trial", "items.data[].discounts", "items.data[].plan",
+    "automatic_tax.disabled_reason",
+    "automatic_tax.liability",
+    "billing_cycle_anchor_config",
+    "billing_mode",
+    "billing_schedules",
+    "cancellation_details.feedback_option",
+    "customer_account",
+    "discounts",
+    "invoice_settings",
+    "managed_payments",
+    "trial_settings.end_behavior.billing_cycle_anchor",
+    "items.data[].current_period_end",
+    "items.data[].current_period_start",
+    "items.data[].current_trial",
+    "items.data[].discounts",
+    "items.data[].plan",
   ].map((f) => `Subscription.${f}`),
   ...[
-    "amount_overpaid", "automatic_tax.disabled_reason", "automatic_tax.liability", "automatic_tax.provider",
-    "automatically_finalizes_at", "customer_account", "issuer", "parent", "total_pretax_credit_amounts", "total_taxes",
-    "lines.data[].invoice", "lines.data[].parent", "lines.data[].pretax_credit_amounts", "lines.data[].pricing",
-    "lines.data[].quantity_decimal", "lines.data[].subtotal", "lines.data[].taxes",
+    "amount_overpaid",
+    "automatic_tax.disabled_reason",
+    "automatic_tax.liability",
+    "automatic_tax.provider",
+    "automatically_finalizes_at",
+    "customer_account",
+    "issuer",
+    "parent",
+    "total_pretax_credit_amounts",
+    "total_taxes",
+    "lines.data[].invoice",
+    "lines.data[].parent",
+    "lines.data[].pretax_credit_amounts",
+    "lines.data[].pricing",
+    "lines.data[].quantity_decimal",
+    "lines.data[].subtotal",
+    "lines.data[].taxes",
   ].map((f) => `Invoice.${f}`),
 ]);
 
 h.test("every object carries the fields stripe-node's types declare as always present", async () => {
   const p = await price(2500, { name: "Shape" });
   const plan = await price(900, { interval: "month", name: "Shape plan" });
-  const coupon = await stripe().coupons.create({ percent_off: 5, duration: "forever", applies_to: { products: [p.product] } });
+  const coupon = await stripe().coupons.create({
+    percent_off: 5,
+    duration: "forever",
+    applies_to: { products: [p.product] },
+  });
   const code = await stripe().promotionCodes.create({ coupon: coupon.id, code: unique("SHAPE") });
   const s = await stripe().checkout.sessions.create({
     line_items: [{ price: p.id, quantity: 1, adjustable_quantity: { enabled: true } }],
@@ -457,9 +565,12 @@ h.test("every object carries the fields stripe-node's types declare as always pr
   const session = await stripe().checkout.sessions.retrieve(s.id, {
     expand: ["line_items.data.price.product", "customer", "payment_intent.payment_method", "discounts.promotion_code"],
   });
-  const subscription = await stripe().subscriptions.retrieve((await stripe().checkout.sessions.retrieve(sub.id)).subscription, {
-    expand: ["customer", "default_payment_method"],
-  });
+  const subscription = await stripe().subscriptions.retrieve(
+    (await stripe().checkout.sessions.retrieve(sub.id)).subscription,
+    {
+      expand: ["customer", "default_payment_method"],
+    },
+  );
   const objects = [
     [session, "Checkout/Sessions", "Session"],
     [session.line_items.data[0], "LineItems", "LineItem"],

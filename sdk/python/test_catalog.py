@@ -11,7 +11,9 @@ from helpers import unique
 
 def test_products_create_retrieve_update_list(client: stripe.StripeClient):
     name = unique("Desk lamp")
-    p = client.v1.products.create(params={"name": name, "description": "Warm", "metadata": {"room": "office", "w": "40"}})
+    p = client.v1.products.create(
+        params={"name": name, "description": "Warm", "metadata": {"room": "office", "w": "40"}}
+    )
     assert p.id.startswith("prod_")
     assert (p.object, p.name, p.description, p.active, p.livemode) == ("product", name, "Warm", True, False)
     assert p.metadata.to_dict() == {"room": "office", "w": "40"}
@@ -34,7 +36,9 @@ def test_products_create_retrieve_update_list(client: stripe.StripeClient):
 
 def test_prices_one_time_and_recurring(client: stripe.StripeClient):
     product = client.v1.products.create(params={"name": unique("Plan")})
-    once = client.v1.prices.create(params={"product": product.id, "unit_amount": 1999, "currency": "usd", "nickname": "Once"})
+    once = client.v1.prices.create(
+        params={"product": product.id, "unit_amount": 1999, "currency": "usd", "nickname": "Once"}
+    )
     monthly = client.v1.prices.create(
         params={
             "product": product.id,
@@ -84,10 +88,22 @@ def test_customers(client: stripe.StripeClient):
 def test_coupons_and_their_deletion(client: stripe.StripeClient):
     percent = client.v1.coupons.create(params={"percent_off": 12.5, "duration": "once", "name": "Spring"})
     amount = client.v1.coupons.create(
-        params={"id": unique("FIVE"), "amount_off": 500, "currency": "eur", "duration": "repeating", "duration_in_months": 3, "max_redemptions": 10}
+        params={
+            "id": unique("FIVE"),
+            "amount_off": 500,
+            "currency": "eur",
+            "duration": "repeating",
+            "duration_in_months": 3,
+            "max_redemptions": 10,
+        }
     )
     assert float(percent.percent_off) == 12.5 and percent.amount_off is None
-    assert (amount.amount_off, amount.currency, amount.duration, amount.duration_in_months) == (500, "eur", "repeating", 3)
+    assert (amount.amount_off, amount.currency, amount.duration, amount.duration_in_months) == (
+        500,
+        "eur",
+        "repeating",
+        3,
+    )
     assert (amount.max_redemptions, amount.times_redeemed, amount.valid) == (10, 0, True)
 
     assert client.v1.coupons.update(percent.id, params={"name": "Summer"}).name == "Summer"

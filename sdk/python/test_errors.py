@@ -30,8 +30,15 @@ def raised(call, **params) -> stripe.InvalidRequestError:
         ({"line_items": [{"price": "price_nope", "quantity": 1}]}, "line_items[0][price]", "resource_missing"),
         ({"line_items": [{"price": "USD", "quantity": 0}]}, "line_items[0][quantity]", "parameter_invalid"),
         ({"line_items": [{"price": "USD", "quantity": "two"}]}, "line_items[0][quantity]", "parameter_invalid_integer"),
-        ({"line_items": [{"price": "USD", "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 1000000}}]},
-         "line_items[0][adjustable_quantity][maximum]", "parameter_invalid"),
+        (
+            {
+                "line_items": [
+                    {"price": "USD", "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 1000000}}
+                ]
+            },
+            "line_items[0][adjustable_quantity][maximum]",
+            "parameter_invalid",
+        ),
         ({"bogus": "1"}, "bogus", "parameter_unknown"),
         ({"success_url": "not a url"}, "success_url", "url_invalid"),
         ({"customer": "cus_nope"}, "customer", "resource_missing"),

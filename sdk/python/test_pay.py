@@ -47,7 +47,9 @@ def test_paid_on_the_hosted_page_and_read_back_expanded(kassa: Kassa):
 
 def test_a_decline_is_the_payment_intents_last_payment_error(kassa: Kassa):
     p = one_time_price(900)
-    s = stripe.checkout.Session.create(line_items=[{"price": p.id, "quantity": 1}], success_url="https://shop.example/ok")
+    s = stripe.checkout.Session.create(
+        line_items=[{"price": p.id, "quantity": 1}], success_url="https://shop.example/ok"
+    )
     declined = kassa.pay_by_card(s.id, number="4000000000009995")
     assert declined.status_code == 200, "the page again, with the reason"
     open_ = stripe.checkout.Session.retrieve(s.id, expand=["payment_intent"])
@@ -82,7 +84,9 @@ def test_a_bank_transfer_is_paid_by_the_test_helper(kassa: Kassa, client: stripe
     assert (txn.object, txn.type, txn.net_amount) == ("customer_cash_balance_transaction", "funded", 4200)
     assert txn.customer.id == customer.id
     assert stripe.checkout.Session.retrieve(s.id).payment_status == "paid"
-    assert stripe.Customer.retrieve(customer.id).cash_balance.available.to_dict() == {"usd": 0}, "all of it paid the session"
+    assert stripe.Customer.retrieve(customer.id).cash_balance.available.to_dict() == {
+        "usd": 0
+    }, "all of it paid the session"
 
 
 def test_what_the_customer_changes_on_the_page_is_what_the_sdk_reads(kassa: Kassa):

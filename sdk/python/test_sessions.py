@@ -94,7 +94,10 @@ def test_list_with_auto_pagination():
     seen = [s.id for s in first.auto_paging_iter()]
     assert seen == list(reversed(made)), "newest first, every one once, across three pages"
     # Backwards from the oldest: the SDK pages with ending_before.
-    back = [s.id for s in stripe.checkout.Session.list(customer=customer.id, limit=2, ending_before=made[0]).auto_paging_iter()]
+    back = [
+        s.id
+        for s in stripe.checkout.Session.list(customer=customer.id, limit=2, ending_before=made[0]).auto_paging_iter()
+    ]
     assert back == made[1:]
     expanded = stripe.checkout.Session.list(customer=customer.id, limit=1, expand=["data.customer"])
     assert expanded.data[0].customer.email == customer.email
@@ -102,7 +105,9 @@ def test_list_with_auto_pagination():
 
 def test_expire(kassa: Kassa):
     p = price(1200)
-    s = stripe.checkout.Session.create(line_items=[{"price": p.id, "quantity": 1}], success_url="https://shop.example/ok")
+    s = stripe.checkout.Session.create(
+        line_items=[{"price": p.id, "quantity": 1}], success_url="https://shop.example/ok"
+    )
     done = stripe.checkout.Session.expire(s.id)
     assert (done.id, done.status, done.url) == (s.id, "expired", None)
     assert stripe.checkout.Session.retrieve(s.id).status == "expired"
