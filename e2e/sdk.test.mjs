@@ -94,6 +94,8 @@ h.test("prices: one-time and recurring, expand product, update, list by product 
   assert.deepEqual([once.type, once.unit_amount, once.recurring, once.product], ["one_time", 1999, null, product.id]);
   assert.deepEqual([monthly.recurring.interval, monthly.recurring.interval_count], ["month", 3]);
   assert.equal(monthly.product.name, product.name, "expand[0]=product embeds the product");
+  const got = await stripe().prices.retrieve(once.id, { expand: ["product"] });
+  assert.deepEqual([got.id, got.product.id, got.nickname], [once.id, product.id, "Once"]);
   const u = await stripe().prices.update(once.id, { nickname: null, active: false });
   assert.deepEqual([u.nickname, u.active], [null, false]);
   const recurring = await stripe().prices.list({ product: product.id, type: "recurring" });
@@ -134,6 +136,7 @@ h.test("coupons: percent and amount, update, list, delete", async () => {
     [500, 3, 0, true],
   );
   assert.equal((await stripe().coupons.update(percent.id, { name: "Summer" })).name, "Summer");
+  assert.equal((await stripe().coupons.retrieve(percent.id)).name, "Summer");
   const all = await stripe().coupons.list({ limit: 2 }).autoPagingToArray({ limit: 1000 });
   assert.ok([percent.id, amount.id].every((id) => all.some((c) => c.id === id)));
   const gone = await stripe().coupons.del(amount.id);
@@ -158,6 +161,7 @@ h.test("promotion codes: coupon named either way, update, list by code", async (
     assert.equal(pc.coupon.id, coupon.id, "and 2023-08-16's");
   }
   assert.equal(b.restrictions.minimum_amount, 1000);
+  assert.deepEqual(await stripe().promotionCodes.retrieve(b.id), b);
   const off = await stripe().promotionCodes.update(a.id, { active: false });
   assert.equal(off.active, false);
   assert.deepEqual(
