@@ -1,11 +1,6 @@
 //! How objects look on the wire: Stripe's shapes (API version 2023-08-16), with every field the
 //! SDKs read present, `null` when empty. One place renders each object, for the API responses and
 //! (later) for event payloads alike.
-//!
-//! The official SDKs pin newer API versions, whose types declare some fields that 2023-08-16 did
-//! not have (`customer_account`, `adaptive_pricing`, …). Where kassa has nothing to put there,
-//! they are rendered as `null` (or empty) too, so that a typed client reading them finds the
-//! field; `e2e/sdk.test.mjs` checks every object against stripe-node's declarations.
 
 use kassa_core::billing::{
     Discount, Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind,
@@ -21,6 +16,11 @@ pub struct View<'a> {
     pub now: Timestamp,
     pub public_url: &'a str,
 }
+
+// The official SDKs pin newer API versions, whose types declare some fields that 2023-08-16 did
+// not have (`customer_account`, `adaptive_pricing`, …). Where kassa has nothing to put there, they
+// are rendered as `null` (or empty) too, so that a typed client reading them finds the field;
+// `e2e/sdk.test.mjs` checks every object against stripe-node's declarations.
 
 pub fn product(p: &Product) -> Value {
     json!({
