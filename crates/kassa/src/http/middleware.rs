@@ -57,10 +57,21 @@ pub async fn request_context(req: Request, next: Next) -> Response {
 }
 
 pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Response {
-    match api_inner(ctx, req, next).await {
+    // Stripe names the key in its answer; the SDKs show it as the response's idempotency key.
+    let key = match *req.method() {
+        Method::POST | Method::DELETE => {
+            req.headers().get("Idempotency-Key").filter(|v| !v.is_empty()).cloned()
+        }
+        _ => None,
+    };
+    let mut resp = match api_inner(ctx, req, next).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    if let Some(key) = key {
+        resp.headers_mut().insert("Idempotency-Key", key);
     }
+    resp
 }
 
 async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
@@ -98,38 +109,20 @@ async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, 
     let (Some(key), Some(fingerprint)) = (idempotency_key, fingerprint) else {
         return Ok(next.run(req).await);
     };
-    let mut resp =
-        idempotent(&ctx, &acct, &key, fingerprint, req, next).await.unwrap_or_else(|e| e.into_response());
-    // Stripe names the key in its answer; the SDKs show it as the response's idempotency key.
-    if let Ok(v) = HeaderValue::from_str(&key) {
-        resp.headers_mut().insert("Idempotency-Key", v);
-    }
-    Ok(resp)
-}
-
-/// Run `req` under `key`: replay the kept response, or run it and keep its response.
-async fn idempotent(
-    ctx: &AppState,
-    acct: &crate::service::Acct,
-    key: &str,
-    fingerprint: String,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    match idempotency::begin(ctx, acct, key, fingerprint).await? {
+    match idempotency::begin(&ctx, &acct, &key, fingerprint).await? {
         idempotency::Begin::Replay(stored) => Ok(replay(stored)),
         idempotency::Begin::Run => {
             let resp = next.run(req).await;
             let status = resp.status();
             if status.is_server_error() || status.as_u16() == 409 || status.as_u16() == 429 {
-                idempotency::release(ctx, acct, key).await?;
+                idempotency::release(&ctx, &acct, &key).await?;
                 return Ok(resp);
             }
             let (parts, body) = resp.into_parts();
             let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
             let stored =
                 StoredResponse { status: status.as_u16(), body: String::from_utf8_lossy(&body).into_owned() };
-            idempotency::finish(ctx, acct, key, stored).await?;
+            idempotency::finish(&ctx, &acct, &key, stored).await?;
             Ok(Response::from_parts(parts, Body::from(body)))
         }
     }
