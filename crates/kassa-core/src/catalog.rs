@@ -32,13 +32,7 @@ pub fn text(param: &str, value: Option<String>, max: usize) -> Result<Option<Str
 pub fn required_text(param: &str, value: Option<String>, max: usize) -> Result<String, Invalid> {
     match text(param, value, max)? {
         None => Err(Invalid::missing(param)),
-        Some(v) if v.trim().is_empty() => Err(Invalid::new(
-            ErrorCode::ParameterInvalidEmpty,
-            param,
-            format!(
-                "You passed an empty string for '{param}'. We assume empty values are an attempt to unset a parameter; however '{param}' cannot be unset. You should remove '{param}' from your request or supply a non-empty value."
-            ),
-        )),
+        Some(v) if v.trim().is_empty() => Err(Invalid::empty(param)),
         Some(v) => Ok(v),
     }
 }

@@ -66,6 +66,16 @@ impl Invalid {
         Self { code: ErrorCode::ParameterMissing, param: Some(param), message }
     }
 
+    /// An empty string for a parameter that cannot be unset. Stripe reads `param=` as "unset
+    /// this"; where that means nothing it answers exactly this (the SDKs send `null` so).
+    pub fn empty(param: impl Into<String>) -> Self {
+        let param = param.into();
+        let message = format!(
+            "You passed an empty string for '{param}'. We assume empty values are an attempt to unset a parameter; however '{param}' cannot be unset. You should remove '{param}' from your request or supply a non-empty value."
+        );
+        Self { code: ErrorCode::ParameterInvalidEmpty, param: Some(param), message }
+    }
+
     pub fn exclusive(a: &str, b: &str) -> Self {
         Self::new(
             ErrorCode::ParametersExclusive,

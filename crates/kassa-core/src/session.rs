@@ -263,6 +263,7 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
                     ),
                 ));
             }
+            Some(id) if id.is_empty() => return Err(Invalid::empty(format!("line_items[{i}][price]"))),
             Some(id) if id.len() > catalog::MAX_TEXT => {
                 return Err(Invalid::param(
                     format!("line_items[{i}][price]"),
@@ -293,6 +294,8 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
                     "Each discount needs a `coupon` or a `promotion_code`.",
                 ));
             }
+            (Some(c), None) if c.is_empty() => return Err(Invalid::empty("discounts[0][coupon]")),
+            (None, Some(pc)) if pc.is_empty() => return Err(Invalid::empty("discounts[0][promotion_code]")),
             (c, pc) => (c.clone(), pc.clone()),
         },
     };

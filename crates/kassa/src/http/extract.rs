@@ -73,8 +73,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 }
 
 /// Deserialize a parameter tree into `T`, naming the failing parameter in bracket form.
+///
+/// An empty string where a number, boolean, object or array belongs is what the SDKs send for
+/// `null` (`expires_at=`): Stripe reads it as "unset", and refuses it with
+/// `parameter_invalid_empty` where nothing can be unset — so does this.
 pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Invalid> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(&value).map_err(|e| {
         let mut segments: Vec<String> = e
             .path()
             .iter()
@@ -98,6 +102,9 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Invalid> {
             );
         }
         let param = bracket(&segments);
+        if !param.is_empty() && leaf(&value, &segments).is_some_and(|v| v == "") {
+            return Invalid::empty(param);
+        }
         let shown = if param.is_empty() { "the request".to_owned() } else { param.clone() };
         let (code, message) = if message.starts_with("invalid integer") {
             (
@@ -107,7 +114,7 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Invalid> {
         } else if message.starts_with("invalid boolean") {
             (ErrorCode::ParameterInvalid, format!("Invalid boolean for {shown}: expected `true` or `false`."))
         } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
-            let expected = message.rsplit("expected ").next().unwrap_or("another type");
+            let expected = plain(message.rsplit("expected ").next().unwrap_or("another type"));
             (ErrorCode::ParameterInvalid, format!("Invalid value for {shown}: expected {expected}."))
         } else {
             (
@@ -117,6 +124,26 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Invalid> {
         };
         Invalid { code, param: (!param.is_empty()).then_some(param), message }
     })
+}
+
+/// The value at `segments` (object keys and array indices) in a parameter tree.
+fn leaf<'a>(value: &'a Value, segments: &[String]) -> Option<&'a Value> {
+    segments.iter().try_fold(value, |v, seg| match v {
+        Value::Object(m) => m.get(seg),
+        Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+/// serde's name for an expected type, in the words of the API: no Rust type names.
+fn plain(expected: &str) -> &str {
+    if expected.starts_with("struct ") || expected.starts_with("a map") {
+        "an object"
+    } else if expected.starts_with("a sequence") {
+        "an array"
+    } else {
+        expected
+    }
 }
 
 fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -172,5 +199,37 @@ mod tests {
             decode::<SessionCreate>(json!({"line_items": [{"adjustable_quantity": {"enabled": "maybe"}}]}))
                 .unwrap_err();
         assert_eq!(e.param.as_deref(), Some("line_items[0][adjustable_quantity][enabled]"));
+    }
+
+    #[test]
+    fn empty_strings_for_other_types_cannot_unset() {
+        for (params, param) in [
+            (json!({"expires_at": ""}), "expires_at"),
+            (json!({"allow_promotion_codes": ""}), "allow_promotion_codes"),
+            (json!({"line_items": [{"price": "p", "quantity": ""}]}), "line_items[0][quantity]"),
+            (json!({"line_items": [{"adjustable_quantity": ""}]}), "line_items[0][adjustable_quantity]"),
+            (json!({"subscription_data": ""}), "subscription_data"),
+            (json!({"expand": ""}), "expand"),
+        ] {
+            let e = decode::<SessionCreate>(params).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ParameterInvalidEmpty, "{param}");
+            assert_eq!(e.param.as_deref(), Some(param));
+            assert!(
+                e.message.starts_with(&format!("You passed an empty string for '{param}'")),
+                "{}",
+                e.message
+            );
+        }
+        // An empty string is a string: fields that take one decide what it means.
+        let ok = decode::<SessionCreate>(json!({"customer": "", "metadata": ""})).unwrap();
+        assert_eq!(ok.customer.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn expected_types_are_named_without_rust_names() {
+        let e = decode::<SessionCreate>(json!({"subscription_data": "x"})).unwrap_err();
+        assert_eq!(e.message, "Invalid value for subscription_data: expected an object.");
+        let e = decode::<SessionCreate>(json!({"payment_method_types": "card"})).unwrap_err();
+        assert_eq!(e.message, "Invalid value for payment_method_types: expected an array.");
     }
 }

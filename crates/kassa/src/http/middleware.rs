@@ -5,7 +5,8 @@
 //!   `Stripe-Version` echoed back when a client sends it.
 //! - [`api`] (API routes): authenticate the key; read the body (at most [`BODY_LIMIT`], else 413);
 //!   decode query string and body — JSON or Stripe's form encoding — into one tree; and for a POST
-//!   or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep this one.
+//!   or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep this one,
+//!   and name the key in the response's own `Idempotency-Key` header, as Stripe does.
 
 use std::time::Instant;
 
@@ -63,10 +64,21 @@ pub async fn request_context(req: Request, next: Next) -> Response {
 }
 
 pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Response {
-    match api_inner(ctx, req, next).await {
+    // Stripe names the key in its answer; the SDKs show it as the response's idempotency key.
+    let key = match *req.method() {
+        Method::POST | Method::DELETE => {
+            req.headers().get("Idempotency-Key").filter(|v| !v.is_empty()).cloned()
+        }
+        _ => None,
+    };
+    let mut resp = match api_inner(ctx, req, next).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    if let Some(key) = key {
+        resp.headers_mut().insert("Idempotency-Key", key);
     }
+    resp
 }
 
 async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, ApiError> {

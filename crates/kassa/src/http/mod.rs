@@ -2,7 +2,8 @@
 //! and statuses, the hosted pages, and `/health`.
 //!
 //! One implementation serves both API trees: `/v1` differs only in the session path
-//! (`/v1/checkout/sessions`) and in answering 200 instead of 201 on create.
+//! (`/v1/checkout/sessions`), in answering 200 instead of 201 on create, and 404 instead of 405
+//! for a method a route does not take.
 
 pub mod api;
 pub mod error;
@@ -122,6 +123,12 @@ async fn unknown_route(method: Method, uri: OriginalUri) -> ApiError {
     ApiError::UnknownRoute { method: method.to_string(), path: uri.path().chars().take(200).collect() }
 }
 
+/// A known path with a method it does not take: 405 on the native API; under `/v1` Stripe's 404
+/// for an unrecognized URL, which the SDKs raise as their invalid-request error.
 async fn method_not_allowed(method: Method, uri: OriginalUri) -> ApiError {
-    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().chars().take(200).collect() }
+    let path: String = uri.path().chars().take(200).collect();
+    if path.starts_with("/v1/") {
+        return ApiError::UnknownRoute { method: method.to_string(), path };
+    }
+    ApiError::MethodNotAllowed { method: method.to_string(), path }
 }

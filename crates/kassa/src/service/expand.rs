@@ -40,6 +40,8 @@ pub enum Ty {
     SubscriptionItem,
     Invoice,
     InvoiceLine,
+    /// What `fund_cash_balance` answers.
+    CashBalanceTransaction,
     TestClock,
     Event,
     WebhookEndpoint,
@@ -94,6 +96,7 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::Invoice, "discount") => Some(Embedded(Ty::Discount)),
         (Ty::InvoiceLine, "price") => Some(Embedded(Ty::Price)),
         (Ty::InvoiceLine, "subscription") => Some(Id(Ty::Subscription)),
+        (Ty::CashBalanceTransaction, "customer") => Some(Id(Ty::Customer)),
         _ => None,
     }
 }
@@ -212,9 +215,13 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::Event | Ty::WebhookEndpoint | Ty::WebhookDelivery => None,
         Ty::TestClock => Some(Kind::TestClock),
         // Only ever embedded, never named by an id.
-        Ty::Item | Ty::Discount | Ty::PaymentError | Ty::SubscriptionItem | Ty::InvoiceLine | Ty::List(_) => {
-            None
-        }
+        Ty::Item
+        | Ty::Discount
+        | Ty::PaymentError
+        | Ty::SubscriptionItem
+        | Ty::InvoiceLine
+        | Ty::CashBalanceTransaction
+        | Ty::List(_) => None,
     }
 }
 
@@ -332,5 +339,7 @@ mod tests {
         assert!(ok(Ty::List(&Ty::PaymentMethod), "data.customer"));
         assert!(ok(Ty::List(&Ty::Subscription), "data.latest_invoice"));
         assert!(ok(Ty::List(&Ty::Invoice), "data.subscription"));
+        assert!(ok(Ty::CashBalanceTransaction, "customer"));
+        assert!(!ok(Ty::CashBalanceTransaction, "funded"));
     }
 }

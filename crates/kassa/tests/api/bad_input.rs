@@ -132,7 +132,8 @@ async fn wrong_types_name_their_parameter() {
             "/prices",
             vec![("product", p), ("currency", "usd"), ("unit_amount", "")],
             "unit_amount",
-            "parameter_invalid_integer",
+            // What an SDK sends for `null`: Stripe's "cannot be unset".
+            "parameter_invalid_empty",
         ),
         (
             "/prices",
@@ -469,7 +470,7 @@ async fn ids_in_the_path_that_are_not_utf8_get_a_json_error() {
 }
 
 #[tokio::test]
-async fn wrong_methods_are_405_json() {
+async fn wrong_methods_are_405_json_and_404_under_v1() {
     let app = TestApp::spawn().await;
     let product = app.product("Keep").await;
     let cases = [
@@ -480,7 +481,6 @@ async fn wrong_methods_are_405_json() {
         ("DELETE", "/customers".to_owned()),
         ("GET", "/checkout/session/cs_test_x/expire".to_owned()),
         ("POST", "/checkout/session/cs_test_x/line_items".to_owned()),
-        ("DELETE", "/v1/products".to_owned()),
         ("POST", "/health".to_owned()),
     ];
     for (method, path) in &cases {
@@ -488,6 +488,17 @@ async fn wrong_methods_are_405_json() {
         let r = app.send(app.client.request(m, app.url(path)).bearer_auth(&app.key)).await;
         let e = refused(&r, 405);
         assert!(e["message"].as_str().unwrap().contains(method), "{}", r.text);
+    }
+    // Under /v1, Stripe's answer: an unrecognized URL is a 404, which the SDKs raise as their
+    // invalid-request error (stripe-python raises a bare APIError for a 405).
+    for (method, path) in
+        [("DELETE", "/v1/products".to_owned()), ("DELETE", format!("/v1/products/{product}"))]
+    {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = app.send(app.client.request(m, app.url(&path)).bearer_auth(&app.key)).await;
+        let e = refused(&r, 404);
+        assert_eq!(e["code"], "resource_missing", "{}", r.text);
+        assert_eq!(e["message"], format!("Unrecognized request URL ({method}: {path})."));
     }
     assert_eq!(app.list_ids("/products").await, [product]);
 }

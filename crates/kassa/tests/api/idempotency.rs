@@ -208,6 +208,22 @@ async fn the_v1_tree_replays_its_own_status() {
 }
 
 #[tokio::test]
+async fn the_key_is_named_in_every_answer_to_it() {
+    // The SDKs show it as the response's idempotency key (`lastResponse.idempotencyKey`).
+    let app = TestApp::spawn().await;
+    let first = app.post_idem("/v1/products", "stripe-node-retry-1", &[("name", "Named")]).await;
+    assert_eq!(first.header("idempotency-key"), Some("stripe-node-retry-1"), "{}", first.text);
+    let again = app.post_idem("/v1/products", "stripe-node-retry-1", &[("name", "Named")]).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("idempotency-key"), Some("stripe-node-retry-1"));
+    let other = app.post_idem("/v1/products", "stripe-node-retry-1", &[("name", "Other")]).await;
+    assert_eq!(other.error(400)["type"], "idempotency_error");
+    assert_eq!(other.header("idempotency-key"), Some("stripe-node-retry-1"));
+    let plain = app.post("/v1/products", &[("name", "No key")]).await;
+    assert_eq!(plain.header("idempotency-key"), None);
+}
+
+#[tokio::test]
 async fn concurrent_requests_with_one_key_create_one_object() {
     let app = TestApp::spawn().await;
     for round in 0..20 {

@@ -16,6 +16,7 @@ mod bad_input;
 mod catalog;
 mod encodings;
 mod idempotency;
+mod stripe_wire;
 
 mod pages;
 

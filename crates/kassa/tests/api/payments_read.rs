@@ -350,7 +350,7 @@ async fn payment_methods_render_each_type_and_filter() {
         v["billing_details"],
         json!({
             "address": {"city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null},
-            "email": "buyer@example.com", "name": "Ada Buyer", "phone": null,
+            "email": "buyer@example.com", "name": "Ada Buyer", "phone": null, "tax_id": null,
         })
     );
     let c = &v["card"];

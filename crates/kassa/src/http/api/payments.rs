@@ -123,29 +123,32 @@ pub async fn list_invoices(
 
 /// `POST /test_helpers/customers/{id}/fund_cash_balance`: a simulated bank transfer into the
 /// customer's cash balance, which then pays their checkouts waiting for funds. Answers with a
-/// `customer_cash_balance_transaction` of type `funded`.
+/// `customer_cash_balance_transaction` of type `funded` (`expand[]=customer` embeds the customer).
 pub async fn fund_cash_balance(
-    axum::extract::State(ctx): axum::extract::State<crate::state::AppState>,
-    crate::http::extract::Authed(a): crate::http::extract::Authed,
-    crate::http::extract::PathId(id): crate::http::extract::PathId,
-    crate::http::extract::Params(p): crate::http::extract::Params<kassa_core::params::FundCashBalance>,
-) -> Result<axum::Json<serde_json::Value>, crate::http::error::ApiError> {
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<kassa_core::params::FundCashBalance>,
+) -> Res<Json<Value>> {
     use kassa_core::Invalid;
+    let x = paths(Ty::CashBalanceTransaction, &p.expand)?;
     let amount = p.amount.ok_or_else(|| Invalid::missing("amount"))?.0;
     let code = p.currency.ok_or_else(|| Invalid::missing("currency"))?;
     let currency = kassa_core::catalog::currency("currency", &code)?;
     let reference = kassa_core::catalog::text("reference", p.reference, 200)?;
     let (customer, ending) = crate::service::pay::fund_cash_balance(&ctx, &a, &id, amount, currency).await?;
-    Ok(axum::Json(serde_json::json!({
+    let v = serde_json::json!({
         "id": kassa_core::ids::new_id("ccsbtxn_"),
         "object": "customer_cash_balance_transaction",
         "created": ctx.now(),
         "currency": currency,
         "customer": customer.id,
+        "customer_account": null,
         "ending_balance": ending,
         "funded": {"bank_transfer": {"reference": reference, "type": "us_bank_transfer"}},
         "livemode": false,
         "net_amount": amount,
         "type": "funded",
-    })))
+    });
+    Ok(Json(expanded(&ctx, &a, v, Ty::CashBalanceTransaction, &x).await?))
 }
