@@ -24,7 +24,8 @@ struct Api {
 
 impl Api {
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Res<Value> {
-        let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.key).form(form).send().await?;
+        let r =
+            self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.key).form(form).send().await?;
         let status = r.status();
         let body: Value = r.json().await?;
         if !status.is_success() {
@@ -77,14 +78,19 @@ impl Api {
 async fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let base = args.get(1).cloned().unwrap_or_else(|| "http://127.0.0.1:4242".to_owned());
-    let key = args.get(2).cloned().ok_or("usage: clock_bench <base url> <secret key> [subscriptions] [concurrency]")?;
+    let key = args
+        .get(2)
+        .cloned()
+        .ok_or("usage: clock_bench <base url> <secret key> [subscriptions] [concurrency]")?;
     let n: usize = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
     let concurrency: usize = args.get(4).map_or(Ok(32), |s| s.parse())?;
     let http = kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let api = Arc::new(Api { base, key, http });
 
     let start = 1_800_000_000_i64; // 2027-01-15
-    let clock = api.post("/test_helpers/test_clocks", &[("frozen_time", &start.to_string()), ("name", "bench")]).await?;
+    let clock = api
+        .post("/test_helpers/test_clocks", &[("frozen_time", &start.to_string()), ("name", "bench")])
+        .await?;
     let clock = clock["id"].as_str().ok_or("no clock id")?.to_owned();
     let product = api.post("/products", &[("name", "Monthly")]).await?;
     let price = api
@@ -122,7 +128,8 @@ async fn main() -> Res<()> {
 
     let year = start + 365 * 86_400;
     let advancing = Instant::now();
-    api.post(&format!("/test_helpers/test_clocks/{clock}/advance"), &[("frozen_time", &year.to_string())]).await?;
+    api.post(&format!("/test_helpers/test_clocks/{clock}/advance"), &[("frozen_time", &year.to_string())])
+        .await?;
     loop {
         let c = api.get(&format!("/test_helpers/test_clocks/{clock}")).await?;
         if c["status"] == "ready" {

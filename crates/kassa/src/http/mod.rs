@@ -53,7 +53,10 @@ fn api_routes(sessions_path: &str) -> Router<AppState> {
         .route("/subscriptions", get(api::payments::list_subscriptions))
         .route(
             "/subscriptions/{id}",
-            get(api::payments::get_subscription).post(api::billing::update_subscription),
+            get(api::payments::get_subscription)
+                .post(api::billing::update_subscription)
+                // Stripe's own cancel is `DELETE /v1/subscriptions/{id}`, which the SDKs call.
+                .delete(api::billing::cancel_subscription),
         )
         .route("/subscriptions/{id}/cancel", post(api::billing::cancel_subscription))
         .route("/test_helpers/test_clocks", post(api::billing::create_clock).get(api::billing::list_clocks))
