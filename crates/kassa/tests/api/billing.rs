@@ -361,6 +361,10 @@ async fn cancel_now_and_at_period_end() {
     app.post(&format!("/subscriptions/{now_sub}/cancel"), &[("invoice_now", "true")])
         .await
         .invalid("invoice_now");
+    // Stripe's own route for it, which the SDKs call.
+    let third = id(&subscribe(&app, Some(&cus), 1000, "month", "4242424242424242", json!({})).await);
+    let r = app.delete(&format!("/v1/subscriptions/{third}")).await;
+    assert_eq!(r.ok()["status"], "canceled");
 
     let r = app.post(&format!("/subscriptions/{later}"), &[("cancel_at_period_end", "true")]).await;
     assert_eq!(r.ok()["cancel_at_period_end"], true);
@@ -377,10 +381,10 @@ async fn cancel_now_and_at_period_end() {
     assert_eq!(invoices(&app, &later).await.len(), 1, "no invoice for a period that never started");
     assert_eq!(invoices(&app, &now_sub).await.len(), 1);
     let deleted = app.get("/events?type=customer.subscription.deleted").await;
-    assert_eq!(deleted.ok()["data"].as_array().unwrap().len(), 2);
+    assert_eq!(deleted.ok()["data"].as_array().unwrap().len(), 3);
     // Canceled subscriptions stay readable and leave the default list.
     assert!(app.list_ids(&format!("/subscriptions?customer={cus}")).await.is_empty());
-    assert_eq!(app.list_ids(&format!("/subscriptions?customer={cus}&status=canceled")).await.len(), 2);
+    assert_eq!(app.list_ids(&format!("/subscriptions?customer={cus}&status=canceled")).await.len(), 3);
 }
 
 #[tokio::test]
