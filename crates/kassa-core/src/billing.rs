@@ -106,7 +106,7 @@ impl PaymentIntent {
     /// A new intent awaiting a payment method; the caller fills in the rest.
     pub fn new(amount: i64, currency: Currency, payment_method_types: Vec<String>, now: Timestamp) -> Self {
         Self {
-            id: ids::new_id(ids::prefix::PAYMENT_INTENT),
+            id: ids::new_sortable_id(ids::prefix::PAYMENT_INTENT),
             created: now,
             amount,
             currency,
@@ -500,7 +500,7 @@ impl Invoice {
         now: Timestamp,
     ) -> Result<Self, Overflow> {
         let mut invoice = Self {
-            id: ids::new_id(ids::prefix::INVOICE),
+            id: ids::new_sortable_id(ids::prefix::INVOICE),
             created: now,
             customer,
             subscription: None,

@@ -123,7 +123,7 @@ pub struct Event {
 impl Event {
     pub fn new(kind: EventType, object: serde_json::Value, request: RequestRef, now: Timestamp) -> Self {
         Self {
-            id: ids::new_id(ids::prefix::EVENT),
+            id: ids::new_sortable_id(ids::prefix::EVENT),
             created: now,
             kind,
             object,
@@ -395,7 +395,7 @@ pub struct WebhookDelivery {
 impl WebhookDelivery {
     pub fn new(event: &Event, endpoint: &str, now: Timestamp) -> Self {
         Self {
-            id: ids::new_id(ids::prefix::WEBHOOK_DELIVERY),
+            id: ids::new_sortable_id(ids::prefix::WEBHOOK_DELIVERY),
             created: now,
             event: event.id.clone(),
             event_type: event.kind,

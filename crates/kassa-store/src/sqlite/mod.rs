@@ -166,12 +166,20 @@ impl SqliteStore {
         writer.pragma_update(None, "foreign_keys", true).map_err(map)?;
         // Checkpoints run on their own thread (below), never inside a commit on the writer.
         writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(map)?;
+        // 64 MiB of page cache (the default is 2 MiB): a large transaction (a billing pass writes
+        // thousands of rows across random index pages) must not spill dirty pages to the log
+        // before its commit, and the hot index pages stay in memory between commits.
+        writer.pragma_update(None, "cache_size", -65_536).map_err(map)?;
+        // Each transaction runs in a savepoint; its sub-journal (pages to restore if it fails)
+        // stays in memory instead of a temporary file.
+        writer.pragma_update(None, "temp_store", "MEMORY").map_err(map)?;
         schema::migrate(&mut writer)?;
 
         let readers = (0..options.readers.max(1))
             .map(|_| {
                 let conn = open_connection(path, false, options.busy_timeout)?;
                 conn.pragma_update(None, "query_only", true).map_err(map)?;
+                conn.pragma_update(None, "cache_size", -16_384).map_err(map)?;
                 Ok(conn)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -451,15 +459,31 @@ impl Store for SqliteStore {
     }
 }
 
+/// The log length (in pages; 4 KiB each) past which a checkpoint starts the log over.
+const WAL_RESTART_FRAMES: i64 = 65_536;
+
 /// Copy the write-ahead log into the database file every half second, off the writer, so that
 /// no commit waits for a checkpoint (SQLite would otherwise run one inside the commit that fills
 /// the log). `PASSIVE` never blocks the writer or the readers. Stops when the store closes, after
 /// one last checkpoint.
+///
+/// Under a steady stream of writes a passive checkpoint never catches up with the end of the
+/// log, so SQLite never starts the log over and it grows without bound (gigabytes in a billing
+/// run), every commit extending the file. Once it holds more than [`WAL_RESTART_FRAMES`], one
+/// `RESTART` checkpoint waits for the writer's current commit, copies the rest, and lets the next
+/// commit write from the start of the log again: a pause of a fraction of a second, now and
+/// then, for a log that stays a few hundred megabytes.
 fn checkpoint(conn: rusqlite::Connection, stop: crossbeam_channel::Receiver<()>) {
-    let run = |conn: &rusqlite::Connection| {
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry");
+    let run = |conn: &rusqlite::Connection| match conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+    {
+        Ok(frames) if frames > WAL_RESTART_FRAMES => {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "SQLite restart checkpoint failed; the next one will retry");
+            }
         }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry"),
     };
     while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
         stop.recv_timeout(std::time::Duration::from_millis(500))

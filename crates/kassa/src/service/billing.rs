@@ -40,8 +40,9 @@ use super::{Acct, Result, get, list, update};
 use crate::state::{AppState, Ctx};
 use crate::views;
 
-/// Subscriptions per transaction.
-pub const BATCH: u32 = 500;
+/// Subscriptions per transaction: large, because each commit writes every index page it touched
+/// (invoices' and events' ids are random, so their index pages are spread out).
+pub const BATCH: u32 = 2000;
 /// How long a pass holds a subscription while charging it, in seconds.
 const LEASE: i64 = 60;
 
@@ -85,15 +86,18 @@ struct Charge {
 pub async fn bill_due(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize> {
     let mut total = 0;
     loop {
-        let n = pass(ctx, timeline, until).await?;
-        if n == 0 {
+        let touched = pass(ctx, timeline, until).await?;
+        if touched.is_empty() {
             return Ok(total);
         }
-        total += n;
+        total += touched.len();
     }
 }
 
-async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize> {
+/// A subscription a pass touched, and when it is due next.
+type Touched = (String, Option<Timestamp>);
+
+async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<Touched>> {
     let now = ctx.now();
     let lease = now + LEASE;
     let tl = timeline.clone();
@@ -108,7 +112,7 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize>
             ],
             BATCH,
         )?;
-        let touched = due.len();
+        let mut touched = Vec::with_capacity(due.len());
         let mut charges = Vec::new();
         for raw in due {
             let account = raw.account.clone();
@@ -117,6 +121,7 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize>
                 charges.push(charge);
             }
             tx.put(&account, &sub)?;
+            touched.push((sub.id.clone(), sub.due_at));
         }
         Ok((touched, charges))
     })
@@ -147,7 +152,8 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize>
         outcomes.push((c, outcome));
     }
     let dunning = ctx.dunning;
-    transact(ctx, now, move |tx, out| {
+    let recorded = transact(ctx, now, move |tx, out| {
+        let mut recorded = Vec::with_capacity(outcomes.len());
         for (c, outcome) in outcomes {
             let Some(mut sub) = tx.load::<Subscription>(&c.account, &c.subscription)? else { continue };
             if sub.locked_until != c.lease {
@@ -168,10 +174,18 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<usize>
             tx.put(&c.account, &sub)?;
             out.set_now(c.at);
             announce(tx, out, &c.account, &happened, &before, &sub, Some(&invoice), Some(&pi))?;
+            recorded.push((sub.id.clone(), sub.due_at));
         }
-        Ok(())
+        Ok(recorded)
     })
     .await?;
+    // What a charge changed is newer than what the advance step saw.
+    let mut touched = touched;
+    for (id, due) in recorded {
+        if let Some(t) = touched.iter_mut().find(|(t, _)| *t == id) {
+            t.1 = due;
+        }
+    }
     Ok(touched)
 }
 
@@ -413,6 +427,9 @@ pub async fn start_advance(ctx: &AppState, acct: &Acct, id: &str, p: TestClockAd
 const CLOCK_LEASE: i64 = 300;
 
 /// Bill everything due on the clock up to its time, in time order, then make it `ready`.
+///
+/// Round after round it bills what is due at the earliest due time. The due times are read once
+/// and then kept up to date from what each pass reports, so a round costs only its own work.
 pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     let Some(clock) = kassa_core::store::StoreExt::load::<TestClock>(ctx.store.as_ref(), account, id).await?
     else {
@@ -420,9 +437,33 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     };
     let target = clock.frozen_time;
     let timeline = Timeline::Clock { account: account.to_owned(), clock: id.to_owned() };
-    loop {
-        let Some(next) = earliest_due(ctx, &timeline, target).await? else { break };
-        bill_due(ctx, &timeline, next).await?;
+    let mut due = DueTimes::default();
+    for (sub, t) in due_by(ctx, &timeline, target).await? {
+        due.set(sub, Some(t));
+    }
+    while let Some(next) = due.earliest().filter(|t| *t <= target) {
+        let mut touched_any = false;
+        loop {
+            let touched = pass(ctx, &timeline, next).await?;
+            if touched.is_empty() {
+                break;
+            }
+            touched_any = true;
+            for (sub, t) in touched {
+                due.set(sub, t);
+            }
+        }
+        if !touched_any {
+            // Nothing was due after all (changed meanwhile): read the due times again.
+            due = DueTimes::default();
+            for (sub, t) in due_by(ctx, &timeline, target).await? {
+                due.set(sub, Some(t));
+            }
+            if due.earliest().is_some_and(|t| t <= next) {
+                // Still due but not claimable: another worker holds it. Wait for its lease.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
     }
     let now = ctx.now();
     update(
@@ -444,11 +485,34 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The earliest `due_at` at or before `until` among the timeline's subscriptions.
-async fn earliest_due(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Option<Timestamp>> {
+/// The due times of a timeline's subscriptions, earliest first.
+#[derive(Default)]
+struct DueTimes {
+    by_sub: std::collections::HashMap<String, Timestamp>,
+    by_time: std::collections::BTreeSet<(Timestamp, String)>,
+}
+
+impl DueTimes {
+    fn set(&mut self, sub: String, due: Option<Timestamp>) {
+        if let Some(old) = self.by_sub.remove(&sub) {
+            self.by_time.remove(&(old, sub.clone()));
+        }
+        if let Some(t) = due {
+            self.by_time.insert((t, sub.clone()));
+            self.by_sub.insert(sub, t);
+        }
+    }
+
+    fn earliest(&self) -> Option<Timestamp> {
+        self.by_time.first().map(|(t, _)| *t)
+    }
+}
+
+/// Each of the timeline's subscriptions due at or before `until`, with its due time.
+async fn due_by(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<(String, Timestamp)>> {
     let tl = timeline.clone();
     let due_column = Kind::Subscription.columns().iter().position(|c| *c == Column::DueAt).unwrap_or(0);
-    let earliest = view(ctx.store.as_ref(), move |tx| {
+    let due = view(ctx.store.as_ref(), move |tx| {
         let rows = tx.select(
             tl.scope(),
             Kind::Subscription,
@@ -456,15 +520,15 @@ async fn earliest_due(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Resul
             u32::MAX,
         )?;
         Ok(rows
-            .iter()
+            .into_iter()
             .filter_map(|r| match r.columns.get(due_column) {
-                Some(Value::Int(t)) => Some(*t),
+                Some(Value::Int(t)) => Some((r.id, *t)),
                 _ => None,
             })
-            .min())
+            .collect::<Vec<_>>())
     })
     .await?;
-    Ok(earliest)
+    Ok(due)
 }
 
 /// Clocks left `advancing` by a process that died (their lease ran out): finish them.
