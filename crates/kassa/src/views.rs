@@ -658,23 +658,53 @@ pub fn invoice(i: &Invoice) -> Value {
 
 /// An event (`pending_webhooks`: its deliveries not yet done).
 pub fn event(e: &Event, pending_webhooks: usize) -> Value {
-    let mut data = Map::new();
-    data.insert("object".to_owned(), e.object.clone());
-    if let Some(p) = &e.previous_attributes {
-        data.insert("previous_attributes".to_owned(), p.clone());
+    serde_json::to_value(EventWire::new(e, pending_webhooks)).unwrap_or(Value::Null)
+}
+
+/// [`event`] as the body of a delivery, written straight from the stored event (no copy of its
+/// object on the way).
+pub fn event_body(e: &Event, pending_webhooks: usize) -> String {
+    serde_json::to_string(&EventWire::new(e, pending_webhooks)).unwrap_or_default()
+}
+
+/// How an event looks on the wire, borrowing from the stored one.
+#[derive(serde::Serialize)]
+struct EventWire<'a> {
+    id: &'a str,
+    object: &'static str,
+    account: Option<&'static str>,
+    api_version: &'static str,
+    created: Timestamp,
+    data: EventData<'a>,
+    livemode: bool,
+    pending_webhooks: usize,
+    request: &'a kassa_core::webhook::RequestRef,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct EventData<'a> {
+    object: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_attributes: Option<&'a Value>,
+}
+
+impl<'a> EventWire<'a> {
+    fn new(e: &'a Event, pending_webhooks: usize) -> Self {
+        Self {
+            id: &e.id,
+            object: "event",
+            account: None,
+            api_version: API_VERSION,
+            created: e.created,
+            data: EventData { object: &e.object, previous_attributes: e.previous_attributes.as_ref() },
+            livemode: false,
+            pending_webhooks,
+            request: &e.request,
+            kind: e.kind.as_str(),
+        }
     }
-    json!({
-        "id": e.id,
-        "object": "event",
-        "account": null,
-        "api_version": API_VERSION,
-        "created": e.created,
-        "data": data,
-        "livemode": false,
-        "pending_webhooks": pending_webhooks,
-        "request": {"id": e.request.id, "idempotency_key": e.request.idempotency_key},
-        "type": e.kind.as_str(),
-    })
 }
 
 /// A webhook endpoint; its `secret` only in the answer to its creation.

@@ -26,8 +26,8 @@ use kassa_core::ids;
 use kassa_core::store::{Column, Filter, Kind, Record, Scope, StoreError, TxExt, transact};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{
-    Attempt, DeliveryStatus, EndpointStatus, Event, RESPONSE_SNIPPET, RetryPolicy, WebhookDelivery,
-    WebhookEndpoint, signature_header,
+    Attempt, EndpointStatus, Event, RESPONSE_SNIPPET, RetryPolicy, WebhookDelivery, WebhookEndpoint,
+    signature_header,
 };
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -85,12 +85,12 @@ struct Lane {
     queue: Vec<(WebhookDelivery, Event)>,
 }
 
-/// What sending a lane produced.
+/// What sending a lane produced: each delivery tried, as claimed, with its attempt.
 struct Sent {
     account: String,
     endpoint: String,
     token: String,
-    attempts: Vec<(String, Attempt)>,
+    attempts: Vec<(WebhookDelivery, Attempt)>,
 }
 
 /// One pass: claim, send, record. Returns how many attempts were made.
@@ -180,7 +180,7 @@ async fn send(ctx: &Ctx, lane: Lane) -> Sent {
         if !delivery.is_due(ctx.now()) {
             break;
         }
-        let body = views::event(event, event.queued_for).to_string();
+        let body = views::event_body(event, event.queued_for);
         let attempt = post(ctx, &lane.endpoint, body).await;
         let ok = attempt.succeeded();
         tracing::debug!(
@@ -191,7 +191,7 @@ async fn send(ctx: &Ctx, lane: Lane) -> Sent {
             ok,
             "webhook attempt"
         );
-        attempts.push((delivery.id.clone(), attempt));
+        attempts.push((delivery.clone(), attempt));
         if !ok {
             break;
         }
@@ -267,14 +267,14 @@ async fn record(ctx: &Ctx, sent: Vec<Sent>) -> Result<(), StoreError> {
     let policy = ctx.webhooks.retry;
     transact(ctx.store.as_ref(), move |tx| {
         for lane in sent {
-            for (id, attempt) in lane.attempts {
-                // Gone when its endpoint was deleted meanwhile.
-                let Some(mut d) = tx.load::<WebhookDelivery>(&lane.account, &id)? else { continue };
-                if d.status != DeliveryStatus::Pending {
-                    continue;
-                }
+            for (mut d, attempt) in lane.attempts {
+                // The lease kept every other worker off these deliveries since the claim, so the
+                // claimed copy is current; one deleted meanwhile (with its endpoint) stays deleted.
                 d.record(attempt, &policy, ids::random_per_mille());
-                tx.put(&lane.account, &d)?;
+                match tx.put(&lane.account, &d) {
+                    Err(StoreError::NotFound) => continue,
+                    other => other?,
+                }
             }
             let Some(mut endpoint) = tx.load::<WebhookEndpoint>(&lane.account, &lane.endpoint)? else {
                 continue;
