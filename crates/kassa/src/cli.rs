@@ -98,6 +98,10 @@ pub struct WebhookArgs {
     /// (or the restarted one) takes the endpoint over after this long.
     #[arg(long, env = "KASSA_WEBHOOK_LEASE", default_value_t = 60)]
     pub webhook_lease: u64,
+    /// The most delivery attempts per second this node makes (0: no limit), so that a backlog
+    /// drains without taking the CPU checkout needs.
+    #[arg(long, env = "KASSA_WEBHOOK_MAX_RATE", default_value_t = 2500)]
+    pub webhook_max_rate: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -69,6 +69,7 @@ impl Settings {
                 retry_for: secs(w.webhook_retry_for),
             },
             lease: secs(w.webhook_lease),
+            max_rate: w.webhook_max_rate,
             ..WebhookSettings::default()
         };
         Ok(Self {

@@ -30,6 +30,8 @@ pub struct Ctx {
     pub webhook_client: reqwest::Client,
     /// Woken when a transaction on this node has queued webhook deliveries.
     pub deliveries_due: tokio::sync::Notify,
+    /// Paces this node's webhook attempts (`--webhook-max-rate`).
+    pub delivery_pace: crate::worker::deliver::Pace,
     /// What happens to failed renewals.
     pub dunning: kassa_core::renewal::Dunning,
 }
@@ -45,6 +47,7 @@ impl Ctx {
             webhook_client: crate::worker::deliver::client(&webhooks),
             webhooks,
             deliveries_due: tokio::sync::Notify::new(),
+            delivery_pace: Default::default(),
             dunning: kassa_core::renewal::Dunning::default(),
             store,
             processor: Arc::new(TestNetwork),

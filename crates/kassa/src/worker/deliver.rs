@@ -50,6 +50,10 @@ pub struct WebhookSettings {
     pub batch: u32,
     /// The most endpoints looked at per pass.
     pub endpoints_per_pass: u32,
+    /// The most attempts per second this node makes (0: no limit). A backlog (an endpoint back
+    /// after an outage, thousands of events queued behind it) then drains at this pace instead of
+    /// taking the CPU the API needs.
+    pub max_rate: u32,
 }
 
 impl Default for WebhookSettings {
@@ -61,6 +65,7 @@ impl Default for WebhookSettings {
             poll: Duration::from_secs(1),
             batch: 200,
             endpoints_per_pass: 1000,
+            max_rate: 2500,
         }
     }
 }
@@ -180,6 +185,7 @@ async fn send(ctx: &Ctx, lane: Lane) -> Sent {
         if !delivery.is_due(ctx.now()) {
             break;
         }
+        ctx.delivery_pace.wait(ctx.webhooks.max_rate).await;
         let body = views::event_body(event, event.queued_for);
         let attempt = post(ctx, &lane.endpoint, body).await;
         let ok = attempt.succeeded();
@@ -327,5 +333,52 @@ pub async fn run(ctx: AppState, mut stop: watch::Receiver<bool>) {
             () = tokio::time::sleep(poll) => {}
             _ = stop.changed() => {}
         }
+    }
+}
+
+/// Spaces this node's attempts evenly, at most `rate` a second, across all of its senders.
+#[derive(Debug, Default)]
+pub struct Pace {
+    next: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Pace {
+    /// Wait for this attempt's turn.
+    pub async fn wait(&self, rate: u32) {
+        if rate == 0 {
+            return;
+        }
+        let gap = Duration::from_secs(1) / rate;
+        let now = Instant::now();
+        let turn = {
+            let Ok(mut next) = self.next.lock() else { return };
+            // After an idle spell, start from now rather than from a slot long past.
+            let turn = next.filter(|t| *t > now).unwrap_or(now);
+            *next = Some(turn + gap);
+            turn
+        };
+        if turn > now {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(turn)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_pace_spaces_attempts_and_zero_means_no_limit() {
+        let pace = Pace::default();
+        let started = Instant::now();
+        for _ in 0..11 {
+            pace.wait(100).await;
+        }
+        assert!(started.elapsed() >= Duration::from_millis(95), "{:?}", started.elapsed());
+        let started = Instant::now();
+        for _ in 0..1000 {
+            pace.wait(0).await;
+        }
+        assert!(started.elapsed() < Duration::from_millis(100));
     }
 }

@@ -80,6 +80,7 @@ impl TestApp {
             sweep_interval: Duration::from_secs(3600),
             webhooks: kassa::worker::deliver::WebhookSettings {
                 timeout: Duration::from_secs(2),
+                max_rate: 0,
                 ..Default::default()
             },
             deliver_webhooks: false,
