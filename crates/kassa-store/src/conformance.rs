@@ -6,7 +6,7 @@
 //! [`run_all`]. They need a multi-threaded tokio runtime: several spawn concurrent tasks.
 //!
 //! Scenarios: [`accounts`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
-//! [`promotion_code_uniqueness`], [`list_paging`], [`list_filters`], [`rollback_on_error`],
+//! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`list_filters`], [`rollback_on_error`],
 //! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`find_and_delete_where`],
 //! [`billing_records`], [`durability`], [`concurrency`].
 //!
@@ -52,6 +52,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(round_trip_every_kind);
     scenario!(account_isolation);
     scenario!(duplicate_ids);
+    scenario!(nul_lookups);
     scenario!(promotion_code_uniqueness);
     scenario!(list_paging);
     scenario!(list_filters);
@@ -324,6 +325,45 @@ pub async fn account_isolation(store: Arc<dyn Store>) {
         page(&store, b, Kind::Product, query(vec![], 10, Cursor::First)).await,
         (vec!["prod_1".into()], false)
     );
+}
+
+/// Looking up a value with a NUL character (an id, an account, a filter's value) finds nothing
+/// and breaks nothing: ids come from requests, and a NUL is as good as any other unknown id.
+/// (Storing one differs: SQLite keeps it; PostgreSQL's `TEXT` cannot, and refuses the record as
+/// `Rejected`. Nothing kassa stores in a column keeps a NUL past validation.)
+pub async fn nul_lookups(store: Arc<dyn Store>) {
+    let a = "acct_nul";
+    insert(&store, product(a, "prod_1", T0, true)).await.unwrap();
+    insert(&store, sample(Kind::Customer, a, "cus_1", T0)).await.unwrap();
+    for id in ["\0", "prod_1\0", "\0prod_1"] {
+        assert_eq!(store.get(a, Kind::Product, id).await.unwrap(), None, "{id:?}");
+        assert_eq!(store.get("acct\0", Kind::Product, "prod_1").await.unwrap(), None);
+        assert_eq!(store.get_by_id(Kind::Product, id).await.unwrap(), None);
+        let many = store
+            .get_many(a, vec![(Kind::Product, id.into()), (Kind::Product, "prod_1".into())])
+            .await
+            .unwrap();
+        assert_eq!(many.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["prod_1"]);
+        let err = store.list(a, Kind::Product, query(vec![], 10, after(id))).await.unwrap_err();
+        assert_eq!(err, StoreError::CursorNotFound(id.into()));
+        let filters = vec![Filter::Eq(Column::Email, format!("cus_1@example.com{id}").as_str().into())];
+        assert_eq!(page(&store, a, Kind::Customer, query(filters, 10, Cursor::First)).await, (vec![], false));
+    }
+    // Inside a transaction, the lookups fail nothing: the transaction goes on and commits.
+    let id = "\0";
+    let (seen, updated, deleted) = transact(store.as_ref(), move |tx| {
+        let seen = tx.get(a, Kind::Product, id)?;
+        let found =
+            tx.find(Scope::Account(a), Kind::Customer, &[Filter::Eq(Column::Email, id.into())], 10)?;
+        assert!(found.is_empty());
+        let deleted = tx.delete(a, Kind::Product, id)?;
+        let updated = tx.update(&product(a, "prod_1", T0, false)).is_ok();
+        Ok((seen, updated, deleted))
+    })
+    .await
+    .unwrap();
+    assert_eq!((seen, updated, deleted), (None, true, false));
+    assert_eq!(store.get(a, Kind::Product, "prod_1").await.unwrap(), Some(product(a, "prod_1", T0, false)));
 }
 
 /// `(account, id)` is unique per kind: a second insert is `Conflict("primary_key")` and changes

@@ -99,11 +99,53 @@ pub fn migrate(url: &str) -> Result<(), StoreError> {
     }
 }
 
+/// `url` fit for a message or a log: a password in it (`user:password@`, `?password=…`) shows as
+/// `***`. For the application's own messages, which name the database they could not open.
+pub fn redacted_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let mut out = base.to_owned();
+    if let Some(at) = base[authority_start..authority_end].rfind('@') {
+        let userinfo = &base[authority_start..authority_start + at];
+        if let Some(colon) = userinfo.find(':') {
+            out = format!("{}:***{}", &base[..authority_start + colon], &base[authority_start + at..]);
+        }
+    }
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn urls_lose_their_passwords() {
+        assert_eq!(redacted_url("sqlite://kassa.db"), "sqlite://kassa.db");
+        assert_eq!(redacted_url("postgres://kassa@db/kassa"), "postgres://kassa@db/kassa");
+        assert_eq!(
+            redacted_url("postgres://kassa:hunter2@db:5432/kassa?pool_max=4"),
+            "postgres://kassa:***@db:5432/kassa?pool_max=4"
+        );
+        assert_eq!(redacted_url("postgresql://u:p@ss@db/k"), "postgresql://u:***@db/k");
+        assert_eq!(
+            redacted_url("postgres://db/k?user=u&password=hunter2&pool_max=2"),
+            "postgres://db/k?user=u&password=***&pool_max=2"
+        );
+    }
 
     #[test]
     fn dispatches_on_the_scheme() {

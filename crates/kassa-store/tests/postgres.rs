@@ -52,6 +52,7 @@ scenarios!(
     round_trip_every_kind,
     account_isolation,
     duplicate_ids,
+    nul_lookups,
     promotion_code_uniqueness,
     list_paging,
     list_filters,

@@ -23,6 +23,9 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the API, the hosted pages and the background workers in one process.
     Serve(ServeArgs),
+    /// Bring the database's schema up to date, then exit (for deployments that migrate before
+    /// starting or rolling nodes; `serve` migrates on start too).
+    Migrate(DatabaseArg),
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -52,8 +55,9 @@ pub struct ListenArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArg {
-    /// Where the data lives: `sqlite://kassa.db` (created if missing).
-    #[arg(long, env = "KASSA_DATABASE_URL", default_value = "sqlite://kassa.db")]
+    /// Where the data lives: `sqlite://kassa.db` (created if missing), or
+    /// `postgres://user:password@host/db` for several nodes on one database.
+    #[arg(long, env = "KASSA_DATABASE_URL", default_value = "sqlite://kassa.db", hide_env_values = true)]
     pub database_url: String,
 }
 

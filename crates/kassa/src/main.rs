@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
     kassa::telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Migrate(database) => migrate(&database.database_url).await,
         Command::Accounts(AccountsCommand::Create { name, database }) => {
             create_account(&name, &database.database_url).await
         }
@@ -60,13 +61,24 @@ async fn serve(args: kassa::cli::ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let url = database_url.to_owned();
+    // Opening and migrating block: off the runtime's threads.
+    tokio::task::spawn_blocking(move || kassa_store::migrate(&url)).await?.map_err(|e| {
+        anyhow::anyhow!("migrating the database at {}: {e}", kassa_store::redacted_url(database_url))
+    })?;
+    tracing::info!("the database schema is up to date");
+    Ok(())
+}
+
 async fn create_account(name: &str, database_url: &str) -> anyhow::Result<()> {
     let name = name.trim();
     if name.is_empty() {
         anyhow::bail!("--name must not be empty");
     }
-    let store = kassa_store::open_store(database_url)
-        .map_err(|e| anyhow::anyhow!("opening the database at {database_url}: {e}"))?;
+    let store = kassa_store::open_store(database_url).map_err(|e| {
+        anyhow::anyhow!("opening the database at {}: {e}", kassa_store::redacted_url(database_url))
+    })?;
     let (account, key) = accounts::create(store.as_ref(), name, None, SystemClock.now())
         .await
         .map_err(|e| anyhow::anyhow!("creating the account: {e}"))?;

@@ -29,8 +29,9 @@ pub struct Server {
 }
 
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
-    let store = kassa_store::open_store(&settings.database_url)
-        .with_context(|| format!("opening the database at {}", settings.database_url))?;
+    let store = kassa_store::open_store(&settings.database_url).with_context(|| {
+        format!("opening the database at {}", kassa_store::redacted_url(&settings.database_url))
+    })?;
     // Bind before creating the default account: a start that cannot listen (the port is taken)
     // must not create an account whose generated key is never shown.
     let listener = TcpListener::bind(&settings.listen)

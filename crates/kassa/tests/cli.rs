@@ -592,6 +592,49 @@ async fn card_numbers_never_reach_the_logs() {
     assert!(!logs.contains("424242424242"), "4242… appears in part in the logs");
 }
 
+#[tokio::test]
+async fn migrate_brings_the_schema_up_to_date_and_exits() {
+    // SQLite: the file and its tables, no account, no server.
+    let dir = tempfile::tempdir().unwrap();
+    let mut migrate = Kassa::spawn(dir.path(), &["migrate", "--database-url", "sqlite://m.db"], &[]);
+    assert!(migrate.wait().success(), "{}", migrate.stderr());
+    assert!(!migrate.stderr().contains("kassa is serving"), "{}", migrate.stderr());
+    let db = rusqlite::Connection::open(dir.path().join("m.db")).unwrap();
+    let accounts: i64 = db.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0)).unwrap();
+    assert_eq!(accounts, 0, "migrate creates no account");
+    let sessions: i64 = db.query_row("SELECT COUNT(*) FROM checkout_sessions", [], |r| r.get(0)).unwrap();
+    assert_eq!(sessions, 0);
+
+    // A database that cannot be reached: a clear error that does not show the password.
+    let mut failed = Kassa::spawn(
+        dir.path(),
+        &["migrate"],
+        &[("KASSA_DATABASE_URL", "postgres://kassa:hunter2@127.0.0.1:1/kassa")],
+    );
+    assert!(!failed.wait().success());
+    let stderr = failed.stderr();
+    assert!(stderr.contains("kassa: error: migrating the database at postgres://kassa:***@"), "{stderr}");
+    assert!(stderr.contains("connect"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
+    // PostgreSQL: every migration applied, twice is harmless, and a node then starts on it.
+    let Some(pg) = kassa_store::postgres::TempPostgres::new_or_skip() else { return };
+    for _ in 0..2 {
+        let mut migrate = Kassa::spawn(dir.path(), &["migrate", "--database-url", pg.url()], &[]);
+        assert!(migrate.wait().success(), "{}", migrate.stderr());
+    }
+    let applied = pg.applied_migrations().await;
+    assert!(!applied.is_empty() && applied.windows(2).all(|w| w[0] < w[1]), "{applied:?}");
+    let client = pg.connect().await;
+    let accounts: i64 = client.query_one("SELECT COUNT(*) FROM accounts", &[]).await.unwrap().get(0);
+    assert_eq!(accounts, 0, "migrate creates no account");
+    let (mut node, addr) =
+        Kassa::serve(dir.path(), &["--database-url", pg.url()], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    Http::new(&addr).product(HOOK_KEY, "After migrate").await;
+    assert!(node.terminate().success());
+    assert_eq!(pg.applied_migrations().await, applied, "serve found nothing left to apply");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Webhooks through the real binary.
 

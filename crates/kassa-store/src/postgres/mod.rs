@@ -322,7 +322,7 @@ impl Store for PostgresStore {
         self.account(Query::fixed(
             "SELECT a.id, a.name, a.created FROM api_keys k JOIN accounts a ON a.id = k.account_id \
              WHERE k.hash = $1",
-            vec![(Param::Text(hash.as_str()), Type::TEXT)],
+            vec![(sql::key(hash.as_str()), Type::TEXT)],
         ))
         .await
     }
@@ -330,7 +330,7 @@ impl Store for PostgresStore {
     async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError> {
         self.account(Query::fixed(
             "SELECT id, name, created FROM accounts WHERE id = $1",
-            vec![(Param::Text(id), Type::TEXT)],
+            vec![(sql::key(id), Type::TEXT)],
         ))
         .await
     }

@@ -144,6 +144,35 @@ fn text(s: &str) -> (Param<'_>, Type) {
     (Param::Text(s), Type::TEXT)
 }
 
+/// A text value looked up (an id, an account, a filter's value). PostgreSQL's `TEXT` cannot hold
+/// a NUL character, so no stored value contains one, and sending one is an error (22021) that
+/// would abort the transaction: such a value is bound as `NULL` instead, which equals nothing —
+/// the lookup finds nothing, as it does on SQLite.
+pub(crate) fn key(s: &str) -> Param<'_> {
+    if s.contains('\0') { Param::Null } else { Param::Text(s) }
+}
+
+fn key_param(s: &str) -> (Param<'_>, Type) {
+    (key(s), Type::TEXT)
+}
+
+/// A record to be written whose text values (`NUL` aside, anything goes) PostgreSQL can store; one
+/// with a NUL character is refused as invalid input, before any statement is sent. The document
+/// never has one (JSON escapes it); a column could, from a request's value.
+fn check_storable(record: &RawRecord) -> Result<(), StoreError> {
+    let nul = |s: &str| s.contains('\0');
+    let in_columns = record.columns.iter().any(|v| matches!(v, Value::Text(s) if nul(s)));
+    if nul(&record.account) || nul(&record.id) || nul(&record.data) || in_columns {
+        return Err(kassa_core::error::Invalid {
+            code: kassa_core::error::ErrorCode::ParameterInvalid,
+            param: None,
+            message: "Text values cannot contain the NUL character (\\u0000).".to_owned(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// The fixed statements of one kind.
 #[derive(Debug)]
 pub(crate) struct KindSql {
@@ -222,21 +251,23 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
 /// One record of an account; `lock` reads it `FOR UPDATE`.
 pub(crate) fn get<'a>(kind: Kind, account: &'a str, id: &'a str, lock: bool) -> Query<'a> {
     let sql = kind_sql(kind);
-    Query::fixed(if lock { &sql.get_for_update } else { &sql.get }, vec![text(account), text(id)])
+    Query::fixed(if lock { &sql.get_for_update } else { &sql.get }, vec![key_param(account), key_param(id)])
 }
 
 /// Records of one kind and account by id, in one statement.
 pub(crate) fn get_any<'a>(kind: Kind, account: &'a str, ids: Vec<&'a str>) -> Query<'a> {
-    Query::fixed(&kind_sql(kind).get_any, vec![text(account), (Param::Texts(ids), Type::TEXT_ARRAY)])
+    // An id with a NUL character matches nothing (see [`key`]): left out.
+    let ids = ids.into_iter().filter(|id| !id.contains('\0')).collect();
+    Query::fixed(&kind_sql(kind).get_any, vec![key_param(account), (Param::Texts(ids), Type::TEXT_ARRAY)])
 }
 
 pub(crate) fn by_id(kind: Kind, id: &str) -> Query<'_> {
-    Query::fixed(&kind_sql(kind).by_id, vec![text(id)])
+    Query::fixed(&kind_sql(kind).by_id, vec![key_param(id)])
 }
 
 /// The `seq` of a record: whether it exists, and where a list cursor stands.
 pub(crate) fn seq_of<'a>(kind: Kind, account: &'a str, id: &'a str) -> Query<'a> {
-    Query::fixed(&kind_sql(kind).seq_of, vec![text(account), text(id)])
+    Query::fixed(&kind_sql(kind).seq_of, vec![key_param(account), key_param(id)])
 }
 
 fn check_columns(record: &RawRecord) -> Result<(), StoreError> {
@@ -259,6 +290,7 @@ fn column_params(record: &RawRecord) -> impl Iterator<Item = (Param<'_>, Type)> 
 /// Insert `record` unless a unique constraint stands in the way: zero rows affected is a conflict.
 pub(crate) fn insert(record: &RawRecord) -> Result<Query<'_>, StoreError> {
     check_columns(record)?;
+    check_storable(record)?;
     let mut params = Vec::with_capacity(4 + record.columns.len());
     params.extend([
         text(&record.account),
@@ -273,6 +305,7 @@ pub(crate) fn insert(record: &RawRecord) -> Result<Query<'_>, StoreError> {
 /// Replace the document and columns (never `created`) of `record`.
 pub(crate) fn update(record: &RawRecord) -> Result<Query<'_>, StoreError> {
     check_columns(record)?;
+    check_storable(record)?;
     let mut params = Vec::with_capacity(3 + record.columns.len());
     params.push(text(&record.data));
     params.extend(column_params(record));
@@ -281,7 +314,7 @@ pub(crate) fn update(record: &RawRecord) -> Result<Query<'_>, StoreError> {
 }
 
 pub(crate) fn delete<'a>(kind: Kind, account: &'a str, id: &'a str) -> Query<'a> {
-    Query::fixed(&kind_sql(kind).delete, vec![text(account), text(id)])
+    Query::fixed(&kind_sql(kind).delete, vec![key_param(account), key_param(id)])
 }
 
 /// The SQL name of `column` on `kind`'s table, if it has one.
@@ -303,7 +336,11 @@ fn push_filter<'a>(kind: Kind, filter: &'a Filter, q: &mut Query<'a>) -> Result<
         Filter::Eq(c, v) => {
             q.push(column(kind, *c)?);
             q.push(" = ");
-            q.bind(v.into(), column_type(*c));
+            let param = match v {
+                Value::Text(s) => key(s),
+                v => v.into(),
+            };
+            q.bind(param, column_type(*c));
         }
         Filter::Cmp(c, cmp, v) => {
             let name = column(kind, *c)?;
@@ -366,7 +403,7 @@ pub(crate) fn matching<'a>(
     match scope {
         Scope::Account(account) => {
             q.push("account_id = ");
-            q.bind(Param::Text(account), Type::TEXT);
+            q.bind(key(account), Type::TEXT);
         }
         Scope::All => q.push("TRUE"),
     }
@@ -395,7 +432,7 @@ pub(crate) fn list_page<'a>(
     query: &'a ListQuery,
 ) -> Result<Query<'a>, StoreError> {
     let mut q = Query::text(format!("{} WHERE account_id = ", kind_sql(kind).select));
-    q.bind(Param::Text(account), Type::TEXT);
+    q.bind(key(account), Type::TEXT);
     let (bound, cursor) = match &query.cursor {
         Cursor::First => (None, None),
         Cursor::After(id) => (Some("<"), Some(id)),
@@ -403,7 +440,7 @@ pub(crate) fn list_page<'a>(
     };
     if let (Some(op), Some(id)) = (bound, cursor) {
         q.push(&format!(" AND seq {op} (SELECT seq FROM {} WHERE account_id = $1 AND id = ", kind.table()));
-        q.bind(Param::Text(id), Type::TEXT);
+        q.bind(key(id), Type::TEXT);
         q.push(")");
     }
     push_filters(kind, &query.filters, &mut q)?;

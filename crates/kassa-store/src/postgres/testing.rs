@@ -131,8 +131,9 @@ impl TempPostgres {
     /// If it cannot connect: this is for tests.
     #[allow(clippy::expect_used)]
     pub async fn connect(&self) -> Client {
-        let (client, connection) =
-            self.url.parse::<tokio_postgres::Config>().expect("a URL").connect(NoTls).await.expect("connect");
+        // Without kassa's own parameters (`pool_max`, …), which tokio-postgres does not know.
+        let (config, _) = super::parse_url(&self.url, &self.options).expect("a URL");
+        let (client, connection) = config.connect(NoTls).await.expect("connect");
         tokio::spawn(connection);
         client
     }

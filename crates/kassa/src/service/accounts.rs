@@ -1,7 +1,7 @@
 //! Accounts and keys: creating an account (CLI and first start), and authenticating a key.
 
 use kassa_core::account::{Account, ApiKeyRecord, SecretKey};
-use kassa_core::store::Store;
+use kassa_core::store::{Store, StoreError};
 use kassa_core::time::Timestamp;
 
 use super::{Acct, Result};
@@ -38,8 +38,19 @@ pub async fn ensure_default(
         return Ok(DefaultAccount::Existing { operator_key_known: known });
     }
     let generated = key.is_none();
-    let (account, key) = create(store, DEFAULT_ACCOUNT_NAME, key, now).await?;
-    Ok(DefaultAccount::Created { account, key, generated })
+    let key = key.unwrap_or_else(SecretKey::generate);
+    let account = Account::new(DEFAULT_ACCOUNT_NAME, now);
+    match store.create_account(&account, &ApiKeyRecord::new(&key, &account.id, now)).await {
+        Ok(()) => Ok(DefaultAccount::Created { account, key, generated }),
+        // Several nodes started at once on an empty PostgreSQL database with the same
+        // `KASSA_SECRET_KEY`: another one created the account with this key a moment ago, and
+        // that is the default account. (Nodes that each generate a key cannot tell; each makes an
+        // account. The README says to set the key, or start one node first.)
+        Err(StoreError::Conflict(_)) if !generated && store.account_by_key(&key.hash()).await?.is_some() => {
+            Ok(DefaultAccount::Existing { operator_key_known: true })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub enum DefaultAccount {

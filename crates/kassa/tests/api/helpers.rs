@@ -1,5 +1,10 @@
-//! The black-box harness: a real kassa server on a free port with a fresh SQLite database in a
-//! temporary directory and a clock the test can move, spoken to over HTTP with reqwest.
+//! The black-box harness: a real kassa server on a free port with a fresh database and a clock
+//! the test can move, spoken to over HTTP with reqwest.
+//!
+//! The database is a SQLite file in a temporary directory, or, with
+//! `KASSA_TEST_DATABASE=postgres`, a fresh PostgreSQL database on the test server
+//! (`KASSA_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`), created for
+//! the test and dropped with its `TestApp`.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,9 +23,40 @@ pub struct TestApp {
     pub key: String,
     pub clock: ManualClock,
     pub client: reqwest::Client,
-    pub db_path: std::path::PathBuf,
     server: Option<Server>,
+    /// The database this server uses; dropped after the server (fields drop in order).
+    pub db: TestDb,
     _dir: tempfile::TempDir,
+}
+
+/// Where a [`TestApp`] keeps its records.
+pub enum TestDb {
+    /// The SQLite file (in the app's temporary directory).
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database of its own, dropped with the app (after the server has stopped).
+    Postgres(kassa_store::postgres::TempPostgres),
+}
+
+impl TestDb {
+    /// The backend `KASSA_TEST_DATABASE` selects: `sqlite` (the default) or `postgres`.
+    fn from_env(dir: &std::path::Path) -> Self {
+        match std::env::var("KASSA_TEST_DATABASE").as_deref() {
+            Ok("postgres" | "postgresql") => {
+                // A few connections are enough for one test; many tests run at once against
+                // one server (`max_connections` is 100 by default).
+                Self::Postgres(kassa_store::postgres::TempPostgres::new().with_params("pool_max=4"))
+            }
+            Ok("" | "sqlite") | Err(_) => Self::Sqlite(dir.join("kassa.db")),
+            Ok(other) => panic!("KASSA_TEST_DATABASE must be `sqlite` or `postgres`, not `{other}`"),
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(db) => db.url().to_owned(),
+        }
+    }
 }
 
 /// A response: status, headers, and the body as JSON (`Value::Null` when it is not JSON).
@@ -70,11 +106,11 @@ impl TestApp {
     /// A server whose settings `tweak` changes first.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db_path = dir.path().join("kassa.db");
+        let db = TestDb::from_env(dir.path());
         let key = SecretKey::generate();
         let settings = Settings {
             listen: "127.0.0.1:0".to_owned(),
-            database_url: format!("sqlite://{}", db_path.display()),
+            database_url: db.url(),
             public_url: None,
             secret_key: Some(key.clone()),
             sweep_interval: Duration::from_secs(3600),
@@ -96,8 +132,8 @@ impl TestApp {
             key: key.expose().to_owned(),
             clock,
             client: kassa::client::builder().build().unwrap(),
-            db_path,
             server: Some(server),
+            db,
             _dir: dir,
         }
     }

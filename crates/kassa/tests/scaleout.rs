@@ -1,0 +1,778 @@
+//! Many nodes on one PostgreSQL database (SPEC §12): two or three real `kassa serve` processes on
+//! a fresh database, spoken to over HTTP, with work spread over them at once. A session created on
+//! one node is paid on another; concurrent submits, promotion-code limits and idempotency keys
+//! hold across nodes; webhook deliveries are sent once per attempt whichever node sends them; a
+//! node killed with SIGKILL loses nothing it acknowledged, and another node takes over its
+//! webhook lease. And `GET /health` follows the database going away and coming back.
+//!
+//! The server is `KASSA_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! every test creates its own database and drops it. With `KASSA_TEST_POSTGRES=0` the tests pass
+//! without running, each saying so on stderr.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kassa_store::postgres::TempPostgres;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+/// Generous: debug binaries, PostgreSQL and the test itself share a busy 2-core machine.
+const TIMEOUT: Duration = Duration::from_secs(90);
+const POLL: Duration = Duration::from_millis(20);
+const KEY: &str = "sk_test_ScaleOutKey000000000000000000000";
+
+/// Settings the tests control; anything the developer's shell has set is removed.
+const KASSA_VARS: &[&str] = &[
+    "KASSA_SECRET_KEY",
+    "KASSA_LISTEN",
+    "KASSA_DATABASE_URL",
+    "KASSA_PUBLIC_URL",
+    "KASSA_LOG_FORMAT",
+    "KASSA_SWEEP_INTERVAL",
+    "KASSA_WEBHOOK_TIMEOUT",
+    "KASSA_WEBHOOK_RETRY_FIRST",
+    "KASSA_WEBHOOK_RETRY_MAX_INTERVAL",
+    "KASSA_WEBHOOK_RETRY_FOR",
+    "KASSA_WEBHOOK_LEASE",
+    "KASSA_DUNNING_FINAL_STATUS",
+    "KASSA_API_URL",
+];
+
+/// Poll `f` until it answers `Some`, or panic after [`TIMEOUT`].
+fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < TIMEOUT, "timed out waiting for {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// [`poll`] for async checks.
+async fn poll_async<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < TIMEOUT, "timed out waiting for {what}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+/// One `kassa serve` process; killed if the test ends without stopping it.
+struct Node {
+    child: Child,
+    addr: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Node {
+    /// Start `kassa serve` on a free port against `database_url`, without waiting for it.
+    fn spawn(dir: &Path, database_url: &str, env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<String>>>) {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(dir).args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url]);
+        for var in KASSA_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("RUST_LOG", "info").env("NO_COLOR", "1").env("KASSA_SECRET_KEY", KEY);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kassa starts");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let pipe = child.stderr.take().unwrap();
+        let lines = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        (child, stderr)
+    }
+
+    /// Wait until a spawned node says where it serves.
+    fn ready(mut child: Child, stderr: Arc<Mutex<Vec<String>>>) -> Self {
+        let addr = poll("`kassa is serving`", || {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("kassa exited with {status}:\n{}", stderr.lock().unwrap().join("\n"));
+            }
+            let lines = stderr.lock().unwrap();
+            let line = lines.iter().find(|l| l.contains("kassa is serving"))?;
+            let addr = line.split_whitespace().find_map(|w| w.strip_prefix("addr="))?;
+            Some(addr.trim_matches('"').to_owned())
+        });
+        Self { child, addr, stderr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn logs(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `n` nodes on one fresh database, all started at once (migrations and the default account
+/// race, as when a deployment starts its nodes together). `None` when PostgreSQL tests are off.
+struct Cluster {
+    nodes: Vec<Node>,
+    http: reqwest::Client,
+    /// Dropped after the nodes (fields drop in order).
+    db: TempPostgres,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start(n: usize, env: &[(&str, &str)]) -> Option<Self> {
+        let db = TempPostgres::new_or_skip()?;
+        let dir = tempfile::tempdir().unwrap();
+        let spawned: Vec<_> = (0..n).map(|_| Node::spawn(dir.path(), db.url(), env)).collect();
+        let nodes = spawned.into_iter().map(|(child, stderr)| Node::ready(child, stderr)).collect();
+        let http = kassa::client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .build()
+            .unwrap();
+        Some(Self { nodes, http, db, _dir: dir })
+    }
+
+    /// Node `i`, round robin.
+    fn node(&self, i: usize) -> &Node {
+        &self.nodes[i % self.nodes.len()]
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value, String) {
+        let r = req.send().await.expect("request sent");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+    }
+
+    async fn get(&self, node: usize, path: &str) -> (u16, Value) {
+        let (s, v, _) = self.send(self.http.get(self.node(node).url(path)).bearer_auth(KEY)).await;
+        (s, v)
+    }
+
+    async fn post(&self, node: usize, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let (s, v, _) =
+            self.send(self.http.post(self.node(node).url(path)).bearer_auth(KEY).form(form)).await;
+        (s, v)
+    }
+
+    /// POST, asserting `201 Created`; returns the object's id.
+    async fn create(&self, node: usize, path: &str, form: &[(&str, &str)]) -> String {
+        let (s, v) = self.post(node, path, form).await;
+        assert_eq!(s, 201, "POST {path}: {v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A one-time price of `amount` cents, created on `node`.
+    async fn price(&self, node: usize, amount: i64) -> String {
+        let product = self.create(node, "/products", &[("name", "Widget")]).await;
+        let amount = amount.to_string();
+        self.create(node, "/prices", &[("product", &product), ("unit_amount", &amount), ("currency", "usd")])
+            .await
+    }
+
+    /// A session for one of `price`, created on `node`, plus `extra` parameters.
+    async fn session(&self, node: usize, price: &str, extra: &[(&str, &str)]) -> String {
+        let mut form = vec![
+            ("line_items[0][price]", price),
+            ("line_items[0][quantity]", "1"),
+            ("success_url", "https://shop.test/ok"),
+        ];
+        form.extend_from_slice(extra);
+        self.create(node, "/checkout/session", &form).await
+    }
+
+    /// The hosted page's card form for session `id`, submitted to `node` as a browser would.
+    async fn pay(&self, node: usize, id: &str) -> (u16, String, Option<String>) {
+        let r = self
+            .http
+            .post(self.node(node).url(&format!("/pay/{id}")))
+            .form(&[
+                ("email", "buyer@example.test"),
+                ("name", "Bo Buyer"),
+                ("payment_method", "card"),
+                ("card_number", "4242424242424242"),
+                ("card_expiry", "12/34"),
+                ("card_cvc", "123"),
+            ])
+            .send()
+            .await
+            .expect("request sent");
+        let status = r.status().as_u16();
+        let location = r.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned);
+        (status, r.text().await.unwrap_or_default(), location)
+    }
+
+    /// Every object of the list at `path` (all pages), as seen from `node`.
+    async fn list_all(&self, node: usize, path: &str) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut all: Vec<Value> = Vec::new();
+        loop {
+            let after = all.last().map(|o| format!("&starting_after={}", o["id"].as_str().unwrap()));
+            let (s, page) =
+                self.get(node, &format!("{path}{sep}limit=100{}", after.unwrap_or_default())).await;
+            assert_eq!(s, 200, "{page}");
+            all.extend(page["data"].as_array().unwrap().iter().cloned());
+            if page["has_more"] != true {
+                return all;
+            }
+        }
+    }
+}
+
+/// Run every future at once (each as its own task, so they really overlap on the runtime's
+/// threads) and collect their outputs in order.
+async fn all_at_once<T: Send + 'static>(
+    futures: impl IntoIterator<Item = impl std::future::Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.expect("a task"));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// A webhook receiver on its own threads, which knows the port each request came from.
+
+#[derive(Clone, Debug)]
+struct Got {
+    path: String,
+    body: String,
+    /// The sender's local port (to find which node sent it).
+    peer_port: u16,
+}
+
+impl Got {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// Answers `200 ok`, except that with `hang_first` it never answers its first request.
+struct Receiver {
+    base: String,
+    got: Arc<Mutex<Vec<Got>>>,
+}
+
+impl Receiver {
+    fn start(hang_first: bool) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let got: Arc<Mutex<Vec<Got>>> = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let seen = seen.clone();
+                std::thread::spawn(move || serve_hook(conn, &seen, hang_first));
+            }
+        });
+        Self { base, got }
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+fn serve_hook(conn: TcpStream, seen: &Mutex<Vec<Got>>, hang_first: bool) {
+    let peer_port = conn.peer_addr().map(|a| a.port()).unwrap_or(0);
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':')
+                && k.trim().eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let first = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(Got { path, body: String::from_utf8_lossy(&body).into_owned(), peer_port });
+            seen.len() == 1
+        };
+        if hang_first && first {
+            std::thread::sleep(Duration::from_secs(600));
+            return;
+        }
+        if writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").is_err() {
+            return;
+        }
+    }
+}
+
+/// Which of `pids` owns the TCP socket bound to local port `port` on this machine (Linux: the
+/// socket's inode from `/proc/net/tcp*`, then the process whose file descriptors include it).
+fn owner_of_port(port: u16, pids: &[u32]) -> Option<u32> {
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"].iter().find_map(|table| {
+        let table = std::fs::read_to_string(table).ok()?;
+        table.lines().skip(1).find_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (_, local_port) = cols.get(1)?.rsplit_once(':')?;
+            let inode = *cols.get(9)?;
+            (u16::from_str_radix(local_port, 16).ok()? == port && inode != "0").then(|| inode.to_owned())
+        })
+    })?;
+    let target = format!("socket:[{inode}]");
+    pids.iter().copied().find(|pid| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == target))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_created_on_one_node_is_paid_on_another() {
+    let Some(c) = Cluster::start(3, &[]) else { return };
+    let price = c.price(0, 1500).await;
+    let id = c.session(1, &price, &[]).await;
+
+    // The page opens on a third node, and the payment goes through there.
+    let page = c.http.get(c.node(2).url(&format!("/pay/{id}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("data-testid=\"submit-button\""));
+    let (status, text, location) = c.pay(2, &id).await;
+    assert_eq!(status, 303, "{text}");
+    assert_eq!(location.as_deref(), Some("https://shop.test/ok"));
+
+    // Every node sees it complete, with the payment and the customer.
+    for node in 0..3 {
+        let (s, session) = c.get(node, &format!("/checkout/session/{id}?expand[]=payment_intent")).await;
+        assert_eq!(s, 200, "{session}");
+        assert_eq!(session["status"], "complete", "node {node}: {session}");
+        assert_eq!(session["payment_status"], "paid");
+        assert_eq!(session["payment_intent"]["status"], "succeeded");
+        assert_eq!(session["payment_intent"]["amount"], 1500);
+        assert_eq!(session["customer_details"]["email"], "buyer@example.test");
+    }
+    let (_, events) = c.get(0, "/events?type=checkout.session.completed").await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1, "{events}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_submits_over_the_nodes_make_one_payment() {
+    let Some(c) = Cluster::start(3, &[]) else { return };
+    let c = Arc::new(c);
+    let price = c.price(0, 1000).await;
+    let id = c.session(0, &price, &[]).await;
+
+    let results = all_at_once((0..20).map(|i| {
+        let (c, id) = (c.clone(), id.clone());
+        async move { c.pay(i, &id).await }
+    }))
+    .await;
+    let success = |l: &Option<String>| l.as_deref() == Some("https://shop.test/ok");
+    let landed = results.iter().filter(|(s, _, l)| *s == 303 && success(l)).count();
+    assert!(landed >= 1, "{results:?}");
+    let page = format!("/pay/{id}");
+    for (status, text, location) in &results {
+        // Each submit lands on the success URL, is told a payment is in progress, or (refused
+        // once the winner finished) is sent to, or shown, the completed page.
+        assert!(
+            (*status == 303 && (success(location) || location.as_deref() == Some(page.as_str())))
+                || text.contains("already in progress")
+                || text.contains("data-testid=\"session-complete\""),
+            "{status} {location:?}: {text}"
+        );
+    }
+
+    let (_, session) = c.get(1, &format!("/checkout/session/{id}")).await;
+    assert_eq!(session["status"], "complete");
+    let intents = c.list_all(2, "/payment_intents").await;
+    let succeeded: Vec<_> = intents.iter().filter(|p| p["status"] == "succeeded").collect();
+    assert_eq!(succeeded.len(), 1, "exactly one payment: {intents:?}");
+    assert_eq!(succeeded[0]["id"], session["payment_intent"]);
+    assert_eq!(c.list_all(0, "/customers").await.len(), 1, "one customer");
+    let completed = c.list_all(1, "/events?type=checkout.session.completed").await;
+    assert_eq!(completed.len(), 1, "completed once: {completed:?}");
+    let succeeded_events = c.list_all(1, "/events?type=payment_intent.succeeded").await;
+    assert_eq!(succeeded_events.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_uses_of_a_code_limited_to_ten_redeem_ten() {
+    let Some(c) = Cluster::start(3, &[]) else { return };
+    let c = Arc::new(c);
+    let price = c.price(0, 1000).await;
+    let coupon = c.create(1, "/coupons", &[("percent_off", "50")]).await;
+    let promo = c
+        .create(2, "/promotion_codes", &[("coupon", &coupon), ("code", "TENONLY"), ("max_redemptions", "10")])
+        .await;
+    // Fifty sessions with the code applied at creation, made on every node.
+    let sessions = all_at_once((0..50).map(|i| {
+        let (c, price, promo) = (c.clone(), price.clone(), promo.clone());
+        async move { c.session(i, &price, &[("discounts[0][promotion_code]", &promo)]).await }
+    }))
+    .await;
+    for id in sessions.iter().take(3) {
+        let (_, s) = c.get(0, &format!("/checkout/session/{id}")).await;
+        assert_eq!(s["amount_total"], 500, "the code applies: {s}");
+    }
+
+    // All paid at once, spread over the nodes.
+    let results = all_at_once(sessions.iter().enumerate().map(|(i, id)| {
+        let (c, id) = (c.clone(), id.clone());
+        async move { c.pay(i + 1, &id).await }
+    }))
+    .await;
+    let paid = results.iter().filter(|(s, _, _)| *s == 303).count();
+    for (status, text, _) in &results {
+        assert!(*status == 303 || text.contains("maximum number of redemptions"), "{status}: {text}");
+    }
+    assert_eq!(paid, 10, "exactly the code's ten redemptions went through");
+
+    let (_, code) = c.get(1, &format!("/promotion_codes/{promo}")).await;
+    assert_eq!(code["times_redeemed"], 10, "{code}");
+    assert_eq!(code["coupon"]["times_redeemed"], 10, "{code}");
+    let mut complete = 0;
+    for id in &sessions {
+        let (_, s) = c.get(2, &format!("/checkout/session/{id}")).await;
+        if s["status"] == "complete" {
+            complete += 1;
+            assert_eq!(s["amount_total"], 500, "{s}");
+        } else {
+            assert_eq!(s["status"], "open");
+            assert_eq!(s["payment_intent"], Value::Null, "nothing charged: {s}");
+        }
+    }
+    assert_eq!(complete, 10);
+    let intents = c.list_all(0, "/payment_intents").await;
+    assert_eq!(intents.iter().filter(|p| p["status"] == "succeeded").count(), 10, "{intents:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_idempotency_key_sent_to_several_nodes_at_once_runs_once() {
+    let Some(c) = Cluster::start(3, &[]) else { return };
+    let c = Arc::new(c);
+    for round in 0..10 {
+        let key = format!("scale-out-{round}");
+        let email = format!("idem{round}@example.test");
+        let results = all_at_once((0..6).map(|i| {
+            let (c, key, email) = (c.clone(), key.clone(), email.clone());
+            async move {
+                let req = c
+                    .http
+                    .post(c.node(i).url("/customers"))
+                    .bearer_auth(KEY)
+                    .header("Idempotency-Key", key)
+                    .form(&[("email", email.as_str())]);
+                let r = req.send().await.unwrap();
+                let replayed = r.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+                let status = r.status().as_u16();
+                (status, replayed, r.json::<Value>().await.unwrap())
+            }
+        }))
+        .await;
+        let created: BTreeSet<String> = results
+            .iter()
+            .filter(|(s, _, _)| *s == 201)
+            .map(|(_, _, body)| body["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(created.len(), 1, "round {round}: one customer, replayed to the others: {results:?}");
+        let originals = results.iter().filter(|(s, replayed, _)| *s == 201 && !replayed).count();
+        assert!(originals <= 1, "round {round}: {results:?}");
+        for (status, _, body) in &results {
+            // The rest are replays, or refused while the first was still running.
+            assert!(
+                *status == 201 || (*status == 409 && body["error"]["type"] == "idempotency_error"),
+                "round {round}: {status} {body}"
+            );
+        }
+        // Once it has finished, every node replays it.
+        for node in 0..3 {
+            let r = c
+                .http
+                .post(c.node(node).url("/customers"))
+                .bearer_auth(KEY)
+                .header("Idempotency-Key", &key)
+                .form(&[("email", email.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            assert_eq!(r.headers()["idempotent-replayed"], "true");
+            assert_eq!(r.json::<Value>().await.unwrap()["id"].as_str(), created.first().map(String::as_str));
+        }
+    }
+    assert_eq!(c.list_all(0, "/customers").await.len(), 10, "one customer per key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_deliveries_from_several_nodes_are_sent_once_per_attempt() {
+    let Some(c) = Cluster::start(3, &[]) else { return };
+    let c = Arc::new(c);
+    let rx = Receiver::start(false);
+    let endpoints = ["/a", "/b"];
+    for (i, path) in endpoints.iter().enumerate() {
+        let url = format!("{}{path}", rx.base);
+        c.create(i, "/webhook_endpoints", &[("url", &url), ("enabled_events[]", "customer.created")]).await;
+    }
+    // Events in waves, each wave's made at once on one node, the next wave on the next: the node
+    // that makes the events is woken at once and the others look every second, so the
+    // endpoints' leases pass from node to node. Which node sent each request is read off its
+    // socket while the connection is open.
+    const WAVES: usize = 6;
+    const PER_WAVE: usize = 10;
+    const EVENTS: usize = WAVES * PER_WAVE;
+    let pids: Vec<u32> = c.nodes.iter().map(Node::pid).collect();
+    let mut senders: BTreeMap<u16, u32> = BTreeMap::new();
+    let mut customers = BTreeSet::new();
+    for wave in 0..WAVES {
+        let made = all_at_once((0..PER_WAVE).map(|i| {
+            let c = c.clone();
+            async move {
+                let email = format!("hook{wave}.{i}@example.test");
+                c.create(wave, "/customers", &[("email", &email)]).await
+            }
+        }))
+        .await;
+        customers.extend(made);
+        let want = customers.len() * endpoints.len();
+        let got = poll("the wave's deliveries", || Some(rx.got()).filter(|g| g.len() >= want));
+        for g in got {
+            if let std::collections::btree_map::Entry::Vacant(e) = senders.entry(g.peer_port)
+                && let Some(pid) = owner_of_port(g.peer_port, &pids)
+            {
+                e.insert(pid);
+            }
+        }
+    }
+    assert_eq!(customers.len(), EVENTS);
+
+    // Once every delivery is recorded as succeeded, nothing more can be sent.
+    poll_async("every delivery to succeed", || {
+        let c = c.clone();
+        async move {
+            let done = c.list_all(0, "/webhook_deliveries?status=succeeded").await;
+            (done.len() == EVENTS * endpoints.len()).then_some(done)
+        }
+    })
+    .await;
+    let got = rx.got();
+    let mut per_endpoint: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for g in &got {
+        let event = g.json();
+        assert_eq!(event["type"], "customer.created");
+        let endpoint = *endpoints.iter().find(|e| g.path == **e).unwrap();
+        per_endpoint
+            .entry(endpoint)
+            .or_default()
+            .push(event["data"]["object"]["id"].as_str().unwrap().to_owned());
+    }
+    for path in endpoints {
+        let ids = per_endpoint.remove(path).unwrap_or_default();
+        let unique: BTreeSet<String> = ids.iter().cloned().collect();
+        assert_eq!(ids.len(), EVENTS, "{path}: every event once, none twice");
+        assert_eq!(unique, customers, "{path}: every customer's event");
+    }
+    for d in c.list_all(1, "/webhook_deliveries").await {
+        assert_eq!(d["attempts"].as_array().unwrap().len(), 1, "one attempt each: {d}");
+    }
+    let nodes: BTreeSet<u32> = senders.values().copied().collect();
+    assert!(nodes.len() >= 2, "the deliveries were sent by one node only: {senders:?}");
+    eprintln!("{} requests from {} connections of {} nodes", rx.got().len(), senders.len(), nodes.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_loses_nothing_it_acknowledged_and_its_lease_passes_on() {
+    // A short lease, so that another node takes the endpoint over soon; the attempt's timeout
+    // is shorter still (the worker never holds an endpoint longer than its lease allows).
+    const LEASE: u64 = 3;
+    let env = [("KASSA_WEBHOOK_LEASE", "3"), ("KASSA_WEBHOOK_TIMEOUT", "2")];
+    let Some(c) = Cluster::start(3, &env) else { return };
+    let c = Arc::new(c);
+    let rx = Receiver::start(true);
+    let price = c.price(0, 700).await;
+    let url = format!("{}/hook", rx.base);
+    c.create(1, "/webhook_endpoints", &[("url", &url), ("enabled_events[]", "customer.created")]).await;
+
+    // A load of session creations on every node, each acknowledged id remembered with its node.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::<(usize, String)>::new()));
+    let load: Vec<_> = (0..6)
+        .map(|worker| {
+            let (c, stop, acknowledged, price) =
+                (c.clone(), stop.clone(), acknowledged.clone(), price.clone());
+            tokio::spawn(async move {
+                let node = worker % 3;
+                let form = [("line_items[0][price]", price.as_str()), ("line_items[0][quantity]", "1")];
+                while !stop.load(Ordering::SeqCst) {
+                    let req = c.http.post(c.node(node).url("/checkout/session")).bearer_auth(KEY).form(&form);
+                    // A request to a dead node fails: it was not acknowledged.
+                    let Ok(r) = req.send().await else { continue };
+                    if r.status() == 201
+                        && let Ok(body) = r.json::<Value>().await
+                    {
+                        acknowledged.lock().unwrap().push((node, body["id"].as_str().unwrap().to_owned()));
+                    }
+                }
+            })
+        })
+        .collect();
+    poll_async("the load to get going", || {
+        let acknowledged = acknowledged.clone();
+        async move { (acknowledged.lock().unwrap().len() >= 30).then_some(()) }
+    })
+    .await;
+
+    // An event; whichever node claims its endpoint sends the first attempt, which the receiver
+    // never answers. That node is killed mid-attempt, under load.
+    let customer = c.create(2, "/customers", &[("email", "killed@example.test")]).await;
+    let first = poll("the first attempt", || rx.got().first().cloned());
+    let claimed_at = Instant::now();
+    let pids: Vec<u32> = c.nodes.iter().map(Node::pid).collect();
+    let sender = owner_of_port(first.peer_port, &pids).expect("the sending node");
+    let victim = pids.iter().position(|p| *p == sender).unwrap();
+    // By pid: the cluster (and the node's `Child`) is shared with the load tasks.
+    let killed = Command::new("kill").args(["-KILL", &sender.to_string()]).status().unwrap();
+    assert!(killed.success());
+    assert!(claimed_at.elapsed() < Duration::from_secs(2), "killed before the attempt timed out");
+    let before_kill = acknowledged.lock().unwrap().iter().filter(|(n, _)| *n == victim).count();
+    assert!(before_kill > 0, "the killed node had acknowledged sessions");
+    let survivor = (victim + 1) % 3;
+
+    // The load goes on against the survivors for a moment.
+    let after = acknowledged.lock().unwrap().len();
+    poll_async("more creations on the survivors", || {
+        let acknowledged = acknowledged.clone();
+        async move { (acknowledged.lock().unwrap().len() >= after + 30).then_some(()) }
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    for task in load {
+        task.await.unwrap();
+    }
+
+    // Every acknowledged session is there, seen from a survivor.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let missing: Vec<_> = all_at_once(acknowledged.iter().map(|(node, id)| {
+        let (c, node, id) = (c.clone(), *node, id.clone());
+        async move {
+            let (s, body) = c.get(survivor, &format!("/checkout/session/{id}")).await;
+            (s != 200 || body["id"] != id.as_str()).then_some((node, id, s))
+        }
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+    eprintln!("{} sessions acknowledged, {before_kill} of them by the killed node", acknowledged.len());
+
+    // The killed node's lease runs out and another node sends the event again.
+    let second = poll("the delivery after the lease", || rx.got().get(1).cloned());
+    assert!(
+        claimed_at.elapsed() >= Duration::from_secs(LEASE - 1),
+        "not before the lease ran out: {:?}",
+        claimed_at.elapsed()
+    );
+    assert_eq!(second.json()["id"], first.json()["id"], "the same event, again");
+    assert_eq!(second.json()["data"]["object"]["id"], customer.as_str());
+    let resender = owner_of_port(second.peer_port, &pids);
+    assert!(resender.is_some_and(|p| p != sender), "sent by a survivor: {resender:?}");
+    let delivered = poll_async("the delivery to be recorded", || {
+        let c = c.clone();
+        async move {
+            let done = c.list_all(survivor, "/webhook_deliveries?status=succeeded").await;
+            done.first().cloned()
+        }
+    })
+    .await;
+    assert_eq!(delivered["attempts"].as_array().unwrap().len(), 1, "the killed attempt was never recorded");
+    assert_eq!(rx.got().len(), 2, "sent once more, not more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_fails_while_the_database_is_unreachable_and_recovers_without_a_restart() {
+    let Some(c) = Cluster::start(1, &[]) else { return };
+    let health = || async { c.http.get(c.node(0).url("/health")).send().await.unwrap().status().as_u16() };
+    assert_eq!(health().await, 200);
+    let product = c.create(0, "/products", &[("name", "Before")]).await;
+
+    // The database refuses connections, and the open ones are cut (as in a restart or failover).
+    c.db.admin(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", c.db.name()));
+    c.db.terminate_connections();
+    poll_async("/health to fail", || async { (health().await == 503).then_some(()) }).await;
+    let (s, body) = c.get(0, &format!("/products/{product}")).await;
+    assert!(s >= 500, "{s} {body}");
+    assert_eq!(body["error"]["type"], "api_error", "{body}");
+    assert!(!body.to_string().contains("kassa_test_"), "no internals: {body}");
+
+    // Back: the same process serves again.
+    c.db.admin(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", c.db.name()));
+    poll_async("/health to recover", || async { (health().await == 200).then_some(()) }).await;
+    let (s, body) = c.get(0, &format!("/products/{product}")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["name"], "Before");
+    c.create(0, "/products", &[("name", "After")]).await;
+    assert!(
+        c.node(0).logs().contains("database unavailable"),
+        "the outage was logged:\n{}",
+        c.node(0).logs()
+    );
+}
