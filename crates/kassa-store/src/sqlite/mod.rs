@@ -192,10 +192,12 @@ impl SqliteStore {
         let max_batch = options.max_batch.max(1);
         let counters = Arc::new(Counters::default());
         let writer_counters = counters.clone();
+        let wal_frames = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let writer_wal = wal_frames.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("kassa-sqlite-writer".to_owned())
-                .spawn(move || writer::run(writer, write_rx, max_batch, writer_counters))
+                .spawn(move || writer::run(writer, write_rx, max_batch, writer_counters, writer_wal))
                 .map_err(spawn_failed)?,
         );
         for (i, conn) in readers.into_iter().enumerate() {
@@ -212,7 +214,7 @@ impl SqliteStore {
         threads.push(
             std::thread::Builder::new()
                 .name("kassa-sqlite-checkpointer".to_owned())
-                .spawn(move || checkpoint(checkpointer, checkpoint_rx))
+                .spawn(move || checkpoint(checkpointer, checkpoint_rx, wal_frames))
                 .map_err(spawn_failed)?,
         );
         tracing::info!(path = %path.display(), readers = threads.len() - 2, "opened SQLite store");
@@ -459,30 +461,20 @@ impl Store for SqliteStore {
     }
 }
 
-/// The log length (in pages; 4 KiB each) past which a checkpoint starts the log over.
-const WAL_RESTART_FRAMES: i64 = 65_536;
-
 /// Copy the write-ahead log into the database file every half second, off the writer, so that
 /// no commit waits for a checkpoint (SQLite would otherwise run one inside the commit that fills
 /// the log). `PASSIVE` never blocks the writer or the readers. Stops when the store closes, after
-/// one last checkpoint.
-///
-/// Under a steady stream of writes a passive checkpoint never catches up with the end of the
-/// log, so SQLite never starts the log over and it grows without bound (gigabytes in a billing
-/// run), every commit extending the file. Once it holds more than [`WAL_RESTART_FRAMES`], one
-/// `RESTART` checkpoint waits for the writer's current commit, copies the rest, and lets the next
-/// commit write from the start of the log again: a pause of a fraction of a second, now and
-/// then, for a log that stays a few hundred megabytes.
-fn checkpoint(conn: rusqlite::Connection, stop: crossbeam_channel::Receiver<()>) {
+/// one last checkpoint. The log's length after each run goes to `wal_frames`, for the writer
+/// (see [`writer::WAL_RESTART_FRAMES`]).
+fn checkpoint(
+    conn: rusqlite::Connection,
+    stop: crossbeam_channel::Receiver<()>,
+    wal_frames: Arc<std::sync::atomic::AtomicI64>,
+) {
     let run = |conn: &rusqlite::Connection| match conn
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
     {
-        Ok(frames) if frames > WAL_RESTART_FRAMES => {
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "SQLite restart checkpoint failed; the next one will retry");
-            }
-        }
-        Ok(_) => {}
+        Ok(frames) => wal_frames.store(frames, std::sync::atomic::Ordering::Relaxed),
         Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry"),
     };
     while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =

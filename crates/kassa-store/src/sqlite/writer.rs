@@ -16,7 +16,7 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crossbeam_channel::Receiver;
 use kassa_core::store::StoreError;
@@ -42,8 +42,25 @@ pub(crate) struct Counters {
     pub transactions: AtomicU64,
 }
 
+/// The log length (in pages of 4 KiB: 64 MiB) past which the writer finishes a checkpoint itself.
+///
+/// Under a steady stream of writes the background checkpointer's passive runs never catch up with
+/// the end of the log (the writer keeps appending while they copy), so SQLite never starts the log
+/// over and it grows without bound — gigabytes in a billing run, every commit extending the file.
+/// Between two batches the writer is the one connection that could append, so a passive checkpoint
+/// run there can copy everything left (little: the background runs did most of it), and the next
+/// commit then writes from the start of the log again. It takes no lock another connection holds,
+/// so it never waits in SQLite's busy handler.
+pub(crate) const WAL_RESTART_FRAMES: i64 = 16_384;
+
 /// Serve jobs until every sender is gone and the queue is empty.
-pub(crate) fn run(conn: Connection, jobs: Receiver<WriteJob>, max_batch: usize, counters: Arc<Counters>) {
+pub(crate) fn run(
+    conn: Connection,
+    jobs: Receiver<WriteJob>,
+    max_batch: usize,
+    counters: Arc<Counters>,
+    wal_frames: Arc<AtomicI64>,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Ok(first) = jobs.recv() {
         batch.push(first);
@@ -54,6 +71,13 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<WriteJob>, max_batch: usize, 
             }
         }
         commit_batch(&conn, &mut batch, &counters);
+        if wal_frames.load(Ordering::Relaxed) > WAL_RESTART_FRAMES {
+            // The background checkpointer reports the log's length again within half a second.
+            wal_frames.store(0, Ordering::Relaxed);
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %map(e), "SQLite checkpoint on the writer failed");
+            }
+        }
     }
     tracing::debug!("SQLite writer stopping");
 }

@@ -336,6 +336,9 @@ pub async fn run(ctx: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// How far ahead of the pace attempts may run before one sleeps.
+const PACE_SLACK: Duration = Duration::from_millis(5);
+
 /// Spaces this node's attempts evenly, at most `rate` a second, across all of its senders.
 #[derive(Debug, Default)]
 pub struct Pace {
@@ -357,7 +360,9 @@ impl Pace {
             *next = Some(turn + gap);
             turn
         };
-        if turn > now {
+        // Timers tick in milliseconds, coarser than the gap at high rates: go on while less than
+        // a few milliseconds ahead of the pace, and sleep once the lead is worth a timer.
+        if turn > now + PACE_SLACK {
             tokio::time::sleep_until(tokio::time::Instant::from_std(turn)).await;
         }
     }
@@ -371,10 +376,19 @@ mod tests {
     async fn the_pace_spaces_attempts_and_zero_means_no_limit() {
         let pace = Pace::default();
         let started = Instant::now();
-        for _ in 0..11 {
+        for _ in 0..21 {
             pace.wait(100).await;
         }
-        assert!(started.elapsed() >= Duration::from_millis(95), "{:?}", started.elapsed());
+        // 20 gaps of 10 ms, less the slack it may run ahead.
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(190) - PACE_SLACK, "{took:?}");
+        let started = Instant::now();
+        for _ in 0..3000 {
+            pace.wait(2000).await;
+        }
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(1490) - PACE_SLACK, "not faster than the pace: {took:?}");
+        assert!(took < Duration::from_millis(2500), "not much slower either: {took:?}");
         let started = Instant::now();
         for _ in 0..1000 {
             pace.wait(0).await;
