@@ -24,7 +24,7 @@ pub struct Server {
     stop: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
-    delivery: Option<JoinHandle<()>>,
+    delivery: Option<std::thread::JoinHandle<()>>,
     billing: Option<JoinHandle<()>>,
 }
 
@@ -56,9 +56,10 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
             })
             .await
     });
-    let delivery = settings
-        .deliver_webhooks
-        .then(|| tokio::spawn(crate::worker::deliver::run(ctx.clone(), stopped.clone())));
+    let delivery = match settings.deliver_webhooks {
+        true => Some(crate::worker::deliver::spawn(ctx.clone(), stopped.clone())?),
+        false => None,
+    };
     let billing = settings
         .billing_interval
         .map(|every| tokio::spawn(crate::worker::run_billing(ctx.clone(), every, stopped.clone())));
@@ -73,7 +74,10 @@ impl Server {
         self.http.await.context("the HTTP server task failed")?.context("the HTTP server failed")?;
         self.worker.await.context("the worker task failed")?;
         if let Some(d) = self.delivery {
-            d.await.context("the webhook delivery task failed")?;
+            tokio::task::spawn_blocking(move || d.join())
+                .await
+                .context("waiting for the webhook delivery thread")?
+                .map_err(|_| anyhow::anyhow!("the webhook delivery thread panicked"))?;
         }
         if let Some(b) = self.billing {
             b.await.context("the billing task failed")?;

@@ -347,7 +347,7 @@ pub async fn update_subscription(
 }
 
 /// The time on `clock`, or `now` for real-time objects.
-fn clock_time(
+pub fn clock_time(
     tx: &mut dyn Tx,
     account: &str,
     clock: Option<&str>,

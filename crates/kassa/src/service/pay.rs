@@ -19,7 +19,6 @@ use kassa_core::billing::{InvoiceStatus, PaymentError, PaymentIntent, PaymentInt
 use kassa_core::catalog::{Coupon, Customer, PromotionCode};
 use kassa_core::completion::{self, BuyerDetails, Paid};
 use kassa_core::payment::{CardAttempt, CardDetails, Challenge, Decline, SavedBehaviour, validate_card};
-use kassa_core::renewal::TestClock;
 use kassa_core::session::{CustomerDetails, PaymentMethodType, Session, Status};
 use kassa_core::store::{Kind, StoreError, Tx, TxExt, transact};
 use kassa_core::webhook::EventType;
@@ -182,10 +181,12 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
         let balance_paid = matches!(paid, Paid::CustomerBalance { covered: true });
         // A customer on a test clock lives on the clock's time: its payment, subscription and
         // events are dated there.
-        let now = match customer.as_ref().and_then(|c| c.test_clock.as_deref()) {
-            Some(clock) => tx.load::<TestClock>(&acct, clock)?.map_or(now, |c| c.frozen_time),
-            None => now,
-        };
+        let now = super::billing::clock_time(
+            tx,
+            &acct,
+            customer.as_ref().and_then(|c| c.test_clock.as_deref()),
+            now,
+        )?;
         out.set_now(now);
         let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)?;
         let mut customer = done.customer.clone();
