@@ -104,7 +104,7 @@ pub struct WebhookArgs {
     pub webhook_lease: u64,
     /// The most delivery attempts per second this node makes (0: no limit), so that a backlog
     /// drains without taking the CPU checkout needs.
-    #[arg(long, env = "KASSA_WEBHOOK_MAX_RATE", default_value_t = 2500)]
+    #[arg(long, env = "KASSA_WEBHOOK_MAX_RATE", default_value_t = 2200)]
     pub webhook_max_rate: u32,
 }
 

@@ -65,7 +65,7 @@ impl Default for WebhookSettings {
             poll: Duration::from_secs(1),
             batch: 200,
             endpoints_per_pass: 1000,
-            max_rate: 2500,
+            max_rate: 2200,
         }
     }
 }
@@ -357,6 +357,8 @@ pub fn spawn(ctx: AppState, stop: watch::Receiver<bool>) -> std::io::Result<std:
 
 /// How far ahead of the pace attempts may run before one sleeps.
 const PACE_SLACK: Duration = Duration::from_millis(5);
+/// How long without attempts counts as idle (the pace then starts over from now).
+const PACE_IDLE: Duration = Duration::from_millis(50);
 
 /// Spaces this node's attempts evenly, at most `rate` a second, across all of its senders.
 #[derive(Debug, Default)]
@@ -374,8 +376,9 @@ impl Pace {
         let now = Instant::now();
         let turn = {
             let Ok(mut next) = self.next.lock() else { return };
-            // After an idle spell, start from now rather than from a slot long past.
-            let turn = next.filter(|t| *t > now).unwrap_or(now);
+            // A turn a little in the past (a timer fired late) keeps its place, so late wake-ups
+            // do not lower the rate; after an idle spell the pace starts from now.
+            let turn = next.filter(|t| *t + PACE_IDLE > now).unwrap_or(now);
             *next = Some(turn + gap);
             turn
         };
