@@ -87,7 +87,7 @@ struct Lane {
     account: String,
     endpoint: WebhookEndpoint,
     token: String,
-    queue: Vec<(WebhookDelivery, Event)>,
+    queue: Vec<(WebhookDelivery, std::sync::Arc<Event>)>,
 }
 
 /// What sending a lane produced: each delivery tried, as claimed, with its attempt.
@@ -131,7 +131,7 @@ async fn deliver_with(ctx: &AppState, client: &reqwest::Client) -> crate::servic
 async fn claim(ctx: &Ctx) -> Result<Vec<Lane>, StoreError> {
     let now = ctx.now();
     let settings = ctx.webhooks.clone();
-    transact(ctx.store.as_ref(), move |tx| {
+    let claimed = transact(ctx.store.as_ref(), move |tx| {
         let candidates = tx.find(
             Scope::All,
             Kind::WebhookEndpoint,
@@ -161,19 +161,27 @@ async fn claim(ctx: &Ctx) -> Result<Vec<Lane>, StoreError> {
             }
             let Some(token) = endpoint.claim(now, now.saturating_add(settings.lease)) else { continue };
             tx.put(&account, &endpoint)?;
-            let mut with_events = Vec::with_capacity(queue.len());
-            for d in queue {
-                // An event is never deleted while a delivery of it is pending; if one were missing
-                // the delivery is skipped here and stays pending for inspection.
-                if let Some(event) = tx.load::<Event>(&account, &d.event)? {
-                    with_events.push((d, event));
-                }
-            }
-            lanes.push(Lane { account, endpoint, token, queue: with_events });
+            lanes.push((account, endpoint, token, queue));
         }
         Ok(lanes)
     })
-    .await
+    .await?;
+    // The events themselves are read afterwards on a reader, off the single writer (they never
+    // change, and a claimed queue is this pass's alone).
+    let mut lanes = Vec::with_capacity(claimed.len());
+    for (account, endpoint, token, queue) in claimed {
+        let keys = queue.iter().map(|d| (Kind::Event, d.event.clone())).collect();
+        let events = ctx.store.get_many(&account, keys).await?;
+        let events: std::collections::HashMap<String, std::sync::Arc<Event>> = events
+            .iter()
+            .map(|raw| Event::from_raw(raw).map(|e| (e.id.clone(), std::sync::Arc::new(e))))
+            .collect::<Result<_, _>>()?;
+        // An event is never deleted while a delivery of it is pending; if one were missing, the
+        // delivery would stay pending for inspection.
+        let queue = queue.into_iter().filter_map(|d| events.get(&d.event).cloned().map(|e| (d, e))).collect();
+        lanes.push(Lane { account, endpoint, token, queue });
+    }
+    Ok(lanes)
 }
 
 /// Send a lane's deliveries in order until one fails or the lease runs short.
