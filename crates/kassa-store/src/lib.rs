@@ -43,6 +43,7 @@ use kassa_core::store::{Store, StoreError};
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod filter;
 pub mod postgres;
 pub mod sqlite;
 

@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 use bytes::BytesMut;
 use kassa_core::store::{Column, Cursor, Filter, Kind, ListQuery, RawRecord, Scope, StoreError, Value};
 use tokio_postgres::Row;
+
+use crate::filter::{self, Bound};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 /// The columns every record table starts with, before [`Kind::columns`] (the schema test holds
@@ -317,68 +319,27 @@ pub(crate) fn delete<'a>(kind: Kind, account: &'a str, id: &'a str) -> Query<'a>
     Query::fixed(&kind_sql(kind).delete, vec![key_param(account), key_param(id)])
 }
 
-/// The SQL name of `column` on `kind`'s table, if it has one.
-fn column(kind: Kind, column: Column) -> Result<&'static str, StoreError> {
-    if column == Column::Created || kind.columns().contains(&column) {
-        Ok(column.name())
-    } else {
-        Err(StoreError::Backend(format!("{} has no column `{}` to filter on", kind.table(), column.name())))
-    }
-}
+impl<'a> filter::Sink<'a> for Query<'a> {
+    const TRUE: &'static str = "TRUE";
+    const FALSE: &'static str = "FALSE";
 
-/// Append `filter` as one SQL condition, binding its values.
-fn push_filter<'a>(kind: Kind, filter: &'a Filter, q: &mut Query<'a>) -> Result<(), StoreError> {
-    match filter {
-        Filter::Eq(c, Value::Null) => {
-            q.push(column(kind, *c)?);
-            q.push(" IS NULL");
-        }
-        Filter::Eq(c, v) => {
-            q.push(column(kind, *c)?);
-            q.push(" = ");
-            let param = match v {
-                Value::Text(s) => key(s),
-                v => v.into(),
-            };
-            q.bind(param, column_type(*c));
-        }
-        Filter::Cmp(c, cmp, v) => {
-            let name = column(kind, *c)?;
-            q.push(&format!("{name} {} ", cmp.sql()));
-            q.bind(Param::Int(*v), column_type(*c));
-        }
-        Filter::Any(groups) if groups.is_empty() => q.push("FALSE"),
-        Filter::Any(groups) => {
-            q.push("(");
-            for (i, group) in groups.iter().enumerate() {
-                if i > 0 {
-                    q.push(" OR ");
-                }
-                q.push("(");
-                if group.is_empty() {
-                    q.push("TRUE");
-                }
-                for (j, f) in group.iter().enumerate() {
-                    if j > 0 {
-                        q.push(" AND ");
-                    }
-                    push_filter(kind, f, q)?;
-                }
-                q.push(")");
-            }
-            q.push(")");
-        }
+    fn push(&mut self, sql: &str) {
+        Query::push(self, sql);
     }
-    Ok(())
+
+    fn bind(&mut self, column: Column, value: Bound<'a>) {
+        let param = match value {
+            Bound::Value(Value::Text(s)) => key(s),
+            Bound::Value(v) => v.into(),
+            Bound::Int(n) => Param::Int(n),
+        };
+        Query::bind(self, param, column_type(column));
+    }
 }
 
 /// Append ` AND <filter>` for each filter.
 fn push_filters<'a>(kind: Kind, filters: &'a [Filter], q: &mut Query<'a>) -> Result<(), StoreError> {
-    for f in filters {
-        q.push(" AND ");
-        push_filter(kind, f, q)?;
-    }
-    Ok(())
+    filter::push_filters(kind, filters, q)
 }
 
 /// How [`matching`] treats the rows it reads.

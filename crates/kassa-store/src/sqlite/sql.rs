@@ -15,6 +15,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params_from_iter};
 
 use super::error::map;
+use crate::filter::{self, Bound};
 
 /// The columns every record table starts with, before [`Kind::columns`].
 pub(crate) const BASE_COLUMNS: [&str; 5] = ["seq", "account_id", "id", "created", "data"];
@@ -117,59 +118,27 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }
 
-/// The SQL name of `column` on `kind`'s table, if it has one.
-fn column(kind: Kind, column: Column) -> Result<&'static str, StoreError> {
-    if column == Column::Created || kind.columns().contains(&column) {
-        Ok(column.name())
-    } else {
-        Err(StoreError::Backend(format!("{} has no column `{}` to filter on", kind.table(), column.name())))
-    }
+/// Where SQLite conditions are written: `?` placeholders, values bound in order.
+struct Sink<'s, 'a> {
+    sql: &'s mut String,
+    params: &'s mut Vec<Param<'a>>,
 }
 
-/// Append `filter` as one SQL condition; its values go to `params`, in order.
-fn push_filter<'a>(
-    kind: Kind,
-    filter: &'a Filter,
-    sql: &mut String,
-    params: &mut Vec<Param<'a>>,
-) -> Result<(), StoreError> {
-    match filter {
-        Filter::Eq(c, Value::Null) => {
-            sql.push_str(column(kind, *c)?);
-            sql.push_str(" IS NULL");
-        }
-        Filter::Eq(c, v) => {
-            sql.push_str(column(kind, *c)?);
-            sql.push_str(" = ?");
-            params.push(v.into());
-        }
-        Filter::Cmp(c, cmp, v) => {
-            let _ = write!(sql, "{} {} ?", column(kind, *c)?, cmp.sql());
-            params.push(Param::Int(*v));
-        }
-        Filter::Any(groups) if groups.is_empty() => sql.push('0'),
-        Filter::Any(groups) => {
-            sql.push('(');
-            for (i, group) in groups.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(" OR ");
-                }
-                sql.push('(');
-                if group.is_empty() {
-                    sql.push('1');
-                }
-                for (j, f) in group.iter().enumerate() {
-                    if j > 0 {
-                        sql.push_str(" AND ");
-                    }
-                    push_filter(kind, f, sql, params)?;
-                }
-                sql.push(')');
-            }
-            sql.push(')');
-        }
+impl<'a> filter::Sink<'a> for Sink<'_, 'a> {
+    const TRUE: &'static str = "1";
+    const FALSE: &'static str = "0";
+
+    fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
     }
-    Ok(())
+
+    fn bind(&mut self, _: Column, value: Bound<'a>) {
+        self.sql.push('?');
+        self.params.push(match value {
+            Bound::Value(v) => v.into(),
+            Bound::Int(n) => Param::Int(n),
+        });
+    }
 }
 
 /// Append ` AND <filter>` for each filter.
@@ -179,11 +148,7 @@ pub(crate) fn push_filters<'a>(
     sql: &mut String,
     params: &mut Vec<Param<'a>>,
 ) -> Result<(), StoreError> {
-    for f in filters {
-        sql.push_str(" AND ");
-        push_filter(kind, f, sql, params)?;
-    }
-    Ok(())
+    filter::push_filters(kind, filters, &mut Sink { sql, params })
 }
 
 fn decode_value(row: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
