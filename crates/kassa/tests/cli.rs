@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{Receiver, signed_by};
+
 const BIN: &str = env!("CARGO_BIN_EXE_kassa");
 /// Generous: a debug binary on a busy CI machine.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -638,120 +641,19 @@ async fn migrate_brings_the_schema_up_to_date_and_exits() {
 // ---------------------------------------------------------------------------------------------
 // Webhooks through the real binary.
 
-/// A request a [`SyncReceiver`] got: its headers (lower-cased names) and body.
-#[derive(Clone, Debug)]
-struct Got {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Got {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-/// A webhook receiver on its own threads: answers `200 ok`, except that with `hang_first` it
-/// never answers its first request (it holds the connection open instead).
-struct SyncReceiver {
-    url: String,
-    got: Arc<Mutex<Vec<Got>>>,
-}
-
-impl SyncReceiver {
-    fn start(hang_first: bool) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let got: Arc<Mutex<Vec<Got>>> = Arc::new(Mutex::new(Vec::new()));
-        let seen = got.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                let seen = seen.clone();
-                std::thread::spawn(move || serve_hook(conn, &seen, hang_first));
-            }
-        });
-        Self { url, got }
-    }
-
-    fn got(&self) -> Vec<Got> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
-fn serve_hook(conn: TcpStream, seen: &Mutex<Vec<Got>>, hang_first: bool) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut writer = conn;
-    loop {
-        let mut headers = Vec::new();
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-            }
-        }
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let first = {
-            let mut seen = seen.lock().unwrap();
-            seen.push(Got { headers, body: String::from_utf8_lossy(&body).into_owned() });
-            seen.len() == 1
-        };
-        if hang_first && first {
-            std::thread::sleep(Duration::from_secs(600));
-            return;
-        }
-        if writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").is_err() {
-            return;
-        }
-    }
-}
-
-/// Check a `Stripe-Signature` header with an HMAC computed here.
-fn signed_by(secret: &str, header: &str, body: &str) -> bool {
-    use hmac::{KeyInit, Mac};
-    let Some((t, v1)) = header.split_once(',') else { return false };
-    let (Some(t), Some(v1)) = (t.strip_prefix("t="), v1.strip_prefix("v1=")) else { return false };
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
-    let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    want == v1
-}
-
 const HOOK_KEY: &str = "sk_test_WebhookTestKey00000000000000000";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_in_flight_when_kassa_is_killed_is_sent_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let rx = SyncReceiver::start(true);
+    let rx = Receiver::start(true);
     // A short lease, so the restarted server takes the endpoint over quickly; the timeout is
     // longer than the test needs, so the first attempt is still in flight at the kill.
     let env = [("KASSA_SECRET_KEY", HOOK_KEY), ("KASSA_WEBHOOK_LEASE", "4"), ("KASSA_WEBHOOK_TIMEOUT", "3")];
     let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &env);
     let http = Http::new(&addr);
     let (s, endpoint) =
-        http.post(HOOK_KEY, "/webhook_endpoints", &[("url", &rx.url), ("enabled_events[]", "*")]).await;
+        http.post(HOOK_KEY, "/webhook_endpoints", &[("url", &rx.url()), ("enabled_events[]", "*")]).await;
     assert_eq!(s, 201, "{endpoint}");
     let secret = endpoint["secret"].as_str().unwrap().to_owned();
     let (s, customer) = http.post(HOOK_KEY, "/customers", &[("email", "kill@example.test")]).await;
@@ -784,7 +686,7 @@ async fn a_delivery_in_flight_when_kassa_is_killed_is_sent_after_the_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kassa_listen_forwards_new_events_signed_with_the_secret_it_prints() {
     let dir = tempfile::tempdir().unwrap();
-    let rx = SyncReceiver::start(false);
+    let rx = Receiver::start(false);
     let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
     let http = Http::new(&addr);
     // An event from before listening starts is not forwarded.
@@ -794,7 +696,7 @@ async fn kassa_listen_forwards_new_events_signed_with_the_secret_it_prints() {
     let api_url = format!("http://{addr}");
     let mut listen = command(
         dir.path(),
-        &["listen", "--forward-to", &rx.url, "--events", "customer.created,checkout.session.expired"],
+        &["listen", "--forward-to", &rx.url(), "--events", "customer.created,checkout.session.expired"],
         &[("KASSA_API_URL", &api_url), ("KASSA_SECRET_KEY", HOOK_KEY)],
     )
     .stdin(Stdio::null())

@@ -12,8 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +21,9 @@ use std::time::{Duration, Instant};
 
 use kassa_store::postgres::TempPostgres;
 use serde_json::Value;
+
+mod common;
+use common::Receiver;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kassa");
 /// Generous: debug binaries, PostgreSQL and the test itself share a busy 2-core machine.
@@ -270,95 +272,6 @@ async fn all_at_once<T: Send + 'static>(
         out.push(t.await.expect("a task"));
     }
     out
-}
-
-// ---------------------------------------------------------------------------------------------
-// A webhook receiver on its own threads, which knows the port each request came from.
-
-#[derive(Clone, Debug)]
-struct Got {
-    path: String,
-    body: String,
-    /// The sender's local port (to find which node sent it).
-    peer_port: u16,
-}
-
-impl Got {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-/// Answers `200 ok`, except that with `hang_first` it never answers its first request.
-struct Receiver {
-    base: String,
-    got: Arc<Mutex<Vec<Got>>>,
-}
-
-impl Receiver {
-    fn start(hang_first: bool) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let got: Arc<Mutex<Vec<Got>>> = Arc::new(Mutex::new(Vec::new()));
-        let seen = got.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                let seen = seen.clone();
-                std::thread::spawn(move || serve_hook(conn, &seen, hang_first));
-            }
-        });
-        Self { base, got }
-    }
-
-    fn got(&self) -> Vec<Got> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
-fn serve_hook(conn: TcpStream, seen: &Mutex<Vec<Got>>, hang_first: bool) {
-    let peer_port = conn.peer_addr().map(|a| a.port()).unwrap_or(0);
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut writer = conn;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-        let mut len = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':')
-                && k.trim().eq_ignore_ascii_case("content-length")
-            {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let first = {
-            let mut seen = seen.lock().unwrap();
-            seen.push(Got { path, body: String::from_utf8_lossy(&body).into_owned(), peer_port });
-            seen.len() == 1
-        };
-        if hang_first && first {
-            std::thread::sleep(Duration::from_secs(600));
-            return;
-        }
-        if writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").is_err() {
-            return;
-        }
-    }
 }
 
 /// Which of `pids` owns the TCP socket bound to local port `port` on this machine (Linux: the
