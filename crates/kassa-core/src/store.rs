@@ -419,6 +419,18 @@ pub trait Store: Send + Sync + 'static {
     /// Answers only once the outcome is durable. If the returned future is dropped after the work
     /// was queued, the work may still commit.
     async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError>;
+
+    /// Insert one record as a write of its own: [`Tx::insert`] in a transaction of its own, with
+    /// the same `Conflict`s, durable when it answers. For hot paths that end in a single insert
+    /// (a new checkout session): a backend may write concurrent inserts together, in one
+    /// statement, which a closure cannot offer since it may read what it wrote.
+    async fn insert(&self, record: RawRecord) -> Result<(), StoreError> {
+        self.transact(Box::new(move |tx| {
+            tx.insert(&record).map(|()| -> Box<dyn Any + Send> { Box::new(()) })
+        }))
+        .await
+        .map(drop)
+    }
 }
 
 /// [`Store::transact`] with a typed result.

@@ -8,7 +8,8 @@
 //! Scenarios: [`accounts`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
 //! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`list_filters`], [`rollback_on_error`],
 //! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`find_and_delete_where`],
-//! [`billing_records`], [`durability`], [`concurrency`].
+//! [`billing_records`], [`durability`], [`concurrency`], [`single_inserts`],
+//! [`concurrent_reads`].
 //!
 //! Semantics pinned here beyond the trait's docs: `Filter::Eq(column, Value::Null)` matches
 //! NULL; `Tx::update` leaves `created` as it was; a failed statement inside a transaction
@@ -64,6 +65,8 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(billing_records);
     durability(&new_database()).await;
     scenario!(concurrency);
+    scenario!(single_inserts);
+    scenario!(concurrent_reads);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1010,6 +1013,127 @@ pub async fn concurrency(store: Arc<dyn Store>) {
     assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), n);
     let keys = (0..n).map(|i| (Kind::Product, format!("prod_{i:03}"))).collect();
     assert_eq!(store.get_many(a, keys).await.unwrap().len(), n);
+}
+
+/// [`Store::insert`] is [`Tx::insert`](kassa_core::store::Tx::insert) on its own: the same
+/// conflicts, durable when it answers, however many run at once (a backend may write them
+/// together, and must still answer each one for itself).
+pub async fn single_inserts(store: Arc<dyn Store>) {
+    let a = "acct_ins";
+    let first = product(a, "prod_1", T0, true);
+    store.insert(first.clone()).await.unwrap();
+    assert_eq!(store.get(a, Kind::Product, "prod_1").await.unwrap(), Some(first.clone()));
+    let err = store.insert(product(a, "prod_1", T0 + 1, false)).await.unwrap_err();
+    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(store.get(a, Kind::Product, "prod_1").await.unwrap(), Some(first));
+    // The same id in another account, or under another kind, is another record.
+    store.insert(product("acct_ins_b", "prod_1", T0, true)).await.unwrap();
+    store.insert(sample(Kind::Customer, a, "prod_1", T0)).await.unwrap();
+
+    // A promotion code's second constraint.
+    store.insert(promotion_code(a, "promo_1", "SPRING", true)).await.unwrap();
+    let err = store.insert(promotion_code(a, "promo_2", "spring", true)).await.unwrap_err();
+    assert_eq!(err, StoreError::Conflict("promotion_codes_active_code"));
+    let err = store.insert(promotion_code(a, "promo_1", "AUTUMN", true)).await.unwrap_err();
+    assert_eq!(err, StoreError::Conflict("primary_key"));
+
+    // Many at once, of several kinds and accounts, some of them the same record: each key is
+    // written once, every other insert of it conflicts, and every answer is the caller's own.
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let account = if i % 3 == 0 { "acct_ins_c" } else { "acct_ins_d" };
+            let record = match i % 4 {
+                0 => sample(Kind::Event, account, &format!("evt_{}", i % 100), T0),
+                1 => session(account, &format!("cs_{i}"), "open", None, T0 + i64::from(i)),
+                2 => sample(Kind::Customer, account, &format!("cus_{i}"), T0),
+                _ => product(account, &format!("prod_{i}"), T0, true),
+            };
+            let outcome = store.insert(record.clone()).await;
+            (record, outcome)
+        }));
+    }
+    let mut written = BTreeSet::new();
+    for t in tasks {
+        let (record, outcome) = t.await.unwrap();
+        let key = (record.kind.table(), record.account.clone(), record.id.clone());
+        match outcome {
+            Ok(()) => {
+                assert!(written.insert(key), "{} {} written twice", record.account, record.id);
+                // Acknowledged means readable, and it is what was sent.
+                let stored = store.get(&record.account, record.kind, &record.id).await.unwrap();
+                assert_eq!(stored, Some(record));
+            }
+            Err(e) => {
+                assert_eq!(e, StoreError::Conflict("primary_key"), "{} {}", record.account, record.id);
+                assert_eq!(record.kind, Kind::Event, "only the repeated events may conflict");
+            }
+        }
+    }
+    // 75 events under 2 accounts with ids evt_0..evt_99 (i % 4 == 0 makes i % 100 a multiple of
+    // 4, and i % 3 picks the account): every distinct key once.
+    let events = written.iter().filter(|(table, _, _)| *table == Kind::Event.table()).count();
+    let distinct_events: BTreeSet<_> =
+        (0..300).filter(|i| i % 4 == 0).map(|i| (if i % 3 == 0 { "c" } else { "d" }, i % 100)).collect();
+    assert_eq!(events, distinct_events.len());
+    assert_eq!(written.len(), 225 + distinct_events.len());
+
+    // A record the store cannot take fails alone: a column the table requires, given NULL.
+    let mut bad = session(a, "cs_bad", "open", None, T0);
+    bad.columns[0] = Value::Null;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        let record = if i == 10 { bad.clone() } else { session(a, &format!("cs_ok_{i}"), "open", None, T0) };
+        tasks.push(tokio::spawn(async move { store.insert(record).await }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let outcome = t.await.unwrap();
+        assert_eq!(outcome.is_err(), i == 10, "insert {i}: {outcome:?}");
+    }
+    assert_eq!(store.get(a, Kind::CheckoutSession, "cs_bad").await.unwrap(), None);
+}
+
+/// Concurrent [`Store::get_many`]s of several accounts, asking for the same ids: each gets its own
+/// account's records, in the order it asked, and nothing of another's.
+pub async fn concurrent_reads(store: Arc<dyn Store>) {
+    let accounts = ["acct_r0", "acct_r1", "acct_r2"];
+    let mut records = Vec::new();
+    for (n, account) in accounts.iter().enumerate() {
+        for i in 0..10 {
+            let created = T0 + i64::try_from(n * 100 + i).unwrap();
+            records.push(product(account, &format!("prod_{i}"), created, true));
+            records.push(sample(Kind::Customer, account, &format!("cus_{i}"), created));
+        }
+    }
+    insert_all(&store, records).await;
+    let mut tasks = Vec::new();
+    for t in 0..150 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let n = t % 3;
+            let account = ["acct_r0", "acct_r1", "acct_r2"][n];
+            let i = t % 10;
+            let keys = vec![
+                (Kind::Customer, format!("cus_{i}")),
+                (Kind::Product, format!("prod_{}", (i + 1) % 10)),
+                (Kind::Product, "prod_missing".to_owned()),
+                (Kind::Product, format!("prod_{i}")),
+            ];
+            let got = store.get_many(account, keys).await.unwrap();
+            let shown: Vec<(&str, &str)> = got.iter().map(|r| (r.account.as_str(), r.id.as_str())).collect();
+            let (cus, next, this) =
+                (format!("cus_{i}"), format!("prod_{}", (i + 1) % 10), format!("prod_{i}"));
+            assert_eq!(shown, [(account, cus.as_str()), (account, next.as_str()), (account, this.as_str())]);
+            let created = T0 + i64::try_from(n * 100 + i).unwrap();
+            assert_eq!(got[2], product(account, &this, created, true));
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.get_many("acct_r0", vec![]).await.unwrap(), vec![]);
 }
 
 #[cfg(test)]

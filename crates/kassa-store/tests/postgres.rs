@@ -63,6 +63,8 @@ scenarios!(
     find_and_delete_where,
     billing_records,
     concurrency,
+    single_inserts,
+    concurrent_reads,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

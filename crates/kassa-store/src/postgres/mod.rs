@@ -54,6 +54,7 @@
 //! while several transactions commit may not yet show one with a lower `seq` that commits a
 //! moment later. Nothing relies on more than that: claims go through row locks, not list order.
 
+mod batch;
 mod error;
 mod pool;
 mod schema;
@@ -63,8 +64,8 @@ mod testing;
 mod tx;
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -78,6 +79,7 @@ pub use pool::STATEMENT_CACHE;
 #[cfg(any(test, feature = "conformance"))]
 pub use testing::{DEFAULT_TEST_SERVER, TempPostgres};
 
+use batch::{Batcher, Insert, Read};
 use pool::{Conn, Pool};
 use sql::{Param, Query};
 use tx::Mode;
@@ -113,6 +115,8 @@ impl Default for PostgresOptions {
 /// kassa's [`Store`] on PostgreSQL. See the [module docs](self) for how it works.
 pub struct PostgresStore {
     pool: Pool,
+    inserts: Arc<Batcher<Insert>>,
+    reads: Arc<Batcher<Read>>,
     options: PostgresOptions,
 }
 
@@ -231,14 +235,17 @@ impl PostgresStore {
             statement_cache = options.statement_cache,
             "opened PostgreSQL store"
         );
+        let pool = Pool::new(
+            config,
+            options.pool_max,
+            options.pool_timeout,
+            connect_timeout,
+            options.statement_cache,
+        );
         Ok(PostgresStore {
-            pool: Pool::new(
-                config,
-                options.pool_max,
-                options.pool_timeout,
-                connect_timeout,
-                options.statement_cache,
-            ),
+            inserts: Batcher::new(pool.clone()),
+            reads: Batcher::new(pool.clone()),
+            pool,
             options,
         })
     }
@@ -346,34 +353,10 @@ impl Store for PostgresStore {
     }
 
     async fn get_many(&self, account: &str, keys: Vec<(Kind, String)>) -> Result<Vec<RawRecord>, StoreError> {
-        // One statement per kind, in the order kinds first appear.
-        let mut kinds: Vec<(Kind, Vec<&str>)> = Vec::new();
-        for (kind, id) in &keys {
-            match kinds.iter_mut().find(|(k, _)| k == kind) {
-                Some((_, ids)) => ids.push(id),
-                None => kinds.push((*kind, vec![id.as_str()])),
-            }
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        let queries: Vec<Query<'_>> =
-            kinds.iter().map(|(kind, ids)| sql::get_any(*kind, account, ids.clone())).collect();
-        let results = match queries.as_slice() {
-            [] => return Ok(Vec::new()),
-            // One statement reads one snapshot already.
-            [one] => vec![self.query(one).await?],
-            many => {
-                let mut conn = self.pool.get().await?;
-                conn.pipeline("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", many).await?
-            }
-        };
-        let mut found: HashMap<(Kind, String), RawRecord> = HashMap::new();
-        for ((kind, _), rows) in kinds.iter().zip(&results) {
-            for row in &rows.rows {
-                let record = sql::decode(*kind, row)?;
-                found.insert((*kind, record.id.clone()), record);
-            }
-        }
-        // In the order asked, as the SQLite backend answers.
-        Ok(keys.iter().filter_map(|key| found.get(key).cloned()).collect())
+        self.reads.run(Read { account: account.to_owned(), keys }).await
     }
 
     async fn list(&self, account: &str, kind: Kind, query: ListQuery) -> Result<Page, StoreError> {
@@ -407,6 +390,12 @@ impl Store for PostgresStore {
 
     async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
         self.run_tx(Mode::Write, f).await
+    }
+
+    async fn insert(&self, record: RawRecord) -> Result<(), StoreError> {
+        // A record that cannot be sent fails now, alone.
+        sql::check_insertable(&record)?;
+        self.inserts.run(Insert(record)).await
     }
 }
 

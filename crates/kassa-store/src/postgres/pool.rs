@@ -235,7 +235,8 @@ struct Inner {
     statement_cache: bool,
 }
 
-/// The pool. Cheap to share by reference; the store owns one.
+/// The pool. Clones share it.
+#[derive(Clone)]
 pub(crate) struct Pool {
     inner: Arc<Inner>,
 }

@@ -10,8 +10,8 @@
 //! `Any` and the empty group; an insert is `ON CONFLICT DO NOTHING` (a unique violation would
 //! abort the whole PostgreSQL transaction, while the port promises that a `Conflict` the closure
 //! handles leaves the transaction usable — zero rows inserted is the conflict); `Tx::get` reads
-//! `FOR UPDATE` and `Tx::find` `FOR UPDATE SKIP LOCKED`; `get_many` reads each kind's ids with
-//! one `id = ANY($2)`.
+//! `FOR UPDATE` and `Tx::find` `FOR UPDATE SKIP LOCKED`; `get_many` reads each kind's keys with
+//! one `(account_id, id) IN (SELECT * FROM unnest($1, $2))`.
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
@@ -61,8 +61,12 @@ pub(crate) enum Param<'a> {
     Null,
     Int(i64),
     Text(&'a str),
-    /// A `TEXT[]`, for `id = ANY($n)`.
+    /// A `TEXT[]`: a batch's keys and text columns.
     Texts(Vec<&'a str>),
+    /// A `BIGINT[]`: a batch's `created` times.
+    Ints(Vec<i64>),
+    /// One record column of a batch, as a `TEXT[]` or `BIGINT[]` (its [`column_type`]'s array).
+    Column(Vec<&'a Value>),
 }
 
 /// Text values can be personal data (an email) or a key's hash, and tokio-postgres logs every
@@ -74,6 +78,8 @@ impl std::fmt::Debug for Param<'_> {
             Self::Int(i) => write!(f, "{i}"),
             Self::Text(s) => write!(f, "<text, {} bytes>", s.len()),
             Self::Texts(v) => write!(f, "<{} texts>", v.len()),
+            Self::Ints(v) => write!(f, "<{} integers>", v.len()),
+            Self::Column(v) => write!(f, "<{} column values>", v.len()),
         }
     }
 }
@@ -99,11 +105,31 @@ impl ToSql for Param<'_> {
             Self::Text(s) if *ty == Type::TEXT => s.to_sql(ty, out),
             Self::Text(_) => Err("a text value for an integer column".into()),
             Self::Texts(v) => v.to_sql(ty, out),
+            Self::Ints(v) => v.to_sql(ty, out),
+            // As for one value: an integer in a text column goes as its decimal text.
+            Self::Column(v) if *ty == Type::TEXT_ARRAY => v
+                .iter()
+                .map(|value| match value {
+                    Value::Null => None,
+                    Value::Int(i) => Some(Cow::Owned(i.to_string())),
+                    Value::Text(s) => Some(Cow::Borrowed(s.as_str())),
+                })
+                .collect::<Vec<Option<Cow<'_, str>>>>()
+                .to_sql(ty, out),
+            Self::Column(v) => v
+                .iter()
+                .map(|value| match value {
+                    Value::Null => Ok(None),
+                    Value::Int(i) => Ok(Some(*i)),
+                    Value::Text(_) => Err("a text value for an integer column"),
+                })
+                .collect::<Result<Vec<Option<i64>>, _>>()?
+                .to_sql(ty, out),
         }
     }
 
     fn accepts(ty: &Type) -> bool {
-        matches!(*ty, Type::INT8 | Type::TEXT | Type::TEXT_ARRAY)
+        matches!(*ty, Type::INT8 | Type::TEXT | Type::TEXT_ARRAY | Type::INT8_ARRAY)
     }
 
     to_sql_checked!();
@@ -182,12 +208,14 @@ pub(crate) struct KindSql {
     select: String,
     get: String,
     get_for_update: String,
-    /// Several ids of one account.
-    get_any: String,
+    /// Several `(account_id, id)` keys, as two arrays.
+    get_keys: String,
     /// By id alone, across accounts (for kinds whose ids are random).
     by_id: String,
     seq_of: String,
     insert: String,
+    /// Many records at once, one array per column: `RETURNING` the keys it inserted.
+    insert_batch: String,
     update: String,
     delete: String,
 }
@@ -204,7 +232,8 @@ impl KindSql {
         let select = format!("SELECT {all} FROM {table}");
         let get = format!("{select} WHERE account_id = $1 AND id = $2");
         let get_for_update = format!("{get} FOR UPDATE");
-        let get_any = format!("{select} WHERE account_id = $1 AND id = ANY($2)");
+        let get_keys =
+            format!("{select} WHERE (account_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
         let by_id = format!("{select} WHERE id = $1 LIMIT 1");
         let seq_of = format!("SELECT seq FROM {table} WHERE account_id = $1 AND id = $2");
 
@@ -218,10 +247,15 @@ impl KindSql {
         }
         let insert =
             format!("INSERT INTO {table} ({insert_cols}) VALUES ({placeholders}) ON CONFLICT DO NOTHING");
+        let arrays = (1..=4 + cols.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let insert_batch = format!(
+            "INSERT INTO {table} ({insert_cols}) SELECT * FROM unnest({arrays}) \
+             ON CONFLICT DO NOTHING RETURNING account_id, id"
+        );
         let n = cols.len();
         let update = format!("UPDATE {table} SET {sets} WHERE account_id = ${} AND id = ${}", n + 2, n + 3);
         let delete = format!("DELETE FROM {table} WHERE account_id = $1 AND id = $2");
-        Self { select, get, get_for_update, get_any, by_id, seq_of, insert, update, delete }
+        Self { select, get, get_for_update, get_keys, by_id, seq_of, insert, insert_batch, update, delete }
     }
 }
 
@@ -256,11 +290,17 @@ pub(crate) fn get<'a>(kind: Kind, account: &'a str, id: &'a str, lock: bool) -> 
     Query::fixed(if lock { &sql.get_for_update } else { &sql.get }, vec![key_param(account), key_param(id)])
 }
 
-/// Records of one kind and account by id, in one statement.
-pub(crate) fn get_any<'a>(kind: Kind, account: &'a str, ids: Vec<&'a str>) -> Query<'a> {
-    // An id with a NUL character matches nothing (see [`key`]): left out.
-    let ids = ids.into_iter().filter(|id| !id.contains('\0')).collect();
-    Query::fixed(&kind_sql(kind).get_any, vec![key_param(account), (Param::Texts(ids), Type::TEXT_ARRAY)])
+/// Records of one kind by `(account, id)`, in one statement.
+pub(crate) fn get_keys<'a>(kind: Kind, keys: &[(&'a str, &'a str)]) -> Query<'a> {
+    // A key with a NUL character matches nothing (see [`key`]): left out.
+    let keys: Vec<_> = keys.iter().filter(|(a, i)| !a.contains('\0') && !i.contains('\0')).collect();
+    Query::fixed(
+        &kind_sql(kind).get_keys,
+        vec![
+            (Param::Texts(keys.iter().map(|(a, _)| *a).collect()), Type::TEXT_ARRAY),
+            (Param::Texts(keys.iter().map(|(_, i)| *i).collect()), Type::TEXT_ARRAY),
+        ],
+    )
 }
 
 pub(crate) fn by_id(kind: Kind, id: &str) -> Query<'_> {
@@ -302,6 +342,39 @@ pub(crate) fn insert(record: &RawRecord) -> Result<Query<'_>, StoreError> {
     ]);
     params.extend(column_params(record));
     Ok(Query::fixed(&kind_sql(record.kind).insert, params))
+}
+
+/// Insert every record of `records` (all of one kind, none twice) that no unique constraint stands
+/// in the way of, in one statement; it returns the `(account_id, id)` of those it inserted.
+pub(crate) fn insert_batch<'a>(kind: Kind, records: &[&'a RawRecord]) -> Result<Query<'a>, StoreError> {
+    for record in records {
+        debug_assert_eq!(record.kind, kind);
+        check_insertable(record)?;
+    }
+    let texts = |f: fn(&'a RawRecord) -> &'a str| {
+        (Param::Texts(records.iter().map(|r| f(r)).collect()), Type::TEXT_ARRAY)
+    };
+    let mut params = vec![
+        texts(|r| &r.account),
+        texts(|r| &r.id),
+        (Param::Ints(records.iter().map(|r| r.created).collect()), Type::INT8_ARRAY),
+        texts(|r| &r.data),
+    ];
+    for (i, column) in kind.columns().iter().enumerate() {
+        let array = match column_type(*column) {
+            Type::INT8 => Type::INT8_ARRAY,
+            _ => Type::TEXT_ARRAY,
+        };
+        params.push((Param::Column(records.iter().map(|r| &r.columns[i]).collect()), array));
+    }
+    Ok(Query::fixed(&kind_sql(kind).insert_batch, params))
+}
+
+/// Whether `record` can be sent as an insert: its column count matches its table, and PostgreSQL
+/// can store its text.
+pub(crate) fn check_insertable(record: &RawRecord) -> Result<(), StoreError> {
+    check_columns(record)?;
+    check_storable(record)
 }
 
 /// Replace the document and columns (never `created`) of `record`.
@@ -447,6 +520,8 @@ mod tests {
             Param::Int(i) => i.to_string(),
             Param::Text(s) => format!("{s:?}"),
             Param::Texts(v) => format!("{v:?}"),
+            Param::Ints(v) => format!("{v:?}"),
+            Param::Column(v) => format!("{v:?}"),
         }
     }
 

@@ -1,0 +1,420 @@
+//! Group commit and grouped reads: concurrent [`Store::insert`]s share one statement, and so do
+//! concurrent [`Store::get_many`]s.
+//!
+//! Creating a checkout session reads what the request names, then inserts one record. Done one
+//! request at a time, each statement is a round trip, a wake-up of a server process and, for the
+//! insert, a commit and a write-ahead-log flush of its own. Instead a caller queues its job and
+//! waits for its answer, while up to [`FLUSHERS`] tasks per queue take what is queued (up to
+//! [`BATCH`] jobs at a time) and run it as one statement per kind:
+//!
+//! ```sql
+//! -- inserts: one array per column; commits on its own (no BEGIN)
+//! INSERT INTO <table> (account_id, id, created, data, <columns>)
+//!   SELECT * FROM unnest($1, $2, $3, $4, …)
+//!   ON CONFLICT DO NOTHING RETURNING account_id, id
+//! -- reads: every key asked, of every account
+//! SELECT … FROM <table> WHERE (account_id, id) IN (SELECT * FROM unnest($1, $2))
+//! ```
+//!
+//! The text is the same whatever the batch's size, so one prepared statement serves every batch.
+//!
+//! - **No waiting for a batch to fill.** A flusher starts as soon as a job is queued and fewer
+//!   than [`FLUSHERS`] are running, so on a quiet node a job costs one round trip, as before;
+//!   under load, what arrives while statements are in flight goes together in the next one.
+//! - **Inserts.** A record the statement did not return met a unique constraint: `Conflict`,
+//!   named as [`Tx::insert`](kassa_core::store::Tx::insert) names it. A record whose key is
+//!   already in the batch waits for the next one, where it meets the first as a conflict, as it
+//!   would one after the other. If a statement fails for another reason than the database being
+//!   unavailable, each of its records is tried again on its own, so one bad record fails alone.
+//! - **Reads.** A batch that spans kinds reads them in one `REPEATABLE READ` snapshot (the
+//!   statements pipelined between `BEGIN` and `COMMIT`), so each `get_many` still sees one
+//!   snapshot, taken after it was asked.
+//! - **Callers may leave.** Flushers are tasks of their own: a caller that stops waiting (its
+//!   request was dropped) stops nobody else's job. Its own insert may still be written, as with
+//!   [`Store::transact`].
+//!
+//! [`Store::insert`]: kassa_core::store::Store::insert
+//! [`Store::get_many`]: kassa_core::store::Store::get_many
+//! [`Store::transact`]: kassa_core::store::Store::transact
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use kassa_core::store::{Kind, RawRecord, StoreError};
+use tokio::sync::oneshot;
+
+use super::pool::{Pool, Pooled};
+use super::sql::{self, Query};
+
+/// Statements in flight at once, per queue and store. More lets more jobs overlap on a quiet
+/// server; fewer makes bigger batches under load, and so fewer statements and commits.
+pub(crate) const FLUSHERS: usize = 2;
+/// The most jobs one batch carries.
+pub(crate) const BATCH: usize = 512;
+
+/// Work that can be done together with others of its kind.
+pub(crate) trait Job: Send + Sized + 'static {
+    type Answer: Send + 'static;
+    /// A key no two jobs of one batch may share.
+    fn key(&self) -> Option<(Kind, &str, &str)>;
+    /// Do `jobs` on `conn`: one answer per job, in order.
+    fn run(
+        conn: &mut Pooled,
+        jobs: &[Self],
+    ) -> impl Future<Output = Vec<Result<Self::Answer, StoreError>>> + Send;
+}
+
+struct Pending<J: Job> {
+    job: J,
+    reply: oneshot::Sender<Result<J::Answer, StoreError>>,
+}
+
+struct Queue<J: Job> {
+    waiting: VecDeque<Pending<J>>,
+    flushers: usize,
+}
+
+/// One store's queue of jobs of one sort.
+pub(crate) struct Batcher<J: Job> {
+    pool: Pool,
+    queue: Mutex<Queue<J>>,
+}
+
+impl<J: Job> Batcher<J> {
+    pub(crate) fn new(pool: Pool) -> Arc<Self> {
+        Arc::new(Self { pool, queue: Mutex::new(Queue { waiting: VecDeque::new(), flushers: 0 }) })
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue<J>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queue `job` and wait for its answer.
+    pub(crate) async fn run(self: &Arc<Self>, job: J) -> Result<J::Answer, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut queue = self.queue();
+            queue.waiting.push_back(Pending { job, reply });
+            let start = queue.flushers < FLUSHERS;
+            if start {
+                queue.flushers += 1;
+            }
+            start
+        };
+        if start {
+            tokio::spawn(Flusher { batcher: self.clone(), done: false }.run());
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Backend("the work was abandoned before it was done".to_owned()))
+        })
+    }
+}
+
+/// Up to [`BATCH`] queued jobs, oldest first, no key twice; `None` when none are queued.
+fn take<J: Job>(queue: &mut Queue<J>) -> Option<Vec<Pending<J>>> {
+    if queue.waiting.is_empty() {
+        return None;
+    }
+    let mut batch: Vec<Pending<J>> = Vec::with_capacity(queue.waiting.len().min(BATCH));
+    let mut keys: HashSet<(Kind, String, String)> = HashSet::new();
+    let mut later = Vec::new();
+    while batch.len() < BATCH {
+        let Some(pending) = queue.waiting.pop_front() else { break };
+        let fresh = match pending.job.key() {
+            Some((kind, account, id)) => keys.insert((kind, account.to_owned(), id.to_owned())),
+            None => true,
+        };
+        if fresh {
+            batch.push(pending);
+        } else {
+            later.push(pending);
+        }
+    }
+    // Those held back go first next time, in their order.
+    while let Some(pending) = later.pop() {
+        queue.waiting.push_front(pending);
+    }
+    Some(batch)
+}
+
+/// A running flusher. If it ends without saying so (a panic), its place is given back.
+struct Flusher<J: Job> {
+    batcher: Arc<Batcher<J>>,
+    done: bool,
+}
+
+impl<J: Job> Drop for Flusher<J> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.batcher.queue().flushers -= 1;
+        }
+    }
+}
+
+impl<J: Job> Flusher<J> {
+    async fn run(mut self) {
+        loop {
+            // Looking for work and leaving happen under one lock, so a job queued meanwhile is
+            // either taken here or starts a flusher of its own.
+            let batch = {
+                let mut queue = self.batcher.queue();
+                match take(&mut queue) {
+                    Some(batch) => batch,
+                    None => {
+                        queue.flushers -= 1;
+                        self.done = true;
+                        return;
+                    }
+                }
+            };
+            let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().map(|p| (p.job, p.reply)).unzip();
+            let answers = match self.batcher.pool.get().await {
+                Ok(mut conn) => J::run(&mut conn, &jobs).await,
+                Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+            };
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
+            }
+        }
+    }
+}
+
+/// Group `items` by the kind `kind_of` gives, kinds in the order they first appear.
+fn by_kind<T>(items: impl IntoIterator<Item = T>, kind_of: impl Fn(&T) -> Kind) -> Vec<(Kind, Vec<T>)> {
+    let mut groups: Vec<(Kind, Vec<T>)> = Vec::new();
+    for item in items {
+        let kind = kind_of(&item);
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, group)) => group.push(item),
+            None => groups.push((kind, vec![item])),
+        }
+    }
+    groups
+}
+
+/// [`Store::insert`](kassa_core::store::Store::insert) of one record.
+pub(crate) struct Insert(pub RawRecord);
+
+impl Job for Insert {
+    type Answer = ();
+
+    fn key(&self) -> Option<(Kind, &str, &str)> {
+        Some((self.0.kind, &self.0.account, &self.0.id))
+    }
+
+    async fn run(conn: &mut Pooled, jobs: &[Self]) -> Vec<Result<(), StoreError>> {
+        let mut answers: Vec<Option<Result<(), StoreError>>> = jobs.iter().map(|_| None).collect();
+        for (kind, group) in by_kind(jobs.iter().enumerate(), |(_, job)| job.0.kind) {
+            let records: Vec<&RawRecord> = group.iter().map(|(_, job)| &job.0).collect();
+            match insert_group(conn, kind, &records).await {
+                Ok(outcomes) => {
+                    for ((i, _), outcome) in group.iter().zip(outcomes) {
+                        answers[*i] = Some(outcome);
+                    }
+                }
+                // Not the database going away: something in the batch was refused. Each alone.
+                Err(StoreError::Backend(_)) if records.len() > 1 => {
+                    for (i, record) in &group {
+                        let outcome = match insert_group(conn, kind, &[&record.0]).await {
+                            Ok(mut outcomes) => outcomes.pop().unwrap_or(Ok(())),
+                            Err(e) => Err(e),
+                        };
+                        answers[*i] = Some(outcome);
+                    }
+                }
+                Err(e) => {
+                    for (i, _) in &group {
+                        answers[*i] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        answers.into_iter().map(|a| a.unwrap_or(Ok(()))).collect()
+    }
+}
+
+/// Insert `records` (all of `kind`, no key twice) in one statement: each one's outcome, in order.
+async fn insert_group(
+    conn: &mut Pooled,
+    kind: Kind,
+    records: &[&RawRecord],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let rows = conn.query(&sql::insert_batch(kind, records)?).await?;
+    let mut inserted = HashSet::with_capacity(rows.rows.len());
+    for row in &rows.rows {
+        let corrupt = |e: tokio_postgres::Error| StoreError::Corrupt(format!("an inserted key: {e}"));
+        let account: &str = row.try_get(0).map_err(corrupt)?;
+        let id: &str = row.try_get(1).map_err(corrupt)?;
+        inserted.insert((account, id));
+    }
+    let mut outcomes = Vec::with_capacity(records.len());
+    for record in records {
+        if inserted.contains(&(record.account.as_str(), record.id.as_str())) {
+            outcomes.push(Ok(()));
+        } else {
+            outcomes.push(Err(conflict(conn, record).await?));
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The `Conflict` of a record that was not inserted: its key was taken, or, for a promotion code,
+/// possibly its active code.
+async fn conflict(conn: &mut Pooled, record: &RawRecord) -> Result<StoreError, StoreError> {
+    if record.kind == Kind::PromotionCode {
+        let same_key = conn.query(&sql::seq_of(record.kind, &record.account, &record.id)).await?;
+        if same_key.rows.is_empty() {
+            return Ok(StoreError::Conflict("promotion_codes_active_code"));
+        }
+    }
+    Ok(StoreError::Conflict("primary_key"))
+}
+
+/// [`Store::get_many`](kassa_core::store::Store::get_many): records of one account by key.
+pub(crate) struct Read {
+    pub account: String,
+    pub keys: Vec<(Kind, String)>,
+}
+
+impl Job for Read {
+    type Answer = Vec<RawRecord>;
+
+    fn key(&self) -> Option<(Kind, &str, &str)> {
+        None
+    }
+
+    async fn run(conn: &mut Pooled, jobs: &[Self]) -> Vec<Result<Vec<RawRecord>, StoreError>> {
+        let wanted = jobs
+            .iter()
+            .flat_map(|job| job.keys.iter().map(|(kind, id)| (*kind, job.account.as_str(), id.as_str())));
+        let groups = by_kind(wanted, |(kind, _, _)| *kind);
+        let keys: Vec<Vec<(&str, &str)>> =
+            groups.iter().map(|(_, group)| group.iter().map(|(_, a, i)| (*a, *i)).collect()).collect();
+        let queries: Vec<Query<'_>> =
+            groups.iter().zip(&keys).map(|((kind, _), keys)| sql::get_keys(*kind, keys)).collect();
+        let results = match queries.as_slice() {
+            [] => Ok(Vec::new()),
+            // One statement reads one snapshot already.
+            [one] => conn.query(one).await.map(|rows| vec![rows]),
+            many => conn.pipeline("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", many).await,
+        };
+        let decoded = results.and_then(|results| {
+            let mut records = Vec::new();
+            for ((kind, _), rows) in groups.iter().zip(&results) {
+                for row in &rows.rows {
+                    records.push(sql::decode(*kind, row)?);
+                }
+            }
+            Ok(records)
+        });
+        let records = match decoded {
+            Ok(records) => records,
+            Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let found: HashMap<(Kind, &str, &str), &RawRecord> =
+            records.iter().map(|r| ((r.kind, r.account.as_str(), r.id.as_str()), r)).collect();
+        // Each job's records in the order it asked, as the SQLite backend answers.
+        jobs.iter()
+            .map(|job| {
+                Ok(job
+                    .keys
+                    .iter()
+                    .filter_map(|(kind, id)| {
+                        found.get(&(*kind, job.account.as_str(), id.as_str())).map(|r| (*r).clone())
+                    })
+                    .collect())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::conformance::sample;
+    use crate::postgres::TempPostgres;
+    use kassa_core::store::Value;
+
+    fn queued(job: Insert) -> Pending<Insert> {
+        Pending { job, reply: oneshot::channel().0 }
+    }
+
+    fn ids(batch: &[Pending<Insert>]) -> Vec<&str> {
+        batch.iter().map(|p| p.job.0.id.as_str()).collect()
+    }
+
+    /// A key already in a batch waits for the next one, ahead of what came after it.
+    #[test]
+    fn a_key_goes_once_per_batch() {
+        let mut queue = Queue { waiting: VecDeque::new(), flushers: 0 };
+        for (account, id) in [("a", "x"), ("a", "y"), ("a", "x"), ("b", "x"), ("a", "x"), ("a", "z")] {
+            queue.waiting.push_back(queued(Insert(sample(Kind::Product, account, id, 1))));
+        }
+        assert_eq!(ids(&take(&mut queue).unwrap()), ["x", "y", "x", "z"]);
+        assert_eq!(ids(&take(&mut queue).unwrap()), ["x"]);
+        assert_eq!(ids(&take(&mut queue).unwrap()), ["x"]);
+        assert!(take(&mut queue).is_none());
+    }
+
+    /// One batch: written, conflicting and refused records each get their own answer, and a
+    /// batch of reads spanning accounts and kinds answers each job with its own records.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_batch_answers_each_job() {
+        let Some(db) = TempPostgres::new_or_skip() else { return };
+        let store = db.open_postgres();
+        let mut conn = store.pool.get().await.unwrap();
+
+        let taken = sample(Kind::Product, "acct_a", "prod_taken", 1);
+        assert_eq!(Insert::run(&mut conn, &[Insert(taken.clone())]).await, [Ok(())]);
+        let mut refused = sample(Kind::Product, "acct_a", "prod_refused", 1);
+        refused.columns = vec![Value::Null];
+        let jobs = [
+            Insert(sample(Kind::Product, "acct_a", "prod_1", 1)),
+            Insert(taken.clone()),
+            Insert(sample(Kind::Customer, "acct_b", "cus_1", 1)),
+            Insert(refused),
+            Insert(sample(Kind::Product, "acct_b", "prod_1", 1)),
+        ];
+        let answers = Insert::run(&mut conn, &jobs).await;
+        assert_eq!(answers[..3], [Ok(()), Err(StoreError::Conflict("primary_key")), Ok(())]);
+        assert!(
+            matches!(&answers[3], Err(StoreError::Backend(m)) if m.contains("23502")),
+            "{:?}",
+            answers[3]
+        );
+        assert_eq!(answers[4], Ok(()));
+
+        let reads = [
+            Read {
+                account: "acct_a".to_owned(),
+                keys: vec![(Kind::Product, "prod_1".to_owned()), (Kind::Product, "prod_taken".to_owned())],
+            },
+            Read {
+                account: "acct_b".to_owned(),
+                keys: vec![
+                    (Kind::Product, "prod_taken".to_owned()),
+                    (Kind::Customer, "cus_1".to_owned()),
+                    (Kind::Product, "prod_1".to_owned()),
+                ],
+            },
+            Read { account: "acct_c".to_owned(), keys: vec![(Kind::Product, "prod_1".to_owned())] },
+        ];
+        let answers = Read::run(&mut conn, &reads).await;
+        let shown: Vec<Vec<(String, String)>> = answers
+            .into_iter()
+            .map(|a| a.unwrap().into_iter().map(|r| (r.account, r.id)).collect())
+            .collect();
+        let pair = |a: &str, i: &str| (a.to_owned(), i.to_owned());
+        assert_eq!(
+            shown,
+            [
+                vec![pair("acct_a", "prod_1"), pair("acct_a", "prod_taken")],
+                vec![pair("acct_b", "cus_1"), pair("acct_b", "prod_1")],
+                vec![],
+            ]
+        );
+    }
+}
