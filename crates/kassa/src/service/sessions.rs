@@ -1,9 +1,13 @@
 //! Checkout sessions: create, retrieve, list, expire, list line items, and the sweep that writes
 //! down expiries.
 //!
-//! Creation is the hot path and costs at most two reads and one write: the references the request
-//! names (prices, customer, coupon, promotion code) in one snapshot read, then the prices' products
-//! (and a promotion code's coupon) in a second, then the rules, then one insert.
+//! Creation is the hot path and costs at most two reads and one write, none of them a transaction
+//! closure: the references the request names (prices, customer, coupon, promotion code) in one
+//! `get_many`, then the prices' products (and a promotion code's coupon) in a second, then the
+//! rules, then one [`Store::insert`](kassa_core::store::Store::insert), which PostgreSQL writes
+//! together with concurrent ones. Each read is one snapshot; a change landing between the two
+//! (a product archived just after its price was read) may show in the second and not the first,
+//! which is no staler than the moment between the reads and the insert always was.
 
 use std::collections::HashMap;
 
@@ -11,7 +15,7 @@ use kassa_core::Invalid;
 use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use kassa_core::params::{LineItemList, SessionCreate, SessionList};
 use kassa_core::session::{self, LineItem, Resolved, Session, Status};
-use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, TxExt, Value, transact, view};
+use kassa_core::store::{Cmp, Column, Filter, Kind, RawRecord, Record, Scope, TxExt, Value};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
 
@@ -22,54 +26,63 @@ use crate::views;
 pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session> {
     let refs = session::references(&p)?;
     let now = ctx.now();
-    let account = acct.id.clone();
-    // Every rule runs against one snapshot of what the request names, read on a read connection
-    // without locks (so sessions for the same price never wait on each other); then one insert.
-    let session = view(ctx.store.as_ref(), move |tx| {
-        let mut prices: Vec<Price> = Vec::with_capacity(refs.prices.len());
-        for id in &refs.prices {
-            let seen = prices.iter().any(|p| &p.id == id);
-            if let Some(price) = if seen { None } else { tx.load::<Price>(&account, id)? } {
-                prices.push(price);
-            }
+    let store = ctx.store.as_ref();
+    let account = acct.id.as_str();
+    // Two reads by key, each one statement per kind without locks (so sessions for the same price
+    // never wait on each other): what the request names, then what that names in turn.
+    let mut first: Vec<(Kind, String)> = Vec::with_capacity(refs.prices.len() + 3);
+    for id in &refs.prices {
+        push_key(&mut first, Kind::Price, id);
+    }
+    for (kind, id) in [
+        (Kind::Customer, &refs.customer),
+        (Kind::Coupon, &refs.coupon),
+        (Kind::PromotionCode, &refs.promotion_code),
+    ] {
+        if let Some(id) = id {
+            push_key(&mut first, kind, id);
         }
-        let mut products: Vec<Product> = Vec::new();
-        for price in &prices {
-            let seen = products.iter().any(|p| p.id == price.product);
-            if let Some(product) = if seen { None } else { tx.load::<Product>(&account, &price.product)? } {
-                products.push(product);
-            }
-        }
-        let customer: Option<Customer> = match &refs.customer {
-            Some(id) => tx.load(&account, id)?,
-            None => None,
-        };
-        let coupon: Option<Coupon> = match &refs.coupon {
-            Some(id) => tx.load(&account, id)?,
-            None => None,
-        };
-        let code: Option<PromotionCode> = match &refs.promotion_code {
-            Some(id) => tx.load(&account, id)?,
-            None => None,
-        };
-        let promotion_coupon: Option<Coupon> = match &code {
-            Some(c) => tx.load(&account, &c.coupon)?,
-            None => None,
-        };
-        let resolved = Resolved {
-            prices: prices.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
-            products: products.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
-            customer: customer.as_ref(),
-            coupon: coupon.as_ref(),
-            promotion_code: code.as_ref(),
-            promotion_coupon: promotion_coupon.as_ref(),
-        };
-        Ok(Session::create(p, &resolved, now)?)
-    })
-    .await?;
-    let raw = session.to_raw(&acct.id)?;
-    transact(ctx.store.as_ref(), move |tx| tx.insert(&raw)).await?;
+    }
+    let named = store.get_many(account, first).await?;
+    let prices: Vec<Price> = decode_all(&named)?;
+    let customer: Option<Customer> = decode_all(&named)?.pop();
+    let coupon: Option<Coupon> = decode_all(&named)?.pop();
+    let code: Option<PromotionCode> = decode_all(&named)?.pop();
+
+    let mut second: Vec<(Kind, String)> = Vec::with_capacity(prices.len() + 1);
+    for price in &prices {
+        push_key(&mut second, Kind::Product, &price.product);
+    }
+    if let Some(c) = &code {
+        push_key(&mut second, Kind::Coupon, &c.coupon);
+    }
+    let behind = if second.is_empty() { Vec::new() } else { store.get_many(account, second).await? };
+    let products: Vec<Product> = decode_all(&behind)?;
+    let promotion_coupon: Option<Coupon> = decode_all(&behind)?.pop();
+
+    let resolved = Resolved {
+        prices: prices.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
+        products: products.iter().map(|p| (p.id.as_str(), p)).collect::<HashMap<_, _>>(),
+        customer: customer.as_ref(),
+        coupon: coupon.as_ref(),
+        promotion_code: code.as_ref(),
+        promotion_coupon: promotion_coupon.as_ref(),
+    };
+    let session = Session::create(p, &resolved, now)?;
+    store.insert(session.to_raw(account)?).await?;
     Ok(session)
+}
+
+/// Add `(kind, id)` to `keys` unless it is there already.
+fn push_key(keys: &mut Vec<(Kind, String)>, kind: Kind, id: &str) {
+    if !keys.iter().any(|(k, i)| *k == kind && i == id) {
+        keys.push((kind, id.to_owned()));
+    }
+}
+
+/// The records of `R`'s kind among `raws`, decoded.
+fn decode_all<R: Record>(raws: &[RawRecord]) -> Result<Vec<R>> {
+    Ok(raws.iter().filter(|r| r.kind == R::KIND).map(R::from_raw).collect::<std::result::Result<_, _>>()?)
 }
 
 pub async fn retrieve(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
