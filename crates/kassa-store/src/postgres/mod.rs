@@ -15,8 +15,14 @@
 //!
 //! Reads ([`Store::get`], [`Store::list`], the account lookups, [`Store::ping`]) are async all
 //! the way: a pooled connection, one statement (a list whose page comes back empty asks once more,
-//! to tell an empty page from an unknown cursor), no transaction. [`Store::get_many`] reads each
-//! kind with one `id = ANY(…)` statement, in one `REPEATABLE READ` snapshot when it spans kinds.
+//! to tell an empty page from an unknown cursor), no transaction.
+//!
+//! [`Store::get_many`] and [`Store::insert`], the two halves of creating a checkout session, are
+//! async too, and **grouped** (`src/postgres/batch.rs`): concurrent calls queue, and one task per
+//! queue runs what is queued as one statement per kind — a read of every key asked, or
+//! an `INSERT … SELECT * FROM unnest(…)` that commits on its own, so under load one commit and one
+//! server wake-up serve many requests, while a lone call still costs one round trip. A read that
+//! spans kinds runs in one `REPEATABLE READ` snapshot.
 //!
 //! [`Store::transact`] and [`Store::view`] run their synchronous closure on a blocking thread
 //! (`spawn_blocking`), each `Tx` call driving its statement with `Handle::block_on` while the
