@@ -32,6 +32,11 @@
 //! - **Callers may leave.** Flushers are tasks of their own: a caller that stops waiting (its
 //!   request was dropped) stops nobody else's job. Its own insert may still be written, as with
 //!   [`Store::transact`].
+//! - **One home.** Flushers run on the runtime the store was opened on (the server's), not on the
+//!   caller's, so a caller on a runtime of its own (the webhook sender's thread) never leaves
+//!   other callers' jobs on a runtime that may stop first. Should a flusher stop before its work
+//!   is done all the same (its runtime shut down), the jobs still queued fail at once rather
+//!   than wait for a flusher that will not come.
 //!
 //! [`Store::insert`]: kassa_core::store::Store::insert
 //! [`Store::get_many`]: kassa_core::store::Store::get_many
@@ -42,6 +47,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kassa_core::store::{Kind, RawRecord, StoreError};
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::pool::{Pool, Pooled};
@@ -81,11 +87,13 @@ struct Queue<J: Job> {
 pub(crate) struct Batcher<J: Job> {
     pool: Pool,
     queue: Mutex<Queue<J>>,
+    /// Where flushers run; without one (a store opened outside any runtime), on the caller's.
+    home: Option<Handle>,
 }
 
 impl<J: Job> Batcher<J> {
-    pub(crate) fn new(pool: Pool) -> Arc<Self> {
-        Arc::new(Self { pool, queue: Mutex::new(Queue { waiting: VecDeque::new(), flushers: 0 }) })
+    pub(crate) fn new(pool: Pool, home: Option<Handle>) -> Arc<Self> {
+        Arc::new(Self { pool, queue: Mutex::new(Queue { waiting: VecDeque::new(), flushers: 0 }), home })
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Queue<J>> {
@@ -105,7 +113,11 @@ impl<J: Job> Batcher<J> {
             start
         };
         if start {
-            tokio::spawn(Flusher { batcher: self.clone(), done: false }.run());
+            let flusher = Flusher { batcher: self.clone(), done: false }.run();
+            match &self.home {
+                Some(home) => drop(home.spawn(flusher)),
+                None => drop(tokio::spawn(flusher)),
+            }
         }
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Backend("the work was abandoned before it was done".to_owned()))
@@ -140,7 +152,8 @@ fn take<J: Job>(queue: &mut Queue<J>) -> Option<Vec<Pending<J>>> {
     Some(batch)
 }
 
-/// A running flusher. If it ends without saying so (a panic), its place is given back.
+/// A running flusher. If it stops before its work is done (its runtime shut down, or a panic),
+/// it gives its place back and fails the jobs still queued.
 struct Flusher<J: Job> {
     batcher: Arc<Batcher<J>>,
     done: bool,
@@ -148,8 +161,18 @@ struct Flusher<J: Job> {
 
 impl<J: Job> Drop for Flusher<J> {
     fn drop(&mut self) {
-        if !self.done {
-            self.batcher.queue().flushers -= 1;
+        if self.done {
+            return;
+        }
+        let stranded = {
+            let mut queue = self.batcher.queue();
+            queue.flushers -= 1;
+            std::mem::take(&mut queue.waiting)
+        };
+        for pending in stranded {
+            let _ = pending.reply.send(Err(StoreError::Unavailable(
+                "the PostgreSQL worker stopped before this was done".to_owned(),
+            )));
         }
     }
 }
@@ -359,6 +382,29 @@ mod tests {
         assert_eq!(ids(&take(&mut queue).unwrap()), ["x"]);
         assert_eq!(ids(&take(&mut queue).unwrap()), ["x"]);
         assert!(take(&mut queue).is_none());
+    }
+
+    /// Flushers run where the store was opened; if that runtime is gone, a job fails at once
+    /// instead of waiting for a flusher that cannot run.
+    #[test]
+    fn jobs_fail_when_the_home_runtime_is_gone() {
+        use kassa_core::store::Store;
+        use std::time::Duration;
+        let Some(db) = TempPostgres::new_or_skip() else { return };
+        let home =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let store = home.block_on(async { db.open_postgres() });
+        // A caller on a runtime of its own is served by a flusher on the home runtime.
+        let caller = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let key = vec![(Kind::Product, "prod_1".to_owned())];
+        caller.block_on(store.insert(sample(Kind::Product, "acct_a", "prod_1", 1))).unwrap();
+        assert_eq!(caller.block_on(store.get_many("acct_a", key.clone())).unwrap().len(), 1);
+
+        home.shutdown_timeout(Duration::from_secs(5));
+        let outcome = caller.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), store.get_many("acct_a", key)).await
+        });
+        assert!(matches!(outcome, Ok(Err(StoreError::Unavailable(_)))), "{outcome:?}");
     }
 
     /// One batch: written, conflicting and refused records each get their own answer, and a

@@ -248,9 +248,11 @@ impl PostgresStore {
             connect_timeout,
             options.statement_cache,
         );
+        // The grouped paths' flushers run on the runtime opening the store, if any (the server's).
+        let home = Handle::try_current().ok();
         Ok(PostgresStore {
-            inserts: Batcher::new(pool.clone()),
-            reads: Batcher::new(pool.clone()),
+            inserts: Batcher::new(pool.clone(), home.clone()),
+            reads: Batcher::new(pool.clone(), home),
             pool,
             options,
         })
