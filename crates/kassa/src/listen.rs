@@ -8,17 +8,23 @@
 //!   the same every time for the same account: an application configured with it once keeps
 //!   verifying across restarts of `kassa listen`. It is printed on the first line of standard
 //!   output (`Ready! … whsec_… (^C to quit)`), then one line per event forwarded and per answer.
-//! - **Which events**: those created after it started, oldest first, found by polling with
-//!   `ending_before` set to the newest event seen. Filtering by type (`--events`) happens here.
+//! - **Which events**: those created after it started, in the order of the log, each once.
+//!   Filtering by type (`--events`) happens here.
+//! - **How it finds them**: each poll reads the log forward (`ending_before`) from a cursor that
+//!   stays [`LOOK_BACK`] behind: it moves only past events first seen at least that long ago.
+//!   Events already forwarded are skipped. On PostgreSQL an event's place in the log is taken
+//!   when it is written, not when its transaction commits, so an event can show up after a later
+//!   one; reading the recent log again finds it, where a cursor at the newest event would have
+//!   passed it over.
 //! - **Delivery** is one attempt per event, with no retries (as `stripe listen`): a failure is
 //!   printed and the next event goes on. The webhook endpoints of the server are what retries.
 //!
-//! Limits, said plainly: on PostgreSQL, an event whose transaction commits after a later event's
-//! may be passed over, because the poll follows the order of the log; use a webhook endpoint where
-//! every event must arrive.
+//! Limits, said plainly: an event that commits more than [`LOOK_BACK`] after a later one is passed
+//! over; use a webhook endpoint where every event must arrive.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use hmac::{KeyInit, Mac};
@@ -38,6 +44,44 @@ pub fn secret_for(api_key: &str) -> WebhookSecret {
     WebhookSecret::from_text(format!("{}{hex}", kassa_core::ids::prefix::WEBHOOK_SECRET))
 }
 
+/// How far behind the newest events each poll starts reading the log again.
+pub const LOOK_BACK: Duration = Duration::from_secs(5);
+
+/// The part of the log each poll reads again: the cursor it starts after, and when each event
+/// after the cursor was first seen.
+#[derive(Debug, Default)]
+struct Window {
+    /// The newest event that every later poll starts after (`None`: the start of the log).
+    cursor: Option<String>,
+    first_seen: HashMap<String, Instant>,
+}
+
+impl Window {
+    /// Take in the events after the cursor, in the order of the log (oldest first), read at
+    /// `now`: the positions of those never seen before, then the cursor moved past the oldest
+    /// ones seen at least [`LOOK_BACK`] ago.
+    fn observe(&mut self, log: &[&str], now: Instant) -> Vec<usize> {
+        let mut new = Vec::new();
+        for (i, id) in log.iter().enumerate() {
+            if !self.first_seen.contains_key(*id) {
+                self.first_seen.insert((*id).to_owned(), now);
+                new.push(i);
+            }
+        }
+        // Only ever forward along the log, and only past events old enough that nothing written
+        // before them can still be on its way.
+        let settled = log
+            .iter()
+            .take_while(|id| self.first_seen.get(**id).is_some_and(|at| now.duration_since(*at) >= LOOK_BACK))
+            .count();
+        if settled > 0 {
+            self.cursor = Some(log[settled - 1].to_owned());
+            self.first_seen.retain(|id, _| log[settled..].contains(&id.as_str()));
+        }
+        new
+    }
+}
+
 struct Listener {
     http: reqwest::Client,
     api_url: String,
@@ -45,8 +89,7 @@ struct Listener {
     forward_to: String,
     events: Vec<String>,
     secret: WebhookSecret,
-    /// The newest event seen.
-    cursor: Option<String>,
+    window: Window,
 }
 
 /// Run until `stop` resolves.
@@ -65,11 +108,11 @@ pub async fn run(args: ListenArgs, stop: impl Future<Output = ()>) -> anyhow::Re
         api_key: args.api_key,
         forward_to: args.forward_to,
         events: args.events,
-        cursor: None,
+        window: Window::default(),
     };
     // Start after the newest event there is now.
     let newest = listener.page(&[("limit", "1".to_owned())]).await?;
-    listener.cursor = newest.0.first().and_then(|e| e["id"].as_str()).map(str::to_owned);
+    listener.window.cursor = newest.0.first().and_then(|e| e["id"].as_str()).map(str::to_owned);
     println!(
         "Ready! Forwarding events to {} — your webhook signing secret is {} (^C to quit)",
         listener.forward_to,
@@ -78,10 +121,8 @@ pub async fn run(args: ListenArgs, stop: impl Future<Output = ()>) -> anyhow::Re
     let poll = Duration::from_millis(args.poll_ms.max(10));
     tokio::pin!(stop);
     loop {
-        match listener.forward_new().await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => eprintln!("kassa listen: {e:#}"),
+        if let Err(e) = listener.forward_new().await {
+            eprintln!("kassa listen: {e:#}");
         }
         tokio::select! {
             () = &mut stop => return Ok(()),
@@ -111,33 +152,54 @@ impl Listener {
         Ok((data, body["has_more"].as_bool().unwrap_or(false)))
     }
 
-    /// Forward the events newer than the cursor, oldest first; `true` if there may be more.
-    async fn forward_new(&mut self) -> anyhow::Result<bool> {
-        let mut query = vec![("limit", "100".to_owned())];
-        if let Some(c) = &self.cursor {
-            query.push(("ending_before", c.clone()));
-        }
-        let (mut events, mut more) = self.page(&query).await?;
-        if self.cursor.is_none() {
-            // No event existed when listening began: every one is new. Gather them all.
-            while more {
-                let Some(last) = events.last().and_then(|e| e["id"].as_str()).map(str::to_owned) else {
-                    break;
-                };
-                let (older, m) = self.page(&[("limit", "100".to_owned()), ("starting_after", last)]).await?;
-                events.extend(older);
-                more = m;
+    /// Every event after the window's cursor, oldest first.
+    async fn read_window(&self) -> anyhow::Result<Vec<Value>> {
+        let limit = ("limit", "100".to_owned());
+        let mut events = Vec::new();
+        match &self.window.cursor {
+            // Pages forward from the cursor, each newest first.
+            Some(cursor) => {
+                let mut from = cursor.clone();
+                loop {
+                    let (mut page, more) = self.page(&[limit.clone(), ("ending_before", from)]).await?;
+                    page.reverse();
+                    let newest = page.last().and_then(|e| e["id"].as_str()).map(str::to_owned);
+                    events.extend(page);
+                    match newest {
+                        Some(id) if more => from = id,
+                        _ => break,
+                    }
+                }
+            }
+            // No event existed when listening began: the whole log, newest first, paged back.
+            None => {
+                let mut query = vec![limit.clone()];
+                loop {
+                    let (page, more) = self.page(&query).await?;
+                    let oldest = page.last().and_then(|e| e["id"].as_str()).map(str::to_owned);
+                    events.extend(page);
+                    match oldest {
+                        Some(id) if more => query = vec![limit.clone(), ("starting_after", id)],
+                        _ => break,
+                    }
+                }
+                events.reverse();
             }
         }
-        events.reverse();
-        for event in &events {
-            self.cursor = event["id"].as_str().map(str::to_owned);
-            let kind = event["type"].as_str().unwrap_or_default();
+        Ok(events)
+    }
+
+    /// Forward the events not seen before, in the order of the log.
+    async fn forward_new(&mut self) -> anyhow::Result<()> {
+        let events = self.read_window().await?;
+        let ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap_or_default()).collect();
+        for i in self.window.observe(&ids, Instant::now()) {
+            let kind = events[i]["type"].as_str().unwrap_or_default();
             if self.events.iter().any(|e| e == "*" || e == kind) {
-                self.forward(event).await;
+                self.forward(&events[i]).await;
             }
         }
-        Ok(more)
+        Ok(())
     }
 
     async fn forward(&self, event: &Value) {
@@ -183,5 +245,34 @@ mod tests {
         assert_ne!(a, secret_for("sk_test_b"));
         assert!(a.expose().starts_with("whsec_"));
         assert!(!a.expose().contains("sk_test_a"));
+    }
+
+    /// The cursor stays [`LOOK_BACK`] behind, so an event that shows up late in the log (written
+    /// before one already seen, committed after it) is still found, and nothing goes out twice.
+    #[test]
+    fn the_window_finds_late_events_and_forwards_each_once() {
+        let t0 = Instant::now();
+        let at = |secs: u64| t0 + Duration::from_secs(secs);
+        let mut w = Window { cursor: Some("evt_0".to_owned()), first_seen: HashMap::new() };
+
+        // evt_2 is in the log; evt_1, written before it, has not committed yet.
+        assert_eq!(w.observe(&["evt_2"], at(0)), [0]);
+        assert_eq!(w.cursor.as_deref(), Some("evt_0"));
+        // A second later evt_1 appears before it: new, and forwarded; evt_2 is not again.
+        assert_eq!(w.observe(&["evt_1", "evt_2", "evt_3"], at(1)), [0, 2]);
+        assert_eq!(w.observe(&["evt_1", "evt_2", "evt_3"], at(2)), Vec::<usize>::new());
+        // evt_1 was seen after evt_2: the cursor waits for the oldest in the log's order.
+        assert_eq!(w.observe(&["evt_1", "evt_2", "evt_3"], at(5)), Vec::<usize>::new());
+        assert_eq!(w.cursor.as_deref(), Some("evt_0"));
+        assert_eq!(w.observe(&["evt_1", "evt_2", "evt_3", "evt_4"], at(6)), [3]);
+        assert_eq!(w.cursor.as_deref(), Some("evt_3"));
+        // What is behind the cursor is forgotten; what is after it is still known.
+        assert_eq!(w.first_seen.keys().collect::<Vec<_>>(), ["evt_4"]);
+        assert_eq!(w.observe(&["evt_4"], at(7)), Vec::<usize>::new());
+        assert_eq!(w.observe(&["evt_4"], at(11)), Vec::<usize>::new());
+        assert_eq!(w.cursor.as_deref(), Some("evt_4"));
+        assert!(w.first_seen.is_empty());
+        assert_eq!(w.observe(&[], at(12)), Vec::<usize>::new());
+        assert_eq!(w.cursor.as_deref(), Some("evt_4"));
     }
 }
