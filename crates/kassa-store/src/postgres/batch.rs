@@ -284,14 +284,13 @@ async fn insert_group(
     Ok(outcomes)
 }
 
-/// The `Conflict` of a record that was not inserted: its key was taken, or, for a promotion code,
-/// possibly its active code.
+/// The `Conflict` of a record that was not inserted: its key was taken, or another unique
+/// constraint of its kind ([`sql::other_unique`]) stood in the way.
 async fn conflict(conn: &mut Pooled, record: &RawRecord) -> Result<StoreError, StoreError> {
-    if record.kind == Kind::PromotionCode {
-        let same_key = conn.query(&sql::seq_of(record.kind, &record.account, &record.id)).await?;
-        if same_key.rows.is_empty() {
-            return Ok(StoreError::Conflict("promotion_codes_active_code"));
-        }
+    if let Some(other) = sql::other_unique(record.kind)
+        && conn.query(&sql::seq_of(record.kind, &record.account, &record.id)).await?.rows.is_empty()
+    {
+        return Ok(StoreError::Conflict(other));
     }
     Ok(StoreError::Conflict("primary_key"))
 }

@@ -370,6 +370,13 @@ pub(crate) fn insert_batch<'a>(kind: Kind, records: &[&'a RawRecord]) -> Result<
     Ok(Query::fixed(&kind_sql(kind).insert_batch, params))
 }
 
+/// The unique constraint of `kind` besides its key, if it has one: a promotion code's active code.
+/// When an insert (`ON CONFLICT DO NOTHING`) writes nothing, it was this one if no row has the
+/// record's key ([`seq_of`]), and the key otherwise.
+pub(crate) fn other_unique(kind: Kind) -> Option<&'static str> {
+    (kind == Kind::PromotionCode).then_some("promotion_codes_active_code")
+}
+
 /// Whether `record` can be sent as an insert: its column count matches its table, and PostgreSQL
 /// can store its text.
 pub(crate) fn check_insertable(record: &RawRecord) -> Result<(), StoreError> {

@@ -234,12 +234,11 @@ impl Tx for PgTx<'_> {
         if self.exec(&sql::insert(record)?, false)?.affected > 0 {
             return Ok(());
         }
-        // Nothing inserted: a unique constraint stood in the way. A promotion code has two.
-        if record.kind == Kind::PromotionCode {
-            let same_id = self.exec(&sql::seq_of(record.kind, &record.account, &record.id), false)?;
-            if same_id.rows.is_empty() {
-                return Err(StoreError::Conflict("promotion_codes_active_code"));
-            }
+        // Nothing inserted: a unique constraint stood in the way. Some kinds have two.
+        if let Some(other) = sql::other_unique(record.kind)
+            && self.exec(&sql::seq_of(record.kind, &record.account, &record.id), false)?.rows.is_empty()
+        {
+            return Err(StoreError::Conflict(other));
         }
         Err(StoreError::Conflict("primary_key"))
     }
