@@ -12,7 +12,8 @@
 //! # Why the number stays inside [`CardNumber`]
 //!
 //! SPEC §7 and DESIGN habit 3: the card number and the CVC are never stored or logged. So
-//! `CardNumber` has no `Display`, no `Serialize` and a `Debug` that shows `CardNumber(****4242)`;
+//! `CardNumber` has no `Display`, no `Serialize` and a `Debug` that shows `CardNumber(****)`, no
+//! digit of the number at all;
 //! the digits come out only through the private `expose_digits`, which this module calls in exactly
 //! two places: the test card table lookup and the fingerprint hash. What leaves this module about a
 //! card is [`CardDetails`] (brand, last 4, expiry, fingerprint), the same subset Stripe exposes.
@@ -162,7 +163,9 @@ impl CardNumber {
 
 impl fmt::Debug for CardNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CardNumber(****{})", self.last4())
+        // Not even the last four digits: a `Debug` of anything that holds a card shows no digit of
+        // its number (the last four are on the records, where they belong).
+        f.write_str("CardNumber(****)")
     }
 }
 
@@ -1209,11 +1212,11 @@ mod tests {
     #[test]
     fn debug_masks_known_cards() {
         let c = card("4242424242424242");
-        assert_eq!(format!("{:?}", c.number()), "CardNumber(****4242)");
+        assert_eq!(format!("{:?}", c.number()), "CardNumber(****)");
         assert_eq!(format!("{:?}", c.cvc()), "Cvc(***)");
         assert_eq!(
             format!("{c:?}"),
-            "ValidCard { number: CardNumber(****4242), expiry: Expiry { month: 12, year: 2034 }, cvc: Cvc(***) }"
+            "ValidCard { number: CardNumber(****), expiry: Expiry { month: 12, year: 2034 }, cvc: Cvc(***) }"
         );
         let alt = format!("{c:#?}");
         assert!(!alt.contains("4242424242424242"));
@@ -1245,7 +1248,6 @@ mod tests {
             cvc in "[0-9]{3,4}",
         ) {
             let card = validate_card(&number, "12/34", &cvc, NOV_15_2026).unwrap();
-            let last4 = &number[number.len() - 4..];
             for text in [
                 format!("{:?}", card.number()),
                 format!("{:?}", card.cvc()),
@@ -1253,14 +1255,15 @@ mod tests {
                 format!("{card:#?}"),
             ] {
                 prop_assert!(!text.contains(&number), "{}", text);
-                // Nothing longer than a four-digit run (last 4, the expiry year) appears.
+                // Nothing longer than a four-digit run (the expiry year) appears.
                 prop_assert!(longest_digit_run(&text) <= 4, "{}", text);
             }
-            prop_assert_eq!(format!("{:?}", card.number()), format!("CardNumber(****{last4})"));
+            // No digit of the number at all, not even the last four.
+            prop_assert_eq!(format!("{:?}", card.number()), "CardNumber(****)");
             prop_assert_eq!(format!("{:?}", card.cvc()), "Cvc(***)");
             prop_assert_eq!(
                 format!("{card:?}"),
-                format!("ValidCard {{ number: CardNumber(****{last4}), expiry: Expiry {{ month: 12, year: 2034 }}, cvc: Cvc(***) }}")
+                "ValidCard { number: CardNumber(****), expiry: Expiry { month: 12, year: 2034 }, cvc: Cvc(***) }"
             );
             // The details keep only the last four digits.
             let details = serde_json::to_string(&card.details("acct_x")).unwrap();
