@@ -13,8 +13,9 @@
 //! - [`renewal`]: subscriptions over time — periods, renewals, dunning, coupon durations.
 //! - [`session`]: the checkout session — every creation rule of SPEC §5, totals, state machine.
 //! - [`params`]: the typed requests, decoded from JSON or Stripe's form encoding alike.
-//! - [`store`]: the [`store::Store`] port that the storage backends implement, shaped by use
-//!   cases, with records typed by [`store::Record`].
+//! - [`store`]: the [`store::Store`] port that the storage backends implement: a generic record
+//!   store (records typed by [`store::Record`]) with transactions whose closures hold the use
+//!   cases, and a typed way for a closure to refuse ([`store::Abort`]).
 //! - [`account`]: accounts and secret keys (hashed, masked in `Debug`).
 //! - [`webhook`]: events, webhook endpoints and the outbox of deliveries: signatures, leases,
 //!   retry schedule, per-endpoint order.

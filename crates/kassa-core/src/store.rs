@@ -1,4 +1,12 @@
-//! The storage port.
+//! The storage port: a generic record store with transactions.
+//!
+//! The port knows records, not use cases. It offers a handful of operations on any kind of record
+//! (get, insert, update, delete, find, list) and a transaction that groups them; what a use case
+//! means — create a session, complete one, claim a delivery — is written once, in the services,
+//! as a closure over those operations. A backend therefore implements a few generic statements per
+//! table instead of one method per use case, and a new object or flow needs no new store method:
+//! adding a kind is a [`Kind`], its columns and a migration. The conformance suite in
+//! `kassa-store` holds every backend to the same semantics.
 //!
 //! Every object kassa keeps is a *record*: its JSON document (the domain struct, serialized) plus
 //! the few columns that lists filter on and constraints guard, all derived from the struct on
@@ -17,6 +25,11 @@
 //!   PostgreSQL [`Tx::get`] locks the row it reads (`FOR UPDATE`), so concurrent closures on the
 //!   same object serialize there too.
 //!
+//! A closure stops in one of two ways, both rolling back: a store failure ([`StoreError`], passed
+//! on with `?`), or a refusal of the use case's own ([`Abort::Refused`], through
+//! [`transact_or_refuse`]), which the caller gets back untouched. `StoreError` therefore means only
+//! that the store failed; business decisions travel in their own types.
+//!
 //! `Tx` is synchronous on purpose: a use case is plain code between reads and writes, with no
 //! `await` in the middle of a transaction. A backend with an async driver (PostgreSQL) runs the
 //! closure on a blocking thread (`tokio::task::spawn_blocking`) and implements each `Tx` method
@@ -29,7 +42,7 @@
 //!
 //! Invariants the database holds: `(account_id, id)` is unique per kind, and an active promotion
 //! code's folded `code` is unique per account. Breaking one is [`StoreError::Conflict`] naming the
-//! constraint.
+//! [`Constraint`].
 
 use std::any::Any;
 
@@ -320,20 +333,52 @@ pub enum Scope<'a> {
     All,
 }
 
+/// A uniqueness invariant the database holds. Each backend names its constraint or index after
+/// [`Constraint::name`], so the name is written once, here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Constraint {
+    /// `(account_id, id)` is unique per kind (and an account's id, and a key's hash).
+    PrimaryKey,
+    /// An active promotion code's folded `code` is unique per account.
+    ActivePromotionCode,
+}
+
+impl Constraint {
+    pub const ALL: &'static [Constraint] = &[Constraint::PrimaryKey, Constraint::ActivePromotionCode];
+
+    /// The name the migrations give it: the unique index `promotion_codes_active_code`; primary
+    /// keys are the backends' own (`<table>_pkey` on PostgreSQL), reported as `primary_key`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PrimaryKey => "primary_key",
+            Self::ActivePromotionCode => "promotion_codes_active_code",
+        }
+    }
+}
+
+impl std::fmt::Display for Constraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The store failed: nothing here is a business decision. A use case that decides against a change
+/// inside a transaction says so with [`Abort::Refused`], not with a `StoreError`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness constraint, by name (`promotion_codes_active_code`, `primary_key`).
+    /// A uniqueness constraint would break.
     #[error("conflict on {0}")]
-    Conflict(&'static str),
+    Conflict(Constraint),
+    /// A value this backend cannot keep (PostgreSQL's text cannot hold a NUL character): the
+    /// request carried it, so it is the caller's to fix, but no rule of kassa's refused it.
+    #[error("{0}")]
+    Unstorable(String),
     /// A list cursor names no record of this account and kind.
     #[error("no such object: {0}")]
     CursorNotFound(String),
     /// An update of a record that does not exist.
     #[error("record not found")]
     NotFound,
-    /// The domain refused the change inside a transaction; nothing was written.
-    #[error(transparent)]
-    Rejected(Error),
     /// The database cannot be reached or is not answering.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -344,15 +389,51 @@ pub enum StoreError {
     Backend(String),
 }
 
-impl From<Error> for StoreError {
-    fn from(e: Error) -> Self {
-        Self::Rejected(e)
+/// Why a transaction did not commit. Either way it was rolled back and nothing was written.
+///
+/// - [`Abort::Store`]: the store failed (or the closure passed a store error on with `?`);
+/// - [`Abort::Refused`]: the use case decided against the change, with a value of its own type
+///   `E` (a domain error, a page outcome, …), handed back to the caller untouched.
+///
+/// So a closure can stop with its own answer without that answer travelling as a store error, and
+/// no caller ever reads a decision back out of an error's text.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Abort<E> {
+    Store(StoreError),
+    Refused(E),
+}
+
+impl<E> Abort<E> {
+    /// Refuse with the use case's own value.
+    pub fn refuse(e: impl Into<E>) -> Self {
+        Self::Refused(e.into())
+    }
+
+    /// The refusal, turned into another type.
+    pub fn map_refusal<F>(self, f: impl FnOnce(E) -> F) -> Abort<F> {
+        match self {
+            Self::Store(e) => Abort::Store(e),
+            Self::Refused(r) => Abort::Refused(f(r)),
+        }
     }
 }
 
-impl From<crate::error::Invalid> for StoreError {
+impl<E> From<StoreError> for Abort<E> {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Domain rules refuse with the domain's [`Error`]: `?` on one inside a transaction refuses.
+impl From<Error> for Abort<Error> {
+    fn from(e: Error) -> Self {
+        Self::Refused(e)
+    }
+}
+
+impl From<crate::error::Invalid> for Abort<Error> {
     fn from(e: crate::error::Invalid) -> Self {
-        Self::Rejected(Error::Invalid(e))
+        Self::Refused(Error::Invalid(e))
     }
 }
 
@@ -389,9 +470,15 @@ pub trait Tx {
     fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError>;
 }
 
-/// A unit of work for [`Store::transact`]. Its result travels as `Any`; [`transact`] restores
-/// the type.
-pub type TxFn = Box<dyn FnOnce(&mut dyn Tx) -> Result<Box<dyn Any + Send>, StoreError> + Send>;
+/// A value whose type the backend does not know: a closure's result or its refusal.
+pub type AnyValue = Box<dyn Any + Send>;
+
+/// What a unit of work answers: its result, or why it did not commit. The typed wrappers
+/// ([`transact`], [`transact_or_refuse`], [`view`]) restore the types.
+pub type TxOutcome = Result<AnyValue, Abort<AnyValue>>;
+
+/// A unit of work for [`Store::transact`] and [`Store::view`].
+pub type TxFn = Box<dyn FnOnce(&mut dyn Tx) -> TxOutcome + Send>;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -413,49 +500,98 @@ pub trait Store: Send + Sync + 'static {
 
     /// Run `f` against one consistent snapshot, on a read connection, taking no locks: for use
     /// cases that read several records and decide before writing. Writes inside `f` fail.
-    async fn view(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError>;
+    async fn view(&self, f: TxFn) -> TxOutcome;
 
-    /// Run `f` in one transaction; commit if it returns `Ok`, roll back if it returns `Err`.
+    /// Run `f` in one transaction; commit if it returns `Ok`, roll back if it returns `Err`
+    /// (a store failure or a refusal, handed back as it was). If a statement failed and left the
+    /// transaction unusable, the answer is that failure, whatever `f` returned.
     /// Answers only once the outcome is durable. If the returned future is dropped after the work
     /// was queued, the work may still commit.
-    async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError>;
+    async fn transact(&self, f: TxFn) -> TxOutcome;
 
     /// Insert one record as a write of its own: [`Tx::insert`] in a transaction of its own, with
     /// the same `Conflict`s, durable when it answers. For hot paths that end in a single insert
     /// (a new checkout session): a backend may write concurrent inserts together, in one
     /// statement, which a closure cannot offer since it may read what it wrote.
     async fn insert(&self, record: RawRecord) -> Result<(), StoreError> {
-        self.transact(Box::new(move |tx| {
-            tx.insert(&record).map(|()| -> Box<dyn Any + Send> { Box::new(()) })
-        }))
-        .await
-        .map(drop)
+        transact(self, move |tx| tx.insert(&record)).await
     }
 }
 
-/// [`Store::transact`] with a typed result.
-pub async fn transact<T, F>(store: &dyn Store, f: F) -> Result<T, StoreError>
+/// [`Store::transact`] with a typed result, for work that only the store can stop.
+pub async fn transact<S, T, F>(store: &S, f: F) -> Result<T, StoreError>
 where
+    S: Store + ?Sized,
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
 {
-    let any =
-        store.transact(Box::new(move |tx| f(tx).map(|v| -> Box<dyn Any + Send> { Box::new(v) }))).await?;
-    any.downcast::<T>()
-        .map(|b| *b)
-        .map_err(|_| StoreError::Backend("transaction returned an unexpected type".to_owned()))
+    transact_or_refuse::<S, T, Never, _>(store, move |tx| f(tx).map_err(Abort::Store))
+        .await
+        .map_err(Abort::into_store)
+}
+
+/// [`Store::transact`] for work that may decide against the change: the closure returns
+/// `Err(Abort::Refused(e))` to roll back and hand `e` to the caller as it is.
+pub async fn transact_or_refuse<S, T, E, F>(store: &S, f: F) -> Result<T, Abort<E>>
+where
+    S: Store + ?Sized,
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, Abort<E>> + Send + 'static,
+{
+    let outcome = store.transact(erase(f)).await;
+    restore(outcome, "a transaction")
 }
 
 /// [`Store::view`] with a typed result.
-pub async fn view<T, F>(store: &dyn Store, f: F) -> Result<T, StoreError>
+pub async fn view<S, T, F>(store: &S, f: F) -> Result<T, StoreError>
 where
+    S: Store + ?Sized,
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
 {
-    let any = store.view(Box::new(move |tx| f(tx).map(|v| -> Box<dyn Any + Send> { Box::new(v) }))).await?;
-    any.downcast::<T>()
-        .map(|b| *b)
-        .map_err(|_| StoreError::Backend("a read returned an unexpected type".to_owned()))
+    let f = move |tx: &mut dyn Tx| f(tx).map_err(Abort::<Never>::Store);
+    restore(store.view(erase(f)).await, "a read").map_err(Abort::into_store)
+}
+
+/// A refusal that cannot happen: the `E` of work that never refuses.
+#[derive(Debug)]
+pub enum Never {}
+
+impl Abort<Never> {
+    /// The store's error: the only way work that never refuses can fail.
+    pub fn into_store(self) -> StoreError {
+        match self {
+            Self::Store(e) => e,
+            Self::Refused(never) => match never {},
+        }
+    }
+}
+
+/// A typed closure as a [`TxFn`].
+fn erase<T, E, F>(f: F) -> TxFn
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, Abort<E>> + Send + 'static,
+{
+    Box::new(move |tx| match f(tx) {
+        Ok(v) => Ok(Box::new(v)),
+        Err(a) => Err(a.map_refusal(|e| -> AnyValue { Box::new(e) })),
+    })
+}
+
+/// A [`TxOutcome`] with its types restored.
+fn restore<T: 'static, E: 'static>(outcome: TxOutcome, what: &str) -> Result<T, Abort<E>> {
+    let mistyped = || Abort::Store(StoreError::Backend(format!("{what} answered with an unexpected type")));
+    match outcome {
+        Ok(v) => v.downcast::<T>().map(|b| *b).map_err(|_| mistyped()),
+        Err(Abort::Store(e)) => Err(Abort::Store(e)),
+        Err(Abort::Refused(r)) => match r.downcast::<E>() {
+            Ok(e) => Err(Abort::Refused(*e)),
+            Err(_) => Err(mistyped()),
+        },
+    }
 }
 
 /// A domain type kept as a record.

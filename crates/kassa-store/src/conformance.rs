@@ -27,11 +27,10 @@ use kassa_core::billing::{
     PaymentMethodKind, Subscription, SubscriptionStatus,
 };
 use kassa_core::catalog::{Product, PromotionCode, Restrictions};
-use kassa_core::error::{Error, Invalid};
 use kassa_core::money::Currency;
 use kassa_core::store::{
-    Cmp, Column, Cursor, Filter, Kind, ListQuery, Page, RawRecord, Record, Scope, Store, StoreError,
-    StoreExt, Value, transact, view,
+    Abort, Cmp, Column, Constraint, Cursor, Filter, Kind, ListQuery, Page, RawRecord, Record, Scope, Store,
+    StoreError, StoreExt, Value, transact, transact_or_refuse, view,
 };
 use kassa_core::time::Timestamp;
 
@@ -158,8 +157,12 @@ fn session(
     r
 }
 
-fn rejected() -> StoreError {
-    StoreError::Rejected(Error::Invalid(Invalid::general("refused on purpose")))
+/// A use case's own refusal: it comes back from the transaction as it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Refusal(&'static str);
+
+fn rejected() -> Abort<Refusal> {
+    Abort::Refused(Refusal("refused on purpose"))
 }
 
 async fn insert(store: &Arc<dyn Store>, record: RawRecord) -> Result<(), StoreError> {
@@ -226,11 +229,11 @@ pub async fn accounts(store: Arc<dyn Store>) {
     // A second account reusing the key is refused, account and all.
     let other = Account::new("Other", T0);
     let err = store.create_account(&other, &ApiKeyRecord::new(&key, &other.id, T0)).await.unwrap_err();
-    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
     // The same account id again, with a fresh key: refused, and the fresh key leads nowhere.
     let fresh = SecretKey::generate();
     let err = store.create_account(&acme, &ApiKeyRecord::new(&fresh, &acme.id, T0)).await.unwrap_err();
-    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
     assert_eq!(store.account_by_key(&fresh.hash()).await.unwrap(), None);
     assert_eq!(store.count_accounts().await.unwrap(), 1);
 
@@ -333,7 +336,7 @@ pub async fn account_isolation(store: Arc<dyn Store>) {
 /// Looking up a value with a NUL character (an id, an account, a filter's value) finds nothing
 /// and breaks nothing: ids come from requests, and a NUL is as good as any other unknown id.
 /// (Storing one differs: SQLite keeps it; PostgreSQL's `TEXT` cannot, and refuses the record as
-/// `Rejected`. Nothing kassa stores in a column keeps a NUL past validation.)
+/// `Unstorable`. Nothing kassa stores in a column keeps a NUL past validation.)
 pub async fn nul_lookups(store: Arc<dyn Store>) {
     let a = "acct_nul";
     insert(&store, product(a, "prod_1", T0, true)).await.unwrap();
@@ -376,7 +379,7 @@ pub async fn duplicate_ids(store: Arc<dyn Store>) {
     let first = product(a, "prod_1", T0, true);
     insert(&store, first.clone()).await.unwrap();
     let err = insert(&store, product(a, "prod_1", T0 + 1, false)).await.unwrap_err();
-    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
     assert_eq!(store.get(a, Kind::Product, "prod_1").await.unwrap(), Some(first));
 
     // Twice within one transaction: the conflict aborts it whole.
@@ -387,7 +390,7 @@ pub async fn duplicate_ids(store: Arc<dyn Store>) {
     })
     .await
     .unwrap_err();
-    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
     assert_eq!(store.get(a, Kind::Product, "prod_2").await.unwrap(), None);
 
     for kind in Kind::ALL.iter().filter(|k| **k != Kind::Product) {
@@ -398,7 +401,7 @@ pub async fn duplicate_ids(store: Arc<dyn Store>) {
 /// An active promotion code's folded code is unique per account; inactive ones may repeat, and
 /// activating a duplicate conflicts.
 pub async fn promotion_code_uniqueness(store: Arc<dyn Store>) {
-    const CONFLICT: StoreError = StoreError::Conflict("promotion_codes_active_code");
+    const CONFLICT: StoreError = StoreError::Conflict(Constraint::ActivePromotionCode);
     let (a, b) = ("acct_pc_a", "acct_pc_b");
     insert(&store, promotion_code(a, "promo_1", "SUMMER", true)).await.unwrap();
     assert_eq!(insert(&store, promotion_code(a, "promo_2", "summer", true)).await.unwrap_err(), CONFLICT);
@@ -567,7 +570,7 @@ pub async fn rollback_on_error(store: Arc<dyn Store>) {
     let base = product(a, "prod_0", T0, true);
     insert(&store, base.clone()).await.unwrap();
 
-    let err = transact(store.as_ref(), |tx| {
+    let err = transact_or_refuse(store.as_ref(), |tx| {
         tx.insert(&product("acct_rb", "prod_1", T0, true))?;
         tx.insert(&product("acct_rb", "prod_2", T0, true))?;
         tx.update(&product("acct_rb", "prod_0", T0, false))?;
@@ -590,7 +593,7 @@ pub async fn rollback_on_error(store: Arc<dyn Store>) {
     })
     .await
     .unwrap_err();
-    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
     assert_eq!(store.get(a, Kind::Product, "prod_3").await.unwrap(), None);
     assert_eq!(store.get(a, Kind::Product, "prod_0").await.unwrap(), Some(base));
 
@@ -603,7 +606,7 @@ pub async fn rollback_on_error(store: Arc<dyn Store>) {
     })
     .await
     .unwrap();
-    assert_eq!(handled, Err(StoreError::Conflict("primary_key")));
+    assert_eq!(handled, Err(StoreError::Conflict(Constraint::PrimaryKey)));
     for id in ["prod_4", "prod_5"] {
         assert!(store.get(a, Kind::Product, id).await.unwrap().is_some(), "{id}");
     }
@@ -625,7 +628,7 @@ pub async fn rollback_is_isolated_in_a_batch(store: Arc<dyn Store>) {
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            transact(store.as_ref(), move |tx| {
+            transact_or_refuse(store.as_ref(), move |tx| {
                 tx.insert(&product("acct_batch", &format!("prod_{i:02}"), T0, true))?;
                 tx.insert(&sample(Kind::Customer, "acct_batch", &format!("cus_{i:02}"), T0))?;
                 if i % 3 == 0 { Err(rejected()) } else { Ok(i) }
@@ -801,7 +804,7 @@ pub async fn find_and_delete_where(store: Arc<dyn Store>) {
     );
 
     // A rolled-back delete_where deletes nothing.
-    let err = transact(store.as_ref(), |tx| {
+    let err = transact_or_refuse(store.as_ref(), |tx| {
         tx.delete_where(Kind::CheckoutSession, &[])?;
         Err::<(), _>(rejected())
     })
@@ -1024,7 +1027,7 @@ pub async fn single_inserts(store: Arc<dyn Store>) {
     store.insert(first.clone()).await.unwrap();
     assert_eq!(store.get(a, Kind::Product, "prod_1").await.unwrap(), Some(first.clone()));
     let err = store.insert(product(a, "prod_1", T0 + 1, false)).await.unwrap_err();
-    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
     assert_eq!(store.get(a, Kind::Product, "prod_1").await.unwrap(), Some(first));
     // The same id in another account, or under another kind, is another record.
     store.insert(product("acct_ins_b", "prod_1", T0, true)).await.unwrap();
@@ -1033,9 +1036,9 @@ pub async fn single_inserts(store: Arc<dyn Store>) {
     // A promotion code's second constraint.
     store.insert(promotion_code(a, "promo_1", "SPRING", true)).await.unwrap();
     let err = store.insert(promotion_code(a, "promo_2", "spring", true)).await.unwrap_err();
-    assert_eq!(err, StoreError::Conflict("promotion_codes_active_code"));
+    assert_eq!(err, StoreError::Conflict(Constraint::ActivePromotionCode));
     let err = store.insert(promotion_code(a, "promo_1", "AUTUMN", true)).await.unwrap_err();
-    assert_eq!(err, StoreError::Conflict("primary_key"));
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
 
     // Many at once, of several kinds and accounts, some of them the same record: each key is
     // written once, every other insert of it conflicts, and every answer is the caller's own.
@@ -1066,7 +1069,13 @@ pub async fn single_inserts(store: Arc<dyn Store>) {
                 assert_eq!(stored, Some(record));
             }
             Err(e) => {
-                assert_eq!(e, StoreError::Conflict("primary_key"), "{} {}", record.account, record.id);
+                assert_eq!(
+                    e,
+                    StoreError::Conflict(Constraint::PrimaryKey),
+                    "{} {}",
+                    record.account,
+                    record.id
+                );
                 assert_eq!(record.kind, Kind::Event, "only the repeated events may conflict");
             }
         }

@@ -70,6 +70,29 @@ pub fn parse(input: &[u8]) -> Result<Value, FormError> {
     Ok(to_value(Node::Map(root)))
 }
 
+/// Decode a body of flat `name=value` pairs, as the hosted page's own forms send them, without
+/// building a tree: the names stay as they were sent (`quantity[li_1]`), in order. Percent-encoding
+/// and UTF-8 are checked as in [`parse`].
+pub fn pairs(input: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    let mut out = Vec::new();
+    for pair in input.split(|&b| b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (raw_key, raw_value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let key = decode(raw_key, None)?;
+        if key.is_empty() {
+            return Err(FormError::new(None, "A form parameter has an empty name."));
+        }
+        let value = decode(raw_value, Some(&key))?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
 fn decode(raw: &[u8], param: Option<&str>) -> Result<String, FormError> {
     // `percent_decode` passes a stray `%` through as it is; Rack (and so Stripe) refuses it.
     let malformed = raw.iter().enumerate().any(|(i, &b)| {

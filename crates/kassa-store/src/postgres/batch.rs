@@ -46,7 +46,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use kassa_core::store::{Kind, RawRecord, StoreError};
+use kassa_core::store::{Constraint, Kind, RawRecord, StoreError};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
@@ -292,7 +292,7 @@ async fn conflict(conn: &mut Pooled, record: &RawRecord) -> Result<StoreError, S
     {
         return Ok(StoreError::Conflict(other));
     }
-    Ok(StoreError::Conflict("primary_key"))
+    Ok(StoreError::Conflict(Constraint::PrimaryKey))
 }
 
 /// [`Store::get_many`](kassa_core::store::Store::get_many): records of one account by key.
@@ -426,7 +426,7 @@ mod tests {
             Insert(sample(Kind::Product, "acct_b", "prod_1", 1)),
         ];
         let answers = Insert::run(&mut conn, &jobs).await;
-        assert_eq!(answers[..3], [Ok(()), Err(StoreError::Conflict("primary_key")), Ok(())]);
+        assert_eq!(answers[..3], [Ok(()), Err(StoreError::Conflict(Constraint::PrimaryKey)), Ok(())]);
         assert!(
             matches!(&answers[3], Err(StoreError::Backend(m)) if m.contains("23502")),
             "{:?}",

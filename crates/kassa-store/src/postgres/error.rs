@@ -6,15 +6,15 @@
 
 use std::error::Error as _;
 
-use kassa_core::store::StoreError;
+use kassa_core::store::{Constraint, StoreError};
 use tokio_postgres::error::{DbError, SqlState};
 
-/// The port's name for a violated unique constraint, from PostgreSQL's name for it.
-fn conflict_name(constraint: &str) -> Option<&'static str> {
+/// The port's constraint behind a unique violation, from PostgreSQL's name for it.
+fn conflict_name(constraint: &str) -> Option<Constraint> {
     match constraint {
-        "promotion_codes_active_code" => Some("promotion_codes_active_code"),
+        c if c == Constraint::ActivePromotionCode.name() => Some(Constraint::ActivePromotionCode),
         // The primary key of a record table (`(account_id, id)`), of `accounts` or of `api_keys`.
-        c if c.ends_with("_pkey") => Some("primary_key"),
+        c if c.ends_with("_pkey") => Some(Constraint::PrimaryKey),
         _ => None,
     }
 }
@@ -118,10 +118,10 @@ mod tests {
 
     #[test]
     fn names_conflicts() {
-        assert_eq!(conflict_name("promotion_codes_active_code"), Some("promotion_codes_active_code"));
-        assert_eq!(conflict_name("products_pkey"), Some("primary_key"));
-        assert_eq!(conflict_name("accounts_pkey"), Some("primary_key"));
-        assert_eq!(conflict_name("api_keys_pkey"), Some("primary_key"));
+        assert_eq!(conflict_name("promotion_codes_active_code"), Some(Constraint::ActivePromotionCode));
+        assert_eq!(conflict_name("products_pkey"), Some(Constraint::PrimaryKey));
+        assert_eq!(conflict_name("accounts_pkey"), Some(Constraint::PrimaryKey));
+        assert_eq!(conflict_name("api_keys_pkey"), Some(Constraint::PrimaryKey));
         assert_eq!(conflict_name("products_account_seq"), None);
     }
 

@@ -69,14 +69,15 @@ mod sql;
 mod testing;
 mod tx;
 
-use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
-use kassa_core::store::{Cursor, Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn};
+use kassa_core::store::{
+    Abort, Cursor, Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn, TxOutcome,
+};
 use tokio::runtime::Handle;
 use tokio_postgres::Config;
 use tokio_postgres::types::Type;
@@ -264,12 +265,12 @@ impl PostgresStore {
     }
 
     /// Run `f` in a transaction of `mode` on a blocking thread.
-    async fn run_tx(&self, mode: Mode, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+    async fn run_tx(&self, mode: Mode, f: TxFn) -> TxOutcome {
         let conn = self.pool.get().await?;
         let handle = Handle::current();
-        tokio::task::spawn_blocking(move || tx::run(conn, &handle, mode, f))
-            .await
-            .map_err(|e| StoreError::Backend(format!("a PostgreSQL transaction's thread failed: {e}")))?
+        tokio::task::spawn_blocking(move || tx::run(conn, &handle, mode, f)).await.map_err(|e| {
+            Abort::Store(StoreError::Backend(format!("a PostgreSQL transaction's thread failed: {e}")))
+        })?
     }
 
     async fn query(&self, q: &Query<'_>) -> Result<pool::Rows, StoreError> {
@@ -392,11 +393,11 @@ impl Store for PostgresStore {
         Ok(Page { data, has_more })
     }
 
-    async fn view(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+    async fn view(&self, f: TxFn) -> TxOutcome {
         self.run_tx(Mode::View, f).await
     }
 
-    async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+    async fn transact(&self, f: TxFn) -> TxOutcome {
         self.run_tx(Mode::Write, f).await
     }
 

@@ -19,7 +19,9 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use bytes::BytesMut;
-use kassa_core::store::{Column, Cursor, Filter, Kind, ListQuery, RawRecord, Scope, StoreError, Value};
+use kassa_core::store::{
+    Column, Constraint, Cursor, Filter, Kind, ListQuery, RawRecord, Scope, StoreError, Value,
+};
 use tokio_postgres::Row;
 
 use crate::filter::{self, Bound};
@@ -191,12 +193,9 @@ fn check_storable(record: &RawRecord) -> Result<(), StoreError> {
     let nul = |s: &str| s.contains('\0');
     let in_columns = record.columns.iter().any(|v| matches!(v, Value::Text(s) if nul(s)));
     if nul(&record.account) || nul(&record.id) || nul(&record.data) || in_columns {
-        return Err(kassa_core::error::Invalid {
-            code: kassa_core::error::ErrorCode::ParameterInvalid,
-            param: None,
-            message: "Text values cannot contain the NUL character (\\u0000).".to_owned(),
-        }
-        .into());
+        return Err(StoreError::Unstorable(
+            "Text values cannot contain the NUL character (\\u0000).".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -373,8 +372,8 @@ pub(crate) fn insert_batch<'a>(kind: Kind, records: &[&'a RawRecord]) -> Result<
 /// The unique constraint of `kind` besides its key, if it has one: a promotion code's active code.
 /// When an insert (`ON CONFLICT DO NOTHING`) writes nothing, it was this one if no row has the
 /// record's key ([`seq_of`]), and the key otherwise.
-pub(crate) fn other_unique(kind: Kind) -> Option<&'static str> {
-    (kind == Kind::PromotionCode).then_some("promotion_codes_active_code")
+pub(crate) fn other_unique(kind: Kind) -> Option<Constraint> {
+    (kind == Kind::PromotionCode).then_some(Constraint::ActivePromotionCode)
 }
 
 /// Whether `record` can be sent as an insert: its column count matches its table, and PostgreSQL

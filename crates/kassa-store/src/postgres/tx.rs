@@ -25,19 +25,18 @@
 //! return the same error without a round trip, and the transaction rolls back and reports that
 //! error even if the closure returns `Ok`.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use futures_util::FutureExt;
 use futures_util::future::join4;
-use kassa_core::store::{Filter, Kind, RawRecord, Scope, StoreError, Tx, TxFn};
+use kassa_core::store::{Abort, Constraint, Filter, Kind, RawRecord, Scope, StoreError, Tx, TxFn, TxOutcome};
 use tokio::runtime::Handle;
 
 use super::error::{is_connection_lost, map};
 use super::pool::{Pooled, Rows};
 use super::sql::{self, Lock, Query};
 
-pub(crate) type Outcome = Result<Box<dyn Any + Send>, StoreError>;
+pub(crate) type Outcome = TxOutcome;
 
 /// What kind of transaction a closure runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +61,7 @@ pub(crate) fn run(conn: Pooled, handle: &Handle, mode: Mode, f: TxFn) -> Outcome
         Ok(outcome) => outcome,
         Err(_) => {
             tracing::error!("a transaction panicked on PostgreSQL; it was rolled back");
-            Err(StoreError::Backend("the transaction panicked".to_owned()))
+            Err(Abort::Store(StoreError::Backend("the transaction panicked".to_owned())))
         }
     };
     tx.finish(outcome)
@@ -159,7 +158,7 @@ impl PgTx<'_> {
         if self.mode == Mode::View {
             self.end_view();
             return match self.failed.take() {
-                Some(failure) => outcome.and(Err(failure)),
+                Some(failure) => Err(Abort::Store(failure)),
                 None => outcome,
             };
         }
@@ -171,11 +170,13 @@ impl PgTx<'_> {
                         // The connection may have failed before or after the commit took
                         // effect: the caller learns only that it cannot know.
                         tracing::error!(error = %e, "PostgreSQL COMMIT failed");
-                        Err(e)
+                        Err(Abort::Store(e))
                     }
                 };
             }
-            (Ok(_), Some(failure)) => Err(failure),
+            // A statement failed and left the transaction unusable: that failure is the answer,
+            // even if the closure went on to refuse (it decided on a store that was failing).
+            (Ok(_) | Err(Abort::Refused(_)), Some(failure)) => Err(Abort::Store(failure)),
             (Err(e), _) => Err(e),
         };
         if let Err(e) = self.end("ROLLBACK") {
@@ -240,7 +241,7 @@ impl Tx for PgTx<'_> {
         {
             return Err(StoreError::Conflict(other));
         }
-        Err(StoreError::Conflict("primary_key"))
+        Err(StoreError::Conflict(Constraint::PrimaryKey))
     }
 
     fn update(&mut self, record: &RawRecord) -> Result<(), StoreError> {

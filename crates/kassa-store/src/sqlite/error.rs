@@ -4,7 +4,7 @@
 //! statement, and kassa binds every value, so nothing here can echo a secret (an API key hash, an
 //! email) into a log or a response.
 
-use kassa_core::store::StoreError;
+use kassa_core::store::{Constraint, StoreError};
 use rusqlite::ErrorCode;
 use rusqlite::ffi;
 
@@ -12,16 +12,16 @@ use rusqlite::ffi;
 /// (`UNIQUE constraint failed: promotion_codes.account_id, promotion_codes.code`). SQLite names the
 /// columns of a plain unique index, and the index itself only when it is on expressions, so both
 /// are recognised.
-fn conflict_name(message: &str) -> Option<&'static str> {
+fn conflict_name(message: &str) -> Option<Constraint> {
     let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
     if columns == "promotion_codes.account_id, promotion_codes.code"
-        || columns.contains("promotion_codes_active_code")
+        || columns.contains(Constraint::ActivePromotionCode.name())
     {
-        return Some("promotion_codes_active_code");
+        return Some(Constraint::ActivePromotionCode);
     }
     // `(account_id, id)` of a record table, or the key of `accounts` / `api_keys`.
     if columns.ends_with(".id") || columns == "api_keys.hash" {
-        return Some("primary_key");
+        return Some(Constraint::PrimaryKey);
     }
     None
 }
@@ -69,18 +69,18 @@ mod tests {
     fn names_conflicts() {
         assert_eq!(
             conflict_name("UNIQUE constraint failed: promotion_codes.account_id, promotion_codes.code"),
-            Some("promotion_codes_active_code")
+            Some(Constraint::ActivePromotionCode)
         );
         assert_eq!(
             conflict_name("UNIQUE constraint failed: index 'promotion_codes_active_code'"),
-            Some("promotion_codes_active_code")
+            Some(Constraint::ActivePromotionCode)
         );
         assert_eq!(
             conflict_name("UNIQUE constraint failed: products.account_id, products.id"),
-            Some("primary_key")
+            Some(Constraint::PrimaryKey)
         );
-        assert_eq!(conflict_name("UNIQUE constraint failed: accounts.id"), Some("primary_key"));
-        assert_eq!(conflict_name("UNIQUE constraint failed: api_keys.hash"), Some("primary_key"));
+        assert_eq!(conflict_name("UNIQUE constraint failed: accounts.id"), Some(Constraint::PrimaryKey));
+        assert_eq!(conflict_name("UNIQUE constraint failed: api_keys.hash"), Some(Constraint::PrimaryKey));
         assert_eq!(conflict_name("UNIQUE constraint failed: products.seq"), None);
         assert_eq!(conflict_name("NOT NULL constraint failed: products.active"), None);
     }

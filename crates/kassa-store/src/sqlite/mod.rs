@@ -63,7 +63,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use crossbeam_channel::Sender;
 use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
-use kassa_core::store::{Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn};
+use kassa_core::store::{Abort, Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn, TxOutcome};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 
@@ -375,6 +375,10 @@ impl Store for SqliteStore {
         }))
         .await
         .map(|_| ())
+        .map_err(|e| match e {
+            Abort::Store(e) => e,
+            Abort::Refused(_) => StoreError::Backend("creating an account cannot be refused".to_owned()),
+        })
     }
 
     async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError> {
@@ -444,19 +448,25 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn view(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+    async fn view(&self, f: TxFn) -> TxOutcome {
         self.read(move |conn| {
             // A deferred transaction: one snapshot for every read `f` makes. The reader's
             // connection is `query_only`, so a write inside `f` fails.
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(map)?;
+            let tx = match conn.transaction_with_behavior(TransactionBehavior::Deferred) {
+                Ok(tx) => tx,
+                Err(e) => return Ok(Err(Abort::Store(map(e)))),
+            };
             let out = f(&mut SqliteTx { conn: &tx });
-            tx.commit().map_err(map)?;
-            out
+            if let Err(e) = tx.commit() {
+                return Ok(Err(Abort::Store(map(e))));
+            }
+            Ok(out)
         })
         .await
+        .unwrap_or_else(|e| Err(Abort::Store(e)))
     }
 
-    async fn transact(&self, f: TxFn) -> Result<Box<dyn Any + Send>, StoreError> {
+    async fn transact(&self, f: TxFn) -> TxOutcome {
         self.write(Box::new(move |conn| f(&mut SqliteTx { conn }))).await
     }
 }
@@ -491,7 +501,7 @@ mod tests {
 
     use super::*;
     use crate::conformance::TestDatabase;
-    use kassa_core::store::{Value, transact};
+    use kassa_core::store::{Value, transact, transact_or_refuse};
 
     #[test]
     fn urls() {
@@ -618,8 +628,8 @@ mod tests {
         assert!(store.get("acct_1", Kind::Product, "prod_2").await.unwrap().is_some());
     }
 
-    /// Fifty transactions queued behind a busy writer go into one batch; every third fails and is
-    /// rolled back to its savepoint while the rest commit.
+    /// Fifty transactions queued behind a busy writer go into one batch; every third refuses and is
+    /// rolled back to its savepoint, its refusal handed back as it was, while the rest commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn one_batch_commits_the_good_and_drops_the_bad() {
         use std::time::Duration;
@@ -646,9 +656,9 @@ mod tests {
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    transact(store.as_ref(), move |tx| {
+                    transact_or_refuse(store.as_ref(), move |tx| {
                         tx.insert(&product("acct_1", &format!("prod_{i:02}")))?;
-                        if i % 3 == 0 { Err(StoreError::NotFound) } else { Ok(i) }
+                        if i % 3 == 0 { Err(Abort::Refused(format!("refused {i}"))) } else { Ok(i) }
                     })
                     .await
                 })
@@ -660,7 +670,7 @@ mod tests {
         go_tx.send(()).unwrap();
         blocker.await.unwrap().unwrap();
         for (i, t) in tasks.into_iter().enumerate() {
-            let want = if i % 3 == 0 { Err(StoreError::NotFound) } else { Ok(i) };
+            let want = if i % 3 == 0 { Err(Abort::Refused(format!("refused {i}"))) } else { Ok(i) };
             assert_eq!(t.await.unwrap(), want);
         }
 
@@ -701,7 +711,7 @@ mod tests {
             }))
             .await
             .unwrap_err();
-        assert!(matches!(&err, StoreError::Backend(m) if m.contains("FOREIGN KEY")), "{err:?}");
+        assert!(matches!(&err, Abort::Store(StoreError::Backend(m)) if m.contains("FOREIGN KEY")), "{err:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,8 @@
 //! It blocks for a job, takes whatever else is already queued (up to a limit), and runs them all
 //! in one `BEGIN IMMEDIATE … COMMIT`, each inside its own `SAVEPOINT`:
 //!
-//! - a job that returns `Err` (or panics) is rolled back to its savepoint, so it leaves nothing
+//! - a job that returns `Err` — a store failure or a refusal of its own — (or panics) is rolled
+//!   back to its savepoint, so it leaves nothing
 //!   behind and the other jobs in the batch are untouched;
 //! - a job that returns `Ok` is released into the batch;
 //! - only after `COMMIT` has returned (with `synchronous=FULL`, after the WAL is fsynced) does any
@@ -13,19 +14,18 @@
 //! One fsync thus covers every transaction that queued up while the previous one was on its way
 //! to the disk: under load, batches grow by themselves and the commit rate follows.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crossbeam_channel::Receiver;
-use kassa_core::store::StoreError;
+use kassa_core::store::{Abort, StoreError, TxOutcome};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::error::map;
 
-pub(crate) type Outcome = Result<Box<dyn Any + Send>, StoreError>;
+pub(crate) type Outcome = TxOutcome;
 
 /// A unit of work on the writer's connection, run inside the batch's transaction.
 pub(crate) type WriteFn = Box<dyn FnOnce(&Connection) -> Outcome + Send>;
@@ -99,7 +99,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counter
         let e = map(e);
         tracing::error!(error = %e, jobs = size, "SQLite writer could not begin a transaction");
         for job in batch.drain(..) {
-            let _ = job.reply.send(Err(e.clone()));
+            let _ = job.reply.send(Err(Abort::Store(e.clone())));
         }
         return false;
     }
@@ -149,15 +149,16 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counter
                 tracing::error!(error = %map(re), "SQLite writer could not roll back");
             }
             for r in ran {
-                // A job that failed on its own keeps its own error: it wrote nothing either way.
+                // A job that failed or refused on its own keeps its own answer: it wrote nothing
+                // either way.
                 let outcome = match r.outcome {
-                    Ok(_) => Err(e.clone()),
+                    Ok(_) => Err(Abort::Store(e.clone())),
                     Err(own) => Err(own),
                 };
                 let _ = r.reply.send(outcome);
             }
             for job in unreached {
-                let _ = job.reply.send(Err(e.clone()));
+                let _ = job.reply.send(Err(Abort::Store(e.clone())));
             }
             false
         }
@@ -172,7 +173,7 @@ fn run_job(conn: &Connection, f: WriteFn) -> Outcome {
         Ok(outcome) => outcome,
         Err(_) => {
             tracing::error!("a transaction panicked on the SQLite writer; it was rolled back");
-            Err(StoreError::Backend("the transaction panicked".to_owned()))
+            Err(Abort::Store(StoreError::Backend("the transaction panicked".to_owned())))
         }
     }
 }

@@ -28,6 +28,9 @@ pub enum ApiError {
         method: String,
         path: String,
     },
+    /// A handler panicked: a bug. The panic is logged where it happened; the client learns
+    /// nothing internal.
+    Panicked,
 }
 
 impl From<service::Error> for ApiError {
@@ -117,6 +120,16 @@ impl IntoResponse for ApiError {
                 None,
                 &format!("Unrecognized request URL ({method}: {path}): this route does not take {method}."),
             ),
+            Self::Panicked => {
+                tracing::error!("a request handler panicked");
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "api_error",
+                    None,
+                    None,
+                    "An internal error occurred. It has been logged; the request may be retried.",
+                )
+            }
             Self::Service(e) => service_error(e),
         }
     }
@@ -164,7 +177,13 @@ fn service_error(e: service::Error) -> Response {
 
 fn store_error(e: StoreError) -> Response {
     match e {
-        StoreError::Rejected(d) => service_error(service::Error::Domain(d)),
+        StoreError::Unstorable(message) => error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("parameter_invalid"),
+            None,
+            &message,
+        ),
         StoreError::Unavailable(cause) => {
             tracing::error!(%cause, "database unavailable");
             error_response(
@@ -176,7 +195,7 @@ fn store_error(e: StoreError) -> Response {
             )
         }
         StoreError::Conflict(constraint) => {
-            tracing::warn!(constraint, "unexpected uniqueness conflict");
+            tracing::warn!(constraint = constraint.name(), "unexpected uniqueness conflict");
             error_response(
                 StatusCode::CONFLICT,
                 "invalid_request_error",

@@ -18,6 +18,7 @@ use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use self::api::{catalog, events, sessions};
 use self::error::ApiError;
@@ -91,7 +92,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(api_routes("/checkout/session"))
         .nest("/v1", api_routes("/checkout/sessions").layer(map_response(stripe_status)))
-        .route_layer(from_fn_with_state(state.clone(), middleware::api));
+        .route_layer(from_fn_with_state(state.clone(), middleware::api))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Panicked.into_response()));
     let pages = Router::new()
         .route("/pay/{id}", get(pages::show).post(pages::submit))
         .route("/pay/{id}/3ds", get(pages::three_ds).post(pages::three_ds_result))
@@ -100,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{id}/promotion_code", post(pages::apply_code))
         .route("/pay/{id}/promotion_code/remove", post(pages::remove_code))
         .route_layer(from_fn_with_state(state.clone(), pages::same_origin))
+        .layer(CatchPanicLayer::custom(|_| pages::panicked()))
         .route("/static/pay.css", get(pages::stylesheet))
         .route("/static/pay.js", get(pages::script));
     Router::new()
@@ -122,16 +125,25 @@ async fn health(State(ctx): State<AppState>) -> Response {
     }
 }
 
-async fn unknown_route(method: Method, uri: OriginalUri) -> ApiError {
+/// An unknown route: under the hosted pages' paths the 404 page, elsewhere Stripe's JSON error.
+async fn unknown_route(method: Method, uri: OriginalUri) -> Response {
+    if pages::is_page_path(uri.path()) {
+        return pages::not_found();
+    }
     ApiError::UnknownRoute { method: method.to_string(), path: uri.path().chars().take(200).collect() }
+        .into_response()
 }
 
-/// A known path with a method it does not take: 405 on the native API; under `/v1` Stripe's 404
-/// for an unrecognized URL, which the SDKs raise as their invalid-request error.
-async fn method_not_allowed(method: Method, uri: OriginalUri) -> ApiError {
+/// A known path with a method it does not take: a 405 page on the hosted pages; 405 on the
+/// native API; under `/v1` Stripe's 404 for an unrecognized URL, which the SDKs raise as their
+/// invalid-request error.
+async fn method_not_allowed(method: Method, uri: OriginalUri) -> Response {
+    if pages::is_page_path(uri.path()) {
+        return pages::method_not_allowed(&method);
+    }
     let path: String = uri.path().chars().take(200).collect();
     if path.starts_with("/v1/") {
-        return ApiError::UnknownRoute { method: method.to_string(), path };
+        return ApiError::UnknownRoute { method: method.to_string(), path }.into_response();
     }
-    ApiError::MethodNotAllowed { method: method.to_string(), path }
+    ApiError::MethodNotAllowed { method: method.to_string(), path }.into_response()
 }

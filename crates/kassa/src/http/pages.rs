@@ -4,6 +4,18 @@
 //! back to the page (or the page again, with the error shown inline). `static/pay.js` only makes
 //! it nicer: quantities update in place through the same endpoint asking for JSON.
 //!
+//! The handlers are thin: read the form, call one service function, and turn the [`Outcome`] it
+//! ends in into a page or a redirect in one place ([`respond`]). Pages read through the services
+//! ([`page::view`], [`page::approval`]), never the store.
+//!
+//! A browser never gets JSON from a page route: an unknown session, a bad form, a post from
+//! another site, a failure of the server — each is an HTML page in the checkout's look, with the
+//! right status and its message on `data-testid="page-error"` ([`error_page`]). The only JSON is
+//! what `pay.js` asks for with `Accept: application/json` on the quantity form.
+//!
+//! Card data: the payment form is read straight into [`PayForm`], whose card is a `ValidCard` (or
+//! the field errors); the card number and CVC are never in a string past [`pay_form`].
+//!
 //! Security: no key is needed (the session id, ≥128 random bits, is the capability); every POST
 //! passes [`same_origin`], which refuses a request whose `Origin` is another site (403, nothing
 //! changed); templates are askama's, so merchant text is escaped; the Content-Security-Policy
@@ -15,13 +27,17 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use kassa_core::catalog::Customer;
+use kassa_core::payment::validate_card;
 use kassa_core::session::{Mode, PaymentMethodType, Session, Status};
-use kassa_core::store::StoreExt;
+use kassa_core::store::StoreError;
+use kassa_core::time::Timestamp;
 use serde_json::{Value, json};
 
-use crate::service::checkout::{self, PageSession, Refused};
+use crate::form::{self, FormError};
+use crate::service::checkout::{self, QuantityForm};
+use crate::service::page::{self, Approval, Approving, Outcome, PageView, Place};
 use crate::service::pay::{self, PayForm};
 use crate::state::{AppState, Ctx};
 
@@ -31,6 +47,11 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; conn
 
 /// The largest form a page accepts.
 const FORM_LIMIT: usize = 64 * 1024;
+
+/// Whether `path` is one of the hosted pages' (their errors are pages too, never JSON).
+pub fn is_page_path(path: &str) -> bool {
+    path == "/pay" || path.starts_with("/pay/")
+}
 
 /// The session id in a page's path; an id that is not UTF-8 names no session (404 page).
 pub struct PageId(pub String);
@@ -124,12 +145,11 @@ struct PaypalPage {
 }
 
 #[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage;
-
-#[derive(Template)]
-#[template(path = "forbidden.html")]
-struct ForbiddenPage;
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    heading: &'a str,
+    message: &'a str,
+}
 
 /// What to show besides the session: the customer's input and errors, after a refused post.
 #[derive(Default)]
@@ -143,67 +163,53 @@ pub struct Notes {
     pub method: Option<String>,
 }
 
+impl Notes {
+    /// These notes with `message` shown at `place`.
+    fn with_error(mut self, place: Place, message: String) -> Self {
+        match place {
+            Place::Quantity => self.quantity_error = Some(message),
+            Place::PromotionCode => self.code_error = Some(message),
+            Place::Payment => self.payment_error = Some(message),
+        }
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /pay/{id}`.
 pub async fn show(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
     render(&ctx, &id, Notes::default()).await
 }
 
 /// The page for session `id` as it is now, with `notes`.
-pub async fn render(ctx: &Ctx, id: &str, notes: Notes) -> Response {
-    let found = match crate::service::sessions::for_page(ctx, id).await {
-        Ok(f) => f,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-    };
-    let Some((session, account)) = found else {
-        return not_found();
-    };
-    render_session(ctx, PageSession { session, account }, notes).await
+async fn render(ctx: &Ctx, id: &str, notes: Notes) -> Response {
+    match page::view(ctx, id).await {
+        Ok(Some(v)) => render_view(ctx, v, notes),
+        Ok(None) => not_found(),
+        Err(e) => service_error_page(e),
+    }
 }
 
-async fn render_session(ctx: &Ctx, p: PageSession, notes: Notes) -> Response {
-    let merchant = match ctx.account_name(&p.account).await {
-        Ok(name) => name,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-    };
-    match p.session.status_at(ctx.now()) {
-        Status::Open => {}
+fn render_view(ctx: &Ctx, v: PageView, notes: Notes) -> Response {
+    let PageView { session, merchant, customer, transfer } = v;
+    match session.status_at(ctx.now()) {
+        Status::Open => {
+            page(StatusCode::OK, checkout_page(&session, merchant, customer.as_ref(), notes).render())
+        }
         status => {
-            let transfer = match bank_transfer(ctx, &p).await {
-                Ok(t) => t,
-                Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-            };
             let closed = ClosedPage {
                 merchant,
                 expired: status == Status::Expired,
-                transfer,
-                continue_url: p.session.success_url.as_ref().map(|_| pay::landing(ctx, &p.session)),
+                transfer: transfer
+                    .map(|t| TransferView { amount: t.currency.format(t.amount), reference: t.reference }),
+                continue_url: session.success_url.as_ref().map(|_| pay::landing(&ctx.public_url, &session)),
             };
-            return page(StatusCode::OK, closed.render());
+            page(StatusCode::OK, closed.render())
         }
     }
-    let customer: Option<Customer> = match &p.session.customer {
-        Some(c) => match ctx.store.load::<Customer>(&p.account, c).await {
-            Ok(c) => c,
-            Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-        },
-        None => None,
-    };
-    page(StatusCode::OK, view(&p.session, merchant, customer.as_ref(), notes).render())
-}
-
-/// A completed session still waiting for a bank transfer: what to transfer and the reference.
-async fn bank_transfer(ctx: &Ctx, p: &PageSession) -> crate::service::Result<Option<TransferView>> {
-    use kassa_core::billing::{PaymentIntent, PaymentIntentStatus};
-    if p.session.status != Status::Complete
-        || p.session.payment_status != kassa_core::session::PaymentStatus::Unpaid
-    {
-        return Ok(None);
-    }
-    let Some(pi_id) = &p.session.payment_intent else { return Ok(None) };
-    let pi = ctx.store.load::<PaymentIntent>(&p.account, pi_id).await?;
-    Ok(pi.filter(|pi| pi.status == PaymentIntentStatus::RequiresAction).map(|pi| TransferView {
-        amount: pi.currency.format(pi.amount),
-        reference: kassa_core::completion::bank_reference(&pi.id),
-    }))
 }
 
 fn submit_label(s: &Session) -> String {
@@ -231,7 +237,7 @@ fn interval_label(r: kassa_core::catalog::Recurring) -> String {
     }
 }
 
-fn view(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes) -> PayPage {
+fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes) -> PayPage {
     let c = s.currency;
     let lines: Vec<LineView> = s
         .line_items
@@ -303,80 +309,126 @@ fn view(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes
     }
 }
 
-/// The body of a page form, decoded like the API's form encoding.
-async fn form(req: Request) -> Result<(HeaderMap, Value), Response> {
+/// `GET /pay/{id}/3ds`: the test network's 3-D Secure challenge.
+pub async fn three_ds(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+    approval_page(&ctx, &id, Approving::Challenge, |session, merchant| {
+        let amount = session.currency.format(session.amount_total);
+        ThreeDsPage { id: id.clone(), merchant, amount }.render()
+    })
+    .await
+}
+
+/// `GET /pay/{id}/paypal`: kassa's stand-in for PayPal's approval page.
+pub async fn paypal(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+    approval_page(&ctx, &id, Approving::Paypal, |session, merchant| {
+        let amount = session.currency.format(session.amount_total);
+        let email = session.pending_buyer.as_ref().and_then(|b| b.email.clone());
+        PaypalPage { id: id.clone(), merchant, amount, email }.render()
+    })
+    .await
+}
+
+/// A page asking the customer to approve a payment; with nothing to approve, back to checkout.
+async fn approval_page<F>(ctx: &Ctx, id: &str, approving: Approving, render: F) -> Response
+where
+    F: FnOnce(&Session, String) -> Result<String, askama::Error>,
+{
+    match page::approval(ctx, id, approving).await {
+        Ok(Approval::Pending { session, merchant }) => page(StatusCode::OK, render(&session, merchant)),
+        Ok(Approval::NotPending) => back_to(id),
+        Ok(Approval::Unknown) => not_found(),
+        Err(e) => service_error_page(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms
+// ---------------------------------------------------------------------------------------------
+
+/// The pairs of a page form. A body too large or that cannot be decoded is answered here, with
+/// an error page.
+async fn read_form(req: Request) -> Result<(HeaderMap, Vec<(String, String)>), Response> {
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, FORM_LIMIT)
         .await
-        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response())?;
-    let value = crate::form::parse(&bytes).map_err(|e| {
-        (StatusCode::BAD_REQUEST, format!("The form could not be read: {}", e.message)).into_response()
-    })?;
-    Ok((parts.headers, value))
+        .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "Form too large", "The form is too large."))?;
+    let pairs = form::pairs(&bytes).map_err(|e| bad_form(&e))?;
+    Ok((parts.headers, pairs))
+}
+
+fn bad_form(e: &FormError) -> Response {
+    let message = format!("The form could not be read: {}", e.message);
+    error_page(StatusCode::BAD_REQUEST, "Form not understood", &message)
+}
+
+/// The last value sent for `name`, or "".
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// The payment form, read from its pairs: the card number, expiry and CVC go straight into the
+/// masking types (checked against `now`), and the strings that carried them are dropped.
+pub fn pay_form(pairs: Vec<(String, String)>, now: Timestamp) -> PayForm {
+    let (mut number, mut expiry, mut cvc) = (String::new(), String::new(), String::new());
+    let (mut email, mut name, mut method) = (String::new(), String::new(), String::new());
+    for (key, value) in pairs {
+        let slot = match key.as_str() {
+            "card_number" => &mut number,
+            "card_expiry" => &mut expiry,
+            "card_cvc" => &mut cvc,
+            "email" => &mut email,
+            "name" => &mut name,
+            "payment_method" => &mut method,
+            _ => continue,
+        };
+        *slot = value;
+    }
+    let card = validate_card(&number, &expiry, &cvc, now);
+    PayForm { email, name, payment_method: method, card }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 
-fn back_to(id: &str) -> Response {
-    Redirect::to(&format!("/pay/{id}")).into_response()
-}
-
 /// `POST /pay/{id}/quantities`: `quantity[<line id>]=N` for any lines, and optionally
-/// `step=<line id>:±1` (the no-JS + and − buttons).
+/// `step=<line id>:±1` (the no-JS + and − buttons). With `Accept: application/json` (the script)
+/// the answer is the new totals, or the refusal with them, as JSON.
 pub async fn quantities(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (headers, params) = match form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let json = wants_json(&headers);
-    let current = match crate::service::sessions::for_page(&ctx, &id).await {
-        Ok(Some((s, _))) => s,
-        Ok(None) => return not_found(),
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-    };
-    let mut wanted: Vec<(String, i64)> = Vec::new();
-    if let Some(map) = params.get("quantity").and_then(Value::as_object) {
-        for (line, q) in map {
-            let Some(q) = q.as_str().and_then(|q| q.trim().parse::<i64>().ok()) else {
-                return refused_quantity(&ctx, &id, json, &current, "Enter a whole number.".to_owned()).await;
-            };
-            if current.line_items.iter().any(|l| &l.id == line && l.quantity != q) {
-                wanted.push((line.clone(), q));
-            }
+    let mut form = QuantityForm::default();
+    for (key, value) in pairs {
+        match key.strip_prefix("quantity[").and_then(|k| k.strip_suffix(']')) {
+            Some(line) => form.quantities.push((line.to_owned(), value)),
+            None if key == "step" => form.step = Some(value),
+            None => {}
         }
     }
-    let step = params.get("step").and_then(Value::as_str).and_then(|s| s.split_once(':'));
-    if let Some((line, Ok(step), Some(l))) =
-        step.map(|(line, n)| (line, n.parse::<i64>(), current.line_items.iter().find(|l| l.id == line)))
-    {
-        let base = wanted.iter().find(|(w, _)| w == line).map_or(l.quantity, |(_, q)| *q);
-        wanted.retain(|(w, _)| w != line);
-        wanted.push((line.to_owned(), base.saturating_add(step)));
+    let outcome = checkout::set_quantities(&ctx, &id, form).await;
+    if !wants_json(&headers) {
+        return respond(&ctx, &id, outcome, Notes::default()).await;
     }
-    match checkout::set_quantities(&ctx, &id, wanted).await {
-        Ok(Ok(p)) if json => summary_json(&p.session, None),
-        Ok(Ok(_)) => back_to(&id),
-        Ok(Err(Refused::Input(e))) => refused_quantity(&ctx, &id, json, &current, e.message).await,
-        Ok(Err(Refused::Unknown)) => not_found(),
-        Ok(Err(Refused::Closed(_))) if json => (
+    match outcome {
+        Ok(Outcome::Changed(s)) => summary_json(&s, None),
+        Ok(Outcome::Refused { message, .. }) => match page::view(&ctx, &id).await {
+            Ok(Some(v)) => {
+                let mut r = summary_json(&v.session, Some(message));
+                *r.status_mut() = StatusCode::BAD_REQUEST;
+                r
+            }
+            Ok(None) => not_found(),
+            Err(e) => service_error_page(e),
+        },
+        Ok(Outcome::Closed) => (
             StatusCode::CONFLICT,
             axum::Json(json!({"error": "This checkout is no longer open.", "closed": true})),
         )
             .into_response(),
-        Ok(Err(Refused::Closed(_))) => back_to(&id),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+        other => respond(&ctx, &id, other, Notes::default()).await,
     }
-}
-
-async fn refused_quantity(ctx: &Ctx, id: &str, json: bool, current: &Session, message: String) -> Response {
-    if json {
-        let mut r = summary_json(current, Some(message));
-        *r.status_mut() = StatusCode::BAD_REQUEST;
-        return r;
-    }
-    render(ctx, id, Notes { quantity_error: Some(message), ..Notes::default() }).await
 }
 
 /// The live totals the script shows.
@@ -401,142 +453,180 @@ fn summary_json(s: &Session, error: Option<String>) -> Response {
 
 /// `POST /pay/{id}/promotion_code` with `code`.
 pub async fn apply_code(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, params) = match form(req).await {
+    let (_, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let typed = params.get("code").and_then(Value::as_str).unwrap_or_default().to_owned();
-    match checkout::apply_code(&ctx, &id, &typed).await {
-        Ok(Ok(_)) | Ok(Err(Refused::Closed(_))) => back_to(&id),
-        Ok(Err(Refused::Input(e))) => {
-            render(&ctx, &id, Notes { code_value: typed, code_error: Some(e.message), ..Notes::default() })
-                .await
-        }
-        Ok(Err(Refused::Unknown)) => not_found(),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
-    }
+    let typed = field(&pairs, "code");
+    let outcome = checkout::apply_code(&ctx, &id, &typed).await;
+    respond(&ctx, &id, outcome, Notes { code_value: typed, ..Notes::default() }).await
 }
 
 /// `POST /pay/{id}/promotion_code/remove`.
 pub async fn remove_code(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
-    match checkout::remove_code(&ctx, &id).await {
-        Ok(Ok(_)) | Ok(Err(Refused::Closed(_))) => back_to(&id),
-        Ok(Err(Refused::Input(e))) => {
-            render(&ctx, &id, Notes { code_error: Some(e.message), ..Notes::default() }).await
-        }
-        Ok(Err(Refused::Unknown)) => not_found(),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
-    }
+    let outcome = checkout::remove_code(&ctx, &id).await;
+    respond(&ctx, &id, outcome, Notes::default()).await
 }
 
-fn text(params: &Value, key: &str) -> String {
-    params.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-/// Act on what the payment flow decided.
-async fn follow(ctx: &Ctx, id: &str, next: crate::service::Result<pay::Next>, notes: Notes) -> Response {
-    match next {
-        Ok(pay::Next::Done(url)) => Redirect::to(&url).into_response(),
-        Ok(pay::Next::Refused(message)) => {
-            render(ctx, id, Notes { payment_error: Some(message), ..notes }).await
-        }
-        Ok(pay::Next::Challenge) => Redirect::to(&format!("/pay/{id}/3ds")).into_response(),
-        Ok(pay::Next::Paypal) => Redirect::to(&format!("/pay/{id}/paypal")).into_response(),
-        Ok(pay::Next::Closed) => back_to(id),
-        Ok(pay::Next::Unknown) => not_found(),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
-    }
-}
-
-/// `POST /pay/{id}`: the payment form. The card number and CVC are read here, handed to the
-/// payment processor and dropped; they are never stored or logged, nor echoed back on the page.
+/// `POST /pay/{id}`: the payment form. The card number and CVC are handed to the payment
+/// processor inside a `ValidCard` and dropped; they are never stored or logged, nor echoed back.
 pub async fn submit(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, params) = match form(req).await {
+    let (_, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let pay_form = PayForm {
-        email: text(&params, "email"),
-        name: text(&params, "name"),
-        payment_method: text(&params, "payment_method"),
-        card_number: text(&params, "card_number"),
-        card_expiry: text(&params, "card_expiry"),
-        card_cvc: text(&params, "card_cvc"),
-    };
-    drop(params);
+    let form = pay_form(pairs, ctx.now());
     let notes = Notes {
-        email: Some(pay_form.email.clone()),
-        name: Some(pay_form.name.clone()),
-        method: Some(pay_form.payment_method.clone()),
+        email: Some(form.email.clone()),
+        name: Some(form.name.clone()),
+        method: Some(form.payment_method.clone()),
         ..Notes::default()
     };
-    let next = pay::pay(&ctx, &id, pay_form).await;
-    follow(&ctx, &id, next, notes).await
-}
-
-/// `GET /pay/{id}/3ds`: the test network's 3-D Secure challenge.
-pub async fn three_ds(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
-    match pay::pending_challenge(&ctx, &id).await {
-        Ok(Some((s, account))) if s.status_at(ctx.now()) == Status::Open => {
-            let merchant =
-                ctx.store.get_account(&account).await.ok().flatten().map(|a| a.name).unwrap_or_default();
-            page(
-                StatusCode::OK,
-                ThreeDsPage { id, merchant, amount: s.currency.format(s.amount_total) }.render(),
-            )
-        }
-        Ok(_) => back_to(&id),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
-    }
+    let outcome = pay::pay(&ctx, &id, form).await;
+    respond(&ctx, &id, outcome, notes).await
 }
 
 /// `POST /pay/{id}/3ds` with `result=complete|fail`.
 pub async fn three_ds_result(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, params) = match form(req).await {
+    let (_, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let passed = text(&params, "result") == "complete";
-    let next = pay::resolve_challenge(&ctx, &id, passed).await;
-    follow(&ctx, &id, next, Notes::default()).await
-}
-
-/// `GET /pay/{id}/paypal`: kassa's stand-in for PayPal's approval page.
-pub async fn paypal(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
-    match crate::service::sessions::for_page(&ctx, &id).await {
-        Ok(Some((s, account))) if s.status_at(ctx.now()) == Status::Open && s.pending_buyer.is_some() => {
-            let merchant =
-                ctx.store.get_account(&account).await.ok().flatten().map(|a| a.name).unwrap_or_default();
-            let email = s.pending_buyer.as_ref().and_then(|b| b.email.clone());
-            page(
-                StatusCode::OK,
-                PaypalPage { id, merchant, amount: s.currency.format(s.amount_total), email }.render(),
-            )
-        }
-        Ok(Some(_)) => back_to(&id),
-        Ok(None) => not_found(),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
-    }
+    let passed = field(&pairs, "result") == "complete";
+    let outcome = pay::resolve_challenge(&ctx, &id, passed).await;
+    respond(&ctx, &id, outcome, Notes::default()).await
 }
 
 /// `POST /pay/{id}/paypal` with `decision=approve|cancel`.
 pub async fn paypal_decision(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, params) = match form(req).await {
+    let (_, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let approved = text(&params, "decision") == "approve";
-    let next = pay::paypal(&ctx, &id, approved).await;
-    follow(&ctx, &id, next, Notes { method: Some("paypal".to_owned()), ..Notes::default() }).await
+    let approved = field(&pairs, "decision") == "approve";
+    let outcome = pay::paypal(&ctx, &id, approved).await;
+    respond(&ctx, &id, outcome, Notes { method: Some("paypal".to_owned()), ..Notes::default() }).await
 }
+
+/// The one place an action's outcome becomes a page or a redirect.
+async fn respond(ctx: &Ctx, id: &str, outcome: crate::service::Result<Outcome>, notes: Notes) -> Response {
+    match outcome {
+        Ok(Outcome::Changed(_) | Outcome::Closed) => back_to(id),
+        Ok(Outcome::Refused { place, message }) => render(ctx, id, notes.with_error(place, message)).await,
+        Ok(Outcome::Completed { redirect }) => see_other(&redirect),
+        Ok(Outcome::Challenge) => see_other(&format!("/pay/{id}/3ds")),
+        Ok(Outcome::Paypal) => see_other(&format!("/pay/{id}/paypal")),
+        Ok(Outcome::Unknown) => not_found(),
+        Err(e) => service_error_page(e),
+    }
+}
+
+fn back_to(id: &str) -> Response {
+    see_other(&format!("/pay/{id}"))
+}
+
+/// A 303 to `url`. A URL a merchant gave may hold characters a header cannot (`é` in a path):
+/// they are percent-encoded, as a browser would send them, instead of failing the response.
+fn see_other(url: &str) -> Response {
+    let location: String = url
+        .bytes()
+        .map(|b| if b.is_ascii_graphic() { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    match HeaderValue::from_str(&location) {
+        Ok(v) => {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            r.headers_mut().insert(header::LOCATION, v);
+            r
+        }
+        Err(_) => {
+            service_error_page(StoreError::Backend("a redirect URL is not a valid header".to_owned()).into())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// An error as a page in the checkout's look: `heading`, then `message` on `page-error`.
+pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
+    page(status, ErrorPage { heading, message }.render())
+}
+
+pub fn not_found() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Checkout not found",
+        "This payment link is not valid. Check the link you were given.",
+    )
+}
+
+/// A post another site sent: 403, nothing changed.
+pub fn forbidden() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form can only be sent from the checkout page itself.",
+    )
+}
+
+/// A page route asked with a method it does not take.
+pub fn method_not_allowed(method: &Method) -> Response {
+    let message = format!("This page cannot be requested with {method}.");
+    error_page(StatusCode::METHOD_NOT_ALLOWED, "Not available", &message)
+}
+
+/// A handler under a page panicked (a bug): the 500 page.
+pub fn panicked() -> Response {
+    tracing::error!("a hosted page's handler panicked");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Something went wrong on our side. Try again in a moment.",
+    )
+}
+
+/// A service that failed under a page: its status and a message fit for the customer; the cause
+/// goes to the log, never to the page.
+pub fn service_error_page(e: crate::service::Error) -> Response {
+    use crate::service::Error;
+    use kassa_core::Error as DomainError;
+    let (status, heading, message) = match e {
+        Error::Domain(DomainError::Invalid(i)) => (StatusCode::BAD_REQUEST, "Request refused", i.message),
+        Error::Domain(DomainError::State(m)) => (StatusCode::BAD_REQUEST, "Request refused", m),
+        Error::Domain(DomainError::NotFound { .. }) => return not_found(),
+        Error::Idempotency(r) => (StatusCode::BAD_REQUEST, "Request refused", r.to_string()),
+        Error::Store(StoreError::Unstorable(m)) => (StatusCode::BAD_REQUEST, "Request refused", m),
+        Error::Store(StoreError::Unavailable(cause)) => {
+            tracing::error!(%cause, "database unavailable");
+            let message = "The checkout is unavailable right now. Try again in a moment.".to_owned();
+            (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", message)
+        }
+        Error::Store(
+            e @ (StoreError::Conflict(_)
+            | StoreError::CursorNotFound(_)
+            | StoreError::NotFound
+            | StoreError::Corrupt(_)
+            | StoreError::Backend(_)),
+        ) => {
+            tracing::error!(cause = %e, "a hosted page failed");
+            let message =
+                "Something went wrong on our side. Nothing was charged twice: try again in a moment.";
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", message.to_owned())
+        }
+    };
+    error_page(status, heading, &message)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security and headers
+// ---------------------------------------------------------------------------------------------
 
 /// Refuse a POST that another site sent: its `Origin` (or `Sec-Fetch-Site: cross-site`) gives it
 /// away. A POST without `Origin` (a client that is not a browser) passes.
 pub async fn same_origin(State(ctx): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() == Method::POST && !from_this_site(&ctx.public_url, req.headers()) {
-        let mut r = page(StatusCode::FORBIDDEN, ForbiddenPage.render());
-        *r.status_mut() = StatusCode::FORBIDDEN;
-        return r;
+        return forbidden();
     }
     next.run(req).await
 }
@@ -582,29 +672,29 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     r
 }
 
-pub fn not_found() -> Response {
-    page(StatusCode::NOT_FOUND, NotFoundPage.render())
-}
-
+/// A rendered page with the headers every page carries. A template that fails to render is a 500
+/// page written without the template engine.
 pub fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response {
-    match html {
-        Ok(body) => {
-            let mut r = (status, Html(body)).into_response();
-            let h = r.headers_mut();
-            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            // Same-origin requests carry the page (so form posts send a real `Origin`); other
-            // sites never learn the page's URL, which holds the session id.
-            h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
-            h.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
-            r
-        }
+    let (status, body) = match html {
+        Ok(body) => (status, body),
         Err(e) => {
             tracing::error!(error = %e, "page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown.").into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED.to_owned())
         }
-    }
+    };
+    let mut r = (status, Html(body)).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Same-origin requests carry the page (so form posts send a real `Origin`); other
+    // sites never learn the page's URL, which holds the session id.
+    h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
+    h.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+    r
 }
+
+/// The 500 page when the template engine itself failed.
+const RENDER_FAILED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Something went wrong</title><link rel=\"stylesheet\" href=\"/static/pay.css\"></head><body><main><h1>Something went wrong</h1><p class=\"status\" role=\"alert\" data-testid=\"page-error\">The page could not be shown. Try again in a moment.</p></main></body></html>";
 
 #[cfg(test)]
 mod tests {

@@ -30,7 +30,9 @@ use kassa_core::params::{
 };
 use kassa_core::payment::SavedBehaviour;
 use kassa_core::renewal::{self, ClockStatus, Due, Happened, TestClock};
-use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value, view};
+use kassa_core::store::{
+    Abort, Cmp, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value, view,
+};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
 use kassa_core::{Error as DomainError, Invalid};
@@ -197,7 +199,7 @@ fn advance_one(
     sub: &mut Subscription,
     until: Timestamp,
     lease: Timestamp,
-) -> Result<Option<Charge>, StoreError> {
+) -> Result<Option<Charge>, Abort<DomainError>> {
     while let Some((at, due)) = sub.next_due().filter(|(t, _)| *t <= until) {
         if due == Due::Attempt {
             let Some(collecting) = sub.collecting.clone() else { break };
@@ -225,9 +227,8 @@ fn advance_one(
             }));
         }
         let before = views::subscription(sub);
-        let step = renewal::advance(sub, at).map_err(|_| {
-            StoreError::Rejected(Invalid::general("A renewal's amounts are too large.").into())
-        })?;
+        let step = renewal::advance(sub, at)
+            .map_err(|_| Abort::refuse(Invalid::general("A renewal's amounts are too large.")))?;
         if let Some(inv) = &step.invoice {
             tx.put_new(account, inv)?;
         }
@@ -305,7 +306,7 @@ pub async fn cancel(ctx: &Ctx, acct: &Acct, id: &str, p: SubscriptionCancel) -> 
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
         renewal::cancel_now(sub, at)?;
         out.set_now(at);
-        out.emit(tx, account, EventType::CustomerSubscriptionDeleted, views::subscription(sub))
+        Ok(out.emit(tx, account, EventType::CustomerSubscriptionDeleted, views::subscription(sub))?)
     })
     .await
 }
@@ -562,7 +563,7 @@ pub async fn resume_clocks(ctx: &Ctx) -> Result<usize> {
 }
 
 /// A customer's clock must exist in the account.
-pub fn check_clock(tx: &mut dyn Tx, account: &str, clock: &str) -> Result<(), StoreError> {
+pub fn check_clock(tx: &mut dyn Tx, account: &str, clock: &str) -> Result<(), Abort<DomainError>> {
     match tx.load::<TestClock>(account, clock)? {
         Some(_) => Ok(()),
         None => Err(Invalid::no_such("test_clock", clock, "test_clock").into()),

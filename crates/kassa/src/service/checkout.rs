@@ -1,84 +1,95 @@
 //! What the customer does on the hosted page before paying: change quantities, enter or remove a
 //! promotion code. No key: the session id is the capability. Each action is one transaction that
 //! re-reads the session, so two tabs cannot interleave their changes, and only an open session
-//! changes.
+//! changes. Each ends in a page [`Outcome`]: the changed session, a refusal to show beside the
+//! control, or the session being closed.
 
+use kassa_core::Invalid;
 use kassa_core::catalog::{Coupon, Customer, PromotionCode};
-use kassa_core::session::{Session, Status};
-use kassa_core::store::{Column, Cursor, Filter, Kind, ListQuery, Record, StoreError, TxExt, transact};
-use kassa_core::{Error as DomainError, Invalid};
+use kassa_core::session::Session;
+use kassa_core::store::{Abort, Column, Cursor, Filter, Kind, ListQuery, Record, StoreError, Tx, TxExt};
 
 use super::Result;
+use super::page::{Outcome, Place, Stop, answer, open_for_page, open_session};
 use crate::state::Ctx;
 
-/// A session as the page sees it, with its account.
-pub struct PageSession {
-    pub session: Session,
-    pub account: String,
+/// A customer's input refused at `place`, rolling the change back.
+fn refuse(place: Place, e: Invalid) -> Abort<Outcome> {
+    Abort::Refused(Outcome::refused(place, e.message))
 }
 
-/// Why a page action did not happen.
-#[derive(Debug)]
-pub enum Refused {
-    /// No such session.
-    Unknown,
-    /// The session is no longer open.
-    Closed(Status),
-    /// The customer's input broke a rule; show the message on the page.
-    Input(Invalid),
-}
-
-fn closed(status: Status) -> StoreError {
-    StoreError::Rejected(DomainError::State(status.as_str().to_owned()))
-}
-
-/// Run `change` on the open session `id`, in one transaction.
-async fn change<F>(ctx: &Ctx, id: &str, change: F) -> Result<std::result::Result<PageSession, Refused>>
+/// Run `change` on the open session `id`, in one transaction, and save it.
+async fn change<F>(ctx: &Ctx, id: &str, change: F) -> Result<Outcome>
 where
-    F: FnOnce(&mut Session, &mut dyn kassa_core::store::Tx, &str) -> std::result::Result<(), StoreError>
-        + Send
-        + 'static,
+    F: FnOnce(&mut Session, &mut dyn Tx, &str) -> std::result::Result<(), Abort<Outcome>> + Send + 'static,
 {
-    let Some(found) = ctx.store.get_by_id(Kind::CheckoutSession, id).await? else {
-        return Ok(Err(Refused::Unknown));
+    let run = async {
+        let (_, account) = open_for_page(ctx, id).await?;
+        save(ctx, account, id, change).await
     };
-    let account = found.account;
+    answer(run.await)
+}
+
+/// [`change`] on a session already found in `account`.
+async fn save<F>(ctx: &Ctx, account: String, id: &str, change: F) -> std::result::Result<Outcome, Stop>
+where
+    F: FnOnce(&mut Session, &mut dyn Tx, &str) -> std::result::Result<(), Abort<Outcome>> + Send + 'static,
+{
     let now = ctx.now();
     let id = id.to_owned();
-    let acct = account.clone();
-    let outcome = transact(ctx.store.as_ref(), move |tx| {
-        let mut session: Session = tx
-            .load(&acct, &id)?
-            .ok_or_else(|| StoreError::Rejected(DomainError::State("gone".to_owned())))?;
-        let status = session.status_at(now);
-        if status != Status::Open {
-            return Err(closed(status));
-        }
-        change(&mut session, tx, &acct)?;
-        tx.put(&acct, &session)?;
+    let session = kassa_core::store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
+        let mut session = open_session(tx, &account, &id, now)?;
+        change(&mut session, tx, &account)?;
+        tx.put(&account, &session)?;
         Ok(session)
     })
-    .await;
-    match outcome {
-        Ok(session) => Ok(Ok(PageSession { session, account })),
-        Err(StoreError::Rejected(DomainError::Invalid(i))) => Ok(Err(Refused::Input(i))),
-        Err(StoreError::Rejected(DomainError::State(s))) => {
-            Ok(Err(Status::parse(&s).map_or(Refused::Unknown, Refused::Closed)))
+    .await?;
+    Ok(Outcome::Changed(Box::new(session)))
+}
+
+/// What the quantity form sent: `quantity[<line id>]=N` for any lines, and the no-JS + and −
+/// buttons' `step=<line id>:±1`.
+#[derive(Debug, Default, Clone)]
+pub struct QuantityForm {
+    /// `(line id, what was typed)`, in the form's order.
+    pub quantities: Vec<(String, String)>,
+    pub step: Option<String>,
+}
+
+impl QuantityForm {
+    /// The `(line id, quantity)` changes this form asks of `session`: typed quantities that differ
+    /// from the line's, then the step (on top of a quantity typed for the same line).
+    fn changes(&self, session: &Session) -> std::result::Result<Vec<(String, i64)>, Invalid> {
+        let mut wanted: Vec<(String, i64)> = Vec::new();
+        for (line, typed) in &self.quantities {
+            let q = typed
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| Invalid::param("quantity", "Enter a whole number."))?;
+            if session.line_items.iter().any(|l| &l.id == line && l.quantity != q) {
+                wanted.retain(|(w, _)| w != line);
+                wanted.push((line.clone(), q));
+            }
         }
-        Err(e) => Err(e.into()),
+        let step = self.step.as_deref().and_then(|s| s.split_once(':'));
+        if let Some((line, Ok(step), Some(l))) =
+            step.map(|(line, n)| (line, n.parse::<i64>(), session.line_items.iter().find(|l| l.id == line)))
+        {
+            let base = wanted.iter().find(|(w, _)| w == line).map_or(l.quantity, |(_, q)| *q);
+            wanted.retain(|(w, _)| w != line);
+            wanted.push((line.to_owned(), base.saturating_add(step)));
+        }
+        Ok(wanted)
     }
 }
 
-/// Set the quantities of adjustable lines: `(line id, quantity)` pairs, applied in order; the
-/// first refused one stops the change and nothing is saved.
-pub async fn set_quantities(
-    ctx: &Ctx,
-    id: &str,
-    changes: Vec<(String, i64)>,
-) -> Result<std::result::Result<PageSession, Refused>> {
+/// Set the quantities of adjustable lines as `form` asks, in order; the first refused one stops
+/// the change and nothing is saved.
+pub async fn set_quantities(ctx: &Ctx, id: &str, form: QuantityForm) -> Result<Outcome> {
     change(ctx, id, move |session, _, _| {
+        let changes = form.changes(session).map_err(|e| refuse(Place::Quantity, e))?;
         for (line, quantity) in changes {
-            session.set_quantity(&line, quantity)?;
+            session.set_quantity(&line, quantity).map_err(|e| refuse(Place::Quantity, e))?;
         }
         Ok(())
     })
@@ -88,45 +99,50 @@ pub async fn set_quantities(
 /// Apply the promotion code the customer typed (matched case-insensitively among the account's
 /// codes). The code is found with a plain read, then loaded again inside the transaction, which
 /// re-checks it: a lookup inside the transaction could skip a row another one holds.
-pub async fn apply_code(
-    ctx: &Ctx,
-    id: &str,
-    code: &str,
-) -> Result<std::result::Result<PageSession, Refused>> {
-    let unknown =
-        || Invalid::new(kassa_core::ErrorCode::PromotionCodeInvalid, "code", "This code is not valid.");
-    let typed = code.trim();
-    let Some(found) = ctx.store.get_by_id(Kind::CheckoutSession, id).await? else {
-        return Ok(Err(Refused::Unknown));
+pub async fn apply_code(ctx: &Ctx, id: &str, code: &str) -> Result<Outcome> {
+    let unknown = || Outcome::refused(Place::PromotionCode, "This code is not valid.");
+    let run = async {
+        let (_, account) = open_for_page(ctx, id).await?;
+        let chosen = find_code(ctx, &account, code).await?.ok_or_else(unknown)?;
+        let now = ctx.now();
+        save(ctx, account, id, move |session, tx, account| {
+            let code: PromotionCode = tx.load(account, &chosen)?.ok_or_else(|| Abort::Refused(unknown()))?;
+            let coupon: Coupon = tx.load(account, &code.coupon)?.ok_or_else(|| Abort::Refused(unknown()))?;
+            let customer: Option<Customer> = match &session.customer {
+                Some(c) => tx.load(account, c)?,
+                None => None,
+            };
+            session
+                .apply_promotion_code(&code, &coupon, customer.as_ref(), now)
+                .map_err(|e| refuse(Place::PromotionCode, e))
+        })
+        .await
     };
+    answer(run.await)
+}
+
+/// The id of the account's promotion code `typed` names (case-insensitively): the active one, or
+/// else an inactive one (which the rules then refuse with the reason).
+async fn find_code(ctx: &Ctx, account: &str, typed: &str) -> Result<Option<String>> {
+    let typed = typed.trim();
     if typed.is_empty() || typed.len() > 500 {
-        return Ok(Err(Refused::Input(unknown())));
+        return Ok(None);
     }
     let query = ListQuery {
         filters: vec![Filter::Eq(Column::Code, typed.to_ascii_lowercase().into())],
         limit: 100,
         cursor: Cursor::First,
     };
-    let codes = ctx.store.list(&found.account, Kind::PromotionCode, query).await?;
+    let codes = ctx.store.list(account, Kind::PromotionCode, query).await?;
     let codes: Vec<PromotionCode> =
         codes.data.iter().map(PromotionCode::from_raw).collect::<std::result::Result<_, StoreError>>()?;
-    let Some(chosen) = codes.iter().find(|c| c.active).or(codes.first()).map(|c| c.id.clone()) else {
-        return Ok(Err(Refused::Input(unknown())));
-    };
-    let now = ctx.now();
-    change(ctx, id, move |session, tx, account| {
-        let code: PromotionCode = tx.load(account, &chosen)?.ok_or_else(unknown)?;
-        let coupon: Coupon = tx.load(account, &code.coupon)?.ok_or_else(unknown)?;
-        let customer: Option<Customer> = match &session.customer {
-            Some(c) => tx.load(account, c)?,
-            None => None,
-        };
-        session.apply_promotion_code(&code, &coupon, customer.as_ref(), now)?;
-        Ok(())
-    })
-    .await
+    Ok(codes.iter().find(|c| c.active).or(codes.first()).map(|c| c.id.clone()))
 }
 
-pub async fn remove_code(ctx: &Ctx, id: &str) -> Result<std::result::Result<PageSession, Refused>> {
-    change(ctx, id, |session, _, _| Ok(session.remove_promotion_code()?)).await
+/// The customer removes the promotion code they entered.
+pub async fn remove_code(ctx: &Ctx, id: &str) -> Result<Outcome> {
+    change(ctx, id, |session, _, _| {
+        session.remove_promotion_code().map_err(|e| refuse(Place::PromotionCode, e))
+    })
+    .await
 }

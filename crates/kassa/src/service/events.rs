@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use kassa_core::params::{EventList, EventResend};
-use kassa_core::store::{self, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value as Col};
+use kassa_core::store::{
+    self, Abort, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value as Col,
+};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{
     DeliveryStatus, EndpointStatus, Event, EventType, RequestRef, WebhookDelivery, WebhookEndpoint,
@@ -120,15 +122,16 @@ impl Outbox {
     }
 }
 
-/// [`store::transact`] with an [`Outbox`] beside the transaction; wakes this node's delivery
-/// worker once deliveries have committed.
-pub async fn transact<T, F>(ctx: &Ctx, now: Timestamp, f: F) -> Result<T, StoreError>
+/// [`store::transact_or_refuse`] with an [`Outbox`] beside the transaction; wakes this node's
+/// delivery worker once deliveries have committed. A refusal rolls back the events with the rest.
+pub async fn transact<T, E, F>(ctx: &Ctx, now: Timestamp, f: F) -> Result<T, Abort<E>>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Tx, &mut Outbox) -> Result<T, StoreError> + Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(&mut dyn Tx, &mut Outbox) -> Result<T, Abort<E>> + Send + 'static,
 {
     let mut outbox = Outbox::new(current_request(), now, &ctx.public_url);
-    let (value, queued) = store::transact(ctx.store.as_ref(), move |tx| {
+    let (value, queued) = store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let value = f(tx, &mut outbox)?;
         Ok((value, outbox.queued))
     })
@@ -212,13 +215,13 @@ pub async fn resend(ctx: &Ctx, acct: &Acct, id: &str, p: EventResend) -> Result<
     let now = ctx.now();
     let (account, event_id) = (acct.id.clone(), id.to_owned());
     let event = transact(ctx, now, move |tx, out| {
-        let event: Event = tx.load(&account, &event_id)?.ok_or_else(|| {
-            StoreError::Rejected(DomainError::NotFound { object: "event", id: event_id.clone() })
-        })?;
+        let event: Event = tx
+            .load(&account, &event_id)?
+            .ok_or_else(|| Abort::Refused(DomainError::NotFound { object: "event", id: event_id.clone() }))?;
         let targets: Vec<WebhookEndpoint> = match &p.webhook_endpoint {
             Some(we) => {
                 let endpoint: WebhookEndpoint = tx.load(&account, we)?.ok_or_else(|| {
-                    StoreError::Rejected(Invalid::no_such("webhook_endpoint", we, "webhook_endpoint").into())
+                    Abort::refuse(Invalid::no_such("webhook_endpoint", we, "webhook_endpoint"))
                 })?;
                 if endpoint.status != EndpointStatus::Enabled {
                     return Err(Invalid::param(

@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod events;
 pub mod expand;
 pub mod idempotency;
+pub mod page;
 pub mod pay;
 pub mod payments;
 pub mod sessions;
@@ -16,7 +17,9 @@ pub mod webhooks;
 
 use kassa_core::error::{ErrorCode, Invalid};
 use kassa_core::params::{Int, Page};
-use kassa_core::store::{Cursor, Filter, Kind, ListQuery, Record, StoreError, StoreExt, Tx, TxExt};
+use kassa_core::store::{
+    Abort, Constraint, Cursor, Filter, Kind, ListQuery, Record, StoreError, StoreExt, Tx, TxExt,
+};
 use kassa_core::{Error as DomainError, store};
 
 use self::events::Outbox;
@@ -35,9 +38,16 @@ pub enum Error {
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// A transaction that the store failed, or that a domain rule refused.
+impl From<Abort<DomainError>> for Error {
+    fn from(e: Abort<DomainError>) -> Self {
         match e {
-            StoreError::Rejected(d) => Self::Domain(d),
-            other => Self::Store(other),
+            Abort::Store(e) => Self::Store(e),
+            Abort::Refused(d) => Self::Domain(d),
         }
     }
 }
@@ -66,7 +76,7 @@ fn not_found<R: Record>(id: &str) -> DomainError {
 pub async fn create<R, F>(ctx: &Ctx, acct: &Acct, make: F) -> Result<R>
 where
     R: Record + Clone,
-    F: FnOnce(&mut dyn Tx, &mut Outbox, &str) -> Result<R, StoreError> + Send + 'static,
+    F: FnOnce(&mut dyn Tx, &mut Outbox, &str) -> Result<R, Abort<DomainError>> + Send + 'static,
 {
     let account = acct.id.clone();
     let record = events::transact(ctx, ctx.now(), move |tx, out| {
@@ -88,13 +98,12 @@ pub async fn get<R: Record>(ctx: &Ctx, acct: &Acct, id: &str) -> Result<R> {
 pub async fn update<R, F>(ctx: &Ctx, acct: &Acct, id: &str, change: F) -> Result<R>
 where
     R: Record,
-    F: FnOnce(&mut R, &mut dyn Tx, &mut Outbox, &str) -> Result<(), StoreError> + Send + 'static,
+    F: FnOnce(&mut R, &mut dyn Tx, &mut Outbox, &str) -> Result<(), Abort<DomainError>> + Send + 'static,
 {
     let account = acct.id.clone();
     let id = id.to_owned();
     let record = events::transact(ctx, ctx.now(), move |tx, out| {
-        let mut record: R =
-            tx.load(&account, &id)?.ok_or_else(|| StoreError::Rejected(not_found::<R>(&id)))?;
+        let mut record: R = tx.load(&account, &id)?.ok_or_else(|| Abort::Refused(not_found::<R>(&id)))?;
         change(&mut record, tx, out, &account)?;
         tx.put(&account, &record).map_err(|e| conflict(e, R::KIND, record.id()))?;
         Ok(record)
@@ -159,19 +168,19 @@ pub fn list_query(
 }
 
 /// Translate a broken uniqueness constraint into the 400 the merchant should see.
-pub fn conflict(e: StoreError, kind: Kind, id: &str) -> StoreError {
+pub fn conflict(e: StoreError, kind: Kind, id: &str) -> Abort<DomainError> {
     let invalid = match e {
-        StoreError::Conflict("primary_key") => Invalid::new(
+        StoreError::Conflict(Constraint::PrimaryKey) => Invalid::new(
             ErrorCode::ResourceAlreadyExists,
             "id",
             format!("A {} with id '{id}' already exists.", kind.object()),
         ),
-        StoreError::Conflict("promotion_codes_active_code") => Invalid::new(
+        StoreError::Conflict(Constraint::ActivePromotionCode) => Invalid::new(
             ErrorCode::ResourceAlreadyExists,
             "code",
             "An active promotion code with this code already exists (codes are case-insensitive).",
         ),
-        other => return other,
+        other => return Abort::Store(other),
     };
-    StoreError::Rejected(DomainError::Invalid(invalid))
+    Abort::Refused(DomainError::Invalid(invalid))
 }

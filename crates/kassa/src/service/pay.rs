@@ -12,77 +12,63 @@
 //!    and first invoice, the redemption, the session `complete`); on a decline the failed attempt
 //!    on the session's payment intent; for 3-D Secure the pending challenge.
 //!
-//! The card number and CVC live only in the request that carried them: the processor sees them,
-//! the records get brand, last four digits, expiry and fingerprint.
+//! Every flow ends in a page [`Outcome`]. A step that decides the answer early stops the flow with
+//! it: inside a transaction as [`Abort::Refused`] (rolled back, the outcome handed through), outside
+//! as a [`Stop`]. A step that must keep what it changed and still stop (a promotion code that ran
+//! out comes off the session) commits and returns the outcome as its value.
+//!
+//! The card number and CVC live only in the [`ValidCard`] parsed from the request that carried
+//! them: the processor sees it, the records get brand, last four digits, expiry and fingerprint.
 
 use kassa_core::billing::{InvoiceStatus, PaymentError, PaymentIntent, PaymentIntentStatus};
 use kassa_core::catalog::{Coupon, Customer, PromotionCode};
 use kassa_core::completion::{self, BuyerDetails, Paid};
-use kassa_core::payment::{CardAttempt, CardDetails, Challenge, Decline, SavedBehaviour, validate_card};
-use kassa_core::session::{CustomerDetails, PaymentMethodType, Session, Status};
-use kassa_core::store::{Kind, StoreError, Tx, TxExt, transact};
+use kassa_core::payment::{
+    CardAttempt, CardDetails, Challenge, Decline, FieldError, SavedBehaviour, ValidCard,
+};
+use kassa_core::session::{CustomerDetails, PaymentMethodType, Session};
+use kassa_core::store::{Abort, Kind, StoreError, Tx, TxExt, transact_or_refuse};
 use kassa_core::webhook::EventType;
 use kassa_core::{Error as DomainError, Invalid};
 use serde_json::{Value, json};
 
 use super::Result;
 use super::events::Outbox;
+use super::page::{
+    Outcome, Place, Stop, answer, customer_of, open_for_page, open_session, pending_challenge,
+};
 use crate::state::Ctx;
 use crate::views;
 
 /// How long a submission holds its session.
 const HOLD_SECONDS: i64 = 60;
 
-/// What the page's payment form sent.
-#[derive(Debug, Default)]
+/// What the page's payment form sent, parsed where it was read.
+#[derive(Debug)]
 pub struct PayForm {
     pub email: String,
     pub name: String,
     pub payment_method: String,
-    pub card_number: String,
-    pub card_expiry: String,
-    pub card_cvc: String,
-}
-
-/// What the page does next.
-#[derive(Debug)]
-pub enum Next {
-    /// Paid: send the customer to this URL.
-    Done(String),
-    /// Show the page again with this message in `payment-error` (and what the buyer typed).
-    Refused(String),
-    /// 3-D Secure: show the challenge page.
-    Challenge,
-    /// PayPal: show the PayPal stand-in page.
-    Paypal,
-    /// The session is not open (any more): show its page.
-    Closed,
-    Unknown,
+    /// The card fields: a card that passed the form checks, or what was wrong with each field.
+    /// From the moment the form is parsed the number and CVC live only in the masking types
+    /// inside [`ValidCard`], whose `Debug` shows no digit of either.
+    pub card: std::result::Result<ValidCard, Vec<FieldError>>,
 }
 
 /// The page the customer lands on after paying: `success_url` with `{CHECKOUT_SESSION_ID}`
 /// replaced, or kassa's own confirmation page.
-pub fn landing(ctx: &Ctx, s: &Session) -> String {
+pub fn landing(public_url: &str, s: &Session) -> String {
     match &s.success_url {
         Some(u) => u.replace("{CHECKOUT_SESSION_ID}", &s.id),
-        None => format!("{}/pay/{}", ctx.public_url, s.id),
+        None => format!("{public_url}/pay/{}", s.id),
     }
-}
-
-fn state(message: &str) -> StoreError {
-    StoreError::Rejected(DomainError::State(message.to_owned()))
 }
 
 const BUSY: &str = "A payment for this checkout is already in progress. Wait a moment and reload the page.";
-const CLOSED: &str = "closed";
 
-/// Load the open session `id` (in `account`) inside a transaction.
-fn open_session(tx: &mut dyn Tx, account: &str, id: &str, now: i64) -> Result<Session, StoreError> {
-    let s: Session = tx.load(account, id)?.ok_or_else(|| state(CLOSED))?;
-    if s.status_at(now) != Status::Open {
-        return Err(state(CLOSED));
-    }
-    Ok(s)
+/// A payment refused with `message`, shown above the pay button; the session stays open.
+fn refused(message: impl Into<String>) -> Outcome {
+    Outcome::refused(Place::Payment, message)
 }
 
 /// The discount's coupon and promotion code as they are now.
@@ -90,7 +76,7 @@ fn discount_records(
     tx: &mut dyn Tx,
     account: &str,
     s: &Session,
-) -> Result<(Option<Coupon>, Option<PromotionCode>), StoreError> {
+) -> std::result::Result<(Option<Coupon>, Option<PromotionCode>), StoreError> {
     let Some(d) = &s.discount else { return Ok((None, None)) };
     let coupon = tx.load::<Coupon>(account, &d.coupon)?;
     let code = match &d.promotion_code {
@@ -100,52 +86,64 @@ fn discount_records(
     Ok((coupon, code))
 }
 
-fn customer_of(tx: &mut dyn Tx, account: &str, s: &Session) -> Result<Option<Customer>, StoreError> {
+fn customer_in(
+    tx: &mut dyn Tx,
+    account: &str,
+    s: &Session,
+) -> std::result::Result<Option<Customer>, StoreError> {
     match &s.customer {
         Some(c) => tx.load(account, c),
         None => Ok(None),
     }
 }
 
+/// A customer's promotion code that can no longer be used comes off the session; `then` says what
+/// the customer is told. A merchant's discount stays (the customer cannot remove it).
+fn drop_spent_code(s: &mut Session, message: String) -> std::result::Result<Outcome, Abort<Outcome>> {
+    if s.discount.as_ref().is_some_and(|d| !d.from_merchant) {
+        s.remove_promotion_code().map_err(|e| Abort::Refused(refused(e.message)))?;
+        return Ok(refused(message));
+    }
+    Err(Abort::Refused(refused(message)))
+}
+
 /// Step 1: hold the session for this submission, after re-checking its discount.
-async fn claim(ctx: &Ctx, account: &str, id: &str) -> Result<std::result::Result<(), Next>> {
+async fn claim(ctx: &Ctx, account: &str, id: &str) -> std::result::Result<(), Stop> {
     let now = ctx.now();
     let (account, id) = (account.to_owned(), id.to_owned());
-    let out = transact(ctx.store.as_ref(), move |tx| {
+    let stopped = transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let mut s = open_session(tx, &account, &id, now)?;
         if s.processing_until.is_some_and(|t| t > now) {
-            return Ok(Err(Next::Refused(BUSY.to_owned())));
+            return Err(Abort::Refused(refused(BUSY)));
         }
         let (mut coupon, mut code) = discount_records(tx, &account, &s)?;
-        let customer = customer_of(tx, &account, &s)?;
+        let customer = customer_in(tx, &account, &s)?;
         if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
-            if s.discount.as_ref().is_some_and(|d| !d.from_merchant) {
-                // A customer's promotion code that can no longer be used comes off the session.
-                s.remove_promotion_code()?;
-                tx.put(&account, &s)?;
-                return Ok(Err(Next::Refused(format!("{} It was removed; check the new total.", e.message))));
-            }
-            return Ok(Err(Next::Refused(format!(
-                "{} Contact the merchant for a new checkout link.",
-                e.message
-            ))));
+            let from_customer = s.discount.as_ref().is_some_and(|d| !d.from_merchant);
+            let message = if from_customer {
+                format!("{} It was removed; check the new total.", e.message)
+            } else {
+                format!("{} Contact the merchant for a new checkout link.", e.message)
+            };
+            let outcome = drop_spent_code(&mut s, message)?;
+            tx.put(&account, &s)?;
+            return Ok(Some(outcome));
         }
         s.processing_until = Some(now + HOLD_SECONDS);
         tx.put(&account, &s)?;
-        Ok(Ok(()))
+        Ok(None)
     })
-    .await;
-    match out {
-        Ok(r) => Ok(r),
-        Err(StoreError::Rejected(DomainError::State(_))) => Ok(Err(Next::Closed)),
-        Err(e) => Err(e.into()),
+    .await?;
+    match stopped {
+        None => Ok(()),
+        Some(outcome) => Err(outcome.into()),
     }
 }
 
 /// Let go of the session without paying (a refused form after the claim).
 async fn release(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     let (account, id) = (account.to_owned(), id.to_owned());
-    transact(ctx.store.as_ref(), move |tx| {
+    kassa_core::store::transact(ctx.store.as_ref(), move |tx| {
         if let Some(mut s) = tx.load::<Session>(&account, &id)? {
             s.processing_until = None;
             tx.put(&account, &s)?;
@@ -156,22 +154,29 @@ async fn release(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Step 3 on success: complete the session in one transaction. Returns where to send the buyer.
-async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: Paid) -> Result<Next> {
+/// Step 3 on success: complete the session in one transaction; the outcome says where to send
+/// the buyer.
+async fn finish(
+    ctx: &Ctx,
+    account: &str,
+    id: &str,
+    buyer: BuyerDetails,
+    paid: Paid,
+) -> std::result::Result<Outcome, Stop> {
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
-    let out = super::events::transact(ctx, now, move |tx, out| {
+    let public_url = ctx.public_url.clone();
+    let outcome = super::events::transact(ctx, now, move |tx, out| {
         let mut s = open_session(tx, &acct, &sid, now)?;
-        let customer = customer_of(tx, &acct, &s)?;
+        let customer = customer_in(tx, &acct, &s)?;
         let (mut coupon, mut code) = discount_records(tx, &acct, &s)?;
         if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
             // Redeemed elsewhere since the claim: nothing is completed; a customer's code comes off.
-            if s.discount.as_ref().is_some_and(|d| !d.from_merchant) {
-                s.remove_promotion_code()?;
-            }
+            let message = format!("{} You were not charged; check the new total.", e.message);
+            let outcome = drop_spent_code(&mut s, message.clone()).unwrap_or_else(|_| refused(message));
             s.processing_until = None;
             tx.put(&acct, &s)?;
-            return Ok(Err(format!("{} You were not charged; check the new total.", e.message)));
+            return Ok(outcome);
         }
         let attempt: Option<PaymentIntent> = match &s.attempt {
             Some(pi) => tx.load(&acct, pi)?,
@@ -188,7 +193,8 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
             now,
         )?;
         out.set_now(now);
-        let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)?;
+        let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
+            .map_err(|e| Abort::Refused(refused(e.message)))?;
         let mut customer = done.customer.clone();
         if balance_paid {
             let left = customer.cash_balance.get(&s.currency).copied().unwrap_or(0) - s.amount_total;
@@ -217,17 +223,11 @@ async fn finish(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails, paid: P
         }
         tx.put(&acct, &s)?;
         announce_completion(tx, out, &acct, &s, &customer, done.customer_is_new, &done, intent_is_new)?;
-        Ok(Ok(s))
+        Ok(Outcome::Completed { redirect: landing(&public_url, &s) })
     })
-    .await;
-    match out {
-        Ok(Ok(s)) => Ok(Next::Done(landing(ctx, &s))),
-        Ok(Err(message)) => Ok(Next::Refused(message)),
-        Err(StoreError::Rejected(DomainError::State(_))) => Ok(Next::Closed),
-        Err(e) => Err(e.into()),
-    }
+    .await?;
+    Ok(outcome)
 }
-
 /// The events of a completion, in the order Stripe sends them: the new customer, the payment
 /// intent, the subscription and its first invoice, then the session.
 #[allow(clippy::too_many_arguments)]
@@ -274,14 +274,14 @@ async fn record_attempt<F>(
     id: &str,
     record: F,
     event: Option<EventType>,
-    then: Next,
-) -> Result<Next>
+    then: Outcome,
+) -> std::result::Result<Outcome, Stop>
 where
     F: FnOnce(&mut Session, Option<PaymentIntent>, i64) -> PaymentIntent + Send + 'static,
 {
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
-    let out = super::events::transact(ctx, now, move |tx, out| {
+    super::events::transact(ctx, now, move |tx, out| {
         let mut s = open_session(tx, &acct, &sid, now)?;
         let attempt: Option<PaymentIntent> = match &s.attempt {
             Some(pi) => tx.load(&acct, pi)?,
@@ -299,16 +299,18 @@ where
         }
         Ok(())
     })
-    .await;
-    match out {
-        Ok(()) => Ok(then),
-        Err(StoreError::Rejected(DomainError::State(_))) => Ok(Next::Closed),
-        Err(e) => Err(e.into()),
-    }
+    .await?;
+    Ok(then)
 }
 
 /// Step 3 on a decline: record the failed attempt; the session stays open.
-async fn declined(ctx: &Ctx, account: &str, id: &str, method: &str, d: &Decline) -> Result<Next> {
+async fn declined(
+    ctx: &Ctx,
+    account: &str,
+    id: &str,
+    method: &str,
+    d: &Decline,
+) -> std::result::Result<Outcome, Stop> {
     let error = PaymentError {
         code: d.code.clone(),
         decline_code: d.decline_code.clone(),
@@ -318,45 +320,30 @@ async fn declined(ctx: &Ctx, account: &str, id: &str, method: &str, d: &Decline)
     let method = method.to_owned();
     let record = move |s: &mut Session, attempt, now| completion::decline(s, attempt, &method, error, now);
     let failed = Some(EventType::PaymentIntentPaymentFailed);
-    record_attempt(ctx, account, id, record, failed, Next::Refused(d.message.clone())).await
+    record_attempt(ctx, account, id, record, failed, refused(d.message.clone())).await
 }
 
-/// The page's payment form.
-pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Next> {
-    let now = ctx.now();
-    let Some((session, account)) = super::sessions::for_page(ctx, id).await? else {
-        return Ok(Next::Unknown);
-    };
-    if session.status_at(now) != Status::Open {
-        return Ok(Next::Closed);
-    }
-    let customer: Option<Customer> = match &session.customer {
-        Some(c) => kassa_core::store::StoreExt::load::<Customer>(ctx.store.as_ref(), &account, c).await?,
-        None => None,
-    };
-    let buyer = match completion::buyer(customer.as_ref(), &form.email, &form.name) {
-        Ok(b) => b,
-        Err(e) => return Ok(Next::Refused(e.message)),
-    };
-    let method = match PaymentMethodType::parse(&form.payment_method)
+/// `POST /pay/{id}`: the page's payment form.
+pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Outcome> {
+    answer(pay_flow(ctx, id, form).await)
+}
+
+async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Outcome, Stop> {
+    let (session, account) = open_for_page(ctx, id).await?;
+    let customer = customer_of(ctx, &account, &session).await?;
+    let buyer =
+        completion::buyer(customer.as_ref(), &form.email, &form.name).map_err(|e| refused(e.message))?;
+    let method = PaymentMethodType::parse(&form.payment_method)
         .or_else(|| (form.payment_method.is_empty()).then(|| session.payment_method_types[0]))
         .filter(|m| session.payment_method_types.contains(m))
-    {
-        Some(m) => m,
-        None => return Ok(Next::Refused("Choose one of the payment methods shown.".to_owned())),
-    };
+        .ok_or_else(|| refused("Choose one of the payment methods shown."))?;
     match method {
         PaymentMethodType::Card => {
-            let card = match validate_card(&form.card_number, &form.card_expiry, &form.card_cvc, now) {
-                Ok(c) => c,
-                Err(errors) => {
-                    let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-                    return Ok(Next::Refused(messages.join(" ")));
-                }
-            };
-            if let Err(next) = claim(ctx, &account, id).await? {
-                return Ok(next);
-            }
+            let card = form.card.map_err(|errors| {
+                let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+                refused(messages.join(" "))
+            })?;
+            claim(ctx, &account, id).await?;
             let details = card.details(&account);
             let saved = serde_json::to_value(ctx.processor.saved_behaviour(&card)).unwrap_or(Value::Null);
             match ctx.processor.pay_card(&card, session.amount_total, session.currency).await {
@@ -372,12 +359,10 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Next> {
         }
         PaymentMethodType::Paypal => {
             hold_buyer(ctx, &account, id, buyer).await?;
-            Ok(Next::Paypal)
+            Ok(Outcome::Paypal)
         }
         PaymentMethodType::CustomerBalance => {
-            if let Err(next) = claim(ctx, &account, id).await? {
-                return Ok(next);
-            }
+            claim(ctx, &account, id).await?;
             let balance =
                 customer.as_ref().and_then(|c| c.cash_balance.get(&session.currency).copied()).unwrap_or(0);
             let covered = balance >= session.amount_total;
@@ -387,48 +372,45 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Next> {
 }
 
 /// Record the 3-D Secure challenge on the attempt; the page shows the challenge next.
-async fn challenged(ctx: &Ctx, account: &str, id: &str, pending: Value, buyer: BuyerDetails) -> Result<Next> {
+async fn challenged(
+    ctx: &Ctx,
+    account: &str,
+    id: &str,
+    pending: Value,
+    buyer: BuyerDetails,
+) -> std::result::Result<Outcome, Stop> {
     let record =
         move |s: &mut Session, attempt, now| completion::await_challenge(s, attempt, pending, &buyer, now);
-    record_attempt(ctx, account, id, record, None, Next::Challenge).await
+    record_attempt(ctx, account, id, record, None, Outcome::Challenge).await
 }
 
-/// Keep the buyer's details while they approve on the PayPal stand-in.
+/// Keep the buyer's details while they approve on the PayPal stand-in. A session that closed
+/// meanwhile keeps nothing; the stand-in page then sends the customer back.
 async fn hold_buyer(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails) -> Result<()> {
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
-    let out = transact(ctx.store.as_ref(), move |tx| {
+    let held = transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let mut s = open_session(tx, &acct, &sid, now)?;
         s.pending_buyer = Some(CustomerDetails { email: buyer.email, name: buyer.name });
         tx.put(&acct, &s)?;
         Ok(())
     })
     .await;
-    match out {
-        Ok(()) | Err(StoreError::Rejected(DomainError::State(_))) => Ok(()),
-        Err(e) => Err(e.into()),
+    match held {
+        Ok(()) | Err(Abort::Refused(_)) => Ok(()),
+        Err(Abort::Store(e)) => Err(e.into()),
     }
 }
 
-/// What the 3-D Secure page shows: the amount, if a challenge is pending.
-pub async fn pending_challenge(ctx: &Ctx, id: &str) -> Result<Option<(Session, String)>> {
-    let Some((s, account)) = super::sessions::for_page(ctx, id).await? else { return Ok(None) };
-    let Some(pi_id) = s.attempt.clone() else { return Ok(None) };
-    let pi: Option<PaymentIntent> =
-        kassa_core::store::StoreExt::load(ctx.store.as_ref(), &account, &pi_id).await?;
-    Ok(pi.filter(|p| p.pending_challenge.is_some()).map(|_| (s, account)))
+/// `POST /pay/{id}/3ds`: the customer completed (`passed`) or failed the 3-D Secure challenge.
+pub async fn resolve_challenge(ctx: &Ctx, id: &str, passed: bool) -> Result<Outcome> {
+    answer(challenge_flow(ctx, id, passed).await)
 }
 
-/// The customer completed (`passed`) or failed the 3-D Secure challenge.
-pub async fn resolve_challenge(ctx: &Ctx, id: &str, passed: bool) -> Result<Next> {
-    let Some((session, account)) = pending_challenge(ctx, id).await? else { return Ok(Next::Closed) };
-    if session.status_at(ctx.now()) != Status::Open {
-        return Ok(Next::Closed);
-    }
-    let pi_id = session.attempt.clone().unwrap_or_default();
-    let pi: Option<PaymentIntent> =
-        kassa_core::store::StoreExt::load(ctx.store.as_ref(), &account, &pi_id).await?;
-    let Some(pending) = pi.and_then(|p| p.pending_challenge) else { return Ok(Next::Closed) };
+async fn challenge_flow(ctx: &Ctx, id: &str, passed: bool) -> std::result::Result<Outcome, Stop> {
+    let (session, account) = open_for_page(ctx, id).await?;
+    let pi = pending_challenge(ctx, &account, &session).await?;
+    let Some(pending) = pi.and_then(|p| p.pending_challenge) else { return Ok(Outcome::Closed) };
     let challenge: Challenge = serde_json::from_value(pending["challenge"].clone())
         .map_err(|e| StoreError::Corrupt(format!("pending challenge: {e}")))?;
     let details: CardDetails = serde_json::from_value(pending["card"].clone())
@@ -438,9 +420,7 @@ pub async fn resolve_challenge(ctx: &Ctx, id: &str, passed: bool) -> Result<Next
         .clone()
         .map(|b| BuyerDetails { email: b.email, name: b.name })
         .unwrap_or(BuyerDetails { email: None, name: None });
-    if let Err(next) = claim(ctx, &account, id).await? {
-        return Ok(next);
-    }
+    claim(ctx, &account, id).await?;
     match ctx.processor.resolve_challenge(&challenge, passed) {
         CardAttempt::Succeeded => {
             let saved = pending["saved_behaviour"].clone();
@@ -449,28 +429,26 @@ pub async fn resolve_challenge(ctx: &Ctx, id: &str, passed: bool) -> Result<Next
         CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d).await,
         CardAttempt::RequiresAction(_) => {
             release(ctx, &account, id).await?;
-            Ok(Next::Refused("The card asked for authentication again; try another card.".to_owned()))
+            Ok(refused("The card asked for authentication again; try another card."))
         }
     }
 }
 
-/// The customer approved (or cancelled) on the PayPal stand-in.
-pub async fn paypal(ctx: &Ctx, id: &str, approved: bool) -> Result<Next> {
-    let Some((session, account)) = super::sessions::for_page(ctx, id).await? else {
-        return Ok(Next::Unknown);
-    };
-    if session.status_at(ctx.now()) != Status::Open {
-        return Ok(Next::Closed);
-    }
-    let Some(buyer) = session.pending_buyer.clone() else {
-        return Ok(Next::Refused("Start the PayPal payment from the checkout page.".to_owned()));
-    };
+/// `POST /pay/{id}/paypal`: the customer approved (or cancelled) on the PayPal stand-in.
+pub async fn paypal(ctx: &Ctx, id: &str, approved: bool) -> Result<Outcome> {
+    answer(paypal_flow(ctx, id, approved).await)
+}
+
+async fn paypal_flow(ctx: &Ctx, id: &str, approved: bool) -> std::result::Result<Outcome, Stop> {
+    let (session, account) = open_for_page(ctx, id).await?;
+    let buyer = session
+        .pending_buyer
+        .clone()
+        .ok_or_else(|| refused("Start the PayPal payment from the checkout page."))?;
     if !approved {
-        return Ok(Next::Refused("The PayPal payment was cancelled. Nothing was charged.".to_owned()));
+        return Ok(refused("The PayPal payment was cancelled. Nothing was charged."));
     }
-    if let Err(next) = claim(ctx, &account, id).await? {
-        return Ok(next);
-    }
+    claim(ctx, &account, id).await?;
     let saved = serde_json::to_value(SavedBehaviour::Paypal).unwrap_or(Value::Null);
     let buyer = BuyerDetails { email: buyer.email, name: buyer.name };
     let payer_email = buyer.email.clone();
@@ -499,13 +477,13 @@ pub async fn fund_cash_balance(
     let (account, cid) = (acct.id.clone(), customer_id.to_owned());
     let now = ctx.now();
     let out = super::events::transact(ctx, now, move |tx, out| {
-        let mut customer: Customer = tx.load(&account, &cid)?.ok_or_else(|| {
-            StoreError::Rejected(DomainError::NotFound { object: "customer", id: cid.clone() })
-        })?;
+        let mut customer: Customer = tx
+            .load(&account, &cid)?
+            .ok_or_else(|| Abort::Refused(DomainError::NotFound { object: "customer", id: cid.clone() }))?;
         let balance = customer.cash_balance.entry(currency).or_insert(0);
-        *balance = balance.checked_add(amount).ok_or_else(|| {
-            StoreError::Rejected(Invalid::param("amount", "The balance would be too large.").into())
-        })?;
+        *balance = balance
+            .checked_add(amount)
+            .ok_or_else(|| Abort::refuse(Invalid::param("amount", "The balance would be too large.")))?;
         let waiting = tx.find(
             Scope::Account(&account),
             Kind::PaymentIntent,

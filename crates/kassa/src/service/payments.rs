@@ -12,7 +12,7 @@ use kassa_core::params::{
     InvoiceList, PaymentIntentCancel, PaymentIntentList, PaymentMethodList, SubscriptionList,
 };
 use kassa_core::session::{PaymentStatus, Session, Status};
-use kassa_core::store::{Column, Filter, StoreError, TxExt, Value};
+use kassa_core::store::{Abort, Column, Filter, TxExt, Value};
 use kassa_core::webhook::EventType;
 
 use super::{Acct, Result, get, list};
@@ -46,7 +46,7 @@ pub async fn cancel_payment_intent(
         if let Some(s) = &session
             && s.status_at(now) == Status::Open
         {
-            return Err(StoreError::Rejected(DomainError::State(
+            return Err(Abort::Refused(DomainError::State(
                 "This PaymentIntent belongs to an open Checkout Session: expire the session instead."
                     .to_owned(),
             )));

@@ -127,7 +127,7 @@ pub async fn expire(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
     let now = ctx.now();
     super::update(ctx, acct, id, move |s: &mut Session, tx, out, account| {
         s.expire(now)?;
-        out.emit(tx, account, EventType::CheckoutSessionExpired, views::session(s, &out.view(), false))
+        Ok(out.emit(tx, account, EventType::CheckoutSessionExpired, views::session(s, &out.view(), false))?)
     })
     .await
 }
