@@ -72,6 +72,9 @@ mod state;
 mod subscription;
 mod urls;
 
+#[cfg(test)]
+mod fixtures;
+
 pub use urls::check_url;
 
 pub const MAX_PAYMENT_LINES: usize = 100;
@@ -353,5 +356,116 @@ impl Session {
             session.recompute().map_err(|_| amounts::too_large())?;
         }
         Ok(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::{References, Session, references};
+    use crate::catalog::Price;
+    use crate::error::{ErrorCode, Invalid};
+    use crate::params::{Bool, DiscountParam, Int, SessionCreate};
+
+    fn code_and_param(r: Result<Session, Invalid>) -> (ErrorCode, String) {
+        let e = r.expect_err("expected a refusal");
+        (e.code, e.param.unwrap_or_default())
+    }
+
+    #[test]
+    fn references_list_what_the_caller_must_load() {
+        let p = SessionCreate {
+            customer: Some("cus_1".into()),
+            discounts: coupon_discount("co_1"),
+            ..request(vec![line("price_a", 1), line("price_b", 1), line("price_a", 2)])
+        };
+        let want = References {
+            prices: vec!["price_a".into(), "price_b".into(), "price_a".into()],
+            customer: Some("cus_1".into()),
+            coupon: Some("co_1".into()),
+            promotion_code: None,
+        };
+        assert_eq!(references(&p), Ok(want));
+        let p = SessionCreate {
+            customer: Some(String::new()),
+            discounts: code_discount("promo_1"),
+            ..buy("price_a", 1)
+        };
+        let refs = references(&p).unwrap();
+        assert_eq!((refs.customer, refs.coupon, refs.promotion_code), (None, None, Some("promo_1".into())));
+    }
+
+    #[test]
+    fn shape_checks_come_before_anything_is_looked_up() {
+        // Line count before each line's price, each line's price before the discounts' shape…
+        let p = SessionCreate {
+            discounts: Some(vec![DiscountParam::default(); 2]),
+            ..request(vec![line("", 1); 101])
+        };
+        assert_eq!(
+            code_and_param(Fx::new().create(p.clone())),
+            (ErrorCode::ParameterInvalid, "line_items".into())
+        );
+        let p = SessionCreate { line_items: Some(vec![line("", 1)]), ..p };
+        assert_eq!(
+            code_and_param(Fx::new().create(p.clone())),
+            (ErrorCode::ParameterInvalidEmpty, "line_items[0][price]".into())
+        );
+        // …and the discounts' shape before any price is looked up.
+        let p = SessionCreate { line_items: Some(vec![line("price_nope", 0)]), ..p };
+        assert_eq!(code_and_param(Fx::new().create(p)), (ErrorCode::ParameterInvalid, "discounts".into()));
+    }
+
+    /// A request that breaks one rule of every step from the mode on, and the error each step
+    /// gives once the ones before it are put right: the order in which the rules are applied.
+    #[test]
+    fn first_broken_rule_wins_in_step_order() {
+        let fx =
+            Fx::new().with_price(Price { unit_amount: 999_999_999_999, ..one_time("price_huge", "usd", 0) });
+        let mut p = SessionCreate {
+            line_items: Some(vec![line("price_huge", 999_999), line("price_nope", 0)]),
+            mode: Some("setup".into()),
+            currency: Some("zzz".into()),
+            customer: Some("cus_1".into()),
+            customer_email: Some("x@example.com".into()),
+            payment_method_types: strings(&["ideal"]),
+            subscription_data: trial(7),
+            success_url: Some("ftp://shop.example".into()),
+            cancel_url: Some("ftp://shop.example".into()),
+            expires_at: Some(Int(NOW)),
+            client_reference_id: Some("r".repeat(201)),
+            allow_promotion_codes: Some(Bool(true)),
+            discounts: coupon_discount("co_nope"),
+            ..SessionCreate::default()
+        };
+        type Fix = fn(&mut SessionCreate);
+        let steps: [(ErrorCode, &str, Fix); 14] = [
+            (ErrorCode::ResourceMissing, "line_items[1][price]", |p| {
+                p.line_items.as_mut().unwrap()[1].price = Some("price_usd".into());
+            }),
+            (ErrorCode::ParameterInvalid, "line_items[1][quantity]", |p| {
+                p.line_items.as_mut().unwrap()[1].quantity = Some(Int(1));
+            }),
+            (ErrorCode::ParameterInvalid, "mode", |p| p.mode = None),
+            (ErrorCode::ParameterInvalid, "currency", |p| p.currency = None),
+            (ErrorCode::ParametersExclusive, "customer_email", |p| p.customer_email = None),
+            (ErrorCode::ParameterInvalid, "payment_method_types[0]", |p| p.payment_method_types = None),
+            (ErrorCode::ParameterInvalid, "subscription_data", |p| p.subscription_data = None),
+            (ErrorCode::UrlInvalid, "success_url", |p| p.success_url = None),
+            (ErrorCode::UrlInvalid, "cancel_url", |p| p.cancel_url = None),
+            (ErrorCode::ParameterInvalid, "expires_at", |p| p.expires_at = None),
+            (ErrorCode::ParameterInvalid, "client_reference_id", |p| p.client_reference_id = None),
+            (ErrorCode::AmountTooLarge, "line_items", |p| {
+                p.line_items.as_mut().unwrap()[0].quantity = Some(Int(1));
+            }),
+            (ErrorCode::ParametersExclusive, "discounts", |p| p.allow_promotion_codes = None),
+            (ErrorCode::ResourceMissing, "discounts[0][coupon]", |p| p.discounts = None),
+        ];
+        for (code, param, fix) in steps {
+            assert_eq!(code_and_param(fx.create(p.clone())), (code, param.to_owned()));
+            fix(&mut p);
+        }
+        let s = fx.ok(p);
+        assert_eq!((s.amount_total, s.customer.as_deref()), (999_999_999_999 + 1000, Some("cus_1")));
     }
 }
