@@ -43,8 +43,10 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::super::fixtures::*;
-    use super::super::{PaymentStatus, Session, Status};
+    use super::super::{MAX_EXPIRY, MIN_EXPIRY, PaymentStatus, Session, Status};
     use crate::completion::{self, BuyerDetails, Paid};
     use crate::error::Error;
     use crate::params::{Bool, Int, SessionCreate};
@@ -160,5 +162,147 @@ mod tests {
         let mut s = Fx::new().ok(SessionCreate { subscription_data: trial(7), ..buy("price_monthly", 1) });
         complete(&mut s, card(), NOW).unwrap();
         assert_eq!(s.payment_status, PaymentStatus::NoPaymentRequired);
+    }
+
+    /// One step a session can go through after creation; each comes `after` seconds after the
+    /// previous one.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Read,
+        Settle,
+        Expire,
+        /// The pay service's completion: it completes only a session that reads open.
+        Complete,
+        SetQuantity {
+            line: usize,
+            quantity: i64,
+        },
+        ApplyCode,
+        RemoveCode,
+    }
+
+    fn op() -> impl Strategy<Value = (i64, Op)> {
+        let after = prop_oneof![Just(0), 0..120i64, 0..4 * HOUR, Just(DAY)];
+        let op = prop_oneof![
+            3 => Just(Op::Read),
+            2 => Just(Op::Settle),
+            2 => Just(Op::Expire),
+            2 => Just(Op::Complete),
+            2 => (0..2usize, -1..12i64).prop_map(|(line, quantity)| Op::SetQuantity { line, quantity }),
+            1 => Just(Op::ApplyCode),
+            1 => Just(Op::RemoveCode),
+        ];
+        (after, op)
+    }
+
+    proptest! {
+        #[test]
+        fn open_session_ends_complete_or_expired_and_never_leaves_that(
+            expires_in in prop::sample::select(vec![MIN_EXPIRY, HOUR, MAX_EXPIRY]),
+            ops in prop::collection::vec(op(), 0..40),
+        ) {
+            let mut s = open_session(expires_in);
+            let coupon = percent_coupon("co_10", "10");
+            let code = promotion_code("promo_1", "co_10");
+            let mut now = NOW;
+            // The status the session left open for, as first read.
+            let mut left: Option<Status> = None;
+            let mut completed = false;
+            for (after, op) in ops {
+                now += after;
+                let before = s.clone();
+                let reads = before.status_at(now);
+                match op {
+                    Op::Read => {}
+                    Op::Settle => {
+                        let changed = s.settle(now);
+                        prop_assert_eq!(changed, before.status == Status::Open && now >= before.expires_at);
+                    }
+                    Op::Expire => match s.expire(now) {
+                        Ok(()) => {
+                            prop_assert_eq!(reads, Status::Open);
+                            prop_assert_eq!(s.status, Status::Expired);
+                        }
+                        Err(_) => {
+                            prop_assert_ne!(reads, Status::Open);
+                            prop_assert_eq!(&s, &before);
+                        }
+                    },
+                    Op::Complete => {
+                        if reads == Status::Open {
+                            prop_assert!(complete(&mut s, card(), now).is_ok());
+                            prop_assert_eq!(s.status, Status::Complete);
+                            completed = true;
+                        }
+                        // Whatever the service checks, the core refuses a session stored as
+                        // complete or expired, and leaves it as it was.
+                        if before.status != Status::Open {
+                            let mut again = before.clone();
+                            prop_assert!(complete(&mut again, card(), now).is_err());
+                            prop_assert_eq!(&again, &before);
+                        }
+                    }
+                    Op::SetQuantity { line, quantity } => {
+                        let id = s.line_items[line].id.clone();
+                        let _ = s.set_quantity(&id, quantity);
+                    }
+                    Op::ApplyCode => {
+                        let _ = s.apply_promotion_code(&code, &coupon, None, now);
+                    }
+                    Op::RemoveCode => {
+                        let _ = s.remove_promotion_code();
+                    }
+                }
+                if !matches!(op, Op::Settle | Op::Expire | Op::Complete) {
+                    prop_assert_eq!(s.status, before.status, "{:?} changed the status", op);
+                }
+                // Once a session reads complete or expired, it reads so for ever.
+                let seen = s.status_at(now);
+                match left {
+                    None if seen != Status::Open => left = Some(seen),
+                    None => {}
+                    Some(l) => prop_assert_eq!(seen, l),
+                }
+                // What is stored is open, or what it left open for.
+                prop_assert!(s.status == Status::Open || Some(s.status) == left);
+                // For the state as stored, reading later never reads open again, nor differently.
+                let mut times = [NOW, now, s.expires_at - 1, s.expires_at, s.expires_at + 1, now + 2 * DAY];
+                times.sort_unstable();
+                let mut last = Status::Open;
+                for t in times {
+                    let at = s.status_at(t);
+                    if last != Status::Open {
+                        prop_assert_eq!(at, last);
+                    }
+                    last = at;
+                }
+            }
+            // Time alone closes whatever is still open: complete or expired, never both.
+            s.settle(now.max(s.expires_at));
+            prop_assert!(matches!(s.status, Status::Complete | Status::Expired));
+            prop_assert_eq!(s.status == Status::Complete, completed);
+            if let Some(l) = left {
+                prop_assert_eq!(s.status, l);
+            }
+        }
+
+        #[test]
+        fn status_at_is_monotone_in_time(
+            stored in prop::sample::select(vec![Status::Open, Status::Complete, Status::Expired]),
+            expires_at in NOW..NOW + 2 * DAY,
+            t1 in NOW - DAY..NOW + 3 * DAY,
+            later in 0..2 * DAY,
+        ) {
+            let mut s = open_session(HOUR);
+            s.status = stored;
+            s.expires_at = expires_at;
+            let (a, b) = (s.status_at(t1), s.status_at(t1 + later));
+            if a != Status::Open {
+                prop_assert_eq!(b, a);
+            }
+            // Only an open session changes with time, and only to expired, at `expires_at`.
+            let want = if stored == Status::Open && t1 >= expires_at { Status::Expired } else { stored };
+            prop_assert_eq!(a, want);
+        }
     }
 }
