@@ -130,41 +130,114 @@ mod tests {
         assert_eq!(s, Split { total: 0, per_line: vec![0, 0] });
     }
 
+    /// One product per line, `p0`, `p1`, …
+    fn products(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("p{i}")).collect()
+    }
+
+    fn lines_of<'a>(amounts: &[i64], products: &'a [String]) -> Vec<Line<'a>> {
+        amounts.iter().zip(products).map(|(&amount, p)| Line { amount, product: p }).collect()
+    }
+
+    /// Every product, or those `mask` picks (possibly none).
+    fn applies_to(products: &[String], mask: &[bool], everything: bool) -> Option<Vec<String>> {
+        (!everything)
+            .then(|| products.iter().zip(mask).filter(|(_, m)| **m).map(|(p, _)| p.clone()).collect())
+    }
+
+    /// Which lines `terms` applies to, as the property tests judge it on their own.
+    fn eligible_by(terms: &DiscountTerms, lines: &[Line<'_>]) -> Vec<bool> {
+        lines
+            .iter()
+            .map(|l| terms.applies_to.as_ref().is_none_or(|a| a.iter().any(|p| p == l.product)))
+            .collect()
+    }
+
+    /// Line amounts: many small and equal ones (ties, remainders), or anything up to 10^10.
+    fn amounts() -> impl Strategy<Value = Vec<i64>> {
+        prop_oneof![
+            proptest::collection::vec(0i64..4, 1..30),
+            proptest::collection::vec(prop_oneof![0i64..3, 0i64..1_000, 0i64..10_000_000_000], 1..100),
+        ]
+    }
+
+    fn terms() -> impl Strategy<Value = (CouponValue, Vec<bool>, bool)> {
+        let value = prop_oneof![
+            // 0.5%, 12.5%, 25% and 50% of an odd amount end in exactly half a unit.
+            prop_oneof![1u32..=10_000, proptest::sample::select(vec![50u32, 1_250, 2_500, 5_000])]
+                .prop_map(|bp| CouponValue::Percent { percent: Percent::from_basis_points(bp).unwrap() }),
+            prop_oneof![1i64..10, 1i64..1_000_000_000_000]
+                .prop_map(|amount| CouponValue::Amount { amount, currency: Currency::parse("usd").unwrap() }),
+        ];
+        (value, proptest::collection::vec(any::<bool>(), 100), any::<bool>())
+    }
+
     proptest! {
         #[test]
-        fn shares_sum_to_total_and_never_exceed_a_line(
-            amounts in proptest::collection::vec(0i64..10_000_000_000, 1..100),
-            bp in 1u32..=10_000,
-            amount_off in 1i64..1_000_000_000_000,
-            use_amount in any::<bool>(),
-            mask in proptest::collection::vec(any::<bool>(), 100),
+        fn total_is_the_coupon_value_within_the_eligible_subtotal(
+            amounts in amounts(),
+            (value, mask, everything) in terms(),
         ) {
-            let products: Vec<String> = (0..amounts.len()).map(|i| format!("p{i}")).collect();
-            let ls: Vec<Line<'_>> = amounts.iter().zip(&products).map(|(&amount, p)| Line { amount, product: p }).collect();
-            let applies_to: Vec<String> = products.iter().zip(&mask).filter(|(_, m)| **m).map(|(p, _)| p.clone()).collect();
-            let applies_to = if mask[99] { None } else { Some(applies_to) };
-            let value = if use_amount {
-                CouponValue::Amount { amount: amount_off, currency: Currency::parse("usd").unwrap() }
-            } else {
-                CouponValue::Percent { percent: Percent::from_basis_points(bp).unwrap() }
-            };
-            let terms = DiscountTerms { value, applies_to: applies_to.clone() };
+            let products = products(amounts.len());
+            let ls = lines_of(&amounts, &products);
+            let terms = DiscountTerms { value, applies_to: applies_to(&products, &mask, everything) };
+            let eligible = eligible_by(&terms, &ls);
+            let base: i64 = ls.iter().zip(&eligible).filter(|(_, e)| **e).map(|(l, _)| l.amount).sum();
             let s = apply(&terms, &ls);
+            match value {
+                CouponValue::Percent { percent } => {
+                    // base × bp / 10 000, rounded half up: the exact value lies within half a
+                    // unit below the total or less than half a unit above it.
+                    let exact = i128::from(base) * i128::from(percent.basis_points());
+                    let total = i128::from(s.total) * 10_000;
+                    prop_assert!(total - exact <= 5_000 && exact - total < 5_000, "{} of {}", s.total, base);
+                }
+                CouponValue::Amount { amount, .. } => prop_assert_eq!(s.total, amount.min(base)),
+            }
+            prop_assert!((0..=base).contains(&s.total));
+        }
+
+        #[test]
+        fn shares_are_proportional_with_the_remainder_on_the_largest_lines(
+            amounts in amounts(),
+            (value, mask, everything) in terms(),
+        ) {
+            let products = products(amounts.len());
+            let ls = lines_of(&amounts, &products);
+            let terms = DiscountTerms { value, applies_to: applies_to(&products, &mask, everything) };
+            let eligible = eligible_by(&terms, &ls);
+            let s = apply(&terms, &ls);
+            prop_assert_eq!(s.per_line.len(), ls.len());
+            // The shares add up to the total exactly.
             prop_assert_eq!(s.per_line.iter().sum::<i64>(), s.total);
-            let eligible_sum: i64 = ls.iter().filter(|l| applies_to.as_ref().is_none_or(|a| a.iter().any(|p| p == l.product))).map(|l| l.amount).sum();
-            prop_assert!(s.total <= eligible_sum);
-            prop_assert!(s.total >= 0);
-            for (l, share) in ls.iter().zip(&s.per_line) {
-                prop_assert!(*share >= 0 && *share <= l.amount);
-                let eligible = applies_to.as_ref().is_none_or(|a| a.iter().any(|p| p == l.product));
-                if !eligible { prop_assert_eq!(*share, 0); }
+
+            let base: i128 = ls.iter().zip(&eligible).filter(|(_, e)| **e).map(|(l, _)| i128::from(l.amount)).sum();
+            let total = i128::from(s.total);
+            // Each eligible line's exact proportion, rounded down: total × amount / base.
+            let floor = |i: usize| if base == 0 { 0 } else { total * i128::from(ls[i].amount) / base };
+            let mut extra = Vec::new();
+            for (i, share) in s.per_line.iter().map(|&x| i128::from(x)).enumerate() {
+                if !eligible[i] {
+                    prop_assert_eq!(share, 0, "line {} is not eligible", i);
+                    continue;
+                }
+                // The floor of its proportion, or one more; never more than the line itself.
+                prop_assert!(share == floor(i) || share == floor(i) + 1, "line {}: {} vs floor {}", i, share, floor(i));
+                prop_assert!(share <= i128::from(ls[i].amount));
+                if share == floor(i) + 1 {
+                    extra.push(i);
+                }
             }
-            if let CouponValue::Percent { percent } = value {
-                // half up: |total − exact| ≤ ½ unit
-                let exact2 = i128::from(eligible_sum) * i128::from(percent.basis_points()) * 2;
-                let total2 = i128::from(s.total) * 10_000 * 2;
-                prop_assert!((total2 - exact2).abs() <= 10_000);
-            }
+            // The units the floors leave over go one each to the largest lines; among equal
+            // amounts, to the earlier line (as the module documents).
+            let left = total - (0..ls.len()).filter(|&i| eligible[i]).map(floor).sum::<i128>();
+            let mut largest: Vec<usize> = (0..ls.len()).filter(|&i| eligible[i] && ls[i].amount > 0).collect();
+            largest.sort_by_key(|&i| (std::cmp::Reverse(ls[i].amount), i));
+            let left = usize::try_from(left).unwrap();
+            prop_assert!(left <= largest.len(), "{} units left over for {} lines", left, largest.len());
+            largest.truncate(left);
+            largest.sort_unstable();
+            prop_assert_eq!(extra, largest);
         }
     }
 }

@@ -1,0 +1,471 @@
+//! The checkout session (SPEC §5): creation rules, totals, and the state machine
+//! `open → complete | expired`.
+//!
+//! Creation runs in two passes so that the store is read once: [`references`] lists the objects a
+//! request names (prices, customer, coupon, promotion code) after cheap shape checks, the caller
+//! loads them, and [`Session::create`] applies every rule against them. Each broken rule is an
+//! [`Invalid`] naming the field in bracket form (`line_items[3][adjustable_quantity][maximum]`).
+//!
+//! [`Session::create`] is a short sequence of steps, one function per group of rules, each in its
+//! own submodule with the tests of its rules beside it. The first broken rule is the answer, so
+//! the order of the steps — and of the checks inside each — is part of the contract: it decides
+//! which error a request that breaks several rules gets. In order:
+//!
+//! 1. **shape** ([`references`]): `line_items` given, 1 to [`MAX_PAYMENT_LINES`] lines, each
+//!    naming a price (`lines::price_ids`); at most one discount, `coupon` xor `promotion_code`
+//!    (`discounts::discount_ids`). Checked before anything is read, so it also bounds the reads.
+//! 2. **lines** (`lines::line_items`), line by line: the price exists and is active, `quantity`
+//!    1–999999, then `adjustable_quantity` (`enabled` given, bounds, quantity within them).
+//! 3. **mode and limits** (`mode::mode_and_limits`): `mode` given or inferred, payment mode takes
+//!    no recurring price and subscription mode needs one, at most 20 recurring and 20 one-time
+//!    lines in subscription mode, one shared `interval` and `interval_count`.
+//! 4. **currency** (`currency::session_currency`): the given one matches every price, or the
+//!    prices share one.
+//! 5. **customer** (`customer::customer`): `customer` and `customer_email` exclusive, the customer
+//!    exists, the e-mail is plausible.
+//! 6. **payment method types** (`payment_methods::payment_method_types`): non-empty, known, kept
+//!    once each (an error names the index a type was first given at); PayPal's currencies;
+//!    `customer_balance` in payment mode and in its currencies.
+//! 7. **subscription data** (`subscription::subscription_data`): only in subscription mode,
+//!    `trial_period_days` 1–730, its metadata.
+//! 8. **URLs** (`urls::urls`): `success_url`, then `cancel_url`, each by [`check_url`].
+//! 9. **expiry** (`expiry::expires_at`): 30 minutes (less [`EXPIRY_GRACE`]) to 24 hours ahead,
+//!    default 24 hours.
+//! 10. **extras** (`extras::extras`): `client_reference_id` (at most 200 characters), `metadata`.
+//! 11. **amounts** ([`Session::recompute`]): the totals without a discount, within range.
+//! 12. **discount** (`discounts::discount`): exclusive with `allow_promotion_codes`, the coupon or
+//!     promotion code exists and is usable now for this currency, customer and subtotal; then the
+//!     amounts again, with the discount.
+//!
+//! Amounts are what is due now. Every line carries `amount_subtotal` (unit × quantity),
+//! `amount_discount` (its share of the discount) and `amount_total`; the session's amounts are
+//! their sums. In subscription mode with a trial, recurring lines are due at the end of the trial,
+//! so they count 0 today (their unit price and quantity still show what will be billed); one-time
+//! lines are due today.
+//!
+//! After creation the hosted page changes quantities and promotion codes (`page`), and the state
+//! machine (`state`) moves an open session to complete or expired, never anywhere else.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Coupon, Customer, DiscountTerms, Price, Product, PromotionCode};
+use crate::error::Invalid;
+use crate::ids;
+use crate::metadata::Metadata;
+use crate::money::Currency;
+use crate::params::SessionCreate;
+use crate::time::{DAY, MINUTE, Timestamp};
+
+mod amounts;
+mod currency;
+mod customer;
+mod discounts;
+mod expiry;
+mod extras;
+mod lines;
+mod mode;
+mod page;
+mod payment_methods;
+mod state;
+mod subscription;
+mod urls;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use urls::check_url;
+
+pub const MAX_PAYMENT_LINES: usize = 100;
+pub const MAX_SUBSCRIPTION_RECURRING_LINES: usize = 20;
+pub const MAX_SUBSCRIPTION_ONE_TIME_LINES: usize = 20;
+pub const DEFAULT_MAX_QUANTITY: i64 = 99;
+pub const MAX_ADJUSTABLE_QUANTITY: i64 = 999_999;
+pub const MIN_EXPIRY: i64 = 30 * MINUTE;
+pub const MAX_EXPIRY: i64 = DAY;
+/// Slack on the 30-minute minimum, so that a client asking for exactly "now + 30 minutes" is not
+/// refused because a second ticked over while the request was on its way.
+pub const EXPIRY_GRACE: i64 = 10;
+pub const MAX_TRIAL_DAYS: i64 = 730;
+pub const MAX_URL_LEN: usize = 5000;
+
+/// PayPal's presentment currencies.
+pub const PAYPAL_CURRENCIES: &[&str] =
+    &["aud", "cad", "chf", "czk", "dkk", "eur", "gbp", "hkd", "nok", "nzd", "pln", "sek", "sgd", "usd"];
+/// Currencies a customer cash balance can be funded in.
+pub const CUSTOMER_BALANCE_CURRENCIES: &[&str] = &["eur", "gbp", "jpy", "mxn", "usd"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Payment,
+    Subscription,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Payment => "payment",
+            Self::Subscription => "subscription",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    Complete,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Complete => "complete",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "complete" => Some(Self::Complete),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Unpaid,
+    Paid,
+    NoPaymentRequired,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unpaid => "unpaid",
+            Self::Paid => "paid",
+            Self::NoPaymentRequired => "no_payment_required",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethodType {
+    Card,
+    Paypal,
+    CustomerBalance,
+}
+
+impl PaymentMethodType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "card" => Some(Self::Card),
+            "paypal" => Some(Self::Paypal),
+            "customer_balance" => Some(Self::CustomerBalance),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Card => "card",
+            Self::Paypal => "paypal",
+            Self::CustomerBalance => "customer_balance",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjustableQuantity {
+    pub enabled: bool,
+    pub minimum: i64,
+    pub maximum: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub id: String,
+    /// The price as it was when the session was created.
+    pub price: Price,
+    /// The product's name: the line's description.
+    pub description: String,
+    pub quantity: i64,
+    pub adjustable_quantity: Option<AdjustableQuantity>,
+    pub amount_subtotal: i64,
+    pub amount_discount: i64,
+    pub amount_total: i64,
+}
+
+/// The discount a session carries: the coupon and, when it came from one, the promotion code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedDiscount {
+    pub coupon: String,
+    pub promotion_code: Option<String>,
+    pub terms: DiscountTerms,
+    /// Whether the merchant gave it (`discounts`), so the customer cannot remove it.
+    pub from_merchant: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerDetails {
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub created: Timestamp,
+    pub expires_at: Timestamp,
+    pub mode: Mode,
+    pub currency: Currency,
+    pub status: Status,
+    pub payment_status: PaymentStatus,
+    pub customer: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_details: Option<CustomerDetails>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub allow_promotion_codes: bool,
+    pub discount: Option<AppliedDiscount>,
+    pub payment_method_types: Vec<PaymentMethodType>,
+    pub trial_period_days: Option<u32>,
+    pub subscription_metadata: Metadata,
+    pub client_reference_id: Option<String>,
+    pub metadata: Metadata,
+    pub line_items: Vec<LineItem>,
+    pub amount_subtotal: i64,
+    pub amount_discount: i64,
+    pub amount_total: i64,
+    pub payment_intent: Option<String>,
+    pub subscription: Option<String>,
+    pub invoice: Option<String>,
+    /// The payment intent of the current payment attempt (in payment mode, `payment_intent`
+    /// too). Declines and 3-D Secure challenges are recorded on it.
+    #[serde(default)]
+    pub attempt: Option<String>,
+    /// Until when a payment submission holds the session: a second submission meanwhile is
+    /// refused instead of charging twice.
+    #[serde(default)]
+    pub processing_until: Option<Timestamp>,
+    /// What the buyer entered, kept while a payment waits on a 3-D Secure challenge or PayPal.
+    #[serde(default)]
+    pub pending_buyer: Option<CustomerDetails>,
+}
+
+/// The ids a creation request names, for the caller to load before [`Session::create`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct References {
+    pub prices: Vec<String>,
+    pub customer: Option<String>,
+    pub coupon: Option<String>,
+    pub promotion_code: Option<String>,
+}
+
+/// What the caller found for [`References`] in the merchant's account (and each price's product).
+#[derive(Debug, Default)]
+pub struct Resolved<'a> {
+    pub prices: HashMap<&'a str, &'a Price>,
+    pub products: HashMap<&'a str, &'a Product>,
+    pub customer: Option<&'a Customer>,
+    pub coupon: Option<&'a Coupon>,
+    pub promotion_code: Option<&'a PromotionCode>,
+    /// The coupon behind `promotion_code`.
+    pub promotion_coupon: Option<&'a Coupon>,
+}
+
+/// Cheap shape checks, then the ids to load. Refuses oversized requests before anything is read.
+pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
+    let prices = lines::price_ids(p.line_items.as_deref())?;
+    let (coupon, promotion_code) = discounts::discount_ids(p.discounts.as_deref())?;
+    Ok(References { prices, customer: p.customer.clone().filter(|c| !c.is_empty()), coupon, promotion_code })
+}
+
+impl Session {
+    /// Apply every rule of SPEC §5 to `p`, with the referenced objects in `r`: the steps of the
+    /// module documentation, in that order.
+    pub fn create(p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
+        let refs = references(&p)?;
+        let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), &refs.prices, r)?;
+        let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
+        let currency = currency::session_currency(p.currency.as_deref(), &line_items)?;
+        let (customer, customer_email) = customer::customer(p.customer.as_deref(), p.customer_email, r)?;
+        let payment_method_types =
+            payment_methods::payment_method_types(p.payment_method_types, mode, currency)?;
+        let (trial_period_days, subscription_metadata) =
+            subscription::subscription_data(p.subscription_data, mode)?;
+        urls::urls(p.success_url.as_deref(), p.cancel_url.as_deref())?;
+        let expires_at = expiry::expires_at(p.expires_at, now)?;
+        let (client_reference_id, metadata) = extras::extras(p.client_reference_id, p.metadata)?;
+        let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
+
+        let mut session = Self {
+            id: ids::new_session_id(),
+            created: now,
+            expires_at,
+            mode,
+            currency,
+            status: Status::Open,
+            payment_status: PaymentStatus::Unpaid,
+            customer: customer.map(|c| c.id.clone()),
+            customer_email,
+            customer_details: None,
+            success_url: p.success_url,
+            cancel_url: p.cancel_url,
+            allow_promotion_codes,
+            discount: None,
+            payment_method_types,
+            trial_period_days,
+            subscription_metadata,
+            client_reference_id,
+            metadata,
+            line_items,
+            amount_subtotal: 0,
+            amount_discount: 0,
+            amount_total: 0,
+            payment_intent: None,
+            subscription: None,
+            invoice: None,
+            attempt: None,
+            processing_until: None,
+            pending_buyer: None,
+        };
+        session.recompute().map_err(|_| amounts::too_large())?;
+
+        // The discount is validated against the subtotal it would apply to.
+        let discount = discounts::discount(
+            &refs,
+            allow_promotion_codes,
+            r,
+            customer,
+            currency,
+            session.amount_subtotal,
+            now,
+        )?;
+        if discount.is_some() {
+            session.discount = discount;
+            session.recompute().map_err(|_| amounts::too_large())?;
+        }
+        Ok(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::{References, Session, references};
+    use crate::catalog::Price;
+    use crate::error::{ErrorCode, Invalid};
+    use crate::params::{Bool, DiscountParam, Int, SessionCreate};
+
+    fn code_and_param(r: Result<Session, Invalid>) -> (ErrorCode, String) {
+        let e = r.expect_err("expected a refusal");
+        (e.code, e.param.unwrap_or_default())
+    }
+
+    #[test]
+    fn references_list_what_the_caller_must_load() {
+        let p = SessionCreate {
+            customer: Some("cus_1".into()),
+            discounts: coupon_discount("co_1"),
+            ..request(vec![line("price_a", 1), line("price_b", 1), line("price_a", 2)])
+        };
+        let want = References {
+            prices: vec!["price_a".into(), "price_b".into(), "price_a".into()],
+            customer: Some("cus_1".into()),
+            coupon: Some("co_1".into()),
+            promotion_code: None,
+        };
+        assert_eq!(references(&p), Ok(want));
+        let p = SessionCreate {
+            customer: Some(String::new()),
+            discounts: code_discount("promo_1"),
+            ..buy("price_a", 1)
+        };
+        let refs = references(&p).unwrap();
+        assert_eq!((refs.customer, refs.coupon, refs.promotion_code), (None, None, Some("promo_1".into())));
+    }
+
+    #[test]
+    fn shape_checks_come_before_anything_is_looked_up() {
+        // Line count before each line's price, each line's price before the discounts' shape…
+        let p = SessionCreate {
+            discounts: Some(vec![DiscountParam::default(); 2]),
+            ..request(vec![line("", 1); 101])
+        };
+        assert_eq!(
+            code_and_param(Fx::new().create(p.clone())),
+            (ErrorCode::ParameterInvalid, "line_items".into())
+        );
+        let p = SessionCreate { line_items: Some(vec![line("", 1)]), ..p };
+        assert_eq!(
+            code_and_param(Fx::new().create(p.clone())),
+            (ErrorCode::ParameterInvalidEmpty, "line_items[0][price]".into())
+        );
+        // …and the discounts' shape before any price is looked up.
+        let p = SessionCreate { line_items: Some(vec![line("price_nope", 0)]), ..p };
+        assert_eq!(code_and_param(Fx::new().create(p)), (ErrorCode::ParameterInvalid, "discounts".into()));
+    }
+
+    /// A request that breaks one rule of every step from the mode on, and the error each step
+    /// gives once the ones before it are put right: the order in which the rules are applied.
+    #[test]
+    fn first_broken_rule_wins_in_step_order() {
+        let fx =
+            Fx::new().with_price(Price { unit_amount: 999_999_999_999, ..one_time("price_huge", "usd", 0) });
+        let mut p = SessionCreate {
+            line_items: Some(vec![line("price_huge", 999_999), line("price_nope", 0)]),
+            mode: Some("setup".into()),
+            currency: Some("zzz".into()),
+            customer: Some("cus_1".into()),
+            customer_email: Some("x@example.com".into()),
+            payment_method_types: strings(&["ideal"]),
+            subscription_data: trial(7),
+            success_url: Some("ftp://shop.example".into()),
+            cancel_url: Some("ftp://shop.example".into()),
+            expires_at: Some(Int(NOW)),
+            client_reference_id: Some("r".repeat(201)),
+            allow_promotion_codes: Some(Bool(true)),
+            discounts: coupon_discount("co_nope"),
+            ..SessionCreate::default()
+        };
+        type Fix = fn(&mut SessionCreate);
+        let steps: [(ErrorCode, &str, Fix); 14] = [
+            (ErrorCode::ResourceMissing, "line_items[1][price]", |p| {
+                p.line_items.as_mut().unwrap()[1].price = Some("price_usd".into());
+            }),
+            (ErrorCode::ParameterInvalid, "line_items[1][quantity]", |p| {
+                p.line_items.as_mut().unwrap()[1].quantity = Some(Int(1));
+            }),
+            (ErrorCode::ParameterInvalid, "mode", |p| p.mode = None),
+            (ErrorCode::ParameterInvalid, "currency", |p| p.currency = None),
+            (ErrorCode::ParametersExclusive, "customer_email", |p| p.customer_email = None),
+            (ErrorCode::ParameterInvalid, "payment_method_types[0]", |p| p.payment_method_types = None),
+            (ErrorCode::ParameterInvalid, "subscription_data", |p| p.subscription_data = None),
+            (ErrorCode::UrlInvalid, "success_url", |p| p.success_url = None),
+            (ErrorCode::UrlInvalid, "cancel_url", |p| p.cancel_url = None),
+            (ErrorCode::ParameterInvalid, "expires_at", |p| p.expires_at = None),
+            (ErrorCode::ParameterInvalid, "client_reference_id", |p| p.client_reference_id = None),
+            (ErrorCode::AmountTooLarge, "line_items", |p| {
+                p.line_items.as_mut().unwrap()[0].quantity = Some(Int(1));
+            }),
+            (ErrorCode::ParametersExclusive, "discounts", |p| p.allow_promotion_codes = None),
+            (ErrorCode::ResourceMissing, "discounts[0][coupon]", |p| p.discounts = None),
+        ];
+        for (code, param, fix) in steps {
+            assert_eq!(code_and_param(fx.create(p.clone())), (code, param.to_owned()));
+            fix(&mut p);
+        }
+        let s = fx.ok(p);
+        assert_eq!((s.amount_total, s.customer.as_deref()), (999_999_999_999 + 1000, Some("cus_1")));
+    }
+}
