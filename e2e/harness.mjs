@@ -15,6 +15,7 @@
 // Each file's server log goes to artifacts/<file>.kassa.log; a failing test leaves a screenshot of
 // each of its pages in artifacts/failures/.
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
@@ -81,6 +82,24 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Poll `fn` every `interval` ms until it stops throwing, and return what it returned; after
+ * `timeout` ms, throw its last error. For waiting on a condition (a status, a webhook), not a time.
+ */
+export async function eventually(fn, { timeout = 10_000, interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw err;
+      }
+      await sleep(interval);
+    }
+  }
+}
+
 const slug = (s) =>
   s
     .toLowerCase()
@@ -97,9 +116,114 @@ export class ApiError extends Error {
   }
 }
 
+/** How a process ended, in words: "exit code 1", "signal SIGKILL". */
+export function describeExit(exit) {
+  if (!exit) {
+    return "still running";
+  }
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+/**
+ * What is wrong with how a process the tests depend on ended (`exit` is node's `{code, signal}`),
+ * or null if nothing is. `stopping` says whether the harness had asked it to stop. Any end it was
+ * not asked for is wrong, whatever the code (it died under the tests); asked to stop (SIGTERM,
+ * SIGINT), it must exit 0 (SPEC §1), not die of the signal or of another one.
+ */
+export function exitProblem(label, exit, { stopping }) {
+  if (!exit) {
+    return null;
+  }
+  if (!stopping) {
+    return `${label} ended while the tests ran (${describeExit(exit)})`;
+  }
+  if (exit.signal !== null || exit.code !== 0) {
+    return `${label} ended with ${describeExit(exit)} when asked to stop (SPEC §1: exit 0)`;
+  }
+  return null;
+}
+
+/**
+ * A child process the tests depend on (`kassa serve`, `kassa listen`), watched from its start:
+ * `check()` throws if it has ended without being asked to; `died` rejects the moment it does
+ * (race a test against it, as `guard` does, to fail at once instead of timing out); `stop()` sends
+ * the signal and requires exit code 0 within `timeout` ms. It is SIGKILLed if node exits first.
+ */
+export class Watched {
+  constructor(child, label, logPath = null) {
+    this.child = child;
+    this.label = label;
+    this.logPath = logPath;
+    /** `{code, signal}` once it has ended. */
+    this.exit = null;
+    this.stopping = false;
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      }),
+    );
+    /** Rejects as soon as the process ends unasked (or badly when asked); otherwise never settles. */
+    this.died = this.exited.then(() => {
+      this.check();
+      return new Promise(() => {});
+    });
+    this.died.catch(() => {});
+    this.killOnExit = () => child.kill("SIGKILL");
+    process.on("exit", this.killOnExit);
+  }
+
+  /** Throws if the process ended without being asked to, or ended badly when asked. */
+  check() {
+    const problem = exitProblem(this.label, this.exit, { stopping: this.stopping });
+    if (problem) {
+      const err = new Error(this.logPath ? `${problem}; log: ${this.logPath}` : problem);
+      err.process = this;
+      throw err;
+    }
+  }
+
+  /** `promise`, unless the process dies first: then the process's death. */
+  guard(promise) {
+    return Promise.race([promise, this.died]);
+  }
+
+  /** Stop it with `signal`; throws unless it exits 0 within `timeout` ms (then it is SIGKILLed). */
+  async stop(signal = "SIGTERM", timeout = 10_000) {
+    process.off("exit", this.killOnExit);
+    if (this.exit) {
+      this.check(); // it ended before it was asked to: that throws
+      return this.exit;
+    }
+    this.stopping = true;
+    this.child.kill(signal);
+    let timer;
+    const exit = await Promise.race([this.exited, new Promise((resolve) => (timer = setTimeout(resolve, timeout)))]);
+    clearTimeout(timer);
+    if (!exit) {
+      this.child.kill("SIGKILL");
+      await this.exited;
+      throw new Error(`${this.label} did not stop within ${timeout} ms of ${signal}; log: ${this.logPath ?? "-"}`);
+    }
+    this.check();
+    return exit;
+  }
+
+  /** Kill it without asking (a start that failed); nothing is checked. */
+  async abandon() {
+    process.off("exit", this.killOnExit);
+    this.stopping = true;
+    if (!this.exit) {
+      this.child.kill("SIGKILL");
+    }
+    return this.exited;
+  }
+}
+
 /**
  * Start kassa on a free port with a fresh SQLite database. Resolves once GET /health answers 200.
- * `name` names its log file in artifacts/.
+ * `name` names its log file in artifacts/. The process is `Watched`: `kassa.check()` throws once
+ * it has ended, and `kassa.stop()` (SIGTERM) throws unless it exits 0.
  */
 export async function startKassa({ name = "kassa" } = {}) {
   const bin = kassaBin();
@@ -121,61 +245,35 @@ export async function startKassa({ name = "kassa" } = {}) {
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
-    let exited = null;
-    const exitPromise = new Promise((resolve) =>
-      child.on("exit", (code, signal) => {
-        exited = { code, signal };
-        resolve(exited);
-      }),
-    );
+    const watched = new Watched(child, `kassa serve (${name}, pid ${child.pid})`, logPath);
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
-    const killOnExit = () => child.kill("SIGKILL");
-    process.on("exit", killOnExit);
 
-    const deadline = Date.now() + 20_000;
-    let healthy = false;
-    while (!exited && Date.now() < deadline) {
-      try {
-        const r = await fetch(`${baseUrl}/health`);
-        if (r.ok) {
-          healthy = true;
-          break;
+    const healthy = await eventually(
+      async () => {
+        if (watched.exit) {
+          return false;
         }
-      } catch {
-        // not listening yet
-      }
-      await sleep(50);
-    }
+        const r = await fetch(`${baseUrl}/health`);
+        assert.ok(r.ok, `GET /health answered ${r.status}`);
+        return true;
+      },
+      { timeout: 20_000 },
+    ).catch(() => false);
     if (healthy) {
       const stop = async () => {
-        process.off("exit", killOnExit);
-        if (!exited) {
-          child.kill("SIGTERM");
-          let timer;
-          const stopped = await Promise.race([
-            exitPromise,
-            new Promise((resolve) => (timer = setTimeout(resolve, 10_000, null))),
-          ]);
-          clearTimeout(timer);
-          if (!stopped) {
-            child.kill("SIGKILL");
-            await exitPromise;
-          }
+        try {
+          return await watched.stop("SIGTERM");
+        } finally {
+          log.end();
+          await rm(dir, { recursive: true, force: true });
         }
-        log.end();
-        await rm(dir, { recursive: true, force: true });
-        return exited;
       };
-      return new Kassa(baseUrl, key, stop, logPath);
+      return new Kassa(baseUrl, key, watched, stop, logPath);
     }
-    process.off("exit", killOnExit);
-    if (!exited) {
-      child.kill("SIGKILL");
-      await exitPromise;
-    }
+    await watched.abandon();
     lastError = new Error(
-      `kassa did not become healthy on port ${port} (attempt ${attempt}, exit ${JSON.stringify(exited)}); log: ${logPath}`,
+      `kassa did not become healthy on port ${port} (attempt ${attempt}, ${describeExit(watched.exit)}); log: ${logPath}`,
     );
   }
   log.end();
@@ -185,11 +283,19 @@ export async function startKassa({ name = "kassa" } = {}) {
 
 /** A running kassa and its HTTP API, as a merchant's backend uses it. */
 export class Kassa {
-  constructor(baseUrl, key, stop, logPath) {
+  constructor(baseUrl, key, process, stop, logPath) {
     this.baseUrl = baseUrl;
     this.key = key;
+    /** @type {Watched} */
+    this.process = process;
+    /** SIGTERM it and wait; throws unless it exits 0. */
     this.stop = stop;
     this.logPath = logPath;
+  }
+
+  /** Throws if the server has ended (it never should while tests run). */
+  check() {
+    this.process.check();
   }
 
   /** A JSON API call; throws ApiError unless the status is 2xx. */
@@ -311,10 +417,16 @@ async function timed(label, fn) {
 }
 
 /**
- * Set up this test file: kassa, the merchant stand-in and Chromium before its first test, all
- * stopped after its last. Returns the harness; its fields are filled once `before` has run.
+ * Set up this test file: kassa and the merchant stand-in before its first test, Chromium on the
+ * first page a test opens; all stopped after its last test. Returns the harness; its fields are
+ * filled once `before` has run.
+ *
+ * kassa must run from the first test to the last: a test fails as soon as the server ends under
+ * it (whatever its exit code or signal), and the file fails unless the server exits 0 on the
+ * SIGTERM after the last test.
  */
 export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test.mjs") } = {}) {
+  let launching = null;
   const h = {
     /** @type {Kassa} */ kassa: null,
     merchant: null,
@@ -327,6 +439,8 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
      * (URLs). Options go to `browser.newContext` (`{javaScriptEnabled: false}`, `{viewport}`).
      */
     async newPage(options = {}) {
+      launching ??= timed("chromium launch", () => launchBrowser());
+      h.browser = await launching;
       const context = await h.browser.newContext({ viewport: { width: 1024, height: 900 }, ...options });
       h.contexts.push(context);
       const page = await context.newPage();
@@ -370,16 +484,18 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
     },
 
     /**
-     * A node:test test whose failure leaves a screenshot of each of its open pages in
+     * A node:test test that fails the moment kassa ends under it (instead of timing out on a
+     * request nobody answers), and whose failure leaves a screenshot of each of its open pages in
      * artifacts/failures/. Each test gets 90 s at most, so a hang never blocks CI.
      */
     test(title, fn, options = {}) {
       return nodeTest(title, { timeout: 90_000, ...options }, async (t) => {
         try {
-          await fn(t);
+          await (h.kassa ? h.kassa.process.guard(fn(t)) : fn(t));
+          h.kassa?.check();
         } catch (err) {
           await screenshotOpenPages(h.contexts, slug(`${name}-${title}`));
-          throw err;
+          throw await blameDeadProcess(h.kassa?.process, err);
         }
       });
     },
@@ -388,7 +504,6 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
   before(async () => {
     h.merchant = await startMerchant();
     h.kassa = await timed("kassa start", () => startKassa({ name }));
-    h.browser = await timed("chromium launch", () => launchBrowser());
   });
 
   afterEach(async () => {
@@ -397,17 +512,39 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
   });
 
   after(async () => {
-    await h.browser?.close().catch(() => {});
-    const exit = await h.kassa?.stop();
-    await h.merchant?.stop();
-    const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} ms`);
-    process.stdout.write(`# ${name}: ${parts.join(", ")}\n`);
-    if (exit && exit.code !== 0 && exit.signal == null) {
-      throw new Error(`kassa exited with ${exit.code} on SIGTERM (SPEC §1: exit 0); log: ${h.kassa.logPath}`);
+    try {
+      await h.browser?.close().catch(() => {});
+      await h.merchant?.stop();
+      const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} ms`);
+      process.stdout.write(`# ${name}: ${parts.join(", ")}\n`);
+    } finally {
+      // Throws if kassa ended before now, or does not exit 0 on SIGTERM (SPEC §1).
+      await h.kassa?.stop();
     }
   });
 
   return h;
+}
+
+/**
+ * A test failed with `err`: if the process it depends on has ended (a request failing is often
+ * the first sign of a crash; the exit arrives a moment later), the crash is the failure, with
+ * `err` as its cause. Waits up to 1 s for the exit, on the failure path only.
+ */
+export async function blameDeadProcess(watched, err) {
+  if (!watched || err?.process === watched) {
+    return err;
+  }
+  let timer;
+  await Promise.race([watched.exited, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+  clearTimeout(timer);
+  try {
+    watched.check();
+  } catch (died) {
+    died.cause = err;
+    return died;
+  }
+  return err;
 }
 
 async function screenshotOpenPages(contexts, base) {

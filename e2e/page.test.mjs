@@ -4,25 +4,10 @@
 import assert from "node:assert/strict";
 import { stat, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ARTIFACTS, minorUnits, useKassa } from "./harness.mjs";
+import { ARTIFACTS, eventually, minorUnits, useKassa } from "./harness.mjs";
 
 const h = useKassa();
 const $ = (page, id) => h.byTestId(page, id);
-
-/** Poll `fn` until it stops throwing (or `timeout` ms pass, then throw its last error). */
-async function eventually(fn, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) {
-        throw err;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 /** Wait until the element with this test id shows exactly `text`. */
 async function expectText(page, id, text) {

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
-import { after, before, test } from "node:test";
+import { after, before } from "node:test";
 import Stripe from "stripe";
 
-import { startKassa } from "./harness.mjs";
+import { eventually, useKassa, Watched } from "./harness.mjs";
 
 const stripe = new Stripe("sk_test_unused_for_verification");
 
@@ -44,20 +44,19 @@ async function startReceiver() {
   return { url, got, waitFor, close: () => new Promise((r) => server.close(r)) };
 }
 
-let kassa;
+const h = useKassa({ name: "webhooks" });
 let receiver;
 
 before(async () => {
-  kassa = await startKassa({ name: "webhooks" });
   receiver = await startReceiver();
 });
 
 after(async () => {
   await receiver?.close();
-  await kassa?.stop();
 });
 
-test("deliveries pass Stripe's constructEvent; a tampered body or another secret does not", async () => {
+h.test("deliveries pass Stripe's constructEvent; a tampered body or another secret does not", async () => {
+  const kassa = h.kassa;
   const endpoint = await kassa.api("POST", "/webhook_endpoints", {
     url: receiver.url,
     enabled_events: ["customer.created", "checkout.session.expired"],
@@ -69,14 +68,18 @@ test("deliveries pass Stripe's constructEvent; a tampered body or another secret
   const session = await kassa.createSession({ line_items: [{ price: price.id, quantity: 1 }] });
   await kassa.expireSession(session.id);
 
+  // Each delivery is its own request: they may arrive in either order.
   const got = await receiver.waitFor(2);
-  const [first, second] = got;
-  const event = stripe.webhooks.constructEvent(first.body, first.headers["stripe-signature"], endpoint.secret);
-  assert.equal(event.type, "customer.created");
-  assert.equal(event.data.object.id, customer.id);
-  assert.equal(event.object, "event");
-  const expired = stripe.webhooks.constructEvent(second.body, second.headers["stripe-signature"], endpoint.secret);
-  assert.equal(expired.type, "checkout.session.expired");
+  const verified = got.map((g) => ({ ...g, event: stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret) }));
+  const byType = (type) => {
+    const found = verified.filter((v) => v.event.type === type);
+    assert.equal(found.length, 1, `one ${type} delivery among ${verified.map((v) => v.event.type)}`);
+    return found[0];
+  };
+  const first = byType("customer.created");
+  assert.equal(first.event.data.object.id, customer.id);
+  assert.equal(first.event.object, "event");
+  const expired = byType("checkout.session.expired").event;
   assert.equal(expired.data.object.id, session.id);
   assert.equal(expired.data.object.status, "expired");
 
@@ -97,34 +100,42 @@ test("deliveries pass Stripe's constructEvent; a tampered body or another secret
   await kassa.api("DELETE", `/webhook_endpoints/${endpoint.id}`);
 });
 
-test("kassa listen forwards events that Stripe's library verifies with the secret it prints", async () => {
+h.test("kassa listen forwards events that Stripe's library verifies with the secret it prints", async () => {
   const listenReceiver = await startReceiver();
-  const child = spawn(
-    process.env.KASSA_BIN,
-    ["listen", "--forward-to", listenReceiver.url, "--api-url", kassa.baseUrl],
-    { env: { ...process.env, KASSA_SECRET_KEY: kassa.key, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawn(process.env.KASSA_BIN, ["listen", "--forward-to", listenReceiver.url, "--api-url", h.kassa.baseUrl], {
+    env: { ...process.env, KASSA_SECRET_KEY: h.kassa.key, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // Watched like the server: the test fails at once if it ends, and it must exit 0 on ^C.
+  const listen = new Watched(child, `kassa listen (pid ${child.pid})`);
+  let out = "";
+  child.stdout.on("data", (d) => (out += d.toString()));
+  child.stderr.on("data", (d) => (out += d.toString()));
+  let ok = false;
   try {
-    const secret = await new Promise((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`no ready line from kassa listen: ${out}`)), 15_000);
-      child.stdout.on("data", (d) => {
-        out += d.toString();
-        const m = out.match(/whsec_[A-Za-z0-9]+/);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[0]);
-        }
-      });
-      child.on("exit", (code) => reject(new Error(`kassa listen exited with ${code}: ${out}`)));
-    });
-    const customer = await kassa.api("POST", "/customers", { email: "listen@example.test" });
-    const [got] = await listenReceiver.waitFor(1);
-    const event = stripe.webhooks.constructEvent(got.body, got.headers["stripe-signature"], secret);
-    assert.equal(event.type, "customer.created");
-    assert.equal(event.data.object.id, customer.id);
+    await listen.guard(
+      (async () => {
+        const secret = await eventually(() => {
+          const m = out.match(/whsec_[A-Za-z0-9]+/);
+          assert.ok(m, `no ready line from kassa listen yet: ${out}`);
+          return m[0];
+        }, { timeout: 15_000 });
+        const customer = await h.kassa.api("POST", "/customers", { email: "listen@example.test" });
+        const [got] = await listenReceiver.waitFor(1);
+        const event = stripe.webhooks.constructEvent(got.body, got.headers["stripe-signature"], secret);
+        assert.equal(event.type, "customer.created");
+        assert.equal(event.data.object.id, customer.id);
+      })(),
+    );
+    ok = true;
+  } catch (err) {
+    err.message += `\nkassa listen said: ${out}`;
+    throw err;
   } finally {
-    child.kill("SIGINT");
+    if (!ok) {
+      await listen.abandon();
+    }
     await listenReceiver.close();
   }
+  await listen.stop("SIGINT");
 });
