@@ -14,6 +14,9 @@
 //
 // Each file's server log goes to artifacts/<file>.kassa.log; a failing test leaves a screenshot of
 // each of its pages in artifacts/failures/.
+//
+// A test fails, besides on its own assertions, when kassa ends under it, and when a page it opened
+// violates its Content-Security-Policy or throws an uncaught error (`openPage`).
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -399,9 +402,92 @@ export async function startMerchant() {
   };
 }
 
-/** Debian's Chromium through playwright-core, headless. */
-export async function launchBrowser() {
+/**
+ * Debian's Chromium through playwright-core, headless, with CHROMIUM_ARGS. Playwright gives it a
+ * new, empty user-data-dir of its own (removed when it closes), so no profile carries over.
+ * Every test file launches it through here; pages come from `openPage`.
+ */
+export async function browser() {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+/** How Chromium words a CSP violation on the console ("… violates the following Content Security Policy directive …"). */
+const CSP_MESSAGE = /Content[- ]Security[- ]Policy/i;
+
+/** Runs in every page before its own scripts: hands each `securitypolicyviolation` to the harness. */
+function reportCspViolations() {
+  document.addEventListener(
+    "securitypolicyviolation",
+    (e) =>
+      window.__kassaE2eCspViolation?.({
+        directive: e.violatedDirective,
+        blocked: e.blockedURI,
+        where: `${e.sourceFile || e.documentURI}:${e.lineNumber}:${e.columnNumber}`,
+        sample: e.sample,
+        document: e.documentURI,
+      }),
+    true,
+  );
+}
+
+/** Start keeping `page.requests` (every URL it asks for) and `page.problems` (see `openPage`). */
+function watchPage(page) {
+  if (page.problems) {
+    return;
+  }
+  page.requests = [];
+  page.problems = [];
+  page.on("request", (r) => page.requests.push(r.url()));
+  page.on("console", (m) => {
+    if (CSP_MESSAGE.test(m.text())) {
+      const { url, lineNumber } = m.location();
+      page.problems.push(`CSP violation (console, ${url || page.url()}:${lineNumber}): ${m.text()}`);
+    }
+  });
+  page.on("pageerror", (err) =>
+    page.problems.push(
+      `${CSP_MESSAGE.test(err.message) ? "CSP violation (uncaught error)" : "uncaught error"} on ${page.url()}: ${err.message}`,
+    ),
+  );
+}
+
+/**
+ * A fresh browser context and page, as every test opens them. Each page of the context keeps
+ * every request's URL in `page.requests`, and in `page.problems` what must fail the test: each
+ * Content-Security-Policy violation (the `securitypolicyviolation` event, through an init script;
+ * and Chromium's console message, which also comes with JavaScript off) and each uncaught error.
+ * `options` go to `browser.newContext` (`{javaScriptEnabled: false}`, `{viewport}`).
+ */
+export async function openPage(chromiumBrowser, options = {}) {
+  const context = await chromiumBrowser.newContext({ viewport: { width: 1024, height: 900 }, ...options });
+  await context.exposeBinding("__kassaE2eCspViolation", ({ page }, v) => {
+    watchPage(page);
+    page.problems.push(
+      `CSP violation (securitypolicyviolation) on ${v.document}: ${v.directive} blocked ${v.blocked || "?"} at ${v.where}` +
+        (v.sample ? ` (${JSON.stringify(v.sample)})` : ""),
+    );
+  });
+  await context.addInitScript(reportCspViolations);
+  context.on("page", watchPage);
+  const page = await context.newPage();
+  watchPage(page);
+  page.setDefaultTimeout(15_000);
+  page.setDefaultNavigationTimeout(20_000);
+  return page;
+}
+
+/**
+ * What the `pages` (from `openPage`) reported, once every open one has passed on what it had
+ * queued. Throws listing each problem, if there is any.
+ */
+export async function assertNoPageProblems(pages) {
+  await Promise.all(pages.filter((p) => !p.isClosed()).map((p) => p.evaluate(() => 0).catch(() => {})));
+  const problems = pages.flatMap((p) => p.problems ?? []);
+  if (problems.length > 0) {
+    const err = new Error(`the browser reported ${problems.length} problem(s):\n- ${problems.join("\n- ")}`);
+    err.pageProblems = problems;
+    throw err;
+  }
 }
 
 /** Milliseconds each expensive step of the set-up took, for the report at the end of a file. */
@@ -434,20 +520,17 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
     /** Contexts opened by the running test; closed after it. */
     contexts: [],
 
-    /**
-     * A fresh browser context and page. Every request the page makes is kept in `page.requests`
-     * (URLs). Options go to `browser.newContext` (`{javaScriptEnabled: false}`, `{viewport}`).
-     */
+    /** Pages the running test opened (`openPage`), closed or not; their problems fail it. */
+    pages: [],
+
+    /** `openPage` in this file's Chromium; the page and its context are closed after the test. */
     async newPage(options = {}) {
-      launching ??= timed("chromium launch", () => launchBrowser());
+      launching ??= timed("chromium launch", () => browser());
       h.browser = await launching;
-      const context = await h.browser.newContext({ viewport: { width: 1024, height: 900 }, ...options });
-      h.contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(15_000);
-      page.setDefaultNavigationTimeout(20_000);
-      page.requests = [];
-      page.on("request", (r) => page.requests.push(r.url()));
+      const page = await openPage(h.browser, options);
+      h.contexts.push(page.context());
+      h.pages.push(page);
+      page.context().on("page", (p) => p !== page && h.pages.push(p));
       return page;
     },
 
@@ -485,16 +568,22 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
 
     /**
      * A node:test test that fails the moment kassa ends under it (instead of timing out on a
-     * request nobody answers), and whose failure leaves a screenshot of each of its open pages in
-     * artifacts/failures/. Each test gets 90 s at most, so a hang never blocks CI.
+     * request nobody answers), and if any page it opened violated its Content-Security-Policy or
+     * threw an uncaught error (`openPage`). A failure leaves a screenshot of each of its open
+     * pages in artifacts/failures/. Each test gets 90 s at most, so a hang never blocks CI.
      */
     test(title, fn, options = {}) {
       return nodeTest(title, { timeout: 90_000, ...options }, async (t) => {
         try {
           await (h.kassa ? h.kassa.process.guard(fn(t)) : fn(t));
           h.kassa?.check();
+          await assertNoPageProblems(h.pages);
         } catch (err) {
           await screenshotOpenPages(h.contexts, slug(`${name}-${title}`));
+          const problems = h.pages.flatMap((p) => p.problems ?? []);
+          if (problems.length > 0 && err instanceof Error && !err.pageProblems) {
+            err.message += `\n(the browser also reported:\n- ${problems.join("\n- ")})`;
+          }
           throw await blameDeadProcess(h.kassa?.process, err);
         }
       });
@@ -507,6 +596,7 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
   });
 
   afterEach(async () => {
+    h.pages = [];
     const open = h.contexts.splice(0);
     await Promise.all(open.map((c) => c.close().catch(() => {})));
   });

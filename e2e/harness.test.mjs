@@ -1,11 +1,20 @@
 // The harness itself, which the other files trust to fail: a kassa that ends under the tests
 // (killed by a signal, or exiting at all) and one that does not exit 0 when asked to stop must be
-// reported as failures, not passed over.
+// reported as failures, not passed over; so must a page that violates its Content-Security-Policy.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
-import { blameDeadProcess, eventually, exitProblem, startKassa, Watched } from "./harness.mjs";
+import {
+  assertNoPageProblems,
+  blameDeadProcess,
+  browser,
+  eventually,
+  exitProblem,
+  openPage,
+  startKassa,
+  Watched,
+} from "./harness.mjs";
 
 test("exitProblem: any end nobody asked for fails; asked to stop, only exit code 0 passes", () => {
   const ends = [
@@ -73,4 +82,61 @@ test("a process that ends by itself, even with exit code 0, fails a test that wa
   const watched = await standIn(`setTimeout(() => process.exit(0), 10)`);
   await assert.rejects(watched.guard(new Promise(() => {})), /stand-in ended while the tests ran \(exit code 0\)/);
   assert.throws(() => watched.check(), /ended while the tests ran/);
+});
+
+/**
+ * A page at http://csp.invalid/ (answered by Playwright, never the network) under
+ * `default-src 'none'; script-src 'self'`, with `body` as its HTML and /eval.js calling eval.
+ */
+async function pageUnderCsp(chromium, body, options = {}) {
+  const page = await openPage(chromium, options);
+  await page.route("http://csp.invalid/**", (route) => {
+    const { pathname } = new URL(route.request().url());
+    if (pathname === "/") {
+      const csp = "default-src 'none'; script-src 'self'";
+      return route.fulfill({ contentType: "text/html", headers: { "content-security-policy": csp }, body });
+    }
+    if (pathname === "/eval.js") {
+      return route.fulfill({ contentType: "text/javascript", body: "eval('1')" });
+    }
+    return route.fulfill({ status: 404, body: "" });
+  });
+  await page.goto("http://csp.invalid/");
+  return page;
+}
+
+test("openPage reports every CSP violation, with JavaScript on or off, and a page without any passes", async () => {
+  const chromium = await browser();
+  try {
+    const html =
+      `<!doctype html><title>t</title><p style="color: red">inline style</p>` +
+      `<script>document.title = "inline script"</script><img src="/x.png" alt=""><script src="/eval.js"></script>`;
+    const page = await pageUnderCsp(chromium, html);
+    // The event is handed over asynchronously: wait for it, not for a time.
+    await eventually(() => assert.ok(page.problems.some((p) => p.includes("script-src") && p.includes("eval"))));
+    await assert.rejects(assertNoPageProblems([page]), (err) => {
+      const text = err.message;
+      for (const what of [
+        /securitypolicyviolation\) on http:\/\/csp\.invalid\/: style-src-attr blocked inline/,
+        /securitypolicyviolation\) on http:\/\/csp\.invalid\/: script-src-elem blocked inline/,
+        /securitypolicyviolation\) on http:\/\/csp\.invalid\/: img-src blocked http:\/\/csp\.invalid\/x\.png/,
+        /CSP violation \(console, .*\): Loading the image 'http:\/\/csp\.invalid\/x\.png' violates/,
+        /CSP violation \(uncaught error\) on http:\/\/csp\.invalid\/: .*'unsafe-eval'/,
+      ]) {
+        assert.match(text, what);
+      }
+      return true;
+    });
+
+    // Without JavaScript no event can be listened for; Chromium's console still says it.
+    const noJs = await pageUnderCsp(chromium, html, { javaScriptEnabled: false });
+    await eventually(() => assert.ok(noJs.problems.some((p) => p.includes("x.png"))));
+    await assert.rejects(assertNoPageProblems([noJs]), /CSP violation \(console, .*inline style/);
+
+    const clean = await pageUnderCsp(chromium, `<!doctype html><title>t</title><p>nothing inline</p>`);
+    await assertNoPageProblems([clean]);
+    assert.deepEqual(clean.problems, []);
+  } finally {
+    await chromium.close();
+  }
 });

@@ -314,6 +314,21 @@ h.test("the page makes no request to another origin", async () => {
   assert.deepEqual(foreign, [], "every request goes to kassa itself");
 });
 
+h.test("the page sends a Content-Security-Policy, and a violation of it would fail the test", async () => {
+  const { session } = await cart();
+  const page = await h.newPage();
+  const response = await page.goto(session.url);
+  const csp = response.headers()["content-security-policy"] ?? "";
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /img-src 'self' data:/);
+  assert.deepEqual(page.problems, [], "the page itself violates nothing");
+
+  // An image from elsewhere, as injected markup would load it: blocked, and seen by the harness.
+  await page.evaluate(() => document.body.append(Object.assign(new Image(), { src: "http://elsewhere.invalid/x.png" })));
+  await eventually(() => assert.ok(page.problems.some((p) => /img-src blocked http:\/\/elsewhere\.invalid/.test(p))));
+  page.problems.length = 0; // this one was on purpose
+});
+
 h.test("without JavaScript the + button and quantity-update post the form and the page shows the new total", async () => {
   await springCode();
   const { session } = await cart();
