@@ -103,6 +103,36 @@ export async function eventually(fn, { timeout = 10_000, interval = 50 } = {}) {
   }
 }
 
+/** A name no other test uses (`prefix-1a2b3c4d`), so that tests can share one server. */
+export const id = (prefix = "e2e") => `${prefix}-${randomBytes(4).toString("hex")}`;
+
+/** The element with this `data-testid` (SPEC §6) in `scope`, a page or a locator. */
+export const byTestId = (scope, testId) => scope.locator(`[data-testid="${testId}"]`);
+
+/** The test network's cards (SPEC §7). Any future expiry and any 3–4 digit CVC will do. */
+export const CARDS = {
+  ok: "4242 4242 4242 4242",
+  declined: "4000000000000002",
+  threeDSecure: "4000002760003184",
+};
+
+/** Fill the buyer's part of the hosted page's form: `email-input` and `name-input`. */
+export async function fillBuyer(page, { email = "ada@example.com", name = "Ada Lovelace" } = {}) {
+  await byTestId(page, "email-input").fill(email);
+  await byTestId(page, "name-input").fill(name);
+}
+
+/**
+ * Fill the hosted page's card form: the buyer (`fillBuyer`), then `card-number-input`,
+ * `card-expiry-input` (MM/YY) and `card-cvc-input`. It does not submit (`submit-button`).
+ */
+export async function fillCardForm(page, { number = CARDS.ok, expiry = "12/34", cvc = "123", ...buyer } = {}) {
+  await fillBuyer(page, buyer);
+  await byTestId(page, "card-number-input").fill(number);
+  await byTestId(page, "card-expiry-input").fill(expiry);
+  await byTestId(page, "card-cvc-input").fill(cvc);
+}
+
 const slug = (s) =>
   s
     .toLowerCase()
@@ -534,11 +564,6 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
       return page;
     },
 
-    /** The hosted page's control with this `data-testid`. */
-    byTestId(page, id) {
-      return page.locator(`[data-testid="${id}"]`);
-    },
-
     /**
      * Run `action` (a click, a key press) and wait for the form POST it sends to a path ending in
      * `pathEnd` (after redirects, the page is loaded). A POST that kassa refuses or does not know
@@ -564,6 +589,31 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
       }
       await page.waitForLoadState();
       return response;
+    },
+
+    /** Click `submit-button` on `session`'s hosted page: the form POST's response (`formPost`). */
+    submitPayment(page, session) {
+      return h.formPost(page, `/pay/${session.id}`, () => byTestId(page, "submit-button").click());
+    },
+
+    /**
+     * Open `session`'s hosted page, fill the card form (`fillCardForm`: `card` picks the number,
+     * expiry, CVC, email and name) and submit it. Returns the page, wherever that led.
+     */
+    async payByCard(session, card = {}) {
+      const page = await h.newPage();
+      await page.goto(session.url);
+      await fillCardForm(page, card);
+      await h.submitPayment(page, session);
+      return page;
+    },
+
+    /** Wait until `page` is on the merchant's success_url, with `session`'s id filled in. */
+    async landOnSuccess(page, session) {
+      await page.waitForURL((url) => url.href.startsWith(`${h.merchant.url}/success`), { timeout: 20_000 });
+      const url = new URL(page.url());
+      assert.equal(url.searchParams.get("session_id"), session.id, "{CHECKOUT_SESSION_ID} is replaced by the id");
+      return url;
     },
 
     /**

@@ -7,14 +7,11 @@
 
 import assert from "node:assert/strict";
 import http from "node:http";
-import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
-import { useKassa } from "./harness.mjs";
+import { byTestId as $, id, useKassa } from "./harness.mjs";
 import { missingFields } from "./sdk-types.mjs";
 
 const h = useKassa();
-const $ = (page, id) => h.byTestId(page, id);
-const unique = (prefix) => `${prefix}-${randomBytes(4).toString("hex")}`;
 
 /** A Stripe client aimed at `baseUrl` (kassa's by default), as a merchant would configure it. */
 function stripeAt(baseUrl = h.kassa.baseUrl, key = h.kassa.key, options = {}) {
@@ -33,7 +30,7 @@ let client;
 const stripe = () => (client ??= stripeAt());
 
 async function price(unit_amount, { currency = "usd", interval, name = "Item" } = {}) {
-  const product = await stripe().products.create({ name: unique(name) });
+  const product = await stripe().products.create({ name: id(name) });
   return stripe().prices.create({
     product: product.id,
     unit_amount,
@@ -59,7 +56,7 @@ async function rejects(call, type = "StripeInvalidRequestError") {
 // The catalog
 
 h.test("products: create, retrieve, update (null unsets), list with a filter", async () => {
-  const name = unique("Desk lamp");
+  const name = id("Desk lamp");
   const p = await stripe().products.create({ name, description: "Warm", metadata: { room: "office", w: "40" } });
   assert.match(p.id, /^prod_/);
   assert.deepEqual([p.object, p.name, p.description, p.active, p.livemode], ["product", name, "Warm", true, false]);
@@ -77,7 +74,7 @@ h.test("products: create, retrieve, update (null unsets), list with a filter", a
 });
 
 h.test("prices: one-time and recurring, expand product, update, list by product and type", async () => {
-  const product = await stripe().products.create({ name: unique("Plan") });
+  const product = await stripe().products.create({ name: id("Plan") });
   const once = await stripe().prices.create({
     product: product.id,
     unit_amount: 1999,
@@ -107,7 +104,7 @@ h.test("prices: one-time and recurring, expand product, update, list by product 
 });
 
 h.test("customers: create, update, retrieve, list by email", async () => {
-  const email = `${unique("c")}@example.test`;
+  const email = `${id("c")}@example.test`;
   const c = await stripe().customers.create({ email, name: "Grace Hopper", metadata: { tier: "gold" } });
   assert.match(c.id, /^cus_/);
   assert.deepEqual([c.email, c.balance, c.cash_balance.available, c.test_clock], [email, 0, {}, null]);
@@ -123,7 +120,7 @@ h.test("customers: create, update, retrieve, list by email", async () => {
 h.test("coupons: percent and amount, update, list, delete", async () => {
   const percent = await stripe().coupons.create({ percent_off: 12.5, duration: "once", name: "Spring" });
   const amount = await stripe().coupons.create({
-    id: unique("FIVE"),
+    id: id("FIVE"),
     amount_off: 500,
     currency: "eur",
     duration: "repeating",
@@ -147,7 +144,7 @@ h.test("coupons: percent and amount, update, list, delete", async () => {
 
 h.test("promotion codes: coupon named either way, update, list by code", async () => {
   const coupon = await stripe().coupons.create({ percent_off: 20, duration: "forever" });
-  const code = unique("SAVE").toUpperCase();
+  const code = id("SAVE").toUpperCase();
   // 2023-08-16's way (`coupon`) and the pinned API version's way (`promotion[coupon]`).
   const a = await stripe().promotionCodes.create({ coupon: coupon.id, code });
   const b = await stripe().promotionCodes.create({
@@ -219,7 +216,7 @@ h.test("sessions: line items, adjustable quantity, discount, metadata; retrieve 
 });
 
 h.test("sessions: listed newest first with auto-pagination, both ways", async () => {
-  const customer = await stripe().customers.create({ email: `${unique("list")}@example.test` });
+  const customer = await stripe().customers.create({ email: `${id("list")}@example.test` });
   const p = await price(300);
   const made = [];
   for (let i = 0; i < 7; i++) {
@@ -283,17 +280,8 @@ h.test("sessions: line items listed page by page", async () => {
 });
 
 /** Pay `session` on its hosted page in the browser with 4242…, landing on the merchant's success URL. */
-async function payInBrowser(session, email = "ada@example.com") {
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await $(page, "email-input").fill(email);
-  await $(page, "name-input").fill("Ada Lovelace");
-  await $(page, "card-number-input").fill("4242 4242 4242 4242");
-  await $(page, "card-expiry-input").fill("12/34");
-  await $(page, "card-cvc-input").fill("123");
-  await h.formPost(page, `/pay/${session.id}`, () => $(page, "submit-button").click());
-  await page.waitForURL((url) => url.href.startsWith(`${h.merchant.url}/success`), { timeout: 20_000 });
-  assert.equal(new URL(page.url()).searchParams.get("session_id"), session.id);
+async function payInBrowser(session, email) {
+  await h.landOnSuccess(await h.payByCard(session, { email }), session);
 }
 
 h.test("a session paid in the browser reads back with its payment intent and customer expanded", async () => {
@@ -440,7 +428,7 @@ async function proxy(drop = 0) {
 h.test("a retry after a lost response is answered from the first run: one object", async () => {
   const p = await proxy(1);
   try {
-    const name = unique("Lost answer");
+    const name = id("Lost answer");
     const product = await stripeAt(p.url).products.create({ name });
     const posts = p.seen.filter((r) => r.method === "POST");
     assert.equal(posts.length, 2, "the SDK retried");
@@ -461,8 +449,8 @@ h.test("a retry after a lost response is answered from the first run: one object
 });
 
 h.test("explicit idempotency keys replay, and refuse other parameters", async () => {
-  const key = unique("order-42");
-  const email = `${unique("idem")}@example.test`;
+  const key = id("order-42");
+  const email = `${id("idem")}@example.test`;
   const first = await stripe().customers.create({ email }, { idempotencyKey: key });
   const again = await stripe().customers.create({ email }, { idempotencyKey: key });
   assert.equal(again.id, first.id);
@@ -552,7 +540,7 @@ h.test("every object carries the fields stripe-node's types declare as always pr
     duration: "forever",
     applies_to: { products: [p.product] },
   });
-  const code = await stripe().promotionCodes.create({ coupon: coupon.id, code: unique("SHAPE") });
+  const code = await stripe().promotionCodes.create({ coupon: coupon.id, code: id("SHAPE") });
   const s = await stripe().checkout.sessions.create({
     line_items: [{ price: p.id, quantity: 1, adjustable_quantity: { enabled: true } }],
     discounts: [{ promotion_code: code.id }],
