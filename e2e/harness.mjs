@@ -306,7 +306,8 @@ export async function startKassa({ name = "kassa" } = {}) {
     }
     await watched.abandon();
     lastError = new Error(
-      `kassa did not become healthy on port ${port} (attempt ${attempt}, ${describeExit(watched.exit)}); log: ${logPath}`,
+      `kassa did not become healthy on port ${port} (attempt ${attempt}, ${describeExit(watched.exit)}); ` +
+        `log: ${logPath}`,
     );
   }
   log.end();
@@ -441,7 +442,7 @@ export async function browser() {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
 }
 
-/** How Chromium words a CSP violation on the console ("… violates the following Content Security Policy directive …"). */
+/** How Chromium words a CSP violation on the console ("… violates the following Content Security Policy …"). */
 const CSP_MESSAGE = /Content[- ]Security[- ]Policy/i;
 
 /** Runs in every page before its own scripts: hands each `securitypolicyviolation` to the harness. */
@@ -474,11 +475,10 @@ function watchPage(page) {
       page.problems.push(`CSP violation (console, ${url || page.url()}:${lineNumber}): ${m.text()}`);
     }
   });
-  page.on("pageerror", (err) =>
-    page.problems.push(
-      `${CSP_MESSAGE.test(err.message) ? "CSP violation (uncaught error)" : "uncaught error"} on ${page.url()}: ${err.message}`,
-    ),
-  );
+  page.on("pageerror", (err) => {
+    const kind = CSP_MESSAGE.test(err.message) ? "CSP violation (uncaught error)" : "uncaught error";
+    page.problems.push(`${kind} on ${page.url()}: ${err.message}`);
+  });
 }
 
 /**
@@ -492,9 +492,10 @@ export async function openPage(chromiumBrowser, options = {}) {
   const context = await chromiumBrowser.newContext({ viewport: { width: 1024, height: 900 }, ...options });
   await context.exposeBinding("__kassaE2eCspViolation", ({ page }, v) => {
     watchPage(page);
+    const sample = v.sample ? ` (${JSON.stringify(v.sample)})` : "";
     page.problems.push(
-      `CSP violation (securitypolicyviolation) on ${v.document}: ${v.directive} blocked ${v.blocked || "?"} at ${v.where}` +
-        (v.sample ? ` (${JSON.stringify(v.sample)})` : ""),
+      `CSP violation (securitypolicyviolation) on ${v.document}: ${v.directive} blocked ${v.blocked || "?"} ` +
+        `at ${v.where}${sample}`,
     );
   });
   await context.addInitScript(reportCspViolations);

@@ -47,7 +47,10 @@ test("a kassa killed with SIGKILL is noticed: by a waiting test, by check(), by 
   // A test waiting for something that will never come now that kassa is gone.
   const waiting = kassa.process.guard(new Promise(() => {}));
   kassa.process.child.kill("SIGKILL");
-  await assert.rejects(waiting, /^Error: kassa serve \(harness, pid \d+\) ended while the tests ran \(signal SIGKILL\)/);
+  await assert.rejects(
+    waiting,
+    /^Error: kassa serve \(harness, pid \d+\) ended while the tests ran \(signal SIGKILL\)/,
+  );
   assert.throws(() => kassa.check(), /signal SIGKILL/);
   // A request that fails because kassa is gone is blamed on kassa, with the request's error kept.
   const failed = await kassa.api("GET", "/v1/products").catch((err) => err);

@@ -323,7 +323,9 @@ h.test("the page sends a Content-Security-Policy, and a violation of it would fa
   assert.deepEqual(page.problems, [], "the page itself violates nothing");
 
   // An image from elsewhere, as injected markup would load it: blocked, and seen by the harness.
-  await page.evaluate(() => document.body.append(Object.assign(new Image(), { src: "http://elsewhere.invalid/x.png" })));
+  await page.evaluate(() => {
+    document.body.append(Object.assign(new Image(), { src: "http://elsewhere.invalid/x.png" }));
+  });
   await eventually(() => assert.ok(page.problems.some((p) => /img-src blocked http:\/\/elsewhere\.invalid/.test(p))));
   page.problems.length = 0; // this one was on purpose
 });

@@ -70,7 +70,10 @@ h.test("deliveries pass Stripe's constructEvent; a tampered body or another secr
 
   // Each delivery is its own request: they may arrive in either order.
   const got = await receiver.waitFor(2);
-  const verified = got.map((g) => ({ ...g, event: stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret) }));
+  const verified = got.map((g) => ({
+    ...g,
+    event: stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret),
+  }));
   const byType = (type) => {
     const found = verified.filter((v) => v.event.type === type);
     assert.equal(found.length, 1, `one ${type} delivery among ${verified.map((v) => v.event.type)}`);
@@ -102,7 +105,8 @@ h.test("deliveries pass Stripe's constructEvent; a tampered body or another secr
 
 h.test("kassa listen forwards events that Stripe's library verifies with the secret it prints", async () => {
   const listenReceiver = await startReceiver();
-  const child = spawn(process.env.KASSA_BIN, ["listen", "--forward-to", listenReceiver.url, "--api-url", h.kassa.baseUrl], {
+  const args = ["listen", "--forward-to", listenReceiver.url, "--api-url", h.kassa.baseUrl];
+  const child = spawn(process.env.KASSA_BIN, args, {
     env: { ...process.env, KASSA_SECRET_KEY: h.kassa.key, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -115,11 +119,14 @@ h.test("kassa listen forwards events that Stripe's library verifies with the sec
   try {
     await listen.guard(
       (async () => {
-        const secret = await eventually(() => {
-          const m = out.match(/whsec_[A-Za-z0-9]+/);
-          assert.ok(m, `no ready line from kassa listen yet: ${out}`);
-          return m[0];
-        }, { timeout: 15_000 });
+        const secret = await eventually(
+          () => {
+            const m = out.match(/whsec_[A-Za-z0-9]+/);
+            assert.ok(m, `no ready line from kassa listen yet: ${out}`);
+            return m[0];
+          },
+          { timeout: 15_000 },
+        );
         const customer = await h.kassa.api("POST", "/customers", { email: "listen@example.test" });
         const [got] = await listenReceiver.waitFor(1);
         const event = stripe.webhooks.constructEvent(got.body, got.headers["stripe-signature"], secret);
