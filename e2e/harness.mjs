@@ -30,6 +30,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, afterEach, before, test as nodeTest } from "node:test";
 import { chromium } from "playwright-core";
+import Stripe from "stripe";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ARTIFACTS = path.join(here, "artifacts");
@@ -313,6 +314,28 @@ export async function startKassa({ name = "kassa" } = {}) {
   log.end();
   await rm(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/**
+ * How often Stripe's SDK may retry a request on its own: never, in this suite, so that a 409 or a
+ * 5xx from kassa, or a lost connection, is seen by the test that caused it instead of being
+ * retried away. A test about retries asks for them itself (`{maxNetworkRetries: 2}`).
+ */
+export const SDK_MAX_NETWORK_RETRIES = 0;
+
+/**
+ * Stripe's own Node SDK aimed at `baseUrl` as a merchant would aim it (host, port and protocol
+ * only) with `key`; every client that calls kassa is made here. `options` go to `new Stripe`.
+ */
+export function stripeClient(baseUrl, key, options = {}) {
+  const url = new URL(baseUrl);
+  return new Stripe(key, {
+    host: url.hostname,
+    port: Number(url.port),
+    protocol: "http",
+    maxNetworkRetries: SDK_MAX_NETWORK_RETRIES,
+    ...options,
+  });
 }
 
 /** A running kassa and its HTTP API, as a merchant's backend uses it. */

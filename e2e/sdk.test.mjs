@@ -8,22 +8,13 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import Stripe from "stripe";
-import { byTestId as $, id, useKassa } from "./harness.mjs";
+import { byTestId as $, id, SDK_MAX_NETWORK_RETRIES, stripeClient, useKassa } from "./harness.mjs";
 import { missingFields } from "./sdk-types.mjs";
 
 const h = useKassa();
 
-/** A Stripe client aimed at `baseUrl` (kassa's by default), as a merchant would configure it. */
-function stripeAt(baseUrl = h.kassa.baseUrl, key = h.kassa.key, options = {}) {
-  const url = new URL(baseUrl);
-  return new Stripe(key, {
-    host: url.hostname,
-    port: Number(url.port),
-    protocol: "http",
-    maxNetworkRetries: 2,
-    ...options,
-  });
-}
+/** A Stripe client aimed at `baseUrl` (kassa's by default): the harness's `stripeClient`, no retries. */
+const stripeAt = (baseUrl = h.kassa.baseUrl, key = h.kassa.key, options = {}) => stripeClient(baseUrl, key, options);
 
 let client;
 /** The suite's client, made once kassa runs. */
@@ -382,8 +373,10 @@ h.test("a bad key is a StripeAuthenticationError", async () => {
 /**
  * A proxy in front of kassa that records each request and, for the first `drop` POSTs, lets kassa
  * answer but destroys the connection instead of passing the answer on: a response lost on the way.
+ * The first POSTs after those are answered by the proxy itself, one status of `refuse` each (a
+ * 409 or a 5xx, as kassa answers a conflict or a failure), without reaching kassa.
  */
-async function proxy(drop = 0) {
+async function proxy(drop = 0, { refuse = [] } = {}) {
   const seen = [];
   const target = new URL(h.kassa.baseUrl);
   const server = http.createServer((req, res) => {
@@ -392,6 +385,13 @@ async function proxy(drop = 0) {
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method, url: req.url, key: req.headers["idempotency-key"], body: body.toString() });
+      if (req.method === "POST" && drop === 0 && refuse.length > 0) {
+        const status = refuse.shift();
+        const error = { type: "api_error", message: `the proxy answered ${status}` };
+        res.writeHead(status, { "content-type": "application/json", "request-id": "req_proxy" });
+        res.end(JSON.stringify({ error }));
+        return;
+      }
       const up = http.request(
         {
           host: target.hostname,
@@ -429,7 +429,9 @@ h.test("a retry after a lost response is answered from the first run: one object
   const p = await proxy(1);
   try {
     const name = id("Lost answer");
-    const product = await stripeAt(p.url).products.create({ name });
+    // The one client here asked to retry: retrying is what this test is about. (stripe-node 23
+    // retries a closed connection once even with maxNetworkRetries 0, but not a 409 or a 5xx.)
+    const product = await stripeAt(p.url, undefined, { maxNetworkRetries: 2 }).products.create({ name });
     const posts = p.seen.filter((r) => r.method === "POST");
     assert.equal(posts.length, 2, "the SDK retried");
     assert.match(posts[0].key, /^stripe-node-retry-/);
@@ -443,6 +445,31 @@ h.test("a retry after a lost response is answered from the first run: one object
       named.map((x) => x.id),
       [product.id],
     );
+  } finally {
+    await p.close();
+  }
+});
+
+h.test("the suite's clients never retry on their own (maxNetworkRetries 0): a 409 or a 503 is seen", async () => {
+  assert.equal(SDK_MAX_NETWORK_RETRIES, 0);
+  assert.equal(stripe().getMaxNetworkRetries(), 0, "the suite's client");
+  for (const status of [409, 503]) {
+    const p = await proxy(0, { refuse: [status] });
+    try {
+      const client = stripeAt(p.url);
+      assert.equal(client.getMaxNetworkRetries(), 0, "any client made with stripeAt");
+      const err = await rejects(() => client.products.create({ name: id("Not retried") }), "StripeAPIError");
+      assert.equal(err.statusCode, status);
+      assert.equal(p.seen.filter((r) => r.method === "POST").length, 1, `one attempt: the ${status} is not retried`);
+    } finally {
+      await p.close();
+    }
+  }
+  // What the setting prevents: a client allowed to retry goes past both, and the test sees nothing.
+  const p = await proxy(0, { refuse: [409, 503] });
+  try {
+    await stripeAt(p.url, undefined, { maxNetworkRetries: 2 }).products.create({ name: id("Retried") });
+    assert.equal(p.seen.filter((r) => r.method === "POST").length, 3);
   } finally {
     await p.close();
   }

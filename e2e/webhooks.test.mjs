@@ -12,6 +12,7 @@ import Stripe from "stripe";
 
 import { eventually, useKassa, Watched } from "./harness.mjs";
 
+/** Only verifies signatures: it never calls an API (clients that do come from `stripeClient`). */
 const stripe = new Stripe("sk_test_unused_for_verification");
 
 /** A receiver that keeps every request's raw body and headers, and answers 200. */

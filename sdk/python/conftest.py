@@ -11,7 +11,9 @@ the last test (it must exit 0). Its log goes to artifacts/kassa.log.
 
 The SDK is configured both ways merchants use it: the module-level `stripe.api_key` /
 `stripe.api_base` (the `stripe.checkout.Session.create(...)` style) and a `StripeClient` with
-`base_addresses={"api": …}` (the `client.v1.…` style). Nothing else about the SDK is changed.
+`base_addresses={"api": …}` (the `client.v1.…` style). Nothing else about the SDK is changed, but
+that neither retries a request on its own (`max_network_retries` 0, helpers.MAX_NETWORK_RETRIES):
+a 409 or a 5xx from kassa must reach the test.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pytest
 import requests
 import stripe
 
-from helpers import Kassa
+from helpers import MAX_NETWORK_RETRIES, Kassa, stripe_client
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -105,7 +107,7 @@ def stripe_module(kassa):
     saved = (stripe.api_key, stripe.api_base, stripe.max_network_retries)
     stripe.api_key = kassa.key
     stripe.api_base = kassa.base_url
-    stripe.max_network_retries = 2
+    stripe.max_network_retries = MAX_NETWORK_RETRIES
     yield stripe
     stripe.api_key, stripe.api_base, stripe.max_network_retries = saved
 
@@ -113,4 +115,4 @@ def stripe_module(kassa):
 @pytest.fixture(scope="session")
 def client(kassa) -> stripe.StripeClient:
     """The newer interface: `StripeClient` with kassa as its API base address."""
-    return stripe.StripeClient(kassa.key, base_addresses={"api": kassa.base_url}, max_network_retries=2)
+    return stripe_client(kassa.base_url, kassa.key)

@@ -8,6 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import stripe
+
+# How often the SDK may retry a request on its own: never, in this suite, so that a 409 or a 5xx
+# from kassa, or a lost connection, is seen by the test that caused it instead of being retried
+# away. conftest.py sets it for the module-level API; `stripe_client` for every StripeClient. A
+# test about retries asks for them itself (`max_network_retries=2`).
+MAX_NETWORK_RETRIES = 0
+
+
+def stripe_client(base_url: str, key: str, **options) -> stripe.StripeClient:
+    """A `StripeClient` aimed at `base_url` (kassa, or a proxy in front of it): every client the
+    suite makes comes from here. `options` go to `StripeClient`."""
+    options.setdefault("max_network_retries", MAX_NETWORK_RETRIES)
+    return stripe.StripeClient(key, base_addresses={"api": base_url}, **options)
 
 
 @dataclass
