@@ -18,30 +18,25 @@ const stripe = new Stripe("sk_test_unused_for_verification");
 /** A receiver that keeps every request's raw body and headers, and answers 200. */
 async function startReceiver() {
   const got = [];
-  const waiters = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       got.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-      for (const w of waiters.splice(0)) w();
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${server.address().port}/webhooks`;
   /** Resolves once `n` requests have arrived (or rejects after `ms`). */
-  const waitFor = async (n, ms = 15_000) => {
-    const deadline = Date.now() + ms;
-    while (got.length < n) {
-      if (Date.now() > deadline) throw new Error(`only ${got.length} of ${n} webhooks arrived`);
-      await new Promise((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-    return got;
-  };
+  const waitFor = (n, ms = 15_000) =>
+    eventually(
+      () => {
+        assert.ok(got.length >= n, `only ${got.length} of ${n} webhooks arrived`);
+        return got;
+      },
+      { timeout: ms },
+    );
   return { url, got, waitFor, close: () => new Promise((r) => server.close(r)) };
 }
 

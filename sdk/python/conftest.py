@@ -24,14 +24,13 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import requests
 import stripe
 
-from helpers import MAX_NETWORK_RETRIES, Kassa, stripe_client
+from helpers import MAX_NETWORK_RETRIES, Kassa, stripe_client, wait_until
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -90,15 +89,20 @@ def kassa():
 
 
 def _healthy(base: str, proc: subprocess.Popen) -> bool:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and proc.poll() is None:
+    """Whether kassa answers GET /health with 200 within 20 s (False at once if it ends)."""
+
+    def answered():
+        if proc.poll() is not None:
+            return "ended"
         try:
-            if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                return True
+            return "healthy" if requests.get(f"{base}/health", timeout=1).status_code == 200 else None
         except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    return False
+            return None
+
+    try:
+        return wait_until(answered, 20, "GET /health answering 200") == "healthy"
+    except AssertionError:
+        return False
 
 
 @pytest.fixture(scope="session", autouse=True)

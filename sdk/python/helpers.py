@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +75,17 @@ class Kassa:
 def unique(prefix: str) -> str:
     """A name no other test uses, so tests can share the one server."""
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def wait_until(condition, timeout: float = 20.0, what: str = "the condition"):
+    """Call `condition` every 50 ms until it returns something truthy, and return that; fail after
+    `timeout` seconds. For waiting on an event (a webhook arriving, a status changing), never for
+    a length of time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.05)
