@@ -7,7 +7,8 @@ $CARGO_TARGET_DIR/debug/kassa) as
     kassa serve --listen 127.0.0.1:<free port> --database-url sqlite://<tmpdir>/kassa.db
 
 with KASSA_SECRET_KEY=sk_test_<random>, waits for GET /health, and stops it with SIGTERM after
-the last test (it must exit 0). Its log goes to artifacts/kassa.log.
+the last test (it must exit 0). Its log goes to artifacts/kassa.log. It must run from the first
+test to the last: the test during which it ends (killed by a signal, or exiting at all) fails.
 
 The SDK is configured both ways merchants use it: the module-level `stripe.api_key` /
 `stripe.api_base` (the `stripe.checkout.Session.create(...)` style) and a `StripeClient` with
@@ -30,7 +31,7 @@ import pytest
 import requests
 import stripe
 
-from helpers import MAX_NETWORK_RETRIES, Kassa, stripe_client, wait_until
+from helpers import MAX_NETWORK_RETRIES, Kassa, describe_exit, stripe_client, wait_until
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -75,9 +76,11 @@ def kassa():
             proc.wait()
         else:
             raise RuntimeError(f"kassa did not become healthy after 3 attempts; log: {log_path}")
+        server = Kassa(base, key, log_path, binary, f"sqlite://{db}", proc)
         try:
-            yield Kassa(base, key, log_path, binary, f"sqlite://{db}")
+            yield server
         finally:
+            server.check_running()  # an end before the SIGTERM is a failure, whatever its code
             proc.send_signal(signal.SIGTERM)
             try:
                 code = proc.wait(timeout=10)
@@ -85,7 +88,14 @@ def kassa():
                 proc.kill()
                 proc.wait()
                 raise AssertionError(f"kassa did not stop within 10 s of SIGTERM; log: {log_path}")
-            assert code == 0, f"kassa exited with {code} on SIGTERM (SPEC §1: exit 0); log: {log_path}"
+            assert code == 0, f"kassa ended with {describe_exit(code)} on SIGTERM (SPEC §1: exit 0); log: {log_path}"
+
+
+@pytest.fixture(autouse=True)
+def kassa_keeps_running(kassa: Kassa):
+    """The test during which kassa ends fails (at teardown), not only the tests after it."""
+    yield
+    kassa.check_running()
 
 
 def _healthy(base: str, proc: subprocess.Popen) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -25,6 +26,15 @@ def stripe_client(base_url: str, key: str, **options) -> stripe.StripeClient:
     return stripe.StripeClient(key, base_addresses={"api": base_url}, **options)
 
 
+def describe_exit(code: int | None) -> str:
+    """A Popen return code in words: "exit code 1", "signal SIGKILL" (a negative code)."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        return f"signal {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
 @dataclass
 class Kassa:
     base_url: str
@@ -32,6 +42,13 @@ class Kassa:
     log_path: Path
     binary: str
     database_url: str
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def check_running(self) -> None:
+        """Fail unless the server still runs: it must from the first test to the last, and ending
+        in between (killed by a signal, or exiting with any code) is a failure."""
+        code = self.process.poll() if self.process else None
+        assert code is None, f"kassa ended while the tests ran ({describe_exit(code)}); log: {self.log_path}"
 
     def create_account(self, name: str) -> str:
         """A second account in the same database (`kassa accounts create`); returns its key."""
