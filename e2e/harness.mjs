@@ -14,7 +14,11 @@
 //
 // Each file's server log goes to artifacts/<file>.kassa.log; a failing test leaves a screenshot of
 // each of its pages in artifacts/failures/.
+//
+// A test fails, besides on its own assertions, when kassa ends under it, and when a page it opened
+// violates its Content-Security-Policy or throws an uncaught error (`openPage`).
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
@@ -26,6 +30,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, afterEach, before, test as nodeTest } from "node:test";
 import { chromium } from "playwright-core";
+import Stripe from "stripe";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ARTIFACTS = path.join(here, "artifacts");
@@ -81,6 +86,54 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Poll `fn` every `interval` ms until it stops throwing, and return what it returned; after
+ * `timeout` ms, throw its last error. For waiting on a condition (a status, a webhook), not a time.
+ */
+export async function eventually(fn, { timeout = 10_000, interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw err;
+      }
+      await sleep(interval);
+    }
+  }
+}
+
+/** A name no other test uses (`prefix-1a2b3c4d`), so that tests can share one server. */
+export const id = (prefix = "e2e") => `${prefix}-${randomBytes(4).toString("hex")}`;
+
+/** The element with this `data-testid` (SPEC §6) in `scope`, a page or a locator. */
+export const byTestId = (scope, testId) => scope.locator(`[data-testid="${testId}"]`);
+
+/** The test network's cards (SPEC §7). Any future expiry and any 3–4 digit CVC will do. */
+export const CARDS = {
+  ok: "4242 4242 4242 4242",
+  declined: "4000000000000002",
+  threeDSecure: "4000002760003184",
+};
+
+/** Fill the buyer's part of the hosted page's form: `email-input` and `name-input`. */
+export async function fillBuyer(page, { email = "ada@example.com", name = "Ada Lovelace" } = {}) {
+  await byTestId(page, "email-input").fill(email);
+  await byTestId(page, "name-input").fill(name);
+}
+
+/**
+ * Fill the hosted page's card form: the buyer (`fillBuyer`), then `card-number-input`,
+ * `card-expiry-input` (MM/YY) and `card-cvc-input`. It does not submit (`submit-button`).
+ */
+export async function fillCardForm(page, { number = CARDS.ok, expiry = "12/34", cvc = "123", ...buyer } = {}) {
+  await fillBuyer(page, buyer);
+  await byTestId(page, "card-number-input").fill(number);
+  await byTestId(page, "card-expiry-input").fill(expiry);
+  await byTestId(page, "card-cvc-input").fill(cvc);
+}
+
 const slug = (s) =>
   s
     .toLowerCase()
@@ -97,9 +150,114 @@ export class ApiError extends Error {
   }
 }
 
+/** How a process ended, in words: "exit code 1", "signal SIGKILL". */
+export function describeExit(exit) {
+  if (!exit) {
+    return "still running";
+  }
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+/**
+ * What is wrong with how a process the tests depend on ended (`exit` is node's `{code, signal}`),
+ * or null if nothing is. `stopping` says whether the harness had asked it to stop. Any end it was
+ * not asked for is wrong, whatever the code (it died under the tests); asked to stop (SIGTERM,
+ * SIGINT), it must exit 0 (SPEC §1), not die of the signal or of another one.
+ */
+export function exitProblem(label, exit, { stopping }) {
+  if (!exit) {
+    return null;
+  }
+  if (!stopping) {
+    return `${label} ended while the tests ran (${describeExit(exit)})`;
+  }
+  if (exit.signal !== null || exit.code !== 0) {
+    return `${label} ended with ${describeExit(exit)} when asked to stop (SPEC §1: exit 0)`;
+  }
+  return null;
+}
+
+/**
+ * A child process the tests depend on (`kassa serve`, `kassa listen`), watched from its start:
+ * `check()` throws if it has ended without being asked to; `died` rejects the moment it does
+ * (race a test against it, as `guard` does, to fail at once instead of timing out); `stop()` sends
+ * the signal and requires exit code 0 within `timeout` ms. It is SIGKILLed if node exits first.
+ */
+export class Watched {
+  constructor(child, label, logPath = null) {
+    this.child = child;
+    this.label = label;
+    this.logPath = logPath;
+    /** `{code, signal}` once it has ended. */
+    this.exit = null;
+    this.stopping = false;
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      }),
+    );
+    /** Rejects as soon as the process ends unasked (or badly when asked); otherwise never settles. */
+    this.died = this.exited.then(() => {
+      this.check();
+      return new Promise(() => {});
+    });
+    this.died.catch(() => {});
+    this.killOnExit = () => child.kill("SIGKILL");
+    process.on("exit", this.killOnExit);
+  }
+
+  /** Throws if the process ended without being asked to, or ended badly when asked. */
+  check() {
+    const problem = exitProblem(this.label, this.exit, { stopping: this.stopping });
+    if (problem) {
+      const err = new Error(this.logPath ? `${problem}; log: ${this.logPath}` : problem);
+      err.process = this;
+      throw err;
+    }
+  }
+
+  /** `promise`, unless the process dies first: then the process's death. */
+  guard(promise) {
+    return Promise.race([promise, this.died]);
+  }
+
+  /** Stop it with `signal`; throws unless it exits 0 within `timeout` ms (then it is SIGKILLed). */
+  async stop(signal = "SIGTERM", timeout = 10_000) {
+    process.off("exit", this.killOnExit);
+    if (this.exit) {
+      this.check(); // it ended before it was asked to: that throws
+      return this.exit;
+    }
+    this.stopping = true;
+    this.child.kill(signal);
+    let timer;
+    const exit = await Promise.race([this.exited, new Promise((resolve) => (timer = setTimeout(resolve, timeout)))]);
+    clearTimeout(timer);
+    if (!exit) {
+      this.child.kill("SIGKILL");
+      await this.exited;
+      throw new Error(`${this.label} did not stop within ${timeout} ms of ${signal}; log: ${this.logPath ?? "-"}`);
+    }
+    this.check();
+    return exit;
+  }
+
+  /** Kill it without asking (a start that failed); nothing is checked. */
+  async abandon() {
+    process.off("exit", this.killOnExit);
+    this.stopping = true;
+    if (!this.exit) {
+      this.child.kill("SIGKILL");
+    }
+    return this.exited;
+  }
+}
+
 /**
  * Start kassa on a free port with a fresh SQLite database. Resolves once GET /health answers 200.
- * `name` names its log file in artifacts/.
+ * `name` names its log file in artifacts/. The process is `Watched`: `kassa.check()` throws once
+ * it has ended, and `kassa.stop()` (SIGTERM) throws unless it exits 0.
  */
 export async function startKassa({ name = "kassa" } = {}) {
   const bin = kassaBin();
@@ -121,61 +279,36 @@ export async function startKassa({ name = "kassa" } = {}) {
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
-    let exited = null;
-    const exitPromise = new Promise((resolve) =>
-      child.on("exit", (code, signal) => {
-        exited = { code, signal };
-        resolve(exited);
-      }),
-    );
+    const watched = new Watched(child, `kassa serve (${name}, pid ${child.pid})`, logPath);
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
-    const killOnExit = () => child.kill("SIGKILL");
-    process.on("exit", killOnExit);
 
-    const deadline = Date.now() + 20_000;
-    let healthy = false;
-    while (!exited && Date.now() < deadline) {
-      try {
-        const r = await fetch(`${baseUrl}/health`);
-        if (r.ok) {
-          healthy = true;
-          break;
+    const healthy = await eventually(
+      async () => {
+        if (watched.exit) {
+          return false;
         }
-      } catch {
-        // not listening yet
-      }
-      await sleep(50);
-    }
+        const r = await fetch(`${baseUrl}/health`);
+        assert.ok(r.ok, `GET /health answered ${r.status}`);
+        return true;
+      },
+      { timeout: 20_000 },
+    ).catch(() => false);
     if (healthy) {
       const stop = async () => {
-        process.off("exit", killOnExit);
-        if (!exited) {
-          child.kill("SIGTERM");
-          let timer;
-          const stopped = await Promise.race([
-            exitPromise,
-            new Promise((resolve) => (timer = setTimeout(resolve, 10_000, null))),
-          ]);
-          clearTimeout(timer);
-          if (!stopped) {
-            child.kill("SIGKILL");
-            await exitPromise;
-          }
+        try {
+          return await watched.stop("SIGTERM");
+        } finally {
+          log.end();
+          await rm(dir, { recursive: true, force: true });
         }
-        log.end();
-        await rm(dir, { recursive: true, force: true });
-        return exited;
       };
-      return new Kassa(baseUrl, key, stop, logPath);
+      return new Kassa(baseUrl, key, watched, stop, logPath);
     }
-    process.off("exit", killOnExit);
-    if (!exited) {
-      child.kill("SIGKILL");
-      await exitPromise;
-    }
+    await watched.abandon();
     lastError = new Error(
-      `kassa did not become healthy on port ${port} (attempt ${attempt}, exit ${JSON.stringify(exited)}); log: ${logPath}`,
+      `kassa did not become healthy on port ${port} (attempt ${attempt}, ${describeExit(watched.exit)}); ` +
+        `log: ${logPath}`,
     );
   }
   log.end();
@@ -183,13 +316,43 @@ export async function startKassa({ name = "kassa" } = {}) {
   throw lastError;
 }
 
+/**
+ * How often Stripe's SDK may retry a request on its own: never, in this suite, so that a 409 or a
+ * 5xx from kassa, or a lost connection, is seen by the test that caused it instead of being
+ * retried away. A test about retries asks for them itself (`{maxNetworkRetries: 2}`).
+ */
+export const SDK_MAX_NETWORK_RETRIES = 0;
+
+/**
+ * Stripe's own Node SDK aimed at `baseUrl` as a merchant would aim it (host, port and protocol
+ * only) with `key`; every client that calls kassa is made here. `options` go to `new Stripe`.
+ */
+export function stripeClient(baseUrl, key, options = {}) {
+  const url = new URL(baseUrl);
+  return new Stripe(key, {
+    host: url.hostname,
+    port: Number(url.port),
+    protocol: "http",
+    maxNetworkRetries: SDK_MAX_NETWORK_RETRIES,
+    ...options,
+  });
+}
+
 /** A running kassa and its HTTP API, as a merchant's backend uses it. */
 export class Kassa {
-  constructor(baseUrl, key, stop, logPath) {
+  constructor(baseUrl, key, process, stop, logPath) {
     this.baseUrl = baseUrl;
     this.key = key;
+    /** @type {Watched} */
+    this.process = process;
+    /** SIGTERM it and wait; throws unless it exits 0. */
     this.stop = stop;
     this.logPath = logPath;
+  }
+
+  /** Throws if the server has ended (it never should while tests run). */
+  check() {
+    this.process.check();
   }
 
   /** A JSON API call; throws ApiError unless the status is 2xx. */
@@ -293,9 +456,92 @@ export async function startMerchant() {
   };
 }
 
-/** Debian's Chromium through playwright-core, headless. */
-export async function launchBrowser() {
+/**
+ * Debian's Chromium through playwright-core, headless, with CHROMIUM_ARGS. Playwright gives it a
+ * new, empty user-data-dir of its own (removed when it closes), so no profile carries over.
+ * Every test file launches it through here; pages come from `openPage`.
+ */
+export async function browser() {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+/** How Chromium words a CSP violation on the console ("… violates the following Content Security Policy …"). */
+const CSP_MESSAGE = /Content[- ]Security[- ]Policy/i;
+
+/** Runs in every page before its own scripts: hands each `securitypolicyviolation` to the harness. */
+function reportCspViolations() {
+  document.addEventListener(
+    "securitypolicyviolation",
+    (e) =>
+      window.__kassaE2eCspViolation?.({
+        directive: e.violatedDirective,
+        blocked: e.blockedURI,
+        where: `${e.sourceFile || e.documentURI}:${e.lineNumber}:${e.columnNumber}`,
+        sample: e.sample,
+        document: e.documentURI,
+      }),
+    true,
+  );
+}
+
+/** Start keeping `page.requests` (every URL it asks for) and `page.problems` (see `openPage`). */
+function watchPage(page) {
+  if (page.problems) {
+    return;
+  }
+  page.requests = [];
+  page.problems = [];
+  page.on("request", (r) => page.requests.push(r.url()));
+  page.on("console", (m) => {
+    if (CSP_MESSAGE.test(m.text())) {
+      const { url, lineNumber } = m.location();
+      page.problems.push(`CSP violation (console, ${url || page.url()}:${lineNumber}): ${m.text()}`);
+    }
+  });
+  page.on("pageerror", (err) => {
+    const kind = CSP_MESSAGE.test(err.message) ? "CSP violation (uncaught error)" : "uncaught error";
+    page.problems.push(`${kind} on ${page.url()}: ${err.message}`);
+  });
+}
+
+/**
+ * A fresh browser context and page, as every test opens them. Each page of the context keeps
+ * every request's URL in `page.requests`, and in `page.problems` what must fail the test: each
+ * Content-Security-Policy violation (the `securitypolicyviolation` event, through an init script;
+ * and Chromium's console message, which also comes with JavaScript off) and each uncaught error.
+ * `options` go to `browser.newContext` (`{javaScriptEnabled: false}`, `{viewport}`).
+ */
+export async function openPage(chromiumBrowser, options = {}) {
+  const context = await chromiumBrowser.newContext({ viewport: { width: 1024, height: 900 }, ...options });
+  await context.exposeBinding("__kassaE2eCspViolation", ({ page }, v) => {
+    watchPage(page);
+    const sample = v.sample ? ` (${JSON.stringify(v.sample)})` : "";
+    page.problems.push(
+      `CSP violation (securitypolicyviolation) on ${v.document}: ${v.directive} blocked ${v.blocked || "?"} ` +
+        `at ${v.where}${sample}`,
+    );
+  });
+  await context.addInitScript(reportCspViolations);
+  context.on("page", watchPage);
+  const page = await context.newPage();
+  watchPage(page);
+  page.setDefaultTimeout(15_000);
+  page.setDefaultNavigationTimeout(20_000);
+  return page;
+}
+
+/**
+ * What the `pages` (from `openPage`) reported, once every open one has passed on what it had
+ * queued. Throws listing each problem, if there is any.
+ */
+export async function assertNoPageProblems(pages) {
+  await Promise.all(pages.filter((p) => !p.isClosed()).map((p) => p.evaluate(() => 0).catch(() => {})));
+  const problems = pages.flatMap((p) => p.problems ?? []);
+  if (problems.length > 0) {
+    const err = new Error(`the browser reported ${problems.length} problem(s):\n- ${problems.join("\n- ")}`);
+    err.pageProblems = problems;
+    throw err;
+  }
 }
 
 /** Milliseconds each expensive step of the set-up took, for the report at the end of a file. */
@@ -311,10 +557,16 @@ async function timed(label, fn) {
 }
 
 /**
- * Set up this test file: kassa, the merchant stand-in and Chromium before its first test, all
- * stopped after its last. Returns the harness; its fields are filled once `before` has run.
+ * Set up this test file: kassa and the merchant stand-in before its first test, Chromium on the
+ * first page a test opens; all stopped after its last test. Returns the harness; its fields are
+ * filled once `before` has run.
+ *
+ * kassa must run from the first test to the last: a test fails as soon as the server ends under
+ * it (whatever its exit code or signal), and the file fails unless the server exits 0 on the
+ * SIGTERM after the last test.
  */
 export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test.mjs") } = {}) {
+  let launching = null;
   const h = {
     /** @type {Kassa} */ kassa: null,
     merchant: null,
@@ -322,24 +574,18 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
     /** Contexts opened by the running test; closed after it. */
     contexts: [],
 
-    /**
-     * A fresh browser context and page. Every request the page makes is kept in `page.requests`
-     * (URLs). Options go to `browser.newContext` (`{javaScriptEnabled: false}`, `{viewport}`).
-     */
-    async newPage(options = {}) {
-      const context = await h.browser.newContext({ viewport: { width: 1024, height: 900 }, ...options });
-      h.contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(15_000);
-      page.setDefaultNavigationTimeout(20_000);
-      page.requests = [];
-      page.on("request", (r) => page.requests.push(r.url()));
-      return page;
-    },
+    /** Pages the running test opened (`openPage`), closed or not; their problems fail it. */
+    pages: [],
 
-    /** The hosted page's control with this `data-testid`. */
-    byTestId(page, id) {
-      return page.locator(`[data-testid="${id}"]`);
+    /** `openPage` in this file's Chromium; the page and its context are closed after the test. */
+    async newPage(options = {}) {
+      launching ??= timed("chromium launch", () => browser());
+      h.browser = await launching;
+      const page = await openPage(h.browser, options);
+      h.contexts.push(page.context());
+      h.pages.push(page);
+      page.context().on("page", (p) => p !== page && h.pages.push(p));
+      return page;
     },
 
     /**
@@ -369,17 +615,50 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
       return response;
     },
 
+    /** Click `submit-button` on `session`'s hosted page: the form POST's response (`formPost`). */
+    submitPayment(page, session) {
+      return h.formPost(page, `/pay/${session.id}`, () => byTestId(page, "submit-button").click());
+    },
+
     /**
-     * A node:test test whose failure leaves a screenshot of each of its open pages in
-     * artifacts/failures/. Each test gets 90 s at most, so a hang never blocks CI.
+     * Open `session`'s hosted page, fill the card form (`fillCardForm`: `card` picks the number,
+     * expiry, CVC, email and name) and submit it. Returns the page, wherever that led.
+     */
+    async payByCard(session, card = {}) {
+      const page = await h.newPage();
+      await page.goto(session.url);
+      await fillCardForm(page, card);
+      await h.submitPayment(page, session);
+      return page;
+    },
+
+    /** Wait until `page` is on the merchant's success_url, with `session`'s id filled in. */
+    async landOnSuccess(page, session) {
+      await page.waitForURL((url) => url.href.startsWith(`${h.merchant.url}/success`), { timeout: 20_000 });
+      const url = new URL(page.url());
+      assert.equal(url.searchParams.get("session_id"), session.id, "{CHECKOUT_SESSION_ID} is replaced by the id");
+      return url;
+    },
+
+    /**
+     * A node:test test that fails the moment kassa ends under it (instead of timing out on a
+     * request nobody answers), and if any page it opened violated its Content-Security-Policy or
+     * threw an uncaught error (`openPage`). A failure leaves a screenshot of each of its open
+     * pages in artifacts/failures/. Each test gets 90 s at most, so a hang never blocks CI.
      */
     test(title, fn, options = {}) {
       return nodeTest(title, { timeout: 90_000, ...options }, async (t) => {
         try {
-          await fn(t);
+          await (h.kassa ? h.kassa.process.guard(fn(t)) : fn(t));
+          h.kassa?.check();
+          await assertNoPageProblems(h.pages);
         } catch (err) {
           await screenshotOpenPages(h.contexts, slug(`${name}-${title}`));
-          throw err;
+          const problems = h.pages.flatMap((p) => p.problems ?? []);
+          if (problems.length > 0 && err instanceof Error && !err.pageProblems) {
+            err.message += `\n(the browser also reported:\n- ${problems.join("\n- ")})`;
+          }
+          throw await blameDeadProcess(h.kassa?.process, err);
         }
       });
     },
@@ -388,26 +667,48 @@ export function useKassa({ name = path.basename(process.argv[1] ?? "e2e", ".test
   before(async () => {
     h.merchant = await startMerchant();
     h.kassa = await timed("kassa start", () => startKassa({ name }));
-    h.browser = await timed("chromium launch", () => launchBrowser());
   });
 
   afterEach(async () => {
+    h.pages = [];
     const open = h.contexts.splice(0);
     await Promise.all(open.map((c) => c.close().catch(() => {})));
   });
 
   after(async () => {
-    await h.browser?.close().catch(() => {});
-    const exit = await h.kassa?.stop();
-    await h.merchant?.stop();
-    const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} ms`);
-    process.stdout.write(`# ${name}: ${parts.join(", ")}\n`);
-    if (exit && exit.code !== 0 && exit.signal == null) {
-      throw new Error(`kassa exited with ${exit.code} on SIGTERM (SPEC §1: exit 0); log: ${h.kassa.logPath}`);
+    try {
+      await h.browser?.close().catch(() => {});
+      await h.merchant?.stop();
+      const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} ms`);
+      process.stdout.write(`# ${name}: ${parts.join(", ")}\n`);
+    } finally {
+      // Throws if kassa ended before now, or does not exit 0 on SIGTERM (SPEC §1).
+      await h.kassa?.stop();
     }
   });
 
   return h;
+}
+
+/**
+ * A test failed with `err`: if the process it depends on has ended (a request failing is often
+ * the first sign of a crash; the exit arrives a moment later), the crash is the failure, with
+ * `err` as its cause. Waits up to 1 s for the exit, on the failure path only.
+ */
+export async function blameDeadProcess(watched, err) {
+  if (!watched || err?.process === watched) {
+    return err;
+  }
+  let timer;
+  await Promise.race([watched.exited, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+  clearTimeout(timer);
+  try {
+    watched.check();
+  } catch (died) {
+    died.cause = err;
+    return died;
+  }
+  return err;
 }
 
 async function screenshotOpenPages(contexts, base) {

@@ -4,25 +4,9 @@
 import assert from "node:assert/strict";
 import { stat, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ARTIFACTS, minorUnits, useKassa } from "./harness.mjs";
+import { ARTIFACTS, byTestId as $, eventually, minorUnits, useKassa } from "./harness.mjs";
 
 const h = useKassa();
-const $ = (page, id) => h.byTestId(page, id);
-
-/** Poll `fn` until it stops throwing (or `timeout` ms pass, then throw its last error). */
-async function eventually(fn, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) {
-        throw err;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 /** Wait until the element with this test id shows exactly `text`. */
 async function expectText(page, id, text) {
@@ -82,10 +66,10 @@ h.test("the page shows each line, the totals and every control with its data-tes
   // The adjustable line has the quantity controls, the fixed one has none.
   const shirtLine = lines.nth(0);
   for (const id of ["quantity-input", "quantity-increase", "quantity-decrease"]) {
-    assert.equal(await shirtLine.locator(`[data-testid="${id}"]`).count(), 1, id);
-    assert.equal(await lines.nth(1).locator(`[data-testid="${id}"]`).count(), 0, `${id} on a fixed line`);
+    assert.equal(await $(shirtLine, id).count(), 1, id);
+    assert.equal(await $(lines.nth(1), id).count(), 0, `${id} on a fixed line`);
   }
-  assert.equal(await shirtLine.locator('[data-testid="quantity-input"]').inputValue(), "2");
+  assert.equal(await $(shirtLine, "quantity-input").inputValue(), "2");
 
   await expectText(page, "subtotal-amount", "43.50 USD");
   await expectText(page, "total-amount", "43.50 USD");
@@ -176,13 +160,13 @@ h.test("live totals: + and typed quantities update the totals in place and are s
   // quantity-increase posts to /pay/{id}/quantities asking for JSON, and the page updates in place.
   const [post] = await Promise.all([
     page.waitForRequest((r) => r.method() === "POST" && r.url() === `${h.kassa.baseUrl}/pay/${session.id}/quantities`),
-    line.locator('[data-testid="quantity-increase"]').click(),
+    $(line, "quantity-increase").click(),
   ]);
   assert.match(post.headers().accept ?? "", /application\/json/);
   assert.equal((await post.response()).status(), 200);
   await expectText(page, "subtotal-amount", "63.50 USD");
   await expectText(page, "total-amount", "63.50 USD");
-  assert.equal(await line.locator('[data-testid="quantity-input"]').inputValue(), "3");
+  assert.equal(await $(line, "quantity-input").inputValue(), "3");
   assert.match(await line.textContent(), /60\.00 USD/, "the line total follows");
   assert.match(await $(page, "submit-button").textContent(), /63\.50 USD/, "so does the pay button");
   assert.equal(await marked(page), "still here", "no reload");
@@ -192,7 +176,7 @@ h.test("live totals: + and typed quantities update the totals in place and are s
   assert.equal(saved.line_items.data[0].quantity, 3);
 
   // A typed quantity and Enter.
-  const input = line.locator('[data-testid="quantity-input"]');
+  const input = $(line, "quantity-input");
   await input.fill("5");
   await Promise.all([
     page.waitForResponse((r) => r.url().endsWith(`/pay/${session.id}/quantities`)),
@@ -207,7 +191,7 @@ h.test("live totals: + and typed quantities update the totals in place and are s
   // quantity-decrease.
   await Promise.all([
     page.waitForResponse((r) => r.url().endsWith(`/pay/${session.id}/quantities`)),
-    line.locator('[data-testid="quantity-decrease"]').click(),
+    $(line, "quantity-decrease").click(),
   ]);
   await expectText(page, "total-amount", "83.50 USD");
   assert.equal((await h.kassa.getSession(session.id)).amount_total, 8350);
@@ -319,14 +303,32 @@ h.test("the page makes no request to another origin", async () => {
   await h.formPost(page, "/promotion_code", () => $(page, "promo-code-apply").click());
   await $(page, "applied-discount").waitFor();
   await $(page, "payment-method-paypal").check();
+  // reload() waits for the load event: the document and everything it loads. A request its
+  // script made later to another origin would violate the page's CSP, which fails the test too.
   await page.reload();
-  await page.waitForLoadState("networkidle");
 
   assert.ok(page.requests.length >= 6, `requests seen: ${page.requests.join(" ")}`);
   assert.ok(page.requests.some((u) => u.endsWith("/static/pay.js")), "the script loaded");
   assert.ok(page.requests.some((u) => u.endsWith("/static/pay.css")), "the stylesheet loaded");
   const foreign = page.requests.filter((u) => !u.startsWith(`${h.kassa.baseUrl}/`));
   assert.deepEqual(foreign, [], "every request goes to kassa itself");
+});
+
+h.test("the page sends a Content-Security-Policy, and a violation of it would fail the test", async () => {
+  const { session } = await cart();
+  const page = await h.newPage();
+  const response = await page.goto(session.url);
+  const csp = response.headers()["content-security-policy"] ?? "";
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /img-src 'self' data:/);
+  assert.deepEqual(page.problems, [], "the page itself violates nothing");
+
+  // An image from elsewhere, as injected markup would load it: blocked, and seen by the harness.
+  await page.evaluate(() => {
+    document.body.append(Object.assign(new Image(), { src: "http://elsewhere.invalid/x.png" }));
+  });
+  await eventually(() => assert.ok(page.problems.some((p) => /img-src blocked http:\/\/elsewhere\.invalid/.test(p))));
+  page.problems.length = 0; // this one was on purpose
 });
 
 h.test("without JavaScript the + button and quantity-update post the form and the page shows the new total", async () => {
@@ -390,7 +392,7 @@ h.test("cancel-link goes back to cancel_url and the session stays open", async (
   const page = await h.newPage();
   await page.goto(session.url);
   await Promise.all([page.waitForURL(h.merchant.cancelUrl), $(page, "cancel-link").click()]);
-  assert.ok(await page.locator('[data-testid="merchant-cancel"]').isVisible());
+  assert.ok(await $(page, "merchant-cancel").isVisible());
   assert.equal((await h.kassa.getSession(session.id)).status, "open");
 });
 

@@ -4,14 +4,9 @@
 // kassa's own pages.
 
 import assert from "node:assert/strict";
-import { useKassa } from "./harness.mjs";
+import { byTestId as $, CARDS, fillBuyer, fillCardForm, useKassa } from "./harness.mjs";
 
 const h = useKassa();
-const $ = (page, id) => h.byTestId(page, id);
-
-const CARD_OK = "4242 4242 4242 4242";
-const CARD_DECLINED = "4000000000000002";
-const CARD_3DS = "4000002760003184";
 
 /** A 25.00 USD order (one line), with the merchant stand-in's success and cancel URLs. */
 async function order(extra = {}) {
@@ -27,26 +22,11 @@ async function order(extra = {}) {
   return session;
 }
 
-async function fillBuyer(page, email = "ada@example.com", name = "Ada Lovelace") {
-  await $(page, "email-input").fill(email);
-  await $(page, "name-input").fill(name);
-}
-
-async function fillCard(page, number, expiry = "12/34", cvc = "123") {
-  await $(page, "card-number-input").fill(number);
-  await $(page, "card-expiry-input").fill(expiry);
-  await $(page, "card-cvc-input").fill(cvc);
-}
-
-const onSuccessPage = (url) => url.href.startsWith(`${h.merchant.url}/success`);
-
 /** The browser is on the merchant's success page for `session`, and the session is complete. */
 async function landedOnSuccess(page, session) {
-  await page.waitForURL(onSuccessPage, { timeout: 20_000 });
-  const url = new URL(page.url());
-  assert.equal(url.searchParams.get("session_id"), session.id, "{CHECKOUT_SESSION_ID} is replaced by the id");
+  await h.landOnSuccess(page, session);
   assert.ok(!page.url().includes("CHECKOUT_SESSION_ID"));
-  assert.ok(await page.locator('[data-testid="merchant-success"]').isVisible());
+  assert.ok(await $(page, "merchant-success").isVisible());
   assert.ok(
     h.merchant.hits.some((hit) => hit.path === "/success" && hit.query.session_id === session.id),
     "the merchant's server saw the success URL",
@@ -58,9 +38,13 @@ async function landedOnSuccess(page, session) {
   return done;
 }
 
-/** Submit the payment form (POST /pay/{id}); its response is returned. */
-function submit(page, session) {
-  return h.formPost(page, `/pay/${session.id}`, () => $(page, "submit-button").click());
+/** `session`'s hosted page with the buyer filled in and `payment-method-paypal` chosen. */
+async function withPayPal(session) {
+  const page = await h.newPage();
+  await page.goto(session.url);
+  await fillBuyer(page);
+  await $(page, "payment-method-paypal").check();
+  return page;
 }
 
 /** The payment error shown inline, once it is there. */
@@ -77,11 +61,7 @@ async function paymentError(page) {
 
 h.test("4242 4242 4242 4242 pays and lands on success_url with the session id", async () => {
   const session = await order();
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await fillBuyer(page);
-  await fillCard(page, CARD_OK);
-  await submit(page, session);
+  const page = await h.payByCard(session, { number: CARDS.ok });
   const done = await landedOnSuccess(page, session);
   assert.equal(done.amount_total, 2500);
   assert.ok(done.payment_intent, "payment mode creates a payment intent");
@@ -94,11 +74,7 @@ h.test("4242 4242 4242 4242 pays and lands on success_url with the session id", 
 
 h.test("a declined card shows payment-error, the session stays open, and 4242 then succeeds", async () => {
   const session = await order();
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await fillBuyer(page);
-  await fillCard(page, CARD_DECLINED);
-  await submit(page, session);
+  const page = await h.payByCard(session, { number: CARDS.declined });
 
   const reason = await paymentError(page);
   assert.match(reason, /declin/i, `the reason: ${reason}`);
@@ -112,19 +88,14 @@ h.test("a declined card shows payment-error, the session stays open, and 4242 th
   // The card number is never echoed back into the form.
   assert.ok(!(await $(page, "card-number-input").inputValue()).includes("0002"), "card number not kept");
 
-  await fillBuyer(page);
-  await fillCard(page, CARD_OK);
-  await submit(page, session);
+  await fillCardForm(page, { number: CARDS.ok });
+  await h.submitPayment(page, session);
   await landedOnSuccess(page, session);
 });
 
 h.test("3-D Secure: 4000 0027 6000 3184 asks for the challenge; three-ds-complete pays", async () => {
   const session = await order();
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await fillBuyer(page);
-  await fillCard(page, CARD_3DS);
-  await submit(page, session);
+  const page = await h.payByCard(session, { number: CARDS.threeDSecure });
 
   await $(page, "three-ds-complete").waitFor();
   assert.ok(page.url().startsWith(`${h.kassa.baseUrl}/`), "the challenge is kassa's own page");
@@ -137,11 +108,7 @@ h.test("3-D Secure: 4000 0027 6000 3184 asks for the challenge; three-ds-complet
 
 h.test("3-D Secure: three-ds-fail returns to the page with the reason; the session stays open", async () => {
   const session = await order();
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await fillBuyer(page);
-  await fillCard(page, CARD_3DS);
-  await submit(page, session);
+  const page = await h.payByCard(session, { number: CARDS.threeDSecure });
   await h.formPost(page, "/3ds", () => $(page, "three-ds-fail").click());
 
   const reason = await paymentError(page);
@@ -152,15 +119,12 @@ h.test("3-D Secure: three-ds-fail returns to the page with the reason; the sessi
 
 h.test("PayPal: choose payment-method-paypal, approve on the stand-in, land on success_url", async () => {
   const session = await order({ payment_method_types: ["card", "paypal"] });
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await fillBuyer(page);
-  await $(page, "payment-method-paypal").check();
+  const page = await withPayPal(session);
   await page.waitForFunction(() => document.querySelector('[data-method="card"]')?.hidden !== false, null, {
     timeout: 5_000,
   });
   assert.equal(await $(page, "card-number-input").isVisible(), false, "card fields hide when PayPal is chosen");
-  await submit(page, session);
+  await h.submitPayment(page, session);
 
   await $(page, "paypal-approve").waitFor();
   assert.ok(page.url().startsWith(`${h.kassa.baseUrl}/`), "the PayPal stand-in is kassa's own page");
@@ -173,11 +137,8 @@ h.test("PayPal: choose payment-method-paypal, approve on the stand-in, land on s
 
 h.test("PayPal: paypal-cancel comes back to the page and the session stays open", async () => {
   const session = await order({ payment_method_types: ["card", "paypal"] });
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await fillBuyer(page);
-  await $(page, "payment-method-paypal").check();
-  await submit(page, session);
+  const page = await withPayPal(session);
+  await h.submitPayment(page, session);
   await h.formPost(page, "/paypal", () => $(page, "paypal-cancel").click());
 
   await $(page, "submit-button").waitFor();

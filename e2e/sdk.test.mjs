@@ -7,33 +7,21 @@
 
 import assert from "node:assert/strict";
 import http from "node:http";
-import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
-import { useKassa } from "./harness.mjs";
+import { byTestId as $, id, SDK_MAX_NETWORK_RETRIES, stripeClient, useKassa } from "./harness.mjs";
 import { missingFields } from "./sdk-types.mjs";
 
 const h = useKassa();
-const $ = (page, id) => h.byTestId(page, id);
-const unique = (prefix) => `${prefix}-${randomBytes(4).toString("hex")}`;
 
-/** A Stripe client aimed at `baseUrl` (kassa's by default), as a merchant would configure it. */
-function stripeAt(baseUrl = h.kassa.baseUrl, key = h.kassa.key, options = {}) {
-  const url = new URL(baseUrl);
-  return new Stripe(key, {
-    host: url.hostname,
-    port: Number(url.port),
-    protocol: "http",
-    maxNetworkRetries: 2,
-    ...options,
-  });
-}
+/** A Stripe client aimed at `baseUrl` (kassa's by default): the harness's `stripeClient`, no retries. */
+const stripeAt = (baseUrl = h.kassa.baseUrl, key = h.kassa.key, options = {}) => stripeClient(baseUrl, key, options);
 
 let client;
 /** The suite's client, made once kassa runs. */
 const stripe = () => (client ??= stripeAt());
 
 async function price(unit_amount, { currency = "usd", interval, name = "Item" } = {}) {
-  const product = await stripe().products.create({ name: unique(name) });
+  const product = await stripe().products.create({ name: id(name) });
   return stripe().prices.create({
     product: product.id,
     unit_amount,
@@ -59,7 +47,7 @@ async function rejects(call, type = "StripeInvalidRequestError") {
 // The catalog
 
 h.test("products: create, retrieve, update (null unsets), list with a filter", async () => {
-  const name = unique("Desk lamp");
+  const name = id("Desk lamp");
   const p = await stripe().products.create({ name, description: "Warm", metadata: { room: "office", w: "40" } });
   assert.match(p.id, /^prod_/);
   assert.deepEqual([p.object, p.name, p.description, p.active, p.livemode], ["product", name, "Warm", true, false]);
@@ -77,7 +65,7 @@ h.test("products: create, retrieve, update (null unsets), list with a filter", a
 });
 
 h.test("prices: one-time and recurring, expand product, update, list by product and type", async () => {
-  const product = await stripe().products.create({ name: unique("Plan") });
+  const product = await stripe().products.create({ name: id("Plan") });
   const once = await stripe().prices.create({
     product: product.id,
     unit_amount: 1999,
@@ -107,7 +95,7 @@ h.test("prices: one-time and recurring, expand product, update, list by product 
 });
 
 h.test("customers: create, update, retrieve, list by email", async () => {
-  const email = `${unique("c")}@example.test`;
+  const email = `${id("c")}@example.test`;
   const c = await stripe().customers.create({ email, name: "Grace Hopper", metadata: { tier: "gold" } });
   assert.match(c.id, /^cus_/);
   assert.deepEqual([c.email, c.balance, c.cash_balance.available, c.test_clock], [email, 0, {}, null]);
@@ -123,7 +111,7 @@ h.test("customers: create, update, retrieve, list by email", async () => {
 h.test("coupons: percent and amount, update, list, delete", async () => {
   const percent = await stripe().coupons.create({ percent_off: 12.5, duration: "once", name: "Spring" });
   const amount = await stripe().coupons.create({
-    id: unique("FIVE"),
+    id: id("FIVE"),
     amount_off: 500,
     currency: "eur",
     duration: "repeating",
@@ -147,7 +135,7 @@ h.test("coupons: percent and amount, update, list, delete", async () => {
 
 h.test("promotion codes: coupon named either way, update, list by code", async () => {
   const coupon = await stripe().coupons.create({ percent_off: 20, duration: "forever" });
-  const code = unique("SAVE").toUpperCase();
+  const code = id("SAVE").toUpperCase();
   // 2023-08-16's way (`coupon`) and the pinned API version's way (`promotion[coupon]`).
   const a = await stripe().promotionCodes.create({ coupon: coupon.id, code });
   const b = await stripe().promotionCodes.create({
@@ -219,7 +207,7 @@ h.test("sessions: line items, adjustable quantity, discount, metadata; retrieve 
 });
 
 h.test("sessions: listed newest first with auto-pagination, both ways", async () => {
-  const customer = await stripe().customers.create({ email: `${unique("list")}@example.test` });
+  const customer = await stripe().customers.create({ email: `${id("list")}@example.test` });
   const p = await price(300);
   const made = [];
   for (let i = 0; i < 7; i++) {
@@ -283,17 +271,8 @@ h.test("sessions: line items listed page by page", async () => {
 });
 
 /** Pay `session` on its hosted page in the browser with 4242…, landing on the merchant's success URL. */
-async function payInBrowser(session, email = "ada@example.com") {
-  const page = await h.newPage();
-  await page.goto(session.url);
-  await $(page, "email-input").fill(email);
-  await $(page, "name-input").fill("Ada Lovelace");
-  await $(page, "card-number-input").fill("4242 4242 4242 4242");
-  await $(page, "card-expiry-input").fill("12/34");
-  await $(page, "card-cvc-input").fill("123");
-  await h.formPost(page, `/pay/${session.id}`, () => $(page, "submit-button").click());
-  await page.waitForURL((url) => url.href.startsWith(`${h.merchant.url}/success`), { timeout: 20_000 });
-  assert.equal(new URL(page.url()).searchParams.get("session_id"), session.id);
+async function payInBrowser(session, email) {
+  await h.landOnSuccess(await h.payByCard(session, { email }), session);
 }
 
 h.test("a session paid in the browser reads back with its payment intent and customer expanded", async () => {
@@ -394,8 +373,10 @@ h.test("a bad key is a StripeAuthenticationError", async () => {
 /**
  * A proxy in front of kassa that records each request and, for the first `drop` POSTs, lets kassa
  * answer but destroys the connection instead of passing the answer on: a response lost on the way.
+ * The first POSTs after those are answered by the proxy itself, one status of `refuse` each (a
+ * 409 or a 5xx, as kassa answers a conflict or a failure), without reaching kassa.
  */
-async function proxy(drop = 0) {
+async function proxy(drop = 0, { refuse = [] } = {}) {
   const seen = [];
   const target = new URL(h.kassa.baseUrl);
   const server = http.createServer((req, res) => {
@@ -404,6 +385,13 @@ async function proxy(drop = 0) {
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method, url: req.url, key: req.headers["idempotency-key"], body: body.toString() });
+      if (req.method === "POST" && drop === 0 && refuse.length > 0) {
+        const status = refuse.shift();
+        const error = { type: "api_error", message: `the proxy answered ${status}` };
+        res.writeHead(status, { "content-type": "application/json", "request-id": "req_proxy" });
+        res.end(JSON.stringify({ error }));
+        return;
+      }
       const up = http.request(
         {
           host: target.hostname,
@@ -440,8 +428,10 @@ async function proxy(drop = 0) {
 h.test("a retry after a lost response is answered from the first run: one object", async () => {
   const p = await proxy(1);
   try {
-    const name = unique("Lost answer");
-    const product = await stripeAt(p.url).products.create({ name });
+    const name = id("Lost answer");
+    // The one client here asked to retry: retrying is what this test is about. (stripe-node 23
+    // retries a closed connection once even with maxNetworkRetries 0, but not a 409 or a 5xx.)
+    const product = await stripeAt(p.url, undefined, { maxNetworkRetries: 2 }).products.create({ name });
     const posts = p.seen.filter((r) => r.method === "POST");
     assert.equal(posts.length, 2, "the SDK retried");
     assert.match(posts[0].key, /^stripe-node-retry-/);
@@ -460,9 +450,34 @@ h.test("a retry after a lost response is answered from the first run: one object
   }
 });
 
+h.test("the suite's clients never retry on their own (maxNetworkRetries 0): a 409 or a 503 is seen", async () => {
+  assert.equal(SDK_MAX_NETWORK_RETRIES, 0);
+  assert.equal(stripe().getMaxNetworkRetries(), 0, "the suite's client");
+  for (const status of [409, 503]) {
+    const p = await proxy(0, { refuse: [status] });
+    try {
+      const client = stripeAt(p.url);
+      assert.equal(client.getMaxNetworkRetries(), 0, "any client made with stripeAt");
+      const err = await rejects(() => client.products.create({ name: id("Not retried") }), "StripeAPIError");
+      assert.equal(err.statusCode, status);
+      assert.equal(p.seen.filter((r) => r.method === "POST").length, 1, `one attempt: the ${status} is not retried`);
+    } finally {
+      await p.close();
+    }
+  }
+  // What the setting prevents: a client allowed to retry goes past both, and the test sees nothing.
+  const p = await proxy(0, { refuse: [409, 503] });
+  try {
+    await stripeAt(p.url, undefined, { maxNetworkRetries: 2 }).products.create({ name: id("Retried") });
+    assert.equal(p.seen.filter((r) => r.method === "POST").length, 3);
+  } finally {
+    await p.close();
+  }
+});
+
 h.test("explicit idempotency keys replay, and refuse other parameters", async () => {
-  const key = unique("order-42");
-  const email = `${unique("idem")}@example.test`;
+  const key = id("order-42");
+  const email = `${id("idem")}@example.test`;
   const first = await stripe().customers.create({ email }, { idempotencyKey: key });
   const again = await stripe().customers.create({ email }, { idempotencyKey: key });
   assert.equal(again.id, first.id);
@@ -552,7 +567,7 @@ h.test("every object carries the fields stripe-node's types declare as always pr
     duration: "forever",
     applies_to: { products: [p.product] },
   });
-  const code = await stripe().promotionCodes.create({ coupon: coupon.id, code: unique("SHAPE") });
+  const code = await stripe().promotionCodes.create({ coupon: coupon.id, code: id("SHAPE") });
   const s = await stripe().checkout.sessions.create({
     line_items: [{ price: p.id, quantity: 1, adjustable_quantity: { enabled: true } }],
     discounts: [{ promotion_code: code.id }],

@@ -7,57 +7,52 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
-import { after, before, test } from "node:test";
+import { after, before } from "node:test";
 import Stripe from "stripe";
 
-import { startKassa } from "./harness.mjs";
+import { eventually, useKassa, Watched } from "./harness.mjs";
 
+/** Only verifies signatures: it never calls an API (clients that do come from `stripeClient`). */
 const stripe = new Stripe("sk_test_unused_for_verification");
 
 /** A receiver that keeps every request's raw body and headers, and answers 200. */
 async function startReceiver() {
   const got = [];
-  const waiters = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       got.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-      for (const w of waiters.splice(0)) w();
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${server.address().port}/webhooks`;
   /** Resolves once `n` requests have arrived (or rejects after `ms`). */
-  const waitFor = async (n, ms = 15_000) => {
-    const deadline = Date.now() + ms;
-    while (got.length < n) {
-      if (Date.now() > deadline) throw new Error(`only ${got.length} of ${n} webhooks arrived`);
-      await new Promise((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-    return got;
-  };
+  const waitFor = (n, ms = 15_000) =>
+    eventually(
+      () => {
+        assert.ok(got.length >= n, `only ${got.length} of ${n} webhooks arrived`);
+        return got;
+      },
+      { timeout: ms },
+    );
   return { url, got, waitFor, close: () => new Promise((r) => server.close(r)) };
 }
 
-let kassa;
+const h = useKassa({ name: "webhooks" });
 let receiver;
 
 before(async () => {
-  kassa = await startKassa({ name: "webhooks" });
   receiver = await startReceiver();
 });
 
 after(async () => {
   await receiver?.close();
-  await kassa?.stop();
 });
 
-test("deliveries pass Stripe's constructEvent; a tampered body or another secret does not", async () => {
+h.test("deliveries pass Stripe's constructEvent; a tampered body or another secret does not", async () => {
+  const kassa = h.kassa;
   const endpoint = await kassa.api("POST", "/webhook_endpoints", {
     url: receiver.url,
     enabled_events: ["customer.created", "checkout.session.expired"],
@@ -69,14 +64,21 @@ test("deliveries pass Stripe's constructEvent; a tampered body or another secret
   const session = await kassa.createSession({ line_items: [{ price: price.id, quantity: 1 }] });
   await kassa.expireSession(session.id);
 
+  // Each delivery is its own request: they may arrive in either order.
   const got = await receiver.waitFor(2);
-  const [first, second] = got;
-  const event = stripe.webhooks.constructEvent(first.body, first.headers["stripe-signature"], endpoint.secret);
-  assert.equal(event.type, "customer.created");
-  assert.equal(event.data.object.id, customer.id);
-  assert.equal(event.object, "event");
-  const expired = stripe.webhooks.constructEvent(second.body, second.headers["stripe-signature"], endpoint.secret);
-  assert.equal(expired.type, "checkout.session.expired");
+  const verified = got.map((g) => ({
+    ...g,
+    event: stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret),
+  }));
+  const byType = (type) => {
+    const found = verified.filter((v) => v.event.type === type);
+    assert.equal(found.length, 1, `one ${type} delivery among ${verified.map((v) => v.event.type)}`);
+    return found[0];
+  };
+  const first = byType("customer.created");
+  assert.equal(first.event.data.object.id, customer.id);
+  assert.equal(first.event.object, "event");
+  const expired = byType("checkout.session.expired").event;
   assert.equal(expired.data.object.id, session.id);
   assert.equal(expired.data.object.status, "expired");
 
@@ -97,34 +99,46 @@ test("deliveries pass Stripe's constructEvent; a tampered body or another secret
   await kassa.api("DELETE", `/webhook_endpoints/${endpoint.id}`);
 });
 
-test("kassa listen forwards events that Stripe's library verifies with the secret it prints", async () => {
+h.test("kassa listen forwards events that Stripe's library verifies with the secret it prints", async () => {
   const listenReceiver = await startReceiver();
-  const child = spawn(
-    process.env.KASSA_BIN,
-    ["listen", "--forward-to", listenReceiver.url, "--api-url", kassa.baseUrl],
-    { env: { ...process.env, KASSA_SECRET_KEY: kassa.key, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const args = ["listen", "--forward-to", listenReceiver.url, "--api-url", h.kassa.baseUrl];
+  const child = spawn(process.env.KASSA_BIN, args, {
+    env: { ...process.env, KASSA_SECRET_KEY: h.kassa.key, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // Watched like the server: the test fails at once if it ends, and it must exit 0 on ^C.
+  const listen = new Watched(child, `kassa listen (pid ${child.pid})`);
+  let out = "";
+  child.stdout.on("data", (d) => (out += d.toString()));
+  child.stderr.on("data", (d) => (out += d.toString()));
+  let ok = false;
   try {
-    const secret = await new Promise((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`no ready line from kassa listen: ${out}`)), 15_000);
-      child.stdout.on("data", (d) => {
-        out += d.toString();
-        const m = out.match(/whsec_[A-Za-z0-9]+/);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[0]);
-        }
-      });
-      child.on("exit", (code) => reject(new Error(`kassa listen exited with ${code}: ${out}`)));
-    });
-    const customer = await kassa.api("POST", "/customers", { email: "listen@example.test" });
-    const [got] = await listenReceiver.waitFor(1);
-    const event = stripe.webhooks.constructEvent(got.body, got.headers["stripe-signature"], secret);
-    assert.equal(event.type, "customer.created");
-    assert.equal(event.data.object.id, customer.id);
+    await listen.guard(
+      (async () => {
+        const secret = await eventually(
+          () => {
+            const m = out.match(/whsec_[A-Za-z0-9]+/);
+            assert.ok(m, `no ready line from kassa listen yet: ${out}`);
+            return m[0];
+          },
+          { timeout: 15_000 },
+        );
+        const customer = await h.kassa.api("POST", "/customers", { email: "listen@example.test" });
+        const [got] = await listenReceiver.waitFor(1);
+        const event = stripe.webhooks.constructEvent(got.body, got.headers["stripe-signature"], secret);
+        assert.equal(event.type, "customer.created");
+        assert.equal(event.data.object.id, customer.id);
+      })(),
+    );
+    ok = true;
+  } catch (err) {
+    err.message += `\nkassa listen said: ${out}`;
+    throw err;
   } finally {
-    child.kill("SIGINT");
+    if (!ok) {
+      await listen.abandon();
+    }
     await listenReceiver.close();
   }
+  await listen.stop("SIGINT");
 });

@@ -7,11 +7,14 @@ $CARGO_TARGET_DIR/debug/kassa) as
     kassa serve --listen 127.0.0.1:<free port> --database-url sqlite://<tmpdir>/kassa.db
 
 with KASSA_SECRET_KEY=sk_test_<random>, waits for GET /health, and stops it with SIGTERM after
-the last test (it must exit 0). Its log goes to artifacts/kassa.log.
+the last test (it must exit 0). Its log goes to artifacts/kassa.log. It must run from the first
+test to the last: the test during which it ends (killed by a signal, or exiting at all) fails.
 
 The SDK is configured both ways merchants use it: the module-level `stripe.api_key` /
 `stripe.api_base` (the `stripe.checkout.Session.create(...)` style) and a `StripeClient` with
-`base_addresses={"api": …}` (the `client.v1.…` style). Nothing else about the SDK is changed.
+`base_addresses={"api": …}` (the `client.v1.…` style). Nothing else about the SDK is changed, but
+that neither retries a request on its own (`max_network_retries` 0, helpers.MAX_NETWORK_RETRIES):
+a 409 or a 5xx from kassa must reach the test.
 """
 
 from __future__ import annotations
@@ -22,14 +25,13 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import requests
 import stripe
 
-from helpers import Kassa
+from helpers import MAX_NETWORK_RETRIES, Kassa, describe_exit, stripe_client, wait_until
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -74,9 +76,11 @@ def kassa():
             proc.wait()
         else:
             raise RuntimeError(f"kassa did not become healthy after 3 attempts; log: {log_path}")
+        server = Kassa(base, key, log_path, binary, f"sqlite://{db}", proc)
         try:
-            yield Kassa(base, key, log_path, binary, f"sqlite://{db}")
+            yield server
         finally:
+            server.check_running()  # an end before the SIGTERM is a failure, whatever its code
             proc.send_signal(signal.SIGTERM)
             try:
                 code = proc.wait(timeout=10)
@@ -84,19 +88,31 @@ def kassa():
                 proc.kill()
                 proc.wait()
                 raise AssertionError(f"kassa did not stop within 10 s of SIGTERM; log: {log_path}")
-            assert code == 0, f"kassa exited with {code} on SIGTERM (SPEC §1: exit 0); log: {log_path}"
+            assert code == 0, f"kassa ended with {describe_exit(code)} on SIGTERM (SPEC §1: exit 0); log: {log_path}"
+
+
+@pytest.fixture(autouse=True)
+def kassa_keeps_running(kassa: Kassa):
+    """The test during which kassa ends fails (at teardown), not only the tests after it."""
+    yield
+    kassa.check_running()
 
 
 def _healthy(base: str, proc: subprocess.Popen) -> bool:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and proc.poll() is None:
+    """Whether kassa answers GET /health with 200 within 20 s (False at once if it ends)."""
+
+    def answered():
+        if proc.poll() is not None:
+            return "ended"
         try:
-            if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                return True
+            return "healthy" if requests.get(f"{base}/health", timeout=1).status_code == 200 else None
         except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    return False
+            return None
+
+    try:
+        return wait_until(answered, 20, "GET /health answering 200") == "healthy"
+    except AssertionError:
+        return False
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -105,7 +121,7 @@ def stripe_module(kassa):
     saved = (stripe.api_key, stripe.api_base, stripe.max_network_retries)
     stripe.api_key = kassa.key
     stripe.api_base = kassa.base_url
-    stripe.max_network_retries = 2
+    stripe.max_network_retries = MAX_NETWORK_RETRIES
     yield stripe
     stripe.api_key, stripe.api_base, stripe.max_network_retries = saved
 
@@ -113,4 +129,4 @@ def stripe_module(kassa):
 @pytest.fixture(scope="session")
 def client(kassa) -> stripe.StripeClient:
     """The newer interface: `StripeClient` with kassa as its API base address."""
-    return stripe.StripeClient(kassa.key, base_addresses={"api": kassa.base_url}, max_network_retries=2)
+    return stripe_client(kassa.base_url, kassa.key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from helpers import Kassa, unique
+from helpers import Kassa, stripe_client, unique
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_an_unknown_object_is_a_404():
 
 
 def test_a_bad_key_is_an_authentication_error(kassa: Kassa):
-    bad = stripe.StripeClient("sk_test_wrongwrongwrongwrongwrong", base_addresses={"api": kassa.base_url})
+    bad = stripe_client(kassa.base_url, "sk_test_wrongwrongwrongwrongwrong")
     with pytest.raises(stripe.AuthenticationError) as e:
         bad.v1.products.list()
     assert e.value.http_status == 401

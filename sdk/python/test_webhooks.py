@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
 
 import pytest
 import stripe
 
-from helpers import unique
+from helpers import unique, wait_until
 
 
 class _Receiver:
@@ -39,13 +38,7 @@ class _Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def wait_for(self, predicate, timeout: float = 20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [g for g in self.got if predicate(g)]
-            if found:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"no matching webhook arrived; got {len(self.got)}")
+        return wait_until(lambda: [g for g in self.got if predicate(g)], timeout, "a matching webhook arriving")
 
     def close(self) -> None:
         self.server.shutdown()
@@ -110,10 +103,9 @@ def test_a_test_clock_year_through_the_sdk(client: stripe.StripeClient, kassa):
     sub_id = client.v1.checkout.sessions.retrieve(session.id).subscription
 
     client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": start + 365 * 86_400})
-    deadline = time.monotonic() + 60
-    while client.v1.test_helpers.test_clocks.retrieve(clock.id).status != "ready":
-        assert time.monotonic() < deadline, "the clock did not get ready"
-        time.sleep(0.05)
+    wait_until(
+        lambda: client.v1.test_helpers.test_clocks.retrieve(clock.id).status == "ready", 60, "the clock getting ready"
+    )
     invoices = client.v1.invoices.list(params={"subscription": sub_id, "status": "paid", "limit": 100})
     assert len(invoices.data) == 13
     assert all(i.amount_paid == 1200 for i in invoices.data)
