@@ -349,6 +349,14 @@ where
 /// an error page.
 async fn read_form(req: Request) -> Result<(HeaderMap, Vec<(String, String)>), Response> {
     let (parts, body) = req.into_parts();
+    let mime = parts.headers.get(header::CONTENT_TYPE).map(|v| {
+        let v = v.to_str().unwrap_or("");
+        v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    });
+    if mime.is_some_and(|m| m != "application/x-www-form-urlencoded") {
+        let message = "The form could not be read: send it as application/x-www-form-urlencoded.";
+        return Err(error_page(StatusCode::BAD_REQUEST, "Form not understood", message));
+    }
     let bytes = to_bytes(body, FORM_LIMIT)
         .await
         .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "Form too large", "The form is too large."))?;
@@ -462,8 +470,11 @@ pub async fn apply_code(State(ctx): State<AppState>, PageId(id): PageId, req: Re
     respond(&ctx, &id, outcome, Notes { code_value: typed, ..Notes::default() }).await
 }
 
-/// `POST /pay/{id}/promotion_code/remove`.
-pub async fn remove_code(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+/// `POST /pay/{id}/promotion_code/remove` (the form has no fields, but must be one).
+pub async fn remove_code(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
+    if let Err(r) = read_form(req).await {
+        return r;
+    }
     let outcome = checkout::remove_code(&ctx, &id).await;
     respond(&ctx, &id, outcome, Notes::default()).await
 }

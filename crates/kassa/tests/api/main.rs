@@ -18,6 +18,7 @@ mod encodings;
 mod idempotency;
 mod stripe_wire;
 
+mod page_guards;
 mod pages;
 
 // What a completed checkout creates, read back (SPEC §3, §4).
