@@ -4,7 +4,6 @@
 //! page with `page-error`), no form post from another site changes anything, every page carries
 //! the same security headers, hostile text comes back escaped, and a locked e-mail stays locked.
 
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestApp, encode};
