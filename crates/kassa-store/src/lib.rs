@@ -11,7 +11,7 @@
 //! - **one writer thread** owns the only writing connection. Every [`Store::transact`] closure is
 //!   queued to it; it runs whatever has queued up as one batch in a single
 //!   `BEGIN IMMEDIATE … COMMIT` (group commit), each closure inside its own `SAVEPOINT`, so a
-//!   closure that fails is undone alone and the rest of the batch commits;
+//!   closure that fails or refuses is undone alone and the rest of the batch commits;
 //! - **durability**: with `synchronous=FULL`, `COMMIT` returns only once the write-ahead log is
 //!   fsynced, and no closure is answered before its batch's `COMMIT` has returned. An acknowledged
 //!   write survives a crash; one fsync covers a whole batch, so throughput rises with load;

@@ -5,11 +5,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use kassa_core::account::SecretKey;
 
+use kassa_core::billing::SubscriptionStatus;
 use kassa_core::renewal::Dunning;
 use kassa_core::webhook::RetryPolicy;
 
 use crate::cli::ServeArgs;
-use crate::worker::deliver::WebhookSettings;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -53,13 +53,11 @@ impl Settings {
         if w.webhook_lease <= w.webhook_timeout {
             bail!("--webhook-lease must be longer than --webhook-timeout");
         }
-        let final_status =
-            crate::service::billing::final_status(&args.dunning_final_status).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--dunning-final-status must be `canceled` or `unpaid`, got {:?}",
-                    args.dunning_final_status
-                )
-            })?;
+        let final_status = match args.dunning_final_status.as_str() {
+            "canceled" => SubscriptionStatus::Canceled,
+            "unpaid" => SubscriptionStatus::Unpaid,
+            other => bail!("--dunning-final-status must be `canceled` or `unpaid`, got {other:?}"),
+        };
         let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let webhooks = WebhookSettings {
             timeout: Duration::from_secs(w.webhook_timeout),
@@ -83,5 +81,39 @@ impl Settings {
             billing_interval: Some(Duration::from_secs(1)),
             dunning: Dunning { final_status, ..Dunning::default() },
         })
+    }
+}
+
+/// How the worker sends and retries.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How long one attempt may take, answer included.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// How long a claim holds an endpoint, in seconds. A worker that dies holds it this long.
+    pub lease: i64,
+    /// Between passes when nothing wakes the worker (events from other nodes, retries).
+    pub poll: Duration,
+    /// The most deliveries sent to one endpoint per pass.
+    pub batch: u32,
+    /// The most endpoints looked at per pass.
+    pub endpoints_per_pass: u32,
+    /// The most attempts per second this node makes (0: no limit). A backlog (an endpoint back
+    /// after an outage, thousands of events queued behind it) then drains at this pace instead of
+    /// taking the CPU the API needs.
+    pub max_rate: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            lease: 60,
+            poll: Duration::from_secs(1),
+            batch: 200,
+            endpoints_per_pass: 1000,
+            max_rate: 2200,
+        }
     }
 }

@@ -13,10 +13,11 @@
 //! - [`views`]: how each object looks on the wire (Stripe's 2023-08-16 shape), and `expand[]`.
 //! - [`worker`]: background work inside `kassa serve` (the expiry sweep, idempotency-key purge,
 //!   webhook delivery).
-//! - [`client`]: outgoing HTTP (webhooks, `kassa listen`).
+//! - [`client`]: outgoing HTTP (webhooks, `kassa listen`) and the pace of webhook attempts.
 //! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
-//! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring.
+//! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring. `config`
+//!   depends on nothing of the application but `cli`, so every layer can read settings.
 
 pub mod cli;
 pub mod client;

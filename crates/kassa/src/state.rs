@@ -9,7 +9,8 @@ use kassa_core::payment::{PaymentProcessor, TestNetwork};
 use kassa_core::store::Store;
 use kassa_core::time::{Clock, Timestamp};
 
-use crate::worker::deliver::WebhookSettings;
+use crate::client::{Pace, webhook_client};
+use crate::config::WebhookSettings;
 
 pub type AppState = Arc<Ctx>;
 
@@ -31,7 +32,7 @@ pub struct Ctx {
     /// Woken when a transaction on this node has queued webhook deliveries.
     pub deliveries_due: tokio::sync::Notify,
     /// Paces this node's webhook attempts (`--webhook-max-rate`).
-    pub delivery_pace: crate::worker::deliver::Pace,
+    pub delivery_pace: Pace,
     /// What happens to failed renewals.
     pub dunning: kassa_core::renewal::Dunning,
 }
@@ -44,7 +45,7 @@ impl Ctx {
         webhooks: WebhookSettings,
     ) -> Self {
         Self {
-            webhook_client: crate::worker::deliver::client(&webhooks),
+            webhook_client: webhook_client(&webhooks),
             webhooks,
             deliveries_due: tokio::sync::Notify::new(),
             delivery_pace: Default::default(),

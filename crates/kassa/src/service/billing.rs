@@ -22,9 +22,7 @@
 //! round, everything due at the earliest due time, until nothing is due by the clock's new time.
 //! So a year goes by in order, across all of the clock's customers, with no cap on how many.
 
-use kassa_core::billing::{
-    Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription, SubscriptionStatus,
-};
+use kassa_core::billing::{Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription};
 use kassa_core::params::{
     SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate, TestClockList,
 };
@@ -567,14 +565,5 @@ pub fn check_clock(tx: &mut dyn Tx, account: &str, clock: &str) -> Result<(), Ab
     match tx.load::<TestClock>(account, clock)? {
         Some(_) => Ok(()),
         None => Err(Invalid::no_such("test_clock", clock, "test_clock").into()),
-    }
-}
-
-/// The status a dunning ends in, from its setting's name.
-pub fn final_status(name: &str) -> Option<SubscriptionStatus> {
-    match name {
-        "canceled" => Some(SubscriptionStatus::Canceled),
-        "unpaid" => Some(SubscriptionStatus::Unpaid),
-        _ => None,
     }
 }

@@ -26,8 +26,7 @@ use kassa_core::ids;
 use kassa_core::store::{Column, Filter, Kind, Record, Scope, StoreError, TxExt, transact};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{
-    Attempt, EndpointStatus, Event, RESPONSE_SNIPPET, RetryPolicy, WebhookDelivery, WebhookEndpoint,
-    signature_header,
+    Attempt, EndpointStatus, Event, RESPONSE_SNIPPET, WebhookDelivery, WebhookEndpoint, signature_header,
 };
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -35,52 +34,6 @@ use tokio::task::JoinSet;
 use crate::service::webhooks::queue;
 use crate::state::{AppState, Ctx};
 use crate::views;
-
-/// How the worker sends and retries.
-#[derive(Debug, Clone)]
-pub struct WebhookSettings {
-    /// How long one attempt may take, answer included.
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    /// How long a claim holds an endpoint, in seconds. A worker that dies holds it this long.
-    pub lease: i64,
-    /// Between passes when nothing wakes the worker (events from other nodes, retries).
-    pub poll: Duration,
-    /// The most deliveries sent to one endpoint per pass.
-    pub batch: u32,
-    /// The most endpoints looked at per pass.
-    pub endpoints_per_pass: u32,
-    /// The most attempts per second this node makes (0: no limit). A backlog (an endpoint back
-    /// after an outage, thousands of events queued behind it) then drains at this pace instead of
-    /// taking the CPU the API needs.
-    pub max_rate: u32,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            lease: 60,
-            poll: Duration::from_secs(1),
-            batch: 200,
-            endpoints_per_pass: 1000,
-            max_rate: 2200,
-        }
-    }
-}
-
-/// The HTTP client that delivers: no redirects followed, the attempt's timeout, TLS by rustls with
-/// the platform's certificates.
-pub fn client(settings: &WebhookSettings) -> reqwest::Client {
-    crate::client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout)
-        .user_agent(concat!("kassa/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
-}
 
 /// One endpoint claimed by this pass, with its queue.
 struct Lane {
@@ -330,7 +283,7 @@ fn next_look(
 /// the API's worker threads at every request (a large share of a delivery's cost when they did).
 pub async fn run(ctx: AppState, mut stop: watch::Receiver<bool>) {
     let poll = ctx.webhooks.poll;
-    let client = client(&ctx.webhooks);
+    let client = crate::client::webhook_client(&ctx.webhooks);
     loop {
         if *stop.borrow() {
             return;
@@ -361,68 +314,4 @@ pub fn spawn(ctx: AppState, stop: watch::Receiver<bool>) -> std::io::Result<std:
             Err(e) => tracing::error!(error = %e, "cannot start the webhook delivery runtime; no webhooks will be sent"),
         }
     })
-}
-
-/// How far ahead of the pace attempts may run before one sleeps.
-const PACE_SLACK: Duration = Duration::from_millis(5);
-/// How long without attempts counts as idle (the pace then starts over from now).
-const PACE_IDLE: Duration = Duration::from_millis(50);
-
-/// Spaces this node's attempts evenly, at most `rate` a second, across all of its senders.
-#[derive(Debug, Default)]
-pub struct Pace {
-    next: std::sync::Mutex<Option<Instant>>,
-}
-
-impl Pace {
-    /// Wait for this attempt's turn.
-    pub async fn wait(&self, rate: u32) {
-        if rate == 0 {
-            return;
-        }
-        let gap = Duration::from_secs(1) / rate;
-        let now = Instant::now();
-        let turn = {
-            let Ok(mut next) = self.next.lock() else { return };
-            // A turn a little in the past (a timer fired late) keeps its place, so late wake-ups
-            // do not lower the rate; after an idle spell the pace starts from now.
-            let turn = next.filter(|t| *t + PACE_IDLE > now).unwrap_or(now);
-            *next = Some(turn + gap);
-            turn
-        };
-        // Timers tick in milliseconds, coarser than the gap at high rates: go on while less than
-        // a few milliseconds ahead of the pace, and sleep once the lead is worth a timer.
-        if turn > now + PACE_SLACK {
-            tokio::time::sleep_until(tokio::time::Instant::from_std(turn)).await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_pace_spaces_attempts_and_zero_means_no_limit() {
-        let pace = Pace::default();
-        let started = Instant::now();
-        for _ in 0..21 {
-            pace.wait(100).await;
-        }
-        // 20 gaps of 10 ms, less the slack it may run ahead.
-        let took = started.elapsed();
-        assert!(took >= Duration::from_millis(190) - PACE_SLACK, "{took:?}");
-        let started = Instant::now();
-        for _ in 0..3000 {
-            pace.wait(2000).await;
-        }
-        let took = started.elapsed();
-        assert!(took >= Duration::from_millis(1490) - PACE_SLACK, "not faster than the pace: {took:?}");
-        assert!(took < Duration::from_millis(2500), "not much slower either: {took:?}");
-        let started = Instant::now();
-        for _ in 0..1000 {
-            pace.wait(0).await;
-        }
-        assert!(started.elapsed() < Duration::from_millis(100));
-    }
 }

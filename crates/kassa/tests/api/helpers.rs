@@ -114,7 +114,7 @@ impl TestApp {
             public_url: None,
             secret_key: Some(key.clone()),
             sweep_interval: Duration::from_secs(3600),
-            webhooks: kassa::worker::deliver::WebhookSettings {
+            webhooks: kassa::config::WebhookSettings {
                 timeout: Duration::from_secs(2),
                 max_rate: 0,
                 ..Default::default()
