@@ -51,19 +51,7 @@ enum Node {
 /// Decode an `application/x-www-form-urlencoded` body or query string.
 pub fn parse(input: &[u8]) -> Result<Value, FormError> {
     let mut root: BTreeMap<String, Node> = BTreeMap::new();
-    for pair in input.split(|&b| b == b'&') {
-        if pair.is_empty() {
-            continue;
-        }
-        let (raw_key, raw_value) = match pair.iter().position(|&b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &b""[..]),
-        };
-        let key = decode(raw_key, None)?;
-        if key.is_empty() {
-            return Err(FormError::new(None, "A form parameter has an empty name."));
-        }
-        let value = decode(raw_value, Some(&key))?;
+    for (key, value) in pairs(input)? {
         let path = split_key(&key)?;
         insert(&mut root, &key, &path, value)?;
     }

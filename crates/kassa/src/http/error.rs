@@ -122,13 +122,7 @@ impl IntoResponse for ApiError {
             ),
             Self::Panicked => {
                 tracing::error!("a request handler panicked");
-                error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "api_error",
-                    None,
-                    None,
-                    "An internal error occurred. It has been logged; the request may be retried.",
-                )
+                internal_error()
             }
             Self::Service(e) => service_error(e),
         }
@@ -220,13 +214,18 @@ fn store_error(e: StoreError) -> Response {
         ),
         StoreError::Corrupt(cause) | StoreError::Backend(cause) => {
             tracing::error!(%cause, "internal error");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api_error",
-                None,
-                None,
-                "An internal error occurred. It has been logged; the request may be retried.",
-            )
+            internal_error()
         }
     }
+}
+
+/// A 500 that tells the client nothing internal (the cause is logged where it is known).
+fn internal_error() -> Response {
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "api_error",
+        None,
+        None,
+        "An internal error occurred. It has been logged; the request may be retried.",
+    )
 }

@@ -47,7 +47,9 @@ pub enum Outcome {
     Challenge,
     /// PayPal: show the stand-in approval page.
     Paypal,
-    /// The session is not open (any more): show what became of it.
+    /// Nothing to do here any more — the session is not open, or the step the customer comes
+    /// back from (a 3-D Secure challenge) no longer waits: back to the session's page, which
+    /// shows where it stands.
     Closed,
     /// No session has this id.
     Unknown,
