@@ -57,11 +57,11 @@ pub enum Paid {
         payer_email: Option<String>,
         saved_behaviour: serde_json::Value,
     },
-    /// From the customer's cash balance: `covered` when the balance paid it all now; otherwise
-    /// the session completes unpaid and waits for a bank transfer.
-    CustomerBalance {
-        covered: bool,
-    },
+    /// From the customer's cash balance, decided by [`complete`] against the balance it is
+    /// given (read in the completing transaction): when it covers the total it is debited and the
+    /// session completes paid; otherwise nothing is debited, and the session completes unpaid and
+    /// waits for a bank transfer. A balance therefore never goes below zero.
+    CustomerBalance,
 }
 
 /// The records a completion writes (besides the session itself).
@@ -149,7 +149,12 @@ pub fn complete(
         Paid::Paypal { payer_email, saved_behaviour } => {
             (PaymentMethodKind::Paypal { payer_email }, Some(saved_behaviour), "paypal", false)
         }
-        Paid::CustomerBalance { covered } => {
+        Paid::CustomerBalance => {
+            let balance = customer.cash_balance.get(&session.currency).copied().unwrap_or(0);
+            let covered = balance >= session.amount_total;
+            if covered {
+                customer.cash_balance.insert(session.currency, balance - session.amount_total);
+            }
             (PaymentMethodKind::CustomerBalance, None, "customer_balance", !covered)
         }
     };
@@ -228,6 +233,7 @@ pub fn complete(
     session.customer_details = Some(CustomerDetails { email: buyer.email.clone(), name: buyer.name.clone() });
     session.processing_until = None;
     session.pending_buyer = None;
+    session.pending_amount = None;
     session.attempt = completion.payment_intent.as_ref().map(|p| p.id.clone()).or(session.attempt.take());
     Ok(completion)
 }
@@ -348,6 +354,7 @@ pub fn decline(
     }
     session.processing_until = None;
     session.pending_buyer = None;
+    session.pending_amount = None;
     pi
 }
 
@@ -373,6 +380,7 @@ pub fn await_challenge(
     }
     session.processing_until = None;
     session.pending_buyer = Some(CustomerDetails { email: buyer.email.clone(), name: buyer.name.clone() });
+    session.pending_amount = Some(session.amount_total);
     pi
 }
 

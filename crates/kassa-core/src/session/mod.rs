@@ -260,6 +260,11 @@ pub struct Session {
     /// What the buyer entered, kept while a payment waits on a 3-D Secure challenge or PayPal.
     #[serde(default)]
     pub pending_buyer: Option<CustomerDetails>,
+    /// The amount the customer was asked to approve while a payment waits (3-D Secure,
+    /// PayPal): exactly what is charged when they approve. While a payment waits, the session's
+    /// contents do not change ([`Session::contents_frozen`]).
+    #[serde(default)]
+    pub pending_amount: Option<i64>,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -338,6 +343,7 @@ impl Session {
             attempt: None,
             processing_until: None,
             pending_buyer: None,
+            pending_amount: None,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 

@@ -6,7 +6,35 @@ use crate::catalog::{Buyer, Coupon, Customer, PromotionCode};
 use crate::error::{ErrorCode, Invalid};
 use crate::time::Timestamp;
 
+/// Shown when the order cannot change because a payment waits for the customer's approval.
+pub const AWAITING_APPROVAL: &str =
+    "A payment is waiting for your approval. Complete or cancel it before changing your order.";
+/// Shown when the order cannot change because a payment is being made right now.
+pub const PAYMENT_IN_PROGRESS: &str =
+    "A payment for this checkout is in progress. Wait a moment and reload the page.";
+
 impl Session {
+    /// Whether the session's contents (quantities, promotion code) may change at `now`: not while
+    /// a submission holds the session, nor while a payment waits for the customer's approval (a
+    /// 3-D Secure challenge, PayPal), so that what the customer approved is what is charged.
+    /// Failing or cancelling the approval, or paying another way, ends the wait.
+    pub fn contents_frozen(&self, now: Timestamp) -> Result<(), Invalid> {
+        if self.pending_buyer.is_some() || self.pending_amount.is_some() {
+            return Err(Invalid::general(AWAITING_APPROVAL));
+        }
+        if self.processing_until.is_some_and(|t| t > now) {
+            return Err(Invalid::general(PAYMENT_IN_PROGRESS));
+        }
+        Ok(())
+    }
+
+    /// The customer leaves a payment that waited for approval (PayPal cancelled, a challenge that
+    /// cannot finish): the order may change again.
+    pub fn end_wait(&mut self) {
+        self.pending_buyer = None;
+        self.pending_amount = None;
+    }
+
     /// The customer changes a line's quantity on the hosted page: only an adjustable line, within
     /// its bounds, and never so that no item is left. `0` removes the line (when its minimum
     /// allows); removed lines stay in the session with quantity 0 and are not listed.
@@ -223,5 +251,26 @@ mod tests {
         let m = invalid(s.remove_promotion_code(), "code");
         assert_eq!(m, "This discount was given by the merchant and cannot be removed.");
         assert_eq!(s.amount_discount, 100);
+    }
+
+    #[test]
+    fn contents_freeze_while_a_payment_waits_or_runs() {
+        use super::{AWAITING_APPROVAL, PAYMENT_IN_PROGRESS};
+        let mut s = session();
+        assert_eq!(s.contents_frozen(NOW), Ok(()));
+        s.processing_until = Some(NOW + 60);
+        assert_eq!(s.contents_frozen(NOW).unwrap_err().message, PAYMENT_IN_PROGRESS);
+        assert_eq!(s.contents_frozen(NOW + 60), Ok(()), "a hold that ran out holds nothing");
+        s.processing_until = None;
+        s.pending_buyer = Some(super::super::CustomerDetails { email: None, name: None });
+        s.pending_amount = Some(s.amount_total);
+        let e = s.contents_frozen(NOW + 10_000).unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.param),
+            (AWAITING_APPROVAL, None),
+            "an approval waits however long"
+        );
+        s.end_wait();
+        assert_eq!(s.contents_frozen(NOW), Ok(()));
     }
 }

@@ -156,7 +156,7 @@ mod tests {
             payment_method_types: strings(&["customer_balance"]),
             ..buy("price_usd", 1)
         });
-        complete(&mut s, Paid::CustomerBalance { covered: false }, NOW).unwrap();
+        complete(&mut s, Paid::CustomerBalance, NOW).unwrap();
         assert_eq!((s.status, s.payment_status), (Status::Complete, PaymentStatus::Unpaid));
         // A trial with nothing due today.
         let mut s = Fx::new().ok(SessionCreate { subscription_data: trial(7), ..buy("price_monthly", 1) });

@@ -18,20 +18,29 @@ fn refuse(place: Place, e: Invalid) -> Abort<Outcome> {
     Abort::Refused(Outcome::refused(place, e.message))
 }
 
-/// Run `change` on the open session `id`, in one transaction, and save it.
-async fn change<F>(ctx: &Ctx, id: &str, change: F) -> Result<Outcome>
+/// Run `change` on the open session `id`, in one transaction, and save it; a refusal shows at
+/// `place`.
+async fn change<F>(ctx: &Ctx, id: &str, place: Place, change: F) -> Result<Outcome>
 where
     F: FnOnce(&mut Session, &mut dyn Tx, &str) -> std::result::Result<(), Abort<Outcome>> + Send + 'static,
 {
     let run = async {
         let (_, account) = open_for_page(ctx, id).await?;
-        save(ctx, account, id, change).await
+        save(ctx, account, id, place, change).await
     };
     answer(run.await)
 }
 
-/// [`change`] on a session already found in `account`.
-async fn save<F>(ctx: &Ctx, account: String, id: &str, change: F) -> std::result::Result<Outcome, Stop>
+/// [`change`] on a session already found in `account`. While a payment is on its way the
+/// contents stay as they are ([`Session::contents_frozen`]), so that what the customer approves
+/// is what is charged.
+async fn save<F>(
+    ctx: &Ctx,
+    account: String,
+    id: &str,
+    place: Place,
+    change: F,
+) -> std::result::Result<Outcome, Stop>
 where
     F: FnOnce(&mut Session, &mut dyn Tx, &str) -> std::result::Result<(), Abort<Outcome>> + Send + 'static,
 {
@@ -39,6 +48,7 @@ where
     let id = id.to_owned();
     let session = kassa_core::store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let mut session = open_session(tx, &account, &id, now)?;
+        session.contents_frozen(now).map_err(|e| refuse(place, e))?;
         change(&mut session, tx, &account)?;
         tx.put(&account, &session)?;
         Ok(session)
@@ -86,7 +96,7 @@ impl QuantityForm {
 /// Set the quantities of adjustable lines as `form` asks, in order; the first refused one stops
 /// the change and nothing is saved.
 pub async fn set_quantities(ctx: &Ctx, id: &str, form: QuantityForm) -> Result<Outcome> {
-    change(ctx, id, move |session, _, _| {
+    change(ctx, id, Place::Quantity, move |session, _, _| {
         let changes = form.changes(session).map_err(|e| refuse(Place::Quantity, e))?;
         for (line, quantity) in changes {
             session.set_quantity(&line, quantity).map_err(|e| refuse(Place::Quantity, e))?;
@@ -105,7 +115,7 @@ pub async fn apply_code(ctx: &Ctx, id: &str, code: &str) -> Result<Outcome> {
         let (_, account) = open_for_page(ctx, id).await?;
         let chosen = find_code(ctx, &account, code).await?.ok_or_else(unknown)?;
         let now = ctx.now();
-        save(ctx, account, id, move |session, tx, account| {
+        save(ctx, account, id, Place::PromotionCode, move |session, tx, account| {
             let code: PromotionCode = tx.load(account, &chosen)?.ok_or_else(|| Abort::Refused(unknown()))?;
             let coupon: Coupon = tx.load(account, &code.coupon)?.ok_or_else(|| Abort::Refused(unknown()))?;
             let customer: Option<Customer> = match &session.customer {
@@ -141,7 +151,7 @@ async fn find_code(ctx: &Ctx, account: &str, typed: &str) -> Result<Option<Strin
 
 /// The customer removes the promotion code they entered.
 pub async fn remove_code(ctx: &Ctx, id: &str) -> Result<Outcome> {
-    change(ctx, id, |session, _, _| {
+    change(ctx, id, Place::PromotionCode, |session, _, _| {
         session.remove_promotion_code().map_err(|e| refuse(Place::PromotionCode, e))
     })
     .await

@@ -107,11 +107,21 @@ fn drop_spent_code(s: &mut Session, message: String) -> std::result::Result<Outc
     Err(Abort::Refused(refused(message)))
 }
 
-/// Step 1: hold the session for this submission, after re-checking its discount.
-async fn claim(ctx: &Ctx, account: &str, id: &str) -> std::result::Result<(), Stop> {
+/// What the claim did.
+enum Claimed {
+    /// The session, held for this submission: its contents cannot change until the hold ends,
+    /// so its amount is the one to charge.
+    Held(Box<Session>),
+    /// The claim changed the session (a spent promotion code came off) and the page says why.
+    Stopped(Outcome),
+}
+
+/// Step 1: hold the session for this submission, after re-checking its discount; answers the
+/// session as held.
+async fn claim(ctx: &Ctx, account: &str, id: &str) -> std::result::Result<Session, Stop> {
     let now = ctx.now();
     let (account, id) = (account.to_owned(), id.to_owned());
-    let stopped = transact_or_refuse(ctx.store.as_ref(), move |tx| {
+    let claimed = transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let mut s = open_session(tx, &account, &id, now)?;
         if s.processing_until.is_some_and(|t| t > now) {
             return Err(Abort::Refused(refused(BUSY)));
@@ -127,25 +137,27 @@ async fn claim(ctx: &Ctx, account: &str, id: &str) -> std::result::Result<(), St
             };
             let outcome = drop_spent_code(&mut s, message)?;
             tx.put(&account, &s)?;
-            return Ok(Some(outcome));
+            return Ok(Claimed::Stopped(outcome));
         }
         s.processing_until = Some(now + HOLD_SECONDS);
         tx.put(&account, &s)?;
-        Ok(None)
+        Ok(Claimed::Held(Box::new(s)))
     })
     .await?;
-    match stopped {
-        None => Ok(()),
-        Some(outcome) => Err(outcome.into()),
+    match claimed {
+        Claimed::Held(s) => Ok(*s),
+        Claimed::Stopped(outcome) => Err(outcome.into()),
     }
 }
 
-/// Let go of the session without paying (a refused form after the claim).
+/// Let go of the session without paying, ending any wait for approval: the customer may change
+/// the order and pay again.
 async fn release(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     let (account, id) = (account.to_owned(), id.to_owned());
     kassa_core::store::transact(ctx.store.as_ref(), move |tx| {
         if let Some(mut s) = tx.load::<Session>(&account, &id)? {
             s.processing_until = None;
+            s.end_wait();
             tx.put(&account, &s)?;
         }
         Ok(())
@@ -154,20 +166,32 @@ async fn release(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Step 3 on success: complete the session in one transaction; the outcome says where to send
-/// the buyer.
+/// Shown when the order changed after the customer approved a payment (it cannot, while the
+/// payment waits; this is the last check before anything is completed).
+const CHANGED: &str =
+    "Your order changed after you approved the payment. Nothing was charged; check the total and pay again.";
+
+/// Step 3 on success: complete the session in one transaction, for exactly the `approved` amount
+/// (a session whose total differs completes nothing); the outcome says where to send the buyer.
 async fn finish(
     ctx: &Ctx,
     account: &str,
     id: &str,
     buyer: BuyerDetails,
     paid: Paid,
+    approved: i64,
 ) -> std::result::Result<Outcome, Stop> {
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
     let public_url = ctx.public_url.clone();
     let outcome = super::events::transact(ctx, now, move |tx, out| {
         let mut s = open_session(tx, &acct, &sid, now)?;
+        if s.amount_total != approved {
+            s.processing_until = None;
+            s.end_wait();
+            tx.put(&acct, &s)?;
+            return Ok(refused(CHANGED));
+        }
         let customer = customer_in(tx, &acct, &s)?;
         let (mut coupon, mut code) = discount_records(tx, &acct, &s)?;
         if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
@@ -183,7 +207,6 @@ async fn finish(
             None => None,
         };
         let intent_is_new = attempt.is_none();
-        let balance_paid = matches!(paid, Paid::CustomerBalance { covered: true });
         // A customer on a test clock lives on the clock's time: its payment, subscription and
         // events are dated there.
         let now = super::billing::clock_time(
@@ -193,13 +216,11 @@ async fn finish(
             now,
         )?;
         out.set_now(now);
+        // The customer was read (and on PostgreSQL locked) in this transaction, so a cash balance
+        // is debited only if it covers the total now, whatever other payments it made meanwhile.
         let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
             .map_err(|e| Abort::Refused(refused(e.message)))?;
-        let mut customer = done.customer.clone();
-        if balance_paid {
-            let left = customer.cash_balance.get(&s.currency).copied().unwrap_or(0) - s.amount_total;
-            customer.cash_balance.insert(s.currency, left);
-        }
+        let customer = done.customer.clone();
         if done.customer_is_new {
             tx.put_new(&acct, &customer)?;
         } else {
@@ -343,12 +364,13 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
                 let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
                 refused(messages.join(" "))
             })?;
-            claim(ctx, &account, id).await?;
+            let held = claim(ctx, &account, id).await?;
             let details = card.details(&account);
             let saved = serde_json::to_value(ctx.processor.saved_behaviour(&card)).unwrap_or(Value::Null);
-            match ctx.processor.pay_card(&card, session.amount_total, session.currency).await {
+            match ctx.processor.pay_card(&card, held.amount_total, held.currency).await {
                 CardAttempt::Succeeded => {
-                    finish(ctx, &account, id, buyer, Paid::Card { details, saved_behaviour: saved }).await
+                    let paid = Paid::Card { details, saved_behaviour: saved };
+                    finish(ctx, &account, id, buyer, paid, held.amount_total).await
                 }
                 CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d).await,
                 CardAttempt::RequiresAction(challenge) => {
@@ -362,11 +384,9 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
             Ok(Outcome::Paypal)
         }
         PaymentMethodType::CustomerBalance => {
-            claim(ctx, &account, id).await?;
-            let balance =
-                customer.as_ref().and_then(|c| c.cash_balance.get(&session.currency).copied()).unwrap_or(0);
-            let covered = balance >= session.amount_total;
-            finish(ctx, &account, id, buyer, Paid::CustomerBalance { covered }).await
+            // Whether the balance covers the total is decided inside the completing transaction.
+            let held = claim(ctx, &account, id).await?;
+            finish(ctx, &account, id, buyer, Paid::CustomerBalance, held.amount_total).await
         }
     }
 }
@@ -384,14 +404,16 @@ async fn challenged(
     record_attempt(ctx, account, id, record, None, Outcome::Challenge).await
 }
 
-/// Keep the buyer's details while they approve on the PayPal stand-in. A session that closed
-/// meanwhile keeps nothing; the stand-in page then sends the customer back.
+/// Keep the buyer's details, and the amount they are asked to approve, while they approve on
+/// the PayPal stand-in; the order cannot change meanwhile. A session that closed meanwhile keeps
+/// nothing; the stand-in page then sends the customer back.
 async fn hold_buyer(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails) -> Result<()> {
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
     let held = transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let mut s = open_session(tx, &acct, &sid, now)?;
         s.pending_buyer = Some(CustomerDetails { email: buyer.email, name: buyer.name });
+        s.pending_amount = Some(s.amount_total);
         tx.put(&acct, &s)?;
         Ok(())
     })
@@ -409,8 +431,10 @@ pub async fn resolve_challenge(ctx: &Ctx, id: &str, passed: bool) -> Result<Outc
 
 async fn challenge_flow(ctx: &Ctx, id: &str, passed: bool) -> std::result::Result<Outcome, Stop> {
     let (session, account) = open_for_page(ctx, id).await?;
-    let pi = pending_challenge(ctx, &account, &session).await?;
-    let Some(pending) = pi.and_then(|p| p.pending_challenge) else { return Ok(Outcome::Closed) };
+    let Some(pi) = pending_challenge(ctx, &account, &session).await? else { return Ok(Outcome::Closed) };
+    // What the challenge page showed: the amount when the challenge began.
+    let approved = session.pending_amount.unwrap_or(pi.amount);
+    let Some(pending) = pi.pending_challenge else { return Ok(Outcome::Closed) };
     let challenge: Challenge = serde_json::from_value(pending["challenge"].clone())
         .map_err(|e| StoreError::Corrupt(format!("pending challenge: {e}")))?;
     let details: CardDetails = serde_json::from_value(pending["card"].clone())
@@ -424,7 +448,7 @@ async fn challenge_flow(ctx: &Ctx, id: &str, passed: bool) -> std::result::Resul
     match ctx.processor.resolve_challenge(&challenge, passed) {
         CardAttempt::Succeeded => {
             let saved = pending["saved_behaviour"].clone();
-            finish(ctx, &account, id, buyer, Paid::Card { details, saved_behaviour: saved }).await
+            finish(ctx, &account, id, buyer, Paid::Card { details, saved_behaviour: saved }, approved).await
         }
         CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d).await,
         CardAttempt::RequiresAction(_) => {
@@ -446,13 +470,16 @@ async fn paypal_flow(ctx: &Ctx, id: &str, approved: bool) -> std::result::Result
         .clone()
         .ok_or_else(|| refused("Start the PayPal payment from the checkout page."))?;
     if !approved {
+        release(ctx, &account, id).await?;
         return Ok(refused("The PayPal payment was cancelled. Nothing was charged."));
     }
-    claim(ctx, &account, id).await?;
+    let held = claim(ctx, &account, id).await?;
+    let approved = session.pending_amount.unwrap_or(held.amount_total);
     let saved = serde_json::to_value(SavedBehaviour::Paypal).unwrap_or(Value::Null);
     let buyer = BuyerDetails { email: buyer.email, name: buyer.name };
     let payer_email = buyer.email.clone();
-    finish(ctx, &account, id, buyer, Paid::Paypal { payer_email, saved_behaviour: saved }).await
+    let paid = Paid::Paypal { payer_email, saved_behaviour: saved };
+    finish(ctx, &account, id, buyer, paid, approved).await
 }
 
 /// `POST /test_helpers/customers/{id}/fund_cash_balance`: money arrives by bank transfer. It is

@@ -22,6 +22,7 @@ mod page_guards;
 mod pages;
 
 // What a completed checkout creates, read back (SPEC §3, §4).
+mod money;
 mod pay;
 mod payments_read;
 
