@@ -4,11 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use kassa_core::time::{Civil, from_civil, to_civil};
 use serde_json::{Value, json};
 
+use crate::common::{id, poll_async};
 use crate::helpers::TestApp;
 use crate::pay::pay_card;
 
@@ -16,10 +15,6 @@ const DAY: i64 = 86_400;
 
 fn ts(y: i64, m: u32, d: u32) -> i64 {
     from_civil(Civil { year: y, month: m, day: d, second: 12 * 3600 })
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_owned()
 }
 
 /// A test clock at `t`, and a customer on it.
@@ -63,16 +58,12 @@ async fn advance(app: &TestApp, clock: &str, to: i64) {
         .post(&format!("/test_helpers/test_clocks/{clock}/advance"), &[("frozen_time", &to.to_string())])
         .await;
     assert_eq!(r.ok()["frozen_time"], to);
-    let started = std::time::Instant::now();
-    loop {
+    let ready = poll_async("the clock to get ready", || async {
         let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
-        if c.ok()["status"] == "ready" {
-            assert_eq!(c.body["frozen_time"], to);
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the clock did not get ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (c.ok()["status"] == "ready").then(|| c.body.clone())
+    })
+    .await;
+    assert_eq!(ready["frozen_time"], to);
 }
 
 /// A subscription's invoices, oldest first.

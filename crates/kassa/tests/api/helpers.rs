@@ -417,3 +417,27 @@ impl TestApp {
         self.clock.advance(seconds);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots: values that differ from run to run are asserted, then replaced by a label.
+
+/// Assert that the value at `pointer` (`/items/data/0/id`) in `value` is `want`, then put `label`
+/// there: for what the test knows exactly but that differs from run to run (an id it created, a
+/// URL with the server's port).
+pub fn known(value: &mut Value, pointer: &str, want: impl Into<Value>, label: &str) {
+    let slot = value.pointer_mut(pointer).unwrap_or_else(|| panic!("nothing at {pointer}"));
+    assert_eq!(*slot, want.into(), "at {pointer}");
+    *slot = Value::String(label.to_owned());
+}
+
+/// For an id the test cannot know (made by the server at random): assert that the value at
+/// `pointer` is `prefix` then at least 14 letters and digits, and put `label` there.
+pub fn shaped(value: &mut Value, pointer: &str, prefix: &str, label: &str) {
+    let slot = value.pointer_mut(pointer).unwrap_or_else(|| panic!("nothing at {pointer}"));
+    let random = slot.as_str().and_then(|s| s.strip_prefix(prefix));
+    assert!(
+        random.is_some_and(|r| r.len() >= 14 && r.bytes().all(|b| b.is_ascii_alphanumeric())),
+        "at {pointer}: not a {prefix}… id: {slot}"
+    );
+    *slot = Value::String(label.to_owned());
+}

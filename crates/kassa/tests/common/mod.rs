@@ -11,7 +11,7 @@
 //!   serves, stopped with SIGTERM or SIGKILL, its stderr kept);
 //! - [`SessionLoad`] and [`unreadable`]: sessions created concurrently with every acknowledged
 //!   id remembered, and a check that each of them is there afterwards (the kill -9 tests);
-//! - [`id`], [`all_at_once`].
+//! - [`id`], [`ids`], [`all_at_once`].
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -63,6 +63,11 @@ pub async fn poll_async<T, F: std::future::Future<Output = Option<T>>>(
 /// The `id` of an object.
 pub fn id(v: &Value) -> String {
     v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_owned()
+}
+
+/// The ids of a list's `data`.
+pub fn ids(list: &Value) -> Vec<String> {
+    list["data"].as_array().unwrap_or_else(|| panic!("not a list: {list}")).iter().map(id).collect()
 }
 
 /// Run every future at once (each as its own task, so they really overlap on the runtime's
