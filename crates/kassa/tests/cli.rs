@@ -1,8 +1,9 @@
 //! The `kassa` binary as a user runs it (SPEC §1, §2, §11): `kassa serve` in an empty directory,
 //! the default account's key, settings from flags and environment, `kassa accounts create`, a
-//! graceful stop on SIGTERM, a webhook in flight when kassa is killed with SIGKILL, and
-//! `kassa listen`. Each test spawns the compiled binary with a temporary directory as its
-//! working directory and speaks to it over HTTP.
+//! graceful stop on SIGTERM, SIGKILL under a load of session creations (nothing acknowledged is
+//! lost on SQLite), a webhook in flight when kassa is killed with SIGKILL, `kassa migrate`, and
+//! `kassa listen`. Each test spawns the compiled binary (`common::Kassa`) with a temporary
+//! directory as its working directory and speaks to it over HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
