@@ -310,7 +310,178 @@ mod tests {
         assert!(parse(ok.as_bytes()).is_ok());
     }
 
+    /// A tree of the shapes Stripe's form encoding can express: maps whose keys are not array
+    /// indices, non-empty arrays, and string leaves, nested a few levels deep.
+    fn tree() -> impl Strategy<Value = Value> {
+        let leaf = "\\PC{0,8}".prop_map(Value::String);
+        leaf.prop_recursive(4, 32, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 1..13).prop_map(Value::Array),
+                proptest::collection::btree_map(name(), inner, 1..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A parameter name: any text without brackets that is not an array index.
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-z_]{1,6}", "\\PC{1,4}"]
+            .prop_filter("a name", |k| !k.contains(['[', ']']) && !is_index(k))
+    }
+
+    /// The encoder's choices, from a seed (xorshift).
+    struct Choices(u64);
+
+    impl Choices {
+        fn flip(&mut self) -> bool {
+            self.below(2) == 1
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            usize::try_from(self.0 % u64::try_from(n).unwrap_or(1)).unwrap_or(0)
+        }
+    }
+
+    /// One `key=value` pair on its way out: the bracket segments after the name, the value, and,
+    /// for an element appended with `[]`, its array and place (those must stay in order).
+    struct Pair {
+        segments: Vec<Option<String>>,
+        value: String,
+        append: Option<(usize, usize)>,
+    }
+
+    /// Flatten `v` into pairs under `segments` (`None` is `[]`). An array of leaves is sent with
+    /// `[]` or with indices, by choice; any other array with indices.
+    fn flatten(
+        v: &Value,
+        segments: &mut Vec<Option<String>>,
+        out: &mut Vec<Pair>,
+        c: &mut Choices,
+        arrays: &mut usize,
+    ) {
+        match v {
+            Value::String(s) => out.push(Pair { segments: segments.clone(), value: s.clone(), append: None }),
+            Value::Array(items) if items.iter().all(Value::is_string) && c.flip() => {
+                *arrays += 1;
+                for (i, item) in items.iter().enumerate() {
+                    let mut path = segments.clone();
+                    path.push(None);
+                    out.push(Pair {
+                        segments: path,
+                        value: item.as_str().unwrap_or_default().to_owned(),
+                        append: Some((*arrays, i)),
+                    });
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    segments.push(Some(i.to_string()));
+                    flatten(item, segments, out, c, arrays);
+                    segments.pop();
+                }
+            }
+            Value::Object(m) => {
+                for (k, item) in m {
+                    segments.push(Some(k.clone()));
+                    flatten(item, segments, out, c, arrays);
+                    segments.pop();
+                }
+            }
+            other => unreachable!("not generated: {other}"),
+        }
+    }
+
+    /// `text` percent-encoded, with spaces as `+` or `%20` by choice.
+    fn encode_text(text: &str, c: &mut Choices) -> String {
+        let encoded =
+            percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string();
+        if c.flip() { encoded.replace("%20", "+") } else { encoded }
+    }
+
+    /// Stripe's form encoding of `root`, with the encoder's free choices made by `c`: brackets raw or
+    /// percent-encoded (either case) one by one, `[]` or indices for arrays of leaves, `+` or `%20`,
+    /// and the pairs in any order that keeps each `[]` array's elements in theirs.
+    fn encode_tree(root: &Map<String, Value>, c: &mut Choices) -> String {
+        let mut pairs = Vec::new();
+        let mut arrays = 0;
+        for (name, v) in root {
+            flatten(v, &mut vec![Some(name.clone())], &mut pairs, c, &mut arrays);
+        }
+        for i in (1..pairs.len()).rev() {
+            let j = c.below(i + 1);
+            pairs.swap(i, j);
+        }
+        // Put each `[]` array's elements back in their order, in the places they landed.
+        for array in 1..=arrays {
+            let places: Vec<usize> =
+                (0..pairs.len()).filter(|&i| pairs[i].append.is_some_and(|(a, _)| a == array)).collect();
+            let mut mine: Vec<Pair> = Vec::new();
+            for &i in places.iter().rev() {
+                mine.push(pairs.remove(i));
+            }
+            mine.sort_by_key(|p| p.append.map(|(_, n)| n));
+            for (&i, p) in places.iter().zip(mine) {
+                pairs.insert(i, p);
+            }
+        }
+        let brackets = ["[", "]", "%5B", "%5D", "%5b", "%5d"];
+        pairs
+            .iter()
+            .map(|p| {
+                let mut key = String::new();
+                for (depth, seg) in p.segments.iter().enumerate() {
+                    let text = seg.as_deref().map(|s| encode_text(s, c)).unwrap_or_default();
+                    if depth == 0 {
+                        key.push_str(&text);
+                    } else {
+                        let style = 2 * c.below(3);
+                        key.push_str(&format!("{}{text}{}", brackets[style], brackets[style + 1]));
+                    }
+                }
+                format!("{key}={}", encode_text(&p.value, c))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    #[test]
+    fn the_tree_encoder_makes_stripes_shapes() {
+        let root = json!({"line_items": [{"price": "p 1", "quantity": "2"}], "expand": ["a", "b"]});
+        let Value::Object(root) = root else { unreachable!() };
+        // Some seed gives each shape; all of them decode to the same tree.
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 1..200 {
+            let body = encode_tree(&root, &mut Choices(seed));
+            assert_eq!(parse(body.as_bytes()).unwrap(), Value::Object(root.clone()), "{body}");
+            seen.insert(body);
+        }
+        for shape in [
+            "expand[]=a",
+            "expand%5B%5D=a",
+            "expand[1]=b",
+            "%5b0%5d%5bprice%5d=p+1",
+            "[0][price]=p",
+            "=p%201",
+        ] {
+            assert!(seen.iter().any(|b| b.contains(shape)), "no body has {shape}: {seen:#?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn nested_trees_round_trip(
+            root in proptest::collection::btree_map(name(), tree(), 0..5),
+            seed in 1..u64::MAX,
+        ) {
+            let root: Map<String, Value> = root.into_iter().collect();
+            let body = encode_tree(&root, &mut Choices(seed));
+            let decoded = parse(body.as_bytes());
+            prop_assert_eq!(decoded, Ok(Value::Object(root)), "{}", body);
+        }
+
         #[test]
         fn never_panics(input in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse(&input);

@@ -386,6 +386,7 @@ mod tests {
     /// Flushers run where the store was opened; if that runtime is gone, a job fails at once
     /// instead of waiting for a flusher that cannot run.
     #[test]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     fn jobs_fail_when_the_home_runtime_is_gone() {
         use kassa_core::store::Store;
         use std::time::Duration;
@@ -409,6 +410,7 @@ mod tests {
     /// One batch: written, conflicting and refused records each get their own answer, and a
     /// batch of reads spanning accounts and kinds answers each job with its own records.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn one_batch_answers_each_job() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let store = db.open_postgres();

@@ -464,6 +464,7 @@ mod tests {
 
     /// Named statements exist only with the statement cache on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn the_statement_cache_can_be_turned_off() {
         for (cache, params) in [(true, "statement_cache=true"), (false, "statement_cache=false&pool_max=1")] {
             let Some(db) = TempPostgres::new_or_skip() else { return };
@@ -496,6 +497,7 @@ mod tests {
     /// A transaction left open (its future dropped half-way) never reaches the next user of the
     /// connection, and a failed statement poisons only its own transaction.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn connections_come_back_clean() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let db = db.with_params("pool_max=1");

@@ -159,6 +159,7 @@ mod tests {
     /// The migrations must declare, for every kind, exactly the columns the core declares, with
     /// the types `sql::column_type` binds them as, and the indexes the SQLite schema has.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn tables_match_the_core_declaration() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let client = db.connect().await;
@@ -205,6 +206,7 @@ mod tests {
 
     /// The PostgreSQL schema has the same indexes, by name, as the SQLite one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn indexes_mirror_the_sqlite_schema() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let client = db.connect().await;
@@ -235,6 +237,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn migrating_twice_is_a_no_op() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let client = db.connect().await;
@@ -248,6 +251,7 @@ mod tests {
 
     /// A database made before the payment tables existed gains them, and keeps its records.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn a_version_1_database_migrates_forward() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let client = db.connect().await;
@@ -274,6 +278,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn refuses_a_newer_schema() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let client = db.connect().await;
@@ -287,6 +292,7 @@ mod tests {
 
     /// A migration that fails leaves nothing of itself behind, not even its version row.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
     async fn a_failing_migration_is_rolled_back_whole() {
         let Some(db) = TempPostgres::new_or_skip() else { return };
         let client = db.connect().await;

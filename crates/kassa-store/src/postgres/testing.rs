@@ -3,8 +3,15 @@
 //! when this is dropped.
 //!
 //! The server is `KASSA_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`,
-//! the one every run on this machine has); set `KASSA_TEST_POSTGRES=0` to skip the tests that
-//! need it ([`TempPostgres::new_or_skip`]). Otherwise a server that cannot be reached fails them.
+//! the one every run on this machine has). A PostgreSQL test never passes without running:
+//! - a server that cannot be reached fails it, saying which server and how to skip;
+//! - `KASSA_TEST_POSTGRES=0` skips it: the build script (`build.rs`) then compiles every such test
+//!   with `#[ignore]` (the cfg `kassa_no_postgres`), so libtest and cargo-nextest report it as
+//!   ignored / skipped, not passed. Should one run anyway (`--run-ignored`, or a binary built
+//!   before the variable was set), [`TempPostgres::new_or_skip`] prints a `SKIPPED:` line and the
+//!   test returns;
+//! - under CI (`CI` set, and neither empty, `0` nor `false`) nothing is skipped: with
+//!   `KASSA_TEST_POSTGRES=0` the tests are compiled normally and fail, saying why.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -33,17 +40,30 @@ impl TempPostgres {
         std::env::var("KASSA_TEST_POSTGRES").map_or(true, |v| v != "0")
     }
 
-    /// A new database, or `None` (with a note on stderr) when `KASSA_TEST_POSTGRES=0`.
+    /// Whether this is a CI run (`CI` set, and neither empty, `0` nor `false`), where no test may
+    /// be skipped.
+    pub fn under_ci() -> bool {
+        std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+    }
+
+    /// A new database, or `None` (with a `SKIPPED:` line on stderr) when `KASSA_TEST_POSTGRES=0`
+    /// outside CI.
     ///
     /// # Panics
-    /// If the server cannot be reached or refuses to create the database: this is for tests.
+    /// Under CI with `KASSA_TEST_POSTGRES=0`, and whenever the server cannot be reached or refuses
+    /// to create the database: this is for tests.
     pub fn new_or_skip() -> Option<Self> {
         if Self::enabled() {
-            Some(Self::new())
-        } else {
-            eprintln!("skipped: KASSA_TEST_POSTGRES=0 (this test needs PostgreSQL)");
-            None
+            return Some(Self::new());
         }
+        if Self::under_ci() {
+            panic!(
+                "KASSA_TEST_POSTGRES=0 under CI: this test needs PostgreSQL, and CI must run it, not \
+                 skip it. Give the run a PostgreSQL server (KASSA_TEST_POSTGRES_URL) instead."
+            );
+        }
+        eprintln!("SKIPPED: this test needs PostgreSQL, and KASSA_TEST_POSTGRES=0 turns those off");
+        None
     }
 
     /// # Panics
@@ -64,7 +84,15 @@ impl TempPostgres {
         let name = format!("kassa_test_{:016x}", RandomState::new().hash_one(std::process::id()));
         let url = database_url(&admin_url, &name);
         let db = Self { admin_url, name, url, options };
-        db.admin(&format!("CREATE DATABASE {}", db.name));
+        if let Err(e) = on_server(&db.admin_url, &format!("CREATE DATABASE {}", db.name)) {
+            let skip =
+                if Self::under_ci() { "" } else { ", or set KASSA_TEST_POSTGRES=0 to skip these tests" };
+            panic!(
+                "this test needs PostgreSQL, and the test server {} did not create a database: {e}. \
+                 Start it (or point KASSA_TEST_POSTGRES_URL at one){skip}.",
+                shown(&db.admin_url)
+            );
+        }
         db
     }
 
@@ -181,6 +209,18 @@ fn on_server(url: &str, sql: &str) -> Result<(), String> {
     }
 }
 
+/// `url` without its password, to name it in a message.
+fn shown(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// `admin_url` with its database name replaced by `name`.
 fn database_url(admin_url: &str, name: &str) -> String {
     let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
@@ -218,6 +258,13 @@ impl TestDatabase for TempPostgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_named_without_their_password() {
+        assert_eq!(shown("postgres://u:secret@h:5432/postgres"), "postgres://u@h:5432/postgres");
+        assert_eq!(shown("postgres://postgres@127.0.0.1/postgres"), "postgres://postgres@127.0.0.1/postgres");
+        assert_eq!(shown("postgres://h/x"), "postgres://h/x");
+    }
 
     #[test]
     fn database_urls() {

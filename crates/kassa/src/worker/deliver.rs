@@ -210,13 +210,22 @@ async fn read_snippet(resp: &mut reqwest::Response) -> (String, Option<String>) 
     (lossy(&buf), None)
 }
 
+/// The text of the first [`RESPONSE_SNIPPET`] bytes of `buf`, never more bytes than that and never
+/// ending in part of a character: a UTF-8 character cut by the limit (or by the end of what was
+/// read) is left out whole. Bytes that are not UTF-8 at all become U+FFFD.
 fn lossy(buf: &[u8]) -> String {
     let mut end = buf.len().min(RESPONSE_SNIPPET);
-    // Cut on a character boundary where the bytes are UTF-8.
-    while end > 0 && std::str::from_utf8(&buf[..end]).is_err() && buf.len() - end < 4 {
-        end -= 1;
+    // The last character's first byte is at most three continuation bytes back; if the bytes
+    // from there on are the start of a character that does not end here, cut before it.
+    let last = (end.saturating_sub(3)..end).rev().find(|&i| buf[i] & 0xC0 != 0x80);
+    if let Some(start) = last
+        && std::str::from_utf8(&buf[start..end]).is_err_and(|e| e.error_len().is_none())
+    {
+        end = start;
     }
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    let text = String::from_utf8_lossy(&buf[..end]);
+    // Each byte that is not UTF-8 became three: keep within the limit all the same.
+    text[..text.floor_char_boundary(RESPONSE_SNIPPET)].to_owned()
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -1,14 +1,21 @@
 //! Subscriptions that live on (SPEC §9): renewals on test clocks and on the server's clock,
 //! calendar-correct periods, trials, dunning and recovery, coupon durations, cancellation, the
-//! events of each, and two schedulers on one database billing once.
+//! events of each, two schedulers on one database billing once, and a renewal whose run stalled
+//! past its lease billed once by the run that takes it over.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use kassa::state::{AppState, Ctx};
+use kassa_core::money::Currency;
+use kassa_core::payment::{
+    CardAttempt, Challenge, Decline, PaymentProcessor, SavedBehaviour, TestNetwork, ValidCard,
+};
 use kassa_core::time::{Civil, from_civil, to_civil};
 use serde_json::{Value, json};
 
+use crate::common::{TIMEOUT, id, poll_async};
 use crate::helpers::TestApp;
 use crate::pay::pay_card;
 
@@ -16,10 +23,6 @@ const DAY: i64 = 86_400;
 
 fn ts(y: i64, m: u32, d: u32) -> i64 {
     from_civil(Civil { year: y, month: m, day: d, second: 12 * 3600 })
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_owned()
 }
 
 /// A test clock at `t`, and a customer on it.
@@ -63,16 +66,12 @@ async fn advance(app: &TestApp, clock: &str, to: i64) {
         .post(&format!("/test_helpers/test_clocks/{clock}/advance"), &[("frozen_time", &to.to_string())])
         .await;
     assert_eq!(r.ok()["frozen_time"], to);
-    let started = std::time::Instant::now();
-    loop {
+    let ready = poll_async("the clock to get ready", || async {
         let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
-        if c.ok()["status"] == "ready" {
-            assert_eq!(c.body["frozen_time"], to);
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the clock did not get ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (c.ok()["status"] == "ready").then(|| c.body.clone())
+    })
+    .await;
+    assert_eq!(ready["frozen_time"], to);
 }
 
 /// A subscription's invoices, oldest first.
@@ -435,4 +434,101 @@ async fn real_time_subscriptions_catch_up_in_order_and_two_schedulers_bill_once(
     let on_clock = id(&subscribe(&app, Some(&cus), 500, "month", "4242424242424242", json!({})).await);
     kassa::worker::bill_once(app.ctx()).await.unwrap();
     assert_eq!(invoices(&app, &on_clock).await.len(), 1);
+}
+
+/// The test network, except that off-session charges wait until the test lets them go: a billing
+/// run charging through it stalls between taking its lease and recording, as a run that died
+/// there would.
+#[derive(Default)]
+struct StalledCharges {
+    charges: std::sync::atomic::AtomicUsize,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl PaymentProcessor for StalledCharges {
+    fn name(&self) -> &'static str {
+        "stalled"
+    }
+
+    async fn pay_card(&self, card: &ValidCard, amount: i64, currency: Currency) -> CardAttempt {
+        TestNetwork.pay_card(card, amount, currency).await
+    }
+
+    fn resolve_challenge(&self, challenge: &Challenge, passed: bool) -> CardAttempt {
+        TestNetwork.resolve_challenge(challenge, passed)
+    }
+
+    fn saved_behaviour(&self, card: &ValidCard) -> SavedBehaviour {
+        TestNetwork.saved_behaviour(card)
+    }
+
+    async fn charge_saved(
+        &self,
+        behaviour: &SavedBehaviour,
+        amount: i64,
+        currency: Currency,
+    ) -> Result<(), Decline> {
+        self.charges.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.entered.notify_one();
+        self.release.notified().await;
+        TestNetwork.charge_saved(behaviour, amount, currency).await
+    }
+}
+
+#[tokio::test]
+async fn a_renewal_claimed_by_a_run_that_stalled_past_its_lease_is_billed_once_by_the_next() {
+    // `service::billing`'s lease on a subscription being charged.
+    const LEASE: i64 = 60;
+    let app = TestApp::spawn().await;
+    let sub = id(&subscribe(&app, None, 1200, "month", "4242424242424242", json!({})).await);
+    let start = app.clock_now();
+    app.clock.set(kassa_core::time::add_months(start, 1, to_civil(start).day) + 3600);
+
+    // A run on another node (its own context on the same store and clock) opens the renewal's
+    // invoice, leases the subscription and stalls in the charge.
+    let stalled = Arc::new(StalledCharges::default());
+    let base = app.ctx();
+    let mut ctx = Ctx::new(base.store.clone(), base.clock.clone(), &base.public_url, base.webhooks.clone());
+    ctx.processor = stalled.clone();
+    let ctx: AppState = Arc::new(ctx);
+    let run = tokio::spawn(async move { kassa::worker::bill_once(&ctx).await });
+    tokio::time::timeout(TIMEOUT, stalled.entered.notified()).await.expect("the stalled run to charge");
+    let inv = invoices(&app, &sub).await;
+    assert_eq!(inv.len(), 2, "the renewal's invoice is open: {inv:#?}");
+    assert_eq!(inv[1]["status"], "open");
+
+    // While the lease holds, other runs leave the subscription alone.
+    assert_eq!(kassa::worker::bill_once(app.ctx()).await.unwrap(), 0);
+    app.advance(LEASE - 1);
+    assert_eq!(kassa::worker::bill_once(app.ctx()).await.unwrap(), 0, "the lease still holds");
+    assert_eq!(app.count("/payment_intents").await, 1, "only the checkout's payment");
+
+    // Once it has run out, the next run takes the subscription over and bills it.
+    app.advance(1);
+    assert_eq!(kassa::worker::bill_once(app.ctx()).await.unwrap(), 1);
+    // The stalled run comes back: its lease is gone, so it records nothing.
+    stalled.release.notify_one();
+    run.await.unwrap().unwrap();
+    assert_eq!(stalled.charges.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(kassa::worker::bill_once(app.ctx()).await.unwrap(), 0, "nothing left to bill");
+
+    let inv = invoices(&app, &sub).await;
+    assert_eq!(inv.len(), 2, "{inv:#?}");
+    for i in &inv {
+        assert_eq!(i["status"], "paid", "{i}");
+        assert_eq!(i["amount_paid"], 1200, "{i}");
+        assert_eq!(i["attempt_count"], 1, "{i}");
+    }
+    let pis = app.get("/payment_intents?limit=100").await.ok()["data"].as_array().unwrap().clone();
+    assert_eq!(pis.len(), 2, "one payment per invoice: {pis:#?}");
+    assert!(pis.iter().all(|p| p["status"] == "succeeded"), "{pis:#?}");
+    assert_eq!(pis[0]["id"], inv[1]["payment_intent"]);
+    let types = app.event_types().await;
+    assert_eq!(types.iter().filter(|t| *t == "invoice.paid").count(), 2, "{types:?}");
+    assert_eq!(types.iter().filter(|t| *t == "payment_intent.succeeded").count(), 2, "{types:?}");
+    let s = subscription(&app, &sub).await;
+    assert_eq!(s["status"], "active");
+    assert_eq!(s["latest_invoice"], inv[1]["id"]);
 }

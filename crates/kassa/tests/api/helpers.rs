@@ -4,7 +4,8 @@
 //! The database is a SQLite file in a temporary directory, or, with
 //! `KASSA_TEST_DATABASE=postgres`, a fresh PostgreSQL database on the test server
 //! (`KASSA_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`), created for
-//! the test and dropped with its `TestApp`.
+//! the test and dropped with its `TestApp`. A server that cannot be reached fails every test
+//! (`TempPostgres::new` says why); nothing is skipped.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -42,6 +43,11 @@ impl TestDb {
     fn from_env(dir: &std::path::Path) -> Self {
         match std::env::var("KASSA_TEST_DATABASE").as_deref() {
             Ok("postgres" | "postgresql") => {
+                assert!(
+                    kassa_store::postgres::TempPostgres::enabled(),
+                    "KASSA_TEST_DATABASE=postgres runs this suite on PostgreSQL, but KASSA_TEST_POSTGRES=0 \
+                     turns PostgreSQL off: unset one of them"
+                );
                 // A few connections are enough for one test; many tests run at once against
                 // one server (`max_connections` is 100 by default).
                 Self::Postgres(kassa_store::postgres::TempPostgres::new().with_params("pool_max=4"))
@@ -365,139 +371,7 @@ impl TestApp {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Webhooks: a fake receiver, and driving the delivery worker by hand.
-
-/// What the fake receiver does with one request.
-#[derive(Debug, Clone)]
-pub enum Answer {
-    /// Answer with this status and body.
-    Status(u16, &'static str),
-    /// Read the request, then never answer (until the test ends).
-    Hang,
-    /// Read the request, then close the connection without answering.
-    Close,
-}
-
-/// A request the receiver got.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("a JSON body")
-    }
-}
-
-/// A webhook receiver on a free port: plain HTTP/1.1 over TCP, so that it can also hang or drop a
-/// connection. It answers with the scripted answers in order, then `200 ok`.
-pub struct Receiver {
-    pub url: String,
-    received: Arc<std::sync::Mutex<Vec<Received>>>,
-    script: Arc<std::sync::Mutex<std::collections::VecDeque<Answer>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Receiver {
-    pub async fn start(script: Vec<Answer>) -> Self {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let script =
-            Arc::new(std::sync::Mutex::new(script.into_iter().collect::<std::collections::VecDeque<_>>()));
-        let (r, s) = (received.clone(), script.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
-                let (r, s) = (r.clone(), s.clone());
-                tokio::spawn(async move {
-                    // Keep-alive: serve requests on this connection until it closes.
-                    let mut buf = Vec::new();
-                    loop {
-                        let head_end = loop {
-                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                                break i + 4;
-                            }
-                            let mut chunk = [0u8; 8192];
-                            match sock.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        };
-                        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                        let headers: Vec<(String, String)> = head
-                            .lines()
-                            .skip(1)
-                            .filter_map(|l| l.split_once(':'))
-                            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                            .collect();
-                        let len: usize = headers
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                            .and_then(|(_, v)| v.parse().ok())
-                            .unwrap_or(0);
-                        while buf.len() < head_end + len {
-                            let mut chunk = [0u8; 8192];
-                            match sock.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned();
-                        buf.drain(..head_end + len);
-                        r.lock().unwrap().push(Received { headers, body });
-                        let answer = s.lock().unwrap().pop_front().unwrap_or(Answer::Status(200, "ok"));
-                        match answer {
-                            Answer::Status(code, text) => {
-                                let resp = format!(
-                                    "HTTP/1.1 {code} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{text}",
-                                    text.len()
-                                );
-                                if sock.write_all(resp.as_bytes()).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Answer::Hang => {
-                                tokio::time::sleep(Duration::from_secs(3600)).await;
-                                return;
-                            }
-                            Answer::Close => return,
-                        }
-                    }
-                });
-            }
-        });
-        Self { url, received, script, task }
-    }
-
-    /// Everything received so far, in order.
-    pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// The event types received so far, in order.
-    pub fn types(&self) -> Vec<String> {
-        self.received().iter().map(|r| r.json()["type"].as_str().unwrap_or_default().to_owned()).collect()
-    }
-
-    /// Answer the next requests with these.
-    pub fn then(&self, answers: Vec<Answer>) {
-        self.script.lock().unwrap().extend(answers);
-    }
-}
+// Webhooks: driving the delivery worker by hand (the fake receiver is `common::Receiver`).
 
 impl TestApp {
     /// Run one pass of the webhook delivery worker, now; returns how many attempts it made.
@@ -542,4 +416,28 @@ impl TestApp {
     pub fn advance(&self, seconds: i64) {
         self.clock.advance(seconds);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots: values that differ from run to run are asserted, then replaced by a label.
+
+/// Assert that the value at `pointer` (`/items/data/0/id`) in `value` is `want`, then put `label`
+/// there: for what the test knows exactly but that differs from run to run (an id it created, a
+/// URL with the server's port).
+pub fn known(value: &mut Value, pointer: &str, want: impl Into<Value>, label: &str) {
+    let slot = value.pointer_mut(pointer).unwrap_or_else(|| panic!("nothing at {pointer}"));
+    assert_eq!(*slot, want.into(), "at {pointer}");
+    *slot = Value::String(label.to_owned());
+}
+
+/// For an id the test cannot know (made by the server at random): assert that the value at
+/// `pointer` is `prefix` then at least 14 letters and digits, and put `label` there.
+pub fn shaped(value: &mut Value, pointer: &str, prefix: &str, label: &str) {
+    let slot = value.pointer_mut(pointer).unwrap_or_else(|| panic!("nothing at {pointer}"));
+    let random = slot.as_str().and_then(|s| s.strip_prefix(prefix));
+    assert!(
+        random.is_some_and(|r| r.len() >= 14 && r.bytes().all(|b| b.is_ascii_alphanumeric())),
+        "at {pointer}: not a {prefix}… id: {slot}"
+    );
+    *slot = Value::String(label.to_owned());
 }

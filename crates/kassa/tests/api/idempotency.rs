@@ -1,8 +1,16 @@
 //! SPEC §10: `Idempotency-Key` on POST (and DELETE) — replay, mismatch, length, per-account keys,
-//! concurrent use, and the 24-hour retention.
+//! concurrent use, the 24-hour retention, a key released after a 5xx, 409 or 429, and a key whose
+//! request died taken over after its lease.
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use crate::common::poll_async;
 use crate::helpers::{Resp, TestApp, encode};
 
 const DAY: i64 = 24 * 60 * 60;
@@ -314,4 +322,123 @@ async fn keys_expire_after_24_hours() {
     let third = app.post_idem("/products", "daily", &[("name", "Day three")]).await;
     assert_eq!(third.status, 201, "{}", third.text);
     assert_eq!(app.count("/products").await, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Releasing a key, and taking over one whose request died
+
+/// A route whose answers the test scripts, behind kassa's own API middleware (authentication,
+/// decoding, idempotency) on the test server's store and clock: no real route answers 409 or 429
+/// on demand, or never finishes.
+struct Scripted {
+    base: String,
+    /// How many times the handler has run.
+    runs: Arc<AtomicUsize>,
+    answers: Arc<Mutex<VecDeque<Option<u16>>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Scripted {
+    /// Answers in order: `Some(status)` answers it (with a body naming the run), `None` never
+    /// answers. Then `201`.
+    async fn start(app: &TestApp, answers: Vec<Option<u16>>) -> Self {
+        use axum::http::StatusCode;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let answers = Arc::new(Mutex::new(answers.into_iter().collect::<VecDeque<_>>()));
+        let (r, a) = (runs.clone(), answers.clone());
+        let handler = move || {
+            let (r, a) = (r.clone(), a.clone());
+            async move {
+                let run = r.fetch_add(1, Ordering::SeqCst) + 1;
+                let answer = a.lock().unwrap().pop_front().unwrap_or(Some(201));
+                let Some(status) = answer else { return std::future::pending().await };
+                (StatusCode::from_u16(status).unwrap(), axum::Json(json!({"status": status, "run": run})))
+            }
+        };
+        let router = axum::Router::new().route("/scripted", axum::routing::post(handler)).route_layer(
+            axum::middleware::from_fn_with_state(app.ctx().clone(), kassa::http::middleware::api),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { base, runs, answers, server }
+    }
+
+    fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+
+    fn request(&self, app: &TestApp, key: &str) -> reqwest::RequestBuilder {
+        app.client
+            .post(format!("{}/scripted", self.base))
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", key)
+            .form(&[("order", "7")])
+    }
+
+    async fn post(&self, app: &TestApp, key: &str) -> Resp {
+        app.send(self.request(app, key)).await
+    }
+}
+
+#[tokio::test]
+async fn a_key_is_released_after_a_5xx_409_or_429_and_the_retry_runs_for_real() {
+    let app = TestApp::spawn().await;
+    for status in [500, 503, 409, 429] {
+        let route = Scripted::start(&app, vec![Some(status)]).await;
+        let key = format!("released-{status}");
+        let first = route.post(&app, &key).await;
+        assert_eq!(first.status, status, "{}", first.text);
+        assert_eq!(route.runs(), 1);
+
+        // The retry runs the request again, and its answer is the one kept.
+        let retry = route.post(&app, &key).await;
+        assert_eq!(retry.status, 201, "{status}: {}", retry.text);
+        assert_eq!(retry.header("idempotent-replayed"), None, "{status}: the retry was not a replay");
+        assert_eq!(retry.body["run"], 2, "{status}");
+        assert_eq!(route.runs(), 2, "{status}: the handler ran again");
+        assert_replay_of(&retry, &route.post(&app, &key).await);
+        assert_eq!(route.runs(), 2, "{status}: and not a third time");
+    }
+
+    // Any other answer is kept, a 4xx refusal included.
+    let route = Scripted::start(&app, vec![Some(402)]).await;
+    let first = route.post(&app, "kept-402").await;
+    assert_eq!(first.status, 402);
+    assert_replay_of(&first, &route.post(&app, "kept-402").await);
+    assert_eq!(route.runs(), 1);
+}
+
+#[tokio::test]
+async fn a_key_held_by_a_request_that_never_finished_is_taken_over_after_its_lease() {
+    use kassa::service::idempotency::LEASE_SECONDS;
+    let app = TestApp::spawn().await;
+    let route = Scripted::start(&app, vec![None]).await;
+    // The first request claims the key and never finishes, as if its process had died.
+    let stuck = tokio::spawn(route.request(&app, "orphan").send());
+    poll_async("the first request to run", || async { (route.runs() == 1).then_some(()) }).await;
+
+    let refused = route.post(&app, "orphan").await;
+    assert_eq!(refused.error(409)["code"], "idempotency_key_in_use", "{}", refused.text);
+    app.advance(LEASE_SECONDS - 1);
+    let refused = route.post(&app, "orphan").await;
+    assert_eq!(refused.error(409)["code"], "idempotency_key_in_use", "still leased: {}", refused.text);
+    assert_eq!(route.runs(), 1, "a refused retry runs nothing");
+
+    // The lease has run out: the retry takes the key over and runs.
+    app.advance(1);
+    let taken = route.post(&app, "orphan").await;
+    assert_eq!(taken.status, 201, "{}", taken.text);
+    assert_eq!(taken.header("idempotent-replayed"), None);
+    assert_eq!(taken.body["run"], 2);
+    assert_replay_of(&taken, &route.post(&app, "orphan").await);
+    assert_eq!(route.runs(), 2);
+    assert!(route.answers.lock().unwrap().is_empty());
+    stuck.abort();
 }

@@ -1,6 +1,8 @@
 //! Black-box tests of the HTTP API through a spawned server (one binary, many modules, so it
 //! compiles once).
 
+#[path = "../common/mod.rs"]
+mod common;
 mod helpers;
 mod smoke;
 

@@ -4,37 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hmac::{KeyInit, Mac};
 use kassa_core::webhook::RetryPolicy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, Receiver, TestApp};
+use crate::common::{Answer, Receiver, signature_time, verify_signature};
+use crate::helpers::TestApp;
 use crate::pay::{pay_card, payment_session, post};
+use crate::sessions_support::customer;
 
-/// Check a `Stripe-Signature` header the way Stripe's libraries do, with an HMAC computed here.
-fn verify(secret: &str, header: &str, body: &str) -> bool {
-    let mut t = None;
-    let mut v1 = Vec::new();
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", v)) => t = Some(v.to_owned()),
-            Some(("v1", v)) => v1.push(v.to_owned()),
-            _ => {}
-        }
-    }
-    let Some(t) = t else { return false };
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
-    let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    v1.contains(&want)
-}
-
-async fn customer(app: &TestApp, email: &str) -> String {
-    app.post("/customers", &[("email", email)]).await.ok()["id"].as_str().unwrap().to_owned()
-}
+const DAY: i64 = 86_400;
 
 async fn deliveries(app: &TestApp, query: &str) -> Vec<Value> {
     app.get(&format!("/webhook_deliveries?limit=100&{query}")).await.ok()["data"].as_array().unwrap().clone()
@@ -216,24 +197,42 @@ async fn events_list_newest_first_with_type_filters_and_pages() {
 #[tokio::test]
 async fn a_delivery_is_signed_and_recorded() {
     let app = TestApp::spawn().await;
-    let rx = Receiver::start(vec![]).await;
-    let (we, secret) = app.endpoint(&rx.url, &["customer.created"]).await;
+    let rx = Receiver::start(vec![]);
+    let (we, secret) = app.endpoint(&rx.url(), &["customer.created"]).await;
+    // The server's clock is a month ahead of the wall clock when the event happens, and two days
+    // further on when it is sent: `t` must be neither the event's time nor the server's clock,
+    // but the wall-clock time of the attempt, which receivers check against their own clocks
+    // (Stripe's libraries allow five minutes either way).
+    app.advance(30 * DAY);
     let cus = customer(&app, "sig@example.test").await;
     let event = app.get("/events").await.ok()["data"][0].clone();
     assert_eq!(event["pending_webhooks"], 1);
+    assert_eq!(event["created"], app.clock_now());
+    app.advance(2 * DAY);
 
+    let wall = || i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let before = wall();
     assert_eq!(app.deliver().await, 1);
+    let after = wall();
     let got = rx.received();
     assert_eq!(got.len(), 1);
     let r = &got[0];
     assert!(r.header("content-type").unwrap().starts_with("application/json"));
     let sig = r.header("stripe-signature").unwrap();
-    assert!(verify(&secret, sig, &r.body), "{sig}");
-    assert!(!verify(&secret, sig, &r.body.replace("sig@", "sog@")), "a changed body must not verify");
-    assert!(!verify("whsec_other", sig, &r.body));
-    let t: i64 = sig.split(',').next().unwrap().strip_prefix("t=").unwrap().parse().unwrap();
-    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    assert!((i64::try_from(wall).unwrap() - t).abs() < 60, "t is the wall clock's time");
+    assert!(verify_signature(&secret, sig, &r.body), "{sig}");
+    assert!(
+        !verify_signature(&secret, sig, &r.body.replace("sig@", "sog@")),
+        "a changed body must not verify"
+    );
+    assert!(!verify_signature("whsec_other", sig, &r.body));
+    let t = signature_time(sig).unwrap();
+    assert!(
+        (before..=after).contains(&t),
+        "t={t} is the wall-clock time of the attempt ({before}..={after}), not the event's ({}) nor the \
+         server's clock ({})",
+        event["created"],
+        app.clock_now()
+    );
 
     let body = r.json();
     assert_eq!(body["id"], event["id"]);
@@ -252,6 +251,7 @@ async fn a_delivery_is_signed_and_recorded() {
     assert_eq!(d["attempts"][0]["status_code"], 200);
     assert_eq!(d["attempts"][0]["response_body"], "ok");
     assert!(d["attempts"][0]["duration_ms"].is_u64());
+    assert_eq!(d["attempts"][0]["created"], app.clock_now(), "the attempt is dated on the server's clock");
     let got = app.get(&format!("/webhook_deliveries/{}", d["id"].as_str().unwrap())).await;
     assert_eq!(got.ok()["id"], d["id"]);
     assert_eq!(
@@ -267,8 +267,8 @@ async fn a_delivery_is_signed_and_recorded() {
 #[tokio::test]
 async fn a_failed_delivery_is_retried_with_backoff_on_the_servers_clock() {
     let app = TestApp::spawn().await;
-    let rx = Receiver::start(vec![Answer::Status(500, "boom"), Answer::Status(503, "later")]).await;
-    let (we, _) = app.endpoint(&rx.url, &["*"]).await;
+    let rx = Receiver::start(vec![Answer::Status(500, "boom"), Answer::Status(503, "later")]);
+    let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
     customer(&app, "retry@example.test").await;
 
     assert_eq!(app.deliver().await, 1);
@@ -303,16 +303,16 @@ async fn a_failed_delivery_is_retried_with_backoff_on_the_servers_clock() {
 #[tokio::test]
 async fn timeouts_and_dropped_connections_count_as_failures() {
     let app = TestApp::spawn_with(|s| s.webhooks.timeout = Duration::from_millis(500)).await;
-    let rx = Receiver::start(vec![Answer::Hang, Answer::Close]).await;
-    let (we, _) = app.endpoint(&rx.url, &["*"]).await;
+    // The first answer would come a minute late, and be a success had kassa waited for it.
+    let rx = Receiver::start(vec![Answer::Late(Duration::from_secs(60)), Answer::Close]);
+    let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
     customer(&app, "slow@example.test").await;
 
-    let started = std::time::Instant::now();
     assert_eq!(app.deliver().await, 1);
-    assert!(started.elapsed() < Duration::from_secs(5), "the attempt gave up at the timeout");
     let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
-    assert_eq!(d["attempts"][0]["status_code"], Value::Null);
+    assert_eq!(d["attempts"][0]["status_code"], Value::Null, "{d}");
     assert_eq!(d["attempts"][0]["error"], "timed out");
+    assert!(d["attempts"][0]["duration_ms"].as_u64().unwrap() >= 500, "it waited for the timeout: {d}");
 
     app.advance(100);
     assert_eq!(app.deliver().await, 1);
@@ -328,12 +328,80 @@ async fn timeouts_and_dropped_connections_count_as_failures() {
 }
 
 #[tokio::test]
+async fn redirects_are_not_followed_and_count_as_failed_attempts() {
+    let app = TestApp::spawn().await;
+    let elsewhere = Receiver::start(vec![]);
+    let codes = [301, 302, 307, 308];
+    let rx = Receiver::start(codes.iter().map(|c| Answer::redirect(*c, &elsewhere.url())).collect());
+    let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
+    customer(&app, "moved@example.test").await;
+
+    for (i, code) in codes.iter().enumerate() {
+        assert_eq!(app.deliver().await, 1);
+        let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+        assert_eq!(d["status"], "pending", "a redirect is not a success: {d}");
+        assert_eq!(d["attempts"].as_array().unwrap().len(), i + 1, "{d}");
+        assert_eq!(d["attempts"][i]["status_code"], *code, "{d}");
+        let wait = d["next_attempt_at"].as_i64().unwrap() - app.clock_now();
+        assert!(wait > 0, "retried later: {d}");
+        app.advance(wait);
+    }
+    assert!(elsewhere.received().is_empty(), "the redirect's target got nothing");
+    assert_eq!(rx.received().len(), codes.len());
+
+    // Once the endpoint answers 200 itself, the delivery succeeds there.
+    assert_eq!(app.deliver().await, 1);
+    assert_eq!(deliveries(&app, &format!("webhook_endpoint={we}")).await[0]["status"], "succeeded");
+    assert!(elsewhere.received().is_empty());
+}
+
+#[tokio::test]
+async fn the_first_kilobyte_of_the_answer_is_kept_cut_between_characters() {
+    let app = TestApp::spawn().await;
+    // What the receiver answers, and what must be kept of it: a character of every width
+    // straddling the 1024th byte is dropped whole; one that ends there is kept.
+    let mut cases: Vec<(Vec<u8>, String)> = Vec::new();
+    for c in ['é', '€', '😀'] {
+        for inside in 1..c.len_utf8() {
+            let kept = "a".repeat(1024 - inside);
+            cases.push((format!("{kept}{}", c.to_string().repeat(400)).into_bytes(), kept));
+        }
+        let kept = format!("{}{c}", "a".repeat(1024 - c.len_utf8()));
+        cases.push((format!("{kept}{}", c.to_string().repeat(400)).into_bytes(), kept));
+    }
+    cases.push(("z".repeat(5000).into_bytes(), "z".repeat(1024)));
+    cases.push(("short and sweet ✓".into(), "short and sweet ✓".into()));
+    // Bytes that are not UTF-8 are shown as U+FFFD, three bytes each: still at most 1 KB.
+    cases.push((vec![0xff; 2000], "\u{fffd}".repeat(1024 / 3)));
+
+    let rx = Receiver::start(
+        cases
+            .iter()
+            .map(|(body, _)| Answer::Raw {
+                status: 200,
+                headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+                body: body.clone(),
+            })
+            .collect(),
+    );
+    let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
+    for (i, (_, want)) in cases.iter().enumerate() {
+        customer(&app, &format!("long{i}@example.test")).await;
+        assert_eq!(app.deliver().await, 1);
+        let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+        let kept = d["attempts"][0]["response_body"].as_str().unwrap();
+        assert!(kept.len() <= 1024, "case {i}: {} bytes kept", kept.len());
+        assert_eq!(kept, want, "case {i}");
+    }
+}
+
+#[tokio::test]
 async fn each_endpoint_gets_its_events_in_order_and_later_ones_wait_behind_a_failure() {
     let app = TestApp::spawn().await;
-    let flaky = Receiver::start(vec![Answer::Status(500, "down")]).await;
-    let steady = Receiver::start(vec![]).await;
-    app.endpoint(&flaky.url, &["*"]).await;
-    app.endpoint(&steady.url, &["*"]).await;
+    let flaky = Receiver::start(vec![Answer::Status(500, "down")]);
+    let steady = Receiver::start(vec![]);
+    app.endpoint(&flaky.url(), &["*"]).await;
+    app.endpoint(&steady.url(), &["*"]).await;
     let mut emails = Vec::new();
     for i in 0..5 {
         let e = format!("order{i}@example.test");
@@ -362,8 +430,8 @@ async fn each_endpoint_gets_its_events_in_order_and_later_ones_wait_behind_a_fai
 async fn after_the_retry_window_a_delivery_is_marked_failed_and_the_queue_moves_on() {
     let app =
         TestApp::spawn_with(|s| s.webhooks.retry = RetryPolicy { first: 10, cap: 40, retry_for: 100 }).await;
-    let rx = Receiver::start(vec![Answer::Status(500, "no"); 3]).await;
-    let (we, _) = app.endpoint(&rx.url, &["*"]).await;
+    let rx = Receiver::start(vec![Answer::Status(500, "no"); 3]);
+    let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
     customer(&app, "first@example.test").await;
     customer(&app, "second@example.test").await;
 
@@ -390,10 +458,10 @@ async fn after_the_retry_window_a_delivery_is_marked_failed_and_the_queue_moves_
 #[tokio::test]
 async fn events_can_be_resent_and_disabled_endpoints_pause() {
     let app = TestApp::spawn().await;
-    let rx = Receiver::start(vec![]).await;
-    let other = Receiver::start(vec![]).await;
-    let (we, _) = app.endpoint(&rx.url, &["customer.created"]).await;
-    let (we2, _) = app.endpoint(&other.url, &["invoice.paid"]).await;
+    let rx = Receiver::start(vec![]);
+    let other = Receiver::start(vec![]);
+    let (we, _) = app.endpoint(&rx.url(), &["customer.created"]).await;
+    let (we2, _) = app.endpoint(&other.url(), &["invoice.paid"]).await;
     customer(&app, "again@example.test").await;
     app.deliver_all().await;
     assert_eq!(rx.received().len(), 1);
@@ -442,13 +510,13 @@ async fn events_can_be_resent_and_disabled_endpoints_pause() {
 #[tokio::test]
 async fn a_new_url_retries_the_waiting_delivery_at_once() {
     let app = TestApp::spawn().await;
-    let broken = Receiver::start(vec![Answer::Status(404, "gone")]).await;
-    let fixed = Receiver::start(vec![]).await;
-    let (we, _) = app.endpoint(&broken.url, &["*"]).await;
+    let broken = Receiver::start(vec![Answer::Status(404, "gone")]);
+    let fixed = Receiver::start(vec![]);
+    let (we, _) = app.endpoint(&broken.url(), &["*"]).await;
     customer(&app, "moved@example.test").await;
     assert_eq!(app.deliver().await, 1);
     assert_eq!(app.deliver().await, 0, "waiting for its retry");
-    app.post(&format!("/webhook_endpoints/{we}"), &[("url", &fixed.url)]).await.ok();
+    app.post(&format!("/webhook_endpoints/{we}"), &[("url", &fixed.url())]).await.ok();
     assert_eq!(app.deliver().await, 1);
     assert_eq!(fixed.received().len(), 1);
 }
@@ -456,9 +524,9 @@ async fn a_new_url_retries_the_waiting_delivery_at_once() {
 #[tokio::test]
 async fn two_workers_send_each_delivery_once() {
     let app = TestApp::spawn().await;
-    let rxs = [Receiver::start(vec![]).await, Receiver::start(vec![]).await, Receiver::start(vec![]).await];
+    let rxs = [Receiver::start(vec![]), Receiver::start(vec![]), Receiver::start(vec![])];
     for rx in &rxs {
-        app.endpoint(&rx.url, &["*"]).await;
+        app.endpoint(&rx.url(), &["*"]).await;
     }
     for i in 0..20 {
         customer(&app, &format!("w{i}@example.test")).await;
@@ -477,8 +545,8 @@ async fn two_workers_send_each_delivery_once() {
 #[tokio::test]
 async fn paying_emits_the_checkout_events_in_order() {
     let app = TestApp::spawn().await;
-    let rx = Receiver::start(vec![]).await;
-    app.endpoint(&rx.url, &["*"]).await;
+    let rx = Receiver::start(vec![]);
+    app.endpoint(&rx.url(), &["*"]).await;
     let id = payment_session(&app, 1500, &["card"]).await;
     let declined = pay_card(&app, &id, "4000000000000002").await;
     assert_eq!(declined.status, StatusCode::OK);
