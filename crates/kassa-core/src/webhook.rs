@@ -180,6 +180,57 @@ pub fn signature_header(secret: &WebhookSecret, t: i64, payload: &[u8]) -> Strin
     format!("t={t},v1={}", signature(secret, t, payload))
 }
 
+/// Why a `Stripe-Signature` header does not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the Stripe-Signature header has no timestamp (`t=`)")]
+    NoTimestamp,
+    #[error("the Stripe-Signature header has no `v1` signature")]
+    NoSignature,
+    #[error("the Stripe-Signature timestamp is older than the tolerance")]
+    TooOld,
+    #[error("no `v1` signature matches the payload")]
+    Mismatch,
+}
+
+/// Verify a `Stripe-Signature` header the way Stripe's libraries do, for Rust receivers of
+/// kassa's webhooks: comma-separated `key=value` pairs, the first `t` the timestamp (an integer),
+/// every `v1` a candidate signature (other schemes ignored). It verifies when one `v1` equals the
+/// HMAC of `"<t>.<payload>"` (compared in constant time) and `t` is not older than `tolerance`
+/// seconds before `now` (Stripe's libraries allow 300). Answers the timestamp.
+pub fn verify_signature(
+    secret: &WebhookSecret,
+    header: &str,
+    payload: &[u8],
+    now: Timestamp,
+    tolerance: i64,
+) -> Result<Timestamp, SignatureError> {
+    use subtle::ConstantTimeEq;
+    let mut t: Option<Option<Timestamp>> = None;
+    let mut candidates = Vec::new();
+    for pair in header.split(',') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "t" if t.is_none() => t = Some(value.parse::<Timestamp>().ok()),
+            "v1" => candidates.push(value),
+            _ => {}
+        }
+    }
+    let t = t.flatten().ok_or(SignatureError::NoTimestamp)?;
+    if candidates.is_empty() {
+        return Err(SignatureError::NoSignature);
+    }
+    let expected = signature(secret, t, payload);
+    let matches = candidates.iter().any(|c| bool::from(c.as_bytes().ct_eq(expected.as_bytes())));
+    if !matches {
+        return Err(SignatureError::Mismatch);
+    }
+    if t < now.saturating_sub(tolerance) {
+        return Err(SignatureError::TooOld);
+    }
+    Ok(t)
+}
+
 /// The hex HMAC-SHA256 of `"<t>.<payload>"`.
 pub fn signature(secret: &WebhookSecret, t: i64, payload: &[u8]) -> String {
     // HMAC takes a key of any length, so this cannot fail.
@@ -495,6 +546,40 @@ mod tests {
 
     /// HMAC-SHA256 keyed with "whsec_test" over "1700000000.{}", as Python's hmac module computes
     /// it.
+    #[test]
+    fn signatures_verify_as_stripes_libraries_verify_them() {
+        let secret = WebhookSecret::from_text("whsec_test".to_owned());
+        let body = br#"{"id":"evt_1"}"#;
+        let header = signature_header(&secret, 1_000, body);
+        assert_eq!(verify_signature(&secret, &header, body, 1_200, 300), Ok(1_000));
+        // Several signatures (a rolled secret), other schemes, extra pairs: one match is enough.
+        let good = signature(&secret, 1_000, body);
+        let several = format!("t=1000,v0=abc,v1=00ff,v1={good},x=y");
+        assert_eq!(verify_signature(&secret, &several, body, 1_000, 300), Ok(1_000));
+        // The first `t` counts.
+        let twice = format!("t=1000,t=2000,v1={good}");
+        assert_eq!(verify_signature(&secret, &twice, body, 1_000, 300), Ok(1_000));
+        for (header, why) in [
+            (format!("v1={good}"), SignatureError::NoTimestamp),
+            (format!("t=abc,v1={good}"), SignatureError::NoTimestamp),
+            (format!("t= 1000,v1={good}"), SignatureError::NoTimestamp),
+            ("t=1000".to_owned(), SignatureError::NoSignature),
+            ("t=1000,v0=abc".to_owned(), SignatureError::NoSignature),
+            (format!("t=1001,v1={good}"), SignatureError::Mismatch),
+            (format!("t=1000,v1={}", good.to_uppercase()), SignatureError::Mismatch),
+            ("t=1000,v1=".to_owned(), SignatureError::Mismatch),
+            (String::new(), SignatureError::NoTimestamp),
+        ] {
+            assert_eq!(verify_signature(&secret, &header, body, 1_000, 300), Err(why), "{header}");
+        }
+        assert_eq!(verify_signature(&secret, &header, b"{}", 1_000, 300), Err(SignatureError::Mismatch));
+        let other = WebhookSecret::from_text("whsec_other".to_owned());
+        assert_eq!(verify_signature(&other, &header, body, 1_000, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(&secret, &header, body, 1_301, 300), Err(SignatureError::TooOld));
+        assert_eq!(verify_signature(&secret, &header, body, 1_300, 300), Ok(1_000), "300 s is within");
+        assert_eq!(verify_signature(&secret, &header, body, i64::MIN, 300), Ok(1_000), "no overflow");
+    }
+
     #[test]
     fn signature_matches_an_independent_hmac() {
         let secret = WebhookSecret::from_text("whsec_test".to_owned());

@@ -184,7 +184,7 @@ fn presented_key(headers: &HeaderMap) -> Result<SecretKey, ApiError> {
 }
 
 /// Query string and body, decoded into one tree (body parameters win over the query's).
-fn decode_params(
+pub fn decode_params(
     method: &Method,
     headers: &HeaderMap,
     query: Option<&str>,
