@@ -3,7 +3,9 @@
 //! one node is paid on another; concurrent submits, promotion-code limits and idempotency keys
 //! hold across nodes; webhook deliveries are sent once per attempt whichever node sends them; a
 //! node killed with SIGKILL loses nothing it acknowledged, and another node takes over its
-//! webhook lease. And `GET /health` follows the database going away and coming back.
+//! webhook lease. And `GET /health` follows the database going away and coming back. And a chaos
+//! run on a PostgreSQL cluster of the test's own: a node killed and the database restarted under a
+//! load of creates and payments lose nothing acknowledged and pay nothing twice.
 //!
 //! The server is `KASSA_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! every test creates its own database and drops it. A server that cannot be reached fails the
@@ -528,4 +530,271 @@ async fn health_fails_while_the_database_is_unreachable_and_recovers_without_a_r
     c.create(0, "/products", &[("name", "After")]).await;
     let logs = c.node(0).kassa.stderr();
     assert!(logs.contains("database unavailable"), "the outage was logged:\n{logs}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chaos: a node killed and the database restarted under load
+
+/// A PostgreSQL cluster of the test's own (`initdb` in a temporary directory, on a free port), so
+/// that it can be restarted without disturbing the tests that share the machine's server. As
+/// root, the cluster runs as the `postgres` user (PostgreSQL refuses root).
+struct PrivatePostgres {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl PrivatePostgres {
+    fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's binaries under /usr/lib/postgresql")
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .find(|p| p.join("initdb").exists())
+            .expect("initdb under /usr/lib/postgresql/*/bin");
+        let dir = tempfile::tempdir().unwrap();
+        let as_postgres = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+        if as_postgres {
+            let chown = std::process::Command::new("chown")
+                .args(["-R", "postgres", dir.path().to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let pg = Self { bin, dir, port, as_postgres };
+        let data = pg.data();
+        pg.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        pg.ctl("start");
+        pg
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").to_str().unwrap().to_owned()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let tool = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&tool);
+            c
+        } else {
+            std::process::Command::new(&tool)
+        };
+        let out = cmd.args(args).output().expect("a PostgreSQL tool runs");
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {}{}",
+            tool.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `pg_ctl start|restart|stop` (fast shutdown: open connections are cut, as in a failover).
+    fn ctl(&self, action: &str) {
+        let options = format!(
+            "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=on",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log");
+        let data = self.data();
+        let log = log.to_str().unwrap();
+        self.run("pg_ctl", &["-D", &data, "-l", log, "-m", "fast", "-w", "-o", &options, action]);
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let tool = self.bin.join("pg_ctl");
+        let _ = if self.as_postgres {
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&tool)
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output()
+        } else {
+            std::process::Command::new(&tool).args(["-D", &data, "-m", "immediate", "stop"]).output()
+        };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
+async fn a_node_killed_and_the_database_restarted_under_load_lose_nothing_and_pay_nothing_twice() {
+    let pg = PrivatePostgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg.url();
+    let args = ["serve", "--listen", "127.0.0.1:0", "--database-url", url.as_str()];
+    let env = [("KASSA_SECRET_KEY", KEY)];
+    let mut nodes: Vec<(Kassa, String)> = (0..2)
+        .map(|_| {
+            let mut k = Kassa::spawn(dir.path(), &args, &env);
+            let addr = k.addr();
+            (k, format!("http://{addr}"))
+        })
+        .collect();
+    let http = kassa::client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    let base = |i: usize, nodes: &[(Kassa, String)]| nodes[i].1.clone();
+    let product: Value = http
+        .post(format!("{}/products", base(0, &nodes)))
+        .bearer_auth(KEY)
+        .form(&[("name", "Chaos")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let price: Value = http
+        .post(format!("{}/prices", base(0, &nodes)))
+        .bearer_auth(KEY)
+        .form(&[("product", id(&product).as_str()), ("unit_amount", "900"), ("currency", "usd")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let price = id(&price);
+    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
+
+    // Creates on both nodes; and payers, each creating a session and submitting its payment to
+    // both nodes at once, remembering every session a submit answered with the success redirect.
+    let load = SessionLoad::start(&http, &bases, KEY, &price, 4);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let paid_ok: Arc<std::sync::Mutex<BTreeSet<String>>> = Arc::default();
+    let tried: Arc<std::sync::Mutex<BTreeSet<String>>> = Arc::default();
+    let payers: Vec<_> = (0..3)
+        .map(|w| {
+            let (http, bases, price) = (http.clone(), bases.clone(), price.clone());
+            let (stop, paid_ok, tried) = (stop.clone(), paid_ok.clone(), tried.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let form = [
+                        ("line_items[0][price]", price.as_str()),
+                        ("line_items[0][quantity]", "1"),
+                        ("success_url", "https://shop.test/ok"),
+                    ];
+                    let created = http
+                        .post(format!("{}/checkout/session", bases[w % 2]))
+                        .bearer_auth(KEY)
+                        .form(&form)
+                        .send()
+                        .await;
+                    let Ok(created) = created else {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    };
+                    if created.status() != 201 {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                    let session = id(&created.json::<Value>().await.unwrap());
+                    tried.lock().unwrap().insert(session.clone());
+                    let pay = |b: &str| {
+                        http.post(format!("{b}/pay/{session}"))
+                            .form(&[
+                                ("email", "chaos@example.test"),
+                                ("payment_method", "card"),
+                                ("card_number", "4242424242424242"),
+                                ("card_expiry", "12/34"),
+                                ("card_cvc", "123"),
+                            ])
+                            .send()
+                    };
+                    let (a, b) = tokio::join!(pay(&bases[0]), pay(&bases[1]));
+                    for r in [a, b].into_iter().flatten() {
+                        let to_success =
+                            r.headers().get("location").is_some_and(|l| l == "https://shop.test/ok");
+                        if r.status() == 303 && to_success {
+                            paid_ok.lock().unwrap().insert(session.clone());
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let paid_count = || paid_ok.lock().unwrap().len();
+    poll_async("payments under load", || async { (paid_count() >= 5).then_some(()) }).await;
+    load.wait_for(40).await;
+
+    // Kill node 1 mid-load, then restart the database under node 0 and the load.
+    nodes[1].0.kill();
+    pg.ctl("restart");
+    // Node 1 comes back; the load goes on against both until more has been acknowledged.
+    let mut back = Kassa::spawn(dir.path(), &args, &env);
+    let addr = back.addr();
+    nodes[1] = (back, format!("http://{addr}"));
+    let before = (paid_count(), load.acknowledged().len());
+    poll_async("payments after the restart", || async { (paid_count() >= before.0 + 5).then_some(()) }).await;
+    load.wait_for(before.1 + 40).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for p in payers {
+        p.await.unwrap();
+    }
+    let acknowledged = load.stop().await;
+    let logs = nodes[0].0.stderr();
+    assert!(logs.contains("database unavailable"), "node 0 saw the restart:\n{logs}");
+
+    // Nothing acknowledged is lost (node 0 survived the whole run; node 1's acknowledgements
+    // before its death count too).
+    let survivor = base(0, &nodes);
+    let lost = unreadable(&http, &survivor, KEY, &acknowledged).await;
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    let get = |path: String| {
+        let req = http.get(format!("{survivor}{path}")).bearer_auth(KEY);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    // Every session a submit saw paid is paid; no session is paid twice.
+    let paid_ok = paid_ok.lock().unwrap().clone();
+    let tried = tried.lock().unwrap().clone();
+    let mut intents: BTreeMap<String, String> = BTreeMap::new();
+    for session in &tried {
+        let s = get(format!("/checkout/session/{session}")).await;
+        if paid_ok.contains(session) {
+            assert_eq!(
+                (s["status"].as_str(), s["payment_status"].as_str()),
+                (Some("complete"), Some("paid")),
+                "{s}"
+            );
+        }
+        if s["status"] == "complete" {
+            let pi = s["payment_intent"].as_str().unwrap().to_owned();
+            assert!(intents.insert(pi.clone(), session.clone()).is_none(), "{pi} pays two sessions");
+        }
+    }
+    let mut succeeded = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let cursor = after.as_deref().map(|a| format!("&starting_after={a}")).unwrap_or_default();
+        let page = get(format!("/events?type=payment_intent.succeeded&limit=100{cursor}")).await;
+        let data = page["data"].as_array().unwrap();
+        succeeded += data.len();
+        after = data.last().map(id);
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    assert_eq!(succeeded, intents.len(), "one payment_intent.succeeded per completed session, no more");
+    assert!(paid_ok.len() >= 10 && intents.len() >= paid_ok.len());
+    eprintln!(
+        "{} sessions acknowledged, {} payments tried, {} seen paid, {} completed",
+        acknowledged.len(),
+        tried.len(),
+        paid_ok.len(),
+        intents.len()
+    );
 }
