@@ -736,4 +736,23 @@ mod tests {
         h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
         assert!(!from_this_site("http://a.test", &h), "a sibling subdomain is another site here");
     }
+
+    #[test]
+    fn the_parsed_payment_form_shows_no_digit_of_the_card_number() {
+        let body = b"email=a%40b.test&payment_method=card&card_number=4000+0027+6000+3184&card_expiry=12%2F34&card_cvc=987";
+        let form = pay_form(crate::form::pairs(body).unwrap(), 1_700_000_000);
+        assert!(form.card.is_ok(), "a valid card: {form:?}");
+        for text in [format!("{form:?}"), format!("{form:#?}")] {
+            // The only digits are the expiry's (month 12, year 2034).
+            let runs: Vec<&str> =
+                text.split(|c: char| !c.is_ascii_digit()).filter(|r| !r.is_empty()).collect();
+            assert_eq!(runs, ["12", "2034"], "{text}");
+            assert!(!text.contains("987"), "nor the CVC");
+        }
+        // A number the form refuses is not kept either.
+        let form = pay_form(crate::form::pairs(b"card_number=4242424242424241&card_cvc=12").unwrap(), 0);
+        assert!(form.card.is_err());
+        let text = format!("{form:?}");
+        assert!(!text.chars().any(|c| c.is_ascii_digit()), "{text}");
+    }
 }
