@@ -20,8 +20,8 @@
 //!   minute at most and retried after a pause, so the loop neither spins nor stops.
 //! - **Graceful, bounded stop**: on stop the listener is closed at once (new connections are
 //!   refused), idle connections are closed, requests in flight finish, each on a connection that
-//!   then closes; after [`HttpSettings::shutdown_timeout`] what remains is closed and counted in
-//!   the log.
+//!   then closes (a request still arriving keeps its header or body timeout); after
+//!   [`HttpSettings::shutdown_timeout`] what remains is closed and counted in the log.
 //!
 //! Each request carries axum's `ConnectInfo<SocketAddr>` (the peer's address), as
 //! `into_make_service_with_connect_info` would give it.
