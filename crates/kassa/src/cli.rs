@@ -80,6 +80,37 @@ pub struct ServeArgs {
     pub dunning_final_status: String,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// How long a client may hold a connection, how many it may hold, and how long a stop waits
+/// (issue 13 §6): without these, a client that sends a request slowly, or not at all, keeps a
+/// connection (and its file descriptor) forever, and enough of them starve everyone else.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Seconds a client has to send a request's head (request line and headers), counted from
+    /// the connection's start or from the first byte of a later request on it. A client that has
+    /// not finished by then is disconnected.
+    #[arg(long, env = "KASSA_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// Seconds a request's whole body may take to arrive, counted from the end of its head. A
+    /// body still incomplete then is answered with 408 (and the request is not carried out).
+    #[arg(long, env = "KASSA_BODY_READ_TIMEOUT", default_value_t = 30)]
+    pub body_read_timeout: u64,
+    /// Seconds a keep-alive connection may stay idle between two requests before kassa closes
+    /// it.
+    #[arg(long, env = "KASSA_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// The most connections served at once; further ones wait in the kernel's queue until one
+    /// closes. Default: what the open-file limit (`ulimit -n`) leaves after a reserve for the
+    /// database and webhooks, at most 10000.
+    #[arg(long, env = "KASSA_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// On SIGTERM or Ctrl-C, the seconds kassa waits for requests in flight to finish before it
+    /// closes their connections and exits anyway (0: close them at once).
+    #[arg(long, env = "KASSA_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
 }
 
 /// How webhooks are sent and retried (SPEC §11). The defaults follow Stripe: a 10-second timeout,

@@ -9,7 +9,7 @@ use kassa_core::billing::SubscriptionStatus;
 use kassa_core::renewal::Dunning;
 use kassa_core::webhook::RetryPolicy;
 
-use crate::cli::ServeArgs;
+use crate::cli::{HttpArgs, ServeArgs};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -27,6 +27,7 @@ pub struct Settings {
     /// How often the billing scheduler runs; `None`: not in the background (the tests drive it).
     pub billing_interval: Option<Duration>,
     pub dunning: Dunning,
+    pub http: HttpSettings,
 }
 
 impl Settings {
@@ -70,6 +71,7 @@ impl Settings {
             max_rate: w.webhook_max_rate,
             ..WebhookSettings::default()
         };
+        let http = HttpSettings::from_args(&args.http)?;
         Ok(Self {
             listen: args.listen,
             database_url: args.database.database_url,
@@ -80,6 +82,7 @@ impl Settings {
             deliver_webhooks: true,
             billing_interval: Some(Duration::from_secs(1)),
             dunning: Dunning { final_status, ..Dunning::default() },
+            http,
         })
     }
 }
@@ -114,6 +117,135 @@ impl Default for WebhookSettings {
             batch: 200,
             endpoints_per_pass: 1000,
             max_rate: 2200,
+        }
+    }
+}
+
+/// How long a client may hold a connection and how many it may hold (the `--*-timeout` and
+/// `--max-connections` flags), and how long a stop waits for requests in flight.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// From a connection's start, or from the first byte of a later request on it, to the end of
+    /// the request's head.
+    pub header_read_timeout: Duration,
+    /// From the end of a request's head to the end of its body; then 408.
+    pub body_read_timeout: Duration,
+    /// Between the end of a response and the first byte of the next request on the connection.
+    pub idle_timeout: Duration,
+    /// Connections served at once; the next ones wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// How long a stop waits for requests in flight before it closes their connections.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: default_max_connections(open_file_limit()),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The most `--max-connections` may be: far more than one process serves well, and within what
+/// the connection counting (a semaphore of `u32` permits) takes.
+const MAX_CONNECTIONS_CEILING: usize = 1_000_000;
+
+impl HttpSettings {
+    fn from_args(args: &HttpArgs) -> anyhow::Result<Self> {
+        if args.header_read_timeout == 0 || args.body_read_timeout == 0 || args.idle_timeout == 0 {
+            bail!("--header-read-timeout, --body-read-timeout and --idle-timeout must be at least 1 second");
+        }
+        let fd_limit = open_file_limit();
+        let max_connections = match args.max_connections {
+            None => default_max_connections(fd_limit),
+            Some(0) => bail!("--max-connections must be at least 1"),
+            Some(n) if n > MAX_CONNECTIONS_CEILING => {
+                bail!("--max-connections must be at most {MAX_CONNECTIONS_CEILING}, got {n}")
+            }
+            Some(n) => {
+                let fits = default_max_connections(fd_limit);
+                if n > fits {
+                    tracing::warn!(
+                        max_connections = n,
+                        open_file_limit = fd_limit.map_or_else(|| "unknown".to_owned(), |l| l.to_string()),
+                        "--max-connections is more than the open-file limit leaves room for ({fits}); \
+                         raise `ulimit -n`, or kassa may run out of file descriptors under load"
+                    );
+                }
+                n
+            }
+        };
+        Ok(Self {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout),
+            body_read_timeout: Duration::from_secs(args.body_read_timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            max_connections,
+            shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+        })
+    }
+}
+
+/// The default `--max-connections`: the open-file limit less a reserve for everything else the
+/// process opens (the database's files or connections, webhook deliveries, the listener, logs),
+/// at most 10000. A quarter of the limit, between 32 and 1024, is kept back: 768 connections
+/// under the common limit of 1024, 192 under macOS's 256. An unknown limit counts as 256.
+pub fn default_max_connections(open_file_limit: Option<u64>) -> usize {
+    let limit = open_file_limit.unwrap_or(256);
+    let reserve = (limit / 4).clamp(32, 1024);
+    let room = usize::try_from(limit.saturating_sub(reserve)).unwrap_or(usize::MAX);
+    room.clamp(1, 10_000)
+}
+
+/// This process's soft limit on open files (`RLIMIT_NOFILE`, `ulimit -n`), read from
+/// `/proc/self/limits`; `None` where that is not there (not Linux) or says nothing readable.
+/// `u64::MAX` for `unlimited`.
+pub fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_file_limit(&limits)
+}
+
+/// The soft limit in the `Max open files` row of a `/proc/<pid>/limits` table.
+fn parse_open_file_limit(limits: &str) -> Option<u64> {
+    let row = limits.lines().find_map(|l| l.strip_prefix("Max open files"))?;
+    match row.split_whitespace().next()? {
+        "unlimited" => Some(u64::MAX),
+        soft => soft.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_soft_open_file_limit_is_read_from_the_limits_table() {
+        let table = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                     Max processes             63704                63704                processes \n\
+                     Max open files            1024                 524288               files     \n\
+                     Max locked memory         8388608              8388608              bytes     \n";
+        assert_eq!(parse_open_file_limit(table), Some(1024));
+        let unlimited = "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_file_limit(unlimited), Some(u64::MAX));
+        assert_eq!(parse_open_file_limit("Max processes 1 1 processes\n"), None);
+        assert!(open_file_limit().is_some_and(|l| l > 0), "this process has a limit");
+    }
+
+    #[test]
+    fn the_default_connection_limit_stays_below_the_open_file_limit() {
+        assert_eq!(default_max_connections(Some(1024)), 768);
+        assert_eq!(default_max_connections(Some(256)), 192);
+        assert_eq!(default_max_connections(None), 192);
+        assert_eq!(default_max_connections(Some(64)), 32);
+        assert_eq!(default_max_connections(Some(20)), 1);
+        assert_eq!(default_max_connections(Some(20_000)), 10_000);
+        assert_eq!(default_max_connections(Some(u64::MAX)), 10_000);
+        for limit in [40, 100, 1000, 4096, 12_000] {
+            let n = default_max_connections(Some(limit));
+            assert!(u64::try_from(n).unwrap() + 32 <= limit, "{limit}: {n}");
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`client`]: outgoing HTTP (webhooks, `kassa listen`) and the pace of webhook attempts.
 //! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
+//! - [`server`]: the accept loop under the router: connection limit, timeouts, a bounded stop.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring. `config`
 //!   depends on nothing of the application but `cli`, so every layer can read settings.
 
@@ -25,6 +26,7 @@ pub mod config;
 pub mod form;
 pub mod http;
 pub mod listen;
+pub mod server;
 pub mod service;
 pub mod startup;
 pub mod state;

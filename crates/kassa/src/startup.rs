@@ -1,6 +1,7 @@
 //! Wiring: open the store (migrating it), make sure an account exists, bind the listener, and run
-//! the HTTP server and the workers until told to stop. Shutdown stops accepting connections,
-//! lets in-flight requests finish, stops the workers, then closes the store.
+//! the HTTP server ([`crate::server`]) and the workers until told to stop. Shutdown stops
+//! accepting connections, lets in-flight requests finish (for at most the shutdown timeout),
+//! stops the workers, then closes the store.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ pub struct Server {
     /// What happened to the default account on start.
     pub default_account: DefaultAccount,
     stop: watch::Sender<bool>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: JoinHandle<()>,
     worker: JoinHandle<()>,
     delivery: Option<std::thread::JoinHandle<()>>,
     billing: Option<JoinHandle<()>>,
@@ -48,14 +49,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let (stop, stopped) = watch::channel(false);
 
     let app = crate::http::router(ctx.clone());
-    let mut http_stop = stopped.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let http = tokio::spawn(crate::server::serve(listener, app, settings.http.clone(), stopped.clone()));
     let delivery = match settings.deliver_webhooks {
         true => Some(crate::worker::deliver::spawn(ctx.clone(), stopped.clone())?),
         false => None,
@@ -68,10 +62,10 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
 }
 
 impl Server {
-    /// Stop accepting, finish in-flight requests, stop the workers.
+    /// Stop accepting, finish in-flight requests (within the shutdown timeout), stop the workers.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        self.http.await.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+        self.http.await.context("the HTTP server task failed")?;
         self.worker.await.context("the worker task failed")?;
         if let Some(d) = self.delivery {
             tokio::task::spawn_blocking(move || d.join())

@@ -1,9 +1,11 @@
 //! The `kassa` binary as a user runs it (SPEC §1, §2, §11): `kassa serve` in an empty directory,
 //! the default account's key, settings from flags and environment, `kassa accounts create`, a
-//! graceful stop on SIGTERM, SIGKILL under a load of session creations (nothing acknowledged is
-//! lost on SQLite), a webhook in flight when kassa is killed with SIGKILL, `kassa migrate`, and
-//! `kassa listen`. Each test spawns the compiled binary (`common::Kassa`) with a temporary
-//! directory as its working directory and speaks to it over HTTP.
+//! graceful stop on SIGTERM (bounded by `--shutdown-timeout`), slow clients cut by the header-,
+//! body- and idle timeouts, the connection limit, running out of file descriptors (issue 13 §6),
+//! SIGKILL under a load of session creations (nothing acknowledged is lost on SQLite), a webhook
+//! in flight when kassa is killed with SIGKILL, `kassa migrate`, and `kassa listen`. Each test
+//! spawns the compiled binary (`common::Kassa`) with a temporary directory as its working
+//! directory and speaks to it over HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -374,6 +376,277 @@ async fn sigterm_on_an_idle_server_exits_0_quickly() {
     assert!(kassa.stderr().contains("stopped"), "{}", kassa.stderr());
     // stderr is a pipe here, not a terminal: plain text without colour codes.
     assert!(!kassa.raw_stderr().contains('\u{1b}'), "{:?}", kassa.raw_stderr());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slow clients, the connection limit and a bounded stop (issue 13 §6). Raw TCP, so that a test
+// can stop half-way through a request; small timeouts, waited for by polling, never by sleeping
+// a guessed time.
+
+/// A connection to `addr` on which `sent` has been written (and nothing more, yet).
+fn send_raw(addr: &str, sent: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.write_all(sent.as_bytes()).unwrap();
+    stream
+}
+
+/// `GET /health` on a keep-alive connection, as a raw request.
+const HEALTH: &str = "GET /health HTTP/1.1\r\nHost: kassa\r\n\r\n";
+
+/// One response read from `stream`: its status, its head, and its body (by `Content-Length`).
+fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
+    let head = read_head(stream);
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no content-length in {head}"));
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    (status, head, String::from_utf8(body).unwrap())
+}
+
+/// Whether kassa closed `stream` without a (further) answer: it reads end-of-file, or a reset.
+/// Waits at most [`TIMEOUT`] (the read timeout [`send_raw`] sets), then panics.
+fn assert_closed_without_answer(stream: &mut TcpStream, what: &str) {
+    let mut buf = [0u8; 512];
+    match stream.read(&mut buf) {
+        Ok(0) => {}
+        Ok(n) => panic!("{what}: answered {:?}", String::from_utf8_lossy(&buf[..n])),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("{what}: not closed ({e})"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_finish_its_request_head_in_time_is_disconnected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) =
+        Kassa::serve(dir.path(), &["--header-read-timeout", "1", "--idle-timeout", "60"], &[]);
+    let started = Instant::now();
+    let mut half = send_raw(&addr, "GET /health HTTP/1.1\r\nHost: kassa\r\n");
+    let mut silent = send_raw(&addr, "");
+    // Slowloris: a byte every 100 ms keeps the connection busy but the head never ends; the
+    // timeout is for the whole head, so it is cut long before the 60 s this head would take.
+    let trickled = {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(&addr).unwrap();
+            let head = format!("GET /health HTTP/1.1\r\nX-Slow: {}\r\n\r\n", "z".repeat(600));
+            for byte in head.bytes() {
+                if stream.write_all(&[byte]).is_err() {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            false
+        })
+    };
+    assert_closed_without_answer(&mut half, "half a head");
+    assert_closed_without_answer(&mut silent, "a connection that sends nothing");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "not before the timeout");
+    assert!(trickled.join().unwrap(), "a head trickled in byte by byte is cut too");
+
+    // kassa itself is fine, and a prompt client is served.
+    let mut prompt = send_raw(&addr, HEALTH);
+    assert_eq!(read_response(&mut prompt).0, 200);
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+}
+
+#[tokio::test]
+async fn a_request_body_that_does_not_arrive_in_time_is_answered_408() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk_test_BodyTimeoutKey0000000000000000";
+    let (mut kassa, addr) =
+        Kassa::serve(dir.path(), &["--body-read-timeout", "1"], &[("KASSA_SECRET_KEY", key)]);
+    let http = Http::new(&addr);
+    let session = http.session(key).await;
+    let post = |path: &str, auth: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 100\r\n\r\n"
+        )
+    };
+    let api_post = post("/products", &format!("Authorization: Bearer {key}\r\n"));
+
+    // The API: a third of the body, then nothing. Stripe's error shape, and the SDKs may retry.
+    let mut stream = send_raw(&addr, &format!("{api_post}name=Never+created"));
+    let (status, head, body) = read_response(&mut stream);
+    assert_eq!(status, 408, "{head}{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["type"], "invalid_request_error", "{body}");
+    assert_eq!(error["error"]["code"], "request_timeout", "{body}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("stripe-should-retry: true"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_closed_without_answer(&mut stream, "after the 408");
+
+    // A body trickled in byte by byte: the deadline is for the whole body, not between bytes.
+    let mut stream = send_raw(&addr, &api_post);
+    let mut writer = stream.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..100 {
+            if writer.write_all(b"a").is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+    let (status, _, body) = read_response(&mut stream);
+    assert_eq!(status, 408, "{body}");
+    drop(stream);
+    trickle.join().unwrap();
+
+    // A hosted page's form: the error page, never JSON.
+    let page_post = post(&format!("/pay/{}", session["id"].as_str().unwrap()), "");
+    let mut stream = send_raw(&addr, &format!("{page_post}email=late%40example.test"));
+    let (status, head, body) = read_response(&mut stream);
+    assert_eq!(status, 408, "{head}{body}");
+    assert!(head.to_ascii_lowercase().contains("content-type: text/html"), "{head}");
+    assert!(body.contains("data-testid=\"page-error\""), "{body}");
+
+    // Nothing was done, and kassa serves on.
+    assert_eq!(http.product_names(key).await, ["Ticket"], "only the session's product exists");
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout_not_the_head_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) =
+        Kassa::serve(dir.path(), &["--header-read-timeout", "1", "--idle-timeout", "4"], &[]);
+    let mut conn = send_raw(&addr, HEALTH);
+    assert_eq!(read_response(&mut conn).0, 200);
+    // Idle for longer than a head may take: that is the idle timeout's to judge, not the head's.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    conn.write_all(HEALTH.as_bytes()).unwrap();
+    assert_eq!(read_response(&mut conn).0, 200, "the connection was kept");
+    let answered = Instant::now();
+    assert_closed_without_answer(&mut conn, "an idle connection");
+    assert!(answered.elapsed() >= std::time::Duration::from_secs(3), "closed by the idle timeout");
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+}
+
+#[tokio::test]
+async fn slow_clients_beyond_the_connection_limit_wait_and_health_answers_once_they_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) = Kassa::serve(
+        dir.path(),
+        &["--max-connections", "20", "--header-read-timeout", "2", "--idle-timeout", "60"],
+        &[],
+    );
+    let mut existing = send_raw(&addr, HEALTH);
+    assert_eq!(read_response(&mut existing).0, 200);
+
+    // Twice as many slow clients as there are slots, each with half a head.
+    let mut slow: Vec<TcpStream> =
+        (0..40).map(|_| send_raw(&addr, "GET /health HTTP/1.1\r\nHost: kassa\r\n")).collect();
+    const LIMIT_LINE: &str = "connection limit reached";
+    poll("the connection-limit log line", || kassa.stderr().contains(LIMIT_LINE).then_some(()));
+
+    // A connection kassa already serves keeps being served.
+    existing.write_all(HEALTH.as_bytes()).unwrap();
+    assert_eq!(read_response(&mut existing).0, 200);
+    // A new one waits in the queue, and is answered once the slow ones have timed out.
+    let mut new = send_raw(&addr, HEALTH);
+    assert_eq!(read_response(&mut new).0, 200);
+    for (i, s) in slow.iter_mut().enumerate() {
+        assert_closed_without_answer(s, &format!("slow client {i}"));
+    }
+    let mut after = send_raw(&addr, HEALTH);
+    assert_eq!(read_response(&mut after).0, 200);
+
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+    let stderr = kassa.stderr();
+    assert_eq!(stderr.matches(LIMIT_LINE).count(), 1, "one line, not one per connection:\n{stderr}");
+    assert!(stderr.contains("--max-connections"), "the line names the setting:\n{stderr}");
+}
+
+#[tokio::test]
+async fn the_accept_loop_survives_running_out_of_file_descriptors() {
+    // A limit above what `ulimit -n` allows (kassa warns), so accepting fails with EMFILE.
+    let dir = tempfile::tempdir().unwrap();
+    let args =
+        ["serve", "--listen", "127.0.0.1:0", "--max-connections", "1000", "--header-read-timeout", "3"];
+    let cmd = common::with_open_file_limit(&command(dir.path(), &args, &[]), 128);
+    let mut kassa = Kassa::spawn_command(cmd);
+    let addr = kassa.addr();
+    assert!(kassa.stderr().contains("more than the open-file limit"), "{}", kassa.stderr());
+
+    let mut silent: Vec<TcpStream> = (0..200).map(|_| send_raw(&addr, "")).collect();
+    const EMFILE_LINE: &str = "cannot accept connections";
+    poll("the accept-error log line", || kassa.stderr().contains(EMFILE_LINE).then_some(()));
+    // Out of descriptors, the loop pauses between attempts instead of spinning: over a second
+    // it uses a small part of one core (a spinning loop would use all of it).
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", kassa.pid())).unwrap();
+        let fields: Vec<u64> =
+            stat.rsplit_once(')').unwrap().1.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 a second).
+        fields[10] + fields[11]
+    };
+    let before = cpu();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let used = cpu() - before;
+    assert!(used < 50, "{used} ticks of CPU in one second while out of descriptors");
+
+    // Once the silent connections time out (or leave), kassa serves again.
+    for s in silent.iter_mut().take(100) {
+        assert_closed_without_answer(s, "a silent connection");
+    }
+    drop(silent);
+    let mut health = send_raw(&addr, HEALTH);
+    assert_eq!(read_response(&mut health).0, 200);
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+    let stderr = kassa.stderr();
+    assert_eq!(stderr.matches(EMFILE_LINE).count(), 1, "logged once, not per attempt:\n{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_with_stuck_requests_exits_0_after_the_shutdown_timeout_and_finishes_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk_test_ShutdownTimeoutKey000000000000";
+    let slow = ["--header-read-timeout", "120", "--body-read-timeout", "120", "--idle-timeout", "120"];
+    let mut args = vec!["--shutdown-timeout", "3"];
+    args.extend(slow);
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &args, &[("KASSA_SECRET_KEY", key)]);
+    let expect_continue = |length: usize| {
+        format!(
+            "POST /products HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\
+             Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+    };
+    // In flight, and stuck: its body never ends (and its own timeout is far away).
+    let mut stuck = send_raw(&addr, &expect_continue(100));
+    assert!(read_head(&mut stuck).starts_with("HTTP/1.1 100"));
+    stuck.write_all(b"name=Stu").unwrap();
+    // Half a head, also far from its timeout.
+    let mut half = send_raw(&addr, "GET /health HTTP/1.1\r\n");
+    // In flight, and about to finish.
+    let body = "name=Finished+during+shutdown";
+    let mut finishing = send_raw(&addr, &expect_continue(body.len()));
+    assert!(read_head(&mut finishing).starts_with("HTTP/1.1 100"));
+
+    let signalled = Instant::now();
+    kassa.signal("TERM");
+    poll("the listener to close", || TcpStream::connect(&addr).is_err().then_some(()));
+    finishing.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    finishing.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    let status = kassa.wait();
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status}:\n{}", kassa.stderr());
+    assert!(took >= std::time::Duration::from_secs(3), "it waited for the requests in flight: {took:?}");
+    assert!(took < std::time::Duration::from_secs(60), "the shutdown timeout bounded it: {took:?}");
+    assert_closed_without_answer(&mut stuck, "the stuck request");
+    assert_closed_without_answer(&mut half, "the half head");
+    let stderr = kassa.stderr();
+    assert!(stderr.contains("closed 2 connections whose requests had not finished"), "{stderr}");
 }
 
 #[tokio::test]

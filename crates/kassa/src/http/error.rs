@@ -19,6 +19,8 @@ pub enum ApiError {
     Invalid(Invalid),
     Unauthorized(String),
     PayloadTooLarge,
+    /// The body was not all there within the body-read timeout; nothing was done.
+    BodyTimedOut,
     UnsupportedMediaType(String),
     UnknownRoute {
         method: String,
@@ -97,6 +99,19 @@ impl IntoResponse for ApiError {
                 None,
                 "The request body is larger than the 1 MB kassa accepts.",
             ),
+            Self::BodyTimedOut => {
+                let mut r = error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    INVALID,
+                    Some("request_timeout"),
+                    None,
+                    "The request body did not arrive in time, so nothing was done. Send the request again.",
+                );
+                // Nothing happened, so the SDKs may retry; the rest of the body is not read.
+                r.headers_mut().insert("Stripe-Should-Retry", HeaderValue::from_static("true"));
+                r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                r
+            }
             Self::UnsupportedMediaType(ct) => error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 INVALID,

@@ -3,7 +3,8 @@
 //! - [`request_context`] (every route): a `Request-Id` (`req_…`) on every response, a tracing span
 //!   carrying it, one log line per request (method, route, status, latency — never a body), and
 //!   `Stripe-Version` echoed back when a client sends it.
-//! - [`api`] (API routes): authenticate the key; read the body (at most [`BODY_LIMIT`], else 413);
+//! - [`api`] (API routes): authenticate the key; read the body (at most [`BODY_LIMIT`], else 413;
+//!   not all there within the body-read timeout, 408);
 //!   decode query string and body — JSON or Stripe's form encoding — into one tree; and for a POST
 //!   or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep this one,
 //!   and name the key in the response's own `Idempotency-Key` header, as Stripe does.
@@ -24,6 +25,7 @@ use kassa_core::webhook::RequestRef;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use super::BodyError;
 use super::error::ApiError;
 use super::extract::Decoded;
 use crate::form;
@@ -89,7 +91,11 @@ async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, 
     drop(key);
 
     let (mut parts, body) = req.into_parts();
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    let bytes = super::read_body(body, BODY_LIMIT).await.map_err(|e| match e {
+        BodyError::TooLarge => ApiError::PayloadTooLarge,
+        BodyError::TimedOut => ApiError::BodyTimedOut,
+        BodyError::Unreadable => ApiError::Invalid(Invalid::general("The request body could not be read.")),
+    })?;
     let params = decode_params(&parts.method, &parts.headers, parts.uri.query(), &bytes)?;
     drop(bytes);
 

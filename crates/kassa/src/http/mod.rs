@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod pages;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
@@ -146,4 +147,34 @@ async fn method_not_allowed(method: Method, uri: OriginalUri) -> Response {
         return ApiError::UnknownRoute { method: method.to_string(), path }.into_response();
     }
     ApiError::MethodNotAllowed { method: method.to_string(), path }.into_response()
+}
+
+/// Why a request's body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Longer than the route accepts (413).
+    TooLarge,
+    /// Not all there within the body-read timeout (408; see [`crate::server`]).
+    TimedOut,
+    /// The client broke it off or sent a malformed one (400).
+    Unreadable,
+}
+
+/// A request's whole body, at most `limit` bytes: the one way the API and the pages read one.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let e = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => return Ok(bytes),
+        Err(e) => e,
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return Err(BodyError::TooLarge);
+        }
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return Err(BodyError::TimedOut);
+        }
+        cause = c.source();
+    }
+    Err(BodyError::Unreadable)
 }

@@ -22,7 +22,7 @@
 //! allows only this origin's stylesheet and script, no inline script, no framing by others.
 
 use askama::Template;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -36,6 +36,7 @@ use kassa_core::time::Timestamp;
 use serde_json::{Value, json};
 
 use crate::form::{self, FormError};
+use crate::http::BodyError;
 use crate::service::checkout::{self, QuantityForm};
 use crate::service::page::{self, Approval, Approving, Outcome, PageView, Place};
 use crate::service::pay::{self, PayForm};
@@ -357,11 +358,29 @@ async fn read_form(req: Request) -> Result<(HeaderMap, Vec<(String, String)>), R
         let message = "The form could not be read: send it as application/x-www-form-urlencoded.";
         return Err(error_page(StatusCode::BAD_REQUEST, "Form not understood", message));
     }
-    let bytes = to_bytes(body, FORM_LIMIT)
-        .await
-        .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "Form too large", "The form is too large."))?;
+    let bytes = crate::http::read_body(body, FORM_LIMIT).await.map_err(|e| match e {
+        BodyError::TooLarge => {
+            error_page(StatusCode::PAYLOAD_TOO_LARGE, "Form too large", "The form is too large.")
+        }
+        BodyError::TimedOut => form_timed_out(),
+        BodyError::Unreadable => {
+            error_page(StatusCode::BAD_REQUEST, "Form not understood", "The form could not be read.")
+        }
+    })?;
     let pairs = form::pairs(&bytes).map_err(|e| bad_form(&e))?;
     Ok((parts.headers, pairs))
+}
+
+/// A form whose body did not arrive within the body-read timeout: 408, nothing done.
+fn form_timed_out() -> Response {
+    let mut r = error_page(
+        StatusCode::REQUEST_TIMEOUT,
+        "Request timed out",
+        "The form took too long to arrive, so nothing was done. Go back and send it again.",
+    );
+    // The rest of the body is not read: the connection cannot carry another request.
+    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 fn bad_form(e: &FormError) -> Response {

@@ -343,6 +343,11 @@ const KASSA_VARS: &[&str] = &[
     "KASSA_WEBHOOK_MAX_RATE",
     "KASSA_DUNNING_FINAL_STATUS",
     "KASSA_API_URL",
+    "KASSA_HEADER_READ_TIMEOUT",
+    "KASSA_BODY_READ_TIMEOUT",
+    "KASSA_IDLE_TIMEOUT",
+    "KASSA_MAX_CONNECTIONS",
+    "KASSA_SHUTDOWN_TIMEOUT",
 ];
 
 /// `kassa <args>` in `dir`, with only the settings in `env` (and `RUST_LOG=info`).
@@ -401,10 +406,32 @@ fn read_lines(
     })
 }
 
+/// `cmd` run under `prlimit --nofile=<limit>`: the same program, arguments, environment and
+/// directory, with at most `limit` open files.
+pub fn with_open_file_limit(cmd: &Command, limit: u64) -> Command {
+    let mut limited = Command::new("prlimit");
+    limited.arg(format!("--nofile={limit}:{limit}")).arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        limited.current_dir(dir);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => limited.env(k, v),
+            None => limited.env_remove(k),
+        };
+    }
+    limited
+}
+
 impl Kassa {
     /// Start `kassa <args>` without waiting for anything.
     pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = command(dir, args, env)
+        Self::spawn_command(command(dir, args, env))
+    }
+
+    /// Start `cmd` (a `kassa` command, see [`command`]) without waiting for anything.
+    pub fn spawn_command(mut cmd: Command) -> Self {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
