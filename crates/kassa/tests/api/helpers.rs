@@ -128,6 +128,12 @@ impl TestApp {
             deliver_webhooks: false,
             billing_interval: None,
             dunning: kassa_core::renewal::Dunning::default(),
+            // Given, so that no key file is written (on PostgreSQL it would go to the working
+            // directory); `tests/cli.rs` covers the file.
+            fingerprint: kassa::config::FingerprintSettings {
+                key: Some(kassa_core::payment::FingerprintKey::generate()),
+                key_file: None,
+            },
         };
         let mut settings = settings;
         tweak(&mut settings);
