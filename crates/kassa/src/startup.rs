@@ -29,7 +29,8 @@ pub struct Server {
 }
 
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
-    let store = kassa_store::open_store(&settings.database_url).with_context(|| {
+    // Exclusive: a second `kassa serve` on the same SQLite file is refused (issue 13 §11).
+    let store = kassa_store::open_store_exclusive(&settings.database_url).with_context(|| {
         format!("opening the database at {}", kassa_store::redacted_url(&settings.database_url))
     })?;
     // Bind before creating the default account: a start that cannot listen (the port is taken)
