@@ -81,6 +81,28 @@ impl Http {
         assert_eq!(s, 201, "{session}");
         session
     }
+
+    /// A new session (see [`Http::session`]) paid with `card` on the hosted page, as a customer
+    /// pays; returns its id.
+    async fn pay_with_card(&self, key: &str, card: &str) -> String {
+        let session = self.session(key).await;
+        let id = session["id"].as_str().unwrap().to_owned();
+        let r = self
+            .client
+            .post(format!("{}/pay/{id}", self.base))
+            .form(&[
+                ("email", "buyer@example.test"),
+                ("payment_method", "card"),
+                ("card_number", card),
+                ("card_expiry", "12/34"),
+                ("card_cvc", "123"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success() || r.status().is_redirection(), "{card}: {}", r.status());
+        id
+    }
 }
 
 /// The generated key printed on stderr: the one line that is a key and nothing else.
@@ -409,22 +431,7 @@ async fn card_numbers_never_reach_the_logs() {
     let http = Http::new(&addr);
     let cards = ["4242424242424242", "4000000000000002", "4000002760003184"];
     for card in cards {
-        let session = http.session(key).await;
-        let id = session["id"].as_str().unwrap();
-        let r = http
-            .client
-            .post(format!("{}/pay/{id}", http.base))
-            .form(&[
-                ("email", "log@example.test"),
-                ("payment_method", "card"),
-                ("card_number", card),
-                ("card_expiry", "12/34"),
-                ("card_cvc", "123"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success() || r.status().is_redirection(), "{card}: {}", r.status());
+        http.pay_with_card(key, card).await;
     }
     assert!(kassa.terminate().success());
     let logs = kassa.raw_stderr();
@@ -652,22 +659,7 @@ fn mode(path: &std::path::Path) -> u32 {
 /// Pay a new session for 5.00 USD with `card` on the hosted page; returns the fingerprint of the
 /// card's payment method.
 async fn pay_and_fingerprint(http: &Http, key: &str, card: &str) -> String {
-    let session = http.session(key).await;
-    let id = session["id"].as_str().unwrap();
-    let r = http
-        .client
-        .post(format!("{}/pay/{id}", http.base))
-        .form(&[
-            ("email", "fingerprint@example.test"),
-            ("payment_method", "card"),
-            ("card_number", card),
-            ("card_expiry", "12/34"),
-            ("card_cvc", "123"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success() || r.status().is_redirection(), "paying: {}", r.status());
+    let id = http.pay_with_card(key, card).await;
     let (s, session) = http.get(Some(key), &format!("/checkout/session/{id}?expand[]=payment_intent")).await;
     assert_eq!((s, session["status"].as_str()), (200, Some("complete")), "{session}");
     let pm = session["payment_intent"]["payment_method"].as_str().expect("a payment method").to_owned();
