@@ -488,7 +488,9 @@ pub type TxFn = Box<dyn FnOnce(&mut dyn Tx) -> TxOutcome + Send>;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Is the database reachable and answering?
+    /// Is the database reachable and answering — and, where the backend can tell, taking writes?
+    /// (SQLite: its files are still there, else `Lost`; writes are not failing, else
+    /// `Unavailable`.) Backs `GET /health`, so it must stay cheap under load.
     async fn ping(&self) -> Result<(), StoreError>;
 
     async fn count_accounts(&self) -> Result<u64, StoreError>;

@@ -561,19 +561,32 @@ impl Store for SqliteStore {
 /// the log). `PASSIVE` never blocks the writer or the readers. Stops when the store closes, after
 /// one last checkpoint. The log's length after each run goes to `wal_frames`, for the writer
 /// (see [`writer::WAL_RESTART_FRAMES`]). Each turn first looks at the database's files
-/// ([`health::Health::check_files`]), and no longer checkpoints once they are gone.
+/// ([`health::Health::check_files`]), and no longer checkpoints once they are gone. A failing
+/// checkpoint (a full disk fails every one) is logged when it starts failing and when it works
+/// again, not twice a second in between.
 fn checkpoint(
     conn: rusqlite::Connection,
     stop: crossbeam_channel::Receiver<()>,
     wal_frames: Arc<std::sync::atomic::AtomicI64>,
     health: &health::Health,
 ) {
-    let run = |conn: &rusqlite::Connection| match conn
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-    {
-        Ok(frames) => wal_frames.store(frames, std::sync::atomic::Ordering::Relaxed),
-        Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry"),
-    };
+    let mut failing = false;
+    let mut run =
+        |conn: &rusqlite::Connection| match conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+        {
+            Ok(frames) => {
+                wal_frames.store(frames, std::sync::atomic::Ordering::Relaxed);
+                if std::mem::take(&mut failing) {
+                    tracing::info!("SQLite checkpoints succeed again");
+                }
+            }
+            Err(e) if failing => tracing::debug!(error = %e, "SQLite checkpoint failed again"),
+            Err(e) => {
+                failing = true;
+                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying every half second");
+            }
+        };
     while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
         stop.recv_timeout(std::time::Duration::from_millis(500))
     {
