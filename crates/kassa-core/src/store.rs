@@ -382,6 +382,12 @@ pub enum StoreError {
     /// The database cannot be reached or is not answering.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database this process writes to is gone: its file was deleted or replaced while the
+    /// process ran (SQLite). Unlike [`StoreError::Unavailable`] this does not pass: writes would
+    /// land in a file no one will ever open again, so none is acknowledged until a restart. The
+    /// message names the file and is meant for the operator.
+    #[error("database lost: {0}")]
+    Lost(String),
     /// A stored document that does not decode: a bug or a damaged database.
     #[error("corrupt record: {0}")]
     Corrupt(String),
@@ -482,7 +488,9 @@ pub type TxFn = Box<dyn FnOnce(&mut dyn Tx) -> TxOutcome + Send>;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Is the database reachable and answering?
+    /// Is the database reachable and answering — and, where the backend can tell, taking writes?
+    /// (SQLite: its files are still there, else `Lost`; writes are not failing, else
+    /// `Unavailable`.) Backs `GET /health`, so it must stay cheap under load.
     async fn ping(&self) -> Result<(), StoreError>;
 
     async fn count_accounts(&self) -> Result<u64, StoreError>;

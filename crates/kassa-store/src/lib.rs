@@ -36,6 +36,13 @@
 //! details are in [`postgres`].
 //!
 //! Both pass the same [`conformance`] scenarios.
+//!
+//! ## Data at rest
+//!
+//! On SQLite the data is kassa's own files, so kassa looks after them: they are created for their
+//! owner alone ([`files`]), the store notices when they are deleted or replaced under it and
+//! refuses writes from then on, `ping` reports failing writes, and a server holds the file for
+//! itself ([`open_store_exclusive`]); see [`sqlite`]'s `health` module.
 
 use std::sync::Arc;
 
@@ -43,6 +50,7 @@ use kassa_core::store::{Store, StoreError};
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod files;
 mod filter;
 pub mod postgres;
 pub mod sqlite;
@@ -81,21 +89,46 @@ fn backend(url: &str) -> Result<Backend, StoreError> {
 /// Open the store a database URL names, by its scheme: `sqlite:` (see
 /// [`SqliteStore::open_url`]) or `postgres:`/`postgresql:` (see [`PostgresStore::open`]). Blocks
 /// while the database is opened and migrated: call it at startup. Errors never repeat the URL,
-/// which may carry a password.
+/// which may carry a password. On SQLite this takes no lock: for short commands beside a running
+/// server (`kassa accounts create`), whose writes SQLite serializes with the server's.
 pub fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open(url, false)
+}
+
+/// [`open_store`] for the one process that serves a SQLite database (`kassa serve`): it takes an
+/// exclusive lock on the file for as long as the store is open, and a file another process holds
+/// so is refused, with a message naming it ([`SqliteOptions::exclusive`]). PostgreSQL is made for
+/// many processes: there it is [`open_store`].
+pub fn open_store_exclusive(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open(url, true)
+}
+
+fn open(url: &str, exclusive: bool) -> Result<Arc<dyn Store>, StoreError> {
     match backend(url)? {
-        Backend::Sqlite => Ok(Arc::new(SqliteStore::open_url(url)?)),
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open_url_with(
+            url,
+            SqliteOptions { exclusive, ..SqliteOptions::default() },
+        )?)),
         Backend::Postgres => Ok(Arc::new(PostgresStore::open(url)?)),
     }
 }
 
+/// The file a `sqlite:` URL names; `None` for the other schemes (errors never repeat the URL).
+pub fn sqlite_path(url: &str) -> Result<Option<std::path::PathBuf>, StoreError> {
+    match backend(url)? {
+        Backend::Sqlite => sqlite::path_from_url(url).map(Some),
+        Backend::Postgres => Ok(None),
+    }
+}
+
 /// Bring the schema of the database a URL names up to date, and nothing else (`kassa migrate`,
-/// for deployments that migrate before starting nodes). On SQLite that is opening the file; on
-/// PostgreSQL it is safe while nodes start on the same database. Blocks; errors never repeat the
-/// URL.
+/// for deployments that migrate before starting nodes). On SQLite that is opening the file as
+/// [`open_store_exclusive`] does: a database a server is using is refused (stop the server first;
+/// it migrates on start anyway). On PostgreSQL it is safe while nodes start on the same database.
+/// Blocks; errors never repeat the URL.
 pub fn migrate(url: &str) -> Result<(), StoreError> {
     match backend(url)? {
-        Backend::Sqlite => SqliteStore::open_url(url).map(drop),
+        Backend::Sqlite => open(url, true).map(drop),
         Backend::Postgres => postgres::migrate(url),
     }
 }

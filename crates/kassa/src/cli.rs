@@ -78,6 +78,12 @@ pub struct ServeArgs {
     /// or `unpaid`.
     #[arg(long, env = "KASSA_DUNNING_FINAL_STATUS", default_value = "canceled")]
     pub dunning_final_status: String,
+    /// The file that keeps the card fingerprint key when `KASSA_FINGERPRINT_KEY` is not set;
+    /// created (0600) with a new key if missing. Default: beside a SQLite database
+    /// (`kassa.db` → `kassa.fingerprint-key`), `kassa.fingerprint-key` in the working directory
+    /// for PostgreSQL — where every node needs the same key.
+    #[arg(long, env = "KASSA_FINGERPRINT_KEY_FILE")]
+    pub fingerprint_key_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
     #[command(flatten)]

@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use kassa_core::account::SecretKey;
 
 use kassa_core::billing::SubscriptionStatus;
+use kassa_core::payment::FingerprintKey;
 use kassa_core::renewal::Dunning;
 use kassa_core::webhook::RetryPolicy;
 
@@ -28,9 +29,31 @@ pub struct Settings {
     pub billing_interval: Option<Duration>,
     pub dunning: Dunning,
     pub http: HttpSettings,
+    /// Where the card fingerprint key comes from.
+    pub fingerprint: FingerprintSettings,
+}
+
+/// The card fingerprint key (`kassa_core::payment::FingerprintKey`): given, or kept in a file.
+#[derive(Debug, Clone, Default)]
+pub struct FingerprintSettings {
+    /// `KASSA_FINGERPRINT_KEY`; when set, no file is read or written. Masked in `Debug`.
+    pub key: Option<FingerprintKey>,
+    /// `--fingerprint-key-file`; `None`: the default place (`crate::fingerprint_key`).
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 impl Settings {
+    /// With the card fingerprint key from `KASSA_FINGERPRINT_KEY` (unset or empty: none).
+    pub fn with_fingerprint_key(mut self, key: Option<String>) -> anyhow::Result<Self> {
+        self.fingerprint.key = match key.filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => {
+                Some(FingerprintKey::parse(&k).map_err(anyhow::Error::msg).context("KASSA_FINGERPRINT_KEY")?)
+            }
+        };
+        Ok(self)
+    }
+
     /// From the command line and `KASSA_SECRET_KEY`.
     pub fn from_args(args: ServeArgs, secret_key: Option<String>) -> anyhow::Result<Self> {
         let secret_key = match secret_key.filter(|k| !k.is_empty()) {
@@ -83,6 +106,7 @@ impl Settings {
             billing_interval: Some(Duration::from_secs(1)),
             dunning: Dunning { final_status, ..Dunning::default() },
             http,
+            fingerprint: FingerprintSettings { key: None, key_file: args.fingerprint_key_file },
         })
     }
 }

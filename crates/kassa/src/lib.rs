@@ -19,10 +19,12 @@
 //! - [`server`]: the accept loop under the router: connection limit, timeouts, a bounded stop.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring. `config`
 //!   depends on nothing of the application but `cli`, so every layer can read settings.
+//! - [`fingerprint_key`]: the installation's card fingerprint key, given or kept in a file.
 
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod fingerprint_key;
 pub mod form;
 pub mod http;
 pub mod listen;

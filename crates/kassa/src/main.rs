@@ -32,7 +32,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: kassa::cli::ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::from_args(args, std::env::var("KASSA_SECRET_KEY").ok())?;
+    let settings = Settings::from_args(args, std::env::var("KASSA_SECRET_KEY").ok())?
+        .with_fingerprint_key(std::env::var("KASSA_FINGERPRINT_KEY").ok())?;
     let server = startup::start(settings, Arc::new(SystemClock)).await?;
     match &server.default_account {
         DefaultAccount::Created { account, key, generated: true } => {

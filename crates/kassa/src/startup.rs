@@ -30,7 +30,8 @@ pub struct Server {
 }
 
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
-    let store = kassa_store::open_store(&settings.database_url).with_context(|| {
+    // Exclusive: a second `kassa serve` on the same SQLite file is refused (issue 13 §11).
+    let store = kassa_store::open_store_exclusive(&settings.database_url).with_context(|| {
         format!("opening the database at {}", kassa_store::redacted_url(&settings.database_url))
     })?;
     // Bind before creating the default account: a start that cannot listen (the port is taken)
@@ -38,6 +39,8 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    // Also before the default account: a start that fails on the key file must not either.
+    let fingerprint_key = crate::fingerprint_key::load(&settings)?;
     let default_account = accounts::ensure_default(store.as_ref(), settings.secret_key.clone(), clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("creating the default account: {e}"))?;
@@ -45,6 +48,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mut ctx = Ctx::new(store, clock, &public_url, settings.webhooks.clone());
     ctx.dunning = settings.dunning;
+    ctx.fingerprint_key = fingerprint_key;
     let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use kassa_core::account::{Account, KeyHash};
-use kassa_core::payment::{PaymentProcessor, TestNetwork};
+use kassa_core::payment::{FingerprintKey, PaymentProcessor, TestNetwork};
 use kassa_core::store::Store;
 use kassa_core::time::{Clock, Timestamp};
 
@@ -18,6 +18,10 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     /// Who takes payments: the built-in test network.
     pub processor: Arc<dyn PaymentProcessor>,
+    /// Keys the fingerprints of the cards paid with (`ValidCard::details`): the installation's
+    /// key, which `startup` loads (`crate::fingerprint_key`). [`Ctx::new`] starts with a random
+    /// one, fit only for a context that never outlives its process's cards (tests).
+    pub fingerprint_key: FingerprintKey,
     pub clock: Arc<dyn Clock>,
     /// The base of every URL kassa hands out, without a trailing slash.
     pub public_url: String,
@@ -52,6 +56,7 @@ impl Ctx {
             dunning: kassa_core::renewal::Dunning::default(),
             store,
             processor: Arc::new(TestNetwork),
+            fingerprint_key: FingerprintKey::generate(),
             clock,
             public_url: public_url.trim_end_matches('/').to_owned(),
             keys: NodeCache::default(),

@@ -3,7 +3,10 @@
 //! graceful stop on SIGTERM (bounded by `--shutdown-timeout`), slow clients cut by the header-,
 //! body- and idle timeouts, the connection limit, running out of file descriptors (issue 13 §6),
 //! SIGKILL under a load of session creations (nothing acknowledged is lost on SQLite), a webhook
-//! in flight when kassa is killed with SIGKILL, `kassa migrate`, and `kassa listen`. Each test
+//! in flight when kassa is killed with SIGKILL, `kassa migrate`, `kassa listen`, and the data at
+//! rest (issue 13): the files' modes, the card fingerprint key, a database deleted under the
+//! server, a second server on one file, and a full disk (a tmpfs of the test's own, in a mount
+//! namespace made with `unshare`). Each test
 //! spawns the compiled binary (`common::Kassa`) with a temporary directory as its working
 //! directory and speaks to it over HTTP.
 
@@ -79,6 +82,28 @@ impl Http {
             .await;
         assert_eq!(s, 201, "{session}");
         session
+    }
+
+    /// A new session (see [`Http::session`]) paid with `card` on the hosted page, as a customer
+    /// pays; returns its id.
+    async fn pay_with_card(&self, key: &str, card: &str) -> String {
+        let session = self.session(key).await;
+        let id = session["id"].as_str().unwrap().to_owned();
+        let r = self
+            .client
+            .post(format!("{}/pay/{id}", self.base))
+            .form(&[
+                ("email", "buyer@example.test"),
+                ("payment_method", "card"),
+                ("card_number", card),
+                ("card_expiry", "12/34"),
+                ("card_cvc", "123"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success() || r.status().is_redirection(), "{card}: {}", r.status());
+        id
     }
 }
 
@@ -679,22 +704,7 @@ async fn card_numbers_never_reach_the_logs() {
     let http = Http::new(&addr);
     let cards = ["4242424242424242", "4000000000000002", "4000002760003184"];
     for card in cards {
-        let session = http.session(key).await;
-        let id = session["id"].as_str().unwrap();
-        let r = http
-            .client
-            .post(format!("{}/pay/{id}", http.base))
-            .form(&[
-                ("email", "log@example.test"),
-                ("payment_method", "card"),
-                ("card_number", card),
-                ("card_expiry", "12/34"),
-                ("card_cvc", "123"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success() || r.status().is_redirection(), "{card}: {}", r.status());
+        http.pay_with_card(key, card).await;
     }
     assert!(kassa.terminate().success());
     let logs = kassa.raw_stderr();
@@ -905,4 +915,342 @@ async fn kassa_listen_with_a_bad_key_says_so() {
     assert!(!status.success());
     assert!(listen.stderr().contains("401"), "{}", listen.stderr());
     assert!(kassa.terminate().success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data at rest (issue 13 §9–§12): the files kassa keeps, and what happens when they go wrong.
+
+/// `sh -c`, running kassa (`"$@"`) under the usual umask, which leaves new files readable by all.
+const UMASK_022: &[&str] = &["sh", "-c", "umask 022 && exec \"$@\"", "sh"];
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+/// Pay a new session for 5.00 USD with `card` on the hosted page; returns the fingerprint of the
+/// card's payment method.
+async fn pay_and_fingerprint(http: &Http, key: &str, card: &str) -> String {
+    let id = http.pay_with_card(key, card).await;
+    let (s, session) = http.get(Some(key), &format!("/checkout/session/{id}?expand[]=payment_intent")).await;
+    assert_eq!((s, session["status"].as_str()), (200, Some("complete")), "{session}");
+    let pm = session["payment_intent"]["payment_method"].as_str().expect("a payment method").to_owned();
+    let (s, pm) = http.get(Some(key), &format!("/payment_methods/{pm}")).await;
+    assert_eq!(s, 200, "{pm}");
+    pm["card"]["fingerprint"].as_str().unwrap().to_owned()
+}
+
+/// The id of the one account in the SQLite database at `path`.
+fn account_id(path: &std::path::Path) -> String {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.query_row("SELECT id FROM accounts", [], |r| r.get(0)).unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_and_the_fingerprint_key_are_readable_by_their_owner_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // The umask really leaves new files open to everyone: a file made the ordinary way is 0644.
+    let control = std::process::Command::new("sh")
+        .args(["-c", "umask 022 && touch control"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(control.success());
+    assert_eq!(mode(&dir.path().join("control")), 0o644);
+
+    let cmd = common::command_via(
+        dir.path(),
+        UMASK_022,
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("KASSA_SECRET_KEY", HOOK_KEY)],
+    );
+    let mut kassa = Kassa::spawn_command(cmd);
+    let http = Http::new(&kassa.addr());
+    // A write, so that the log has frames and its index is in use.
+    http.product(HOOK_KEY, "Private").await;
+    for file in ["kassa.db", "kassa.db-wal", "kassa.db-shm", "kassa.fingerprint-key"] {
+        assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+    }
+    assert!(kassa.terminate().success());
+    assert!(!kassa.stderr().contains("chmod"), "nothing to warn about:\n{}", kassa.stderr());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn files_that_other_users_can_read_are_reported_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, _) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    assert!(kassa.terminate().success());
+    for file in ["kassa.db", "kassa.fingerprint-key"] {
+        std::fs::set_permissions(dir.path().join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    let (mut kassa, _) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    assert!(kassa.terminate().success());
+    let stderr = kassa.stderr();
+    let path = |file: &str| dir.path().canonicalize().unwrap().join(file).display().to_string();
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("can be read by other users")).collect();
+    assert_eq!(warnings.len(), 2, "one warning for the database's files, one for the key:\n{stderr}");
+    let db = warnings.iter().find(|l| l.contains("customers' data")).expect("the database's warning");
+    // SQLite made the new log and index with the database file's mode: all three are named.
+    for file in ["kassa.db", "kassa.db-wal", "kassa.db-shm"] {
+        assert!(db.contains(&format!("{} (mode 0644)", path(file))), "{file}: {db}");
+    }
+    assert!(
+        db.contains(&format!(
+            "chmod 600 {} {} {}",
+            path("kassa.db"),
+            path("kassa.db-wal"),
+            path("kassa.db-shm")
+        )),
+        "{db}"
+    );
+    let key = warnings.iter().find(|l| l.contains("fingerprint")).expect("the key's warning");
+    assert!(key.contains(&format!("chmod 600 {}", path("kassa.fingerprint-key"))), "{key}");
+    // Warned about, not changed: the owner may have meant it.
+    assert_eq!(mode(&dir.path().join("kassa.db")), 0o644);
+}
+
+#[tokio::test]
+async fn card_fingerprints_are_keyed_with_the_installations_own_key() {
+    use sha2::Digest;
+    const CARD: &str = "4242424242424242";
+    let env = [("KASSA_SECRET_KEY", HOOK_KEY)];
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &env);
+    let first = pay_and_fingerprint(&Http::new(&addr), HOOK_KEY, CARD).await;
+    assert!(kassa.terminate().success());
+    let key_file = dir.path().join("kassa.fingerprint-key");
+    let key = std::fs::read_to_string(&key_file).expect("the key is kept beside the database");
+    let key = key.trim();
+    assert!(key.len() >= 32, "{} characters", key.len());
+    assert!(!kassa.stderr().contains(key), "the key is never logged");
+    let db_bytes = std::fs::read(dir.path().join("kassa.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db_bytes).contains(key), "the key is not in the database");
+
+    // Whoever has the database alone cannot test guesses: the unkeyed hash kassa used to store
+    // is not what it stores now.
+    let account = account_id(&dir.path().join("kassa.db"));
+    let unkeyed = sha2::Sha256::digest(format!("kassa card fingerprint v1\0{account}\0{CARD}"));
+    let unkeyed: String = unkeyed.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    assert_ne!(first, unkeyed, "the fingerprint is the unkeyed hash of the number");
+
+    // Stable: the same card after a restart, with the same key file.
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &env);
+    assert_eq!(pay_and_fingerprint(&Http::new(&addr), HOOK_KEY, CARD).await, first);
+    assert!(kassa.terminate().success());
+
+    // Another installation with a copy of this database (the same account id, the same card) but
+    // a key of its own: another fingerprint.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("kassa.db"), elsewhere.path().join("kassa.db")).unwrap();
+    let (mut kassa, addr) = Kassa::serve(elsewhere.path(), &[], &env);
+    assert_ne!(pay_and_fingerprint(&Http::new(&addr), HOOK_KEY, CARD).await, first);
+    assert!(kassa.terminate().success());
+
+    // Given the same key in KASSA_FINGERPRINT_KEY, the same fingerprint, and no file is written.
+    let given = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("kassa.db"), given.path().join("kassa.db")).unwrap();
+    let env = [("KASSA_SECRET_KEY", HOOK_KEY), ("KASSA_FINGERPRINT_KEY", key)];
+    let (mut kassa, addr) = Kassa::serve(given.path(), &[], &env);
+    assert_eq!(pay_and_fingerprint(&Http::new(&addr), HOOK_KEY, CARD).await, first);
+    assert!(kassa.terminate().success());
+    assert!(!given.path().join("kassa.fingerprint-key").exists());
+    assert!(!kassa.stderr().contains(key), "the key is never logged");
+
+    // A key too short to be one is refused before anything starts.
+    let mut refused = Kassa::spawn(
+        given.path(),
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("KASSA_FINGERPRINT_KEY", "too-short")],
+    );
+    assert!(!refused.wait().success());
+    let stderr = refused.stderr();
+    assert!(stderr.contains("KASSA_FINGERPRINT_KEY") && stderr.contains("at least 32"), "{stderr}");
+    assert!(!stderr.contains("too-short"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_fingerprint_key_file_can_be_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    let (mut kassa, _) = Kassa::serve(
+        dir.path(),
+        &["--fingerprint-key-file", "secrets/fp.key"],
+        &[("KASSA_SECRET_KEY", HOOK_KEY)],
+    );
+    assert!(kassa.terminate().success());
+    assert!(dir.path().join("secrets/fp.key").exists());
+    assert!(!dir.path().join("kassa.fingerprint-key").exists());
+    // A damaged file stops kassa rather than silently keying cards anew.
+    std::fs::write(dir.path().join("secrets/fp.key"), "short\n").unwrap();
+    let mut refused = Kassa::spawn(
+        dir.path(),
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("KASSA_SECRET_KEY", HOOK_KEY), ("KASSA_FINGERPRINT_KEY_FILE", "secrets/fp.key")],
+    );
+    assert!(!refused.wait().success());
+    assert!(refused.stderr().contains("fp.key"), "{}", refused.stderr());
+
+    // Such a start creates no default account whose generated key would never be shown.
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::write(fresh.path().join("kassa.fingerprint-key"), "short\n").unwrap();
+    let mut refused = Kassa::spawn(fresh.path(), &["serve", "--listen", "127.0.0.1:0"], &[]);
+    assert!(!refused.wait().success());
+    assert!(printed_keys(&refused.stderr()).is_empty(), "{}", refused.stderr());
+    let db = rusqlite::Connection::open(fresh.path().join("kassa.db")).unwrap();
+    let accounts: i64 = db.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0)).unwrap();
+    assert_eq!(accounts, 0);
+}
+
+#[tokio::test]
+#[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
+async fn a_postgresql_node_that_makes_its_own_fingerprint_key_says_every_node_needs_it() {
+    let Some(pg) = kassa_store::postgres::TempPostgres::new_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--database-url", pg.url()];
+    let (mut node, _) = Kassa::serve(dir.path(), &args, &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    assert!(node.terminate().success());
+    let stderr = node.stderr();
+    assert!(stderr.contains("Every kassa node on one PostgreSQL database must use the same key"), "{stderr}");
+    assert!(dir.path().join("kassa.fingerprint-key").exists(), "in the working directory");
+
+    // A node given the key, as every node of a deployment should be, has nothing to say.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let env = [("KASSA_SECRET_KEY", HOOK_KEY), ("KASSA_FINGERPRINT_KEY", "0123456789abcdef0123456789abcdef")];
+    let (mut node, _) = Kassa::serve(elsewhere.path(), &args, &env);
+    assert!(node.terminate().success());
+    assert!(!node.stderr().contains("same key"), "{}", node.stderr());
+    assert!(!elsewhere.path().join("kassa.fingerprint-key").exists());
+}
+
+#[tokio::test]
+async fn a_database_deleted_under_the_server_takes_no_more_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    let http = Http::new(&addr);
+    http.product(HOOK_KEY, "Before").await;
+    assert_eq!(http.get(None, "/health").await.0, 200);
+
+    for file in ["kassa.db", "kassa.db-wal", "kassa.db-shm"] {
+        std::fs::remove_file(dir.path().join(file)).unwrap();
+    }
+    let db = dir.path().canonicalize().unwrap().join("kassa.db").display().to_string();
+    // Every write is refused from the first one on, with a message that names the file.
+    for name in ["After 1", "After 2"] {
+        let (status, body) = http.post(HOOK_KEY, "/products", &[("name", name)]).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["type"], "api_error", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&db) && message.contains("deleted"), "{message}");
+    }
+    let (status, body) = http.get(None, "/health").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "unavailable");
+    assert!(body["reason"].as_str().unwrap().contains("deleted or replaced"), "{body}");
+    // What is still open can still be read.
+    assert_eq!(http.product_names(HOOK_KEY).await, ["Before"]);
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+    let stderr = kassa.stderr();
+    assert_eq!(stderr.matches("THE DATABASE IS LOST").count(), 1, "said once, loudly:\n{stderr}");
+    assert!(stderr.contains(&db), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    let db = dir.path().canonicalize().unwrap().join("kassa.db").display().to_string();
+
+    let mut second = Kassa::spawn(dir.path(), &["serve", "--listen", "127.0.0.1:0"], &[]);
+    assert!(!second.wait().success(), "a second server must not start:\n{}", second.stderr());
+    let stderr = second.stderr();
+    assert!(stderr.contains(&db) && stderr.contains("in use by another kassa process"), "{stderr}");
+    assert!(!stderr.contains("kassa is serving"), "{stderr}");
+    // Nor may `kassa migrate` change the schema under it.
+    let mut migrate = Kassa::spawn(dir.path(), &["migrate"], &[]);
+    assert!(!migrate.wait().success());
+    assert!(migrate.stderr().contains("in use by another kassa process"), "{}", migrate.stderr());
+
+    // The first one serves on, undisturbed.
+    Http::new(&addr).product(HOOK_KEY, "Still serving").await;
+    assert!(first.terminate().success());
+    // Once it has stopped, the file is free.
+    let (mut next, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", HOOK_KEY)]);
+    assert_eq!(Http::new(&addr).product_names(HOOK_KEY).await, ["Still serving"]);
+    assert!(next.terminate().success());
+}
+
+/// Whether this machine lets the tests mount a small file system of their own (a tmpfs in a
+/// mount namespace of their own, through `unshare`): as root, or where unprivileged user
+/// namespaces are allowed.
+fn can_mount_a_tmpfs(dir: &std::path::Path) -> bool {
+    std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$0\"", &dir.display().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A real full disk: kassa serves from a 4 MiB tmpfs (in a mount namespace of its own), most of
+/// which a filler file takes; sessions are created until a write fails for want of room.
+#[tokio::test]
+async fn health_answers_503_while_the_disk_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = dir.path().join("fs");
+    std::fs::create_dir(&fs).unwrap();
+    if !can_mount_a_tmpfs(&fs) {
+        let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+        assert!(!ci, "under CI this test must run: it needs `unshare -rm` and a tmpfs mount");
+        eprintln!("SKIPPED: this machine cannot mount a tmpfs in a namespace of its own (unshare -rm)");
+        return;
+    }
+    let fs_path = fs.display().to_string();
+    let setup = "mount -t tmpfs -o size=4m tmpfs \"$0\" && head -c 3000000 /dev/zero > \"$0/filler\" \
+                 && cd \"$0\" && exec \"$@\"";
+    let cmd = common::command_via(
+        dir.path(),
+        &["unshare", "-rm", "sh", "-c", setup, &fs_path],
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("KASSA_SECRET_KEY", HOOK_KEY)],
+    );
+    let mut kassa = Kassa::spawn_command(cmd);
+    let http = Http::new(&kassa.addr());
+    assert_eq!(http.get(None, "/health").await.0, 200);
+
+    // Products with as much metadata as they may carry, until the disk is full.
+    let value = "x".repeat(500);
+    let keys: Vec<String> = (0..50).map(|i| format!("k{i}")).collect();
+    let mut form = vec![("name", "Filler")];
+    let metadata: Vec<String> = keys.iter().map(|k| format!("metadata[{k}]")).collect();
+    form.extend(metadata.iter().map(|k| (k.as_str(), value.as_str())));
+    let mut full = None;
+    for _ in 0..1000 {
+        let (status, body) = http.post(HOOK_KEY, "/products", &form).await;
+        if status != 201 {
+            full = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = full.expect("the disk filled up");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["type"], "api_error", "{body}");
+
+    let (status, body) = http.get(None, "/health").await;
+    assert_eq!(status, 503, "while writes fail: {body}");
+    assert!(body["reason"].as_str().unwrap().contains("writes"), "{body}");
+
+    // Room again (the filler goes, seen from outside through the process's own root): the next
+    // write succeeds, and /health follows it.
+    std::fs::remove_file(format!("/proc/{}/root{fs_path}/filler", kassa.pid())).unwrap();
+    let (status, body) = http.post(HOOK_KEY, "/products", &form).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http.get(None, "/health").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(kassa.terminate().success());
+    assert!(kassa.stderr().contains("SQLite writes are failing"), "{}", kassa.stderr());
 }

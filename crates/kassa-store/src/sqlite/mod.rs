@@ -21,6 +21,14 @@
 //! batch gets the error and none of it is in the database. Because one fsync serves a whole
 //! batch, throughput grows with concurrency instead of being capped at one fsync per request.
 //!
+//! # Files, health and exclusivity
+//!
+//! The database file is created `0600` before SQLite opens it (its `-wal` and `-shm` follow its
+//! mode), and an existing one that other users may read is reported at open
+//! ([`crate::files`]). The store watches that its files are still the database's files, that its
+//! writes reach the disk, and — opened with [`SqliteOptions::exclusive`], as `kassa serve` does —
+//! holds an exclusive lock on the file so that no second server uses it (`src/sqlite/health.rs`).
+//!
 //! # Reads: a pool of readers
 //!
 //! [`Store::get`], [`Store::get_many`], [`Store::list`], [`Store::ping`],
@@ -46,6 +54,7 @@
 //! (`prepare_cached`, capacity [`STATEMENT_CACHE`]).
 
 mod error;
+mod health;
 mod reader;
 mod schema;
 mod sql;
@@ -87,11 +96,23 @@ pub struct SqliteOptions {
     /// How long a connection waits for a lock held by another process (another kassa on the same
     /// file, a backup) before the operation fails as `Unavailable`. Default 5 s.
     pub busy_timeout: Duration,
+    /// Take an exclusive lock on the file for as long as the store is open, and refuse to open
+    /// a file another process holds so (`kassa serve`, `kassa migrate`). Default `false`, for
+    /// short commands beside a server (`kassa accounts create`).
+    pub exclusive: bool,
+    /// How long without a write before [`Store::ping`] probes the writer with one. Default 10 s.
+    pub health_probe_after: Duration,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { readers: 2, max_batch: 256, busy_timeout: Duration::from_secs(5) }
+        Self {
+            readers: 2,
+            max_batch: 256,
+            busy_timeout: Duration::from_secs(5),
+            exclusive: false,
+            health_probe_after: Duration::from_secs(10),
+        }
     }
 }
 
@@ -120,6 +141,7 @@ pub struct SqliteStore {
     threads: Vec<JoinHandle<()>>,
     path: PathBuf,
     counters: Arc<Counters>,
+    health: Arc<health::Health>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -153,6 +175,13 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] with options.
     pub fn open_with(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        // Made by kassa for its owner alone, before SQLite would make it with the umask's mode.
+        crate::files::create_private(path).map_err(|e| {
+            let shown = crate::files::absolute(path);
+            StoreError::Unavailable(format!("cannot create the database file {}: {e}", shown.display()))
+        })?;
+        // Before SQLite opens the file: a second server must not even migrate it.
+        let lock = if options.exclusive { Some(Arc::new(health::lock_exclusive(path)?)) } else { None };
         let mut writer = open_connection(path, true, options.busy_timeout)?;
         let mode: String =
             writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(map)?;
@@ -184,6 +213,14 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
 
+        let checkpointer = open_connection(path, true, options.busy_timeout)?;
+        // Every file is open now (the log and its index too): these are the files to watch.
+        let health = Arc::new(health::Health::new(path, options.health_probe_after)?);
+        crate::files::warn_if_open_to_others(
+            &[path.to_owned(), health::wal_path(path), health::shm_path(path)],
+            "they hold webhook signing secrets and customers' data",
+        );
+
         let (write_tx, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
         let (read_tx, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
         let spawn_failed =
@@ -194,27 +231,40 @@ impl SqliteStore {
         let writer_counters = counters.clone();
         let wal_frames = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let writer_wal = wal_frames.clone();
+        let writer_health = health.clone();
+        // Each thread holds the lock until its connection has closed (see `health`).
+        let held = lock.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("kassa-sqlite-writer".to_owned())
-                .spawn(move || writer::run(writer, write_rx, max_batch, writer_counters, writer_wal))
+                .spawn(move || {
+                    writer::run(writer, write_rx, max_batch, writer_counters, writer_wal, writer_health);
+                    drop(held);
+                })
                 .map_err(spawn_failed)?,
         );
         for (i, conn) in readers.into_iter().enumerate() {
             let rx = read_rx.clone();
+            let held = lock.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("kassa-sqlite-reader-{i}"))
-                    .spawn(move || reader::run(conn, rx))
+                    .spawn(move || {
+                        reader::run(conn, rx);
+                        drop(held);
+                    })
                     .map_err(spawn_failed)?,
             );
         }
         let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(0);
-        let checkpointer = open_connection(path, true, options.busy_timeout)?;
+        let checkpoint_health = health.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("kassa-sqlite-checkpointer".to_owned())
-                .spawn(move || checkpoint(checkpointer, checkpoint_rx, wal_frames))
+                .spawn(move || {
+                    checkpoint(checkpointer, checkpoint_rx, wal_frames, &checkpoint_health);
+                    drop(lock);
+                })
                 .map_err(spawn_failed)?,
         );
         tracing::info!(path = %path.display(), readers = threads.len() - 2, "opened SQLite store");
@@ -223,6 +273,7 @@ impl SqliteStore {
             threads,
             path: path.to_owned(),
             counters,
+            health,
         })
     }
 
@@ -254,6 +305,32 @@ impl SqliteStore {
     /// Transactions queued for the writer and not yet taken into a batch.
     pub fn write_queue_len(&self) -> usize {
         self.queues.as_ref().map_or(0, |q| q.write.len())
+    }
+
+    /// Send the write probe through the writer and wait for it (at most
+    /// [`health::PROBE_TIMEOUT`]); its batch records what it showed like any other.
+    async fn probe(&self) -> Result<(), StoreError> {
+        /// Marks the probe answered when the job is done with, run or not.
+        struct Done(Arc<health::Health>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.probe_done();
+            }
+        }
+        let done = Done(self.health.clone());
+        let probe = self.write(Box::new(move |conn| {
+            let _done = done;
+            health::probe(conn).map(|()| boxed(())).map_err(Abort::Store)
+        }));
+        match tokio::time::timeout(health::PROBE_TIMEOUT, probe).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(Abort::Store(e))) => Err(e),
+            Ok(Err(Abort::Refused(_))) => Err(StoreError::Backend("the write probe was refused".to_owned())),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the SQLite writer has not finished a write in {} s",
+                health::PROBE_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     fn queues(&self) -> Result<&Queues, StoreError> {
@@ -301,7 +378,7 @@ impl Drop for SqliteStore {
 }
 
 /// The file a `sqlite:` URL names. The URL itself is never echoed in errors.
-fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
+pub(crate) fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
     let invalid = |why: &str| StoreError::Backend(format!("invalid SQLite database URL: {why}"));
     let rest = url.strip_prefix("sqlite:").ok_or_else(|| invalid("it must start with `sqlite:`"))?;
     // `sqlite://a/b.db` is the relative `a/b.db`; `sqlite:///a/b.db` the absolute `/a/b.db`.
@@ -335,7 +412,15 @@ fn boxed<T: Send + 'static>(v: T) -> Box<dyn Any + Send> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// Reachable, and fit to write: the files are still the database's (else `Lost`), writes
+    /// are not failing, and — when no write has shown that for a while — a probe write commits
+    /// (see `src/sqlite/health.rs`).
     async fn ping(&self) -> Result<(), StoreError> {
+        self.health.check_files()?;
+        if self.health.probe_due() {
+            self.probe().await?;
+        }
+        self.health.writes()?;
         self.read(|conn| {
             let one: i64 = conn
                 .prepare_cached("SELECT 1")
@@ -475,22 +560,41 @@ impl Store for SqliteStore {
 /// no commit waits for a checkpoint (SQLite would otherwise run one inside the commit that fills
 /// the log). `PASSIVE` never blocks the writer or the readers. Stops when the store closes, after
 /// one last checkpoint. The log's length after each run goes to `wal_frames`, for the writer
-/// (see [`writer::WAL_RESTART_FRAMES`]).
+/// (see [`writer::WAL_RESTART_FRAMES`]). Each turn first looks at the database's files
+/// ([`health::Health::check_files`]), and no longer checkpoints once they are gone. A failing
+/// checkpoint (a full disk fails every one) is logged when it starts failing and when it works
+/// again, not twice a second in between.
 fn checkpoint(
     conn: rusqlite::Connection,
     stop: crossbeam_channel::Receiver<()>,
     wal_frames: Arc<std::sync::atomic::AtomicI64>,
+    health: &health::Health,
 ) {
-    let run = |conn: &rusqlite::Connection| match conn
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-    {
-        Ok(frames) => wal_frames.store(frames, std::sync::atomic::Ordering::Relaxed),
-        Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry"),
-    };
+    let mut failing = false;
+    let mut run =
+        |conn: &rusqlite::Connection| match conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+        {
+            Ok(frames) => {
+                wal_frames.store(frames, std::sync::atomic::Ordering::Relaxed);
+                if std::mem::take(&mut failing) {
+                    tracing::info!("SQLite checkpoints succeed again");
+                }
+            }
+            Err(e) if failing => tracing::debug!(error = %e, "SQLite checkpoint failed again"),
+            Err(e) => {
+                failing = true;
+                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying every half second");
+            }
+        };
     while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
         stop.recv_timeout(std::time::Duration::from_millis(500))
     {
-        run(&conn);
+        // Also the periodic look at the files: a store nobody writes to or asks about still
+        // notices, and says so, soon after its file goes.
+        if health.check_files().is_ok() {
+            run(&conn);
+        }
     }
     run(&conn);
 }
@@ -721,5 +825,157 @@ mod tests {
         let store = db.open();
         store.ping().await.unwrap();
         assert_eq!(store.count_accounts().await.unwrap(), 0);
+    }
+
+    // --- data at rest (issue 13 §9, §11, §12) ---------------------------------------------------
+
+    /// Run `sql` on the writer's connection (a test hook: the pragmas below are per connection).
+    async fn on_writer(store: &SqliteStore, sql: &'static str) {
+        store
+            .write(Box::new(move |conn| {
+                conn.execute_batch(sql).map_err(map)?;
+                Ok(boxed(()))
+            }))
+            .await
+            .unwrap();
+    }
+
+    async fn insert(store: &SqliteStore, id: &str) -> Result<(), StoreError> {
+        let record = product("acct_1", id);
+        transact(store, move |tx| tx.insert(&record)).await
+    }
+
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_files_are_created_for_their_owner_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        insert(&store, "prod_1").await.unwrap();
+        let path = db.path();
+        for file in [path.to_owned(), health::wal_path(path), health::shm_path(path)] {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deleted_database_takes_no_more_writes() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        insert(&store, "prod_1").await.unwrap();
+        for file in [db.path().to_owned(), health::wal_path(db.path()), health::shm_path(db.path())] {
+            std::fs::remove_file(file).unwrap();
+        }
+        // The very next write is refused, naming the file; so is every later one, and `ping`.
+        let lost = |e: &StoreError| matches!(e, StoreError::Lost(m) if m.contains(&db.path().display().to_string()) && m.contains("was deleted"));
+        let err = insert(&store, "prod_2").await.unwrap_err();
+        assert!(lost(&err), "{err:?}");
+        let err = insert(&store, "prod_3").await.unwrap_err();
+        assert!(lost(&err), "{err:?}");
+        let err = store.ping().await.unwrap_err();
+        assert!(lost(&err), "{err:?}");
+        // Reads go on, from the orphaned file.
+        assert!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap().is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replaced_database_is_noticed_without_a_write() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        insert(&store, "prod_1").await.unwrap();
+        // Another database moved into place (a restore over a running server).
+        let other = TempSqlite::new();
+        drop(other.open_sqlite());
+        std::fs::rename(other.path(), db.path()).unwrap();
+        // The checkpointer looks every half second, with no write and no ping.
+        let start = std::time::Instant::now();
+        while store.health.lost().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(30), "the replacement was not noticed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let err = insert(&store, "prod_2").await.unwrap_err();
+        assert!(matches!(&err, StoreError::Lost(m) if m.contains("was replaced")), "{err:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_exclusive_store_keeps_the_file_to_itself() {
+        let db = TempSqlite::new();
+        let exclusive = SqliteOptions { exclusive: true, ..SqliteOptions::default() };
+        let first = SqliteStore::open_with(db.path(), exclusive.clone()).unwrap();
+        let err = SqliteStore::open_with(db.path(), exclusive.clone()).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Unavailable(m) if m.contains("in use by another kassa process")
+                && m.contains(&db.path().display().to_string())),
+            "{err:?}"
+        );
+        // A short command beside the server takes no lock.
+        let beside = SqliteStore::open_with(db.path(), SqliteOptions::default()).unwrap();
+        insert(&beside, "prod_1").await.unwrap();
+        drop(beside);
+        insert(&first, "prod_2").await.unwrap();
+        // Closed, the file is free again.
+        drop(first);
+        let again = SqliteStore::open_with(db.path(), exclusive).unwrap();
+        assert!(again.get("acct_1", Kind::Product, "prod_1").await.unwrap().is_some());
+    }
+
+    /// A full disk, as SQLite's page limit makes one: a write that needs a new page fails with
+    /// `SQLITE_FULL`, as it does when the file system has no room.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ping_fails_while_writes_fail_and_recovers_with_a_write() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        store.ping().await.unwrap();
+        on_writer(&store, "PRAGMA max_page_count = 1").await;
+        let mut failed = None;
+        for i in 0..10_000 {
+            if let Err(e) = insert(&store, &format!("prod_{i:05}")).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let failed = failed.expect("the page limit stops the inserts");
+        assert!(matches!(&failed, StoreError::Unavailable(m) if m.contains("full")), "{failed:?}");
+        let err = store.ping().await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Unavailable(m) if m.contains("writes are failing") && m.contains("full")),
+            "{err:?}"
+        );
+        // A refusal or a read-only transaction shows nothing either way: still failing.
+        transact(&store, |tx| tx.get("acct_1", Kind::Product, "prod_00000")).await.unwrap();
+        assert!(store.ping().await.is_err());
+
+        on_writer(&store, "PRAGMA max_page_count = 1000000").await;
+        insert(&store, "prod_after").await.unwrap();
+        store.ping().await.unwrap();
+    }
+
+    /// When nothing has been written for a while, `ping` writes a probe; a writer that cannot
+    /// write (here, told its connection is read-only) fails it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ping_probes_the_writer_when_nothing_was_written_lately() {
+        let db = TempSqlite::with_options(SqliteOptions {
+            health_probe_after: Duration::ZERO,
+            ..Default::default()
+        });
+        let store = db.open_sqlite();
+        let before = store.writer_stats();
+        store.ping().await.unwrap();
+        assert_eq!(store.writer_stats().batches, before.batches + 1, "the probe is a committed write");
+
+        // For good: the writer cannot even begin the transaction that would set it back.
+        on_writer(&store, "PRAGMA query_only = 1").await;
+        let err = store.ping().await.unwrap_err();
+        assert!(matches!(&err, StoreError::Unavailable(m) if m.contains("readonly")), "{err:?}");
+        assert!(store.ping().await.is_err(), "the next probe fails too");
+
+        // Under the default, a store that has just written does not probe.
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        insert(&store, "prod_1").await.unwrap();
+        let before = store.writer_stats();
+        store.ping().await.unwrap();
+        assert_eq!(store.writer_stats(), before);
     }
 }

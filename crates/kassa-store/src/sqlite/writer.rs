@@ -13,6 +13,11 @@
 //!
 //! One fsync thus covers every transaction that queued up while the previous one was on its way
 //! to the disk: under load, batches grow by themselves and the commit rate follows.
+//!
+//! Each batch also tells the store's [`Health`] what it showed about writing (a change committed,
+//! or a failure of the disk's kind), and before and after each batch the writer checks that the
+//! database's files are still at their paths: if they are not, the batch's jobs are told the
+//! store is lost instead of being acknowledged, and no later batch runs (`health.rs`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -24,6 +29,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::error::map;
+use super::health::{Health, Shown};
 
 pub(crate) type Outcome = TxOutcome;
 
@@ -63,6 +69,7 @@ pub(crate) fn run(
     max_batch: usize,
     counters: Arc<Counters>,
     wal_frames: Arc<AtomicI64>,
+    health: Arc<Health>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Ok(first) = jobs.recv() {
@@ -73,7 +80,15 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, &mut batch, &counters);
+        // Before (so that nothing of the batch goes to files that are gone) and after the commit
+        // (for files that went during it): the batch is acknowledged only if the files are there.
+        if let Err(lost) = health.check_files() {
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(Abort::Store(lost.clone())));
+            }
+            continue;
+        }
+        commit_batch(&conn, &mut batch, &counters, &health);
         if wal_frames.load(Ordering::Relaxed) > WAL_RESTART_FRAMES {
             // The background checkpointer reports the log's length again within half a second.
             wal_frames.store(0, Ordering::Relaxed);
@@ -91,26 +106,39 @@ struct Ran {
     outcome: Outcome,
 }
 
-/// Run and commit one batch, answering every job; whether it committed. The counters move before
-/// any job is answered, so a caller that has its answer sees its batch counted.
-fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counters) -> bool {
+/// Run and commit one batch, answering every job. The counters and the health record (what the
+/// batch showed about writing) move before any job is answered, so a caller that has its answer
+/// sees its batch counted, and a `ping` after it sees what it showed.
+fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counters, health: &Health) {
     let size = batch.len();
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let e = map(e);
         tracing::error!(error = %e, jobs = size, "SQLite writer could not begin a transaction");
+        health.record(Shown::Failed(e.to_string()));
         for job in batch.drain(..) {
             let _ = job.reply.send(Err(Abort::Store(e.clone())));
         }
-        return false;
+        return;
     }
 
     let mut ran: Vec<Ran> = Vec::with_capacity(size);
     let mut jobs = batch.drain(..);
     let mut fatal: Option<StoreError> = None;
+    // Rows changed by the jobs that are kept, and the first failure of the disk's kind.
+    let mut changed = 0u64;
+    let mut disk_failure: Option<String> = None;
     for job in jobs.by_ref() {
+        let before = conn.total_changes();
         let outcome = run_job(conn, job.f);
         let aborted = conn.is_autocommit();
         let ok = outcome.is_ok();
+        match &outcome {
+            Ok(_) => changed += conn.total_changes().saturating_sub(before),
+            Err(Abort::Store(e @ StoreError::Unavailable(_))) => {
+                disk_failure.get_or_insert_with(|| e.to_string());
+            }
+            Err(_) => {}
+        }
         ran.push(Ran { reply: job.reply, outcome });
         if aborted {
             // SQLite rolled the whole transaction back (a full disk, an I/O error): the jobs
@@ -136,10 +164,20 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counter
         None => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters.transactions.fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
+            health.record(match (disk_failure, changed) {
+                (Some(reason), _) => Shown::Failed(reason),
+                (None, 0) => Shown::Nothing,
+                (None, _) => Shown::Wrote,
+            });
+            // Committed — but to the database's files only if they are still at their paths.
+            let lost = health.check_files().err();
             for r in ran {
-                let _ = r.reply.send(r.outcome);
+                let outcome = match (&lost, r.outcome) {
+                    (Some(lost), Ok(_)) => Err(Abort::Store(lost.clone())),
+                    (_, outcome) => outcome,
+                };
+                let _ = r.reply.send(outcome);
             }
-            true
         }
         Some(e) => {
             tracing::error!(error = %e, jobs = size, "SQLite group commit failed; nothing of the batch was written");
@@ -148,6 +186,8 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counter
             {
                 tracing::error!(error = %map(re), "SQLite writer could not roll back");
             }
+            // The statement's own failure says more than "rolled back", when there was one.
+            health.record(Shown::Failed(disk_failure.unwrap_or_else(|| e.to_string())));
             for r in ran {
                 // A job that failed or refused on its own keeps its own answer: it wrote nothing
                 // either way.
@@ -160,7 +200,6 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counter
             for job in unreached {
                 let _ = job.reply.send(Err(Abort::Store(e.clone())));
             }
-            false
         }
     }
 }

@@ -203,6 +203,12 @@ fn store_error(e: StoreError) -> Response {
                 "The database is unavailable right now. Try again in a moment.",
             )
         }
+        StoreError::Lost(message) => {
+            tracing::error!(%message, "a write was refused: the database is lost");
+            // For the merchant's own backend: it names the file, so that whoever runs kassa
+            // knows what happened and what to restore.
+            error_response(StatusCode::SERVICE_UNAVAILABLE, "api_error", None, None, &message)
+        }
         StoreError::Conflict(constraint) => {
             tracing::warn!(constraint = constraint.name(), "unexpected uniqueness conflict");
             error_response(

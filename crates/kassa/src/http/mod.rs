@@ -18,6 +18,7 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kassa_core::store::StoreError;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -116,12 +117,33 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `GET /health`: 200 while the database answers and takes writes, else 503 with a reason. The
+/// store decides (on SQLite: its files are still there, writes are not failing, and after a quiet
+/// spell a probe write commits); the reason is worded here, for anyone who can reach the server,
+/// and the cause goes to the log.
 async fn health(State(ctx): State<AppState>) -> Response {
     match ctx.store.ping().await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "unavailable"}))).into_response()
+            let reason = match &e {
+                StoreError::Lost(_) => {
+                    "the database file was deleted or replaced while kassa was running: no write is \
+                     accepted until kassa is restarted"
+                }
+                StoreError::Unavailable(_) => {
+                    "the database cannot be reached, or does not take writes (a full disk, say); the \
+                     log says which"
+                }
+                StoreError::Conflict(_)
+                | StoreError::Unstorable(_)
+                | StoreError::CursorNotFound(_)
+                | StoreError::NotFound
+                | StoreError::Corrupt(_)
+                | StoreError::Backend(_) => "the database answered with an error; the log says which",
+            };
+            let body = json!({"status": "unavailable", "reason": reason});
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
     }
 }

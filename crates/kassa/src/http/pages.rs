@@ -627,7 +627,7 @@ pub fn service_error_page(e: crate::service::Error) -> Response {
         Error::Domain(DomainError::NotFound { .. }) => return not_found(),
         Error::Idempotency(r) => (StatusCode::BAD_REQUEST, "Request refused", r.to_string()),
         Error::Store(StoreError::Unstorable(m)) => (StatusCode::BAD_REQUEST, "Request refused", m),
-        Error::Store(StoreError::Unavailable(cause)) => {
+        Error::Store(StoreError::Unavailable(cause) | StoreError::Lost(cause)) => {
             tracing::error!(%cause, "database unavailable");
             let message = "The checkout is unavailable right now. Try again in a moment.".to_owned();
             (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", message)

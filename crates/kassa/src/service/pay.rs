@@ -365,7 +365,7 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
                 refused(messages.join(" "))
             })?;
             let held = claim(ctx, &account, id).await?;
-            let details = card.details(&account);
+            let details = card.details(&ctx.fingerprint_key, &account);
             let saved = serde_json::to_value(ctx.processor.saved_behaviour(&card)).unwrap_or(Value::Null);
             match ctx.processor.pay_card(&card, held.amount_total, held.currency).await {
                 CardAttempt::Succeeded => {

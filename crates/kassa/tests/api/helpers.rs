@@ -129,6 +129,12 @@ impl TestApp {
             billing_interval: None,
             dunning: kassa_core::renewal::Dunning::default(),
             http: kassa::config::HttpSettings::default(),
+            // Given, so that no key file is written (on PostgreSQL it would go to the working
+            // directory); `tests/cli.rs` covers the file.
+            fingerprint: kassa::config::FingerprintSettings {
+                key: Some(kassa_core::payment::FingerprintKey::generate()),
+                key_file: None,
+            },
         };
         let mut settings = settings;
         tweak(&mut settings);

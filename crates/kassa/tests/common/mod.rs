@@ -7,8 +7,9 @@
 //!   on plain threads, so it serves under any runtime (or none) while a test blocks;
 //! - [`verify_signature`]: a `Stripe-Signature` check with an HMAC computed here, parsed the way
 //!   Stripe's libraries parse the header;
-//! - [`Kassa`]: a real `kassa` process (spawned in a directory of its own, waited for until it
-//!   serves, stopped with SIGTERM or SIGKILL, its stderr kept);
+//! - [`Kassa`]: a real `kassa` process (spawned in a directory of its own — directly, or through a
+//!   wrapper such as `sh -c` or `unshare` with [`command_via`] — waited for until it serves,
+//!   stopped with SIGTERM or SIGKILL, its stderr kept);
 //! - [`SessionLoad`] and [`unreadable`]: sessions created concurrently with every acknowledged
 //!   id remembered, and a check that each of them is there afterwards (the kill -9 tests);
 //! - [`id`], [`ids`], [`all_at_once`].
@@ -348,11 +349,27 @@ const KASSA_VARS: &[&str] = &[
     "KASSA_IDLE_TIMEOUT",
     "KASSA_MAX_CONNECTIONS",
     "KASSA_SHUTDOWN_TIMEOUT",
+    "KASSA_FINGERPRINT_KEY",
+    "KASSA_FINGERPRINT_KEY_FILE",
 ];
 
 /// `kassa <args>` in `dir`, with only the settings in `env` (and `RUST_LOG=info`).
 pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
+    command_via(dir, &[], args, env)
+}
+
+/// [`command`] run through `wrapper` (a program and its arguments, which end with the kassa
+/// binary's path and `args`), e.g. `["sh", "-c", "umask 022 && exec \"$@\"", "sh"]`: for what
+/// must be set up in the process itself before kassa starts (a umask, a namespace).
+pub fn command_via(dir: &Path, wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = match wrapper.split_first() {
+        None => Command::new(BIN),
+        Some((program, rest)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(rest).arg(BIN);
+            cmd
+        }
+    };
     cmd.current_dir(dir).args(args);
     for var in KASSA_VARS {
         cmd.env_remove(var);
@@ -429,7 +446,7 @@ impl Kassa {
         Self::spawn_command(command(dir, args, env))
     }
 
-    /// Start `cmd` (a `kassa` command, see [`command`]) without waiting for anything.
+    /// Start `cmd` (from [`command`] or [`command_via`]) without waiting for anything.
     pub fn spawn_command(mut cmd: Command) -> Self {
         let mut child = cmd
             .stdin(Stdio::null())
