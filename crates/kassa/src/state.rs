@@ -35,6 +35,9 @@ pub struct Ctx {
     pub delivery_pace: Pace,
     /// What happens to failed renewals.
     pub dunning: kassa_core::renewal::Dunning,
+    /// How much of a billing run (a test clock's advance, the scheduler catching up) one
+    /// transaction does.
+    pub billing_chunk: crate::service::billing::Chunk,
 }
 
 impl Ctx {
@@ -50,6 +53,7 @@ impl Ctx {
             deliveries_due: tokio::sync::Notify::new(),
             delivery_pace: Default::default(),
             dunning: kassa_core::renewal::Dunning::default(),
+            billing_chunk: crate::service::billing::Chunk::default(),
             store,
             processor: Arc::new(TestNetwork),
             clock,
