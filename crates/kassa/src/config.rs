@@ -27,6 +27,8 @@ pub struct Settings {
     /// How often the billing scheduler runs; `None`: not in the background (the tests drive it).
     pub billing_interval: Option<Duration>,
     pub dunning: Dunning,
+    /// How many promotion codes the hosted page lets a session and an address try.
+    pub code_attempts: CodeAttemptLimits,
 }
 
 impl Settings {
@@ -80,6 +82,10 @@ impl Settings {
             deliver_webhooks: true,
             billing_interval: Some(Duration::from_secs(1)),
             dunning: Dunning { final_status, ..Dunning::default() },
+            code_attempts: CodeAttemptLimits {
+                per_session: args.promo_code_attempts_per_session,
+                per_address: args.promo_code_attempts_per_address,
+            },
         })
     }
 }
@@ -115,5 +121,23 @@ impl Default for WebhookSettings {
             endpoints_per_pass: 1000,
             max_rate: 2200,
         }
+    }
+}
+
+/// The hosted page's promotion code budgets, in attempts a minute (`0`: no limit), per node
+/// (`crate::limits` says how they are counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeAttemptLimits {
+    /// Per checkout session (`--promo-code-attempts-per-session`).
+    pub per_session: u32,
+    /// Per client address (`--promo-code-attempts-per-address`).
+    pub per_address: u32,
+}
+
+impl Default for CodeAttemptLimits {
+    /// 5 a minute per session is more than a customer retyping a code needs; 30 a minute per
+    /// address leaves room for a few customers behind one network address.
+    fn default() -> Self {
+        Self { per_session: 5, per_address: 30 }
     }
 }

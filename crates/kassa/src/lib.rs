@@ -16,6 +16,7 @@
 //! - [`client`]: outgoing HTTP (webhooks, `kassa listen`) and the pace of webhook attempts.
 //! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
+//! - [`limits`]: the per-node budgets of promotion code attempts on the hosted page.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring. `config`
 //!   depends on nothing of the application but `cli`, so every layer can read settings.
 
@@ -24,6 +25,7 @@ pub mod client;
 pub mod config;
 pub mod form;
 pub mod http;
+pub mod limits;
 pub mod listen;
 pub mod service;
 pub mod startup;

@@ -44,13 +44,15 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mut ctx = Ctx::new(store, clock, &public_url, settings.webhooks.clone());
     ctx.dunning = settings.dunning;
+    ctx.code_attempts = crate::limits::CodeAttempts::new(settings.code_attempts, ctx.clock.clone());
     let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 
     let app = crate::http::router(ctx.clone());
     let mut http_stop = stopped.clone();
     let http = tokio::spawn(async move {
-        axum::serve(listener, app)
+        // With each connection's peer address, which the hosted page's limits count by.
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = http_stop.wait_for(|s| *s).await;
             })

@@ -128,6 +128,7 @@ impl TestApp {
             deliver_webhooks: false,
             billing_interval: None,
             dunning: kassa_core::renewal::Dunning::default(),
+            code_attempts: Default::default(),
         };
         let mut settings = settings;
         tweak(&mut settings);
