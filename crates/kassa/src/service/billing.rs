@@ -462,6 +462,9 @@ const CLOCK_LEASE: i64 = 300;
 ///
 /// Round after round it bills what is due at the earliest due time. The due times are read once
 /// and then kept up to date from what each pass reports, so a round costs only its own work.
+/// An advance can take longer than the clock's lease (two years over thousands of daily
+/// subscriptions), so the run renews the lease while it works: only a run that died lets
+/// another take the clock over.
 pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     let Some(clock) = kassa_core::store::StoreExt::load::<TestClock>(ctx.store.as_ref(), account, id).await?
     else {
@@ -473,7 +476,12 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     for (sub, t) in due_by(ctx, &timeline, target).await? {
         due.set(sub, Some(t));
     }
+    let mut renew_at = ctx.now() + CLOCK_LEASE / 2;
     while let Some(next) = due.earliest().filter(|t| *t <= target) {
+        if ctx.now() >= renew_at {
+            renew_lease(ctx, account, id, target).await?;
+            renew_at = ctx.now() + CLOCK_LEASE / 2;
+        }
         let mut touched_any = false;
         loop {
             let touched = pass(ctx, &timeline, next).await?;
@@ -513,6 +521,24 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
             Ok(())
         },
     )
+    .await?;
+    Ok(())
+}
+
+/// Hold the clock `CLOCK_LEASE` longer, while it still advances to `target`.
+async fn renew_lease(ctx: &Ctx, account: &str, id: &str, target: Timestamp) -> Result<()> {
+    let now = ctx.now();
+    let (account, id) = (account.to_owned(), id.to_owned());
+    kassa_core::store::transact(ctx.store.as_ref(), move |tx| {
+        if let Some(mut c) = tx.load::<TestClock>(&account, &id)?
+            && c.status == ClockStatus::Advancing
+            && c.frozen_time == target
+        {
+            c.locked_until = now + CLOCK_LEASE;
+            tx.put(&account, &c)?;
+        }
+        Ok(())
+    })
     .await?;
     Ok(())
 }

@@ -815,3 +815,49 @@ async fn an_advance_runs_in_bounded_chunks_in_time_order_across_customers() {
     assert_eq!(created.len(), 12 * 21);
     assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first: {created:?}");
 }
+
+#[tokio::test]
+async fn an_advance_that_outlasts_its_lease_keeps_its_clock() {
+    // `service::billing`'s lease on an advancing clock.
+    const CLOCK_LEASE: i64 = 300;
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 1, 15);
+    let (clock, cus) = clock_and_customer(&app, start).await;
+    let sub = id(&subscribe(&app, Some(&cus), 900, "month", "4242424242424242", json!({})).await);
+
+    // The advance runs on a context whose charges wait for the test: it is still running when
+    // the server's time passes its lease.
+    let stalled = Arc::new(StalledCharges::default());
+    let base = app.ctx();
+    let mut ctx = Ctx::new(base.store.clone(), base.clock.clone(), &base.public_url, base.webhooks.clone());
+    ctx.processor = stalled.clone();
+    let ctx: AppState = Arc::new(ctx);
+    let key = kassa_core::account::SecretKey::from_operator(&app.key).unwrap();
+    let account = base.store.account_by_key(&key.hash()).await.unwrap().unwrap();
+    let acct = kassa::service::Acct { id: account.id, name: account.name };
+    let to = ts(2027, 4, 15);
+    let p =
+        kassa_core::params::TestClockAdvance { frozen_time: Some(kassa_core::params::Int(to)), expand: None };
+    kassa::service::billing::start_advance(&ctx, &acct, &clock, p).await.unwrap();
+    tokio::time::timeout(TIMEOUT, stalled.entered.notified()).await.expect("the first renewal's charge");
+    app.advance(CLOCK_LEASE + 1);
+    stalled.release.notify_one();
+    tokio::time::timeout(TIMEOUT, stalled.entered.notified()).await.expect("the second renewal's charge");
+
+    // The run renewed its lease between rounds: the scheduler's pass does not take the clock
+    // over (it would bill the rest itself and make the clock ready).
+    kassa::worker::bill_once(app.ctx()).await.unwrap();
+    let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
+    assert_eq!(c.ok()["status"], "advancing", "{}", c.text);
+
+    poll_async("the clock to get ready", || async {
+        stalled.release.notify_one();
+        let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
+        (c.ok()["status"] == "ready").then_some(())
+    })
+    .await;
+    let inv = invoices(&app, &sub).await;
+    assert_eq!(inv.len(), 4, "{inv:#?}");
+    assert!(inv.iter().all(|i| i["status"] == "paid" && i["attempt_count"].as_i64() <= Some(1)));
+    assert_eq!(stalled.charges.load(std::sync::atomic::Ordering::SeqCst), 3, "each renewal charged once");
+}
