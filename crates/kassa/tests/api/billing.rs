@@ -582,6 +582,17 @@ async fn a_clock_moves_at_most_two_years_per_advance_and_never_past_year_9999() 
     assert!(inv.iter().all(|i| i["status"] == "paid"));
 }
 
+/// Start advancing the app's `clock` to `to` with the run on `ctx` (a context of the test's own
+/// on the same store), as `POST …/advance` does on the server's.
+async fn advance_on(app: &TestApp, ctx: &AppState, clock: &str, to: i64) {
+    let key = kassa_core::account::SecretKey::from_operator(&app.key).unwrap();
+    let account = ctx.store.account_by_key(&key.hash()).await.unwrap().unwrap();
+    let acct = kassa::service::Acct { id: account.id, name: account.name };
+    let p =
+        kassa_core::params::TestClockAdvance { frozen_time: Some(kassa_core::params::Int(to)), expand: None };
+    kassa::service::billing::start_advance(ctx, &acct, clock, p).await.unwrap();
+}
+
 /// A store that counts, per transaction, the subscriptions it writes and the invoices it
 /// creates: how much of a billing run one transaction does.
 struct Counting {
@@ -771,13 +782,7 @@ async fn an_advance_runs_in_bounded_chunks_in_time_order_across_customers() {
     let chunk = kassa::service::billing::Chunk { subscriptions: 5, steps: 5 };
     ctx.billing_chunk = chunk;
     let ctx: AppState = Arc::new(ctx);
-    let key = kassa_core::account::SecretKey::from_operator(&app.key).unwrap();
-    let account = base.store.account_by_key(&key.hash()).await.unwrap().unwrap();
-    let acct = kassa::service::Acct { id: account.id, name: account.name };
-    let to = start + 20 * DAY;
-    let p =
-        kassa_core::params::TestClockAdvance { frozen_time: Some(kassa_core::params::Int(to)), expand: None };
-    kassa::service::billing::start_advance(&ctx, &acct, &clock, p).await.unwrap();
+    advance_on(&app, &ctx, &clock, start + 20 * DAY).await;
     poll_async("the clock to get ready", || async {
         let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
         (c.ok()["status"] == "ready").then_some(())
@@ -832,13 +837,7 @@ async fn an_advance_that_outlasts_its_lease_keeps_its_clock() {
     let mut ctx = Ctx::new(base.store.clone(), base.clock.clone(), &base.public_url, base.webhooks.clone());
     ctx.processor = stalled.clone();
     let ctx: AppState = Arc::new(ctx);
-    let key = kassa_core::account::SecretKey::from_operator(&app.key).unwrap();
-    let account = base.store.account_by_key(&key.hash()).await.unwrap().unwrap();
-    let acct = kassa::service::Acct { id: account.id, name: account.name };
-    let to = ts(2027, 4, 15);
-    let p =
-        kassa_core::params::TestClockAdvance { frozen_time: Some(kassa_core::params::Int(to)), expand: None };
-    kassa::service::billing::start_advance(&ctx, &acct, &clock, p).await.unwrap();
+    advance_on(&app, &ctx, &clock, ts(2027, 4, 15)).await;
     tokio::time::timeout(TIMEOUT, stalled.entered.notified()).await.expect("the first renewal's charge");
     app.advance(CLOCK_LEASE + 1);
     stalled.release.notify_one();
