@@ -435,6 +435,25 @@ pub enum Unusable {
 }
 
 impl Unusable {
+    /// Whether the reason is about the purchase at hand — its currency, its amount, its customer —
+    /// rather than about the code itself (switched off, expired, used up, its coupon likewise).
+    /// The hosted page names only these, and only for a code that is otherwise valid: the
+    /// customer learns why the code does not fit their order, but a code that no order could use
+    /// looks the same as one that does not exist.
+    pub fn about_this_checkout(&self) -> bool {
+        match self {
+            Self::CurrencyMismatch(_)
+            | Self::OtherCustomer
+            | Self::FirstTimeOnly
+            | Self::BelowMinimum { .. } => true,
+            Self::CouponExpired
+            | Self::CouponExhausted
+            | Self::CodeInactive
+            | Self::CodeExpired
+            | Self::CodeExhausted => false,
+        }
+    }
+
     /// The error code a merchant sees when a coupon they named cannot be used.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -776,7 +795,9 @@ impl PromotionCode {
         self.code.to_ascii_lowercase()
     }
 
-    /// Can this code discount a purchase of `subtotal` in `currency` by `buyer` now?
+    /// Can this code discount a purchase of `subtotal` in `currency` by `buyer` now? The reasons
+    /// about the code itself come first, so that one about the purchase
+    /// ([`Unusable::about_this_checkout`]) is given only for a code that is otherwise valid.
     pub fn usable(
         &self,
         coupon: &Coupon,

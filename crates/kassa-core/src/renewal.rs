@@ -390,7 +390,40 @@ impl ClockStatus {
 /// How long Stripe keeps a test clock; kassa shows it as `deletes_after` but deletes nothing.
 pub const CLOCK_LIFETIME: i64 = 30 * DAY;
 
+/// The latest time a test clock can show: 9999-12-31T23:59:59Z, the last second with a four-digit
+/// year (what Stripe's dates reach, and far enough that billing periods never overflow).
+pub const MAX_CLOCK_TIME: Timestamp = 253_402_300_799;
+
+/// How far one advance may move a clock, in calendar months: two years, Stripe's limit for a clock
+/// without subscriptions. Stripe allows less when the clock has subscriptions (two intervals of the
+/// shortest); kassa keeps two years for every clock, so that a year of monthly billing still goes
+/// by in one advance, and bounds the work instead by running it in chunks (`service::billing`).
+/// A caller that needs more advances in steps.
+pub const MAX_ADVANCE_MONTHS: u32 = 24;
+
 impl TestClock {
+    /// A `frozen_time` as given on create or advance: a Unix time between 1970 and the end of
+    /// year 9999 ([`MAX_CLOCK_TIME`]).
+    pub fn check_time(t: Timestamp) -> Result<Timestamp, crate::error::Invalid> {
+        if (0..=MAX_CLOCK_TIME).contains(&t) {
+            Ok(t)
+        } else {
+            Err(crate::error::Invalid::param(
+                "frozen_time",
+                format!(
+                    "`frozen_time` must be a Unix time in seconds from 0 to {MAX_CLOCK_TIME} (the end of year 9999)."
+                ),
+            ))
+        }
+    }
+
+    /// The latest time one advance can take the clock to: two years ([`MAX_ADVANCE_MONTHS`])
+    /// after its time, on the same day of the month where there is one (Feb 29 → Feb 28).
+    pub fn advance_limit(&self) -> Timestamp {
+        let day = crate::time::to_civil(self.frozen_time).day;
+        crate::time::add_months(self.frozen_time, MAX_ADVANCE_MONTHS, day).min(MAX_CLOCK_TIME)
+    }
+
     pub fn new(name: Option<String>, frozen_time: Timestamp, now: Timestamp) -> Self {
         Self {
             id: crate::ids::new_id(crate::ids::prefix::TEST_CLOCK),
@@ -402,9 +435,11 @@ impl TestClock {
         }
     }
 
-    /// Start moving to `to`: it must be later than the clock's time, and the clock not moving.
+    /// Start moving to `to`: it must be later than the clock's time and at most two years later
+    /// ([`TestClock::advance_limit`]), and the clock not moving.
     pub fn start_advance(&mut self, to: Timestamp) -> Result<(), crate::error::Error> {
         use crate::error::{Error, Invalid};
+        Self::check_time(to)?;
         if self.status == ClockStatus::Advancing {
             return Err(Error::State(
                 "This test clock is already advancing; wait until it is ready.".to_owned(),
@@ -414,6 +449,17 @@ impl TestClock {
             return Err(Error::Invalid(Invalid::param(
                 "frozen_time",
                 format!("`frozen_time` must be later than the clock's current time ({}).", self.frozen_time),
+            )));
+        }
+        let limit = self.advance_limit();
+        if to > limit {
+            return Err(Error::Invalid(Invalid::param(
+                "frozen_time",
+                format!(
+                    "A test clock can be advanced by at most two years at a time: `frozen_time` can be at most \
+                     {limit}, two years after the clock's current time ({}). Advance in steps.",
+                    self.frozen_time
+                ),
             )));
         }
         self.frozen_time = to;
@@ -651,5 +697,35 @@ mod tests {
             (SubscriptionStatus::Canceled, Some(start + 5), None)
         );
         assert!(cancel_now(&mut now, start + 6).is_err());
+    }
+
+    #[test]
+    fn a_clock_moves_at_most_two_years_at_a_time_and_never_past_year_9999() {
+        use crate::error::Error;
+        let param = |r: Result<(), Error>| match r {
+            Err(Error::Invalid(i)) => (i.param.unwrap_or_default(), i.message),
+            other => panic!("not a refusal: {other:?}"),
+        };
+        let start = ts(2028, 2, 29);
+        let mut c = TestClock::new(None, start, start);
+        assert_eq!(c.advance_limit(), ts(2030, 2, 28), "two calendar years, on the last day of February");
+        let (p, m) = param(c.clone().start_advance(ts(2030, 2, 28) + 1));
+        assert_eq!(p, "frozen_time");
+        assert!(m.contains("at most two years") && m.contains(&ts(2030, 2, 28).to_string()), "{m}");
+        for bad in [-1, MAX_CLOCK_TIME + 1, i64::MAX] {
+            let (p, m) = param(c.clone().start_advance(bad));
+            assert_eq!(p, "frozen_time");
+            assert!(m.contains("253402300799"), "{m}");
+            assert!(TestClock::check_time(bad).is_err());
+        }
+        c.start_advance(ts(2030, 2, 28)).unwrap();
+        assert_eq!((c.frozen_time, c.status), (ts(2030, 2, 28), ClockStatus::Advancing));
+
+        // Near the end of year 9999 the limit is the end of year 9999.
+        let late = TestClock::new(None, MAX_CLOCK_TIME - 10 * DAY, 0);
+        assert_eq!(late.advance_limit(), MAX_CLOCK_TIME);
+        assert!(late.clone().start_advance(MAX_CLOCK_TIME).is_ok());
+        assert_eq!(TestClock::check_time(MAX_CLOCK_TIME), Ok(MAX_CLOCK_TIME));
+        assert_eq!(TestClock::check_time(0), Ok(0));
     }
 }

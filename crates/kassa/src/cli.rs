@@ -84,6 +84,14 @@ pub struct ServeArgs {
     /// for PostgreSQL — where every node needs the same key.
     #[arg(long, env = "KASSA_FINGERPRINT_KEY_FILE")]
     pub fingerprint_key_file: Option<std::path::PathBuf>,
+    /// Promotion codes one checkout session may try on the hosted page per minute (0: no limit);
+    /// counted per node.
+    #[arg(long, env = "KASSA_PROMO_CODE_ATTEMPTS_PER_SESSION", default_value_t = 5)]
+    pub promo_code_attempts_per_session: u32,
+    /// Promotion codes one client address (the TCP peer; behind a proxy, the proxy's) may try on
+    /// the hosted page per minute, across sessions (0: no limit); counted per node.
+    #[arg(long, env = "KASSA_PROMO_CODE_ATTEMPTS_PER_ADDRESS", default_value_t = 30)]
+    pub promo_code_attempts_per_address: u32,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
     #[command(flatten)]

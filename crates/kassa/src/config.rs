@@ -31,6 +31,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Where the card fingerprint key comes from.
     pub fingerprint: FingerprintSettings,
+    /// How many promotion codes the hosted page lets a session and an address try.
+    pub code_attempts: CodeAttemptLimits,
 }
 
 /// The card fingerprint key (`kassa_core::payment::FingerprintKey`): given, or kept in a file.
@@ -107,6 +109,10 @@ impl Settings {
             dunning: Dunning { final_status, ..Dunning::default() },
             http,
             fingerprint: FingerprintSettings { key: None, key_file: args.fingerprint_key_file },
+            code_attempts: CodeAttemptLimits {
+                per_session: args.promo_code_attempts_per_session,
+                per_address: args.promo_code_attempts_per_address,
+            },
         })
     }
 }
@@ -238,6 +244,24 @@ fn parse_open_file_limit(limits: &str) -> Option<u64> {
     match row.split_whitespace().next()? {
         "unlimited" => Some(u64::MAX),
         soft => soft.parse().ok(),
+    }
+}
+
+/// The hosted page's promotion code budgets, in attempts a minute (`0`: no limit), per node
+/// (`crate::limits` says how they are counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeAttemptLimits {
+    /// Per checkout session (`--promo-code-attempts-per-session`).
+    pub per_session: u32,
+    /// Per client address (`--promo-code-attempts-per-address`).
+    pub per_address: u32,
+}
+
+impl Default for CodeAttemptLimits {
+    /// 5 a minute per session is more than a customer retyping a code needs; 30 a minute per
+    /// address leaves room for a few customers behind one network address.
+    fn default() -> Self {
+        Self { per_session: 5, per_address: 30 }
     }
 }
 

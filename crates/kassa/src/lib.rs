@@ -17,6 +17,7 @@
 //! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
 //! - [`server`]: the accept loop under the router: connection limit, timeouts, a bounded stop.
+//! - [`limits`]: the per-node budgets of promotion code attempts on the hosted page.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring. `config`
 //!   depends on nothing of the application but `cli`, so every layer can read settings.
 //! - [`fingerprint_key`]: the installation's card fingerprint key, given or kept in a file.
@@ -27,6 +28,7 @@ pub mod config;
 pub mod fingerprint_key;
 pub mod form;
 pub mod http;
+pub mod limits;
 pub mod listen;
 pub mod server;
 pub mod service;

@@ -49,6 +49,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let mut ctx = Ctx::new(store, clock, &public_url, settings.webhooks.clone());
     ctx.dunning = settings.dunning;
     ctx.fingerprint_key = fingerprint_key;
+    ctx.code_attempts = crate::limits::CodeAttempts::new(settings.code_attempts, ctx.clock.clone());
     let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 

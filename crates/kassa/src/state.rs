@@ -39,6 +39,11 @@ pub struct Ctx {
     pub delivery_pace: Pace,
     /// What happens to failed renewals.
     pub dunning: kassa_core::renewal::Dunning,
+    /// How much of a billing run (a test clock's advance, the scheduler catching up) one
+    /// transaction does.
+    pub billing_chunk: crate::service::billing::Chunk,
+    /// The promotion code attempts the hosted page allows this node's clients.
+    pub code_attempts: crate::limits::CodeAttempts,
 }
 
 impl Ctx {
@@ -54,6 +59,8 @@ impl Ctx {
             deliveries_due: tokio::sync::Notify::new(),
             delivery_pace: Default::default(),
             dunning: kassa_core::renewal::Dunning::default(),
+            billing_chunk: crate::service::billing::Chunk::default(),
+            code_attempts: crate::limits::CodeAttempts::new(Default::default(), clock.clone()),
             store,
             processor: Arc::new(TestNetwork),
             fingerprint_key: FingerprintKey::generate(),

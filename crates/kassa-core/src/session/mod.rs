@@ -75,6 +75,7 @@ mod urls;
 #[cfg(test)]
 mod fixtures;
 
+pub use page::CODE_NOT_VALID;
 pub use urls::check_url;
 
 pub const MAX_PAYMENT_LINES: usize = 100;

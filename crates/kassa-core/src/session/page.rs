@@ -6,6 +6,11 @@ use crate::catalog::{Buyer, Coupon, Customer, PromotionCode};
 use crate::error::{ErrorCode, Invalid};
 use crate::time::Timestamp;
 
+/// What the hosted page says of a promotion code that does not exist, and of one that no checkout
+/// could use now (inactive, expired, used up, its coupon expired, used up or deleted): the same
+/// words, so that guessing codes on the page tells nothing about which exist.
+pub const CODE_NOT_VALID: &str = "This code is not valid.";
+
 /// Shown when the order cannot change because a payment waits for the customer's approval.
 pub const AWAITING_APPROVAL: &str =
     "A payment is waiting for your approval. Complete or cancel it before changing your order.";
@@ -70,8 +75,22 @@ impl Session {
         Ok(())
     }
 
+    /// Whether the customer may enter a promotion code here at all. Checked before the code is
+    /// looked up, so that the answer does not depend on which code was typed.
+    pub fn takes_codes(&self) -> Result<(), Invalid> {
+        if !self.allow_promotion_codes {
+            return Err(Invalid::param("code", "This checkout does not take promotion codes."));
+        }
+        if self.discount.as_ref().is_some_and(|d| d.from_merchant) {
+            return Err(Invalid::param("code", "This checkout already has a discount."));
+        }
+        Ok(())
+    }
+
     /// The customer enters a promotion code (already looked up, case-insensitively, in the
-    /// session's account). Refused with the reason when it cannot be used now.
+    /// session's account). Refused when it cannot be used now: with [`CODE_NOT_VALID`] when the
+    /// code itself is the reason, with the reason when only this purchase is
+    /// ([`crate::catalog::Unusable::about_this_checkout`]).
     pub fn apply_promotion_code(
         &mut self,
         code: &PromotionCode,
@@ -79,15 +98,11 @@ impl Session {
         customer: Option<&Customer>,
         now: Timestamp,
     ) -> Result<(), Invalid> {
-        let param = "code";
-        if !self.allow_promotion_codes {
-            return Err(Invalid::param(param, "This checkout does not take promotion codes."));
-        }
-        if self.discount.as_ref().is_some_and(|d| d.from_merchant) {
-            return Err(Invalid::param(param, "This checkout already has a discount."));
-        }
-        code.usable(coupon, Buyer { customer }, self.currency, self.amount_subtotal, now)
-            .map_err(|why| Invalid::new(ErrorCode::PromotionCodeInvalid, param, why.message()))?;
+        self.takes_codes()?;
+        code.usable(coupon, Buyer { customer }, self.currency, self.amount_subtotal, now).map_err(|why| {
+            let message = if why.about_this_checkout() { why.message() } else { CODE_NOT_VALID.to_owned() };
+            Invalid::new(ErrorCode::PromotionCodeInvalid, "code", message)
+        })?;
         self.discount = Some(AppliedDiscount {
             coupon: coupon.id.clone(),
             promotion_code: Some(code.id.clone()),
@@ -221,15 +236,37 @@ mod tests {
     }
 
     #[test]
-    fn promotion_code_refused_with_the_reason() {
+    fn promotion_code_refused_with_the_reason_only_when_it_is_about_this_checkout() {
+        use crate::catalog::{PromotionCode, Restrictions};
         let mut s = session();
-        let code = crate::catalog::PromotionCode { active: false, ..promotion_code("promo_1", "co_10") };
+        let coupon = percent_coupon("co_10", "10");
+        let inactive = PromotionCode { active: false, ..promotion_code("promo_1", "co_10") };
         let m = refused(
-            s.apply_promotion_code(&code, &percent_coupon("co_10", "10"), None, NOW),
+            s.apply_promotion_code(&inactive, &coupon, None, NOW),
             ErrorCode::PromotionCodeInvalid,
             "code",
         );
-        assert_eq!(m, "This promotion code is not active.");
+        assert_eq!(m, super::CODE_NOT_VALID, "the code itself: no reason given");
+        let big = Restrictions {
+            minimum_amount: Some(1_000_000),
+            minimum_amount_currency: Some(crate::money::Currency::parse("usd").unwrap()),
+            ..Restrictions::default()
+        };
+        let too_big = PromotionCode { restrictions: big.clone(), ..promotion_code("promo_2", "co_10") };
+        let m = refused(
+            s.apply_promotion_code(&too_big, &coupon, None, NOW),
+            ErrorCode::PromotionCodeInvalid,
+            "code",
+        );
+        assert_eq!(m, "This promotion code requires a minimum order of 10000.00 USD.");
+        // Both at once: the code's own state wins, so the minimum tells nothing about it.
+        let both = PromotionCode { active: false, restrictions: big, ..promotion_code("promo_3", "co_10") };
+        let m = refused(
+            s.apply_promotion_code(&both, &coupon, None, NOW),
+            ErrorCode::PromotionCodeInvalid,
+            "code",
+        );
+        assert_eq!(m, super::CODE_NOT_VALID);
         assert_eq!(s.discount, None);
     }
 

@@ -22,8 +22,10 @@
 //! allows only this origin's stylesheet and script, no inline script, no framing by others.
 
 use askama::Template;
+use std::net::SocketAddr;
+
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -478,14 +480,16 @@ fn summary_json(s: &Session, error: Option<String>) -> Response {
     axum::Json(body).into_response()
 }
 
-/// `POST /pay/{id}/promotion_code` with `code`.
+/// `POST /pay/{id}/promotion_code` with `code`. The client's address is the connection's peer
+/// (see `crate::limits`).
 pub async fn apply_code(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
+    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let (_, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let typed = field(&pairs, "code");
-    let outcome = checkout::apply_code(&ctx, &id, &typed).await;
+    let outcome = checkout::apply_code(&ctx, &id, &typed, client).await;
     respond(&ctx, &id, outcome, Notes { code_value: typed, ..Notes::default() }).await
 }
 
@@ -543,6 +547,17 @@ async fn respond(ctx: &Ctx, id: &str, outcome: crate::service::Result<Outcome>, 
     match outcome {
         Ok(Outcome::Changed(_) | Outcome::Closed) => back_to(id),
         Ok(Outcome::Refused { place, message }) => render(ctx, id, notes.with_error(place, message)).await,
+        Ok(Outcome::Limited { place, message, retry_after }) => {
+            // The page as for any refusal, but with the status and header of a rate limit, so
+            // that a script learns what a person reads. A page that is not 200 (the session is
+            // gone) keeps its own status.
+            let mut r = render(ctx, id, notes.with_error(place, message)).await;
+            if r.status() == StatusCode::OK {
+                *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            r
+        }
         Ok(Outcome::Completed { redirect }) => see_other(&redirect),
         Ok(Outcome::Challenge) => see_other(&format!("/pay/{id}/3ds")),
         Ok(Outcome::Paypal) => see_other(&format!("/pay/{id}/paypal")),

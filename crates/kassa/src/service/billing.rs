@@ -3,13 +3,24 @@
 //! and the outbox.
 //!
 //! ## A pass ([`bill_due`] runs passes until one finds nothing)
-//! 1. **advance** — one transaction claims up to [`BATCH`] subscriptions due by `until` (on
-//!    PostgreSQL with `FOR UPDATE SKIP LOCKED`, so concurrent schedulers share them out), runs
-//!    each one's steps that charge nothing (trial notices, period ends: the new period and its
-//!    invoice) at their own times, and takes a lease on each whose next step is a charge;
+//! 1. **advance** — one transaction claims up to [`Chunk::subscriptions`] subscriptions due by
+//!    `until` (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so concurrent schedulers share them
+//!    out), runs their steps that charge nothing (trial notices, period ends: the new period and
+//!    its invoice) at their own times, at most [`Chunk::steps`] of them in all, and takes a lease
+//!    on each whose next step is a charge;
 //! 2. **charge** — the processor charges the saved payment methods, outside any transaction;
 //! 3. **record** — one transaction writes each outcome (paid, or the dunning schedule), if the
 //!    lease is still this pass's, and lets go of the lease.
+//!
+//! ## Bounded work per transaction
+//! However much is due — a test clock advanced by two years over thousands of daily
+//! subscriptions is millions of steps — no transaction does more than one [`Chunk`]: a
+//! subscription whose steps the budget cut short is saved as far as it got and is still due, so
+//! the next pass goes on with it. On SQLite every transaction runs on the one writer thread, in
+//! the order they were queued; a run awaits each chunk before it queues the next, so the
+//! transactions other requests queued meanwhile commit in between, and a request waits for at
+//! most one chunk, not for the whole run. On PostgreSQL a chunk bounds how long a transaction
+//! holds its rows.
 //!
 //! Every step writes its events in its transaction, dated at the step's time. A pass that dies
 //! between 1 and 3 leaves leased subscriptions, which the next pass after the lease takes up again:
@@ -40,9 +51,23 @@ use super::{Acct, Result, get, list, update};
 use crate::state::{AppState, Ctx};
 use crate::views;
 
-/// Subscriptions per transaction: large, because each commit writes every index page it touched
-/// (invoices' and events' ids are random, so their index pages are spread out).
-pub const BATCH: u32 = 2000;
+/// How much of a billing run one transaction does (see the module docs): small enough that the
+/// requests queued behind a chunk on the SQLite writer wait milliseconds, large enough that a run
+/// is not all commits (each commit writes every index page it touched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    /// Subscriptions one transaction claims, and so the most charges one transaction records.
+    pub subscriptions: u32,
+    /// Steps that charge nothing (a period's end and its invoice, a trial notice) one transaction
+    /// runs across its subscriptions; at least one runs, so that every pass makes progress.
+    pub steps: u32,
+}
+
+impl Default for Chunk {
+    fn default() -> Self {
+        Self { subscriptions: 100, steps: 100 }
+    }
+}
 /// How long a pass holds a subscription while charging it, in seconds.
 const LEASE: i64 = 60;
 
@@ -101,6 +126,7 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
     let now = ctx.now();
     let lease = now + LEASE;
     let tl = timeline.clone();
+    let chunk = ctx.billing_chunk;
     let (touched, charges) = transact(ctx, now, move |tx, out| {
         let due = tx.find(
             tl.scope(),
@@ -110,14 +136,18 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
                 Filter::Cmp(Column::DueAt, Cmp::Lte, until),
                 Filter::Cmp(Column::LockedUntil, Cmp::Lte, now),
             ],
-            BATCH,
+            chunk.subscriptions.max(1),
         )?;
         let mut touched = Vec::with_capacity(due.len());
         let mut charges = Vec::new();
+        let mut steps = chunk.steps.max(1);
         for raw in due {
+            if steps == 0 {
+                break; // the rest stay due for the next pass
+            }
             let account = raw.account.clone();
             let mut sub = Subscription::from_raw(&raw)?;
-            if let Some(charge) = advance_one(tx, out, &account, &mut sub, until, lease)? {
+            if let Some(charge) = advance_one(tx, out, &account, &mut sub, until, lease, &mut steps)? {
                 charges.push(charge);
             }
             tx.put(&account, &sub)?;
@@ -189,7 +219,8 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
     Ok(touched)
 }
 
-/// Run `sub`'s steps due by `until` that charge nothing; lease it if the next one is a charge.
+/// Run `sub`'s steps due by `until` that charge nothing, while `steps` (the transaction's budget,
+/// counted down) lasts; lease it if the next one is a charge.
 fn advance_one(
     tx: &mut dyn Tx,
     out: &mut Outbox,
@@ -197,6 +228,7 @@ fn advance_one(
     sub: &mut Subscription,
     until: Timestamp,
     lease: Timestamp,
+    steps: &mut u32,
 ) -> Result<Option<Charge>, Abort<DomainError>> {
     while let Some((at, due)) = sub.next_due().filter(|(t, _)| *t <= until) {
         if due == Due::Attempt {
@@ -224,6 +256,10 @@ fn advance_one(
                 lease,
             }));
         }
+        if *steps == 0 {
+            break; // still due: the next pass goes on from here
+        }
+        *steps -= 1;
         let before = views::subscription(sub);
         let step = renewal::advance(sub, at)
             .map_err(|_| Abort::refuse(Invalid::general("A renewal's amounts are too large.")))?;
@@ -362,10 +398,7 @@ pub fn clock_time(
 // Test clocks
 
 pub async fn create_clock(ctx: &Ctx, acct: &Acct, p: TestClockCreate) -> Result<TestClock> {
-    let frozen = p.frozen_time.ok_or_else(|| Invalid::missing("frozen_time"))?.0;
-    if !(0..=253_402_300_799).contains(&frozen) {
-        return Err(Invalid::param("frozen_time", "`frozen_time` must be a Unix time in seconds.").into());
-    }
+    let frozen = TestClock::check_time(p.frozen_time.ok_or_else(|| Invalid::missing("frozen_time"))?.0)?;
     let name = p.name.filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > 300) {
         return Err(Invalid::param("name", "`name` must be at most 300 characters.").into());
@@ -429,6 +462,9 @@ const CLOCK_LEASE: i64 = 300;
 ///
 /// Round after round it bills what is due at the earliest due time. The due times are read once
 /// and then kept up to date from what each pass reports, so a round costs only its own work.
+/// An advance can take longer than the clock's lease (two years over thousands of daily
+/// subscriptions), so the run renews the lease while it works: only a run that died lets
+/// another take the clock over.
 pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     let Some(clock) = kassa_core::store::StoreExt::load::<TestClock>(ctx.store.as_ref(), account, id).await?
     else {
@@ -440,7 +476,12 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
     for (sub, t) in due_by(ctx, &timeline, target).await? {
         due.set(sub, Some(t));
     }
+    let mut renew_at = ctx.now() + CLOCK_LEASE / 2;
     while let Some(next) = due.earliest().filter(|t| *t <= target) {
+        if ctx.now() >= renew_at {
+            renew_lease(ctx, account, id, target).await?;
+            renew_at = ctx.now() + CLOCK_LEASE / 2;
+        }
         let mut touched_any = false;
         loop {
             let touched = pass(ctx, &timeline, next).await?;
@@ -480,6 +521,24 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
             Ok(())
         },
     )
+    .await?;
+    Ok(())
+}
+
+/// Hold the clock `CLOCK_LEASE` longer, while it still advances to `target`.
+async fn renew_lease(ctx: &Ctx, account: &str, id: &str, target: Timestamp) -> Result<()> {
+    let now = ctx.now();
+    let (account, id) = (account.to_owned(), id.to_owned());
+    kassa_core::store::transact(ctx.store.as_ref(), move |tx| {
+        if let Some(mut c) = tx.load::<TestClock>(&account, &id)?
+            && c.status == ClockStatus::Advancing
+            && c.frozen_time == target
+        {
+            c.locked_until = now + CLOCK_LEASE;
+            tx.put(&account, &c)?;
+        }
+        Ok(())
+    })
     .await?;
     Ok(())
 }

@@ -4,8 +4,11 @@
 //! changes. Each ends in a page [`Outcome`]: the changed session, a refusal to show beside the
 //! control, or the session being closed.
 
+use std::net::IpAddr;
+
 use kassa_core::Invalid;
 use kassa_core::catalog::{Coupon, Customer, PromotionCode};
+use kassa_core::session::CODE_NOT_VALID;
 use kassa_core::session::Session;
 use kassa_core::store::{Abort, Column, Cursor, Filter, Kind, ListQuery, Record, StoreError, Tx, TxExt};
 
@@ -107,14 +110,32 @@ pub async fn set_quantities(ctx: &Ctx, id: &str, form: QuantityForm) -> Result<O
 }
 
 /// Apply the promotion code the customer typed (matched case-insensitively among the account's
-/// codes). The code is found with a plain read, then loaded again inside the transaction, which
+/// codes), from `client` (the peer address, when known).
+///
+/// Guessing codes is made slow and uninformative:
+/// - each attempt counts against the session's and the address's budgets
+///   ([`crate::limits`]); over budget, the answer is [`Outcome::Limited`] and nothing is read;
+/// - whether this checkout takes a code at all is decided before the code is looked up;
+/// - a code that does not exist and one that no checkout could use now (inactive, expired, used
+///   up, its coupon likewise or deleted) get the same [`CODE_NOT_VALID`]; the reasons about this
+///   purchase (its amount, currency, customer) are given only for a code otherwise valid.
+///
+/// The code is found with a plain read, then loaded again inside the transaction, which
 /// re-checks it: a lookup inside the transaction could skip a row another one holds.
-pub async fn apply_code(ctx: &Ctx, id: &str, code: &str) -> Result<Outcome> {
-    let unknown = || Outcome::refused(Place::PromotionCode, "This code is not valid.");
+pub async fn apply_code(ctx: &Ctx, id: &str, code: &str, client: Option<IpAddr>) -> Result<Outcome> {
+    if let Err(retry_after) = ctx.code_attempts.check(id, client) {
+        let message = crate::limits::too_many_attempts(retry_after);
+        return Ok(Outcome::Limited { place: Place::PromotionCode, message, retry_after });
+    }
+    let unknown = || Outcome::refused(Place::PromotionCode, CODE_NOT_VALID);
     let run = async {
-        let (_, account) = open_for_page(ctx, id).await?;
-        let chosen = find_code(ctx, &account, code).await?.ok_or_else(unknown)?;
+        let (session, account) = open_for_page(ctx, id).await?;
         let now = ctx.now();
+        session
+            .contents_frozen(now)
+            .and_then(|()| session.takes_codes())
+            .map_err(|e| Outcome::refused(Place::PromotionCode, e.message))?;
+        let chosen = find_code(ctx, &account, code).await?.ok_or_else(unknown)?;
         save(ctx, account, id, Place::PromotionCode, move |session, tx, account| {
             let code: PromotionCode = tx.load(account, &chosen)?.ok_or_else(|| Abort::Refused(unknown()))?;
             let coupon: Coupon = tx.load(account, &code.coupon)?.ok_or_else(|| Abort::Refused(unknown()))?;
@@ -132,7 +153,7 @@ pub async fn apply_code(ctx: &Ctx, id: &str, code: &str) -> Result<Outcome> {
 }
 
 /// The id of the account's promotion code `typed` names (case-insensitively): the active one, or
-/// else an inactive one (which the rules then refuse with the reason).
+/// else an inactive one (which the rules then refuse).
 async fn find_code(ctx: &Ctx, account: &str, typed: &str) -> Result<Option<String>> {
     let typed = typed.trim();
     if typed.is_empty() || typed.len() > 500 {

@@ -40,6 +40,10 @@ pub enum Outcome {
     /// The customer's input was refused, or the payment did not go through: show the page
     /// again with `message` at `place`. The session stays open.
     Refused { place: Place, message: String },
+    /// Too many attempts (`crate::limits`): show the page again with `message` at `place`,
+    /// saying that the next attempt may come in `retry_after` seconds. Nothing was read or
+    /// changed.
+    Limited { place: Place, message: String, retry_after: u64 },
     /// The session completed — paid, or waiting for a bank transfer, whose instructions its
     /// page then shows: send the customer to `redirect` (`success_url` or that page).
     Completed { redirect: String },

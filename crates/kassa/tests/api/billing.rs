@@ -532,3 +532,331 @@ async fn a_renewal_claimed_by_a_run_that_stalled_past_its_lease_is_billed_once_b
     assert_eq!(s["status"], "active");
     assert_eq!(s["latest_invoice"], inv[1]["id"]);
 }
+
+#[tokio::test]
+async fn a_clock_moves_at_most_two_years_per_advance_and_never_past_year_9999() {
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 1, 15);
+    let (clock, cus) = clock_and_customer(&app, start).await;
+    let sub = id(&subscribe(&app, Some(&cus), 700, "week", "4242424242424242", json!({})).await);
+    let advance_to = |to: i64| {
+        let path = format!("/test_helpers/test_clocks/{clock}/advance");
+        let app = &app;
+        async move { app.post(&path, &[("frozen_time", &to.to_string())]).await }
+    };
+
+    // Ten years at once (what ran 22 s and wrote 3,653 invoices for one daily subscription), or
+    // one second more than two years: refused, naming the limit, and nothing moves.
+    let limit = ts(2029, 1, 15);
+    for to in [ts(2037, 1, 15), limit + 1] {
+        let r = advance_to(to).await;
+        let message = r.invalid("frozen_time")["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("two years") && message.contains(&limit.to_string()), "{message}");
+    }
+    let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
+    assert_eq!((c.ok()["frozen_time"].as_i64(), c.body["status"].as_str()), (Some(start), Some("ready")));
+    assert_eq!(invoices(&app, &sub).await.len(), 1, "nothing billed");
+
+    // Past the year 9999 or before 1970, on advance and on create.
+    for bad in ["253402300800", "9223372036854775807", "-1"] {
+        advance_to(bad.parse().unwrap()).await.invalid("frozen_time");
+        app.post("/test_helpers/test_clocks", &[("frozen_time", bad)]).await.invalid("frozen_time");
+    }
+    let r = app.post("/test_helpers/test_clocks", &[("frozen_time", "9223372036854775808")]).await;
+    r.invalid("frozen_time");
+    let last = app.post("/test_helpers/test_clocks", &[("frozen_time", "253402300799")]).await;
+    assert_eq!(last.status, 201, "{}", last.text);
+    let late = app.post("/test_helpers/test_clocks", &[("frozen_time", "253401000000")]).await;
+    let late = id(late.ok());
+    let r = app
+        .post(&format!("/test_helpers/test_clocks/{late}/advance"), &[("frozen_time", "253402300800")])
+        .await;
+    assert!(r.invalid("frozen_time")["message"].as_str().unwrap().contains("253402300799"), "{}", r.text);
+
+    // Exactly two years is one advance; further goes in steps.
+    advance(&app, &clock, limit).await;
+    assert_eq!(invoices(&app, &sub).await.len(), 105, "the checkout's and one a week for 731 days");
+    advance(&app, &clock, limit + 7 * DAY).await;
+    let inv = invoices(&app, &sub).await;
+    assert_eq!(inv.len(), 106);
+    assert!(inv.iter().all(|i| i["status"] == "paid"));
+}
+
+/// Start advancing the app's `clock` to `to` with the run on `ctx` (a context of the test's own
+/// on the same store), as `POST …/advance` does on the server's.
+async fn advance_on(app: &TestApp, ctx: &AppState, clock: &str, to: i64) {
+    let key = kassa_core::account::SecretKey::from_operator(&app.key).unwrap();
+    let account = ctx.store.account_by_key(&key.hash()).await.unwrap().unwrap();
+    let acct = kassa::service::Acct { id: account.id, name: account.name };
+    let p =
+        kassa_core::params::TestClockAdvance { frozen_time: Some(kassa_core::params::Int(to)), expand: None };
+    kassa::service::billing::start_advance(ctx, &acct, clock, p).await.unwrap();
+}
+
+/// A store that counts, per transaction, the subscriptions it writes and the invoices it
+/// creates: how much of a billing run one transaction does.
+struct Counting {
+    inner: Arc<dyn kassa_core::store::Store>,
+    /// (subscriptions written, invoices created) of each transaction that wrote any.
+    chunks: Arc<std::sync::Mutex<Vec<(usize, usize)>>>,
+}
+
+struct CountingTx<'a> {
+    inner: &'a mut dyn kassa_core::store::Tx,
+    subscriptions: std::collections::HashSet<String>,
+    invoices: usize,
+}
+
+impl kassa_core::store::Tx for CountingTx<'_> {
+    fn get(
+        &mut self,
+        account: &str,
+        kind: kassa_core::store::Kind,
+        id: &str,
+    ) -> Result<Option<kassa_core::store::RawRecord>, kassa_core::store::StoreError> {
+        self.inner.get(account, kind, id)
+    }
+
+    fn insert(&mut self, record: &kassa_core::store::RawRecord) -> Result<(), kassa_core::store::StoreError> {
+        if record.kind == kassa_core::store::Kind::Invoice {
+            self.invoices += 1;
+        }
+        self.inner.insert(record)
+    }
+
+    fn update(&mut self, record: &kassa_core::store::RawRecord) -> Result<(), kassa_core::store::StoreError> {
+        if record.kind == kassa_core::store::Kind::Subscription {
+            self.subscriptions.insert(record.id.clone());
+        }
+        self.inner.update(record)
+    }
+
+    fn delete(
+        &mut self,
+        account: &str,
+        kind: kassa_core::store::Kind,
+        id: &str,
+    ) -> Result<bool, kassa_core::store::StoreError> {
+        self.inner.delete(account, kind, id)
+    }
+
+    fn find(
+        &mut self,
+        scope: kassa_core::store::Scope<'_>,
+        kind: kassa_core::store::Kind,
+        filters: &[kassa_core::store::Filter],
+        limit: u32,
+    ) -> Result<Vec<kassa_core::store::RawRecord>, kassa_core::store::StoreError> {
+        self.inner.find(scope, kind, filters, limit)
+    }
+
+    fn select(
+        &mut self,
+        scope: kassa_core::store::Scope<'_>,
+        kind: kassa_core::store::Kind,
+        filters: &[kassa_core::store::Filter],
+        limit: u32,
+    ) -> Result<Vec<kassa_core::store::RawRecord>, kassa_core::store::StoreError> {
+        self.inner.select(scope, kind, filters, limit)
+    }
+
+    fn delete_where(
+        &mut self,
+        kind: kassa_core::store::Kind,
+        filters: &[kassa_core::store::Filter],
+    ) -> Result<u64, kassa_core::store::StoreError> {
+        self.inner.delete_where(kind, filters)
+    }
+}
+
+#[async_trait::async_trait]
+impl kassa_core::store::Store for Counting {
+    async fn ping(&self) -> Result<(), kassa_core::store::StoreError> {
+        self.inner.ping().await
+    }
+
+    async fn count_accounts(&self) -> Result<u64, kassa_core::store::StoreError> {
+        self.inner.count_accounts().await
+    }
+
+    async fn create_account(
+        &self,
+        account: &kassa_core::account::Account,
+        key: &kassa_core::account::ApiKeyRecord,
+    ) -> Result<(), kassa_core::store::StoreError> {
+        self.inner.create_account(account, key).await
+    }
+
+    async fn account_by_key(
+        &self,
+        hash: &kassa_core::account::KeyHash,
+    ) -> Result<Option<kassa_core::account::Account>, kassa_core::store::StoreError> {
+        self.inner.account_by_key(hash).await
+    }
+
+    async fn get_account(
+        &self,
+        id: &str,
+    ) -> Result<Option<kassa_core::account::Account>, kassa_core::store::StoreError> {
+        self.inner.get_account(id).await
+    }
+
+    async fn get(
+        &self,
+        account: &str,
+        kind: kassa_core::store::Kind,
+        id: &str,
+    ) -> Result<Option<kassa_core::store::RawRecord>, kassa_core::store::StoreError> {
+        self.inner.get(account, kind, id).await
+    }
+
+    async fn get_by_id(
+        &self,
+        kind: kassa_core::store::Kind,
+        id: &str,
+    ) -> Result<Option<kassa_core::store::RawRecord>, kassa_core::store::StoreError> {
+        self.inner.get_by_id(kind, id).await
+    }
+
+    async fn get_many(
+        &self,
+        account: &str,
+        keys: Vec<(kassa_core::store::Kind, String)>,
+    ) -> Result<Vec<kassa_core::store::RawRecord>, kassa_core::store::StoreError> {
+        self.inner.get_many(account, keys).await
+    }
+
+    async fn list(
+        &self,
+        account: &str,
+        kind: kassa_core::store::Kind,
+        query: kassa_core::store::ListQuery,
+    ) -> Result<kassa_core::store::Page, kassa_core::store::StoreError> {
+        self.inner.list(account, kind, query).await
+    }
+
+    async fn view(&self, f: kassa_core::store::TxFn) -> kassa_core::store::TxOutcome {
+        self.inner.view(f).await
+    }
+
+    async fn transact(&self, f: kassa_core::store::TxFn) -> kassa_core::store::TxOutcome {
+        let chunks = self.chunks.clone();
+        self.inner
+            .transact(Box::new(move |tx| {
+                let mut counting =
+                    CountingTx { inner: tx, subscriptions: std::collections::HashSet::new(), invoices: 0 };
+                let outcome = f(&mut counting);
+                if !counting.subscriptions.is_empty() || counting.invoices > 0 {
+                    chunks.lock().unwrap().push((counting.subscriptions.len(), counting.invoices));
+                }
+                outcome
+            }))
+            .await
+    }
+}
+
+#[tokio::test]
+async fn an_advance_runs_in_bounded_chunks_in_time_order_across_customers() {
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 3, 1);
+    let r = app.post("/test_helpers/test_clocks", &[("frozen_time", &start.to_string())]).await;
+    let clock = id(r.ok());
+    // Twelve daily subscriptions over three customers of the clock: twelve renewals due at
+    // every moment the clock passes.
+    let mut subs = Vec::new();
+    for c in 0..3 {
+        let email = format!("c{c}@example.test");
+        let cus = app.post("/customers", &[("email", &email), ("test_clock", &clock)]).await;
+        let cus = id(cus.ok());
+        for _ in 0..4 {
+            subs.push(id(&subscribe(&app, Some(&cus), 100, "day", "4242424242424242", json!({})).await));
+        }
+    }
+
+    // The same server's store, counted, under a context that takes 5 subscriptions and 5 steps
+    // per transaction.
+    let base = app.ctx();
+    let chunks = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = Arc::new(Counting { inner: base.store.clone(), chunks: chunks.clone() });
+    let mut ctx = Ctx::new(store, base.clock.clone(), &base.public_url, base.webhooks.clone());
+    let chunk = kassa::service::billing::Chunk { subscriptions: 5, steps: 5 };
+    ctx.billing_chunk = chunk;
+    let ctx: AppState = Arc::new(ctx);
+    advance_on(&app, &ctx, &clock, start + 20 * DAY).await;
+    poll_async("the clock to get ready", || async {
+        let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
+        (c.ok()["status"] == "ready").then_some(())
+    })
+    .await;
+
+    let chunks = chunks.lock().unwrap().clone();
+    assert!(chunks.len() >= 2 * 20 * 12 / 5, "240 renewals, each opened and then paid: {chunks:?}");
+    for (subscriptions, invoices) in &chunks {
+        assert!(*subscriptions <= 5 && *invoices <= 5, "one transaction did more than a chunk: {chunks:?}");
+    }
+    // All of it, in order: each subscription has a paid invoice a day.
+    for sub in &subs {
+        let inv = invoices(&app, sub).await;
+        assert_eq!(inv.len(), 21, "{sub}");
+        assert!(inv.iter().all(|i| i["status"] == "paid"));
+        assert!(
+            inv.windows(2)
+                .all(|w| w[1]["period_start"].as_i64().unwrap() - w[0]["period_start"].as_i64().unwrap()
+                    == DAY)
+        );
+    }
+    // Across customers, the renewals went by in time order: the events' dates never go back.
+    let mut created = Vec::new();
+    let mut after = String::new();
+    loop {
+        let r = app.get(&format!("/events?type=invoice.paid&limit=100{after}")).await;
+        let page = r.ok()["data"].as_array().unwrap().clone();
+        created.extend(page.iter().map(|e| e["created"].as_i64().unwrap()));
+        match page.last() {
+            Some(last) if r.body["has_more"] == true => after = format!("&starting_after={}", id(last)),
+            _ => break,
+        }
+    }
+    assert_eq!(created.len(), 12 * 21);
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first: {created:?}");
+}
+
+#[tokio::test]
+async fn an_advance_that_outlasts_its_lease_keeps_its_clock() {
+    // `service::billing`'s lease on an advancing clock.
+    const CLOCK_LEASE: i64 = 300;
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 1, 15);
+    let (clock, cus) = clock_and_customer(&app, start).await;
+    let sub = id(&subscribe(&app, Some(&cus), 900, "month", "4242424242424242", json!({})).await);
+
+    // The advance runs on a context whose charges wait for the test: it is still running when
+    // the server's time passes its lease.
+    let stalled = Arc::new(StalledCharges::default());
+    let base = app.ctx();
+    let mut ctx = Ctx::new(base.store.clone(), base.clock.clone(), &base.public_url, base.webhooks.clone());
+    ctx.processor = stalled.clone();
+    let ctx: AppState = Arc::new(ctx);
+    advance_on(&app, &ctx, &clock, ts(2027, 4, 15)).await;
+    tokio::time::timeout(TIMEOUT, stalled.entered.notified()).await.expect("the first renewal's charge");
+    app.advance(CLOCK_LEASE + 1);
+    stalled.release.notify_one();
+    tokio::time::timeout(TIMEOUT, stalled.entered.notified()).await.expect("the second renewal's charge");
+
+    // The run renewed its lease between rounds: the scheduler's pass does not take the clock
+    // over (it would bill the rest itself and make the clock ready).
+    kassa::worker::bill_once(app.ctx()).await.unwrap();
+    let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
+    assert_eq!(c.ok()["status"], "advancing", "{}", c.text);
+
+    poll_async("the clock to get ready", || async {
+        stalled.release.notify_one();
+        let c = app.get(&format!("/test_helpers/test_clocks/{clock}")).await;
+        (c.ok()["status"] == "ready").then_some(())
+    })
+    .await;
+    let inv = invoices(&app, &sub).await;
+    assert_eq!(inv.len(), 4, "{inv:#?}");
+    assert!(inv.iter().all(|i| i["status"] == "paid" && i["attempt_count"].as_i64() <= Some(1)));
+    assert_eq!(stalled.charges.load(std::sync::atomic::Ordering::SeqCst), 3, "each renewal charged once");
+}

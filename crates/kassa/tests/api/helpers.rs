@@ -135,6 +135,7 @@ impl TestApp {
                 key: Some(kassa_core::payment::FingerprintKey::generate()),
                 key_file: None,
             },
+            code_attempts: Default::default(),
         };
         let mut settings = settings;
         tweak(&mut settings);
