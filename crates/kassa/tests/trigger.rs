@@ -1,8 +1,9 @@
 //! `kassa trigger` as a user runs it (issue 14 §2): a real `kassa serve`, and `kassa trigger TYPE`
 //! run for every event type kassa emits. What it prints is checked against the server: the event
 //! it names exists, has that type, and its `data.object` is the object it says the event is about,
-//! one of the objects it made. Also `--list`, `--json`, and the errors (an API error shown as the
-//! API sent it, an unknown type), each with a non-zero exit.
+//! one of the objects it made; and a webhook endpoint receives it, signed. Also `--list`, `--json`,
+//! and the errors (an API error shown as the API sent it, an unknown type), each with a non-zero
+//! exit.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +14,7 @@ use kassa_core::webhook::EventType;
 use serde_json::Value;
 
 mod common;
-use common::{Kassa, command};
+use common::{Kassa, Receiver, command, poll, verify_signature};
 
 const KEY: &str = "sk_test_TriggerTestKey000000000000000";
 
@@ -83,6 +84,17 @@ async fn kassa_trigger_causes_every_event_type_kassa_emits() {
     let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", KEY)]);
     let base = format!("http://{addr}");
     let client = kassa::client::builder().build().unwrap();
+    let rx = Receiver::start(vec![]);
+    let r = client
+        .post(format!("{base}/v1/webhook_endpoints"))
+        .bearer_auth(KEY)
+        .form(&[("url", rx.url().as_str()), ("enabled_events[]", "*")])
+        .send()
+        .await
+        .unwrap();
+    let endpoint: Value = r.json().await.unwrap();
+    let secret = endpoint["secret"].as_str().expect("the endpoint's secret").to_owned();
+    let mut triggered = Vec::new();
 
     // `--list` names every type, one a line, and needs no key.
     let out = command(dir.path(), &["trigger", "--list"], &[]).output().unwrap();
@@ -122,6 +134,17 @@ async fn kassa_trigger_causes_every_event_type_kassa_emits() {
         };
         let (status, object) = get(&client, &base, &format!("/v1/{path}/{about_id}")).await;
         assert_eq!(status, 200, "{object}");
+        triggered.push((t.as_str(), event_id));
+    }
+
+    // Each triggered event reaches the endpoint at once, signed; those dated on a test clock a
+    // month ahead too (their deliveries are due now, not at the clock's date).
+    for (kind, event_id) in &triggered {
+        let got = poll(&format!("the {kind} event {event_id} at the endpoint"), || {
+            rx.received().into_iter().find(|r| r.json()["id"] == event_id.as_str())
+        });
+        assert_eq!(got.json()["type"], *kind);
+        assert!(verify_signature(&secret, got.header("stripe-signature").unwrap(), &got.body), "{kind}");
     }
 
     // `--json`: the objects, what the event is about, and the event whole.
