@@ -665,8 +665,7 @@ pub fn report(trigger: &Trigger, made: &[Made], about: &Made, event: &Value, as_
 /// `kassa trigger`.
 pub async fn run(args: TriggerArgs) -> anyhow::Result<()> {
     if args.list {
-        println!("{}", list(args.json));
-        return Ok(());
+        return print(&list(args.json));
     }
     let name = args.event.unwrap_or_default();
     let event = EventType::parse(&name).ok_or_else(|| {
@@ -699,8 +698,18 @@ pub async fn run(args: TriggerArgs) -> anyhow::Result<()> {
     let api = &run.api;
     let awaited = format!("a {name} event about {} {} in GET /v1/events", about.object, about.id);
     let found = poll(api.wait, &awaited, || api.event_about(event, &about.id)).await?;
-    println!("{}", report(&trigger, &run.made, &about, &found, args.json));
-    Ok(())
+    print(&report(&trigger, &run.made, &about, &found, args.json))
+}
+
+/// `text` and a newline on standard output. A reader that has gone (`kassa trigger --list | head`)
+/// is no error.
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to standard output"),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
