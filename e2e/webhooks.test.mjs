@@ -6,39 +6,13 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import http from "node:http";
 import { after, before } from "node:test";
 import Stripe from "stripe";
 
-import { eventually, useKassa, Watched } from "./harness.mjs";
+import { eventually, startReceiver, useKassa, Watched } from "./harness.mjs";
 
 /** Only verifies signatures: it never calls an API (clients that do come from `stripeClient`). */
 const stripe = new Stripe("sk_test_unused_for_verification");
-
-/** A receiver that keeps every request's raw body and headers, and answers 200. */
-async function startReceiver() {
-  const got = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    });
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${server.address().port}/webhooks`;
-  /** Resolves once `n` requests have arrived (or rejects after `ms`). */
-  const waitFor = (n, ms = 15_000) =>
-    eventually(
-      () => {
-        assert.ok(got.length >= n, `only ${got.length} of ${n} webhooks arrived`);
-        return got;
-      },
-      { timeout: ms },
-    );
-  return { url, got, waitFor, close: () => new Promise((r) => server.close(r)) };
-}
 
 const h = useKassa({ name: "webhooks" });
 let receiver;
