@@ -485,6 +485,21 @@ export async function startReceiver() {
 }
 
 /**
+ * A `startReceiver` for this test file: started before its first test and closed after its last
+ * (`r.receiver` once started).
+ */
+export function useReceiver() {
+  const r = { receiver: null };
+  before(async () => {
+    r.receiver = await startReceiver();
+  });
+  after(async () => {
+    await r.receiver?.close();
+  });
+  return r;
+}
+
+/**
  * Debian's Chromium through playwright-core, headless, with CHROMIUM_ARGS. Playwright gives it a
  * new, empty user-data-dir of its own (removed when it closes), so no profile carries over.
  * Every test file launches it through here; pages come from `openPage`.

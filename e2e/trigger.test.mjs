@@ -7,25 +7,16 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before } from "node:test";
 import { promisify } from "node:util";
 import Stripe from "stripe";
 
-import { eventually, startReceiver, useKassa } from "./harness.mjs";
+import { eventually, useKassa, useReceiver } from "./harness.mjs";
 
 /** Only verifies signatures: it never calls an API. */
 const stripe = new Stripe("sk_test_unused_for_verification");
 
 const h = useKassa({ name: "trigger" });
-let receiver;
-
-before(async () => {
-  receiver = await startReceiver();
-});
-
-after(async () => {
-  await receiver?.close();
-});
+const r = useReceiver();
 
 /** `kassa trigger ...args` against this file's kassa; its standard output, or a failure with both. */
 async function trigger(...args) {
@@ -42,14 +33,14 @@ async function trigger(...args) {
 }
 
 h.test("every event type kassa triggers arrives signed, verified by Stripe's constructEvent", async () => {
-  const endpoint = await h.kassa.api("POST", "/webhook_endpoints", { url: receiver.url, enabled_events: ["*"] });
+  const endpoint = await h.kassa.api("POST", "/webhook_endpoints", { url: r.receiver.url, enabled_events: ["*"] });
   const types = JSON.parse(await trigger("--list", "--json"));
   assert.ok(types.length >= 16, `only ${types.length} types listed`);
   assert.ok(types.some((t) => t.type === "customer.subscription.trial_will_end"));
 
   /** Every delivery so far, verified; throws if any one does not verify. */
   const verified = () =>
-    receiver.got.map((g) => stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret));
+    r.receiver.got.map((g) => stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret));
 
   for (const { type, description } of types) {
     const out = JSON.parse(await trigger(type, "--json"));

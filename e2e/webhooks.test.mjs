@@ -6,29 +6,20 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { after, before } from "node:test";
 import Stripe from "stripe";
 
-import { eventually, startReceiver, useKassa, Watched } from "./harness.mjs";
+import { eventually, startReceiver, useKassa, useReceiver, Watched } from "./harness.mjs";
 
 /** Only verifies signatures: it never calls an API (clients that do come from `stripeClient`). */
 const stripe = new Stripe("sk_test_unused_for_verification");
 
 const h = useKassa({ name: "webhooks" });
-let receiver;
-
-before(async () => {
-  receiver = await startReceiver();
-});
-
-after(async () => {
-  await receiver?.close();
-});
+const r = useReceiver();
 
 h.test("deliveries pass Stripe's constructEvent; a tampered body or another secret does not", async () => {
   const kassa = h.kassa;
   const endpoint = await kassa.api("POST", "/webhook_endpoints", {
-    url: receiver.url,
+    url: r.receiver.url,
     enabled_events: ["customer.created", "checkout.session.expired"],
   });
   assert.match(endpoint.secret, /^whsec_/);
@@ -39,7 +30,7 @@ h.test("deliveries pass Stripe's constructEvent; a tampered body or another secr
   await kassa.expireSession(session.id);
 
   // Each delivery is its own request: they may arrive in either order.
-  const got = await receiver.waitFor(2);
+  const got = await r.receiver.waitFor(2);
   const verified = got.map((g) => ({
     ...g,
     event: stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret),
