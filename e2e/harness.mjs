@@ -457,6 +457,49 @@ export async function startMerchant() {
 }
 
 /**
+ * A webhook receiver on a free port: it keeps every request's raw body and headers in `got` (for
+ * `stripe.webhooks.constructEvent`) and answers 200. `waitFor(n)` resolves once `n` have arrived.
+ */
+export async function startReceiver() {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}/webhooks`;
+  /** Resolves once `n` requests have arrived (or rejects after `ms`). */
+  const waitFor = (n, ms = 15_000) =>
+    eventually(
+      () => {
+        assert.ok(got.length >= n, `only ${got.length} of ${n} webhooks arrived`);
+        return got;
+      },
+      { timeout: ms },
+    );
+  return { url, got, waitFor, close: () => new Promise((r) => server.close(r)) };
+}
+
+/**
+ * A `startReceiver` for this test file: started before its first test and closed after its last
+ * (`r.receiver` once started).
+ */
+export function useReceiver() {
+  const r = { receiver: null };
+  before(async () => {
+    r.receiver = await startReceiver();
+  });
+  after(async () => {
+    await r.receiver?.close();
+  });
+  return r;
+}
+
+/**
  * Debian's Chromium through playwright-core, headless, with CHROMIUM_ARGS. Playwright gives it a
  * new, empty user-data-dir of its own (removed when it closes), so no profile carries over.
  * Every test file launches it through here; pages come from `openPage`.

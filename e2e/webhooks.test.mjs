@@ -6,55 +6,20 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import http from "node:http";
-import { after, before } from "node:test";
 import Stripe from "stripe";
 
-import { eventually, useKassa, Watched } from "./harness.mjs";
+import { eventually, startReceiver, useKassa, useReceiver, Watched } from "./harness.mjs";
 
 /** Only verifies signatures: it never calls an API (clients that do come from `stripeClient`). */
 const stripe = new Stripe("sk_test_unused_for_verification");
 
-/** A receiver that keeps every request's raw body and headers, and answers 200. */
-async function startReceiver() {
-  const got = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    });
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${server.address().port}/webhooks`;
-  /** Resolves once `n` requests have arrived (or rejects after `ms`). */
-  const waitFor = (n, ms = 15_000) =>
-    eventually(
-      () => {
-        assert.ok(got.length >= n, `only ${got.length} of ${n} webhooks arrived`);
-        return got;
-      },
-      { timeout: ms },
-    );
-  return { url, got, waitFor, close: () => new Promise((r) => server.close(r)) };
-}
-
 const h = useKassa({ name: "webhooks" });
-let receiver;
-
-before(async () => {
-  receiver = await startReceiver();
-});
-
-after(async () => {
-  await receiver?.close();
-});
+const r = useReceiver();
 
 h.test("deliveries pass Stripe's constructEvent; a tampered body or another secret does not", async () => {
   const kassa = h.kassa;
   const endpoint = await kassa.api("POST", "/webhook_endpoints", {
-    url: receiver.url,
+    url: r.receiver.url,
     enabled_events: ["customer.created", "checkout.session.expired"],
   });
   assert.match(endpoint.secret, /^whsec_/);
@@ -65,7 +30,7 @@ h.test("deliveries pass Stripe's constructEvent; a tampered body or another secr
   await kassa.expireSession(session.id);
 
   // Each delivery is its own request: they may arrive in either order.
-  const got = await receiver.waitFor(2);
+  const got = await r.receiver.waitFor(2);
   const verified = got.map((g) => ({
     ...g,
     event: stripe.webhooks.constructEvent(g.body, g.headers["stripe-signature"], endpoint.secret),

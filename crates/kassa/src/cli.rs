@@ -32,6 +32,9 @@ pub enum Command {
     /// Forward the account's new events to a local URL, signed, until Ctrl-C (like `stripe
     /// listen`). Needs nothing set up on the server.
     Listen(ListenArgs),
+    /// Make an event happen for real through the API and the hosted page (like `stripe
+    /// trigger`), then print the objects made and the event's id.
+    Trigger(TriggerArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -51,6 +54,29 @@ pub struct ListenArgs {
     /// Milliseconds between two looks for new events.
     #[arg(long, default_value_t = 250)]
     pub poll_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TriggerArgs {
+    /// The event type to cause, e.g. `checkout.session.completed`.
+    #[arg(required_unless_present = "list")]
+    pub event: Option<String>,
+    /// List the event types kassa emits, each with how it is triggered, and exit.
+    #[arg(long, conflicts_with = "event")]
+    pub list: bool,
+    /// Print the result (or the list) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The kassa server to cause the event on.
+    #[arg(long, env = "KASSA_API_URL", default_value = "http://127.0.0.1:4242")]
+    pub api_url: String,
+    /// The account's secret key.
+    #[arg(long, env = "KASSA_SECRET_KEY", hide_env_values = true, required_unless_present = "list")]
+    pub api_key: Option<String>,
+    /// Seconds to wait for what happens in the background (a test clock advancing, the event
+    /// showing up in the log) before giving up.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]

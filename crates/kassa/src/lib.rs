@@ -15,6 +15,7 @@
 //!   webhook delivery).
 //! - [`client`]: outgoing HTTP (webhooks, `kassa listen`) and the pace of webhook attempts.
 //! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
+//! - [`trigger`]: `kassa trigger`, which makes an event happen through the API and the hosted page.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
 //! - [`server`]: the accept loop under the router: connection limit, timeouts, a bounded stop.
 //! - [`limits`]: the per-node budgets of promotion code attempts on the hosted page.
@@ -35,5 +36,6 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod trigger;
 pub mod views;
 pub mod worker;

@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
             create_account(&name, &database.database_url).await
         }
         Command::Listen(args) => kassa::listen::run(args, startup::shutdown_signal()).await,
+        Command::Trigger(args) => kassa::trigger::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

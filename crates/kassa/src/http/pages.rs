@@ -692,8 +692,8 @@ fn from_this_site(public_url: &str, headers: &HeaderMap) -> bool {
         || (!host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}")))
 }
 
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> &str {
+/// `scheme://host[:port]` of a URL (also the `Origin` `kassa trigger` posts the page's form with).
+pub fn origin_of(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     match url[after_scheme..].find('/') {
         Some(i) => &url[..after_scheme + i],

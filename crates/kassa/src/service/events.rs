@@ -51,7 +51,12 @@ const MAX_ENDPOINTS: u32 = 500;
 /// Where a transaction's events go: written beside its other changes.
 pub struct Outbox {
     request: RequestRef,
+    /// When the events happened: the transaction's time, or a billing step's (on a test clock).
     now: Timestamp,
+    /// When the transaction runs, in real time: its deliveries are due from then, even for events
+    /// dated on a test clock months ahead (they would otherwise wait for that date, and hold up
+    /// every later event to their endpoints).
+    queued_at: Timestamp,
     public_url: String,
     /// Each account's enabled endpoints, read once per transaction.
     endpoints: HashMap<String, Vec<WebhookEndpoint>>,
@@ -60,10 +65,18 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(request: RequestRef, now: Timestamp, public_url: &str) -> Self {
-        Self { request, now, public_url: public_url.to_owned(), endpoints: HashMap::new(), queued: 0 }
+        Self {
+            request,
+            now,
+            queued_at: now,
+            public_url: public_url.to_owned(),
+            endpoints: HashMap::new(),
+            queued: 0,
+        }
     }
 
-    /// Date the events written from now on at `t` (billing steps happen at their own times).
+    /// Date the events written from now on at `t` (billing steps happen at their own times); their
+    /// deliveries stay due at once.
     pub fn set_now(&mut self, t: Timestamp) {
         self.now = t;
     }
@@ -115,7 +128,7 @@ impl Outbox {
         event.queued_for = endpoints.iter().filter(|e| e.wants(event.kind)).count();
         tx.put_new(account, &event)?;
         for endpoint in endpoints.iter().filter(|e| e.wants(event.kind)) {
-            tx.put_new(account, &WebhookDelivery::new(&event, &endpoint.id, self.now))?;
+            tx.put_new(account, &WebhookDelivery::new(&event, &endpoint.id, self.queued_at))?;
             self.queued += 1;
         }
         Ok(())
