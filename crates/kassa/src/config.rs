@@ -53,6 +53,9 @@ impl Settings {
         if w.webhook_lease <= w.webhook_timeout {
             bail!("--webhook-lease must be longer than --webhook-timeout");
         }
+        if w.webhook_endpoint_concurrency == 0 {
+            bail!("--webhook-endpoint-concurrency must be at least 1");
+        }
         let final_status = match args.dunning_final_status.as_str() {
             "canceled" => SubscriptionStatus::Canceled,
             "unpaid" => SubscriptionStatus::Unpaid,
@@ -68,6 +71,7 @@ impl Settings {
             },
             lease: secs(w.webhook_lease),
             max_rate: w.webhook_max_rate,
+            endpoint_concurrency: w.webhook_endpoint_concurrency,
             ..WebhookSettings::default()
         };
         Ok(Self {
@@ -87,21 +91,27 @@ impl Settings {
 /// How the worker sends and retries.
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
-    /// How long one attempt may take, answer included.
+    /// How long one attempt may take, from connecting to the last byte of the answer read.
     pub timeout: Duration,
     pub retry: RetryPolicy,
-    /// How long a claim holds an endpoint, in seconds. A worker that dies holds it this long.
+    /// How long a claim holds a delivery, in seconds. A worker that dies holds it this long.
     pub lease: i64,
-    /// Between passes when nothing wakes the worker (events from other nodes, retries).
+    /// Between looks for due deliveries when nothing wakes the worker (events from other nodes,
+    /// retries coming due).
     pub poll: Duration,
-    /// The most deliveries sent to one endpoint per pass.
+    /// The most deliveries one claim takes for one of an endpoint's slots (sent one after another).
     pub batch: u32,
-    /// The most endpoints looked at per pass.
+    /// The most endpoints looked at per claim.
     pub endpoints_per_pass: u32,
     /// The most attempts per second this node makes (0: no limit). A backlog (an endpoint back
-    /// after an outage, thousands of events queued behind it) then drains at this pace instead of
+    /// after an outage, thousands of events queued for it) then drains at this pace instead of
     /// taking the CPU the API needs.
     pub max_rate: u32,
+    /// The most attempts in flight to one endpoint, over all nodes: its slots.
+    pub endpoint_concurrency: u32,
+    /// The most slots this node holds at once, over all endpoints (each has at most one attempt
+    /// in flight).
+    pub in_flight: u32,
 }
 
 impl Default for WebhookSettings {
@@ -111,9 +121,32 @@ impl Default for WebhookSettings {
             retry: RetryPolicy::default(),
             lease: 60,
             poll: Duration::from_secs(1),
-            batch: 200,
+            batch: 50,
             endpoints_per_pass: 1000,
             max_rate: 2200,
+            endpoint_concurrency: 4,
+            in_flight: 256,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn webhooks(args: &[&str]) -> anyhow::Result<WebhookSettings> {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([&["kassa", "serve"], args].concat())?;
+        let crate::cli::Command::Serve(serve) = cli.command else { anyhow::bail!("not serve") };
+        Ok(Settings::from_args(serve, None)?.webhooks)
+    }
+
+    #[test]
+    fn the_endpoint_concurrency_is_at_least_one() -> anyhow::Result<()> {
+        assert_eq!(webhooks(&[])?.endpoint_concurrency, 4);
+        assert_eq!(webhooks(&["--webhook-endpoint-concurrency", "1"])?.endpoint_concurrency, 1);
+        let zero = webhooks(&["--webhook-endpoint-concurrency", "0"]).err().map(|e| e.to_string());
+        assert!(zero.as_deref().is_some_and(|m| m.contains("at least 1")), "{zero:?}");
+        Ok(())
     }
 }

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "payments", include_str!("../../migrations/sqlite/002_payments.sql")),
     (3, "webhooks", include_str!("../../migrations/sqlite/003_webhooks.sql")),
     (4, "billing", include_str!("../../migrations/sqlite/004_billing.sql")),
+    (5, "webhook_scheduling", include_str!("../../migrations/sqlite/005_webhook_scheduling.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -162,7 +163,49 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(versions, [1, 2, 3, 4]);
+        assert_eq!(versions, MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+    }
+
+    /// Webhook queues left by the endpoint-by-endpoint worker: pending deliveries become due when
+    /// their next attempt is (due at once when it waited behind another), finished ones are never
+    /// due, and no endpoint keeps the old worker's lease or retry time.
+    #[test]
+    fn webhook_queues_migrate_to_per_delivery_scheduling() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("old.db")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)",
+        )
+        .unwrap();
+        for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 < 5) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)", [version])
+                .unwrap();
+        }
+        conn.execute_batch(
+            r#"INSERT INTO webhook_endpoints (account_id, id, created, data, status, locked_until)
+                 VALUES ('acct_1', 'we_1', 1, '{"id":"we_1","locked_until":5000,"lease":"tok"}', 'enabled', 5000);
+               INSERT INTO webhook_deliveries (account_id, id, created, data, webhook_endpoint, event, status)
+                 VALUES ('acct_1', 'whdel_1', 1, '{"next_attempt_at":4000}', 'we_1', 'evt_1', 'pending'),
+                        ('acct_1', 'whdel_2', 2, '{"next_attempt_at":null}', 'we_1', 'evt_2', 'pending'),
+                        ('acct_1', 'whdel_3', 3, '{"next_attempt_at":null}', 'we_1', 'evt_3', 'succeeded');"#,
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let due: Vec<Option<i64>> = conn
+            .prepare("SELECT due_at FROM webhook_deliveries ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(due, [Some(4000), Some(0), None]);
+        let (locked, data): (i64, String) = conn
+            .query_row("SELECT locked_until, data FROM webhook_endpoints", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(locked, 0);
+        let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(data, serde_json::json!({"id": "we_1", "locked_until": 0}));
     }
 
     #[test]

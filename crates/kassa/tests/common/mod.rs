@@ -213,6 +213,15 @@ impl Receiver {
         poll(&format!("{n} requests at the receiver"), || Some(self.received()).filter(|r| r.len() >= n))
     }
 
+    /// [`Receiver::wait_for`] without blocking the thread: for tests whose runtime must go on
+    /// meanwhile (a server's delivery worker on PostgreSQL uses connections driven by it).
+    pub async fn arrived(&self, n: usize) -> Vec<Received> {
+        poll_async(&format!("{n} requests at the receiver"), || async {
+            Some(self.received()).filter(|r| r.len() >= n)
+        })
+        .await
+    }
+
     /// The event types received so far, in order.
     pub fn types(&self) -> Vec<String> {
         self.received().iter().map(|r| r.json()["type"].as_str().unwrap_or_default().to_owned()).collect()
@@ -221,6 +230,11 @@ impl Receiver {
     /// Answer the next requests with these.
     pub fn then(&self, answers: Vec<Answer>) {
         self.script.lock().unwrap().extend(answers);
+    }
+
+    /// Answer the next requests with these instead of what is left of the script.
+    pub fn rescript(&self, answers: Vec<Answer>) {
+        *self.script.lock().unwrap() = answers.into();
     }
 }
 
@@ -341,6 +355,7 @@ const KASSA_VARS: &[&str] = &[
     "KASSA_WEBHOOK_RETRY_FOR",
     "KASSA_WEBHOOK_LEASE",
     "KASSA_WEBHOOK_MAX_RATE",
+    "KASSA_WEBHOOK_ENDPOINT_CONCURRENCY",
     "KASSA_DUNNING_FINAL_STATUS",
     "KASSA_API_URL",
 ];
