@@ -16,12 +16,12 @@ pub fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
-/// The HTTP client that delivers: no redirects followed, the attempt's timeout, TLS by rustls with
-/// the platform's certificates.
+/// The HTTP client that delivers: no redirects followed, connections given up after the attempt's
+/// timeout (the whole attempt's deadline is the sender's, see `service::delivery`), TLS by rustls
+/// with the platform's certificates.
 pub fn webhook_client(settings: &WebhookSettings) -> reqwest::Client {
     builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(settings.timeout)
         .connect_timeout(settings.timeout)
         .user_agent(concat!("kassa/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
         .build()

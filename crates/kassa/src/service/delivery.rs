@@ -18,8 +18,13 @@
 //! attempt that could outlast its lease (the pace's wait included), and none once the worker is
 //! stopping: what it did not send it lets go of, due again at once.
 //!
-//! Each attempt is one POST, no redirects followed, within `--webhook-timeout`; of the answer,
-//! the first 1 KB is kept.
+//! Each attempt is one POST, no redirects followed, with one deadline, `--webhook-timeout`, for
+//! the whole of it: resolving the host, connecting, sending, the status line and reading the
+//! start of the answer. When the deadline passes the connection is dropped, so a receiver that
+//! trickles its answer a byte at a time cannot hold a slot longer than that. A **2xx status line
+//! received in time is a success** even if the body is still coming in at the deadline: as at
+//! Stripe, the status is the answer, and the body is only kept for the record (the attempt notes
+//! that reading it timed out). Of the answer, the first 1 KB is kept.
 //!
 //! ## Recording
 //! One transaction per batch of finished lanes: each attempt is appended to its delivery, which
@@ -236,43 +241,58 @@ pub async fn send(
     sent
 }
 
-/// One signed POST of `body`; never fails, it records what happened instead.
+/// One signed POST of `body`, within the attempt's deadline; never fails, it records what
+/// happened instead.
 async fn post(ctx: &Ctx, client: &reqwest::Client, endpoint: &WebhookEndpoint, body: String) -> Attempt {
     let created = ctx.now();
-    let t =
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    let signature = signature_header(&endpoint.secret, t, body.as_bytes());
     let started = Instant::now();
-    let sent = client
-        .post(&endpoint.url)
-        .header("Content-Type", "application/json; charset=utf-8")
-        .header("Stripe-Signature", signature)
-        .body(body)
-        .send()
-        .await;
-    let (status_code, response_body, error) = match sent {
-        Ok(mut resp) => {
-            let status = resp.status().as_u16();
-            let (snippet, error) = read_snippet(&mut resp).await;
-            (Some(status), snippet, error)
-        }
-        Err(e) => (None, String::new(), Some(describe(&e))),
-    };
+    let deadline = tokio::time::Instant::from_std(started + ctx.webhooks.timeout);
+    let (status_code, response_body, error) = exchange(client, endpoint, body, deadline).await;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Attempt { created, status_code, duration_ms, response_body, error }
 }
 
-/// The start of the answer, at most [`RESPONSE_SNIPPET`] bytes; the rest is not read.
-async fn read_snippet(resp: &mut reqwest::Response) -> (String, Option<String>) {
+/// The request and the start of its answer, by `deadline`: (status, kept answer, what went wrong).
+async fn exchange(
+    client: &reqwest::Client,
+    endpoint: &WebhookEndpoint,
+    body: String,
+    deadline: tokio::time::Instant,
+) -> (Option<u16>, String, Option<String>) {
+    let t =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let signature = signature_header(&endpoint.secret, t, body.as_bytes());
+    let request = client
+        .post(&endpoint.url)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send();
+    let mut resp = match tokio::time::timeout_at(deadline, request).await {
+        Err(_) => return (None, String::new(), Some("timed out".to_owned())),
+        Ok(Err(e)) => return (None, String::new(), Some(describe(&e))),
+        Ok(Ok(resp)) => resp,
+    };
+    let status = resp.status().as_u16();
+    // The start of the answer, at most RESPONSE_SNIPPET bytes; the rest is not read. Dropping the
+    // answer unread closes its connection.
     let mut buf: Vec<u8> = Vec::new();
+    let mut error = None;
     while buf.len() < RESPONSE_SNIPPET {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
-            Ok(None) => break,
-            Err(e) => return (lossy(&buf), Some(describe(&e))),
+        match tokio::time::timeout_at(deadline, resp.chunk()).await {
+            Ok(Ok(Some(chunk))) => buf.extend_from_slice(&chunk),
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
+                error = Some(describe(&e));
+                break;
+            }
+            Err(_) => {
+                error = Some("timed out while reading the answer".to_owned());
+                break;
+            }
         }
     }
-    (lossy(&buf), None)
+    (Some(status), lossy(&buf), error)
 }
 
 /// The text of the first [`RESPONSE_SNIPPET`] bytes of `buf`, never more bytes than that and never

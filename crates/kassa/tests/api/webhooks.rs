@@ -1,5 +1,6 @@
 //! Events and webhooks (SPEC §11): the event log, endpoints, and delivery to fake receivers —
-//! signatures, retries driven by the server's clock, timeouts, dropped connections, a failing event holding back nothing, endpoints not waiting for each other,
+//! signatures, retries driven by the server's clock, timeouts over the whole attempt, dropped
+//! connections, a failing event holding back nothing, endpoints not waiting for each other,
 //! giving up after the retry window (and disabling an endpoint that never answers), resending at
 //! once, and two workers sharing the work.
 
@@ -12,7 +13,7 @@ use kassa_core::webhook::RetryPolicy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{Answer, Receiver, poll_async, signature_time, verify_signature};
+use crate::common::{Answer, Receiver, poll, poll_async, signature_time, verify_signature};
 use crate::helpers::TestApp;
 use crate::pay::{pay_card, payment_session, post};
 use crate::sessions_support::customer;
@@ -355,6 +356,44 @@ async fn redirects_are_not_followed_and_count_as_failed_attempts() {
     assert_eq!(app.deliver().await, 1);
     assert_eq!(deliveries(&app, &format!("webhook_endpoint={we}")).await[0]["status"], "succeeded");
     assert!(elsewhere.received().is_empty());
+}
+
+#[tokio::test]
+async fn the_timeout_covers_the_whole_attempt_and_a_2xx_status_in_time_counts() {
+    let app = TestApp::spawn_with(|s| s.webhooks.timeout = Duration::from_secs(1)).await;
+    // A receiver that answers 200 at once and then trickles its body a byte at a time, then one
+    // that trickles its status line and never finishes it.
+    let every = Duration::from_millis(50);
+    let rx = Receiver::start(vec![Answer::SlowBody(every), Answer::SlowHead(every)]);
+    let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
+    let within = |ms: u64| (1000..3000).contains(&ms);
+
+    customer(&app, "trickle@example.test").await;
+    let started = Instant::now();
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    // The status came in time: a success, as at Stripe, though the body was still coming.
+    assert_eq!(d["status"], "succeeded", "{d}");
+    let a = &d["attempts"][0];
+    assert_eq!(a["status_code"], 200);
+    assert_eq!(a["error"], "timed out while reading the answer");
+    let kept = a["response_body"].as_str().unwrap();
+    assert!(!kept.is_empty() && kept.len() < 1024 && kept.bytes().all(|b| b == b'x'), "{kept:?}");
+    assert!(within(a["duration_ms"].as_u64().unwrap()), "{a}");
+    // kassa hung up at the deadline rather than reading on: the slot is free again.
+    let closed = poll("kassa to close the slow body", || rx.received()[0].closed_at());
+    assert!(closed.duration_since(started) < Duration::from_secs(3));
+
+    customer(&app, "stalled@example.test").await;
+    let started = Instant::now();
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    assert_eq!(d["status"], "pending", "no status line, no success: {d}");
+    let a = &d["attempts"][0];
+    assert_eq!((a["status_code"].clone(), a["error"].clone()), (Value::Null, json!("timed out")));
+    assert!(within(a["duration_ms"].as_u64().unwrap()), "{a}");
+    let closed = poll("kassa to close the slow head", || rx.received()[1].closed_at());
+    assert!(closed.duration_since(started) < Duration::from_secs(3));
 }
 
 #[tokio::test]

@@ -100,6 +100,13 @@ pub enum Answer {
     Hang,
     /// Close the connection without answering.
     Close,
+    /// Answer `200` with a long body at once in the headers, then send the body one byte per this
+    /// long, until the sender closes the connection ([`Received::closed_at`]) or the receiver is
+    /// dropped.
+    SlowBody(Duration),
+    /// Send the status line and headers one byte per this long, never finishing them, until the
+    /// sender closes the connection ([`Received::closed_at`]) or the receiver is dropped.
+    SlowHead(Duration),
 }
 
 impl Answer {
@@ -307,6 +314,25 @@ fn serve(conn: TcpStream, received: &Mutex<Vec<Received>>, script: &Mutex<VecDeq
                 return;
             }
             Answer::Close => return,
+            Answer::SlowBody(every) => {
+                let head =
+                    "HTTP/1.1 200 Answer\r\ncontent-type: text/plain\r\ncontent-length: 1000000\r\n\r\n";
+                if writer.write_all(head.as_bytes()).is_ok() {
+                    trickle(&mut writer, &[b'x'; 1_000_000], every, gone);
+                }
+                *closed.lock().unwrap() = Some(Instant::now());
+                return;
+            }
+            Answer::SlowHead(every) => {
+                trickle(
+                    &mut writer,
+                    b"HTTP/1.1 200 Answer\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n",
+                    every,
+                    gone,
+                );
+                *closed.lock().unwrap() = Some(Instant::now());
+                return;
+            }
         };
         let mut head = format!("HTTP/1.1 {status} Answer\r\ncontent-length: {}\r\n", body.len());
         for (k, v) in &headers {
@@ -314,6 +340,18 @@ fn serve(conn: TcpStream, received: &Mutex<Vec<Received>>, script: &Mutex<VecDeq
         }
         head.push_str("\r\n");
         if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Write `bytes` one at a time, `every` apart, until they are all written, the other side closes
+/// the connection, or the receiver is dropped.
+fn trickle(writer: &mut TcpStream, bytes: &[u8], every: Duration, gone: &Gone) {
+    for byte in bytes {
+        if gone.wait(every)
+            || writer.write_all(std::slice::from_ref(byte)).and_then(|()| writer.flush()).is_err()
+        {
             return;
         }
     }
