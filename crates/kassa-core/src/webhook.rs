@@ -50,6 +50,8 @@ use crate::ids;
 use crate::metadata::Metadata;
 use crate::time::Timestamp;
 
+pub mod address;
+
 /// The Stripe API version whose shapes kassa's objects and events have.
 pub const API_VERSION: &str = "2023-08-16";
 
@@ -360,9 +362,32 @@ impl WebhookEndpoint {
     }
 }
 
-/// Check an endpoint's `url`: an absolute http(s) URL.
-pub fn check_endpoint_url(url: &str) -> Result<(), Invalid> {
-    crate::session::check_url("url", url)
+/// Check an endpoint's `url`: an absolute http(s) URL without a user name or password in it, and,
+/// unless `allow_private`, not a literal address that is not public ([`address`]; a host name is
+/// checked when a delivery resolves it).
+pub fn check_endpoint_url(url: &str, allow_private: bool) -> Result<(), Invalid> {
+    crate::session::check_url("url", url)?;
+    let parsed =
+        url::Url::parse(url).map_err(|_| Invalid::new(ErrorCode::UrlInvalid, "url", "Not a valid URL."))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Invalid::new(
+            ErrorCode::UrlInvalid,
+            "url",
+            "A webhook endpoint's URL cannot carry a user name or password (`user:password@`): \
+             authenticate deliveries by their `Stripe-Signature` instead.",
+        ));
+    }
+    if !allow_private && let Some(why) = address::literal(&parsed).and_then(address::refusal) {
+        return Err(Invalid::new(
+            ErrorCode::UrlInvalid,
+            "url",
+            format!(
+                "Webhooks cannot be sent to {why}: this server sends them only to public addresses \
+                 (it runs with --webhook-allow-private false)."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Check `enabled_events`: `*` or known types, at least one, no repeats kept.
@@ -773,6 +798,22 @@ mod tests {
             (EndpointStatus::Disabled, Some(DisabledReason::DeliveriesFailed))
         );
         assert!(!dead.give_up_after(&failed), "once");
+    }
+
+    #[test]
+    fn endpoint_urls_refuse_credentials_always_and_private_addresses_when_asked() {
+        for allow in [true, false] {
+            let e = check_endpoint_url("https://user:pw@m.test/h", allow).unwrap_err();
+            assert!(e.message.contains("user name or password"), "{}", e.message);
+            assert!(check_endpoint_url("https://user@m.test/h", allow).is_err());
+            assert!(check_endpoint_url("https://m.test/h", allow).is_ok());
+            assert!(check_endpoint_url("http://localhost:3000/h", allow).is_ok(), "names are checked later");
+        }
+        assert!(check_endpoint_url("http://127.0.0.1:3000/h", true).is_ok());
+        let e = check_endpoint_url("http://0x7f000001:3000/h", false).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("url"));
+        assert!(e.message.contains("127.0.0.1 is a loopback address"), "{}", e.message);
+        assert!(check_endpoint_url("http://93.184.216.34/h", false).is_ok());
     }
 
     #[test]

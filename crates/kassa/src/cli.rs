@@ -111,6 +111,11 @@ pub struct WebhookArgs {
     /// creation order.
     #[arg(long, env = "KASSA_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 4)]
     pub webhook_endpoint_concurrency: u32,
+    /// Whether webhooks may go to loopback, private, link-local and other non-public addresses
+    /// (`true` or `false`). Default: `true` when kassa listens on loopback only (a laptop, CI),
+    /// `false` otherwise, so that merchants cannot make kassa call the services beside it.
+    #[arg(long, env = "KASSA_WEBHOOK_ALLOW_PRIVATE", value_name = "true|false")]
+    pub webhook_allow_private: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]

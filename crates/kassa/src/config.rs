@@ -72,6 +72,7 @@ impl Settings {
             lease: secs(w.webhook_lease),
             max_rate: w.webhook_max_rate,
             endpoint_concurrency: w.webhook_endpoint_concurrency,
+            allow_private: w.webhook_allow_private.unwrap_or_else(|| listens_on_loopback_only(&args.listen)),
             ..WebhookSettings::default()
         };
         Ok(Self {
@@ -86,6 +87,16 @@ impl Settings {
             dunning: Dunning { final_status, ..Dunning::default() },
         })
     }
+}
+
+/// Whether `listen` (`host:port`) reaches this machine only: a loopback address, or `localhost`.
+/// Anything else (`0.0.0.0`, a public or private address, another name) counts as reachable from
+/// elsewhere.
+pub fn listens_on_loopback_only(listen: &str) -> bool {
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// How the worker sends and retries.
@@ -112,6 +123,10 @@ pub struct WebhookSettings {
     /// The most slots this node holds at once, over all endpoints (each has at most one attempt
     /// in flight).
     pub in_flight: u32,
+    /// Whether deliveries may go to addresses that are not public (loopback, private, link-local,
+    /// …; see [`kassa_core::webhook::address`]). `kassa serve` defaults to `true` only when it
+    /// listens on loopback only ([`listens_on_loopback_only`]); the default here is `false`.
+    pub allow_private: bool,
 }
 
 impl Default for WebhookSettings {
@@ -126,6 +141,7 @@ impl Default for WebhookSettings {
             max_rate: 2200,
             endpoint_concurrency: 4,
             in_flight: 256,
+            allow_private: false,
         }
     }
 }
@@ -133,6 +149,17 @@ impl Default for WebhookSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_addresses_are_allowed_by_default_only_on_a_loopback_listener() {
+        for listen in ["127.0.0.1:4242", "127.0.0.1:0", "[::1]:4242", "localhost:4242", "127.9.9.9:1"] {
+            assert!(listens_on_loopback_only(listen), "{listen}");
+        }
+        for listen in ["0.0.0.0:4242", "[::]:4242", "10.0.0.5:4242", "kassa.internal:4242", "192.168.1.2:80"]
+        {
+            assert!(!listens_on_loopback_only(listen), "{listen}");
+        }
+    }
 
     fn webhooks(args: &[&str]) -> anyhow::Result<WebhookSettings> {
         use clap::Parser;
@@ -142,7 +169,12 @@ mod tests {
     }
 
     #[test]
-    fn the_endpoint_concurrency_is_at_least_one() -> anyhow::Result<()> {
+    fn the_webhook_settings_follow_the_listener_unless_given() -> anyhow::Result<()> {
+        assert!(webhooks(&[])?.allow_private, "the default listener is loopback");
+        assert!(!webhooks(&["--listen", "0.0.0.0:4242"])?.allow_private);
+        assert!(webhooks(&["--listen", "0.0.0.0:4242", "--webhook-allow-private", "true"])?.allow_private);
+        assert!(!webhooks(&["--webhook-allow-private", "false"])?.allow_private);
+        assert!(webhooks(&["--webhook-allow-private", "maybe"]).is_err());
         assert_eq!(webhooks(&[])?.endpoint_concurrency, 4);
         assert_eq!(webhooks(&["--webhook-endpoint-concurrency", "1"])?.endpoint_concurrency, 1);
         let zero = webhooks(&["--webhook-endpoint-concurrency", "0"]).err().map(|e| e.to_string());

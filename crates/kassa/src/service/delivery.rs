@@ -24,7 +24,12 @@
 //! trickles its answer a byte at a time cannot hold a slot longer than that. A **2xx status line
 //! received in time is a success** even if the body is still coming in at the deadline: as at
 //! Stripe, the status is the answer, and the body is only kept for the record (the attempt notes
-//! that reading it timed out). Of the answer, the first 1 KB is kept.
+//! that reading it timed out). Of the answer, the first 1 KB is kept, and only for a real HTTP
+//! answer with a 2xx, 4xx or 5xx status (a redirect's body is not read).
+//!
+//! Unless private addresses are allowed (`--webhook-allow-private`), an endpoint whose host is, or
+//! resolves to, an address that is not public gets no request at all: the attempt is recorded as
+//! failed with the reason (see [`crate::client`]), and nothing is read from anywhere.
 //!
 //! ## Recording
 //! One transaction per batch of finished lanes: each attempt is appended to its delivery, which
@@ -247,7 +252,11 @@ async fn post(ctx: &Ctx, client: &reqwest::Client, endpoint: &WebhookEndpoint, b
     let created = ctx.now();
     let started = Instant::now();
     let deadline = tokio::time::Instant::from_std(started + ctx.webhooks.timeout);
-    let (status_code, response_body, error) = exchange(client, endpoint, body, deadline).await;
+    let (status_code, response_body, error) =
+        match crate::client::refusal(&endpoint.url, ctx.webhooks.allow_private) {
+            Some(why) => (None, String::new(), Some(why)),
+            None => exchange(client, endpoint, body, deadline).await,
+        };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Attempt { created, status_code, duration_ms, response_body, error }
 }
@@ -274,6 +283,9 @@ async fn exchange(
         Ok(Ok(resp)) => resp,
     };
     let status = resp.status().as_u16();
+    if !matches!(status, 200..=299 | 400..=599) {
+        return (Some(status), String::new(), None);
+    }
     // The start of the answer, at most RESPONSE_SNIPPET bytes; the rest is not read. Dropping the
     // answer unread closes its connection.
     let mut buf: Vec<u8> = Vec::new();
@@ -314,7 +326,9 @@ fn lossy(buf: &[u8]) -> String {
 }
 
 fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    if let Some(refused) = crate::client::refused(e) {
+        refused.to_string()
+    } else if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
         "could not connect".to_owned()

@@ -1,7 +1,9 @@
 //! Webhook endpoints (create, retrieve, update, list, delete) and the record of their deliveries.
 //!
-//! An endpoint's secret is generated on create and shown in that answer only. Deleting an endpoint
-//! deletes its deliveries with it. Disabling
+//! An endpoint's secret is generated on create and shown in that answer only. Its URL is checked
+//! on create and update: no user name or password in it, and, unless private addresses are allowed
+//! (`--webhook-allow-private`), not a literal address that is not public (a host name is checked
+//! when a delivery resolves it). Deleting an endpoint deletes its deliveries with it. Disabling
 //! one pauses its pending deliveries; no new events are queued for it while it is disabled.
 //! Enabling it again, or giving it a new URL, makes its pending deliveries due at once.
 
@@ -24,7 +26,7 @@ use crate::state::Ctx;
 
 pub async fn create_endpoint(ctx: &Ctx, acct: &Acct, p: WebhookEndpointCreate) -> Result<WebhookEndpoint> {
     let url = p.url.ok_or_else(|| Invalid::missing("url"))?;
-    check_endpoint_url(&url)?;
+    check_endpoint_url(&url, ctx.webhooks.allow_private)?;
     let events = check_enabled_events(p.enabled_events.ok_or_else(|| Invalid::missing("enabled_events"))?)?;
     let mut endpoint = WebhookEndpoint::new(url, events, ctx.now());
     endpoint.description = p.description.filter(|d| !d.is_empty());
@@ -40,7 +42,7 @@ pub async fn update_endpoint(
     p: WebhookEndpointUpdate,
 ) -> Result<WebhookEndpoint> {
     if let Some(url) = &p.url {
-        check_endpoint_url(url)?;
+        check_endpoint_url(url, ctx.webhooks.allow_private)?;
     }
     let events = p.enabled_events.map(check_enabled_events).transpose()?;
     let now = ctx.now();

@@ -2,7 +2,7 @@
 //! signatures, retries driven by the server's clock, timeouts over the whole attempt, dropped
 //! connections, a failing event holding back nothing, endpoints not waiting for each other,
 //! giving up after the retry window (and disabling an endpoint that never answers), resending at
-//! once, and two workers sharing the work.
+//! once, refusing private addresses, and two workers sharing the work.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -394,6 +394,105 @@ async fn the_timeout_covers_the_whole_attempt_and_a_2xx_status_in_time_counts() 
     assert!(within(a["duration_ms"].as_u64().unwrap()), "{a}");
     let closed = poll("kassa to close the slow head", || rx.received()[1].closed_at());
     assert!(closed.duration_since(started) < Duration::from_secs(3));
+}
+
+/// Addresses of every kind that is not public, in the spellings that reach them, and what the
+/// refusal calls them.
+const PRIVATE_URLS: &[(&str, &str)] = &[
+    ("http://127.0.0.1:6379/", "127.0.0.1 is a loopback address"),
+    ("http://0x7f000001/hook", "127.0.0.1 is a loopback address"),
+    ("http://2130706433/hook", "127.0.0.1 is a loopback address"),
+    ("http://127.1/hook", "127.0.0.1 is a loopback address"),
+    ("http://0177.0.0.1/hook", "127.0.0.1 is a loopback address"),
+    ("http://[::1]:8080/hook", "::1 is a loopback address"),
+    ("http://[::ffff:127.0.0.1]/hook", "::ffff:127.0.0.1 is a loopback address"),
+    ("http://[::ffff:a9fe:a9fe]/hook", "::ffff:169.254.169.254 is a link-local address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+    ("http://[fe80::1]/hook", "fe80::1 is a link-local address"),
+    ("https://10.0.0.8/hook", "10.0.0.8 is a private address"),
+    ("https://172.20.1.1/hook", "172.20.1.1 is a private address"),
+    ("https://192.168.1.10/hook", "192.168.1.10 is a private address"),
+    ("https://[fd00::5]/hook", "fd00::5 is a private address"),
+    ("https://100.64.1.1/hook", "100.64.1.1 is a shared (carrier-grade NAT) address"),
+    ("http://0.0.0.0:4242/hook", "0.0.0.0 is an unspecified address"),
+    ("http://[::]/hook", ":: is an unspecified address"),
+    ("http://224.0.0.1/hook", "224.0.0.1 is a multicast address"),
+    ("http://255.255.255.255/hook", "255.255.255.255 is a broadcast address"),
+];
+
+#[tokio::test]
+async fn endpoints_at_addresses_that_are_not_public_are_refused_when_private_addresses_are_not_allowed() {
+    let app = TestApp::spawn_with(|s| s.webhooks.allow_private = false).await;
+    for (url, why) in PRIVATE_URLS {
+        let r = app.post("/webhook_endpoints", &[("url", url), ("enabled_events[]", "*")]).await;
+        let e = r.invalid("url");
+        assert_eq!(e["code"], "url_invalid", "{url}");
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains(why) && message.contains("only to public addresses"), "{url}: {message}");
+    }
+    assert!(app.list_ids("/webhook_endpoints").await.is_empty());
+
+    // A public address is fine; moving it to a private one is refused and changes nothing.
+    let (id, _) = app.endpoint("https://93.184.216.34/hooks", &["*"]).await;
+    let r = app.post(&format!("/webhook_endpoints/{id}"), &[("url", "http://169.254.169.254/latest/")]).await;
+    assert!(r.invalid("url")["message"].as_str().unwrap().contains("link-local"));
+    assert_eq!(app.get(&format!("/webhook_endpoints/{id}")).await.ok()["url"], "https://93.184.216.34/hooks");
+    // A host name is accepted here: it is checked when a delivery resolves it.
+    app.endpoint("http://localhost:6379/", &["*"]).await;
+
+    // On a server that allows them (the default when it listens on loopback only), they are fine.
+    let local = TestApp::spawn().await;
+    for (url, _) in PRIVATE_URLS {
+        local.endpoint(url, &["*"]).await;
+    }
+}
+
+#[tokio::test]
+async fn urls_with_a_user_name_or_password_are_refused_whatever_the_setting() {
+    for allow_private in [true, false] {
+        let app = TestApp::spawn_with(|s| s.webhooks.allow_private = allow_private).await;
+        for url in [
+            "https://user:secret@merchant.test/hooks",
+            "https://user@merchant.test/hooks",
+            "https://:pw@merchant.test/",
+        ] {
+            let r = app.post("/webhook_endpoints", &[("url", url), ("enabled_events[]", "*")]).await;
+            let e = r.invalid("url");
+            assert!(e["message"].as_str().unwrap().contains("user name or password"), "{url}: {e}");
+        }
+        let (id, _) = app.endpoint("https://merchant.test/hooks", &["*"]).await;
+        let r = app
+            .post(&format!("/webhook_endpoints/{id}"), &[("url", "https://a:b@merchant.test/hooks")])
+            .await;
+        r.invalid("url");
+    }
+}
+
+#[tokio::test]
+async fn a_host_name_that_resolves_to_a_private_address_gets_no_request() {
+    let app = TestApp::spawn_with(|s| s.webhooks.allow_private = false).await;
+    let rx = Receiver::start(vec![]);
+    let port = rx.base.rsplit(':').next().unwrap();
+    let (we, _) = app.endpoint(&format!("http://localhost:{port}/hook"), &["*"]).await;
+    customer(&app, "rebound@example.test").await;
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    assert_eq!(d["status"], "pending", "a failed attempt, retried later like any other: {d}");
+    let a = &d["attempts"][0];
+    assert_eq!((a["status_code"].clone(), a["response_body"].clone()), (Value::Null, json!("")));
+    let error = a["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("refused: localhost resolves to ") && error.ends_with("a loopback address"),
+        "{error}"
+    );
+    assert!(rx.received().is_empty(), "no request reached the receiver");
+
+    // The same receiver, allowed: it gets the event.
+    let local = TestApp::spawn().await;
+    local.endpoint(&format!("http://localhost:{port}/hook"), &["*"]).await;
+    customer(&local, "local@example.test").await;
+    assert_eq!(local.deliver().await, 1);
+    assert_eq!(email(&rx.received()[0]), "local@example.test");
 }
 
 #[tokio::test]
