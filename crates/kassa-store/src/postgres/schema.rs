@@ -295,14 +295,7 @@ mod tests {
                 ";INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, 0);"
             ));
         }
-        sql.push_str(
-            r#"INSERT INTO webhook_endpoints (account_id, id, created, data, status, locked_until)
-                 VALUES ('acct_1', 'we_1', 1, '{"id":"we_1","locked_until":5000,"lease":"tok"}', 'enabled', 5000);
-               INSERT INTO webhook_deliveries (account_id, id, created, data, webhook_endpoint, event, status)
-                 VALUES ('acct_1', 'whdel_1', 1, '{"next_attempt_at":4000}', 'we_1', 'evt_1', 'pending'),
-                        ('acct_1', 'whdel_2', 2, '{"next_attempt_at":null}', 'we_1', 'evt_2', 'pending'),
-                        ('acct_1', 'whdel_3', 3, '{"next_attempt_at":null}', 'we_1', 'evt_3', 'succeeded');"#,
-        );
+        sql.push_str(crate::upgrade_fixtures::WEBHOOK_QUEUE);
         client.batch_execute(&sql).await.unwrap();
         migrate(&client).await.unwrap();
         let due: Vec<Option<i64>> = client
@@ -312,11 +305,11 @@ mod tests {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(due, [Some(4000), Some(0), None]);
+        assert_eq!(due, crate::upgrade_fixtures::WEBHOOK_QUEUE_DUE);
         let row = client.query_one("SELECT locked_until, data FROM webhook_endpoints", &[]).await.unwrap();
         assert_eq!(row.get::<_, i64>(0), 0);
         let data: serde_json::Value = serde_json::from_str(row.get::<_, &str>(1)).unwrap();
-        assert_eq!(data, serde_json::json!({"id": "we_1", "locked_until": 0}));
+        assert_eq!(data, crate::upgrade_fixtures::webhook_endpoint_after());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,17 +132,25 @@ mod tests {
         assert_eq!(usize::try_from(n).unwrap(), MIGRATIONS.len());
     }
 
-    /// A database made before the payment tables existed gains them, and keeps its records.
-    #[test]
-    fn a_version_1_database_migrates_forward() {
+    /// A database as a kassa that knew migrations up to `version` left it.
+    fn migrated_to(version: i64) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("old.db")).unwrap();
+        let conn = Connection::open(dir.path().join("old.db")).unwrap();
         conn.execute_batch(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)",
         )
         .unwrap();
-        conn.execute_batch(MIGRATIONS[0].2).unwrap();
-        conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)", []).unwrap();
+        for &(v, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= version) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)", [v]).unwrap();
+        }
+        (dir, conn)
+    }
+
+    /// A database made before the payment tables existed gains them, and keeps its records.
+    #[test]
+    fn a_version_1_database_migrates_forward() {
+        let (_dir, mut conn) = migrated_to(1);
         conn.execute(
             "INSERT INTO products (account_id, id, created, data, active) VALUES ('acct_1', 'prod_1', 1, '{}', 1)",
             [],
@@ -171,26 +179,8 @@ mod tests {
     /// due, and no endpoint keeps the old worker's lease or retry time.
     #[test]
     fn webhook_queues_migrate_to_per_delivery_scheduling() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("old.db")).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)",
-        )
-        .unwrap();
-        for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 < 5) {
-            conn.execute_batch(sql).unwrap();
-            conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)", [version])
-                .unwrap();
-        }
-        conn.execute_batch(
-            r#"INSERT INTO webhook_endpoints (account_id, id, created, data, status, locked_until)
-                 VALUES ('acct_1', 'we_1', 1, '{"id":"we_1","locked_until":5000,"lease":"tok"}', 'enabled', 5000);
-               INSERT INTO webhook_deliveries (account_id, id, created, data, webhook_endpoint, event, status)
-                 VALUES ('acct_1', 'whdel_1', 1, '{"next_attempt_at":4000}', 'we_1', 'evt_1', 'pending'),
-                        ('acct_1', 'whdel_2', 2, '{"next_attempt_at":null}', 'we_1', 'evt_2', 'pending'),
-                        ('acct_1', 'whdel_3', 3, '{"next_attempt_at":null}', 'we_1', 'evt_3', 'succeeded');"#,
-        )
-        .unwrap();
+        let (_dir, mut conn) = migrated_to(4);
+        conn.execute_batch(crate::upgrade_fixtures::WEBHOOK_QUEUE).unwrap();
         migrate(&mut conn).unwrap();
         let due: Vec<Option<i64>> = conn
             .prepare("SELECT due_at FROM webhook_deliveries ORDER BY seq")
@@ -199,13 +189,13 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(due, [Some(4000), Some(0), None]);
+        assert_eq!(due, crate::upgrade_fixtures::WEBHOOK_QUEUE_DUE);
         let (locked, data): (i64, String) = conn
             .query_row("SELECT locked_until, data FROM webhook_endpoints", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
         assert_eq!(locked, 0);
         let data: serde_json::Value = serde_json::from_str(&data).unwrap();
-        assert_eq!(data, serde_json::json!({"id": "we_1", "locked_until": 0}));
+        assert_eq!(data, crate::upgrade_fixtures::webhook_endpoint_after());
     }
 
     #[test]

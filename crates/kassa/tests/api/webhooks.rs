@@ -368,10 +368,18 @@ async fn the_timeout_covers_the_whole_attempt_and_a_2xx_status_in_time_counts() 
     let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
     let within = |ms: u64| (1000..3000).contains(&ms);
 
-    customer(&app, "trickle@example.test").await;
-    let started = Instant::now();
-    assert_eq!(app.deliver().await, 1);
-    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    // One event, one pass: its delivery, and when the pass began.
+    let deliver_one = |email: &'static str| {
+        let (app, we) = (&app, &we);
+        async move {
+            customer(app, email).await;
+            let started = Instant::now();
+            assert_eq!(app.deliver().await, 1);
+            (deliveries(app, &format!("webhook_endpoint={we}")).await.remove(0), started)
+        }
+    };
+
+    let (d, started) = deliver_one("trickle@example.test").await;
     // The status came in time: a success, as at Stripe, though the body was still coming.
     assert_eq!(d["status"], "succeeded", "{d}");
     let a = &d["attempts"][0];
@@ -384,10 +392,7 @@ async fn the_timeout_covers_the_whole_attempt_and_a_2xx_status_in_time_counts() 
     let closed = poll("kassa to close the slow body", || rx.received()[0].closed_at());
     assert!(closed.duration_since(started) < Duration::from_secs(3));
 
-    customer(&app, "stalled@example.test").await;
-    let started = Instant::now();
-    assert_eq!(app.deliver().await, 1);
-    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    let (d, started) = deliver_one("stalled@example.test").await;
     assert_eq!(d["status"], "pending", "no status line, no success: {d}");
     let a = &d["attempts"][0];
     assert_eq!((a["status_code"].clone(), a["error"].clone()), (Value::Null, json!("timed out")));
@@ -539,31 +544,34 @@ fn email(r: &crate::common::Received) -> String {
     r.json()["data"]["object"]["email"].as_str().unwrap().to_owned()
 }
 
-/// The first delivery with an attempt on record among `query`'s, waited for.
-async fn first_attempted(app: &TestApp, query: &str) -> Value {
-    poll_async("an attempt to be recorded", || async {
-        deliveries(app, query)
+/// A server running its delivery worker as `kassa serve` does, an endpoint for `events` whose
+/// receiver answers the first event with a 500, and that event's delivery once the worker has
+/// recorded the failure: (app, receiver, endpoint id, secret, delivery). The server's clock stands
+/// still, so the delivery's retry (a minute on) never comes due by itself. With the worker
+/// running, tests wait without blocking their runtime (`Receiver::arrived`).
+async fn first_event_failed(events: &[&str], email: &str) -> (TestApp, Receiver, String, String, Value) {
+    let app = TestApp::spawn_with(|s| s.deliver_webhooks = true).await;
+    let rx = Receiver::start(vec![Answer::Status(500, "choked on it")]);
+    let (we, secret) = app.endpoint(&rx.url(), events).await;
+    customer(&app, email).await;
+    let failed = poll_async("the failed attempt to be recorded", || async {
+        deliveries(&app, &format!("webhook_endpoint={we}"))
             .await
             .into_iter()
             .find(|d| d["attempts"].as_array().is_some_and(|a| !a.is_empty()))
     })
-    .await
+    .await;
+    assert_eq!(
+        (failed["status"].clone(), failed["attempts"][0]["status_code"].clone()),
+        (json!("pending"), json!(500))
+    );
+    assert!(failed["next_attempt_at"].as_i64().unwrap() > app.clock_now(), "waiting for its retry");
+    (app, rx, we, secret, failed)
 }
 
 #[tokio::test]
 async fn an_endpoint_that_fails_one_event_still_receives_the_next_three_within_seconds() {
-    // The delivery worker runs as in `kassa serve`, on the server's clock, which stands still here:
-    // the failed event's retry (a minute on) never comes due during the test. (With the worker
-    // running, the test waits without blocking its runtime: `Receiver::arrived`.)
-    let app = TestApp::spawn_with(|s| s.deliver_webhooks = true).await;
-    let rx = Receiver::start(vec![Answer::Status(500, "choked on it")]);
-    let (we, _) = app.endpoint(&rx.url(), &["customer.created"]).await;
-    customer(&app, "poison@example.test").await;
-    let failed = first_attempted(&app, &format!("webhook_endpoint={we}")).await;
-    assert_eq!(failed["status"], "pending", "{failed}");
-    assert_eq!(failed["attempts"][0]["status_code"], 500);
-    assert!(failed["next_attempt_at"].as_i64().unwrap() > app.clock_now(), "waiting for its retry");
-
+    let (app, rx, _, _, failed) = first_event_failed(&["customer.created"], "poison@example.test").await;
     let started = Instant::now();
     let later: BTreeSet<String> = (1..=3).map(|i| format!("later{i}@example.test")).collect();
     for e in &later {
@@ -622,13 +630,8 @@ async fn one_merchants_slow_receiver_does_not_delay_another_merchants_events() {
 
 #[tokio::test]
 async fn a_resend_after_a_failure_arrives_within_two_seconds_and_answers_with_its_outcome() {
-    let app = TestApp::spawn_with(|s| s.deliver_webhooks = true).await;
-    let rx = Receiver::start(vec![Answer::Status(500, "a bug")]);
-    let (we, secret) = app.endpoint(&rx.url(), &["*"]).await;
-    customer(&app, "fixed@example.test").await;
-    let failed = first_attempted(&app, &format!("webhook_endpoint={we}")).await;
+    let (app, rx, we, secret, failed) = first_event_failed(&["*"], "fixed@example.test").await;
     let evt = failed["event"].as_str().unwrap().to_owned();
-    assert!(failed["next_attempt_at"].as_i64().unwrap() > app.clock_now(), "its retry is a minute away");
 
     // The receiver is fixed (it answers 200 from now on): resending sends now, not at the retry.
     let started = Instant::now();
