@@ -17,8 +17,9 @@
 //!   store (records typed by [`store::Record`]) with transactions whose closures hold the use
 //!   cases, and a typed way for a closure to refuse ([`store::Abort`]).
 //! - [`account`]: accounts and secret keys (hashed, masked in `Debug`).
-//! - [`webhook`]: events, webhook endpoints and the outbox of deliveries: signatures, leases,
-//!   retry schedule, per-endpoint order.
+//! - [`webhook`]: events, webhook endpoints and the outbox of deliveries: signatures, leases and
+//!   endpoint slots, the retry schedule, and which addresses a webhook may go to
+//!   ([`webhook::address`]).
 //!
 //! Data flows one way: the app parses a request into [`params`], a service loads what the rules
 //! need through [`store::Store`], the rules here decide, and one store call persists the result.

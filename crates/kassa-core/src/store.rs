@@ -163,7 +163,7 @@ impl Kind {
             Self::Invoice => &[Column::Customer, Column::Subscription, Column::Status],
             Self::Event => &[Column::Type],
             Self::WebhookEndpoint => &[Column::Status, Column::LockedUntil],
-            Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status],
+            Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status, Column::DueAt],
             Self::TestClock => &[Column::Status, Column::LockedUntil],
         }
     }
@@ -191,7 +191,8 @@ pub enum Column {
     Event,
     /// Until when a worker holds the record (a lease); 0 when no one does.
     LockedUntil,
-    /// When the scheduler must next act on a subscription (NULL: never).
+    /// When the scheduler must next act on a subscription, or a worker may next attempt a webhook
+    /// delivery (NULL: never).
     DueAt,
     /// The test clock a customer or subscription follows (NULL: real time).
     TestClock,
@@ -464,7 +465,7 @@ pub trait Tx {
     ) -> Result<Vec<RawRecord>, StoreError>;
     /// Up to `limit` records matching every filter, oldest first, read without taking or waiting
     /// for locks: what [`Tx::find`] would return, but for deciding rather than claiming (which
-    /// webhook endpoints an event goes to, which deliveries wait in an endpoint's queue).
+    /// webhook endpoints an event goes to, which deliveries of an endpoint are due).
     fn select(
         &mut self,
         scope: Scope<'_>,
@@ -856,7 +857,12 @@ impl Record for WebhookDelivery {
         self.created
     }
     fn columns(&self) -> Vec<Value> {
-        vec![self.webhook_endpoint.as_str().into(), self.event.as_str().into(), self.status.as_str().into()]
+        vec![
+            self.webhook_endpoint.as_str().into(),
+            self.event.as_str().into(),
+            self.status.as_str().into(),
+            self.due_at().into(),
+        ]
     }
 }
 

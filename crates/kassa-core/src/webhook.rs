@@ -7,25 +7,39 @@
 //!    enabled [`WebhookEndpoint`] of the account that [wants](WebhookEndpoint::wants) the event's
 //!    type. The change, its event and its deliveries commit together or not at all: the
 //!    *transactional outbox*. Nothing is sent from inside a transaction.
-//! 2. **Claim.** The delivery worker claims an endpoint, not a delivery: it writes a lease on the
-//!    endpoint ([`WebhookEndpoint::claim`], `locked_until`), so that one worker at a time sends to
-//!    a given endpoint, on any number of nodes. A lease whose holder died (a crash, `kill -9`)
-//!    simply runs out, and the next worker takes the endpoint over and sends what was not
-//!    recorded as delivered: deliveries are at least once.
-//! 3. **Send.** The worker POSTs the endpoint's pending deliveries one at a time, oldest first,
-//!    each signed with the endpoint's secret ([`signature_header`]).
+//! 2. **Claim.** The delivery worker claims deliveries, not endpoints: a claim takes one of an
+//!    endpoint's delivery slots ([`WebhookEndpoint::take_slot`]) and writes its lease on a few of
+//!    the endpoint's due deliveries ([`WebhookDelivery::claim`], `locked_until`). An endpoint has
+//!    `--webhook-endpoint-concurrency` slots (4 by default), shared by every worker on every node,
+//!    so no receiver gets more attempts at once than that. A lease whose holder died (a crash,
+//!    `kill -9`) simply runs out: its deliveries are due again, its slot is free again, and the
+//!    next worker sends them: deliveries are **at least once**.
+//! 3. **Send.** One signed POST per delivery ([`signature_header`]); a claim sends its deliveries
+//!    one after another, each slot in parallel with the others. An endpoint's due deliveries are
+//!    claimed oldest first and dealt out over its free slots in turn, so they are *attempted* in
+//!    creation order, several at a time; a failed attempt is recorded for a retry of its own and
+//!    the claim goes on with the next delivery.
 //! 4. **Record.** Every attempt is kept on its delivery ([`Attempt`]: time, status, duration, the
 //!    start of the answer). A 2xx marks the delivery `succeeded`; anything else schedules a retry
 //!    with exponential backoff and jitter ([`RetryPolicy`]) until the retry window (3 days by
 //!    default, from the delivery's first attempt) is used up, when the delivery is marked
-//!    `failed`.
+//!    `failed`. The lease and the slot are given back.
 //!
-//! ## Order
-//! An endpoint receives its events in the order they were created. Its deliveries form a queue:
-//! while the oldest pending one is being retried, the later ones **wait behind it** — they are
-//! not sent out of order — until it succeeds or is marked failed, and then the queue moves on.
-//! Endpoints are independent: one failing endpoint holds up no other. A disabled endpoint keeps
-//! its queue (paused) and is given no new events until it is enabled again.
+//! ## No order, no stalls
+//! kassa keeps Stripe's contract: at least once, retried with backoff for up to 3 days, and **no
+//! ordering guarantee** — receivers order events by `created` and ignore ids they have already
+//! handled. A failing delivery retries on its own schedule and holds nothing back: later events to
+//! the same endpoint go out meanwhile, and a resend is attempted at once, whatever the endpoint's
+//! pending retries. Endpoints never wait for each other. An endpoint with one slot and a receiver
+//! that answers 2xx does get its events one at a time in creation order; with more slots,
+//! concurrent attempts may arrive in any order.
+//!
+//! ## Giving up on an endpoint
+//! When a delivery is marked `failed` and the endpoint has not answered any attempt with a 2xx
+//! since that delivery's first attempt — every delivery to it failed for a whole retry window —
+//! the endpoint is disabled, with [`DisabledReason::DeliveriesFailed`] (as Stripe disables an
+//! endpoint that keeps failing). A disabled endpoint is given no new events and its pending
+//! deliveries wait (paused); enabled again, or given a new URL, they are tried at once.
 
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -35,6 +49,8 @@ use crate::error::{ErrorCode, Invalid};
 use crate::ids;
 use crate::metadata::Metadata;
 use crate::time::Timestamp;
+
+pub mod address;
 
 /// The Stripe API version whose shapes kassa's objects and events have.
 pub const API_VERSION: &str = "2023-08-16";
@@ -268,6 +284,30 @@ impl EndpointStatus {
     }
 }
 
+/// Why kassa disabled an endpoint on its own (an endpoint disabled through the API has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledReason {
+    /// Every attempt failed for a whole retry window.
+    DeliveriesFailed,
+}
+
+impl DisabledReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeliveriesFailed => "deliveries_failed",
+        }
+    }
+}
+
+/// One of an endpoint's delivery slots, taken: a claim (`token`) that sends a few of its
+/// deliveries one after another, until `until` at most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub token: String,
+    pub until: Timestamp,
+}
+
 /// Where an account's events are sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEndpoint {
@@ -280,13 +320,21 @@ pub struct WebhookEndpoint {
     pub metadata: Metadata,
     pub api_version: Option<String>,
     pub status: EndpointStatus,
+    /// Why kassa disabled it, if kassa did.
+    #[serde(default)]
+    pub disabled_reason: Option<DisabledReason>,
     pub secret: WebhookSecret,
-    /// The delivery lease: until when a worker holds this endpoint's queue (0: no one).
+    /// Until when every delivery slot is taken (0: one is free): no worker needs to look at the
+    /// endpoint before then, unless an attempt ends and gives its slot back first.
     #[serde(default)]
     pub locked_until: Timestamp,
-    /// Which claim holds the lease.
+    /// The slots taken, one per claim sending to it; a slot past its `until` (its holder died) is
+    /// free.
     #[serde(default)]
-    pub lease: Option<String>,
+    pub in_flight: Vec<Slot>,
+    /// When an attempt was last answered with a 2xx.
+    #[serde(default)]
+    pub last_succeeded_at: Option<Timestamp>,
 }
 
 /// The most types an endpoint can list (Stripe's own limit is far above kassa's type count).
@@ -303,9 +351,11 @@ impl WebhookEndpoint {
             metadata: Metadata::new(),
             api_version: None,
             status: EndpointStatus::Enabled,
+            disabled_reason: None,
             secret: WebhookSecret::generate(),
             locked_until: 0,
-            lease: None,
+            in_flight: Vec::new(),
+            last_succeeded_at: None,
         }
     }
 
@@ -314,33 +364,81 @@ impl WebhookEndpoint {
         self.enabled_events.iter().any(|e| e == "*" || e == kind.as_str())
     }
 
-    /// Take the delivery lease until `until`, if no one holds it at `now`. Returns the claim's
-    /// token, which recording the results must present.
-    pub fn claim(&mut self, now: Timestamp, until: Timestamp) -> Option<String> {
-        if self.locked_until > now {
-            return None;
-        }
-        let token = ids::random_base62(16);
-        self.locked_until = until;
-        self.lease = Some(token.clone());
-        Some(token)
+    /// How many more claims may send to it at `now` with `slots` in all (slots whose holder died
+    /// are freed first).
+    pub fn free_slots(&mut self, now: Timestamp, slots: usize) -> usize {
+        self.in_flight.retain(|s| s.until > now);
+        slots.saturating_sub(self.in_flight.len())
     }
 
-    /// Give the lease back, if `token` still holds it (a claim that outlived its lease and was
-    /// taken over releases nothing).
-    pub fn release(&mut self, token: &str) -> bool {
-        if self.lease.as_deref() != Some(token) {
+    /// Take a slot for the claim `token`, until `until` at most.
+    pub fn take_slot(&mut self, token: &str, until: Timestamp) {
+        self.in_flight.push(Slot { token: token.to_owned(), until });
+    }
+
+    /// Give back the slot of the claim `token` (nothing if it had run out and was freed).
+    pub fn give_back(&mut self, token: &str) {
+        self.in_flight.retain(|s| s.token != token);
+    }
+
+    /// Bring `locked_until` up to date after slots were taken or given back: the moment the first
+    /// slot frees itself when all `slots` are taken, else 0.
+    pub fn settle(&mut self, now: Timestamp, slots: usize) {
+        self.in_flight.retain(|s| s.until > now);
+        self.locked_until = match self.in_flight.len() >= slots {
+            true => self.in_flight.iter().map(|s| s.until).min().unwrap_or(0),
+            false => 0,
+        };
+    }
+
+    /// Take note of an attempt's outcome.
+    pub fn note(&mut self, attempt: &Attempt) {
+        if attempt.succeeded() {
+            self.last_succeeded_at =
+                Some(self.last_succeeded_at.map_or(attempt.created, |t| t.max(attempt.created)));
+        }
+    }
+
+    /// `failed` has just used up its retry window: if nothing was delivered to this endpoint since
+    /// that delivery's first attempt, every attempt failed for a whole window, so disable the
+    /// endpoint. Whether it did.
+    pub fn give_up_after(&mut self, failed: &WebhookDelivery) -> bool {
+        let since = failed.first_attempt_at.unwrap_or(failed.created);
+        if self.status != EndpointStatus::Enabled || self.last_succeeded_at.is_some_and(|t| t >= since) {
             return false;
         }
-        self.locked_until = 0;
-        self.lease = None;
+        self.status = EndpointStatus::Disabled;
+        self.disabled_reason = Some(DisabledReason::DeliveriesFailed);
         true
     }
 }
 
-/// Check an endpoint's `url`: an absolute http(s) URL.
-pub fn check_endpoint_url(url: &str) -> Result<(), Invalid> {
-    crate::session::check_url("url", url)
+/// Check an endpoint's `url`: an absolute http(s) URL without a user name or password in it, and,
+/// unless `allow_private`, not a literal address that is not public ([`address`]; a host name is
+/// checked when a delivery resolves it).
+pub fn check_endpoint_url(url: &str, allow_private: bool) -> Result<(), Invalid> {
+    crate::session::check_url("url", url)?;
+    let parsed =
+        url::Url::parse(url).map_err(|_| Invalid::new(ErrorCode::UrlInvalid, "url", "Not a valid URL."))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Invalid::new(
+            ErrorCode::UrlInvalid,
+            "url",
+            "A webhook endpoint's URL cannot carry a user name or password (`user:password@`): \
+             authenticate deliveries by their `Stripe-Signature` instead.",
+        ));
+    }
+    if !allow_private && let Some(why) = address::literal(&parsed).and_then(address::refusal) {
+        return Err(Invalid::new(
+            ErrorCode::UrlInvalid,
+            "url",
+            format!(
+                "Webhooks cannot be sent to {why}: this server sends them only to public addresses \
+                 (it runs with --webhook-allow-private false)."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Check `enabled_events`: `*` or known types, at least one, no repeats kept.
@@ -436,11 +534,16 @@ pub struct WebhookDelivery {
     pub status: DeliveryStatus,
     /// When the next attempt is due (pending deliveries only).
     pub next_attempt_at: Option<Timestamp>,
-    /// When it was first tried: its retry window starts here, not when it was queued, so that
-    /// events waiting behind a failing one still get their whole window once their turn comes.
+    /// When it was first tried (normally the moment it was queued): its retry window starts here.
     #[serde(default)]
     pub first_attempt_at: Option<Timestamp>,
     pub attempts: Vec<Attempt>,
+    /// The attempt lease: until when a worker holds this delivery (0: no one does).
+    #[serde(default)]
+    pub locked_until: Timestamp,
+    /// Which claim holds the lease.
+    #[serde(default)]
+    pub lease: Option<String>,
 }
 
 impl WebhookDelivery {
@@ -455,18 +558,58 @@ impl WebhookDelivery {
             next_attempt_at: Some(now),
             first_attempt_at: None,
             attempts: Vec::new(),
+            locked_until: 0,
+            lease: None,
         }
     }
 
+    /// Pending, its next attempt due, and no one attempting it.
     pub fn is_due(&self, now: Timestamp) -> bool {
-        self.status == DeliveryStatus::Pending && self.next_attempt_at.is_none_or(|t| t <= now)
+        self.due_at().is_some_and(|t| t <= now)
     }
 
-    /// Record an attempt made at `attempt.created` and decide what comes next: done on a 2xx,
-    /// otherwise a retry after the policy's backoff (`jitter` in 0..=1000 per mille of a quarter
-    /// of the delay), or `failed` once the next try would fall outside the retry window that began
-    /// with the first attempt.
-    pub fn record(&mut self, attempt: Attempt, policy: &RetryPolicy, jitter_per_mille: u16) {
+    /// When a worker may next attempt it: its next attempt's time, or the end of a lease held
+    /// past that; `None` once it is done (succeeded or failed). What claims look for.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        (self.status == DeliveryStatus::Pending)
+            .then(|| self.next_attempt_at.unwrap_or(0).max(self.locked_until))
+    }
+
+    /// Whether a worker is attempting it at `now`.
+    pub fn in_flight(&self, now: Timestamp) -> bool {
+        self.locked_until > now
+    }
+
+    /// Take the lease for the claim `token` until `until`, if the delivery is pending and no one
+    /// holds it at `now` (due or not: a resend attempts it at once). Whether it did; recording the
+    /// attempt (or letting go of it unsent) presents the token.
+    pub fn claim(&mut self, token: &str, now: Timestamp, until: Timestamp) -> bool {
+        if self.status != DeliveryStatus::Pending || self.in_flight(now) {
+            return false;
+        }
+        self.locked_until = until;
+        self.lease = Some(token.to_owned());
+        true
+    }
+
+    /// Let go of the lease of the claim `token` without an attempt (the claim ran short of time),
+    /// if it still holds it: the delivery is due again as it was.
+    pub fn release(&mut self, token: &str) {
+        if self.lease.as_deref() == Some(token) {
+            self.locked_until = 0;
+            self.lease = None;
+        }
+    }
+
+    /// Record an attempt made at `attempt.created` under the claim `token`, and decide what comes
+    /// next: done on a 2xx, otherwise a retry after the policy's backoff (`jitter` in 0..=1000 per
+    /// mille of a quarter of the delay), or `failed` once the next try would fall outside the
+    /// retry window that began with the first attempt. The lease is given back if `token` still
+    /// holds it (a claim that outlived its lease and was taken over releases nothing). An attempt
+    /// on a delivery that is already done (a taken-over claim's) is kept, and only a 2xx changes
+    /// anything.
+    pub fn record(&mut self, attempt: Attempt, token: &str, policy: &RetryPolicy, jitter_per_mille: u16) {
+        self.release(token);
         let now = attempt.created;
         let ok = attempt.succeeded();
         let first = *self.first_attempt_at.get_or_insert(now);
@@ -480,6 +623,9 @@ impl WebhookDelivery {
             self.next_attempt_at = None;
             return;
         }
+        if self.status != DeliveryStatus::Pending {
+            return;
+        }
         let failures = self.attempts.iter().rev().take_while(|a| !a.succeeded()).count();
         let next = now.saturating_add(policy.delay(failures, jitter_per_mille));
         if next > first.saturating_add(policy.retry_for) {
@@ -490,16 +636,17 @@ impl WebhookDelivery {
         }
     }
 
-    /// Queue the delivery again (an event resent on demand): pending, due now.
+    /// Make a pending delivery due now (its endpoint was repaired), whatever its backoff.
     pub fn requeue(&mut self, now: Timestamp) {
-        self.status = DeliveryStatus::Pending;
-        self.next_attempt_at = Some(now);
+        if self.status == DeliveryStatus::Pending {
+            self.next_attempt_at = Some(now);
+        }
     }
 }
 
 /// When failed deliveries are tried again: after `first` seconds, doubling each time up to `cap`,
 /// plus up to a quarter of the delay at random (so that many failed deliveries do not come back
-/// in lockstep), for `retry_for` seconds after the delivery was queued.
+/// in lockstep), for `retry_for` seconds after the delivery's first attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub first: i64,
@@ -631,41 +778,127 @@ mod tests {
         let event = Event::new(EventType::CustomerCreated, serde_json::json!({}), RequestRef::default(), 0);
         let mut d = WebhookDelivery::new(&event, "we_1", 0);
         assert!(d.is_due(0));
-        d.record(attempt(0, Some(500)), &p, 0);
+        d.record(attempt(0, Some(500)), "t", &p, 0);
         assert_eq!((d.status, d.next_attempt_at), (DeliveryStatus::Pending, Some(10)));
         assert!(!d.is_due(9) && d.is_due(10));
-        d.record(attempt(10, None), &p, 0);
+        d.record(attempt(10, None), "t", &p, 0);
         assert_eq!(d.next_attempt_at, Some(30));
-        d.record(attempt(30, Some(302)), &p, 0);
+        d.record(attempt(30, Some(302)), "t", &p, 0);
         assert_eq!(d.next_attempt_at, Some(70));
         // The next wait (40) would end past the first attempt + 100: give up.
-        d.record(attempt(70, Some(404)), &p, 0);
-        assert_eq!((d.status, d.next_attempt_at), (DeliveryStatus::Failed, None));
+        d.record(attempt(70, Some(404)), "t", &p, 0);
+        assert_eq!((d.status, d.next_attempt_at, d.due_at()), (DeliveryStatus::Failed, None, None));
         assert!(!d.is_due(1000));
         assert_eq!(d.attempts.len(), 4);
+        // A late attempt of a taken-over claim is kept, but a failure changes nothing more.
+        d.record(attempt(80, Some(500)), "old", &p, 0);
+        assert_eq!((d.status, d.attempts.len()), (DeliveryStatus::Failed, 5));
 
         let mut ok = WebhookDelivery::new(&event, "we_1", 0);
-        ok.record(attempt(0, Some(503)), &p, 0);
-        ok.record(attempt(10, Some(204)), &p, 0);
+        ok.record(attempt(0, Some(503)), "t", &p, 0);
+        ok.record(attempt(10, Some(204)), "t", &p, 0);
         assert_eq!((ok.status, ok.next_attempt_at), (DeliveryStatus::Succeeded, None));
         ok.requeue(50);
-        assert!(ok.is_due(50));
+        assert!(!ok.is_due(50), "only a pending delivery is requeued");
 
-        // Queued long before its first attempt (behind a failing one): the window starts then.
+        // First tried long after it was queued (its endpoint was disabled): the window starts then.
         let mut late = WebhookDelivery::new(&event, "we_1", 0);
-        late.record(attempt(500, Some(500)), &p, 0);
+        late.record(attempt(500, Some(500)), "t", &p, 0);
         assert_eq!((late.status, late.next_attempt_at), (DeliveryStatus::Pending, Some(510)));
+        late.requeue(505);
+        assert!(late.is_due(505));
     }
 
     #[test]
-    fn leases_exclude_and_expire() {
+    fn a_claim_leases_a_delivery_until_recorded_released_or_run_out() {
+        let p = RetryPolicy::default();
+        let event = Event::new(EventType::CustomerCreated, serde_json::json!({}), RequestRef::default(), 0);
+        let mut d = WebhookDelivery::new(&event, "we_1", 0);
+        assert!(d.claim("a", 100, 130));
+        assert!(d.in_flight(129) && !d.is_due(129) && d.due_at() == Some(130));
+        assert!(!d.claim("b", 129, 160), "held");
+        // The holder died: the lease runs out and another worker takes over.
+        assert!(d.is_due(130));
+        assert!(d.claim("b", 130, 160));
+        d.record(attempt(131, Some(500)), "a", &p, 0);
+        assert_eq!(d.lease.as_deref(), Some("b"), "an expired claim releases nothing");
+        d.record(attempt(132, Some(200)), "b", &p, 0);
+        assert_eq!((d.status, d.lease.as_deref(), d.locked_until), (DeliveryStatus::Succeeded, None, 0));
+        assert!(!d.claim("c", 200, 230), "done");
+
+        // A claim that ran short of time lets go: due again as it was.
+        let mut unsent = WebhookDelivery::new(&event, "we_1", 0);
+        assert!(unsent.claim("a", 0, 30));
+        unsent.release("other");
+        assert!(unsent.in_flight(1));
+        unsent.release("a");
+        assert!(unsent.is_due(1) && unsent.attempts.is_empty());
+
+        // A resend claims a delivery waiting for its retry, without waiting for it.
+        let mut waiting = WebhookDelivery::new(&event, "we_1", 0);
+        assert!(waiting.claim("a", 0, 30));
+        waiting.record(attempt(1, Some(500)), "a", &p, 0);
+        assert!(!waiting.is_due(2));
+        assert!(waiting.claim("b", 2, 32));
+    }
+
+    #[test]
+    fn endpoint_slots_cap_attempts_in_flight() {
         let mut e = WebhookEndpoint::new("https://example.com".into(), vec!["*".into()], 0);
-        let token = e.claim(100, 130).unwrap();
-        assert_eq!(e.claim(129, 160), None);
-        let other = e.claim(130, 160).unwrap();
-        assert!(!e.release(&token), "an expired claim releases nothing");
-        assert!(e.release(&other));
-        assert_eq!(e.locked_until, 0);
+        assert_eq!(e.free_slots(100, 2), 2);
+        e.take_slot("a", 130);
+        e.settle(100, 2);
+        assert_eq!(e.locked_until, 0, "a slot is still free");
+        e.take_slot("b", 140);
+        e.settle(100, 2);
+        assert_eq!((e.free_slots(100, 2), e.locked_until), (0, 130), "full until the first runs out");
+        e.give_back("b");
+        e.settle(101, 2);
+        assert_eq!((e.free_slots(101, 2), e.locked_until), (1, 0));
+        // A slot whose holder died frees itself.
+        assert_eq!(e.free_slots(130, 2), 2);
+        assert!(e.in_flight.is_empty());
+    }
+
+    #[test]
+    fn an_endpoint_is_disabled_only_when_nothing_succeeded_for_a_whole_window() {
+        let p = RetryPolicy { first: 10, cap: 40, retry_for: 100 };
+        let event = Event::new(EventType::CustomerCreated, serde_json::json!({}), RequestRef::default(), 0);
+        let mut failed = WebhookDelivery::new(&event, "we_1", 0);
+        failed.record(attempt(5, Some(500)), "t", &p, 0);
+        failed.status = DeliveryStatus::Failed;
+
+        let mut alive = WebhookEndpoint::new("https://example.com".into(), vec!["*".into()], 0);
+        alive.note(&attempt(50, Some(200)));
+        alive.note(&attempt(40, Some(500)));
+        assert_eq!(alive.last_succeeded_at, Some(50));
+        assert!(!alive.give_up_after(&failed), "another event got through meanwhile");
+        assert_eq!(alive.status, EndpointStatus::Enabled);
+
+        let mut dead = WebhookEndpoint::new("https://example.com".into(), vec!["*".into()], 0);
+        dead.note(&attempt(4, Some(200)));
+        assert!(dead.give_up_after(&failed));
+        assert_eq!(
+            (dead.status, dead.disabled_reason),
+            (EndpointStatus::Disabled, Some(DisabledReason::DeliveriesFailed))
+        );
+        assert!(!dead.give_up_after(&failed), "once");
+    }
+
+    #[test]
+    fn endpoint_urls_refuse_credentials_always_and_private_addresses_when_asked() {
+        for allow in [true, false] {
+            let e = check_endpoint_url("https://user:pw@m.test/h", allow).unwrap_err();
+            assert!(e.message.contains("user name or password"), "{}", e.message);
+            assert!(check_endpoint_url("https://user@m.test/h", allow).is_err());
+            assert!(check_endpoint_url("https://m.test/h", allow).is_ok());
+            assert!(check_endpoint_url("http://localhost:3000/h", allow).is_ok(), "names are checked later");
+        }
+        assert!(check_endpoint_url("http://127.0.0.1:3000/h", true).is_ok());
+        let e = check_endpoint_url("http://0x7f000001:3000/h", false).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("url"));
+        assert!(e.message.contains("127.0.0.1 is a loopback address"), "{}", e.message);
+        assert!(check_endpoint_url("http://93.184.216.34/h", false).is_ok());
     }
 
     #[test]

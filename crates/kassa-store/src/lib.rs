@@ -54,6 +54,8 @@ pub mod files;
 mod filter;
 pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+mod upgrade_fixtures;
 
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, WriterStats};

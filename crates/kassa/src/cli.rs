@@ -169,14 +169,24 @@ pub struct WebhookArgs {
     /// Seconds after an event during which its delivery is retried; then it is marked failed.
     #[arg(long, env = "KASSA_WEBHOOK_RETRY_FOR", default_value_t = 259_200)]
     pub webhook_retry_for: u64,
-    /// Seconds a worker holds an endpoint while sending to it; if the process dies, another worker
-    /// (or the restarted one) takes the endpoint over after this long.
+    /// Seconds a worker holds a delivery while attempting it; if the process dies, another worker
+    /// (or the restarted one) sends it again after this long.
     #[arg(long, env = "KASSA_WEBHOOK_LEASE", default_value_t = 60)]
     pub webhook_lease: u64,
     /// The most delivery attempts per second this node makes (0: no limit), so that a backlog
     /// drains without taking the CPU checkout needs.
     #[arg(long, env = "KASSA_WEBHOOK_MAX_RATE", default_value_t = 2200)]
     pub webhook_max_rate: u32,
+    /// The most attempts in flight to one endpoint at a time, over all nodes. A slow receiver gets
+    /// this many at once and no more; 1 sends a healthy endpoint its events one at a time, in
+    /// creation order.
+    #[arg(long, env = "KASSA_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 4)]
+    pub webhook_endpoint_concurrency: u32,
+    /// Whether webhooks may go to loopback, private, link-local and other non-public addresses
+    /// (`true` or `false`). Default: `true` when kassa listens on loopback only (a laptop, CI),
+    /// `false` otherwise, so that merchants cannot make kassa call the services beside it.
+    #[arg(long, env = "KASSA_WEBHOOK_ALLOW_PRIVATE", value_name = "true|false")]
+    pub webhook_allow_private: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]

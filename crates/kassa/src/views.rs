@@ -661,6 +661,19 @@ pub fn event(e: &Event, pending_webhooks: usize) -> Value {
     serde_json::to_value(EventWire::new(e, pending_webhooks)).unwrap_or(Value::Null)
 }
 
+/// The answer to `POST /events/{id}/resend`: the event, and under `webhook_deliveries` (a list, as
+/// Stripe embeds lists) each delivery the resend attempted, as recorded after its attempt.
+pub fn resent(e: &Event, pending_webhooks: usize, deliveries: &[WebhookDelivery]) -> Value {
+    let mut v = event(e, pending_webhooks);
+    v["webhook_deliveries"] = json!({
+        "object": "list",
+        "data": deliveries.iter().map(webhook_delivery).collect::<Vec<_>>(),
+        "has_more": false,
+        "url": format!("/webhook_deliveries?event={}", e.id),
+    });
+    v
+}
+
 /// [`event`] as the body of a delivery, written straight from the stored event (no copy of its
 /// object on the way).
 pub fn event_body(e: &Event, pending_webhooks: usize) -> String {
@@ -707,7 +720,8 @@ impl<'a> EventWire<'a> {
     }
 }
 
-/// A webhook endpoint; its `secret` only in the answer to its creation.
+/// A webhook endpoint; its `secret` only in the answer to its creation. `disabled_reason` is
+/// kassa's own: why kassa disabled it (`deliveries_failed`), `null` otherwise.
 pub fn webhook_endpoint(e: &WebhookEndpoint, with_secret: bool) -> Value {
     let mut v = json!({
         "id": e.id,
@@ -716,6 +730,7 @@ pub fn webhook_endpoint(e: &WebhookEndpoint, with_secret: bool) -> Value {
         "application": null,
         "created": e.created,
         "description": e.description,
+        "disabled_reason": e.disabled_reason.map(|r| r.as_str()),
         "enabled_events": e.enabled_events,
         "livemode": false,
         "metadata": e.metadata,

@@ -806,7 +806,7 @@ const HOOK_KEY: &str = "sk_test_WebhookTestKey00000000000000000";
 async fn a_delivery_in_flight_when_kassa_is_killed_is_sent_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::start(vec![Answer::Hang]);
-    // A short lease, so the restarted server takes the endpoint over soon; the first attempt's
+    // A short lease, so the restarted server sends the delivery again soon; the first attempt's
     // timeout is longer than it takes to kill kassa, so the attempt is still in flight then.
     let env = [("KASSA_SECRET_KEY", HOOK_KEY), ("KASSA_WEBHOOK_LEASE", "5"), ("KASSA_WEBHOOK_TIMEOUT", "4")];
     let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &env);

@@ -444,8 +444,8 @@ async fn webhook_deliveries_from_several_nodes_are_sent_once_per_attempt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
 async fn a_killed_node_loses_nothing_it_acknowledged_and_its_lease_passes_on() {
-    // A short lease, so that another node takes the endpoint over soon; the attempt's timeout
-    // is shorter still (the worker never holds an endpoint longer than its lease allows), but
+    // A short lease, so that another node takes the delivery over soon; the attempt's timeout
+    // is shorter still (the worker never starts an attempt that could outlast its lease), but
     // longer than it takes to kill the node.
     const LEASE: u64 = 5;
     let env = [("KASSA_WEBHOOK_LEASE", "5"), ("KASSA_WEBHOOK_TIMEOUT", "4")];

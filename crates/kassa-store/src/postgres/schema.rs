@@ -27,6 +27,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "payments", include_str!("../../migrations/postgres/002_payments.sql")),
     (3, "webhooks", include_str!("../../migrations/postgres/003_webhooks.sql")),
     (4, "billing", include_str!("../../migrations/postgres/004_billing.sql")),
+    (5, "webhook_scheduling", include_str!("../../migrations/postgres/005_webhook_scheduling.sql")),
 ];
 
 /// The advisory lock that serializes migrations ("kassa_mg"). Advisory locks are per database.
@@ -216,6 +217,7 @@ mod tests {
             include_str!("../../migrations/sqlite/002_payments.sql"),
             include_str!("../../migrations/sqlite/003_webhooks.sql"),
             include_str!("../../migrations/sqlite/004_billing.sql"),
+            include_str!("../../migrations/sqlite/005_webhook_scheduling.sql"),
         ]
         .iter()
         .flat_map(|sql| sql.lines())
@@ -274,7 +276,40 @@ mod tests {
         }
         let n: i64 = client.query_one("SELECT COUNT(*) FROM products", &[]).await.unwrap().get(0);
         assert_eq!(n, 1);
-        assert_eq!(db.applied_migrations().await, [1, 2, 3, 4]);
+        assert_eq!(db.applied_migrations().await, MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+    }
+
+    /// Webhook queues left by the endpoint-by-endpoint worker move to per-delivery scheduling (as
+    /// the SQLite test of the same name checks there).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
+    async fn webhook_queues_migrate_to_per_delivery_scheduling() {
+        let Some(db) = TempPostgres::new_or_skip() else { return };
+        let client = db.connect().await;
+        let mut sql =
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);"
+                .to_owned();
+        for &(version, _, migration) in MIGRATIONS.iter().filter(|m| m.0 < 5) {
+            sql.push_str(migration);
+            sql.push_str(&format!(
+                ";INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, 0);"
+            ));
+        }
+        sql.push_str(crate::upgrade_fixtures::WEBHOOK_QUEUE);
+        client.batch_execute(&sql).await.unwrap();
+        migrate(&client).await.unwrap();
+        let due: Vec<Option<i64>> = client
+            .query("SELECT due_at FROM webhook_deliveries ORDER BY seq", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(due, crate::upgrade_fixtures::WEBHOOK_QUEUE_DUE);
+        let row = client.query_one("SELECT locked_until, data FROM webhook_endpoints", &[]).await.unwrap();
+        assert_eq!(row.get::<_, i64>(0), 0);
+        let data: serde_json::Value = serde_json::from_str(row.get::<_, &str>(1)).unwrap();
+        assert_eq!(data, crate::upgrade_fixtures::webhook_endpoint_after());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

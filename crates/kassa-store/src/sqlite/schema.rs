@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "payments", include_str!("../../migrations/sqlite/002_payments.sql")),
     (3, "webhooks", include_str!("../../migrations/sqlite/003_webhooks.sql")),
     (4, "billing", include_str!("../../migrations/sqlite/004_billing.sql")),
+    (5, "webhook_scheduling", include_str!("../../migrations/sqlite/005_webhook_scheduling.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -131,17 +132,25 @@ mod tests {
         assert_eq!(usize::try_from(n).unwrap(), MIGRATIONS.len());
     }
 
-    /// A database made before the payment tables existed gains them, and keeps its records.
-    #[test]
-    fn a_version_1_database_migrates_forward() {
+    /// A database as a kassa that knew migrations up to `version` left it.
+    fn migrated_to(version: i64) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("old.db")).unwrap();
+        let conn = Connection::open(dir.path().join("old.db")).unwrap();
         conn.execute_batch(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)",
         )
         .unwrap();
-        conn.execute_batch(MIGRATIONS[0].2).unwrap();
-        conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)", []).unwrap();
+        for &(v, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= version) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)", [v]).unwrap();
+        }
+        (dir, conn)
+    }
+
+    /// A database made before the payment tables existed gains them, and keeps its records.
+    #[test]
+    fn a_version_1_database_migrates_forward() {
+        let (_dir, mut conn) = migrated_to(1);
         conn.execute(
             "INSERT INTO products (account_id, id, created, data, active) VALUES ('acct_1', 'prod_1', 1, '{}', 1)",
             [],
@@ -162,7 +171,31 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(versions, [1, 2, 3, 4]);
+        assert_eq!(versions, MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+    }
+
+    /// Webhook queues left by the endpoint-by-endpoint worker: pending deliveries become due when
+    /// their next attempt is (due at once when it waited behind another), finished ones are never
+    /// due, and no endpoint keeps the old worker's lease or retry time.
+    #[test]
+    fn webhook_queues_migrate_to_per_delivery_scheduling() {
+        let (_dir, mut conn) = migrated_to(4);
+        conn.execute_batch(crate::upgrade_fixtures::WEBHOOK_QUEUE).unwrap();
+        migrate(&mut conn).unwrap();
+        let due: Vec<Option<i64>> = conn
+            .prepare("SELECT due_at FROM webhook_deliveries ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(due, crate::upgrade_fixtures::WEBHOOK_QUEUE_DUE);
+        let (locked, data): (i64, String) = conn
+            .query_row("SELECT locked_until, data FROM webhook_endpoints", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(locked, 0);
+        let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(data, crate::upgrade_fixtures::webhook_endpoint_after());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! hears of a payment within milliseconds; other nodes' workers find the deliveries on their next
 //! poll.
 //!
+//! `POST /events/{id}/resend` makes its attempts inside the request ([`resend`]).
+//!
 //! An event names the API request that caused it (`request.id`, `request.idempotency_key`). The
 //! API middleware runs each request inside [`with_request`]; [`transact`] reads it on the request's
 //! task, before the closure moves to the store's writer. Events caused by the hosted page or by
@@ -221,17 +223,34 @@ pub async fn list_events(ctx: &Ctx, acct: &Acct, p: &EventList) -> Result<(Vec<L
     Ok((with_pending(ctx, &acct.id, events).await?, more))
 }
 
-/// `POST /events/{id}/resend`: queue the event again, at the back of each endpoint's queue — for
-/// every enabled endpoint that wants its type, or only for `webhook_endpoint` (which then gets it
-/// whatever its `enabled_events`).
-pub async fn resend(ctx: &Ctx, acct: &Acct, id: &str, p: EventResend) -> Result<Listed> {
+/// What a resend did: the event (its `pending_webhooks` counted as the resend queued it, before its
+/// attempts), and each delivery it attempted, as recorded after the attempt.
+pub struct Resent {
+    pub event: Listed,
+    pub deliveries: Vec<WebhookDelivery>,
+}
+
+/// `POST /events/{id}/resend`: attempt the event now, inside this request — for every enabled
+/// endpoint that wants its type, or only for `webhook_endpoint` (which then gets it whatever its
+/// `enabled_events`) — and answer with what happened.
+///
+/// For each endpoint, the event's delivery waiting there for a retry is attempted at once (a
+/// failure then counts as that delivery's next try, and its backoff goes on from there); when none
+/// is waiting (it succeeded or failed long ago, or is being attempted right now), a new delivery
+/// is made and attempted, and retried like any other if the attempt fails. The attempt takes a
+/// slot of the endpoint even when all are taken, so a resend never waits behind the endpoint's
+/// other deliveries; it holds a lease like any claim, so if this process dies mid-attempt, the
+/// worker sends it again once the lease runs out.
+pub async fn resend(ctx: &Ctx, acct: &Acct, id: &str, p: EventResend) -> Result<Resent> {
     let now = ctx.now();
+    let until = now.saturating_add(ctx.webhooks.lease);
+    let slots = super::delivery::slots(ctx);
     let (account, event_id) = (acct.id.clone(), id.to_owned());
-    let event = transact(ctx, now, move |tx, out| {
+    let (event, claimed) = store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let event: Event = tx
             .load(&account, &event_id)?
             .ok_or_else(|| Abort::Refused(DomainError::NotFound { object: "event", id: event_id.clone() }))?;
-        let targets: Vec<WebhookEndpoint> = match &p.webhook_endpoint {
+        let targets: Vec<String> = match &p.webhook_endpoint {
             Some(we) => {
                 let endpoint: WebhookEndpoint = tx.load(&account, we)?.ok_or_else(|| {
                     Abort::refuse(Invalid::no_such("webhook_endpoint", we, "webhook_endpoint"))
@@ -243,7 +262,7 @@ pub async fn resend(ctx: &Ctx, acct: &Acct, id: &str, p: EventResend) -> Result<
                     )
                     .into());
                 }
-                vec![endpoint]
+                vec![endpoint.id]
             }
             None => tx
                 .select(
@@ -255,15 +274,50 @@ pub async fn resend(ctx: &Ctx, acct: &Acct, id: &str, p: EventResend) -> Result<
                 .iter()
                 .map(WebhookEndpoint::from_raw)
                 .filter(|e| e.as_ref().map_or(true, |e| e.wants(event.kind)))
+                .map(|e| e.map(|e| e.id))
                 .collect::<Result<_, _>>()?,
         };
-        for endpoint in &targets {
-            tx.put_new(&account, &WebhookDelivery::new(&event, &endpoint.id, now))?;
-            out.queued += 1;
+        let mut claimed = Vec::with_capacity(targets.len());
+        for we in targets {
+            // The endpoint's row first, then its deliveries' (as claims and recordings lock them).
+            let Some(mut endpoint) = tx.load::<WebhookEndpoint>(&account, &we)? else { continue };
+            let waiting = tx.select(
+                Scope::Account(&account),
+                Kind::WebhookDelivery,
+                &[
+                    Filter::Eq(Column::Endpoint, we.as_str().into()),
+                    Filter::Eq(Column::Event, event.id.as_str().into()),
+                    Filter::Eq(Column::Status, DeliveryStatus::Pending.as_str().into()),
+                ],
+                MAX_ENDPOINTS,
+            )?;
+            let mut waiting = waiting.iter().map(WebhookDelivery::from_raw).collect::<Result<Vec<_>, _>>()?;
+            let (mut delivery, new) = match waiting.iter().position(|d| !d.in_flight(now)) {
+                Some(i) => (waiting.swap_remove(i), false),
+                None => (WebhookDelivery::new(&event, &we, now), true),
+            };
+            let token = kassa_core::ids::random_base62(16);
+            if !delivery.claim(&token, now, until) {
+                continue;
+            }
+            endpoint.free_slots(now, slots);
+            endpoint.take_slot(&token, until);
+            endpoint.settle(now, slots);
+            tx.put(&account, &endpoint)?;
+            match new {
+                true => tx.put_new(&account, &delivery)?,
+                false => tx.put(&account, &delivery)?,
+            }
+            claimed.push((account.clone(), std::sync::Arc::new(endpoint), token, vec![delivery]));
         }
-        Ok(event)
+        Ok((event, claimed))
     })
     .await?;
     let mut listed = with_pending(ctx, &acct.id, vec![event]).await?;
-    listed.pop().ok_or_else(|| DomainError::NotFound { object: "event", id: id.to_owned() }.into())
+    let listed = listed.pop().ok_or_else(|| DomainError::NotFound { object: "event", id: id.to_owned() })?;
+    let lanes = super::delivery::with_events(ctx, claimed).await?;
+    let sends = lanes.into_iter().map(|lane| super::delivery::send(ctx, &ctx.webhook_client, lane, None));
+    let sent = futures_util::future::join_all(sends).await;
+    let deliveries = super::delivery::record(ctx, sent).await?;
+    Ok(Resent { event: listed, deliveries })
 }

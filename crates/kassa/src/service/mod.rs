@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod billing;
 pub mod catalog;
 pub mod checkout;
+pub mod delivery;
 pub mod events;
 pub mod expand;
 pub mod idempotency;

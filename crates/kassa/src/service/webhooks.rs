@@ -1,13 +1,19 @@
 //! Webhook endpoints (create, retrieve, update, list, delete) and the record of their deliveries.
 //!
-//! An endpoint's secret is generated on create and shown in that answer only. Deleting an endpoint
-//! deletes its queue of deliveries with it. Disabling one pauses its queue; no new events are
-//! queued for it while it is disabled.
+//! An endpoint's secret is generated on create and shown in that answer only. Its URL is checked
+//! on create and update: no user name or password in it, and, unless private addresses are allowed
+//! (`--webhook-allow-private`), not a literal address that is not public (a host name is checked
+//! when a delivery resolves it). Deleting an endpoint deletes its deliveries with it. Disabling
+//! one pauses its pending deliveries; no new events are queued for it while it is disabled.
+//! Enabling it again, or giving it a new URL, makes its pending deliveries due at once.
 
 use kassa_core::params::{
     WebhookDeliveryList, WebhookEndpointCreate, WebhookEndpointList, WebhookEndpointUpdate,
 };
-use kassa_core::store::{Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kassa_core::store::{Cmp, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{
     DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint, check_enabled_events,
@@ -20,7 +26,7 @@ use crate::state::Ctx;
 
 pub async fn create_endpoint(ctx: &Ctx, acct: &Acct, p: WebhookEndpointCreate) -> Result<WebhookEndpoint> {
     let url = p.url.ok_or_else(|| Invalid::missing("url"))?;
-    check_endpoint_url(&url)?;
+    check_endpoint_url(&url, ctx.webhooks.allow_private)?;
     let events = check_enabled_events(p.enabled_events.ok_or_else(|| Invalid::missing("enabled_events"))?)?;
     let mut endpoint = WebhookEndpoint::new(url, events, ctx.now());
     endpoint.description = p.description.filter(|d| !d.is_empty());
@@ -36,11 +42,13 @@ pub async fn update_endpoint(
     p: WebhookEndpointUpdate,
 ) -> Result<WebhookEndpoint> {
     if let Some(url) = &p.url {
-        check_endpoint_url(url)?;
+        check_endpoint_url(url, ctx.webhooks.allow_private)?;
     }
     let events = p.enabled_events.map(check_enabled_events).transpose()?;
     let now = ctx.now();
-    update(ctx, acct, id, move |e: &mut WebhookEndpoint, tx, _, account| {
+    let more = Arc::new(AtomicBool::new(false));
+    let more_in = more.clone();
+    let endpoint = update(ctx, acct, id, move |e: &mut WebhookEndpoint, tx, _, account| {
         let was_enabled = e.status == EndpointStatus::Enabled;
         let repaired =
             p.url.as_ref().is_some_and(|u| *u != e.url) || p.disabled.is_some_and(|d| !d.0 && !was_enabled);
@@ -56,31 +64,78 @@ pub async fn update_endpoint(
         e.metadata = metadata::update(std::mem::take(&mut e.metadata), p.metadata, "metadata")?;
         if let Some(disabled) = p.disabled {
             e.status = if disabled.0 { EndpointStatus::Disabled } else { EndpointStatus::Enabled };
+            // Whoever disables or enables it through the API decides from now on.
+            e.disabled_reason = None;
         }
-        if repaired && e.lease.is_none() {
-            retry_now(tx, account, e, now)?;
+        if repaired && e.status == EndpointStatus::Enabled {
+            more_in.store(retry_now(tx, account, &e.id, now)?, Ordering::Relaxed);
         }
         Ok(())
     })
-    .await
+    .await?;
+    ctx.deliveries_due.notify_one();
+    if more.load(Ordering::Relaxed) {
+        let (store, clock) = (ctx.store.clone(), ctx.clock.clone());
+        let (account, id) = (acct.id.clone(), endpoint.id.clone());
+        tokio::spawn(async move {
+            if let Err(e) = retry_the_rest(store, clock, account, id).await {
+                tracing::error!(error = %e, "retrying a repaired endpoint's deliveries failed; they keep their backoff");
+            }
+        });
+    }
+    Ok(endpoint)
 }
 
-/// A new URL, or an endpoint enabled again: the delivery waiting at the head of its queue for a
-/// retry is tried at once, not after the rest of its backoff.
-fn retry_now(
-    tx: &mut dyn Tx,
-    account: &str,
-    e: &mut WebhookEndpoint,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    e.locked_until = 0;
-    let head = tx.select(Scope::Account(account), Kind::WebhookDelivery, &queue(&e.id), 1)?;
-    if let Some(raw) = head.first() {
+/// The most deliveries one transaction makes due again.
+const RETRY_NOW_CHUNK: u32 = 1000;
+
+/// A new URL, or an endpoint enabled again: its pending deliveries waiting for a retry are tried
+/// at once, not after the rest of their backoff. This makes the oldest [`RETRY_NOW_CHUNK`] of them
+/// due, inside the update (which holds the endpoint's row); whether there may be more.
+fn retry_now(tx: &mut dyn Tx, account: &str, endpoint: &str, now: Timestamp) -> Result<bool, StoreError> {
+    let waiting = tx.select(
+        Scope::Account(account),
+        Kind::WebhookDelivery,
+        &[Filter::Eq(Column::Endpoint, endpoint.into()), Filter::Cmp(Column::DueAt, Cmp::Gt, now)],
+        RETRY_NOW_CHUNK,
+    )?;
+    let mut requeued = 0;
+    for raw in &waiting {
         let mut d = WebhookDelivery::from_raw(raw)?;
+        if d.in_flight(now) {
+            continue;
+        }
         d.requeue(now);
         tx.put(account, &d)?;
+        requeued += 1;
     }
-    Ok(())
+    Ok(requeued > 0 && waiting.len() == usize::try_from(RETRY_NOW_CHUNK).unwrap_or(usize::MAX))
+}
+
+/// [`retry_now`] for the rest of a long backlog, a chunk per transaction (so that no one
+/// transaction holds the writer for long), each under the endpoint's row as claims are, until
+/// none is left waiting or the endpoint is disabled or gone. If the process stops first, the rest
+/// keep their own schedules.
+async fn retry_the_rest(
+    store: Arc<dyn kassa_core::store::Store>,
+    clock: Arc<dyn kassa_core::time::Clock>,
+    account: String,
+    endpoint: String,
+) -> Result<(), StoreError> {
+    loop {
+        let now = clock.now();
+        let (account, endpoint) = (account.clone(), endpoint.clone());
+        let more = kassa_core::store::transact(store.as_ref(), move |tx| {
+            match tx.load::<WebhookEndpoint>(&account, &endpoint)? {
+                Some(e) if e.status == EndpointStatus::Enabled => retry_now(tx, &account, &endpoint, now),
+                _ => Ok(false),
+            }
+        })
+        .await?;
+        if !more {
+            return Ok(());
+        }
+    }
 }
 
 pub async fn get_endpoint(ctx: &Ctx, acct: &Acct, id: &str) -> Result<WebhookEndpoint> {
@@ -136,12 +191,4 @@ pub async fn list_deliveries(
         filters.push(Filter::Eq(Column::Status, status.as_str().into()));
     }
     list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
-}
-
-/// An endpoint's queue: its pending deliveries (oldest first, as `select` and `find` return them).
-pub fn queue(endpoint: &str) -> [Filter; 2] {
-    [
-        Filter::Eq(Column::Endpoint, endpoint.into()),
-        Filter::Eq(Column::Status, DeliveryStatus::Pending.as_str().into()),
-    ]
 }

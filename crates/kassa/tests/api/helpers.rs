@@ -123,6 +123,8 @@ impl TestApp {
             webhooks: kassa::config::WebhookSettings {
                 timeout: Duration::from_secs(2),
                 max_rate: 0,
+                // What `kassa serve` chooses on this listener (loopback only): local receivers work.
+                allow_private: kassa::config::listens_on_loopback_only("127.0.0.1:0"),
                 ..Default::default()
             },
             deliver_webhooks: false,

@@ -1,16 +1,19 @@
 //! Events and webhooks (SPEC §11): the event log, endpoints, and delivery to fake receivers —
-//! signatures, retries driven by the server's clock, timeouts, dropped connections, per-endpoint
-//! order, giving up after the retry window, resending, and two workers sharing the work.
+//! signatures, retries driven by the server's clock, timeouts over the whole attempt, dropped
+//! connections, a failing event holding back nothing, endpoints not waiting for each other,
+//! giving up after the retry window (and disabling an endpoint that never answers), resending at
+//! once, refusing private addresses, and two workers sharing the work.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kassa_core::webhook::RetryPolicy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{Answer, Receiver, signature_time, verify_signature};
+use crate::common::{Answer, Receiver, poll, poll_async, signature_time, verify_signature};
 use crate::helpers::TestApp;
 use crate::pay::{pay_card, payment_session, post};
 use crate::sessions_support::customer;
@@ -356,6 +359,148 @@ async fn redirects_are_not_followed_and_count_as_failed_attempts() {
 }
 
 #[tokio::test]
+async fn the_timeout_covers_the_whole_attempt_and_a_2xx_status_in_time_counts() {
+    let app = TestApp::spawn_with(|s| s.webhooks.timeout = Duration::from_secs(1)).await;
+    // A receiver that answers 200 at once and then trickles its body a byte at a time, then one
+    // that trickles its status line and never finishes it.
+    let every = Duration::from_millis(50);
+    let rx = Receiver::start(vec![Answer::SlowBody(every), Answer::SlowHead(every)]);
+    let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
+    let within = |ms: u64| (1000..3000).contains(&ms);
+
+    // One event, one pass: its delivery, and when the pass began.
+    let deliver_one = |email: &'static str| {
+        let (app, we) = (&app, &we);
+        async move {
+            customer(app, email).await;
+            let started = Instant::now();
+            assert_eq!(app.deliver().await, 1);
+            (deliveries(app, &format!("webhook_endpoint={we}")).await.remove(0), started)
+        }
+    };
+
+    let (d, started) = deliver_one("trickle@example.test").await;
+    // The status came in time: a success, as at Stripe, though the body was still coming.
+    assert_eq!(d["status"], "succeeded", "{d}");
+    let a = &d["attempts"][0];
+    assert_eq!(a["status_code"], 200);
+    assert_eq!(a["error"], "timed out while reading the answer");
+    let kept = a["response_body"].as_str().unwrap();
+    assert!(!kept.is_empty() && kept.len() < 1024 && kept.bytes().all(|b| b == b'x'), "{kept:?}");
+    assert!(within(a["duration_ms"].as_u64().unwrap()), "{a}");
+    // kassa hung up at the deadline rather than reading on: the slot is free again.
+    let closed = poll("kassa to close the slow body", || rx.received()[0].closed_at());
+    assert!(closed.duration_since(started) < Duration::from_secs(3));
+
+    let (d, started) = deliver_one("stalled@example.test").await;
+    assert_eq!(d["status"], "pending", "no status line, no success: {d}");
+    let a = &d["attempts"][0];
+    assert_eq!((a["status_code"].clone(), a["error"].clone()), (Value::Null, json!("timed out")));
+    assert!(within(a["duration_ms"].as_u64().unwrap()), "{a}");
+    let closed = poll("kassa to close the slow head", || rx.received()[1].closed_at());
+    assert!(closed.duration_since(started) < Duration::from_secs(3));
+}
+
+/// Addresses of every kind that is not public, in the spellings that reach them, and what the
+/// refusal calls them.
+const PRIVATE_URLS: &[(&str, &str)] = &[
+    ("http://127.0.0.1:6379/", "127.0.0.1 is a loopback address"),
+    ("http://0x7f000001/hook", "127.0.0.1 is a loopback address"),
+    ("http://2130706433/hook", "127.0.0.1 is a loopback address"),
+    ("http://127.1/hook", "127.0.0.1 is a loopback address"),
+    ("http://0177.0.0.1/hook", "127.0.0.1 is a loopback address"),
+    ("http://[::1]:8080/hook", "::1 is a loopback address"),
+    ("http://[::ffff:127.0.0.1]/hook", "::ffff:127.0.0.1 is a loopback address"),
+    ("http://[::ffff:a9fe:a9fe]/hook", "::ffff:169.254.169.254 is a link-local address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+    ("http://[fe80::1]/hook", "fe80::1 is a link-local address"),
+    ("https://10.0.0.8/hook", "10.0.0.8 is a private address"),
+    ("https://172.20.1.1/hook", "172.20.1.1 is a private address"),
+    ("https://192.168.1.10/hook", "192.168.1.10 is a private address"),
+    ("https://[fd00::5]/hook", "fd00::5 is a private address"),
+    ("https://100.64.1.1/hook", "100.64.1.1 is a shared (carrier-grade NAT) address"),
+    ("http://0.0.0.0:4242/hook", "0.0.0.0 is an unspecified address"),
+    ("http://[::]/hook", ":: is an unspecified address"),
+    ("http://224.0.0.1/hook", "224.0.0.1 is a multicast address"),
+    ("http://255.255.255.255/hook", "255.255.255.255 is a broadcast address"),
+];
+
+#[tokio::test]
+async fn endpoints_at_addresses_that_are_not_public_are_refused_when_private_addresses_are_not_allowed() {
+    let app = TestApp::spawn_with(|s| s.webhooks.allow_private = false).await;
+    for (url, why) in PRIVATE_URLS {
+        let r = app.post("/webhook_endpoints", &[("url", url), ("enabled_events[]", "*")]).await;
+        let e = r.invalid("url");
+        assert_eq!(e["code"], "url_invalid", "{url}");
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains(why) && message.contains("only to public addresses"), "{url}: {message}");
+    }
+    assert!(app.list_ids("/webhook_endpoints").await.is_empty());
+
+    // A public address is fine; moving it to a private one is refused and changes nothing.
+    let (id, _) = app.endpoint("https://93.184.216.34/hooks", &["*"]).await;
+    let r = app.post(&format!("/webhook_endpoints/{id}"), &[("url", "http://169.254.169.254/latest/")]).await;
+    assert!(r.invalid("url")["message"].as_str().unwrap().contains("link-local"));
+    assert_eq!(app.get(&format!("/webhook_endpoints/{id}")).await.ok()["url"], "https://93.184.216.34/hooks");
+    // A host name is accepted here: it is checked when a delivery resolves it.
+    app.endpoint("http://localhost:6379/", &["*"]).await;
+
+    // On a server that allows them (the default when it listens on loopback only), they are fine.
+    let local = TestApp::spawn().await;
+    for (url, _) in PRIVATE_URLS {
+        local.endpoint(url, &["*"]).await;
+    }
+}
+
+#[tokio::test]
+async fn urls_with_a_user_name_or_password_are_refused_whatever_the_setting() {
+    for allow_private in [true, false] {
+        let app = TestApp::spawn_with(|s| s.webhooks.allow_private = allow_private).await;
+        for url in [
+            "https://user:secret@merchant.test/hooks",
+            "https://user@merchant.test/hooks",
+            "https://:pw@merchant.test/",
+        ] {
+            let r = app.post("/webhook_endpoints", &[("url", url), ("enabled_events[]", "*")]).await;
+            let e = r.invalid("url");
+            assert!(e["message"].as_str().unwrap().contains("user name or password"), "{url}: {e}");
+        }
+        let (id, _) = app.endpoint("https://merchant.test/hooks", &["*"]).await;
+        let r = app
+            .post(&format!("/webhook_endpoints/{id}"), &[("url", "https://a:b@merchant.test/hooks")])
+            .await;
+        r.invalid("url");
+    }
+}
+
+#[tokio::test]
+async fn a_host_name_that_resolves_to_a_private_address_gets_no_request() {
+    let app = TestApp::spawn_with(|s| s.webhooks.allow_private = false).await;
+    let rx = Receiver::start(vec![]);
+    let port = rx.base.rsplit(':').next().unwrap();
+    let (we, _) = app.endpoint(&format!("http://localhost:{port}/hook"), &["*"]).await;
+    customer(&app, "rebound@example.test").await;
+    assert_eq!(app.deliver().await, 1);
+    let d = &deliveries(&app, &format!("webhook_endpoint={we}")).await[0];
+    assert_eq!(d["status"], "pending", "a failed attempt, retried later like any other: {d}");
+    let a = &d["attempts"][0];
+    assert_eq!((a["status_code"].clone(), a["response_body"].clone()), (Value::Null, json!("")));
+    let error = a["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("refused: localhost resolves to ") && error.ends_with("a loopback address"),
+        "{error}"
+    );
+    assert!(rx.received().is_empty(), "no request reached the receiver");
+
+    // The same receiver, allowed: it gets the event.
+    let local = TestApp::spawn().await;
+    local.endpoint(&format!("http://localhost:{port}/hook"), &["*"]).await;
+    customer(&local, "local@example.test").await;
+    assert_eq!(local.deliver().await, 1);
+    assert_eq!(email(&rx.received()[0]), "local@example.test");
+}
+
+#[tokio::test]
 async fn the_first_kilobyte_of_the_answer_is_kept_cut_between_characters() {
     let app = TestApp::spawn().await;
     // What the receiver answers, and what must be kept of it: a character of every width
@@ -395,53 +540,227 @@ async fn the_first_kilobyte_of_the_answer_is_kept_cut_between_characters() {
     }
 }
 
-#[tokio::test]
-async fn each_endpoint_gets_its_events_in_order_and_later_ones_wait_behind_a_failure() {
-    let app = TestApp::spawn().await;
-    let flaky = Receiver::start(vec![Answer::Status(500, "down")]);
-    let steady = Receiver::start(vec![]);
-    app.endpoint(&flaky.url(), &["*"]).await;
-    app.endpoint(&steady.url(), &["*"]).await;
-    let mut emails = Vec::new();
-    for i in 0..5 {
-        let e = format!("order{i}@example.test");
-        customer(&app, &e).await;
-        emails.push(e);
-    }
-    app.deliver_all().await;
-    let seen = |rx: &Receiver| -> Vec<String> {
-        rx.received()
-            .iter()
-            .map(|r| r.json()["data"]["object"]["email"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    // The steady endpoint has everything, in creation order; the flaky one holds its queue.
-    assert_eq!(seen(&steady), emails);
-    assert_eq!(seen(&flaky), emails[..1]);
+fn email(r: &crate::common::Received) -> String {
+    r.json()["data"]["object"]["email"].as_str().unwrap().to_owned()
+}
 
-    app.advance(100);
-    app.deliver_all().await;
-    // The failed first event again, then the rest in order.
-    assert_eq!(seen(&flaky)[1..], emails[..]);
-    assert_eq!(seen(&steady), emails, "nothing sent twice to the healthy endpoint");
+/// A server running its delivery worker as `kassa serve` does, an endpoint for `events` whose
+/// receiver answers the first event with a 500, and that event's delivery once the worker has
+/// recorded the failure: (app, receiver, endpoint id, secret, delivery). The server's clock stands
+/// still, so the delivery's retry (a minute on) never comes due by itself. With the worker
+/// running, tests wait without blocking their runtime (`Receiver::arrived`).
+async fn first_event_failed(events: &[&str], email: &str) -> (TestApp, Receiver, String, String, Value) {
+    let app = TestApp::spawn_with(|s| s.deliver_webhooks = true).await;
+    let rx = Receiver::start(vec![Answer::Status(500, "choked on it")]);
+    let (we, secret) = app.endpoint(&rx.url(), events).await;
+    customer(&app, email).await;
+    let failed = poll_async("the failed attempt to be recorded", || async {
+        deliveries(&app, &format!("webhook_endpoint={we}"))
+            .await
+            .into_iter()
+            .find(|d| d["attempts"].as_array().is_some_and(|a| !a.is_empty()))
+    })
+    .await;
+    assert_eq!(
+        (failed["status"].clone(), failed["attempts"][0]["status_code"].clone()),
+        (json!("pending"), json!(500))
+    );
+    assert!(failed["next_attempt_at"].as_i64().unwrap() > app.clock_now(), "waiting for its retry");
+    (app, rx, we, secret, failed)
 }
 
 #[tokio::test]
-async fn after_the_retry_window_a_delivery_is_marked_failed_and_the_queue_moves_on() {
+async fn an_endpoint_that_fails_one_event_still_receives_the_next_three_within_seconds() {
+    let (app, rx, _, _, failed) = first_event_failed(&["customer.created"], "poison@example.test").await;
+    let started = Instant::now();
+    let later: BTreeSet<String> = (1..=3).map(|i| format!("later{i}@example.test")).collect();
+    for e in &later {
+        customer(&app, e).await;
+    }
+    let got = rx.arrived(4).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "the next three took {took:?}");
+    assert_eq!(got[1..].iter().map(email).collect::<BTreeSet<_>>(), later);
+    // Meanwhile the failed one keeps its own schedule.
+    let d = app.get(&format!("/webhook_deliveries/{}", failed["id"].as_str().unwrap())).await;
+    assert_eq!(
+        (d.ok()["status"].clone(), d.body["attempts"].as_array().unwrap().len()),
+        (json!("pending"), 1)
+    );
+    assert_eq!(d.body["next_attempt_at"], failed["next_attempt_at"]);
+    assert_eq!(rx.received().len(), 4);
+}
+
+#[tokio::test]
+async fn one_merchants_slow_receiver_does_not_delay_another_merchants_events() {
+    let app = TestApp::spawn_with(|s| {
+        s.deliver_webhooks = true;
+        s.webhooks.timeout = Duration::from_secs(30);
+    })
+    .await;
+    // Account A's receiver takes 20 s over each event, with 20 of them queued.
+    let slow = Receiver::start(vec![Answer::Late(Duration::from_secs(20)); 20]);
+    app.endpoint(&slow.url(), &["customer.created"]).await;
+    for i in 0..20 {
+        customer(&app, &format!("a{i}@example.test")).await;
+    }
+    slow.arrived(1).await;
+
+    // Account B's one event goes out at once all the same.
+    let key_b = app.new_account("Another shop").await;
+    let quick = Receiver::start(vec![]);
+    let r = app
+        .post_as(
+            &key_b,
+            "/webhook_endpoints",
+            &[("url", &quick.url()), ("enabled_events[]", "customer.created")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let started = Instant::now();
+    app.post_as(&key_b, "/customers", &[("email", "b@example.test")]).await.ok();
+    let got = quick.arrived(1).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "B's event took {took:?} behind A's slow receiver");
+    assert_eq!(email(&got[0]), "b@example.test");
+    // A's receiver has as many of its events at once as its endpoint's slots (4), and no more.
+    slow.arrived(4).await;
+    assert_eq!(slow.received().len(), 4, "the endpoint's concurrency caps what is in flight to it");
+}
+
+#[tokio::test]
+async fn a_resend_after_a_failure_arrives_within_two_seconds_and_answers_with_its_outcome() {
+    let (app, rx, we, secret, failed) = first_event_failed(&["*"], "fixed@example.test").await;
+    let evt = failed["event"].as_str().unwrap().to_owned();
+
+    // The receiver is fixed (it answers 200 from now on): resending sends now, not at the retry.
+    let started = Instant::now();
+    let r = app.post(&format!("/events/{evt}/resend"), &[]).await;
+    let got = rx.arrived(2).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "the resend took {took:?}");
+    assert_eq!(got[1].json()["id"], evt.as_str());
+    assert!(verify_signature(&secret, got[1].header("stripe-signature").unwrap(), &got[1].body));
+
+    // The answer is the event, with the attempt made: the waiting delivery itself, now done.
+    let body = r.ok();
+    assert_eq!((body["object"].clone(), body["id"].clone()), (json!("event"), json!(evt)));
+    assert_eq!(body["pending_webhooks"], 1, "counted as the resend queued it");
+    let list = &body["webhook_deliveries"];
+    assert_eq!(list["object"], "list");
+    assert_eq!(list["has_more"], false);
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let d = &list["data"][0];
+    assert_eq!(d["id"], failed["id"]);
+    assert_eq!(d["status"], "succeeded");
+    assert_eq!(d["next_attempt_at"], Value::Null);
+    let codes: Vec<&Value> = d["attempts"].as_array().unwrap().iter().map(|a| &a["status_code"]).collect();
+    assert_eq!(codes, [&json!(500), &json!(200)]);
+    assert_eq!(app.get(&format!("/events/{evt}")).await.ok()["pending_webhooks"], 0);
+
+    // Resent again once delivered: a new delivery, attempted at once; a failure is reported, and
+    // retried like any other.
+    rx.then(vec![Answer::Status(503, "busy")]);
+    let r = app.post(&format!("/v1/events/{evt}/resend"), &[("webhook_endpoint", &we)]).await;
+    let d = &r.ok()["webhook_deliveries"]["data"][0];
+    assert_ne!(d["id"], failed["id"]);
+    assert_eq!(
+        (d["status"].clone(), d["attempts"][0]["status_code"].clone()),
+        (json!("pending"), json!(503))
+    );
+    assert!(d["next_attempt_at"].as_i64().unwrap() > app.clock_now());
+    assert_eq!(rx.received().len(), 3);
+}
+
+#[tokio::test]
+async fn an_endpoint_that_fails_for_the_whole_retry_window_is_disabled() {
+    // The default schedule: 1 minute doubling to 6 hours between tries, for 3 days, on the
+    // server's clock, which the test moves from one due retry to the next.
+    let app = TestApp::spawn().await;
+    let dead = Receiver::start(vec![Answer::Status(503, "down"); 200]);
+    let flaky = Receiver::start(vec![Answer::Status(500, "not this one"); 200]);
+    let (dead_we, _) = app.endpoint(&dead.url(), &["customer.created"]).await;
+    let (flaky_we, _) = app.endpoint(&flaky.url(), &["customer.created"]).await;
+    customer(&app, "doomed@example.test").await;
+    let evt = app.list_ids("/events").await[0].clone();
+    let start = app.clock_now();
+    let mut got_through = false;
+    for _ in 0..200 {
+        app.deliver_all().await;
+        // A day in, another event gets through to the flaky endpoint (nothing else is due there).
+        if !got_through && app.clock_now() - start >= DAY {
+            flaky.rescript(vec![]);
+            customer(&app, "through@example.test").await;
+            app.deliver_all().await;
+            flaky.rescript(vec![Answer::Status(500, "not this one"); 200]);
+            got_through = true;
+        }
+        let waiting = deliveries(&app, &format!("event={evt}&status=pending")).await;
+        let Some(next) = waiting.iter().filter_map(|d| d["next_attempt_at"].as_i64()).min() else { break };
+        app.advance((next - app.clock_now()).max(0));
+    }
+    assert!(got_through);
+
+    let endpoint = app.get(&format!("/webhook_endpoints/{dead_we}")).await;
+    assert_eq!(endpoint.ok()["status"], "disabled", "{}", endpoint.text);
+    assert_eq!(endpoint.body["disabled_reason"], "deliveries_failed");
+    let d = &deliveries(&app, &format!("event={evt}&webhook_endpoint={dead_we}")).await[0];
+    assert_eq!(d["status"], "failed");
+    let attempts = d["attempts"].as_array().unwrap();
+    let span =
+        attempts.last().unwrap()["created"].as_i64().unwrap() - attempts[0]["created"].as_i64().unwrap();
+    assert!(
+        attempts.len() >= 15 && (2 * DAY..=3 * DAY).contains(&span),
+        "{} attempts over {span} s",
+        attempts.len()
+    );
+
+    // The flaky endpoint got another event through within the window: its one event failed, but
+    // the endpoint stays enabled.
+    let flaky_endpoint = app.get(&format!("/webhook_endpoints/{flaky_we}")).await;
+    assert_eq!(flaky_endpoint.ok()["status"], "enabled");
+    assert_eq!(flaky_endpoint.body["disabled_reason"], Value::Null);
+    let d = &deliveries(&app, &format!("event={evt}&webhook_endpoint={flaky_we}")).await[0];
+    assert_eq!(d["status"], "failed");
+
+    // Disabled, it gets no new events; enabled again, it says so, and what it still had pending
+    // is tried at once.
+    let queued = deliveries(&app, &format!("webhook_endpoint={dead_we}")).await.len();
+    customer(&app, "ignored@example.test").await;
+    assert_eq!(deliveries(&app, &format!("webhook_endpoint={dead_we}")).await.len(), queued);
+    let r = app.post(&format!("/webhook_endpoints/{dead_we}"), &[("disabled", "false")]).await;
+    assert_eq!(
+        (r.ok()["status"].clone(), r.body["disabled_reason"].clone()),
+        (json!("enabled"), Value::Null)
+    );
+    let before = dead.received().len();
+    app.deliver().await;
+    let got = dead.received();
+    assert_eq!(got.len(), before + 1);
+    assert_eq!(email(&got[before]), "through@example.test", "the event that was paused here");
+}
+
+#[tokio::test]
+async fn after_the_retry_window_a_delivery_is_marked_failed_and_later_events_do_not_wait_for_it() {
     let app =
         TestApp::spawn_with(|s| s.webhooks.retry = RetryPolicy { first: 10, cap: 40, retry_for: 100 }).await;
-    let rx = Receiver::start(vec![Answer::Status(500, "no"); 3]);
+    let rx = Receiver::start(vec![Answer::Status(500, "no")]);
     let (we, _) = app.endpoint(&rx.url(), &["*"]).await;
     customer(&app, "first@example.test").await;
+    let mut attempts = app.deliver_all().await;
+    // The second event goes out while the first waits for its retry (the receiver takes it), and
+    // the first keeps failing.
     customer(&app, "second@example.test").await;
+    attempts += app.deliver_all().await;
+    assert_eq!(rx.received().len(), 2, "the second event went out without waiting");
+    rx.then(vec![Answer::Status(500, "no"); 2]);
 
-    let mut attempts = 0;
     for _ in 0..10 {
-        attempts += app.deliver_all().await;
         app.advance(60);
+        attempts += app.deliver_all().await;
     }
     let ds = deliveries(&app, &format!("webhook_endpoint={we}")).await;
-    // Newest first: the second event went out once the first gave up.
+    // Newest first: the second event went out at once, on its first attempt.
     assert_eq!(ds[1]["status"], "failed");
     assert_eq!(ds[1]["next_attempt_at"], Value::Null);
     let tries = ds[1]["attempts"].as_array().unwrap().len();
@@ -499,7 +818,7 @@ async fn events_can_be_resent_and_disabled_endpoints_pause() {
     assert_eq!(emails.last().unwrap(), "back@example.test");
     assert!(!emails.contains(&json!("paused@example.test")));
 
-    // Deleting an endpoint drops its queue.
+    // Deleting an endpoint drops its deliveries.
     customer(&app, "never@example.test").await;
     app.delete(&format!("/webhook_endpoints/{we}")).await.ok();
     assert!(deliveries(&app, &format!("webhook_endpoint={we}")).await.is_empty());
@@ -544,7 +863,9 @@ async fn two_workers_send_each_delivery_once() {
 
 #[tokio::test]
 async fn paying_emits_the_checkout_events_in_order() {
-    let app = TestApp::spawn().await;
+    // One attempt at a time to the endpoint: a healthy receiver then gets the events in the order
+    // they were made (with more slots, concurrent attempts may arrive in any order).
+    let app = TestApp::spawn_with(|s| s.webhooks.endpoint_concurrency = 1).await;
     let rx = Receiver::start(vec![]);
     app.endpoint(&rx.url(), &["*"]).await;
     let id = payment_session(&app, 1500, &["card"]).await;

@@ -101,6 +101,13 @@ pub enum Answer {
     Hang,
     /// Close the connection without answering.
     Close,
+    /// Answer `200` with a long body at once in the headers, then send the body one byte per this
+    /// long, until the sender closes the connection ([`Received::closed_at`]) or the receiver is
+    /// dropped.
+    SlowBody(Duration),
+    /// Send the status line and headers one byte per this long, never finishing them, until the
+    /// sender closes the connection ([`Received::closed_at`]) or the receiver is dropped.
+    SlowHead(Duration),
 }
 
 impl Answer {
@@ -214,6 +221,15 @@ impl Receiver {
         poll(&format!("{n} requests at the receiver"), || Some(self.received()).filter(|r| r.len() >= n))
     }
 
+    /// [`Receiver::wait_for`] without blocking the thread: for tests whose runtime must go on
+    /// meanwhile (a server's delivery worker on PostgreSQL uses connections driven by it).
+    pub async fn arrived(&self, n: usize) -> Vec<Received> {
+        poll_async(&format!("{n} requests at the receiver"), || async {
+            Some(self.received()).filter(|r| r.len() >= n)
+        })
+        .await
+    }
+
     /// The event types received so far, in order.
     pub fn types(&self) -> Vec<String> {
         self.received().iter().map(|r| r.json()["type"].as_str().unwrap_or_default().to_owned()).collect()
@@ -222,6 +238,11 @@ impl Receiver {
     /// Answer the next requests with these.
     pub fn then(&self, answers: Vec<Answer>) {
         self.script.lock().unwrap().extend(answers);
+    }
+
+    /// Answer the next requests with these instead of what is left of the script.
+    pub fn rescript(&self, answers: Vec<Answer>) {
+        *self.script.lock().unwrap() = answers.into();
     }
 }
 
@@ -294,6 +315,25 @@ fn serve(conn: TcpStream, received: &Mutex<Vec<Received>>, script: &Mutex<VecDeq
                 return;
             }
             Answer::Close => return,
+            Answer::SlowBody(every) => {
+                let head =
+                    "HTTP/1.1 200 Answer\r\ncontent-type: text/plain\r\ncontent-length: 1000000\r\n\r\n";
+                if writer.write_all(head.as_bytes()).is_ok() {
+                    trickle(&mut writer, &[b'x'; 1_000_000], every, gone);
+                }
+                *closed.lock().unwrap() = Some(Instant::now());
+                return;
+            }
+            Answer::SlowHead(every) => {
+                trickle(
+                    &mut writer,
+                    b"HTTP/1.1 200 Answer\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n",
+                    every,
+                    gone,
+                );
+                *closed.lock().unwrap() = Some(Instant::now());
+                return;
+            }
         };
         let mut head = format!("HTTP/1.1 {status} Answer\r\ncontent-length: {}\r\n", body.len());
         for (k, v) in &headers {
@@ -301,6 +341,18 @@ fn serve(conn: TcpStream, received: &Mutex<Vec<Received>>, script: &Mutex<VecDeq
         }
         head.push_str("\r\n");
         if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Write `bytes` one at a time, `every` apart, until they are all written, the other side closes
+/// the connection, or the receiver is dropped.
+fn trickle(writer: &mut TcpStream, bytes: &[u8], every: Duration, gone: &Gone) {
+    for byte in bytes {
+        if gone.wait(every)
+            || writer.write_all(std::slice::from_ref(byte)).and_then(|()| writer.flush()).is_err()
+        {
             return;
         }
     }
@@ -342,6 +394,8 @@ const KASSA_VARS: &[&str] = &[
     "KASSA_WEBHOOK_RETRY_FOR",
     "KASSA_WEBHOOK_LEASE",
     "KASSA_WEBHOOK_MAX_RATE",
+    "KASSA_WEBHOOK_ENDPOINT_CONCURRENCY",
+    "KASSA_WEBHOOK_ALLOW_PRIVATE",
     "KASSA_DUNNING_FINAL_STATUS",
     "KASSA_API_URL",
     "KASSA_HEADER_READ_TIMEOUT",

@@ -50,7 +50,8 @@ pub async fn resend_event(
     Params(p): Params<EventResend>,
 ) -> Res<Json<Value>> {
     paths(Ty::Event, &p.expand)?;
-    Ok(Json(event(&events::resend(&ctx, &a, &id, p).await?)))
+    let resent = events::resend(&ctx, &a, &id, p).await?;
+    Ok(Json(views::resent(&resent.event.event, resent.event.pending_webhooks, &resent.deliveries)))
 }
 
 pub async fn create_endpoint(
