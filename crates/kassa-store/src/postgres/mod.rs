@@ -62,6 +62,7 @@
 
 mod batch;
 mod error;
+mod keys;
 mod pool;
 mod schema;
 mod sql;
@@ -78,6 +79,7 @@ use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
 use kassa_core::store::{
     Abort, Cursor, Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn, TxOutcome,
 };
+use kassa_core::time::Timestamp;
 use tokio::runtime::Handle;
 use tokio_postgres::Config;
 use tokio_postgres::types::Type;
@@ -279,13 +281,7 @@ impl PostgresStore {
 
     async fn account(&self, q: Query<'_>) -> Result<Option<Account>, StoreError> {
         let rows = self.query(&q).await?;
-        let Some(row) = rows.rows.first() else { return Ok(None) };
-        let corrupt = |e: tokio_postgres::Error| StoreError::Corrupt(format!("an account row: {e}"));
-        Ok(Some(Account {
-            id: row.try_get(0).map_err(corrupt)?,
-            name: row.try_get(1).map_err(corrupt)?,
-            created: row.try_get(2).map_err(corrupt)?,
-        }))
+        rows.rows.first().map(|row| keys::account_row(row, 0)).transpose()
     }
 }
 
@@ -325,22 +321,40 @@ impl Store for PostgresStore {
                 "INSERT INTO accounts (id, name, created) VALUES ($1, $2, $3)",
                 vec![text(&account.id), text(&account.name), int(account.created)],
             ),
-            Query::fixed(
-                "INSERT INTO api_keys (hash, account_id, last4, created) VALUES ($1, $2, $3, $4)",
-                vec![text(key.hash.as_str()), text(&key.account_id), text(&key.last4), int(key.created)],
-            ),
+            keys::insert(key),
         ];
         // Both or neither: if one insert fails, the pipelined COMMIT rolls back.
         self.pool.get().await?.pipeline("BEGIN", &queries).await.map(drop)
     }
 
-    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError> {
-        self.account(Query::fixed(
-            "SELECT a.id, a.name, a.created FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-             WHERE k.hash = $1",
-            vec![(sql::key(hash.as_str()), Type::TEXT)],
-        ))
-        .await
+    async fn default_account(&self) -> Result<Option<Account>, StoreError> {
+        self.account(keys::default_account()).await
+    }
+
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<(ApiKeyRecord, Account)>, StoreError> {
+        let rows = self.query(&keys::by_hash(hash)).await?;
+        let Some(row) = rows.rows.first() else { return Ok(None) };
+        Ok(Some((keys::key_row(row)?, keys::account_row(row, 8)?)))
+    }
+
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.query(&keys::insert(key)).await.map(drop)
+    }
+
+    async fn api_keys(&self, account: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.query(&keys::of_account(account)).await?.rows.iter().map(keys::key_row).collect()
+    }
+
+    async fn revoke_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.query(&keys::revoke(account, id, at)).await?.affected > 0)
+    }
+
+    async fn expire_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.query(&keys::expire(account, id, at)).await?.affected > 0)
+    }
+
+    async fn record_key_use(&self, hash: &KeyHash, at: Timestamp) -> Result<(), StoreError> {
+        self.query(&keys::record_use(hash, at)).await.map(drop)
     }
 
     async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError> {

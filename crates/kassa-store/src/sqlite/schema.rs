@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "payments", include_str!("../../migrations/sqlite/002_payments.sql")),
     (3, "webhooks", include_str!("../../migrations/sqlite/003_webhooks.sql")),
     (4, "billing", include_str!("../../migrations/sqlite/004_billing.sql")),
+    (5, "api_keys", include_str!("../../migrations/sqlite/005_api_keys.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -147,6 +148,12 @@ mod tests {
             [],
         )
         .unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created) VALUES ('acct_1', 'Old', 1);
+             INSERT INTO api_keys (hash, account_id, last4, created) VALUES ('h1', 'acct_1', 'abcd', 1);
+             INSERT INTO api_keys (hash, account_id, last4, created) VALUES ('h2', 'acct_1', 'efgh', 2);",
+        )
+        .unwrap();
         assert!(table_info(&conn, "invoices").is_empty());
 
         migrate(&mut conn).unwrap();
@@ -162,7 +169,21 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(versions, [1, 2, 3, 4]);
+        assert_eq!(versions, [1, 2, 3, 4, 5]);
+        // Keys made before 005 got distinct handles, and are active and unused.
+        let ids: Vec<String> = conn
+            .prepare(
+                "SELECT id FROM api_keys WHERE expires_at IS NULL AND revoked_at IS NULL AND last_used IS NULL \
+                 ORDER BY created",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert!(ids.iter().all(|id| id.starts_with("key_") && id.len() == 28), "{ids:?}");
+        assert_ne!(ids[0], ids[1]);
     }
 
     #[test]
