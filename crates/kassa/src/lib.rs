@@ -15,6 +15,7 @@
 //!   webhook delivery).
 //! - [`client`]: outgoing HTTP (webhooks, `kassa listen`) and the pace of webhook attempts.
 //! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
+//! - [`keys`]: `kassa accounts keys`, an account's secret keys.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring. `config`
 //!   depends on nothing of the application but `cli`, so every layer can read settings.
@@ -24,6 +25,7 @@ pub mod client;
 pub mod config;
 pub mod form;
 pub mod http;
+pub mod keys;
 pub mod listen;
 pub mod service;
 pub mod startup;
