@@ -36,9 +36,14 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct ListenArgs {
-    /// Where to POST each event, e.g. `http://localhost:3000/webhooks`.
+    /// Where to POST each event, e.g. `http://localhost:3000/webhooks`. While it refuses
+    /// connections (the application still starting), an event is tried again for up to 10 s.
+    #[arg(long, required_unless_present = "print_secret")]
+    pub forward_to: Option<String>,
+    /// Print the webhook signing secret (`whsec_…`) alone on standard output and exit, for
+    /// scripts. It depends only on the key, so the server need not be running.
     #[arg(long)]
-    pub forward_to: String,
+    pub print_secret: bool,
     /// Only these event types (comma-separated; `*` for all, the default).
     #[arg(long, value_delimiter = ',', default_value = "*")]
     pub events: Vec<String>,

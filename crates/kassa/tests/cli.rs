@@ -636,7 +636,8 @@ async fn kassa_listen_with_a_bad_key_says_so() {
 
 // ---------------------------------------------------------------------------------------------
 // Keys that suit CI and rotation (issue 14 §3): `KASSA_SECRET_KEY` on a database that has another
-// key, `kassa accounts keys create|list|revoke` (and the roll).
+// key, `kassa accounts keys create|list|revoke` (and the roll), and `kassa listen --print-secret`
+// and its retries while the forward URL refuses connections.
 
 /// Wait until `key` gets a 401; returns its error object.
 async fn until_refused(http: &Http, key: &str) -> Value {
@@ -807,5 +808,72 @@ async fn accounts_keys_create_list_revoke_and_roll() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
     assert_eq!(list_keys(dir.path(), &db).len(), 3);
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn listen_print_secret_prints_only_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    const KEY: &str = "sk_test_PrintSecretKey00000000000000000";
+    let want = format!("{}\n", kassa::listen::secret_for(KEY).expose());
+    // No server needed: the secret follows from the key alone.
+    let (ok, stdout, stderr) = run_to_end(dir.path(), &["listen", "--print-secret", "--api-key", KEY], &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, want);
+    let (ok, stdout, _) = run_to_end(dir.path(), &["listen", "--print-secret"], &[("KASSA_SECRET_KEY", KEY)]);
+    assert!(ok);
+    assert_eq!(stdout, want);
+    // Without it, --forward-to is required.
+    let (ok, _, stderr) = run_to_end(dir.path(), &["listen", "--api-key", KEY], &[]);
+    assert!(!ok && stderr.contains("--forward-to"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_keeps_trying_a_forward_url_that_refuses_connections_for_10_s() {
+    const KEY: &str = "sk_test_ListenRetryKey0000000000000000";
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", KEY)]);
+    let http = Http::new(&addr);
+    // An address nothing listens on yet: the application is still starting.
+    let app_addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let forward_to = format!("http://{app_addr}/hook");
+    let api_url = format!("http://{addr}");
+    let mut listen = Kassa::spawn(
+        dir.path(),
+        &["listen", "--forward-to", &forward_to, "--api-url", &api_url],
+        &[("KASSA_SECRET_KEY", KEY)],
+    );
+    poll("the ready line", || listen.stdout().first().cloned());
+
+    let (s, customer) = http.post(KEY, "/customers", &[("email", "early@example.test")]).await;
+    assert_eq!(s, 201);
+    poll("listen to see the refusal", || listen.stderr().contains("refused the connection").then_some(()));
+    // The application comes up: the event arrives, signed. It answers `Connection: close`, so that
+    // no connection is kept for later.
+    let close = Answer::Raw {
+        status: 200,
+        headers: vec![("connection".into(), "close".into())],
+        body: b"ok".to_vec(),
+    };
+    let rx = Receiver::start_on(&app_addr, vec![close]);
+    let got = rx.wait_for(1);
+    assert_eq!(got[0].json()["data"]["object"]["id"], customer["id"]);
+    let secret = kassa::listen::secret_for(KEY);
+    assert!(verify_signature(secret.expose(), got[0].header("stripe-signature").unwrap(), &got[0].body));
+    poll("the 200 line", || listen.stdout().join("\n").contains("<-- [200]").then_some(()));
+    drop(rx);
+
+    // Down for good: after 10 s of refusals, the event is reported as failed, as before.
+    let (s, _) = http.post(KEY, "/customers", &[("email", "late@example.test")]).await;
+    assert_eq!(s, 201);
+    let created = Instant::now();
+    let failed = poll("the later event's failure", || {
+        let out = listen.stdout().join("\n");
+        out.lines().find(|l| l.contains("<-- [ERR]")).map(str::to_owned)
+    });
+    assert!(created.elapsed() >= kassa::listen::REFUSED_RETRY_FOR, "{:?}: {failed}", created.elapsed());
+    assert!(failed.contains(&forward_to), "{failed}");
+    listen.signal("INT");
+    assert!(listen.wait().success(), "{}", listen.stderr());
     assert!(server.terminate().success());
 }

@@ -179,7 +179,12 @@ impl Drop for Receiver {
 
 impl Receiver {
     pub fn start(script: Vec<Answer>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on("127.0.0.1:0", script)
+    }
+
+    /// [`Receiver::start`] on a given address (one a test reserved and let go).
+    pub fn start_on(addr: &str, script: Vec<Answer>) -> Self {
+        let listener = TcpListener::bind(addr).unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(script.into_iter().collect::<VecDeque<_>>()));
