@@ -11,7 +11,8 @@
 //!   serves, stopped with SIGTERM or SIGKILL, its stderr kept);
 //! - [`SessionLoad`] and [`unreadable`]: sessions created concurrently with every acknowledged
 //!   id remembered, and a check that each of them is there afterwards (the kill -9 tests);
-//! - [`id`], [`ids`], [`all_at_once`].
+//! - [`id`], [`ids`], [`all_at_once`];
+//! - [`postgres::PrivatePostgres`]: a PostgreSQL cluster of the test's own (TLS on, if asked).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,6 +26,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub mod postgres;
 
 /// How long any awaited condition may take before the test fails: generous, because debug
 /// binaries, databases and the tests themselves share a busy 2-core machine. Nothing waits this
