@@ -2,6 +2,11 @@
 //! SHA-256 hash (a key is a high-entropy token, so a slow password hash would add nothing but
 //! latency on every request) and the last four characters for masked display. [`SecretKey`]'s
 //! `Debug` never prints the key.
+//!
+//! An account may hold several keys (a CI job's, a rolled one still in use by old deployments);
+//! each has a handle (`key_…`) to name it by, may expire ([`ApiKeyRecord::expires_at`], set when
+//! a key is rolled) or be revoked, and remembers when it was last used (to the minute: see
+//! [`LAST_USE_EVERY`]).
 
 use std::fmt;
 
@@ -111,20 +116,75 @@ impl KeyHash {
     }
 }
 
+/// The prefix of a key's handle (kassa's own: Stripe shows keys by their masked value).
+pub const KEY_ID_PREFIX: &str = "key_";
+
+/// How stale a key's `last_used` may be: a node records a use only when the key's recorded last
+/// use is at least this old, so a busy key costs one write a minute, not one per request.
+pub const LAST_USE_EVERY: Timestamp = 60;
+
 /// What the store keeps of a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
+    /// The handle that names the key (`key_…`) in `kassa accounts keys`; not a secret.
+    pub id: String,
     pub hash: KeyHash,
     pub account_id: String,
     pub last4: String,
     pub created: Timestamp,
+    /// From then on the key is refused as expired (a rolled key). `None`: never.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked; a revoked key is refused as unknown.
+    pub revoked_at: Option<Timestamp>,
+    /// When it last authenticated a request, to within [`LAST_USE_EVERY`]. `None`: never.
+    pub last_used: Option<Timestamp>,
+}
+
+/// Whether a key opens its account at some moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Active,
+    Expired,
+    Revoked,
 }
 
 impl ApiKeyRecord {
+    /// A new, active key that never expires.
     pub fn new(key: &SecretKey, account_id: &str, created: Timestamp) -> Self {
         let k = key.expose();
         let last4: String = k.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-        Self { hash: key.hash(), account_id: account_id.to_owned(), last4, created }
+        Self {
+            id: ids::new_id(KEY_ID_PREFIX),
+            hash: key.hash(),
+            account_id: account_id.to_owned(),
+            last4,
+            created,
+            expires_at: None,
+            revoked_at: None,
+            last_used: None,
+        }
+    }
+
+    /// The key's state at `now`: revoked wins over expired.
+    pub fn state(&self, now: Timestamp) -> KeyState {
+        if self.revoked_at.is_some() {
+            KeyState::Revoked
+        } else if self.expires_at.is_some_and(|at| at <= now) {
+            KeyState::Expired
+        } else {
+            KeyState::Active
+        }
+    }
+
+    /// The key as people see it: `sk_test_…abcd`.
+    pub fn shown(&self) -> String {
+        format!("{KEY_PREFIX}…{}", self.last4)
+    }
+
+    /// Whether a use at `now` should be written down: the recorded last use is older than
+    /// [`LAST_USE_EVERY`] (or there is none).
+    pub fn use_is_news(last_used: Option<Timestamp>, now: Timestamp) -> bool {
+        last_used.is_none_or(|at| now - at >= LAST_USE_EVERY)
     }
 }
 
@@ -154,6 +214,26 @@ mod tests {
         assert!(SecretKey::from_operator("sk_live_abc").is_err());
         assert!(SecretKey::from_operator("sk_test_").is_err());
         assert!(SecretKey::from_operator("sk_test_a b").is_err());
+    }
+
+    #[test]
+    fn key_states_and_uses() {
+        let key = SecretKey::generate();
+        let mut record = ApiKeyRecord::new(&key, "acct_1", 100);
+        assert!(record.id.starts_with(KEY_ID_PREFIX) && record.id.len() > KEY_ID_PREFIX.len() + 20);
+        assert_eq!(record.last4, key.expose()[key.expose().len() - 4..]);
+        assert_eq!(record.shown(), format!("sk_test_…{}", record.last4));
+        assert_eq!(record.state(1_000_000), KeyState::Active);
+        record.expires_at = Some(200);
+        assert_eq!(record.state(199), KeyState::Active);
+        assert_eq!(record.state(200), KeyState::Expired);
+        record.revoked_at = Some(150);
+        assert_eq!(record.state(160), KeyState::Revoked);
+        assert_eq!(record.state(300), KeyState::Revoked);
+
+        assert!(ApiKeyRecord::use_is_news(None, 100));
+        assert!(!ApiKeyRecord::use_is_news(Some(100), 159));
+        assert!(ApiKeyRecord::use_is_news(Some(100), 160));
     }
 
     #[test]

@@ -496,8 +496,29 @@ pub trait Store: Send + Sync + 'static {
 
     async fn count_accounts(&self) -> Result<u64, StoreError>;
     async fn create_account(&self, account: &Account, key: &ApiKeyRecord) -> Result<(), StoreError>;
-    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError>;
+    /// The account a key belongs to, whatever the key's state (revoked or expired too).
+    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError> {
+        Ok(self.api_key(hash).await?.map(|(_, account)| account))
+    }
     async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError>;
+    /// The default account: the first one created (oldest `created`, then smallest id).
+    async fn default_account(&self) -> Result<Option<Account>, StoreError>;
+
+    /// A key by its hash, with its account, whatever its state: the caller judges revocation and
+    /// expiry against its own clock.
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<(ApiKeyRecord, Account)>, StoreError>;
+    /// Add a key to an existing account. A key already known (by hash, to any account) is
+    /// `Conflict(PrimaryKey)`.
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// An account's keys, every state, oldest first.
+    async fn api_keys(&self, account: &str) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Revoke the account's key `id` as of `at`. Whether there was such a key not yet revoked.
+    async fn revoke_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError>;
+    /// Make the account's key `id` expire at `at`, unless it expires sooner already (a roll).
+    /// Whether there was such a key not revoked.
+    async fn expire_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError>;
+    /// Note that a key was used at `at`; `last_used` only ever moves forward.
+    async fn record_key_use(&self, hash: &KeyHash, at: Timestamp) -> Result<(), StoreError>;
 
     async fn get(&self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
     /// A record by its id alone, whatever its account: for ids that are capabilities (a checkout

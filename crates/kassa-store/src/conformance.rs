@@ -5,7 +5,7 @@
 //! backend's test file runs each one as its own test (see `tests/sqlite.rs`), or all of them with
 //! [`run_all`]. They need a multi-threaded tokio runtime: several spawn concurrent tasks.
 //!
-//! Scenarios: [`accounts`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
+//! Scenarios: [`accounts`], [`api_keys`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
 //! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`list_filters`], [`rollback_on_error`],
 //! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`find_and_delete_where`],
 //! [`billing_records`], [`durability`], [`concurrency`], [`single_inserts`],
@@ -49,6 +49,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
         }};
     }
     scenario!(accounts);
+    scenario!(api_keys);
     scenario!(round_trip_every_kind);
     scenario!(account_isolation);
     scenario!(duplicate_ids);
@@ -242,6 +243,86 @@ pub async fn accounts(store: Arc<dyn Store>) {
     assert_eq!(store.count_accounts().await.unwrap(), 2);
     assert_eq!(store.account_by_key(&other_key.hash()).await.unwrap(), Some(other));
     assert_eq!(store.account_by_key(&key.hash()).await.unwrap(), Some(acme));
+}
+
+/// Several keys per account: added, listed oldest first, found by hash whatever their state,
+/// revoked once, rolled (an expiry that only ever comes sooner), their last use moving forward
+/// only; the default account is the first created.
+pub async fn api_keys(store: Arc<dyn Store>) {
+    assert_eq!(store.default_account().await.unwrap(), None);
+    let acme = Account { id: "acct_m".to_owned(), name: "Acme".to_owned(), created: T0 };
+    let first = SecretKey::generate();
+    let first_rec = ApiKeyRecord::new(&first, &acme.id, T0);
+    store.create_account(&acme, &first_rec).await.unwrap();
+    assert_eq!(store.default_account().await.unwrap(), Some(acme.clone()));
+    let later = Account { id: "acct_a".to_owned(), name: "Later".to_owned(), created: T0 + 1 };
+    store
+        .create_account(&later, &ApiKeyRecord::new(&SecretKey::generate(), &later.id, T0 + 1))
+        .await
+        .unwrap();
+    assert_eq!(store.default_account().await.unwrap(), Some(acme.clone()), "the oldest account");
+    assert_eq!(store.api_key(&first.hash()).await.unwrap(), Some((first_rec.clone(), acme.clone())));
+
+    // A second key, every field round-tripping.
+    let second = SecretKey::generate();
+    let second_rec = ApiKeyRecord {
+        expires_at: Some(T0 + 100),
+        last_used: Some(T0 + 2),
+        ..ApiKeyRecord::new(&second, &acme.id, T0 + 2)
+    };
+    store.add_api_key(&second_rec).await.unwrap();
+    assert_eq!(store.api_key(&second.hash()).await.unwrap(), Some((second_rec.clone(), acme.clone())));
+    assert_eq!(store.api_keys(&acme.id).await.unwrap(), [first_rec.clone(), second_rec.clone()]);
+    assert_eq!(store.api_keys(&later.id).await.unwrap().len(), 1);
+    assert_eq!(store.api_keys("acct_none").await.unwrap(), []);
+    assert_eq!(store.api_keys("acct_m\0").await.unwrap(), []);
+    // A key already known, to any account, is a conflict; a key needs an account.
+    let again = ApiKeyRecord::new(&first, &later.id, T0 + 3);
+    assert_eq!(store.add_api_key(&again).await.unwrap_err(), StoreError::Conflict(Constraint::PrimaryKey));
+    let orphan = ApiKeyRecord::new(&SecretKey::generate(), "acct_none", T0 + 3);
+    assert!(store.add_api_key(&orphan).await.is_err());
+    assert_eq!(store.api_keys(&later.id).await.unwrap().len(), 1);
+
+    // Revoked once, by its own account only; still found (to say why it fails).
+    assert!(!store.revoke_api_key(&later.id, &second_rec.id, T0 + 5).await.unwrap());
+    assert!(!store.revoke_api_key(&acme.id, "key_none", T0 + 5).await.unwrap());
+    assert!(!store.revoke_api_key(&acme.id, "key\0", T0 + 5).await.unwrap());
+    assert!(store.revoke_api_key(&acme.id, &second_rec.id, T0 + 5).await.unwrap());
+    assert!(!store.revoke_api_key(&acme.id, &second_rec.id, T0 + 6).await.unwrap());
+    let (revoked, owner) = store.api_key(&second.hash()).await.unwrap().unwrap();
+    assert_eq!((revoked.revoked_at, owner), (Some(T0 + 5), acme.clone()));
+    assert_eq!(store.account_by_key(&second.hash()).await.unwrap(), Some(acme.clone()));
+
+    // Rolled: the expiry is set, and only ever comes sooner; a revoked key is not rolled.
+    let expires = |store: Arc<dyn Store>, key: SecretKey| async move {
+        store.api_key(&key.hash()).await.unwrap().unwrap().0.expires_at
+    };
+    assert!(store.expire_api_key(&acme.id, &first_rec.id, T0 + 50).await.unwrap());
+    assert_eq!(expires(store.clone(), first.clone()).await, Some(T0 + 50));
+    assert!(store.expire_api_key(&acme.id, &first_rec.id, T0 + 80).await.unwrap());
+    assert_eq!(expires(store.clone(), first.clone()).await, Some(T0 + 50));
+    assert!(store.expire_api_key(&acme.id, &first_rec.id, T0 + 20).await.unwrap());
+    assert_eq!(expires(store.clone(), first.clone()).await, Some(T0 + 20));
+    assert!(!store.expire_api_key(&acme.id, &second_rec.id, T0 + 20).await.unwrap());
+    assert!(!store.expire_api_key(&later.id, &first_rec.id, T0 + 20).await.unwrap());
+    assert!(!store.expire_api_key(&acme.id, "key_none", T0 + 20).await.unwrap());
+
+    // The last use only moves forward.
+    let used = |store: Arc<dyn Store>, key: SecretKey| async move {
+        store.api_key(&key.hash()).await.unwrap().unwrap().0.last_used
+    };
+    store.record_key_use(&first.hash(), T0 + 10).await.unwrap();
+    assert_eq!(used(store.clone(), first.clone()).await, Some(T0 + 10));
+    store.record_key_use(&first.hash(), T0 + 5).await.unwrap();
+    assert_eq!(used(store.clone(), first.clone()).await, Some(T0 + 10));
+    store.record_key_use(&first.hash(), T0 + 70).await.unwrap();
+    assert_eq!(used(store.clone(), first.clone()).await, Some(T0 + 70));
+    store.record_key_use(&SecretKey::generate().hash(), T0 + 70).await.unwrap();
+
+    // An account created in the same second as the first, with a smaller id, sorts first.
+    let twin = Account { id: "acct_b".to_owned(), name: "Twin".to_owned(), created: T0 };
+    store.create_account(&twin, &ApiKeyRecord::new(&SecretKey::generate(), &twin.id, T0)).await.unwrap();
+    assert_eq!(store.default_account().await.unwrap(), Some(twin));
 }
 
 /// Every kind's record comes back exactly as written, through `get`, `get_many` and `Tx::get`,

@@ -27,7 +27,7 @@
 //! ## PostgreSQL (scale-out): [`PostgresStore`]
 //!
 //! For several kassa processes on one database (SPEC §12): `postgres://` or `postgresql://`
-//! URLs. A bounded pool of tokio-postgres connections; reads are async statements, and each
+//! URLs, over TLS as libpq's `sslmode` says (rustls). A bounded pool of tokio-postgres connections; reads are async statements, and each
 //! [`Store::transact`] closure runs on a blocking thread inside one PostgreSQL transaction, where
 //! [`Tx::get`](kassa_core::store::Tx::get) locks the row it reads (`FOR UPDATE`) and
 //! [`Tx::find`](kassa_core::store::Tx::find) claims rows with `FOR UPDATE SKIP LOCKED`, so that

@@ -52,6 +52,7 @@ macro_rules! scenarios {
 
 scenarios!(
     accounts,
+    api_keys,
     round_trip_every_kind,
     account_isolation,
     duplicate_ids,

@@ -39,9 +39,14 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct ListenArgs {
-    /// Where to POST each event, e.g. `http://localhost:3000/webhooks`.
+    /// Where to POST each event, e.g. `http://localhost:3000/webhooks`. While it refuses
+    /// connections (the application still starting), an event is tried again for up to 10 s.
+    #[arg(long, required_unless_present = "print_secret")]
+    pub forward_to: Option<String>,
+    /// Print the webhook signing secret (`whsec_…`) alone on standard output and exit, for
+    /// scripts. It depends only on the key, so the server need not be running.
     #[arg(long)]
-    pub forward_to: String,
+    pub print_secret: bool,
     /// Only these event types (comma-separated; `*` for all, the default).
     #[arg(long, value_delimiter = ',', default_value = "*")]
     pub events: Vec<String>,
@@ -199,4 +204,46 @@ pub enum AccountsCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Manage an account's secret keys: several per account, revoked or rolled one at a time.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new key and print it (the key alone on standard output). With `--roll`, the keys
+    /// named keep working until `--expires-in` has passed, then fail as expired (Stripe's roll).
+    Create {
+        #[command(flatten)]
+        target: KeysTarget,
+        /// A key (`key_…`, from `list`) the new one replaces; may be given several times.
+        #[arg(long, value_name = "KEY_ID")]
+        roll: Vec<String>,
+        /// How long the rolled keys keep working: `0` (the default: they expire now), `90s`,
+        /// `30m`, `24h`, `7d`.
+        #[arg(long, value_name = "DURATION", requires = "roll", default_value = "0")]
+        expires_in: String,
+    },
+    /// List the account's keys: handle, last four characters, created, last used, state.
+    List {
+        #[command(flatten)]
+        target: KeysTarget,
+    },
+    /// Revoke a key: requests with it are refused (401) on every node within 10 seconds.
+    Revoke {
+        /// The key's handle (`key_…`, from `list`).
+        key_id: String,
+        #[command(flatten)]
+        target: KeysTarget,
+    },
+}
+
+/// Which account's keys, in which database.
+#[derive(Debug, Clone, Args)]
+pub struct KeysTarget {
+    /// The account (`acct_…`); default: the default account (the first one created).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArg,
 }

@@ -19,7 +19,8 @@ pub struct Settings {
     pub database_url: String,
     /// `None`: `http://` + the address actually bound.
     pub public_url: Option<String>,
-    /// `KASSA_SECRET_KEY`: the default account's key when kassa creates it. Masked in `Debug`.
+    /// `KASSA_SECRET_KEY`: the default account's key when kassa creates it; on a database with
+    /// accounts, added to the default account if the database does not know it. Masked in `Debug`.
     pub secret_key: Option<SecretKey>,
     pub sweep_interval: Duration,
     pub webhooks: WebhookSettings,

@@ -16,6 +16,7 @@
 //! - [`client`]: outgoing HTTP (webhooks, `kassa listen`) and the pace of webhook attempts.
 //! - [`listen`]: `kassa listen`, which forwards an account's events to a local URL.
 //! - [`trigger`]: `kassa trigger`, which makes an event happen through the API and the hosted page.
+//! - [`keys`]: `kassa accounts keys`, an account's secret keys.
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
 //! - [`server`]: the accept loop under the router: connection limit, timeouts, a bounded stop.
 //! - [`limits`]: the per-node budgets of promotion code attempts on the hosted page.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod fingerprint_key;
 pub mod form;
 pub mod http;
+pub mod keys;
 pub mod limits;
 pub mod listen;
 pub mod server;

@@ -16,8 +16,14 @@
 //!   when it is written, not when its transaction commits, so an event can show up after a later
 //!   one; reading the recent log again finds it, where a cursor at the newest event would have
 //!   passed it over.
-//! - **Delivery** is one attempt per event, with no retries (as `stripe listen`): a failure is
-//!   printed and the next event goes on. The webhook endpoints of the server are what retries.
+//! - **Delivery** is one attempt per event (as `stripe listen`): a failure is printed and the
+//!   next event goes on; the webhook endpoints of the server are what retries. One exception: a
+//!   forward URL that refuses connections (the application still starting, or restarting) is
+//!   tried again every [`REFUSED_RETRY_EVERY`] for up to [`REFUSED_RETRY_FOR`]. Once it has
+//!   refused for that long, the next events fail at once (and are printed as failed) until it
+//!   answers again, or until it has not been tried for that long.
+//! - **`--print-secret`** prints the secret alone and exits, for scripts (it depends only on the
+//!   key, so nothing is asked of the server).
 //!
 //! Limits, said plainly: an event that commits more than [`LOOK_BACK`] after a later one is passed
 //! over; use a webhook endpoint where every event must arrive.
@@ -46,6 +52,11 @@ pub fn secret_for(api_key: &str) -> WebhookSecret {
 
 /// How far behind the newest events each poll starts reading the log again.
 pub const LOOK_BACK: Duration = Duration::from_secs(5);
+
+/// How long a forward URL that refuses connections is tried again before events to it fail.
+pub const REFUSED_RETRY_FOR: Duration = Duration::from_secs(10);
+/// Between two tries of a forward URL that refused the connection.
+pub const REFUSED_RETRY_EVERY: Duration = Duration::from_millis(200);
 
 /// The part of the log each poll reads again: the cursor it starts after, and when each event
 /// after the cursor was first seen.
@@ -90,11 +101,18 @@ struct Listener {
     events: Vec<String>,
     secret: WebhookSecret,
     window: Window,
+    /// While the forward URL refuses connections: since when, and when it last did.
+    refused: Option<(Instant, Instant)>,
 }
 
 /// Run until `stop` resolves.
 pub async fn run(args: ListenArgs, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-    kassa_core::session::check_url("forward_to", &args.forward_to)
+    if args.print_secret {
+        println!("{}", secret_for(&args.api_key).expose());
+        return Ok(());
+    }
+    let forward_to = args.forward_to.context("--forward-to is required")?;
+    kassa_core::session::check_url("forward_to", &forward_to)
         .map_err(|e| anyhow::anyhow!("--forward-to: {}", e.message))?;
     let http = crate::client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -106,9 +124,10 @@ pub async fn run(args: ListenArgs, stop: impl Future<Output = ()>) -> anyhow::Re
         api_url: args.api_url.trim_end_matches('/').to_owned(),
         secret: secret_for(&args.api_key),
         api_key: args.api_key,
-        forward_to: args.forward_to,
+        forward_to,
         events: args.events,
         window: Window::default(),
+        refused: None,
     };
     // Start after the newest event there is now.
     let newest = listener.page(&[("limit", "1".to_owned())]).await?;
@@ -121,8 +140,14 @@ pub async fn run(args: ListenArgs, stop: impl Future<Output = ()>) -> anyhow::Re
     let poll = Duration::from_millis(args.poll_ms.max(10));
     tokio::pin!(stop);
     loop {
-        if let Err(e) = listener.forward_new().await {
-            eprintln!("kassa listen: {e:#}");
+        // Stopping does not wait for a forward URL that refuses connections.
+        tokio::select! {
+            () = &mut stop => return Ok(()),
+            forwarded = listener.forward_new() => {
+                if let Err(e) = forwarded {
+                    eprintln!("kassa listen: {e:#}");
+                }
+            }
         }
         tokio::select! {
             () = &mut stop => return Ok(()),
@@ -202,28 +227,62 @@ impl Listener {
         Ok(())
     }
 
-    async fn forward(&self, event: &Value) {
+    async fn forward(&mut self, event: &Value) {
         let id = event["id"].as_str().unwrap_or_default();
         let kind = event["type"].as_str().unwrap_or_default();
         println!("{}  --> {kind} [{id}]", stamp());
         let body = event.to_string();
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-        let sent = self
-            .http
-            .post(&self.forward_to)
-            .header("Content-Type", "application/json; charset=utf-8")
-            .header("Stripe-Signature", signature_header(&self.secret, t, body.as_bytes()))
-            .body(body)
-            .send()
-            .await;
+        let sent = loop {
+            let sent = self.send(&body).await;
+            match &sent {
+                Err(e) if e.is_connect() && self.try_again(Instant::now()) => {
+                    tokio::time::sleep(REFUSED_RETRY_EVERY).await;
+                }
+                Err(e) if e.is_connect() => break sent,
+                _ => {
+                    self.refused = None;
+                    break sent;
+                }
+            }
+        };
         match sent {
             Ok(resp) => {
                 println!("{}  <-- [{}] POST {} [{id}]", stamp(), resp.status().as_u16(), self.forward_to)
             }
             Err(e) => println!("{}  <-- [ERR] POST {} [{id}]: {e}", stamp(), self.forward_to),
         }
+    }
+
+    /// One attempt, signed now.
+    async fn send(&self, body: &str) -> reqwest::Result<reqwest::Response> {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        self.http
+            .post(&self.forward_to)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .header("Stripe-Signature", signature_header(&self.secret, t, body.as_bytes()))
+            .body(body.to_owned())
+            .send()
+            .await
+    }
+
+    /// The forward URL refused a connection at `now`: whether to try it again.
+    fn try_again(&mut self, now: Instant) -> bool {
+        let since = match self.refused {
+            // Still the same spell of refusals.
+            Some((since, last)) if now.duration_since(last) < REFUSED_RETRY_FOR => since,
+            _ => {
+                eprintln!(
+                    "kassa listen: {} refused the connection; trying again for up to {} s",
+                    self.forward_to,
+                    REFUSED_RETRY_FOR.as_secs()
+                );
+                now
+            }
+        };
+        self.refused = Some((since, now));
+        now.duration_since(since) < REFUSED_RETRY_FOR
     }
 }
 

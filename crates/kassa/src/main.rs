@@ -6,8 +6,9 @@ use std::sync::Arc;
 use clap::Parser;
 use kassa::cli::{AccountsCommand, Cli, Command};
 use kassa::config::Settings;
-use kassa::service::accounts::{self, DefaultAccount};
+use kassa::service::accounts::{self, DefaultAccount, OperatorKey};
 use kassa::startup;
+use kassa_core::account::KeyState;
 use kassa_core::time::{Clock, SystemClock};
 
 #[tokio::main]
@@ -20,6 +21,7 @@ async fn main() -> ExitCode {
         Command::Accounts(AccountsCommand::Create { name, database }) => {
             create_account(&name, &database.database_url).await
         }
+        Command::Accounts(AccountsCommand::Keys(command)) => kassa::keys::run(command).await,
         Command::Listen(args) => kassa::listen::run(args, startup::shutdown_signal()).await,
         Command::Trigger(args) => kassa::trigger::run(args).await,
     };
@@ -48,12 +50,24 @@ async fn serve(args: kassa::cli::ServeArgs) -> anyhow::Result<()> {
         DefaultAccount::Created { account, generated: false, .. } => {
             tracing::info!(account = %account.id, "created the default account with KASSA_SECRET_KEY");
         }
-        DefaultAccount::Existing { operator_key_known: false } => {
-            tracing::warn!(
-                "KASSA_SECRET_KEY is set but belongs to no account in this database; it will not authenticate"
+        DefaultAccount::Existing { operator_key: OperatorKey::Added { account, key } } => {
+            tracing::info!(
+                account = %account.id,
+                key = %key.id,
+                "KASSA_SECRET_KEY ({}) was not a key of this database: added it to the default account",
+                key.shown()
             );
         }
-        DefaultAccount::Existing { operator_key_known: true } => {}
+        DefaultAccount::Existing { operator_key: OperatorKey::Unusable { key, state } } => {
+            tracing::warn!(
+                key = %key.id,
+                "KASSA_SECRET_KEY ({}) is {} in this database and will not authenticate; \
+                 `kassa accounts keys create` makes a new key",
+                key.shown(),
+                if *state == KeyState::Revoked { "revoked" } else { "expired" }
+            );
+        }
+        DefaultAccount::Existing { operator_key: OperatorKey::NotSet | OperatorKey::Known } => {}
     }
     tracing::info!(addr = %server.addr, public_url = %server.public_url, "kassa is serving");
     startup::shutdown_signal().await;

@@ -1254,3 +1254,247 @@ async fn health_answers_503_while_the_disk_is_full() {
     assert!(kassa.terminate().success());
     assert!(kassa.stderr().contains("SQLite writes are failing"), "{}", kassa.stderr());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keys that suit CI and rotation (issue 14 §3): `KASSA_SECRET_KEY` on a database that has another
+// key, `kassa accounts keys create|list|revoke` (and the roll), and `kassa listen --print-secret`
+// and its retries while the forward URL refuses connections.
+
+/// Wait until `key` gets a 401; returns its error object.
+async fn until_refused(http: &Http, key: &str) -> Value {
+    let rt = tokio::runtime::Handle::current();
+    poll("the key to be refused", || {
+        let (status, body) = tokio::task::block_in_place(|| rt.block_on(http.get(Some(key), "/products")));
+        (status == 401).then(|| body["error"].clone())
+    })
+}
+
+/// `kassa <args>` run to the end: (success, stdout, stderr).
+fn run_to_end(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = command(dir, args, env).output().expect("kassa runs");
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// One row of `kassa accounts keys list`.
+#[derive(Debug)]
+struct KeyRow {
+    id: String,
+    key: String,
+    last_used: String,
+    state: String,
+}
+
+fn list_keys(dir: &std::path::Path, db: &str) -> Vec<KeyRow> {
+    let (ok, stdout, stderr) = run_to_end(dir, &["accounts", "keys", "list", "--database-url", db], &[]);
+    assert!(ok, "{stderr}");
+    let mut lines = stdout.lines();
+    let header = lines.next().expect("a header");
+    let at = |name: &str| header.find(name).unwrap_or_else(|| panic!("{name} in {header}"));
+    let (key, created, used, state) = (at("KEY"), at("CREATED"), at("LAST USED"), at("STATE"));
+    // Columns by the header's byte offsets: every cell before STATE is ASCII but the key's `…`.
+    lines
+        .map(|l| {
+            let shift = '…'.len_utf8() - 1;
+            KeyRow {
+                id: l[..key].trim().to_owned(),
+                key: l[key..created + shift].trim().to_owned(),
+                last_used: l[used + shift..state + shift].trim().to_owned(),
+                state: l[state + shift..].trim().to_owned(),
+            }
+        })
+        .collect()
+}
+
+fn last4(key: &str) -> &str {
+    &key[key.len() - 4..]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kassa_secret_key_on_a_database_with_another_key_becomes_another_key_of_the_default_account() {
+    let dir = tempfile::tempdir().unwrap();
+    // A first start made the default account, with a generated key.
+    let (mut first, addr) = Kassa::serve(dir.path(), &[], &[]);
+    let generated = printed_keys(&first.stderr()).pop().expect("a key");
+    Http::new(&addr).product(&generated, "Made first").await;
+    assert!(first.terminate().success());
+
+    // A CI job's environment brings its own key: it works, as a key of the same account.
+    const CI_KEY: &str = "sk_test_CiJobKey0123456789abcdefghij";
+    let (mut second, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", CI_KEY)]);
+    let http = Http::new(&addr);
+    assert_eq!(http.product_names(CI_KEY).await, ["Made first"]);
+    assert_eq!(http.product_names(&generated).await, ["Made first"]);
+    let logs = second.stderr();
+    assert_eq!(logs.matches("added it to the default account").count(), 1, "{logs}");
+    assert!(logs.contains("sk_test_…ghij"), "the log names the key masked:\n{logs}");
+    assert!(!logs.contains(CI_KEY) && !logs.contains("CiJobKey"), "{logs}");
+    assert!(second.terminate().success());
+
+    // The same key again: nothing new.
+    let (mut third, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", CI_KEY)]);
+    assert_eq!(Http::new(&addr).product_names(CI_KEY).await, ["Made first"]);
+    assert!(!third.stderr().contains("added it"), "{}", third.stderr());
+    assert!(third.terminate().success());
+    let rows = list_keys(dir.path(), "sqlite://kassa.db");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().any(|r| r.key == format!("sk_test_…{}", last4(&generated))), "{rows:?}");
+    assert!(rows.iter().any(|r| r.key == "sk_test_…ghij"), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_keys_create_list_revoke_and_roll() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("shop.db").display());
+    const KEY: &str = "sk_test_RotationKey000000000000000wxyz";
+    let (mut server, addr) = Kassa::serve(dir.path(), &["--database-url", &db], &[("KASSA_SECRET_KEY", KEY)]);
+    let http = Http::new(&addr);
+    http.product(KEY, "Shop's").await;
+
+    // One key, used just now (written down off the request's path: poll).
+    let rows = poll("the first key's use in the list", || {
+        let rows = list_keys(dir.path(), &db);
+        (rows[0].last_used != "never").then_some(rows)
+    });
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].key, "sk_test_…wxyz");
+    assert!(rows[0].id.starts_with("key_") && rows[0].state == "active", "{rows:?}");
+    assert!(rows[0].last_used.ends_with(" UTC"), "{rows:?}");
+    let first_id = rows[0].id.clone();
+
+    // A second key: printed alone on stdout, and it opens the same account at once.
+    let (ok, stdout, stderr) =
+        run_to_end(dir.path(), &["accounts", "keys", "create", "--database-url", &db], &[]);
+    assert!(ok, "{stderr}");
+    let second = stdout.strip_suffix('\n').expect("one line").to_owned();
+    assert!(second.starts_with("sk_test_") && second.len() >= 8 + 24 && !second.contains(' '), "{stdout:?}");
+    assert!(!stderr.contains(&second), "the key goes to stdout only");
+    assert_eq!(http.product_names(&second).await, ["Shop's"]);
+    let rows = list_keys(dir.path(), &db);
+    assert_eq!(rows.len(), 2);
+    let second_row = rows.iter().find(|r| r.key.ends_with(last4(&second))).expect("the new key is listed");
+    assert_eq!((second_row.state.as_str(), second_row.id != first_id), ("active", true));
+    let second_id = second_row.id.clone();
+
+    // Revoked: refused as an unknown key by the running server within its cache time.
+    let (ok, _, stderr) =
+        run_to_end(dir.path(), &["accounts", "keys", "revoke", &second_id, "--database-url", &db], &[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&second_id) && stderr.contains("within 10 s"), "{stderr}");
+    let refused_at = Instant::now();
+    let e = until_refused(&http, &second).await;
+    assert!(refused_at.elapsed() < std::time::Duration::from_secs(30), "{:?}", refused_at.elapsed());
+    assert_eq!(e["type"], "invalid_request_error");
+    assert!(e["message"].as_str().unwrap().starts_with("Invalid API Key provided: sk_test_*"), "{e}");
+    assert!(!e.to_string().contains(&second), "{e}");
+    let rows = list_keys(dir.path(), &db);
+    assert!(rows.iter().any(|r| r.id == second_id && r.state.starts_with("revoked ")), "{rows:?}");
+    let (ok, _, stderr) =
+        run_to_end(dir.path(), &["accounts", "keys", "revoke", &second_id, "--database-url", &db], &[]);
+    assert!(!ok && stderr.contains(&second_id), "revoking twice: {stderr}");
+
+    // Rolled: a new key, and the first keeps working until its expiry, then is refused as expired.
+    let (ok, stdout, stderr) = run_to_end(
+        dir.path(),
+        &["accounts", "keys", "create", "--roll", &first_id, "--expires-in", "3s", "--database-url", &db],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let third = stdout.trim().to_owned();
+    assert!(stderr.contains(&format!("rolled key {first_id}")) && stderr.contains("expires at"), "{stderr}");
+    let rows = list_keys(dir.path(), &db);
+    assert!(rows.iter().any(|r| r.id == first_id && r.state.starts_with("active, expires ")), "{rows:?}");
+    let e = until_refused(&http, KEY).await;
+    assert_eq!(e["code"], "api_key_expired", "{e}");
+    assert_eq!(e["message"], format!("Expired API Key provided: sk_test_{}wxyz", "*".repeat(KEY.len() - 12)));
+    assert_eq!(http.product_names(&third).await, ["Shop's"]);
+    let rows = list_keys(dir.path(), &db);
+    assert!(rows.iter().any(|r| r.id == first_id && r.state.starts_with("expired ")), "{rows:?}");
+
+    // Mistakes are refused, and leave the keys as they were.
+    let cases: [(&[&str], &str); 4] = [
+        (&["accounts", "keys", "list", "--account", "acct_nope"], "no account acct_nope"),
+        (&["accounts", "keys", "create", "--roll", "key_nope"], "key_nope"),
+        (&["accounts", "keys", "create", "--expires-in", "1h"], "--roll"),
+        (&["accounts", "keys", "create", "--roll", &first_id, "--expires-in", "soon"], "--expires-in"),
+    ];
+    for (args, says) in cases {
+        let mut args = args.to_vec();
+        args.extend(["--database-url", &db]);
+        let (ok, stdout, stderr) = run_to_end(dir.path(), &args, &[]);
+        assert!(!ok && stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(list_keys(dir.path(), &db).len(), 3);
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn listen_print_secret_prints_only_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    const KEY: &str = "sk_test_PrintSecretKey00000000000000000";
+    let want = format!("{}\n", kassa::listen::secret_for(KEY).expose());
+    // No server needed: the secret follows from the key alone.
+    let (ok, stdout, stderr) = run_to_end(dir.path(), &["listen", "--print-secret", "--api-key", KEY], &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, want);
+    let (ok, stdout, _) = run_to_end(dir.path(), &["listen", "--print-secret"], &[("KASSA_SECRET_KEY", KEY)]);
+    assert!(ok);
+    assert_eq!(stdout, want);
+    // Without it, --forward-to is required.
+    let (ok, _, stderr) = run_to_end(dir.path(), &["listen", "--api-key", KEY], &[]);
+    assert!(!ok && stderr.contains("--forward-to"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_keeps_trying_a_forward_url_that_refuses_connections_for_10_s() {
+    const KEY: &str = "sk_test_ListenRetryKey0000000000000000";
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", KEY)]);
+    let http = Http::new(&addr);
+    // An address nothing listens on yet: the application is still starting.
+    let app_addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let forward_to = format!("http://{app_addr}/hook");
+    let api_url = format!("http://{addr}");
+    let mut listen = Kassa::spawn(
+        dir.path(),
+        &["listen", "--forward-to", &forward_to, "--api-url", &api_url],
+        &[("KASSA_SECRET_KEY", KEY)],
+    );
+    poll("the ready line", || listen.stdout().first().cloned());
+
+    let (s, customer) = http.post(KEY, "/customers", &[("email", "early@example.test")]).await;
+    assert_eq!(s, 201);
+    poll("listen to see the refusal", || listen.stderr().contains("refused the connection").then_some(()));
+    // The application comes up: the event arrives, signed. It answers `Connection: close`, so that
+    // no connection is kept for later.
+    let close = Answer::Raw {
+        status: 200,
+        headers: vec![("connection".into(), "close".into())],
+        body: b"ok".to_vec(),
+    };
+    let rx = Receiver::start_on(&app_addr, vec![close]);
+    let got = rx.wait_for(1);
+    assert_eq!(got[0].json()["data"]["object"]["id"], customer["id"]);
+    let secret = kassa::listen::secret_for(KEY);
+    assert!(verify_signature(secret.expose(), got[0].header("stripe-signature").unwrap(), &got[0].body));
+    poll("the 200 line", || listen.stdout().join("\n").contains("<-- [200]").then_some(()));
+    drop(rx);
+
+    // Down for good: after 10 s of refusals, the event is reported as failed, as before.
+    let (s, _) = http.post(KEY, "/customers", &[("email", "late@example.test")]).await;
+    assert_eq!(s, 201);
+    let created = Instant::now();
+    let failed = poll("the later event's failure", || {
+        let out = listen.stdout().join("\n");
+        out.lines().find(|l| l.contains("<-- [ERR]")).map(str::to_owned)
+    });
+    assert!(created.elapsed() >= kassa::listen::REFUSED_RETRY_FOR, "{:?}: {failed}", created.elapsed());
+    assert!(failed.contains(&forward_to), "{failed}");
+    listen.signal("INT");
+    assert!(listen.wait().success(), "{}", listen.stderr());
+    assert!(server.terminate().success());
+}

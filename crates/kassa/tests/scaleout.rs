@@ -22,6 +22,7 @@ use kassa_store::postgres::TempPostgres;
 use serde_json::Value;
 
 mod common;
+use common::postgres::PrivatePostgres;
 use common::{Answer, Kassa, Receiver, SessionLoad, TIMEOUT, all_at_once, id, poll, poll_async, unreadable};
 
 const KEY: &str = "sk_test_ScaleOutKey000000000000000000000";
@@ -534,98 +535,6 @@ async fn health_fails_while_the_database_is_unreachable_and_recovers_without_a_r
 
 // ---------------------------------------------------------------------------------------------
 // Chaos: a node killed and the database restarted under load
-
-/// A PostgreSQL cluster of the test's own (`initdb` in a temporary directory, on a free port), so
-/// that it can be restarted without disturbing the tests that share the machine's server. As
-/// root, the cluster runs as the `postgres` user (PostgreSQL refuses root).
-struct PrivatePostgres {
-    bin: std::path::PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    as_postgres: bool,
-}
-
-impl PrivatePostgres {
-    fn start() -> Self {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("PostgreSQL's binaries under /usr/lib/postgresql")
-            .flatten()
-            .map(|e| e.path().join("bin"))
-            .find(|p| p.join("initdb").exists())
-            .expect("initdb under /usr/lib/postgresql/*/bin");
-        let dir = tempfile::tempdir().unwrap();
-        let as_postgres = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-        if as_postgres {
-            let chown = std::process::Command::new("chown")
-                .args(["-R", "postgres", dir.path().to_str().unwrap()])
-                .status()
-                .unwrap();
-            assert!(chown.success());
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let pg = Self { bin, dir, port, as_postgres };
-        let data = pg.data();
-        pg.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-        pg.ctl("start");
-        pg
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").to_str().unwrap().to_owned()
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let tool = self.bin.join(tool);
-        let mut cmd = if self.as_postgres {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&tool);
-            c
-        } else {
-            std::process::Command::new(&tool)
-        };
-        let out = cmd.args(args).output().expect("a PostgreSQL tool runs");
-        assert!(
-            out.status.success(),
-            "{} {args:?}: {}{}",
-            tool.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `pg_ctl start|restart|stop` (fast shutdown: open connections are cut, as in a failover).
-    fn ctl(&self, action: &str) {
-        let options = format!(
-            "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=on",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("postgres.log");
-        let data = self.data();
-        let log = log.to_str().unwrap();
-        self.run("pg_ctl", &["-D", &data, "-l", log, "-m", "fast", "-w", "-o", &options, action]);
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let data = self.data();
-        let tool = self.bin.join("pg_ctl");
-        let _ = if self.as_postgres {
-            std::process::Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&tool)
-                .args(["-D", &data, "-m", "immediate", "stop"])
-                .output()
-        } else {
-            std::process::Command::new(&tool).args(["-D", &data, "-m", "immediate", "stop"]).output()
-        };
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]

@@ -9,6 +9,8 @@ use std::error::Error as _;
 use kassa_core::store::{Constraint, StoreError};
 use tokio_postgres::error::{DbError, SqlState};
 
+use super::tls::{Tls, describe_failure, is_tls_failure};
+
 /// The port's constraint behind a unique violation, from PostgreSQL's name for it.
 fn conflict_name(constraint: &str) -> Option<Constraint> {
     match constraint {
@@ -95,9 +97,10 @@ pub(crate) fn map(e: tokio_postgres::Error) -> StoreError {
 /// Map an error from opening a connection: whatever the cause (refused, unknown host, timed out,
 /// authentication, a database that does not exist or does not accept connections), the
 /// database cannot be reached.
-pub(crate) fn map_connect(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn map_connect(e: tokio_postgres::Error, tls: &Tls) -> StoreError {
     let why = match e.as_db_error() {
         Some(db) => describe(db),
+        None if is_tls_failure(&e) => describe_failure(&e, tls),
         None => with_source(&e),
     };
     StoreError::Unavailable(format!("cannot connect to PostgreSQL: {why}"))

@@ -1,9 +1,9 @@
 //! The PostgreSQL backend: any number of kassa processes on one database (SPEC §12).
 //!
-//! # Driver: tokio-postgres, no TLS
+//! # Driver: tokio-postgres, TLS by rustls
 //!
-//! tokio-postgres is pure Rust and light (no OpenSSL, no aws-lc; TLS is not wired in, for a
-//! database on loopback or a private network), and exposes the two things this backend leans on:
+//! tokio-postgres is pure Rust and light (no OpenSSL, no aws-lc; TLS comes from rustls on the
+//! *ring* provider, see below), and exposes the two things this backend leans on:
 //! **pipelining** (a request goes out when its future is first polled, so `BEGIN` rides with the
 //! first statement of a transaction, and `get_many`/`create_account` are one round trip) and
 //! **unnamed typed statements** (`query_typed`), which make the prepared-statement cache
@@ -42,6 +42,19 @@
 //! Defaults: 16 connections, a 10 s wait for one, a 5 s connect timeout, statements cached.
 //! Errors never repeat the URL, which may carry a password.
 //!
+//! # TLS
+//!
+//! libpq's `sslmode` (`disable`, `prefer` — the default —, `require`, `verify-ca`, `verify-full`)
+//! and `sslrootcert` (a PEM file, or `system`) are read here too, and taken out of the URL:
+//! tokio-postgres knows neither the verifying modes nor root certificates. Every connection goes
+//! through `tokio-postgres-rustls` with a rustls configuration on the *ring* provider whose
+//! certificate check the mode decides (none for `prefer` and `require`, the chain for `verify-ca`,
+//! chain and host name for `verify-full`; with `sslrootcert`, `require` checks the chain as libpq
+//! does); without `sslrootcert` the platform's roots are used. Under `prefer`, a failed
+//! handshake is followed by a plain connection, so a loopback database without working TLS goes
+//! on as before. A handshake that fails says which mode and why. `src/postgres/tls.rs` has the
+//! details and the departures from libpq.
+//!
 //! When the database goes away, every call fails as `StoreError::Unavailable` (so `ping`, and
 //! `GET /health` with it, fails); dead connections are dropped, not reused, and the first call
 //! after the database is back connects afresh: no restart needed.
@@ -62,11 +75,13 @@
 
 mod batch;
 mod error;
+mod keys;
 mod pool;
 mod schema;
 mod sql;
 #[cfg(any(test, feature = "conformance"))]
 mod testing;
+mod tls;
 mod tx;
 
 use std::future::Future;
@@ -78,6 +93,7 @@ use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
 use kassa_core::store::{
     Abort, Cursor, Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn, TxOutcome,
 };
+use kassa_core::time::Timestamp;
 use tokio::runtime::Handle;
 use tokio_postgres::Config;
 use tokio_postgres::types::Type;
@@ -85,10 +101,12 @@ use tokio_postgres::types::Type;
 pub use pool::STATEMENT_CACHE;
 #[cfg(any(test, feature = "conformance"))]
 pub use testing::{DEFAULT_TEST_SERVER, TempPostgres};
+pub use tls::SslMode;
 
 use batch::{Batcher, Insert, Read};
 use pool::{Conn, Pool};
 use sql::{Param, Query};
+use tls::Tls;
 use tx::Mode;
 
 /// How long [`Store::ping`] waits for `SELECT 1`.
@@ -152,19 +170,28 @@ pub(crate) fn on_own_thread<T: Send + 'static>(
         .map_err(|e| failed(e.to_string()))
 }
 
-/// Split a `postgres://` / `postgresql://` URL into tokio-postgres's configuration and kassa's
-/// options (its own query parameters, taken out of the URL). Errors name parameters, never values.
-fn parse_url(url: &str, defaults: &PostgresOptions) -> Result<(Config, PostgresOptions), StoreError> {
+/// Split a `postgres://` / `postgresql://` URL into tokio-postgres's configuration, how to make
+/// TLS connections (`sslmode`, `sslrootcert`: see `src/postgres/tls.rs`) and kassa's options (its
+/// own query parameters). kassa's own and the TLS ones are taken out of the URL; the rest goes to
+/// tokio-postgres. Errors name parameters, never values (but a root certificate's path).
+fn parse_url(url: &str, defaults: &PostgresOptions) -> Result<(Config, Tls, PostgresOptions), StoreError> {
     let invalid = |why: &str| StoreError::Backend(format!("invalid PostgreSQL database URL: {why}"));
     if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(invalid("it must start with `postgres://` or `postgresql://`"));
     }
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut options = defaults.clone();
+    let mut tls = tls::TlsParams::default();
     let mut passed = Vec::new();
+    let decoded = |value: &str| percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
+            "sslmode" => tls.mode = Some(decoded(value)),
+            "sslrootcert" => tls.root_cert = Some(decoded(value)),
+            "sslcert" | "sslkey" | "sslpassword" => {
+                return Err(invalid("client certificates (`sslcert`, `sslkey`) are not supported"));
+            }
             "pool_max" => {
                 options.pool_max = value
                     .parse()
@@ -202,20 +229,21 @@ fn parse_url(url: &str, defaults: &PostgresOptions) -> Result<(Config, PostgresO
     if config.get_application_name().is_none() {
         config.application_name("kassa");
     }
-    Ok((config, options))
+    let tls = Tls::from_params(&tls, &mut config)?;
+    Ok((config, tls, options))
 }
 
 /// Apply pending migrations to the database `url` names, and nothing else: for `kassa migrate`.
 /// Blocks while it does so; safe alongside nodes starting on the same database.
 pub fn migrate(url: &str) -> Result<(), StoreError> {
-    let (config, _) = parse_url(url, &PostgresOptions::default())?;
-    migrate_config(config)
+    let (config, tls, _) = parse_url(url, &PostgresOptions::default())?;
+    migrate_config(config, tls)
 }
 
-fn migrate_config(config: Config) -> Result<(), StoreError> {
+fn migrate_config(config: Config, tls: Tls) -> Result<(), StoreError> {
     on_own_thread(async move {
         let connect_timeout = config.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let conn = Conn::connect(&config, false, connect_timeout).await?;
+        let conn = Conn::connect(&config, &tls, false, connect_timeout).await?;
         let migrated = schema::migrate(conn.client()).await;
         conn.close().await;
         migrated
@@ -232,18 +260,20 @@ impl PostgresStore {
 
     /// [`PostgresStore::open`] with options; the URL's own parameters override them.
     pub fn open_with(url: &str, options: PostgresOptions) -> Result<PostgresStore, StoreError> {
-        let (config, options) = parse_url(url, &options)?;
+        let (config, tls, options) = parse_url(url, &options)?;
         if options.migrate {
-            migrate_config(config.clone())?;
+            migrate_config(config.clone(), tls.clone())?;
         }
         let connect_timeout = config.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         tracing::info!(
             pool_max = options.pool_max,
             statement_cache = options.statement_cache,
+            sslmode = %tls.mode().as_str(),
             "opened PostgreSQL store"
         );
         let pool = Pool::new(
             config,
+            tls,
             options.pool_max,
             options.pool_timeout,
             connect_timeout,
@@ -279,13 +309,7 @@ impl PostgresStore {
 
     async fn account(&self, q: Query<'_>) -> Result<Option<Account>, StoreError> {
         let rows = self.query(&q).await?;
-        let Some(row) = rows.rows.first() else { return Ok(None) };
-        let corrupt = |e: tokio_postgres::Error| StoreError::Corrupt(format!("an account row: {e}"));
-        Ok(Some(Account {
-            id: row.try_get(0).map_err(corrupt)?,
-            name: row.try_get(1).map_err(corrupt)?,
-            created: row.try_get(2).map_err(corrupt)?,
-        }))
+        rows.rows.first().map(|row| keys::account_row(row, 0)).transpose()
     }
 }
 
@@ -325,22 +349,40 @@ impl Store for PostgresStore {
                 "INSERT INTO accounts (id, name, created) VALUES ($1, $2, $3)",
                 vec![text(&account.id), text(&account.name), int(account.created)],
             ),
-            Query::fixed(
-                "INSERT INTO api_keys (hash, account_id, last4, created) VALUES ($1, $2, $3, $4)",
-                vec![text(key.hash.as_str()), text(&key.account_id), text(&key.last4), int(key.created)],
-            ),
+            keys::insert(key),
         ];
         // Both or neither: if one insert fails, the pipelined COMMIT rolls back.
         self.pool.get().await?.pipeline("BEGIN", &queries).await.map(drop)
     }
 
-    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError> {
-        self.account(Query::fixed(
-            "SELECT a.id, a.name, a.created FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-             WHERE k.hash = $1",
-            vec![(sql::key(hash.as_str()), Type::TEXT)],
-        ))
-        .await
+    async fn default_account(&self) -> Result<Option<Account>, StoreError> {
+        self.account(keys::default_account()).await
+    }
+
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<(ApiKeyRecord, Account)>, StoreError> {
+        let rows = self.query(&keys::by_hash(hash)).await?;
+        let Some(row) = rows.rows.first() else { return Ok(None) };
+        Ok(Some((keys::key_row(row)?, keys::account_row(row, 8)?)))
+    }
+
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.query(&keys::insert(key)).await.map(drop)
+    }
+
+    async fn api_keys(&self, account: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.query(&keys::of_account(account)).await?.rows.iter().map(keys::key_row).collect()
+    }
+
+    async fn revoke_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.query(&keys::revoke(account, id, at)).await?.affected > 0)
+    }
+
+    async fn expire_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.query(&keys::expire(account, id, at)).await?.affected > 0)
+    }
+
+    async fn record_key_use(&self, hash: &KeyHash, at: Timestamp) -> Result<(), StoreError> {
+        self.query(&keys::record_use(hash, at)).await.map(drop)
     }
 
     async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError> {
@@ -418,18 +460,21 @@ mod tests {
     #[test]
     fn urls() {
         let parse = |u: &str| parse_url(u, &PostgresOptions::default());
-        let (config, options) = parse("postgres://kassa:hunter2@db.internal:6432/kassa").unwrap();
+        let (config, tls, options) = parse("postgres://kassa:hunter2@db.internal:6432/kassa").unwrap();
         assert_eq!(options, PostgresOptions::default());
+        assert_eq!(tls.mode(), SslMode::Prefer, "libpq's default");
         assert_eq!(config.get_dbname(), Some("kassa"));
         assert_eq!(config.get_ports(), [6432]);
         assert_eq!(config.get_connect_timeout(), Some(&DEFAULT_CONNECT_TIMEOUT));
         assert_eq!(config.get_application_name(), Some("kassa"));
 
-        let (config, options) = parse(
+        let (config, tls, options) = parse(
             "postgresql://kassa@db/kassa?pool_max=64&statement_cache=false&connect_timeout=2\
-             &pool_timeout=3&application_name=node1",
+             &pool_timeout=3&application_name=node1&sslmode=disable",
         )
         .unwrap();
+        assert_eq!(tls.mode(), SslMode::Disable);
+        assert_eq!(config.get_ssl_mode(), tokio_postgres::config::SslMode::Disable);
         assert_eq!(
             options,
             PostgresOptions {
@@ -442,7 +487,29 @@ mod tests {
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(2)));
         assert_eq!(config.get_application_name(), Some("node1"));
 
+        // sslmode and sslrootcert are kassa's to read (percent-encoded or not): tokio-postgres
+        // knows neither verify-ca nor verify-full.
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("root ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["db".to_owned()]).unwrap().self_signed(&key).unwrap();
+        std::fs::write(&ca, cert.pem()).unwrap();
+        let encoded = ca.to_str().unwrap().replace(' ', "%20");
+        for mode in ["verify-ca", "verify-full", "require", "prefer"] {
+            let (config, tls, _) =
+                parse(&format!("postgres://u:hunter2@db/k?sslmode={mode}&sslrootcert={encoded}")).unwrap();
+            assert_eq!(tls.mode().as_str(), mode);
+            let want = if mode == "prefer" { "Prefer" } else { "Require" };
+            assert_eq!(format!("{:?}", config.get_ssl_mode()), want);
+        }
+        let err = parse("postgres://u:hunter2@db/k?sslmode=verify-full&sslrootcert=/nonexistent/hunter2.pem")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`sslrootcert` /nonexistent/hunter2.pem"), "{err}");
+
         for bad in [
+            "postgres://u:hunter2@db/k?sslcert=/x.pem",
+            "postgres://u:hunter2@db/k?sslmode=allow",
             "postgres://u:hunter2@db/k?pool_max=0",
             "postgres://u:hunter2@db/k?pool_max=hunter2",
             "postgres://u:hunter2@db/k?statement_cache=hunter2",

@@ -29,10 +29,11 @@ use futures_util::TryStreamExt;
 use futures_util::future::{MaybeDone, join3, maybe_done};
 use kassa_core::store::StoreError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, Config, NoTls, Row, RowStream, Statement};
+use tokio_postgres::{Client, Config, Row, RowStream, Statement};
 
 use super::error::{is_connection_lost, map, map_connect};
 use super::sql::Query;
+use super::tls::Tls;
 
 /// Prepared statements kept per connection; past this the cache starts over.
 pub const STATEMENT_CACHE: usize = 256;
@@ -62,9 +63,14 @@ pub(crate) struct Conn {
 
 impl Conn {
     /// Open a connection and start its I/O task on the current runtime.
-    pub(crate) async fn connect(config: &Config, cache: bool, timeout: Duration) -> Result<Conn, StoreError> {
-        let (client, connection) = match tokio::time::timeout(timeout, config.connect(NoTls)).await {
-            Ok(connected) => connected.map_err(map_connect)?,
+    pub(crate) async fn connect(
+        config: &Config,
+        tls: &Tls,
+        cache: bool,
+        timeout: Duration,
+    ) -> Result<Conn, StoreError> {
+        let (client, connection) = match tokio::time::timeout(timeout, tls.connect(config)).await {
+            Ok(connected) => connected.map_err(|e| map_connect(e, tls))?,
             Err(_) => {
                 return Err(StoreError::Unavailable(format!(
                     "cannot connect to PostgreSQL: no answer within {} s",
@@ -227,6 +233,7 @@ async fn collect(stream: RowStream) -> Result<Rows, tokio_postgres::Error> {
 
 struct Inner {
     config: Config,
+    tls: Tls,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
     max: usize,
@@ -244,6 +251,7 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(
         config: Config,
+        tls: Tls,
         max: usize,
         wait: Duration,
         connect_timeout: Duration,
@@ -253,6 +261,7 @@ impl Pool {
         Pool {
             inner: Arc::new(Inner {
                 config,
+                tls,
                 idle: Mutex::new(Vec::with_capacity(max)),
                 permits: Arc::new(Semaphore::new(max)),
                 max,
@@ -289,7 +298,8 @@ impl Pool {
                 None => break,
             }
         }
-        let conn = Conn::connect(&inner.config, inner.statement_cache, inner.connect_timeout).await?;
+        let conn =
+            Conn::connect(&inner.config, &inner.tls, inner.statement_cache, inner.connect_timeout).await?;
         tracing::debug!("opened a PostgreSQL connection");
         Ok(Pooled { conn: Some(conn), pool: inner.clone(), _permit: permit })
     }

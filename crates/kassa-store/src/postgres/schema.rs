@@ -28,6 +28,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "webhooks", include_str!("../../migrations/postgres/003_webhooks.sql")),
     (4, "billing", include_str!("../../migrations/postgres/004_billing.sql")),
     (5, "webhook_scheduling", include_str!("../../migrations/postgres/005_webhook_scheduling.sql")),
+    (6, "api_keys", include_str!("../../migrations/postgres/006_api_keys.sql")),
 ];
 
 /// The advisory lock that serializes migrations ("kassa_mg"). Advisory locks are per database.
@@ -218,6 +219,7 @@ mod tests {
             include_str!("../../migrations/sqlite/003_webhooks.sql"),
             include_str!("../../migrations/sqlite/004_billing.sql"),
             include_str!("../../migrations/sqlite/005_webhook_scheduling.sql"),
+            include_str!("../../migrations/sqlite/006_api_keys.sql"),
         ]
         .iter()
         .flat_map(|sql| sql.lines())
@@ -262,7 +264,10 @@ mod tests {
                 "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);
                  {}
                  INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0);
-                 INSERT INTO products (account_id, id, created, data, active) VALUES ('acct_1', 'prod_1', 1, '{{}}', 1);",
+                 INSERT INTO products (account_id, id, created, data, active) VALUES ('acct_1', 'prod_1', 1, '{{}}', 1);
+                 INSERT INTO accounts (id, name, created) VALUES ('acct_1', 'Old', 1);
+                 INSERT INTO api_keys (hash, account_id, last4, created) VALUES ('h1', 'acct_1', 'abcd', 1);
+                 INSERT INTO api_keys (hash, account_id, last4, created) VALUES ('h2', 'acct_1', 'efgh', 2);",
                 MIGRATIONS[0].2
             ))
             .await
@@ -277,6 +282,19 @@ mod tests {
         let n: i64 = client.query_one("SELECT COUNT(*) FROM products", &[]).await.unwrap().get(0);
         assert_eq!(n, 1);
         assert_eq!(db.applied_migrations().await, MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+        // Keys made before 006 got distinct handles, and are active and unused.
+        let keys = client
+            .query(
+                "SELECT id FROM api_keys WHERE expires_at IS NULL AND revoked_at IS NULL AND last_used IS NULL \
+                 ORDER BY created",
+                &[],
+            )
+            .await
+            .unwrap();
+        let ids: Vec<String> = keys.iter().map(|r| r.get(0)).collect();
+        assert_eq!(ids.len(), 2);
+        assert!(ids.iter().all(|id| id.starts_with("key_") && id.len() == 28), "{ids:?}");
+        assert_ne!(ids[0], ids[1]);
     }
 
     /// Webhook queues left by the endpoint-by-endpoint worker move to per-delivery scheduling (as

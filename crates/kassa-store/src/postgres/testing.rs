@@ -160,8 +160,8 @@ impl TempPostgres {
     #[allow(clippy::expect_used)]
     pub async fn connect(&self) -> Client {
         // Without kassa's own parameters (`pool_max`, …), which tokio-postgres does not know.
-        let (config, _) = super::parse_url(&self.url, &self.options).expect("a URL");
-        let (client, connection) = config.connect(NoTls).await.expect("connect");
+        let (config, tls, _) = super::parse_url(&self.url, &self.options).expect("a URL");
+        let (client, connection) = tls.connect(&config).await.expect("connect");
         tokio::spawn(connection);
         client
     }

@@ -32,7 +32,7 @@
 //! # Reads: a pool of readers
 //!
 //! [`Store::get`], [`Store::get_many`], [`Store::list`], [`Store::ping`],
-//! [`Store::count_accounts`] and [`Store::account_by_key`] run on [`SqliteOptions::readers`]
+//! [`Store::count_accounts`] and the account and key lookups run on [`SqliteOptions::readers`]
 //! threads, each with its own `query_only` connection, pulling from one shared queue. WAL lets
 //! them read while the writer writes; a read that begins after a write was acknowledged sees it.
 //! `get_many` and `list` (cursor lookup plus page) each read one snapshot.
@@ -55,6 +55,7 @@
 
 mod error;
 mod health;
+mod keys;
 mod reader;
 mod schema;
 mod sql;
@@ -73,6 +74,7 @@ use async_trait::async_trait;
 use crossbeam_channel::Sender;
 use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
 use kassa_core::store::{Abort, Kind, ListQuery, Page, RawRecord, Store, StoreError, TxFn, TxOutcome};
+use kassa_core::time::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 
@@ -344,6 +346,19 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Unavailable("the SQLite writer stopped".to_owned()))?
     }
 
+    /// Run one key statement on the writer, in the next group commit.
+    async fn key_write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let out = self.write(Box::new(move |conn| f(conn).map(boxed).map_err(Abort::Store))).await;
+        match out.map_err(|e| unrefused(e, "a key's change"))?.downcast::<T>() {
+            Ok(value) => Ok(*value),
+            Err(_) => Err(StoreError::Backend("a key's change answered with the wrong type".to_owned())),
+        }
+    }
+
     /// Run `f` on a reader.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -410,6 +425,14 @@ fn boxed<T: Send + 'static>(v: T) -> Box<dyn Any + Send> {
     Box::new(v)
 }
 
+/// The store error of a write whose closure never refuses.
+fn unrefused(e: Abort<Box<dyn Any + Send>>, what: &str) -> StoreError {
+    match e {
+        Abort::Store(e) => e,
+        Abort::Refused(_) => StoreError::Backend(format!("{what} cannot be refused")),
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     /// Reachable, and fit to write: the files are still the database's (else `Lost`), writes
@@ -449,39 +472,46 @@ impl Store for SqliteStore {
             conn.prepare_cached("INSERT INTO accounts (id, name, created) VALUES (?1, ?2, ?3)")
                 .and_then(|mut s| s.execute(rusqlite::params![account.id, account.name, account.created]))
                 .map_err(map)?;
-            conn.prepare_cached(
-                "INSERT INTO api_keys (hash, account_id, last4, created) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut s| {
-                s.execute(rusqlite::params![key.hash.as_str(), key.account_id, key.last4, key.created])
-            })
-            .map_err(map)?;
+            keys::insert(conn, &key)?;
             Ok(boxed(()))
         }))
         .await
         .map(|_| ())
-        .map_err(|e| match e {
-            Abort::Store(e) => e,
-            Abort::Refused(_) => StoreError::Backend("creating an account cannot be refused".to_owned()),
-        })
+        .map_err(|e| unrefused(e, "creating an account"))
     }
 
-    async fn account_by_key(&self, hash: &KeyHash) -> Result<Option<Account>, StoreError> {
+    async fn default_account(&self) -> Result<Option<Account>, StoreError> {
+        self.read(|conn| keys::default_account(conn)).await
+    }
+
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<(ApiKeyRecord, Account)>, StoreError> {
         let hash = hash.clone();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT a.id, a.name, a.created FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-                     WHERE k.hash = ?1",
-                )
-                .map_err(map)?;
-            stmt.query_row([hash.as_str()], |r| {
-                Ok(Account { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? })
-            })
-            .optional()
-            .map_err(map)
-        })
-        .await
+        self.read(move |conn| keys::by_hash(conn, &hash)).await
+    }
+
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.key_write(move |conn| keys::insert(conn, &key)).await
+    }
+
+    async fn api_keys(&self, account: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let account = account.to_owned();
+        self.read(move |conn| keys::of_account(conn, &account)).await
+    }
+
+    async fn revoke_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let (account, id) = (account.to_owned(), id.to_owned());
+        self.key_write(move |conn| keys::revoke(conn, &account, &id, at)).await
+    }
+
+    async fn expire_api_key(&self, account: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let (account, id) = (account.to_owned(), id.to_owned());
+        self.key_write(move |conn| keys::expire(conn, &account, &id, at)).await
+    }
+
+    async fn record_key_use(&self, hash: &KeyHash, at: Timestamp) -> Result<(), StoreError> {
+        let hash = hash.clone();
+        self.key_write(move |conn| keys::record_use(conn, &hash, at)).await
     }
 
     async fn get_account(&self, id: &str) -> Result<Option<Account>, StoreError> {

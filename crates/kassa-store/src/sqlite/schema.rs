@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "webhooks", include_str!("../../migrations/sqlite/003_webhooks.sql")),
     (4, "billing", include_str!("../../migrations/sqlite/004_billing.sql")),
     (5, "webhook_scheduling", include_str!("../../migrations/sqlite/005_webhook_scheduling.sql")),
+    (6, "api_keys", include_str!("../../migrations/sqlite/006_api_keys.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -156,6 +157,12 @@ mod tests {
             [],
         )
         .unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created) VALUES ('acct_1', 'Old', 1);
+             INSERT INTO api_keys (hash, account_id, last4, created) VALUES ('h1', 'acct_1', 'abcd', 1);
+             INSERT INTO api_keys (hash, account_id, last4, created) VALUES ('h2', 'acct_1', 'efgh', 2);",
+        )
+        .unwrap();
         assert!(table_info(&conn, "invoices").is_empty());
 
         migrate(&mut conn).unwrap();
@@ -172,6 +179,20 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(versions, MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+        // Keys made before 006 got distinct handles, and are active and unused.
+        let ids: Vec<String> = conn
+            .prepare(
+                "SELECT id FROM api_keys WHERE expires_at IS NULL AND revoked_at IS NULL AND last_used IS NULL \
+                 ORDER BY created",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert!(ids.iter().all(|id| id.starts_with("key_") && id.len() == 28), "{ids:?}");
+        assert_ne!(ids[0], ids[1]);
     }
 
     /// Webhook queues left by the endpoint-by-endpoint worker: pending deliveries become due when

@@ -18,6 +18,8 @@ pub enum ApiError {
     /// Bad input caught while decoding the request.
     Invalid(Invalid),
     Unauthorized(String),
+    /// A rolled key past its expiry (the masked key): Stripe's `api_key_expired`.
+    KeyExpired(String),
     PayloadTooLarge,
     /// The body was not all there within the body-read timeout; nothing was done.
     BodyTimedOut,
@@ -88,6 +90,19 @@ impl IntoResponse for ApiError {
             Self::Invalid(i) => invalid(StatusCode::BAD_REQUEST, &i),
             Self::Unauthorized(message) => {
                 let mut r = error_response(StatusCode::UNAUTHORIZED, INVALID, None, None, &message);
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"kassa\""));
+                r
+            }
+            Self::KeyExpired(masked) => {
+                let message = format!("Expired API Key provided: {masked}");
+                let mut r = error_response(
+                    StatusCode::UNAUTHORIZED,
+                    INVALID,
+                    Some("api_key_expired"),
+                    None,
+                    &message,
+                );
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"kassa\""));
                 r

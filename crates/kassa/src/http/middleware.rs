@@ -85,9 +85,13 @@ pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Respo
 
 async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
     let key = presented_key(req.headers())?;
-    let acct = accounts::authenticate(&ctx, &key)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized(format!("Invalid API Key provided: {}", mask(key.expose()))))?;
+    let acct = match accounts::authenticate(&ctx, &key).await? {
+        accounts::Auth::Account(acct) => acct,
+        accounts::Auth::Unknown => {
+            return Err(ApiError::Unauthorized(format!("Invalid API Key provided: {}", mask(key.expose()))));
+        }
+        accounts::Auth::Expired => return Err(ApiError::KeyExpired(mask(key.expose()))),
+    };
     drop(key);
 
     let (mut parts, body) = req.into_parts();

@@ -347,3 +347,107 @@ async fn custom_ids_and_codes_are_per_account() {
     assert_eq!(app.get("/products/prod_shared").await.ok()["name"], "A");
     assert_eq!(app.get_as(&other, "/products/prod_shared").await.ok()["name"], "B");
 }
+
+/// The default account and the id of the key the test app was started with.
+async fn default_key(app: &TestApp) -> (kassa_core::account::Account, String) {
+    let store = app.ctx().store.clone();
+    let account = store.default_account().await.unwrap().unwrap();
+    let keys = store.api_keys(&account.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    (account, keys[0].id.clone())
+}
+
+#[tokio::test]
+async fn a_rolled_key_works_until_it_expires_then_is_refused_as_expired() {
+    let app = TestApp::spawn().await;
+    let (account, old_id) = default_key(&app).await;
+    let now = app.ctx().now();
+    let (new, record, rolled) = kassa::service::accounts::create_key(
+        app.ctx().store.as_ref(),
+        &account,
+        std::slice::from_ref(&old_id),
+        now + 3600,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rolled.len(), 1);
+    assert_eq!((rolled[0].id.as_str(), rolled[0].expires_at), (old_id.as_str(), Some(now + 3600)));
+    assert_eq!(record.expires_at, None);
+
+    // Both keys open the same account until the old one expires.
+    let product = app.product("Before the roll").await;
+    let r = app.get_as(new.expose(), &format!("/products/{product}")).await;
+    assert_eq!(r.ok()["name"], "Before the roll");
+    app.clock.advance(3599);
+    assert_eq!(app.get("/products").await.status, 200);
+
+    app.clock.advance(1);
+    let r = app.get("/products").await;
+    let e = r.error(401);
+    assert_eq!(e["type"], "invalid_request_error", "{}", r.text);
+    assert_eq!(e["code"], "api_key_expired", "{}", r.text);
+    assert!(r.header("www-authenticate").is_some());
+    let stars = "*".repeat(app.key.len() - "sk_test_".len() - 4);
+    assert_eq!(
+        e["message"],
+        format!("Expired API Key provided: sk_test_{stars}{}", &app.key[app.key.len() - 4..])
+    );
+    assert!(!r.text.contains(&app.key), "{}", r.text);
+    // Writes too, and under /v1; the new key goes on.
+    assert_eq!(app.post("/products", &[("name", "x")]).await.status, 401);
+    assert_eq!(app.get_as(&app.key, "/v1/products").await.error(401)["code"], "api_key_expired");
+    assert_eq!(app.get_as(new.expose(), "/products").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_as_unknown_within_the_cache_time() {
+    let app = TestApp::spawn().await;
+    let (account, _) = default_key(&app).await;
+    let store = app.ctx().store.clone();
+    let now = app.ctx().now();
+    let (second, record, _) =
+        kassa::service::accounts::create_key(store.as_ref(), &account, &[], now, now).await.unwrap();
+    assert_eq!(app.get_as(second.expose(), "/products").await.status, 200);
+
+    kassa::service::accounts::revoke_key(store.as_ref(), &account, &record.id, now).await.unwrap();
+    // This node read the key less than KEY_CACHE_SECONDS ago and may still take it; once that
+    // has passed, it reads the key again and refuses it, as an unknown key.
+    app.clock.advance(kassa::state::KEY_CACHE_SECONDS);
+    let r = app.get_as(second.expose(), "/products").await;
+    let msg = unauthorized(&r);
+    assert!(msg.starts_with("Invalid API Key provided: sk_test_*"), "{msg}");
+    assert!(msg.ends_with(&record.last4), "{msg}");
+    assert!(r.body["error"]["code"].is_null(), "{}", r.text);
+    // The other key of the account is untouched.
+    assert_eq!(app.get("/products").await.status, 200);
+    // Revoking again says there is no such key.
+    let again = kassa::service::accounts::revoke_key(store.as_ref(), &account, &record.id, now).await;
+    assert!(again.unwrap_err().to_string().contains(&record.id));
+}
+
+#[tokio::test]
+async fn a_keys_last_use_is_written_down_about_once_a_minute() {
+    let app = TestApp::spawn().await;
+    let (account, id) = default_key(&app).await;
+    let store = app.ctx().store.clone();
+    let last_used = || {
+        let (store, account, id) = (store.clone(), account.id.clone(), id.clone());
+        async move { store.api_keys(&account).await.unwrap().into_iter().find(|k| k.id == id).unwrap().last_used }
+    };
+    // Nothing has used the key yet.
+    assert_eq!(last_used().await, None);
+    let t0 = app.ctx().now();
+    assert_eq!(app.get("/products").await.status, 200);
+    crate::common::poll_async("the first use", || async { (last_used().await == Some(t0)).then_some(()) })
+        .await;
+    // Within the minute: still the first use.
+    app.clock.advance(30);
+    assert_eq!(app.get("/products").await.status, 200);
+    app.clock.advance(31);
+    assert_eq!(app.get("/products").await.status, 200);
+    crate::common::poll_async("the use a minute later", || async {
+        (last_used().await == Some(t0 + 61)).then_some(())
+    })
+    .await;
+}

@@ -701,6 +701,62 @@ impl kassa_core::store::Store for Counting {
         self.inner.get_account(id).await
     }
 
+    async fn default_account(
+        &self,
+    ) -> Result<Option<kassa_core::account::Account>, kassa_core::store::StoreError> {
+        self.inner.default_account().await
+    }
+
+    async fn api_key(
+        &self,
+        hash: &kassa_core::account::KeyHash,
+    ) -> Result<
+        Option<(kassa_core::account::ApiKeyRecord, kassa_core::account::Account)>,
+        kassa_core::store::StoreError,
+    > {
+        self.inner.api_key(hash).await
+    }
+
+    async fn add_api_key(
+        &self,
+        key: &kassa_core::account::ApiKeyRecord,
+    ) -> Result<(), kassa_core::store::StoreError> {
+        self.inner.add_api_key(key).await
+    }
+
+    async fn api_keys(
+        &self,
+        account: &str,
+    ) -> Result<Vec<kassa_core::account::ApiKeyRecord>, kassa_core::store::StoreError> {
+        self.inner.api_keys(account).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        account: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<bool, kassa_core::store::StoreError> {
+        self.inner.revoke_api_key(account, id, at).await
+    }
+
+    async fn expire_api_key(
+        &self,
+        account: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<bool, kassa_core::store::StoreError> {
+        self.inner.expire_api_key(account, id, at).await
+    }
+
+    async fn record_key_use(
+        &self,
+        hash: &kassa_core::account::KeyHash,
+        at: i64,
+    ) -> Result<(), kassa_core::store::StoreError> {
+        self.inner.record_key_use(hash, at).await
+    }
+
     async fn get(
         &self,
         account: &str,

@@ -12,7 +12,8 @@
 //!   stopped with SIGTERM or SIGKILL, its stderr kept);
 //! - [`SessionLoad`] and [`unreadable`]: sessions created concurrently with every acknowledged
 //!   id remembered, and a check that each of them is there afterwards (the kill -9 tests);
-//! - [`id`], [`ids`], [`all_at_once`].
+//! - [`id`], [`ids`], [`all_at_once`];
+//! - [`postgres::PrivatePostgres`]: a PostgreSQL cluster of the test's own (TLS on, if asked).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -26,6 +27,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub mod postgres;
 
 /// How long any awaited condition may take before the test fails: generous, because debug
 /// binaries, databases and the tests themselves share a busy 2-core machine. Nothing waits this
@@ -187,7 +190,12 @@ impl Drop for Receiver {
 
 impl Receiver {
     pub fn start(script: Vec<Answer>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on("127.0.0.1:0", script)
+    }
+
+    /// [`Receiver::start`] on a given address (one a test reserved and let go).
+    pub fn start_on(addr: &str, script: Vec<Answer>) -> Self {
+        let listener = TcpListener::bind(addr).unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(script.into_iter().collect::<VecDeque<_>>()));
