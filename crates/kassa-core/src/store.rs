@@ -546,6 +546,47 @@ pub trait Store: Send + Sync + 'static {
     async fn insert(&self, record: RawRecord) -> Result<(), StoreError> {
         transact(self, move |tx| tx.insert(&record)).await
     }
+
+    /// Report every commit from now on to `observer` (for `GET /metrics`); the first observer
+    /// given stays. A backend that reports nothing ignores it.
+    fn observe(&self, _observer: std::sync::Arc<dyn StoreObserver>) {}
+
+    /// How many of the backend's database connections are in use, for a backend with a pool
+    /// (PostgreSQL); `None` for one without (SQLite's connections are its own threads').
+    fn pool_usage(&self) -> Option<PoolUsage> {
+        None
+    }
+}
+
+/// What a backend tells about its writes as they commit. Called on the backend's own threads and
+/// tasks, right after the commit: it must be cheap and must not block.
+pub trait StoreObserver: Send + Sync + 'static {
+    fn committed(&self, commit: &Commit);
+}
+
+/// One commit: `jobs` units of work made durable together in `elapsed`, from the transaction's
+/// start to the commit's answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Commit {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Which of the backend's write paths: `group_commit` (SQLite's writer: every transaction
+    /// queued meanwhile, one `COMMIT`), `transaction` (one [`Store::transact`] on PostgreSQL) or
+    /// `grouped_insert` (concurrent [`Store::insert`]s in one PostgreSQL statement).
+    pub path: &'static str,
+    pub jobs: usize,
+    pub elapsed: std::time::Duration,
+}
+
+/// A connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// The most connections it opens (`pool_max`).
+    pub max: usize,
+    /// Checked out right now.
+    pub in_use: usize,
+    /// Open and waiting to be checked out.
+    pub idle: usize,
 }
 
 /// [`Store::transact`] with a typed result, for work that only the store can stop.

@@ -52,6 +52,7 @@ use kassa_core::store::{Store, StoreError};
 pub mod conformance;
 pub mod files;
 mod filter;
+mod observer;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]

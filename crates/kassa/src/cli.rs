@@ -127,6 +127,21 @@ pub struct ServeArgs {
     pub webhooks: WebhookArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Prometheus metrics (`GET /metrics`, issue 14 §4). Off unless one of these is given.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    /// Serve `GET /metrics` on the main listener too, to the default account's secret key only
+    /// (`Authorization: Bearer sk_…`, as for the API): a scraper that can send a bearer token.
+    #[arg(long, env = "KASSA_METRICS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics: bool,
+    /// Serve `GET /metrics` on this address of its own (`host:port`), without a key: for a
+    /// scraper on a private network or this machine. Keep it off the public internet.
+    #[arg(long, env = "KASSA_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 /// How long a client may hold a connection, how many it may hold, and how long a stop waits

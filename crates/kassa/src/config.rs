@@ -34,6 +34,24 @@ pub struct Settings {
     pub fingerprint: FingerprintSettings,
     /// How many promotion codes the hosted page lets a session and an address try.
     pub code_attempts: CodeAttemptLimits,
+    /// Where `GET /metrics` is served, if anywhere.
+    pub metrics: MetricsSettings,
+}
+
+/// Where `GET /metrics` is served (`crate::metrics`). Both off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// On the main listener, to the default account's secret key (`--metrics`).
+    pub on_api: bool,
+    /// On an address of its own, without a key (`--metrics-listen`).
+    pub listen: Option<String>,
+}
+
+impl MetricsSettings {
+    /// Whether metrics are served anywhere (and so recorded at all).
+    pub fn enabled(&self) -> bool {
+        self.on_api || self.listen.is_some()
+    }
 }
 
 /// The card fingerprint key (`kassa_core::payment::FingerprintKey`): given, or kept in a file.
@@ -103,6 +121,11 @@ impl Settings {
             ..WebhookSettings::default()
         };
         let http = HttpSettings::from_args(&args.http)?;
+        if let Some(addr) = &args.metrics.metrics_listen
+            && (addr.is_empty() || (addr == &args.listen && !addr.ends_with(":0")))
+        {
+            bail!("--metrics-listen must be an address of its own (`host:port`), not --listen's");
+        }
         Ok(Self {
             listen: args.listen,
             database_url: args.database.database_url,
@@ -119,6 +142,7 @@ impl Settings {
                 per_session: args.promo_code_attempts_per_session,
                 per_address: args.promo_code_attempts_per_address,
             },
+            metrics: MetricsSettings { on_api: args.metrics.metrics, listen: args.metrics.metrics_listen },
         })
     }
 }
@@ -342,6 +366,29 @@ mod tests {
         let cli = crate::cli::Cli::try_parse_from([&["kassa", "serve"], args].concat())?;
         let crate::cli::Command::Serve(serve) = cli.command else { anyhow::bail!("not serve") };
         Ok(Settings::from_args(serve, None)?.webhooks)
+    }
+
+    fn metrics(args: &[&str]) -> anyhow::Result<MetricsSettings> {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([&["kassa", "serve"], args].concat())?;
+        let crate::cli::Command::Serve(serve) = cli.command else { anyhow::bail!("not serve") };
+        Ok(Settings::from_args(serve, None)?.metrics)
+    }
+
+    #[test]
+    fn metrics_are_off_unless_asked_for() -> anyhow::Result<()> {
+        assert_eq!(metrics(&[])?, MetricsSettings::default());
+        assert!(!metrics(&[])?.enabled());
+        assert_eq!(metrics(&["--metrics"])?, MetricsSettings { on_api: true, listen: None });
+        let own = metrics(&["--metrics-listen", "127.0.0.1:9464"])?;
+        assert_eq!(own, MetricsSettings { on_api: false, listen: Some("127.0.0.1:9464".to_owned()) });
+        assert!(own.enabled());
+        let same = metrics(&["--listen", "127.0.0.1:4242", "--metrics-listen", "127.0.0.1:4242"]);
+        assert!(same.is_err_and(|e| e.to_string().contains("--metrics-listen")));
+        // Port 0 picks a free port for each.
+        assert!(metrics(&["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]).is_ok());
+        assert!(metrics(&["--metrics=maybe"]).is_err());
+        Ok(())
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! - [`form`]: Stripe's bracketed form encoding, decoded into the same tree as JSON.
 //! - [`server`]: the accept loop under the router: connection limit, timeouts, a bounded stop.
 //! - [`limits`]: the per-node budgets of promotion code attempts on the hosted page.
+//! - [`metrics`]: the Prometheus series (`GET /metrics`) and the one function that counts each.
 //! - [`config`], [`cli`], [`telemetry`], [`startup`]: settings, commands, logs, wiring. `config`
 //!   depends on nothing of the application but `cli`, so every layer can read settings.
 //! - [`fingerprint_key`]: the installation's card fingerprint key, given or kept in a file.
@@ -33,6 +34,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod listen;
+pub mod metrics;
 pub mod server;
 pub mod service;
 pub mod startup;

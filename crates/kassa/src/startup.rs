@@ -27,6 +27,9 @@ pub struct Server {
     worker: JoinHandle<()>,
     delivery: Option<std::thread::JoinHandle<()>>,
     billing: Option<JoinHandle<()>>,
+    /// The `--metrics-listen` server, and the address it serves on.
+    metrics: Option<JoinHandle<()>>,
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
@@ -39,6 +42,17 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    let metrics_listener = match &settings.metrics.listen {
+        Some(addr) => {
+            Some(TcpListener::bind(addr).await.with_context(|| format!("listening for metrics on {addr}"))?)
+        }
+        None => None,
+    };
+    if settings.metrics.enabled() {
+        crate::metrics::install();
+        crate::metrics::spawn_upkeep();
+        store.observe(Arc::new(crate::metrics::StoreMetrics));
+    }
     // Also before the default account: a start that fails on the key file must not either.
     let fingerprint_key = crate::fingerprint_key::load(&settings)?;
     let default_account = accounts::ensure_default(store.as_ref(), settings.secret_key.clone(), clock.now())
@@ -50,11 +64,20 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     ctx.dunning = settings.dunning;
     ctx.fingerprint_key = fingerprint_key;
     ctx.code_attempts = crate::limits::CodeAttempts::new(settings.code_attempts, ctx.clock.clone());
+    ctx.metrics_on_api = settings.metrics.on_api;
     let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 
     let app = crate::http::router(ctx.clone());
     let http = tokio::spawn(crate::server::serve(listener, app, settings.http.clone(), stopped.clone()));
+    let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+    let metrics = metrics_listener.map(|listener| {
+        let app = crate::http::metrics::own_router(ctx.clone());
+        tokio::spawn(crate::server::serve(listener, app, settings.http.clone(), stopped.clone()))
+    });
+    if let Some(addr) = metrics_addr {
+        tracing::info!(metrics_addr = %addr, "serving metrics at /metrics");
+    }
     let delivery = match settings.deliver_webhooks {
         true => Some(crate::worker::deliver::spawn(ctx.clone(), stopped.clone())?),
         false => None,
@@ -63,7 +86,19 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         .billing_interval
         .map(|every| tokio::spawn(crate::worker::run_billing(ctx.clone(), every, stopped.clone())));
     let worker = tokio::spawn(crate::worker::run(ctx.clone(), settings.sweep_interval, stopped));
-    Ok(Server { addr, public_url, ctx, default_account, stop, http, worker, delivery, billing })
+    Ok(Server {
+        addr,
+        public_url,
+        ctx,
+        default_account,
+        stop,
+        http,
+        worker,
+        delivery,
+        billing,
+        metrics,
+        metrics_addr,
+    })
 }
 
 impl Server {
@@ -71,6 +106,9 @@ impl Server {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.http.await.context("the HTTP server task failed")?;
+        if let Some(m) = self.metrics {
+            m.await.context("the metrics server task failed")?;
+        }
         self.worker.await.context("the worker task failed")?;
         if let Some(d) = self.delivery {
             tokio::task::spawn_blocking(move || d.join())

@@ -45,6 +45,8 @@ pub struct Ctx {
     pub billing_chunk: crate::service::billing::Chunk,
     /// The promotion code attempts the hosted page allows this node's clients.
     pub code_attempts: crate::limits::CodeAttempts,
+    /// Serve `GET /metrics` on the main listener (`--metrics`; `crate::http::metrics`).
+    pub metrics_on_api: bool,
 }
 
 impl Ctx {
@@ -62,6 +64,7 @@ impl Ctx {
             dunning: kassa_core::renewal::Dunning::default(),
             billing_chunk: crate::service::billing::Chunk::default(),
             code_attempts: crate::limits::CodeAttempts::new(Default::default(), clock.clone()),
+            metrics_on_api: false,
             store,
             processor: Arc::new(TestNetwork),
             fingerprint_key: FingerprintKey::generate(),

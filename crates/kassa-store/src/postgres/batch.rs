@@ -52,6 +52,7 @@ use tokio::sync::oneshot;
 
 use super::pool::{Pool, Pooled};
 use super::sql::{self, Query};
+use crate::observer::Observer;
 
 /// Statements in flight at once, per queue and store. More would let jobs overlap on a quiet
 /// server; fewer makes bigger batches under load, and so fewer statements and commits. One is
@@ -64,6 +65,10 @@ pub(crate) const BATCH: usize = 512;
 /// Work that can be done together with others of its kind.
 pub(crate) trait Job: Send + Sized + 'static {
     type Answer: Send + 'static;
+    /// The write path a batch of these commits as (see [`Commit::path`]); `None` for reads.
+    ///
+    /// [`Commit::path`]: kassa_core::store::Commit::path
+    const COMMITS: Option<&'static str>;
     /// A key no two jobs of one batch may share.
     fn key(&self) -> Option<(Kind, &str, &str)>;
     /// Do `jobs` on `conn`: one answer per job, in order.
@@ -86,14 +91,20 @@ struct Queue<J: Job> {
 /// One store's queue of jobs of one sort.
 pub(crate) struct Batcher<J: Job> {
     pool: Pool,
+    observer: Arc<Observer>,
     queue: Mutex<Queue<J>>,
     /// Where flushers run; without one (a store opened outside any runtime), on the caller's.
     home: Option<Handle>,
 }
 
 impl<J: Job> Batcher<J> {
-    pub(crate) fn new(pool: Pool, home: Option<Handle>) -> Arc<Self> {
-        Arc::new(Self { pool, queue: Mutex::new(Queue { waiting: VecDeque::new(), flushers: 0 }), home })
+    pub(crate) fn new(pool: Pool, home: Option<Handle>, observer: Arc<Observer>) -> Arc<Self> {
+        Arc::new(Self {
+            pool,
+            observer,
+            queue: Mutex::new(Queue { waiting: VecDeque::new(), flushers: 0 }),
+            home,
+        })
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Queue<J>> {
@@ -195,7 +206,16 @@ impl<J: Job> Flusher<J> {
             };
             let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().map(|p| (p.job, p.reply)).unzip();
             let answers = match self.batcher.pool.get().await {
-                Ok(mut conn) => J::run(&mut conn, &jobs).await,
+                Ok(mut conn) => {
+                    let started = J::COMMITS.and_then(|_| self.batcher.observer.start());
+                    let answers = J::run(&mut conn, &jobs).await;
+                    if let Some(path) = J::COMMITS
+                        && answers.iter().any(Result::is_ok)
+                    {
+                        self.batcher.observer.committed("postgres", path, jobs.len(), started);
+                    }
+                    answers
+                }
                 Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
             };
             for (reply, answer) in replies.into_iter().zip(answers) {
@@ -223,6 +243,7 @@ pub(crate) struct Insert(pub RawRecord);
 
 impl Job for Insert {
     type Answer = ();
+    const COMMITS: Option<&'static str> = Some("grouped_insert");
 
     fn key(&self) -> Option<(Kind, &str, &str)> {
         Some((self.0.kind, &self.0.account, &self.0.id))
@@ -303,6 +324,7 @@ pub(crate) struct Read {
 
 impl Job for Read {
     type Answer = Vec<RawRecord>;
+    const COMMITS: Option<&'static str> = None;
 
     fn key(&self) -> Option<(Kind, &str, &str)> {
         None

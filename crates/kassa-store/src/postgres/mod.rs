@@ -103,6 +103,7 @@ pub use pool::STATEMENT_CACHE;
 pub use testing::{DEFAULT_TEST_SERVER, TempPostgres};
 pub use tls::SslMode;
 
+use crate::observer::Observer;
 use batch::{Batcher, Insert, Read};
 use pool::{Conn, Pool};
 use sql::{Param, Query};
@@ -143,6 +144,7 @@ pub struct PostgresStore {
     inserts: Arc<Batcher<Insert>>,
     reads: Arc<Batcher<Read>>,
     options: PostgresOptions,
+    observer: Arc<Observer>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -281,11 +283,13 @@ impl PostgresStore {
         );
         // The grouped paths' flushers run on the runtime opening the store, if any (the server's).
         let home = Handle::try_current().ok();
+        let observer = Arc::new(Observer::default());
         Ok(PostgresStore {
-            inserts: Batcher::new(pool.clone(), home.clone()),
-            reads: Batcher::new(pool.clone(), home),
+            inserts: Batcher::new(pool.clone(), home.clone(), observer.clone()),
+            reads: Batcher::new(pool.clone(), home, observer.clone()),
             pool,
             options,
+            observer,
         })
     }
 
@@ -298,7 +302,17 @@ impl PostgresStore {
     async fn run_tx(&self, mode: Mode, f: TxFn) -> TxOutcome {
         let conn = self.pool.get().await?;
         let handle = Handle::current();
-        tokio::task::spawn_blocking(move || tx::run(conn, &handle, mode, f)).await.map_err(|e| {
+        let observer = self.observer.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = if mode == Mode::Write { observer.start() } else { None };
+            let outcome = tx::run(conn, &handle, mode, f);
+            if outcome.is_ok() {
+                observer.committed("postgres", "transaction", 1, started);
+            }
+            outcome
+        })
+        .await
+        .map_err(|e| {
             Abort::Store(StoreError::Backend(format!("a PostgreSQL transaction's thread failed: {e}")))
         })?
     }
@@ -315,6 +329,14 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn observe(&self, observer: Arc<dyn kassa_core::store::StoreObserver>) {
+        self.observer.set(observer);
+    }
+
+    fn pool_usage(&self) -> Option<kassa_core::store::PoolUsage> {
+        Some(self.pool.usage())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.get().await?;
         match tokio::time::timeout(PING_TIMEOUT, conn.client().simple_query("SELECT 1")).await {

@@ -304,6 +304,14 @@ impl Pool {
         Ok(Pooled { conn: Some(conn), pool: inner.clone(), _permit: permit })
     }
 
+    /// How many connections are checked out and idle right now.
+    pub(crate) fn usage(&self) -> kassa_core::store::PoolUsage {
+        let inner = &self.inner;
+        let idle = inner.idle.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let in_use = inner.max.saturating_sub(inner.permits.available_permits());
+        kassa_core::store::PoolUsage { max: inner.max, in_use, idle }
+    }
+
     /// Connections open and idle right now.
     #[cfg(test)]
     pub(crate) fn idle(&self) -> usize {

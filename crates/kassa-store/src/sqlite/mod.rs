@@ -144,6 +144,7 @@ pub struct SqliteStore {
     path: PathBuf,
     counters: Arc<Counters>,
     health: Arc<health::Health>,
+    observer: Arc<crate::observer::Observer>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -234,13 +235,23 @@ impl SqliteStore {
         let wal_frames = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let writer_wal = wal_frames.clone();
         let writer_health = health.clone();
+        let observer = Arc::new(crate::observer::Observer::default());
+        let writer_observer = observer.clone();
         // Each thread holds the lock until its connection has closed (see `health`).
         let held = lock.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("kassa-sqlite-writer".to_owned())
                 .spawn(move || {
-                    writer::run(writer, write_rx, max_batch, writer_counters, writer_wal, writer_health);
+                    writer::run(
+                        writer,
+                        write_rx,
+                        max_batch,
+                        writer_counters,
+                        writer_wal,
+                        writer_health,
+                        writer_observer,
+                    );
                     drop(held);
                 })
                 .map_err(spawn_failed)?,
@@ -276,6 +287,7 @@ impl SqliteStore {
             path: path.to_owned(),
             counters,
             health,
+            observer,
         })
     }
 
@@ -435,6 +447,10 @@ fn unrefused(e: Abort<Box<dyn Any + Send>>, what: &str) -> StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn observe(&self, observer: Arc<dyn kassa_core::store::StoreObserver>) {
+        self.observer.set(observer);
+    }
+
     /// Reachable, and fit to write: the files are still the database's (else `Lost`), writes
     /// are not failing, and — when no write has shown that for a while — a probe write commits
     /// (see `src/sqlite/health.rs`).

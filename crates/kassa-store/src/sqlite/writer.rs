@@ -30,6 +30,7 @@ use tokio::sync::oneshot;
 
 use super::error::map;
 use super::health::{Health, Shown};
+use crate::observer::Observer;
 
 pub(crate) type Outcome = TxOutcome;
 
@@ -70,6 +71,7 @@ pub(crate) fn run(
     counters: Arc<Counters>,
     wal_frames: Arc<AtomicI64>,
     health: Arc<Health>,
+    observer: Arc<Observer>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Ok(first) = jobs.recv() {
@@ -88,7 +90,7 @@ pub(crate) fn run(
             }
             continue;
         }
-        commit_batch(&conn, &mut batch, &counters, &health);
+        commit_batch(&conn, &mut batch, &counters, &health, &observer);
         if wal_frames.load(Ordering::Relaxed) > WAL_RESTART_FRAMES {
             // The background checkpointer reports the log's length again within half a second.
             wal_frames.store(0, Ordering::Relaxed);
@@ -109,8 +111,15 @@ struct Ran {
 /// Run and commit one batch, answering every job. The counters and the health record (what the
 /// batch showed about writing) move before any job is answered, so a caller that has its answer
 /// sees its batch counted, and a `ping` after it sees what it showed.
-fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counters, health: &Health) {
+fn commit_batch(
+    conn: &Connection,
+    batch: &mut Vec<WriteJob>,
+    counters: &Counters,
+    health: &Health,
+    observer: &Observer,
+) {
     let size = batch.len();
+    let started = observer.start();
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let e = map(e);
         tracing::error!(error = %e, jobs = size, "SQLite writer could not begin a transaction");
@@ -162,6 +171,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<WriteJob>, counters: &Counter
     tracing::trace!(jobs = size, committed = failure.is_none(), "SQLite group commit");
     match failure {
         None => {
+            observer.committed("sqlite", "group_commit", size, started);
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters.transactions.fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
             health.record(match (disk_failure, changed) {

@@ -43,19 +43,20 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = format!("{}{}", ids::prefix::REQUEST, ids::random_base62(14));
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
     let version = req.headers().get("Stripe-Version").cloned();
     let span = tracing::info_span!("request", id = %request_id, %method, %route);
     let mut req = req;
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
     span.in_scope(|| {
-        tracing::info!(status, latency_ms = started.elapsed().as_secs_f64() * 1000.0, "served");
+        tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1000.0, "served");
     });
+    // The route's template, never the path asked for: one series per route, whatever the ids.
+    crate::metrics::http_request(&method, matched.as_ref().map(MatchedPath::as_str), status, elapsed);
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("Request-Id", v);
     }
@@ -160,7 +161,7 @@ fn replay(stored: StoredResponse) -> Response {
 }
 
 /// The key from `Authorization: Bearer <key>` or HTTP Basic with the key as user name.
-fn presented_key(headers: &HeaderMap) -> Result<SecretKey, ApiError> {
+pub(crate) fn presented_key(headers: &HeaderMap) -> Result<SecretKey, ApiError> {
     const HOW: &str = "Provide your secret key in the Authorization header using Bearer auth (`Authorization: Bearer sk_test_…`), or HTTP Basic auth with the key as the user name and an empty password.";
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::Unauthorized(format!("You did not provide an API key. {HOW}")));

@@ -1,5 +1,5 @@
 //! The HTTP surface: the API at the root (SPEC §4), the same API under `/v1` with Stripe's paths
-//! and statuses, the hosted pages, and `/health`.
+//! and statuses, the hosted pages, `/health`, and `/metrics` when asked for ([`metrics`]).
 //!
 //! One implementation serves both API trees: `/v1` differs only in the session path
 //! (`/v1/checkout/sessions`), in answering 200 instead of 201 on create, and 404 instead of 405
@@ -8,6 +8,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 
@@ -107,9 +108,11 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| pages::panicked()))
         .route("/static/pay.css", get(pages::stylesheet))
         .route("/static/pay.js", get(pages::script));
-    Router::new()
-        .route("/health", get(health))
-        .merge(pages)
+    let mut root = Router::new().route("/health", get(health));
+    if state.metrics_on_api {
+        root = root.route("/metrics", get(metrics::for_operator));
+    }
+    root.merge(pages)
         .merge(api)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

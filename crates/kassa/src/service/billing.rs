@@ -448,7 +448,12 @@ pub async fn start_advance(ctx: &AppState, acct: &Acct, id: &str, p: TestClockAd
     .await?;
     let (ctx, account, id) = (ctx.clone(), acct.id.clone(), clock.id.clone());
     tokio::spawn(async move {
-        if let Err(e) = advance_clock(&ctx, &account, &id).await {
+        let advanced = advance_clock(&ctx, &account, &id).await;
+        crate::metrics::billing_run(
+            crate::metrics::BillingTrigger::TestClock,
+            advanced.as_ref().ok().copied(),
+        );
+        if let Err(e) = advanced {
             tracing::error!(error = %e, clock = %id, "advancing a test clock failed; the scheduler will retry");
         }
     });
@@ -464,12 +469,13 @@ const CLOCK_LEASE: i64 = 300;
 /// and then kept up to date from what each pass reports, so a round costs only its own work.
 /// An advance can take longer than the clock's lease (two years over thousands of daily
 /// subscriptions), so the run renews the lease while it works: only a run that died lets
-/// another take the clock over.
-pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
+/// another take the clock over. Returns how many times a pass touched a subscription.
+pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<usize> {
     let Some(clock) = kassa_core::store::StoreExt::load::<TestClock>(ctx.store.as_ref(), account, id).await?
     else {
-        return Ok(());
+        return Ok(0);
     };
+    let mut total = 0;
     let target = clock.frozen_time;
     let timeline = Timeline::Clock { account: account.to_owned(), clock: id.to_owned() };
     let mut due = DueTimes::default();
@@ -489,6 +495,7 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
                 break;
             }
             touched_any = true;
+            total += touched.len();
             for (sub, t) in touched {
                 due.set(sub, t);
             }
@@ -522,7 +529,7 @@ pub async fn advance_clock(ctx: &Ctx, account: &str, id: &str) -> Result<()> {
         },
     )
     .await?;
-    Ok(())
+    Ok(total)
 }
 
 /// Hold the clock `CLOCK_LEASE` longer, while it still advances to `target`.

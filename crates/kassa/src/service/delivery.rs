@@ -252,13 +252,33 @@ async fn post(ctx: &Ctx, client: &reqwest::Client, endpoint: &WebhookEndpoint, b
     let created = ctx.now();
     let started = Instant::now();
     let deadline = tokio::time::Instant::from_std(started + ctx.webhooks.timeout);
-    let (status_code, response_body, error) =
-        match crate::client::refusal(&endpoint.url, ctx.webhooks.allow_private) {
-            Some(why) => (None, String::new(), Some(why)),
-            None => exchange(client, endpoint, body, deadline).await,
-        };
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Attempt { created, status_code, duration_ms, response_body, error }
+    let refusal = crate::client::refusal(&endpoint.url, ctx.webhooks.allow_private);
+    let refused = refusal.is_some();
+    let (status_code, response_body, error) = match refusal {
+        Some(why) => (None, String::new(), Some(why)),
+        None => exchange(client, endpoint, body, deadline).await,
+    };
+    let elapsed = started.elapsed();
+    let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    let attempt = Attempt { created, status_code, duration_ms, response_body, error };
+    crate::metrics::webhook_attempt(attempt_outcome(refused, &attempt), elapsed);
+    attempt
+}
+
+/// How an attempt ended, for the metrics.
+fn attempt_outcome(refused: bool, attempt: &Attempt) -> crate::metrics::AttemptOutcome {
+    use crate::metrics::AttemptOutcome;
+    if refused {
+        AttemptOutcome::Refused
+    } else if attempt.succeeded() {
+        AttemptOutcome::Succeeded
+    } else if attempt.status_code.is_some() {
+        AttemptOutcome::HttpError
+    } else if attempt.error.as_deref().is_some_and(|e| e.starts_with("timed out")) {
+        AttemptOutcome::Timeout
+    } else {
+        AttemptOutcome::ConnectionError
+    }
 }
 
 /// The request and the start of its answer, by `deadline`: (status, kept answer, what went wrong).

@@ -63,6 +63,8 @@ pub struct Outbox {
     /// Each account's enabled endpoints, read once per transaction.
     endpoints: HashMap<String, Vec<WebhookEndpoint>>,
     queued: usize,
+    /// What the events written count as in the metrics, once committed (empty while they are off).
+    counted: Vec<crate::metrics::Counted>,
 }
 
 impl Outbox {
@@ -74,6 +76,7 @@ impl Outbox {
             public_url: public_url.to_owned(),
             endpoints: HashMap::new(),
             queued: 0,
+            counted: Vec::new(),
         }
     }
 
@@ -129,6 +132,7 @@ impl Outbox {
         let endpoints = self.endpoints.get(account).map(Vec::as_slice).unwrap_or_default();
         event.queued_for = endpoints.iter().filter(|e| e.wants(event.kind)).count();
         tx.put_new(account, &event)?;
+        self.counted.extend(crate::metrics::counted(event.kind, &event.object));
         for endpoint in endpoints.iter().filter(|e| e.wants(event.kind)) {
             tx.put_new(account, &WebhookDelivery::new(&event, &endpoint.id, self.queued_at))?;
             self.queued += 1;
@@ -146,14 +150,15 @@ where
     F: FnOnce(&mut dyn Tx, &mut Outbox) -> Result<T, Abort<E>> + Send + 'static,
 {
     let mut outbox = Outbox::new(current_request(), now, &ctx.public_url);
-    let (value, queued) = store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
+    let (value, queued, counted) = store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let value = f(tx, &mut outbox)?;
-        Ok((value, outbox.queued))
+        Ok((value, outbox.queued, outbox.counted))
     })
     .await?;
     if queued > 0 {
         ctx.deliveries_due.notify_one();
     }
+    crate::metrics::events_committed(&counted);
     Ok(value)
 }
 

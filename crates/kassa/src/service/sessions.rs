@@ -70,6 +70,7 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     };
     let session = Session::create(p, &resolved, now)?;
     store.insert(session.to_raw(account)?).await?;
+    crate::metrics::session_created();
     Ok(session)
 }
 

@@ -9,9 +9,14 @@ pub mod deliver;
 /// advancing by a process that died. Returns how many subscriptions were billed.
 pub async fn bill_once(ctx: &AppState) -> crate::service::Result<usize> {
     use crate::service::billing;
-    let n = billing::bill_due(ctx, &billing::Timeline::Real, ctx.now()).await?;
-    billing::resume_clocks(ctx).await?;
-    Ok(n)
+    let billed = async {
+        let n = billing::bill_due(ctx, &billing::Timeline::Real, ctx.now()).await?;
+        billing::resume_clocks(ctx).await?;
+        Ok(n)
+    }
+    .await;
+    crate::metrics::billing_run(crate::metrics::BillingTrigger::Scheduler, billed.as_ref().ok().copied());
+    billed
 }
 
 /// Run [`bill_once`] every `interval` until `stop` turns true.

@@ -138,6 +138,7 @@ impl TestApp {
                 key_file: None,
             },
             code_attempts: Default::default(),
+            metrics: Default::default(),
         };
         let mut settings = settings;
         tweak(&mut settings);
