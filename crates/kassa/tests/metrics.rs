@@ -17,8 +17,10 @@ use common::{Kassa, Receiver, command, poll_async};
 
 const KEY: &str = "sk_test_MetricsTestKey000000000000000";
 
-/// One sample: its name and labels (sorted), and its value.
-type Samples = BTreeMap<(String, Vec<(String, String)>), f64>;
+/// A sample's labels, sorted.
+type Labels = Vec<(String, String)>;
+/// One sample: its name and labels, and its value.
+type Samples = BTreeMap<(String, Labels), f64>;
 
 /// Parse Prometheus' text exposition format strictly (the subset the exporter writes: `# HELP`,
 /// `# TYPE`, samples with labels, no timestamps), panicking on any line that is not valid; and
@@ -74,7 +76,7 @@ fn parse(text: &str) -> Samples {
     // Histograms: per label set, buckets cumulative, `+Inf` equal to `_count`.
     for (family, _) in types.iter().filter(|(_, t)| *t == "histogram") {
         let bucket = format!("{family}_bucket");
-        let mut series: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut series: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
         for ((name, labels), value) in &samples {
             if *name == bucket {
                 let le = labels.iter().find(|(k, _)| k == "le").expect("a bucket without le");
