@@ -7,10 +7,16 @@
 //! error messages start with a fixed phrase (`invalid integer`, …) that the app maps to an error
 //! code. Required parameters are `Option`s here and checked by the rules, which know the precise
 //! bracketed `param` to name.
+//!
+//! Every request struct also derives `schemars::JsonSchema`: `GET /openapi.json` describes each
+//! route's parameters from the struct its handler deserializes (`Params<T>`), so a parameter added
+//! here is documented by that alone (its `///` comment becomes its description). A new wrapper type
+//! needs a `JsonSchema` impl saying how it looks on the wire, as [`Int`] and the others below have.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
@@ -195,7 +201,7 @@ impl<'de> Deserialize<'de> for MetaValue {
 }
 
 /// A `created` filter: an exact timestamp or a range.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RangeParam {
     pub gt: Option<Int>,
@@ -224,7 +230,7 @@ impl<'de> Deserialize<'de> for CreatedFilter {
 }
 
 /// Only `expand`: retrieving one object.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retrieve {
     pub expand: Option<Vec<String>>,
@@ -241,7 +247,7 @@ pub struct Page {
 macro_rules! list_params {
     ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Default, Deserialize)]
+        #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             pub limit: Option<Int>,
@@ -331,7 +337,7 @@ list_params!(
 );
 
 /// `POST /test_helpers/test_clocks`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestClockCreate {
     pub frozen_time: Option<Int>,
@@ -340,7 +346,7 @@ pub struct TestClockCreate {
 }
 
 /// `POST /test_helpers/test_clocks/{id}/advance`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestClockAdvance {
     pub frozen_time: Option<Int>,
@@ -348,7 +354,7 @@ pub struct TestClockAdvance {
 }
 
 /// `POST /subscriptions/{id}`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionUpdate {
     pub cancel_at_period_end: Option<Bool>,
@@ -359,7 +365,7 @@ pub struct SubscriptionUpdate {
 }
 
 /// `POST /subscriptions/{id}/cancel`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionCancel {
     pub invoice_now: Option<Bool>,
@@ -368,7 +374,7 @@ pub struct SubscriptionCancel {
 }
 
 /// `POST /payment_intents/{id}/cancel`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentIntentCancel {
     pub cancellation_reason: Option<String>,
@@ -376,7 +382,7 @@ pub struct PaymentIntentCancel {
 }
 
 /// `POST /events/{id}/resend`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventResend {
     pub webhook_endpoint: Option<String>,
@@ -384,7 +390,7 @@ pub struct EventResend {
 }
 
 /// `POST /webhook_endpoints`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpointCreate {
     pub url: Option<String>,
@@ -396,7 +402,7 @@ pub struct WebhookEndpointCreate {
 }
 
 /// `POST /webhook_endpoints/{id}`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpointUpdate {
     pub url: Option<String>,
@@ -407,7 +413,7 @@ pub struct WebhookEndpointUpdate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductCreate {
     pub id: Option<String>,
@@ -418,7 +424,7 @@ pub struct ProductCreate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductUpdate {
     pub name: Option<String>,
@@ -428,14 +434,14 @@ pub struct ProductUpdate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecurringParam {
     pub interval: Option<String>,
     pub interval_count: Option<Int>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceCreate {
     pub product: Option<String>,
@@ -449,7 +455,7 @@ pub struct PriceCreate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceUpdate {
     pub active: Option<Bool>,
@@ -459,7 +465,7 @@ pub struct PriceUpdate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerCreate {
     pub email: Option<String>,
@@ -471,7 +477,7 @@ pub struct CustomerCreate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerUpdate {
     pub email: Option<String>,
@@ -481,13 +487,13 @@ pub struct CustomerUpdate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppliesToParam {
     pub products: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CouponCreate {
     pub id: Option<String>,
@@ -504,7 +510,7 @@ pub struct CouponCreate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CouponUpdate {
     pub name: Option<String>,
@@ -512,7 +518,7 @@ pub struct CouponUpdate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestrictionsParam {
     pub first_time_transaction: Option<Bool>,
@@ -521,14 +527,14 @@ pub struct RestrictionsParam {
 }
 
 /// The newer API's way to name a promotion code's coupon: `promotion[type]=coupon&promotion[coupon]=…`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionParam {
     pub r#type: Option<String>,
     pub coupon: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionCodeCreate {
     pub code: Option<String>,
@@ -543,7 +549,7 @@ pub struct PromotionCodeCreate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionCodeUpdate {
     pub active: Option<Bool>,
@@ -551,7 +557,7 @@ pub struct PromotionCodeUpdate {
     pub expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustableQuantityParam {
     pub enabled: Option<Bool>,
@@ -559,7 +565,7 @@ pub struct AdjustableQuantityParam {
     pub maximum: Option<Int>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineItemParam {
     pub price: Option<String>,
@@ -567,14 +573,14 @@ pub struct LineItemParam {
     pub adjustable_quantity: Option<AdjustableQuantityParam>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscountParam {
     pub coupon: Option<String>,
     pub promotion_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionDataParam {
     pub trial_period_days: Option<Int>,
@@ -582,7 +588,7 @@ pub struct SubscriptionDataParam {
 }
 
 /// `POST /checkout/session`: the seed's parameters and the common extras.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionCreate {
     pub line_items: Option<Vec<LineItemParam>>,
@@ -601,6 +607,52 @@ pub struct SessionCreate {
     pub metadata: Option<MetadataParam>,
     pub expires_at: Option<Int>,
 }
+
+// How the wrappers look on the wire, for the OpenAPI document (`schemars`): as Stripe's own document
+// types them. A form body carries each as its text (`unit_amount=1200`, `active=true`).
+
+macro_rules! wire_schema {
+    ($ty:ty, $name:literal, $schema:tt) => {
+        impl JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+    };
+}
+
+wire_schema!(Int, "Int", {"type": "integer"});
+wire_schema!(Bool, "Bool", {"type": "boolean"});
+wire_schema!(Decimal, "Decimal", {"type": "number"});
+wire_schema!(MetadataParam, "MetadataParam", {
+    "description": "Set of key-value pairs; on update a key set to `\"\"` is removed, and `metadata=` (empty) clears them all.",
+    "anyOf": [
+        {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500}},
+        {"type": "string", "enum": [""]}
+    ]
+});
+wire_schema!(CreatedFilter, "CreatedFilter", {
+    "description": "An exact Unix timestamp, or a range with `gt`, `gte`, `lt`, `lte`.",
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "gt": {"type": "integer"},
+                "gte": {"type": "integer"},
+                "lt": {"type": "integer"},
+                "lte": {"type": "integer"}
+            },
+            "additionalProperties": false
+        },
+        {"type": "integer"}
+    ]
+});
 
 #[cfg(test)]
 mod tests {
@@ -653,7 +705,7 @@ mod tests {
 }
 
 /// `POST /test_helpers/customers/{id}/fund_cash_balance`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FundCashBalance {
     pub amount: Option<Int>,

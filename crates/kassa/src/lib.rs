@@ -10,7 +10,8 @@
 //!   function, render.
 //! - [`service`]: the use cases (`create_session`, `expire_session`, catalog CRUD, …), free of HTTP
 //!   types, so the workers and the CLI call the same functions.
-//! - [`views`]: how each object looks on the wire (Stripe's 2023-08-16 shape), and `expand[]`.
+//! - [`views`]: how each object looks on the wire (Stripe's 2023-08-16 shape), and `expand[]`;
+//!   [`schemas`]: the JSON Schema of each, for `GET /openapi.json` (see [`http::openapi`]).
 //! - [`worker`]: background work inside `kassa serve` (the expiry sweep, idempotency-key purge,
 //!   webhook delivery).
 //! - [`client`]: outgoing HTTP (webhooks, `kassa listen`) and the pace of webhook attempts.
@@ -35,6 +36,7 @@ pub mod keys;
 pub mod limits;
 pub mod listen;
 pub mod metrics;
+pub mod schemas;
 pub mod server;
 pub mod service;
 pub mod startup;

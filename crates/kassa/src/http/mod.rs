@@ -4,13 +4,18 @@
 //! One implementation serves both API trees: `/v1` differs only in the session path
 //! (`/v1/checkout/sessions`), in answering 200 instead of 201 on create, and 404 instead of 405
 //! for a method a route does not take.
+//!
+//! Both trees come from one route table ([`api_routes`], see [`routes`]), which also writes the
+//! OpenAPI document served at `GET /openapi.json` and rendered at `GET /docs` ([`openapi`]).
 
 pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod pages;
+pub mod routes;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -25,63 +30,216 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use self::api::{catalog, events, sessions};
 use self::error::ApiError;
+use self::routes::{Answer, Table};
 use crate::state::AppState;
 
-/// Every API route, with the checkout session collection at `sessions`.
-fn api_routes(sessions_path: &str) -> Router<AppState> {
+/// Every API route, with the checkout session collection at `sessions`: the router and the
+/// operations `GET /openapi.json` documents, from one table ([`routes`]).
+pub fn api_routes(sessions_path: &str) -> Table {
+    use self::api::{billing, payments};
+    use Answer::{Created, Deleted, List, Object};
     let s = sessions_path;
-    Router::new()
-        .route(s, post(sessions::create).get(sessions::list))
-        .route(&format!("{s}/{{id}}"), get(sessions::retrieve))
-        .route(&format!("{s}/{{id}}/expire"), post(sessions::expire))
-        .route(&format!("{s}/{{id}}/line_items"), get(sessions::line_items))
-        .route("/test_helpers/customers/{id}/fund_cash_balance", post(api::payments::fund_cash_balance))
-        .route("/products", post(catalog::create_product).get(catalog::list_products))
-        .route("/products/{id}", get(catalog::get_product).post(catalog::update_product))
-        .route("/prices", post(catalog::create_price).get(catalog::list_prices))
-        .route("/prices/{id}", get(catalog::get_price).post(catalog::update_price))
-        .route("/customers", post(catalog::create_customer).get(catalog::list_customers))
-        .route("/customers/{id}", get(catalog::get_customer).post(catalog::update_customer))
-        .route("/coupons", post(catalog::create_coupon).get(catalog::list_coupons))
-        .route(
-            "/coupons/{id}",
-            get(catalog::get_coupon).post(catalog::update_coupon).delete(catalog::delete_coupon),
+    Table::new()
+        .post(s, sessions::create, "Create a Checkout Session", Created("checkout.session"))
+        .get(s, sessions::list, "List Checkout Sessions", List("checkout.session"))
+        .get(
+            &format!("{s}/{{id}}"),
+            sessions::retrieve,
+            "Retrieve a Checkout Session",
+            Object("checkout.session"),
         )
-        .route("/promotion_codes", post(catalog::create_promotion_code).get(catalog::list_promotion_codes))
-        .route("/promotion_codes/{id}", get(catalog::get_promotion_code).post(catalog::update_promotion_code))
-        .route("/payment_intents", get(api::payments::list_payment_intents))
-        .route("/payment_intents/{id}", get(api::payments::get_payment_intent))
-        .route("/payment_intents/{id}/cancel", post(api::payments::cancel_payment_intent))
-        .route("/payment_methods", get(api::payments::list_payment_methods))
-        .route("/payment_methods/{id}", get(api::payments::get_payment_method))
-        .route("/subscriptions", get(api::payments::list_subscriptions))
-        .route(
+        .post(
+            &format!("{s}/{{id}}/expire"),
+            sessions::expire,
+            "Expire a Checkout Session",
+            Object("checkout.session"),
+        )
+        .get(
+            &format!("{s}/{{id}}/line_items"),
+            sessions::line_items,
+            "A Checkout Session's line items",
+            List("item"),
+        )
+        .post(
+            "/test_helpers/customers/{id}/fund_cash_balance",
+            payments::fund_cash_balance,
+            "Fund a customer's cash balance (test helper)",
+            Object("customer_cash_balance_transaction"),
+        )
+        .post("/products", catalog::create_product, "Create a product", Created("product"))
+        .get("/products", catalog::list_products, "List products", List("product"))
+        .get("/products/{id}", catalog::get_product, "Retrieve a product", Object("product"))
+        .post("/products/{id}", catalog::update_product, "Update a product", Object("product"))
+        .post("/prices", catalog::create_price, "Create a price", Created("price"))
+        .get("/prices", catalog::list_prices, "List prices", List("price"))
+        .get("/prices/{id}", catalog::get_price, "Retrieve a price", Object("price"))
+        .post("/prices/{id}", catalog::update_price, "Update a price", Object("price"))
+        .post("/customers", catalog::create_customer, "Create a customer", Created("customer"))
+        .get("/customers", catalog::list_customers, "List customers", List("customer"))
+        .get("/customers/{id}", catalog::get_customer, "Retrieve a customer", Object("customer"))
+        .post("/customers/{id}", catalog::update_customer, "Update a customer", Object("customer"))
+        .post("/coupons", catalog::create_coupon, "Create a coupon", Created("coupon"))
+        .get("/coupons", catalog::list_coupons, "List coupons", List("coupon"))
+        .get("/coupons/{id}", catalog::get_coupon, "Retrieve a coupon", Object("coupon"))
+        .post("/coupons/{id}", catalog::update_coupon, "Update a coupon", Object("coupon"))
+        .delete("/coupons/{id}", catalog::delete_coupon, "Delete a coupon", Deleted("coupon"))
+        .post(
+            "/promotion_codes",
+            catalog::create_promotion_code,
+            "Create a promotion code",
+            Created("promotion_code"),
+        )
+        .get(
+            "/promotion_codes",
+            catalog::list_promotion_codes,
+            "List promotion codes",
+            List("promotion_code"),
+        )
+        .get(
+            "/promotion_codes/{id}",
+            catalog::get_promotion_code,
+            "Retrieve a promotion code",
+            Object("promotion_code"),
+        )
+        .post(
+            "/promotion_codes/{id}",
+            catalog::update_promotion_code,
+            "Update a promotion code",
+            Object("promotion_code"),
+        )
+        .get(
+            "/payment_intents",
+            payments::list_payment_intents,
+            "List payment intents",
+            List("payment_intent"),
+        )
+        .get(
+            "/payment_intents/{id}",
+            payments::get_payment_intent,
+            "Retrieve a payment intent",
+            Object("payment_intent"),
+        )
+        .post(
+            "/payment_intents/{id}/cancel",
+            payments::cancel_payment_intent,
+            "Cancel a payment intent",
+            Object("payment_intent"),
+        )
+        .get(
+            "/payment_methods",
+            payments::list_payment_methods,
+            "List payment methods",
+            List("payment_method"),
+        )
+        .get(
+            "/payment_methods/{id}",
+            payments::get_payment_method,
+            "Retrieve a payment method",
+            Object("payment_method"),
+        )
+        .get("/subscriptions", payments::list_subscriptions, "List subscriptions", List("subscription"))
+        .get(
             "/subscriptions/{id}",
-            get(api::payments::get_subscription)
-                .post(api::billing::update_subscription)
-                // Stripe's own cancel is `DELETE /v1/subscriptions/{id}`, which the SDKs call.
-                .delete(api::billing::cancel_subscription),
+            payments::get_subscription,
+            "Retrieve a subscription",
+            Object("subscription"),
         )
-        .route("/subscriptions/{id}/cancel", post(api::billing::cancel_subscription))
-        .route("/test_helpers/test_clocks", post(api::billing::create_clock).get(api::billing::list_clocks))
-        .route(
+        .post(
+            "/subscriptions/{id}",
+            billing::update_subscription,
+            "Update a subscription",
+            Object("subscription"),
+        )
+        // Stripe's own cancel is `DELETE /v1/subscriptions/{id}`, which the SDKs call.
+        .delete(
+            "/subscriptions/{id}",
+            billing::cancel_subscription,
+            "Cancel a subscription",
+            Object("subscription"),
+        )
+        .post(
+            "/subscriptions/{id}/cancel",
+            billing::cancel_subscription,
+            "Cancel a subscription",
+            Object("subscription"),
+        )
+        .post(
+            "/test_helpers/test_clocks",
+            billing::create_clock,
+            "Create a test clock",
+            Created("test_helpers.test_clock"),
+        )
+        .get(
+            "/test_helpers/test_clocks",
+            billing::list_clocks,
+            "List test clocks",
+            List("test_helpers.test_clock"),
+        )
+        .get(
             "/test_helpers/test_clocks/{id}",
-            get(api::billing::get_clock).delete(api::billing::delete_clock),
+            billing::get_clock,
+            "Retrieve a test clock",
+            Object("test_helpers.test_clock"),
         )
-        .route("/test_helpers/test_clocks/{id}/advance", post(api::billing::advance_clock))
-        .route("/invoices", get(api::payments::list_invoices))
-        .route("/invoices/{id}", get(api::payments::get_invoice))
-        .route("/events", get(events::list_events))
-        .route("/events/{id}", get(events::get_event))
-        .route("/events/{id}/resend", post(events::resend_event))
-        .route("/webhook_endpoints", post(events::create_endpoint).get(events::list_endpoints))
-        .route(
+        .delete(
+            "/test_helpers/test_clocks/{id}",
+            billing::delete_clock,
+            "Delete a test clock",
+            Deleted("test_helpers.test_clock"),
+        )
+        .post(
+            "/test_helpers/test_clocks/{id}/advance",
+            billing::advance_clock,
+            "Advance a test clock",
+            Object("test_helpers.test_clock"),
+        )
+        .get("/invoices", payments::list_invoices, "List invoices", List("invoice"))
+        .get("/invoices/{id}", payments::get_invoice, "Retrieve an invoice", Object("invoice"))
+        .get("/events", events::list_events, "List events", List("event"))
+        .get("/events/{id}", events::get_event, "Retrieve an event", Object("event"))
+        .post("/events/{id}/resend", events::resend_event, "Resend an event now", Object("event"))
+        .post(
+            "/webhook_endpoints",
+            events::create_endpoint,
+            "Create a webhook endpoint",
+            Created("webhook_endpoint"),
+        )
+        .get("/webhook_endpoints", events::list_endpoints, "List webhook endpoints", List("webhook_endpoint"))
+        .get(
             "/webhook_endpoints/{id}",
-            get(events::get_endpoint).post(events::update_endpoint).delete(events::delete_endpoint),
+            events::get_endpoint,
+            "Retrieve a webhook endpoint",
+            Object("webhook_endpoint"),
         )
-        .route("/webhook_deliveries", get(events::list_deliveries))
-        .route("/webhook_deliveries/{id}", get(events::get_delivery))
+        .post(
+            "/webhook_endpoints/{id}",
+            events::update_endpoint,
+            "Update a webhook endpoint",
+            Object("webhook_endpoint"),
+        )
+        .delete(
+            "/webhook_endpoints/{id}",
+            events::delete_endpoint,
+            "Delete a webhook endpoint",
+            Deleted("webhook_endpoint"),
+        )
+        .get(
+            "/webhook_deliveries",
+            events::list_deliveries,
+            "List webhook deliveries",
+            List("webhook_delivery"),
+        )
+        .get(
+            "/webhook_deliveries/{id}",
+            events::get_delivery,
+            "Retrieve a webhook delivery",
+            Object("webhook_delivery"),
+        )
 }
+
+/// The session collection's path on the native API and under `/v1` (Stripe's).
+pub const NATIVE_SESSIONS: &str = "/checkout/session";
+pub const V1_SESSIONS: &str = "/checkout/sessions";
 
 /// Stripe answers 200 where kassa's native API answers 201.
 async fn stripe_status(mut resp: Response) -> Response {
@@ -93,8 +251,8 @@ async fn stripe_status(mut resp: Response) -> Response {
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .merge(api_routes("/checkout/session"))
-        .nest("/v1", api_routes("/checkout/sessions").layer(map_response(stripe_status)))
+        .merge(api_routes(NATIVE_SESSIONS).into_parts().0)
+        .nest("/v1", api_routes(V1_SESSIONS).into_parts().0.layer(map_response(stripe_status)))
         .route_layer(from_fn_with_state(state.clone(), middleware::api))
         .layer(CatchPanicLayer::custom(|_| ApiError::Panicked.into_response()));
     let pages = Router::new()
@@ -108,7 +266,11 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| pages::panicked()))
         .route("/static/pay.css", get(pages::stylesheet))
         .route("/static/pay.js", get(pages::script));
-    let mut root = Router::new().route("/health", get(health));
+    let mut root = Router::new()
+        .route("/health", get(health))
+        .route(openapi::DOCUMENT_PATH, get(openapi::document_json))
+        .route(openapi::DOCS_PATH, get(openapi::docs_page))
+        .route(openapi::DOCS_CSS_PATH, get(openapi::docs_stylesheet));
     if state.metrics_on_api {
         root = root.route("/metrics", get(metrics::for_operator));
     }

@@ -182,11 +182,22 @@ impl TestApp {
         kassa::worker::sweep_once(self.ctx()).await.unwrap()
     }
 
+    /// Send a request; every response is checked against `GET /openapi.json` on the way
+    /// ([`crate::openapi_check`]).
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
-        let r = req.send().await.expect("request sent");
+        let (client, req) = req.build_split();
+        let req = req.expect("a valid request");
+        let (method, path) = (req.method().to_string(), req.url().path().to_owned());
+        // Only this kassa's answers (a test may speak to a server of its own).
+        let ours = req.url().as_str().starts_with(&self.base);
+        let r = client.execute(req).await.expect("request sent");
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+        if ours {
+            crate::openapi_check::check(&method, &path, status.as_u16(), content_type, &text);
+        }
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Resp { status, headers, body, text }
     }

@@ -4,6 +4,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod helpers;
+mod openapi;
+mod openapi_check;
 mod smoke;
 
 // Checkout sessions (SPEC §5).

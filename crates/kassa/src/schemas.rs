@@ -1,0 +1,943 @@
+//! The JSON Schema of every object [`crate::views`] renders, for `GET /openapi.json`.
+//!
+//! The views build their JSON with `serde_json::json!`, so no type says what they look like: this
+//! module says it, one function per object, next to the view of the same name. Every object
+//! schema is strict — each field listed, all of them `required`, `additionalProperties: false` —
+//! and the black-box suite (`crates/kassa/tests/api/helpers.rs`) validates every API response it
+//! receives against the schema of its route and status. So a view and its schema cannot drift
+//! apart unnoticed: a field added to a view without its schema, a field dropped, or a value of
+//! another type fails the tests that see it.
+//!
+//! **Adding a field to a view:** add it here, in the same object, with its type: `string()`,
+//! `int()`, `boolean()`, `nullable(…)`, `always_null()` (a field kassa renders as `null` for
+//! now), `metadata()`, `expandable("customer")` (an id that `expand[]` can turn into the object),
+//! `object(&[…])` for an embedded object. A field a view renders only sometimes goes in the second
+//! list of [`object_with_optional`]. **Adding an object:** write its function and name it in
+//! [`components`]; a route answers it through `Answer` in `http::routes`.
+
+use serde_json::{Map, Value, json};
+
+/// Where the document keeps the schemas below.
+pub const PREFIX: &str = "#/components/schemas/";
+
+/// `{"$ref": …}` to the schema of the object `name` (its `object` value).
+pub fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("{PREFIX}{name}") })
+}
+
+/// Every named schema of the document: `components.schemas`.
+pub fn components() -> Map<String, Value> {
+    let mut m = Map::new();
+    let mut add = |name: &str, schema: Value| {
+        m.insert(name.to_owned(), schema);
+    };
+    add("error", error());
+    add("product", product());
+    add("price", price());
+    add("customer", customer());
+    add("coupon", coupon());
+    add("promotion_code", promotion_code());
+    add("item", line_item());
+    add("checkout.session", session());
+    add("discount", discount());
+    add("payment_intent", payment_intent());
+    add("payment_method", payment_method());
+    add("subscription", subscription());
+    add("invoice", invoice());
+    add("event", event());
+    add("webhook_endpoint", webhook_endpoint());
+    add("webhook_delivery", webhook_delivery());
+    add("test_helpers.test_clock", test_clock());
+    add("customer_cash_balance_transaction", cash_balance_transaction());
+    for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock"] {
+        add(&format!("deleted_{deleted}"), deleted_object(deleted));
+    }
+    add("health", health());
+    m
+}
+
+// ---------------------------------------------------------------------------------------------
+// The vocabulary.
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn int() -> Value {
+    json!({"type": "integer"})
+}
+
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+
+/// A field kassa renders as `null` (Stripe's, with nothing behind it in kassa yet).
+fn always_null() -> Value {
+    json!({"type": "null"})
+}
+
+fn nullable(schema: Value) -> Value {
+    match schema.get("type").and_then(Value::as_str) {
+        Some(t) if schema.as_object().is_some_and(|o| o.len() == 1) => json!({"type": [t, "null"]}),
+        _ => json!({"anyOf": [schema, {"type": "null"}]}),
+    }
+}
+
+fn nstring() -> Value {
+    nullable(string())
+}
+
+fn nint() -> Value {
+    nullable(int())
+}
+
+/// The constant `object` of an object.
+fn tag(name: &str) -> Value {
+    json!({"type": "string", "const": name})
+}
+
+fn one_of(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn array(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+/// An array kassa always renders empty.
+fn empty_array() -> Value {
+    json!({"type": "array", "maxItems": 0})
+}
+
+/// An object kassa always renders empty (`{}`).
+fn empty_object() -> Value {
+    json!({"type": "object", "additionalProperties": false})
+}
+
+fn metadata() -> Value {
+    json!({"type": "object", "additionalProperties": {"type": "string"}})
+}
+
+/// An id that `expand[]` replaces with the object it names.
+fn expandable(name: &str) -> Value {
+    json!({"anyOf": [{"type": "string"}, reference(name)]})
+}
+
+/// An object whose fields are all present.
+fn object(fields: &[(&str, Value)]) -> Value {
+    object_with_optional(fields, &[])
+}
+
+/// An object with `fields` always present and `optional` ones only sometimes.
+fn object_with_optional(fields: &[(&str, Value)], optional: &[(&str, Value)]) -> Value {
+    let mut properties = Map::new();
+    for (name, schema) in fields.iter().chain(optional) {
+        properties.insert((*name).to_owned(), schema.clone());
+    }
+    let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+/// A list object of `items`: `{"object": "list", "data": […], "has_more", "url"}`.
+pub fn list(items: Value) -> Value {
+    object(&[("object", tag("list")), ("data", array(items)), ("has_more", boolean()), ("url", string())])
+}
+
+/// An embedded list that holds every element, with `total_count`.
+fn complete_list(items: Value) -> Value {
+    object(&[
+        ("object", tag("list")),
+        ("data", array(items)),
+        ("has_more", boolean()),
+        ("total_count", int()),
+        ("url", string()),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// The objects, in the order of `views`.
+
+/// Stripe's error body (`http::error`).
+fn error() -> Value {
+    object(&[(
+        "error",
+        object(&[
+            ("type", one_of(&["api_error", "card_error", "idempotency_error", "invalid_request_error"])),
+            ("code", nstring()),
+            ("message", string()),
+            ("param", nstring()),
+            ("decline_code", nstring()),
+        ]),
+    )])
+}
+
+/// `GET /health`.
+fn health() -> Value {
+    object_with_optional(&[("status", one_of(&["ok", "unavailable"]))], &[("reason", string())])
+}
+
+fn product() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("product")),
+        ("active", boolean()),
+        ("created", int()),
+        ("default_price", always_null()),
+        ("description", nstring()),
+        ("images", empty_array()),
+        ("livemode", boolean()),
+        ("marketing_features", empty_array()),
+        ("metadata", metadata()),
+        ("name", string()),
+        ("package_dimensions", always_null()),
+        ("shippable", always_null()),
+        ("statement_descriptor", always_null()),
+        ("tax_code", always_null()),
+        ("tax_details", always_null()),
+        ("type", tag("service")),
+        ("unit_label", always_null()),
+        ("updated", int()),
+        ("url", always_null()),
+    ])
+}
+
+fn price() -> Value {
+    let recurring = object(&[
+        ("aggregate_usage", always_null()),
+        ("interval", one_of(&["day", "week", "month", "year"])),
+        ("interval_count", int()),
+        ("meter", always_null()),
+        ("trial_period_days", always_null()),
+        ("usage_type", tag("licensed")),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("price")),
+        ("active", boolean()),
+        ("billing_scheme", tag("per_unit")),
+        ("created", int()),
+        ("currency", string()),
+        ("custom_unit_amount", always_null()),
+        ("livemode", boolean()),
+        ("lookup_key", nstring()),
+        ("metadata", metadata()),
+        ("nickname", nstring()),
+        ("product", expandable("product")),
+        ("recurring", nullable(recurring)),
+        ("tax_behavior", tag("unspecified")),
+        ("tiers_mode", always_null()),
+        ("transform_quantity", always_null()),
+        ("type", one_of(&["one_time", "recurring"])),
+        ("unit_amount", int()),
+        ("unit_amount_decimal", string()),
+    ])
+}
+
+fn customer() -> Value {
+    let cash_balance = object(&[
+        ("object", tag("cash_balance")),
+        ("available", json!({"type": "object", "additionalProperties": {"type": "integer"}})),
+        ("customer", string()),
+        ("customer_account", always_null()),
+        ("livemode", boolean()),
+        ("settings", object(&[("reconciliation_mode", string()), ("using_merchant_default", boolean())])),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("customer")),
+        ("address", always_null()),
+        ("balance", int()),
+        ("cash_balance", cash_balance),
+        ("created", int()),
+        ("currency", always_null()),
+        ("customer_account", always_null()),
+        ("default_source", always_null()),
+        ("delinquent", boolean()),
+        ("description", nstring()),
+        ("discount", always_null()),
+        ("email", nstring()),
+        ("invoice_prefix", always_null()),
+        (
+            "invoice_settings",
+            object(&[
+                ("custom_fields", always_null()),
+                ("default_payment_method", always_null()),
+                ("footer", always_null()),
+                ("rendering_options", always_null()),
+            ]),
+        ),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("name", nstring()),
+        ("phone", always_null()),
+        ("preferred_locales", empty_array()),
+        ("shipping", always_null()),
+        ("tax_exempt", tag("none")),
+        ("test_clock", nullable(expandable("test_helpers.test_clock"))),
+    ])
+}
+
+fn coupon() -> Value {
+    object_with_optional(
+        &[
+            ("id", string()),
+            ("object", tag("coupon")),
+            ("amount_off", nint()),
+            ("created", int()),
+            ("currency", nstring()),
+            ("duration", one_of(&["once", "repeating", "forever"])),
+            ("duration_in_months", nint()),
+            ("livemode", boolean()),
+            ("max_redemptions", nint()),
+            ("metadata", metadata()),
+            ("name", nstring()),
+            ("percent_off", nullable(json!({"type": "number"}))),
+            ("redeem_by", nint()),
+            ("times_redeemed", int()),
+            ("valid", boolean()),
+        ],
+        &[("applies_to", object(&[("products", array(string()))]))],
+    )
+}
+
+fn deleted_object(name: &str) -> Value {
+    object(&[("id", string()), ("object", tag(name)), ("deleted", json!({"const": true}))])
+}
+
+fn promotion_code() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("promotion_code")),
+        ("active", boolean()),
+        ("code", string()),
+        ("coupon", json!({"anyOf": [reference("coupon"), reference("deleted_coupon")]})),
+        ("created", int()),
+        ("customer", nullable(expandable("customer"))),
+        ("customer_account", always_null()),
+        ("expires_at", nint()),
+        ("livemode", boolean()),
+        ("max_redemptions", nint()),
+        ("metadata", metadata()),
+        ("promotion", object(&[("coupon", string()), ("type", tag("coupon"))])),
+        (
+            "restrictions",
+            object(&[
+                ("currency_options", empty_object()),
+                ("first_time_transaction", boolean()),
+                ("minimum_amount", nint()),
+                ("minimum_amount_currency", nstring()),
+            ]),
+        ),
+        ("times_redeemed", int()),
+    ])
+}
+
+fn line_item() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("item")),
+        (
+            "adjustable_quantity",
+            nullable(object(&[("enabled", boolean()), ("maximum", int()), ("minimum", int())])),
+        ),
+        ("amount_discount", int()),
+        ("amount_subtotal", int()),
+        ("amount_tax", int()),
+        ("amount_total", int()),
+        ("currency", string()),
+        ("description", string()),
+        ("metadata", metadata()),
+        ("price", reference("price")),
+        ("quantity", int()),
+    ])
+}
+
+fn session() -> Value {
+    let discount = object(&[
+        ("coupon", expandable("coupon")),
+        ("promotion_code", nullable(expandable("promotion_code"))),
+    ]);
+    let customer_details = object(&[
+        ("address", always_null()),
+        ("business_name", always_null()),
+        ("email", nstring()),
+        ("individual_name", always_null()),
+        ("name", nstring()),
+        ("phone", always_null()),
+        ("tax_exempt", tag("none")),
+        ("tax_ids", empty_array()),
+    ]);
+    object_with_optional(
+        &[
+            ("id", string()),
+            ("object", tag("checkout.session")),
+            ("adaptive_pricing", always_null()),
+            ("after_expiration", always_null()),
+            ("allow_promotion_codes", boolean()),
+            ("allowed_payment_method_types", always_null()),
+            ("amount_subtotal", int()),
+            ("amount_total", int()),
+            (
+                "automatic_tax",
+                object(&[
+                    ("enabled", boolean()),
+                    ("liability", always_null()),
+                    ("provider", always_null()),
+                    ("status", always_null()),
+                ]),
+            ),
+            ("billing_address_collection", always_null()),
+            ("cancel_url", nstring()),
+            ("client_reference_id", nstring()),
+            ("client_secret", always_null()),
+            ("collected_information", always_null()),
+            ("consent", always_null()),
+            ("consent_collection", always_null()),
+            ("created", int()),
+            ("currency", string()),
+            ("currency_conversion", always_null()),
+            ("custom_fields", empty_array()),
+            (
+                "custom_text",
+                object(&[
+                    ("after_submit", always_null()),
+                    ("shipping_address", always_null()),
+                    ("submit", always_null()),
+                    ("terms_of_service_acceptance", always_null()),
+                ]),
+            ),
+            ("customer", nullable(expandable("customer"))),
+            ("customer_account", always_null()),
+            ("customer_creation", nullable(tag("always"))),
+            ("customer_details", nullable(customer_details)),
+            ("customer_email", nstring()),
+            ("discounts", array(discount)),
+            ("expires_at", int()),
+            ("integration_identifier", always_null()),
+            ("invoice", nullable(expandable("invoice"))),
+            ("invoice_creation", always_null()),
+            ("livemode", boolean()),
+            ("locale", always_null()),
+            ("managed_payments", always_null()),
+            ("metadata", metadata()),
+            ("mode", one_of(&["payment", "subscription", "setup"])),
+            ("origin_context", always_null()),
+            ("payment_intent", nullable(expandable("payment_intent"))),
+            ("payment_link", always_null()),
+            ("payment_method_collection", nullable(tag("always"))),
+            ("payment_method_configuration_details", always_null()),
+            ("payment_method_options", empty_object()),
+            ("payment_method_types", array(string())),
+            ("payment_status", one_of(&["paid", "unpaid", "no_payment_required"])),
+            ("permissions", always_null()),
+            ("phone_number_collection", object(&[("enabled", boolean())])),
+            ("recovered_from", always_null()),
+            ("saved_payment_method_options", always_null()),
+            ("setup_intent", always_null()),
+            ("shipping_address_collection", always_null()),
+            ("shipping_cost", always_null()),
+            ("shipping_details", always_null()),
+            ("shipping_options", empty_array()),
+            ("status", one_of(&["open", "complete", "expired"])),
+            ("submit_type", always_null()),
+            ("subscription", nullable(expandable("subscription"))),
+            ("success_url", nstring()),
+            (
+                "total_details",
+                object(&[("amount_discount", int()), ("amount_shipping", int()), ("amount_tax", int())]),
+            ),
+            ("ui_mode", tag("hosted")),
+            ("url", nstring()),
+            ("wallet_options", always_null()),
+        ],
+        // Includable: present when `expand[]` names it.
+        &[("line_items", list(reference("item")))],
+    )
+}
+
+fn payment_intent() -> Value {
+    let last_payment_error = object(&[
+        ("charge", always_null()),
+        ("code", string()),
+        ("decline_code", nstring()),
+        ("doc_url", always_null()),
+        ("message", string()),
+        ("param", always_null()),
+        ("payment_method", nullable(expandable("payment_method"))),
+        ("type", tag("card_error")),
+    ]);
+    let next_action = object(&[
+        ("type", tag("redirect_to_url")),
+        ("redirect_to_url", object(&[("return_url", always_null()), ("url", always_null())])),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("payment_intent")),
+        ("amount", int()),
+        ("amount_capturable", int()),
+        ("amount_details", object(&[("tip", empty_object())])),
+        ("allowed_payment_method_types", always_null()),
+        ("amount_received", int()),
+        ("application", always_null()),
+        ("application_fee_amount", always_null()),
+        ("automatic_payment_methods", always_null()),
+        ("canceled_at", nint()),
+        ("cancellation_reason", nstring()),
+        ("capture_method", tag("automatic")),
+        ("client_secret", always_null()),
+        ("confirmation_method", tag("automatic")),
+        ("created", int()),
+        ("currency", string()),
+        ("customer", nullable(expandable("customer"))),
+        ("customer_account", always_null()),
+        ("description", nstring()),
+        ("excluded_payment_method_types", always_null()),
+        ("invoice", nullable(expandable("invoice"))),
+        ("last_payment_error", nullable(last_payment_error)),
+        ("latest_charge", always_null()),
+        ("livemode", boolean()),
+        ("managed_payments", always_null()),
+        ("metadata", metadata()),
+        ("next_action", nullable(next_action)),
+        ("on_behalf_of", always_null()),
+        ("payment_method", nullable(expandable("payment_method"))),
+        ("payment_method_configuration_details", always_null()),
+        ("payment_method_options", empty_object()),
+        ("payment_method_types", array(string())),
+        ("payment_record", always_null()),
+        ("processing", always_null()),
+        ("receipt_email", always_null()),
+        ("review", always_null()),
+        ("setup_future_usage", always_null()),
+        ("shipping", always_null()),
+        ("source", always_null()),
+        ("statement_descriptor", always_null()),
+        ("statement_descriptor_suffix", always_null()),
+        (
+            "status",
+            one_of(&[
+                "requires_payment_method",
+                "requires_confirmation",
+                "requires_action",
+                "processing",
+                "requires_capture",
+                "canceled",
+                "succeeded",
+            ]),
+        ),
+        ("transfer_data", always_null()),
+        ("transfer_group", always_null()),
+    ])
+}
+
+fn payment_method() -> Value {
+    let card = object(&[
+        ("brand", string()),
+        (
+            "checks",
+            object(&[
+                ("address_line1_check", always_null()),
+                ("address_postal_code_check", always_null()),
+                ("cvc_check", string()),
+            ]),
+        ),
+        ("country", always_null()),
+        ("display_brand", string()),
+        ("exp_month", int()),
+        ("exp_year", int()),
+        ("fingerprint", string()),
+        ("funding", string()),
+        ("generated_from", always_null()),
+        ("last4", string()),
+        ("networks", object(&[("available", array(string())), ("preferred", always_null())])),
+        ("regulated_status", always_null()),
+        ("three_d_secure_usage", object(&[("supported", boolean())])),
+        ("wallet", always_null()),
+    ]);
+    let address = object(&[
+        ("city", always_null()),
+        ("country", always_null()),
+        ("line1", always_null()),
+        ("line2", always_null()),
+        ("postal_code", always_null()),
+        ("state", always_null()),
+    ]);
+    object_with_optional(
+        &[
+            ("id", string()),
+            ("object", tag("payment_method")),
+            (
+                "billing_details",
+                object(&[
+                    ("address", address),
+                    ("email", nstring()),
+                    ("name", nstring()),
+                    ("phone", always_null()),
+                    ("tax_id", always_null()),
+                ]),
+            ),
+            ("card", nullable(card)),
+            ("created", int()),
+            ("customer", nullable(expandable("customer"))),
+            ("customer_account", always_null()),
+            ("livemode", boolean()),
+            ("metadata", metadata()),
+            ("type", one_of(&["card", "paypal", "customer_balance"])),
+        ],
+        // Only on methods of that type.
+        &[
+            ("paypal", object(&[("payer_email", nstring()), ("payer_id", always_null())])),
+            ("customer_balance", empty_object()),
+        ],
+    )
+}
+
+fn discount() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("discount")),
+        ("checkout_session", always_null()),
+        ("coupon", expandable("coupon")),
+        ("customer", string()),
+        ("end", nint()),
+        ("invoice", nstring()),
+        ("invoice_item", always_null()),
+        ("promotion_code", nullable(expandable("promotion_code"))),
+        ("start", int()),
+        ("subscription", nstring()),
+    ])
+}
+
+fn subscription() -> Value {
+    let item = object(&[
+        ("id", string()),
+        ("object", tag("subscription_item")),
+        ("billing_thresholds", always_null()),
+        ("created", int()),
+        ("metadata", metadata()),
+        ("price", reference("price")),
+        ("quantity", int()),
+        ("subscription", string()),
+        ("tax_rates", empty_array()),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("subscription")),
+        ("application", always_null()),
+        ("application_fee_percent", always_null()),
+        ("automatic_tax", object(&[("enabled", boolean())])),
+        ("billing_cycle_anchor", int()),
+        ("billing_thresholds", always_null()),
+        ("cancel_at", nint()),
+        ("cancel_at_period_end", boolean()),
+        ("canceled_at", nint()),
+        (
+            "cancellation_details",
+            object(&[("comment", always_null()), ("feedback", always_null()), ("reason", always_null())]),
+        ),
+        ("collection_method", tag("charge_automatically")),
+        ("created", int()),
+        ("currency", string()),
+        ("current_period_end", int()),
+        ("current_period_start", int()),
+        ("customer", expandable("customer")),
+        ("days_until_due", always_null()),
+        ("default_payment_method", nullable(expandable("payment_method"))),
+        ("default_source", always_null()),
+        ("default_tax_rates", empty_array()),
+        ("description", always_null()),
+        ("discount", nullable(reference("discount"))),
+        ("ended_at", nint()),
+        ("items", complete_list(item)),
+        ("latest_invoice", nullable(expandable("invoice"))),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("next_pending_invoice_item_invoice", always_null()),
+        ("on_behalf_of", always_null()),
+        ("pause_collection", always_null()),
+        (
+            "payment_settings",
+            object(&[
+                ("payment_method_options", always_null()),
+                ("payment_method_types", always_null()),
+                ("save_default_payment_method", tag("off")),
+            ]),
+        ),
+        ("pending_invoice_item_interval", always_null()),
+        ("pending_setup_intent", always_null()),
+        ("pending_update", always_null()),
+        ("schedule", always_null()),
+        ("start_date", int()),
+        (
+            "status",
+            one_of(&[
+                "incomplete",
+                "incomplete_expired",
+                "trialing",
+                "active",
+                "past_due",
+                "canceled",
+                "unpaid",
+                "paused",
+            ]),
+        ),
+        ("test_clock", nstring()),
+        ("transfer_data", always_null()),
+        ("trial_end", nint()),
+        ("trial_settings", object(&[("end_behavior", object(&[("missing_payment_method", string())]))])),
+        ("trial_start", nint()),
+    ])
+}
+
+fn invoice() -> Value {
+    let discount_amount = object(&[("amount", int()), ("discount", string())]);
+    let line = object(&[
+        ("id", string()),
+        ("object", tag("line_item")),
+        ("amount", int()),
+        ("amount_excluding_tax", int()),
+        ("currency", string()),
+        ("description", string()),
+        ("discount_amounts", array(discount_amount.clone())),
+        ("discountable", boolean()),
+        ("discounts", empty_array()),
+        ("invoice_item", always_null()),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("period", object(&[("end", int()), ("start", int())])),
+        ("plan", always_null()),
+        ("price", reference("price")),
+        ("proration", boolean()),
+        ("proration_details", object(&[("credited_items", always_null())])),
+        ("quantity", int()),
+        ("subscription", nullable(expandable("subscription"))),
+        ("subscription_item", nstring()),
+        ("tax_amounts", empty_array()),
+        ("tax_rates", empty_array()),
+        ("type", one_of(&["subscription", "invoiceitem"])),
+        ("unit_amount_excluding_tax", string()),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("invoice")),
+        ("account_country", always_null()),
+        ("account_name", always_null()),
+        ("account_tax_ids", always_null()),
+        ("amount_due", int()),
+        ("amount_paid", int()),
+        ("amount_remaining", int()),
+        ("amount_shipping", int()),
+        ("application", always_null()),
+        ("application_fee_amount", always_null()),
+        ("attempt_count", int()),
+        ("attempted", boolean()),
+        ("auto_advance", boolean()),
+        ("automatic_tax", object(&[("enabled", boolean()), ("status", always_null())])),
+        ("billing_reason", string()),
+        ("charge", always_null()),
+        ("collection_method", tag("charge_automatically")),
+        ("created", int()),
+        ("currency", string()),
+        ("custom_fields", always_null()),
+        ("customer", expandable("customer")),
+        ("customer_address", always_null()),
+        ("customer_email", always_null()),
+        ("customer_name", always_null()),
+        ("customer_phone", always_null()),
+        ("customer_shipping", always_null()),
+        ("customer_tax_exempt", tag("none")),
+        ("customer_tax_ids", empty_array()),
+        ("default_payment_method", always_null()),
+        ("default_source", always_null()),
+        ("default_tax_rates", empty_array()),
+        ("description", always_null()),
+        ("discount", nullable(reference("discount"))),
+        ("discounts", array(string())),
+        ("due_date", always_null()),
+        ("effective_at", nint()),
+        ("ending_balance", nint()),
+        ("footer", always_null()),
+        ("from_invoice", always_null()),
+        ("hosted_invoice_url", always_null()),
+        ("invoice_pdf", always_null()),
+        ("last_finalization_error", always_null()),
+        ("latest_revision", always_null()),
+        ("lines", complete_list(line)),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("next_payment_attempt", nint()),
+        ("number", always_null()),
+        ("on_behalf_of", always_null()),
+        ("paid", boolean()),
+        ("paid_out_of_band", boolean()),
+        ("payment_intent", nullable(expandable("payment_intent"))),
+        (
+            "payment_settings",
+            object(&[
+                ("default_mandate", always_null()),
+                ("payment_method_options", always_null()),
+                ("payment_method_types", always_null()),
+            ]),
+        ),
+        ("period_end", int()),
+        ("period_start", int()),
+        ("post_payment_credit_notes_amount", int()),
+        ("pre_payment_credit_notes_amount", int()),
+        ("quote", always_null()),
+        ("receipt_number", always_null()),
+        ("rendering", always_null()),
+        ("shipping_cost", always_null()),
+        ("shipping_details", always_null()),
+        ("starting_balance", int()),
+        ("statement_descriptor", always_null()),
+        ("status", one_of(&["draft", "open", "paid", "uncollectible", "void"])),
+        (
+            "status_transitions",
+            object(&[
+                ("finalized_at", nint()),
+                ("marked_uncollectible_at", always_null()),
+                ("paid_at", nint()),
+                ("voided_at", always_null()),
+            ]),
+        ),
+        ("subscription", nullable(expandable("subscription"))),
+        ("subscription_details", object(&[("metadata", always_null())])),
+        ("subtotal", int()),
+        ("subtotal_excluding_tax", int()),
+        ("tax", always_null()),
+        ("test_clock", always_null()),
+        ("total", int()),
+        ("total_discount_amounts", array(discount_amount)),
+        ("total_excluding_tax", int()),
+        ("total_tax_amounts", empty_array()),
+        ("transfer_data", always_null()),
+        ("webhooks_delivered_at", always_null()),
+    ])
+}
+
+/// The objects an event can carry in `data.object`.
+const EVENT_OBJECTS: &[&str] = &[
+    "checkout.session",
+    "customer",
+    "product",
+    "price",
+    "coupon",
+    "promotion_code",
+    "payment_intent",
+    "payment_method",
+    "subscription",
+    "invoice",
+    "test_helpers.test_clock",
+    "customer_cash_balance_transaction",
+];
+
+fn event() -> Value {
+    let objects: Vec<Value> = EVENT_OBJECTS.iter().map(|o| reference(o)).collect();
+    object_with_optional(
+        &[
+            ("id", string()),
+            ("object", tag("event")),
+            ("account", always_null()),
+            ("api_version", string()),
+            ("created", int()),
+            (
+                "data",
+                object_with_optional(
+                    &[("object", json!({"anyOf": objects}))],
+                    // The fields the change touched, with their values before it.
+                    &[("previous_attributes", json!({"type": "object"}))],
+                ),
+            ),
+            ("livemode", boolean()),
+            ("pending_webhooks", int()),
+            ("request", object(&[("id", nstring()), ("idempotency_key", nstring())])),
+            ("type", string()),
+        ],
+        // Only in the answer to `POST /events/{id}/resend`: the deliveries it attempted.
+        &[("webhook_deliveries", list(reference("webhook_delivery")))],
+    )
+}
+
+fn webhook_endpoint() -> Value {
+    object_with_optional(
+        &[
+            ("id", string()),
+            ("object", tag("webhook_endpoint")),
+            ("api_version", nstring()),
+            ("application", always_null()),
+            ("created", int()),
+            ("description", nstring()),
+            ("disabled_reason", nullable(one_of(&["deliveries_failed"]))),
+            ("enabled_events", array(string())),
+            ("livemode", boolean()),
+            ("metadata", metadata()),
+            ("status", one_of(&["enabled", "disabled"])),
+            ("url", string()),
+        ],
+        // Only in the answer to the endpoint's creation.
+        &[("secret", string())],
+    )
+}
+
+fn webhook_delivery() -> Value {
+    let attempt = object(&[
+        ("created", int()),
+        ("status_code", nint()),
+        ("duration_ms", int()),
+        ("response_body", string()),
+        ("error", nstring()),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("webhook_delivery")),
+        ("created", int()),
+        ("event", string()),
+        ("event_type", string()),
+        ("webhook_endpoint", string()),
+        ("status", string()),
+        ("next_attempt_at", nint()),
+        ("attempts", array(attempt)),
+    ])
+}
+
+fn test_clock() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("test_helpers.test_clock")),
+        ("created", int()),
+        ("deletes_after", int()),
+        ("frozen_time", int()),
+        ("livemode", boolean()),
+        ("name", nstring()),
+        ("status", one_of(&["ready", "advancing", "internal_failure"])),
+        ("status_details", empty_object()),
+    ])
+}
+
+/// What `POST /test_helpers/customers/{id}/fund_cash_balance` answers.
+fn cash_balance_transaction() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("customer_cash_balance_transaction")),
+        ("created", int()),
+        ("currency", string()),
+        ("customer", expandable("customer")),
+        ("customer_account", always_null()),
+        ("ending_balance", int()),
+        (
+            "funded",
+            object(&[(
+                "bank_transfer",
+                object(&[("reference", nstring()), ("type", tag("us_bank_transfer"))]),
+            )]),
+        ),
+        ("livemode", boolean()),
+        ("net_amount", int()),
+        ("type", tag("funded")),
+    ])
+}
