@@ -92,6 +92,7 @@ pub mod prefix {
     pub const DISCOUNT: &str = "di_";
     pub const EVENT: &str = "evt_";
     pub const TEST_CLOCK: &str = "clock_";
+    pub const TAX_RATE: &str = "txr_";
     pub const WEBHOOK_ENDPOINT: &str = "we_";
     pub const WEBHOOK_SECRET: &str = "whsec_";
     /// kassa's own: Stripe does not expose deliveries as objects.

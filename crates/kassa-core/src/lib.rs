@@ -8,6 +8,7 @@
 //!   percentages in basis points, rounding half up.
 //! - [`discount`]: how a coupon turns into a discount and how that discount is split over lines.
 //! - [`catalog`]: products, prices, customers, coupons and promotion codes with their rules.
+//! - [`tax`]: tax rates and their rules; [`country`]: ISO 3166-1 country codes.
 //! - [`billing`]: what a completed checkout creates — payment intents, payment methods,
 //!   subscriptions, invoices — in their storage form.
 //! - [`renewal`]: subscriptions over time — periods, renewals, dunning, coupon durations.
@@ -28,6 +29,7 @@ pub mod account;
 pub mod billing;
 pub mod catalog;
 pub mod completion;
+pub mod country;
 pub mod discount;
 pub mod error;
 pub mod ids;
@@ -38,6 +40,7 @@ pub mod payment;
 pub mod renewal;
 pub mod session;
 pub mod store;
+pub mod tax;
 pub mod time;
 pub mod webhook;
 

@@ -332,6 +332,10 @@ list_params!(
     TestClockList {}
 );
 list_params!(
+    /// `GET /tax_rates`
+    TaxRateList { active: Option<Bool>, inclusive: Option<Bool> }
+);
+list_params!(
     /// `GET /webhook_deliveries` (kassa's own: every attempt at sending an event).
     WebhookDeliveryList { webhook_endpoint: Option<String>, event: Option<String>, status: Option<String> }
 );
@@ -514,6 +518,38 @@ pub struct CouponCreate {
 #[serde(deny_unknown_fields)]
 pub struct CouponUpdate {
     pub name: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /tax_rates`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxRateCreate {
+    pub display_name: Option<String>,
+    pub percentage: Option<Decimal>,
+    pub inclusive: Option<Bool>,
+    pub active: Option<Bool>,
+    pub country: Option<String>,
+    pub state: Option<String>,
+    pub jurisdiction: Option<String>,
+    pub description: Option<String>,
+    pub tax_type: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /tax_rates/{id}`: `percentage` and `inclusive` never change, so it does not take them.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxRateUpdate {
+    pub display_name: Option<String>,
+    pub active: Option<Bool>,
+    pub country: Option<String>,
+    pub state: Option<String>,
+    pub jurisdiction: Option<String>,
+    pub description: Option<String>,
+    pub tax_type: Option<String>,
     pub metadata: Option<MetadataParam>,
     pub expand: Option<Vec<String>>,
 }

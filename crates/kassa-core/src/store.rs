@@ -77,6 +77,7 @@ pub enum Kind {
     WebhookEndpoint,
     WebhookDelivery,
     TestClock,
+    TaxRate,
 }
 
 impl Kind {
@@ -96,6 +97,7 @@ impl Kind {
         Kind::WebhookEndpoint,
         Kind::WebhookDelivery,
         Kind::TestClock,
+        Kind::TaxRate,
     ];
 
     pub fn table(self) -> &'static str {
@@ -115,6 +117,7 @@ impl Kind {
             Self::WebhookEndpoint => "webhook_endpoints",
             Self::WebhookDelivery => "webhook_deliveries",
             Self::TestClock => "test_clocks",
+            Self::TaxRate => "tax_rates",
         }
     }
 
@@ -136,6 +139,7 @@ impl Kind {
             Self::WebhookEndpoint => "webhook_endpoint",
             Self::WebhookDelivery => "webhook_delivery",
             Self::TestClock => "test_helpers.test_clock",
+            Self::TaxRate => "tax_rate",
         }
     }
 
@@ -165,6 +169,7 @@ impl Kind {
             Self::WebhookEndpoint => &[Column::Status, Column::LockedUntil],
             Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status, Column::DueAt],
             Self::TestClock => &[Column::Status, Column::LockedUntil],
+            Self::TaxRate => &[Column::Active, Column::Inclusive],
         }
     }
 }
@@ -196,6 +201,8 @@ pub enum Column {
     DueAt,
     /// The test clock a customer or subscription follows (NULL: real time).
     TestClock,
+    /// Whether a tax rate is inclusive.
+    Inclusive,
 }
 
 impl Column {
@@ -219,6 +226,7 @@ impl Column {
             Self::LockedUntil => "locked_until",
             Self::DueAt => "due_at",
             Self::TestClock => "test_clock",
+            Self::Inclusive => "inclusive",
         }
     }
 }
@@ -773,6 +781,19 @@ impl Record for Customer {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.email.clone().into(), self.test_clock.clone().into()]
+    }
+}
+
+impl Record for crate::tax::TaxRate {
+    const KIND: Kind = Kind::TaxRate;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.active.into(), self.inclusive.into()]
     }
 }
 

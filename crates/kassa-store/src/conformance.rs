@@ -81,7 +81,7 @@ pub fn sample(kind: Kind, account: &str, id: &str, created: Timestamp) -> RawRec
         .columns()
         .iter()
         .map(|c| match c {
-            Column::Active => Value::Int(1),
+            Column::Active | Column::Inclusive => Value::Int(1),
             Column::Product => Value::Text("prod_sample".into()),
             Column::Currency => Value::Text("eur".into()),
             Column::Type => Value::Text("one_time".into()),

@@ -36,6 +36,7 @@ pub fn components() -> Map<String, Value> {
     add("price", price());
     add("customer", customer());
     add("coupon", coupon());
+    add("tax_rate", tax_rate());
     add("promotion_code", promotion_code());
     add("item", line_item());
     add("checkout.session", session());
@@ -279,6 +280,30 @@ fn customer() -> Value {
         ("shipping", always_null()),
         ("tax_exempt", tag("none")),
         ("test_clock", nullable(expandable("test_helpers.test_clock"))),
+    ])
+}
+
+fn tax_rate() -> Value {
+    let number = json!({"type": "number", "minimum": 0, "maximum": 100});
+    object(&[
+        ("id", string()),
+        ("object", tag("tax_rate")),
+        ("active", boolean()),
+        ("country", nstring()),
+        ("created", int()),
+        ("description", nstring()),
+        ("display_name", string()),
+        ("effective_percentage", nullable(number.clone())),
+        ("flat_amount", always_null()),
+        ("inclusive", boolean()),
+        ("jurisdiction", nstring()),
+        ("jurisdiction_level", always_null()),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("percentage", number),
+        ("rate_type", tag("percentage")),
+        ("state", nstring()),
+        ("tax_type", nullable(one_of(kassa_core::tax::TAX_TYPES))),
     ])
 }
 

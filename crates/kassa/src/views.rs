@@ -117,6 +117,30 @@ pub fn customer(c: &Customer) -> Value {
     })
 }
 
+/// Stripe's `tax_rate`.
+pub fn tax_rate(r: &kassa_core::tax::TaxRate) -> Value {
+    json!({
+        "id": r.id,
+        "object": "tax_rate",
+        "active": r.active,
+        "country": r.country,
+        "created": r.created,
+        "description": r.description,
+        "display_name": r.display_name,
+        "effective_percentage": r.percentage.as_f64(),
+        "flat_amount": null,
+        "inclusive": r.inclusive,
+        "jurisdiction": r.jurisdiction,
+        "jurisdiction_level": null,
+        "livemode": false,
+        "metadata": r.metadata,
+        "percentage": r.percentage.as_f64(),
+        "rate_type": "percentage",
+        "state": r.state,
+        "tax_type": r.tax_type,
+    })
+}
+
 pub fn coupon(c: &Coupon, now: Timestamp) -> Value {
     let (percent_off, amount_off, currency) = match c.value {
         CouponValue::Percent { percent } => (percent.to_json_number(), Value::Null, Value::Null),

@@ -38,9 +38,12 @@ const READ_BASE: [&str; 4] = ["account_id", "id", "created", "data"];
 /// The PostgreSQL type of a record column: the integers are `BIGINT`, the rest `TEXT`.
 pub(crate) fn column_type(column: Column) -> Type {
     match column {
-        Column::Created | Column::Active | Column::ExpiresAt | Column::LockedUntil | Column::DueAt => {
-            Type::INT8
-        }
+        Column::Created
+        | Column::Active
+        | Column::Inclusive
+        | Column::ExpiresAt
+        | Column::LockedUntil
+        | Column::DueAt => Type::INT8,
         Column::Product
         | Column::Currency
         | Column::Type
@@ -260,7 +263,7 @@ impl KindSql {
 
 /// The statements of `kind`, built on first use.
 pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
-    static CACHE: [OnceLock<KindSql>; 15] = [const { OnceLock::new() }; 15];
+    static CACHE: [OnceLock<KindSql>; 16] = [const { OnceLock::new() }; 16];
     // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
     // a migration).
     let slot = match kind {
@@ -279,6 +282,7 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::WebhookEndpoint => 12,
         Kind::WebhookDelivery => 13,
         Kind::TestClock => 14,
+        Kind::TaxRate => 15,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }

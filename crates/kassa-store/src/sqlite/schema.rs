@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "billing", include_str!("../../migrations/sqlite/004_billing.sql")),
     (5, "webhook_scheduling", include_str!("../../migrations/sqlite/005_webhook_scheduling.sql")),
     (6, "api_keys", include_str!("../../migrations/sqlite/006_api_keys.sql")),
+    (9, "tax_rates", include_str!("../../migrations/sqlite/009_tax_rates.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -100,7 +101,7 @@ mod tests {
             for (name, ty) in &info {
                 let integer = matches!(
                     name.as_str(),
-                    "seq" | "created" | "active" | "expires_at" | "locked_until" | "due_at"
+                    "seq" | "created" | "active" | "inclusive" | "expires_at" | "locked_until" | "due_at"
                 );
                 assert_eq!(ty, if integer { "INTEGER" } else { "TEXT" }, "type of {}.{name}", kind.table());
             }

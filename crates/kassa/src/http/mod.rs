@@ -83,6 +83,10 @@ pub fn api_routes(sessions_path: &str) -> Table {
         .get("/coupons/{id}", catalog::get_coupon, "Retrieve a coupon", Object("coupon"))
         .post("/coupons/{id}", catalog::update_coupon, "Update a coupon", Object("coupon"))
         .delete("/coupons/{id}", catalog::delete_coupon, "Delete a coupon", Deleted("coupon"))
+        .post("/tax_rates", catalog::create_tax_rate, "Create a tax rate", Created("tax_rate"))
+        .get("/tax_rates", catalog::list_tax_rates, "List tax rates", List("tax_rate"))
+        .get("/tax_rates/{id}", catalog::get_tax_rate, "Retrieve a tax rate", Object("tax_rate"))
+        .post("/tax_rates/{id}", catalog::update_tax_rate, "Update a tax rate", Object("tax_rate"))
         .post(
             "/promotion_codes",
             catalog::create_promotion_code,

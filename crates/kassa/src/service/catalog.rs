@@ -1,5 +1,5 @@
-//! Products, prices, customers, coupons and promotion codes: create, retrieve, update, list (and
-//! delete for coupons). The rules are the core's; each write is one transaction that also reads
+//! Products, prices, customers, coupons, promotion codes and tax rates: create, retrieve, update,
+//! list (and delete for coupons). The rules are the core's; each write is one transaction that also reads
 //! whatever the rules need (a price's product, a promotion code's coupon), so a check and the
 //! write it guards cannot be separated by another request.
 
@@ -9,9 +9,10 @@ use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use kassa_core::params::{
     CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,
     PriceList, PriceUpdate, ProductCreate, ProductList, ProductUpdate, PromotionCodeCreate,
-    PromotionCodeList, PromotionCodeUpdate,
+    PromotionCodeList, PromotionCodeUpdate, TaxRateCreate, TaxRateList, TaxRateUpdate,
 };
 use kassa_core::store::{Column, Filter, Kind, Record, StoreError, TxExt, Value, transact};
+use kassa_core::tax::TaxRate;
 use kassa_core::{Error as DomainError, Invalid};
 
 use kassa_core::webhook::EventType;
@@ -224,4 +225,28 @@ async fn with_coupon(ctx: &Ctx, acct: &Acct, code: PromotionCode) -> Result<Code
     use kassa_core::store::StoreExt;
     let coupon = ctx.store.load::<Coupon>(&acct.id, &code.coupon).await?;
     Ok((code, coupon))
+}
+
+pub async fn create_tax_rate(ctx: &Ctx, acct: &Acct, p: TaxRateCreate) -> Result<TaxRate> {
+    let now = ctx.now();
+    create(ctx, acct, move |_, _, _| Ok(TaxRate::create(p, now)?)).await
+}
+
+pub async fn update_tax_rate(ctx: &Ctx, acct: &Acct, id: &str, p: TaxRateUpdate) -> Result<TaxRate> {
+    update(ctx, acct, id, move |rate: &mut TaxRate, _, _, _| Ok(rate.update(p)?)).await
+}
+
+pub async fn get_tax_rate(ctx: &Ctx, acct: &Acct, id: &str) -> Result<TaxRate> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_tax_rates(ctx: &Ctx, acct: &Acct, p: &TaxRateList) -> Result<(Vec<TaxRate>, bool)> {
+    let mut filters = Vec::new();
+    if let Some(a) = p.active {
+        filters.push(Filter::Eq(Column::Active, a.0.into()));
+    }
+    if let Some(i) = p.inclusive {
+        filters.push(Filter::Eq(Column::Inclusive, i.0.into()));
+    }
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
 }

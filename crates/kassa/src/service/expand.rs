@@ -31,6 +31,7 @@ pub enum Ty {
     Customer,
     Coupon,
     PromotionCode,
+    TaxRate,
     Discount,
     PaymentIntent,
     /// A payment intent's `last_payment_error`.
@@ -214,6 +215,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         // Nothing names these by an id that `expand` could follow.
         Ty::Event | Ty::WebhookEndpoint | Ty::WebhookDelivery => None,
         Ty::TestClock => Some(Kind::TestClock),
+        Ty::TaxRate => Some(Kind::TaxRate),
         // Only ever embedded, never named by an id.
         Ty::Item
         | Ty::Discount
@@ -258,6 +260,7 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             | Kind::WebhookEndpoint
             | Kind::WebhookDelivery => continue,
             Kind::TestClock => views::test_clock(&kassa_core::renewal::TestClock::from_raw(raw)?),
+            Kind::TaxRate => views::tax_rate(&kassa_core::tax::TaxRate::from_raw(raw)?),
         };
         out.insert((Some(raw.kind), raw.id.clone()), rendered);
     }

@@ -21,6 +21,7 @@ mod catalog;
 mod encodings;
 mod idempotency;
 mod stripe_wire;
+mod tax_rates;
 
 mod page_guards;
 mod pages;

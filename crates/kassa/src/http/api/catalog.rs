@@ -1,11 +1,11 @@
-//! Products, prices, customers, coupons and promotion codes.
+//! Products, prices, customers, coupons, promotion codes and tax rates.
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,
     PriceList, PriceUpdate, ProductCreate, ProductList, ProductUpdate, PromotionCodeCreate,
-    PromotionCodeList, PromotionCodeUpdate, Retrieve,
+    PromotionCodeList, PromotionCodeUpdate, Retrieve, TaxRateCreate, TaxRateList, TaxRateUpdate,
 };
 use serde_json::Value;
 
@@ -257,4 +257,47 @@ pub async fn list_promotion_codes(
     let (items, more) = svc::list_promotion_codes(&ctx, &a, &p).await?;
     let data = items.iter().map(|c| code_view(&ctx, c)).collect();
     list_response(&ctx, &a, &uri, data, more, &Ty::PromotionCode, &x).await
+}
+
+pub async fn create_tax_rate(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<TaxRateCreate>,
+) -> Res<Created> {
+    let x = paths(Ty::TaxRate, &p.expand)?;
+    let v = views::tax_rate(&svc::create_tax_rate(&ctx, &a, p).await?);
+    Ok(Created(expanded(&ctx, &a, v, Ty::TaxRate, &x).await?))
+}
+
+pub async fn get_tax_rate(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::TaxRate, &p.expand)?;
+    let v = views::tax_rate(&svc::get_tax_rate(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::TaxRate, &x).await?))
+}
+
+pub async fn update_tax_rate(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<TaxRateUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::TaxRate, &p.expand)?;
+    let v = views::tax_rate(&svc::update_tax_rate(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::TaxRate, &x).await?))
+}
+
+pub async fn list_tax_rates(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<TaxRateList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::TaxRate), &p.expand)?;
+    let (items, more) = svc::list_tax_rates(&ctx, &a, &p).await?;
+    list_response(&ctx, &a, &uri, items.iter().map(views::tax_rate).collect(), more, &Ty::TaxRate, &x).await
 }
