@@ -5,8 +5,21 @@
 //! so an update may only rename it, describe it, change its jurisdiction or type, (de)activate it,
 //! or change its metadata.
 //!
-//! How rates turn into tax on a session, a subscription or an invoice is the taxes issue's next
-//! step; this module holds the object and its rules.
+//! # How rates become tax ([`line_taxes`])
+//!
+//! Tax is computed per line, on the line's amount after its discount, and rounded half up to the
+//! minor unit:
+//! - **inclusive** rates are already in the amount: the line's taxable amount is
+//!   `round(amount / (1 + Σ inclusive rates))` and the inclusive taxes together are exactly
+//!   `amount − taxable`, shared between the rates in proportion to their percentages (largest
+//!   remainder, so they add up to the cent); with one rate that is `amount − round(amount / (1 + r))`;
+//! - **exclusive** rates add to the total: each is `round(taxable × rate)` on the same taxable
+//!   amount;
+//! - an **exempt** buyer (`tax_exempt=exempt`, or `reverse` under the reverse charge) pays no tax:
+//!   each rate still appears, with amount 0 and the reason, and an inclusive price is not reduced.
+//!
+//! Nothing here can make an amount negative: a line's amount is at least 0, and every tax lies
+//! between 0 and the amount it is part of (inclusive) or its rate's share of it (exclusive).
 
 use serde::{Deserialize, Serialize};
 
@@ -211,10 +224,209 @@ impl TaxRate {
     }
 }
 
+/// Why a tax is what it is: Stripe's `taxability_reason` values that kassa's engine produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxabilityReason {
+    StandardRated,
+    ZeroRated,
+    CustomerExempt,
+    ReverseCharge,
+}
+
+impl TaxabilityReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StandardRated => "standard_rated",
+            Self::ZeroRated => "zero_rated",
+            Self::CustomerExempt => "customer_exempt",
+            Self::ReverseCharge => "reverse_charge",
+        }
+    }
+}
+
+/// What a rate contributes to a line: kept on the line (the rate's terms are copied, so a rate
+/// changed or deactivated later does not change what was computed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineTax {
+    pub rate: String,
+    pub percentage: TaxPercent,
+    pub inclusive: bool,
+    /// The tax in the minor unit.
+    pub amount: i64,
+    /// The amount the tax was computed on (the line's amount without inclusive taxes).
+    pub taxable_amount: i64,
+    pub reason: TaxabilityReason,
+}
+
+/// Whether the buyer pays tax at all, and why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liability {
+    Taxed,
+    /// `tax_exempt=exempt`.
+    Exempt,
+    /// `tax_exempt=reverse` with a valid VAT id in another country: the buyer accounts for it.
+    ReverseCharge,
+}
+
+/// `n / d` rounded half up, for `n ≥ 0`, `d > 0`.
+fn div_half_up(n: i128, d: i128) -> i128 {
+    (2 * n + d) / (2 * d)
+}
+
+/// The taxes of a line whose amount (after its discount) is `amount`, under `rates` (each
+/// `(id, percentage, inclusive)`), for a buyer of `liability`. See the module docs.
+pub fn line_taxes(amount: i64, rates: &[(&str, TaxPercent, bool)], liability: Liability) -> Vec<LineTax> {
+    let amount = amount.max(0);
+    const WHOLE: i128 = TaxPercent::WHOLE as i128;
+    let inclusive_sum: i128 = rates.iter().filter(|r| r.2).map(|r| i128::from(r.1.0)).sum();
+    let (taxable, inclusive_total) = match liability {
+        // Nobody pays tax: the whole amount is the price, nothing of it is tax.
+        Liability::Exempt | Liability::ReverseCharge => (amount, 0),
+        Liability::Taxed => {
+            let taxable = div_half_up(i128::from(amount) * WHOLE, WHOLE + inclusive_sum);
+            // taxable ≤ amount, so both fit.
+            let taxable = i64::try_from(taxable).unwrap_or(amount);
+            (taxable, amount - taxable)
+        }
+    };
+    // The inclusive total shared in proportion to the percentages, by largest remainder.
+    let mut inclusive_shares: Vec<i64> = Vec::new();
+    if inclusive_sum > 0 {
+        let parts: Vec<(i128, i128)> = rates
+            .iter()
+            .filter(|r| r.2)
+            .map(|r| {
+                let n = i128::from(inclusive_total) * i128::from(r.1.0);
+                (n / inclusive_sum, n % inclusive_sum)
+            })
+            .collect();
+        let mut shares: Vec<i64> = parts.iter().map(|(q, _)| i64::try_from(*q).unwrap_or(0)).collect();
+        let mut left = inclusive_total - shares.iter().sum::<i64>();
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by(|a, b| parts[*b].1.cmp(&parts[*a].1).then(a.cmp(b)));
+        for i in order {
+            if left == 0 {
+                break;
+            }
+            shares[i] += 1;
+            left -= 1;
+        }
+        inclusive_shares = shares;
+    }
+    let mut next_inclusive = inclusive_shares.into_iter();
+    rates
+        .iter()
+        .map(|&(id, percentage, inclusive)| {
+            let (amount, reason) = match liability {
+                Liability::Exempt => (0, TaxabilityReason::CustomerExempt),
+                Liability::ReverseCharge => (0, TaxabilityReason::ReverseCharge),
+                Liability::Taxed if percentage.0 == 0 => {
+                    if inclusive {
+                        next_inclusive.next();
+                    }
+                    (0, TaxabilityReason::ZeroRated)
+                }
+                Liability::Taxed if inclusive => {
+                    (next_inclusive.next().unwrap_or(0), TaxabilityReason::StandardRated)
+                }
+                Liability::Taxed => {
+                    let tax = div_half_up(i128::from(taxable) * i128::from(percentage.0), WHOLE);
+                    (i64::try_from(tax).unwrap_or(i64::MAX), TaxabilityReason::StandardRated)
+                }
+            };
+            LineTax { rate: id.to_owned(), percentage, inclusive, amount, taxable_amount: taxable, reason }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::params::{Bool, Decimal};
+    use proptest::prelude::*;
+
+    fn pct(text: &str) -> TaxPercent {
+        TaxPercent::parse(text).unwrap()
+    }
+
+    fn amounts(taxes: &[LineTax]) -> Vec<i64> {
+        taxes.iter().map(|t| t.amount).collect()
+    }
+
+    #[test]
+    fn worked_examples() {
+        use Liability::*;
+        // 19 % VAT on top of 100.00: 19.00.
+        assert_eq!(amounts(&line_taxes(10_000, &[("a", pct("19"), false)], Taxed)), [1_900]);
+        // 19 % VAT inside 119.00: 19.00, on a taxable 100.00.
+        let t = line_taxes(11_900, &[("a", pct("19"), true)], Taxed);
+        assert_eq!((t[0].amount, t[0].taxable_amount), (1_900, 10_000));
+        // 8.875 % of 9.99 = 0.8866… → 0.89.
+        assert_eq!(amounts(&line_taxes(999, &[("a", pct("8.875"), false)], Taxed)), [89]);
+        // Half a cent rounds up: 5 % of 0.10 = 0.005 → 0.01.
+        assert_eq!(amounts(&line_taxes(10, &[("a", pct("5"), false)], Taxed)), [1]);
+        // Two exclusive rates each on the same base: 5 % GST + 9.975 % QST of 100.00.
+        assert_eq!(
+            amounts(&line_taxes(10_000, &[("g", pct("5"), false), ("q", pct("9.975"), false)], Taxed)),
+            [500, 998]
+        );
+        // Two inclusive rates share amount − taxable exactly: 10.00 with 10 % and 5 %.
+        let t = line_taxes(1_000, &[("a", pct("10"), true), ("b", pct("5"), true)], Taxed);
+        assert_eq!(t[0].taxable_amount, 870);
+        assert_eq!(amounts(&t).iter().sum::<i64>(), 130);
+        assert_eq!(amounts(&t), [87, 43]);
+        // Exempt and reverse charge: the rates show, with 0 and the reason.
+        let t = line_taxes(11_900, &[("a", pct("19"), true)], Exempt);
+        assert_eq!(
+            (t[0].amount, t[0].taxable_amount, t[0].reason),
+            (0, 11_900, TaxabilityReason::CustomerExempt)
+        );
+        let t = line_taxes(10_000, &[("a", pct("19"), false)], ReverseCharge);
+        assert_eq!((t[0].amount, t[0].reason), (0, TaxabilityReason::ReverseCharge));
+        // A 0 % rate is zero rated.
+        assert_eq!(line_taxes(500, &[("z", pct("0"), false)], Taxed)[0].reason, TaxabilityReason::ZeroRated);
+        // A zero-decimal currency works the same in its minor unit: 10 % of ¥1,005 = 100.5 → 101.
+        assert_eq!(amounts(&line_taxes(1_005, &[("j", pct("10"), false)], Taxed)), [101]);
+        // Nothing on nothing.
+        assert_eq!(amounts(&line_taxes(0, &[("a", pct("19"), true)], Taxed)), [0]);
+    }
+
+    fn rate() -> impl Strategy<Value = (u32, bool)> {
+        (0u32..=TaxPercent::WHOLE, any::<bool>())
+    }
+
+    proptest! {
+        #[test]
+        fn taxes_add_up_and_stay_in_bounds(
+            amount in 0i64..=99_999_999_999,
+            rates in proptest::collection::vec(rate(), 0..=5),
+        ) {
+            let ids: Vec<String> = (0..rates.len()).map(|i| format!("txr_{i}")).collect();
+            let rates: Vec<(&str, TaxPercent, bool)> =
+                rates.iter().zip(&ids).map(|((m, inc), id)| (id.as_str(), TaxPercent(*m), *inc)).collect();
+            let taxes = line_taxes(amount, &rates, Liability::Taxed);
+            prop_assert_eq!(taxes.len(), rates.len());
+            let inclusive: i64 = taxes.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
+            let taxable = taxes.first().map_or(amount, |t| t.taxable_amount);
+            // Inclusive taxes are exactly the part of the amount that is not taxable.
+            prop_assert_eq!(taxable + inclusive, amount);
+            prop_assert!(taxable >= 0 && taxable <= amount);
+            for t in &taxes {
+                prop_assert!(t.amount >= 0);
+                prop_assert_eq!(t.taxable_amount, taxable);
+                if !t.inclusive {
+                    // Within half a cent of the exact tax.
+                    let exact = i128::from(taxable) * i128::from(t.percentage.0);
+                    prop_assert!((i128::from(t.amount) * 1_000_000 - exact).abs() <= 500_000);
+                }
+            }
+            // Exempt: nothing, and the price is the whole amount.
+            for t in line_taxes(amount, &rates, Liability::Exempt) {
+                prop_assert_eq!((t.amount, t.taxable_amount), (0, amount));
+            }
+        }
+    }
 
     fn create(pct: &str) -> Result<TaxRate, Invalid> {
         TaxRate::create(
