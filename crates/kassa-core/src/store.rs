@@ -77,6 +77,7 @@ pub enum Kind {
     WebhookEndpoint,
     WebhookDelivery,
     TestClock,
+    ShippingRate,
 }
 
 impl Kind {
@@ -96,6 +97,7 @@ impl Kind {
         Kind::WebhookEndpoint,
         Kind::WebhookDelivery,
         Kind::TestClock,
+        Kind::ShippingRate,
     ];
 
     pub fn table(self) -> &'static str {
@@ -115,6 +117,7 @@ impl Kind {
             Self::WebhookEndpoint => "webhook_endpoints",
             Self::WebhookDelivery => "webhook_deliveries",
             Self::TestClock => "test_clocks",
+            Self::ShippingRate => "shipping_rates",
         }
     }
 
@@ -136,6 +139,7 @@ impl Kind {
             Self::WebhookEndpoint => "webhook_endpoint",
             Self::WebhookDelivery => "webhook_delivery",
             Self::TestClock => "test_helpers.test_clock",
+            Self::ShippingRate => "shipping_rate",
         }
     }
 
@@ -165,6 +169,7 @@ impl Kind {
             Self::WebhookEndpoint => &[Column::Status, Column::LockedUntil],
             Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status, Column::DueAt],
             Self::TestClock => &[Column::Status, Column::LockedUntil],
+            Self::ShippingRate => &[Column::Active, Column::Currency],
         }
     }
 }
@@ -773,6 +778,19 @@ impl Record for Customer {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.email.clone().into(), self.test_clock.clone().into()]
+    }
+}
+
+impl Record for crate::shipping::ShippingRate {
+    const KIND: Kind = Kind::ShippingRate;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.active.into(), self.currency.as_str().into()]
     }
 }
 

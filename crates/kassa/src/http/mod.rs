@@ -36,7 +36,7 @@ use crate::state::AppState;
 /// Every API route, with the checkout session collection at `sessions`: the router and the
 /// operations `GET /openapi.json` documents, from one table ([`routes`]).
 pub fn api_routes(sessions_path: &str) -> Table {
-    use self::api::{billing, payments};
+    use self::api::{billing, payments, shipping};
     use Answer::{Created, Deleted, List, Object};
     let s = sessions_path;
     Table::new()
@@ -192,6 +192,15 @@ pub fn api_routes(sessions_path: &str) -> Table {
             billing::advance_clock,
             "Advance a test clock",
             Object("test_helpers.test_clock"),
+        )
+        .post("/shipping_rates", shipping::create_rate, "Create a shipping rate", Created("shipping_rate"))
+        .get("/shipping_rates", shipping::list_rates, "List shipping rates", List("shipping_rate"))
+        .get("/shipping_rates/{id}", shipping::get_rate, "Retrieve a shipping rate", Object("shipping_rate"))
+        .post(
+            "/shipping_rates/{id}",
+            shipping::update_rate,
+            "Update a shipping rate",
+            Object("shipping_rate"),
         )
         .get("/invoices", payments::list_invoices, "List invoices", List("invoice"))
         .get("/invoices/{id}", payments::get_invoice, "Retrieve an invoice", Object("invoice"))

@@ -43,6 +43,9 @@ pub enum Ty {
     /// What `fund_cash_balance` answers.
     CashBalanceTransaction,
     TestClock,
+    ShippingRate,
+    /// A session's `shipping_cost` or one of its `shipping_options`.
+    ShippingCost,
     Event,
     WebhookEndpoint,
     WebhookDelivery,
@@ -69,6 +72,9 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::Session, "invoice") => Some(Id(Ty::Invoice)),
         (Ty::Session, "line_items") => Some(Embedded(Ty::List(&Ty::Item))),
         (Ty::Session, "discounts") => Some(Array(Ty::Discount)),
+        (Ty::Session, "shipping_cost") => Some(Embedded(Ty::ShippingCost)),
+        (Ty::Session, "shipping_options") => Some(Array(Ty::ShippingCost)),
+        (Ty::ShippingCost, "shipping_rate") => Some(Id(Ty::ShippingRate)),
         (Ty::List(elem), "data") => Some(Array(*elem)),
         (Ty::Item, "price") => Some(Embedded(Ty::Price)),
         (Ty::Price, "product") => Some(Id(Ty::Product)),
@@ -214,6 +220,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         // Nothing names these by an id that `expand` could follow.
         Ty::Event | Ty::WebhookEndpoint | Ty::WebhookDelivery => None,
         Ty::TestClock => Some(Kind::TestClock),
+        Ty::ShippingRate => Some(Kind::ShippingRate),
         // Only ever embedded, never named by an id.
         Ty::Item
         | Ty::Discount
@@ -221,6 +228,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         | Ty::SubscriptionItem
         | Ty::InvoiceLine
         | Ty::CashBalanceTransaction
+        | Ty::ShippingCost
         | Ty::List(_) => None,
     }
 }
@@ -258,6 +266,7 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             | Kind::WebhookEndpoint
             | Kind::WebhookDelivery => continue,
             Kind::TestClock => views::test_clock(&kassa_core::renewal::TestClock::from_raw(raw)?),
+            Kind::ShippingRate => views::shipping_rate(&kassa_core::shipping::ShippingRate::from_raw(raw)?),
         };
         out.insert((Some(raw.kind), raw.id.clone()), rendered);
     }
@@ -341,5 +350,8 @@ mod tests {
         assert!(ok(Ty::List(&Ty::Invoice), "data.subscription"));
         assert!(ok(Ty::CashBalanceTransaction, "customer"));
         assert!(!ok(Ty::CashBalanceTransaction, "funded"));
+        assert!(ok(Ty::Session, "shipping_cost.shipping_rate"));
+        assert!(ok(Ty::Session, "shipping_options.shipping_rate"));
+        assert!(!ok(Ty::Session, "shipping_cost"));
     }
 }
