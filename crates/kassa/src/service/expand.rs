@@ -352,6 +352,6 @@ mod tests {
         assert!(!ok(Ty::CashBalanceTransaction, "funded"));
         assert!(ok(Ty::Session, "shipping_cost.shipping_rate"));
         assert!(ok(Ty::Session, "shipping_options.shipping_rate"));
-        assert!(!ok(Ty::Session, "shipping_cost"));
+        assert!(!ok(Ty::Session, "shipping_options"));
     }
 }

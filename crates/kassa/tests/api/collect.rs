@@ -478,3 +478,322 @@ async fn collection_parameters_in_form_encoding() {
     assert_eq!((&s["locale"], &s["billing_address_collection"]), (&json!("auto"), &json!("auto")));
     assert_eq!(s["custom_fields"][0]["optional"], true);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The hosted page
+
+fn browser() -> reqwest::Client {
+    kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn page_html(app: &TestApp, id: &str, languages: Option<&str>) -> String {
+    let mut req = browser().get(app.url(&format!("/pay/{id}")));
+    if let Some(l) = languages {
+        req = req.header("accept-language", l);
+    }
+    let r = app.send(req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.text
+}
+
+async fn page_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> crate::helpers::Resp {
+    let req = browser()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(crate::helpers::encode(form));
+    app.send(req).await
+}
+
+/// A session that collects everything, for `customer` (with `customer_update` all `auto`).
+async fn collecting_session(app: &TestApp, customer: Option<&str>) -> (Value, String, String) {
+    let price = app.price(2400, "eur").await;
+    let standard = rate(app, "Standard", "500", "eur").await;
+    let express = rate(app, "Express", "1500", "eur").await;
+    let mut extra = json!({
+        "billing_address_collection": "required",
+        "shipping_address_collection": {"allowed_countries": ["DE", "AT"]},
+        "shipping_options": [{"shipping_rate": standard}, {"shipping_rate": express}],
+        "phone_number_collection": {"enabled": true},
+        "tax_id_collection": {"enabled": true},
+        "consent_collection": {"terms_of_service": "required", "promotions": "auto"},
+        "custom_fields": [
+            {"key": "ref", "label": {"type": "custom", "custom": "Order reference"}, "type": "numeric",
+             "numeric": {"minimum_length": 3}},
+            {"key": "size", "label": {"type": "custom", "custom": "Size"}, "type": "dropdown", "optional": true,
+             "dropdown": {"options": [{"label": "Small", "value": "s"}, {"label": "Large", "value": "l"}]}},
+        ],
+        "custom_text": {
+            "submit": {"message": "Ships tomorrow."},
+            "terms_of_service_acceptance": {"message": "I accept the shop's terms."},
+            "shipping_address": {"message": "No P.O. boxes."},
+            "after_submit": {"message": "See you soon."},
+        },
+    });
+    if let Some(c) = customer {
+        extra["customer"] = json!(c);
+        extra["customer_update"] = json!({"address": "auto", "name": "auto", "shipping": "auto"});
+    }
+    (app.session(with(&price, extra)).await, standard, express)
+}
+
+const FILLED: &[(&str, &str)] = &[
+    ("email", "ada@example.test"),
+    ("name", "Ada Lovelace"),
+    ("payment_method", "card"),
+    ("card_number", "4242424242424242"),
+    ("card_expiry", "12/34"),
+    ("card_cvc", "123"),
+    ("phone", "+49 30 1234567"),
+    ("shipping_name", "Ada Lovelace"),
+    ("shipping_line1", "Unter den Linden 1"),
+    ("shipping_line2", ""),
+    ("shipping_city", "Berlin"),
+    ("shipping_postal_code", "10117"),
+    ("shipping_state", ""),
+    ("shipping_country", "DE"),
+    ("address_line1", "Hauptstraße 5"),
+    ("address_line2", "Hinterhaus"),
+    ("address_city", "Wien"),
+    ("address_postal_code", "1010"),
+    ("address_state", ""),
+    ("address_country", "AT"),
+    ("tax_id_type", "eu_vat"),
+    ("tax_id_value", "ATU12345678"),
+    ("custom_field[ref]", "12345"),
+    ("custom_field[size]", "l"),
+    ("terms", "accepted"),
+    ("promotions", "opt_in"),
+];
+
+fn filled_but(name: &str, value: Option<&'static str>) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&str, &str)> = FILLED.iter().filter(|(k, _)| *k != name).copied().collect();
+    if let Some(v) = value {
+        out.push((leak(name), v));
+    }
+    out
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+#[tokio::test]
+async fn the_page_shows_every_collection_control_with_its_test_id() {
+    let app = TestApp::spawn().await;
+    let (s, standard, express) = collecting_session(&app, None).await;
+    let id = s["id"].as_str().unwrap();
+    let html = page_html(&app, id, None).await;
+    for testid in [
+        "address-line1-input",
+        "address-line2-input",
+        "address-city-input",
+        "address-postal-code-input",
+        "address-state-input",
+        "address-country-input",
+        "shipping-name-input",
+        "shipping-line1-input",
+        "shipping-line2-input",
+        "shipping-city-input",
+        "shipping-postal-code-input",
+        "shipping-state-input",
+        "shipping-country-input",
+        "shipping-option",
+        "shipping-amount",
+        "phone-input",
+        "tax-id-type-input",
+        "tax-id-value-input",
+        "terms-checkbox",
+        "promotions-checkbox",
+        "custom-field-ref",
+        "custom-field-size",
+        "custom-text-submit",
+        "custom-text-terms",
+        "custom-text-shipping",
+        "custom-text-after-submit",
+        "test-mode-badge",
+    ] {
+        assert!(html.contains(&format!("data-testid=\"{testid}\"")), "{testid} missing");
+    }
+    assert!(html.contains(&format!("data-shipping-rate=\"{standard}\"")));
+    assert!(html.contains(&format!("data-shipping-rate=\"{express}\"")));
+    assert!(html.contains("<option>DE</option><option>AT</option></select>"), "only the allowed countries");
+    assert!(html.contains("No P.O. boxes.") && html.contains("I accept the shop"));
+    assert!(html.contains("data-testid=\"shipping-amount\">€5.00"), "the first option is chosen");
+    assert!(html.contains("data-testid=\"total-amount\">€53.00"));
+    assert!(html.contains("<html lang=\"en\">"));
+    // A plain session shows none of it.
+    let price = app.price(100, "eur").await;
+    let plain = app.simple_session(&price, 1).await;
+    let html = page_html(&app, plain["id"].as_str().unwrap(), None).await;
+    for testid in
+        ["shipping-option", "phone-input", "terms-checkbox", "address-line1-input", "tax-id-type-input"]
+    {
+        assert!(!html.contains(testid), "{testid} shown without being asked for");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_value_is_refused_naming_the_field_and_nothing_is_charged() {
+    let app = TestApp::spawn().await;
+    let (s, ..) = collecting_session(&app, None).await;
+    let id = s["id"].as_str().unwrap();
+    let path = format!("/pay/{id}");
+    for (form, says) in [
+        (filled_but("phone", None), "Enter Phone."),
+        (filled_but("phone", Some("call me")), "Phone is not valid."),
+        (filled_but("shipping_city", None), "Enter City (Shipping address)."),
+        (filled_but("shipping_country", Some("FR")), "Country (Shipping address) is not valid."),
+        (filled_but("address_line1", None), "Enter Address (Billing address)."),
+        (filled_but("tax_id_value", Some("DE12")), "Tax ID is not valid."),
+        (filled_but("custom_field[ref]", Some("12")), "Order reference is not valid."),
+        (filled_but("custom_field[ref]", None), "Enter Order reference."),
+        (filled_but("custom_field[size]", Some("xl")), "Size is not valid."),
+        (filled_but("terms", None), "Accept the terms of service to continue."),
+    ] {
+        let r = page_post(&app, &path, &form).await;
+        assert_eq!(r.status, 200, "{says}: {}", r.text);
+        assert!(r.text.contains(&format!("data-testid=\"payment-error\">{says}")), "{says}: {}", r.text);
+        // What was typed is shown again, never the card.
+        assert!(r.text.contains("Unter den Linden 1") || !form.iter().any(|(k, _)| *k == "shipping_line1"));
+        assert!(!r.text.contains("4242424242424242"));
+    }
+    // Nothing charged, nothing completed.
+    assert_eq!(app.count("/payment_intents").await, 0);
+    let got = app.get(&format!("{PATH}/{id}")).await;
+    assert_eq!((&got.ok()["status"], &got.ok()["customer_details"]), (&json!("open"), &Value::Null));
+    assert_eq!(got.ok()["custom_fields"][0]["numeric"]["value"], Value::Null);
+    // An optional field may be left out.
+    let r = page_post(&app, &path, &filled_but("custom_field[size]", None)).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+}
+
+#[tokio::test]
+async fn completion_writes_what_the_page_collected_where_stripe_puts_it() {
+    let app = TestApp::spawn().await;
+    let cus = id(app.post("/customers", &[("email", "ada@example.test")]).await.ok());
+    let (s, _, express) = collecting_session(&app, Some(&cus)).await;
+    let sid = s["id"].as_str().unwrap();
+    // The customer picks the other shipping option (the no-JS button posts the whole form).
+    let r =
+        page_post(&app, &format!("/pay/{sid}/shipping"), &filled_but("shipping_rate", Some(leak(&express))))
+            .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("data-testid=\"shipping-amount\">€15.00"), "{}", r.text);
+    assert!(r.text.contains("data-testid=\"total-amount\">€63.00"));
+    assert!(r.text.contains("value=\"Unter den Linden 1\""), "the form comes back as typed");
+    assert!(!r.text.contains("4242424242424242"));
+    let got = app.get(&format!("{PATH}/{sid}")).await;
+    assert_eq!(
+        (&got.ok()["amount_total"], &got.ok()["shipping_cost"]["shipping_rate"]),
+        (&json!(6300), &json!(express))
+    );
+
+    let r = page_post(&app, &format!("/pay/{sid}"), &filled_but("shipping_rate", Some(leak(&express)))).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let s = app.get(&format!("{PATH}/{sid}")).await.ok().clone();
+    assert_eq!((&s["status"], &s["amount_total"]), (&json!("complete"), &json!(6300)));
+    assert_eq!(
+        s["customer_details"],
+        json!({
+            "address": {"city": "Wien", "country": "AT", "line1": "Hauptstraße 5", "line2": "Hinterhaus",
+                        "postal_code": "1010", "state": null},
+            "business_name": null, "email": "ada@example.test", "individual_name": null, "name": "Ada Lovelace",
+            "phone": "+49 30 1234567", "tax_exempt": "none",
+            "tax_ids": [{"type": "eu_vat", "value": "ATU12345678"}],
+        })
+    );
+    assert_eq!(
+        s["shipping_details"],
+        json!({"address": {"city": "Berlin", "country": "DE", "line1": "Unter den Linden 1", "line2": null,
+                           "postal_code": "10117", "state": null}, "name": "Ada Lovelace"})
+    );
+    assert_eq!(s["custom_fields"][0]["numeric"]["value"], "12345");
+    assert_eq!(s["custom_fields"][1]["dropdown"]["value"], "l");
+    assert_eq!(s["consent"], json!({"promotions": "opt_in", "terms_of_service": "accepted"}));
+    let pi = app.get(&format!("/payment_intents/{}", s["payment_intent"].as_str().unwrap())).await;
+    assert_eq!(pi.ok()["amount"], 6300, "the shipping is charged");
+    // `customer_update` wrote the name, address and shipping back, and said so.
+    let c = app.get(&format!("/customers/{cus}")).await.ok().clone();
+    assert_eq!(c["name"], "Ada Lovelace");
+    assert_eq!(c["address"]["city"], "Wien");
+    assert_eq!(c["shipping"]["address"]["line1"], "Unter den Linden 1");
+    assert!(app.event_types().await.contains(&"customer.updated".to_owned()));
+}
+
+#[tokio::test]
+async fn a_new_customer_gets_what_the_page_collected_and_an_existing_one_only_with_customer_update() {
+    let app = TestApp::spawn().await;
+    let (s, ..) = collecting_session(&app, None).await;
+    let sid = s["id"].as_str().unwrap();
+    assert_eq!(page_post(&app, &format!("/pay/{sid}"), FILLED).await.status, 303);
+    let s = app.get(&format!("{PATH}/{sid}")).await.ok().clone();
+    let c = app.get(&format!("/customers/{}", s["customer"].as_str().unwrap())).await.ok().clone();
+    assert_eq!((&c["phone"], &c["address"]["country"]), (&json!("+49 30 1234567"), &json!("AT")));
+    assert_eq!(s["consent"]["promotions"], "opt_in");
+
+    // Without `customer_update`, an existing customer keeps what it had.
+    let cus = id(app.post("/customers", &[("email", "bo@example.test"), ("name", "Bo")]).await.ok());
+    let price = app.price(1000, "eur").await;
+    let s =
+        app.session(with(&price, json!({"customer": cus, "billing_address_collection": "required"}))).await;
+    let sid = s["id"].as_str().unwrap();
+    assert_eq!(page_post(&app, &format!("/pay/{sid}"), FILLED).await.status, 303);
+    let c = app.get(&format!("/customers/{cus}")).await.ok().clone();
+    assert_eq!((&c["name"], &c["address"]), (&json!("Bo"), &Value::Null));
+    let s = app.get(&format!("{PATH}/{sid}")).await.ok().clone();
+    assert_eq!(s["customer_details"]["address"]["city"], "Wien", "the session has it all the same");
+    assert_eq!((&s["consent"], &s["shipping_details"]), (&Value::Null, &Value::Null));
+}
+
+#[tokio::test]
+async fn a_shipping_option_changed_without_update_is_applied_but_not_charged() {
+    let app = TestApp::spawn().await;
+    let (s, _, express) = collecting_session(&app, None).await;
+    let sid = s["id"].as_str().unwrap();
+    let r = page_post(&app, &format!("/pay/{sid}"), &filled_but("shipping_rate", Some(leak(&express)))).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("data-testid=\"payment-error\">The shipping option changed"), "{}", r.text);
+    assert!(r.text.contains("data-testid=\"total-amount\">€63.00"));
+    assert_eq!(app.count("/payment_intents").await, 0);
+    // JSON for the script.
+    let req = browser()
+        .post(app.url(&format!("/pay/{sid}/shipping")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("shipping_rate=nope");
+    let r = app.send(req).await;
+    assert!(r.text.contains("Choose one of the shipping options shown."), "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_page_speaks_the_session_locale_or_the_browsers_language() {
+    let app = TestApp::spawn().await;
+    let price = app.price(4800, "eur").await;
+    let auto = app.session(with(&price, json!({"locale": "auto", "submit_type": "donate"}))).await;
+    let id = auto["id"].as_str().unwrap();
+    let html = page_html(&app, id, Some("de-DE,de;q=0.9,en;q=0.8")).await;
+    assert!(html.contains("<html lang=\"de\">"));
+    assert!(html.contains("data-testid=\"total-amount\">96,00\u{a0}€"), "{html}");
+    assert!(html.contains("data-testid=\"submit-button\">96,00\u{a0}€ spenden"));
+    let html = page_html(&app, id, None).await;
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Donate €96.00"));
+    for (locale, lang, words) in [
+        ("fr", "fr", "96,00\u{a0}€"),
+        ("es", "es", "Resumen del pedido"),
+        ("nl", "nl", "Besteloverzicht"),
+        ("it", "it", "Riepilogo"),
+        ("ja", "ja", "注文内容"),
+        ("ko", "en", "Order summary"),
+    ] {
+        let s = app.session(with(&price, json!({"locale": locale}))).await;
+        let html = page_html(&app, s["id"].as_str().unwrap(), Some("de")).await;
+        assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{locale}");
+        assert!(html.contains(words), "{locale}: {words}");
+    }
+    // A refusal on the page speaks the page's language.
+    let s = app
+        .session(with(&price, json!({"locale": "de", "phone_number_collection": {"enabled": true}})))
+        .await;
+    let r = page_post(&app, &format!("/pay/{}", s["id"].as_str().unwrap()), &filled_but("phone", None)).await;
+    assert!(r.text.contains("Bitte Telefon angeben."), "{}", r.text);
+}
