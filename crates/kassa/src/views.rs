@@ -220,7 +220,9 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         .map(|d| json!({ "coupon": d.coupon, "promotion_code": d.promotion_code }))
         .collect();
     let col = &s.collection;
-    let collected = col.collected.as_ref();
+    // What the page collected shows once the customer paid (a declined attempt keeps it back).
+    let done = s.status == Status::Complete;
+    let collected = col.collected.as_ref().filter(|_| done);
     let mut out = json!({
         "id": s.id,
         "object": "checkout.session",
@@ -236,12 +238,12 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "client_reference_id": s.client_reference_id,
         "client_secret": null,
         "collected_information": null,
-        "consent": consent(col),
+        "consent": if done { consent(col) } else { Value::Null },
         "consent_collection": consent_collection(col),
         "created": s.created,
         "currency": s.currency,
         "currency_conversion": null,
-        "custom_fields": col.custom_fields.iter().map(custom_field).collect::<Vec<_>>(),
+        "custom_fields": col.custom_fields.iter().map(|f| custom_field(f, done)).collect::<Vec<_>>(),
         "custom_text": custom_text(&col.custom_text),
         "customer": s.customer,
         "customer_account": null,
@@ -348,14 +350,15 @@ fn custom_text(t: &CustomText) -> Value {
     })
 }
 
-fn custom_field(f: &CustomField) -> Value {
+fn custom_field(f: &CustomField, done: bool) -> Value {
+    let value = f.value.as_ref().filter(|_| done);
     let lengths = |t| {
         (f.r#type == t).then(|| {
             json!({
                 "default_value": f.default_value,
                 "maximum_length": f.maximum_length,
                 "minimum_length": f.minimum_length,
-                "value": f.value,
+                "value": value,
             })
         })
     };
@@ -363,7 +366,7 @@ fn custom_field(f: &CustomField) -> Value {
         "dropdown": (f.r#type == FieldType::Dropdown).then(|| json!({
             "default_value": f.default_value,
             "options": f.options.iter().map(|o| json!({"label": o.label, "value": o.value})).collect::<Vec<_>>(),
-            "value": f.value,
+            "value": value,
         })),
         "key": f.key,
         "label": {"custom": f.label, "type": "custom"},

@@ -678,22 +678,25 @@ fn summary_json(s: &Session, languages: Option<&str>, error: Option<String>) -> 
 /// (see `crate::limits`).
 pub async fn apply_code(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let (_, pairs) = match read_form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let typed = field(&pairs, "code");
     let outcome = checkout::apply_code(&ctx, &id, &typed, client).await;
-    respond(&ctx, &id, outcome, Notes { code_value: typed, ..Notes::default() }).await
+    let notes = Notes { code_value: typed, accept_language: accept_language(&headers), ..Notes::default() };
+    respond(&ctx, &id, outcome, notes).await
 }
 
 /// `POST /pay/{id}/promotion_code/remove` (the form has no fields, but must be one).
 pub async fn remove_code(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    if let Err(r) = read_form(req).await {
-        return r;
-    }
+    let headers = match read_form(req).await {
+        Ok((headers, _)) => headers,
+        Err(r) => return r,
+    };
     let outcome = checkout::remove_code(&ctx, &id).await;
-    respond(&ctx, &id, outcome, Notes::default()).await
+    respond(&ctx, &id, outcome, Notes { accept_language: accept_language(&headers), ..Notes::default() })
+        .await
 }
 
 /// `POST /pay/{id}`: the payment form. The card number and CVC are handed to the payment
@@ -719,24 +722,30 @@ pub async fn submit(State(ctx): State<AppState>, PageId(id): PageId, req: Reques
 
 /// `POST /pay/{id}/3ds` with `result=complete|fail`.
 pub async fn three_ds_result(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, pairs) = match read_form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let passed = field(&pairs, "result") == "complete";
     let outcome = pay::resolve_challenge(&ctx, &id, passed).await;
-    respond(&ctx, &id, outcome, Notes::default()).await
+    respond(&ctx, &id, outcome, Notes { accept_language: accept_language(&headers), ..Notes::default() })
+        .await
 }
 
 /// `POST /pay/{id}/paypal` with `decision=approve|cancel`.
 pub async fn paypal_decision(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, pairs) = match read_form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let approved = field(&pairs, "decision") == "approve";
     let outcome = pay::paypal(&ctx, &id, approved).await;
-    respond(&ctx, &id, outcome, Notes { method: Some("paypal".to_owned()), ..Notes::default() }).await
+    let notes = Notes {
+        method: Some("paypal".to_owned()),
+        accept_language: accept_language(&headers),
+        ..Notes::default()
+    };
+    respond(&ctx, &id, outcome, notes).await
 }
 
 /// The one place an action's outcome becomes a page or a redirect.

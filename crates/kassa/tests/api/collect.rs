@@ -797,3 +797,17 @@ async fn the_page_speaks_the_session_locale_or_the_browsers_language() {
     let r = page_post(&app, &format!("/pay/{}", s["id"].as_str().unwrap()), &filled_but("phone", None)).await;
     assert!(r.text.contains("Bitte Telefon angeben."), "{}", r.text);
 }
+
+/// The page stays light (issue 15): its HTML, stylesheet and script together under 30 KB, for a
+/// session that collects everything (the largest page: every control, both country selects).
+#[tokio::test]
+async fn the_page_with_every_control_weighs_under_30_kb() {
+    let app = TestApp::spawn().await;
+    let (s, ..) = collecting_session(&app, None).await;
+    let html = page_html(&app, s["id"].as_str().unwrap(), None).await;
+    let css = app.send(browser().get(app.url("/static/pay.css"))).await.text;
+    let js = app.send(browser().get(app.url("/static/pay.js"))).await.text;
+    let total = html.len() + css.len() + js.len();
+    println!("page weight: html {} + css {} + js {} = {total} bytes", html.len(), css.len(), js.len());
+    assert!(total < 30 * 1024, "html {} + css {} + js {} = {total} bytes", html.len(), css.len(), js.len());
+}
