@@ -738,8 +738,7 @@ pub fn tax_id_valid(kind: &str, value: &str) -> bool {
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     match kind {
         "eu_vat" => {
-            compact.len() > 2
-                && EU_VAT_PREFIXES.contains(&&compact[..2])
+            compact.get(..2).is_some_and(|p| EU_VAT_PREFIXES.contains(&p))
                 && (if compact.starts_with("RO") { 2..=10 } else { 8..=12 }).contains(&(compact.len() - 2))
                 && compact[2..].bytes().all(|b| b.is_ascii_alphanumeric())
                 && compact[2..].bytes().any(|b| b.is_ascii_digit())
@@ -974,6 +973,7 @@ mod tests {
             ("eu_vat", "DE123456789", "XX123456789"),
             ("eu_vat", "FR 12 345678901", "DE"),
             ("eu_vat", "ATU12345678", "DE12"),
+            ("eu_vat", "DE123456789", "é123456789"),
             ("gb_vat", "GB123456789", "GB12345678"),
             ("us_ein", "12-3456789", "123-456789"),
             ("au_abn", "12 345 678 901", "1234567890"),
