@@ -1,11 +1,12 @@
-//! The hosted page's languages (issue 15): every string of the checkout page and of the page a
-//! closed checkout shows, in English, German, French, Spanish, Dutch, Italian and Japanese, and
+//! The hosted page's languages (issue 15): every string of the checkout page, of the page a
+//! closed checkout shows and of the 3-D Secure and PayPal stand-ins, in English, German, French, Spanish, Dutch, Italian and Japanese, and
 //! amounts written as each language writes them (`€48.00` in English, `48,00 €` in German and
 //! French).
 //!
 //! The session's `locale` picks the language; `auto` (or none) follows the browser's
 //! `Accept-Language`; a language the page is not written in falls back to English. Messages that
-//! come from the rules (a declined card, a promotion code that does not apply) stay in English.
+//! come from the rules (a declined card, a promotion code that does not apply) and the error pages
+//! stay in English.
 
 use kassa_core::money::Currency;
 use kassa_core::session::collection::{Collection, Field, FieldError};
@@ -88,6 +89,18 @@ pub struct Strings {
     /// `{amount}`, `{merchant}`.
     pub transfer_body: &'static str,
     pub continue_: &'static str,
+    pub confirm_title: &'static str,
+    /// `{amount}`, `{merchant}`.
+    pub confirm_body: &'static str,
+    pub test_network: &'static str,
+    pub complete_auth: &'static str,
+    pub fail_auth: &'static str,
+    pub stand_in: &'static str,
+    /// `{amount}`, `{merchant}`.
+    pub paypal_body: &'static str,
+    pub paypal_as: &'static str,
+    pub approve: &'static str,
+    pub cancel_return: &'static str,
 }
 
 pub const EN: Strings = Strings {
@@ -162,6 +175,16 @@ pub const EN: Strings = Strings {
     transfer_heading: "Pay by bank transfer",
     transfer_body: "Transfer {amount} to {merchant} and quote this reference, so that the payment is matched to your order:",
     continue_: "Continue",
+    confirm_title: "Confirm your payment",
+    confirm_body: "Your bank asks you to confirm this payment of {amount} to {merchant}.",
+    test_network: "This is kassa's test network: choose what your bank would answer.",
+    complete_auth: "Complete authentication",
+    fail_auth: "Fail authentication",
+    stand_in: "kassa test stand-in",
+    paypal_body: "Pay {amount} to {merchant}",
+    paypal_as: "as",
+    approve: "Approve payment",
+    cancel_return: "Cancel and return",
 };
 
 pub const DE: Strings = Strings {
@@ -236,6 +259,16 @@ pub const DE: Strings = Strings {
     transfer_heading: "Per Banküberweisung zahlen",
     transfer_body: "Überweisen Sie {amount} an {merchant} mit diesem Verwendungszweck, damit die Zahlung Ihrer Bestellung zugeordnet wird:",
     continue_: "Weiter",
+    confirm_title: "Zahlung bestätigen",
+    confirm_body: "Ihre Bank bittet Sie, diese Zahlung von {amount} an {merchant} zu bestätigen.",
+    test_network: "Dies ist das Testnetz von kassa: Wählen Sie, was Ihre Bank antworten würde.",
+    complete_auth: "Authentifizierung abschließen",
+    fail_auth: "Authentifizierung fehlschlagen lassen",
+    stand_in: "Test-Platzhalter von kassa",
+    paypal_body: "{amount} an {merchant} zahlen",
+    paypal_as: "als",
+    approve: "Zahlung genehmigen",
+    cancel_return: "Abbrechen und zurück",
 };
 
 pub const FR: Strings = Strings {
@@ -310,6 +343,16 @@ pub const FR: Strings = Strings {
     transfer_heading: "Payer par virement",
     transfer_body: "Virez {amount} à {merchant} en indiquant cette référence, pour que le paiement soit rattaché à votre commande :",
     continue_: "Continuer",
+    confirm_title: "Confirmez votre paiement",
+    confirm_body: "Votre banque vous demande de confirmer ce paiement de {amount} à {merchant}.",
+    test_network: "Ceci est le réseau de test de kassa : choisissez ce que répondrait votre banque.",
+    complete_auth: "Terminer l’authentification",
+    fail_auth: "Faire échouer l’authentification",
+    stand_in: "substitut de test de kassa",
+    paypal_body: "Payer {amount} à {merchant}",
+    paypal_as: "en tant que",
+    approve: "Approuver le paiement",
+    cancel_return: "Annuler et revenir",
 };
 
 pub const ES: Strings = Strings {
@@ -384,6 +427,16 @@ pub const ES: Strings = Strings {
     transfer_heading: "Pagar por transferencia",
     transfer_body: "Transfiere {amount} a {merchant} indicando esta referencia, para que el pago se asocie a tu pedido:",
     continue_: "Continuar",
+    confirm_title: "Confirma tu pago",
+    confirm_body: "Tu banco te pide confirmar este pago de {amount} a {merchant}.",
+    test_network: "Esta es la red de prueba de kassa: elige lo que respondería tu banco.",
+    complete_auth: "Completar la autenticación",
+    fail_auth: "Hacer fallar la autenticación",
+    stand_in: "sustituto de prueba de kassa",
+    paypal_body: "Pagar {amount} a {merchant}",
+    paypal_as: "como",
+    approve: "Aprobar el pago",
+    cancel_return: "Cancelar y volver",
 };
 
 pub const NL: Strings = Strings {
@@ -458,6 +511,16 @@ pub const NL: Strings = Strings {
     transfer_heading: "Betalen per overschrijving",
     transfer_body: "Maak {amount} over aan {merchant} met deze referentie, zodat de betaling bij je bestelling hoort:",
     continue_: "Doorgaan",
+    confirm_title: "Bevestig je betaling",
+    confirm_body: "Je bank vraagt je deze betaling van {amount} aan {merchant} te bevestigen.",
+    test_network: "Dit is het testnetwerk van kassa: kies wat je bank zou antwoorden.",
+    complete_auth: "Authenticatie voltooien",
+    fail_auth: "Authenticatie laten mislukken",
+    stand_in: "testvervanger van kassa",
+    paypal_body: "{amount} betalen aan {merchant}",
+    paypal_as: "als",
+    approve: "Betaling goedkeuren",
+    cancel_return: "Annuleren en terug",
 };
 
 pub const IT: Strings = Strings {
@@ -532,6 +595,16 @@ pub const IT: Strings = Strings {
     transfer_heading: "Paga con bonifico",
     transfer_body: "Bonifica {amount} a {merchant} indicando questo riferimento, così il pagamento viene abbinato al tuo ordine:",
     continue_: "Continua",
+    confirm_title: "Conferma il pagamento",
+    confirm_body: "La tua banca ti chiede di confermare questo pagamento di {amount} a {merchant}.",
+    test_network: "Questa è la rete di test di kassa: scegli cosa risponderebbe la tua banca.",
+    complete_auth: "Completa l’autenticazione",
+    fail_auth: "Fai fallire l’autenticazione",
+    stand_in: "sostituto di prova di kassa",
+    paypal_body: "Paga {amount} a {merchant}",
+    paypal_as: "come",
+    approve: "Approva il pagamento",
+    cancel_return: "Annulla e torna indietro",
 };
 
 pub const JA: Strings = Strings {
@@ -606,6 +679,16 @@ pub const JA: Strings = Strings {
     transfer_heading: "銀行振込でのお支払い",
     transfer_body: "{merchant} へ {amount} を、次の参照番号を記載してお振込みください：",
     continue_: "続ける",
+    confirm_title: "お支払いの確認",
+    confirm_body: "銀行から {merchant} への {amount} のお支払いの確認を求められています。",
+    test_network: "これは kassa のテストネットワークです。銀行の応答を選んでください。",
+    complete_auth: "認証を完了する",
+    fail_auth: "認証を失敗させる",
+    stand_in: "kassa のテスト用代替ページ",
+    paypal_body: "{merchant} に {amount} を支払う",
+    paypal_as: "アカウント：",
+    approve: "支払いを承認",
+    cancel_return: "キャンセルして戻る",
 };
 
 const ALL: [&Strings; 7] = [&EN, &DE, &FR, &ES, &NL, &IT, &JA];
@@ -768,6 +851,8 @@ mod tests {
                 (s.malformed, &["{field}"]),
                 (s.expired, &["{merchant}"]),
                 (s.transfer_body, &["{amount}", "{merchant}"]),
+                (s.confirm_body, &["{amount}", "{merchant}"]),
+                (s.paypal_body, &["{amount}", "{merchant}"]),
             ] {
                 for h in holes {
                     assert!(t.contains(h), "{}: {t} lacks {h}", s.lang);

@@ -188,6 +188,7 @@ struct ClosedPage {
 #[derive(Template)]
 #[template(path = "three_ds.html")]
 struct ThreeDsPage {
+    t: &'static Strings,
     id: String,
     merchant: String,
     amount: String,
@@ -196,6 +197,7 @@ struct ThreeDsPage {
 #[derive(Template)]
 #[template(path = "paypal.html")]
 struct PaypalPage {
+    t: &'static Strings,
     id: String,
     merchant: String,
     amount: String,
@@ -464,20 +466,22 @@ fn checkout_page(
 }
 
 /// `GET /pay/{id}/3ds`: the test network's 3-D Secure challenge.
-pub async fn three_ds(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+pub async fn three_ds(State(ctx): State<AppState>, PageId(id): PageId, headers: HeaderMap) -> Response {
     approval_page(&ctx, &id, Approving::Challenge, |session, merchant| {
-        let amount = i18n::EN.money(session.currency, session.amount_total);
-        ThreeDsPage { id: id.clone(), merchant, amount }.render()
+        let t = i18n::negotiate(session.collection.locale.as_deref(), accept_language(&headers).as_deref());
+        let amount = t.money(session.currency, session.pending_amount.unwrap_or(session.amount_total));
+        ThreeDsPage { t, id: id.clone(), merchant, amount }.render()
     })
     .await
 }
 
 /// `GET /pay/{id}/paypal`: kassa's stand-in for PayPal's approval page.
-pub async fn paypal(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+pub async fn paypal(State(ctx): State<AppState>, PageId(id): PageId, headers: HeaderMap) -> Response {
     approval_page(&ctx, &id, Approving::Paypal, |session, merchant| {
-        let amount = i18n::EN.money(session.currency, session.amount_total);
+        let t = i18n::negotiate(session.collection.locale.as_deref(), accept_language(&headers).as_deref());
+        let amount = t.money(session.currency, session.pending_amount.unwrap_or(session.amount_total));
         let email = session.pending_buyer.as_ref().and_then(|b| b.email.clone());
-        PaypalPage { id: id.clone(), merchant, amount, email }.render()
+        PaypalPage { t, id: id.clone(), merchant, amount, email }.render()
     })
     .await
 }

@@ -811,3 +811,26 @@ async fn the_page_with_every_control_weighs_under_30_kb() {
     println!("page weight: html {} + css {} + js {} = {total} bytes", html.len(), css.len(), js.len());
     assert!(total < 30 * 1024, "html {} + css {} + js {} = {total} bytes", html.len(), css.len(), js.len());
 }
+
+#[tokio::test]
+async fn the_3ds_and_paypal_stand_ins_speak_the_page_language_too() {
+    let app = TestApp::spawn().await;
+    let price = app.price(4800, "eur").await;
+    let s =
+        app.session(with(&price, json!({"locale": "fr", "payment_method_types": ["card", "paypal"]}))).await;
+    let sid = s["id"].as_str().unwrap();
+    let mut form = filled_but("card_number", Some("4000002760003184"));
+    form.retain(|(k, _)| !k.starts_with("custom_field") && *k != "terms");
+    let r = page_post(&app, &format!("/pay/{sid}"), &form).await;
+    assert_eq!(r.header("location"), Some(format!("/pay/{sid}/3ds").as_str()), "{}", r.text);
+    let html = app.send(browser().get(app.url(&format!("/pay/{sid}/3ds")))).await.text;
+    assert!(html.contains("<html lang=\"fr\">") && html.contains("Confirmez votre paiement"), "{html}");
+    assert!(html.contains("96,00\u{a0}€"), "{html}");
+    page_post(&app, &format!("/pay/{sid}/3ds"), &[("result", "fail")]).await;
+    let mut form = filled_but("payment_method", Some("paypal"));
+    form.retain(|(k, _)| !k.starts_with("card_"));
+    let r = page_post(&app, &format!("/pay/{sid}"), &form).await;
+    assert_eq!(r.header("location"), Some(format!("/pay/{sid}/paypal").as_str()), "{}", r.text);
+    let html = app.send(browser().get(app.url(&format!("/pay/{sid}/paypal")))).await.text;
+    assert!(html.contains("Approuver le paiement") && html.contains("Payer 96,00\u{a0}€"), "{html}");
+}
