@@ -662,9 +662,14 @@ async fn a_missing_or_malformed_value_is_refused_naming_the_field_and_nothing_is
     let got = app.get(&format!("{PATH}/{id}")).await;
     assert_eq!((&got.ok()["status"], &got.ok()["customer_details"]), (&json!("open"), &Value::Null));
     assert_eq!(got.ok()["custom_fields"][0]["numeric"]["value"], Value::Null);
-    // An optional field may be left out.
-    let r = page_post(&app, &path, &filled_but("custom_field[size]", None)).await;
+    // An optional field may be left out, and so may the promotions checkbox (opting out).
+    let mut form = filled_but("custom_field[size]", None);
+    form.retain(|(k, _)| *k != "promotions");
+    let r = page_post(&app, &path, &form).await;
     assert_eq!(r.status, 303, "{}", r.text);
+    let got = app.get(&format!("{PATH}/{id}")).await;
+    assert_eq!(got.ok()["consent"], json!({"promotions": "opt_out", "terms_of_service": "accepted"}));
+    assert_eq!(got.ok()["custom_fields"][1]["dropdown"]["value"], Value::Null);
 }
 
 #[tokio::test]
