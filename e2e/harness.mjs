@@ -768,11 +768,11 @@ async function screenshotOpenPages(contexts, base) {
   }
 }
 
-/** The amount in a formatted total such as "43.50 USD" or "−4.35 USD", in minor units, unsigned. */
+/** The amount in an English-formatted total such as "$43.50", "−$4.35" or "$1,043.50", in minor units, unsigned. */
 export function minorUnits(text) {
-  const m = /\d+(?:\.\d+)?/.exec(text);
+  const m = /\d[\d,]*(?:\.\d+)?/.exec(text);
   if (!m) {
     throw new Error(`no amount in ${JSON.stringify(text)}`);
   }
-  return Number(m[0].replace(".", ""));
+  return Number(m[0].replace(/[.,]/g, ""));
 }

@@ -60,7 +60,7 @@ h.test("the page shows each line, the totals and every control with its data-tes
   assert.equal(await lines.nth(0).getAttribute("data-price"), shirt.id);
   assert.equal(await lines.nth(1).getAttribute("data-price"), sticker.id);
   assert.match(await lines.nth(0).textContent(), /Organic cotton T-shirt/);
-  assert.match(await lines.nth(0).textContent(), /20\.00 USD/);
+  assert.match(await lines.nth(0).textContent(), /\$20\.00/);
   assert.match(await lines.nth(1).textContent(), /Sticker pack/);
 
   // The adjustable line has the quantity controls, the fixed one has none.
@@ -71,8 +71,8 @@ h.test("the page shows each line, the totals and every control with its data-tes
   }
   assert.equal(await $(shirtLine, "quantity-input").inputValue(), "2");
 
-  await expectText(page, "subtotal-amount", "43.50 USD");
-  await expectText(page, "total-amount", "43.50 USD");
+  await expectText(page, "subtotal-amount", "$43.50");
+  await expectText(page, "total-amount", "$43.50");
   assert.equal(await $(page, "discount-amount").count(), 0, "no discount yet");
   assert.equal(await $(page, "applied-discount").count(), 0, "no discount yet");
   assert.equal(await $(page, "trial-notice").count(), 0, "no trial in payment mode");
@@ -104,7 +104,7 @@ h.test("the page shows each line, the totals and every control with its data-tes
   assert.ok(await $(page, "payment-method-card").isChecked(), "the first method is chosen");
   assert.equal(await $(page, "payment-method-customer_balance").count(), 0, "only the session's methods");
   assert.equal(await $(page, "cancel-link").getAttribute("href"), h.merchant.cancelUrl);
-  assert.match(await $(page, "submit-button").textContent(), /43\.50 USD/);
+  assert.match(await $(page, "submit-button").textContent(), /\$43\.50/);
 
   // The error slots exist and are empty until something goes wrong.
   for (const id of ["promo-code-error", "payment-error"]) {
@@ -127,7 +127,7 @@ h.test("a subscription with a trial shows the trial and what is due today", asyn
   assert.match(await $(page, "line-item").textContent(), /per month/);
   assert.ok(await $(page, "trial-notice").isVisible());
   assert.match(await $(page, "trial-notice").textContent(), /14-day/);
-  assert.match(await $(page, "trial-notice").textContent(), /15\.00 USD/);
+  assert.match(await $(page, "trial-notice").textContent(), /\$15\.00/);
   assert.equal(minorUnits(await $(page, "total-amount").textContent()), session.amount_total);
   assert.equal(session.amount_total, 0, "nothing is due today during a trial");
   assert.equal(await $(page, "cancel-link").count(), 0, "no cancel_url, no link");
@@ -144,8 +144,8 @@ h.test("a merchant-given discount is shown and cannot be removed", async () => {
   const page = await h.newPage();
   await page.goto(session.url);
   assert.ok(await $(page, "applied-discount").isVisible());
-  await expectText(page, "discount-amount", "−10.00 USD");
-  await expectText(page, "total-amount", "30.00 USD");
+  await expectText(page, "discount-amount", "−$10.00");
+  await expectText(page, "total-amount", "$30.00");
   assert.equal(await $(page, "promo-code-remove").count(), 0);
   assert.equal(await $(page, "promo-code-input").count(), 0, "no code field beside a merchant discount");
 });
@@ -164,11 +164,11 @@ h.test("live totals: + and typed quantities update the totals in place and are s
   ]);
   assert.match(post.headers().accept ?? "", /application\/json/);
   assert.equal((await post.response()).status(), 200);
-  await expectText(page, "subtotal-amount", "63.50 USD");
-  await expectText(page, "total-amount", "63.50 USD");
+  await expectText(page, "subtotal-amount", "$63.50");
+  await expectText(page, "total-amount", "$63.50");
   assert.equal(await $(line, "quantity-input").inputValue(), "3");
-  assert.match(await line.textContent(), /60\.00 USD/, "the line total follows");
-  assert.match(await $(page, "submit-button").textContent(), /63\.50 USD/, "so does the pay button");
+  assert.match(await line.textContent(), /\$60\.00/, "the line total follows");
+  assert.match(await $(page, "submit-button").textContent(), /\$63\.50/, "so does the pay button");
   assert.equal(await marked(page), "still here", "no reload");
   let saved = await h.kassa.getSession(session.id, ["line_items"]);
   assert.equal(saved.amount_total, 6350);
@@ -182,8 +182,8 @@ h.test("live totals: + and typed quantities update the totals in place and are s
     page.waitForResponse((r) => r.url().endsWith(`/pay/${session.id}/quantities`)),
     input.press("Enter"),
   ]);
-  await expectText(page, "total-amount", "103.50 USD");
-  await expectText(page, "subtotal-amount", "103.50 USD");
+  await expectText(page, "total-amount", "$103.50");
+  await expectText(page, "subtotal-amount", "$103.50");
   assert.equal(await marked(page), "still here", "Enter does not reload the page");
   saved = await h.kassa.getSession(session.id);
   assert.equal(saved.amount_total, 10350);
@@ -193,7 +193,7 @@ h.test("live totals: + and typed quantities update the totals in place and are s
     page.waitForResponse((r) => r.url().endsWith(`/pay/${session.id}/quantities`)),
     $(line, "quantity-decrease").click(),
   ]);
-  await expectText(page, "total-amount", "83.50 USD");
+  await expectText(page, "total-amount", "$83.50");
   assert.equal((await h.kassa.getSession(session.id)).amount_total, 8350);
 
   // Beyond the bounds (maximum 10): refused, nothing saved, the total stays.
@@ -204,7 +204,7 @@ h.test("live totals: + and typed quantities update the totals in place and are s
   ]);
   assert.equal(refused.status(), 400);
   await eventually(async () => assert.equal(await input.inputValue(), "4", "the input goes back to the saved quantity"));
-  await expectText(page, "total-amount", "83.50 USD");
+  await expectText(page, "total-amount", "$83.50");
   assert.equal((await h.kassa.getSession(session.id)).amount_total, 8350);
   assert.equal(await marked(page), "still here");
 });
@@ -218,9 +218,9 @@ h.test("a promotion code typed in lowercase applies, can be removed, and an unkn
   await $(page, "promo-code-input").fill("spring");
   await h.formPost(page, "/promotion_code", () => $(page, "promo-code-apply").click());
   await $(page, "applied-discount").waitFor();
-  await expectText(page, "discount-amount", "−4.35 USD");
-  await expectText(page, "total-amount", "39.15 USD");
-  await expectText(page, "subtotal-amount", "43.50 USD");
+  await expectText(page, "discount-amount", "−$4.35");
+  await expectText(page, "total-amount", "$39.15");
+  await expectText(page, "subtotal-amount", "$43.50");
   let saved = await h.kassa.getSession(session.id);
   assert.equal(saved.amount_total, 3915);
   assert.equal(saved.total_details.amount_discount, 435);
@@ -230,14 +230,14 @@ h.test("a promotion code typed in lowercase applies, can be removed, and an unkn
     page.waitForResponse((r) => r.url().endsWith(`/pay/${session.id}/quantities`)),
     $(page, "quantity-increase").click(),
   ]);
-  await expectText(page, "discount-amount", "−6.35 USD");
-  await expectText(page, "total-amount", "57.15 USD");
+  await expectText(page, "discount-amount", "−$6.35");
+  await expectText(page, "total-amount", "$57.15");
   assert.equal((await h.kassa.getSession(session.id)).amount_total, 5715);
 
   // Remove it again.
   await h.formPost(page, "/promotion_code/remove", () => $(page, "promo-code-remove").click());
   await $(page, "applied-discount").waitFor({ state: "detached" });
-  await expectText(page, "total-amount", "63.50 USD");
+  await expectText(page, "total-amount", "$63.50");
   saved = await h.kassa.getSession(session.id);
   assert.equal(saved.amount_total, 6350);
   assert.equal(saved.total_details.amount_discount, 0);
@@ -251,7 +251,7 @@ h.test("a promotion code typed in lowercase applies, can be removed, and an unkn
   });
   assert.ok(await $(page, "promo-code-error").isVisible());
   assert.equal(await $(page, "applied-discount").count(), 0);
-  await expectText(page, "total-amount", "63.50 USD");
+  await expectText(page, "total-amount", "$63.50");
   assert.equal(await $(page, "promo-code-input").inputValue(), "NOPE-NOT-A-CODE", "the typed code is kept");
   assert.equal((await h.kassa.getSession(session.id)).amount_total, 6350);
 });
@@ -342,8 +342,8 @@ h.test("without JavaScript the + button and quantity-update post the form and th
   assert.notEqual(post.request().headers().accept ?? "", "application/json");
   await page.waitForURL(session.url);
   await page.waitForLoadState();
-  await expectText(page, "total-amount", "63.50 USD");
-  await expectText(page, "subtotal-amount", "63.50 USD");
+  await expectText(page, "total-amount", "$63.50");
+  await expectText(page, "subtotal-amount", "$63.50");
   assert.equal(await $(page, "quantity-input").inputValue(), "3");
   assert.equal((await h.kassa.getSession(session.id)).amount_total, 6350);
 
@@ -351,14 +351,14 @@ h.test("without JavaScript the + button and quantity-update post the form and th
   await $(page, "quantity-input").fill("5");
   await h.formPost(page, "/quantities", () => $(page, "quantity-update").click());
   await page.waitForURL(session.url);
-  await expectText(page, "total-amount", "103.50 USD");
+  await expectText(page, "total-amount", "$103.50");
   assert.equal((await h.kassa.getSession(session.id)).amount_total, 10350);
 
   // A promotion code, too.
   await $(page, "promo-code-input").fill("spring");
   await h.formPost(page, "/promotion_code", () => $(page, "promo-code-apply").click());
   await $(page, "applied-discount").waitFor();
-  await expectText(page, "total-amount", "93.15 USD");
+  await expectText(page, "total-amount", "$93.15");
 
   // Both payment methods' fields are simply all there.
   assert.ok(await $(page, "card-number-input").isVisible());

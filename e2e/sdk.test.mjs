@@ -605,3 +605,68 @@ h.test("every object carries the fields stripe-node's types declare as always pr
   const unexpected = missing.filter((path) => !KNOWN_GAPS.has(path));
   assert.deepEqual(unexpected, [], "fields a typed client would find undefined");
 });
+
+h.test("shipping rates and what the page collects read back as stripe-node's types declare (issue 15)", async () => {
+  const p = await price(2400, { name: "Collected" });
+  const rate = await stripe().shippingRates.create({
+    display_name: "Ground",
+    type: "fixed_amount",
+    fixed_amount: { amount: 700, currency: "usd" },
+    delivery_estimate: { minimum: { unit: "business_day", value: 2 }, maximum: { unit: "business_day", value: 4 } },
+  });
+  assert.equal(rate.object, "shipping_rate");
+  assert.equal((await stripe().shippingRates.update(rate.id, { active: false, metadata: { a: "b" } })).active, false);
+  await stripe().shippingRates.update(rate.id, { active: true });
+  const rates = await stripe().shippingRates.list({ limit: 1, active: true });
+  assert.equal(rates.data[0].id, rate.id);
+  const customer = await stripe().customers.create({ email: `${id("collect")}@example.test` });
+  const s = await stripe().checkout.sessions.create({
+    line_items: [{ price: p.id, quantity: 1 }],
+    success_url: h.merchant.successUrl,
+    customer: customer.id,
+    customer_update: { address: "auto", name: "auto", shipping: "auto" },
+    billing_address_collection: "required",
+    shipping_address_collection: { allowed_countries: ["US", "CA"] },
+    shipping_options: [
+      { shipping_rate: rate.id },
+      { shipping_rate_data: { display_name: "Air", type: "fixed_amount", fixed_amount: { amount: 2500, currency: "usd" } } },
+    ],
+    phone_number_collection: { enabled: true },
+    tax_id_collection: { enabled: true },
+    consent_collection: { terms_of_service: "required", promotions: "auto" },
+    custom_fields: [{ key: "ref", label: { type: "custom", custom: "Reference" }, type: "text" }],
+    custom_text: { submit: { message: "Thanks" } },
+    submit_type: "pay",
+    locale: "auto",
+  });
+  assert.equal(s.amount_total, 3100);
+  // Pay with a plain form post, as the page does without JavaScript.
+  const form = new URLSearchParams({
+    email: customer.email, name: "Grace Hopper", payment_method: "card",
+    card_number: "4242424242424242", card_expiry: "12/34", card_cvc: "123",
+    phone: "+1 555 123 4567", shipping_name: "Grace Hopper", shipping_line1: "1 Main St",
+    shipping_city: "Arlington", shipping_postal_code: "22201", shipping_state: "VA", shipping_country: "US",
+    address_line1: "2 Side St", address_city: "Toronto", address_postal_code: "M5V 2T6", address_country: "CA",
+    tax_id_type: "us_ein", tax_id_value: "12-3456789", "custom_field[ref]": "A-1", terms: "accepted",
+  });
+  const r = await fetch(`${h.kassa.baseUrl}/pay/${s.id}`, {
+    method: "POST", redirect: "manual",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: form.toString(),
+  });
+  assert.equal(r.status, 303, await r.text());
+  const done = await stripe().checkout.sessions.retrieve(s.id, { expand: ["shipping_cost.shipping_rate"] });
+  assert.equal(done.status, "complete");
+  assert.equal(done.shipping_cost.shipping_rate.id, rate.id);
+  assert.equal(done.customer_details.tax_ids[0].value, "12-3456789");
+  assert.equal(done.custom_fields[0].text.value, "A-1");
+  assert.deepEqual(done.consent, { promotions: "opt_out", terms_of_service: "accepted" });
+  const updated = await stripe().customers.retrieve(customer.id);
+  assert.equal(updated.address.city, "Toronto");
+  assert.equal(updated.shipping.name, "Grace Hopper");
+  const missing = [
+    ...missingFields(rate, "ShippingRates", "ShippingRate"),
+    ...missingFields(done, "Checkout/Sessions", "Session"),
+    ...missingFields(updated, "Customers", "Customer"),
+  ].filter((path) => !KNOWN_GAPS.has(path.replace(/\[\d+\]/g, "[]")));
+  assert.deepEqual(missing, [], "fields a typed client would find undefined");
+});

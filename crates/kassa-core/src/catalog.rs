@@ -336,6 +336,14 @@ pub struct Customer {
     /// Whether the customer has ever paid (for first-time-only promotion codes). Not shown.
     #[serde(default)]
     pub has_paid: bool,
+    /// What a checkout collected (issue 15): at completion for a new customer, and for an
+    /// existing one as `customer_update` says.
+    #[serde(default)]
+    pub address: Option<crate::session::collection::Address>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub shipping: Option<crate::session::collection::ShippingDetails>,
 }
 
 impl Customer {
@@ -350,6 +358,9 @@ impl Customer {
             cash_balance: Default::default(),
             test_clock: None,
             has_paid: false,
+            address: None,
+            phone: None,
+            shipping: None,
         })
     }
 

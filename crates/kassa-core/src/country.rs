@@ -1,7 +1,8 @@
 //! ISO 3166-1 alpha-2 country codes: what an address's `country`, a tax rate's `country` and a
 //! session's `shipping_address_collection[allowed_countries]` may name.
 
-/// Every officially assigned ISO 3166-1 alpha-2 code, sorted.
+/// Every officially assigned ISO 3166-1 alpha-2 code, and `XK` (Kosovo, user-assigned, which
+/// Stripe accepts), sorted.
 pub const CODES: &[&str] = &[
     "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA",
     "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV",
@@ -17,7 +18,7 @@ pub const CODES: &[&str] = &[
     "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM",
     "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL",
     "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE",
-    "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+    "VG", "VI", "VN", "VU", "WF", "WS", "XK", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
 /// `code` (any case) as an assigned ISO 3166-1 alpha-2 code in upper case, or `None`.
@@ -33,7 +34,7 @@ mod tests {
     #[test]
     fn the_list_is_sorted_and_complete() {
         assert!(CODES.windows(2).all(|w| w[0] < w[1]), "binary_search needs order");
-        assert_eq!(CODES.len(), 249, "ISO 3166-1 assigns 249 codes");
+        assert_eq!(CODES.len(), 250, "ISO 3166-1 assigns 249 codes, and Stripe takes XK");
     }
 
     #[test]

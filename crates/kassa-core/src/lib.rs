@@ -12,6 +12,7 @@
 //! - [`billing`]: what a completed checkout creates — payment intents, payment methods,
 //!   subscriptions, invoices — in their storage form.
 //! - [`renewal`]: subscriptions over time — periods, renewals, dunning, coupon durations.
+//! - [`shipping`]: shipping rates, which a checkout session offers and adds to its total.
 //! - [`session`]: the checkout session — every creation rule of SPEC §5, totals, state machine.
 //! - [`params`]: the typed requests, decoded from JSON or Stripe's form encoding alike.
 //! - [`store`]: the [`store::Store`] port that the storage backends implement: a generic record
@@ -39,6 +40,7 @@ pub mod params;
 pub mod payment;
 pub mod renewal;
 pub mod session;
+pub mod shipping;
 pub mod store;
 pub mod tax;
 pub mod time;

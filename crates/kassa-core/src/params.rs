@@ -336,6 +336,10 @@ list_params!(
     TaxRateList { active: Option<Bool>, inclusive: Option<Bool> }
 );
 list_params!(
+    /// `GET /shipping_rates`
+    ShippingRateList { active: Option<Bool>, currency: Option<String> }
+);
+list_params!(
     /// `GET /webhook_deliveries` (kassa's own: every attempt at sending an event).
     WebhookDeliveryList { webhook_endpoint: Option<String>, event: Option<String>, status: Option<String> }
 );
@@ -642,6 +646,37 @@ pub struct SessionCreate {
     pub client_reference_id: Option<String>,
     pub metadata: Option<MetadataParam>,
     pub expires_at: Option<Int>,
+    // What the hosted page collects (issue 15): see `session::collection`.
+    pub billing_address_collection: Option<String>,
+    pub shipping_address_collection: Option<crate::session::collection::ShippingAddressCollectionParam>,
+    pub shipping_options: Option<Vec<crate::session::collection::ShippingOptionParam>>,
+    pub phone_number_collection: Option<crate::session::collection::EnabledParam>,
+    pub tax_id_collection: Option<crate::session::collection::TaxIdCollectionParam>,
+    pub consent_collection: Option<crate::session::collection::ConsentCollectionParam>,
+    pub custom_fields: Option<Vec<crate::session::collection::CustomFieldParam>>,
+    pub custom_text: Option<crate::session::collection::CustomTextParam>,
+    pub submit_type: Option<String>,
+    pub locale: Option<String>,
+    pub customer_update: Option<crate::session::collection::CustomerUpdateParam>,
+}
+
+impl SessionCreate {
+    /// Take the collection parameters out of the request, for `session::collection`.
+    pub fn take_collection(&mut self) -> crate::session::collection::CollectionParams {
+        crate::session::collection::CollectionParams {
+            billing_address_collection: self.billing_address_collection.take(),
+            shipping_address_collection: self.shipping_address_collection.take(),
+            shipping_options: self.shipping_options.take(),
+            phone_number_collection: self.phone_number_collection.take(),
+            tax_id_collection: self.tax_id_collection.take(),
+            consent_collection: self.consent_collection.take(),
+            custom_fields: self.custom_fields.take(),
+            custom_text: self.custom_text.take(),
+            submit_type: self.submit_type.take(),
+            locale: self.locale.take(),
+            customer_update: self.customer_update.take(),
+        }
+    }
 }
 
 // How the wrappers look on the wire, for the OpenAPI document (`schemars`): as Stripe's own document

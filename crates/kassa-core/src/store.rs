@@ -78,6 +78,7 @@ pub enum Kind {
     WebhookDelivery,
     TestClock,
     TaxRate,
+    ShippingRate,
 }
 
 impl Kind {
@@ -98,6 +99,7 @@ impl Kind {
         Kind::WebhookDelivery,
         Kind::TestClock,
         Kind::TaxRate,
+        Kind::ShippingRate,
     ];
 
     pub fn table(self) -> &'static str {
@@ -118,6 +120,7 @@ impl Kind {
             Self::WebhookDelivery => "webhook_deliveries",
             Self::TestClock => "test_clocks",
             Self::TaxRate => "tax_rates",
+            Self::ShippingRate => "shipping_rates",
         }
     }
 
@@ -140,6 +143,7 @@ impl Kind {
             Self::WebhookDelivery => "webhook_delivery",
             Self::TestClock => "test_helpers.test_clock",
             Self::TaxRate => "tax_rate",
+            Self::ShippingRate => "shipping_rate",
         }
     }
 
@@ -170,6 +174,7 @@ impl Kind {
             Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status, Column::DueAt],
             Self::TestClock => &[Column::Status, Column::LockedUntil],
             Self::TaxRate => &[Column::Active, Column::Inclusive],
+            Self::ShippingRate => &[Column::Active, Column::Currency],
         }
     }
 }
@@ -794,6 +799,19 @@ impl Record for crate::tax::TaxRate {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.active.into(), self.inclusive.into()]
+    }
+}
+
+impl Record for crate::shipping::ShippingRate {
+    const KIND: Kind = Kind::ShippingRate;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.active.into(), self.currency.as_str().into()]
     }
 }
 

@@ -278,13 +278,13 @@ fn div_half_up(n: i128, d: i128) -> i128 {
 /// `(id, percentage, inclusive)`), for a buyer of `liability`. See the module docs.
 pub fn line_taxes(amount: i64, rates: &[(&str, TaxPercent, bool)], liability: Liability) -> Vec<LineTax> {
     let amount = amount.max(0);
-    const WHOLE: i128 = TaxPercent::WHOLE as i128;
+    let whole = i128::from(TaxPercent::WHOLE);
     let inclusive_sum: i128 = rates.iter().filter(|r| r.2).map(|r| i128::from(r.1.0)).sum();
     let (taxable, inclusive_total) = match liability {
         // Nobody pays tax: the whole amount is the price, nothing of it is tax.
         Liability::Exempt | Liability::ReverseCharge => (amount, 0),
         Liability::Taxed => {
-            let taxable = div_half_up(i128::from(amount) * WHOLE, WHOLE + inclusive_sum);
+            let taxable = div_half_up(i128::from(amount) * whole, whole + inclusive_sum);
             // taxable ≤ amount, so both fit.
             let taxable = i64::try_from(taxable).unwrap_or(amount);
             (taxable, amount - taxable)
@@ -331,7 +331,7 @@ pub fn line_taxes(amount: i64, rates: &[(&str, TaxPercent, bool)], liability: Li
                     (next_inclusive.next().unwrap_or(0), TaxabilityReason::StandardRated)
                 }
                 Liability::Taxed => {
-                    let tax = div_half_up(i128::from(taxable) * i128::from(percentage.0), WHOLE);
+                    let tax = div_half_up(i128::from(taxable) * i128::from(percentage.0), whole);
                     (i64::try_from(tax).unwrap_or(i64::MAX), TaxabilityReason::StandardRated)
                 }
             };

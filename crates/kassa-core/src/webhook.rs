@@ -85,6 +85,7 @@ event_types! {
     PaymentIntentPaymentFailed => "payment_intent.payment_failed",
     PaymentIntentCanceled => "payment_intent.canceled",
     CustomerCreated => "customer.created",
+    CustomerUpdated => "customer.updated",
     CustomerSubscriptionCreated => "customer.subscription.created",
     CustomerSubscriptionUpdated => "customer.subscription.updated",
     CustomerSubscriptionDeleted => "customer.subscription.deleted",

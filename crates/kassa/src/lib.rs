@@ -32,6 +32,7 @@ pub mod config;
 pub mod fingerprint_key;
 pub mod form;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod limits;
 pub mod listen;

@@ -49,6 +49,7 @@ pub fn components() -> Map<String, Value> {
     add("webhook_endpoint", webhook_endpoint());
     add("webhook_delivery", webhook_delivery());
     add("test_helpers.test_clock", test_clock());
+    add("shipping_rate", shipping_rate());
     add("customer_cash_balance_transaction", cash_balance_transaction());
     for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock"] {
         add(&format!("deleted_{deleted}"), deleted_object(deleted));
@@ -251,7 +252,7 @@ fn customer() -> Value {
     object(&[
         ("id", string()),
         ("object", tag("customer")),
-        ("address", always_null()),
+        ("address", nullable(address())),
         ("balance", int()),
         ("cash_balance", cash_balance),
         ("created", int()),
@@ -275,9 +276,12 @@ fn customer() -> Value {
         ("livemode", boolean()),
         ("metadata", metadata()),
         ("name", nstring()),
-        ("phone", always_null()),
+        ("phone", nstring()),
         ("preferred_locales", empty_array()),
-        ("shipping", always_null()),
+        (
+            "shipping",
+            nullable(object(&[("address", address()), ("name", string()), ("phone", always_null())])),
+        ),
         ("tax_exempt", tag("none")),
         ("test_clock", nullable(expandable("test_helpers.test_clock"))),
     ])
@@ -388,14 +392,39 @@ fn session() -> Value {
         ("promotion_code", nullable(expandable("promotion_code"))),
     ]);
     let customer_details = object(&[
-        ("address", always_null()),
+        ("address", nullable(address())),
         ("business_name", always_null()),
         ("email", nstring()),
         ("individual_name", always_null()),
         ("name", nstring()),
-        ("phone", always_null()),
+        ("phone", nstring()),
         ("tax_exempt", tag("none")),
-        ("tax_ids", empty_array()),
+        ("tax_ids", array(object(&[("type", string()), ("value", string())]))),
+    ]);
+    let message = || nullable(object(&[("message", string())]));
+    let lengths = || {
+        nullable(object(&[
+            ("default_value", nstring()),
+            ("maximum_length", nint()),
+            ("minimum_length", nint()),
+            ("value", nstring()),
+        ]))
+    };
+    let custom_field = object(&[
+        (
+            "dropdown",
+            nullable(object(&[
+                ("default_value", nstring()),
+                ("options", array(object(&[("label", string()), ("value", string())]))),
+                ("value", nstring()),
+            ])),
+        ),
+        ("key", string()),
+        ("label", object(&[("custom", string()), ("type", tag("custom"))])),
+        ("numeric", lengths()),
+        ("optional", boolean()),
+        ("text", lengths()),
+        ("type", one_of(&["text", "numeric", "dropdown"])),
     ]);
     object_with_optional(
         &[
@@ -416,24 +445,37 @@ fn session() -> Value {
                     ("status", always_null()),
                 ]),
             ),
-            ("billing_address_collection", always_null()),
+            ("billing_address_collection", nullable(one_of(&["auto", "required"]))),
             ("cancel_url", nstring()),
             ("client_reference_id", nstring()),
             ("client_secret", always_null()),
             ("collected_information", always_null()),
-            ("consent", always_null()),
-            ("consent_collection", always_null()),
+            (
+                "consent",
+                nullable(object(&[
+                    ("promotions", nullable(one_of(&["opt_in", "opt_out"]))),
+                    ("terms_of_service", nullable(tag("accepted"))),
+                ])),
+            ),
+            (
+                "consent_collection",
+                nullable(object(&[
+                    ("payment_method_reuse_agreement", always_null()),
+                    ("promotions", nullable(one_of(&["auto", "none"]))),
+                    ("terms_of_service", nullable(one_of(&["none", "required"]))),
+                ])),
+            ),
             ("created", int()),
             ("currency", string()),
             ("currency_conversion", always_null()),
-            ("custom_fields", empty_array()),
+            ("custom_fields", array(custom_field)),
             (
                 "custom_text",
                 object(&[
-                    ("after_submit", always_null()),
-                    ("shipping_address", always_null()),
-                    ("submit", always_null()),
-                    ("terms_of_service_acceptance", always_null()),
+                    ("after_submit", message()),
+                    ("shipping_address", message()),
+                    ("submit", message()),
+                    ("terms_of_service_acceptance", message()),
                 ]),
             ),
             ("customer", nullable(expandable("customer"))),
@@ -447,7 +489,7 @@ fn session() -> Value {
             ("invoice", nullable(expandable("invoice"))),
             ("invoice_creation", always_null()),
             ("livemode", boolean()),
-            ("locale", always_null()),
+            ("locale", nstring()),
             ("managed_payments", always_null()),
             ("metadata", metadata()),
             ("mode", one_of(&["payment", "subscription", "setup"])),
@@ -464,14 +506,29 @@ fn session() -> Value {
             ("recovered_from", always_null()),
             ("saved_payment_method_options", always_null()),
             ("setup_intent", always_null()),
-            ("shipping_address_collection", always_null()),
-            ("shipping_cost", always_null()),
-            ("shipping_details", always_null()),
-            ("shipping_options", empty_array()),
+            ("shipping_address_collection", nullable(object(&[("allowed_countries", array(string()))]))),
+            (
+                "shipping_cost",
+                nullable(object(&[
+                    ("amount_subtotal", int()),
+                    ("amount_tax", int()),
+                    ("amount_total", int()),
+                    ("shipping_rate", expandable("shipping_rate")),
+                ])),
+            ),
+            ("shipping_details", nullable(object(&[("address", address()), ("name", string())]))),
+            (
+                "shipping_options",
+                array(object(&[("shipping_amount", int()), ("shipping_rate", expandable("shipping_rate"))])),
+            ),
             ("status", one_of(&["open", "complete", "expired"])),
-            ("submit_type", always_null()),
+            ("submit_type", nullable(one_of(&["auto", "pay", "book", "donate", "subscribe"]))),
             ("subscription", nullable(expandable("subscription"))),
             ("success_url", nstring()),
+            (
+                "tax_id_collection",
+                object(&[("enabled", boolean()), ("required", one_of(&["if_supported", "never"]))]),
+            ),
             (
                 "total_details",
                 object(&[("amount_discount", int()), ("amount_shipping", int()), ("amount_tax", int())]),
@@ -964,5 +1021,38 @@ fn cash_balance_transaction() -> Value {
         ("livemode", boolean()),
         ("net_amount", int()),
         ("type", tag("funded")),
+    ])
+}
+
+fn shipping_rate() -> Value {
+    let bound = nullable(object(&[
+        ("unit", one_of(&["hour", "day", "business_day", "week", "month"])),
+        ("value", int()),
+    ]));
+    object(&[
+        ("id", string()),
+        ("object", tag("shipping_rate")),
+        ("active", boolean()),
+        ("created", int()),
+        ("delivery_estimate", nullable(object(&[("maximum", bound.clone()), ("minimum", bound)]))),
+        ("display_name", string()),
+        ("fixed_amount", object(&[("amount", int()), ("currency", string())])),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("tax_behavior", one_of(&["inclusive", "exclusive", "unspecified"])),
+        ("tax_code", nstring()),
+        ("type", tag("fixed_amount")),
+    ])
+}
+
+/// A postal address (a customer's, a session's collected ones).
+fn address() -> Value {
+    object(&[
+        ("city", nstring()),
+        ("country", nstring()),
+        ("line1", nstring()),
+        ("line2", nstring()),
+        ("postal_code", nstring()),
+        ("state", nstring()),
     ])
 }

@@ -64,6 +64,8 @@ const EVENT_PAGES: usize = 5;
 enum Scenario {
     /// `POST /v1/customers`.
     NewCustomer,
+    /// `POST /v1/customers`, then `POST /v1/customers/{id}` with a new name.
+    UpdatedCustomer,
     /// A one-time checkout paid on the hosted page with [`CARD_OK`].
     CardPayment,
     /// A one-time checkout whose card ([`CARD_DECLINED`]) the hosted page declines.
@@ -90,7 +92,7 @@ impl Scenario {
     /// The kinds of object it makes (`object` of each), of which the event is about one.
     fn makes(self) -> &'static [&'static str] {
         match self {
-            Self::NewCustomer => &["customer"],
+            Self::NewCustomer | Self::UpdatedCustomer => &["customer"],
             Self::CardPayment => &["product", "price", "checkout.session", "customer", "payment_intent"],
             Self::Decline => &["product", "price", "checkout.session", "payment_intent"],
             Self::Expire => &["product", "price", "checkout.session"],
@@ -155,6 +157,9 @@ pub fn trigger_for(event: EventType) -> Trigger {
         ),
         E::PaymentIntentCanceled => (CANCELED, S::BankTransfer { funded: false }, "payment_intent"),
         E::CustomerCreated => ("a customer created through the API", S::NewCustomer, "customer"),
+        E::CustomerUpdated => {
+            ("a customer created, then renamed through the API", S::UpdatedCustomer, "customer")
+        }
         E::CustomerSubscriptionCreated => (
             "a monthly subscription checkout paid on the hosted page with the card 4242 4242 4242 4242",
             S::Subscription { cancel: false },
@@ -530,6 +535,13 @@ impl Run {
         match scenario {
             Scenario::NewCustomer => {
                 self.customer(None).await?;
+            }
+            Scenario::UpdatedCustomer => {
+                let id = self.customer(None).await?;
+                self.step(&format!("renaming {id}"));
+                self.api
+                    .post(&format!("/v1/customers/{id}"), &[("name", "Renamed by kassa trigger")])
+                    .await?;
             }
             Scenario::CardPayment | Scenario::Decline => {
                 let price = self.price(false).await?;

@@ -8,6 +8,9 @@ use kassa_core::billing::{
 };
 use kassa_core::catalog::{Coupon, CouponValue, Customer, Duration, Price, Product, PromotionCode};
 use kassa_core::renewal::{CLOCK_LIFETIME, TestClock};
+use kassa_core::session::collection::{
+    Address, Collection, CustomField, CustomText, FieldType, ShippingDetails,
+};
 use kassa_core::session::{LineItem, Session, Status};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{API_VERSION, Event, WebhookDelivery, WebhookEndpoint};
@@ -86,7 +89,7 @@ pub fn customer(c: &Customer) -> Value {
     json!({
         "id": c.id,
         "object": "customer",
-        "address": null,
+        "address": c.address.as_ref().map(address),
         "balance": 0,
         "cash_balance": {
             "object": "cash_balance",
@@ -109,9 +112,9 @@ pub fn customer(c: &Customer) -> Value {
         "livemode": false,
         "metadata": c.metadata,
         "name": c.name,
-        "phone": null,
+        "phone": c.phone,
         "preferred_locales": [],
-        "shipping": null,
+        "shipping": c.shipping.as_ref().map(|d| json!({"address": address(&d.address), "name": d.name, "phone": null})),
         "tax_exempt": "none",
         "test_clock": c.test_clock,
     })
@@ -240,6 +243,10 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         .iter()
         .map(|d| json!({ "coupon": d.coupon, "promotion_code": d.promotion_code }))
         .collect();
+    let col = &s.collection;
+    // What the page collected shows once the customer paid (a declined attempt keeps it back).
+    let done = s.status == Status::Complete;
+    let collected = col.collected.as_ref().filter(|_| done);
     let mut out = json!({
         "id": s.id,
         "object": "checkout.session",
@@ -250,24 +257,26 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "amount_subtotal": s.amount_subtotal,
         "amount_total": s.amount_total,
         "automatic_tax": {"enabled": false, "liability": null, "provider": null, "status": null},
-        "billing_address_collection": null,
+        "billing_address_collection": col.billing_address,
         "cancel_url": s.cancel_url,
         "client_reference_id": s.client_reference_id,
         "client_secret": null,
         "collected_information": null,
-        "consent": null,
-        "consent_collection": null,
+        "consent": if done { consent(col) } else { Value::Null },
+        "consent_collection": consent_collection(col),
         "created": s.created,
         "currency": s.currency,
         "currency_conversion": null,
-        "custom_fields": [],
-        "custom_text": {"after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null},
+        "custom_fields": col.custom_fields.iter().map(|f| custom_field(f, done)).collect::<Vec<_>>(),
+        "custom_text": custom_text(&col.custom_text),
         "customer": s.customer,
         "customer_account": null,
         "customer_creation": if s.customer.is_none() { json!("always") } else { Value::Null },
         "customer_details": s.customer_details.as_ref().map(|d| json!({
-            "address": null, "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
-            "phone": null, "tax_exempt": "none", "tax_ids": [],
+            "address": collected.and_then(|c| c.address.as_ref()).map(address),
+            "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
+            "phone": collected.and_then(|c| c.phone.clone()), "tax_exempt": "none",
+            "tax_ids": collected.map(|c| c.tax_ids.iter().map(|t| json!({"type": t.r#type, "value": t.value})).collect::<Vec<_>>()).unwrap_or_default(),
         })),
         "customer_email": s.customer_email,
         "discounts": discounts,
@@ -276,7 +285,7 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "invoice": s.invoice,
         "invoice_creation": null,
         "livemode": false,
-        "locale": null,
+        "locale": col.locale,
         "managed_payments": null,
         "metadata": s.metadata,
         "mode": s.mode.as_str(),
@@ -289,21 +298,24 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "payment_method_types": s.payment_method_types.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "payment_status": s.payment_status.as_str(),
         "permissions": null,
-        "phone_number_collection": {"enabled": false},
+        "phone_number_collection": {"enabled": col.phone},
         "recovered_from": null,
         "saved_payment_method_options": null,
         "setup_intent": null,
-        "shipping_address_collection": null,
-        "shipping_cost": null,
-        "shipping_details": null,
-        "shipping_options": [],
+        "shipping_address_collection": col.shipping_countries.as_ref().map(|c| json!({"allowed_countries": c})),
+        "shipping_cost": col.shipping_rate().map(|r| json!({
+            "amount_subtotal": r.amount, "amount_tax": 0, "amount_total": r.amount, "shipping_rate": r.id,
+        })),
+        "shipping_details": collected.and_then(|c| c.shipping.as_ref()).map(shipping_details),
+        "shipping_options": col.shipping_options.iter().map(|r| json!({"shipping_amount": r.amount, "shipping_rate": r.id})).collect::<Vec<_>>(),
         "status": status.as_str(),
-        "submit_type": null,
+        "submit_type": col.submit_type,
         "subscription": s.subscription,
         "success_url": s.success_url,
+        "tax_id_collection": {"enabled": col.tax_id.is_some(), "required": col.tax_id.as_deref().unwrap_or("never")},
         "total_details": {
             "amount_discount": s.amount_discount,
-            "amount_shipping": 0,
+            "amount_shipping": col.shipping_amount(),
             "amount_tax": 0,
         },
         "ui_mode": "hosted",
@@ -318,6 +330,75 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         );
     }
     out
+}
+
+fn address(a: &Address) -> Value {
+    json!({
+        "city": a.city, "country": a.country, "line1": a.line1, "line2": a.line2,
+        "postal_code": a.postal_code, "state": a.state,
+    })
+}
+
+fn shipping_details(d: &ShippingDetails) -> Value {
+    json!({"address": address(&d.address), "name": d.name})
+}
+
+fn consent_collection(c: &Collection) -> Value {
+    if c.terms_of_service.is_none() && c.promotions.is_none() {
+        return Value::Null;
+    }
+    json!({
+        "payment_method_reuse_agreement": null,
+        "promotions": c.promotions,
+        "terms_of_service": c.terms_of_service,
+    })
+}
+
+fn consent(c: &Collection) -> Value {
+    match &c.collected {
+        Some(got) if c.terms_of_service.is_some() || c.promotions.is_some() => json!({
+            "promotions": got.promotions.map(|p| if p { "opt_in" } else { "opt_out" }),
+            "terms_of_service": got.terms_accepted.then_some("accepted"),
+        }),
+        _ => Value::Null,
+    }
+}
+
+fn custom_text(t: &CustomText) -> Value {
+    let m = |m: &Option<String>| m.as_ref().map(|m| json!({"message": m}));
+    json!({
+        "after_submit": m(&t.after_submit),
+        "shipping_address": m(&t.shipping_address),
+        "submit": m(&t.submit),
+        "terms_of_service_acceptance": m(&t.terms_of_service_acceptance),
+    })
+}
+
+fn custom_field(f: &CustomField, done: bool) -> Value {
+    let value = f.value.as_ref().filter(|_| done);
+    let lengths = |t| {
+        (f.r#type == t).then(|| {
+            json!({
+                "default_value": f.default_value,
+                "maximum_length": f.maximum_length,
+                "minimum_length": f.minimum_length,
+                "value": value,
+            })
+        })
+    };
+    json!({
+        "dropdown": (f.r#type == FieldType::Dropdown).then(|| json!({
+            "default_value": f.default_value,
+            "options": f.options.iter().map(|o| json!({"label": o.label, "value": o.value})).collect::<Vec<_>>(),
+            "value": value,
+        })),
+        "key": f.key,
+        "label": {"custom": f.label, "type": "custom"},
+        "numeric": lengths(FieldType::Numeric),
+        "optional": f.optional,
+        "text": lengths(FieldType::Text),
+        "type": f.r#type.as_str(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,5 +888,28 @@ pub fn test_clock(c: &TestClock) -> Value {
         "name": c.name,
         "status": c.status.as_str(),
         "status_details": {},
+    })
+}
+
+pub fn shipping_rate(r: &kassa_core::shipping::ShippingRate) -> Value {
+    let bound = |b: Option<kassa_core::shipping::EstimateBound>| {
+        b.map(|b| json!({"unit": b.unit.as_str(), "value": b.value}))
+    };
+    json!({
+        "id": r.id,
+        "object": "shipping_rate",
+        "active": r.active,
+        "created": r.created,
+        "delivery_estimate": r.delivery_estimate.map(|e| json!({
+            "maximum": bound(e.maximum),
+            "minimum": bound(e.minimum),
+        })),
+        "display_name": r.display_name,
+        "fixed_amount": {"amount": r.amount, "currency": r.currency},
+        "livemode": false,
+        "metadata": r.metadata,
+        "tax_behavior": r.tax_behavior.as_str(),
+        "tax_code": r.tax_code,
+        "type": "fixed_amount",
     })
 }

@@ -1,8 +1,10 @@
 // Progressive enhancement for the hosted page: everything works without this file.
 // - quantity +/− and typed quantities update the order at once (POST …/quantities, JSON answer);
-// - only the chosen payment method's fields are shown.
+// - only the chosen payment method's fields are shown;
+// - choosing a shipping option updates the totals at once (POST …/shipping, JSON answer).
 (function () {
   "use strict";
+  var setText = function (id, text) { var el = document.querySelector('[data-testid="' + id + '"]'); if (el && text) { el.textContent = text; } };
   var form = document.getElementById("quantities");
   if (form) {
     var error = document.querySelector('[data-role="quantity-error"]');
@@ -29,11 +31,10 @@
           li.querySelector('[data-role="line-total"]').textContent = l.total;
           li.hidden = l.quantity === 0;
         });
-        var set = function (id, text) { var el = document.querySelector('[data-testid="' + id + '"]'); if (el) { el.textContent = text; } };
-        set("subtotal-amount", s.subtotal);
-        if (s.discount) { set("discount-amount", "−" + s.discount); }
-        set("total-amount", s.total);
-        set("submit-button", s.submit_label);
+        setText("subtotal-amount", s.subtotal);
+        if (s.discount) { setText("discount-amount", "−" + s.discount); }
+        setText("total-amount", s.total);
+        setText("submit-button", s.submit_label);
       }).catch(function () { error.textContent = "Could not update the quantity. Try again."; });
     };
     form.addEventListener("click", function (e) {
@@ -61,6 +62,30 @@
         e.preventDefault();
         send(input.closest("li").getAttribute("data-line"), parseInt(input.value, 10), input);
       }
+    });
+  }
+  var ship = document.querySelector('[data-testid="shipping-options"]');
+  if (ship) {
+    var update = ship.querySelector('[data-testid="shipping-update"]');
+    var payError = document.querySelector('[data-testid="payment-error"]');
+    update.hidden = true;
+    ship.addEventListener("change", function (e) {
+      var r = e.target;
+      if (r.name !== "shipping_rate") { return; }
+      var body = new URLSearchParams();
+      body.append("shipping_rate", r.value);
+      fetch(update.getAttribute("formaction"), {
+        method: "POST",
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: body.toString(),
+        credentials: "same-origin"
+      }).then(function (x) { return x.json(); }).then(function (s) {
+        if (!s.total) { update.hidden = false; return; }
+        setText("shipping-amount", s.shipping);
+        setText("total-amount", s.total);
+        setText("submit-button", s.submit_label);
+        payError.textContent = "";
+      }).catch(function () { update.hidden = false; });
     });
   }
   var card = document.querySelector('[data-method="card"]');

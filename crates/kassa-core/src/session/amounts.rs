@@ -2,7 +2,8 @@
 //!
 //! `amount_subtotal` is Σ unit × quantity over the lines due today (in subscription mode with a
 //! trial, recurring lines count 0 today); the discount is split over the eligible lines by
-//! [`crate::discount::apply`]; `amount_total` is subtotal − discount, line by line and in sum.
+//! [`crate::discount::apply`]; `amount_total` is subtotal − discount, line by line and in sum,
+//! plus the chosen shipping option's amount for the session.
 
 use super::{Mode, Session};
 use crate::discount::{self, Line};
@@ -44,7 +45,8 @@ impl Session {
         }
         self.amount_subtotal = subtotal;
         self.amount_discount = split.total;
-        self.amount_total = subtotal - split.total;
+        // Shipping is never discounted; it adds to what is due.
+        self.amount_total = subtotal - split.total + self.collection.shipping_amount();
         Ok(())
     }
 }

@@ -61,6 +61,9 @@ pub fn customer(id: &str, email: Option<&str>) -> Customer {
         cash_balance: Default::default(),
         test_clock: None,
         has_paid: false,
+        address: None,
+        phone: None,
+        shipping: None,
     }
 }
 
@@ -211,6 +214,7 @@ impl Fx {
             coupon: self.coupon.as_ref(),
             promotion_code: self.promotion_code.as_ref(),
             promotion_coupon: self.promotion_coupon.as_ref(),
+            shipping_rates: HashMap::new(),
         }
     }
 

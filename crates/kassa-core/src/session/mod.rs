@@ -32,6 +32,9 @@
 //! 9. **expiry** (`expiry::expires_at`): 30 minutes (less [`EXPIRY_GRACE`]) to 24 hours ahead,
 //!    default 24 hours.
 //! 10. **extras** (`extras::extras`): `client_reference_id` (at most 200 characters), `metadata`.
+//!     Then **collection** ([`collection`]): what the hosted page collects — addresses, shipping
+//!     options, phone, tax ids, consent, custom fields and texts, `submit_type`, `locale`,
+//!     `customer_update` — each by Stripe's rules.
 //! 11. **amounts** ([`Session::recompute`]): the totals without a discount, within range.
 //! 12. **discount** (`discounts::discount`): exclusive with `allow_promotion_codes`, the coupon or
 //!     promotion code exists and is usable now for this currency, customer and subtotal; then the
@@ -59,6 +62,7 @@ use crate::params::SessionCreate;
 use crate::time::{DAY, MINUTE, Timestamp};
 
 mod amounts;
+pub mod collection;
 mod currency;
 mod customer;
 mod discounts;
@@ -266,6 +270,9 @@ pub struct Session {
     /// contents do not change ([`Session::contents_frozen`]).
     #[serde(default)]
     pub pending_amount: Option<i64>,
+    /// What the hosted page collects and, once paid, what it collected ([`collection`]).
+    #[serde(default)]
+    pub collection: collection::Collection,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -275,6 +282,8 @@ pub struct References {
     pub customer: Option<String>,
     pub coupon: Option<String>,
     pub promotion_code: Option<String>,
+    /// `shipping_options[][shipping_rate]`.
+    pub shipping_rates: Vec<String>,
 }
 
 /// What the caller found for [`References`] in the merchant's account (and each price's product).
@@ -287,20 +296,35 @@ pub struct Resolved<'a> {
     pub promotion_code: Option<&'a PromotionCode>,
     /// The coupon behind `promotion_code`.
     pub promotion_coupon: Option<&'a Coupon>,
+    pub shipping_rates: HashMap<&'a str, &'a crate::shipping::ShippingRate>,
 }
 
 /// Cheap shape checks, then the ids to load. Refuses oversized requests before anything is read.
 pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
     let prices = lines::price_ids(p.line_items.as_deref())?;
     let (coupon, promotion_code) = discounts::discount_ids(p.discounts.as_deref())?;
-    Ok(References { prices, customer: p.customer.clone().filter(|c| !c.is_empty()), coupon, promotion_code })
+    let shipping_rates = p
+        .shipping_options
+        .iter()
+        .flatten()
+        .filter_map(|o| o.shipping_rate.clone().filter(|r| !r.is_empty()))
+        .take(collection::MAX_SHIPPING_OPTIONS + 1)
+        .collect();
+    Ok(References {
+        prices,
+        customer: p.customer.clone().filter(|c| !c.is_empty()),
+        coupon,
+        promotion_code,
+        shipping_rates,
+    })
 }
 
 impl Session {
     /// Apply every rule of SPEC §5 to `p`, with the referenced objects in `r`: the steps of the
     /// module documentation, in that order.
-    pub fn create(p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
+    pub fn create(mut p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
         let refs = references(&p)?;
+        let collect = p.take_collection();
         let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), &refs.prices, r)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
         let currency = currency::session_currency(p.currency.as_deref(), &line_items)?;
@@ -313,6 +337,7 @@ impl Session {
         let expires_at = expiry::expires_at(p.expires_at, now)?;
         let (client_reference_id, metadata) = extras::extras(p.client_reference_id, p.metadata)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
+        let collection = collection::collection(collect, mode, currency, customer, r, now)?;
 
         let mut session = Self {
             id: ids::new_session_id(),
@@ -345,6 +370,7 @@ impl Session {
             processing_until: None,
             pending_buyer: None,
             pending_amount: None,
+            collection,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 
@@ -391,6 +417,7 @@ mod tests {
             customer: Some("cus_1".into()),
             coupon: Some("co_1".into()),
             promotion_code: None,
+            shipping_rates: vec![],
         };
         assert_eq!(references(&p), Ok(want));
         let p = SessionCreate {

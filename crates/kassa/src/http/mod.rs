@@ -36,7 +36,7 @@ use crate::state::AppState;
 /// Every API route, with the checkout session collection at `sessions`: the router and the
 /// operations `GET /openapi.json` documents, from one table ([`routes`]).
 pub fn api_routes(sessions_path: &str) -> Table {
-    use self::api::{billing, payments};
+    use self::api::{billing, payments, shipping};
     use Answer::{Created, Deleted, List, Object};
     let s = sessions_path;
     Table::new()
@@ -197,6 +197,15 @@ pub fn api_routes(sessions_path: &str) -> Table {
             "Advance a test clock",
             Object("test_helpers.test_clock"),
         )
+        .post("/shipping_rates", shipping::create_rate, "Create a shipping rate", Created("shipping_rate"))
+        .get("/shipping_rates", shipping::list_rates, "List shipping rates", List("shipping_rate"))
+        .get("/shipping_rates/{id}", shipping::get_rate, "Retrieve a shipping rate", Object("shipping_rate"))
+        .post(
+            "/shipping_rates/{id}",
+            shipping::update_rate,
+            "Update a shipping rate",
+            Object("shipping_rate"),
+        )
         .get("/invoices", payments::list_invoices, "List invoices", List("invoice"))
         .get("/invoices/{id}", payments::get_invoice, "Retrieve an invoice", Object("invoice"))
         .get("/events", events::list_events, "List events", List("event"))
@@ -264,6 +273,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{id}/3ds", get(pages::three_ds).post(pages::three_ds_result))
         .route("/pay/{id}/paypal", get(pages::paypal).post(pages::paypal_decision))
         .route("/pay/{id}/quantities", post(pages::quantities))
+        .route("/pay/{id}/shipping", post(pages::shipping))
         .route("/pay/{id}/promotion_code", post(pages::apply_code))
         .route("/pay/{id}/promotion_code/remove", post(pages::remove_code))
         .route_layer(from_fn_with_state(state.clone(), pages::same_origin))

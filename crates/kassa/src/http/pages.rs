@@ -30,7 +30,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use kassa_core::catalog::Customer;
+use kassa_core::catalog::{Customer, Product};
 use kassa_core::payment::validate_card;
 use kassa_core::session::{Mode, PaymentMethodType, Session, Status};
 use kassa_core::store::StoreError;
@@ -39,6 +39,7 @@ use serde_json::{Value, json};
 
 use crate::form::{self, FormError};
 use crate::http::BodyError;
+use crate::i18n::{self, Strings};
 use crate::service::checkout::{self, QuantityForm};
 use crate::service::page::{self, Approval, Approving, Outcome, PageView, Place};
 use crate::service::pay::{self, PayForm};
@@ -74,6 +75,10 @@ struct LineView {
     id: String,
     price: String,
     description: String,
+    /// The product's description.
+    detail: Option<String>,
+    /// The placeholder image's letter: the page loads no image from another origin.
+    initial: String,
     quantity: i64,
     unit: String,
     interval: Option<String>,
@@ -88,9 +93,51 @@ struct DiscountView {
     removable: bool,
 }
 
+struct ShippingOptionView {
+    rate: String,
+    label: String,
+    estimate: Option<String>,
+    amount: String,
+    checked: bool,
+}
+
+struct ShippingView {
+    countries: Vec<String>,
+    options: Vec<ShippingOptionView>,
+}
+
+struct FieldView {
+    key: String,
+    label: String,
+    optional: bool,
+    numeric: bool,
+    max: Option<i64>,
+    /// `(value, label)` of a dropdown's options; empty for text and numbers.
+    options: Vec<(String, String)>,
+    value: String,
+}
+
 #[derive(Template)]
 #[template(path = "pay.html")]
 struct PayPage {
+    t: &'static Strings,
+    /// What the customer typed (card fields never), shown again after a refusal.
+    values: Vec<(String, String)>,
+    shipping: Option<ShippingView>,
+    shipping_amount: Option<String>,
+    billing: bool,
+    countries: &'static [&'static str],
+    phone: bool,
+    /// `Some(required)` when a tax id is asked for.
+    tax_id: Option<bool>,
+    tax_types: &'static [&'static str],
+    fields: Vec<FieldView>,
+    terms: bool,
+    promotions: bool,
+    ct_submit: Option<String>,
+    ct_terms: Option<String>,
+    ct_shipping: Option<String>,
+    ct_after: Option<String>,
     id: String,
     merchant: String,
     lines: Vec<LineView>,
@@ -116,6 +163,13 @@ struct PayPage {
     cancel_url: Option<String>,
 }
 
+impl PayPage {
+    /// What the customer typed in the field `name`, or "".
+    fn v(&self, name: &str) -> &str {
+        self.values.iter().rev().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
 struct TransferView {
     amount: String,
     reference: String,
@@ -124,6 +178,7 @@ struct TransferView {
 #[derive(Template)]
 #[template(path = "closed.html")]
 struct ClosedPage {
+    t: &'static Strings,
     merchant: String,
     expired: bool,
     transfer: Option<TransferView>,
@@ -133,6 +188,7 @@ struct ClosedPage {
 #[derive(Template)]
 #[template(path = "three_ds.html")]
 struct ThreeDsPage {
+    t: &'static Strings,
     id: String,
     merchant: String,
     amount: String,
@@ -141,6 +197,7 @@ struct ThreeDsPage {
 #[derive(Template)]
 #[template(path = "paypal.html")]
 struct PaypalPage {
+    t: &'static Strings,
     id: String,
     merchant: String,
     amount: String,
@@ -164,6 +221,10 @@ pub struct Notes {
     pub email: Option<String>,
     pub name: Option<String>,
     pub method: Option<String>,
+    /// The other fields of the payment form (never the card's), to show them again.
+    pub values: Vec<(String, String)>,
+    /// The browser's `Accept-Language`, for a session whose `locale` is `auto` or none.
+    pub accept_language: Option<String>,
 }
 
 impl Notes {
@@ -183,8 +244,12 @@ impl Notes {
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /pay/{id}`.
-pub async fn show(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
-    render(&ctx, &id, Notes::default()).await
+pub async fn show(State(ctx): State<AppState>, PageId(id): PageId, headers: HeaderMap) -> Response {
+    render(&ctx, &id, Notes { accept_language: accept_language(&headers), ..Notes::default() }).await
+}
+
+fn accept_language(headers: &HeaderMap) -> Option<String> {
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect())
 }
 
 /// The page for session `id` as it is now, with `notes`.
@@ -197,17 +262,22 @@ async fn render(ctx: &Ctx, id: &str, notes: Notes) -> Response {
 }
 
 fn render_view(ctx: &Ctx, v: PageView, notes: Notes) -> Response {
-    let PageView { session, merchant, customer, transfer } = v;
+    let PageView { session, merchant, customer, transfer, products } = v;
+    let t = i18n::negotiate(session.collection.locale.as_deref(), notes.accept_language.as_deref());
     match session.status_at(ctx.now()) {
-        Status::Open => {
-            page(StatusCode::OK, checkout_page(&session, merchant, customer.as_ref(), notes).render())
-        }
+        Status::Open => page(
+            StatusCode::OK,
+            checkout_page(t, &session, merchant, customer.as_ref(), &products, notes).render(),
+        ),
         status => {
             let closed = ClosedPage {
+                t,
                 merchant,
                 expired: status == Status::Expired,
-                transfer: transfer
-                    .map(|t| TransferView { amount: t.currency.format(t.amount), reference: t.reference }),
+                transfer: transfer.map(|tr| TransferView {
+                    amount: t.money(tr.currency, tr.amount),
+                    reference: tr.reference,
+                }),
                 continue_url: session.success_url.as_ref().map(|_| pay::landing(&ctx.public_url, &session)),
             };
             page(StatusCode::OK, closed.render())
@@ -215,32 +285,96 @@ fn render_view(ctx: &Ctx, v: PageView, notes: Notes) -> Response {
     }
 }
 
-fn submit_label(s: &Session) -> String {
-    match (s.mode, s.trial_period_days) {
-        (Mode::Subscription, Some(_)) if s.amount_total == 0 => "Start trial".to_owned(),
-        (Mode::Subscription, _) => format!("Subscribe · {}", s.currency.format(s.amount_total)),
-        (Mode::Payment, _) => format!("Pay {}", s.currency.format(s.amount_total)),
-    }
+/// The pay button's words: `submit_type` decides them (`book`, `donate`), else the mode.
+fn submit_label(t: &Strings, s: &Session) -> String {
+    let amount = t.money(s.currency, s.amount_total);
+    let template = match (s.mode, s.trial_period_days, s.collection.submit_type.as_deref()) {
+        (Mode::Subscription, Some(_), _) if s.amount_total == 0 => t.start_trial,
+        (Mode::Subscription, _, _) => t.subscribe,
+        (Mode::Payment, _, Some("book")) => t.book,
+        (Mode::Payment, _, Some("donate")) => t.donate,
+        (Mode::Payment, _, _) => t.pay,
+    };
+    template.replace("{amount}", &amount)
 }
 
-fn method_label(m: PaymentMethodType) -> &'static str {
+fn method_label(t: &Strings, m: PaymentMethodType) -> &'static str {
     match m {
-        PaymentMethodType::Card => "Card",
+        PaymentMethodType::Card => t.card,
         PaymentMethodType::Paypal => "PayPal",
-        PaymentMethodType::CustomerBalance => "Bank transfer",
+        PaymentMethodType::CustomerBalance => t.bank_transfer,
     }
 }
 
 /// How often a recurring price bills: `per month`, `every 3 months`.
-fn interval_label(r: kassa_core::catalog::Recurring) -> String {
-    if r.interval_count == 1 {
-        format!("per {}", r.interval.as_str())
-    } else {
-        format!("every {} {}s", r.interval_count, r.interval.as_str())
+fn interval_label(t: &Strings, r: kassa_core::catalog::Recurring) -> String {
+    t.interval(r.interval.as_str(), r.interval_count)
+}
+
+/// A delivery estimate as the page shows it: `3–5 business_day` becomes `3–5 days`.
+fn estimate_label(t: &Strings, e: kassa_core::shipping::DeliveryEstimate) -> Option<String> {
+    use kassa_core::shipping::EstimateUnit;
+    let unit = |b: kassa_core::shipping::EstimateBound| match b.unit {
+        EstimateUnit::Hour => "h",
+        EstimateUnit::Day | EstimateUnit::BusinessDay => t.days,
+        EstimateUnit::Week => t.weeks,
+        EstimateUnit::Month => t.months,
+    };
+    match (e.minimum, e.maximum) {
+        (Some(a), Some(b)) if a.value == b.value => Some(format!("{} {}", b.value, unit(b))),
+        (Some(a), Some(b)) => Some(format!("{}–{} {}", a.value, b.value, unit(b))),
+        (Some(b), None) | (None, Some(b)) => Some(format!("{} {}", b.value, unit(b))),
+        (None, None) => None,
     }
 }
 
-fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, notes: Notes) -> PayPage {
+fn shipping_view(t: &Strings, s: &Session) -> Option<ShippingView> {
+    let c = &s.collection;
+    let countries = c.shipping_countries.clone()?;
+    let options = c
+        .shipping_options
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ShippingOptionView {
+            rate: r.id.clone(),
+            label: r.display_name.clone(),
+            estimate: r.delivery_estimate.and_then(|e| estimate_label(t, e)),
+            amount: t.money(r.currency, r.amount),
+            checked: i == c.shipping_choice,
+        })
+        .collect();
+    Some(ShippingView { countries, options })
+}
+
+fn field_views(s: &Session, values: &[(String, String)]) -> Vec<FieldView> {
+    use kassa_core::session::collection::FieldType;
+    s.collection
+        .custom_fields
+        .iter()
+        .map(|f| {
+            let name = format!("custom_field[{}]", f.key);
+            let typed = values.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+            FieldView {
+                key: f.key.clone(),
+                label: f.label.clone(),
+                optional: f.optional,
+                numeric: f.r#type == FieldType::Numeric,
+                max: f.maximum_length,
+                options: f.options.iter().map(|o| (o.value.clone(), o.label.clone())).collect(),
+                value: typed.or_else(|| f.default_value.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+fn checkout_page(
+    t: &'static Strings,
+    s: &Session,
+    merchant: String,
+    customer: Option<&Customer>,
+    products: &[Product],
+    notes: Notes,
+) -> PayPage {
     let c = s.currency;
     let lines: Vec<LineView> = s
         .line_items
@@ -249,10 +383,12 @@ fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, not
             id: l.id.clone(),
             price: l.price.id.clone(),
             description: l.description.clone(),
+            detail: products.iter().find(|p| p.id == l.price.product).and_then(|p| p.description.clone()),
+            initial: l.description.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default(),
             quantity: l.quantity,
-            unit: c.format(l.price.unit_amount),
-            interval: l.price.recurring.map(interval_label),
-            total: c.format(l.amount_subtotal),
+            unit: t.money(c, l.price.unit_amount),
+            interval: l.price.recurring.map(|r| interval_label(t, r)),
+            total: t.money(c, l.amount_subtotal),
             bounds: l.adjustable_quantity.filter(|a| a.enabled).map(|a| (a.minimum, a.maximum)),
         })
         .collect();
@@ -263,10 +399,10 @@ fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, not
         .map(|l| l.price.unit_amount.saturating_mul(l.quantity))
         .fold(0, i64::saturating_add);
     let recurring_interval =
-        s.line_items.iter().find_map(|l| l.price.recurring).map(interval_label).unwrap_or_default();
+        s.line_items.iter().find_map(|l| l.price.recurring).map(|r| interval_label(t, r)).unwrap_or_default();
     let discount = s.discount.as_ref().map(|d| DiscountView {
-        label: if d.from_merchant { "Discount".to_owned() } else { "Promotion code".to_owned() },
-        amount: c.format(s.amount_discount),
+        label: if d.from_merchant { t.discount.to_owned() } else { t.promotion_code.to_owned() },
+        amount: t.money(c, s.amount_discount),
         removable: !d.from_merchant,
     });
     let locked_email = customer.and_then(|c| c.email.clone());
@@ -277,7 +413,7 @@ fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, not
         .or_else(|| s.customer_email.clone())
         .unwrap_or_default();
     let methods: Vec<(&'static str, &'static str)> =
-        s.payment_method_types.iter().map(|m| (m.as_str(), method_label(*m))).collect();
+        s.payment_method_types.iter().map(|m| (m.as_str(), method_label(t, *m))).collect();
     let selected_method = notes
         .method
         .as_deref()
@@ -285,16 +421,33 @@ fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, not
         .filter(|m| s.payment_method_types.contains(m))
         .or_else(|| s.payment_method_types.first().copied())
         .map_or("card", PaymentMethodType::as_str);
+    let col = &s.collection;
     PayPage {
+        t,
+        shipping: shipping_view(t, s),
+        shipping_amount: col.shipping_rate().map(|r| t.money(c, r.amount)),
+        billing: col.wants_billing_address(),
+        countries: kassa_core::session::collection::COUNTRIES,
+        phone: col.phone,
+        tax_id: col.tax_id.as_deref().map(|r| r == "if_supported"),
+        tax_types: kassa_core::session::collection::TAX_ID_TYPES,
+        fields: field_views(s, &notes.values),
+        terms: col.terms_of_service.as_deref() == Some("required"),
+        promotions: col.promotions.as_deref() == Some("auto"),
+        ct_submit: col.custom_text.submit.clone(),
+        ct_terms: col.custom_text.terms_of_service_acceptance.clone(),
+        ct_shipping: col.custom_text.shipping_address.clone(),
+        ct_after: col.custom_text.after_submit.clone(),
+        values: notes.values,
         id: s.id.clone(),
         merchant,
         any_adjustable: lines.iter().any(|l| l.bounds.is_some()),
         lines,
-        subtotal: c.format(s.amount_subtotal),
+        subtotal: t.money(c, s.amount_subtotal),
         discount,
-        total: c.format(s.amount_total),
+        total: t.money(c, s.amount_total),
         trial_days: s.trial_period_days.filter(|_| s.mode == Mode::Subscription),
-        recurring_total: c.format(recurring),
+        recurring_total: t.money(c, recurring),
         recurring_interval,
         allow_codes: s.allow_promotion_codes,
         code_value: notes.code_value,
@@ -307,26 +460,28 @@ fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, not
         methods,
         selected_method,
         payment_error: notes.payment_error,
-        submit_label: submit_label(s),
+        submit_label: submit_label(t, s),
         cancel_url: s.cancel_url.clone(),
     }
 }
 
 /// `GET /pay/{id}/3ds`: the test network's 3-D Secure challenge.
-pub async fn three_ds(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+pub async fn three_ds(State(ctx): State<AppState>, PageId(id): PageId, headers: HeaderMap) -> Response {
     approval_page(&ctx, &id, Approving::Challenge, |session, merchant| {
-        let amount = session.currency.format(session.amount_total);
-        ThreeDsPage { id: id.clone(), merchant, amount }.render()
+        let t = i18n::negotiate(session.collection.locale.as_deref(), accept_language(&headers).as_deref());
+        let amount = t.money(session.currency, session.pending_amount.unwrap_or(session.amount_total));
+        ThreeDsPage { t, id: id.clone(), merchant, amount }.render()
     })
     .await
 }
 
 /// `GET /pay/{id}/paypal`: kassa's stand-in for PayPal's approval page.
-pub async fn paypal(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+pub async fn paypal(State(ctx): State<AppState>, PageId(id): PageId, headers: HeaderMap) -> Response {
     approval_page(&ctx, &id, Approving::Paypal, |session, merchant| {
-        let amount = session.currency.format(session.amount_total);
+        let t = i18n::negotiate(session.collection.locale.as_deref(), accept_language(&headers).as_deref());
+        let amount = t.money(session.currency, session.pending_amount.unwrap_or(session.amount_total));
         let email = session.pending_buyer.as_ref().and_then(|b| b.email.clone());
-        PaypalPage { id: id.clone(), merchant, amount, email }.render()
+        PaypalPage { t, id: id.clone(), merchant, amount, email }.render()
     })
     .await
 }
@@ -400,6 +555,7 @@ fn field(pairs: &[(String, String)], name: &str) -> String {
 pub fn pay_form(pairs: Vec<(String, String)>, now: Timestamp) -> PayForm {
     let (mut number, mut expiry, mut cvc) = (String::new(), String::new(), String::new());
     let (mut email, mut name, mut method) = (String::new(), String::new(), String::new());
+    let mut page = Vec::new();
     for (key, value) in pairs {
         let slot = match key.as_str() {
             "card_number" => &mut number,
@@ -408,12 +564,51 @@ pub fn pay_form(pairs: Vec<(String, String)>, now: Timestamp) -> PayForm {
             "email" => &mut email,
             "name" => &mut name,
             "payment_method" => &mut method,
-            _ => continue,
+            _ => {
+                // What the page collects: addresses, phone, tax id, consent, custom fields.
+                if page.len() < 100 {
+                    page.push((key, value.chars().take(500).collect()));
+                }
+                continue;
+            }
         };
         *slot = value;
     }
     let card = validate_card(&number, &expiry, &cvc, now);
-    PayForm { email, name, payment_method: method, card }
+    PayForm { email, name, payment_method: method, card, page, languages: None }
+}
+
+/// `POST /pay/{id}/shipping` with `shipping_rate`: the customer chose another shipping option
+/// (the no-JS button, or the script asking for JSON). The rest of the payment form, when it came
+/// along, is shown again as typed (never the card).
+pub async fn shipping(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
+    let (headers, pairs) = match read_form(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let rate = field(&pairs, "shipping_rate");
+    let languages = accept_language(&headers);
+    let outcome = checkout::choose_shipping(&ctx, &id, &rate).await;
+    if wants_json(&headers) {
+        return match outcome {
+            Ok(Outcome::Changed(s)) => summary_json(&s, languages.as_deref(), None),
+            other => respond(&ctx, &id, other, Notes::default()).await,
+        };
+    }
+    let form = pay_form(pairs, ctx.now());
+    let notes = Notes {
+        email: Some(form.email),
+        name: Some(form.name),
+        method: Some(form.payment_method),
+        values: form.page,
+        accept_language: languages,
+        ..Notes::default()
+    };
+    match outcome {
+        // Show the page with the new totals and what was typed, rather than a bare redirect.
+        Ok(Outcome::Changed(_)) => render(&ctx, &id, notes).await,
+        other => respond(&ctx, &id, other, notes).await,
+    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -437,14 +632,15 @@ pub async fn quantities(State(ctx): State<AppState>, PageId(id): PageId, req: Re
         }
     }
     let outcome = checkout::set_quantities(&ctx, &id, form).await;
+    let languages = accept_language(&headers);
     if !wants_json(&headers) {
-        return respond(&ctx, &id, outcome, Notes::default()).await;
+        return respond(&ctx, &id, outcome, Notes { accept_language: languages, ..Notes::default() }).await;
     }
     match outcome {
-        Ok(Outcome::Changed(s)) => summary_json(&s, None),
+        Ok(Outcome::Changed(s)) => summary_json(&s, languages.as_deref(), None),
         Ok(Outcome::Refused { message, .. }) => match page::view(&ctx, &id).await {
             Ok(Some(v)) => {
-                let mut r = summary_json(&v.session, Some(message));
+                let mut r = summary_json(&v.session, languages.as_deref(), Some(message));
                 *r.status_mut() = StatusCode::BAD_REQUEST;
                 r
             }
@@ -461,20 +657,22 @@ pub async fn quantities(State(ctx): State<AppState>, PageId(id): PageId, req: Re
 }
 
 /// The live totals the script shows.
-fn summary_json(s: &Session, error: Option<String>) -> Response {
+fn summary_json(s: &Session, languages: Option<&str>, error: Option<String>) -> Response {
+    let t = i18n::negotiate(s.collection.locale.as_deref(), languages);
     let c = s.currency;
     let lines: Vec<Value> = s
         .line_items
         .iter()
-        .map(|l| json!({"id": l.id, "quantity": l.quantity, "total": c.format(l.amount_subtotal)}))
+        .map(|l| json!({"id": l.id, "quantity": l.quantity, "total": t.money(c, l.amount_subtotal)}))
         .collect();
     let body = json!({
         "lines": lines,
-        "subtotal": c.format(s.amount_subtotal),
-        "discount": (s.amount_discount > 0).then(|| c.format(s.amount_discount)),
-        "total": c.format(s.amount_total),
+        "subtotal": t.money(c, s.amount_subtotal),
+        "discount": (s.amount_discount > 0).then(|| t.money(c, s.amount_discount)),
+        "shipping": s.collection.shipping_rate().map(|r| t.money(c, r.amount)),
+        "total": t.money(c, s.amount_total),
         "amount_total": s.amount_total,
-        "submit_label": submit_label(s),
+        "submit_label": submit_label(t, s),
         "error": error,
     });
     axum::Json(body).into_response()
@@ -484,36 +682,42 @@ fn summary_json(s: &Session, error: Option<String>) -> Response {
 /// (see `crate::limits`).
 pub async fn apply_code(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let (_, pairs) = match read_form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let typed = field(&pairs, "code");
     let outcome = checkout::apply_code(&ctx, &id, &typed, client).await;
-    respond(&ctx, &id, outcome, Notes { code_value: typed, ..Notes::default() }).await
+    let notes = Notes { code_value: typed, accept_language: accept_language(&headers), ..Notes::default() };
+    respond(&ctx, &id, outcome, notes).await
 }
 
 /// `POST /pay/{id}/promotion_code/remove` (the form has no fields, but must be one).
 pub async fn remove_code(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    if let Err(r) = read_form(req).await {
-        return r;
-    }
+    let headers = match read_form(req).await {
+        Ok((headers, _)) => headers,
+        Err(r) => return r,
+    };
     let outcome = checkout::remove_code(&ctx, &id).await;
-    respond(&ctx, &id, outcome, Notes::default()).await
+    respond(&ctx, &id, outcome, Notes { accept_language: accept_language(&headers), ..Notes::default() })
+        .await
 }
 
 /// `POST /pay/{id}`: the payment form. The card number and CVC are handed to the payment
 /// processor inside a `ValidCard` and dropped; they are never stored or logged, nor echoed back.
 pub async fn submit(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, pairs) = match read_form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let form = pay_form(pairs, ctx.now());
+    let mut form = pay_form(pairs, ctx.now());
+    form.languages = accept_language(&headers);
     let notes = Notes {
         email: Some(form.email.clone()),
         name: Some(form.name.clone()),
         method: Some(form.payment_method.clone()),
+        values: form.page.clone(),
+        accept_language: form.languages.clone(),
         ..Notes::default()
     };
     let outcome = pay::pay(&ctx, &id, form).await;
@@ -522,24 +726,30 @@ pub async fn submit(State(ctx): State<AppState>, PageId(id): PageId, req: Reques
 
 /// `POST /pay/{id}/3ds` with `result=complete|fail`.
 pub async fn three_ds_result(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, pairs) = match read_form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let passed = field(&pairs, "result") == "complete";
     let outcome = pay::resolve_challenge(&ctx, &id, passed).await;
-    respond(&ctx, &id, outcome, Notes::default()).await
+    respond(&ctx, &id, outcome, Notes { accept_language: accept_language(&headers), ..Notes::default() })
+        .await
 }
 
 /// `POST /pay/{id}/paypal` with `decision=approve|cancel`.
 pub async fn paypal_decision(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (_, pairs) = match read_form(req).await {
+    let (headers, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let approved = field(&pairs, "decision") == "approve";
     let outcome = pay::paypal(&ctx, &id, approved).await;
-    respond(&ctx, &id, outcome, Notes { method: Some("paypal".to_owned()), ..Notes::default() }).await
+    let notes = Notes {
+        method: Some("paypal".to_owned()),
+        accept_language: accept_language(&headers),
+        ..Notes::default()
+    };
+    respond(&ctx, &id, outcome, notes).await
 }
 
 /// The one place an action's outcome becomes a page or a redirect.

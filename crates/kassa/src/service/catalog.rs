@@ -99,7 +99,15 @@ pub async fn create_customer(ctx: &Ctx, acct: &Acct, p: CustomerCreate) -> Resul
 }
 
 pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, p: CustomerUpdate) -> Result<Customer> {
-    update(ctx, acct, id, move |c: &mut Customer, _, _, _| Ok(c.update(p)?)).await
+    update(ctx, acct, id, move |c: &mut Customer, tx, out, account| {
+        let before = c.clone();
+        c.update(p)?;
+        if *c != before {
+            out.emit(tx, account, EventType::CustomerUpdated, views::customer(c))?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn get_customer(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Customer> {

@@ -177,3 +177,18 @@ pub async fn remove_code(ctx: &Ctx, id: &str) -> Result<Outcome> {
     })
     .await
 }
+
+/// The customer chose the shipping option with rate `rate`; the totals follow.
+pub async fn choose_shipping(ctx: &Ctx, id: &str, rate: &str) -> Result<Outcome> {
+    let rate = rate.to_owned();
+    change(ctx, id, Place::Payment, move |session, _, _| {
+        if !session.collection.choose_shipping(&rate) {
+            return Err(refuse(
+                Place::Payment,
+                Invalid::param("shipping_rate", "Choose one of the shipping options shown."),
+            ));
+        }
+        session.recompute().map_err(|e| refuse(Place::Payment, e))
+    })
+    .await
+}

@@ -44,6 +44,9 @@ pub enum Ty {
     /// What `fund_cash_balance` answers.
     CashBalanceTransaction,
     TestClock,
+    ShippingRate,
+    /// A session's `shipping_cost` or one of its `shipping_options`.
+    ShippingCost,
     Event,
     WebhookEndpoint,
     WebhookDelivery,
@@ -70,6 +73,9 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::Session, "invoice") => Some(Id(Ty::Invoice)),
         (Ty::Session, "line_items") => Some(Embedded(Ty::List(&Ty::Item))),
         (Ty::Session, "discounts") => Some(Array(Ty::Discount)),
+        (Ty::Session, "shipping_cost") => Some(Embedded(Ty::ShippingCost)),
+        (Ty::Session, "shipping_options") => Some(Array(Ty::ShippingCost)),
+        (Ty::ShippingCost, "shipping_rate") => Some(Id(Ty::ShippingRate)),
         (Ty::List(elem), "data") => Some(Array(*elem)),
         (Ty::Item, "price") => Some(Embedded(Ty::Price)),
         (Ty::Price, "product") => Some(Id(Ty::Product)),
@@ -216,6 +222,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::Event | Ty::WebhookEndpoint | Ty::WebhookDelivery => None,
         Ty::TestClock => Some(Kind::TestClock),
         Ty::TaxRate => Some(Kind::TaxRate),
+        Ty::ShippingRate => Some(Kind::ShippingRate),
         // Only ever embedded, never named by an id.
         Ty::Item
         | Ty::Discount
@@ -223,6 +230,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         | Ty::SubscriptionItem
         | Ty::InvoiceLine
         | Ty::CashBalanceTransaction
+        | Ty::ShippingCost
         | Ty::List(_) => None,
     }
 }
@@ -261,6 +269,7 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             | Kind::WebhookDelivery => continue,
             Kind::TestClock => views::test_clock(&kassa_core::renewal::TestClock::from_raw(raw)?),
             Kind::TaxRate => views::tax_rate(&kassa_core::tax::TaxRate::from_raw(raw)?),
+            Kind::ShippingRate => views::shipping_rate(&kassa_core::shipping::ShippingRate::from_raw(raw)?),
         };
         out.insert((Some(raw.kind), raw.id.clone()), rendered);
     }
@@ -344,5 +353,8 @@ mod tests {
         assert!(ok(Ty::List(&Ty::Invoice), "data.subscription"));
         assert!(ok(Ty::CashBalanceTransaction, "customer"));
         assert!(!ok(Ty::CashBalanceTransaction, "funded"));
+        assert!(ok(Ty::Session, "shipping_cost.shipping_rate"));
+        assert!(ok(Ty::Session, "shipping_options.shipping_rate"));
+        assert!(!ok(Ty::Session, "shipping_options"));
     }
 }

@@ -14,6 +14,7 @@ pub mod page;
 pub mod pay;
 pub mod payments;
 pub mod sessions;
+pub mod shipping;
 pub mod webhooks;
 
 use kassa_core::error::{ErrorCode, Invalid};

@@ -149,6 +149,8 @@ pub struct PageView {
     pub customer: Option<Customer>,
     /// For a session completed to wait for a bank transfer: what to transfer.
     pub transfer: Option<Transfer>,
+    /// The products of an open session's lines (for their descriptions).
+    pub products: Vec<kassa_core::catalog::Product>,
 }
 
 /// A bank transfer the customer still has to make.
@@ -166,7 +168,22 @@ pub async fn view(ctx: &Ctx, id: &str) -> Result<Option<PageView>> {
     let merchant = ctx.account_name(&account).await?;
     let customer = customer_of(ctx, &account, &session).await?;
     let transfer = transfer(ctx, &account, &session).await?;
-    Ok(Some(PageView { session, merchant, customer, transfer }))
+    let products = if session.status == Status::Open {
+        let mut keys: Vec<(kassa_core::store::Kind, String)> = Vec::new();
+        for l in &session.line_items {
+            let key = (kassa_core::store::Kind::Product, l.price.product.clone());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        let raws = ctx.store.get_many(&account, keys).await?;
+        raws.iter()
+            .map(<kassa_core::catalog::Product as kassa_core::store::Record>::from_raw)
+            .collect::<std::result::Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(PageView { session, merchant, customer, transfer, products }))
 }
 
 /// A completed session still waiting for a bank transfer: what to transfer and the reference.

@@ -53,6 +53,11 @@ pub struct PayForm {
     /// From the moment the form is parsed the number and CVC live only in the masking types
     /// inside [`ValidCard`], whose `Debug` shows no digit of either.
     pub card: std::result::Result<ValidCard, Vec<FieldError>>,
+    /// The form's other fields: what the session collects (addresses, phone, tax id, consent,
+    /// custom fields, the chosen shipping option).
+    pub page: Vec<(String, String)>,
+    /// The browser's `Accept-Language`, for the language of the page's refusals.
+    pub languages: Option<String>,
 }
 
 /// The page the customer lands on after paying: `success_url` with `{CHECKOUT_SESSION_ID}`
@@ -220,7 +225,11 @@ async fn finish(
         // is debited only if it covers the total now, whatever other payments it made meanwhile.
         let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
             .map_err(|e| Abort::Refused(refused(e.message)))?;
-        let customer = done.customer.clone();
+        let mut customer = done.customer.clone();
+        // What the page collected goes to the customer: all of it to a new one, to an existing
+        // one what `customer_update` says.
+        let updated =
+            s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
         if done.customer_is_new {
             tx.put_new(&acct, &customer)?;
         } else {
@@ -243,6 +252,9 @@ async fn finish(
             tx.put(&acct, c)?;
         }
         tx.put(&acct, &s)?;
+        if updated && !done.customer_is_new {
+            out.emit(tx, &acct, EventType::CustomerUpdated, views::customer(&customer))?;
+        }
         announce_completion(tx, out, &acct, &s, &customer, done.customer_is_new, &done, intent_is_new)?;
         Ok(Outcome::Completed { redirect: landing(&public_url, &s) })
     })
@@ -358,6 +370,7 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
         .or_else(|| (form.payment_method.is_empty()).then(|| session.payment_method_types[0]))
         .filter(|m| session.payment_method_types.contains(m))
         .ok_or_else(|| refused("Choose one of the payment methods shown."))?;
+    collect(ctx, &account, id, &session, &form).await?;
     match method {
         PaymentMethodType::Card => {
             let card = form.card.map_err(|errors| {
@@ -388,6 +401,51 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
             let held = claim(ctx, &account, id).await?;
             finish(ctx, &account, id, buyer, Paid::CustomerBalance, held.amount_total).await
         }
+    }
+}
+
+/// Check what the page collects and keep it on the session, before anything is charged: a value
+/// missing or malformed is refused naming its field. A shipping option other than the session's
+/// (chosen without the script, and not applied with "Update shipping") becomes the session's, and
+/// the customer is asked to check the new total: nothing is charged.
+async fn collect(
+    ctx: &Ctx,
+    account: &str,
+    id: &str,
+    session: &Session,
+    form: &PayForm,
+) -> std::result::Result<(), Stop> {
+    let c = &session.collection;
+    let t = crate::i18n::negotiate(c.locale.as_deref(), form.languages.as_deref());
+    let page = kassa_core::session::collection::PageForm(&form.page);
+    let (collected, values) = c.collect(&page).map_err(|e| refused(t.field_error(c, &e)))?;
+    let chosen = page.get("shipping_rate").to_owned();
+    let switch = !chosen.is_empty() && c.shipping_rate().is_some_and(|r| r.id != chosen);
+    let now = ctx.now();
+    let (acct, sid) = (account.to_owned(), id.to_owned());
+    let outcome = transact_or_refuse(ctx.store.as_ref(), move |tx| {
+        let mut s = open_session(tx, &acct, &sid, now)?;
+        if switch {
+            s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
+            if !s.collection.choose_shipping(&chosen) {
+                return Err(Abort::Refused(refused("Choose one of the shipping options shown.")));
+            }
+            s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
+            tx.put(&acct, &s)?;
+            return Ok(Some(refused("The shipping option changed: check the new total, then pay.")));
+        }
+        if s.collection.collected.as_ref() != Some(&collected)
+            || s.collection.custom_fields.iter().map(|f| f.value.clone()).ne(values.iter().cloned())
+        {
+            s.collection.keep(collected, values);
+            tx.put(&acct, &s)?;
+        }
+        Ok(None)
+    })
+    .await?;
+    match outcome {
+        Some(o) => Err(o.into()),
+        None => Ok(()),
     }
 }
 

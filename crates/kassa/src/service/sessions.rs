@@ -15,6 +15,7 @@ use kassa_core::Invalid;
 use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use kassa_core::params::{LineItemList, SessionCreate, SessionList};
 use kassa_core::session::{self, LineItem, Resolved, Session, Status};
+use kassa_core::shipping::ShippingRate;
 use kassa_core::store::{Cmp, Column, Filter, Kind, RawRecord, Record, Scope, TxExt, Value};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
@@ -34,6 +35,9 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     for id in &refs.prices {
         push_key(&mut first, Kind::Price, id);
     }
+    for id in &refs.shipping_rates {
+        push_key(&mut first, Kind::ShippingRate, id);
+    }
     for (kind, id) in [
         (Kind::Customer, &refs.customer),
         (Kind::Coupon, &refs.coupon),
@@ -48,6 +52,7 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     let customer: Option<Customer> = decode_all(&named)?.pop();
     let coupon: Option<Coupon> = decode_all(&named)?.pop();
     let code: Option<PromotionCode> = decode_all(&named)?.pop();
+    let rates: Vec<ShippingRate> = decode_all(&named)?;
 
     let mut second: Vec<(Kind, String)> = Vec::with_capacity(prices.len() + 1);
     for price in &prices {
@@ -67,9 +72,22 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         coupon: coupon.as_ref(),
         promotion_code: code.as_ref(),
         promotion_coupon: promotion_coupon.as_ref(),
+        shipping_rates: rates.iter().map(|r| (r.id.as_str(), r)).collect::<HashMap<_, _>>(),
     };
     let session = Session::create(p, &resolved, now)?;
-    store.insert(session.to_raw(account)?).await?;
+    if session.collection.created_rates.is_empty() {
+        store.insert(session.to_raw(account)?).await?;
+    } else {
+        // Rates made from `shipping_rate_data` are stored with the session, in one transaction.
+        let (account, session) = (account.to_owned(), session.clone());
+        kassa_core::store::transact(store, move |tx| {
+            for rate in session.collection.new_rates() {
+                tx.put_new(&account, rate)?;
+            }
+            tx.put_new(&account, &session)
+        })
+        .await?;
+    }
     crate::metrics::session_created();
     Ok(session)
 }

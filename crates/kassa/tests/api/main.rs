@@ -14,6 +14,9 @@ mod sessions_read;
 mod sessions_support;
 mod sessions_totals;
 
+// Issue 15: shipping rates and what the hosted page collects.
+mod collect;
+
 // Auth, catalog, idempotency, bad input and encodings (SPEC §2–§4, §10).
 mod auth;
 mod bad_input;

@@ -93,7 +93,7 @@ async fn the_page_shows_every_control_with_its_test_id() {
         assert!(html.contains(&format!("data-testid=\"{testid}\"")), "missing {testid}");
     }
     assert!(html.contains("https://shop.test/cart"));
-    assert!(html.contains("22.50 USD"), "total of 2×10.00 + 2.50 shown");
+    assert!(html.contains("$22.50"), "total of 2×10.00 + 2.50 shown");
     assert!(!html.contains("<script>"), "no inline script");
 }
 
@@ -200,7 +200,7 @@ async fn quantities_answer_json_for_the_script() {
         .body(encode(&[(&q0, "4")]));
     let r = app.send(req).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["total"], "42.50 USD");
+    assert_eq!(r.body["total"], "$42.50");
     assert_eq!(r.body["amount_total"], 4250); // 4 × 10.00 + 2.50
     assert_eq!(r.body["lines"][0]["quantity"], 4);
     let req = browser()
@@ -258,7 +258,7 @@ async fn promotion_codes_on_the_page() {
             && html.contains("data-testid=\"promo-code-remove\"")
     );
     // Lines show their amount before the discount, so that they add up to the subtotal.
-    assert!(html.contains("20.00 USD") && !html.contains("18.00 USD"), "{html}");
+    assert!(html.contains("$20.00") && !html.contains("$18.00"), "{html}");
     // Removed again.
     let r = post_form(&app, &format!("/pay/{id}/promotion_code/remove"), &[], None).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);

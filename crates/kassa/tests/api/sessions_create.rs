@@ -751,7 +751,7 @@ async fn unknown_parameters_are_refused_at_every_level() {
     let price = app.price(1000, "usd").await;
     for (body, param) in [
         (with(&price, json!({"bogus": 1})), "bogus"),
-        (with(&price, json!({"shipping_options": []})), "shipping_options"),
+        (with(&price, json!({"adaptive_pricing": {"enabled": true}})), "adaptive_pricing"),
         (json!({"line_items": [{"price": price, "quantity": 1, "pricee": "x"}]}), "line_items[0][pricee]"),
         (
             json!({"line_items": [line(&price, 1), {"price": price, "quantity": 1, "tax_rates": ["x"]}]}),

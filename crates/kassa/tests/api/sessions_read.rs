@@ -430,7 +430,7 @@ async fn hosted_page_of_unknown_session_is_404() {
     assert_eq!(r.status, 200);
     assert!(r.text.contains(&format!("data-price=\"{price}\"")));
     assert!(r.text.contains("Poster"));
-    assert!(r.text.contains("30.00 USD"));
+    assert!(r.text.contains("$30.00"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -322,7 +322,7 @@ async fn zero_decimal_currency_amounts_are_whole_units() {
     // The hosted page shows yen without decimals.
     let page = app.send(app.client.get(s["url"].as_str().unwrap())).await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("1499 JPY"), "{}", page.text);
+    assert!(page.text.contains("¥1,499"), "{}", page.text);
 }
 
 #[tokio::test]

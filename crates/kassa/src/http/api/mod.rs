@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod events;
 pub mod payments;
 pub mod sessions;
+pub mod shipping;
 
 use axum::Json;
 use axum::extract::OriginalUri;
