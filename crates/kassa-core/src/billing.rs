@@ -50,6 +50,8 @@ macro_rules! status_names {
 pub enum PaymentIntentStatus {
     RequiresPaymentMethod,
     RequiresAction,
+    /// Authorized, waiting for `POST /payment_intents/{id}/capture` (`capture_method=manual`).
+    RequiresCapture,
     Processing,
     Succeeded,
     Canceled,
@@ -58,6 +60,7 @@ pub enum PaymentIntentStatus {
 status_names!(PaymentIntentStatus {
     RequiresPaymentMethod => "requires_payment_method",
     RequiresAction => "requires_action",
+    RequiresCapture => "requires_capture",
     Processing => "processing",
     Succeeded => "succeeded",
     Canceled => "canceled",
@@ -100,6 +103,13 @@ pub struct PaymentIntent {
     /// The test network's 3-D Secure state while `requires_action`. Opaque here; never rendered.
     #[serde(default)]
     pub pending_challenge: Option<serde_json::Value>,
+    /// What a session's `payment_intent_data` set: receipt e-mail, statement descriptors,
+    /// `setup_future_usage`, `capture_method`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<crate::session::PaymentIntentData>,
+    /// What a manual capture took (`amount_to_capture`); `None` means the whole amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_captured: Option<i64>,
 }
 
 impl PaymentIntent {
@@ -122,7 +132,45 @@ impl PaymentIntent {
             canceled_at: None,
             cancellation_reason: None,
             pending_challenge: None,
+            options: None,
+            amount_captured: None,
         }
+    }
+
+    /// `capture_method`: `automatic` unless `payment_intent_data` said otherwise.
+    pub fn capture_method(&self) -> &str {
+        self.options.as_ref().and_then(|o| o.capture_method.as_deref()).unwrap_or("automatic")
+    }
+
+    /// What was received: the captured amount of a succeeded intent, else nothing.
+    pub fn amount_received(&self) -> i64 {
+        if self.status == PaymentIntentStatus::Succeeded {
+            self.amount_captured.unwrap_or(self.amount)
+        } else {
+            0
+        }
+    }
+
+    /// `POST /payment_intents/{id}/capture`: an authorized intent takes `amount_to_capture` (at
+    /// most the amount; all of it by default) and succeeds.
+    pub fn capture(&mut self, amount_to_capture: Option<i64>) -> Result<(), crate::error::Error> {
+        use crate::error::{Error, Invalid};
+        if self.status != PaymentIntentStatus::RequiresCapture {
+            return Err(Error::State(format!(
+                "This PaymentIntent could not be captured because it has a status of {}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.",
+                self.status.as_str()
+            )));
+        }
+        let amount = amount_to_capture.unwrap_or(self.amount);
+        if amount < 1 || amount > self.amount {
+            return Err(Error::Invalid(Invalid::param(
+                "amount_to_capture",
+                format!("`amount_to_capture` must be between 1 and the amount capturable ({}).", self.amount),
+            )));
+        }
+        self.amount_captured = Some(amount);
+        self.status = PaymentIntentStatus::Succeeded;
+        Ok(())
     }
 
     /// `POST /payment_intents/{id}/cancel`: only an intent that has not succeeded or been canceled
@@ -139,7 +187,7 @@ impl PaymentIntent {
         }
         if matches!(self.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::Canceled) {
             return Err(Error::State(format!(
-                "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_action, processing.",
+                "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_action, processing.",
                 self.status.as_str()
             )));
         }
@@ -570,6 +618,7 @@ mod tests {
             nickname: None,
             lookup_key: None,
             metadata: Metadata::new(),
+            tax_behavior: None,
         }
     }
 

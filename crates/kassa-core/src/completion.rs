@@ -20,7 +20,9 @@ use crate::catalog::{self, Buyer, Coupon, Customer, Duration, PromotionCode};
 use crate::error::{ErrorCode, Invalid};
 use crate::params::CustomerCreate;
 use crate::payment::CardDetails;
-use crate::session::{CustomerDetails, Mode, PaymentStatus, Session, Status};
+use crate::session::{
+    CustomerCreation, CustomerDetails, Mode, PaymentIntentData, PaymentStatus, Session, Status,
+};
 use crate::time::{DAY, Timestamp, to_civil};
 
 /// What the buyer typed: checked by [`buyer`].
@@ -69,6 +71,9 @@ pub enum Paid {
 pub struct Completion {
     pub customer: Customer,
     pub customer_is_new: bool,
+    /// A guest checkout (`customer_creation=if_required`, payment mode, no customer): `customer`
+    /// is not kept, and nothing refers to it.
+    pub guest: bool,
     pub payment_method: PaymentMethod,
     /// New or updated (an earlier declined attempt's intent is reused).
     pub payment_intent: Option<PaymentIntent>,
@@ -141,6 +146,13 @@ pub fn complete(
         }
     };
 
+    // A cash balance belongs to a customer, so a guest cannot pay from one.
+    let guest = customer_is_new
+        && session.mode == Mode::Payment
+        && session.customer_creation == Some(CustomerCreation::IfRequired)
+        && !matches!(paid, Paid::CustomerBalance);
+    let customer_ref = (!guest).then(|| customer.id.clone());
+    let manual_capture = session.payment_intent_data.as_ref().is_some_and(PaymentIntentData::manual_capture);
     let billing = BillingDetails { email: buyer.email.clone(), name: buyer.name.clone() };
     let (kind, saved, method_type, waits_for_funds) = match paid {
         Paid::Card { details, saved_behaviour } => {
@@ -159,7 +171,7 @@ pub fn complete(
         }
     };
     let mut method = PaymentMethod::new(kind, billing, now);
-    method.customer = Some(customer.id.clone());
+    method.customer.clone_from(&customer_ref);
     method.saved_behaviour = saved;
 
     let due = session.amount_total;
@@ -169,13 +181,15 @@ pub fn complete(
         });
         pi.amount = amount;
         pi.payment_method_types = vec![method_type.to_owned()];
-        pi.customer = Some(customer.id.clone());
+        pi.customer.clone_from(&customer_ref);
         pi.payment_method = Some(method.id.clone());
         pi.checkout_session = Some(session.id.clone());
         pi.last_payment_error = None;
         pi.pending_challenge = None;
         pi.status = if waits_for_funds {
             PaymentIntentStatus::RequiresAction
+        } else if manual_capture {
+            PaymentIntentStatus::RequiresCapture
         } else {
             PaymentIntentStatus::Succeeded
         };
@@ -184,11 +198,17 @@ pub fn complete(
 
     let mut completion = match session.mode {
         Mode::Payment => {
-            let pi = intent_for(due, attempt);
+            let mut pi = intent_for(due, attempt);
+            if let Some(data) = &session.payment_intent_data {
+                pi.description.clone_from(&data.description);
+                pi.metadata = data.metadata.clone();
+                pi.options = Some(data.clone());
+            }
             session.payment_intent = Some(pi.id.clone());
             Completion {
                 customer: customer.clone(),
                 customer_is_new,
+                guest,
                 payment_method: method.clone(),
                 payment_intent: Some(pi),
                 subscription: None,
@@ -209,6 +229,7 @@ pub fn complete(
             Completion {
                 customer: customer.clone(),
                 customer_is_new,
+                guest: false,
                 payment_method: method.clone(),
                 payment_intent: pi,
                 subscription: Some(sub),
@@ -217,7 +238,9 @@ pub fn complete(
         }
     };
 
-    session.payment_status = if waits_for_funds {
+    // An authorization held for manual capture is not a payment yet: Stripe's session completes
+    // `unpaid` then.
+    session.payment_status = if waits_for_funds || (manual_capture && due > 0) {
         PaymentStatus::Unpaid
     } else if due > 0 {
         PaymentStatus::Paid
@@ -229,7 +252,7 @@ pub fn complete(
     }
     completion.customer = customer.clone();
     session.status = Status::Complete;
-    session.customer = Some(customer.id.clone());
+    session.customer = customer_ref;
     session.customer_details = Some(CustomerDetails { email: buyer.email.clone(), name: buyer.name.clone() });
     session.processing_until = None;
     session.pending_buyer = None;

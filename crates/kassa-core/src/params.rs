@@ -569,8 +569,40 @@ pub struct AdjustableQuantityParam {
 #[serde(deny_unknown_fields)]
 pub struct LineItemParam {
     pub price: Option<String>,
+    /// An inline price, created with the session (exclusive with `price`).
+    pub price_data: Option<PriceDataParam>,
     pub quantity: Option<Int>,
     pub adjustable_quantity: Option<AdjustableQuantityParam>,
+    /// Kept on the line item.
+    pub metadata: Option<MetadataParam>,
+}
+
+/// `line_items[][price_data]`: a price created inline, not listed as an active catalog price.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceDataParam {
+    pub currency: Option<String>,
+    /// An existing product (exclusive with `product_data`).
+    pub product: Option<String>,
+    /// A product created inline (exclusive with `product`).
+    pub product_data: Option<ProductDataParam>,
+    pub unit_amount: Option<Int>,
+    /// Whole minor units only (`"1250"` or `"1250.00"`): kassa charges no fractions of a cent.
+    pub unit_amount_decimal: Option<Decimal>,
+    pub recurring: Option<RecurringParam>,
+    /// `exclusive`, `inclusive` or `unspecified`.
+    pub tax_behavior: Option<String>,
+}
+
+/// `line_items[][price_data][product_data]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductDataParam {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub images: Option<Vec<String>>,
+    pub metadata: Option<MetadataParam>,
+    pub tax_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -585,6 +617,38 @@ pub struct DiscountParam {
 pub struct SubscriptionDataParam {
     pub trial_period_days: Option<Int>,
     pub metadata: Option<MetadataParam>,
+}
+
+/// `payment_intent_data`: copied to the payment intent a payment-mode session creates.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentIntentDataParam {
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub receipt_email: Option<String>,
+    pub statement_descriptor: Option<String>,
+    pub statement_descriptor_suffix: Option<String>,
+    /// `on_session` or `off_session`.
+    pub setup_future_usage: Option<String>,
+    /// `automatic`, `automatic_async` or `manual` (the intent then waits in `requires_capture`).
+    pub capture_method: Option<String>,
+}
+
+/// `POST /checkout/session/{id}`: what an open session lets change.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionUpdate {
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /payment_intents/{id}/capture`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentIntentCapture {
+    /// At most the amount; defaults to all of it.
+    pub amount_to_capture: Option<Int>,
+    pub expand: Option<Vec<String>>,
 }
 
 /// `POST /checkout/session`: the seed's parameters and the common extras.
@@ -606,6 +670,9 @@ pub struct SessionCreate {
     pub client_reference_id: Option<String>,
     pub metadata: Option<MetadataParam>,
     pub expires_at: Option<Int>,
+    /// `always` or `if_required` (payment mode): whether paying creates a customer.
+    pub customer_creation: Option<String>,
+    pub payment_intent_data: Option<PaymentIntentDataParam>,
 }
 
 // How the wrappers look on the wire, for the OpenAPI document (`schemars`): as Stripe's own document

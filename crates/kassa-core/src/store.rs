@@ -988,6 +988,8 @@ mod tests {
             active: true,
             description: None,
             metadata: Default::default(),
+            images: Vec::new(),
+            tax_code: None,
         };
         assert_eq!(product.columns().len(), Kind::Product.columns().len());
         let raw = product.to_raw("acct_1").unwrap();

@@ -166,13 +166,14 @@ fn complete_list(items: Value) -> Value {
 fn error() -> Value {
     object(&[(
         "error",
-        object(&[
-            ("type", one_of(&["api_error", "card_error", "idempotency_error", "invalid_request_error"])),
-            ("code", nstring()),
-            ("message", string()),
-            ("param", nstring()),
-            ("decline_code", nstring()),
-        ]),
+        // What does not apply is left out, as Stripe does.
+        object_with_optional(
+            &[
+                ("type", one_of(&["api_error", "card_error", "idempotency_error", "invalid_request_error"])),
+                ("message", string()),
+            ],
+            &[("code", string()), ("param", string()), ("decline_code", string())],
+        ),
     )])
 }
 
@@ -189,7 +190,7 @@ fn product() -> Value {
         ("created", int()),
         ("default_price", always_null()),
         ("description", nstring()),
-        ("images", empty_array()),
+        ("images", array(string())),
         ("livemode", boolean()),
         ("marketing_features", empty_array()),
         ("metadata", metadata()),
@@ -197,7 +198,7 @@ fn product() -> Value {
         ("package_dimensions", always_null()),
         ("shippable", always_null()),
         ("statement_descriptor", always_null()),
-        ("tax_code", always_null()),
+        ("tax_code", nstring()),
         ("tax_details", always_null()),
         ("type", tag("service")),
         ("unit_label", always_null()),
@@ -229,7 +230,7 @@ fn price() -> Value {
         ("nickname", nstring()),
         ("product", expandable("product")),
         ("recurring", nullable(recurring)),
-        ("tax_behavior", tag("unspecified")),
+        ("tax_behavior", one_of(&["exclusive", "inclusive", "unspecified"])),
         ("tiers_mode", always_null()),
         ("transform_quantity", always_null()),
         ("type", one_of(&["one_time", "recurring"])),
@@ -413,7 +414,7 @@ fn session() -> Value {
             ),
             ("customer", nullable(expandable("customer"))),
             ("customer_account", always_null()),
-            ("customer_creation", nullable(tag("always"))),
+            ("customer_creation", nullable(one_of(&["always", "if_required"]))),
             ("customer_details", nullable(customer_details)),
             ("customer_email", nstring()),
             ("discounts", array(discount)),
@@ -461,16 +462,10 @@ fn session() -> Value {
 }
 
 fn payment_intent() -> Value {
-    let last_payment_error = object(&[
-        ("charge", always_null()),
-        ("code", string()),
-        ("decline_code", nstring()),
-        ("doc_url", always_null()),
-        ("message", string()),
-        ("param", always_null()),
-        ("payment_method", nullable(expandable("payment_method"))),
-        ("type", tag("card_error")),
-    ]);
+    let last_payment_error = object_with_optional(
+        &[("code", string()), ("message", string()), ("type", tag("card_error"))],
+        &[("decline_code", string()), ("payment_method", expandable("payment_method"))],
+    );
     let next_action = object(&[
         ("type", tag("redirect_to_url")),
         ("redirect_to_url", object(&[("return_url", always_null()), ("url", always_null())])),
@@ -488,7 +483,7 @@ fn payment_intent() -> Value {
         ("automatic_payment_methods", always_null()),
         ("canceled_at", nint()),
         ("cancellation_reason", nstring()),
-        ("capture_method", tag("automatic")),
+        ("capture_method", one_of(&["automatic", "automatic_async", "manual"])),
         ("client_secret", always_null()),
         ("confirmation_method", tag("automatic")),
         ("created", int()),
@@ -511,13 +506,13 @@ fn payment_intent() -> Value {
         ("payment_method_types", array(string())),
         ("payment_record", always_null()),
         ("processing", always_null()),
-        ("receipt_email", always_null()),
+        ("receipt_email", nstring()),
         ("review", always_null()),
-        ("setup_future_usage", always_null()),
+        ("setup_future_usage", nullable(one_of(&["on_session", "off_session"]))),
         ("shipping", always_null()),
         ("source", always_null()),
-        ("statement_descriptor", always_null()),
-        ("statement_descriptor_suffix", always_null()),
+        ("statement_descriptor", nstring()),
+        ("statement_descriptor_suffix", nstring()),
         (
             "status",
             one_of(&[
@@ -581,7 +576,6 @@ fn payment_method() -> Value {
                     ("tax_id", always_null()),
                 ]),
             ),
-            ("card", nullable(card)),
             ("created", int()),
             ("customer", nullable(expandable("customer"))),
             ("customer_account", always_null()),
@@ -591,6 +585,7 @@ fn payment_method() -> Value {
         ],
         // Only on methods of that type.
         &[
+            ("card", card),
             ("paypal", object(&[("payer_email", nstring()), ("payer_id", always_null())])),
             ("customer_balance", empty_object()),
         ],
@@ -706,7 +701,6 @@ fn invoice() -> Value {
         ("discount_amounts", array(discount_amount.clone())),
         ("discountable", boolean()),
         ("discounts", empty_array()),
-        ("invoice_item", always_null()),
         ("livemode", boolean()),
         ("metadata", metadata()),
         ("period", object(&[("end", int()), ("start", int())])),
@@ -790,6 +784,7 @@ fn invoice() -> Value {
         ("pre_payment_credit_notes_amount", int()),
         ("quote", always_null()),
         ("receipt_number", always_null()),
+        ("rendering_options", always_null()),
         ("rendering", always_null()),
         ("shipping_cost", always_null()),
         ("shipping_details", always_null()),
@@ -842,7 +837,6 @@ fn event() -> Value {
         &[
             ("id", string()),
             ("object", tag("event")),
-            ("account", always_null()),
             ("api_version", string()),
             ("created", int()),
             (

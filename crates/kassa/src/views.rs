@@ -32,7 +32,7 @@ pub fn product(p: &Product) -> Value {
         "created": p.created,
         "default_price": null,
         "description": p.description,
-        "images": [],
+        "images": p.images,
         "livemode": false,
         "marketing_features": [],
         "metadata": p.metadata,
@@ -40,7 +40,7 @@ pub fn product(p: &Product) -> Value {
         "package_dimensions": null,
         "shippable": null,
         "statement_descriptor": null,
-        "tax_code": null,
+        "tax_code": p.tax_code,
         "tax_details": null,
         "type": "service",
         "unit_label": null,
@@ -71,7 +71,7 @@ pub fn price(p: &Price) -> Value {
             "trial_period_days": null,
             "usage_type": "licensed",
         })),
-        "tax_behavior": "unspecified",
+        "tax_behavior": p.tax_behavior.as_deref().unwrap_or("unspecified"),
         "tiers_mode": null,
         "transform_quantity": null,
         "type": p.type_str(),
@@ -196,7 +196,7 @@ pub fn line_item(li: &LineItem) -> Value {
         "amount_total": li.amount_total,
         "currency": li.price.currency,
         "description": li.description,
-        "metadata": {},
+        "metadata": li.metadata,
         "price": price(&li.price),
         "quantity": li.quantity,
     })
@@ -240,7 +240,11 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "custom_text": {"after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null},
         "customer": s.customer,
         "customer_account": null,
-        "customer_creation": if s.customer.is_none() { json!("always") } else { Value::Null },
+        "customer_creation": match (&s.customer, s.customer_creation) {
+            (Some(_), None) => Value::Null,
+            (_, Some(c)) => json!(c.as_str()),
+            (None, None) => json!("always"),
+        },
         "customer_details": s.customer_details.as_ref().map(|d| json!({
             "address": null, "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
             "phone": null, "tax_exempt": "none", "tax_ids": [],
@@ -306,35 +310,37 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
 /// `next_action` of a `requires_action` intent is a `redirect_to_url` whose URL is the hosted
 /// page's business, so null here.
 pub fn payment_intent(pi: &PaymentIntent) -> Value {
-    let succeeded = pi.status == PaymentIntentStatus::Succeeded;
+    let options = pi.options.clone().unwrap_or_default();
     let next_action = (pi.status == PaymentIntentStatus::RequiresAction)
         .then(|| json!({"type": "redirect_to_url", "redirect_to_url": {"return_url": null, "url": null}}));
+    // As Stripe's document has it: what does not apply is left out, not sent as null.
     let last_payment_error = pi.last_payment_error.as_ref().map(|e| {
-        json!({
-            "charge": null,
-            "code": e.code,
-            "decline_code": e.decline_code,
-            "doc_url": null,
-            "message": e.message,
-            "param": null,
-            "payment_method": e.payment_method,
-            "type": "card_error",
-        })
+        let mut v = Map::new();
+        v.insert("code".to_owned(), json!(e.code));
+        if let Some(d) = &e.decline_code {
+            v.insert("decline_code".to_owned(), json!(d));
+        }
+        v.insert("message".to_owned(), json!(e.message));
+        if let Some(pm) = &e.payment_method {
+            v.insert("payment_method".to_owned(), json!(pm));
+        }
+        v.insert("type".to_owned(), json!("card_error"));
+        Value::Object(v)
     });
     json!({
         "id": pi.id,
         "object": "payment_intent",
         "amount": pi.amount,
-        "amount_capturable": 0,
+        "amount_capturable": if pi.status == PaymentIntentStatus::RequiresCapture { pi.amount } else { 0 },
         "amount_details": {"tip": {}},
         "allowed_payment_method_types": null,
-        "amount_received": if succeeded { pi.amount } else { 0 },
+        "amount_received": pi.amount_received(),
         "application": null,
         "application_fee_amount": null,
         "automatic_payment_methods": null,
         "canceled_at": pi.canceled_at,
         "cancellation_reason": pi.cancellation_reason,
-        "capture_method": "automatic",
+        "capture_method": pi.capture_method(),
         "client_secret": null,
         "confirmation_method": "automatic",
         "created": pi.created,
@@ -357,13 +363,13 @@ pub fn payment_intent(pi: &PaymentIntent) -> Value {
         "payment_method_types": pi.payment_method_types,
         "payment_record": null,
         "processing": null,
-        "receipt_email": null,
+        "receipt_email": options.receipt_email,
         "review": null,
-        "setup_future_usage": null,
+        "setup_future_usage": options.setup_future_usage,
         "shipping": null,
         "source": null,
-        "statement_descriptor": null,
-        "statement_descriptor_suffix": null,
+        "statement_descriptor": options.statement_descriptor,
+        "statement_descriptor_suffix": options.statement_descriptor_suffix,
         "status": pi.status.as_str(),
         "transfer_data": null,
         "transfer_group": null,
@@ -392,6 +398,7 @@ pub fn payment_method(pm: &PaymentMethod) -> Value {
         }),
         PaymentMethodKind::Paypal { .. } | PaymentMethodKind::CustomerBalance => Value::Null,
     };
+    // Only the hash of the method's own type is there (`card`, `paypal`, `customer_balance`).
     let mut out = json!({
         "id": pm.id,
         "object": "payment_method",
@@ -402,7 +409,6 @@ pub fn payment_method(pm: &PaymentMethod) -> Value {
             "phone": null,
             "tax_id": null,
         },
-        "card": card,
         "created": pm.created,
         "customer": pm.customer,
         "customer_account": null,
@@ -411,7 +417,7 @@ pub fn payment_method(pm: &PaymentMethod) -> Value {
         "type": pm.kind.as_str(),
     });
     let extra = match &pm.kind {
-        PaymentMethodKind::Card(_) => None,
+        PaymentMethodKind::Card(_) => Some(("card", card)),
         PaymentMethodKind::Paypal { payer_email } => {
             Some(("paypal", json!({"payer_email": payer_email, "payer_id": null})))
         }
@@ -543,7 +549,6 @@ pub fn invoice(i: &Invoice) -> Value {
                 "discount_amounts": discount_amounts,
                 "discountable": true,
                 "discounts": [],
-                "invoice_item": null,
                 "livemode": false,
                 "metadata": {},
                 "period": {"end": l.period_end, "start": l.period_start},
@@ -629,6 +634,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "pre_payment_credit_notes_amount": 0,
         "quote": null,
         "receipt_number": null,
+        "rendering_options": null,
         "rendering": null,
         "shipping_cost": null,
         "shipping_details": null,
@@ -685,7 +691,6 @@ pub fn event_body(e: &Event, pending_webhooks: usize) -> String {
 struct EventWire<'a> {
     id: &'a str,
     object: &'static str,
-    account: Option<&'static str>,
     api_version: &'static str,
     created: Timestamp,
     data: EventData<'a>,
@@ -708,7 +713,6 @@ impl<'a> EventWire<'a> {
         Self {
             id: &e.id,
             object: "event",
-            account: None,
             api_version: API_VERSION,
             created: e.created,
             data: EventData { object: &e.object, previous_attributes: e.previous_attributes.as_ref() },

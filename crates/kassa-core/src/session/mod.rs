@@ -12,10 +12,12 @@
 //! which error a request that breaks several rules gets. In order:
 //!
 //! 1. **shape** ([`references`]): `line_items` given, 1 to [`MAX_PAYMENT_LINES`] lines, each
-//!    naming a price (`lines::price_ids`); at most one discount, `coupon` xor `promotion_code`
+//!    naming a price or giving `price_data`, not both (`lines::price_ids`); at most one discount, `coupon` xor `promotion_code`
 //!    (`discounts::discount_ids`). Checked before anything is read, so it also bounds the reads.
-//! 2. **lines** (`lines::line_items`), line by line: the price exists and is active, `quantity`
-//!    1–999999, then `adjustable_quantity` (`enabled` given, bounds, quantity within them).
+//! 2. **lines** (`lines::line_items`), line by line: the price exists and is active (or
+//!    `price_data` makes an inline one, [`Inline`], written with the session), `quantity`
+//!    1–999999, then `adjustable_quantity` (`enabled` given, bounds, quantity within them), then
+//!    the line's `metadata`.
 //! 3. **mode and limits** (`mode::mode_and_limits`): `mode` given or inferred, payment mode takes
 //!    no recurring price and subscription mode needs one, at most 20 recurring and 20 one-time
 //!    lines in subscription mode, one shared `interval` and `interval_count`.
@@ -31,7 +33,8 @@
 //! 8. **URLs** (`urls::urls`): `success_url`, then `cancel_url`, each by [`check_url`].
 //! 9. **expiry** (`expiry::expires_at`): 30 minutes (less [`EXPIRY_GRACE`]) to 24 hours ahead,
 //!    default 24 hours.
-//! 10. **extras** (`extras::extras`): `client_reference_id` (at most 200 characters), `metadata`.
+//! 10. **extras** (`extras::extras`): `client_reference_id` (at most 200 characters), `metadata`;
+//!     then the payment's options (`options`): `customer_creation`, `payment_intent_data`.
 //! 11. **amounts** ([`Session::recompute`]): the totals without a discount, within range.
 //! 12. **discount** (`discounts::discount`): exclusive with `allow_promotion_codes`, the coupon or
 //!     promotion code exists and is usable now for this currency, customer and subtotal; then the
@@ -66,6 +69,7 @@ mod expiry;
 mod extras;
 mod lines;
 mod mode;
+mod options;
 mod page;
 mod payment_methods;
 mod state;
@@ -75,6 +79,7 @@ mod urls;
 #[cfg(test)]
 mod fixtures;
 
+pub use options::{CustomerCreation, PaymentIntentData};
 pub use page::CODE_NOT_VALID;
 pub use urls::check_url;
 
@@ -204,6 +209,35 @@ pub struct LineItem {
     pub amount_subtotal: i64,
     pub amount_discount: i64,
     pub amount_total: i64,
+    /// `line_items[][metadata]`.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
+}
+
+impl LineItem {
+    /// The parameter a rule about line `i`'s price names: `line_items[i][price]`, or for an
+    /// inline price (`price_data`; never active, while a named price must be) its `field`.
+    pub(crate) fn price_param(&self, i: usize, field: &str) -> String {
+        if self.price.active {
+            format!("line_items[{i}][price]")
+        } else {
+            format!("line_items[{i}][price_data][{field}]")
+        }
+    }
+}
+
+/// The objects a session's `price_data` lines create with it: written in the same transaction
+/// as the session, and only if the session is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inline {
+    pub products: Vec<Product>,
+    pub prices: Vec<Price>,
+}
+
+impl Inline {
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty() && self.prices.is_empty()
+    }
 }
 
 /// The discount a session carries: the coupon and, when it came from one, the promotion code.
@@ -266,12 +300,20 @@ pub struct Session {
     /// contents do not change ([`Session::contents_frozen`]).
     #[serde(default)]
     pub pending_amount: Option<i64>,
+    /// `customer_creation` as given (payment mode); `None` reads as kassa's default, `always`.
+    #[serde(default)]
+    pub customer_creation: Option<CustomerCreation>,
+    /// `payment_intent_data` (payment mode), for the payment intent.
+    #[serde(default)]
+    pub payment_intent_data: Option<PaymentIntentData>,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct References {
     pub prices: Vec<String>,
+    /// Products named by `line_items[][price_data][product]`.
+    pub products: Vec<String>,
     pub customer: Option<String>,
     pub coupon: Option<String>,
     pub promotion_code: Option<String>,
@@ -293,15 +335,33 @@ pub struct Resolved<'a> {
 pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
     let prices = lines::price_ids(p.line_items.as_deref())?;
     let (coupon, promotion_code) = discounts::discount_ids(p.discounts.as_deref())?;
-    Ok(References { prices, customer: p.customer.clone().filter(|c| !c.is_empty()), coupon, promotion_code })
+    let products = lines::product_ids(p.line_items.as_deref());
+    Ok(References {
+        prices,
+        products,
+        customer: p.customer.clone().filter(|c| !c.is_empty()),
+        coupon,
+        promotion_code,
+    })
 }
 
 impl Session {
     /// Apply every rule of SPEC §5 to `p`, with the referenced objects in `r`: the steps of the
     /// module documentation, in that order.
     pub fn create(p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
+        Self::create_with_inline(p, r, now).map(|(s, _)| s)
+    }
+
+    /// [`Session::create`], with the prices and products its `price_data` lines create, for the
+    /// caller to write with the session.
+    pub fn create_with_inline(
+        p: SessionCreate,
+        r: &Resolved<'_>,
+        now: Timestamp,
+    ) -> Result<(Self, Inline), Invalid> {
         let refs = references(&p)?;
-        let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), &refs.prices, r)?;
+        let mut inline = Inline::default();
+        let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), r, &mut inline, now)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
         let currency = currency::session_currency(p.currency.as_deref(), &line_items)?;
         let (customer, customer_email) = customer::customer(p.customer.as_deref(), p.customer_email, r)?;
@@ -312,6 +372,9 @@ impl Session {
         urls::urls(p.success_url.as_deref(), p.cancel_url.as_deref())?;
         let expires_at = expiry::expires_at(p.expires_at, now)?;
         let (client_reference_id, metadata) = extras::extras(p.client_reference_id, p.metadata)?;
+        let customer_creation = options::customer_creation(p.customer_creation.as_deref(), mode)?;
+        let payment_intent_data =
+            options::payment_intent_data(p.payment_intent_data, mode, &payment_method_types)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
 
         let mut session = Self {
@@ -345,6 +408,8 @@ impl Session {
             processing_until: None,
             pending_buyer: None,
             pending_amount: None,
+            customer_creation,
+            payment_intent_data,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 
@@ -362,7 +427,7 @@ impl Session {
             session.discount = discount;
             session.recompute().map_err(|_| amounts::too_large())?;
         }
-        Ok(session)
+        Ok((session, inline))
     }
 }
 
@@ -388,6 +453,7 @@ mod tests {
         };
         let want = References {
             prices: vec!["price_a".into(), "price_b".into(), "price_a".into()],
+            products: vec![],
             customer: Some("cus_1".into()),
             coupon: Some("co_1".into()),
             promotion_code: None,

@@ -40,7 +40,7 @@ fn prices_fit_mode(mode: Mode, lines: &[LineItem]) -> Result<(), Invalid> {
     match mode {
         Mode::Payment => match lines.iter().position(is_recurring) {
             Some(i) => Err(Invalid::param(
-                format!("line_items[{i}][price]"),
+                lines[i].price_param(i, "recurring"),
                 "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.",
             )),
             None => Ok(()),
@@ -85,7 +85,7 @@ fn shared_interval(lines: &[LineItem]) -> Result<(), Invalid> {
     let differs = |r: Option<Recurring>| r.is_some() && first.is_some() && r != first;
     match lines.iter().position(|l| differs(l.price.recurring)) {
         Some(i) => Err(Invalid::param(
-            format!("line_items[{i}][price]"),
+            lines[i].price_param(i, "recurring"),
             "All recurring prices in a checkout session must share the same `interval` and `interval_count`.",
         )),
         None => Ok(()),

@@ -39,6 +39,21 @@ impl Session {
             ))),
         }
     }
+
+    /// `POST /checkout/session/{id}`: an open session's `metadata` changes (a key set to `""`
+    /// goes, `metadata=` clears it); a complete or expired one is refused.
+    pub fn update(&mut self, p: crate::params::SessionUpdate, now: Timestamp) -> Result<(), Error> {
+        let status = self.status_at(now);
+        if status != Status::Open {
+            return Err(Error::State(format!(
+                "This Checkout Session is no longer open: it has a status of `{}`, and only an open Checkout Session can be updated.",
+                status.as_str()
+            )));
+        }
+        self.metadata = crate::metadata::update(std::mem::take(&mut self.metadata), p.metadata, "metadata")
+            .map_err(Error::Invalid)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

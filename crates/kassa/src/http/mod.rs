@@ -49,6 +49,12 @@ pub fn api_routes(sessions_path: &str) -> Table {
             Object("checkout.session"),
         )
         .post(
+            &format!("{s}/{{id}}"),
+            sessions::update,
+            "Update a Checkout Session",
+            Object("checkout.session"),
+        )
+        .post(
             &format!("{s}/{{id}}/expire"),
             sessions::expire,
             "Expire a Checkout Session",
@@ -123,6 +129,12 @@ pub fn api_routes(sessions_path: &str) -> Table {
             "/payment_intents/{id}/cancel",
             payments::cancel_payment_intent,
             "Cancel a payment intent",
+            Object("payment_intent"),
+        )
+        .post(
+            "/payment_intents/{id}/capture",
+            payments::capture_payment_intent,
+            "Capture a payment intent",
             Object("payment_intent"),
         )
         .get(

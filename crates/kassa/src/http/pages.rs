@@ -269,13 +269,10 @@ fn checkout_page(s: &Session, merchant: String, customer: Option<&Customer>, not
         amount: c.format(s.amount_discount),
         removable: !d.from_merchant,
     });
-    let locked_email = customer.and_then(|c| c.email.clone());
-    let email = notes
-        .email
-        .filter(|_| locked_email.is_none())
-        .or_else(|| locked_email.clone())
-        .or_else(|| s.customer_email.clone())
-        .unwrap_or_default();
+    // A customer's e-mail, or `customer_email`, is locked: shown read-only.
+    let locked_email = customer.and_then(|c| c.email.clone()).or_else(|| s.customer_email.clone());
+    let email =
+        notes.email.filter(|_| locked_email.is_none()).or_else(|| locked_email.clone()).unwrap_or_default();
     let methods: Vec<(&'static str, &'static str)> =
         s.payment_method_types.iter().map(|m| (m.as_str(), method_label(*m))).collect();
     let selected_method = notes

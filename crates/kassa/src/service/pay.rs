@@ -221,7 +221,9 @@ async fn finish(
         let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
             .map_err(|e| Abort::Refused(refused(e.message)))?;
         let customer = done.customer.clone();
-        if done.customer_is_new {
+        if done.guest {
+            // A guest checkout keeps no customer.
+        } else if done.customer_is_new {
             tx.put_new(&acct, &customer)?;
         } else {
             tx.put(&acct, &customer)?;
@@ -243,7 +245,8 @@ async fn finish(
             tx.put(&acct, c)?;
         }
         tx.put(&acct, &s)?;
-        announce_completion(tx, out, &acct, &s, &customer, done.customer_is_new, &done, intent_is_new)?;
+        let announce_customer = done.customer_is_new && !done.guest;
+        announce_completion(tx, out, &acct, &s, &customer, announce_customer, &done, intent_is_new)?;
         Ok(Outcome::Completed { redirect: landing(&public_url, &s) })
     })
     .await?;
@@ -352,8 +355,9 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Outcome> {
 async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Outcome, Stop> {
     let (session, account) = open_for_page(ctx, id).await?;
     let customer = customer_of(ctx, &account, &session).await?;
-    let buyer =
-        completion::buyer(customer.as_ref(), &form.email, &form.name).map_err(|e| refused(e.message))?;
+    // `customer_email` is locked on the page: what the form sends instead does not count.
+    let email = session.customer_email.as_deref().unwrap_or(&form.email);
+    let buyer = completion::buyer(customer.as_ref(), email, &form.name).map_err(|e| refused(e.message))?;
     let method = PaymentMethodType::parse(&form.payment_method)
         .or_else(|| (form.payment_method.is_empty()).then(|| session.payment_method_types[0]))
         .filter(|m| session.payment_method_types.contains(m))

@@ -34,6 +34,9 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     for id in &refs.prices {
         push_key(&mut first, Kind::Price, id);
     }
+    for id in &refs.products {
+        push_key(&mut first, Kind::Product, id);
+    }
     for (kind, id) in [
         (Kind::Customer, &refs.customer),
         (Kind::Coupon, &refs.coupon),
@@ -57,7 +60,8 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         push_key(&mut second, Kind::Coupon, &c.coupon);
     }
     let behind = if second.is_empty() { Vec::new() } else { store.get_many(account, second).await? };
-    let products: Vec<Product> = decode_all(&behind)?;
+    let mut products: Vec<Product> = decode_all(&behind)?;
+    products.extend(decode_all::<Product>(&named)?);
     let promotion_coupon: Option<Coupon> = decode_all(&behind)?.pop();
 
     let resolved = Resolved {
@@ -68,8 +72,21 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         promotion_code: code.as_ref(),
         promotion_coupon: promotion_coupon.as_ref(),
     };
-    let session = Session::create(p, &resolved, now)?;
-    store.insert(session.to_raw(account)?).await?;
+    let (session, inline) = Session::create_with_inline(p, &resolved, now)?;
+    if inline.is_empty() {
+        store.insert(session.to_raw(account)?).await?;
+    } else {
+        // `price_data` lines: their products and prices are written with the session or not at all.
+        let mut records = Vec::with_capacity(inline.products.len() + inline.prices.len() + 1);
+        for product in &inline.products {
+            records.push(product.to_raw(account)?);
+        }
+        for price in &inline.prices {
+            records.push(price.to_raw(account)?);
+        }
+        records.push(session.to_raw(account)?);
+        kassa_core::store::transact(store, move |tx| records.iter().try_for_each(|r| tx.insert(r))).await?;
+    }
     crate::metrics::session_created();
     Ok(session)
 }
@@ -131,6 +148,17 @@ pub async fn expire(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
         Ok(out.emit(tx, account, EventType::CheckoutSessionExpired, views::session(s, &out.view(), false))?)
     })
     .await
+}
+
+/// `POST /checkout/session/{id}`: the metadata of an open session. No event: Stripe sends none.
+pub async fn update(
+    ctx: &Ctx,
+    acct: &Acct,
+    id: &str,
+    p: kassa_core::params::SessionUpdate,
+) -> Result<Session> {
+    let now = ctx.now();
+    super::update(ctx, acct, id, move |s: &mut Session, _, _, _| Ok(s.update(p, now)?)).await
 }
 
 /// A page of a session's line items (they live inside the session, in creation order).

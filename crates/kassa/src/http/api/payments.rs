@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
-    InvoiceList, PaymentIntentCancel, PaymentIntentList, PaymentMethodList, Retrieve, SubscriptionList,
+    InvoiceList, PaymentIntentCancel, PaymentIntentCapture, PaymentIntentList, PaymentMethodList, Retrieve,
+    SubscriptionList,
 };
 use serde_json::Value;
 
@@ -37,6 +38,17 @@ pub async fn cancel_payment_intent(
 ) -> Res<Json<Value>> {
     let x = paths(Ty::PaymentIntent, &p.expand)?;
     let v = views::payment_intent(&svc::cancel_payment_intent(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
+}
+
+pub async fn capture_payment_intent(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<PaymentIntentCapture>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::PaymentIntent, &p.expand)?;
+    let v = views::payment_intent(&svc::capture_payment_intent(&ctx, &a, &id, p).await?);
     Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
 }
 

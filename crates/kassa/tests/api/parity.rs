@@ -1,0 +1,507 @@
+//! Checkout parity (issue 15), the API side: the session parameters real integrations send —
+//! `price_data`, `customer_email`/`customer_creation`, `payment_intent_data` and manual capture,
+//! `subscription_data`'s extras, updating a session — each read back where Stripe puts it, and
+//! each refusal a 400 naming its bracketed parameter with nothing half-written.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::pay::pay_card;
+use crate::sessions_support::{create, rejects};
+
+const OK_URL: &str = "https://shop.test/ok";
+
+/// A `price_data` line: `amount` in `currency` for an inline product named `name`.
+fn inline_line(name: &str, amount: i64, currency: &str, quantity: i64) -> Value {
+    json!({
+        "price_data": {"currency": currency, "unit_amount": amount, "product_data": {"name": name}},
+        "quantity": quantity,
+    })
+}
+
+fn body(lines: Vec<Value>) -> Value {
+    json!({"line_items": lines, "success_url": OK_URL})
+}
+
+/// `base` with `extra` merged in at the top level.
+fn merged(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+async fn count(app: &TestApp, path: &str) -> usize {
+    app.get(&format!("{path}?limit=100")).await.ok()["data"].as_array().unwrap().len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// line_items[][price_data]
+
+#[tokio::test]
+async fn price_data_creates_an_inline_price_and_product() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .session(json!({
+            "line_items": [{
+                "price_data": {
+                    "currency": "eur",
+                    "unit_amount": 2400,
+                    "tax_behavior": "exclusive",
+                    "product_data": {
+                        "name": "Lamp",
+                        "description": "A warm light",
+                        "images": ["https://shop.test/lamp.png"],
+                        "metadata": {"sku": "L-1"},
+                        "tax_code": "txcd_99999999",
+                    },
+                },
+                "quantity": 2,
+                "metadata": {"line": "first"},
+            }],
+            "success_url": OK_URL,
+            "expand": ["line_items.data.price.product"],
+        }))
+        .await;
+    assert_eq!((s["amount_total"].as_i64(), s["currency"].as_str()), (Some(4800), Some("eur")));
+    let li = &s["line_items"]["data"][0];
+    assert_eq!(li["description"], "Lamp");
+    assert_eq!(li["metadata"], json!({"line": "first"}));
+    let price = &li["price"];
+    assert!(price["id"].as_str().unwrap().starts_with("price_"));
+    assert_eq!(price["active"], false, "inline prices are not catalog prices: {price}");
+    assert_eq!(
+        (price["unit_amount"].as_i64(), price["tax_behavior"].as_str()),
+        (Some(2400), Some("exclusive"))
+    );
+    let product = &price["product"];
+    assert_eq!(product["name"], "Lamp");
+    assert_eq!(product["description"], "A warm light");
+    assert_eq!(product["images"], json!(["https://shop.test/lamp.png"]));
+    assert_eq!(product["metadata"], json!({"sku": "L-1"}));
+    assert_eq!(product["tax_code"], "txcd_99999999");
+    assert_eq!(product["active"], false);
+    // Both exist as objects of their own, retrievable; the line items list reads back the same.
+    let got = app.get(&format!("/prices/{}", price["id"].as_str().unwrap())).await;
+    assert_eq!(got.ok()["unit_amount"], 2400);
+    let got = app.get(&format!("/products/{}", product["id"].as_str().unwrap())).await;
+    assert_eq!(got.ok()["name"], "Lamp");
+    let items = app.get(&format!("/checkout/session/{}/line_items", s["id"].as_str().unwrap())).await;
+    assert_eq!(items.ok()["data"][0]["metadata"]["line"], "first");
+    // Not listed among active catalog prices.
+    assert_eq!(app.get("/prices?active=true").await.ok()["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn price_data_for_an_existing_product_by_form_under_v1() {
+    let app = TestApp::spawn().await;
+    let product = app.product("Poster").await;
+    let r = app
+        .post(
+            "/v1/checkout/sessions",
+            &[
+                ("line_items[0][price_data][currency]", "usd"),
+                ("line_items[0][price_data][product]", &product),
+                ("line_items[0][price_data][unit_amount_decimal]", "1250.00"),
+                ("line_items[0][quantity]", "3"),
+                ("line_items[0][metadata][k]", "v"),
+                ("mode", "payment"),
+                ("success_url", OK_URL),
+                ("expand[0]", "line_items"),
+            ],
+        )
+        .await;
+    let s = r.ok();
+    assert_eq!(s["amount_total"], 3750);
+    let li = &s["line_items"]["data"][0];
+    assert_eq!(
+        (li["description"].as_str(), li["price"]["product"].as_str()),
+        (Some("Poster"), Some(product.as_str()))
+    );
+    assert_eq!(li["price"]["unit_amount_decimal"], "1250");
+    assert_eq!(li["metadata"]["k"], "v");
+}
+
+#[tokio::test]
+async fn recurring_price_data_makes_a_subscription_that_can_be_paid() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .session(json!({
+            "line_items": [{
+                "price_data": {"currency": "usd", "unit_amount": 900, "recurring": {"interval": "month", "interval_count": 3}, "product_data": {"name": "Quarterly"}},
+                "quantity": 1,
+            }, inline_line("Setup fee", 500, "usd", 1)],
+            "success_url": OK_URL,
+            "expand": ["line_items"],
+        }))
+        .await;
+    assert_eq!(s["mode"], "subscription");
+    assert_eq!(s["amount_total"], 1400);
+    let recurring = &s["line_items"]["data"][0]["price"]["recurring"];
+    assert_eq!(
+        (recurring["interval"].as_str(), recurring["interval_count"].as_i64()),
+        (Some("month"), Some(3))
+    );
+    let id = s["id"].as_str().unwrap();
+    pay_card(&app, id, "4242424242424242").await;
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=subscription")).await;
+    let sub = &s.ok()["subscription"];
+    assert_eq!(sub["status"], "active", "{sub}");
+    assert_eq!(sub["items"]["data"][0]["price"]["unit_amount"], 900);
+    // Shapes as Stripe's document has them: `rendering_options` on the invoice, no
+    // `invoice_item: null` on its subscription lines, no `account: null` on events.
+    let invoice = app.get(&format!("/invoices/{}", sub["latest_invoice"].as_str().unwrap())).await;
+    let invoice = invoice.ok();
+    assert!(invoice.as_object().unwrap().contains_key("rendering_options"), "{invoice}");
+    assert_eq!(invoice["rendering_options"], Value::Null);
+    for line in invoice["lines"]["data"].as_array().unwrap() {
+        assert!(!line.as_object().unwrap().contains_key("invoice_item"), "{line}");
+    }
+    let events = app.get("/events?limit=100").await;
+    for e in events.ok()["data"].as_array().unwrap() {
+        assert!(!e.as_object().unwrap().contains_key("account"), "{e}");
+    }
+    let pm = app.get(&format!("/payment_methods/{}", sub["default_payment_method"].as_str().unwrap())).await;
+    assert_eq!(pm.ok()["card"]["last4"], "4242");
+}
+
+#[tokio::test]
+async fn price_data_refusals_name_their_parameter_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let price = app.price(1000, "usd").await;
+    let (products, prices) = (count(&app, "/products").await, count(&app, "/prices").await);
+    let pd = |extra: Value| {
+        let mut d = json!({"currency": "usd", "unit_amount": 100, "product_data": {"name": "X"}});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                d.as_object_mut().unwrap().remove(k);
+            } else {
+                d[k] = v.clone();
+            }
+        }
+        body(vec![inline_line("Fine", 100, "usd", 1), json!({"price_data": d, "quantity": 1})])
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (pd(json!({"product_data": null})), "line_items[1][price_data][product_data]", "parameter_missing"),
+        (pd(json!({"product": "prod_x"})), "line_items[1][price_data][product_data]", "parameters_exclusive"),
+        (
+            pd(json!({"product": "prod_nope", "product_data": null})),
+            "line_items[1][price_data][product]",
+            "resource_missing",
+        ),
+        (
+            pd(json!({"unit_amount_decimal": "100"})),
+            "line_items[1][price_data][unit_amount_decimal]",
+            "parameters_exclusive",
+        ),
+        (pd(json!({"unit_amount": null})), "line_items[1][price_data][unit_amount]", "parameter_missing"),
+        (
+            pd(json!({"unit_amount": null, "unit_amount_decimal": "100.5"})),
+            "line_items[1][price_data][unit_amount_decimal]",
+            "parameter_invalid",
+        ),
+        (pd(json!({"unit_amount": -1})), "line_items[1][price_data][unit_amount]", "parameter_invalid"),
+        (pd(json!({"currency": null})), "line_items[1][price_data][currency]", "parameter_missing"),
+        (pd(json!({"currency": "zzz"})), "line_items[1][price_data][currency]", "parameter_invalid"),
+        (
+            pd(json!({"tax_behavior": "sometimes"})),
+            "line_items[1][price_data][tax_behavior]",
+            "parameter_invalid",
+        ),
+        (
+            pd(json!({"recurring": {"interval": "fortnight"}})),
+            "line_items[1][price_data][recurring][interval]",
+            "parameter_invalid",
+        ),
+        (
+            pd(json!({"product_data": {"description": "no name"}})),
+            "line_items[1][price_data][product_data][name]",
+            "parameter_missing",
+        ),
+        (
+            pd(json!({"product_data": {"name": "X", "images": ["ftp://x"]}})),
+            "line_items[1][price_data][product_data][images][0]",
+            "url_invalid",
+        ),
+        (
+            body(vec![
+                json!({"price": price, "price_data": {"currency": "usd", "unit_amount": 1, "product_data": {"name": "X"}}, "quantity": 1}),
+            ]),
+            "line_items[0][price_data]",
+            "parameters_exclusive",
+        ),
+    ];
+    for (b, param, code) in cases {
+        rejects(&app, b, param, code).await;
+    }
+    // A currency that differs from the other lines', and a recurring price in payment mode.
+    let e = rejects(
+        &app,
+        pd(json!({"currency": "eur"})),
+        "line_items[1][price_data][currency]",
+        "parameter_invalid",
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("currenc"), "{e}");
+    rejects(
+        &app,
+        merged(pd(json!({"recurring": {"interval": "month"}})), json!({"mode": "payment"})),
+        "line_items[1][price_data][recurring]",
+        "parameter_invalid",
+    )
+    .await;
+    // A line that passes every rule but comes with a later refusal writes nothing either.
+    rejects(&app, merged(pd(json!({})), json!({"success_url": "ftp://x"})), "success_url", "url_invalid")
+        .await;
+    assert_eq!((count(&app, "/products").await, count(&app, "/prices").await), (products, prices));
+}
+
+#[tokio::test]
+async fn a_line_without_price_or_price_data_says_so() {
+    let app = TestApp::spawn().await;
+    let e =
+        rejects(&app, body(vec![json!({"quantity": 1})]), "line_items[0][price]", "parameter_missing").await;
+    assert!(e["message"].as_str().unwrap().contains("price_data"), "{e}");
+    let r = create(&app, &body(vec![json!({"price_data": {"bogus": 1}, "quantity": 1})])).await;
+    assert_eq!(r.error(400)["code"], "parameter_unknown", "{}", r.text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// customer_email, customer_creation
+
+#[tokio::test]
+async fn customer_email_is_locked_on_the_page_and_on_the_payment() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .session(merged(
+            body(vec![inline_line("Mug", 900, "usd", 1)]),
+            json!({"customer_email": "locked@shop.test"}),
+        ))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(s["customer_email"], "locked@shop.test");
+    let page = app.send(reqwest::Client::new().get(app.url(&format!("/pay/{id}")))).await;
+    let input = page.text.lines().find(|l| l.contains("data-testid=\"email-input\"")).unwrap();
+    assert!(input.contains("value=\"locked@shop.test\"") && input.contains("readonly"), "{input}");
+    // The form's e-mail (buyer@example.test) does not replace it.
+    pay_card(&app, id, "4242424242424242").await;
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=customer")).await;
+    let s = s.ok();
+    assert_eq!(s["customer_details"]["email"], "locked@shop.test");
+    assert_eq!(s["customer"]["email"], "locked@shop.test");
+    // Exclusive with `customer`.
+    let cus =
+        app.post("/customers", &[("email", "c@shop.test")]).await.ok()["id"].as_str().unwrap().to_owned();
+    rejects(
+        &app,
+        merged(
+            body(vec![inline_line("Mug", 900, "usd", 1)]),
+            json!({"customer": cus, "customer_email": "x@shop.test"}),
+        ),
+        "customer_email",
+        "parameters_exclusive",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn customer_creation_if_required_completes_as_a_guest() {
+    let app = TestApp::spawn().await;
+    let customers = count(&app, "/customers").await;
+    let s = app
+        .session(merged(
+            body(vec![inline_line("Mug", 900, "usd", 1)]),
+            json!({"customer_creation": "if_required"}),
+        ))
+        .await;
+    assert_eq!(s["customer_creation"], "if_required");
+    let id = s["id"].as_str().unwrap();
+    pay_card(&app, id, "4242424242424242").await;
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=payment_intent")).await;
+    let s = s.ok();
+    assert_eq!((s["status"].as_str(), s["payment_status"].as_str()), (Some("complete"), Some("paid")));
+    assert_eq!(s["customer"], Value::Null);
+    assert_eq!(s["customer_details"]["email"], "buyer@example.test");
+    assert_eq!(s["payment_intent"]["customer"], Value::Null);
+    assert_eq!(count(&app, "/customers").await, customers);
+    assert!(!app.event_types().await.contains(&"customer.created".to_owned()));
+
+    // `always` (kassa's default too) creates one.
+    let s = app
+        .session(merged(
+            body(vec![inline_line("Mug", 900, "usd", 1)]),
+            json!({"customer_creation": "always"}),
+        ))
+        .await;
+    assert_eq!(s["customer_creation"], "always");
+    pay_card(&app, s["id"].as_str().unwrap(), "4242424242424242").await;
+    assert_eq!(count(&app, "/customers").await, customers + 1);
+}
+
+#[tokio::test]
+async fn customer_creation_refusals() {
+    let app = TestApp::spawn().await;
+    let b = |extra: Value| merged(body(vec![inline_line("Mug", 900, "usd", 1)]), extra);
+    rejects(&app, b(json!({"customer_creation": "sometimes"})), "customer_creation", "parameter_invalid")
+        .await;
+    let plan = json!({"price_data": {"currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}, "product_data": {"name": "Plan"}}, "quantity": 1});
+    rejects(
+        &app,
+        merged(body(vec![plan]), json!({"customer_creation": "always"})),
+        "customer_creation",
+        "parameter_invalid",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// payment_intent_data, manual capture
+
+fn with_pi_data(data: Value) -> Value {
+    merged(body(vec![inline_line("Camera", 5000, "usd", 1)]), json!({"payment_intent_data": data}))
+}
+
+#[tokio::test]
+async fn payment_intent_data_is_copied_to_the_payment_intent() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .session(with_pi_data(json!({
+            "description": "Order 42",
+            "metadata": {"order": "42"},
+            "receipt_email": "receipts@shop.test",
+            "statement_descriptor": "SHOP TEST",
+            "statement_descriptor_suffix": "ORDER42",
+            "setup_future_usage": "off_session",
+        })))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    pay_card(&app, id, "4242424242424242").await;
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=payment_intent")).await;
+    let pi = &s.ok()["payment_intent"];
+    assert_eq!(pi["description"], "Order 42");
+    assert_eq!(pi["metadata"], json!({"order": "42"}));
+    assert_eq!(pi["receipt_email"], "receipts@shop.test");
+    assert_eq!(pi["statement_descriptor"], "SHOP TEST");
+    assert_eq!(pi["statement_descriptor_suffix"], "ORDER42");
+    assert_eq!(pi["setup_future_usage"], "off_session");
+    assert_eq!(
+        (pi["status"].as_str(), pi["capture_method"].as_str()),
+        (Some("succeeded"), Some("automatic"))
+    );
+}
+
+#[tokio::test]
+async fn manual_capture_holds_then_captures_under_v1() {
+    let app = TestApp::spawn().await;
+    let s = app.session(with_pi_data(json!({"capture_method": "manual"}))).await;
+    let id = s["id"].as_str().unwrap();
+    pay_card(&app, id, "4242424242424242").await;
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=payment_intent")).await;
+    let s = s.ok();
+    assert_eq!((s["status"].as_str(), s["payment_status"].as_str()), (Some("complete"), Some("unpaid")));
+    let pi = &s["payment_intent"];
+    assert_eq!(pi["status"], "requires_capture");
+    assert_eq!((pi["amount_capturable"].as_i64(), pi["amount_received"].as_i64()), (Some(5000), Some(0)));
+    assert_eq!(pi["capture_method"], "manual");
+    let pi_id = pi["id"].as_str().unwrap();
+    // More than the amount is refused and changes nothing.
+    let r = app.post(&format!("/v1/payment_intents/{pi_id}/capture"), &[("amount_to_capture", "5001")]).await;
+    r.invalid("amount_to_capture");
+    let r = app.post(&format!("/v1/payment_intents/{pi_id}/capture"), &[("amount_to_capture", "4000")]).await;
+    let pi = r.ok();
+    assert_eq!(pi["status"], "succeeded");
+    assert_eq!((pi["amount_received"].as_i64(), pi["amount_capturable"].as_i64()), (Some(4000), Some(0)));
+    assert!(app.event_types().await.contains(&"payment_intent.succeeded".to_owned()));
+    // Captured once only.
+    let r = app.post(&format!("/payment_intents/{pi_id}/capture"), &[]).await;
+    assert_eq!(r.error(400)["type"], "invalid_request_error");
+}
+
+#[tokio::test]
+async fn a_held_payment_can_be_canceled() {
+    let app = TestApp::spawn().await;
+    let s = app.session(with_pi_data(json!({"capture_method": "manual"}))).await;
+    let id = s["id"].as_str().unwrap();
+    pay_card(&app, id, "4242424242424242").await;
+    let pi =
+        app.get(&format!("/checkout/session/{id}")).await.ok()["payment_intent"].as_str().unwrap().to_owned();
+    let r =
+        app.post(&format!("/v1/payment_intents/{pi}/cancel"), &[("cancellation_reason", "abandoned")]).await;
+    let pi = r.ok();
+    assert_eq!(
+        (pi["status"].as_str(), pi["cancellation_reason"].as_str()),
+        (Some("canceled"), Some("abandoned"))
+    );
+    let types = app.event_types().await;
+    assert!(types.contains(&"payment_intent.canceled".to_owned()));
+    assert!(!types.contains(&"checkout.session.async_payment_failed".to_owned()), "{types:?}");
+}
+
+#[tokio::test]
+async fn payment_intent_data_refusals() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (json!({"capture_method": "later"}), "payment_intent_data[capture_method]"),
+        (json!({"setup_future_usage": "sometimes"}), "payment_intent_data[setup_future_usage]"),
+        (json!({"receipt_email": "nope"}), "payment_intent_data[receipt_email]"),
+        (
+            json!({"statement_descriptor": "A VERY LONG DESCRIPTOR 123"}),
+            "payment_intent_data[statement_descriptor]",
+        ),
+        (json!({"statement_descriptor": "12345"}), "payment_intent_data[statement_descriptor]"),
+        (json!({"metadata": {"k": "v".repeat(501)}}), "payment_intent_data[metadata]"),
+    ];
+    for (data, param) in cases {
+        let r = create(&app, &with_pi_data(data)).await;
+        let e = r.error(400);
+        assert!(e["param"].as_str().unwrap().starts_with(param), "{}", r.text);
+    }
+    let plan = json!({"price_data": {"currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}, "product_data": {"name": "Plan"}}, "quantity": 1});
+    rejects(
+        &app,
+        merged(body(vec![plan]), json!({"payment_intent_data": {"description": "x"}})),
+        "payment_intent_data",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        merged(
+            with_pi_data(json!({"capture_method": "manual"})),
+            json!({"payment_method_types": ["card", "customer_balance"]}),
+        ),
+        "payment_intent_data[capture_method]",
+        "parameter_invalid",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /checkout/session/{id}
+
+#[tokio::test]
+async fn an_open_sessions_metadata_can_be_updated_not_a_closed_ones() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .session(merged(
+            body(vec![inline_line("Mug", 900, "usd", 1)]),
+            json!({"metadata": {"a": "1", "b": "2"}}),
+        ))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let r =
+        app.post(&format!("/v1/checkout/sessions/{id}"), &[("metadata[a]", ""), ("metadata[c]", "3")]).await;
+    assert_eq!(r.ok()["metadata"], json!({"b": "2", "c": "3"}));
+    let r = app.post_json(&format!("/checkout/session/{id}"), &json!({"metadata": {"d": "4"}})).await;
+    assert_eq!(r.ok()["metadata"], json!({"b": "2", "c": "3", "d": "4"}));
+    assert_eq!(app.get(&format!("/checkout/session/{id}")).await.ok()["metadata"]["d"], "4");
+    let r = app.post(&format!("/checkout/session/{id}"), &[("line_items[0][quantity]", "2")]).await;
+    assert_eq!(r.error(400)["code"], "parameter_unknown");
+    app.post(&format!("/checkout/session/{id}/expire"), &[]).await.ok();
+    let r = app.post(&format!("/checkout/session/{id}"), &[("metadata[e]", "5")]).await;
+    assert!(r.error(400)["message"].as_str().unwrap().contains("expired"), "{}", r.text);
+    let r = app.post("/checkout/session/cs_test_nope", &[("metadata[e]", "5")]).await;
+    assert_eq!(r.error(404)["code"], "resource_missing");
+}
