@@ -366,6 +366,15 @@ pub struct Subscription {
     /// The scheduler's lease while it charges (0: none).
     #[serde(default)]
     pub locked_until: Timestamp,
+    /// A checkout session's `subscription_data[description]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A checkout session's `subscription_data[billing_cycle_anchor]`, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_cycle_anchor_at: Option<Timestamp>,
+    /// `trial_settings[end_behavior][missing_payment_method]`; `None` reads as `create_invoice`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_payment_method: Option<String>,
 }
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
@@ -411,12 +420,15 @@ impl Subscription {
             collecting: None,
             due_at: None,
             locked_until: 0,
+            description: None,
+            billing_cycle_anchor_at: None,
+            missing_payment_method: None,
         }
     }
 
-    /// When billing cycles are anchored: the end of the trial, or the start.
+    /// When billing cycles are anchored: the anchor given, the end of the trial, or the start.
     pub fn billing_cycle_anchor(&self) -> Timestamp {
-        self.trial_end.unwrap_or(self.created)
+        self.billing_cycle_anchor_at.or(self.trial_end).unwrap_or(self.created)
     }
 }
 

@@ -23,7 +23,7 @@ use crate::payment::CardDetails;
 use crate::session::{
     CustomerCreation, CustomerDetails, Mode, PaymentIntentData, PaymentStatus, Session, Status,
 };
-use crate::time::{DAY, Timestamp, to_civil};
+use crate::time::{Timestamp, to_civil};
 
 /// What the buyer typed: checked by [`buyer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,11 +276,12 @@ fn subscribe(
         .iter()
         .find_map(|l| l.price.recurring)
         .ok_or_else(|| Invalid::general("A subscription needs a recurring price."))?;
-    let trial_end = session.trial_period_days.map(|d| now + DAY * i64::from(d));
+    let trial_end = session.trial_end_from(now).filter(|_| session.has_trial());
+    let anchor = session.subscription_extras.billing_cycle_anchor.filter(|a| *a > now);
     let period_start = now;
-    let period_end = match trial_end {
-        Some(t) => t,
-        None => recurring.period_end(now, to_civil(now).day),
+    let period_end = match (trial_end, anchor) {
+        (Some(t), _) | (None, Some(t)) => t,
+        (None, None) => recurring.period_end(now, to_civil(now).day),
     };
     let mut items = Vec::new();
     let mut lines = Vec::new();
@@ -308,6 +309,9 @@ fn subscribe(
     sub.trial_end = trial_end;
     sub.default_payment_method = Some(method.id.clone());
     sub.metadata = session.subscription_metadata.clone();
+    sub.description.clone_from(&session.subscription_extras.description);
+    sub.billing_cycle_anchor_at = anchor;
+    sub.missing_payment_method.clone_from(&session.subscription_extras.missing_payment_method);
     sub.checkout_session = Some(session.id.clone());
     if let Some(d) = &session.discount {
         let duration = coupon.map_or(Duration::Once, |c| c.duration);

@@ -617,6 +617,30 @@ pub struct DiscountParam {
 pub struct SubscriptionDataParam {
     pub trial_period_days: Option<Int>,
     pub metadata: Option<MetadataParam>,
+    /// The subscription's description.
+    pub description: Option<String>,
+    /// When the trial ends (at least 48 hours ahead); exclusive with `trial_period_days`.
+    pub trial_end: Option<Int>,
+    /// When the first full billing period starts (a future time before the first period ends).
+    pub billing_cycle_anchor: Option<Int>,
+    pub trial_settings: Option<TrialSettingsParam>,
+    /// Not supported yet: refused naming it.
+    pub default_tax_rates: Option<Vec<String>>,
+}
+
+/// `subscription_data[trial_settings]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialSettingsParam {
+    pub end_behavior: Option<TrialEndBehaviorParam>,
+}
+
+/// `subscription_data[trial_settings][end_behavior]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialEndBehaviorParam {
+    /// `cancel`, `create_invoice` or `pause`.
+    pub missing_payment_method: Option<String>,
 }
 
 /// `payment_intent_data`: copied to the payment intent a payment-mode session creates.

@@ -645,7 +645,7 @@ fn subscription() -> Value {
         ("default_payment_method", nullable(expandable("payment_method"))),
         ("default_source", always_null()),
         ("default_tax_rates", empty_array()),
-        ("description", always_null()),
+        ("description", nstring()),
         ("discount", nullable(reference("discount"))),
         ("ended_at", nint()),
         ("items", complete_list(item)),

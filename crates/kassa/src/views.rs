@@ -497,7 +497,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "default_payment_method": s.default_payment_method,
         "default_source": null,
         "default_tax_rates": [],
-        "description": null,
+        "description": s.description,
         "discount": s.discount.as_ref().map(|d| discount(d, &s.customer, Some(&s.id), None)),
         "ended_at": s.ended_at,
         "items": item_list,
@@ -521,7 +521,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "test_clock": s.test_clock,
         "transfer_data": null,
         "trial_end": s.trial_end,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_settings": {"end_behavior": {"missing_payment_method": s.missing_payment_method.as_deref().unwrap_or("create_invoice")}},
         "trial_start": s.trial_start,
     })
 }

@@ -29,7 +29,8 @@
 //!    once each (an error names the index a type was first given at); PayPal's currencies;
 //!    `customer_balance` in payment mode and in its currencies.
 //! 7. **subscription data** (`subscription::subscription_data`): only in subscription mode,
-//!    `trial_period_days` 1–730, its metadata.
+//!    `trial_period_days` 1–730 or `trial_end` (48 hours to 730 days ahead), `billing_cycle_anchor`,
+//!    `trial_settings`, `description`, its metadata.
 //! 8. **URLs** (`urls::urls`): `success_url`, then `cancel_url`, each by [`check_url`].
 //! 9. **expiry** (`expiry::expires_at`): 30 minutes (less [`EXPIRY_GRACE`]) to 24 hours ahead,
 //!    default 24 hours.
@@ -81,6 +82,7 @@ mod fixtures;
 
 pub use options::{CustomerCreation, PaymentIntentData};
 pub use page::CODE_NOT_VALID;
+pub use subscription::SubscriptionExtras;
 pub use urls::check_url;
 
 pub const MAX_PAYMENT_LINES: usize = 100;
@@ -214,6 +216,21 @@ pub struct LineItem {
     pub metadata: Metadata,
 }
 
+impl Session {
+    /// Whether the subscription starts with a trial (`trial_period_days` or `trial_end`).
+    pub fn has_trial(&self) -> bool {
+        self.mode == Mode::Subscription
+            && (self.trial_period_days.is_some() || self.subscription_extras.trial_end.is_some())
+    }
+
+    /// When the trial ends, for a subscription starting at `start`.
+    pub fn trial_end_from(&self, start: Timestamp) -> Option<Timestamp> {
+        self.subscription_extras
+            .trial_end
+            .or_else(|| self.trial_period_days.map(|d| start + DAY * i64::from(d)))
+    }
+}
+
 impl LineItem {
     /// The parameter a rule about line `i`'s price names: `line_items[i][price]`, or for an
     /// inline price (`price_data`; never active, while a named price must be) its `field`.
@@ -306,6 +323,9 @@ pub struct Session {
     /// `payment_intent_data` (payment mode), for the payment intent.
     #[serde(default)]
     pub payment_intent_data: Option<PaymentIntentData>,
+    /// `subscription_data`'s `description`, `trial_end`, `billing_cycle_anchor`, `trial_settings`.
+    #[serde(default)]
+    pub subscription_extras: SubscriptionExtras,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -367,8 +387,8 @@ impl Session {
         let (customer, customer_email) = customer::customer(p.customer.as_deref(), p.customer_email, r)?;
         let payment_method_types =
             payment_methods::payment_method_types(p.payment_method_types, mode, currency)?;
-        let (trial_period_days, subscription_metadata) =
-            subscription::subscription_data(p.subscription_data, mode)?;
+        let (trial_period_days, subscription_metadata, subscription_extras) =
+            subscription::subscription_data(p.subscription_data, mode, &line_items, now)?;
         urls::urls(p.success_url.as_deref(), p.cancel_url.as_deref())?;
         let expires_at = expiry::expires_at(p.expires_at, now)?;
         let (client_reference_id, metadata) = extras::extras(p.client_reference_id, p.metadata)?;
@@ -410,6 +430,7 @@ impl Session {
             pending_amount: None,
             customer_creation,
             payment_intent_data,
+            subscription_extras,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 

@@ -216,8 +216,8 @@ fn render_view(ctx: &Ctx, v: PageView, notes: Notes) -> Response {
 }
 
 fn submit_label(s: &Session) -> String {
-    match (s.mode, s.trial_period_days) {
-        (Mode::Subscription, Some(_)) if s.amount_total == 0 => "Start trial".to_owned(),
+    match (s.mode, s.has_trial()) {
+        (Mode::Subscription, true) if s.amount_total == 0 => "Start trial".to_owned(),
         (Mode::Subscription, _) => format!("Subscribe · {}", s.currency.format(s.amount_total)),
         (Mode::Payment, _) => format!("Pay {}", s.currency.format(s.amount_total)),
     }

@@ -505,3 +505,114 @@ async fn an_open_sessions_metadata_can_be_updated_not_a_closed_ones() {
     let r = app.post("/checkout/session/cs_test_nope", &[("metadata[e]", "5")]).await;
     assert_eq!(r.error(404)["code"], "resource_missing");
 }
+
+// ---------------------------------------------------------------------------------------------
+// subscription_data: description, metadata, trial_end, billing_cycle_anchor, trial_settings
+
+fn plan_line(amount: i64) -> Value {
+    json!({
+        "price_data": {"currency": "usd", "unit_amount": amount, "recurring": {"interval": "month"}, "product_data": {"name": "Plan"}},
+        "quantity": 1,
+    })
+}
+
+fn with_sub_data(data: Value) -> Value {
+    merged(body(vec![plan_line(3000)]), json!({"subscription_data": data}))
+}
+
+async fn paid_subscription(app: &TestApp, id: &str) -> Value {
+    pay_card(app, id, "4242424242424242").await;
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=subscription")).await;
+    s.ok()["subscription"].clone()
+}
+
+#[tokio::test]
+async fn subscription_data_trial_end_description_and_trial_settings() {
+    let app = TestApp::spawn().await;
+    let now = app.clock_now();
+    let trial_end = now + 5 * 86_400;
+    let s = app
+        .session(with_sub_data(json!({
+            "trial_end": trial_end,
+            "description": "Gold plan",
+            "metadata": {"tier": "gold"},
+            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+        })))
+        .await;
+    assert_eq!(s["amount_total"], 0, "nothing is due during the trial");
+    let sub = paid_subscription(&app, s["id"].as_str().unwrap()).await;
+    assert_eq!(sub["status"], "trialing");
+    assert_eq!(sub["trial_end"], trial_end);
+    assert_eq!(sub["current_period_end"], trial_end);
+    assert_eq!(sub["description"], "Gold plan");
+    assert_eq!(sub["metadata"], json!({"tier": "gold"}));
+    assert_eq!(sub["trial_settings"]["end_behavior"]["missing_payment_method"], "cancel");
+}
+
+#[tokio::test]
+async fn billing_cycle_anchor_prorates_the_first_period() {
+    let app = TestApp::spawn().await;
+    let now = app.clock_now();
+    let anchor = now + 10 * 86_400;
+    let s = app.session(with_sub_data(json!({"billing_cycle_anchor": anchor}))).await;
+    let total = s["amount_total"].as_i64().unwrap();
+    assert!(total > 0 && total < 3000, "prorated to the anchor: {total}");
+    let sub = paid_subscription(&app, s["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (sub["status"].as_str(), sub["billing_cycle_anchor"].as_i64()),
+        (Some("active"), Some(anchor))
+    );
+    assert_eq!(sub["current_period_end"], anchor);
+}
+
+#[tokio::test]
+async fn subscription_data_refusals() {
+    let app = TestApp::spawn().await;
+    let now = app.clock_now();
+    let cases = [
+        (json!({"trial_end": now + 47 * 3600}), "subscription_data[trial_end]", "parameter_invalid"),
+        (json!({"trial_end": now + 731 * 86_400}), "subscription_data[trial_end]", "parameter_invalid"),
+        (
+            json!({"trial_end": now + 3 * 86_400, "trial_period_days": 7}),
+            "subscription_data[trial_end]",
+            "parameters_exclusive",
+        ),
+        (
+            json!({"billing_cycle_anchor": now - 10}),
+            "subscription_data[billing_cycle_anchor]",
+            "parameter_invalid",
+        ),
+        (
+            json!({"billing_cycle_anchor": now + 40 * 86_400}),
+            "subscription_data[billing_cycle_anchor]",
+            "parameter_invalid",
+        ),
+        (
+            json!({"billing_cycle_anchor": now + 86_400, "trial_period_days": 7}),
+            "subscription_data[billing_cycle_anchor]",
+            "parameter_invalid",
+        ),
+        (
+            json!({"trial_settings": {"end_behavior": {"missing_payment_method": "explode"}}}),
+            "subscription_data[trial_settings][end_behavior][missing_payment_method]",
+            "parameter_invalid",
+        ),
+        (
+            json!({"default_tax_rates": ["txr_1"]}),
+            "subscription_data[default_tax_rates]",
+            "parameter_unknown",
+        ),
+        (json!({"description": "d".repeat(501)}), "subscription_data[description]", "parameter_invalid"),
+    ];
+    for (data, param, code) in cases {
+        rejects(&app, with_sub_data(data), param, code).await;
+    }
+    let e = rejects(
+        &app,
+        with_sub_data(json!({"default_tax_rates": ["txr_1"]})),
+        "subscription_data[default_tax_rates]",
+        "parameter_unknown",
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("not supported"), "{e}");
+}
