@@ -200,6 +200,46 @@ impl PaymentIntent {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Setup intents
+
+/// What a `mode=setup` checkout session creates: a payment method saved for later, attached to
+/// the customer. kassa's are born `succeeded` (the test network confirms them on the page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupIntent {
+    pub id: String,
+    pub created: Timestamp,
+    pub customer: Option<String>,
+    pub payment_method: Option<String>,
+    pub payment_method_types: Vec<String>,
+    /// `off_session` (Checkout's) or `on_session`.
+    pub usage: String,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub checkout_session: Option<String>,
+}
+
+impl SetupIntent {
+    /// A succeeded setup intent for `payment_method`, saved for off-session use.
+    pub fn succeeded(payment_method: &PaymentMethod, now: Timestamp) -> Self {
+        Self {
+            id: ids::new_sortable_id(ids::prefix::SETUP_INTENT),
+            created: now,
+            customer: payment_method.customer.clone(),
+            payment_method: Some(payment_method.id.clone()),
+            payment_method_types: vec![payment_method.kind.as_str().to_owned()],
+            usage: "off_session".to_owned(),
+            description: None,
+            metadata: Metadata::new(),
+            checkout_session: None,
+        }
+    }
+
+    pub fn status(&self) -> &'static str {
+        "succeeded"
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Payment methods
 
 /// The type of a payment method and what kassa keeps of it: never a card number or CVC.

@@ -13,8 +13,8 @@
 
 use crate::billing::{
     BillingDetails, BillingReason, Discount, Invoice, InvoiceLine, InvoiceStatus, PaymentError,
-    PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind, Subscription, SubscriptionItem,
-    SubscriptionStatus,
+    PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind, SetupIntent, Subscription,
+    SubscriptionItem, SubscriptionStatus,
 };
 use crate::catalog::{self, Buyer, Coupon, Customer, Duration, PromotionCode};
 use crate::error::{ErrorCode, Invalid};
@@ -64,6 +64,9 @@ pub enum Paid {
     /// session completes paid; otherwise nothing is debited, and the session completes unpaid and
     /// waits for a bank transfer. A balance therefore never goes below zero.
     CustomerBalance,
+    /// No payment method at all: only for a subscription with nothing due today whose session
+    /// says `payment_method_collection=if_required`.
+    Nothing,
 }
 
 /// The records a completion writes (besides the session itself).
@@ -74,11 +77,14 @@ pub struct Completion {
     /// A guest checkout (`customer_creation=if_required`, payment mode, no customer): `customer`
     /// is not kept, and nothing refers to it.
     pub guest: bool,
-    pub payment_method: PaymentMethod,
+    /// `None` when nothing was collected ([`Paid::Nothing`]).
+    pub payment_method: Option<PaymentMethod>,
     /// New or updated (an earlier declined attempt's intent is reused).
     pub payment_intent: Option<PaymentIntent>,
     pub subscription: Option<Subscription>,
     pub invoice: Option<Invoice>,
+    /// Setup mode: the card saved for later.
+    pub setup_intent: Option<SetupIntent>,
 }
 
 /// Check, and count, the session's discount against the coupon and promotion code as they are
@@ -155,11 +161,18 @@ pub fn complete(
     let manual_capture = session.payment_intent_data.as_ref().is_some_and(PaymentIntentData::manual_capture);
     let billing = BillingDetails { email: buyer.email.clone(), name: buyer.name.clone() };
     let (kind, saved, method_type, waits_for_funds) = match paid {
+        Paid::Nothing => {
+            if !(session.card_if_required && session.mode == Mode::Subscription && session.amount_total == 0)
+            {
+                return Err(Invalid::general("Enter your card details."));
+            }
+            (None, None, "card", false)
+        }
         Paid::Card { details, saved_behaviour } => {
-            (PaymentMethodKind::Card(details), Some(saved_behaviour), "card", false)
+            (Some(PaymentMethodKind::Card(details)), Some(saved_behaviour), "card", false)
         }
         Paid::Paypal { payer_email, saved_behaviour } => {
-            (PaymentMethodKind::Paypal { payer_email }, Some(saved_behaviour), "paypal", false)
+            (Some(PaymentMethodKind::Paypal { payer_email }), Some(saved_behaviour), "paypal", false)
         }
         Paid::CustomerBalance => {
             let balance = customer.cash_balance.get(&session.currency).copied().unwrap_or(0);
@@ -167,12 +180,16 @@ pub fn complete(
             if covered {
                 customer.cash_balance.insert(session.currency, balance - session.amount_total);
             }
-            (PaymentMethodKind::CustomerBalance, None, "customer_balance", !covered)
+            (Some(PaymentMethodKind::CustomerBalance), None, "customer_balance", !covered)
         }
     };
-    let mut method = PaymentMethod::new(kind, billing, now);
-    method.customer.clone_from(&customer_ref);
-    method.saved_behaviour = saved;
+    let method = kind.map(|kind| {
+        let mut method = PaymentMethod::new(kind, billing, now);
+        method.customer.clone_from(&customer_ref);
+        method.saved_behaviour = saved;
+        method
+    });
+    let method_id = method.as_ref().map(|m| m.id.clone());
 
     let due = session.amount_total;
     let intent_for = |amount: i64, attempt: Option<PaymentIntent>| {
@@ -182,7 +199,7 @@ pub fn complete(
         pi.amount = amount;
         pi.payment_method_types = vec![method_type.to_owned()];
         pi.customer.clone_from(&customer_ref);
-        pi.payment_method = Some(method.id.clone());
+        pi.payment_method.clone_from(&method_id);
         pi.checkout_session = Some(session.id.clone());
         pi.last_payment_error = None;
         pi.pending_challenge = None;
@@ -213,10 +230,31 @@ pub fn complete(
                 payment_intent: Some(pi),
                 subscription: None,
                 invoice: None,
+                setup_intent: None,
+            }
+        }
+        Mode::Setup => {
+            let saved = method.as_ref().ok_or_else(|| Invalid::general("Enter your card details."))?;
+            let mut si = SetupIntent::succeeded(saved, now);
+            if let Some(data) = &session.setup_intent_data {
+                si.description.clone_from(&data.description);
+                si.metadata = data.metadata.clone();
+            }
+            si.checkout_session = Some(session.id.clone());
+            session.setup_intent = Some(si.id.clone());
+            Completion {
+                customer: customer.clone(),
+                customer_is_new,
+                guest: false,
+                payment_method: method.clone(),
+                payment_intent: None,
+                subscription: None,
+                invoice: None,
+                setup_intent: Some(si),
             }
         }
         Mode::Subscription => {
-            let (sub, invoice) = subscribe(session, &customer, &method, coupon, now)?;
+            let (sub, invoice) = subscribe(session, &customer, method_id.as_deref(), coupon, now)?;
             let pi = (invoice.amount_due > 0).then(|| {
                 let mut pi = intent_for(invoice.amount_due, attempt);
                 pi.invoice = Some(invoice.id.clone());
@@ -234,6 +272,7 @@ pub fn complete(
                 payment_intent: pi,
                 subscription: Some(sub),
                 invoice: Some(invoice),
+                setup_intent: None,
             }
         }
     };
@@ -265,7 +304,7 @@ pub fn complete(
 fn subscribe(
     session: &Session,
     customer: &Customer,
-    method: &PaymentMethod,
+    method: Option<&str>,
     coupon: Option<&Coupon>,
     now: Timestamp,
 ) -> Result<(Subscription, Invoice), Invalid> {
@@ -307,7 +346,7 @@ fn subscribe(
     sub.status = if trial_end.is_some() { SubscriptionStatus::Trialing } else { SubscriptionStatus::Active };
     sub.trial_start = trial_end.map(|_| now);
     sub.trial_end = trial_end;
-    sub.default_payment_method = Some(method.id.clone());
+    sub.default_payment_method = method.map(str::to_owned);
     sub.metadata = session.subscription_metadata.clone();
     sub.description.clone_from(&session.subscription_extras.description);
     sub.billing_cycle_anchor_at = anchor;

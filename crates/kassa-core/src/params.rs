@@ -308,6 +308,10 @@ list_params!(
     PaymentIntentList { customer: Option<String> }
 );
 list_params!(
+    /// `GET /setup_intents`
+    SetupIntentList { customer: Option<String> }
+);
+list_params!(
     /// `GET /payment_methods`
     PaymentMethodList { customer: Option<String>, r#type: Option<String> }
 );
@@ -697,6 +701,18 @@ pub struct SessionCreate {
     /// `always` or `if_required` (payment mode): whether paying creates a customer.
     pub customer_creation: Option<String>,
     pub payment_intent_data: Option<PaymentIntentDataParam>,
+    /// `setup` mode only.
+    pub setup_intent_data: Option<SetupIntentDataParam>,
+    /// `always` or `if_required` (subscription mode): whether a card is collected when nothing is due.
+    pub payment_method_collection: Option<String>,
+}
+
+/// `setup_intent_data`: what the setup intent of a `mode=setup` session carries.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetupIntentDataParam {
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
 }
 
 // How the wrappers look on the wire, for the OpenAPI document (`schemars`): as Stripe's own document

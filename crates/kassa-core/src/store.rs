@@ -77,6 +77,7 @@ pub enum Kind {
     WebhookEndpoint,
     WebhookDelivery,
     TestClock,
+    SetupIntent,
 }
 
 impl Kind {
@@ -96,6 +97,7 @@ impl Kind {
         Kind::WebhookEndpoint,
         Kind::WebhookDelivery,
         Kind::TestClock,
+        Kind::SetupIntent,
     ];
 
     pub fn table(self) -> &'static str {
@@ -115,6 +117,7 @@ impl Kind {
             Self::WebhookEndpoint => "webhook_endpoints",
             Self::WebhookDelivery => "webhook_deliveries",
             Self::TestClock => "test_clocks",
+            Self::SetupIntent => "setup_intents",
         }
     }
 
@@ -136,6 +139,7 @@ impl Kind {
             Self::WebhookEndpoint => "webhook_endpoint",
             Self::WebhookDelivery => "webhook_delivery",
             Self::TestClock => "test_helpers.test_clock",
+            Self::SetupIntent => "setup_intent",
         }
     }
 
@@ -165,6 +169,7 @@ impl Kind {
             Self::WebhookEndpoint => &[Column::Status, Column::LockedUntil],
             Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status, Column::DueAt],
             Self::TestClock => &[Column::Status, Column::LockedUntil],
+            Self::SetupIntent => &[Column::Customer, Column::Status],
         }
     }
 }
@@ -849,6 +854,19 @@ impl Record for PaymentMethod {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.customer.clone().into(), self.kind.as_str().into()]
+    }
+}
+
+impl Record for crate::billing::SetupIntent {
+    const KIND: Kind = Kind::SetupIntent;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.clone().into(), self.status().into()]
     }
 }
 

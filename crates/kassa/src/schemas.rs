@@ -42,6 +42,7 @@ pub fn components() -> Map<String, Value> {
     add("discount", discount());
     add("payment_intent", payment_intent());
     add("payment_method", payment_method());
+    add("setup_intent", setup_intent());
     add("subscription", subscription());
     add("invoice", invoice());
     add("event", event());
@@ -430,7 +431,7 @@ fn session() -> Value {
             ("origin_context", always_null()),
             ("payment_intent", nullable(expandable("payment_intent"))),
             ("payment_link", always_null()),
-            ("payment_method_collection", nullable(tag("always"))),
+            ("payment_method_collection", nullable(one_of(&["always", "if_required"]))),
             ("payment_method_configuration_details", always_null()),
             ("payment_method_options", empty_object()),
             ("payment_method_types", array(string())),
@@ -439,7 +440,7 @@ fn session() -> Value {
             ("phone_number_collection", object(&[("enabled", boolean())])),
             ("recovered_from", always_null()),
             ("saved_payment_method_options", always_null()),
-            ("setup_intent", always_null()),
+            ("setup_intent", nullable(expandable("setup_intent"))),
             ("shipping_address_collection", always_null()),
             ("shipping_cost", always_null()),
             ("shipping_details", always_null()),
@@ -590,6 +591,47 @@ fn payment_method() -> Value {
             ("customer_balance", empty_object()),
         ],
     )
+}
+
+fn setup_intent() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("setup_intent")),
+        ("application", always_null()),
+        ("automatic_payment_methods", always_null()),
+        ("cancellation_reason", always_null()),
+        ("client_secret", always_null()),
+        ("created", int()),
+        ("customer", nullable(expandable("customer"))),
+        ("customer_account", always_null()),
+        ("description", nstring()),
+        ("excluded_payment_method_types", always_null()),
+        ("flow_directions", always_null()),
+        ("last_setup_error", always_null()),
+        ("latest_attempt", always_null()),
+        ("livemode", boolean()),
+        ("mandate", always_null()),
+        ("metadata", metadata()),
+        ("next_action", always_null()),
+        ("on_behalf_of", always_null()),
+        ("payment_method", nullable(expandable("payment_method"))),
+        ("payment_method_configuration_details", always_null()),
+        ("payment_method_options", empty_object()),
+        ("payment_method_types", array(string())),
+        ("single_use_mandate", always_null()),
+        (
+            "status",
+            one_of(&[
+                "requires_payment_method",
+                "requires_confirmation",
+                "requires_action",
+                "processing",
+                "canceled",
+                "succeeded",
+            ]),
+        ),
+        ("usage", one_of(&["off_session", "on_session"])),
+    ])
 }
 
 fn discount() -> Value {
@@ -825,6 +867,7 @@ const EVENT_OBJECTS: &[&str] = &[
     "promotion_code",
     "payment_intent",
     "payment_method",
+    "setup_intent",
     "subscription",
     "invoice",
     "test_helpers.test_clock",

@@ -4,7 +4,7 @@
 
 use kassa_core::billing::{
     Discount, Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind,
-    Subscription,
+    SetupIntent, Subscription,
 };
 use kassa_core::catalog::{Coupon, CouponValue, Customer, Duration, Price, Product, PromotionCode};
 use kassa_core::renewal::{CLOCK_LIFETIME, TestClock};
@@ -263,7 +263,11 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "origin_context": null,
         "payment_intent": s.payment_intent,
         "payment_link": null,
-        "payment_method_collection": if s.mode == kassa_core::session::Mode::Subscription { json!("always") } else { Value::Null },
+        "payment_method_collection": match (s.mode, s.card_if_required) {
+            (kassa_core::session::Mode::Subscription, true) => json!("if_required"),
+            (kassa_core::session::Mode::Subscription, false) => json!("always"),
+            _ => Value::Null,
+        },
         "payment_method_configuration_details": null,
         "payment_method_options": {},
         "payment_method_types": s.payment_method_types.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
@@ -272,7 +276,7 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "phone_number_collection": {"enabled": false},
         "recovered_from": null,
         "saved_payment_method_options": null,
-        "setup_intent": null,
+        "setup_intent": s.setup_intent,
         "shipping_address_collection": null,
         "shipping_cost": null,
         "shipping_details": null,
@@ -373,6 +377,39 @@ pub fn payment_intent(pi: &PaymentIntent) -> Value {
         "status": pi.status.as_str(),
         "transfer_data": null,
         "transfer_group": null,
+    })
+}
+
+/// A setup intent (a `mode=setup` session's): succeeded, for off-session use. `client_secret` is
+/// null, as on payment intents.
+pub fn setup_intent(si: &SetupIntent) -> Value {
+    json!({
+        "id": si.id,
+        "object": "setup_intent",
+        "application": null,
+        "automatic_payment_methods": null,
+        "cancellation_reason": null,
+        "client_secret": null,
+        "created": si.created,
+        "customer": si.customer,
+        "customer_account": null,
+        "description": si.description,
+        "excluded_payment_method_types": null,
+        "flow_directions": null,
+        "last_setup_error": null,
+        "latest_attempt": null,
+        "livemode": false,
+        "mandate": null,
+        "metadata": si.metadata,
+        "next_action": null,
+        "on_behalf_of": null,
+        "payment_method": si.payment_method,
+        "payment_method_configuration_details": null,
+        "payment_method_options": {},
+        "payment_method_types": si.payment_method_types,
+        "single_use_mandate": null,
+        "status": si.status(),
+        "usage": si.usage,
     })
 }
 

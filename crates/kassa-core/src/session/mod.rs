@@ -18,7 +18,8 @@
 //!    `price_data` makes an inline one, [`Inline`], written with the session), `quantity`
 //!    1–999999, then `adjustable_quantity` (`enabled` given, bounds, quantity within them), then
 //!    the line's `metadata`.
-//! 3. **mode and limits** (`mode::mode_and_limits`): `mode` given or inferred, payment mode takes
+//! 3. **mode and limits** (`mode::mode_and_limits`): `mode` given or inferred (`setup`: no lines,
+//!    see `setup`), payment mode takes
 //!    no recurring price and subscription mode needs one, at most 20 recurring and 20 one-time
 //!    lines in subscription mode, one shared `interval` and `interval_count`.
 //! 4. **currency** (`currency::session_currency`): the given one matches every price, or the
@@ -73,6 +74,7 @@ mod mode;
 mod options;
 mod page;
 mod payment_methods;
+mod setup;
 mod state;
 mod subscription;
 mod urls;
@@ -82,6 +84,7 @@ mod fixtures;
 
 pub use options::{CustomerCreation, PaymentIntentData};
 pub use page::CODE_NOT_VALID;
+pub use setup::SetupIntentData;
 pub use subscription::SubscriptionExtras;
 pub use urls::check_url;
 
@@ -109,6 +112,8 @@ pub const CUSTOMER_BALANCE_CURRENCIES: &[&str] = &["eur", "gbp", "jpy", "mxn", "
 pub enum Mode {
     Payment,
     Subscription,
+    /// Collect a card without charging (issue 15).
+    Setup,
 }
 
 impl Mode {
@@ -116,6 +121,7 @@ impl Mode {
         match self {
             Self::Payment => "payment",
             Self::Subscription => "subscription",
+            Self::Setup => "setup",
         }
     }
 }
@@ -326,6 +332,14 @@ pub struct Session {
     /// `subscription_data`'s `description`, `trial_end`, `billing_cycle_anchor`, `trial_settings`.
     #[serde(default)]
     pub subscription_extras: SubscriptionExtras,
+    /// Setup mode: the setup intent completion created.
+    #[serde(default)]
+    pub setup_intent: Option<String>,
+    #[serde(default)]
+    pub setup_intent_data: Option<SetupIntentData>,
+    /// `payment_method_collection=if_required`: nothing due, no card needed.
+    #[serde(default)]
+    pub card_if_required: bool,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -353,7 +367,12 @@ pub struct Resolved<'a> {
 
 /// Cheap shape checks, then the ids to load. Refuses oversized requests before anything is read.
 pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
-    let prices = lines::price_ids(p.line_items.as_deref())?;
+    setup::shape(p)?;
+    let prices = if p.mode.as_deref() == Some("setup") {
+        Vec::new()
+    } else {
+        lines::price_ids(p.line_items.as_deref())?
+    };
     let (coupon, promotion_code) = discounts::discount_ids(p.discounts.as_deref())?;
     let products = lines::product_ids(p.line_items.as_deref());
     Ok(References {
@@ -383,10 +402,16 @@ impl Session {
         let mut inline = Inline::default();
         let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), r, &mut inline, now)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
-        let currency = currency::session_currency(p.currency.as_deref(), &line_items)?;
+        let currency = if mode == Mode::Setup {
+            setup::currency(p.currency.as_deref())?
+        } else {
+            currency::session_currency(p.currency.as_deref(), &line_items)?
+        };
+        let setup_limits = (p.discounts.is_some(), p.allow_promotion_codes.is_some_and(|b| b.0));
         let (customer, customer_email) = customer::customer(p.customer.as_deref(), p.customer_email, r)?;
         let payment_method_types =
-            payment_methods::payment_method_types(p.payment_method_types, mode, currency)?;
+            payment_methods::payment_method_types(p.payment_method_types.clone(), mode, currency)?;
+        setup::limits(setup_limits, mode, &payment_method_types)?;
         let (trial_period_days, subscription_metadata, subscription_extras) =
             subscription::subscription_data(p.subscription_data, mode, &line_items, now)?;
         urls::urls(p.success_url.as_deref(), p.cancel_url.as_deref())?;
@@ -394,7 +419,10 @@ impl Session {
         let (client_reference_id, metadata) = extras::extras(p.client_reference_id, p.metadata)?;
         let customer_creation = options::customer_creation(p.customer_creation.as_deref(), mode)?;
         let payment_intent_data =
-            options::payment_intent_data(p.payment_intent_data, mode, &payment_method_types)?;
+            options::payment_intent_data(p.payment_intent_data.clone(), mode, &payment_method_types)?;
+        let setup_intent_data = setup::setup_intent_data(p.setup_intent_data, mode)?;
+        let card_if_required =
+            setup::payment_method_collection(p.payment_method_collection.as_deref(), mode)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
 
         let mut session = Self {
@@ -404,7 +432,11 @@ impl Session {
             mode,
             currency,
             status: Status::Open,
-            payment_status: PaymentStatus::Unpaid,
+            payment_status: if mode == Mode::Setup {
+                PaymentStatus::NoPaymentRequired
+            } else {
+                PaymentStatus::Unpaid
+            },
             customer: customer.map(|c| c.id.clone()),
             customer_email,
             customer_details: None,
@@ -431,6 +463,9 @@ impl Session {
             customer_creation,
             payment_intent_data,
             subscription_extras,
+            setup_intent: None,
+            setup_intent_data,
+            card_if_required,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 
@@ -518,7 +553,7 @@ mod tests {
             Fx::new().with_price(Price { unit_amount: 999_999_999_999, ..one_time("price_huge", "usd", 0) });
         let mut p = SessionCreate {
             line_items: Some(vec![line("price_huge", 999_999), line("price_nope", 0)]),
-            mode: Some("setup".into()),
+            mode: Some("layaway".into()),
             currency: Some("zzz".into()),
             customer: Some("cus_1".into()),
             customer_email: Some("x@example.com".into()),

@@ -137,6 +137,13 @@ pub fn api_routes(sessions_path: &str) -> Table {
             "Capture a payment intent",
             Object("payment_intent"),
         )
+        .get("/setup_intents", payments::list_setup_intents, "List setup intents", List("setup_intent"))
+        .get(
+            "/setup_intents/{id}",
+            payments::get_setup_intent,
+            "Retrieve a setup intent",
+            Object("setup_intent"),
+        )
         .get(
             "/payment_methods",
             payments::list_payment_methods,

@@ -220,6 +220,8 @@ fn submit_label(s: &Session) -> String {
         (Mode::Subscription, true) if s.amount_total == 0 => "Start trial".to_owned(),
         (Mode::Subscription, _) => format!("Subscribe · {}", s.currency.format(s.amount_total)),
         (Mode::Payment, _) => format!("Pay {}", s.currency.format(s.amount_total)),
+        // Nothing is charged: the card is saved for later.
+        (Mode::Setup, _) => "Save card".to_owned(),
     }
 }
 
@@ -409,8 +411,9 @@ pub fn pay_form(pairs: Vec<(String, String)>, now: Timestamp) -> PayForm {
         };
         *slot = value;
     }
+    let card_blank = [&number, &expiry, &cvc].iter().all(|f| f.trim().is_empty());
     let card = validate_card(&number, &expiry, &cvc, now);
-    PayForm { email, name, payment_method: method, card }
+    PayForm { email, name, payment_method: method, card, card_blank }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {

@@ -53,6 +53,8 @@ pub struct PayForm {
     /// From the moment the form is parsed the number and CVC live only in the masking types
     /// inside [`ValidCard`], whose `Debug` shows no digit of either.
     pub card: std::result::Result<ValidCard, Vec<FieldError>>,
+    /// Whether every card field was left empty.
+    pub card_blank: bool,
 }
 
 /// The page the customer lands on after paying: `success_url` with `{CHECKOUT_SESSION_ID}`
@@ -228,7 +230,9 @@ async fn finish(
         } else {
             tx.put(&acct, &customer)?;
         }
-        tx.put_new(&acct, &done.payment_method)?;
+        if let Some(pm) = &done.payment_method {
+            tx.put_new(&acct, pm)?;
+        }
         if let Some(pi) = &done.payment_intent {
             tx.upsert(&acct, pi)?;
         }
@@ -237,6 +241,9 @@ async fn finish(
         }
         if let Some(inv) = &done.invoice {
             tx.put_new(&acct, inv)?;
+        }
+        if let Some(si) = &done.setup_intent {
+            tx.put_new(&acct, si)?;
         }
         if let Some(c) = &coupon {
             tx.put(&acct, c)?;
@@ -284,6 +291,9 @@ fn announce_completion(
         if inv.status == InvoiceStatus::Paid {
             out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
         }
+    }
+    if let Some(si) = &done.setup_intent {
+        out.emit(tx, account, EventType::SetupIntentSucceeded, views::setup_intent(si))?;
     }
     let object = views::session(s, &out.view(), false);
     out.emit(tx, account, EventType::CheckoutSessionCompleted, object)
@@ -362,6 +372,16 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
         .or_else(|| (form.payment_method.is_empty()).then(|| session.payment_method_types[0]))
         .filter(|m| session.payment_method_types.contains(m))
         .ok_or_else(|| refused("Choose one of the payment methods shown."))?;
+    // `payment_method_collection=if_required` and nothing due: card fields left blank collect none.
+    if method == PaymentMethodType::Card
+        && form.card_blank
+        && session.card_if_required
+        && session.mode == kassa_core::session::Mode::Subscription
+        && session.amount_total == 0
+    {
+        let held = claim(ctx, &account, id).await?;
+        return finish(ctx, &account, id, buyer, Paid::Nothing, held.amount_total).await;
+    }
     match method {
         PaymentMethodType::Card => {
             let card = form.card.map_err(|errors| {

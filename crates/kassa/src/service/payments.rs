@@ -6,12 +6,12 @@
 use kassa_core::Error as DomainError;
 use kassa_core::Invalid;
 use kassa_core::billing::{
-    Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, Subscription,
+    Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, SetupIntent, Subscription,
     SubscriptionStatus,
 };
 use kassa_core::params::{
     InvoiceList, PaymentIntentCancel, PaymentIntentCapture, PaymentIntentList, PaymentMethodList,
-    SubscriptionList,
+    SetupIntentList, SubscriptionList,
 };
 use kassa_core::session::{PaymentStatus, Session, Status};
 use kassa_core::store::{Abort, Column, Filter, TxExt, Value};
@@ -89,6 +89,19 @@ pub async fn list_payment_intents(
     acct: &Acct,
     p: &PaymentIntentList,
 ) -> Result<(Vec<PaymentIntent>, bool)> {
+    let filters = eq(Column::Customer, &p.customer).into_iter().collect();
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn get_setup_intent(ctx: &Ctx, acct: &Acct, id: &str) -> Result<SetupIntent> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_setup_intents(
+    ctx: &Ctx,
+    acct: &Acct,
+    p: &SetupIntentList,
+) -> Result<(Vec<SetupIntent>, bool)> {
     let filters = eq(Column::Customer, &p.customer).into_iter().collect();
     list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
 }

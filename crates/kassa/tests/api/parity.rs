@@ -616,3 +616,194 @@ async fn subscription_data_refusals() {
     .await;
     assert!(e["message"].as_str().unwrap().contains("not supported"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// mode=setup
+
+#[tokio::test]
+async fn setup_mode_saves_a_card_without_charging() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post(
+            "/v1/checkout/sessions",
+            &[
+                ("mode", "setup"),
+                ("currency", "eur"),
+                ("setup_intent_data[description]", "Card on file"),
+                ("setup_intent_data[metadata][k]", "v"),
+                ("success_url", OK_URL),
+            ],
+        )
+        .await;
+    let s = r.ok().clone();
+    assert_eq!((s["mode"].as_str(), s["amount_total"].as_i64()), (Some("setup"), Some(0)));
+    assert_eq!(s["payment_status"], "no_payment_required");
+    assert_eq!(s["setup_intent"], Value::Null);
+    let id = s["id"].as_str().unwrap();
+    let page = app.send(reqwest::Client::new().get(app.url(&format!("/pay/{id}")))).await;
+    assert!(page.text.contains("Save card"), "{}", page.text);
+    pay_card(&app, id, "4242424242424242").await;
+    let s = app.get(&format!("/v1/checkout/sessions/{id}?expand[]=setup_intent")).await;
+    let s = s.ok();
+    assert_eq!(
+        (s["status"].as_str(), s["payment_status"].as_str()),
+        (Some("complete"), Some("no_payment_required"))
+    );
+    assert_eq!((s["payment_intent"].clone(), s["subscription"].clone()), (Value::Null, Value::Null));
+    let si = &s["setup_intent"];
+    let customer = s["customer"].as_str().unwrap();
+    assert!(si["id"].as_str().unwrap().starts_with("seti_"), "{si}");
+    assert_eq!((si["status"].as_str(), si["usage"].as_str()), (Some("succeeded"), Some("off_session")));
+    assert_eq!((si["customer"].as_str(), si["description"].as_str()), (Some(customer), Some("Card on file")));
+    assert_eq!(si["metadata"], json!({"k": "v"}));
+    // The card is the customer's.
+    let pm = app.get(&format!("/v1/payment_methods/{}", si["payment_method"].as_str().unwrap())).await;
+    assert_eq!(
+        (pm.ok()["customer"].as_str(), pm.body["card"]["last4"].as_str()),
+        (Some(customer), Some("4242"))
+    );
+    // Retrieve and list, filtered by customer.
+    let si_id = si["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/setup_intents/{si_id}")).await.ok()["id"], si_id);
+    let list = app.get(&format!("/v1/setup_intents?customer={customer}")).await;
+    assert_eq!(list.ok()["data"][0]["id"], si_id);
+    assert_eq!(
+        app.get("/v1/setup_intents?customer=cus_other").await.ok()["data"].as_array().unwrap().len(),
+        0
+    );
+    let r = app.get("/v1/setup_intents/seti_nope").await;
+    assert_eq!(r.error(404)["code"], "resource_missing");
+    let types = app.event_types().await;
+    let at = |t: &str| types.iter().position(|x| x == t).unwrap_or_else(|| panic!("no {t} in {types:?}"));
+    assert!(at("setup_intent.succeeded") < at("checkout.session.completed"), "{types:?}");
+    assert!(!types.iter().any(|t| t.starts_with("payment_intent.")), "{types:?}");
+}
+
+#[tokio::test]
+async fn setup_mode_refusals() {
+    let app = TestApp::spawn().await;
+    let price = app.price(1000, "usd").await;
+    let setup =
+        |extra: Value| merged(json!({"mode": "setup", "currency": "usd", "success_url": OK_URL}), extra);
+    rejects(
+        &app,
+        setup(json!({"line_items": [{"price": price, "quantity": 1}]})),
+        "line_items",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(&app, json!({"mode": "setup", "success_url": OK_URL}), "currency", "parameter_missing").await;
+    rejects(
+        &app,
+        setup(json!({"payment_method_types": ["card", "paypal"]})),
+        "payment_method_types[1]",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        setup(json!({"allow_promotion_codes": true})),
+        "allow_promotion_codes",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        setup(json!({"payment_intent_data": {"description": "x"}})),
+        "payment_intent_data",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        setup(json!({"subscription_data": {"trial_period_days": 3}})),
+        "subscription_data",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        merged(
+            body(vec![inline_line("Mug", 900, "usd", 1)]),
+            json!({"setup_intent_data": {"description": "x"}}),
+        ),
+        "setup_intent_data",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        setup(json!({"setup_intent_data": {"description": "d".repeat(1001)}})),
+        "setup_intent_data[description]",
+        "parameter_invalid",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// payment_method_collection
+
+#[tokio::test]
+async fn payment_method_collection_if_required_starts_a_trial_without_a_card() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .session(merged(
+            body(vec![plan_line(3000)]),
+            json!({"payment_method_collection": "if_required", "subscription_data": {"trial_period_days": 14}}),
+        ))
+        .await;
+    assert_eq!(
+        (s["payment_method_collection"].as_str(), s["amount_total"].as_i64()),
+        (Some("if_required"), Some(0))
+    );
+    let id = s["id"].as_str().unwrap();
+    let r = crate::pay::post(
+        &app,
+        &format!("/pay/{id}"),
+        &[("email", "trial@example.test"), ("name", "Tri Al"), ("payment_method", "card")],
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=subscription")).await;
+    let s = s.ok();
+    assert_eq!(
+        (s["status"].as_str(), s["payment_status"].as_str()),
+        (Some("complete"), Some("no_payment_required"))
+    );
+    assert_eq!(s["subscription"]["status"], "trialing");
+    assert_eq!(s["subscription"]["default_payment_method"], Value::Null);
+    let customer = s["customer"].as_str().unwrap();
+    let pms = app.get(&format!("/payment_methods?customer={customer}")).await;
+    assert_eq!(pms.ok()["data"].as_array().unwrap().len(), 0);
+
+    // `always` (the default) still wants the card.
+    let s = app
+        .session(merged(body(vec![plan_line(3000)]), json!({"subscription_data": {"trial_period_days": 14}})))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    crate::pay::post(&app, &format!("/pay/{id}"), &[("email", "t@example.test"), ("payment_method", "card")])
+        .await;
+    assert_eq!(app.get(&format!("/checkout/session/{id}")).await.ok()["status"], "open");
+}
+
+#[tokio::test]
+async fn payment_method_collection_refusals() {
+    let app = TestApp::spawn().await;
+    rejects(
+        &app,
+        merged(body(vec![plan_line(3000)]), json!({"payment_method_collection": "never"})),
+        "payment_method_collection",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        merged(
+            body(vec![inline_line("Mug", 900, "usd", 1)]),
+            json!({"payment_method_collection": "if_required"}),
+        ),
+        "payment_method_collection",
+        "parameter_invalid",
+    )
+    .await;
+}

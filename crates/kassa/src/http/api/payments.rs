@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     InvoiceList, PaymentIntentCancel, PaymentIntentCapture, PaymentIntentList, PaymentMethodList, Retrieve,
-    SubscriptionList,
+    SetupIntentList, SubscriptionList,
 };
 use serde_json::Value;
 
@@ -62,6 +62,29 @@ pub async fn list_payment_intents(
     let (items, more) = svc::list_payment_intents(&ctx, &a, &p).await?;
     let data = items.iter().map(views::payment_intent).collect();
     list_response(&ctx, &a, &uri, data, more, &Ty::PaymentIntent, &x).await
+}
+
+pub async fn get_setup_intent(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::SetupIntent, &p.expand)?;
+    let v = views::setup_intent(&svc::get_setup_intent(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::SetupIntent, &x).await?))
+}
+
+pub async fn list_setup_intents(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<SetupIntentList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::SetupIntent), &p.expand)?;
+    let (items, more) = svc::list_setup_intents(&ctx, &a, &p).await?;
+    let data = items.iter().map(views::setup_intent).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::SetupIntent, &x).await
 }
 
 pub async fn get_payment_method(
