@@ -597,6 +597,7 @@ fn setup_intent() -> Value {
     object(&[
         ("id", string()),
         ("object", tag("setup_intent")),
+        ("allowed_payment_method_types", always_null()),
         ("application", always_null()),
         ("automatic_payment_methods", always_null()),
         ("cancellation_reason", always_null()),

@@ -386,6 +386,7 @@ pub fn setup_intent(si: &SetupIntent) -> Value {
     json!({
         "id": si.id,
         "object": "setup_intent",
+        "allowed_payment_method_types": null,
         "application": null,
         "automatic_payment_methods": null,
         "cancellation_reason": null,
