@@ -581,6 +581,14 @@ pub struct Invoice {
     pub attempt_count: u32,
     pub next_payment_attempt: Option<Timestamp>,
     pub metadata: Metadata,
+    /// A checkout session's `invoice_creation[invoice_data]`: `description`, `footer`,
+    /// `custom_fields` (`(name, value)` pairs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<(String, String)>,
 }
 
 /// An invoice's line amounts do not fit kassa's range.
@@ -622,6 +630,9 @@ impl Invoice {
             attempt_count: 0,
             next_payment_attempt: None,
             metadata: Metadata::new(),
+            description: None,
+            footer: None,
+            custom_fields: Vec::new(),
         };
         invoice.sum_lines()?;
         Ok(invoice)

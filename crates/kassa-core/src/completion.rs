@@ -156,7 +156,8 @@ pub fn complete(
     let guest = customer_is_new
         && session.mode == Mode::Payment
         && session.customer_creation == Some(CustomerCreation::IfRequired)
-        && !matches!(paid, Paid::CustomerBalance);
+        && !matches!(paid, Paid::CustomerBalance)
+        && !session.invoice_creation.as_ref().is_some_and(|i| i.enabled);
     let customer_ref = (!guest).then(|| customer.id.clone());
     let manual_capture = session.payment_intent_data.as_ref().is_some_and(PaymentIntentData::manual_capture);
     let billing = BillingDetails { email: buyer.email.clone(), name: buyer.name.clone() };
@@ -222,6 +223,15 @@ pub fn complete(
                 pi.options = Some(data.clone());
             }
             session.payment_intent = Some(pi.id.clone());
+            let invoice = match session.invoice_creation.as_ref().filter(|i| i.enabled) {
+                Some(ic) => {
+                    let inv = payment_invoice(session, &customer, &pi, ic, now)?;
+                    pi.invoice = Some(inv.id.clone());
+                    session.invoice = Some(inv.id.clone());
+                    Some(inv)
+                }
+                None => None,
+            };
             Completion {
                 customer: customer.clone(),
                 customer_is_new,
@@ -229,7 +239,7 @@ pub fn complete(
                 payment_method: method.clone(),
                 payment_intent: Some(pi),
                 subscription: None,
-                invoice: None,
+                invoice,
                 setup_intent: None,
             }
         }
@@ -298,6 +308,52 @@ pub fn complete(
     session.pending_amount = None;
     session.attempt = completion.payment_intent.as_ref().map(|p| p.id.clone()).or(session.attempt.take());
     Ok(completion)
+}
+
+/// `invoice_creation`: the invoice of a payment-mode session's payment, paid by `pi` (open while
+/// the payment waits: a bank transfer, a manual capture).
+fn payment_invoice(
+    session: &Session,
+    customer: &Customer,
+    pi: &PaymentIntent,
+    ic: &crate::session::InvoiceCreation,
+    now: Timestamp,
+) -> Result<Invoice, Invalid> {
+    let too_large =
+        || Invalid::new(ErrorCode::AmountTooLarge, "line_items", "The invoice's amounts are too large.");
+    let lines = session
+        .listed_line_items()
+        .map(|line| {
+            let mut l = InvoiceLine::new(
+                line.price.clone(),
+                line.quantity,
+                line.amount_subtotal,
+                line.description.clone(),
+                now,
+                now,
+            );
+            l.discount_amount = line.amount_discount;
+            l
+        })
+        .collect();
+    let mut invoice =
+        Invoice::new(customer.id.clone(), session.currency, BillingReason::Manual, lines, now, now, now)
+            .map_err(|_| too_large())?;
+    invoice.payment_intent = Some(pi.id.clone());
+    invoice.description.clone_from(&ic.description);
+    invoice.footer.clone_from(&ic.footer);
+    invoice.custom_fields.clone_from(&ic.custom_fields);
+    invoice.metadata = ic.metadata.clone();
+    invoice.attempt_count = 1;
+    if pi.status == PaymentIntentStatus::Succeeded {
+        invoice.status = InvoiceStatus::Paid;
+        invoice.amount_paid = invoice.amount_due;
+        invoice.paid_at = Some(now);
+    } else {
+        invoice.status = InvoiceStatus::Open;
+    }
+    invoice.sum_lines().map_err(|_| too_large())?;
+    Ok(invoice)
 }
 
 /// The subscription and its first invoice for a subscription-mode session.

@@ -705,6 +705,35 @@ pub struct SessionCreate {
     pub setup_intent_data: Option<SetupIntentDataParam>,
     /// `always` or `if_required` (subscription mode): whether a card is collected when nothing is due.
     pub payment_method_collection: Option<String>,
+    /// Payment mode: a paid invoice for the payment.
+    pub invoice_creation: Option<InvoiceCreationParam>,
+}
+
+/// `invoice_creation`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceCreationParam {
+    pub enabled: Option<Bool>,
+    pub invoice_data: Option<InvoiceDataParam>,
+}
+
+/// `invoice_creation[invoice_data]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceDataParam {
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub footer: Option<String>,
+    /// Up to 4 `name`/`value` pairs shown on the invoice.
+    pub custom_fields: Option<Vec<InvoiceCustomFieldParam>>,
+}
+
+/// `invoice_creation[invoice_data][custom_fields][]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceCustomFieldParam {
+    pub name: Option<String>,
+    pub value: Option<String>,
 }
 
 /// `setup_intent_data`: what the setup intent of a `mode=setup` session carries.

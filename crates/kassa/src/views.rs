@@ -254,7 +254,24 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "expires_at": s.expires_at,
         "integration_identifier": null,
         "invoice": s.invoice,
-        "invoice_creation": null,
+        // Stripe's document has the object in payment mode (disabled unless asked for), null elsewhere.
+        "invoice_creation": (s.mode == kassa_core::session::Mode::Payment).then(|| {
+            let ic = s.invoice_creation.clone().unwrap_or_default();
+            let fields: Vec<Value> =
+                ic.custom_fields.iter().map(|(name, value)| json!({"name": name, "value": value})).collect();
+            json!({
+                "enabled": ic.enabled,
+                "invoice_data": {
+                    "account_tax_ids": null,
+                    "custom_fields": (!fields.is_empty()).then_some(fields),
+                    "description": ic.description,
+                    "footer": ic.footer,
+                    "issuer": null,
+                    "metadata": ic.metadata,
+                    "rendering_options": null,
+                },
+            })
+        }),
         "livemode": false,
         "locale": null,
         "managed_payments": null,
@@ -632,7 +649,9 @@ pub fn invoice(i: &Invoice) -> Value {
         "collection_method": "charge_automatically",
         "created": i.created,
         "currency": i.currency,
-        "custom_fields": null,
+        "custom_fields": (!i.custom_fields.is_empty()).then(|| {
+            i.custom_fields.iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>()
+        }),
         "customer": i.customer,
         "customer_address": null,
         "customer_email": null,
@@ -644,13 +663,13 @@ pub fn invoice(i: &Invoice) -> Value {
         "default_payment_method": null,
         "default_source": null,
         "default_tax_rates": [],
-        "description": null,
+        "description": i.description,
         "discount": i.discount.as_ref().map(|d| discount(d, &i.customer, i.subscription.as_deref(), Some(&i.id))),
         "discounts": discount_id.into_iter().collect::<Vec<_>>(),
         "due_date": null,
         "effective_at": finalized_at,
         "ending_balance": finalized.then_some(0),
-        "footer": null,
+        "footer": i.footer,
         "from_invoice": null,
         "hosted_invoice_url": null,
         "invoice_pdf": null,

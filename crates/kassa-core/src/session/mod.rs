@@ -69,6 +69,7 @@ mod customer;
 mod discounts;
 mod expiry;
 mod extras;
+mod invoice;
 mod lines;
 mod mode;
 mod options;
@@ -82,6 +83,7 @@ mod urls;
 #[cfg(test)]
 mod fixtures;
 
+pub use invoice::InvoiceCreation;
 pub use options::{CustomerCreation, PaymentIntentData};
 pub use page::CODE_NOT_VALID;
 pub use setup::SetupIntentData;
@@ -340,6 +342,9 @@ pub struct Session {
     /// `payment_method_collection=if_required`: nothing due, no card needed.
     #[serde(default)]
     pub card_if_required: bool,
+    /// `invoice_creation` (payment mode).
+    #[serde(default)]
+    pub invoice_creation: Option<InvoiceCreation>,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -423,6 +428,7 @@ impl Session {
         let setup_intent_data = setup::setup_intent_data(p.setup_intent_data, mode)?;
         let card_if_required =
             setup::payment_method_collection(p.payment_method_collection.as_deref(), mode)?;
+        let invoice_creation = invoice::invoice_creation(p.invoice_creation, mode)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
 
         let mut session = Self {
@@ -466,6 +472,7 @@ impl Session {
             setup_intent: None,
             setup_intent_data,
             card_if_required,
+            invoice_creation,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 

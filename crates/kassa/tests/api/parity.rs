@@ -807,3 +807,96 @@ async fn payment_method_collection_refusals() {
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// invoice_creation
+
+#[tokio::test]
+async fn invoice_creation_makes_a_paid_invoice_for_the_payment() {
+    let app = TestApp::spawn().await;
+    let plain = app.session(body(vec![inline_line("Mug", 900, "usd", 1)])).await;
+    assert_eq!(plain["invoice_creation"]["enabled"], false);
+    let s = app
+        .session(merged(
+            body(vec![inline_line("Lamp", 2500, "usd", 2)]),
+            json!({
+                "customer_creation": "if_required",
+                "invoice_creation": {
+                    "enabled": true,
+                    "invoice_data": {
+                        "description": "Order 9",
+                        "footer": "Thank you",
+                        "metadata": {"order": "9"},
+                        "custom_fields": [{"name": "PO", "value": "PO-9"}],
+                    },
+                },
+            }),
+        ))
+        .await;
+    assert_eq!(s["invoice_creation"]["enabled"], true);
+    assert_eq!(
+        s["invoice_creation"]["invoice_data"]["custom_fields"],
+        json!([{"name": "PO", "value": "PO-9"}])
+    );
+    let id = s["id"].as_str().unwrap();
+    pay_card(&app, id, "4242424242424242").await;
+    let s = app.get(&format!("/checkout/session/{id}?expand[]=invoice&expand[]=payment_intent")).await;
+    let s = s.ok();
+    let invoice = &s["invoice"];
+    assert_eq!((invoice["status"].as_str(), invoice["amount_paid"].as_i64()), (Some("paid"), Some(5000)));
+    assert_eq!(invoice["billing_reason"], "manual");
+    assert_eq!(invoice["subscription"], Value::Null);
+    assert_eq!(
+        (invoice["description"].as_str(), invoice["footer"].as_str()),
+        (Some("Order 9"), Some("Thank you"))
+    );
+    assert_eq!(invoice["custom_fields"], json!([{"name": "PO", "value": "PO-9"}]));
+    assert_eq!(invoice["metadata"], json!({"order": "9"}));
+    assert_eq!(invoice["lines"]["data"][0]["description"], "Lamp");
+    assert_eq!(invoice["payment_intent"], s["payment_intent"]["id"]);
+    assert_eq!(s["payment_intent"]["invoice"], invoice["id"]);
+    // An invoice needs a customer, guest checkout or not.
+    assert!(s["customer"].as_str().unwrap().starts_with("cus_"));
+    assert_eq!(invoice["customer"], s["customer"]);
+    let types = app.event_types().await;
+    assert!(
+        types.contains(&"invoice.created".to_owned()) && types.contains(&"invoice.paid".to_owned()),
+        "{types:?}"
+    );
+}
+
+#[tokio::test]
+async fn invoice_creation_refusals() {
+    let app = TestApp::spawn().await;
+    let pay =
+        |ic: Value| merged(body(vec![inline_line("Mug", 900, "usd", 1)]), json!({"invoice_creation": ic}));
+    rejects(
+        &app,
+        pay(json!({"invoice_data": {"description": "x"}})),
+        "invoice_creation[enabled]",
+        "parameter_missing",
+    )
+    .await;
+    let five: Vec<Value> = (0..5).map(|i| json!({"name": format!("n{i}"), "value": "v"})).collect();
+    rejects(
+        &app,
+        pay(json!({"enabled": true, "invoice_data": {"custom_fields": five}})),
+        "invoice_creation[invoice_data][custom_fields]",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        pay(json!({"enabled": true, "invoice_data": {"custom_fields": [{"name": "n".repeat(41), "value": "v"}]}})),
+        "invoice_creation[invoice_data][custom_fields][0][name]",
+        "parameter_invalid",
+    )
+    .await;
+    rejects(
+        &app,
+        merged(body(vec![plan_line(1000)]), json!({"invoice_creation": {"enabled": true}})),
+        "invoice_creation",
+        "parameter_invalid",
+    )
+    .await;
+}
