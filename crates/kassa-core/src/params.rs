@@ -707,6 +707,23 @@ pub struct SessionCreate {
     pub payment_method_collection: Option<String>,
     /// Payment mode: a paid invoice for the payment.
     pub invoice_creation: Option<InvoiceCreationParam>,
+    /// A recovery URL once the session expires.
+    pub after_expiration: Option<AfterExpirationParam>,
+}
+
+/// `after_expiration`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterExpirationParam {
+    pub recovery: Option<RecoveryParam>,
+}
+
+/// `after_expiration[recovery]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryParam {
+    pub enabled: Option<Bool>,
+    pub allow_promotion_codes: Option<Bool>,
 }
 
 /// `invoice_creation`

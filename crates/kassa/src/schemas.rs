@@ -379,7 +379,18 @@ fn session() -> Value {
             ("id", string()),
             ("object", tag("checkout.session")),
             ("adaptive_pricing", always_null()),
-            ("after_expiration", always_null()),
+            (
+                "after_expiration",
+                nullable(object(&[(
+                    "recovery",
+                    object(&[
+                        ("allow_promotion_codes", boolean()),
+                        ("enabled", boolean()),
+                        ("expires_at", nint()),
+                        ("url", nstring()),
+                    ]),
+                )])),
+            ),
             ("allow_promotion_codes", boolean()),
             ("allowed_payment_method_types", always_null()),
             ("amount_subtotal", int()),
@@ -458,7 +469,7 @@ fn session() -> Value {
             ("payment_status", one_of(&["paid", "unpaid", "no_payment_required"])),
             ("permissions", always_null()),
             ("phone_number_collection", object(&[("enabled", boolean())])),
-            ("recovered_from", always_null()),
+            ("recovered_from", nstring()),
             ("saved_payment_method_options", always_null()),
             ("setup_intent", nullable(expandable("setup_intent"))),
             ("shipping_address_collection", always_null()),

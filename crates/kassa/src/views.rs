@@ -220,7 +220,15 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "id": s.id,
         "object": "checkout.session",
         "adaptive_pricing": null,
-        "after_expiration": null,
+        "after_expiration": s.recovery.map(|r| {
+            let until = s.recovery_until(v.now).filter(|t| v.now < *t);
+            json!({"recovery": {
+                "allow_promotion_codes": r.allow_promotion_codes,
+                "enabled": r.enabled,
+                "expires_at": until,
+                "url": until.map(|_| format!("{}/pay/{}/recover", v.public_url, s.id)),
+            }})
+        }),
         "allow_promotion_codes": s.allow_promotion_codes,
         "allowed_payment_method_types": null,
         "amount_subtotal": s.amount_subtotal,
@@ -291,7 +299,7 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "payment_status": s.payment_status.as_str(),
         "permissions": null,
         "phone_number_collection": {"enabled": false},
-        "recovered_from": null,
+        "recovered_from": s.recovered_from,
         "saved_payment_method_options": null,
         "setup_intent": s.setup_intent,
         "shipping_address_collection": null,

@@ -75,6 +75,7 @@ mod mode;
 mod options;
 mod page;
 mod payment_methods;
+mod recovery;
 mod setup;
 mod state;
 mod subscription;
@@ -86,6 +87,7 @@ mod fixtures;
 pub use invoice::InvoiceCreation;
 pub use options::{CustomerCreation, PaymentIntentData};
 pub use page::CODE_NOT_VALID;
+pub use recovery::{RECOVERY_LIFETIME, Recovery};
 pub use setup::SetupIntentData;
 pub use subscription::SubscriptionExtras;
 pub use urls::check_url;
@@ -345,6 +347,15 @@ pub struct Session {
     /// `invoice_creation` (payment mode).
     #[serde(default)]
     pub invoice_creation: Option<InvoiceCreation>,
+    /// `after_expiration[recovery]`.
+    #[serde(default)]
+    pub recovery: Option<Recovery>,
+    /// The expired session this one recovers.
+    #[serde(default)]
+    pub recovered_from: Option<String>,
+    /// When it expired (the sweep, or `POST …/expire`); `None` while open or complete.
+    #[serde(default)]
+    pub expired_at: Option<Timestamp>,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -429,6 +440,7 @@ impl Session {
         let card_if_required =
             setup::payment_method_collection(p.payment_method_collection.as_deref(), mode)?;
         let invoice_creation = invoice::invoice_creation(p.invoice_creation, mode)?;
+        let recovery = recovery::after_expiration(p.after_expiration)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
 
         let mut session = Self {
@@ -473,6 +485,9 @@ impl Session {
             setup_intent_data,
             card_if_required,
             invoice_creation,
+            recovery,
+            recovered_from: None,
+            expired_at: None,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 

@@ -22,6 +22,9 @@ impl Session {
     pub fn settle(&mut self, now: Timestamp) -> bool {
         let seen = self.status_at(now);
         let changed = seen != self.status;
+        if changed && seen == Status::Expired {
+            self.expired_at = Some(self.expires_at);
+        }
         self.status = seen;
         changed
     }
@@ -31,6 +34,7 @@ impl Session {
         match self.status_at(now) {
             Status::Open => {
                 self.status = Status::Expired;
+                self.expired_at = Some(now);
                 Ok(())
             }
             other => Err(Error::State(format!(

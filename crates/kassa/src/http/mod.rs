@@ -276,6 +276,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| ApiError::Panicked.into_response()));
     let pages = Router::new()
         .route("/pay/{id}", get(pages::show).post(pages::submit))
+        .route("/pay/{id}/recover", get(pages::recover))
         .route("/pay/{id}/3ds", get(pages::three_ds).post(pages::three_ds_result))
         .route("/pay/{id}/paypal", get(pages::paypal).post(pages::paypal_decision))
         .route("/pay/{id}/quantities", post(pages::quantities))

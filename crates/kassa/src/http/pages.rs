@@ -187,6 +187,20 @@ pub async fn show(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
     render(&ctx, &id, Notes::default()).await
 }
 
+/// `GET /pay/{id}/recover`: an expired session's recovery URL opens a new session with the same
+/// contents, and sends the customer to its page.
+pub async fn recover(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+    match crate::service::sessions::recover(&ctx, &id).await {
+        Ok(Some(new)) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/pay/{new}"))]).into_response(),
+        Ok(None) => error_page(
+            StatusCode::NOT_FOUND,
+            "This link no longer works",
+            "There is no checkout to recover here. Go back to the shop to start again.",
+        ),
+        Err(e) => service_error_page(e),
+    }
+}
+
 /// The page for session `id` as it is now, with `notes`.
 async fn render(ctx: &Ctx, id: &str, notes: Notes) -> Response {
     match page::view(ctx, id).await {

@@ -235,6 +235,16 @@ pub async fn sweep_expired(ctx: &Ctx, batch: u32) -> Result<u64> {
     }
 }
 
+/// `GET /pay/{id}/recover`: a new session with the contents of expired session `id`, if its
+/// recovery URL works (`after_expiration[recovery]`, within 30 days of the expiry); its id.
+pub async fn recover(ctx: &Ctx, id: &str) -> Result<Option<String>> {
+    let Some((old, account)) = for_page(ctx, id).await? else { return Ok(None) };
+    let Some(new) = old.recover(ctx.now()) else { return Ok(None) };
+    ctx.store.insert(new.to_raw(&account)?).await?;
+    crate::metrics::session_created();
+    Ok(Some(new.id))
+}
+
 /// The session a hosted page shows, with its account: no key is needed, because the id (≥128
 /// random bits) is the capability.
 pub async fn for_page(ctx: &Ctx, id: &str) -> Result<Option<(Session, String)>> {

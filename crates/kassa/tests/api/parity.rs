@@ -900,3 +900,68 @@ async fn invoice_creation_refusals() {
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// after_expiration[recovery]
+
+#[tokio::test]
+async fn an_expired_sessions_recovery_url_opens_a_new_session_with_the_same_contents() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .session(merged(
+            body(vec![inline_line("Vase", 4200, "usd", 2)]),
+            json!({
+                "metadata": {"cart": "c1"},
+                "after_expiration": {"recovery": {"enabled": true, "allow_promotion_codes": true}},
+                "expand": ["line_items"],
+            }),
+        ))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let recovery = &s["after_expiration"]["recovery"];
+    assert_eq!(
+        (recovery["enabled"].as_bool(), recovery["url"].clone()),
+        (Some(true), Value::Null),
+        "no URL while open"
+    );
+    let expired = app.post(&format!("/v1/checkout/sessions/{id}/expire"), &[]).await;
+    let recovery = &expired.ok()["after_expiration"]["recovery"];
+    let url = recovery["url"].as_str().unwrap().to_owned();
+    assert_eq!(recovery["expires_at"].as_i64(), Some(app.clock_now() + 30 * 86_400));
+
+    let browser = kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = app.send(browser.get(&url)).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    let new_id = r.header("location").unwrap().trim_start_matches("/pay/").to_owned();
+    assert_ne!(new_id, id);
+    let new = app.get(&format!("/v1/checkout/sessions/{new_id}?expand[]=line_items")).await;
+    let new = new.ok();
+    assert_eq!((new["status"].as_str(), new["recovered_from"].as_str()), (Some("open"), Some(id)));
+    assert_eq!(
+        (new["amount_total"].as_i64(), new["allow_promotion_codes"].as_bool()),
+        (Some(8400), Some(true))
+    );
+    assert_eq!(new["metadata"], json!({"cart": "c1"}));
+    assert_eq!(new["line_items"]["data"][0]["price"]["id"], s["line_items"]["data"][0]["price"]["id"]);
+    assert_ne!(new["line_items"]["data"][0]["id"], s["line_items"]["data"][0]["id"]);
+    pay_card(&app, &new_id, "4242424242424242").await;
+    assert_eq!(app.get(&format!("/v1/checkout/sessions/{new_id}")).await.ok()["payment_status"], "paid");
+
+    // After 30 days the URL no longer works; an open session or one without recovery has none.
+    app.advance(30 * 86_400 + 1);
+    assert_eq!(app.send(browser.get(&url)).await.status.as_u16(), 404);
+    let plain = app.session(body(vec![inline_line("Vase", 4200, "usd", 1)])).await;
+    assert_eq!(plain["after_expiration"], Value::Null);
+    let r = app.send(browser.get(app.url(&format!("/pay/{}/recover", plain["id"].as_str().unwrap())))).await;
+    assert_eq!(r.status.as_u16(), 404);
+    rejects(
+        &app,
+        merged(
+            body(vec![inline_line("Vase", 4200, "usd", 1)]),
+            json!({"after_expiration": {"recovery": {"allow_promotion_codes": true}}}),
+        ),
+        "after_expiration[recovery][enabled]",
+        "parameter_missing",
+    )
+    .await;
+}
