@@ -314,6 +314,11 @@ pub struct Discount {
     pub start: Timestamp,
     /// When it stops applying: `None` for `forever`, and for `once` (it ends after one invoice).
     pub end: Option<Timestamp>,
+    /// The coupon as it was when the discount was applied, embedded where Stripe embeds it
+    /// (`subscription.discount.coupon`, `invoice.discount.coupon`). `None` in records made before
+    /// it was kept: the coupon's id is shown then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon_object: Option<crate::catalog::Coupon>,
 }
 
 impl Discount {
@@ -325,7 +330,16 @@ impl Discount {
         start: Timestamp,
         end: Option<Timestamp>,
     ) -> Self {
-        Self { id: ids::new_id(ids::prefix::DISCOUNT), coupon, promotion_code, terms, duration, start, end }
+        Self {
+            id: ids::new_id(ids::prefix::DISCOUNT),
+            coupon,
+            promotion_code,
+            terms,
+            duration,
+            start,
+            end,
+            coupon_object: None,
+        }
     }
 }
 

@@ -414,14 +414,10 @@ fn subscribe(
             Duration::Repeating { months } => Some(crate::time::add_months(now, months, to_civil(now).day)),
             Duration::Once | Duration::Forever => None,
         };
-        sub.discount = Some(Discount::new(
-            d.coupon.clone(),
-            d.promotion_code.clone(),
-            d.terms.clone(),
-            duration,
-            now,
-            end,
-        ));
+        let mut discount =
+            Discount::new(d.coupon.clone(), d.promotion_code.clone(), d.terms.clone(), duration, now, end);
+        discount.coupon_object = coupon.cloned();
+        sub.discount = Some(discount);
     }
     let mut invoice = Invoice::new(
         customer.id.clone(),

@@ -499,14 +499,18 @@ fn complete_list(url: &str, data: Vec<Value>) -> Value {
     json!({ "object": "list", "data": data, "has_more": false, "total_count": total, "url": url })
 }
 
-/// A discount object. `coupon` is the coupon's id (`expand[]=discount.coupon` gives the object):
-/// the discount keeps what the coupon does, not the coupon itself, which may have been deleted.
+/// A discount object. `coupon` is the coupon embedded as it was when the discount was applied
+/// (Stripe embeds it too), so that it shows even if the coupon was deleted since; discounts
+/// recorded before kassa kept it show the coupon's id.
 pub fn discount(d: &Discount, customer: &str, subscription: Option<&str>, invoice: Option<&str>) -> Value {
     json!({
         "id": d.id,
         "object": "discount",
         "checkout_session": null,
-        "coupon": d.coupon,
+        "coupon": match &d.coupon_object {
+            Some(c) => coupon(c, d.start),
+            None => json!(d.coupon),
+        },
         "customer": customer,
         "end": d.end,
         "invoice": invoice,

@@ -965,3 +965,24 @@ async fn an_expired_sessions_recovery_url_opens_a_new_session_with_the_same_cont
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shapes: the coupon embedded in a subscription's and an invoice's discount
+
+#[tokio::test]
+async fn subscription_and_invoice_discounts_embed_the_coupon() {
+    let app = TestApp::spawn().await;
+    let coupon = app.coupon(&[("percent_off", "20"), ("duration", "forever"), ("name", "Friends")]).await;
+    let s =
+        app.session(merged(body(vec![plan_line(1000)]), json!({"discounts": [{"coupon": coupon}]}))).await;
+    let sub = paid_subscription(&app, s["id"].as_str().unwrap()).await;
+    let c = &sub["discount"]["coupon"];
+    assert_eq!((c["object"].as_str(), c["id"].as_str()), (Some("coupon"), Some(coupon.as_str())), "{sub}");
+    assert_eq!((c["percent_off"].as_f64(), c["name"].as_str()), (Some(20.0), Some("Friends")));
+    let invoice = app.get(&format!("/invoices/{}", sub["latest_invoice"].as_str().unwrap())).await;
+    assert_eq!(invoice.ok()["discount"]["coupon"]["id"], coupon.as_str());
+    // `expand[]=discount.coupon` still answers (the coupon is there already).
+    let r =
+        app.get(&format!("/subscriptions/{}?expand[]=discount.coupon", sub["id"].as_str().unwrap())).await;
+    assert_eq!(r.ok()["discount"]["coupon"]["object"], "coupon");
+}
