@@ -93,6 +93,15 @@ mod tests {
     use crate::money::MAX_TOTAL;
     use crate::params::SessionCreate;
 
+    #[test]
+    fn proration_rounds_half_up() {
+        assert_eq!(super::prorate(3000, 10, 30), 1000);
+        assert_eq!(super::prorate(1000, 1, 3), 333);
+        assert_eq!(super::prorate(1000, 2, 3), 667);
+        assert_eq!(super::prorate(5, 1, 2), 3);
+        assert_eq!(super::prorate(0, 1, 2), 0);
+    }
+
     fn with_coupon(coupon: Coupon, p: SessionCreate) -> (Fx, SessionCreate) {
         let id = coupon.id.clone();
         (Fx::new().with_coupon(coupon), SessionCreate { discounts: coupon_discount(&id), ..p })

@@ -337,7 +337,7 @@ fn adjustable(i: usize, quantity: i64, a: &AdjustableQuantityParam) -> Result<Ad
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
-    use super::super::{AdjustableQuantity, Mode, references};
+    use super::super::{AdjustableQuantity, Mode, Session, references};
     use crate::error::ErrorCode;
     use crate::params::{Int, LineItemParam, SessionCreate};
 
@@ -583,6 +583,40 @@ mod tests {
         let mut fx = Fx::new();
         fx.products.clear();
         assert_eq!(fx.ok(buy("price_usd", 1)).line_items[0].description, "prod_usd");
+    }
+
+    #[test]
+    fn unit_amount_decimal_takes_whole_minor_units_only() {
+        use crate::params::Decimal;
+        let d = |t: &str| super::whole_decimal("p", &Decimal(t.to_owned()));
+        assert_eq!((d("1250"), d("1250.00"), d("0"), d(" 7.0 ")), (Ok(1250), Ok(1250), Ok(0), Ok(7)));
+        for bad in ["12.5", "0.001", "-5", "1e3", "", ".5", "abc", "99999999999999999999"] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+        assert!(d("12.5").unwrap_err().message.contains("whole minor units"));
+    }
+
+    #[test]
+    fn price_data_makes_inactive_inline_objects_named_after_the_product() {
+        use crate::params::{PriceDataParam, ProductDataParam};
+        let item = LineItemParam {
+            price_data: Some(PriceDataParam {
+                currency: Some("usd".into()),
+                unit_amount: Some(Int(300)),
+                product_data: Some(ProductDataParam { name: Some("Tea".into()), ..Default::default() }),
+                ..Default::default()
+            }),
+            ..line("price_usd", 2)
+        };
+        let item = LineItemParam { price: None, ..item };
+        let fx = Fx::new();
+        let (s, inline) = Session::create_with_inline(request(vec![item]), &fx.resolved(), NOW).unwrap();
+        assert_eq!((inline.products.len(), inline.prices.len()), (1, 1));
+        let (price, product) = (&inline.prices[0], &inline.products[0]);
+        assert!(!price.active && !product.active);
+        assert_eq!(price.product, product.id);
+        assert_eq!((s.line_items[0].description.as_str(), s.amount_total), ("Tea", 600));
+        assert_eq!(&s.line_items[0].price, price);
     }
 
     #[test]
