@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import Stripe from "stripe";
-import { id, stripeClient, useKassa } from "./harness.mjs";
+import { byTestId as $, fillBuyer, id, stripeClient, useKassa } from "./harness.mjs";
 import { missingFields } from "./sdk-types.mjs";
 
 const h = useKassa();
@@ -88,4 +88,27 @@ h.test("payment_intent_data[capture_method]=manual: held, then captured with the
   assert.deepEqual([pi.status, pi.amount_capturable, pi.receipt_email], ["requires_capture", 6000, "receipts@example.com"]);
   const captured = await stripe().paymentIntents.capture(pi.id, { amount_to_capture: 5000 });
   assert.deepEqual([captured.status, captured.amount_received], ["succeeded", 5000]);
+});
+
+h.test("payment_method_collection=if_required: a trial started in the browser without a card", async () => {
+  const s = await stripe().checkout.sessions.create({
+    mode: "subscription",
+    line_items: [
+      {
+        price_data: { currency: "usd", unit_amount: 1500, recurring: { interval: "month" }, product_data: { name: id("Plan") } },
+        quantity: 1,
+      },
+    ],
+    subscription_data: { trial_period_days: 7 },
+    payment_method_collection: "if_required",
+    success_url: h.merchant.successUrl,
+  });
+  const page = await h.newPage();
+  await page.goto(s.url);
+  assert.equal(await $(page, "submit-button").textContent(), "Start trial");
+  await fillBuyer(page, { email: "trial@example.com" });
+  await h.submitPayment(page, s);
+  await h.landOnSuccess(page, s);
+  const done = await stripe().checkout.sessions.retrieve(s.id, { expand: ["subscription"] });
+  assert.deepEqual([done.status, done.subscription.status, done.subscription.default_payment_method], ["complete", "trialing", null]);
 });
