@@ -438,8 +438,9 @@ fn subscribe(
     invoice.attempt_count = u32::from(invoice.amount_due > 0);
     sub.latest_invoice = Some(invoice.id.clone());
     sub.test_clock.clone_from(&customer.test_clock);
+    // Periods end on the day of the trial's end or of the anchor given, else of the start.
     sub.anchor_day = to_civil(period_end).day;
-    if trial_end.is_none() {
+    if trial_end.is_none() && anchor.is_none() {
         sub.anchor_day = to_civil(now).day;
     }
     // A `once` coupon is used up by the first invoice with something to discount.

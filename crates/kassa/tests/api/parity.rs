@@ -563,6 +563,16 @@ async fn billing_cycle_anchor_prorates_the_first_period() {
         (Some("active"), Some(anchor))
     );
     assert_eq!(sub["current_period_end"], anchor);
+    // The next period runs a whole month from the anchor, ending on the anchor's day.
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    app.advance(anchor - now + 1);
+    while kassa::worker::bill_once(app.ctx()).await.unwrap() > 0 {}
+    let sub = app.get(&format!("/subscriptions/{sub_id}")).await;
+    let sub = sub.ok();
+    assert_eq!(sub["current_period_start"], anchor, "{sub}");
+    let end = sub["current_period_end"].as_i64().unwrap();
+    assert!((28 * 86_400..=31 * 86_400).contains(&(end - anchor)), "{sub}");
+    assert_eq!((end - anchor) % 86_400, 0, "the anchor's day and time: {sub}");
 }
 
 #[tokio::test]
