@@ -396,6 +396,12 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
                     let paid = Paid::Card { details, saved_behaviour: saved };
                     finish(ctx, &account, id, buyer, paid, held.amount_total).await
                 }
+                // Setup mode charges nothing, so a declined card is no failed payment: the page
+                // says so, and no payment intent is recorded.
+                CardAttempt::Declined(d) if session.mode == kassa_core::session::Mode::Setup => {
+                    release(ctx, &account, id).await?;
+                    Ok(refused(d.message))
+                }
                 CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d).await,
                 CardAttempt::RequiresAction(challenge) => {
                     let pending = json!({"challenge": challenge, "card": details, "saved_behaviour": saved});

@@ -690,6 +690,21 @@ async fn setup_mode_saves_a_card_without_charging() {
 }
 
 #[tokio::test]
+async fn a_declined_card_in_setup_mode_records_no_payment() {
+    let app = TestApp::spawn().await;
+    let s = app.session(json!({"mode": "setup", "currency": "usd", "success_url": OK_URL})).await;
+    let id = s["id"].as_str().unwrap();
+    let r = pay_card(&app, id, "4000000000000002").await;
+    assert!(r.text.contains("declined"), "{}", r.text);
+    let s = app.get(&format!("/checkout/session/{id}")).await;
+    assert_eq!((s.ok()["status"].as_str(), s.body["payment_intent"].clone()), (Some("open"), Value::Null));
+    assert_eq!(count(&app, "/payment_intents").await, 0);
+    // The card that works then saves.
+    pay_card(&app, id, "4242424242424242").await;
+    assert_eq!(app.get(&format!("/checkout/session/{id}")).await.ok()["status"], "complete");
+}
+
+#[tokio::test]
 async fn setup_mode_refusals() {
     let app = TestApp::spawn().await;
     let price = app.price(1000, "usd").await;
