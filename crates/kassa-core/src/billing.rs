@@ -50,6 +50,8 @@ macro_rules! status_names {
 pub enum PaymentIntentStatus {
     RequiresPaymentMethod,
     RequiresAction,
+    /// Authorized, waiting for `POST /payment_intents/{id}/capture` (`capture_method=manual`).
+    RequiresCapture,
     Processing,
     Succeeded,
     Canceled,
@@ -58,6 +60,7 @@ pub enum PaymentIntentStatus {
 status_names!(PaymentIntentStatus {
     RequiresPaymentMethod => "requires_payment_method",
     RequiresAction => "requires_action",
+    RequiresCapture => "requires_capture",
     Processing => "processing",
     Succeeded => "succeeded",
     Canceled => "canceled",
@@ -100,6 +103,13 @@ pub struct PaymentIntent {
     /// The test network's 3-D Secure state while `requires_action`. Opaque here; never rendered.
     #[serde(default)]
     pub pending_challenge: Option<serde_json::Value>,
+    /// What a session's `payment_intent_data` set: receipt e-mail, statement descriptors,
+    /// `setup_future_usage`, `capture_method`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<crate::session::PaymentIntentData>,
+    /// What a manual capture took (`amount_to_capture`); `None` means the whole amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_captured: Option<i64>,
 }
 
 impl PaymentIntent {
@@ -122,7 +132,45 @@ impl PaymentIntent {
             canceled_at: None,
             cancellation_reason: None,
             pending_challenge: None,
+            options: None,
+            amount_captured: None,
         }
+    }
+
+    /// `capture_method`: `automatic` unless `payment_intent_data` said otherwise.
+    pub fn capture_method(&self) -> &str {
+        self.options.as_ref().and_then(|o| o.capture_method.as_deref()).unwrap_or("automatic")
+    }
+
+    /// What was received: the captured amount of a succeeded intent, else nothing.
+    pub fn amount_received(&self) -> i64 {
+        if self.status == PaymentIntentStatus::Succeeded {
+            self.amount_captured.unwrap_or(self.amount)
+        } else {
+            0
+        }
+    }
+
+    /// `POST /payment_intents/{id}/capture`: an authorized intent takes `amount_to_capture` (at
+    /// most the amount; all of it by default) and succeeds.
+    pub fn capture(&mut self, amount_to_capture: Option<i64>) -> Result<(), crate::error::Error> {
+        use crate::error::{Error, Invalid};
+        if self.status != PaymentIntentStatus::RequiresCapture {
+            return Err(Error::State(format!(
+                "This PaymentIntent could not be captured because it has a status of {}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.",
+                self.status.as_str()
+            )));
+        }
+        let amount = amount_to_capture.unwrap_or(self.amount);
+        if amount < 1 || amount > self.amount {
+            return Err(Error::Invalid(Invalid::param(
+                "amount_to_capture",
+                format!("`amount_to_capture` must be between 1 and the amount capturable ({}).", self.amount),
+            )));
+        }
+        self.amount_captured = Some(amount);
+        self.status = PaymentIntentStatus::Succeeded;
+        Ok(())
     }
 
     /// `POST /payment_intents/{id}/cancel`: only an intent that has not succeeded or been canceled
@@ -139,7 +187,7 @@ impl PaymentIntent {
         }
         if matches!(self.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::Canceled) {
             return Err(Error::State(format!(
-                "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_action, processing.",
+                "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_action, processing.",
                 self.status.as_str()
             )));
         }
@@ -148,6 +196,46 @@ impl PaymentIntent {
         self.cancellation_reason = reason.map(str::to_owned);
         self.pending_challenge = None;
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup intents
+
+/// What a `mode=setup` checkout session creates: a payment method saved for later, attached to
+/// the customer. kassa's are born `succeeded` (the test network confirms them on the page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupIntent {
+    pub id: String,
+    pub created: Timestamp,
+    pub customer: Option<String>,
+    pub payment_method: Option<String>,
+    pub payment_method_types: Vec<String>,
+    /// `off_session` (Checkout's) or `on_session`.
+    pub usage: String,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub checkout_session: Option<String>,
+}
+
+impl SetupIntent {
+    /// A succeeded setup intent for `payment_method`, saved for off-session use.
+    pub fn succeeded(payment_method: &PaymentMethod, now: Timestamp) -> Self {
+        Self {
+            id: ids::new_sortable_id(ids::prefix::SETUP_INTENT),
+            created: now,
+            customer: payment_method.customer.clone(),
+            payment_method: Some(payment_method.id.clone()),
+            payment_method_types: vec![payment_method.kind.as_str().to_owned()],
+            usage: "off_session".to_owned(),
+            description: None,
+            metadata: Metadata::new(),
+            checkout_session: None,
+        }
+    }
+
+    pub fn status(&self) -> &'static str {
+        "succeeded"
     }
 }
 
@@ -226,6 +314,11 @@ pub struct Discount {
     pub start: Timestamp,
     /// When it stops applying: `None` for `forever`, and for `once` (it ends after one invoice).
     pub end: Option<Timestamp>,
+    /// The coupon as it was when the discount was applied, embedded where Stripe embeds it
+    /// (`subscription.discount.coupon`, `invoice.discount.coupon`). `None` in records made before
+    /// it was kept: the coupon's id is shown then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon_object: Option<crate::catalog::Coupon>,
 }
 
 impl Discount {
@@ -237,7 +330,16 @@ impl Discount {
         start: Timestamp,
         end: Option<Timestamp>,
     ) -> Self {
-        Self { id: ids::new_id(ids::prefix::DISCOUNT), coupon, promotion_code, terms, duration, start, end }
+        Self {
+            id: ids::new_id(ids::prefix::DISCOUNT),
+            coupon,
+            promotion_code,
+            terms,
+            duration,
+            start,
+            end,
+            coupon_object: None,
+        }
     }
 }
 
@@ -318,6 +420,15 @@ pub struct Subscription {
     /// The scheduler's lease while it charges (0: none).
     #[serde(default)]
     pub locked_until: Timestamp,
+    /// A checkout session's `subscription_data[description]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A checkout session's `subscription_data[billing_cycle_anchor]`, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_cycle_anchor_at: Option<Timestamp>,
+    /// `trial_settings[end_behavior][missing_payment_method]`; `None` reads as `create_invoice`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_payment_method: Option<String>,
 }
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
@@ -363,12 +474,15 @@ impl Subscription {
             collecting: None,
             due_at: None,
             locked_until: 0,
+            description: None,
+            billing_cycle_anchor_at: None,
+            missing_payment_method: None,
         }
     }
 
-    /// When billing cycles are anchored: the end of the trial, or the start.
+    /// When billing cycles are anchored: the anchor given, the end of the trial, or the start.
     pub fn billing_cycle_anchor(&self) -> Timestamp {
-        self.trial_end.unwrap_or(self.created)
+        self.billing_cycle_anchor_at.or(self.trial_end).unwrap_or(self.created)
     }
 }
 
@@ -481,6 +595,14 @@ pub struct Invoice {
     pub attempt_count: u32,
     pub next_payment_attempt: Option<Timestamp>,
     pub metadata: Metadata,
+    /// A checkout session's `invoice_creation[invoice_data]`: `description`, `footer`,
+    /// `custom_fields` (`(name, value)` pairs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<(String, String)>,
 }
 
 /// An invoice's line amounts do not fit kassa's range.
@@ -522,6 +644,9 @@ impl Invoice {
             attempt_count: 0,
             next_payment_attempt: None,
             metadata: Metadata::new(),
+            description: None,
+            footer: None,
+            custom_fields: Vec::new(),
         };
         invoice.sum_lines()?;
         Ok(invoice)
@@ -570,6 +695,7 @@ mod tests {
             nickname: None,
             lookup_key: None,
             metadata: Metadata::new(),
+            tax_behavior: None,
         }
     }
 

@@ -11,7 +11,7 @@ use crate::metadata::{self, Metadata};
 use crate::money::{Currency, MAX_TOTAL, MAX_UNIT_AMOUNT, Percent};
 use crate::params::{
     CouponCreate, CouponUpdate, CustomerCreate, CustomerUpdate, Int, PriceCreate, PriceUpdate, ProductCreate,
-    ProductUpdate, PromotionCodeCreate, PromotionCodeUpdate,
+    ProductUpdate, PromotionCodeCreate, PromotionCodeUpdate, RecurringParam,
 };
 use crate::time::Timestamp;
 
@@ -105,6 +105,11 @@ pub struct Product {
     pub active: bool,
     pub description: Option<String>,
     pub metadata: Metadata,
+    /// Image URLs (a product created inline by a session's `price_data[product_data]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_code: Option<String>,
 }
 
 impl Product {
@@ -121,6 +126,8 @@ impl Product {
             active: p.active.is_none_or(|b| b.0),
             description: text("description", p.description, 40_000)?.filter(|d| !d.is_empty()),
             metadata: metadata::create(p.metadata, "metadata")?,
+            images: Vec::new(),
+            tax_code: None,
         })
     }
 
@@ -228,6 +235,9 @@ pub struct Price {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Metadata,
+    /// `exclusive`, `inclusive` or `unspecified` (the default, kept as `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_behavior: Option<String>,
 }
 
 impl Price {
@@ -241,49 +251,9 @@ impl Price {
         let currency = currency("currency", &currency_code)?;
         let unit_amount = match p.unit_amount {
             None => return Err(Invalid::missing("unit_amount")),
-            Some(Int(a)) if a < 0 => {
-                return Err(Invalid::param(
-                    "unit_amount",
-                    "`unit_amount` must be greater than or equal to 0.",
-                ));
-            }
-            Some(Int(a)) if a > MAX_UNIT_AMOUNT => {
-                return Err(Invalid::new(
-                    ErrorCode::AmountTooLarge,
-                    "unit_amount",
-                    format!("`unit_amount` must be at most {MAX_UNIT_AMOUNT}."),
-                ));
-            }
-            Some(Int(a)) => a,
+            Some(Int(a)) => unit_amount("unit_amount", a)?,
         };
-        let recurring = match p.recurring {
-            None => None,
-            Some(r) => {
-                let interval_text = r.interval.ok_or_else(|| Invalid::missing("recurring[interval]"))?;
-                let interval = Interval::parse(&interval_text).ok_or_else(|| {
-                    Invalid::param(
-                        "recurring[interval]",
-                        "`recurring[interval]` must be one of day, week, month or year.",
-                    )
-                })?;
-                let count = match r.interval_count {
-                    None => 1,
-                    Some(Int(c)) if c < 1 => {
-                        return Err(Invalid::param("recurring[interval_count]", "`recurring[interval_count]` must be at least 1."));
-                    }
-                    Some(Int(c)) => u32::try_from(c)
-                        .ok()
-                        .filter(|c| *c <= interval.max_count())
-                        .ok_or_else(|| {
-                            Invalid::param(
-                                "recurring[interval_count]",
-                                format!("The maximum billing period is three years: `recurring[interval_count]` may be at most {} for `{}`.", interval.max_count(), interval.as_str()),
-                            )
-                        })?,
-                };
-                Some(Recurring { interval, interval_count: count })
-            }
-        };
+        let recurring = p.recurring.map(|r| recurring("", r)).transpose()?;
         Ok(Self {
             id: ids::new_id(ids::prefix::PRICE),
             created: now,
@@ -295,6 +265,7 @@ impl Price {
             nickname: text("nickname", p.nickname, MAX_TEXT)?,
             lookup_key: text("lookup_key", p.lookup_key, 200)?,
             metadata: metadata::create(p.metadata, "metadata")?,
+            tax_behavior: None,
         })
     }
 
@@ -315,6 +286,50 @@ impl Price {
     pub fn type_str(&self) -> &'static str {
         if self.recurring.is_some() { "recurring" } else { "one_time" }
     }
+}
+
+/// `recurring[interval]` and `[interval_count]`, their params named under `prefix`
+/// (`line_items[0][price_data]` for an inline price, empty for `POST /prices`).
+pub fn recurring(prefix: &str, r: RecurringParam) -> Result<Recurring, Invalid> {
+    let param = |f: &str| {
+        if prefix.is_empty() { format!("recurring[{f}]") } else { format!("{prefix}[recurring][{f}]") }
+    };
+    let interval_text = r.interval.ok_or_else(|| Invalid::missing(param("interval")))?;
+    let interval = Interval::parse(&interval_text).ok_or_else(|| {
+        Invalid::param(param("interval"), "`recurring[interval]` must be one of day, week, month or year.")
+    })?;
+    let interval_count = match r.interval_count {
+        None => 1,
+        Some(Int(c)) if c < 1 => {
+            return Err(Invalid::param(param("interval_count"), "`recurring[interval_count]` must be at least 1."));
+        }
+        Some(Int(c)) => u32::try_from(c).ok().filter(|c| *c <= interval.max_count()).ok_or_else(|| {
+            Invalid::param(
+                param("interval_count"),
+                format!(
+                    "The maximum billing period is three years: `recurring[interval_count]` may be at most {} for `{}`.",
+                    interval.max_count(),
+                    interval.as_str()
+                ),
+            )
+        })?,
+    };
+    Ok(Recurring { interval, interval_count })
+}
+
+/// A `unit_amount`: 0 to [`MAX_UNIT_AMOUNT`].
+pub fn unit_amount(param: &str, value: i64) -> Result<i64, Invalid> {
+    if value < 0 {
+        return Err(Invalid::param(param, format!("`{param}` must be greater than or equal to 0.")));
+    }
+    if value > MAX_UNIT_AMOUNT {
+        return Err(Invalid::new(
+            ErrorCode::AmountTooLarge,
+            param,
+            format!("`{param}` must be at most {MAX_UNIT_AMOUNT}."),
+        ));
+    }
+    Ok(value)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,15 +13,17 @@
 
 use crate::billing::{
     BillingDetails, BillingReason, Discount, Invoice, InvoiceLine, InvoiceStatus, PaymentError,
-    PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind, Subscription, SubscriptionItem,
-    SubscriptionStatus,
+    PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind, SetupIntent, Subscription,
+    SubscriptionItem, SubscriptionStatus,
 };
 use crate::catalog::{self, Buyer, Coupon, Customer, Duration, PromotionCode};
 use crate::error::{ErrorCode, Invalid};
 use crate::params::CustomerCreate;
 use crate::payment::CardDetails;
-use crate::session::{CustomerDetails, Mode, PaymentStatus, Session, Status};
-use crate::time::{DAY, Timestamp, to_civil};
+use crate::session::{
+    CustomerCreation, CustomerDetails, Mode, PaymentIntentData, PaymentStatus, Session, Status,
+};
+use crate::time::{Timestamp, to_civil};
 
 /// What the buyer typed: checked by [`buyer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,9 @@ pub enum Paid {
     /// session completes paid; otherwise nothing is debited, and the session completes unpaid and
     /// waits for a bank transfer. A balance therefore never goes below zero.
     CustomerBalance,
+    /// No payment method at all: only for a subscription with nothing due today whose session
+    /// says `payment_method_collection=if_required`.
+    Nothing,
 }
 
 /// The records a completion writes (besides the session itself).
@@ -69,11 +74,17 @@ pub enum Paid {
 pub struct Completion {
     pub customer: Customer,
     pub customer_is_new: bool,
-    pub payment_method: PaymentMethod,
+    /// A guest checkout (`customer_creation=if_required`, payment mode, no customer): `customer`
+    /// is not kept, and nothing refers to it.
+    pub guest: bool,
+    /// `None` when nothing was collected ([`Paid::Nothing`]).
+    pub payment_method: Option<PaymentMethod>,
     /// New or updated (an earlier declined attempt's intent is reused).
     pub payment_intent: Option<PaymentIntent>,
     pub subscription: Option<Subscription>,
     pub invoice: Option<Invoice>,
+    /// Setup mode: the card saved for later.
+    pub setup_intent: Option<SetupIntent>,
 }
 
 /// Check, and count, the session's discount against the coupon and promotion code as they are
@@ -141,13 +152,28 @@ pub fn complete(
         }
     };
 
+    // A cash balance belongs to a customer, so a guest cannot pay from one.
+    let guest = customer_is_new
+        && session.mode == Mode::Payment
+        && session.customer_creation == Some(CustomerCreation::IfRequired)
+        && !matches!(paid, Paid::CustomerBalance)
+        && !session.invoice_creation.as_ref().is_some_and(|i| i.enabled);
+    let customer_ref = (!guest).then(|| customer.id.clone());
+    let manual_capture = session.payment_intent_data.as_ref().is_some_and(PaymentIntentData::manual_capture);
     let billing = BillingDetails { email: buyer.email.clone(), name: buyer.name.clone() };
     let (kind, saved, method_type, waits_for_funds) = match paid {
+        Paid::Nothing => {
+            if !(session.card_if_required && session.mode == Mode::Subscription && session.amount_total == 0)
+            {
+                return Err(Invalid::general("Enter your card details."));
+            }
+            (None, None, "card", false)
+        }
         Paid::Card { details, saved_behaviour } => {
-            (PaymentMethodKind::Card(details), Some(saved_behaviour), "card", false)
+            (Some(PaymentMethodKind::Card(details)), Some(saved_behaviour), "card", false)
         }
         Paid::Paypal { payer_email, saved_behaviour } => {
-            (PaymentMethodKind::Paypal { payer_email }, Some(saved_behaviour), "paypal", false)
+            (Some(PaymentMethodKind::Paypal { payer_email }), Some(saved_behaviour), "paypal", false)
         }
         Paid::CustomerBalance => {
             let balance = customer.cash_balance.get(&session.currency).copied().unwrap_or(0);
@@ -155,12 +181,16 @@ pub fn complete(
             if covered {
                 customer.cash_balance.insert(session.currency, balance - session.amount_total);
             }
-            (PaymentMethodKind::CustomerBalance, None, "customer_balance", !covered)
+            (Some(PaymentMethodKind::CustomerBalance), None, "customer_balance", !covered)
         }
     };
-    let mut method = PaymentMethod::new(kind, billing, now);
-    method.customer = Some(customer.id.clone());
-    method.saved_behaviour = saved;
+    let method = kind.map(|kind| {
+        let mut method = PaymentMethod::new(kind, billing, now);
+        method.customer.clone_from(&customer_ref);
+        method.saved_behaviour = saved;
+        method
+    });
+    let method_id = method.as_ref().map(|m| m.id.clone());
 
     let due = session.amount_total;
     let intent_for = |amount: i64, attempt: Option<PaymentIntent>| {
@@ -169,13 +199,15 @@ pub fn complete(
         });
         pi.amount = amount;
         pi.payment_method_types = vec![method_type.to_owned()];
-        pi.customer = Some(customer.id.clone());
-        pi.payment_method = Some(method.id.clone());
+        pi.customer.clone_from(&customer_ref);
+        pi.payment_method.clone_from(&method_id);
         pi.checkout_session = Some(session.id.clone());
         pi.last_payment_error = None;
         pi.pending_challenge = None;
         pi.status = if waits_for_funds {
             PaymentIntentStatus::RequiresAction
+        } else if manual_capture {
+            PaymentIntentStatus::RequiresCapture
         } else {
             PaymentIntentStatus::Succeeded
         };
@@ -184,19 +216,55 @@ pub fn complete(
 
     let mut completion = match session.mode {
         Mode::Payment => {
-            let pi = intent_for(due, attempt);
+            let mut pi = intent_for(due, attempt);
+            if let Some(data) = &session.payment_intent_data {
+                pi.description.clone_from(&data.description);
+                pi.metadata = data.metadata.clone();
+                pi.options = Some(data.clone());
+            }
             session.payment_intent = Some(pi.id.clone());
+            let invoice = match session.invoice_creation.as_ref().filter(|i| i.enabled) {
+                Some(ic) => {
+                    let inv = payment_invoice(session, &customer, &pi, ic, now)?;
+                    pi.invoice = Some(inv.id.clone());
+                    session.invoice = Some(inv.id.clone());
+                    Some(inv)
+                }
+                None => None,
+            };
             Completion {
                 customer: customer.clone(),
                 customer_is_new,
+                guest,
                 payment_method: method.clone(),
                 payment_intent: Some(pi),
                 subscription: None,
+                invoice,
+                setup_intent: None,
+            }
+        }
+        Mode::Setup => {
+            let saved = method.as_ref().ok_or_else(|| Invalid::general("Enter your card details."))?;
+            let mut si = SetupIntent::succeeded(saved, now);
+            if let Some(data) = &session.setup_intent_data {
+                si.description.clone_from(&data.description);
+                si.metadata = data.metadata.clone();
+            }
+            si.checkout_session = Some(session.id.clone());
+            session.setup_intent = Some(si.id.clone());
+            Completion {
+                customer: customer.clone(),
+                customer_is_new,
+                guest: false,
+                payment_method: method.clone(),
+                payment_intent: None,
+                subscription: None,
                 invoice: None,
+                setup_intent: Some(si),
             }
         }
         Mode::Subscription => {
-            let (sub, invoice) = subscribe(session, &customer, &method, coupon, now)?;
+            let (sub, invoice) = subscribe(session, &customer, method_id.as_deref(), coupon, now)?;
             let pi = (invoice.amount_due > 0).then(|| {
                 let mut pi = intent_for(invoice.amount_due, attempt);
                 pi.invoice = Some(invoice.id.clone());
@@ -209,15 +277,19 @@ pub fn complete(
             Completion {
                 customer: customer.clone(),
                 customer_is_new,
+                guest: false,
                 payment_method: method.clone(),
                 payment_intent: pi,
                 subscription: Some(sub),
                 invoice: Some(invoice),
+                setup_intent: None,
             }
         }
     };
 
-    session.payment_status = if waits_for_funds {
+    // An authorization held for manual capture is not a payment yet: Stripe's session completes
+    // `unpaid` then.
+    session.payment_status = if waits_for_funds || (manual_capture && due > 0) {
         PaymentStatus::Unpaid
     } else if due > 0 {
         PaymentStatus::Paid
@@ -229,7 +301,7 @@ pub fn complete(
     }
     completion.customer = customer.clone();
     session.status = Status::Complete;
-    session.customer = Some(customer.id.clone());
+    session.customer = customer_ref;
     session.customer_details = Some(CustomerDetails { email: buyer.email.clone(), name: buyer.name.clone() });
     session.processing_until = None;
     session.pending_buyer = None;
@@ -238,11 +310,57 @@ pub fn complete(
     Ok(completion)
 }
 
+/// `invoice_creation`: the invoice of a payment-mode session's payment, paid by `pi` (open while
+/// the payment waits: a bank transfer, a manual capture).
+fn payment_invoice(
+    session: &Session,
+    customer: &Customer,
+    pi: &PaymentIntent,
+    ic: &crate::session::InvoiceCreation,
+    now: Timestamp,
+) -> Result<Invoice, Invalid> {
+    let too_large =
+        || Invalid::new(ErrorCode::AmountTooLarge, "line_items", "The invoice's amounts are too large.");
+    let lines = session
+        .listed_line_items()
+        .map(|line| {
+            let mut l = InvoiceLine::new(
+                line.price.clone(),
+                line.quantity,
+                line.amount_subtotal,
+                line.description.clone(),
+                now,
+                now,
+            );
+            l.discount_amount = line.amount_discount;
+            l
+        })
+        .collect();
+    let mut invoice =
+        Invoice::new(customer.id.clone(), session.currency, BillingReason::Manual, lines, now, now, now)
+            .map_err(|_| too_large())?;
+    invoice.payment_intent = Some(pi.id.clone());
+    invoice.description.clone_from(&ic.description);
+    invoice.footer.clone_from(&ic.footer);
+    invoice.custom_fields.clone_from(&ic.custom_fields);
+    invoice.metadata = ic.metadata.clone();
+    invoice.attempt_count = 1;
+    if pi.status == PaymentIntentStatus::Succeeded {
+        invoice.status = InvoiceStatus::Paid;
+        invoice.amount_paid = invoice.amount_due;
+        invoice.paid_at = Some(now);
+    } else {
+        invoice.status = InvoiceStatus::Open;
+    }
+    invoice.sum_lines().map_err(|_| too_large())?;
+    Ok(invoice)
+}
+
 /// The subscription and its first invoice for a subscription-mode session.
 fn subscribe(
     session: &Session,
     customer: &Customer,
-    method: &PaymentMethod,
+    method: Option<&str>,
     coupon: Option<&Coupon>,
     now: Timestamp,
 ) -> Result<(Subscription, Invoice), Invalid> {
@@ -253,11 +371,12 @@ fn subscribe(
         .iter()
         .find_map(|l| l.price.recurring)
         .ok_or_else(|| Invalid::general("A subscription needs a recurring price."))?;
-    let trial_end = session.trial_period_days.map(|d| now + DAY * i64::from(d));
+    let trial_end = session.trial_end_from(now).filter(|_| session.has_trial());
+    let anchor = session.subscription_extras.billing_cycle_anchor.filter(|a| *a > now);
     let period_start = now;
-    let period_end = match trial_end {
-        Some(t) => t,
-        None => recurring.period_end(now, to_civil(now).day),
+    let period_end = match (trial_end, anchor) {
+        (Some(t), _) | (None, Some(t)) => t,
+        (None, None) => recurring.period_end(now, to_civil(now).day),
     };
     let mut items = Vec::new();
     let mut lines = Vec::new();
@@ -283,8 +402,11 @@ fn subscribe(
     sub.status = if trial_end.is_some() { SubscriptionStatus::Trialing } else { SubscriptionStatus::Active };
     sub.trial_start = trial_end.map(|_| now);
     sub.trial_end = trial_end;
-    sub.default_payment_method = Some(method.id.clone());
+    sub.default_payment_method = method.map(str::to_owned);
     sub.metadata = session.subscription_metadata.clone();
+    sub.description.clone_from(&session.subscription_extras.description);
+    sub.billing_cycle_anchor_at = anchor;
+    sub.missing_payment_method.clone_from(&session.subscription_extras.missing_payment_method);
     sub.checkout_session = Some(session.id.clone());
     if let Some(d) = &session.discount {
         let duration = coupon.map_or(Duration::Once, |c| c.duration);
@@ -292,14 +414,10 @@ fn subscribe(
             Duration::Repeating { months } => Some(crate::time::add_months(now, months, to_civil(now).day)),
             Duration::Once | Duration::Forever => None,
         };
-        sub.discount = Some(Discount::new(
-            d.coupon.clone(),
-            d.promotion_code.clone(),
-            d.terms.clone(),
-            duration,
-            now,
-            end,
-        ));
+        let mut discount =
+            Discount::new(d.coupon.clone(), d.promotion_code.clone(), d.terms.clone(), duration, now, end);
+        discount.coupon_object = coupon.cloned();
+        sub.discount = Some(discount);
     }
     let mut invoice = Invoice::new(
         customer.id.clone(),
@@ -320,8 +438,9 @@ fn subscribe(
     invoice.attempt_count = u32::from(invoice.amount_due > 0);
     sub.latest_invoice = Some(invoice.id.clone());
     sub.test_clock.clone_from(&customer.test_clock);
+    // Periods end on the day of the trial's end or of the anchor given, else of the start.
     sub.anchor_day = to_civil(period_end).day;
-    if trial_end.is_none() {
+    if trial_end.is_none() && anchor.is_none() {
         sub.anchor_day = to_civil(now).day;
     }
     // A `once` coupon is used up by the first invoice with something to discount.

@@ -85,6 +85,7 @@ pub mod prefix {
     pub const CHECKOUT_SESSION: &str = "cs_test_";
     pub const PAYMENT_INTENT: &str = "pi_";
     pub const PAYMENT_METHOD: &str = "pm_";
+    pub const SETUP_INTENT: &str = "seti_";
     pub const SUBSCRIPTION: &str = "sub_";
     pub const SUBSCRIPTION_ITEM: &str = "si_";
     pub const INVOICE: &str = "in_";

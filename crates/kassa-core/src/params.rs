@@ -308,6 +308,10 @@ list_params!(
     PaymentIntentList { customer: Option<String> }
 );
 list_params!(
+    /// `GET /setup_intents`
+    SetupIntentList { customer: Option<String> }
+);
+list_params!(
     /// `GET /payment_methods`
     PaymentMethodList { customer: Option<String>, r#type: Option<String> }
 );
@@ -609,8 +613,40 @@ pub struct AdjustableQuantityParam {
 #[serde(deny_unknown_fields)]
 pub struct LineItemParam {
     pub price: Option<String>,
+    /// An inline price, created with the session (exclusive with `price`).
+    pub price_data: Option<PriceDataParam>,
     pub quantity: Option<Int>,
     pub adjustable_quantity: Option<AdjustableQuantityParam>,
+    /// Kept on the line item.
+    pub metadata: Option<MetadataParam>,
+}
+
+/// `line_items[][price_data]`: a price created inline, not listed as an active catalog price.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceDataParam {
+    pub currency: Option<String>,
+    /// An existing product (exclusive with `product_data`).
+    pub product: Option<String>,
+    /// A product created inline (exclusive with `product`).
+    pub product_data: Option<ProductDataParam>,
+    pub unit_amount: Option<Int>,
+    /// Whole minor units only (`"1250"` or `"1250.00"`): kassa charges no fractions of a cent.
+    pub unit_amount_decimal: Option<Decimal>,
+    pub recurring: Option<RecurringParam>,
+    /// `exclusive`, `inclusive` or `unspecified`.
+    pub tax_behavior: Option<String>,
+}
+
+/// `line_items[][price_data][product_data]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductDataParam {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub images: Option<Vec<String>>,
+    pub metadata: Option<MetadataParam>,
+    pub tax_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -625,6 +661,62 @@ pub struct DiscountParam {
 pub struct SubscriptionDataParam {
     pub trial_period_days: Option<Int>,
     pub metadata: Option<MetadataParam>,
+    /// The subscription's description.
+    pub description: Option<String>,
+    /// When the trial ends (at least 48 hours ahead); exclusive with `trial_period_days`.
+    pub trial_end: Option<Int>,
+    /// When the first full billing period starts (a future time before the first period ends).
+    pub billing_cycle_anchor: Option<Int>,
+    pub trial_settings: Option<TrialSettingsParam>,
+    /// Not supported yet: refused naming it.
+    pub default_tax_rates: Option<Vec<String>>,
+}
+
+/// `subscription_data[trial_settings]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialSettingsParam {
+    pub end_behavior: Option<TrialEndBehaviorParam>,
+}
+
+/// `subscription_data[trial_settings][end_behavior]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialEndBehaviorParam {
+    /// `cancel`, `create_invoice` or `pause`.
+    pub missing_payment_method: Option<String>,
+}
+
+/// `payment_intent_data`: copied to the payment intent a payment-mode session creates.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentIntentDataParam {
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub receipt_email: Option<String>,
+    pub statement_descriptor: Option<String>,
+    pub statement_descriptor_suffix: Option<String>,
+    /// `on_session` or `off_session`.
+    pub setup_future_usage: Option<String>,
+    /// `automatic`, `automatic_async` or `manual` (the intent then waits in `requires_capture`).
+    pub capture_method: Option<String>,
+}
+
+/// `POST /checkout/session/{id}`: what an open session lets change.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionUpdate {
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /payment_intents/{id}/capture`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentIntentCapture {
+    /// At most the amount; defaults to all of it.
+    pub amount_to_capture: Option<Int>,
+    pub expand: Option<Vec<String>>,
 }
 
 /// `POST /checkout/session`: the seed's parameters and the common extras.
@@ -658,6 +750,17 @@ pub struct SessionCreate {
     pub submit_type: Option<String>,
     pub locale: Option<String>,
     pub customer_update: Option<crate::session::collection::CustomerUpdateParam>,
+    /// `always` or `if_required` (payment mode): whether paying creates a customer.
+    pub customer_creation: Option<String>,
+    pub payment_intent_data: Option<PaymentIntentDataParam>,
+    /// `setup` mode only.
+    pub setup_intent_data: Option<SetupIntentDataParam>,
+    /// `always` or `if_required` (subscription mode): whether a card is collected when nothing is due.
+    pub payment_method_collection: Option<String>,
+    /// Payment mode: a paid invoice for the payment.
+    pub invoice_creation: Option<InvoiceCreationParam>,
+    /// A recovery URL once the session expires.
+    pub after_expiration: Option<AfterExpirationParam>,
 }
 
 impl SessionCreate {
@@ -677,6 +780,56 @@ impl SessionCreate {
             customer_update: self.customer_update.take(),
         }
     }
+}
+
+/// `after_expiration`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterExpirationParam {
+    pub recovery: Option<RecoveryParam>,
+}
+
+/// `after_expiration[recovery]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryParam {
+    pub enabled: Option<Bool>,
+    pub allow_promotion_codes: Option<Bool>,
+}
+
+/// `invoice_creation`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceCreationParam {
+    pub enabled: Option<Bool>,
+    pub invoice_data: Option<InvoiceDataParam>,
+}
+
+/// `invoice_creation[invoice_data]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceDataParam {
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub footer: Option<String>,
+    /// Up to 4 `name`/`value` pairs shown on the invoice.
+    pub custom_fields: Option<Vec<InvoiceCustomFieldParam>>,
+}
+
+/// `invoice_creation[invoice_data][custom_fields][]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceCustomFieldParam {
+    pub name: Option<String>,
+    pub value: Option<String>,
+}
+
+/// `setup_intent_data`: what the setup intent of a `mode=setup` session carries.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetupIntentDataParam {
+    pub description: Option<String>,
+    pub metadata: Option<MetadataParam>,
 }
 
 // How the wrappers look on the wire, for the OpenAPI document (`schemars`): as Stripe's own document

@@ -79,6 +79,7 @@ pub enum Kind {
     TestClock,
     TaxRate,
     ShippingRate,
+    SetupIntent,
 }
 
 impl Kind {
@@ -100,6 +101,7 @@ impl Kind {
         Kind::TestClock,
         Kind::TaxRate,
         Kind::ShippingRate,
+        Kind::SetupIntent,
     ];
 
     pub fn table(self) -> &'static str {
@@ -121,6 +123,7 @@ impl Kind {
             Self::TestClock => "test_clocks",
             Self::TaxRate => "tax_rates",
             Self::ShippingRate => "shipping_rates",
+            Self::SetupIntent => "setup_intents",
         }
     }
 
@@ -144,6 +147,7 @@ impl Kind {
             Self::TestClock => "test_helpers.test_clock",
             Self::TaxRate => "tax_rate",
             Self::ShippingRate => "shipping_rate",
+            Self::SetupIntent => "setup_intent",
         }
     }
 
@@ -175,6 +179,7 @@ impl Kind {
             Self::TestClock => &[Column::Status, Column::LockedUntil],
             Self::TaxRate => &[Column::Active, Column::Inclusive],
             Self::ShippingRate => &[Column::Active, Column::Currency],
+            Self::SetupIntent => &[Column::Customer, Column::Status],
         }
     }
 }
@@ -891,6 +896,19 @@ impl Record for PaymentMethod {
     }
 }
 
+impl Record for crate::billing::SetupIntent {
+    const KIND: Kind = Kind::SetupIntent;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.clone().into(), self.status().into()]
+    }
+}
+
 impl Record for Subscription {
     const KIND: Kind = Kind::Subscription;
     fn id(&self) -> &str {
@@ -1027,6 +1045,8 @@ mod tests {
             active: true,
             description: None,
             metadata: Default::default(),
+            images: Vec::new(),
+            tax_code: None,
         };
         assert_eq!(product.columns().len(), Kind::Product.columns().len());
         let raw = product.to_raw("acct_1").unwrap();

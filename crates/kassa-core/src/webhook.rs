@@ -84,6 +84,7 @@ event_types! {
     PaymentIntentSucceeded => "payment_intent.succeeded",
     PaymentIntentPaymentFailed => "payment_intent.payment_failed",
     PaymentIntentCanceled => "payment_intent.canceled",
+    SetupIntentSucceeded => "setup_intent.succeeded",
     CustomerCreated => "customer.created",
     CustomerUpdated => "customer.updated",
     CustomerSubscriptionCreated => "customer.subscription.created",

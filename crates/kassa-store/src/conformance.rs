@@ -122,6 +122,8 @@ fn product(account: &str, id: &str, created: Timestamp, active: bool) -> RawReco
         active,
         description: None,
         metadata: Default::default(),
+        images: Vec::new(),
+        tax_code: None,
     }
     .to_raw(account)
     .unwrap()

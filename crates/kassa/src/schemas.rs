@@ -43,6 +43,7 @@ pub fn components() -> Map<String, Value> {
     add("discount", discount());
     add("payment_intent", payment_intent());
     add("payment_method", payment_method());
+    add("setup_intent", setup_intent());
     add("subscription", subscription());
     add("invoice", invoice());
     add("event", event());
@@ -168,13 +169,14 @@ fn complete_list(items: Value) -> Value {
 fn error() -> Value {
     object(&[(
         "error",
-        object(&[
-            ("type", one_of(&["api_error", "card_error", "idempotency_error", "invalid_request_error"])),
-            ("code", nstring()),
-            ("message", string()),
-            ("param", nstring()),
-            ("decline_code", nstring()),
-        ]),
+        // What does not apply is left out, as Stripe does.
+        object_with_optional(
+            &[
+                ("type", one_of(&["api_error", "card_error", "idempotency_error", "invalid_request_error"])),
+                ("message", string()),
+            ],
+            &[("code", string()), ("param", string()), ("decline_code", string())],
+        ),
     )])
 }
 
@@ -191,7 +193,7 @@ fn product() -> Value {
         ("created", int()),
         ("default_price", always_null()),
         ("description", nstring()),
-        ("images", empty_array()),
+        ("images", array(string())),
         ("livemode", boolean()),
         ("marketing_features", empty_array()),
         ("metadata", metadata()),
@@ -199,7 +201,7 @@ fn product() -> Value {
         ("package_dimensions", always_null()),
         ("shippable", always_null()),
         ("statement_descriptor", always_null()),
-        ("tax_code", always_null()),
+        ("tax_code", nstring()),
         ("tax_details", always_null()),
         ("type", tag("service")),
         ("unit_label", always_null()),
@@ -231,7 +233,7 @@ fn price() -> Value {
         ("nickname", nstring()),
         ("product", expandable("product")),
         ("recurring", nullable(recurring)),
-        ("tax_behavior", tag("unspecified")),
+        ("tax_behavior", one_of(&["exclusive", "inclusive", "unspecified"])),
         ("tiers_mode", always_null()),
         ("transform_quantity", always_null()),
         ("type", one_of(&["one_time", "recurring"])),
@@ -431,7 +433,18 @@ fn session() -> Value {
             ("id", string()),
             ("object", tag("checkout.session")),
             ("adaptive_pricing", always_null()),
-            ("after_expiration", always_null()),
+            (
+                "after_expiration",
+                nullable(object(&[(
+                    "recovery",
+                    object(&[
+                        ("allow_promotion_codes", boolean()),
+                        ("enabled", boolean()),
+                        ("expires_at", nint()),
+                        ("url", nstring()),
+                    ]),
+                )])),
+            ),
             ("allow_promotion_codes", boolean()),
             ("allowed_payment_method_types", always_null()),
             ("amount_subtotal", int()),
@@ -480,14 +493,34 @@ fn session() -> Value {
             ),
             ("customer", nullable(expandable("customer"))),
             ("customer_account", always_null()),
-            ("customer_creation", nullable(tag("always"))),
+            ("customer_creation", nullable(one_of(&["always", "if_required"]))),
             ("customer_details", nullable(customer_details)),
             ("customer_email", nstring()),
             ("discounts", array(discount)),
             ("expires_at", int()),
             ("integration_identifier", always_null()),
             ("invoice", nullable(expandable("invoice"))),
-            ("invoice_creation", always_null()),
+            (
+                "invoice_creation",
+                nullable(object(&[
+                    ("enabled", boolean()),
+                    (
+                        "invoice_data",
+                        object(&[
+                            ("account_tax_ids", always_null()),
+                            (
+                                "custom_fields",
+                                nullable(array(object(&[("name", string()), ("value", string())]))),
+                            ),
+                            ("description", nstring()),
+                            ("footer", nstring()),
+                            ("issuer", always_null()),
+                            ("metadata", metadata()),
+                            ("rendering_options", always_null()),
+                        ]),
+                    ),
+                ])),
+            ),
             ("livemode", boolean()),
             ("locale", nstring()),
             ("managed_payments", always_null()),
@@ -496,16 +529,16 @@ fn session() -> Value {
             ("origin_context", always_null()),
             ("payment_intent", nullable(expandable("payment_intent"))),
             ("payment_link", always_null()),
-            ("payment_method_collection", nullable(tag("always"))),
+            ("payment_method_collection", nullable(one_of(&["always", "if_required"]))),
             ("payment_method_configuration_details", always_null()),
             ("payment_method_options", empty_object()),
             ("payment_method_types", array(string())),
             ("payment_status", one_of(&["paid", "unpaid", "no_payment_required"])),
             ("permissions", always_null()),
             ("phone_number_collection", object(&[("enabled", boolean())])),
-            ("recovered_from", always_null()),
+            ("recovered_from", nstring()),
             ("saved_payment_method_options", always_null()),
-            ("setup_intent", always_null()),
+            ("setup_intent", nullable(expandable("setup_intent"))),
             ("shipping_address_collection", nullable(object(&[("allowed_countries", array(string()))]))),
             (
                 "shipping_cost",
@@ -543,16 +576,10 @@ fn session() -> Value {
 }
 
 fn payment_intent() -> Value {
-    let last_payment_error = object(&[
-        ("charge", always_null()),
-        ("code", string()),
-        ("decline_code", nstring()),
-        ("doc_url", always_null()),
-        ("message", string()),
-        ("param", always_null()),
-        ("payment_method", nullable(expandable("payment_method"))),
-        ("type", tag("card_error")),
-    ]);
+    let last_payment_error = object_with_optional(
+        &[("code", string()), ("message", string()), ("type", tag("card_error"))],
+        &[("decline_code", string()), ("payment_method", expandable("payment_method"))],
+    );
     let next_action = object(&[
         ("type", tag("redirect_to_url")),
         ("redirect_to_url", object(&[("return_url", always_null()), ("url", always_null())])),
@@ -570,7 +597,7 @@ fn payment_intent() -> Value {
         ("automatic_payment_methods", always_null()),
         ("canceled_at", nint()),
         ("cancellation_reason", nstring()),
-        ("capture_method", tag("automatic")),
+        ("capture_method", one_of(&["automatic", "automatic_async", "manual"])),
         ("client_secret", always_null()),
         ("confirmation_method", tag("automatic")),
         ("created", int()),
@@ -593,13 +620,13 @@ fn payment_intent() -> Value {
         ("payment_method_types", array(string())),
         ("payment_record", always_null()),
         ("processing", always_null()),
-        ("receipt_email", always_null()),
+        ("receipt_email", nstring()),
         ("review", always_null()),
-        ("setup_future_usage", always_null()),
+        ("setup_future_usage", nullable(one_of(&["on_session", "off_session"]))),
         ("shipping", always_null()),
         ("source", always_null()),
-        ("statement_descriptor", always_null()),
-        ("statement_descriptor_suffix", always_null()),
+        ("statement_descriptor", nstring()),
+        ("statement_descriptor_suffix", nstring()),
         (
             "status",
             one_of(&[
@@ -663,7 +690,6 @@ fn payment_method() -> Value {
                     ("tax_id", always_null()),
                 ]),
             ),
-            ("card", nullable(card)),
             ("created", int()),
             ("customer", nullable(expandable("customer"))),
             ("customer_account", always_null()),
@@ -673,10 +699,53 @@ fn payment_method() -> Value {
         ],
         // Only on methods of that type.
         &[
+            ("card", card),
             ("paypal", object(&[("payer_email", nstring()), ("payer_id", always_null())])),
             ("customer_balance", empty_object()),
         ],
     )
+}
+
+fn setup_intent() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("setup_intent")),
+        ("allowed_payment_method_types", always_null()),
+        ("application", always_null()),
+        ("automatic_payment_methods", always_null()),
+        ("cancellation_reason", always_null()),
+        ("client_secret", always_null()),
+        ("created", int()),
+        ("customer", nullable(expandable("customer"))),
+        ("customer_account", always_null()),
+        ("description", nstring()),
+        ("excluded_payment_method_types", always_null()),
+        ("flow_directions", always_null()),
+        ("last_setup_error", always_null()),
+        ("latest_attempt", always_null()),
+        ("livemode", boolean()),
+        ("mandate", always_null()),
+        ("metadata", metadata()),
+        ("next_action", always_null()),
+        ("on_behalf_of", always_null()),
+        ("payment_method", nullable(expandable("payment_method"))),
+        ("payment_method_configuration_details", always_null()),
+        ("payment_method_options", empty_object()),
+        ("payment_method_types", array(string())),
+        ("single_use_mandate", always_null()),
+        (
+            "status",
+            one_of(&[
+                "requires_payment_method",
+                "requires_confirmation",
+                "requires_action",
+                "processing",
+                "canceled",
+                "succeeded",
+            ]),
+        ),
+        ("usage", one_of(&["off_session", "on_session"])),
+    ])
 }
 
 fn discount() -> Value {
@@ -732,7 +801,7 @@ fn subscription() -> Value {
         ("default_payment_method", nullable(expandable("payment_method"))),
         ("default_source", always_null()),
         ("default_tax_rates", empty_array()),
-        ("description", always_null()),
+        ("description", nstring()),
         ("discount", nullable(reference("discount"))),
         ("ended_at", nint()),
         ("items", complete_list(item)),
@@ -788,7 +857,6 @@ fn invoice() -> Value {
         ("discount_amounts", array(discount_amount.clone())),
         ("discountable", boolean()),
         ("discounts", empty_array()),
-        ("invoice_item", always_null()),
         ("livemode", boolean()),
         ("metadata", metadata()),
         ("period", object(&[("end", int()), ("start", int())])),
@@ -825,7 +893,7 @@ fn invoice() -> Value {
         ("collection_method", tag("charge_automatically")),
         ("created", int()),
         ("currency", string()),
-        ("custom_fields", always_null()),
+        ("custom_fields", nullable(array(object(&[("name", string()), ("value", string())])))),
         ("customer", expandable("customer")),
         ("customer_address", always_null()),
         ("customer_email", always_null()),
@@ -837,13 +905,13 @@ fn invoice() -> Value {
         ("default_payment_method", always_null()),
         ("default_source", always_null()),
         ("default_tax_rates", empty_array()),
-        ("description", always_null()),
+        ("description", nstring()),
         ("discount", nullable(reference("discount"))),
         ("discounts", array(string())),
         ("due_date", always_null()),
         ("effective_at", nint()),
         ("ending_balance", nint()),
-        ("footer", always_null()),
+        ("footer", nstring()),
         ("from_invoice", always_null()),
         ("hosted_invoice_url", always_null()),
         ("invoice_pdf", always_null()),
@@ -872,6 +940,7 @@ fn invoice() -> Value {
         ("pre_payment_credit_notes_amount", int()),
         ("quote", always_null()),
         ("receipt_number", always_null()),
+        ("rendering_options", always_null()),
         ("rendering", always_null()),
         ("shipping_cost", always_null()),
         ("shipping_details", always_null()),
@@ -912,6 +981,7 @@ const EVENT_OBJECTS: &[&str] = &[
     "promotion_code",
     "payment_intent",
     "payment_method",
+    "setup_intent",
     "subscription",
     "invoice",
     "test_helpers.test_clock",
@@ -924,7 +994,6 @@ fn event() -> Value {
         &[
             ("id", string()),
             ("object", tag("event")),
-            ("account", always_null()),
             ("api_version", string()),
             ("created", int()),
             (

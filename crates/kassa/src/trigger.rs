@@ -85,6 +85,8 @@ enum Scenario {
     /// A monthly subscription for a customer on a test clock, checked out with `card`; then the
     /// clock is advanced past the end of the first period, which renews it and charges the card.
     Renewal { card: &'static str },
+    /// A `mode=setup` checkout: [`CARD_OK`] saved on the hosted page, nothing charged.
+    Setup,
 }
 
 #[cfg(test)]
@@ -102,6 +104,7 @@ impl Scenario {
             Self::Subscription { .. } => {
                 &["product", "price", "checkout.session", "customer", "subscription", "invoice"]
             }
+            Self::Setup => &["checkout.session", "customer", "setup_intent"],
             Self::TrialEnding | Self::Renewal { .. } => &[
                 "test_helpers.test_clock",
                 "customer",
@@ -156,6 +159,11 @@ pub fn trigger_for(event: EventType) -> Trigger {
             "payment_intent",
         ),
         E::PaymentIntentCanceled => (CANCELED, S::BankTransfer { funded: false }, "payment_intent"),
+        E::SetupIntentSucceeded => (
+            "a setup-mode checkout saving the card 4242 4242 4242 4242 on the hosted page",
+            S::Setup,
+            "setup_intent",
+        ),
         E::CustomerCreated => ("a customer created through the API", S::NewCustomer, "customer"),
         E::CustomerUpdated => {
             ("a customer created, then renamed through the API", S::UpdatedCustomer, "customer")
@@ -468,6 +476,7 @@ impl Run {
             ("payment_intent", "payment_intent"),
             ("subscription", "subscription"),
             ("invoice", "invoice"),
+            ("setup_intent", "setup_intent"),
         ] {
             self.note_ref(object, &after[field]);
         }
@@ -551,6 +560,17 @@ impl Run {
                 } else {
                     self.pay(&session, Pay::Card(CARD_DECLINED), Expect::Declined).await?;
                 }
+            }
+            Scenario::Setup => {
+                let form = [
+                    ("mode", "setup"),
+                    ("currency", "usd"),
+                    ("metadata[kassa_trigger]", self.tag),
+                    ("setup_intent_data[metadata][kassa_trigger]", self.tag),
+                ];
+                let session = self.api.post("/v1/checkout/sessions", &form).await?;
+                self.note(&session)?;
+                self.pay(&session, Pay::Card(CARD_OK), Expect::Completed).await?;
             }
             Scenario::Expire => {
                 let price = self.price(false).await?;

@@ -4,7 +4,7 @@
 
 use kassa_core::billing::{
     Discount, Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, PaymentMethodKind,
-    Subscription,
+    SetupIntent, Subscription,
 };
 use kassa_core::catalog::{Coupon, CouponValue, Customer, Duration, Price, Product, PromotionCode};
 use kassa_core::renewal::{CLOCK_LIFETIME, TestClock};
@@ -35,7 +35,7 @@ pub fn product(p: &Product) -> Value {
         "created": p.created,
         "default_price": null,
         "description": p.description,
-        "images": [],
+        "images": p.images,
         "livemode": false,
         "marketing_features": [],
         "metadata": p.metadata,
@@ -43,7 +43,7 @@ pub fn product(p: &Product) -> Value {
         "package_dimensions": null,
         "shippable": null,
         "statement_descriptor": null,
-        "tax_code": null,
+        "tax_code": p.tax_code,
         "tax_details": null,
         "type": "service",
         "unit_label": null,
@@ -74,7 +74,7 @@ pub fn price(p: &Price) -> Value {
             "trial_period_days": null,
             "usage_type": "licensed",
         })),
-        "tax_behavior": "unspecified",
+        "tax_behavior": p.tax_behavior.as_deref().unwrap_or("unspecified"),
         "tiers_mode": null,
         "transform_quantity": null,
         "type": p.type_str(),
@@ -223,7 +223,7 @@ pub fn line_item(li: &LineItem) -> Value {
         "amount_total": li.amount_total,
         "currency": li.price.currency,
         "description": li.description,
-        "metadata": {},
+        "metadata": li.metadata,
         "price": price(&li.price),
         "quantity": li.quantity,
     })
@@ -251,7 +251,15 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "id": s.id,
         "object": "checkout.session",
         "adaptive_pricing": null,
-        "after_expiration": null,
+        "after_expiration": s.recovery.map(|r| {
+            let until = s.recovery_until(v.now).filter(|t| v.now < *t);
+            json!({"recovery": {
+                "allow_promotion_codes": r.allow_promotion_codes,
+                "enabled": r.enabled,
+                "expires_at": until,
+                "url": until.map(|_| format!("{}/pay/{}/recover", v.public_url, s.id)),
+            }})
+        }),
         "allow_promotion_codes": s.allow_promotion_codes,
         "allowed_payment_method_types": null,
         "amount_subtotal": s.amount_subtotal,
@@ -271,7 +279,11 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "custom_text": custom_text(&col.custom_text),
         "customer": s.customer,
         "customer_account": null,
-        "customer_creation": if s.customer.is_none() { json!("always") } else { Value::Null },
+        "customer_creation": match (&s.customer, s.customer_creation) {
+            (Some(_), None) => Value::Null,
+            (_, Some(c)) => json!(c.as_str()),
+            (None, None) => json!("always"),
+        },
         "customer_details": s.customer_details.as_ref().map(|d| json!({
             "address": collected.and_then(|c| c.address.as_ref()).map(address),
             "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
@@ -283,7 +295,24 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "expires_at": s.expires_at,
         "integration_identifier": null,
         "invoice": s.invoice,
-        "invoice_creation": null,
+        // Stripe's document has the object in payment mode (disabled unless asked for), null elsewhere.
+        "invoice_creation": (s.mode == kassa_core::session::Mode::Payment).then(|| {
+            let ic = s.invoice_creation.clone().unwrap_or_default();
+            let fields: Vec<Value> =
+                ic.custom_fields.iter().map(|(name, value)| json!({"name": name, "value": value})).collect();
+            json!({
+                "enabled": ic.enabled,
+                "invoice_data": {
+                    "account_tax_ids": null,
+                    "custom_fields": (!fields.is_empty()).then_some(fields),
+                    "description": ic.description,
+                    "footer": ic.footer,
+                    "issuer": null,
+                    "metadata": ic.metadata,
+                    "rendering_options": null,
+                },
+            })
+        }),
         "livemode": false,
         "locale": col.locale,
         "managed_payments": null,
@@ -292,16 +321,20 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "origin_context": null,
         "payment_intent": s.payment_intent,
         "payment_link": null,
-        "payment_method_collection": if s.mode == kassa_core::session::Mode::Subscription { json!("always") } else { Value::Null },
+        "payment_method_collection": match (s.mode, s.card_if_required) {
+            (kassa_core::session::Mode::Subscription, true) => json!("if_required"),
+            (kassa_core::session::Mode::Subscription, false) => json!("always"),
+            _ => Value::Null,
+        },
         "payment_method_configuration_details": null,
         "payment_method_options": {},
         "payment_method_types": s.payment_method_types.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "payment_status": s.payment_status.as_str(),
         "permissions": null,
         "phone_number_collection": {"enabled": col.phone},
-        "recovered_from": null,
+        "recovered_from": s.recovered_from,
         "saved_payment_method_options": null,
-        "setup_intent": null,
+        "setup_intent": s.setup_intent,
         "shipping_address_collection": col.shipping_countries.as_ref().map(|c| json!({"allowed_countries": c})),
         "shipping_cost": col.shipping_rate().map(|r| json!({
             "amount_subtotal": r.amount, "amount_tax": 0, "amount_total": r.amount, "shipping_rate": r.id,
@@ -411,35 +444,37 @@ fn custom_field(f: &CustomField, done: bool) -> Value {
 /// `next_action` of a `requires_action` intent is a `redirect_to_url` whose URL is the hosted
 /// page's business, so null here.
 pub fn payment_intent(pi: &PaymentIntent) -> Value {
-    let succeeded = pi.status == PaymentIntentStatus::Succeeded;
+    let options = pi.options.clone().unwrap_or_default();
     let next_action = (pi.status == PaymentIntentStatus::RequiresAction)
         .then(|| json!({"type": "redirect_to_url", "redirect_to_url": {"return_url": null, "url": null}}));
+    // As Stripe's document has it: what does not apply is left out, not sent as null.
     let last_payment_error = pi.last_payment_error.as_ref().map(|e| {
-        json!({
-            "charge": null,
-            "code": e.code,
-            "decline_code": e.decline_code,
-            "doc_url": null,
-            "message": e.message,
-            "param": null,
-            "payment_method": e.payment_method,
-            "type": "card_error",
-        })
+        let mut v = Map::new();
+        v.insert("code".to_owned(), json!(e.code));
+        if let Some(d) = &e.decline_code {
+            v.insert("decline_code".to_owned(), json!(d));
+        }
+        v.insert("message".to_owned(), json!(e.message));
+        if let Some(pm) = &e.payment_method {
+            v.insert("payment_method".to_owned(), json!(pm));
+        }
+        v.insert("type".to_owned(), json!("card_error"));
+        Value::Object(v)
     });
     json!({
         "id": pi.id,
         "object": "payment_intent",
         "amount": pi.amount,
-        "amount_capturable": 0,
+        "amount_capturable": if pi.status == PaymentIntentStatus::RequiresCapture { pi.amount } else { 0 },
         "amount_details": {"tip": {}},
         "allowed_payment_method_types": null,
-        "amount_received": if succeeded { pi.amount } else { 0 },
+        "amount_received": pi.amount_received(),
         "application": null,
         "application_fee_amount": null,
         "automatic_payment_methods": null,
         "canceled_at": pi.canceled_at,
         "cancellation_reason": pi.cancellation_reason,
-        "capture_method": "automatic",
+        "capture_method": pi.capture_method(),
         "client_secret": null,
         "confirmation_method": "automatic",
         "created": pi.created,
@@ -462,16 +497,50 @@ pub fn payment_intent(pi: &PaymentIntent) -> Value {
         "payment_method_types": pi.payment_method_types,
         "payment_record": null,
         "processing": null,
-        "receipt_email": null,
+        "receipt_email": options.receipt_email,
         "review": null,
-        "setup_future_usage": null,
+        "setup_future_usage": options.setup_future_usage,
         "shipping": null,
         "source": null,
-        "statement_descriptor": null,
-        "statement_descriptor_suffix": null,
+        "statement_descriptor": options.statement_descriptor,
+        "statement_descriptor_suffix": options.statement_descriptor_suffix,
         "status": pi.status.as_str(),
         "transfer_data": null,
         "transfer_group": null,
+    })
+}
+
+/// A setup intent (a `mode=setup` session's): succeeded, for off-session use. `client_secret` is
+/// null, as on payment intents.
+pub fn setup_intent(si: &SetupIntent) -> Value {
+    json!({
+        "id": si.id,
+        "object": "setup_intent",
+        "allowed_payment_method_types": null,
+        "application": null,
+        "automatic_payment_methods": null,
+        "cancellation_reason": null,
+        "client_secret": null,
+        "created": si.created,
+        "customer": si.customer,
+        "customer_account": null,
+        "description": si.description,
+        "excluded_payment_method_types": null,
+        "flow_directions": null,
+        "last_setup_error": null,
+        "latest_attempt": null,
+        "livemode": false,
+        "mandate": null,
+        "metadata": si.metadata,
+        "next_action": null,
+        "on_behalf_of": null,
+        "payment_method": si.payment_method,
+        "payment_method_configuration_details": null,
+        "payment_method_options": {},
+        "payment_method_types": si.payment_method_types,
+        "single_use_mandate": null,
+        "status": si.status(),
+        "usage": si.usage,
     })
 }
 
@@ -497,6 +566,7 @@ pub fn payment_method(pm: &PaymentMethod) -> Value {
         }),
         PaymentMethodKind::Paypal { .. } | PaymentMethodKind::CustomerBalance => Value::Null,
     };
+    // Only the hash of the method's own type is there (`card`, `paypal`, `customer_balance`).
     let mut out = json!({
         "id": pm.id,
         "object": "payment_method",
@@ -507,7 +577,6 @@ pub fn payment_method(pm: &PaymentMethod) -> Value {
             "phone": null,
             "tax_id": null,
         },
-        "card": card,
         "created": pm.created,
         "customer": pm.customer,
         "customer_account": null,
@@ -516,7 +585,7 @@ pub fn payment_method(pm: &PaymentMethod) -> Value {
         "type": pm.kind.as_str(),
     });
     let extra = match &pm.kind {
-        PaymentMethodKind::Card(_) => None,
+        PaymentMethodKind::Card(_) => Some(("card", card)),
         PaymentMethodKind::Paypal { payer_email } => {
             Some(("paypal", json!({"payer_email": payer_email, "payer_id": null})))
         }
@@ -535,14 +604,18 @@ fn complete_list(url: &str, data: Vec<Value>) -> Value {
     json!({ "object": "list", "data": data, "has_more": false, "total_count": total, "url": url })
 }
 
-/// A discount object. `coupon` is the coupon's id (`expand[]=discount.coupon` gives the object):
-/// the discount keeps what the coupon does, not the coupon itself, which may have been deleted.
+/// A discount object. `coupon` is the coupon embedded as it was when the discount was applied
+/// (Stripe embeds it too), so that it shows even if the coupon was deleted since; discounts
+/// recorded before kassa kept it show the coupon's id.
 pub fn discount(d: &Discount, customer: &str, subscription: Option<&str>, invoice: Option<&str>) -> Value {
     json!({
         "id": d.id,
         "object": "discount",
         "checkout_session": null,
-        "coupon": d.coupon,
+        "coupon": match &d.coupon_object {
+            Some(c) => coupon(c, d.start),
+            None => json!(d.coupon),
+        },
         "customer": customer,
         "end": d.end,
         "invoice": invoice,
@@ -596,7 +669,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "default_payment_method": s.default_payment_method,
         "default_source": null,
         "default_tax_rates": [],
-        "description": null,
+        "description": s.description,
         "discount": s.discount.as_ref().map(|d| discount(d, &s.customer, Some(&s.id), None)),
         "ended_at": s.ended_at,
         "items": item_list,
@@ -620,7 +693,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "test_clock": s.test_clock,
         "transfer_data": null,
         "trial_end": s.trial_end,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_settings": {"end_behavior": {"missing_payment_method": s.missing_payment_method.as_deref().unwrap_or("create_invoice")}},
         "trial_start": s.trial_start,
     })
 }
@@ -648,7 +721,6 @@ pub fn invoice(i: &Invoice) -> Value {
                 "discount_amounts": discount_amounts,
                 "discountable": true,
                 "discounts": [],
-                "invoice_item": null,
                 "livemode": false,
                 "metadata": {},
                 "period": {"end": l.period_end, "start": l.period_start},
@@ -694,7 +766,9 @@ pub fn invoice(i: &Invoice) -> Value {
         "collection_method": "charge_automatically",
         "created": i.created,
         "currency": i.currency,
-        "custom_fields": null,
+        "custom_fields": (!i.custom_fields.is_empty()).then(|| {
+            i.custom_fields.iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>()
+        }),
         "customer": i.customer,
         "customer_address": null,
         "customer_email": null,
@@ -706,13 +780,13 @@ pub fn invoice(i: &Invoice) -> Value {
         "default_payment_method": null,
         "default_source": null,
         "default_tax_rates": [],
-        "description": null,
+        "description": i.description,
         "discount": i.discount.as_ref().map(|d| discount(d, &i.customer, i.subscription.as_deref(), Some(&i.id))),
         "discounts": discount_id.into_iter().collect::<Vec<_>>(),
         "due_date": null,
         "effective_at": finalized_at,
         "ending_balance": finalized.then_some(0),
-        "footer": null,
+        "footer": i.footer,
         "from_invoice": null,
         "hosted_invoice_url": null,
         "invoice_pdf": null,
@@ -734,6 +808,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "pre_payment_credit_notes_amount": 0,
         "quote": null,
         "receipt_number": null,
+        "rendering_options": null,
         "rendering": null,
         "shipping_cost": null,
         "shipping_details": null,
@@ -790,7 +865,6 @@ pub fn event_body(e: &Event, pending_webhooks: usize) -> String {
 struct EventWire<'a> {
     id: &'a str,
     object: &'static str,
-    account: Option<&'static str>,
     api_version: &'static str,
     created: Timestamp,
     data: EventData<'a>,
@@ -813,7 +887,6 @@ impl<'a> EventWire<'a> {
         Self {
             id: &e.id,
             object: "event",
-            account: None,
             api_version: API_VERSION,
             created: e.created,
             data: EventData { object: &e.object, previous_attributes: e.previous_attributes.as_ref() },

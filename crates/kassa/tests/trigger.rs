@@ -66,6 +66,7 @@ fn prefix(object: &str) -> &'static str {
         "customer" => "cus_",
         "checkout.session" => "cs_test_",
         "payment_intent" => "pi_",
+        "setup_intent" => "seti_",
         "subscription" => "sub_",
         "invoice" => "in_",
         "test_helpers.test_clock" => "clock_",
@@ -130,6 +131,7 @@ async fn kassa_trigger_causes_every_event_type_kassa_emits() {
             "customer" => "customers",
             "subscription" => "subscriptions",
             "invoice" => "invoices",
+            "setup_intent" => "setup_intents",
             other => panic!("an event about a {other}"),
         };
         let (status, object) = get(&client, &base, &format!("/v1/{path}/{about_id}")).await;

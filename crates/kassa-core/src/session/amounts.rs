@@ -14,14 +14,20 @@ impl Session {
     /// Recompute every line's amounts and the session's totals from quantities, prices and the
     /// discount. Fails only when the amounts leave the range kassa accepts.
     pub fn recompute(&mut self) -> Result<(), Invalid> {
-        let trial = self.mode == Mode::Subscription && self.trial_period_days.is_some();
+        let trial = self.has_trial();
+        let proration = self.proration();
         let mut subtotal: i64 = 0;
         for line in &mut self.line_items {
-            let due_later = trial && line.price.recurring.is_some();
+            let recurring = line.price.recurring.is_some();
+            let due_later = trial && recurring;
             line.amount_subtotal = if due_later {
                 0
             } else {
-                money::line_amount(line.price.unit_amount, line.quantity).ok_or_else(too_large)?
+                let full = money::line_amount(line.price.unit_amount, line.quantity).ok_or_else(too_large)?;
+                match proration {
+                    Some((part, whole)) if recurring => prorate(full, part, whole),
+                    _ => full,
+                }
             };
             subtotal = subtotal
                 .checked_add(line.amount_subtotal)
@@ -51,6 +57,26 @@ impl Session {
     }
 }
 
+impl Session {
+    /// With `billing_cycle_anchor`: the share of the first natural period the first, short one
+    /// covers, as (its length, the natural period's length), counted from the session's creation.
+    fn proration(&self) -> Option<(i64, i64)> {
+        let anchor =
+            self.subscription_extras.billing_cycle_anchor.filter(|_| self.mode == Mode::Subscription)?;
+        let recurring = self.line_items.iter().find_map(|l| l.price.recurring)?;
+        let natural = recurring.period_end(self.created, crate::time::to_civil(self.created).day);
+        (natural > self.created)
+            .then(|| ((anchor - self.created).clamp(0, natural - self.created), natural - self.created))
+    }
+}
+
+/// `amount × part / whole`, rounded half up.
+fn prorate(amount: i64, part: i64, whole: i64) -> i64 {
+    let exact = i128::from(amount) * i128::from(part);
+    let whole = i128::from(whole);
+    i64::try_from((exact * 2 + whole) / (whole * 2)).unwrap_or(amount)
+}
+
 /// The refusal of amounts beyond what kassa accepts.
 pub(super) fn too_large() -> Invalid {
     Invalid::new(
@@ -68,6 +94,15 @@ mod tests {
     use crate::error::ErrorCode;
     use crate::money::MAX_TOTAL;
     use crate::params::SessionCreate;
+
+    #[test]
+    fn proration_rounds_half_up() {
+        assert_eq!(super::prorate(3000, 10, 30), 1000);
+        assert_eq!(super::prorate(1000, 1, 3), 333);
+        assert_eq!(super::prorate(1000, 2, 3), 667);
+        assert_eq!(super::prorate(5, 1, 2), 3);
+        assert_eq!(super::prorate(0, 1, 2), 0);
+    }
 
     fn with_coupon(coupon: Coupon, p: SessionCreate) -> (Fx, SessionCreate) {
         let id = coupon.id.clone();

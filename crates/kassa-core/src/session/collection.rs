@@ -446,6 +446,7 @@ pub(super) fn collection(
         let allowed: &[&str] = match mode {
             Mode::Payment => &["auto", "pay", "book", "donate"],
             Mode::Subscription => &["auto", "subscribe"],
+            Mode::Setup => &["auto"],
         };
         c.submit_type = Some(one_of("submit_type", &s, allowed)?);
     }
@@ -483,7 +484,7 @@ fn shipping_options(
     r: &Resolved<'_>,
     now: Timestamp,
 ) -> Result<Vec<ShippingRate>, Invalid> {
-    if mode == Mode::Subscription && !options.is_empty() {
+    if mode != Mode::Payment && !options.is_empty() {
         return Err(Invalid::param(
             "shipping_options",
             "shipping_options can only be used in `payment` mode.",

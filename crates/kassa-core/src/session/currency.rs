@@ -15,7 +15,7 @@ pub(super) fn session_currency(given: Option<&str>, lines: &[LineItem]) -> Resul
             let c = catalog::currency("currency", code)?;
             match lines.iter().position(|l| l.price.currency != c) {
                 Some(i) => Err(Invalid::param(
-                    format!("line_items[{i}][price]"),
+                    lines[i].price_param(i, "currency"),
                     format!(
                         "The price specified supports currencies of `{}` which doesn't include the expected currency of `{c}`.",
                         lines[i].price.currency
@@ -32,7 +32,7 @@ pub(super) fn session_currency(given: Option<&str>, lines: &[LineItem]) -> Resul
             let c = first.price.currency;
             match lines.iter().position(|l| l.price.currency != c) {
                 Some(i) => Err(Invalid::param(
-                    format!("line_items[{i}][price]"),
+                    lines[i].price_param(i, "currency"),
                     format!(
                         "All prices in a checkout session must share one currency: `{}` differs from `{c}`.",
                         lines[i].price.currency

@@ -36,6 +36,7 @@ pub fn one_time(id: &str, currency: &str, unit_amount: i64) -> Price {
         nickname: None,
         lookup_key: None,
         metadata: Metadata::new(),
+        tax_behavior: None,
     }
 }
 
@@ -178,6 +179,8 @@ impl Fx {
                 active: true,
                 description: None,
                 metadata: Metadata::new(),
+                images: Vec::new(),
+                tax_code: None,
             });
         }
         self.prices.retain(|p| p.id != price.id);
@@ -234,7 +237,7 @@ impl Fx {
 
 /// A line of `quantity` × `price`.
 pub fn line(price: &str, quantity: i64) -> LineItemParam {
-    LineItemParam { price: Some(price.to_owned()), quantity: Some(Int(quantity)), adjustable_quantity: None }
+    LineItemParam { price: Some(price.to_owned()), quantity: Some(Int(quantity)), ..Default::default() }
 }
 
 /// `line` with an `adjustable_quantity` object.
@@ -273,7 +276,7 @@ pub fn code_discount(id: &str) -> Option<Vec<DiscountParam>> {
 }
 
 pub fn trial(days: i64) -> Option<SubscriptionDataParam> {
-    Some(SubscriptionDataParam { trial_period_days: Some(Int(days)), metadata: None })
+    Some(SubscriptionDataParam { trial_period_days: Some(Int(days)), ..Default::default() })
 }
 
 pub fn strings(v: &[&str]) -> Option<Vec<String>> {

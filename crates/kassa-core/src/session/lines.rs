@@ -8,14 +8,23 @@
 //! the quantity between them. A line is checked completely before the next one.
 
 use super::{
-    AdjustableQuantity, DEFAULT_MAX_QUANTITY, LineItem, MAX_ADJUSTABLE_QUANTITY, MAX_PAYMENT_LINES, Resolved,
+    AdjustableQuantity, DEFAULT_MAX_QUANTITY, Inline, LineItem, MAX_ADJUSTABLE_QUANTITY, MAX_PAYMENT_LINES,
+    Resolved,
 };
-use crate::catalog::{self, Price};
+use crate::catalog::{self, MAX_TEXT, Price, Product};
 use crate::error::{ErrorCode, Invalid};
 use crate::ids;
-use crate::params::{AdjustableQuantityParam, Int, LineItemParam};
+use crate::metadata::{self, Metadata};
+use crate::params::{AdjustableQuantityParam, Decimal, Int, LineItemParam, PriceDataParam, ProductDataParam};
+use crate::time::Timestamp;
 
-/// The price id of each line, after the checks that need no reads.
+/// Tax behaviours a price may declare.
+const TAX_BEHAVIORS: &[&str] = &["exclusive", "inclusive", "unspecified"];
+/// The most images a product takes (Stripe's limit).
+const MAX_IMAGES: usize = 8;
+
+/// The price id of each line that names one (lines with `price_data` name none), after the
+/// checks that need no reads: every line has `price` or `price_data`, not both.
 pub(super) fn price_ids(items: Option<&[LineItemParam]>) -> Result<Vec<String>, Invalid> {
     let items = match items {
         None => return Err(Invalid::missing("line_items")),
@@ -35,9 +44,31 @@ pub(super) fn price_ids(items: Option<&[LineItemParam]>) -> Result<Vec<String>, 
     };
     let mut prices = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        prices.push(price_id(i, item.price.as_deref())?.to_owned());
+        match (&item.price, &item.price_data) {
+            (Some(_), Some(_)) => {
+                return Err(Invalid::exclusive(
+                    &format!("line_items[{i}][price]"),
+                    &format!("line_items[{i}][price_data]"),
+                ));
+            }
+            (None, Some(_)) => {}
+            (price, None) => prices.push(price_id(i, price.as_deref())?.to_owned()),
+        }
     }
     Ok(prices)
+}
+
+/// The products that lines' `price_data[product]` name, for the caller to load.
+pub(super) fn product_ids(items: Option<&[LineItemParam]>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in items.unwrap_or_default().iter().filter_map(|i| i.price_data.as_ref()) {
+        if let Some(p) = d.product.as_ref().filter(|p| !p.is_empty() && p.len() <= MAX_TEXT)
+            && !out.contains(p)
+        {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 /// Line `i` names a price: given, not empty, of a plausible length.
@@ -46,7 +77,9 @@ fn price_id(i: usize, price: Option<&str>) -> Result<&str, Invalid> {
         None => Err(Invalid::new(
             ErrorCode::ParameterMissing,
             format!("line_items[{i}][price]"),
-            format!("You must provide a price for each line item: `line_items[{i}][price]` is missing."),
+            format!(
+                "You must provide either `price` or `price_data` for each line item: `line_items[{i}][price]` is missing."
+            ),
         )),
         Some("") => Err(Invalid::empty(format!("line_items[{i}][price]"))),
         Some(id) if id.len() > catalog::MAX_TEXT => {
@@ -56,38 +89,177 @@ fn price_id(i: usize, price: Option<&str>) -> Result<&str, Invalid> {
     }
 }
 
-/// The session's lines: each line's price, quantity and bounds, in the order given. `price_ids`
-/// are the ids [`price_ids`] returned for `items`.
+/// The session's lines: each line's price (an inline one created into `inline`), quantity,
+/// bounds and metadata, in the order given.
 pub(super) fn line_items(
     items: &[LineItemParam],
-    price_ids: &[String],
     r: &Resolved<'_>,
+    inline: &mut Inline,
+    now: Timestamp,
 ) -> Result<Vec<LineItem>, Invalid> {
     let mut lines = Vec::with_capacity(items.len());
-    for (i, (item, price_id)) in items.iter().zip(price_ids).enumerate() {
-        let price = line_price(i, price_id, r)?;
+    for (i, item) in items.iter().enumerate() {
+        let (price, description) = match (&item.price, &item.price_data) {
+            (_, Some(d)) => inline_price(i, d, r, inline, now)?,
+            (price, None) => {
+                let price = line_price(i, price.as_deref().unwrap_or_default(), r)?;
+                let description = r
+                    .products
+                    .get(price.product.as_str())
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| price.product.clone());
+                (price.clone(), description)
+            }
+        };
         let quantity = line_quantity(i, item.quantity)?;
         let adjustable_quantity = match &item.adjustable_quantity {
             None => None,
             Some(a) => Some(adjustable(i, quantity, a)?),
         };
-        let description = r
-            .products
-            .get(price.product.as_str())
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| price.product.clone());
+        let metadata = metadata::create(item.metadata.clone(), &format!("line_items[{i}][metadata]"))?;
         lines.push(LineItem {
             id: ids::new_id(ids::prefix::LINE_ITEM),
-            price: price.clone(),
+            price,
             description,
             quantity,
             adjustable_quantity,
             amount_subtotal: 0,
             amount_discount: 0,
             amount_total: 0,
+            metadata,
         });
     }
     Ok(lines)
+}
+
+/// Line `i`'s `price_data`: a new price, `active: false` as Stripe makes inline prices, for an
+/// existing product or one created from `product_data` (also inactive). Returns it with the
+/// line's description (the product's name).
+fn inline_price(
+    i: usize,
+    d: &PriceDataParam,
+    r: &Resolved<'_>,
+    inline: &mut Inline,
+    now: Timestamp,
+) -> Result<(Price, String), Invalid> {
+    let prefix = format!("line_items[{i}][price_data]");
+    let param = |f: &str| format!("{prefix}[{f}]");
+    let currency_code = catalog::required_text(&param("currency"), d.currency.clone(), 23)?;
+    let currency = catalog::currency(&param("currency"), &currency_code)?;
+    let (product_id, name) = match (&d.product, &d.product_data) {
+        (Some(_), Some(_)) => return Err(Invalid::exclusive(&param("product"), &param("product_data"))),
+        (None, None) => {
+            return Err(Invalid::new(
+                ErrorCode::ParameterMissing,
+                param("product_data"),
+                format!("You must provide either `{}` or `{}`.", param("product"), param("product_data")),
+            ));
+        }
+        (Some(id), None) => {
+            let id = catalog::required_text(&param("product"), Some(id.clone()), MAX_TEXT)?;
+            let product = r
+                .products
+                .get(id.as_str())
+                .ok_or_else(|| Invalid::no_such("product", &id, param("product")))?;
+            (product.id.clone(), product.name.clone())
+        }
+        (None, Some(pd)) => {
+            let product = inline_product(&param("product_data"), pd, now)?;
+            let out = (product.id.clone(), product.name.clone());
+            inline.products.push(product);
+            out
+        }
+    };
+    let unit_amount = match (d.unit_amount, &d.unit_amount_decimal) {
+        (Some(_), Some(_)) => {
+            return Err(Invalid::exclusive(&param("unit_amount"), &param("unit_amount_decimal")));
+        }
+        (None, None) => return Err(Invalid::missing(param("unit_amount"))),
+        (Some(Int(a)), None) => catalog::unit_amount(&param("unit_amount"), a)?,
+        (None, Some(dec)) => whole_decimal(&param("unit_amount_decimal"), dec)?,
+    };
+    let recurring = d.recurring.clone().map(|rec| catalog::recurring(&prefix, rec)).transpose()?;
+    let tax_behavior = match d.tax_behavior.as_deref() {
+        None => None,
+        Some(t) if TAX_BEHAVIORS.contains(&t) => Some(t.to_owned()),
+        Some(_) => {
+            return Err(Invalid::param(
+                param("tax_behavior"),
+                format!("`{}` must be one of exclusive, inclusive or unspecified.", param("tax_behavior")),
+            ));
+        }
+    };
+    let price = Price {
+        id: ids::new_id(ids::prefix::PRICE),
+        created: now,
+        product: product_id,
+        currency,
+        unit_amount,
+        recurring,
+        active: false,
+        nickname: None,
+        lookup_key: None,
+        metadata: Metadata::new(),
+        tax_behavior,
+    };
+    inline.prices.push(price.clone());
+    Ok((price, name))
+}
+
+/// `product_data`: a new, inactive product.
+fn inline_product(prefix: &str, pd: &ProductDataParam, now: Timestamp) -> Result<Product, Invalid> {
+    let param = |f: &str| format!("{prefix}[{f}]");
+    let name = catalog::required_text(&param("name"), pd.name.clone(), MAX_TEXT)?;
+    let description =
+        catalog::text(&param("description"), pd.description.clone(), 40_000)?.filter(|d| !d.is_empty());
+    let images = pd.images.clone().unwrap_or_default();
+    if images.len() > MAX_IMAGES {
+        return Err(Invalid::param(param("images"), format!("A product takes at most {MAX_IMAGES} images.")));
+    }
+    for (k, url) in images.iter().enumerate() {
+        let ok = url.len() <= 2048 && (url.starts_with("https://") || url.starts_with("http://"));
+        if !ok {
+            return Err(Invalid::new(
+                ErrorCode::UrlInvalid,
+                format!("{}[{k}]", param("images")),
+                "Each image must be an absolute http or https URL of at most 2048 characters.",
+            ));
+        }
+    }
+    Ok(Product {
+        id: ids::new_id(ids::prefix::PRODUCT),
+        created: now,
+        updated: now,
+        name,
+        active: false,
+        description,
+        metadata: metadata::create(pd.metadata.clone(), &param("metadata"))?,
+        images,
+        tax_code: catalog::text(&param("tax_code"), pd.tax_code.clone(), MAX_TEXT)?.filter(|t| !t.is_empty()),
+    })
+}
+
+/// A `unit_amount_decimal` in whole minor units: `1250` or `1250.00`, not `1250.5` (kassa
+/// charges no fractions of a cent).
+fn whole_decimal(param: &str, d: &Decimal) -> Result<i64, Invalid> {
+    let text = d.0.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return Err(Invalid::param(param, format!("`{param}` must be a decimal number of minor units.")));
+    }
+    if fraction.bytes().any(|b| b != b'0') {
+        return Err(Invalid::param(
+            param,
+            format!(
+                "`{param}` has a fraction of a minor unit ({text}); kassa charges whole minor units only: round it, or use `unit_amount`."
+            ),
+        ));
+    }
+    let amount = whole
+        .parse::<i64>()
+        .map_err(|_| Invalid::new(ErrorCode::AmountTooLarge, param, format!("`{param}` is too large.")))?;
+    catalog::unit_amount(param, amount)
 }
 
 /// Line `i`'s price: one of this account's, and active.
@@ -165,7 +337,7 @@ fn adjustable(i: usize, quantity: i64, a: &AdjustableQuantityParam) -> Result<Ad
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
-    use super::super::{AdjustableQuantity, Mode, references};
+    use super::super::{AdjustableQuantity, Mode, Session, references};
     use crate::error::ErrorCode;
     use crate::params::{Int, LineItemParam, SessionCreate};
 
@@ -205,7 +377,10 @@ mod tests {
     fn line_item_needs_a_price() {
         let p = request(vec![line("price_usd", 1), no_price(1)]);
         let m = refused(Fx::new().create(p), ErrorCode::ParameterMissing, "line_items[1][price]");
-        assert_eq!(m, "You must provide a price for each line item: `line_items[1][price]` is missing.");
+        assert_eq!(
+            m,
+            "You must provide either `price` or `price_data` for each line item: `line_items[1][price]` is missing."
+        );
     }
 
     #[test]
@@ -408,6 +583,40 @@ mod tests {
         let mut fx = Fx::new();
         fx.products.clear();
         assert_eq!(fx.ok(buy("price_usd", 1)).line_items[0].description, "prod_usd");
+    }
+
+    #[test]
+    fn unit_amount_decimal_takes_whole_minor_units_only() {
+        use crate::params::Decimal;
+        let d = |t: &str| super::whole_decimal("p", &Decimal(t.to_owned()));
+        assert_eq!((d("1250"), d("1250.00"), d("0"), d(" 7.0 ")), (Ok(1250), Ok(1250), Ok(0), Ok(7)));
+        for bad in ["12.5", "0.001", "-5", "1e3", "", ".5", "abc", "99999999999999999999"] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+        assert!(d("12.5").unwrap_err().message.contains("whole minor units"));
+    }
+
+    #[test]
+    fn price_data_makes_inactive_inline_objects_named_after_the_product() {
+        use crate::params::{PriceDataParam, ProductDataParam};
+        let item = LineItemParam {
+            price_data: Some(PriceDataParam {
+                currency: Some("usd".into()),
+                unit_amount: Some(Int(300)),
+                product_data: Some(ProductDataParam { name: Some("Tea".into()), ..Default::default() }),
+                ..Default::default()
+            }),
+            ..line("price_usd", 2)
+        };
+        let item = LineItemParam { price: None, ..item };
+        let fx = Fx::new();
+        let (s, inline) = Session::create_with_inline(request(vec![item]), &fx.resolved(), NOW).unwrap();
+        assert_eq!((inline.products.len(), inline.prices.len()), (1, 1));
+        let (price, product) = (&inline.prices[0], &inline.products[0]);
+        assert!(!price.active && !product.active);
+        assert_eq!(price.product, product.id);
+        assert_eq!((s.line_items[0].description.as_str(), s.amount_total), ("Tea", 600));
+        assert_eq!(&s.line_items[0].price, price);
     }
 
     #[test]

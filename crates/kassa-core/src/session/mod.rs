@@ -12,11 +12,14 @@
 //! which error a request that breaks several rules gets. In order:
 //!
 //! 1. **shape** ([`references`]): `line_items` given, 1 to [`MAX_PAYMENT_LINES`] lines, each
-//!    naming a price (`lines::price_ids`); at most one discount, `coupon` xor `promotion_code`
+//!    naming a price or giving `price_data`, not both (`lines::price_ids`); at most one discount, `coupon` xor `promotion_code`
 //!    (`discounts::discount_ids`). Checked before anything is read, so it also bounds the reads.
-//! 2. **lines** (`lines::line_items`), line by line: the price exists and is active, `quantity`
-//!    1–999999, then `adjustable_quantity` (`enabled` given, bounds, quantity within them).
-//! 3. **mode and limits** (`mode::mode_and_limits`): `mode` given or inferred, payment mode takes
+//! 2. **lines** (`lines::line_items`), line by line: the price exists and is active (or
+//!    `price_data` makes an inline one, [`Inline`], written with the session), `quantity`
+//!    1–999999, then `adjustable_quantity` (`enabled` given, bounds, quantity within them), then
+//!    the line's `metadata`.
+//! 3. **mode and limits** (`mode::mode_and_limits`): `mode` given or inferred (`setup`: no lines,
+//!    see `setup`), payment mode takes
 //!    no recurring price and subscription mode needs one, at most 20 recurring and 20 one-time
 //!    lines in subscription mode, one shared `interval` and `interval_count`.
 //! 4. **currency** (`currency::session_currency`): the given one matches every price, or the
@@ -27,11 +30,13 @@
 //!    once each (an error names the index a type was first given at); PayPal's currencies;
 //!    `customer_balance` in payment mode and in its currencies.
 //! 7. **subscription data** (`subscription::subscription_data`): only in subscription mode,
-//!    `trial_period_days` 1–730, its metadata.
+//!    `trial_period_days` 1–730 or `trial_end` (48 hours to 730 days ahead), `billing_cycle_anchor`,
+//!    `trial_settings`, `description`, its metadata.
 //! 8. **URLs** (`urls::urls`): `success_url`, then `cancel_url`, each by [`check_url`].
 //! 9. **expiry** (`expiry::expires_at`): 30 minutes (less [`EXPIRY_GRACE`]) to 24 hours ahead,
 //!    default 24 hours.
-//! 10. **extras** (`extras::extras`): `client_reference_id` (at most 200 characters), `metadata`.
+//! 10. **extras** (`extras::extras`): `client_reference_id` (at most 200 characters), `metadata`;
+//!     then the payment's options (`options`): `customer_creation`, `payment_intent_data`.
 //!     Then **collection** ([`collection`]): what the hosted page collects — addresses, shipping
 //!     options, phone, tax ids, consent, custom fields and texts, `submit_type`, `locale`,
 //!     `customer_update` — each by Stripe's rules.
@@ -68,10 +73,14 @@ mod customer;
 mod discounts;
 mod expiry;
 mod extras;
+mod invoice;
 mod lines;
 mod mode;
+mod options;
 mod page;
 mod payment_methods;
+mod recovery;
+mod setup;
 mod state;
 mod subscription;
 mod urls;
@@ -79,7 +88,12 @@ mod urls;
 #[cfg(test)]
 mod fixtures;
 
+pub use invoice::InvoiceCreation;
+pub use options::{CustomerCreation, PaymentIntentData};
 pub use page::CODE_NOT_VALID;
+pub use recovery::{RECOVERY_LIFETIME, Recovery};
+pub use setup::SetupIntentData;
+pub use subscription::SubscriptionExtras;
 pub use urls::check_url;
 
 pub const MAX_PAYMENT_LINES: usize = 100;
@@ -106,6 +120,8 @@ pub const CUSTOMER_BALANCE_CURRENCIES: &[&str] = &["eur", "gbp", "jpy", "mxn", "
 pub enum Mode {
     Payment,
     Subscription,
+    /// Collect a card without charging (issue 15).
+    Setup,
 }
 
 impl Mode {
@@ -113,6 +129,7 @@ impl Mode {
         match self {
             Self::Payment => "payment",
             Self::Subscription => "subscription",
+            Self::Setup => "setup",
         }
     }
 }
@@ -208,6 +225,50 @@ pub struct LineItem {
     pub amount_subtotal: i64,
     pub amount_discount: i64,
     pub amount_total: i64,
+    /// `line_items[][metadata]`.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
+}
+
+impl Session {
+    /// Whether the subscription starts with a trial (`trial_period_days` or `trial_end`).
+    pub fn has_trial(&self) -> bool {
+        self.mode == Mode::Subscription
+            && (self.trial_period_days.is_some() || self.subscription_extras.trial_end.is_some())
+    }
+
+    /// When the trial ends, for a subscription starting at `start`.
+    pub fn trial_end_from(&self, start: Timestamp) -> Option<Timestamp> {
+        self.subscription_extras
+            .trial_end
+            .or_else(|| self.trial_period_days.map(|d| start + DAY * i64::from(d)))
+    }
+}
+
+impl LineItem {
+    /// The parameter a rule about line `i`'s price names: `line_items[i][price]`, or for an
+    /// inline price (`price_data`; never active, while a named price must be) its `field`.
+    pub(crate) fn price_param(&self, i: usize, field: &str) -> String {
+        if self.price.active {
+            format!("line_items[{i}][price]")
+        } else {
+            format!("line_items[{i}][price_data][{field}]")
+        }
+    }
+}
+
+/// The objects a session's `price_data` lines create with it: written in the same transaction
+/// as the session, and only if the session is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inline {
+    pub products: Vec<Product>,
+    pub prices: Vec<Price>,
+}
+
+impl Inline {
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty() && self.prices.is_empty()
+    }
 }
 
 /// The discount a session carries: the coupon and, when it came from one, the promotion code.
@@ -273,12 +334,43 @@ pub struct Session {
     /// What the hosted page collects and, once paid, what it collected ([`collection`]).
     #[serde(default)]
     pub collection: collection::Collection,
+    /// `customer_creation` as given (payment mode); `None` reads as kassa's default, `always`.
+    #[serde(default)]
+    pub customer_creation: Option<CustomerCreation>,
+    /// `payment_intent_data` (payment mode), for the payment intent.
+    #[serde(default)]
+    pub payment_intent_data: Option<PaymentIntentData>,
+    /// `subscription_data`'s `description`, `trial_end`, `billing_cycle_anchor`, `trial_settings`.
+    #[serde(default)]
+    pub subscription_extras: SubscriptionExtras,
+    /// Setup mode: the setup intent completion created.
+    #[serde(default)]
+    pub setup_intent: Option<String>,
+    #[serde(default)]
+    pub setup_intent_data: Option<SetupIntentData>,
+    /// `payment_method_collection=if_required`: nothing due, no card needed.
+    #[serde(default)]
+    pub card_if_required: bool,
+    /// `invoice_creation` (payment mode).
+    #[serde(default)]
+    pub invoice_creation: Option<InvoiceCreation>,
+    /// `after_expiration[recovery]`.
+    #[serde(default)]
+    pub recovery: Option<Recovery>,
+    /// The expired session this one recovers.
+    #[serde(default)]
+    pub recovered_from: Option<String>,
+    /// When it expired (the sweep, or `POST …/expire`); `None` while open or complete.
+    #[serde(default)]
+    pub expired_at: Option<Timestamp>,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct References {
     pub prices: Vec<String>,
+    /// Products named by `line_items[][price_data][product]`.
+    pub products: Vec<String>,
     pub customer: Option<String>,
     pub coupon: Option<String>,
     pub promotion_code: Option<String>,
@@ -301,7 +393,12 @@ pub struct Resolved<'a> {
 
 /// Cheap shape checks, then the ids to load. Refuses oversized requests before anything is read.
 pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
-    let prices = lines::price_ids(p.line_items.as_deref())?;
+    setup::shape(p)?;
+    let prices = if p.mode.as_deref() == Some("setup") {
+        Vec::new()
+    } else {
+        lines::price_ids(p.line_items.as_deref())?
+    };
     let (coupon, promotion_code) = discounts::discount_ids(p.discounts.as_deref())?;
     let shipping_rates = p
         .shipping_options
@@ -310,8 +407,10 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
         .filter_map(|o| o.shipping_rate.clone().filter(|r| !r.is_empty()))
         .take(collection::MAX_SHIPPING_OPTIONS + 1)
         .collect();
+    let products = lines::product_ids(p.line_items.as_deref());
     Ok(References {
         prices,
+        products,
         customer: p.customer.clone().filter(|c| !c.is_empty()),
         coupon,
         promotion_code,
@@ -322,20 +421,45 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
 impl Session {
     /// Apply every rule of SPEC §5 to `p`, with the referenced objects in `r`: the steps of the
     /// module documentation, in that order.
-    pub fn create(mut p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
+    pub fn create(p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
+        Self::create_with_inline(p, r, now).map(|(s, _)| s)
+    }
+
+    /// [`Session::create`], with the prices and products its `price_data` lines create, for the
+    /// caller to write with the session.
+    pub fn create_with_inline(
+        mut p: SessionCreate,
+        r: &Resolved<'_>,
+        now: Timestamp,
+    ) -> Result<(Self, Inline), Invalid> {
         let refs = references(&p)?;
         let collect = p.take_collection();
-        let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), &refs.prices, r)?;
+        let mut inline = Inline::default();
+        let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), r, &mut inline, now)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
-        let currency = currency::session_currency(p.currency.as_deref(), &line_items)?;
+        let currency = if mode == Mode::Setup {
+            setup::currency(p.currency.as_deref())?
+        } else {
+            currency::session_currency(p.currency.as_deref(), &line_items)?
+        };
+        let setup_limits = (p.discounts.is_some(), p.allow_promotion_codes.is_some_and(|b| b.0));
         let (customer, customer_email) = customer::customer(p.customer.as_deref(), p.customer_email, r)?;
         let payment_method_types =
-            payment_methods::payment_method_types(p.payment_method_types, mode, currency)?;
-        let (trial_period_days, subscription_metadata) =
-            subscription::subscription_data(p.subscription_data, mode)?;
+            payment_methods::payment_method_types(p.payment_method_types.clone(), mode, currency)?;
+        setup::limits(setup_limits, mode, &payment_method_types)?;
+        let (trial_period_days, subscription_metadata, subscription_extras) =
+            subscription::subscription_data(p.subscription_data, mode, &line_items, now)?;
         urls::urls(p.success_url.as_deref(), p.cancel_url.as_deref())?;
         let expires_at = expiry::expires_at(p.expires_at, now)?;
         let (client_reference_id, metadata) = extras::extras(p.client_reference_id, p.metadata)?;
+        let customer_creation = options::customer_creation(p.customer_creation.as_deref(), mode)?;
+        let payment_intent_data =
+            options::payment_intent_data(p.payment_intent_data.clone(), mode, &payment_method_types)?;
+        let setup_intent_data = setup::setup_intent_data(p.setup_intent_data, mode)?;
+        let card_if_required =
+            setup::payment_method_collection(p.payment_method_collection.as_deref(), mode)?;
+        let invoice_creation = invoice::invoice_creation(p.invoice_creation, mode)?;
+        let recovery = recovery::after_expiration(p.after_expiration)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
         let collection = collection::collection(collect, mode, currency, customer, r, now)?;
 
@@ -346,7 +470,11 @@ impl Session {
             mode,
             currency,
             status: Status::Open,
-            payment_status: PaymentStatus::Unpaid,
+            payment_status: if mode == Mode::Setup {
+                PaymentStatus::NoPaymentRequired
+            } else {
+                PaymentStatus::Unpaid
+            },
             customer: customer.map(|c| c.id.clone()),
             customer_email,
             customer_details: None,
@@ -371,6 +499,16 @@ impl Session {
             pending_buyer: None,
             pending_amount: None,
             collection,
+            customer_creation,
+            payment_intent_data,
+            subscription_extras,
+            setup_intent: None,
+            setup_intent_data,
+            card_if_required,
+            invoice_creation,
+            recovery,
+            recovered_from: None,
+            expired_at: None,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 
@@ -388,7 +526,7 @@ impl Session {
             session.discount = discount;
             session.recompute().map_err(|_| amounts::too_large())?;
         }
-        Ok(session)
+        Ok((session, inline))
     }
 }
 
@@ -414,6 +552,7 @@ mod tests {
         };
         let want = References {
             prices: vec!["price_a".into(), "price_b".into(), "price_a".into()],
+            products: vec![],
             customer: Some("cus_1".into()),
             coupon: Some("co_1".into()),
             promotion_code: None,
@@ -458,7 +597,7 @@ mod tests {
             Fx::new().with_price(Price { unit_amount: 999_999_999_999, ..one_time("price_huge", "usd", 0) });
         let mut p = SessionCreate {
             line_items: Some(vec![line("price_huge", 999_999), line("price_nope", 0)]),
-            mode: Some("setup".into()),
+            mode: Some("layaway".into()),
             currency: Some("zzz".into()),
             customer: Some("cus_1".into()),
             customer_email: Some("x@example.com".into()),

@@ -31,7 +31,8 @@ fn mode(given: Option<&str>, lines: &[LineItem]) -> Result<Mode, Invalid> {
         None => Ok(Mode::Payment),
         Some("payment") => Ok(Mode::Payment),
         Some("subscription") => Ok(Mode::Subscription),
-        Some(_) => Err(Invalid::param("mode", "`mode` must be `payment` or `subscription`.")),
+        Some("setup") => Ok(Mode::Setup),
+        Some(_) => Err(Invalid::param("mode", "`mode` must be `payment`, `setup` or `subscription`.")),
     }
 }
 
@@ -40,7 +41,7 @@ fn prices_fit_mode(mode: Mode, lines: &[LineItem]) -> Result<(), Invalid> {
     match mode {
         Mode::Payment => match lines.iter().position(is_recurring) {
             Some(i) => Err(Invalid::param(
-                format!("line_items[{i}][price]"),
+                lines[i].price_param(i, "recurring"),
                 "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.",
             )),
             None => Ok(()),
@@ -49,7 +50,7 @@ fn prices_fit_mode(mode: Mode, lines: &[LineItem]) -> Result<(), Invalid> {
             "mode",
             "You must provide at least one recurring price in `subscription` mode when using prices.",
         )),
-        Mode::Subscription => Ok(()),
+        Mode::Subscription | Mode::Setup => Ok(()),
     }
 }
 
@@ -85,7 +86,7 @@ fn shared_interval(lines: &[LineItem]) -> Result<(), Invalid> {
     let differs = |r: Option<Recurring>| r.is_some() && first.is_some() && r != first;
     match lines.iter().position(|l| differs(l.price.recurring)) {
         Some(i) => Err(Invalid::param(
-            format!("line_items[{i}][price]"),
+            lines[i].price_param(i, "recurring"),
             "All recurring prices in a checkout session must share the same `interval` and `interval_count`.",
         )),
         None => Ok(()),
@@ -103,10 +104,10 @@ mod tests {
     }
 
     #[test]
-    fn mode_must_be_payment_or_subscription() {
-        for bad in ["setup", "Payment", ""] {
+    fn mode_must_be_payment_setup_or_subscription() {
+        for bad in ["layaway", "Payment", ""] {
             let m = invalid(Fx::new().create(with_mode(bad, buy("price_usd", 1))), "mode");
-            assert_eq!(m, "`mode` must be `payment` or `subscription`.");
+            assert_eq!(m, "`mode` must be `payment`, `setup` or `subscription`.");
         }
         assert_eq!(Fx::new().ok(with_mode("payment", buy("price_usd", 1))).mode, Mode::Payment);
         assert_eq!(Fx::new().ok(with_mode("subscription", buy("price_monthly", 1))).mode, Mode::Subscription);
@@ -188,7 +189,7 @@ mod tests {
     #[test]
     fn mode_rules_in_order() {
         // An unknown mode is named before the lines are judged against any mode.
-        invalid(Fx::new().create(with_mode("setup", request(vec![line("price_monthly", 1); 21]))), "mode");
+        invalid(Fx::new().create(with_mode("layaway", request(vec![line("price_monthly", 1); 21]))), "mode");
         // Too many recurring lines before too many one-time lines before a differing interval.
         let mut lines = vec![line("price_weekly", 1); 21];
         lines.extend(vec![line("price_usd", 1); 21]);

@@ -22,6 +22,9 @@ impl Session {
     pub fn settle(&mut self, now: Timestamp) -> bool {
         let seen = self.status_at(now);
         let changed = seen != self.status;
+        if changed && seen == Status::Expired {
+            self.expired_at = Some(self.expires_at);
+        }
         self.status = seen;
         changed
     }
@@ -31,6 +34,7 @@ impl Session {
         match self.status_at(now) {
             Status::Open => {
                 self.status = Status::Expired;
+                self.expired_at = Some(now);
                 Ok(())
             }
             other => Err(Error::State(format!(
@@ -38,6 +42,21 @@ impl Session {
                 other.as_str()
             ))),
         }
+    }
+
+    /// `POST /checkout/session/{id}`: an open session's `metadata` changes (a key set to `""`
+    /// goes, `metadata=` clears it); a complete or expired one is refused.
+    pub fn update(&mut self, p: crate::params::SessionUpdate, now: Timestamp) -> Result<(), Error> {
+        let status = self.status_at(now);
+        if status != Status::Open {
+            return Err(Error::State(format!(
+                "This Checkout Session is no longer open: it has a status of `{}`, and only an open Checkout Session can be updated.",
+                status.as_str()
+            )));
+        }
+        self.metadata = crate::metadata::update(std::mem::take(&mut self.metadata), p.metadata, "metadata")
+            .map_err(Error::Invalid)?;
+        Ok(())
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "billing", include_str!("../../migrations/postgres/004_billing.sql")),
     (5, "webhook_scheduling", include_str!("../../migrations/postgres/005_webhook_scheduling.sql")),
     (6, "api_keys", include_str!("../../migrations/postgres/006_api_keys.sql")),
+    (7, "setup_intents", include_str!("../../migrations/postgres/007_setup_intents.sql")),
     (8, "shipping_rates", include_str!("../../migrations/postgres/008_shipping_rates.sql")),
     (9, "tax_rates", include_str!("../../migrations/postgres/009_tax_rates.sql")),
 ];
@@ -222,6 +223,7 @@ mod tests {
             include_str!("../../migrations/sqlite/004_billing.sql"),
             include_str!("../../migrations/sqlite/005_webhook_scheduling.sql"),
             include_str!("../../migrations/sqlite/006_api_keys.sql"),
+            include_str!("../../migrations/sqlite/007_setup_intents.sql"),
             include_str!("../../migrations/sqlite/008_shipping_rates.sql"),
             include_str!("../../migrations/sqlite/009_tax_rates.sql"),
         ]

@@ -1,5 +1,6 @@
 //! Every failure becomes Stripe's error body:
-//! `{"error":{"type","code","message","param","decline_code"}}`, with the status SPEC §10 names.
+//! `{"error":{"type","code","message","param"}}` (`code` and `param` only where they apply), with
+//! the status SPEC §10 names.
 //! The mapping from each layer's error is exhaustive (no catch-all arm), so a new error variant
 //! cannot slip through as a 500 by accident. A 500 logs its cause and tells the client nothing
 //! internal.
@@ -63,15 +64,18 @@ pub fn error_response(
     param: Option<&str>,
     message: &str,
 ) -> Response {
-    let body = json!({
-        "error": {
-            "type": kind,
-            "code": code,
-            "message": message,
-            "param": param,
-            "decline_code": null,
-        }
-    });
+    // `code` and `param` only where they apply; `decline_code` never does here (card errors
+    // happen on the hosted page). Stripe leaves out what does not apply.
+    let mut error = serde_json::Map::new();
+    error.insert("type".to_owned(), json!(kind));
+    if let Some(c) = code {
+        error.insert("code".to_owned(), json!(c));
+    }
+    error.insert("message".to_owned(), json!(message));
+    if let Some(p) = param {
+        error.insert("param".to_owned(), json!(p));
+    }
+    let body = json!({ "error": error });
     let mut resp = (status, axum::Json(body)).into_response();
     if status.is_server_error() {
         resp.headers_mut().insert("Stripe-Should-Retry", HeaderValue::from_static("true"));

@@ -49,6 +49,12 @@ pub fn api_routes(sessions_path: &str) -> Table {
             Object("checkout.session"),
         )
         .post(
+            &format!("{s}/{{id}}"),
+            sessions::update,
+            "Update a Checkout Session",
+            Object("checkout.session"),
+        )
+        .post(
             &format!("{s}/{{id}}/expire"),
             sessions::expire,
             "Expire a Checkout Session",
@@ -128,6 +134,19 @@ pub fn api_routes(sessions_path: &str) -> Table {
             payments::cancel_payment_intent,
             "Cancel a payment intent",
             Object("payment_intent"),
+        )
+        .post(
+            "/payment_intents/{id}/capture",
+            payments::capture_payment_intent,
+            "Capture a payment intent",
+            Object("payment_intent"),
+        )
+        .get("/setup_intents", payments::list_setup_intents, "List setup intents", List("setup_intent"))
+        .get(
+            "/setup_intents/{id}",
+            payments::get_setup_intent,
+            "Retrieve a setup intent",
+            Object("setup_intent"),
         )
         .get(
             "/payment_methods",
@@ -270,6 +289,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| ApiError::Panicked.into_response()));
     let pages = Router::new()
         .route("/pay/{id}", get(pages::show).post(pages::submit))
+        .route("/pay/{id}/recover", get(pages::recover))
         .route("/pay/{id}/3ds", get(pages::three_ds).post(pages::three_ds_result))
         .route("/pay/{id}/paypal", get(pages::paypal).post(pages::paypal_decision))
         .route("/pay/{id}/quantities", post(pages::quantities))

@@ -252,6 +252,20 @@ fn accept_language(headers: &HeaderMap) -> Option<String> {
     headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect())
 }
 
+/// `GET /pay/{id}/recover`: an expired session's recovery URL opens a new session with the same
+/// contents, and sends the customer to its page.
+pub async fn recover(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+    match crate::service::sessions::recover(&ctx, &id).await {
+        Ok(Some(new)) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/pay/{new}"))]).into_response(),
+        Ok(None) => error_page(
+            StatusCode::NOT_FOUND,
+            "This link no longer works",
+            "There is no checkout to recover here. Go back to the shop to start again.",
+        ),
+        Err(e) => service_error_page(e),
+    }
+}
+
 /// The page for session `id` as it is now, with `notes`.
 async fn render(ctx: &Ctx, id: &str, notes: Notes) -> Response {
     match page::view(ctx, id).await {
@@ -288,12 +302,14 @@ fn render_view(ctx: &Ctx, v: PageView, notes: Notes) -> Response {
 /// The pay button's words: `submit_type` decides them (`book`, `donate`), else the mode.
 fn submit_label(t: &Strings, s: &Session) -> String {
     let amount = t.money(s.currency, s.amount_total);
-    let template = match (s.mode, s.trial_period_days, s.collection.submit_type.as_deref()) {
-        (Mode::Subscription, Some(_), _) if s.amount_total == 0 => t.start_trial,
+    let template = match (s.mode, s.has_trial(), s.collection.submit_type.as_deref()) {
+        (Mode::Subscription, true, _) if s.amount_total == 0 => t.start_trial,
         (Mode::Subscription, _, _) => t.subscribe,
         (Mode::Payment, _, Some("book")) => t.book,
         (Mode::Payment, _, Some("donate")) => t.donate,
         (Mode::Payment, _, _) => t.pay,
+        // Nothing is charged: the card is saved for later.
+        (Mode::Setup, _, _) => t.save_card,
     };
     template.replace("{amount}", &amount)
 }
@@ -405,13 +421,10 @@ fn checkout_page(
         amount: t.money(c, s.amount_discount),
         removable: !d.from_merchant,
     });
-    let locked_email = customer.and_then(|c| c.email.clone());
-    let email = notes
-        .email
-        .filter(|_| locked_email.is_none())
-        .or_else(|| locked_email.clone())
-        .or_else(|| s.customer_email.clone())
-        .unwrap_or_default();
+    // A customer's e-mail, or `customer_email`, is locked: shown read-only.
+    let locked_email = customer.and_then(|c| c.email.clone()).or_else(|| s.customer_email.clone());
+    let email =
+        notes.email.filter(|_| locked_email.is_none()).or_else(|| locked_email.clone()).unwrap_or_default();
     let methods: Vec<(&'static str, &'static str)> =
         s.payment_method_types.iter().map(|m| (m.as_str(), method_label(t, *m))).collect();
     let selected_method = notes
@@ -574,8 +587,9 @@ pub fn pay_form(pairs: Vec<(String, String)>, now: Timestamp) -> PayForm {
         };
         *slot = value;
     }
+    let card_blank = [&number, &expiry, &cvc].iter().all(|f| f.trim().is_empty());
     let card = validate_card(&number, &expiry, &cvc, now);
-    PayForm { email, name, payment_method: method, card, page, languages: None }
+    PayForm { email, name, payment_method: method, card, card_blank, page, languages: None }
 }
 
 /// `POST /pay/{id}/shipping` with `shipping_rate`: the customer chose another shipping option

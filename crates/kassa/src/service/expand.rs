@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use kassa_core::Invalid;
-use kassa_core::billing::{Invoice, PaymentIntent, PaymentMethod, Subscription};
+use kassa_core::billing::{Invoice, PaymentIntent, PaymentMethod, SetupIntent, Subscription};
 use kassa_core::catalog::{Coupon, Customer, Product, PromotionCode};
 use kassa_core::store::{Kind, Record, StoreError};
 use serde_json::Value;
@@ -37,6 +37,7 @@ pub enum Ty {
     /// A payment intent's `last_payment_error`.
     PaymentError,
     PaymentMethod,
+    SetupIntent,
     Subscription,
     SubscriptionItem,
     Invoice,
@@ -71,6 +72,9 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::Session, "payment_intent") => Some(Id(Ty::PaymentIntent)),
         (Ty::Session, "subscription") => Some(Id(Ty::Subscription)),
         (Ty::Session, "invoice") => Some(Id(Ty::Invoice)),
+        (Ty::Session, "setup_intent") => Some(Id(Ty::SetupIntent)),
+        (Ty::SetupIntent, "customer") => Some(Id(Ty::Customer)),
+        (Ty::SetupIntent, "payment_method") => Some(Id(Ty::PaymentMethod)),
         (Ty::Session, "line_items") => Some(Embedded(Ty::List(&Ty::Item))),
         (Ty::Session, "discounts") => Some(Array(Ty::Discount)),
         (Ty::Session, "shipping_cost") => Some(Embedded(Ty::ShippingCost)),
@@ -216,6 +220,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::Session => Some(Kind::CheckoutSession),
         Ty::PaymentIntent => Some(Kind::PaymentIntent),
         Ty::PaymentMethod => Some(Kind::PaymentMethod),
+        Ty::SetupIntent => Some(Kind::SetupIntent),
         Ty::Subscription => Some(Kind::Subscription),
         Ty::Invoice => Some(Kind::Invoice),
         // Nothing names these by an id that `expand` could follow.
@@ -260,6 +265,7 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             }
             Kind::PaymentIntent => views::payment_intent(&PaymentIntent::from_raw(raw)?),
             Kind::PaymentMethod => views::payment_method(&PaymentMethod::from_raw(raw)?),
+            Kind::SetupIntent => views::setup_intent(&SetupIntent::from_raw(raw)?),
             Kind::Subscription => views::subscription(&Subscription::from_raw(raw)?),
             Kind::Invoice => views::invoice(&Invoice::from_raw(raw)?),
             Kind::CheckoutSession

@@ -58,6 +58,8 @@ pub struct PayForm {
     pub page: Vec<(String, String)>,
     /// The browser's `Accept-Language`, for the language of the page's refusals.
     pub languages: Option<String>,
+    /// Whether every card field was left empty.
+    pub card_blank: bool,
 }
 
 /// The page the customer lands on after paying: `success_url` with `{CHECKOUT_SESSION_ID}`
@@ -227,15 +229,19 @@ async fn finish(
             .map_err(|e| Abort::Refused(refused(e.message)))?;
         let mut customer = done.customer.clone();
         // What the page collected goes to the customer: all of it to a new one, to an existing
-        // one what `customer_update` says.
-        let updated =
-            s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
-        if done.customer_is_new {
+        // one what `customer_update` says; a guest checkout keeps no customer.
+        let updated = !done.guest
+            && s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
+        if done.guest {
+            // A guest checkout keeps no customer.
+        } else if done.customer_is_new {
             tx.put_new(&acct, &customer)?;
         } else {
             tx.put(&acct, &customer)?;
         }
-        tx.put_new(&acct, &done.payment_method)?;
+        if let Some(pm) = &done.payment_method {
+            tx.put_new(&acct, pm)?;
+        }
         if let Some(pi) = &done.payment_intent {
             tx.upsert(&acct, pi)?;
         }
@@ -244,6 +250,9 @@ async fn finish(
         }
         if let Some(inv) = &done.invoice {
             tx.put_new(&acct, inv)?;
+        }
+        if let Some(si) = &done.setup_intent {
+            tx.put_new(&acct, si)?;
         }
         if let Some(c) = &coupon {
             tx.put(&acct, c)?;
@@ -255,7 +264,8 @@ async fn finish(
         if updated && !done.customer_is_new {
             out.emit(tx, &acct, EventType::CustomerUpdated, views::customer(&customer))?;
         }
-        announce_completion(tx, out, &acct, &s, &customer, done.customer_is_new, &done, intent_is_new)?;
+        let announce_customer = done.customer_is_new && !done.guest;
+        announce_completion(tx, out, &acct, &s, &customer, announce_customer, &done, intent_is_new)?;
         Ok(Outcome::Completed { redirect: landing(&public_url, &s) })
     })
     .await?;
@@ -293,6 +303,9 @@ fn announce_completion(
         if inv.status == InvoiceStatus::Paid {
             out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
         }
+    }
+    if let Some(si) = &done.setup_intent {
+        out.emit(tx, account, EventType::SetupIntentSucceeded, views::setup_intent(si))?;
     }
     let object = views::session(s, &out.view(), false);
     out.emit(tx, account, EventType::CheckoutSessionCompleted, object)
@@ -364,13 +377,24 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Outcome> {
 async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Outcome, Stop> {
     let (session, account) = open_for_page(ctx, id).await?;
     let customer = customer_of(ctx, &account, &session).await?;
-    let buyer =
-        completion::buyer(customer.as_ref(), &form.email, &form.name).map_err(|e| refused(e.message))?;
+    // `customer_email` is locked on the page: what the form sends instead does not count.
+    let email = session.customer_email.as_deref().unwrap_or(&form.email);
+    let buyer = completion::buyer(customer.as_ref(), email, &form.name).map_err(|e| refused(e.message))?;
     let method = PaymentMethodType::parse(&form.payment_method)
         .or_else(|| (form.payment_method.is_empty()).then(|| session.payment_method_types[0]))
         .filter(|m| session.payment_method_types.contains(m))
         .ok_or_else(|| refused("Choose one of the payment methods shown."))?;
     collect(ctx, &account, id, &session, &form).await?;
+    // `payment_method_collection=if_required` and nothing due: card fields left blank collect none.
+    if method == PaymentMethodType::Card
+        && form.card_blank
+        && session.card_if_required
+        && session.mode == kassa_core::session::Mode::Subscription
+        && session.amount_total == 0
+    {
+        let held = claim(ctx, &account, id).await?;
+        return finish(ctx, &account, id, buyer, Paid::Nothing, held.amount_total).await;
+    }
     match method {
         PaymentMethodType::Card => {
             let card = form.card.map_err(|errors| {
@@ -384,6 +408,12 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
                 CardAttempt::Succeeded => {
                     let paid = Paid::Card { details, saved_behaviour: saved };
                     finish(ctx, &account, id, buyer, paid, held.amount_total).await
+                }
+                // Setup mode charges nothing, so a declined card is no failed payment: the page
+                // says so, and no payment intent is recorded.
+                CardAttempt::Declined(d) if session.mode == kassa_core::session::Mode::Setup => {
+                    release(ctx, &account, id).await?;
+                    Ok(refused(d.message))
                 }
                 CardAttempt::Declined(d) => declined(ctx, &account, id, "card", &d).await,
                 CardAttempt::RequiresAction(challenge) => {

@@ -6,10 +6,12 @@
 use kassa_core::Error as DomainError;
 use kassa_core::Invalid;
 use kassa_core::billing::{
-    Invoice, InvoiceStatus, PaymentIntent, PaymentMethod, Subscription, SubscriptionStatus,
+    Invoice, InvoiceStatus, PaymentIntent, PaymentIntentStatus, PaymentMethod, SetupIntent, Subscription,
+    SubscriptionStatus,
 };
 use kassa_core::params::{
-    InvoiceList, PaymentIntentCancel, PaymentIntentList, PaymentMethodList, SubscriptionList,
+    InvoiceList, PaymentIntentCancel, PaymentIntentCapture, PaymentIntentList, PaymentMethodList,
+    SetupIntentList, SubscriptionList,
 };
 use kassa_core::session::{PaymentStatus, Session, Status};
 use kassa_core::store::{Abort, Column, Filter, TxExt, Value};
@@ -51,15 +53,33 @@ pub async fn cancel_payment_intent(
                     .to_owned(),
             )));
         }
+        // A held authorization (manual capture) released is no failed bank transfer.
+        let was_held = pi.status == PaymentIntentStatus::RequiresCapture;
         pi.cancel(p.cancellation_reason.as_deref(), now)?;
         out.emit(tx, account, EventType::PaymentIntentCanceled, views::payment_intent(pi))?;
-        if let Some(s) =
-            session.filter(|s| s.status == Status::Complete && s.payment_status == PaymentStatus::Unpaid)
-        {
+        if let Some(s) = session.filter(|s| {
+            !was_held && s.status == Status::Complete && s.payment_status == PaymentStatus::Unpaid
+        }) {
             let object = views::session(&s, &out.view(), false);
             out.emit(tx, account, EventType::CheckoutSessionAsyncPaymentFailed, object)?;
         }
         Ok(())
+    })
+    .await
+}
+
+/// `POST /payment_intents/{id}/capture`: an intent authorized by a session with
+/// `payment_intent_data[capture_method]=manual` takes `amount_to_capture` (default: all of it) and
+/// succeeds, with `payment_intent.succeeded`. The session stays as it completed.
+pub async fn capture_payment_intent(
+    ctx: &Ctx,
+    acct: &Acct,
+    id: &str,
+    p: PaymentIntentCapture,
+) -> Result<PaymentIntent> {
+    super::update(ctx, acct, id, move |pi: &mut PaymentIntent, tx, out, account| {
+        pi.capture(p.amount_to_capture.map(|a| a.0))?;
+        Ok(out.emit(tx, account, EventType::PaymentIntentSucceeded, views::payment_intent(pi))?)
     })
     .await
 }
@@ -69,6 +89,19 @@ pub async fn list_payment_intents(
     acct: &Acct,
     p: &PaymentIntentList,
 ) -> Result<(Vec<PaymentIntent>, bool)> {
+    let filters = eq(Column::Customer, &p.customer).into_iter().collect();
+    list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
+}
+
+pub async fn get_setup_intent(ctx: &Ctx, acct: &Acct, id: &str) -> Result<SetupIntent> {
+    get(ctx, acct, id).await
+}
+
+pub async fn list_setup_intents(
+    ctx: &Ctx,
+    acct: &Acct,
+    p: &SetupIntentList,
+) -> Result<(Vec<SetupIntent>, bool)> {
     let filters = eq(Column::Customer, &p.customer).into_iter().collect();
     list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
 }

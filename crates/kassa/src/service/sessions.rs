@@ -38,6 +38,9 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     for id in &refs.shipping_rates {
         push_key(&mut first, Kind::ShippingRate, id);
     }
+    for id in &refs.products {
+        push_key(&mut first, Kind::Product, id);
+    }
     for (kind, id) in [
         (Kind::Customer, &refs.customer),
         (Kind::Coupon, &refs.coupon),
@@ -62,7 +65,8 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         push_key(&mut second, Kind::Coupon, &c.coupon);
     }
     let behind = if second.is_empty() { Vec::new() } else { store.get_many(account, second).await? };
-    let products: Vec<Product> = decode_all(&behind)?;
+    let mut products: Vec<Product> = decode_all(&behind)?;
+    products.extend(decode_all::<Product>(&named)?);
     let promotion_coupon: Option<Coupon> = decode_all(&behind)?.pop();
 
     let resolved = Resolved {
@@ -74,19 +78,24 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         promotion_coupon: promotion_coupon.as_ref(),
         shipping_rates: rates.iter().map(|r| (r.id.as_str(), r)).collect::<HashMap<_, _>>(),
     };
-    let session = Session::create(p, &resolved, now)?;
-    if session.collection.created_rates.is_empty() {
+    let (session, inline) = Session::create_with_inline(p, &resolved, now)?;
+    if inline.is_empty() && session.collection.created_rates.is_empty() {
         store.insert(session.to_raw(account)?).await?;
     } else {
-        // Rates made from `shipping_rate_data` are stored with the session, in one transaction.
-        let (account, session) = (account.to_owned(), session.clone());
-        kassa_core::store::transact(store, move |tx| {
-            for rate in session.collection.new_rates() {
-                tx.put_new(&account, rate)?;
-            }
-            tx.put_new(&account, &session)
-        })
-        .await?;
+        // `price_data` lines' products and prices, and the rates made from
+        // `shipping_rate_data`, are written with the session or not at all.
+        let mut records = Vec::with_capacity(inline.products.len() + inline.prices.len() + 4);
+        for product in &inline.products {
+            records.push(product.to_raw(account)?);
+        }
+        for price in &inline.prices {
+            records.push(price.to_raw(account)?);
+        }
+        for rate in session.collection.new_rates() {
+            records.push(rate.to_raw(account)?);
+        }
+        records.push(session.to_raw(account)?);
+        kassa_core::store::transact(store, move |tx| records.iter().try_for_each(|r| tx.insert(r))).await?;
     }
     crate::metrics::session_created();
     Ok(session)
@@ -149,6 +158,17 @@ pub async fn expire(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
         Ok(out.emit(tx, account, EventType::CheckoutSessionExpired, views::session(s, &out.view(), false))?)
     })
     .await
+}
+
+/// `POST /checkout/session/{id}`: the metadata of an open session. No event: Stripe sends none.
+pub async fn update(
+    ctx: &Ctx,
+    acct: &Acct,
+    id: &str,
+    p: kassa_core::params::SessionUpdate,
+) -> Result<Session> {
+    let now = ctx.now();
+    super::update(ctx, acct, id, move |s: &mut Session, _, _, _| Ok(s.update(p, now)?)).await
 }
 
 /// A page of a session's line items (they live inside the session, in creation order).
@@ -223,6 +243,16 @@ pub async fn sweep_expired(ctx: &Ctx, batch: u32) -> Result<u64> {
             return Ok(total);
         }
     }
+}
+
+/// `GET /pay/{id}/recover`: a new session with the contents of expired session `id`, if its
+/// recovery URL works (`after_expiration[recovery]`, within 30 days of the expiry); its id.
+pub async fn recover(ctx: &Ctx, id: &str) -> Result<Option<String>> {
+    let Some((old, account)) = for_page(ctx, id).await? else { return Ok(None) };
+    let Some(new) = old.recover(ctx.now()) else { return Ok(None) };
+    ctx.store.insert(new.to_raw(&account)?).await?;
+    crate::metrics::session_created();
+    Ok(Some(new.id))
 }
 
 /// The session a hosted page shows, with its account: no key is needed, because the id (≥128

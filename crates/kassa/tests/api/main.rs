@@ -31,6 +31,7 @@ mod pages;
 
 // What a completed checkout creates, read back (SPEC §3, §4).
 mod money;
+mod parity;
 mod pay;
 mod payments_read;
 

@@ -341,8 +341,8 @@ async fn a_customer_email_is_prefilled_and_locked() {
         )
         .await;
     let html = page(&app, s["id"].as_str().unwrap()).await;
-    assert!(html.contains("value=\"sam@example.test\""), "prefilled");
-    assert!(!html.contains("value=\"sam@example.test\" readonly"), "but editable");
+    // `customer_email` is prefilled and locked too, as on Stripe's page.
+    assert!(html.contains("value=\"sam@example.test\" readonly"), "prefilled and locked");
 }
 
 /// Reasons that are about the code itself (inactive, expired, used up, its coupon likewise) all

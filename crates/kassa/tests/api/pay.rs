@@ -240,6 +240,8 @@ async fn paypal_both_ways() {
         .await;
     assert_eq!(pm.ok()["type"], "paypal");
     assert_eq!(pm.body["paypal"]["payer_email"], "pp@example.test");
+    // Only the hash of the method's own type: no `card: null` (issue 15).
+    assert!(!pm.body.as_object().unwrap().contains_key("card"), "{}", pm.text);
 }
 
 #[tokio::test]

@@ -237,9 +237,10 @@ async fn payment_intents_retrieve_list_and_expand() {
     let e = &r.ok()["last_payment_error"];
     assert_eq!(
         *e,
+        // What does not apply (`charge`, `doc_url`, `param`) is left out, as Stripe's document has it.
         json!({
-            "charge": null, "code": "card_declined", "decline_code": "insufficient_funds", "doc_url": null,
-            "message": "Your card has insufficient funds.", "param": null, "payment_method": pm.id,
+            "code": "card_declined", "decline_code": "insufficient_funds",
+            "message": "Your card has insufficient funds.", "payment_method": pm.id,
             "type": "card_error",
         })
     );

@@ -267,7 +267,9 @@ async fn mode_must_fit_the_prices() {
     )
     .await;
     assert!(e["message"].as_str().unwrap().contains("recurring"), "{e}");
-    rejects(&app, with(&one_time, json!({"mode": "setup"})), "mode", "parameter_invalid").await;
+    rejects(&app, with(&one_time, json!({"mode": "layaway"})), "mode", "parameter_invalid").await;
+    // `setup` is a mode, but it takes no line items (issue 15).
+    rejects(&app, with(&one_time, json!({"mode": "setup"})), "line_items", "parameter_invalid").await;
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
-    InvoiceList, PaymentIntentCancel, PaymentIntentList, PaymentMethodList, Retrieve, SubscriptionList,
+    InvoiceList, PaymentIntentCancel, PaymentIntentCapture, PaymentIntentList, PaymentMethodList, Retrieve,
+    SetupIntentList, SubscriptionList,
 };
 use serde_json::Value;
 
@@ -40,6 +41,17 @@ pub async fn cancel_payment_intent(
     Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
 }
 
+pub async fn capture_payment_intent(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<PaymentIntentCapture>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::PaymentIntent, &p.expand)?;
+    let v = views::payment_intent(&svc::capture_payment_intent(&ctx, &a, &id, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
+}
+
 pub async fn list_payment_intents(
     State(ctx): State<AppState>,
     Authed(a): Authed,
@@ -50,6 +62,29 @@ pub async fn list_payment_intents(
     let (items, more) = svc::list_payment_intents(&ctx, &a, &p).await?;
     let data = items.iter().map(views::payment_intent).collect();
     list_response(&ctx, &a, &uri, data, more, &Ty::PaymentIntent, &x).await
+}
+
+pub async fn get_setup_intent(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::SetupIntent, &p.expand)?;
+    let v = views::setup_intent(&svc::get_setup_intent(&ctx, &a, &id).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::SetupIntent, &x).await?))
+}
+
+pub async fn list_setup_intents(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    uri: OriginalUri,
+    Params(p): Params<SetupIntentList>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::List(&Ty::SetupIntent), &p.expand)?;
+    let (items, more) = svc::list_setup_intents(&ctx, &a, &p).await?;
+    let data = items.iter().map(views::setup_intent).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::SetupIntent, &x).await
 }
 
 pub async fn get_payment_method(

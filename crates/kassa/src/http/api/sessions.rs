@@ -64,6 +64,17 @@ pub async fn expire(
     Ok(Json(expanded(&ctx, &a, render(&ctx, &s, &x, false), Ty::Session, &x).await?))
 }
 
+pub async fn update(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<kassa_core::params::SessionUpdate>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Session, &p.expand)?;
+    let s = svc::update(&ctx, &a, &id, p).await?;
+    Ok(Json(expanded(&ctx, &a, render(&ctx, &s, &x, false), Ty::Session, &x).await?))
+}
+
 pub async fn line_items(
     State(ctx): State<AppState>,
     Authed(a): Authed,
