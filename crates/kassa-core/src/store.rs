@@ -78,6 +78,8 @@ pub enum Kind {
     WebhookDelivery,
     TestClock,
     TaxRate,
+    /// A signed-in dashboard session, or an unused one-time sign-in link (`kassa dashboard`).
+    DashboardSession,
 }
 
 impl Kind {
@@ -98,6 +100,7 @@ impl Kind {
         Kind::WebhookDelivery,
         Kind::TestClock,
         Kind::TaxRate,
+        Kind::DashboardSession,
     ];
 
     pub fn table(self) -> &'static str {
@@ -118,6 +121,7 @@ impl Kind {
             Self::WebhookDelivery => "webhook_deliveries",
             Self::TestClock => "test_clocks",
             Self::TaxRate => "tax_rates",
+            Self::DashboardSession => "dashboard_sessions",
         }
     }
 
@@ -140,6 +144,7 @@ impl Kind {
             Self::WebhookDelivery => "webhook_delivery",
             Self::TestClock => "test_helpers.test_clock",
             Self::TaxRate => "tax_rate",
+            Self::DashboardSession => "dashboard_session",
         }
     }
 
@@ -170,6 +175,7 @@ impl Kind {
             Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status, Column::DueAt],
             Self::TestClock => &[Column::Status, Column::LockedUntil],
             Self::TaxRate => &[Column::Active, Column::Inclusive],
+            Self::DashboardSession => &[],
         }
     }
 }
@@ -794,6 +800,19 @@ impl Record for crate::tax::TaxRate {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.active.into(), self.inclusive.into()]
+    }
+}
+
+impl Record for crate::dashboard::DashboardSession {
+    const KIND: Kind = Kind::DashboardSession;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![]
     }
 }
 

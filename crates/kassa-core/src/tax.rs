@@ -278,6 +278,7 @@ fn div_half_up(n: i128, d: i128) -> i128 {
 /// `(id, percentage, inclusive)`), for a buyer of `liability`. See the module docs.
 pub fn line_taxes(amount: i64, rates: &[(&str, TaxPercent, bool)], liability: Liability) -> Vec<LineTax> {
     let amount = amount.max(0);
+    #[allow(clippy::as_conversions)] // u32 into i128 is lossless; `From` is not const.
     const WHOLE: i128 = TaxPercent::WHOLE as i128;
     let inclusive_sum: i128 = rates.iter().filter(|r| r.2).map(|r| i128::from(r.1.0)).sum();
     let (taxable, inclusive_total) = match liability {

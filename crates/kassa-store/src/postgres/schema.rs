@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "webhook_scheduling", include_str!("../../migrations/postgres/005_webhook_scheduling.sql")),
     (6, "api_keys", include_str!("../../migrations/postgres/006_api_keys.sql")),
     (9, "tax_rates", include_str!("../../migrations/postgres/009_tax_rates.sql")),
+    (10, "dashboard", include_str!("../../migrations/postgres/010_dashboard.sql")),
 ];
 
 /// The advisory lock that serializes migrations ("kassa_mg"). Advisory locks are per database.
@@ -222,6 +223,7 @@ mod tests {
             include_str!("../../migrations/sqlite/005_webhook_scheduling.sql"),
             include_str!("../../migrations/sqlite/006_api_keys.sql"),
             include_str!("../../migrations/sqlite/009_tax_rates.sql"),
+            include_str!("../../migrations/sqlite/010_dashboard.sql"),
         ]
         .iter()
         .flat_map(|sql| sql.lines())

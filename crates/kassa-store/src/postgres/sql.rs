@@ -263,7 +263,7 @@ impl KindSql {
 
 /// The statements of `kind`, built on first use.
 pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
-    static CACHE: [OnceLock<KindSql>; 16] = [const { OnceLock::new() }; 16];
+    static CACHE: [OnceLock<KindSql>; 17] = [const { OnceLock::new() }; 17];
     // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
     // a migration).
     let slot = match kind {
@@ -283,6 +283,7 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::WebhookDelivery => 13,
         Kind::TestClock => 14,
         Kind::TaxRate => 15,
+        Kind::DashboardSession => 16,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }

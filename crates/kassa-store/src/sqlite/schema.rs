@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "webhook_scheduling", include_str!("../../migrations/sqlite/005_webhook_scheduling.sql")),
     (6, "api_keys", include_str!("../../migrations/sqlite/006_api_keys.sql")),
     (9, "tax_rates", include_str!("../../migrations/sqlite/009_tax_rates.sql")),
+    (10, "dashboard", include_str!("../../migrations/sqlite/010_dashboard.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
