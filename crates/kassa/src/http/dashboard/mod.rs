@@ -575,8 +575,24 @@ fn link_of(id: &str) -> Option<String> {
     place_of(id).map(|(s, _)| format!("/dashboard/{s}/{id}"))
 }
 
+/// What a JSON pointer names in `v` (`Null` for nothing), where a `-1` segment is an array's
+/// last element.
+fn lookup<'v>(v: &'v Value, pointer: &str) -> &'v Value {
+    let mut at = v;
+    for seg in pointer.split('/').skip(1) {
+        at = match (at, seg) {
+            (Value::Array(a), "-1") => a.last(),
+            (Value::Array(a), i) => i.parse::<usize>().ok().and_then(|i| a.get(i)),
+            (Value::Object(m), k) => m.get(k),
+            _ => None,
+        }
+        .unwrap_or(&Value::Null);
+    }
+    at
+}
+
 fn cell(v: &Value, c: &Col) -> Cell {
-    let found = c.at.iter().map(|p| v.pointer(p).unwrap_or(&Value::Null)).find(|x| !x.is_null());
+    let found = c.at.iter().map(|p| lookup(v, p)).find(|x| !x.is_null());
     let Some(x) = found else { return Cell::text("—") };
     match (c.fmt, x) {
         (Fmt::Time, Value::Number(n)) => n.as_i64().map_or_else(|| Cell::text(n.to_string()), time_cell),
@@ -873,8 +889,8 @@ const DELIVERY_COLS: &[Col] = &[
     REL_ID,
     col("Event", &["/event_type"], Fmt::Text),
     STATUS,
-    col("Last answer", &["/attempts/0/status_code"], Fmt::Text),
-    col("Error", &["/attempts/0/error"], Fmt::Text),
+    col("Last answer", &["/attempts/-1/status_code"], Fmt::Text),
+    col("Error", &["/attempts/-1/error"], Fmt::Text),
     CREATED,
 ];
 const ATTEMPT_COLS: &[Col] = &[
@@ -1187,12 +1203,8 @@ async fn act(
     }
     let extra = match action.as_str() {
         "resend" => {
-            let attempt = body["deliveries"]
-                .as_array()
-                .and_then(|d| d.first())
-                .and_then(|d| d["attempts"].as_array())
-                .and_then(|a| a.first())
-                .cloned();
+            let attempt = lookup(&body, "/webhook_deliveries/data/0/attempts/-1");
+            let attempt = (!attempt.is_null()).then(|| attempt.clone());
             let result = match attempt {
                 Some(a) if a["status_code"].as_i64().is_some_and(|c| (200..300).contains(&c)) => {
                     format!("Delivered: the endpoint answered {}.", a["status_code"])
