@@ -368,6 +368,93 @@ async fn the_request_log_shows_requests_with_their_keys_and_never_a_secret() {
     assert!(!ob.get(&app, "/dashboard/logs").await.text.contains("data-testid=\"log-row\""));
     // The object links to the requests that touched it.
     let detail = b.get(&app, &format!("/dashboard/sessions/{id}")).await.text;
-    assert!(detail.contains(&request_id) || detail.contains(&format!("/dashboard/logs?path={id}")));
+    assert!(
+        detail.contains(&format!("data-testid=\"object-request\" data-request-id=\"{request_id}\"")),
+        "the request that made it: {detail}"
+    );
+    let one = b.get(&app, &format!("/dashboard/logs?request={request_id}")).await.text;
+    assert_eq!(one.matches("data-testid=\"log-row\"").count(), 1);
+    assert!(one.contains("<details open>"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn actions_fund_a_balance_make_coupons_and_codes_and_cancel_a_subscription() {
+    let app = TestApp::spawn().await;
+    let b = sign_in_as(&app, &app.key).await;
+    let csrf = b.csrf(&app, "/dashboard").await;
+
+    // A customer's cash balance, funded as the test helper funds it.
+    let customer = app.post("/customers", &[("email", "cash@example.test")]).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = b.get(&app, &format!("/dashboard/customers/{customer}")).await;
+    assert!(page.text.contains("data-testid=\"action-fund-balance\""));
+    let funded = b
+        .post(
+            &app,
+            &format!("/dashboard/customers/{customer}/fund"),
+            &[("csrf", &csrf), ("amount", "1234"), ("currency", "eur")],
+            None,
+        )
+        .await;
+    assert_eq!(funded.status, StatusCode::SEE_OTHER, "{}", funded.text);
+    let c = app.get(&format!("/customers/{customer}")).await;
+    assert_eq!(c.body["cash_balance"]["available"]["eur"], 1234, "{}", c.text);
+    let refused = b
+        .post(
+            &app,
+            &format!("/dashboard/customers/{customer}/fund"),
+            &[("csrf", &csrf), ("amount", "-5")],
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "the API's own check");
+    assert!(refused.text.contains("data-testid=\"action-error\""));
+
+    // A coupon, then a promotion code for it; found by the code.
+    let made = b
+        .post(
+            &app,
+            "/dashboard/coupons",
+            &[("csrf", &csrf), ("percent_off", "15"), ("duration", "once")],
+            None,
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let coupon = made.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    let coded = b
+        .post(
+            &app,
+            &format!("/dashboard/coupons/{coupon}/promotion_codes"),
+            &[("csrf", &csrf), ("code", "DASH15")],
+            None,
+        )
+        .await;
+    assert_eq!(coded.status, StatusCode::OK, "{}", coded.text);
+    assert!(coded.text.contains("data-testid=\"related-row\" data-id=\"promo_"));
+    let codes = app.get("/promotion_codes?code=DASH15").await;
+    assert_eq!(codes.body["data"][0]["coupon"]["id"], coupon.as_str());
+    let found = b.get(&app, "/dashboard/coupons?q=DASH15").await;
+    assert_eq!(found.text.matches("data-testid=\"list-row\"").count(), 1, "{}", found.text);
+
+    // A subscription, canceled as `DELETE /v1/subscriptions/{id}` cancels it.
+    let plan = app.recurring_price(900, "usd", "month").await;
+    let s = app
+        .session(serde_json::json!({"line_items": [{"price": plan, "quantity": 1}], "success_url": "https://shop.test/ok"}))
+        .await;
+    let sid = s["id"].as_str().unwrap();
+    assert_eq!(crate::pay::pay_card(&app, sid, "4242424242424242").await.status, StatusCode::SEE_OTHER);
+    let sub =
+        app.get(&format!("/checkout/session/{sid}")).await.body["subscription"].as_str().unwrap().to_owned();
+    let page = b.get(&app, &format!("/dashboard/subscriptions/{sub}")).await;
+    assert!(page.text.contains("data-testid=\"action-cancel-subscription\""));
+    let canceled =
+        b.post(&app, &format!("/dashboard/subscriptions/{sub}/cancel"), &[("csrf", &csrf)], None).await;
+    assert_eq!(canceled.status, StatusCode::SEE_OTHER, "{}", canceled.text);
+    assert_eq!(app.get(&format!("/subscriptions/{sub}")).await.body["status"], "canceled");
+    let events = app.get("/events?type=customer.subscription.deleted").await;
+    assert_eq!(events.body["data"][0]["data"]["object"]["id"], sub.as_str());
     app.shutdown().await;
 }

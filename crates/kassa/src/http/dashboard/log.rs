@@ -81,10 +81,11 @@ pub struct RequestLog {
 
 impl RequestLog {
     /// A log keeping `retention` seconds; its writer runs on the current Tokio runtime (without
-    /// one, nothing is logged).
+    /// one, or with a retention of 0, nothing is logged).
     pub fn new(retention: Timestamp) -> Self {
         let entries = Arc::new(Mutex::new(Entries::default()));
-        let tx = tokio::runtime::Handle::try_current().ok().map(|rt| {
+        let runtime = tokio::runtime::Handle::try_current().ok().filter(|_| retention > 0);
+        let tx = runtime.map(|rt| {
             let (tx, rx) = mpsc::channel(CHANNEL);
             rt.spawn(write(rx, entries.clone(), retention));
             tx

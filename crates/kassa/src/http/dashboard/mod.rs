@@ -231,11 +231,16 @@ impl FromRequestParts<AppState> for Signed {
 }
 
 fn session_cookie(ctx: &Ctx, token: &str, max_age: i64) -> HeaderValue {
-    let secure = if ctx.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let v =
-        format!("{COOKIE}={token}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let v = cookie(&ctx.public_url, token, max_age);
     HeaderValue::from_str(&v)
         .unwrap_or_else(|_| HeaderValue::from_static("kassa_dashboard=; Path=/dashboard"))
+}
+
+/// The session cookie: only for `/dashboard`, never to scripts, never sent by another site's
+/// request, and only over TLS when kassa is served over https.
+fn cookie(public_url: &str, token: &str, max_age: i64) -> String {
+    let secure = if public_url.starts_with("https://") { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
 /// A new session for `account`: its cookie on a redirect to the home page.
@@ -1081,7 +1086,8 @@ async fn detail_page(
     for (title, path, params, columns) in lists {
         related.push(related_list(api, acct, title, path, params, columns).await);
     }
-    let requests = ctx.request_log.entries(&acct.id, ctx.now(), 20, |e| e.path.contains(id));
+    let requests =
+        ctx.request_log.entries(&acct.id, ctx.now(), 20, |e| e.path.contains(id) || e.response.contains(id));
     let p = DetailPage {
         chrome: chrome(signed, s.slug),
         nav: nav(),
@@ -1460,6 +1466,8 @@ struct LogsPage {
     status: String,
     method: String,
     path: String,
+    /// One request asked for by id (from an object's page): shown open.
+    request: String,
     dropped: u64,
 }
 
@@ -1473,6 +1481,7 @@ struct LogQuery {
     status: String,
     method: String,
     path: String,
+    request: String,
 }
 
 async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Response {
@@ -1480,6 +1489,7 @@ async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Respo
         status: query_field(&q, "status"),
         method: query_field(&q, "method"),
         path: query_field(&q, "path"),
+        request: query_field(&q, "request"),
     };
     let class = q.status.chars().next().and_then(|c| c.to_digit(10)).map(u16::try_from);
     let method = q.method.trim().to_ascii_uppercase();
@@ -1490,6 +1500,7 @@ async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Respo
             _ => true,
         }) && (method.is_empty() || e.method == method)
             && (path.is_empty() || e.path.contains(&path))
+            && (q.request.is_empty() || e.request_id == q.request)
     });
     let p = LogsPage {
         chrome: chrome(&signed, "logs"),
@@ -1498,6 +1509,7 @@ async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Respo
         status: q.status,
         method,
         path,
+        request: q.request,
         dropped: ctx.request_log.dropped(),
     };
     page(StatusCode::OK, p.render())
@@ -1558,6 +1570,13 @@ mod tests {
         assert_eq!(link_of("price_1").as_deref(), Some("/dashboard/products/price_1"));
         assert_eq!(link_of("hello"), None);
         assert_eq!(urlencoding("a b/c"), "a%20b%2Fc");
+    }
+
+    #[test]
+    fn the_cookie_is_secure_behind_https() {
+        let plain = cookie("http://127.0.0.1:4242", "t", 10);
+        assert_eq!(plain, "kassa_dashboard=t; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=10");
+        assert!(cookie("https://pay.example.test", "t", 10).ends_with("; Secure"));
     }
 
     #[test]
