@@ -50,11 +50,15 @@ impl DashboardSession {
         KeyHash::of(token).as_str().to_owned()
     }
 
-    /// Whether it still signs in at `now`: a session used within [`IDLE_SECONDS`], a link made
-    /// within [`LINK_SECONDS`].
+    /// When it stops signing in: [`IDLE_SECONDS`] after a session's last use, [`LINK_SECONDS`]
+    /// after a link was made.
+    pub fn expires_at(&self) -> Timestamp {
+        self.last_seen + if self.link { LINK_SECONDS } else { IDLE_SECONDS }
+    }
+
+    /// Whether it still signs in at `now`.
     pub fn live_at(&self, now: Timestamp) -> bool {
-        let ttl = if self.link { LINK_SECONDS } else { IDLE_SECONDS };
-        now >= self.created && now - self.last_seen < ttl
+        now >= self.created && now < self.expires_at()
     }
 }
 

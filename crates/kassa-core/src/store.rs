@@ -175,7 +175,7 @@ impl Kind {
             Self::WebhookDelivery => &[Column::Endpoint, Column::Event, Column::Status, Column::DueAt],
             Self::TestClock => &[Column::Status, Column::LockedUntil],
             Self::TaxRate => &[Column::Active, Column::Inclusive],
-            Self::DashboardSession => &[],
+            Self::DashboardSession => &[Column::ExpiresAt],
         }
     }
 }
@@ -812,7 +812,7 @@ impl Record for crate::dashboard::DashboardSession {
         self.created
     }
     fn columns(&self) -> Vec<Value> {
-        vec![]
+        vec![self.expires_at().into()]
     }
 }
 

@@ -187,6 +187,12 @@ async fn a_sign_in_link_works_once_and_for_ten_minutes() {
     app.advance(kassa_core::dashboard::LINK_SECONDS);
     let r = app.send(browser().get(app.url(&format!("/dashboard/login/link?token={late}")))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // The sweep deletes what no longer signs in.
+    let late_id = kassa_core::dashboard::DashboardSession::id_of(&late);
+    let kind = kassa_core::store::Kind::DashboardSession;
+    assert!(ctx.store.get_by_id(kind, &late_id).await.unwrap().is_some());
+    app.sweep().await;
+    assert!(ctx.store.get_by_id(kind, &late_id).await.unwrap().is_none(), "an old link is swept");
     app.shutdown().await;
 }
 

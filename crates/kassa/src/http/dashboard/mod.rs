@@ -180,6 +180,16 @@ pub async fn sign_in_link(store: &dyn Store, account: &str, now: Timestamp) -> R
     Ok(token)
 }
 
+/// Delete the sessions and links that no longer sign in (the background sweep).
+pub async fn purge(ctx: &Ctx) -> Result<u64, StoreError> {
+    use kassa_core::store::{Cmp, Column, Filter};
+    let now = ctx.now();
+    store::transact(ctx.store.as_ref(), move |tx| {
+        tx.delete_where(Kind::DashboardSession, &[Filter::Cmp(Column::ExpiresAt, Cmp::Lte, now)])
+    })
+    .await
+}
+
 /// The signed-in account of a dashboard request.
 pub struct Signed {
     pub acct: Acct,
