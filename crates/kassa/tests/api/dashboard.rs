@@ -13,20 +13,25 @@ fn browser() -> reqwest::Client {
     kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-/// A signed-in browser: its cookie and the CSRF token its forms carry.
+/// A signed-in browser: its session cookie.
 struct Browser {
     cookie: String,
 }
 
+/// The sign-in form posted with `key`, from `origin` if given.
+async fn post_login(app: &TestApp, key: &str, origin: Option<&str>) -> Resp {
+    let mut req = browser()
+        .post(app.url("/dashboard/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&[("key", key)]));
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    app.send(req).await
+}
+
 async fn sign_in_as(app: &TestApp, key: &str) -> Browser {
-    let r = app
-        .send(
-            browser()
-                .post(app.url("/dashboard/login"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(encode(&[("key", key)])),
-        )
-        .await;
+    let r = post_login(app, key, None).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(r.header("location"), Some("/dashboard"));
     let set = r.header("set-cookie").expect("a session cookie").to_owned();
@@ -86,28 +91,14 @@ async fn signing_in_sets_a_strict_cookie_and_wrong_keys_are_refused_alike() {
 
     let mut messages = Vec::new();
     for wrong in ["sk_test_nope", "pk_test_1", "", &format!("{}x", app.key)] {
-        let r = app
-            .send(
-                browser()
-                    .post(app.url("/dashboard/login"))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(encode(&[("key", wrong)])),
-            )
-            .await;
+        let r = post_login(&app, wrong, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{wrong}: {}", r.text);
         assert!(r.header("set-cookie").is_none());
         messages.push(testid_text(&r.text, "dashboard-login-error"));
     }
     assert!(messages.windows(2).all(|w| w[0] == w[1]), "one message for every wrong key: {messages:?}");
 
-    let r = app
-        .send(
-            browser()
-                .post(app.url("/dashboard/login"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(encode(&[("key", &app.key)])),
-        )
-        .await;
+    let r = post_login(&app, &app.key, None).await;
     let cookie = r.header("set-cookie").unwrap().to_owned();
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/dashboard", "Max-Age=43200"] {
         assert!(cookie.contains(flag), "{flag} in {cookie}");
@@ -149,17 +140,10 @@ async fn signing_in_sets_a_strict_cookie_and_wrong_keys_are_refused_alike() {
 #[tokio::test]
 async fn repeated_failures_from_one_address_are_held_back() {
     let app = TestApp::spawn().await;
-    let attempt = |key: String| {
-        let req = browser()
-            .post(app.url("/dashboard/login"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(encode(&[("key", &key)]));
-        app.send(req)
-    };
     for _ in 0..kassa::http::dashboard::LOGIN_FAILURES {
-        assert_eq!(attempt("sk_test_wrong".to_owned()).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(post_login(&app, "sk_test_wrong", None).await.status, StatusCode::UNAUTHORIZED);
     }
-    let held = attempt(app.key.clone()).await;
+    let held = post_login(&app, &app.key, None).await;
     assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "even the right key waits: {}", held.text);
     assert!(held.header("retry-after").is_some());
     app.advance(kassa::http::dashboard::LOGIN_WINDOW);
@@ -265,15 +249,7 @@ async fn forms_refuse_other_sites_and_missing_tokens_and_act_through_the_api() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
     let r = b.post(&app, &expire, &[("csrf", "forged")], Some(&app.base)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a wrong token");
-    let login = app
-        .send(
-            browser()
-                .post(app.url("/dashboard/login"))
-                .header("origin", "https://evil.test")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(encode(&[("key", &app.key)])),
-        )
-        .await;
+    let login = post_login(&app, &app.key, Some("https://evil.test")).await;
     assert_eq!(login.status, StatusCode::FORBIDDEN, "nor a sign-in from elsewhere");
     assert_eq!(app.get(&format!("/checkout/session/{id}")).await.body["status"], "open");
 
@@ -462,5 +438,25 @@ async fn actions_fund_a_balance_make_coupons_and_codes_and_cancel_a_subscription
     assert_eq!(app.get(&format!("/subscriptions/{sub}")).await.body["status"], "canceled");
     let events = app.get("/events?type=customer.subscription.deleted").await;
     assert_eq!(events.body["data"][0]["data"]["object"]["id"], sub.as_str());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_after_twelve_idle_hours_and_use_keeps_it_alive() {
+    let app = TestApp::spawn().await;
+    let idle = kassa_core::dashboard::IDLE_SECONDS;
+    let b = sign_in_as(&app, &app.key).await;
+    app.advance(idle - 100);
+    assert_eq!(b.get(&app, "/dashboard/sessions").await.status, StatusCode::OK, "used before it expires");
+    app.advance(200);
+    assert_eq!(
+        b.get(&app, "/dashboard/sessions").await.status,
+        StatusCode::OK,
+        "the use moved the expiry on"
+    );
+    app.advance(idle);
+    let r = b.get(&app, "/dashboard/sessions").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "twelve idle hours");
+    assert_eq!(r.header("location"), Some("/dashboard/login"));
     app.shutdown().await;
 }
