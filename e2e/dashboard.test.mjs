@@ -2,7 +2,7 @@
 // the API by its id and opening its payment, a failing webhook attempt resent to a receiver that
 // now answers 200, a test clock advanced by a month showing the renewal invoice, the request log
 // showing a request just made with its idempotency key, and a screenshot of every section (at
-// 1440 px, and the home page at 375 px) in artifacts/dashboard/.
+// 1440 px, and the home page at 375 px) in artifacts/dashboard/, and the dashboard without JavaScript.
 
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
@@ -211,4 +211,23 @@ h.test("every section, at 1440 px and the home page at 375 px, keyboard first", 
   await shot(small, "home-375");
   const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scrolling at 375 px (${overflow} px)`);
+});
+
+h.test("without JavaScript: sign in, expire a session from its page, times in UTC", async () => {
+  const price = await h.kassa.price({ unit_amount: 700 });
+  const session = await h.kassa.createSession({
+    line_items: [{ price: price.id, quantity: 1 }],
+    success_url: `${h.merchant.url}/success`,
+  });
+  const page = await signedIn({ javaScriptEnabled: false });
+  await page.goto(`${h.kassa.baseUrl}/dashboard/sessions/${session.id}`);
+  assert.match(await page.locator("time[data-ts]").first().innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+  assert.equal(await byTestId(page, "action-open-page").getAttribute("href"), session.url);
+  await byTestId(page, "action-expire").focus();
+  await h.formPost(page, "/expire", () => page.keyboard.press("Enter"));
+  assert.equal(JSON.parse(await byTestId(page, "object-json").innerText()).status, "expired");
+  assert.equal(await byTestId(page, "action-expire").count(), 0);
+  assert.equal((await h.kassa.getSession(session.id)).status, "expired");
+  await h.formPost(page, "/dashboard/logout", () => byTestId(page, "dashboard-logout").click());
+  assert.equal(new URL(page.url()).pathname, "/dashboard/login");
 });

@@ -460,3 +460,53 @@ async fn a_session_ends_after_twelve_idle_hours_and_use_keeps_it_alive() {
     assert_eq!(r.header("location"), Some("/dashboard/login"));
     app.shutdown().await;
 }
+
+/// Every form of the dashboard, posted from another site with a valid cookie and token: 403, and
+/// nothing made.
+#[tokio::test]
+async fn every_form_refuses_a_foreign_origin() {
+    let app = TestApp::spawn().await;
+    let b = sign_in_as(&app, &app.key).await;
+    let csrf = b.csrf(&app, "/dashboard").await;
+    let price = app.price(500, "usd").await;
+    let session = app.simple_session(&price, 1).await["id"].as_str().unwrap().to_owned();
+    let customer =
+        app.post("/customers", &[("email", "x@example.test")]).await.ok()["id"].as_str().unwrap().to_owned();
+    let event = app.get("/events?limit=1").await.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let before = app.get("/events?limit=100").await.body["data"].as_array().unwrap().len();
+    for path in [
+        "/dashboard/logout".to_owned(),
+        "/dashboard/products".to_owned(),
+        "/dashboard/coupons".to_owned(),
+        "/dashboard/webhooks".to_owned(),
+        format!("/dashboard/sessions/{session}/expire"),
+        "/dashboard/subscriptions/sub_x/cancel".to_owned(),
+        format!("/dashboard/customers/{customer}/fund"),
+        format!("/dashboard/events/{event}/resend"),
+        "/dashboard/test-clocks/clock_x/advance".to_owned(),
+        "/dashboard/coupons/c_x/promotion_codes".to_owned(),
+    ] {
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("name", "Evil"),
+            ("unit_amount", "1"),
+            ("currency", "usd"),
+            ("percent_off", "50"),
+            ("duration", "once"),
+            ("url", "https://evil.test/hook"),
+            ("amount", "100"),
+            ("frozen_time", "2000000000"),
+            ("code", "EVIL"),
+        ];
+        let r = b.post(&app, &path, &form, Some("https://evil.test")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.text);
+    }
+    assert_eq!(
+        app.get("/events?limit=100").await.body["data"].as_array().unwrap().len(),
+        before,
+        "nothing happened"
+    );
+    assert_eq!(app.get(&format!("/checkout/session/{session}")).await.body["status"], "open");
+    assert_eq!(b.get(&app, "/dashboard").await.status, StatusCode::OK, "still signed in");
+    app.shutdown().await;
+}
