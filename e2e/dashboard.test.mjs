@@ -1,8 +1,8 @@
 // The dashboard (issue 18) in Chromium: signing in with the key, finding a session created through
 // the API by its id and opening its payment, a failing webhook attempt resent to a receiver that
 // now answers 200, a test clock advanced by a month showing the renewal invoice, the request log
-// showing a request just made with its idempotency key, and a screenshot of every section (at
-// 1440 px, and the home page at 375 px) in artifacts/dashboard/, and the dashboard without JavaScript.
+// showing a request just made with its idempotency key, a screenshot of every section (at 1440
+// px, and the home page at 375 px) in artifacts/dashboard/, and the dashboard without JavaScript.
 
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
