@@ -682,7 +682,6 @@ struct ListQuery {
 }
 
 async fn list(
-    State(_ctx): State<AppState>,
     Extension(api): Extension<Internal>,
     signed: Signed,
     Path(slug): Path<String>,
