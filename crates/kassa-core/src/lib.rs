@@ -31,6 +31,7 @@ pub mod billing;
 pub mod catalog;
 pub mod completion;
 pub mod country;
+pub mod dashboard;
 pub mod discount;
 pub mod error;
 pub mod ids;

@@ -80,6 +80,8 @@ pub enum Kind {
     TaxRate,
     ShippingRate,
     SetupIntent,
+    /// A signed-in dashboard session, or an unused one-time sign-in link (`kassa dashboard`).
+    DashboardSession,
 }
 
 impl Kind {
@@ -102,6 +104,7 @@ impl Kind {
         Kind::TaxRate,
         Kind::ShippingRate,
         Kind::SetupIntent,
+        Kind::DashboardSession,
     ];
 
     pub fn table(self) -> &'static str {
@@ -124,6 +127,7 @@ impl Kind {
             Self::TaxRate => "tax_rates",
             Self::ShippingRate => "shipping_rates",
             Self::SetupIntent => "setup_intents",
+            Self::DashboardSession => "dashboard_sessions",
         }
     }
 
@@ -148,6 +152,7 @@ impl Kind {
             Self::TaxRate => "tax_rate",
             Self::ShippingRate => "shipping_rate",
             Self::SetupIntent => "setup_intent",
+            Self::DashboardSession => "dashboard_session",
         }
     }
 
@@ -180,6 +185,7 @@ impl Kind {
             Self::TaxRate => &[Column::Active, Column::Inclusive],
             Self::ShippingRate => &[Column::Active, Column::Currency],
             Self::SetupIntent => &[Column::Customer, Column::Status],
+            Self::DashboardSession => &[Column::ExpiresAt],
         }
     }
 }
@@ -817,6 +823,19 @@ impl Record for crate::shipping::ShippingRate {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.active.into(), self.currency.as_str().into()]
+    }
+}
+
+impl Record for crate::dashboard::DashboardSession {
+    const KIND: Kind = Kind::DashboardSession;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.expires_at().into()]
     }
 }
 

@@ -35,6 +35,20 @@ pub enum Command {
     /// Make an event happen for real through the API and the hosted page (like `stripe
     /// trigger`), then print the objects made and the event's id.
     Trigger(TriggerArgs),
+    /// Print a one-time link that signs in to the dashboard, good for 10 minutes.
+    Dashboard(DashboardArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// The account to sign in to (default: the default account).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The server's public URL, which the link starts with.
+    #[arg(long, env = "KASSA_PUBLIC_URL", default_value = "http://127.0.0.1:4242")]
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -129,6 +143,10 @@ pub struct ServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    /// Hours the dashboard's request log keeps each API request (in memory, per node; at most
+    /// 5,000 requests per account). 0 keeps none.
+    #[arg(long, env = "KASSA_REQUEST_LOG_RETENTION", default_value_t = 168)]
+    pub request_log_retention: u64,
 }
 
 /// Prometheus metrics (`GET /metrics`, issue 14 §4). Off unless one of these is given.

@@ -36,6 +36,8 @@ pub struct Settings {
     pub code_attempts: CodeAttemptLimits,
     /// Where `GET /metrics` is served, if anywhere.
     pub metrics: MetricsSettings,
+    /// How long the dashboard's request log keeps a request (`--request-log-retention`).
+    pub request_log_retention: Duration,
 }
 
 /// Where `GET /metrics` is served (`crate::metrics`). Both off by default.
@@ -143,6 +145,7 @@ impl Settings {
                 per_address: args.promo_code_attempts_per_address,
             },
             metrics: MetricsSettings { on_api: args.metrics.metrics, listen: args.metrics.metrics_listen },
+            request_log_retention: Duration::from_secs(args.request_log_retention.saturating_mul(3600)),
         })
     }
 }

@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
         Command::Accounts(AccountsCommand::Keys(command)) => kassa::keys::run(command).await,
         Command::Listen(args) => kassa::listen::run(args, startup::shutdown_signal()).await,
         Command::Trigger(args) => kassa::trigger::run(args).await,
+        Command::Dashboard(args) => dashboard_link(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,5 +101,22 @@ async fn create_account(name: &str, database_url: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("creating the account: {e}"))?;
     eprintln!("kassa: created account {} ({}); its secret key:", account.id, account.name);
     println!("{}", key.expose());
+    Ok(())
+}
+
+/// `kassa dashboard`: a one-time sign-in link for the account, good for 10 minutes.
+async fn dashboard_link(args: kassa::cli::DashboardArgs) -> anyhow::Result<()> {
+    let url = &args.database.database_url;
+    let store = kassa_store::open_store(url)
+        .map_err(|e| anyhow::anyhow!("opening the database at {}: {e}", kassa_store::redacted_url(url)))?;
+    let account = accounts::account_or_default(store.as_ref(), args.account.as_deref()).await?;
+    let token = kassa::http::dashboard::sign_in_link(store.as_ref(), &account.id, SystemClock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("making the sign-in link: {e}"))?;
+    eprintln!(
+        "kassa: a one-time sign-in link to the dashboard of {} ({}), good for 10 minutes:",
+        account.id, account.name
+    );
+    println!("{}/dashboard/login/link?token={token}", args.public_url.trim_end_matches('/'));
     Ok(())
 }

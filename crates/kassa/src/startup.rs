@@ -65,6 +65,9 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     ctx.fingerprint_key = fingerprint_key;
     ctx.code_attempts = crate::limits::CodeAttempts::new(settings.code_attempts, ctx.clock.clone());
     ctx.metrics_on_api = settings.metrics.on_api;
+    ctx.request_log = crate::http::dashboard::log::RequestLog::new(
+        i64::try_from(settings.request_log_retention.as_secs()).unwrap_or(i64::MAX),
+    );
     let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 

@@ -45,6 +45,10 @@ pub struct Ctx {
     pub billing_chunk: crate::service::billing::Chunk,
     /// The promotion code attempts the hosted page allows this node's clients.
     pub code_attempts: crate::limits::CodeAttempts,
+    /// Failed dashboard sign-ins per address (`crate::http::dashboard`).
+    pub login_limiter: crate::http::dashboard::LoginLimiter,
+    /// The API requests of each account, for the dashboard (`--request-log-retention`).
+    pub request_log: crate::http::dashboard::log::RequestLog,
     /// Serve `GET /metrics` on the main listener (`--metrics`; `crate::http::metrics`).
     pub metrics_on_api: bool,
 }
@@ -65,6 +69,10 @@ impl Ctx {
             billing_chunk: crate::service::billing::Chunk::default(),
             code_attempts: crate::limits::CodeAttempts::new(Default::default(), clock.clone()),
             metrics_on_api: false,
+            login_limiter: Default::default(),
+            request_log: crate::http::dashboard::log::RequestLog::new(
+                crate::http::dashboard::log::DEFAULT_RETENTION,
+            ),
             store,
             processor: Arc::new(TestNetwork),
             fingerprint_key: FingerprintKey::generate(),

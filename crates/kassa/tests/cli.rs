@@ -331,6 +331,35 @@ async fn accounts_create_honours_kassa_database_url() {
     assert!(kassa.terminate().success());
 }
 
+/// `kassa dashboard` prints a link that signs in once, beside a running server on the same database.
+#[tokio::test]
+async fn dashboard_prints_a_one_time_sign_in_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("dash.db").display());
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &["--database-url", &db], &[]);
+    let public = format!("http://{addr}");
+    let out = command(dir.path(), &["dashboard", "--database-url", &db, "--public-url", &public], &[])
+        .output()
+        .expect("kassa dashboard runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(link.starts_with(&format!("{public}/dashboard/login/link?token=")), "{link}");
+    let browser = kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let first = browser.get(&link).send().await.unwrap();
+    assert_eq!(first.status(), 303);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let home = browser.get(format!("{public}/dashboard")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert_eq!(browser.get(&link).send().await.unwrap().status(), 401, "used once");
+    // An account that does not exist is refused.
+    let out = command(dir.path(), &["dashboard", "--database-url", &db, "--account", "acct_nope"], &[])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(kassa.terminate().success());
+}
+
 /// Read from `stream` until `\r\n\r\n`; returns what was read.
 fn read_head(stream: &mut TcpStream) -> String {
     let mut buf = Vec::new();

@@ -438,7 +438,10 @@ impl Session {
         let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), r, &mut inline, now)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
         let currency = if mode == Mode::Setup {
-            setup::currency(p.currency.as_deref())?
+            setup::currency(
+                p.currency.as_deref(),
+                p.payment_method_types.as_ref().is_some_and(|m| !m.is_empty()),
+            )?
         } else {
             currency::session_currency(p.currency.as_deref(), &line_items)?
         };

@@ -34,10 +34,16 @@ pub(super) fn shape(p: &SessionCreate) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Setup mode's currency: required, as there is no price to take it from.
-pub(super) fn currency(given: Option<&str>) -> Result<Currency, Invalid> {
-    let code = given.ok_or_else(|| Invalid::missing("currency"))?;
-    catalog::currency("currency", code)
+/// Setup mode's currency: there is no price to take it from, so it is required — unless
+/// `payment_method_types` names the methods, as on Stripe ("required in setup mode when
+/// `payment_method_types` is not set"). Without one, kassa's session reads `usd` where Stripe's
+/// reads null: nothing is charged in it.
+pub(super) fn currency(given: Option<&str>, methods_given: bool) -> Result<Currency, Invalid> {
+    match given {
+        Some(code) => catalog::currency("currency", code),
+        None if methods_given => catalog::currency("currency", "usd"),
+        None => Err(Invalid::missing("currency")),
+    }
 }
 
 /// What setup mode refuses besides line items: payment methods other than cards, discounts.

@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "setup_intents", include_str!("../../migrations/postgres/007_setup_intents.sql")),
     (8, "shipping_rates", include_str!("../../migrations/postgres/008_shipping_rates.sql")),
     (9, "tax_rates", include_str!("../../migrations/postgres/009_tax_rates.sql")),
+    (10, "dashboard", include_str!("../../migrations/postgres/010_dashboard.sql")),
 ];
 
 /// The advisory lock that serializes migrations ("kassa_mg"). Advisory locks are per database.
@@ -226,6 +227,7 @@ mod tests {
             include_str!("../../migrations/sqlite/007_setup_intents.sql"),
             include_str!("../../migrations/sqlite/008_shipping_rates.sql"),
             include_str!("../../migrations/sqlite/009_tax_rates.sql"),
+            include_str!("../../migrations/sqlite/010_dashboard.sql"),
         ]
         .iter()
         .flat_map(|sql| sql.lines())

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::BodyError;
+use super::dashboard::log::Captured;
 use super::error::ApiError;
 use super::extract::Decoded;
 use crate::form;
@@ -67,6 +68,7 @@ pub async fn request_context(req: Request, next: Next) -> Response {
 }
 
 pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
     // Stripe names the key in its answer; the SDKs show it as the response's idempotency key.
     let key = match *req.method() {
         Method::POST | Method::DELETE => {
@@ -74,17 +76,44 @@ pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Respo
         }
         _ => None,
     };
-    let mut resp = match api_inner(ctx, req, next).await {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let mut logged = None;
+    let mut resp = match api_inner(ctx.clone(), req, next, &mut logged).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
-    if let Some(key) = key {
-        resp.headers_mut().insert("Idempotency-Key", key);
+    if let Some(key) = &key {
+        resp.headers_mut().insert("Idempotency-Key", key.clone());
+    }
+    // The request log (`dashboard::log`): an authenticated request, handed to its writer.
+    if let Some((account, params)) = logged {
+        let (parts, body) = resp.into_parts();
+        let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+        ctx.request_log.record(Captured {
+            account,
+            at: ctx.now(),
+            method,
+            path,
+            status: parts.status.as_u16(),
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            request_id,
+            idempotency_key: key.and_then(|k| k.to_str().ok().map(str::to_owned)),
+            params,
+            response: body.clone(),
+        });
+        resp = Response::from_parts(parts, Body::from(body));
     }
     resp
 }
 
-async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
+async fn api_inner(
+    ctx: AppState,
+    req: Request,
+    next: Next,
+    logged: &mut Option<(String, Value)>,
+) -> Result<Response, ApiError> {
     let key = presented_key(req.headers())?;
     let acct = match accounts::authenticate(&ctx, &key).await? {
         accounts::Auth::Account(acct) => acct,
@@ -101,8 +130,11 @@ async fn api_inner(ctx: AppState, req: Request, next: Next) -> Result<Response, 
         BodyError::TimedOut => ApiError::BodyTimedOut,
         BodyError::Unreadable => ApiError::Invalid(Invalid::general("The request body could not be read.")),
     })?;
-    let params = decode_params(&parts.method, &parts.headers, parts.uri.query(), &bytes)?;
+    let params = decode_params(&parts.method, &parts.headers, parts.uri.query(), &bytes);
     drop(bytes);
+    // Logged from here on, refused parameters included.
+    *logged = Some((acct.id.clone(), params.as_ref().map_or(Value::Null, Value::clone)));
+    let params = params?;
 
     let idempotency_key = match parts.method {
         Method::POST | Method::DELETE => parts

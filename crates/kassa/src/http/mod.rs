@@ -9,6 +9,7 @@
 //! OpenAPI document served at `GET /openapi.json` and rendered at `GET /docs` ([`openapi`]).
 
 pub mod api;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -300,6 +301,16 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| pages::panicked()))
         .route("/static/pay.css", get(pages::stylesheet))
         .route("/static/pay.js", get(pages::script));
+    // The dashboard reads and acts through the API's own handlers, in-process (`dashboard`).
+    let internal = dashboard::Internal(
+        Router::new().nest("/v1", api_routes(V1_SESSIONS).into_parts().0).with_state(state.clone()),
+    );
+    let dashboard = dashboard::routes()
+        .route_layer(from_fn_with_state(state.clone(), pages::same_origin))
+        .layer(axum::Extension(internal))
+        .layer(CatchPanicLayer::custom(|_| pages::panicked()))
+        .route("/static/dashboard.css", get(dashboard::stylesheet))
+        .route("/static/dashboard.js", get(dashboard::script));
     let mut root = Router::new()
         .route("/health", get(health))
         .route(openapi::DOCUMENT_PATH, get(openapi::document_json))
@@ -309,6 +320,7 @@ pub fn router(state: AppState) -> Router {
         root = root.route("/metrics", get(metrics::for_operator));
     }
     root.merge(pages)
+        .merge(dashboard)
         .merge(api)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -352,6 +364,9 @@ async fn unknown_route(method: Method, uri: OriginalUri) -> Response {
     if pages::is_page_path(uri.path()) {
         return pages::not_found();
     }
+    if dashboard::is_dashboard_path(uri.path()) {
+        return dashboard::not_found();
+    }
     ApiError::UnknownRoute { method: method.to_string(), path: uri.path().chars().take(200).collect() }
         .into_response()
 }
@@ -360,7 +375,7 @@ async fn unknown_route(method: Method, uri: OriginalUri) -> Response {
 /// native API; under `/v1` Stripe's 404 for an unrecognized URL, which the SDKs raise as their
 /// invalid-request error.
 async fn method_not_allowed(method: Method, uri: OriginalUri) -> Response {
-    if pages::is_page_path(uri.path()) {
+    if pages::is_page_path(uri.path()) || dashboard::is_dashboard_path(uri.path()) {
         return pages::method_not_allowed(&method);
     }
     let path: String = uri.path().chars().take(200).collect();

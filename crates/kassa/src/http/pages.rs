@@ -518,7 +518,7 @@ where
 
 /// The pairs of a page form. A body too large or that cannot be decoded is answered here, with
 /// an error page.
-async fn read_form(req: Request) -> Result<(HeaderMap, Vec<(String, String)>), Response> {
+pub(crate) async fn read_form(req: Request) -> Result<(HeaderMap, Vec<(String, String)>), Response> {
     let (parts, body) = req.into_parts();
     let mime = parts.headers.get(header::CONTENT_TYPE).map(|v| {
         let v = v.to_str().unwrap_or("");
@@ -559,7 +559,7 @@ fn bad_form(e: &FormError) -> Response {
 }
 
 /// The last value sent for `name`, or "".
-fn field(pairs: &[(String, String)], name: &str) -> String {
+pub(crate) fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
@@ -933,7 +933,7 @@ pub async fn script() -> Response {
     asset("text/javascript; charset=utf-8", include_str!("../../static/pay.js"))
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));

@@ -1,7 +1,8 @@
 //! Background work inside `kassa serve`: the sweep that writes down expired sessions and purges
-//! idempotency keys past their 24 hours, the billing scheduler ([`bill_once`]), and the webhook
-//! delivery worker ([`deliver`]). Each pass is a function the tests can call directly
-//! ([`sweep_once`], [`bill_once`], [`deliver::deliver_once`]) instead of waiting for a timer.
+//! idempotency keys past their 24 hours and dashboard sign-ins past their expiry, the billing
+//! scheduler ([`bill_once`]), and the webhook delivery worker ([`deliver`]). Each pass is a
+//! function the tests can call directly ([`sweep_once`], [`bill_once`], [`deliver::deliver_once`])
+//! instead of waiting for a timer.
 
 pub mod deliver;
 
@@ -51,6 +52,7 @@ const SWEEP_BATCH: u32 = 500;
 pub async fn sweep_once(ctx: &AppState) -> crate::service::Result<u64> {
     let expired = sessions::sweep_expired(ctx, SWEEP_BATCH).await?;
     idempotency::purge(ctx).await?;
+    crate::http::dashboard::purge(ctx).await?;
     Ok(expired)
 }
 

@@ -143,6 +143,7 @@ impl TestApp {
             },
             code_attempts: Default::default(),
             metrics: Default::default(),
+            request_log_retention: Duration::from_secs(7 * 24 * 3600),
         };
         let mut settings = settings;
         tweak(&mut settings);

@@ -26,6 +26,7 @@ mod idempotency;
 mod stripe_wire;
 mod tax_rates;
 
+mod dashboard;
 mod page_guards;
 mod pages;
 

@@ -59,7 +59,11 @@ pub fn template_of(path: &str) -> Option<&'static str> {
 /// Check one response against the document; panics (failing the test) with what differs.
 pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, text: &str) {
     let is_json = content_type.is_some_and(|ct| ct.starts_with("application/json"));
-    let api_path = !(path.starts_with("/pay/") || path == "/pay" || path.starts_with("/static/"));
+    let api_path = !(path.starts_with("/pay/")
+        || path == "/pay"
+        || path.starts_with("/static/")
+        || path == "/dashboard"
+        || path.starts_with("/dashboard/"));
     if method == "HEAD" || method == "OPTIONS" || !api_path {
         return;
     }

@@ -718,6 +718,10 @@ async fn setup_mode_refusals() {
     )
     .await;
     rejects(&app, json!({"mode": "setup", "success_url": OK_URL}), "currency", "parameter_missing").await;
+    // As on Stripe, naming the payment methods makes `currency` optional (Lago sends no currency).
+    let no_currency =
+        app.session(json!({"mode": "setup", "payment_method_types": ["card"], "success_url": OK_URL})).await;
+    assert_eq!((&no_currency["mode"], &no_currency["currency"]), (&json!("setup"), &json!("usd")));
     rejects(
         &app,
         setup(json!({"payment_method_types": ["card", "paypal"]})),

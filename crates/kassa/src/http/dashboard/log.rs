@@ -1,0 +1,239 @@
+//! The request log (`/dashboard/logs`): every API request of an account, kept for
+//! `--request-log-retention` (default 7 days) and at most [`PER_ACCOUNT`] entries per account.
+//!
+//! **Off the hot path.** The API middleware hands a [`Captured`] request (the decoded parameters
+//! and the response body's bytes, both already in memory) to [`RequestLog::record`], which only
+//! `try_send`s it on a bounded channel; when the channel is full the entry is dropped and counted
+//! ([`RequestLog::dropped`]), never waited for. A background task takes entries in batches, scrubs
+//! them (below) and appends them under one lock.
+//!
+//! **Kept in memory, per node**, not in the store: the log is a debugging aid for the person at the
+//! dashboard, entries are written far more often than read, and a table written on every request
+//! would cost the database the write it exists to observe. A restart empties it; on several
+//! nodes each shows the requests it served.
+//!
+//! **No secrets.** Headers are never kept (the API key travels in `Authorization`); parameters
+//! and response bodies are scrubbed of anything named like a secret or card data ([`scrub`]):
+//! webhook secrets, card numbers, CVCs.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use kassa_core::time::Timestamp;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// How long entries are kept unless told (`--request-log-retention`): 7 days.
+pub const DEFAULT_RETENTION: Timestamp = 7 * kassa_core::time::DAY;
+
+/// The most entries kept per account (the oldest go first).
+pub const PER_ACCOUNT: usize = 5_000;
+/// Entries waiting for the writer; beyond this they are dropped.
+const CHANNEL: usize = 4_096;
+/// How many entries the writer takes at once.
+const BATCH: usize = 256;
+/// The longest response body kept, in bytes.
+const BODY_MAX: usize = 32 * 1024;
+
+/// What the middleware hands over: cheap to make (moves and reference-counted clones).
+pub struct Captured {
+    pub account: String,
+    pub at: Timestamp,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub request_id: String,
+    pub idempotency_key: Option<String>,
+    pub params: Value,
+    pub response: Bytes,
+}
+
+/// One logged request, scrubbed.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub at: Timestamp,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub request_id: String,
+    pub idempotency_key: Option<String>,
+    /// The parameters, as pretty JSON.
+    pub params: String,
+    /// The response body, pretty when JSON, at most [`BODY_MAX`] bytes.
+    pub response: String,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_account: HashMap<String, VecDeque<Arc<Entry>>>,
+}
+
+pub struct RequestLog {
+    tx: Option<mpsc::Sender<Captured>>,
+    entries: Arc<Mutex<Entries>>,
+    dropped: AtomicU64,
+    retention: Timestamp,
+}
+
+impl RequestLog {
+    /// A log keeping `retention` seconds; its writer runs on the current Tokio runtime (without
+    /// one, or with a retention of 0, nothing is logged).
+    pub fn new(retention: Timestamp) -> Self {
+        let entries = Arc::new(Mutex::new(Entries::default()));
+        let runtime = tokio::runtime::Handle::try_current().ok().filter(|_| retention > 0);
+        let tx = runtime.map(|rt| {
+            let (tx, rx) = mpsc::channel(CHANNEL);
+            rt.spawn(write(rx, entries.clone(), retention));
+            tx
+        });
+        Self { tx, entries, dropped: AtomicU64::new(0), retention }
+    }
+
+    /// Hand a request to the writer, or drop it (counted) when the writer is behind.
+    pub fn record(&self, c: Captured) {
+        let Some(tx) = &self.tx else { return };
+        if tx.try_send(c).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Entries dropped because the writer was behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The account's entries at `now`, newest first, that `keep` accepts, at most `limit`.
+    pub fn entries(
+        &self,
+        account: &str,
+        now: Timestamp,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool,
+    ) -> Vec<Arc<Entry>> {
+        let Ok(all) = self.entries.lock() else { return Vec::new() };
+        let Some(list) = all.by_account.get(account) else { return Vec::new() };
+        list.iter()
+            .rev()
+            .filter(|e| now - e.at < self.retention)
+            .filter(|e| keep(e))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+async fn write(mut rx: mpsc::Receiver<Captured>, entries: Arc<Mutex<Entries>>, retention: Timestamp) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let scrubbed: Vec<(String, Entry)> = batch.drain(..).map(entry).collect();
+        let Ok(mut all) = entries.lock() else { return };
+        for (account, e) in scrubbed {
+            let list = all.by_account.entry(account).or_default();
+            let newest = e.at;
+            list.push_back(Arc::new(e));
+            while list.len() > PER_ACCOUNT || list.front().is_some_and(|f| newest - f.at >= retention) {
+                list.pop_front();
+            }
+        }
+    }
+}
+
+fn entry(c: Captured) -> (String, Entry) {
+    let mut params = c.params;
+    scrub(&mut params);
+    let response = match serde_json::from_slice::<Value>(&c.response) {
+        Ok(mut v) => {
+            scrub(&mut v);
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        }
+        Err(_) => String::from_utf8_lossy(&c.response).into_owned(),
+    };
+    let response = if response.len() > BODY_MAX {
+        let mut cut = BODY_MAX;
+        while !response.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}…", &response[..cut])
+    } else {
+        response
+    };
+    let e = Entry {
+        at: c.at,
+        method: c.method,
+        path: c.path,
+        status: c.status,
+        duration_ms: c.duration_ms,
+        request_id: c.request_id,
+        idempotency_key: c.idempotency_key,
+        params: serde_json::to_string_pretty(&params).unwrap_or_default(),
+        response,
+    };
+    (c.account, e)
+}
+
+/// Whether a field's name says it holds a secret or card data.
+fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("secret")
+        || n.contains("password")
+        || n.contains("cvc")
+        || n.contains("cvv")
+        || n == "number"
+        || n.contains("card_number")
+        || n == "api_key"
+        || n == "key"
+}
+
+/// Replace the values of secret-named fields, and any string that looks like a key or a card
+/// number, with `[redacted]`.
+pub fn scrub(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                if secret_name(k) && !val.is_null() {
+                    *val = Value::String("[redacted]".to_owned());
+                } else {
+                    scrub(val);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(scrub),
+        Value::String(s) if looks_secret(s) => *s = "[redacted]".to_owned(),
+        _ => {}
+    }
+}
+
+/// A key (`sk_…`, `whsec_…`) or a run of 13–19 digits (a card number, spaces allowed).
+fn looks_secret(s: &str) -> bool {
+    if s.starts_with("sk_") || s.starts_with("rk_") || s.starts_with("whsec_") {
+        return true;
+    }
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    (13..=19).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_and_card_numbers_are_scrubbed() {
+        let mut v = json!({
+            "secret": "whsec_abc", "url": "https://x.test", "card": {"number": "4242424242424242", "cvc": "123"},
+            "metadata": {"note": "4000 0027 6000 3184", "k": "sk_test_x"}, "amount": 1000, "created": 1700000000
+        });
+        scrub(&mut v);
+        let text = v.to_string();
+        for s in ["whsec_abc", "4242424242424242", "123\"", "3184", "sk_test_x"] {
+            assert!(!text.contains(s), "{s} in {text}");
+        }
+        assert_eq!(v["url"], "https://x.test");
+        assert_eq!(v["amount"], 1000);
+        assert_eq!(v["created"], 1700000000);
+    }
+}
