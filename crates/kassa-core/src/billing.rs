@@ -429,6 +429,10 @@ pub struct Subscription {
     /// `trial_settings[end_behavior][missing_payment_method]`; `None` reads as `create_invoice`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_payment_method: Option<String>,
+    /// Prorations of changes made during the current period, which the next invoice collects
+    /// ([`crate::proration`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_invoice_items: Vec<InvoiceLine>,
 }
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
@@ -477,6 +481,7 @@ impl Subscription {
             description: None,
             billing_cycle_anchor_at: None,
             missing_payment_method: None,
+            pending_invoice_items: Vec::new(),
         }
     }
 
@@ -541,6 +546,9 @@ pub struct InvoiceLine {
     /// The subscription item it bills; `None` for a one-time line (an invoice item).
     #[serde(default)]
     pub subscription_item: Option<String>,
+    /// A proration of a mid-period change ([`crate::proration`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub proration: bool,
 }
 
 impl InvoiceLine {
@@ -562,6 +570,7 @@ impl InvoiceLine {
             period_start,
             period_end,
             subscription_item: None,
+            proration: false,
         }
     }
 }

@@ -162,6 +162,49 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
     Ok(Advanced { happened, invoice })
 }
 
+/// What the next invoice will be (`GET /invoices/upcoming`): the next period's, pending
+/// prorations included, as it would be made at the end of the current period. Nothing is changed.
+pub fn upcoming(sub: &Subscription) -> Result<Invoice, Overflow> {
+    let mut next = sub.clone();
+    let mut invoice = renew(&mut next, sub.current_period_end)?;
+    invoice.status = InvoiceStatus::Draft;
+    invoice.paid_at = None;
+    invoice.next_payment_attempt = None;
+    Ok(invoice)
+}
+
+/// `proration_behavior=always_invoice`: invoice the pending prorations at `at`, now. The invoice is
+/// paid at once when nothing is due, otherwise open and being collected from `at`.
+pub fn invoice_pending(sub: &mut Subscription, at: Timestamp) -> Result<Option<Invoice>, Overflow> {
+    if sub.pending_invoice_items.is_empty() {
+        return Ok(None);
+    }
+    let lines = std::mem::take(&mut sub.pending_invoice_items);
+    let end = sub.current_period_end;
+    let mut invoice = Invoice::new(
+        sub.customer.clone(),
+        sub.currency,
+        BillingReason::SubscriptionUpdate,
+        lines,
+        at,
+        end,
+        at,
+    )?;
+    invoice.subscription = Some(sub.id.clone());
+    sub.latest_invoice = Some(invoice.id.clone());
+    if invoice.amount_due == 0 {
+        invoice.status = InvoiceStatus::Paid;
+        invoice.paid_at = Some(at);
+    } else {
+        invoice.status = InvoiceStatus::Open;
+        invoice.next_payment_attempt = Some(at);
+        sub.collecting =
+            Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at: at });
+    }
+    sub.schedule();
+    Ok(Some(invoice))
+}
+
 /// Start the period beginning at `t` and make its invoice: paid at once when nothing is due,
 /// otherwise open and being collected from `t`.
 fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
@@ -193,8 +236,11 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
             line.discount_amount = share;
         }
     }
+    // The prorations of changes made during the period that just ended come after its lines.
+    lines.extend(sub.pending_invoice_items.iter().cloned());
     let mut invoice =
         Invoice::new(sub.customer.clone(), sub.currency, BillingReason::SubscriptionCycle, lines, t, end, t)?;
+    sub.pending_invoice_items.clear();
     invoice.subscription = Some(sub.id.clone());
     invoice.discount.clone_from(&discount);
     // A discount that will not apply again comes off: `once` after an invoice it discounted,
@@ -221,7 +267,7 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
     Ok(invoice)
 }
 
-fn describe(item: &crate::billing::SubscriptionItem) -> String {
+pub(crate) fn describe(item: &crate::billing::SubscriptionItem) -> String {
     format!(
         "{} × {}",
         item.quantity,

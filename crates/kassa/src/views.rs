@@ -726,14 +726,14 @@ pub fn invoice(i: &Invoice) -> Value {
                 "period": {"end": l.period_end, "start": l.period_start},
                 "plan": null,
                 "price": price(&l.price),
-                "proration": false,
+                "proration": l.proration,
                 "proration_details": {"credited_items": null},
                 "quantity": l.quantity,
                 "subscription": i.subscription,
                 "subscription_item": l.subscription_item,
                 "tax_amounts": [],
                 "tax_rates": [],
-                "type": if l.subscription_item.is_some() { "subscription" } else { "invoiceitem" },
+                "type": if l.subscription_item.is_some() && !l.proration { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
             })
         })

@@ -227,6 +227,18 @@ pub fn api_routes(sessions_path: &str) -> Table {
             Object("shipping_rate"),
         )
         .get("/invoices", payments::list_invoices, "List invoices", List("invoice"))
+        .get(
+            "/invoices/upcoming",
+            billing::preview_invoice,
+            "Retrieve an upcoming invoice",
+            Object("invoice"),
+        )
+        .post(
+            "/invoices/create_preview",
+            billing::preview_invoice,
+            "Create a preview invoice",
+            Object("invoice"),
+        )
         .get("/invoices/{id}", payments::get_invoice, "Retrieve an invoice", Object("invoice"))
         .get("/events", events::list_events, "List events", List("event"))
         .get("/events/{id}", events::get_event, "Retrieve an event", Object("event"))

@@ -33,14 +33,19 @@
 //! round, everything due at the earliest due time, until nothing is due by the clock's new time.
 //! So a year goes by in order, across all of the clock's customers, with no cap on how many.
 
-use kassa_core::billing::{Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription};
+use kassa_core::billing::{
+    Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription, SubscriptionItem,
+};
+use kassa_core::catalog::Price;
 use kassa_core::params::{
-    SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate, TestClockList,
+    InvoicePreview, SubscriptionCancel, SubscriptionItemParam, SubscriptionUpdate, TestClockAdvance,
+    TestClockCreate, TestClockList,
 };
 use kassa_core::payment::SavedBehaviour;
+use kassa_core::proration::{self, Behavior};
 use kassa_core::renewal::{self, ClockStatus, Due, Happened, TestClock};
 use kassa_core::store::{
-    Abort, Cmp, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value, view,
+    Abort, Cmp, Column, Filter, Kind, Record, Scope, StoreError, StoreExt, Tx, TxExt, Value, view,
 };
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
@@ -357,6 +362,46 @@ pub async fn update_subscription(
     update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
         let before = views::subscription(sub);
+        let behavior = match p.proration_behavior.as_deref() {
+            None => Behavior::default(),
+            Some(b) => Behavior::parse(b).ok_or_else(|| {
+                Invalid::param(
+                    "proration_behavior",
+                    "`proration_behavior` must be one of create_prorations, none or always_invoice.",
+                )
+            })?,
+        };
+        let prorate_at = match p.proration_date {
+            None => at,
+            Some(d) if (sub.current_period_start..=sub.current_period_end).contains(&d.0) => d.0,
+            Some(_) => {
+                return Err(Invalid::param(
+                    "proration_date",
+                    "`proration_date` must be within the subscription's current period.",
+                )
+                .into());
+            }
+        };
+        let mut invoice = None;
+        if let Some(items) = &p.items {
+            if sub.status == kassa_core::billing::SubscriptionStatus::Canceled {
+                return Err(DomainError::State(
+                    "A canceled subscription can only be read; it can no longer be changed.".to_owned(),
+                )
+                .into());
+            }
+            let old = sub.items.clone();
+            change_items(tx, account, sub, items)?;
+            if behavior != Behavior::None {
+                let lines = proration::lines(sub, &old, prorate_at)
+                    .map_err(|_| Abort::refuse(Invalid::general("A proration's amounts are too large.")))?;
+                sub.pending_invoice_items.extend(lines);
+            }
+            if behavior == Behavior::AlwaysInvoice {
+                invoice = renewal::invoice_pending(sub, at)
+                    .map_err(|_| Abort::refuse(Invalid::general("A proration's amounts are too large.")))?;
+            }
+        }
         if let Some(on) = p.cancel_at_period_end {
             renewal::set_cancel_at_period_end(sub, on.0, at)?;
         }
@@ -376,9 +421,115 @@ pub async fn update_subscription(
             out.set_now(at);
             out.emit_update(tx, account, EventType::CustomerSubscriptionUpdated, &before, after)?;
         }
+        if let Some(inv) = &invoice {
+            tx.put_new(account, inv)?;
+            out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
+            if inv.status == kassa_core::billing::InvoiceStatus::Paid {
+                out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
+            }
+        }
         Ok(())
     })
     .await
+}
+
+/// Apply `items[]` of `POST /subscriptions/{id}`: change, delete or add items. Every new price must
+/// be recurring like the subscription's, in its currency and on its interval.
+fn change_items(
+    tx: &mut dyn Tx,
+    account: &str,
+    sub: &mut Subscription,
+    items: &[SubscriptionItemParam],
+) -> Result<(), Abort<DomainError>> {
+    let recurring = sub.items.iter().find_map(|i| i.price.recurring);
+    for (n, item) in items.iter().enumerate() {
+        let param = |f: &str| format!("items[{n}][{f}]");
+        let price = match item.price.as_deref() {
+            None => None,
+            Some(id) => {
+                let price = tx
+                    .load::<Price>(account, id)?
+                    .filter(|p| p.active)
+                    .ok_or_else(|| Invalid::no_such("price", id, param("price")))?;
+                if price.currency != sub.currency || price.recurring.is_none() || price.recurring != recurring
+                {
+                    return Err(Invalid::param(
+                        param("price"),
+                        "The price must be recurring, in the subscription's currency and on its billing interval.",
+                    )
+                    .into());
+                }
+                Some(price)
+            }
+        };
+        let quantity = match item.quantity {
+            Some(q) if !(1..=999_999).contains(&q.0) => {
+                return Err(
+                    Invalid::param(param("quantity"), "`quantity` must be between 1 and 999999.").into()
+                );
+            }
+            q => q.map(|q| q.0),
+        };
+        match item.id.as_deref() {
+            Some(id) => {
+                let Some(at) = sub.items.iter().position(|i| i.id == id) else {
+                    return Err(Invalid::no_such("subscription_item", id, param("id")).into());
+                };
+                if item.deleted.is_some_and(|d| d.0) {
+                    sub.items.remove(at);
+                    continue;
+                }
+                let current = &mut sub.items[at];
+                if let Some(price) = price {
+                    current.price = price;
+                }
+                if let Some(q) = quantity {
+                    current.quantity = q;
+                }
+            }
+            None => {
+                let price = price.ok_or_else(|| Invalid::missing(param("price")))?;
+                sub.items.push(SubscriptionItem::new(price, quantity.unwrap_or(1)));
+            }
+        }
+    }
+    if sub.items.is_empty() {
+        return Err(Invalid::param("items", "A subscription must keep at least one item.").into());
+    }
+    Ok(())
+}
+
+/// `GET /invoices/upcoming`, `POST /invoices/create_preview`: the next invoice of `subscription`
+/// (or of the customer's first live subscription), pending prorations included.
+pub async fn preview_invoice(ctx: &Ctx, acct: &Acct, p: InvoicePreview) -> Result<Invoice> {
+    let sub: Subscription = match (p.subscription.as_deref(), p.customer.as_deref()) {
+        (Some(id), _) => ctx
+            .store
+            .load::<Subscription>(&acct.id, id)
+            .await?
+            .ok_or_else(|| Invalid::no_such("subscription", id, "subscription"))?,
+        (None, Some(customer)) => {
+            let (account, c) = (acct.id.clone(), customer.to_owned());
+            let subs = view(ctx.store.as_ref(), move |tx| {
+                let rows = tx.select(
+                    Scope::Account(&account),
+                    Kind::Subscription,
+                    &[Filter::Eq(Column::Customer, c.as_str().into())],
+                    1000,
+                )?;
+                rows.iter().map(Subscription::from_raw).collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+            subs.into_iter()
+                .find(|s| s.next_due().is_some() && !s.cancel_at_period_end)
+                .ok_or_else(|| Invalid::general(format!("No upcoming invoices for customer: {customer}")))?
+        }
+        (None, None) => return Err(Invalid::missing("subscription").into()),
+    };
+    if sub.next_due().is_none() || sub.cancel_at_period_end {
+        return Err(Invalid::general(format!("No upcoming invoices for subscription: {}", sub.id)).into());
+    }
+    Ok(renewal::upcoming(&sub).map_err(|_| Invalid::general("The next invoice's amounts are too large."))?)
 }
 
 /// The time on `clock`, or `now` for real-time objects.

@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
-    Retrieve, SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate, TestClockList,
+    InvoicePreview, Retrieve, SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate,
+    TestClockList,
 };
 use serde_json::Value;
 
@@ -37,6 +38,17 @@ pub async fn update_subscription(
     let x = paths(Ty::Subscription, &p.expand)?;
     let v = views::subscription(&svc::update_subscription(&ctx, &a, &id, p).await?);
     Ok(Json(expanded(&ctx, &a, v, Ty::Subscription, &x).await?))
+}
+
+/// `GET /invoices/upcoming` and `POST /invoices/create_preview`: the next invoice, not saved.
+pub async fn preview_invoice(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<InvoicePreview>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Invoice, &p.expand)?;
+    let v = views::invoice(&svc::preview_invoice(&ctx, &a, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
 }
 
 pub async fn create_clock(

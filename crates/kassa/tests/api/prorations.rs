@@ -1,0 +1,160 @@
+//! Changing a subscription mid-period (issue 17): `POST /subscriptions/{id}` with `items`,
+//! `proration_behavior` and `proration_date`, and `GET /invoices/upcoming` /
+//! `POST /invoices/create_preview`. Every example is a 31-day January on a test clock
+//! (2027-01-01 12:00 → 2027-02-01 12:00) with its cents written out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+
+use crate::billing::{advance, clock_and_customer, invoices, subscribe, ts};
+use crate::common::id;
+use crate::helpers::TestApp;
+
+/// A $`amount`/month subscription on a clock at 2027-01-01 12:00; returns (clock, sub, item).
+async fn monthly(app: &TestApp, amount: i64) -> (String, String, String) {
+    let (clock, cus) = clock_and_customer(app, ts(2027, 1, 1)).await;
+    let sub = subscribe(app, Some(&cus), amount, "month", "4242424242424242", json!({})).await;
+    assert_eq!(sub["current_period_end"], ts(2027, 2, 1));
+    let item = sub["items"]["data"][0]["id"].as_str().unwrap().to_owned();
+    (clock, id(&sub), item)
+}
+
+fn amounts(invoice: &Value) -> Vec<(i64, bool)> {
+    invoice["lines"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["amount"].as_i64().unwrap(), l["proration"].as_bool().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_upgrade_mid_month_is_prorated_onto_the_next_invoice() {
+    let app = TestApp::spawn().await;
+    let (clock, sub, item) = monthly(&app, 1000).await;
+    let pro = app.recurring_price(2500, "usd", "month").await;
+    advance(&app, &clock, ts(2027, 1, 16)).await; // 16 of 31 days remain
+    let r = app
+        .post(&format!("/subscriptions/{sub}"), &[("items[0][id]", &item), ("items[0][price]", &pro)])
+        .await;
+    assert_eq!(r.ok()["items"]["data"][0]["price"]["id"], pro.as_str());
+    assert_eq!(r.body["items"]["data"][0]["id"], item.as_str(), "the item keeps its id");
+
+    // Credit 1000 × 16/31 = 516.13 → -516; charge 2500 × 16/31 = 1290.32 → 1290.
+    let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
+    assert_eq!(amounts(next.ok()), vec![(2500, false), (-516, true), (1290, true)]);
+    assert_eq!(next.body["amount_due"], 2500 - 516 + 1290);
+    assert_eq!(next.body["period_start"], ts(2027, 2, 1));
+    let lines = next.body["lines"]["data"].as_array().unwrap();
+    assert!(lines[1]["description"].as_str().unwrap().starts_with("Unused time on"), "{lines:?}");
+    assert!(lines[2]["description"].as_str().unwrap().starts_with("Remaining time on"), "{lines:?}");
+    assert_eq!(lines[1]["type"], "invoiceitem");
+    assert_eq!(lines[1]["period"], json!({"start": ts(2027, 1, 16), "end": ts(2027, 2, 1)}));
+    let preview = app.post("/invoices/create_preview", &[("subscription", &sub)]).await;
+    assert_eq!(amounts(preview.ok()), amounts(&next.body), "both previews agree");
+
+    advance(&app, &clock, ts(2027, 2, 1)).await;
+    let all = invoices(&app, &sub).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(amounts(&all[1]), vec![(2500, false), (-516, true), (1290, true)]);
+    assert_eq!(all[1]["amount_paid"], 3274);
+    assert_eq!(all[1]["status"], "paid");
+    // Collected once: the period after has only the plan.
+    let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
+    assert_eq!(amounts(next.ok()), vec![(2500, false)]);
+}
+
+#[tokio::test]
+async fn a_downgrade_prorated_from_a_given_date_credits_more_than_it_charges() {
+    let app = TestApp::spawn().await;
+    let (clock, sub, item) = monthly(&app, 2500).await;
+    let basic = app.recurring_price(1000, "usd", "month").await;
+    advance(&app, &clock, ts(2027, 1, 22)).await;
+    let from = ts(2027, 1, 21).to_string(); // 11 of 31 days remain
+    let r = app
+        .post(
+            &format!("/subscriptions/{sub}"),
+            &[("items[0][id]", &item), ("items[0][price]", &basic), ("proration_date", &from)],
+        )
+        .await;
+    r.ok();
+    // Credit 2500 × 11/31 = 887.10 → -887; charge 1000 × 11/31 = 354.84 → 355.
+    let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
+    assert_eq!(amounts(next.ok()), vec![(1000, false), (-887, true), (355, true)]);
+    assert_eq!(next.body["amount_due"], 1000 - 887 + 355);
+}
+
+#[tokio::test]
+async fn a_quantity_change_with_always_invoice_is_invoiced_and_charged_now() {
+    let app = TestApp::spawn().await;
+    let (clock, sub, item) = monthly(&app, 1000).await;
+    advance(&app, &clock, ts(2027, 1, 16)).await;
+    let r = app
+        .post(
+            &format!("/subscriptions/{sub}"),
+            &[("items[0][id]", &item), ("items[0][quantity]", "3"), ("proration_behavior", "always_invoice")],
+        )
+        .await;
+    assert_eq!(r.ok()["items"]["data"][0]["quantity"], 3);
+    // Credit 1 × 1000 × 16/31 = 516.13 → -516; charge 3 × 1000 × 16/31 = 1548.39 → 1548.
+    let latest = r.body["latest_invoice"].as_str().unwrap().to_owned();
+    let inv = app.get(&format!("/invoices/{latest}")).await;
+    assert_eq!(amounts(inv.ok()), vec![(-516, true), (1548, true)]);
+    assert_eq!(inv.body["billing_reason"], "subscription_update");
+    assert_eq!(inv.body["amount_due"], 1032);
+    assert_eq!(inv.body["status"], "open");
+
+    advance(&app, &clock, ts(2027, 1, 16) + 60).await; // the scheduler charges it
+    let inv = app.get(&format!("/invoices/{latest}")).await;
+    assert_eq!(inv.ok()["status"], "paid", "{}", inv.text);
+    assert_eq!(inv.body["amount_paid"], 1032);
+    // Nothing is left pending for the next invoice: 3 × 1000.
+    let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
+    assert_eq!(amounts(next.ok()), vec![(3000, false)]);
+}
+
+#[tokio::test]
+async fn proration_behavior_none_changes_the_plan_and_charges_nothing_for_the_change() {
+    let app = TestApp::spawn().await;
+    let (clock, sub, item) = monthly(&app, 1000).await;
+    let pro = app.recurring_price(2500, "usd", "month").await;
+    advance(&app, &clock, ts(2027, 1, 16)).await;
+    let r = app
+        .post(
+            &format!("/subscriptions/{sub}"),
+            &[("items[0][id]", &item), ("items[0][price]", &pro), ("proration_behavior", "none")],
+        )
+        .await;
+    r.ok();
+    let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
+    assert_eq!(amounts(next.ok()), vec![(2500, false)]);
+    assert_eq!(invoices(&app, &sub).await.len(), 1, "no invoice now");
+}
+
+#[tokio::test]
+async fn bad_changes_are_precise_400s_that_change_nothing() {
+    let app = TestApp::spawn().await;
+    let (_clock, sub, item) = monthly(&app, 1000).await;
+    let yearly = app.recurring_price(9000, "usd", "year").await;
+    let path = format!("/subscriptions/{sub}");
+    let before = app.get(&path).await.ok().clone();
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("items[0][id]", &item), ("proration_behavior", "sometimes")], "proration_behavior"),
+        (
+            vec![("items[0][id]", &item), ("items[0][quantity]", "2"), ("proration_date", "1")],
+            "proration_date",
+        ),
+        (vec![("items[0][id]", &item), ("items[0][price]", "price_nope")], "items[0][price]"),
+        (vec![("items[0][id]", &item), ("items[0][price]", &yearly)], "items[0][price]"),
+        (vec![("items[0][id]", "si_nope"), ("items[0][quantity]", "2")], "items[0][id]"),
+        (vec![("items[0][id]", &item), ("items[0][quantity]", "0")], "items[0][quantity]"),
+        (vec![("items[0][id]", &item), ("items[0][deleted]", "true")], "items"),
+    ];
+    for (form, param) in cases {
+        app.post(&path, &form).await.invalid(param);
+    }
+    assert_eq!(app.get(&path).await.ok(), &before, "nothing changed");
+    app.get("/invoices/upcoming").await.invalid("subscription");
+    app.get("/invoices/upcoming?subscription=sub_nope").await.invalid("subscription");
+}
