@@ -433,6 +433,9 @@ pub struct Subscription {
     /// ([`crate::proration`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_invoice_items: Vec<InvoiceLine>,
+    /// `cancel_at`: when it ends, if not at a period's end (that is `cancel_at_period_end`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_at: Option<Timestamp>,
 }
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
@@ -482,6 +485,7 @@ impl Subscription {
             billing_cycle_anchor_at: None,
             missing_payment_method: None,
             pending_invoice_items: Vec::new(),
+            cancel_at: None,
         }
     }
 

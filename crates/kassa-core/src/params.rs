@@ -376,6 +376,8 @@ pub struct SubscriptionUpdate {
     pub proration_behavior: Option<String>,
     /// The moment the change is prorated from (within the current period); now by default.
     pub proration_date: Option<Int>,
+    /// When the subscription ends (in the future); exclusive with `cancel_at_period_end`.
+    pub cancel_at: Option<Int>,
     pub cancel_at_period_end: Option<Bool>,
     /// A payment method of the subscription's customer, charged from the next attempt on.
     pub default_payment_method: Option<String>,

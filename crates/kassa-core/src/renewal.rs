@@ -62,6 +62,8 @@ pub enum Due {
     TrialWillEnd,
     Attempt,
     PeriodEnd,
+    /// `cancel_at`, when it is not a period's end.
+    CancelAt,
 }
 
 /// What a step asks the caller to announce, in order.
@@ -94,6 +96,9 @@ impl Subscription {
             return None;
         }
         let mut due = vec![(self.current_period_end, Due::PeriodEnd)];
+        if let Some(t) = self.cancel_at {
+            due.push((t, Due::CancelAt));
+        }
         if let Some(c) = &self.collecting {
             due.push((c.next_attempt_at, Due::Attempt));
         }
@@ -140,7 +145,7 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
             happened.push(Happened::TrialWillEnd);
         }
         Some((t, Due::PeriodEnd)) if t <= at => {
-            if sub.cancel_at_period_end {
+            if sub.cancel_at_period_end || sub.cancel_at == Some(t) {
                 sub.status = SubscriptionStatus::Canceled;
                 sub.ended_at = Some(t);
                 sub.canceled_at.get_or_insert(t);
@@ -155,6 +160,13 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
                 }
                 invoice = Some(new);
             }
+        }
+        Some((t, Due::CancelAt)) if t <= at => {
+            sub.status = SubscriptionStatus::Canceled;
+            sub.ended_at = Some(t);
+            sub.canceled_at.get_or_insert(t);
+            sub.collecting = None;
+            happened.push(Happened::Deleted);
         }
         _ => {}
     }
@@ -398,8 +410,28 @@ pub fn set_cancel_at_period_end(
         ));
     }
     sub.cancel_at_period_end = on;
+    sub.cancel_at = None;
     sub.canceled_at = on.then_some(at);
     sub.schedule();
+    Ok(())
+}
+
+/// `POST /subscriptions/{id}` with `cancel_at`: it ends at `cancel_at` (after `at`); at the end of
+/// the current period, that is `cancel_at_period_end`.
+pub fn set_cancel_at(
+    sub: &mut Subscription,
+    cancel_at: Timestamp,
+    at: Timestamp,
+) -> Result<(), crate::error::Error> {
+    if cancel_at <= at {
+        return Err(crate::error::Invalid::param("cancel_at", "`cancel_at` must be in the future.").into());
+    }
+    set_cancel_at_period_end(sub, cancel_at == sub.current_period_end, at)?;
+    if cancel_at != sub.current_period_end {
+        sub.cancel_at = Some(cancel_at);
+        sub.canceled_at = Some(at);
+        sub.schedule();
+    }
     Ok(())
 }
 

@@ -627,7 +627,7 @@ pub fn discount(d: &Discount, customer: &str, subscription: Option<&str>, invoic
 }
 
 /// A subscription. `billing_cycle_anchor` is the end of the trial or the start; `cancel_at` is the
-/// period's end while `cancel_at_period_end` is set, as Stripe reports it.
+/// one set, or the period's end while `cancel_at_period_end` is set, as Stripe reports it.
 pub fn subscription(s: &Subscription) -> Value {
     let items: Vec<Value> = s
         .items
@@ -655,7 +655,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "automatic_tax": {"enabled": false},
         "billing_cycle_anchor": s.billing_cycle_anchor(),
         "billing_thresholds": null,
-        "cancel_at": s.cancel_at_period_end.then_some(s.current_period_end),
+        "cancel_at": s.cancel_at.or(s.cancel_at_period_end.then_some(s.current_period_end)),
         "cancel_at_period_end": s.cancel_at_period_end,
         "canceled_at": s.canceled_at,
         "cancellation_details": {"comment": null, "feedback": null, "reason": null},

@@ -402,8 +402,17 @@ pub async fn update_subscription(
                     .map_err(|_| Abort::refuse(Invalid::general("A proration's amounts are too large.")))?;
             }
         }
-        if let Some(on) = p.cancel_at_period_end {
-            renewal::set_cancel_at_period_end(sub, on.0, at)?;
+        match (p.cancel_at, p.cancel_at_period_end) {
+            (Some(_), Some(_)) => {
+                return Err(Invalid::param(
+                    "cancel_at",
+                    "You may only specify one of these parameters: cancel_at, cancel_at_period_end.",
+                )
+                .into());
+            }
+            (Some(t), None) => renewal::set_cancel_at(sub, t.0, at)?,
+            (None, Some(on)) => renewal::set_cancel_at_period_end(sub, on.0, at)?,
+            (None, None) => {}
         }
         if let Some(pm) = p.default_payment_method.as_deref() {
             let owned = tx.load::<PaymentMethod>(account, pm)?.and_then(|m| m.customer);

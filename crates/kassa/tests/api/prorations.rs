@@ -158,3 +158,37 @@ async fn bad_changes_are_precise_400s_that_change_nothing() {
     app.get("/invoices/upcoming").await.invalid("subscription");
     app.get("/invoices/upcoming?subscription=sub_nope").await.invalid("subscription");
 }
+
+#[tokio::test]
+async fn cancel_at_ends_the_subscription_at_that_time_even_after_a_renewal() {
+    let app = TestApp::spawn().await;
+    let (clock, sub, _item) = monthly(&app, 1000).await;
+    let path = format!("/subscriptions/{sub}");
+    app.post(&path, &[("cancel_at", &ts(2027, 1, 1).to_string())]).await.invalid("cancel_at");
+    let both = [("cancel_at", ts(2027, 3, 10).to_string()), ("cancel_at_period_end", "true".into())];
+    let both: Vec<(&str, &str)> = both.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.post(&path, &both).await.invalid("cancel_at");
+
+    let end = ts(2027, 2, 10);
+    let r = app.post(&path, &[("cancel_at", &end.to_string())]).await;
+    assert_eq!(r.ok()["cancel_at"], end);
+    assert_eq!(r.body["cancel_at_period_end"], false);
+    assert_eq!(r.body["status"], "active");
+
+    advance(&app, &clock, ts(2027, 2, 5)).await;
+    let s = app.get(&path).await;
+    assert_eq!(s.ok()["status"], "active", "it renewed on Feb 1");
+    assert_eq!(invoices(&app, &sub).await.len(), 2);
+    advance(&app, &clock, ts(2027, 2, 11)).await;
+    let s = app.get(&path).await;
+    assert_eq!(s.ok()["status"], "canceled");
+    assert_eq!(s.body["ended_at"], end);
+
+    // At the period's end, `cancel_at` is `cancel_at_period_end`.
+    let (_clock, sub, _item) = monthly(&app, 1000).await;
+    let r = app.post(&format!("/subscriptions/{sub}"), &[("cancel_at", &ts(2027, 2, 1).to_string())]).await;
+    assert_eq!(r.ok()["cancel_at_period_end"], true);
+    assert_eq!(r.body["cancel_at"], ts(2027, 2, 1));
+    let r = app.post(&format!("/subscriptions/{sub}"), &[("cancel_at_period_end", "false")]).await;
+    assert_eq!(r.ok()["cancel_at"], Value::Null);
+}
