@@ -616,6 +616,12 @@ pub struct Invoice {
     pub footer: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_fields: Vec<(String, String)>,
+    /// When `POST /invoices/{id}/void` voided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided_at: Option<Timestamp>,
+    /// When `POST /invoices/{id}/mark_uncollectible` (or dunning) gave up on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_uncollectible_at: Option<Timestamp>,
 }
 
 /// An invoice's line amounts do not fit kassa's range.
@@ -660,9 +666,41 @@ impl Invoice {
             description: None,
             footer: None,
             custom_fields: Vec::new(),
+            voided_at: None,
+            marked_uncollectible_at: None,
         };
         invoice.sum_lines()?;
         Ok(invoice)
+    }
+
+    /// `POST /invoices/{id}/void`: an open (or uncollectible) invoice is no longer owed; nothing
+    /// more is collected. Stripe's states: a paid or void invoice cannot be voided.
+    pub fn void(&mut self, at: Timestamp) -> Result<(), crate::error::Error> {
+        if !matches!(self.status, InvoiceStatus::Open | InvoiceStatus::Uncollectible) {
+            return Err(crate::error::Error::State(format!(
+                "You can only pass in open or uncollectible invoices. This invoice is {}.",
+                self.status.as_str()
+            )));
+        }
+        self.status = InvoiceStatus::Void;
+        self.voided_at = Some(at);
+        self.next_payment_attempt = None;
+        Ok(())
+    }
+
+    /// `POST /invoices/{id}/mark_uncollectible`: an open invoice is given up on; nothing more is
+    /// collected, and it can still be voided.
+    pub fn mark_uncollectible(&mut self, at: Timestamp) -> Result<(), crate::error::Error> {
+        if self.status != InvoiceStatus::Open {
+            return Err(crate::error::Error::State(format!(
+                "You can only pass in open invoices. This invoice is {}.",
+                self.status.as_str()
+            )));
+        }
+        self.status = InvoiceStatus::Uncollectible;
+        self.marked_uncollectible_at = Some(at);
+        self.next_payment_attempt = None;
+        Ok(())
     }
 
     /// Set `subtotal`, `total_discount`, `total` and `amount_due` from the lines, and

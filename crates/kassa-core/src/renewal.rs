@@ -361,6 +361,7 @@ pub fn record_attempt(
                 None => {
                     invoice.next_payment_attempt = None;
                     invoice.status = InvoiceStatus::Uncollectible;
+                    invoice.marked_uncollectible_at = Some(at);
                     sub.collecting = None;
                     happened.push(Happened::InvoicePaymentFailed);
                     sub.status = dunning.final_status;

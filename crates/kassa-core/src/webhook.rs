@@ -94,6 +94,8 @@ event_types! {
     InvoiceCreated => "invoice.created",
     InvoicePaid => "invoice.paid",
     InvoicePaymentFailed => "invoice.payment_failed",
+    InvoiceVoided => "invoice.voided",
+    InvoiceMarkedUncollectible => "invoice.marked_uncollectible",
 }
 
 impl EventType {

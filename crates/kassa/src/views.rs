@@ -817,9 +817,9 @@ pub fn invoice(i: &Invoice) -> Value {
         "status": i.status.as_str(),
         "status_transitions": {
             "finalized_at": finalized_at,
-            "marked_uncollectible_at": null,
+            "marked_uncollectible_at": i.marked_uncollectible_at,
             "paid_at": i.paid_at,
-            "voided_at": null,
+            "voided_at": i.voided_at,
         },
         "subscription": i.subscription,
         "subscription_details": {"metadata": null},

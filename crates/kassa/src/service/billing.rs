@@ -508,6 +508,47 @@ fn change_items(
     Ok(())
 }
 
+/// What `POST /invoices/{id}/void|mark_uncollectible` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceAction {
+    Void,
+    MarkUncollectible,
+}
+
+/// `POST /invoices/{id}/void` and `/mark_uncollectible`: the invoice is no longer collected. The
+/// subscription collecting it stops retrying it (its status stays as it is, as on Stripe).
+pub async fn invoice_action(ctx: &Ctx, acct: &Acct, id: &str, action: InvoiceAction) -> Result<Invoice> {
+    let now = ctx.now();
+    update(ctx, acct, id, move |inv: &mut Invoice, tx, out, account| {
+        let sub = match inv.subscription.as_deref() {
+            Some(s) => tx.load::<Subscription>(account, s)?,
+            None => None,
+        };
+        let at = clock_time(tx, account, sub.as_ref().and_then(|s| s.test_clock.as_deref()), now)?;
+        let event = match action {
+            InvoiceAction::Void => {
+                inv.void(at)?;
+                EventType::InvoiceVoided
+            }
+            InvoiceAction::MarkUncollectible => {
+                inv.mark_uncollectible(at)?;
+                EventType::InvoiceMarkedUncollectible
+            }
+        };
+        if let Some(mut sub) = sub
+            && sub.collecting.as_ref().is_some_and(|c| c.invoice == inv.id)
+        {
+            sub.collecting = None;
+            sub.schedule();
+            tx.put(account, &sub)?;
+        }
+        out.set_now(at);
+        out.emit(tx, account, event, views::invoice(inv))?;
+        Ok(())
+    })
+    .await
+}
+
 /// `GET /invoices/upcoming`, `POST /invoices/create_preview`: the next invoice of `subscription`
 /// (or of the customer's first live subscription), pending prorations included.
 pub async fn preview_invoice(ctx: &Ctx, acct: &Acct, p: InvoicePreview) -> Result<Invoice> {

@@ -40,6 +40,36 @@ pub async fn update_subscription(
     Ok(Json(expanded(&ctx, &a, v, Ty::Subscription, &x).await?))
 }
 
+pub async fn void_invoice(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    invoice_action(ctx, a, id, p, svc::InvoiceAction::Void).await
+}
+
+pub async fn mark_invoice_uncollectible(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    invoice_action(ctx, a, id, p, svc::InvoiceAction::MarkUncollectible).await
+}
+
+async fn invoice_action(
+    ctx: AppState,
+    a: crate::service::Acct,
+    id: String,
+    p: Retrieve,
+    action: svc::InvoiceAction,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Invoice, &p.expand)?;
+    let v = views::invoice(&svc::invoice_action(&ctx, &a, &id, action).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
+}
+
 /// `GET /invoices/upcoming` and `POST /invoices/create_preview`: the next invoice, not saved.
 pub async fn preview_invoice(
     State(ctx): State<AppState>,
