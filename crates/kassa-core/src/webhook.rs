@@ -95,6 +95,7 @@ event_types! {
     InvoicePaid => "invoice.paid",
     InvoicePaymentFailed => "invoice.payment_failed",
     InvoiceVoided => "invoice.voided",
+    InvoicePaymentSucceeded => "invoice.payment_succeeded",
     InvoiceMarkedUncollectible => "invoice.marked_uncollectible",
 }
 

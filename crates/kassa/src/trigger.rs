@@ -186,7 +186,9 @@ pub fn trigger_for(event: EventType) -> Trigger {
             S::TrialEnding,
             "subscription",
         ),
-        E::InvoiceCreated | E::InvoicePaid => (RENEWED, S::Renewal { card: CARD_OK, then: None }, "invoice"),
+        E::InvoiceCreated | E::InvoicePaid | E::InvoicePaymentSucceeded => {
+            (RENEWED, S::Renewal { card: CARD_OK, then: None }, "invoice")
+        }
         E::InvoicePaymentFailed => (
             "a monthly subscription on a test clock paid with the card 4000 0000 0000 0341, advanced past \
              its first period: the renewal's charge fails",

@@ -307,8 +307,10 @@ fn announce(
                     Happened::InvoicePaid => EventType::InvoicePaid,
                     _ => EventType::InvoicePaymentFailed,
                 };
-                if let Some(inv) = invoice {
-                    out.emit(tx, account, kind, views::invoice(inv))?;
+                match invoice {
+                    Some(inv) if kind == EventType::InvoicePaid => emit_paid(tx, out, account, inv)?,
+                    Some(inv) => out.emit(tx, account, kind, views::invoice(inv))?,
+                    None => {}
                 }
             }
             Happened::PaymentIntentCreated
@@ -325,6 +327,14 @@ fn announce(
             }
         }
     }
+    Ok(())
+}
+
+/// `invoice.paid`, then `invoice.payment_succeeded` (Stripe sends both; older integrations listen
+/// for the second).
+pub fn emit_paid(tx: &mut dyn Tx, out: &mut Outbox, account: &str, inv: &Invoice) -> Result<(), StoreError> {
+    out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
+    out.emit(tx, account, EventType::InvoicePaymentSucceeded, views::invoice(inv))?;
     Ok(())
 }
 
@@ -434,7 +444,7 @@ pub async fn update_subscription(
             tx.put_new(account, inv)?;
             out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
             if inv.status == kassa_core::billing::InvoiceStatus::Paid {
-                out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
+                emit_paid(tx, out, account, inv)?;
             }
         }
         Ok(())

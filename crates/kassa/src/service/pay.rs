@@ -301,7 +301,7 @@ fn announce_completion(
     if let Some(inv) = &done.invoice {
         out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
         if inv.status == InvoiceStatus::Paid {
-            out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
+            super::billing::emit_paid(tx, out, account, inv)?;
         }
     }
     if let Some(si) = &done.setup_intent {

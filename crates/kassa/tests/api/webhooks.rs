@@ -963,6 +963,7 @@ async fn a_subscription_checkout_emits_subscription_and_invoice_events() {
             "customer.subscription.created",
             "invoice.created",
             "invoice.paid",
+            "invoice.payment_succeeded",
             "checkout.session.completed",
         ]
     );
