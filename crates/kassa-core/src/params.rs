@@ -401,7 +401,23 @@ pub struct SubscriptionItemParam {
 pub struct InvoicePreview {
     pub customer: Option<String>,
     pub subscription: Option<String>,
+    /// A change to preview (`GET /invoices/upcoming`'s names): as `POST /subscriptions/{id}`'s
+    /// `items`, `proration_behavior`, `proration_date`.
+    pub subscription_items: Option<Vec<SubscriptionItemParam>>,
+    pub subscription_proration_behavior: Option<String>,
+    pub subscription_proration_date: Option<Int>,
+    /// The same, as `POST /invoices/create_preview` names it.
+    pub subscription_details: Option<PreviewDetails>,
     pub expand: Option<Vec<String>>,
+}
+
+/// `subscription_details` of `POST /invoices/create_preview`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewDetails {
+    pub items: Option<Vec<SubscriptionItemParam>>,
+    pub proration_behavior: Option<String>,
+    pub proration_date: Option<Int>,
 }
 
 /// `POST /subscriptions/{id}/cancel`

@@ -372,46 +372,13 @@ pub async fn update_subscription(
     update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
         let before = views::subscription(sub);
-        let behavior = match p.proration_behavior.as_deref() {
-            None => Behavior::default(),
-            Some(b) => Behavior::parse(b).ok_or_else(|| {
-                Invalid::param(
-                    "proration_behavior",
-                    "`proration_behavior` must be one of create_prorations, none or always_invoice.",
-                )
-            })?,
+        let change = Change {
+            items: p.items.as_deref(),
+            behavior: p.proration_behavior.as_deref(),
+            date: p.proration_date,
+            names: ("proration_behavior", "proration_date", "items"),
         };
-        let prorate_at = match p.proration_date {
-            None => at,
-            Some(d) if (sub.current_period_start..=sub.current_period_end).contains(&d.0) => d.0,
-            Some(_) => {
-                return Err(Invalid::param(
-                    "proration_date",
-                    "`proration_date` must be within the subscription's current period.",
-                )
-                .into());
-            }
-        };
-        let mut invoice = None;
-        if let Some(items) = &p.items {
-            if sub.status == kassa_core::billing::SubscriptionStatus::Canceled {
-                return Err(DomainError::State(
-                    "A canceled subscription can only be read; it can no longer be changed.".to_owned(),
-                )
-                .into());
-            }
-            let old = sub.items.clone();
-            change_items(tx, account, sub, items)?;
-            if behavior != Behavior::None {
-                let lines = proration::lines(sub, &old, prorate_at)
-                    .map_err(|_| Abort::refuse(Invalid::general("A proration's amounts are too large.")))?;
-                sub.pending_invoice_items.extend(lines);
-            }
-            if behavior == Behavior::AlwaysInvoice {
-                invoice = renewal::invoice_pending(sub, at)
-                    .map_err(|_| Abort::refuse(Invalid::general("A proration's amounts are too large.")))?;
-            }
-        }
+        let invoice = change.apply(tx, account, sub, at)?;
         match (p.cancel_at, p.cancel_at_period_end) {
             (Some(_), Some(_)) => {
                 return Err(Invalid::param(
@@ -452,6 +419,70 @@ pub async fn update_subscription(
     .await
 }
 
+/// A change of a subscription's items and how it is prorated: `POST /subscriptions/{id}`'s
+/// `items`, `proration_behavior`, `proration_date`, or the same previewed by
+/// `GET /invoices/upcoming` (`subscription_items`, `subscription_proration_*`) and
+/// `POST /invoices/create_preview` (`subscription_details[…]`).
+struct Change<'a> {
+    items: Option<&'a [SubscriptionItemParam]>,
+    behavior: Option<&'a str>,
+    date: Option<kassa_core::params::Int>,
+    /// The parameter names of behavior, date and items, for errors.
+    names: (&'static str, &'static str, &'static str),
+}
+
+impl Change<'_> {
+    /// Change `sub` at `at`: its items, and their prorations pending or (`always_invoice`) on an
+    /// invoice made now, which is returned.
+    fn apply(
+        &self,
+        tx: &mut dyn Tx,
+        account: &str,
+        sub: &mut Subscription,
+        at: Timestamp,
+    ) -> Result<Option<Invoice>, Abort<DomainError>> {
+        let (behavior_name, date_name, items_name) = self.names;
+        let behavior = match self.behavior {
+            None => Behavior::default(),
+            Some(b) => Behavior::parse(b).ok_or_else(|| {
+                Invalid::param(
+                    behavior_name,
+                    format!("`{behavior_name}` must be one of create_prorations, none or always_invoice."),
+                )
+            })?,
+        };
+        let prorate_at = match self.date {
+            None => at,
+            Some(d) if (sub.current_period_start..=sub.current_period_end).contains(&d.0) => d.0,
+            Some(_) => {
+                return Err(Invalid::param(
+                    date_name,
+                    format!("`{date_name}` must be within the subscription's current period."),
+                )
+                .into());
+            }
+        };
+        let Some(items) = self.items else { return Ok(None) };
+        if sub.status == kassa_core::billing::SubscriptionStatus::Canceled {
+            return Err(DomainError::State(
+                "A canceled subscription can only be read; it can no longer be changed.".to_owned(),
+            )
+            .into());
+        }
+        let old = sub.items.clone();
+        change_items(tx, account, sub, items, items_name)?;
+        let too_large = |_| Abort::refuse(Invalid::general("A proration's amounts are too large."));
+        if behavior != Behavior::None {
+            let lines = proration::lines(sub, &old, prorate_at).map_err(too_large)?;
+            sub.pending_invoice_items.extend(lines);
+        }
+        if behavior == Behavior::AlwaysInvoice {
+            return renewal::invoice_pending(sub, at).map_err(too_large);
+        }
+        Ok(None)
+    }
+}
+
 /// Apply `items[]` of `POST /subscriptions/{id}`: change, delete or add items. Every new price must
 /// be recurring like the subscription's, in its currency and on its interval.
 fn change_items(
@@ -459,10 +490,11 @@ fn change_items(
     account: &str,
     sub: &mut Subscription,
     items: &[SubscriptionItemParam],
+    name: &str,
 ) -> Result<(), Abort<DomainError>> {
     let recurring = sub.items.iter().find_map(|i| i.price.recurring);
     for (n, item) in items.iter().enumerate() {
-        let param = |f: &str| format!("items[{n}][{f}]");
+        let param = |f: &str| format!("{name}[{n}][{f}]");
         let price = match item.price.as_deref() {
             None => None,
             Some(id) => {
@@ -513,7 +545,7 @@ fn change_items(
         }
     }
     if sub.items.is_empty() {
-        return Err(Invalid::param("items", "A subscription must keep at least one item.").into());
+        return Err(Invalid::param(name, "A subscription must keep at least one item.").into());
     }
     Ok(())
 }
@@ -589,7 +621,38 @@ pub async fn preview_invoice(ctx: &Ctx, acct: &Acct, p: InvoicePreview) -> Resul
     if sub.next_due().is_none() || sub.cancel_at_period_end {
         return Err(Invalid::general(format!("No upcoming invoices for subscription: {}", sub.id)).into());
     }
-    Ok(renewal::upcoming(&sub).map_err(|_| Invalid::general("The next invoice's amounts are too large."))?)
+    let details = p.subscription_details.unwrap_or_default();
+    let legacy = p.subscription_items.is_some()
+        || p.subscription_proration_behavior.is_some()
+        || p.subscription_proration_date.is_some();
+    let (items, behavior, date, names) = if legacy {
+        let names = ("subscription_proration_behavior", "subscription_proration_date", "subscription_items");
+        (p.subscription_items, p.subscription_proration_behavior, p.subscription_proration_date, names)
+    } else {
+        let names = (
+            "subscription_details[proration_behavior]",
+            "subscription_details[proration_date]",
+            "subscription_details[items]",
+        );
+        (details.items, details.proration_behavior, details.proration_date, names)
+    };
+    let (account, now) = (acct.id.clone(), ctx.now());
+    let previewed = view(ctx.store.as_ref(), move |tx| {
+        let mut sub = sub;
+        let at = clock_time(tx, &account, sub.test_clock.as_deref(), now)?;
+        let change = Change { items: items.as_deref(), behavior: behavior.as_deref(), date, names };
+        match change.apply(tx, &account, &mut sub, at) {
+            // Invoiced now: that is the invoice the change makes.
+            Ok(Some(inv)) => Ok(Ok(inv)),
+            Ok(None) => Ok(renewal::upcoming(&sub).map_err(|_| {
+                DomainError::from(Invalid::general("The next invoice's amounts are too large."))
+            })),
+            Err(Abort::Store(e)) => Err(e),
+            Err(Abort::Refused(e)) => Ok(Err(e)),
+        }
+    })
+    .await?;
+    Ok(previewed?)
 }
 
 /// The time on `clock`, or `now` for real-time objects.

@@ -192,3 +192,49 @@ async fn cancel_at_ends_the_subscription_at_that_time_even_after_a_renewal() {
     let r = app.post(&format!("/subscriptions/{sub}"), &[("cancel_at_period_end", "false")]).await;
     assert_eq!(r.ok()["cancel_at"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_change_is_previewed_before_it_is_made_and_the_preview_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (clock, sub, item) = monthly(&app, 1000).await;
+    let pro = app.recurring_price(2500, "usd", "month").await;
+    advance(&app, &clock, ts(2027, 1, 16)).await; // 16 of 31 days remain
+    let before = app.get(&format!("/subscriptions/{sub}")).await.ok().clone();
+
+    // `GET /invoices/upcoming`'s names: the next invoice as if the plan were changed now.
+    let q = format!(
+        "/invoices/upcoming?subscription={sub}&subscription_items[0][id]={item}&subscription_items[0][price]={pro}"
+    );
+    let next = app.get(&q).await;
+    assert_eq!(amounts(next.ok()), vec![(2500, false), (-516, true), (1290, true)]);
+
+    // `POST /invoices/create_preview`'s names, with `always_invoice`: the invoice made now.
+    let preview = app
+        .post(
+            "/invoices/create_preview",
+            &[
+                ("subscription", &sub),
+                ("subscription_details[items][0][id]", &item),
+                ("subscription_details[items][0][quantity]", "3"),
+                ("subscription_details[proration_behavior]", "always_invoice"),
+            ],
+        )
+        .await;
+    assert_eq!(amounts(preview.ok()), vec![(-516, true), (1548, true)]);
+    assert_eq!(preview.body["billing_reason"], "subscription_update");
+
+    app.get(&format!("/invoices/upcoming?subscription={sub}&subscription_proration_behavior=soon"))
+        .await
+        .invalid("subscription_proration_behavior");
+    app.post(
+        "/invoices/create_preview",
+        &[("subscription", &sub), ("subscription_details[items][0][price]", "price_nope")],
+    )
+    .await
+    .invalid("subscription_details[items][0][price]");
+
+    assert_eq!(app.get(&format!("/subscriptions/{sub}")).await.ok(), &before, "nothing changed");
+    assert_eq!(invoices(&app, &sub).await.len(), 1, "nothing invoiced");
+    let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
+    assert_eq!(amounts(next.ok()), vec![(1000, false)]);
+}
