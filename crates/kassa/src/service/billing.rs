@@ -369,7 +369,8 @@ pub async fn update_subscription(
     p: SubscriptionUpdate,
 ) -> Result<Subscription> {
     let now = ctx.now();
-    update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
+    let always_invoice = p.items.is_some() && p.proration_behavior.as_deref() == Some("always_invoice");
+    let sub = update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
         let before = views::subscription(sub);
         let change = Change {
@@ -416,7 +417,29 @@ pub async fn update_subscription(
         }
         Ok(())
     })
-    .await
+    .await?;
+    // `always_invoice`: the invoice made now is charged now, as Stripe does, by the scheduler's own
+    // pass over the subscription's timeline (its lease keeps a concurrent pass from charging twice).
+    let Some(collecting) =
+        sub.collecting.as_ref().filter(|c| Some(&c.invoice) == sub.latest_invoice.as_ref())
+    else {
+        return Ok(sub);
+    };
+    if !always_invoice {
+        return Ok(sub);
+    }
+    let attempt_at = collecting.next_attempt_at;
+    let (timeline, until) = match &sub.test_clock {
+        Some(clock) => {
+            let t = ctx.store.load::<TestClock>(&acct.id, clock).await?.map_or(now, |c| c.frozen_time);
+            (Timeline::Clock { account: acct.id.clone(), clock: clock.clone() }, t)
+        }
+        None => (Timeline::Real, now),
+    };
+    if attempt_at <= until {
+        bill_due(ctx, &timeline, until).await?;
+    }
+    super::get(ctx, acct, id).await
 }
 
 /// A change of a subscription's items and how it is prorated: `POST /subscriptions/{id}`'s

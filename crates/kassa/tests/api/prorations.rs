@@ -89,6 +89,9 @@ async fn a_downgrade_prorated_from_a_given_date_credits_more_than_it_charges() {
 async fn a_quantity_change_with_always_invoice_is_invoiced_and_charged_now() {
     let app = TestApp::spawn().await;
     let (clock, sub, item) = monthly(&app, 1000).await;
+    let before =
+        app.get("/events?type=invoice.payment_succeeded").await.ok()["data"].as_array().unwrap().len();
+    assert_eq!(before, 1, "the checkout's invoice");
     advance(&app, &clock, ts(2027, 1, 16)).await;
     let r = app
         .post(
@@ -103,12 +106,11 @@ async fn a_quantity_change_with_always_invoice_is_invoiced_and_charged_now() {
     assert_eq!(amounts(inv.ok()), vec![(-516, true), (1548, true)]);
     assert_eq!(inv.body["billing_reason"], "subscription_update");
     assert_eq!(inv.body["amount_due"], 1032);
-    assert_eq!(inv.body["status"], "open");
-
-    advance(&app, &clock, ts(2027, 1, 16) + 60).await; // the scheduler charges it
-    let inv = app.get(&format!("/invoices/{latest}")).await;
-    assert_eq!(inv.ok()["status"], "paid", "{}", inv.text);
+    assert_eq!(inv.body["status"], "paid", "charged at once with the saved card");
     assert_eq!(inv.body["amount_paid"], 1032);
+    assert_eq!(inv.body["status_transitions"]["paid_at"], ts(2027, 1, 16), "at the clock's time");
+    let paid = app.get("/events?type=invoice.payment_succeeded").await;
+    assert_eq!(paid.ok()["data"][0]["data"]["object"]["id"], latest.as_str());
     // Nothing is left pending for the next invoice: 3 × 1000.
     let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
     assert_eq!(amounts(next.ok()), vec![(3000, false)]);
@@ -237,4 +239,23 @@ async fn a_change_is_previewed_before_it_is_made_and_the_preview_changes_nothing
     assert_eq!(invoices(&app, &sub).await.len(), 1, "nothing invoiced");
     let next = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
     assert_eq!(amounts(next.ok()), vec![(1000, false)]);
+}
+
+#[tokio::test]
+async fn always_invoice_on_the_servers_clock_is_charged_before_the_answer() {
+    let app = TestApp::spawn().await;
+    let sub = subscribe(&app, None, 1000, "month", "4242424242424242", json!({})).await;
+    let item = sub["items"]["data"][0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            &format!("/subscriptions/{}", id(&sub)),
+            &[("items[0][id]", &item), ("items[0][quantity]", "3"), ("proration_behavior", "always_invoice")],
+        )
+        .await;
+    let latest = r.ok()["latest_invoice"].as_str().unwrap().to_owned();
+    let inv = app.get(&format!("/invoices/{latest}")).await;
+    // Seconds into a month: about -1000 and +3000.
+    let due = inv.ok()["amount_due"].as_i64().unwrap();
+    assert!((1995..=2000).contains(&due), "{due}");
+    assert_eq!((&inv.body["status"], &inv.body["amount_paid"]), (&json!("paid"), &json!(due)));
 }
