@@ -92,6 +92,7 @@ event_types! {
     CustomerSubscriptionDeleted => "customer.subscription.deleted",
     CustomerSubscriptionTrialWillEnd => "customer.subscription.trial_will_end",
     InvoiceCreated => "invoice.created",
+    InvoiceFinalized => "invoice.finalized",
     InvoicePaid => "invoice.paid",
     InvoicePaymentFailed => "invoice.payment_failed",
     InvoiceVoided => "invoice.voided",

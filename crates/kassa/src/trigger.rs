@@ -186,7 +186,7 @@ pub fn trigger_for(event: EventType) -> Trigger {
             S::TrialEnding,
             "subscription",
         ),
-        E::InvoiceCreated | E::InvoicePaid | E::InvoicePaymentSucceeded => {
+        E::InvoiceCreated | E::InvoiceFinalized | E::InvoicePaid | E::InvoicePaymentSucceeded => {
             (RENEWED, S::Renewal { card: CARD_OK, then: None }, "invoice")
         }
         E::InvoicePaymentFailed => (

@@ -308,6 +308,7 @@ fn announce(
                     _ => EventType::InvoicePaymentFailed,
                 };
                 match invoice {
+                    Some(inv) if kind == EventType::InvoiceCreated => emit_created(tx, out, account, inv)?,
                     Some(inv) if kind == EventType::InvoicePaid => emit_paid(tx, out, account, inv)?,
                     Some(inv) => out.emit(tx, account, kind, views::invoice(inv))?,
                     None => {}
@@ -327,6 +328,19 @@ fn announce(
             }
         }
     }
+    Ok(())
+}
+
+/// `invoice.created`, then `invoice.finalized`: kassa's invoices are final when made (never
+/// drafts), and Stripe sends `invoice.finalized` when an invoice leaves its draft.
+pub fn emit_created(
+    tx: &mut dyn Tx,
+    out: &mut Outbox,
+    account: &str,
+    inv: &Invoice,
+) -> Result<(), StoreError> {
+    out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
+    out.emit(tx, account, EventType::InvoiceFinalized, views::invoice(inv))?;
     Ok(())
 }
 
@@ -410,7 +424,7 @@ pub async fn update_subscription(
         }
         if let Some(inv) = &invoice {
             tx.put_new(account, inv)?;
-            out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
+            emit_created(tx, out, account, inv)?;
             if inv.status == kassa_core::billing::InvoiceStatus::Paid {
                 emit_paid(tx, out, account, inv)?;
             }
