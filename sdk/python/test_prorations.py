@@ -1,6 +1,6 @@
 """Issue 17 through Stripe's Python SDK: a plan changed mid-period with `Subscription.modify`
 (`items`, `proration_behavior`, `proration_date`), the next invoice previewed with
-`Invoice.create_preview`, and `cancel_at`. The subscription lives on a test clock frozen at
+`Invoice.create_preview`, `cancel_at`, and a failed renewal's invoice voided. The subscription lives on a test clock frozen at
 2027-01-01 12:00 UTC, so its period is January's 31 days and every cent is known."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import calendar
 
 import stripe
 
-from helpers import Kassa, unique
+from helpers import Kassa, unique, wait_until
 
 START = calendar.timegm((2027, 1, 1, 12, 0, 0))
 DAY = 86400
@@ -20,7 +20,7 @@ def monthly(amount: int) -> stripe.Price:
     return stripe.Price.create(product=product.id, unit_amount=amount, currency="usd", recurring={"interval": "month"})
 
 
-def subscribe(kassa: Kassa, plan: stripe.Price) -> stripe.Subscription:
+def subscribe(kassa: Kassa, plan: stripe.Price, card: str = "4242424242424242") -> stripe.Subscription:
     clock = stripe.test_helpers.TestClock.create(frozen_time=START)
     customer = stripe.Customer.create(email="upgrade@example.test", test_clock=clock.id)
     s = stripe.checkout.Session.create(
@@ -29,7 +29,7 @@ def subscribe(kassa: Kassa, plan: stripe.Price) -> stripe.Subscription:
         line_items=[{"price": plan.id, "quantity": 1}],
         success_url="https://shop.example/welcome",
     )
-    assert kassa.pay_by_card(s.id).status_code == 303
+    assert kassa.pay_by_card(s.id, card).status_code == 303
     sub = stripe.Subscription.retrieve(stripe.checkout.Session.retrieve(s.id).subscription)
     assert (sub.current_period_start, sub.current_period_end) == (START, START + 31 * DAY)
     return sub
@@ -83,3 +83,22 @@ def test_always_invoice_and_cancel_at(kassa: Kassa):
     ends = START + 40 * DAY
     canceled = stripe.Subscription.modify(sub.id, cancel_at=ends)
     assert (canceled.cancel_at, canceled.cancel_at_period_end, canceled.status) == (ends, False, "active")
+
+
+def test_a_failed_renewals_invoice_is_marked_uncollectible_then_voided(kassa: Kassa):
+    sub = subscribe(kassa, monthly(1000), card="4000000000000341")  # declines every renewal
+    stripe.test_helpers.TestClock.advance(sub.test_clock, frozen_time=START + 31 * DAY + 60)
+    wait_until(lambda: stripe.test_helpers.TestClock.retrieve(sub.test_clock).status == "ready", 60, "the clock")
+    renewal = stripe.Invoice.retrieve(stripe.Subscription.retrieve(sub.id).latest_invoice)
+    assert (renewal.status, renewal.attempt_count) == ("open", 1)
+
+    given_up = stripe.Invoice.mark_uncollectible(renewal.id)
+    assert given_up.status == "uncollectible"
+    assert given_up.status_transitions.marked_uncollectible_at == START + 31 * DAY + 60
+    voided = stripe.Invoice.void_invoice(renewal.id)
+    assert voided.status == "void"
+    try:
+        stripe.Invoice.void_invoice(renewal.id)
+        raise AssertionError("a void invoice was voided again")
+    except stripe.InvalidRequestError as e:
+        assert "void" in str(e)
