@@ -584,6 +584,15 @@ fn change_items(
     if sub.items.is_empty() {
         return Err(Invalid::param(name, "A subscription must keep at least one item.").into());
     }
+    let mut prices: Vec<&str> = sub.items.iter().map(|i| i.price.id.as_str()).collect();
+    prices.sort_unstable();
+    if prices.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Invalid::param(
+            name,
+            "Cannot add multiple subscription items with the same price: change the quantity instead.",
+        )
+        .into());
+    }
     Ok(())
 }
 
@@ -655,7 +664,8 @@ pub async fn preview_invoice(ctx: &Ctx, acct: &Acct, p: InvoicePreview) -> Resul
         }
         (None, None) => return Err(Invalid::missing("subscription").into()),
     };
-    if sub.next_due().is_none() || sub.cancel_at_period_end {
+    let ends_first = sub.cancel_at.is_some_and(|t| t <= sub.current_period_end);
+    if sub.next_due().is_none() || sub.cancel_at_period_end || ends_first {
         return Err(Invalid::general(format!("No upcoming invoices for subscription: {}", sub.id)).into());
     }
     let details = p.subscription_details.unwrap_or_default();

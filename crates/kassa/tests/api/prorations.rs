@@ -141,6 +141,7 @@ async fn bad_changes_are_precise_400s_that_change_nothing() {
     let yearly = app.recurring_price(9000, "usd", "year").await;
     let path = format!("/subscriptions/{sub}");
     let before = app.get(&path).await.ok().clone();
+    let same = before["items"]["data"][0]["price"]["id"].as_str().unwrap();
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![("items[0][id]", &item), ("proration_behavior", "sometimes")], "proration_behavior"),
         (
@@ -152,6 +153,7 @@ async fn bad_changes_are_precise_400s_that_change_nothing() {
         (vec![("items[0][id]", "si_nope"), ("items[0][quantity]", "2")], "items[0][id]"),
         (vec![("items[0][id]", &item), ("items[0][quantity]", "0")], "items[0][quantity]"),
         (vec![("items[0][id]", &item), ("items[0][deleted]", "true")], "items"),
+        (vec![("items[0][price]", same)], "items"), // a second item of the same price
     ];
     for (form, param) in cases {
         app.post(&path, &form).await.invalid(param);
@@ -172,8 +174,12 @@ async fn cancel_at_ends_the_subscription_at_that_time_even_after_a_renewal() {
     app.post(&path, &both).await.invalid("cancel_at");
 
     let end = ts(2027, 2, 10);
+    let r = app.post(&path, &[("cancel_at", &ts(2027, 1, 20).to_string())]).await;
+    assert_eq!(r.ok()["cancel_at"], ts(2027, 1, 20));
+    app.get(&format!("/invoices/upcoming?subscription={sub}")).await.error(400); // it ends first
     let r = app.post(&path, &[("cancel_at", &end.to_string())]).await;
     assert_eq!(r.ok()["cancel_at"], end);
+    app.get(&format!("/invoices/upcoming?subscription={sub}")).await.ok(); // February's is still due
     assert_eq!(r.body["cancel_at_period_end"], false);
     assert_eq!(r.body["status"], "active");
 
