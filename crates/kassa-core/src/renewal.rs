@@ -11,7 +11,9 @@
 //!   `uncollectible` and the subscription `canceled` or `unpaid` ([`Dunning::final_status`]).
 //! - **period end** — at `current_period_end`: a subscription set to `cancel_at_period_end` ends
 //!   (`canceled`, `ended_at`); otherwise the next period starts and is invoiced (the recurring items
-//!   only; one-time items were on the first invoice), and its collection begins. A period's end is
+//!   only; one-time items were on the first invoice; then the prorations of changes made during the
+//!   period that ended, [`crate::proration`]), and its collection begins.
+//! - **cancel_at** — at a `cancel_at` that is not a period's end: it ends (`canceled`, `ended_at`). A period's end is
 //!   computed from the anchor day, so Jan 31 → Feb 28 (29) → Mar 31, and `interval_count` counts
 //!   whole intervals.
 //!

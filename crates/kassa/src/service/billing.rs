@@ -1,6 +1,9 @@
-//! Subscriptions over time (SPEC §9): the scheduler's passes, test clocks, and cancellation. The
-//! rules are [`kassa_core::renewal`]'s; this is where they meet the store, the payment processor
-//! and the outbox.
+//! Subscriptions over time (SPEC §9): the scheduler's passes, test clocks, cancellation, and
+//! changes of items with their prorations (issue 17: `POST /subscriptions/{id}`, previewed by
+//! `GET /invoices/upcoming`; an `always_invoice` invoice is charged at once by a pass over the
+//! subscription's timeline), and invoices voided or marked uncollectible. The rules are
+//! [`kassa_core::renewal`]'s and [`kassa_core::proration`]'s; this is where they meet the store,
+//! the payment processor and the outbox.
 //!
 //! ## A pass ([`bill_due`] runs passes until one finds nothing)
 //! 1. **advance** — one transaction claims up to [`Chunk::subscriptions`] subscriptions due by

@@ -1,4 +1,6 @@
-//! Subscriptions changed over time (cancel now, cancel at period end) and test clocks (SPEC §9).
+//! Subscriptions changed over time (cancel now, at a time or at period end; items changed with
+//! proration), the next invoice previewed, invoices voided or given up on, and test clocks (SPEC §9,
+//! issue 17).
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
