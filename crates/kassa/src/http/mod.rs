@@ -241,6 +241,7 @@ pub fn api_routes(sessions_path: &str) -> Table {
         )
         .get("/invoices/{id}", payments::get_invoice, "Retrieve an invoice", Object("invoice"))
         .post("/invoices/{id}/void", billing::void_invoice, "Void an invoice", Object("invoice"))
+        .post("/invoices/{id}/pay", billing::pay_invoice, "Pay an invoice", Object("invoice"))
         .post(
             "/invoices/{id}/mark_uncollectible",
             billing::mark_invoice_uncollectible,

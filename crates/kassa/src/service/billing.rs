@@ -446,6 +446,19 @@ pub async fn update_subscription(
         return Ok(sub);
     }
     let attempt_at = collecting.next_attempt_at;
+    bill_now(ctx, acct, &sub, attempt_at, now).await?;
+    super::get(ctx, acct, id).await
+}
+
+/// Run the scheduler's pass over `sub`'s timeline (its test clock's, or the server's) up to that
+/// timeline's time, if `attempt_at` is due by then: what an API call that charges now runs.
+async fn bill_now(
+    ctx: &Ctx,
+    acct: &Acct,
+    sub: &Subscription,
+    attempt_at: Timestamp,
+    now: Timestamp,
+) -> Result<()> {
     let (timeline, until) = match &sub.test_clock {
         Some(clock) => {
             let t = ctx.store.load::<TestClock>(&acct.id, clock).await?.map_or(now, |c| c.frozen_time);
@@ -456,6 +469,48 @@ pub async fn update_subscription(
     if attempt_at <= until {
         bill_due(ctx, &timeline, until).await?;
     }
+    Ok(())
+}
+
+/// `POST /invoices/{id}/pay`: charge an open subscription invoice now with the subscription's
+/// saved payment method, as its next attempt would (the same pass, events and dunning). A decline
+/// leaves it open, its attempt counted and its next retry scheduled.
+pub async fn pay_invoice(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Invoice> {
+    let now = ctx.now();
+    let invoice: Invoice = super::get(ctx, acct, id).await?;
+    match invoice.status {
+        kassa_core::billing::InvoiceStatus::Open => {}
+        kassa_core::billing::InvoiceStatus::Paid => {
+            return Err(DomainError::State("Invoice is already paid".to_owned()).into());
+        }
+        s => {
+            return Err(DomainError::State(format!(
+                "You can only pay open invoices. This invoice is {}.",
+                s.as_str()
+            ))
+            .into());
+        }
+    }
+    let not_collected = || {
+        DomainError::State(
+            "This invoice is no longer being collected by its subscription; kassa pays only the invoice a subscription is collecting."
+                .to_owned(),
+        )
+    };
+    let sub_id = invoice.subscription.clone().ok_or_else(not_collected)?;
+    let inv_id = invoice.id.clone();
+    let sub = update(ctx, acct, &sub_id, move |sub: &mut Subscription, tx, _, account| {
+        let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
+        match &mut sub.collecting {
+            Some(c) if c.invoice == inv_id => c.next_attempt_at = c.next_attempt_at.min(at),
+            _ => return Err(not_collected().into()),
+        }
+        sub.schedule();
+        Ok(())
+    })
+    .await?;
+    let attempt_at = sub.collecting.as_ref().map_or(now, |c| c.next_attempt_at);
+    bill_now(ctx, acct, &sub, attempt_at, now).await?;
     super::get(ctx, acct, id).await
 }
 

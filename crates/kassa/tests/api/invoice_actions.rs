@@ -63,3 +63,35 @@ async fn an_uncollectible_invoice_can_still_be_voided() {
     let r = app.post(&format!("/invoices/{open}/void"), &[]).await;
     assert_eq!(r.ok()["status"], "void");
 }
+
+#[tokio::test]
+async fn paying_an_open_invoice_charges_now_and_a_new_card_recovers_it() {
+    let app = TestApp::spawn().await;
+    let (_clock, sub, paid, open) = failed_renewal(&app).await;
+    let pay = format!("/invoices/{open}/pay");
+
+    // The saved card still declines: the attempt is counted, the invoice stays open.
+    let r = app.post(&pay, &[]).await;
+    assert_eq!((&r.ok()["status"], &r.body["attempt_count"]), (&json!("open"), &json!(2)));
+
+    // A new card saved by a setup-mode checkout, made the subscription's default, pays it.
+    let customer =
+        app.get(&format!("/subscriptions/{sub}")).await.ok()["customer"].as_str().unwrap().to_owned();
+    let s = app
+        .session(json!({"mode": "setup", "currency": "usd", "customer": customer, "success_url": "https://shop.test/ok"}))
+        .await;
+    let sid = s["id"].as_str().unwrap();
+    assert_eq!(crate::pay::pay_card(&app, sid, "4242424242424242").await.status.as_u16(), 303);
+    let seti = app.get(&format!("/checkout/session/{sid}?expand[]=setup_intent")).await;
+    let pm = seti.ok()["setup_intent"]["payment_method"].as_str().unwrap().to_owned();
+    app.post(&format!("/subscriptions/{sub}"), &[("default_payment_method", &pm)]).await.ok();
+
+    let r = app.post(&pay, &[]).await;
+    assert_eq!((&r.ok()["status"], &r.body["amount_paid"]), (&json!("paid"), &json!(1000)), "{}", r.text);
+    assert_eq!(app.get(&format!("/subscriptions/{sub}")).await.ok()["status"], "active");
+    let events = app.get("/events?type=invoice.payment_succeeded").await;
+    assert_eq!(events.ok()["data"][0]["data"]["object"]["id"], open.as_str());
+
+    app.post(&pay, &[]).await.error(400);
+    app.post(&format!("/invoices/{paid}/pay"), &[]).await.error(400);
+}

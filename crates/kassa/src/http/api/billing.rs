@@ -48,7 +48,16 @@ pub async fn void_invoice(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    invoice_action(ctx, a, id, p, svc::InvoiceAction::Void).await
+    invoice_action(ctx, a, id, p, Some(svc::InvoiceAction::Void)).await
+}
+
+pub async fn pay_invoice(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    invoice_action(ctx, a, id, p, None).await
 }
 
 pub async fn mark_invoice_uncollectible(
@@ -57,18 +66,23 @@ pub async fn mark_invoice_uncollectible(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    invoice_action(ctx, a, id, p, svc::InvoiceAction::MarkUncollectible).await
+    invoice_action(ctx, a, id, p, Some(svc::InvoiceAction::MarkUncollectible)).await
 }
 
+/// `POST /invoices/{id}/void`, `/mark_uncollectible` (`Some`) or `/pay` (`None`).
 async fn invoice_action(
     ctx: AppState,
     a: crate::service::Acct,
     id: String,
     p: Retrieve,
-    action: svc::InvoiceAction,
+    action: Option<svc::InvoiceAction>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Invoice, &p.expand)?;
-    let v = views::invoice(&svc::invoice_action(&ctx, &a, &id, action).await?);
+    let invoice = match action {
+        Some(action) => svc::invoice_action(&ctx, &a, &id, action).await?,
+        None => svc::pay_invoice(&ctx, &a, &id).await?,
+    };
+    let v = views::invoice(&invoice);
     Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
 }
 
