@@ -91,6 +91,8 @@ def test_a_failed_renewals_invoice_is_marked_uncollectible_then_voided(kassa: Ka
     wait_until(lambda: stripe.test_helpers.TestClock.retrieve(sub.test_clock).status == "ready", 60, "the clock")
     renewal = stripe.Invoice.retrieve(stripe.Subscription.retrieve(sub.id).latest_invoice)
     assert (renewal.status, renewal.attempt_count) == ("open", 1)
+    retried = stripe.Invoice.pay(renewal.id)  # the saved card declines again: counted, still open
+    assert (retried.status, retried.attempt_count) == ("open", 2)
 
     given_up = stripe.Invoice.mark_uncollectible(renewal.id)
     assert given_up.status == "uncollectible"
