@@ -2,6 +2,7 @@
 // changed only by pointing its host, port and protocol at kassa (SPEC §4, issue 6): the catalog,
 // checkout sessions (created, retrieved with expand, listed with auto-pagination, expired, their
 // line items), a session paid in the browser and read back expanded, a subscription with a trial,
+// a plan changed mid-period with its prorations previewed and invoiced (issue 17),
 // typed errors, idempotency keys and retries, and every object checked against the SDK's own
 // TypeScript declarations. The Python SDK's suite is sdk/python/.
 
@@ -327,6 +328,59 @@ h.test("a subscription session with a trial, paid in the browser", async () => {
   assert.deepEqual(
     (await stripe().subscriptions.list({ customer: done.customer.id })).data.map((x) => x.id),
     [sub.id],
+  );
+});
+
+h.test("a plan changed mid-period: prorations previewed, then invoiced and charged at once (issue 17)", async () => {
+  const start = Date.UTC(2027, 0, 1, 12) / 1000; // a 31-day January
+  const day = 86400;
+  const [basic, pro] = [await price(1000, { interval: "month" }), await price(2500, { interval: "month" })];
+  const clock = await stripe().testHelpers.testClocks.create({ frozen_time: start });
+  const customer = await stripe().customers.create({ email: "upgrade@example.com", test_clock: clock.id });
+  const s = await stripe().checkout.sessions.create({
+    mode: "subscription",
+    customer: customer.id,
+    line_items: [{ price: basic.id, quantity: 1 }],
+    success_url: h.merchant.successUrl,
+  });
+  // The customer's e-mail is shown read-only: only the name and the card are filled in.
+  const page = await h.newPage();
+  await page.goto(s.url);
+  await $(page, "name-input").fill("Ada Lovelace");
+  await $(page, "card-number-input").fill("4242424242424242");
+  await $(page, "card-expiry-input").fill("12/34");
+  await $(page, "card-cvc-input").fill("123");
+  await h.submitPayment(page, s);
+  await h.landOnSuccess(page, s);
+  const subId = (await stripe().checkout.sessions.retrieve(s.id)).subscription;
+  const item = (await stripe().subscriptions.retrieve(subId)).items.data[0].id;
+
+  // 16 of 31 days remain: credit 1000 × 16/31 → -516, charge 2500 × 16/31 → 1290.
+  const change = { items: [{ id: item, price: pro.id }], proration_date: start + 15 * day };
+  const preview = await stripe().invoices.createPreview({ subscription: subId, subscription_details: change });
+  assert.deepEqual(
+    preview.lines.data.map((l) => [l.amount, l.proration]),
+    [
+      [2500, false],
+      [-516, true],
+      [1290, true],
+    ],
+  );
+  const changed = await stripe().subscriptions.update(subId, {
+    ...change,
+    proration_behavior: "always_invoice",
+    expand: ["latest_invoice"],
+  });
+  assert.equal(changed.items.data[0].price.id, pro.id);
+  const invoice = changed.latest_invoice;
+  assert.deepEqual(
+    [invoice.billing_reason, invoice.status, invoice.amount_paid],
+    ["subscription_update", "paid", 1290 - 516],
+  );
+  const after = await stripe().invoices.createPreview({ subscription: subId });
+  assert.deepEqual(
+    after.lines.data.map((l) => l.amount),
+    [2500],
   );
 });
 

@@ -429,6 +429,13 @@ pub struct Subscription {
     /// `trial_settings[end_behavior][missing_payment_method]`; `None` reads as `create_invoice`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_payment_method: Option<String>,
+    /// Prorations of changes made during the current period, which the next invoice collects
+    /// ([`crate::proration`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_invoice_items: Vec<InvoiceLine>,
+    /// `cancel_at`: when it ends, if not at a period's end (that is `cancel_at_period_end`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_at: Option<Timestamp>,
 }
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
@@ -477,6 +484,8 @@ impl Subscription {
             description: None,
             billing_cycle_anchor_at: None,
             missing_payment_method: None,
+            pending_invoice_items: Vec::new(),
+            cancel_at: None,
         }
     }
 
@@ -541,6 +550,9 @@ pub struct InvoiceLine {
     /// The subscription item it bills; `None` for a one-time line (an invoice item).
     #[serde(default)]
     pub subscription_item: Option<String>,
+    /// A proration of a mid-period change ([`crate::proration`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub proration: bool,
 }
 
 impl InvoiceLine {
@@ -562,6 +574,7 @@ impl InvoiceLine {
             period_start,
             period_end,
             subscription_item: None,
+            proration: false,
         }
     }
 }
@@ -603,6 +616,12 @@ pub struct Invoice {
     pub footer: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_fields: Vec<(String, String)>,
+    /// When `POST /invoices/{id}/void` voided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided_at: Option<Timestamp>,
+    /// When `POST /invoices/{id}/mark_uncollectible` (or dunning) gave up on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_uncollectible_at: Option<Timestamp>,
 }
 
 /// An invoice's line amounts do not fit kassa's range.
@@ -647,9 +666,41 @@ impl Invoice {
             description: None,
             footer: None,
             custom_fields: Vec::new(),
+            voided_at: None,
+            marked_uncollectible_at: None,
         };
         invoice.sum_lines()?;
         Ok(invoice)
+    }
+
+    /// `POST /invoices/{id}/void`: an open (or uncollectible) invoice is no longer owed; nothing
+    /// more is collected. Stripe's states: a paid or void invoice cannot be voided.
+    pub fn void(&mut self, at: Timestamp) -> Result<(), crate::error::Error> {
+        if !matches!(self.status, InvoiceStatus::Open | InvoiceStatus::Uncollectible) {
+            return Err(crate::error::Error::State(format!(
+                "You can only pass in open or uncollectible invoices. This invoice is {}.",
+                self.status.as_str()
+            )));
+        }
+        self.status = InvoiceStatus::Void;
+        self.voided_at = Some(at);
+        self.next_payment_attempt = None;
+        Ok(())
+    }
+
+    /// `POST /invoices/{id}/mark_uncollectible`: an open invoice is given up on; nothing more is
+    /// collected, and it can still be voided.
+    pub fn mark_uncollectible(&mut self, at: Timestamp) -> Result<(), crate::error::Error> {
+        if self.status != InvoiceStatus::Open {
+            return Err(crate::error::Error::State(format!(
+                "You can only pass in open invoices. This invoice is {}.",
+                self.status.as_str()
+            )));
+        }
+        self.status = InvoiceStatus::Uncollectible;
+        self.marked_uncollectible_at = Some(at);
+        self.next_payment_attempt = None;
+        Ok(())
     }
 
     /// Set `subtotal`, `total_discount`, `total` and `amount_due` from the lines, and

@@ -369,11 +369,55 @@ pub struct TestClockAdvance {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionUpdate {
+    /// Items to change (`id` with a new `price` or `quantity`), delete (`id`, `deleted`) or add
+    /// (`price`, no `id`).
+    pub items: Option<Vec<SubscriptionItemParam>>,
+    /// `create_prorations` (default), `none` or `always_invoice`.
+    pub proration_behavior: Option<String>,
+    /// The moment the change is prorated from (within the current period); now by default.
+    pub proration_date: Option<Int>,
+    /// When the subscription ends (in the future); exclusive with `cancel_at_period_end`.
+    pub cancel_at: Option<Int>,
     pub cancel_at_period_end: Option<Bool>,
     /// A payment method of the subscription's customer, charged from the next attempt on.
     pub default_payment_method: Option<String>,
     pub metadata: Option<MetadataParam>,
     pub expand: Option<Vec<String>>,
+}
+
+/// `items[]` of `POST /subscriptions/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionItemParam {
+    pub id: Option<String>,
+    pub price: Option<String>,
+    pub quantity: Option<Int>,
+    pub deleted: Option<Bool>,
+}
+
+/// `GET /invoices/upcoming`, `POST /invoices/create_preview`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicePreview {
+    pub customer: Option<String>,
+    pub subscription: Option<String>,
+    /// A change to preview (`GET /invoices/upcoming`'s names): as `POST /subscriptions/{id}`'s
+    /// `items`, `proration_behavior`, `proration_date`.
+    pub subscription_items: Option<Vec<SubscriptionItemParam>>,
+    pub subscription_proration_behavior: Option<String>,
+    pub subscription_proration_date: Option<Int>,
+    /// The same, as `POST /invoices/create_preview` names it.
+    pub subscription_details: Option<PreviewDetails>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `subscription_details` of `POST /invoices/create_preview`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewDetails {
+    pub items: Option<Vec<SubscriptionItemParam>>,
+    pub proration_behavior: Option<String>,
+    pub proration_date: Option<Int>,
 }
 
 /// `POST /subscriptions/{id}/cancel`

@@ -11,7 +11,9 @@
 //!   `uncollectible` and the subscription `canceled` or `unpaid` ([`Dunning::final_status`]).
 //! - **period end** — at `current_period_end`: a subscription set to `cancel_at_period_end` ends
 //!   (`canceled`, `ended_at`); otherwise the next period starts and is invoiced (the recurring items
-//!   only; one-time items were on the first invoice), and its collection begins. A period's end is
+//!   only; one-time items were on the first invoice; then the prorations of changes made during the
+//!   period that ended, [`crate::proration`]), and its collection begins.
+//! - **cancel_at** — at a `cancel_at` that is not a period's end: it ends (`canceled`, `ended_at`). A period's end is
 //!   computed from the anchor day, so Jan 31 → Feb 28 (29) → Mar 31, and `interval_count` counts
 //!   whole intervals.
 //!
@@ -62,6 +64,8 @@ pub enum Due {
     TrialWillEnd,
     Attempt,
     PeriodEnd,
+    /// `cancel_at`, when it is not a period's end.
+    CancelAt,
 }
 
 /// What a step asks the caller to announce, in order.
@@ -94,6 +98,9 @@ impl Subscription {
             return None;
         }
         let mut due = vec![(self.current_period_end, Due::PeriodEnd)];
+        if let Some(t) = self.cancel_at {
+            due.push((t, Due::CancelAt));
+        }
         if let Some(c) = &self.collecting {
             due.push((c.next_attempt_at, Due::Attempt));
         }
@@ -140,7 +147,7 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
             happened.push(Happened::TrialWillEnd);
         }
         Some((t, Due::PeriodEnd)) if t <= at => {
-            if sub.cancel_at_period_end {
+            if sub.cancel_at_period_end || sub.cancel_at == Some(t) {
                 sub.status = SubscriptionStatus::Canceled;
                 sub.ended_at = Some(t);
                 sub.canceled_at.get_or_insert(t);
@@ -156,10 +163,60 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
                 invoice = Some(new);
             }
         }
+        Some((t, Due::CancelAt)) if t <= at => {
+            sub.status = SubscriptionStatus::Canceled;
+            sub.ended_at = Some(t);
+            sub.canceled_at.get_or_insert(t);
+            sub.collecting = None;
+            happened.push(Happened::Deleted);
+        }
         _ => {}
     }
     sub.schedule();
     Ok(Advanced { happened, invoice })
+}
+
+/// What the next invoice will be (`GET /invoices/upcoming`): the next period's, pending
+/// prorations included, as it would be made at the end of the current period. Nothing is changed.
+pub fn upcoming(sub: &Subscription) -> Result<Invoice, Overflow> {
+    let mut next = sub.clone();
+    let mut invoice = renew(&mut next, sub.current_period_end)?;
+    invoice.status = InvoiceStatus::Draft;
+    invoice.paid_at = None;
+    invoice.next_payment_attempt = None;
+    Ok(invoice)
+}
+
+/// `proration_behavior=always_invoice`: invoice the pending prorations at `at`, now. The invoice is
+/// paid at once when nothing is due, otherwise open and being collected from `at`.
+pub fn invoice_pending(sub: &mut Subscription, at: Timestamp) -> Result<Option<Invoice>, Overflow> {
+    if sub.pending_invoice_items.is_empty() {
+        return Ok(None);
+    }
+    let lines = std::mem::take(&mut sub.pending_invoice_items);
+    let end = sub.current_period_end;
+    let mut invoice = Invoice::new(
+        sub.customer.clone(),
+        sub.currency,
+        BillingReason::SubscriptionUpdate,
+        lines,
+        at,
+        end,
+        at,
+    )?;
+    invoice.subscription = Some(sub.id.clone());
+    sub.latest_invoice = Some(invoice.id.clone());
+    if invoice.amount_due == 0 {
+        invoice.status = InvoiceStatus::Paid;
+        invoice.paid_at = Some(at);
+    } else {
+        invoice.status = InvoiceStatus::Open;
+        invoice.next_payment_attempt = Some(at);
+        sub.collecting =
+            Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at: at });
+    }
+    sub.schedule();
+    Ok(Some(invoice))
 }
 
 /// Start the period beginning at `t` and make its invoice: paid at once when nothing is due,
@@ -193,8 +250,11 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
             line.discount_amount = share;
         }
     }
+    // The prorations of changes made during the period that just ended come after its lines.
+    lines.extend(sub.pending_invoice_items.iter().cloned());
     let mut invoice =
         Invoice::new(sub.customer.clone(), sub.currency, BillingReason::SubscriptionCycle, lines, t, end, t)?;
+    sub.pending_invoice_items.clear();
     invoice.subscription = Some(sub.id.clone());
     invoice.discount.clone_from(&discount);
     // A discount that will not apply again comes off: `once` after an invoice it discounted,
@@ -221,7 +281,7 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
     Ok(invoice)
 }
 
-fn describe(item: &crate::billing::SubscriptionItem) -> String {
+pub(crate) fn describe(item: &crate::billing::SubscriptionItem) -> String {
     format!(
         "{} × {}",
         item.quantity,
@@ -303,6 +363,7 @@ pub fn record_attempt(
                 None => {
                     invoice.next_payment_attempt = None;
                     invoice.status = InvoiceStatus::Uncollectible;
+                    invoice.marked_uncollectible_at = Some(at);
                     sub.collecting = None;
                     happened.push(Happened::InvoicePaymentFailed);
                     sub.status = dunning.final_status;
@@ -352,8 +413,28 @@ pub fn set_cancel_at_period_end(
         ));
     }
     sub.cancel_at_period_end = on;
+    sub.cancel_at = None;
     sub.canceled_at = on.then_some(at);
     sub.schedule();
+    Ok(())
+}
+
+/// `POST /subscriptions/{id}` with `cancel_at`: it ends at `cancel_at` (after `at`); at the end of
+/// the current period, that is `cancel_at_period_end`.
+pub fn set_cancel_at(
+    sub: &mut Subscription,
+    cancel_at: Timestamp,
+    at: Timestamp,
+) -> Result<(), crate::error::Error> {
+    if cancel_at <= at {
+        return Err(crate::error::Invalid::param("cancel_at", "`cancel_at` must be in the future.").into());
+    }
+    set_cancel_at_period_end(sub, cancel_at == sub.current_period_end, at)?;
+    if cancel_at != sub.current_period_end {
+        sub.cancel_at = Some(cancel_at);
+        sub.canceled_at = Some(at);
+        sub.schedule();
+    }
     Ok(())
 }
 

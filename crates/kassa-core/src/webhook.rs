@@ -92,8 +92,12 @@ event_types! {
     CustomerSubscriptionDeleted => "customer.subscription.deleted",
     CustomerSubscriptionTrialWillEnd => "customer.subscription.trial_will_end",
     InvoiceCreated => "invoice.created",
+    InvoiceFinalized => "invoice.finalized",
     InvoicePaid => "invoice.paid",
     InvoicePaymentFailed => "invoice.payment_failed",
+    InvoiceVoided => "invoice.voided",
+    InvoicePaymentSucceeded => "invoice.payment_succeeded",
+    InvoiceMarkedUncollectible => "invoice.marked_uncollectible",
 }
 
 impl EventType {

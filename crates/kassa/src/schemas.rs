@@ -951,9 +951,9 @@ fn invoice() -> Value {
             "status_transitions",
             object(&[
                 ("finalized_at", nint()),
-                ("marked_uncollectible_at", always_null()),
+                ("marked_uncollectible_at", nint()),
                 ("paid_at", nint()),
-                ("voided_at", always_null()),
+                ("voided_at", nint()),
             ]),
         ),
         ("subscription", nullable(expandable("subscription"))),

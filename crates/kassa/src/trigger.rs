@@ -83,8 +83,10 @@ enum Scenario {
     /// [`CARD_OK`]; then the clock is advanced to three days before the trial ends.
     TrialEnding,
     /// A monthly subscription for a customer on a test clock, checked out with `card`; then the
-    /// clock is advanced past the end of the first period, which renews it and charges the card.
-    Renewal { card: &'static str },
+    /// clock is advanced past the end of the first period, which renews it and charges the card;
+    /// then, if `then` names one, the merchant acts on the renewal's invoice
+    /// (`POST /v1/invoices/{id}/{then}`: `void`, `mark_uncollectible`).
+    Renewal { card: &'static str, then: Option<&'static str> },
     /// A `mode=setup` checkout: [`CARD_OK`] saved on the hosted page, nothing charged.
     Setup,
 }
@@ -173,7 +175,7 @@ pub fn trigger_for(event: EventType) -> Trigger {
             S::Subscription { cancel: false },
             "subscription",
         ),
-        E::CustomerSubscriptionUpdated => (RENEWED, S::Renewal { card: CARD_OK }, "subscription"),
+        E::CustomerSubscriptionUpdated => (RENEWED, S::Renewal { card: CARD_OK, then: None }, "subscription"),
         E::CustomerSubscriptionDeleted => (
             "a subscription checkout paid on the hosted page, then the subscription canceled through the API",
             S::Subscription { cancel: true },
@@ -184,11 +186,26 @@ pub fn trigger_for(event: EventType) -> Trigger {
             S::TrialEnding,
             "subscription",
         ),
-        E::InvoiceCreated | E::InvoicePaid => (RENEWED, S::Renewal { card: CARD_OK }, "invoice"),
+        E::InvoiceCreated | E::InvoiceFinalized | E::InvoicePaid | E::InvoicePaymentSucceeded => {
+            (RENEWED, S::Renewal { card: CARD_OK, then: None }, "invoice")
+        }
         E::InvoicePaymentFailed => (
             "a monthly subscription on a test clock paid with the card 4000 0000 0000 0341, advanced past \
              its first period: the renewal's charge fails",
-            S::Renewal { card: CARD_FAILS_LATER },
+            S::Renewal { card: CARD_FAILS_LATER, then: None },
+            "invoice",
+        ),
+        E::InvoiceVoided => (
+            "a monthly subscription on a test clock paid with the card 4000 0000 0000 0341, advanced past \
+             its first period (the renewal's charge fails), then the open invoice voided through the API",
+            S::Renewal { card: CARD_FAILS_LATER, then: Some("void") },
+            "invoice",
+        ),
+        E::InvoiceMarkedUncollectible => (
+            "a monthly subscription on a test clock paid with the card 4000 0000 0000 0341, advanced past \
+             its first period (the renewal's charge fails), then the open invoice marked uncollectible \
+             through the API",
+            S::Renewal { card: CARD_FAILS_LATER, then: Some("mark_uncollectible") },
             "invoice",
         ),
     };
@@ -613,7 +630,7 @@ impl Run {
                 let clock = clock.unwrap_or_default();
                 self.advance(&clock, trial_end - 3 * DAY + MINUTE, "to 3 days before the trial ends").await?;
             }
-            Scenario::Renewal { card } => {
+            Scenario::Renewal { card, then } => {
                 let (sub, clock) = self.subscribe(card, true, None).await?;
                 let end = sub["current_period_end"].as_i64().context("the subscription has no period end")?;
                 let clock = clock.unwrap_or_default();
@@ -621,6 +638,10 @@ impl Run {
                 let id = sub["id"].as_str().unwrap_or_default();
                 let sub = self.api.get(&format!("/v1/subscriptions/{id}"), &[]).await?;
                 self.note_invoice(&sub["latest_invoice"]).await?;
+                if let (Some(action), Some(invoice)) = (then, sub["latest_invoice"].as_str()) {
+                    self.step(&format!("{action} on {invoice}"));
+                    self.api.post(&format!("/v1/invoices/{invoice}/{action}"), &[]).await?;
+                }
             }
         }
         Ok(())

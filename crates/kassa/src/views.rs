@@ -627,7 +627,7 @@ pub fn discount(d: &Discount, customer: &str, subscription: Option<&str>, invoic
 }
 
 /// A subscription. `billing_cycle_anchor` is the end of the trial or the start; `cancel_at` is the
-/// period's end while `cancel_at_period_end` is set, as Stripe reports it.
+/// one set, or the period's end while `cancel_at_period_end` is set, as Stripe reports it.
 pub fn subscription(s: &Subscription) -> Value {
     let items: Vec<Value> = s
         .items
@@ -655,7 +655,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "automatic_tax": {"enabled": false},
         "billing_cycle_anchor": s.billing_cycle_anchor(),
         "billing_thresholds": null,
-        "cancel_at": s.cancel_at_period_end.then_some(s.current_period_end),
+        "cancel_at": s.cancel_at.or(s.cancel_at_period_end.then_some(s.current_period_end)),
         "cancel_at_period_end": s.cancel_at_period_end,
         "canceled_at": s.canceled_at,
         "cancellation_details": {"comment": null, "feedback": null, "reason": null},
@@ -726,14 +726,14 @@ pub fn invoice(i: &Invoice) -> Value {
                 "period": {"end": l.period_end, "start": l.period_start},
                 "plan": null,
                 "price": price(&l.price),
-                "proration": false,
+                "proration": l.proration,
                 "proration_details": {"credited_items": null},
                 "quantity": l.quantity,
                 "subscription": i.subscription,
                 "subscription_item": l.subscription_item,
                 "tax_amounts": [],
                 "tax_rates": [],
-                "type": if l.subscription_item.is_some() { "subscription" } else { "invoiceitem" },
+                "type": if l.subscription_item.is_some() && !l.proration { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
             })
         })
@@ -817,9 +817,9 @@ pub fn invoice(i: &Invoice) -> Value {
         "status": i.status.as_str(),
         "status_transitions": {
             "finalized_at": finalized_at,
-            "marked_uncollectible_at": null,
+            "marked_uncollectible_at": i.marked_uncollectible_at,
             "paid_at": i.paid_at,
-            "voided_at": null,
+            "voided_at": i.voided_at,
         },
         "subscription": i.subscription,
         "subscription_details": {"metadata": null},

@@ -72,9 +72,7 @@ impl Session {
 
 /// `amount × part / whole`, rounded half up.
 fn prorate(amount: i64, part: i64, whole: i64) -> i64 {
-    let exact = i128::from(amount) * i128::from(part);
-    let whole = i128::from(whole);
-    i64::try_from((exact * 2 + whole) / (whole * 2)).unwrap_or(amount)
+    crate::proration::prorate(amount, part, whole).unwrap_or(amount)
 }
 
 /// The refusal of amounts beyond what kassa accepts.

@@ -227,7 +227,27 @@ pub fn api_routes(sessions_path: &str) -> Table {
             Object("shipping_rate"),
         )
         .get("/invoices", payments::list_invoices, "List invoices", List("invoice"))
+        .get(
+            "/invoices/upcoming",
+            billing::preview_invoice,
+            "Retrieve an upcoming invoice",
+            Object("invoice"),
+        )
+        .post(
+            "/invoices/create_preview",
+            billing::preview_invoice,
+            "Create a preview invoice",
+            Object("invoice"),
+        )
         .get("/invoices/{id}", payments::get_invoice, "Retrieve an invoice", Object("invoice"))
+        .post("/invoices/{id}/void", billing::void_invoice, "Void an invoice", Object("invoice"))
+        .post("/invoices/{id}/pay", billing::pay_invoice, "Pay an invoice", Object("invoice"))
+        .post(
+            "/invoices/{id}/mark_uncollectible",
+            billing::mark_invoice_uncollectible,
+            "Mark an invoice as uncollectible",
+            Object("invoice"),
+        )
         .get("/events", events::list_events, "List events", List("event"))
         .get("/events/{id}", events::get_event, "Retrieve an event", Object("event"))
         .post("/events/{id}/resend", events::resend_event, "Resend an event now", Object("event"))

@@ -1,6 +1,9 @@
-//! Subscriptions over time (SPEC §9): the scheduler's passes, test clocks, and cancellation. The
-//! rules are [`kassa_core::renewal`]'s; this is where they meet the store, the payment processor
-//! and the outbox.
+//! Subscriptions over time (SPEC §9): the scheduler's passes, test clocks, cancellation, and
+//! changes of items with their prorations (issue 17: `POST /subscriptions/{id}`, previewed by
+//! `GET /invoices/upcoming`; an `always_invoice` invoice is charged at once by a pass over the
+//! subscription's timeline), and invoices voided or marked uncollectible. The rules are
+//! [`kassa_core::renewal`]'s and [`kassa_core::proration`]'s; this is where they meet the store,
+//! the payment processor and the outbox.
 //!
 //! ## A pass ([`bill_due`] runs passes until one finds nothing)
 //! 1. **advance** — one transaction claims up to [`Chunk::subscriptions`] subscriptions due by
@@ -33,14 +36,19 @@
 //! round, everything due at the earliest due time, until nothing is due by the clock's new time.
 //! So a year goes by in order, across all of the clock's customers, with no cap on how many.
 
-use kassa_core::billing::{Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription};
+use kassa_core::billing::{
+    Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription, SubscriptionItem,
+};
+use kassa_core::catalog::Price;
 use kassa_core::params::{
-    SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate, TestClockList,
+    InvoicePreview, SubscriptionCancel, SubscriptionItemParam, SubscriptionUpdate, TestClockAdvance,
+    TestClockCreate, TestClockList,
 };
 use kassa_core::payment::SavedBehaviour;
+use kassa_core::proration::{self, Behavior};
 use kassa_core::renewal::{self, ClockStatus, Due, Happened, TestClock};
 use kassa_core::store::{
-    Abort, Cmp, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value, view,
+    Abort, Cmp, Column, Filter, Kind, Record, Scope, StoreError, StoreExt, Tx, TxExt, Value, view,
 };
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
@@ -302,8 +310,11 @@ fn announce(
                     Happened::InvoicePaid => EventType::InvoicePaid,
                     _ => EventType::InvoicePaymentFailed,
                 };
-                if let Some(inv) = invoice {
-                    out.emit(tx, account, kind, views::invoice(inv))?;
+                match invoice {
+                    Some(inv) if kind == EventType::InvoiceCreated => emit_created(tx, out, account, inv)?,
+                    Some(inv) if kind == EventType::InvoicePaid => emit_paid(tx, out, account, inv)?,
+                    Some(inv) => out.emit(tx, account, kind, views::invoice(inv))?,
+                    None => {}
                 }
             }
             Happened::PaymentIntentCreated
@@ -320,6 +331,27 @@ fn announce(
             }
         }
     }
+    Ok(())
+}
+
+/// `invoice.created`, then `invoice.finalized`: kassa's invoices are final when made (never
+/// drafts), and Stripe sends `invoice.finalized` when an invoice leaves its draft.
+pub fn emit_created(
+    tx: &mut dyn Tx,
+    out: &mut Outbox,
+    account: &str,
+    inv: &Invoice,
+) -> Result<(), StoreError> {
+    out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
+    out.emit(tx, account, EventType::InvoiceFinalized, views::invoice(inv))?;
+    Ok(())
+}
+
+/// `invoice.paid`, then `invoice.payment_succeeded` (Stripe sends both; older integrations listen
+/// for the second).
+pub fn emit_paid(tx: &mut dyn Tx, out: &mut Outbox, account: &str, inv: &Invoice) -> Result<(), StoreError> {
+    out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
+    out.emit(tx, account, EventType::InvoicePaymentSucceeded, views::invoice(inv))?;
     Ok(())
 }
 
@@ -354,11 +386,28 @@ pub async fn update_subscription(
     p: SubscriptionUpdate,
 ) -> Result<Subscription> {
     let now = ctx.now();
-    update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
+    let always_invoice = p.items.is_some() && p.proration_behavior.as_deref() == Some("always_invoice");
+    let sub = update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
         let before = views::subscription(sub);
-        if let Some(on) = p.cancel_at_period_end {
-            renewal::set_cancel_at_period_end(sub, on.0, at)?;
+        let change = Change {
+            items: p.items.as_deref(),
+            behavior: p.proration_behavior.as_deref(),
+            date: p.proration_date,
+            names: ("proration_behavior", "proration_date", "items"),
+        };
+        let invoice = change.apply(tx, account, sub, at)?;
+        match (p.cancel_at, p.cancel_at_period_end) {
+            (Some(_), Some(_)) => {
+                return Err(Invalid::param(
+                    "cancel_at",
+                    "You may only specify one of these parameters: cancel_at, cancel_at_period_end.",
+                )
+                .into());
+            }
+            (Some(t), None) => renewal::set_cancel_at(sub, t.0, at)?,
+            (None, Some(on)) => renewal::set_cancel_at_period_end(sub, on.0, at)?,
+            (None, None) => {}
         }
         if let Some(pm) = p.default_payment_method.as_deref() {
             let owned = tx.load::<PaymentMethod>(account, pm)?.and_then(|m| m.customer);
@@ -376,9 +425,339 @@ pub async fn update_subscription(
             out.set_now(at);
             out.emit_update(tx, account, EventType::CustomerSubscriptionUpdated, &before, after)?;
         }
+        if let Some(inv) = &invoice {
+            tx.put_new(account, inv)?;
+            emit_created(tx, out, account, inv)?;
+            if inv.status == kassa_core::billing::InvoiceStatus::Paid {
+                emit_paid(tx, out, account, inv)?;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    // `always_invoice`: the invoice made now is charged now, as Stripe does, by the scheduler's own
+    // pass over the subscription's timeline (its lease keeps a concurrent pass from charging twice).
+    let Some(collecting) =
+        sub.collecting.as_ref().filter(|c| Some(&c.invoice) == sub.latest_invoice.as_ref())
+    else {
+        return Ok(sub);
+    };
+    if !always_invoice {
+        return Ok(sub);
+    }
+    let attempt_at = collecting.next_attempt_at;
+    bill_now(ctx, acct, &sub, attempt_at, now).await?;
+    super::get(ctx, acct, id).await
+}
+
+/// Run the scheduler's pass over `sub`'s timeline (its test clock's, or the server's) up to that
+/// timeline's time, if `attempt_at` is due by then: what an API call that charges now runs.
+async fn bill_now(
+    ctx: &Ctx,
+    acct: &Acct,
+    sub: &Subscription,
+    attempt_at: Timestamp,
+    now: Timestamp,
+) -> Result<()> {
+    let (timeline, until) = match &sub.test_clock {
+        Some(clock) => {
+            let t = ctx.store.load::<TestClock>(&acct.id, clock).await?.map_or(now, |c| c.frozen_time);
+            (Timeline::Clock { account: acct.id.clone(), clock: clock.clone() }, t)
+        }
+        None => (Timeline::Real, now),
+    };
+    if attempt_at <= until {
+        bill_due(ctx, &timeline, until).await?;
+    }
+    Ok(())
+}
+
+/// `POST /invoices/{id}/pay`: charge an open subscription invoice now with the subscription's
+/// saved payment method, as its next attempt would (the same pass, events and dunning). A decline
+/// leaves it open, its attempt counted and its next retry scheduled.
+pub async fn pay_invoice(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Invoice> {
+    let now = ctx.now();
+    let invoice: Invoice = super::get(ctx, acct, id).await?;
+    match invoice.status {
+        kassa_core::billing::InvoiceStatus::Open => {}
+        kassa_core::billing::InvoiceStatus::Paid => {
+            return Err(DomainError::State("Invoice is already paid".to_owned()).into());
+        }
+        s => {
+            return Err(DomainError::State(format!(
+                "You can only pay open invoices. This invoice is {}.",
+                s.as_str()
+            ))
+            .into());
+        }
+    }
+    let not_collected = || {
+        DomainError::State(
+            "This invoice is no longer being collected by its subscription; kassa pays only the invoice a subscription is collecting."
+                .to_owned(),
+        )
+    };
+    let sub_id = invoice.subscription.clone().ok_or_else(not_collected)?;
+    let inv_id = invoice.id.clone();
+    let sub = update(ctx, acct, &sub_id, move |sub: &mut Subscription, tx, _, account| {
+        let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
+        match &mut sub.collecting {
+            Some(c) if c.invoice == inv_id => c.next_attempt_at = c.next_attempt_at.min(at),
+            _ => return Err(not_collected().into()),
+        }
+        sub.schedule();
+        Ok(())
+    })
+    .await?;
+    let attempt_at = sub.collecting.as_ref().map_or(now, |c| c.next_attempt_at);
+    bill_now(ctx, acct, &sub, attempt_at, now).await?;
+    super::get(ctx, acct, id).await
+}
+
+/// A change of a subscription's items and how it is prorated: `POST /subscriptions/{id}`'s
+/// `items`, `proration_behavior`, `proration_date`, or the same previewed by
+/// `GET /invoices/upcoming` (`subscription_items`, `subscription_proration_*`) and
+/// `POST /invoices/create_preview` (`subscription_details[…]`).
+struct Change<'a> {
+    items: Option<&'a [SubscriptionItemParam]>,
+    behavior: Option<&'a str>,
+    date: Option<kassa_core::params::Int>,
+    /// The parameter names of behavior, date and items, for errors.
+    names: (&'static str, &'static str, &'static str),
+}
+
+impl Change<'_> {
+    /// Change `sub` at `at`: its items, and their prorations pending or (`always_invoice`) on an
+    /// invoice made now, which is returned.
+    fn apply(
+        &self,
+        tx: &mut dyn Tx,
+        account: &str,
+        sub: &mut Subscription,
+        at: Timestamp,
+    ) -> Result<Option<Invoice>, Abort<DomainError>> {
+        let (behavior_name, date_name, items_name) = self.names;
+        let behavior = match self.behavior {
+            None => Behavior::default(),
+            Some(b) => Behavior::parse(b).ok_or_else(|| {
+                Invalid::param(
+                    behavior_name,
+                    format!("`{behavior_name}` must be one of create_prorations, none or always_invoice."),
+                )
+            })?,
+        };
+        let prorate_at = match self.date {
+            None => at,
+            Some(d) if (sub.current_period_start..=sub.current_period_end).contains(&d.0) => d.0,
+            Some(_) => {
+                return Err(Invalid::param(
+                    date_name,
+                    format!("`{date_name}` must be within the subscription's current period."),
+                )
+                .into());
+            }
+        };
+        let Some(items) = self.items else { return Ok(None) };
+        if sub.status == kassa_core::billing::SubscriptionStatus::Canceled {
+            return Err(DomainError::State(
+                "A canceled subscription can only be read; it can no longer be changed.".to_owned(),
+            )
+            .into());
+        }
+        let old = sub.items.clone();
+        change_items(tx, account, sub, items, items_name)?;
+        let too_large = |_| Abort::refuse(Invalid::general("A proration's amounts are too large."));
+        if behavior != Behavior::None {
+            let lines = proration::lines(sub, &old, prorate_at).map_err(too_large)?;
+            sub.pending_invoice_items.extend(lines);
+        }
+        if behavior == Behavior::AlwaysInvoice {
+            return renewal::invoice_pending(sub, at).map_err(too_large);
+        }
+        Ok(None)
+    }
+}
+
+/// Apply `items[]` of `POST /subscriptions/{id}`: change, delete or add items. Every new price must
+/// be recurring like the subscription's, in its currency and on its interval.
+fn change_items(
+    tx: &mut dyn Tx,
+    account: &str,
+    sub: &mut Subscription,
+    items: &[SubscriptionItemParam],
+    name: &str,
+) -> Result<(), Abort<DomainError>> {
+    let recurring = sub.items.iter().find_map(|i| i.price.recurring);
+    for (n, item) in items.iter().enumerate() {
+        let param = |f: &str| format!("{name}[{n}][{f}]");
+        let price = match item.price.as_deref() {
+            None => None,
+            Some(id) => {
+                let price = tx
+                    .load::<Price>(account, id)?
+                    .filter(|p| p.active)
+                    .ok_or_else(|| Invalid::no_such("price", id, param("price")))?;
+                if price.currency != sub.currency || price.recurring.is_none() || price.recurring != recurring
+                {
+                    return Err(Invalid::param(
+                        param("price"),
+                        "The price must be recurring, in the subscription's currency and on its billing interval.",
+                    )
+                    .into());
+                }
+                Some(price)
+            }
+        };
+        let quantity = match item.quantity {
+            Some(q) if !(1..=999_999).contains(&q.0) => {
+                return Err(
+                    Invalid::param(param("quantity"), "`quantity` must be between 1 and 999999.").into()
+                );
+            }
+            q => q.map(|q| q.0),
+        };
+        match item.id.as_deref() {
+            Some(id) => {
+                let Some(at) = sub.items.iter().position(|i| i.id == id) else {
+                    return Err(Invalid::no_such("subscription_item", id, param("id")).into());
+                };
+                if item.deleted.is_some_and(|d| d.0) {
+                    sub.items.remove(at);
+                    continue;
+                }
+                let current = &mut sub.items[at];
+                if let Some(price) = price {
+                    current.price = price;
+                }
+                if let Some(q) = quantity {
+                    current.quantity = q;
+                }
+            }
+            None => {
+                let price = price.ok_or_else(|| Invalid::missing(param("price")))?;
+                sub.items.push(SubscriptionItem::new(price, quantity.unwrap_or(1)));
+            }
+        }
+    }
+    if sub.items.is_empty() {
+        return Err(Invalid::param(name, "A subscription must keep at least one item.").into());
+    }
+    let mut prices: Vec<&str> = sub.items.iter().map(|i| i.price.id.as_str()).collect();
+    prices.sort_unstable();
+    if prices.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Invalid::param(
+            name,
+            "Cannot add multiple subscription items with the same price: change the quantity instead.",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// What `POST /invoices/{id}/void|mark_uncollectible` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceAction {
+    Void,
+    MarkUncollectible,
+}
+
+/// `POST /invoices/{id}/void` and `/mark_uncollectible`: the invoice is no longer collected. The
+/// subscription collecting it stops retrying it (its status stays as it is, as on Stripe).
+pub async fn invoice_action(ctx: &Ctx, acct: &Acct, id: &str, action: InvoiceAction) -> Result<Invoice> {
+    let now = ctx.now();
+    update(ctx, acct, id, move |inv: &mut Invoice, tx, out, account| {
+        let sub = match inv.subscription.as_deref() {
+            Some(s) => tx.load::<Subscription>(account, s)?,
+            None => None,
+        };
+        let at = clock_time(tx, account, sub.as_ref().and_then(|s| s.test_clock.as_deref()), now)?;
+        let event = match action {
+            InvoiceAction::Void => {
+                inv.void(at)?;
+                EventType::InvoiceVoided
+            }
+            InvoiceAction::MarkUncollectible => {
+                inv.mark_uncollectible(at)?;
+                EventType::InvoiceMarkedUncollectible
+            }
+        };
+        if let Some(mut sub) = sub
+            && sub.collecting.as_ref().is_some_and(|c| c.invoice == inv.id)
+        {
+            sub.collecting = None;
+            sub.schedule();
+            tx.put(account, &sub)?;
+        }
+        out.set_now(at);
+        out.emit(tx, account, event, views::invoice(inv))?;
         Ok(())
     })
     .await
+}
+
+/// `GET /invoices/upcoming`, `POST /invoices/create_preview`: the next invoice of `subscription`
+/// (or of the customer's first live subscription), pending prorations included.
+pub async fn preview_invoice(ctx: &Ctx, acct: &Acct, p: InvoicePreview) -> Result<Invoice> {
+    let sub: Subscription = match (p.subscription.as_deref(), p.customer.as_deref()) {
+        (Some(id), _) => ctx
+            .store
+            .load::<Subscription>(&acct.id, id)
+            .await?
+            .ok_or_else(|| Invalid::no_such("subscription", id, "subscription"))?,
+        (None, Some(customer)) => {
+            let (account, c) = (acct.id.clone(), customer.to_owned());
+            let subs = view(ctx.store.as_ref(), move |tx| {
+                let rows = tx.select(
+                    Scope::Account(&account),
+                    Kind::Subscription,
+                    &[Filter::Eq(Column::Customer, c.as_str().into())],
+                    1000,
+                )?;
+                rows.iter().map(Subscription::from_raw).collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+            subs.into_iter()
+                .find(|s| s.next_due().is_some() && !s.cancel_at_period_end)
+                .ok_or_else(|| Invalid::general(format!("No upcoming invoices for customer: {customer}")))?
+        }
+        (None, None) => return Err(Invalid::missing("subscription").into()),
+    };
+    let ends_first = sub.cancel_at.is_some_and(|t| t <= sub.current_period_end);
+    if sub.next_due().is_none() || sub.cancel_at_period_end || ends_first {
+        return Err(Invalid::general(format!("No upcoming invoices for subscription: {}", sub.id)).into());
+    }
+    let details = p.subscription_details.unwrap_or_default();
+    let legacy = p.subscription_items.is_some()
+        || p.subscription_proration_behavior.is_some()
+        || p.subscription_proration_date.is_some();
+    let (items, behavior, date, names) = if legacy {
+        let names = ("subscription_proration_behavior", "subscription_proration_date", "subscription_items");
+        (p.subscription_items, p.subscription_proration_behavior, p.subscription_proration_date, names)
+    } else {
+        let names = (
+            "subscription_details[proration_behavior]",
+            "subscription_details[proration_date]",
+            "subscription_details[items]",
+        );
+        (details.items, details.proration_behavior, details.proration_date, names)
+    };
+    let (account, now) = (acct.id.clone(), ctx.now());
+    let previewed = view(ctx.store.as_ref(), move |tx| {
+        let mut sub = sub;
+        let at = clock_time(tx, &account, sub.test_clock.as_deref(), now)?;
+        let change = Change { items: items.as_deref(), behavior: behavior.as_deref(), date, names };
+        match change.apply(tx, &account, &mut sub, at) {
+            // Invoiced now: that is the invoice the change makes.
+            Ok(Some(inv)) => Ok(Ok(inv)),
+            Ok(None) => Ok(renewal::upcoming(&sub).map_err(|_| {
+                DomainError::from(Invalid::general("The next invoice's amounts are too large."))
+            })),
+            Err(Abort::Store(e)) => Err(e),
+            Err(Abort::Refused(e)) => Ok(Err(e)),
+        }
+    })
+    .await?;
+    Ok(previewed?)
 }
 
 /// The time on `clock`, or `now` for real-time objects.

@@ -299,9 +299,9 @@ fn announce_completion(
         out.emit(tx, account, EventType::CustomerSubscriptionCreated, views::subscription(sub))?;
     }
     if let Some(inv) = &done.invoice {
-        out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
+        super::billing::emit_created(tx, out, account, inv)?;
         if inv.status == InvoiceStatus::Paid {
-            out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
+            super::billing::emit_paid(tx, out, account, inv)?;
         }
     }
     if let Some(si) = &done.setup_intent {

@@ -38,6 +38,8 @@ mod payments_read;
 
 // Subscriptions over time (SPEC §9).
 mod billing;
+mod invoice_actions;
+mod prorations;
 
 // Events and webhooks (SPEC §11).
 mod webhooks;

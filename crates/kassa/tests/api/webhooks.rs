@@ -962,7 +962,9 @@ async fn a_subscription_checkout_emits_subscription_and_invoice_events() {
             "customer.created",
             "customer.subscription.created",
             "invoice.created",
+            "invoice.finalized",
             "invoice.paid",
+            "invoice.payment_succeeded",
             "checkout.session.completed",
         ]
     );

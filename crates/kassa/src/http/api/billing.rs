@@ -1,9 +1,12 @@
-//! Subscriptions changed over time (cancel now, cancel at period end) and test clocks (SPEC §9).
+//! Subscriptions changed over time (cancel now, at a time or at period end; items changed with
+//! proration), the next invoice previewed, invoices voided or given up on, and test clocks (SPEC §9,
+//! issue 17).
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
-    Retrieve, SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate, TestClockList,
+    InvoicePreview, Retrieve, SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate,
+    TestClockList,
 };
 use serde_json::Value;
 
@@ -37,6 +40,61 @@ pub async fn update_subscription(
     let x = paths(Ty::Subscription, &p.expand)?;
     let v = views::subscription(&svc::update_subscription(&ctx, &a, &id, p).await?);
     Ok(Json(expanded(&ctx, &a, v, Ty::Subscription, &x).await?))
+}
+
+pub async fn void_invoice(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    invoice_action(ctx, a, id, p, Some(svc::InvoiceAction::Void)).await
+}
+
+pub async fn pay_invoice(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    invoice_action(ctx, a, id, p, None).await
+}
+
+pub async fn mark_invoice_uncollectible(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(id): PathId,
+    Params(p): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    invoice_action(ctx, a, id, p, Some(svc::InvoiceAction::MarkUncollectible)).await
+}
+
+/// `POST /invoices/{id}/void`, `/mark_uncollectible` (`Some`) or `/pay` (`None`).
+async fn invoice_action(
+    ctx: AppState,
+    a: crate::service::Acct,
+    id: String,
+    p: Retrieve,
+    action: Option<svc::InvoiceAction>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Invoice, &p.expand)?;
+    let invoice = match action {
+        Some(action) => svc::invoice_action(&ctx, &a, &id, action).await?,
+        None => svc::pay_invoice(&ctx, &a, &id).await?,
+    };
+    let v = views::invoice(&invoice);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
+}
+
+/// `GET /invoices/upcoming` and `POST /invoices/create_preview`: the next invoice, not saved.
+pub async fn preview_invoice(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    Params(p): Params<InvoicePreview>,
+) -> Res<Json<Value>> {
+    let x = paths(Ty::Invoice, &p.expand)?;
+    let v = views::invoice(&svc::preview_invoice(&ctx, &a, p).await?);
+    Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
 }
 
 pub async fn create_clock(
