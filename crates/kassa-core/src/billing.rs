@@ -570,6 +570,7 @@ mod tests {
             nickname: None,
             lookup_key: None,
             metadata: Metadata::new(),
+            tax_behavior: Default::default(),
         }
     }
 

@@ -228,6 +228,9 @@ pub struct Price {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Metadata,
+    /// Whether the price includes tax (issue 16): settable once from `unspecified`.
+    #[serde(default)]
+    pub tax_behavior: crate::shipping::TaxBehavior,
 }
 
 impl Price {
@@ -295,10 +298,24 @@ impl Price {
             nickname: text("nickname", p.nickname, MAX_TEXT)?,
             lookup_key: text("lookup_key", p.lookup_key, 200)?,
             metadata: metadata::create(p.metadata, "metadata")?,
+            tax_behavior: match p.tax_behavior.as_deref() {
+                None => crate::shipping::TaxBehavior::Unspecified,
+                Some(t) => crate::shipping::TaxBehavior::parse("tax_behavior", t)?,
+            },
         })
     }
 
     pub fn update(&mut self, p: PriceUpdate) -> Result<(), Invalid> {
+        if let Some(t) = p.tax_behavior.as_deref() {
+            let t = crate::shipping::TaxBehavior::parse("tax_behavior", t)?;
+            if self.tax_behavior != crate::shipping::TaxBehavior::Unspecified && t != self.tax_behavior {
+                return Err(Invalid::param(
+                    "tax_behavior",
+                    "`tax_behavior` cannot be changed once it is inclusive or exclusive.",
+                ));
+            }
+            self.tax_behavior = t;
+        }
         if let Some(a) = p.active {
             self.active = a.0;
         }

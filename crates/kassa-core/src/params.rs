@@ -460,6 +460,8 @@ pub struct PriceCreate {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// `inclusive`, `exclusive` or `unspecified` (issue 16).
+    pub tax_behavior: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -470,6 +472,8 @@ pub struct PriceUpdate {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// Settable once from `unspecified`.
+    pub tax_behavior: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -611,6 +615,9 @@ pub struct LineItemParam {
     pub price: Option<String>,
     pub quantity: Option<Int>,
     pub adjustable_quantity: Option<AdjustableQuantityParam>,
+    // Taxes (issue 16): see `session::taxes`.
+    pub tax_rates: Option<Vec<String>>,
+    pub dynamic_tax_rates: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -658,6 +665,8 @@ pub struct SessionCreate {
     pub submit_type: Option<String>,
     pub locale: Option<String>,
     pub customer_update: Option<crate::session::collection::CustomerUpdateParam>,
+    // Taxes (issue 16): see `session::taxes`.
+    pub automatic_tax: Option<crate::session::taxes::AutomaticTaxParam>,
 }
 
 impl SessionCreate {

@@ -494,6 +494,7 @@ mod tests {
             nickname: None,
             lookup_key: None,
             metadata: Metadata::new(),
+            tax_behavior: Default::default(),
         };
         let end = price.recurring.unwrap().period_end(start, to_civil(start).day);
         let mut s =

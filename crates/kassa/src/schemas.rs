@@ -231,7 +231,7 @@ fn price() -> Value {
         ("nickname", nstring()),
         ("product", expandable("product")),
         ("recurring", nullable(recurring)),
-        ("tax_behavior", tag("unspecified")),
+        ("tax_behavior", one_of(&["inclusive", "exclusive", "unspecified"])),
         ("tiers_mode", always_null()),
         ("transform_quantity", always_null()),
         ("type", one_of(&["one_time", "recurring"])),
@@ -383,6 +383,18 @@ fn line_item() -> Value {
         ("metadata", metadata()),
         ("price", reference("price")),
         ("quantity", int()),
+        (
+            "taxes",
+            array(object(&[
+                ("amount", int()),
+                ("rate", reference("tax_rate")),
+                (
+                    "taxability_reason",
+                    one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"]),
+                ),
+                ("taxable_amount", int()),
+            ])),
+        ),
     ])
 }
 
@@ -440,9 +452,9 @@ fn session() -> Value {
                 "automatic_tax",
                 object(&[
                     ("enabled", boolean()),
-                    ("liability", always_null()),
-                    ("provider", always_null()),
-                    ("status", always_null()),
+                    ("liability", nullable(object(&[("type", one_of(&["self"]))]))),
+                    ("provider", nullable(one_of(&["kassa"]))),
+                    ("status", nullable(one_of(&["requires_location_inputs", "complete"]))),
                 ]),
             ),
             ("billing_address_collection", nullable(one_of(&["auto", "required"]))),

@@ -74,7 +74,7 @@ pub fn price(p: &Price) -> Value {
             "trial_period_days": null,
             "usage_type": "licensed",
         })),
-        "tax_behavior": "unspecified",
+        "tax_behavior": p.tax_behavior.as_str(),
         "tiers_mode": null,
         "transform_quantity": null,
         "type": p.type_str(),
@@ -219,13 +219,24 @@ pub fn line_item(li: &LineItem) -> Value {
         })),
         "amount_discount": li.amount_discount,
         "amount_subtotal": li.amount_subtotal,
-        "amount_tax": 0,
+        "amount_tax": li.taxes.iter().map(|t| t.amount).sum::<i64>(),
         "amount_total": li.amount_total,
         "currency": li.price.currency,
         "description": li.description,
         "metadata": {},
         "price": price(&li.price),
         "quantity": li.quantity,
+        "taxes": li.taxes.iter().zip(&li.applied_rates).map(|(t, r)| line_tax(t, r)).collect::<Vec<_>>(),
+    })
+}
+
+/// One tax of a line (or of the shipping): Stripe's `line_items.data.taxes[]`.
+fn line_tax(t: &kassa_core::tax::LineTax, r: &kassa_core::tax::TaxRate) -> Value {
+    json!({
+        "amount": t.amount,
+        "rate": tax_rate(r),
+        "taxability_reason": t.reason.as_str(),
+        "taxable_amount": t.taxable_amount,
     })
 }
 
@@ -256,7 +267,12 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "allowed_payment_method_types": null,
         "amount_subtotal": s.amount_subtotal,
         "amount_total": s.amount_total,
-        "automatic_tax": {"enabled": false, "liability": null, "provider": null, "status": null},
+        "automatic_tax": {
+            "enabled": s.taxes.automatic,
+            "liability": s.taxes.automatic.then(|| json!({"type": "self"})),
+            "provider": s.taxes.automatic.then_some("kassa"),
+            "status": s.taxes.status(),
+        },
         "billing_address_collection": col.billing_address,
         "cancel_url": s.cancel_url,
         "client_reference_id": s.client_reference_id,
@@ -304,7 +320,8 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "setup_intent": null,
         "shipping_address_collection": col.shipping_countries.as_ref().map(|c| json!({"allowed_countries": c})),
         "shipping_cost": col.shipping_rate().map(|r| json!({
-            "amount_subtotal": r.amount, "amount_tax": 0, "amount_total": r.amount, "shipping_rate": r.id,
+            "amount_subtotal": r.amount, "amount_tax": s.shipping_tax(), "shipping_rate": r.id,
+            "amount_total": r.amount + s.taxes.shipping.iter().filter(|t| !t.inclusive).map(|t| t.amount).sum::<i64>(),
         })),
         "shipping_details": collected.and_then(|c| c.shipping.as_ref()).map(shipping_details),
         "shipping_options": col.shipping_options.iter().map(|r| json!({"shipping_amount": r.amount, "shipping_rate": r.id})).collect::<Vec<_>>(),
@@ -316,7 +333,7 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "total_details": {
             "amount_discount": s.amount_discount,
             "amount_shipping": col.shipping_amount(),
-            "amount_tax": 0,
+            "amount_tax": s.taxes.amount_tax,
         },
         "ui_mode": "hosted",
         "url": url,

@@ -36,6 +36,7 @@ pub fn one_time(id: &str, currency: &str, unit_amount: i64) -> Price {
         nickname: None,
         lookup_key: None,
         metadata: Metadata::new(),
+        tax_behavior: Default::default(),
     }
 }
 
@@ -234,7 +235,7 @@ impl Fx {
 
 /// A line of `quantity` × `price`.
 pub fn line(price: &str, quantity: i64) -> LineItemParam {
-    LineItemParam { price: Some(price.to_owned()), quantity: Some(Int(quantity)), adjustable_quantity: None }
+    LineItemParam { price: Some(price.to_owned()), quantity: Some(Int(quantity)), ..Default::default() }
 }
 
 /// `line` with an `adjustable_quantity` object.

@@ -85,6 +85,10 @@ pub(super) fn line_items(
             amount_subtotal: 0,
             amount_discount: 0,
             amount_total: 0,
+            tax_rates: Vec::new(),
+            dynamic_tax_rates: Vec::new(),
+            taxes: Vec::new(),
+            applied_rates: Vec::new(),
         });
     }
     Ok(lines)

@@ -34,7 +34,8 @@
 //! 10. **extras** (`extras::extras`): `client_reference_id` (at most 200 characters), `metadata`.
 //!     Then **collection** ([`collection`]): what the hosted page collects — addresses, shipping
 //!     options, phone, tax ids, consent, custom fields and texts, `submit_type`, `locale`,
-//!     `customer_update` — each by Stripe's rules.
+//!     `customer_update` — each by Stripe's rules. Then **taxes** ([`taxes`]): each line's fixed
+//!     or dynamic tax rates and `automatic_tax`.
 //! 11. **amounts** ([`Session::recompute`]): the totals without a discount, within range.
 //! 12. **discount** (`discounts::discount`): exclusive with `allow_promotion_codes`, the coupon or
 //!     promotion code exists and is usable now for this currency, customer and subtotal; then the
@@ -74,6 +75,7 @@ mod page;
 mod payment_methods;
 mod state;
 mod subscription;
+pub mod taxes;
 mod urls;
 
 #[cfg(test)]
@@ -208,6 +210,17 @@ pub struct LineItem {
     pub amount_subtotal: i64,
     pub amount_discount: i64,
     pub amount_total: i64,
+    /// `line_items[][tax_rates]`, as they were at creation ([`taxes`]).
+    #[serde(default)]
+    pub tax_rates: Vec<crate::tax::TaxRate>,
+    /// `line_items[][dynamic_tax_rates]`, as they were at creation.
+    #[serde(default)]
+    pub dynamic_tax_rates: Vec<crate::tax::TaxRate>,
+    /// The line's taxes, computed with the amounts, and the rate of each (same order).
+    #[serde(default)]
+    pub taxes: Vec<crate::tax::LineTax>,
+    #[serde(default)]
+    pub applied_rates: Vec<crate::tax::TaxRate>,
 }
 
 /// The discount a session carries: the coupon and, when it came from one, the promotion code.
@@ -273,6 +286,9 @@ pub struct Session {
     /// What the hosted page collects and, once paid, what it collected ([`collection`]).
     #[serde(default)]
     pub collection: collection::Collection,
+    /// Tax settings and results ([`taxes`]).
+    #[serde(default)]
+    pub taxes: taxes::Taxes,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -284,6 +300,10 @@ pub struct References {
     pub promotion_code: Option<String>,
     /// `shipping_options[][shipping_rate]`.
     pub shipping_rates: Vec<String>,
+    /// `line_items[][tax_rates]` and `line_items[][dynamic_tax_rates]`, each once.
+    pub tax_rates: Vec<String>,
+    /// `automatic_tax[enabled]=true`: the caller loads the account's active tax rates.
+    pub automatic_tax: bool,
 }
 
 /// What the caller found for [`References`] in the merchant's account (and each price's product).
@@ -297,6 +317,10 @@ pub struct Resolved<'a> {
     /// The coupon behind `promotion_code`.
     pub promotion_coupon: Option<&'a Coupon>,
     pub shipping_rates: HashMap<&'a str, &'a crate::shipping::ShippingRate>,
+    /// The rates [`References::tax_rates`] names, found in this account.
+    pub tax_rates: HashMap<&'a str, &'a crate::tax::TaxRate>,
+    /// With automatic tax: the account's active tax rates.
+    pub account_tax_rates: Vec<&'a crate::tax::TaxRate>,
 }
 
 /// Cheap shape checks, then the ids to load. Refuses oversized requests before anything is read.
@@ -310,12 +334,15 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
         .filter_map(|o| o.shipping_rate.clone().filter(|r| !r.is_empty()))
         .take(collection::MAX_SHIPPING_OPTIONS + 1)
         .collect();
+    let tax_rates = taxes::rate_ids(p.line_items.as_deref().unwrap_or_default())?;
     Ok(References {
         prices,
         customer: p.customer.clone().filter(|c| !c.is_empty()),
         coupon,
         promotion_code,
         shipping_rates,
+        tax_rates,
+        automatic_tax: p.automatic_tax.as_ref().and_then(|a| a.enabled).is_some_and(|b| b.0),
     })
 }
 
@@ -325,7 +352,7 @@ impl Session {
     pub fn create(mut p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
         let refs = references(&p)?;
         let collect = p.take_collection();
-        let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), &refs.prices, r)?;
+        let mut line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), &refs.prices, r)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
         let currency = currency::session_currency(p.currency.as_deref(), &line_items)?;
         let (customer, customer_email) = customer::customer(p.customer.as_deref(), p.customer_email, r)?;
@@ -337,7 +364,16 @@ impl Session {
         let expires_at = expiry::expires_at(p.expires_at, now)?;
         let (client_reference_id, metadata) = extras::extras(p.client_reference_id, p.metadata)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
-        let collection = collection::collection(collect, mode, currency, customer, r, now)?;
+        let mut collection = collection::collection(collect, mode, currency, customer, r, now)?;
+        let taxes = taxes::taxes(
+            p.automatic_tax.take(),
+            p.line_items.as_deref().unwrap_or_default(),
+            &mut line_items,
+            mode,
+            &mut collection,
+            customer,
+            r,
+        )?;
 
         let mut session = Self {
             id: ids::new_session_id(),
@@ -371,6 +407,7 @@ impl Session {
             pending_buyer: None,
             pending_amount: None,
             collection,
+            taxes,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 
@@ -418,6 +455,8 @@ mod tests {
             coupon: Some("co_1".into()),
             promotion_code: None,
             shipping_rates: vec![],
+            tax_rates: vec![],
+            automatic_tax: false,
         };
         assert_eq!(references(&p), Ok(want));
         let p = SessionCreate {

@@ -274,6 +274,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{id}/paypal", get(pages::paypal).post(pages::paypal_decision))
         .route("/pay/{id}/quantities", post(pages::quantities))
         .route("/pay/{id}/shipping", post(pages::shipping))
+        .route("/pay/{id}/address", post(pages::address))
         .route("/pay/{id}/promotion_code", post(pages::apply_code))
         .route("/pay/{id}/promotion_code/remove", post(pages::remove_code))
         .route_layer(from_fn_with_state(state.clone(), pages::same_origin))

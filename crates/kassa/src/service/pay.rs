@@ -434,7 +434,21 @@ async fn collect(
             tx.put(&acct, &s)?;
             return Ok(Some(refused("The shipping option changed: check the new total, then pay.")));
         }
-        if s.collection.collected.as_ref() != Some(&collected)
+        // Tax follows the address just entered: when it changes what is due, the customer is
+        // asked to check the new total first, as for a shipping option; nothing is charged.
+        let before = s.amount_total;
+        let shipping = collected.shipping.as_ref().map(|d| &d.address);
+        let moved = s.set_tax_location(shipping, collected.address.as_ref());
+        if moved {
+            s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
+            s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
+            if s.amount_total != before {
+                tx.put(&acct, &s)?;
+                return Ok(Some(refused("The tax changed with your address: check the new total, then pay.")));
+            }
+        }
+        if moved
+            || s.collection.collected.as_ref() != Some(&collected)
             || s.collection.custom_fields.iter().map(|f| f.value.clone()).ne(values.iter().cloned())
         {
             s.collection.keep(collected, values);
