@@ -361,6 +361,11 @@ pub struct Customer {
     pub phone: Option<String>,
     #[serde(default)]
     pub shipping: Option<crate::session::collection::ShippingDetails>,
+    /// Issue 16: whether the customer pays tax, and their tax ids (`/customers/{id}/tax_ids`).
+    #[serde(default)]
+    pub tax_exempt: crate::tax::TaxExempt,
+    #[serde(default)]
+    pub tax_ids: Vec<crate::tax::CustomerTaxId>,
 }
 
 impl Customer {
@@ -378,6 +383,11 @@ impl Customer {
             address: None,
             phone: None,
             shipping: None,
+            tax_exempt: match p.tax_exempt.as_deref() {
+                None => crate::tax::TaxExempt::None,
+                Some(t) => crate::tax::TaxExempt::parse(t)?,
+            },
+            tax_ids: Vec::new(),
         })
     }
 
@@ -391,8 +401,29 @@ impl Customer {
         if let Some(d) = text("description", p.description, MAX_TEXT)? {
             self.description = (!d.is_empty()).then_some(d);
         }
+        if let Some(t) = p.tax_exempt.as_deref() {
+            self.tax_exempt = crate::tax::TaxExempt::parse(t)?;
+        }
         self.metadata = metadata::update(std::mem::take(&mut self.metadata), p.metadata, "metadata")?;
         Ok(())
+    }
+
+    /// Add a tax id unless the customer has it already (same type and value); the id's object.
+    pub fn add_tax_id(
+        &mut self,
+        tax_id: crate::tax::CustomerTaxId,
+    ) -> Result<crate::tax::CustomerTaxId, Invalid> {
+        if let Some(t) = self.tax_ids.iter().find(|t| t.r#type == tax_id.r#type && t.value == tax_id.value) {
+            return Ok(t.clone());
+        }
+        if self.tax_ids.len() >= crate::tax::MAX_CUSTOMER_TAX_IDS {
+            return Err(Invalid::param(
+                "value",
+                format!("A customer has at most {} tax ids.", crate::tax::MAX_CUSTOMER_TAX_IDS),
+            ));
+        }
+        self.tax_ids.push(tax_id.clone());
+        Ok(tax_id)
     }
 }
 

@@ -336,6 +336,10 @@ list_params!(
     TaxRateList { active: Option<Bool>, inclusive: Option<Bool> }
 );
 list_params!(
+    /// `GET /customers/{id}/tax_ids`
+    TaxIdList {}
+);
+list_params!(
     /// `GET /shipping_rates`
     ShippingRateList { active: Option<Bool>, currency: Option<String> }
 );
@@ -486,6 +490,8 @@ pub struct CustomerCreate {
     pub metadata: Option<MetadataParam>,
     /// The test clock the customer (and its subscriptions) follows.
     pub test_clock: Option<String>,
+    /// `none`, `exempt` or `reverse` (issue 16).
+    pub tax_exempt: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -496,6 +502,16 @@ pub struct CustomerUpdate {
     pub name: Option<String>,
     pub description: Option<String>,
     pub metadata: Option<MetadataParam>,
+    pub tax_exempt: Option<String>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /customers/{id}/tax_ids`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxIdCreate {
+    pub r#type: Option<String>,
+    pub value: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 

@@ -36,6 +36,8 @@ pub struct Settings {
     pub code_attempts: CodeAttemptLimits,
     /// Where `GET /metrics` is served, if anywhere.
     pub metrics: MetricsSettings,
+    /// The merchant's country for the reverse charge (`--tax-origin-country`, issue 16).
+    pub tax_origin_country: String,
 }
 
 /// Where `GET /metrics` is served (`crate::metrics`). Both off by default.
@@ -126,7 +128,16 @@ impl Settings {
         {
             bail!("--metrics-listen must be an address of its own (`host:port`), not --listen's");
         }
+        let tax_origin_country = kassa_core::country::parse(&args.tax_origin_country)
+            .with_context(|| {
+                format!(
+                    "--tax-origin-country must be a two-letter ISO 3166-1 country code such as `US` or `DE`, got {:?}",
+                    args.tax_origin_country
+                )
+            })?
+            .to_owned();
         Ok(Self {
+            tax_origin_country,
             listen: args.listen,
             database_url: args.database.database_url,
             public_url: args.public_url,

@@ -37,6 +37,7 @@ pub fn components() -> Map<String, Value> {
     add("customer", customer());
     add("coupon", coupon());
     add("tax_rate", tax_rate());
+    add("tax_id", tax_id());
     add("promotion_code", promotion_code());
     add("item", line_item());
     add("checkout.session", session());
@@ -51,7 +52,7 @@ pub fn components() -> Map<String, Value> {
     add("test_helpers.test_clock", test_clock());
     add("shipping_rate", shipping_rate());
     add("customer_cash_balance_transaction", cash_balance_transaction());
-    for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock"] {
+    for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock", "tax_id"] {
         add(&format!("deleted_{deleted}"), deleted_object(deleted));
     }
     add("health", health());
@@ -282,7 +283,7 @@ fn customer() -> Value {
             "shipping",
             nullable(object(&[("address", address()), ("name", string()), ("phone", always_null())])),
         ),
-        ("tax_exempt", tag("none")),
+        ("tax_exempt", one_of(&["none", "exempt", "reverse"])),
         ("test_clock", nullable(expandable("test_helpers.test_clock"))),
     ])
 }
@@ -366,6 +367,28 @@ fn promotion_code() -> Value {
     ])
 }
 
+fn tax_id() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("tax_id")),
+        ("country", nstring()),
+        ("created", int()),
+        ("customer", string()),
+        ("livemode", boolean()),
+        ("owner", object(&[("customer", string()), ("type", tag("customer"))])),
+        ("type", string()),
+        ("value", string()),
+        (
+            "verification",
+            object(&[
+                ("status", one_of(&["pending", "verified", "unverified", "unavailable"])),
+                ("verified_address", always_null()),
+                ("verified_name", always_null()),
+            ]),
+        ),
+    ])
+}
+
 fn line_item() -> Value {
     object(&[
         ("id", string()),
@@ -410,7 +433,7 @@ fn session() -> Value {
         ("individual_name", always_null()),
         ("name", nstring()),
         ("phone", nstring()),
-        ("tax_exempt", tag("none")),
+        ("tax_exempt", one_of(&["none", "exempt", "reverse"])),
         ("tax_ids", array(object(&[("type", string()), ("value", string())]))),
     ]);
     let message = || nullable(object(&[("message", string())]));

@@ -65,6 +65,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     ctx.fingerprint_key = fingerprint_key;
     ctx.code_attempts = crate::limits::CodeAttempts::new(settings.code_attempts, ctx.clock.clone());
     ctx.metrics_on_api = settings.metrics.on_api;
+    ctx.tax_origin_country.clone_from(&settings.tax_origin_country);
     let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 

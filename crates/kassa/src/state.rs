@@ -47,6 +47,8 @@ pub struct Ctx {
     pub code_attempts: crate::limits::CodeAttempts,
     /// Serve `GET /metrics` on the main listener (`--metrics`; `crate::http::metrics`).
     pub metrics_on_api: bool,
+    /// The merchant's country, for the reverse charge (`--tax-origin-country`).
+    pub tax_origin_country: String,
 }
 
 impl Ctx {
@@ -65,6 +67,7 @@ impl Ctx {
             billing_chunk: crate::service::billing::Chunk::default(),
             code_attempts: crate::limits::CodeAttempts::new(Default::default(), clock.clone()),
             metrics_on_api: false,
+            tax_origin_country: "US".to_owned(),
             store,
             processor: Arc::new(TestNetwork),
             fingerprint_key: FingerprintKey::generate(),

@@ -115,8 +115,24 @@ pub fn customer(c: &Customer) -> Value {
         "phone": c.phone,
         "preferred_locales": [],
         "shipping": c.shipping.as_ref().map(|d| json!({"address": address(&d.address), "name": d.name, "phone": null})),
-        "tax_exempt": "none",
+        "tax_exempt": c.tax_exempt.as_str(),
         "test_clock": c.test_clock,
+    })
+}
+
+/// Stripe's `tax_id`, of `customer`.
+pub fn tax_id(t: &kassa_core::tax::CustomerTaxId, customer: &str) -> Value {
+    json!({
+        "id": t.id,
+        "object": "tax_id",
+        "country": t.country,
+        "created": t.created,
+        "customer": customer,
+        "livemode": false,
+        "owner": {"customer": customer, "type": "customer"},
+        "type": t.r#type,
+        "value": t.value,
+        "verification": {"status": "unavailable", "verified_address": null, "verified_name": null},
     })
 }
 
@@ -291,7 +307,7 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "customer_details": s.customer_details.as_ref().map(|d| json!({
             "address": collected.and_then(|c| c.address.as_ref()).map(address),
             "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
-            "phone": collected.and_then(|c| c.phone.clone()), "tax_exempt": "none",
+            "phone": collected.and_then(|c| c.phone.clone()), "tax_exempt": s.taxes.exempt.as_str(),
             "tax_ids": collected.map(|c| c.tax_ids.iter().map(|t| json!({"type": t.r#type, "value": t.value})).collect::<Vec<_>>()).unwrap_or_default(),
         })),
         "customer_email": s.customer_email,

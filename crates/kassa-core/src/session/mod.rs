@@ -321,6 +321,8 @@ pub struct Resolved<'a> {
     pub tax_rates: HashMap<&'a str, &'a crate::tax::TaxRate>,
     /// With automatic tax: the account's active tax rates.
     pub account_tax_rates: Vec<&'a crate::tax::TaxRate>,
+    /// The merchant's country (`--tax-origin-country`), for the reverse charge.
+    pub tax_origin_country: &'a str,
 }
 
 /// Cheap shape checks, then the ids to load. Refuses oversized requests before anything is read.

@@ -16,6 +16,11 @@
 //!    Tax makes do), so a price with `unspecified` is refused at creation. Shipping is taxed by the same rule when its
 //!    rate's `tax_behavior` is `inclusive` or `exclusive`.
 //!
+//! An `exempt` customer pays no tax; a `reverse` one with a well-formed EU VAT id (their own or
+//! the one entered on the page) of a member state other than the merchant's
+//! (`--tax-origin-country`) pays none either, under the reverse charge ([`tax::liability`]): the
+//! rates still show on the lines, with 0 and the reason.
+//!
 //! The buyer's location is the shipping address if the page collected one, else the billing
 //! address, else (until the page sends one) the customer's shipping address, else the customer's
 //! address. Until a location is known, `automatic_tax.status` is `requires_location_inputs` and
@@ -40,7 +45,7 @@ use crate::catalog::Customer;
 use crate::error::{ErrorCode, Invalid};
 use crate::params::{Bool, LineItemParam};
 use crate::shipping::TaxBehavior;
-use crate::tax::{self, Liability, LineTax, TaxRate};
+use crate::tax::{self, LineTax, TaxRate};
 
 /// The most rates a line takes, fixed or dynamic.
 pub const MAX_LINE_RATES: usize = 5;
@@ -85,6 +90,12 @@ pub struct Taxes {
     pub shipping: Vec<LineTax>,
     /// Σ every tax, inclusive and exclusive (`total_details.amount_tax`).
     pub amount_tax: i64,
+    /// The customer's `tax_exempt` when the session was created.
+    pub exempt: crate::tax::TaxExempt,
+    /// The buyer's tax ids `(type, value)`: the customer's, then what the page collected.
+    pub tax_ids: Vec<(String, String)>,
+    /// The merchant's country (`--tax-origin-country`), for the reverse charge.
+    pub origin: String,
 }
 
 impl Taxes {
@@ -110,7 +121,8 @@ impl Taxes {
 pub(super) fn rate_ids(items: &[LineItemParam]) -> Result<Vec<String>, Invalid> {
     let mut ids = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        for (field, list) in [("tax_rates", &item.tax_rates), ("dynamic_tax_rates", &item.dynamic_tax_rates)] {
+        for (field, list) in [("tax_rates", &item.tax_rates), ("dynamic_tax_rates", &item.dynamic_tax_rates)]
+        {
             let Some(list) = list else { continue };
             if list.len() > MAX_LINE_RATES {
                 return Err(Invalid::param(
@@ -138,11 +150,17 @@ pub(super) fn rate_ids(items: &[LineItemParam]) -> Result<Vec<String>, Invalid> 
 }
 
 /// Line `i`'s rates named in `field`: each exists in this account, is active, appears once.
-fn line_rates(i: usize, field: &str, ids: Option<&[String]>, r: &Resolved<'_>) -> Result<Vec<TaxRate>, Invalid> {
+fn line_rates(
+    i: usize,
+    field: &str,
+    ids: Option<&[String]>,
+    r: &Resolved<'_>,
+) -> Result<Vec<TaxRate>, Invalid> {
     let mut out: Vec<TaxRate> = Vec::new();
     for (j, id) in ids.unwrap_or_default().iter().enumerate() {
         let param = format!("line_items[{i}][{field}][{j}]");
-        let rate = r.tax_rates.get(id.as_str()).ok_or_else(|| Invalid::no_such("tax_rate", id, param.clone()))?;
+        let rate =
+            r.tax_rates.get(id.as_str()).ok_or_else(|| Invalid::no_such("tax_rate", id, param.clone()))?;
         if !rate.active {
             return Err(Invalid::param(
                 param,
@@ -214,24 +232,48 @@ pub(super) fn taxes(
             ));
         }
         if mode == Mode::Subscription && (any || automatic) {
-            let param = if automatic { "automatic_tax[enabled]".to_owned() } else { format!("line_items[{i}][tax_rates]") };
+            let param = if automatic {
+                "automatic_tax[enabled]".to_owned()
+            } else {
+                format!("line_items[{i}][tax_rates]")
+            };
             return Err(Invalid::param(param, "kassa does not yet tax subscription-mode sessions."));
         }
     }
     if mode == Mode::Subscription && automatic {
-        return Err(Invalid::param("automatic_tax[enabled]", "kassa does not yet tax subscription-mode sessions."));
+        return Err(Invalid::param(
+            "automatic_tax[enabled]",
+            "kassa does not yet tax subscription-mode sessions.",
+        ));
     }
     // Stripe Tax needs an address: without any other, the page asks for the billing address.
     if automatic && !collects_address {
         collection.billing_address = Some("required".to_owned());
     }
     let location = customer.and_then(|c| {
-        c.shipping.as_ref().and_then(|s| Location::of(&s.address)).or_else(|| c.address.as_ref().and_then(Location::of))
+        c.shipping
+            .as_ref()
+            .and_then(|s| Location::of(&s.address))
+            .or_else(|| c.address.as_ref().and_then(Location::of))
     });
-    let mut rates: Vec<TaxRate> =
-        if automatic { r.account_tax_rates.iter().filter(|t| t.active).map(|t| (*t).clone()).collect() } else { Vec::new() };
+    let mut rates: Vec<TaxRate> = if automatic {
+        r.account_tax_rates.iter().filter(|t| t.active).map(|t| (*t).clone()).collect()
+    } else {
+        Vec::new()
+    };
     rates.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
-    Ok(Taxes { automatic, rates, location, shipping: Vec::new(), amount_tax: 0 })
+    Ok(Taxes {
+        automatic,
+        rates,
+        location,
+        shipping: Vec::new(),
+        amount_tax: 0,
+        exempt: customer.map(|c| c.tax_exempt).unwrap_or_default(),
+        tax_ids: customer
+            .map(|c| c.tax_ids.iter().map(|t| (t.r#type.clone(), t.value.clone())).collect())
+            .unwrap_or_default(),
+        origin: r.tax_origin_country.to_owned(),
+    })
 }
 
 impl Session {
@@ -246,10 +288,25 @@ impl Session {
         true
     }
 
+    /// Add the tax ids the page collected to the buyer's. Whether any was new.
+    pub fn add_tax_ids(&mut self, ids: &[super::collection::TaxId]) -> bool {
+        let mut added = false;
+        for id in ids {
+            let pair = (id.r#type.clone(), id.value.clone());
+            if !self.taxes.tax_ids.contains(&pair) {
+                self.taxes.tax_ids.push(pair);
+                added = true;
+            }
+        }
+        added
+    }
+
     /// Compute every line's taxes (each line's `amount_total` is its amount after discount) and
     /// the shipping's; add the exclusive taxes to the lines' totals. Σ exclusive taxes.
     pub(super) fn apply_taxes(&mut self) -> i64 {
-        let liability = Liability::Taxed;
+        let t = &self.taxes;
+        let liability =
+            tax::liability(t.exempt, t.tax_ids.iter().map(|(k, v)| (k.as_str(), v.as_str())), &t.origin);
         let auto_rate = self.taxes.automatic_rate().cloned();
         let mut exclusive = 0i64;
         let mut total = 0i64;
@@ -275,7 +332,8 @@ impl Session {
                 applied.iter().map(|(r, inclusive)| (r.id.as_str(), r.percentage, *inclusive)).collect();
             line.taxes = tax::line_taxes(line.amount_total, &rates, liability);
             // As Stripe Tax's rates do, an automatic rate shows as inclusive or not as it applied.
-            line.applied_rates = applied.into_iter().map(|(r, inclusive)| TaxRate { inclusive, ..r }).collect();
+            line.applied_rates =
+                applied.into_iter().map(|(r, inclusive)| TaxRate { inclusive, ..r }).collect();
             let line_exclusive: i64 = line.taxes.iter().filter(|t| !t.inclusive).map(|t| t.amount).sum();
             line.amount_total += line_exclusive;
             exclusive += line_exclusive;
@@ -289,7 +347,8 @@ impl Session {
             ),
             _ => Vec::new(),
         };
-        let shipping_exclusive: i64 = self.taxes.shipping.iter().filter(|t| !t.inclusive).map(|t| t.amount).sum();
+        let shipping_exclusive: i64 =
+            self.taxes.shipping.iter().filter(|t| !t.inclusive).map(|t| t.amount).sum();
         exclusive += shipping_exclusive;
         total += self.taxes.shipping.iter().map(|t| t.amount).sum::<i64>();
         self.taxes.amount_tax = total;

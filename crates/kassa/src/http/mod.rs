@@ -78,6 +78,25 @@ pub fn api_routes(sessions_path: &str) -> Table {
         .get("/customers", catalog::list_customers, "List customers", List("customer"))
         .get("/customers/{id}", catalog::get_customer, "Retrieve a customer", Object("customer"))
         .post("/customers/{id}", catalog::update_customer, "Update a customer", Object("customer"))
+        .post(
+            "/customers/{id}/tax_ids",
+            catalog::create_tax_id,
+            "Create a customer's tax id",
+            Created("tax_id"),
+        )
+        .get("/customers/{id}/tax_ids", catalog::list_tax_ids, "List a customer's tax ids", List("tax_id"))
+        .get(
+            "/customers/{id}/tax_ids/{tax_id}",
+            catalog::get_tax_id,
+            "Retrieve a customer's tax id",
+            Object("tax_id"),
+        )
+        .delete(
+            "/customers/{id}/tax_ids/{tax_id}",
+            catalog::delete_tax_id,
+            "Delete a customer's tax id",
+            Deleted("tax_id"),
+        )
         .post("/coupons", catalog::create_coupon, "Create a coupon", Created("coupon"))
         .get("/coupons", catalog::list_coupons, "List coupons", List("coupon"))
         .get("/coupons/{id}", catalog::get_coupon, "Retrieve a coupon", Object("coupon"))

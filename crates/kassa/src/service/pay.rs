@@ -228,8 +228,19 @@ async fn finish(
         let mut customer = done.customer.clone();
         // What the page collected goes to the customer: all of it to a new one, to an existing
         // one what `customer_update` says.
-        let updated =
+        let mut updated =
             s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
+        // The tax ids the page collected land on the customer (`/customers/{id}/tax_ids`).
+        for t in s.collection.collected.iter().flat_map(|c| &c.tax_ids) {
+            let known = customer.tax_ids.iter().any(|k| k.r#type == t.r#type && k.value == t.value);
+            if !known
+                && let Ok(new) =
+                    kassa_core::tax::CustomerTaxId::create(Some(t.r#type.clone()), Some(t.value.clone()), now)
+                && customer.add_tax_id(new).is_ok()
+            {
+                updated = true;
+            }
+        }
         if done.customer_is_new {
             tx.put_new(&acct, &customer)?;
         } else {
@@ -438,13 +449,16 @@ async fn collect(
         // asked to check the new total first, as for a shipping option; nothing is charged.
         let before = s.amount_total;
         let shipping = collected.shipping.as_ref().map(|d| &d.address);
-        let moved = s.set_tax_location(shipping, collected.address.as_ref());
+        let moved =
+            s.set_tax_location(shipping, collected.address.as_ref()) | s.add_tax_ids(&collected.tax_ids);
         if moved {
             s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
             s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
             if s.amount_total != before {
                 tx.put(&acct, &s)?;
-                return Ok(Some(refused("The tax changed with your address: check the new total, then pay.")));
+                return Ok(Some(refused(
+                    "The tax changed with your address: check the new total, then pay.",
+                )));
             }
         }
         if moved

@@ -16,8 +16,8 @@ use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use kassa_core::params::{LineItemList, SessionCreate, SessionList};
 use kassa_core::session::{self, LineItem, Resolved, Session, Status};
 use kassa_core::shipping::ShippingRate;
-use kassa_core::tax::TaxRate;
 use kassa_core::store::{Cmp, Column, Filter, Kind, RawRecord, Record, Scope, TxExt, Value};
+use kassa_core::tax::TaxRate;
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
 
@@ -59,11 +59,8 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     let rates: Vec<ShippingRate> = decode_all(&named)?;
     let tax_rates: Vec<TaxRate> = decode_all(&named)?;
     // Automatic tax: the account's active rates (kassa's test tax engine matches them).
-    let account_tax_rates: Vec<TaxRate> = if refs.automatic_tax {
-        active_tax_rates(ctx, acct).await?
-    } else {
-        Vec::new()
-    };
+    let account_tax_rates: Vec<TaxRate> =
+        if refs.automatic_tax { active_tax_rates(ctx, acct).await? } else { Vec::new() };
 
     let mut second: Vec<(Kind, String)> = Vec::with_capacity(prices.len() + 1);
     for price in &prices {
@@ -86,6 +83,7 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         shipping_rates: rates.iter().map(|r| (r.id.as_str(), r)).collect::<HashMap<_, _>>(),
         tax_rates: tax_rates.iter().map(|r| (r.id.as_str(), r)).collect::<HashMap<_, _>>(),
         account_tax_rates: account_tax_rates.iter().collect(),
+        tax_origin_country: &ctx.tax_origin_country,
     };
     let session = Session::create(p, &resolved, now)?;
     if session.collection.created_rates.is_empty() {

@@ -139,6 +139,7 @@ impl TestApp {
             },
             code_attempts: Default::default(),
             metrics: Default::default(),
+            tax_origin_country: "US".to_owned(),
         };
         let mut settings = settings;
         tweak(&mut settings);

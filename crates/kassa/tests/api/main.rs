@@ -25,6 +25,7 @@ mod encodings;
 mod idempotency;
 mod stripe_wire;
 mod tax_rates;
+mod taxes;
 
 mod page_guards;
 mod pages;
