@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+use crate::collect::{browser, page_post};
 use crate::common::id;
 use crate::helpers::TestApp;
 
@@ -42,18 +43,6 @@ async fn price(app: &TestApp, amount: i64, currency: &str, behavior: &str) -> St
         .await;
     assert_eq!(r.ok()["tax_behavior"], behavior);
     id(r.ok())
-}
-
-fn browser() -> reqwest::Client {
-    kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-async fn page_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> crate::helpers::Resp {
-    let req = browser()
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(crate::helpers::encode(form));
-    app.send(req).await
 }
 
 /// The buyer enters their billing address's country and state on the page (the no-JS "Update
@@ -161,123 +150,67 @@ async fn worked_table_of_fixed_rates() {
     let ten_off = app.coupon(&[("percent_off", "10"), ("duration", "once")]).await;
     let nineteen_off = app.coupon(&[("amount_off", "1900"), ("currency", "usd"), ("duration", "once")]).await;
 
-    struct Case {
-        label: &'static str,
-        amount: i64,
-        currency: &'static str,
-        quantity: i64,
-        rates: Vec<String>,
-        coupon: Option<String>,
-        /// `(line taxes, amount_tax, amount_total)`.
-        want: (Vec<i64>, i64, i64),
-    }
-    let cases = vec![
-        Case {
-            label: "19 % exclusive on 100.00",
-            amount: 10_000,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![vat19.clone()],
-            coupon: None,
-            want: (vec![1_900], 1_900, 11_900),
-        },
-        Case {
-            label: "19 % inclusive in 119.00: taxable 100.00",
-            amount: 11_900,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![vat19_in.clone()],
-            coupon: None,
-            want: (vec![1_900], 1_900, 11_900),
-        },
-        Case {
-            label: "two exclusive rates on the same base: 5 % GST + 9.975 % QST of 100.00",
-            amount: 10_000,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![gst5.clone(), qst.clone()],
-            coupon: None,
-            want: (vec![500, 998], 1_498, 11_498),
-        },
-        Case {
-            label: "8.875 % of 9.99 = 0.8866 → 0.89",
-            amount: 999,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![ny.clone()],
-            coupon: None,
-            want: (vec![89], 89, 1_088),
-        },
-        Case {
-            label: "per line on quantity: 7 % of 3 × 3.33 = 69.93 → 70",
-            amount: 333,
-            currency: "usd",
-            quantity: 3,
-            rates: vec![seven.clone()],
-            coupon: None,
-            want: (vec![70], 70, 1_069),
-        },
-        Case {
-            label: "after a 10 % discount: 19 % of 90.00",
-            amount: 10_000,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![vat19.clone()],
-            coupon: Some(ten_off.clone()),
-            want: (vec![1_710], 1_710, 10_710),
-        },
-        Case {
-            label: "inclusive after 19.00 off 119.00: 100.00 − round(100.00 / 1.19)",
-            amount: 11_900,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![vat19_in.clone()],
-            coupon: Some(nineteen_off.clone()),
-            want: (vec![1_597], 1_597, 10_000),
-        },
-        Case {
-            label: "two inclusive rates share amount − taxable exactly: 10.00 with 10 % and 5 %",
-            amount: 1_000,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![in10.clone(), in5.clone()],
-            coupon: None,
-            want: (vec![87, 43], 130, 1_000),
-        },
-        Case {
-            label: "zero-decimal JPY: 10 % of ¥1,005 = 100.5 → ¥101",
-            amount: 1_005,
-            currency: "jpy",
-            quantity: 1,
-            rates: vec![jct.clone()],
-            coupon: None,
-            want: (vec![101], 101, 1_106),
-        },
-        Case {
-            label: "half a cent rounds up: 7 % of 0.50 = 0.035 → 0.04",
-            amount: 50,
-            currency: "usd",
-            quantity: 1,
-            rates: vec![seven.clone()],
-            coupon: None,
-            want: (vec![4], 4, 54),
-        },
+    // (label, unit amount, currency, quantity, rates, coupon, (line taxes, amount_tax, amount_total))
+    type Case<'a> = (&'a str, i64, &'a str, i64, Vec<&'a String>, Option<&'a String>, (Vec<i64>, i64, i64));
+    let cases: Vec<Case<'_>> = vec![
+        ("19 % exclusive on 100.00", 10_000, "usd", 1, vec![&vat19], None, (vec![1_900], 1_900, 11_900)),
+        ("19 % inclusive in 119.00", 11_900, "usd", 1, vec![&vat19_in], None, (vec![1_900], 1_900, 11_900)),
+        (
+            "5 % GST + 9.975 % QST of 100.00",
+            10_000,
+            "usd",
+            1,
+            vec![&gst5, &qst],
+            None,
+            (vec![500, 998], 1_498, 11_498),
+        ),
+        ("8.875 % of 9.99 = 0.8866 → 0.89", 999, "usd", 1, vec![&ny], None, (vec![89], 89, 1_088)),
+        ("7 % of 3 × 3.33 = 69.93 → 70", 333, "usd", 3, vec![&seven], None, (vec![70], 70, 1_069)),
+        (
+            "19 % after 10 % off: of 90.00",
+            10_000,
+            "usd",
+            1,
+            vec![&vat19],
+            Some(&ten_off),
+            (vec![1_710], 1_710, 10_710),
+        ),
+        (
+            "inclusive after 19.00 off 119.00: 100.00 − round(100.00 / 1.19)",
+            11_900,
+            "usd",
+            1,
+            vec![&vat19_in],
+            Some(&nineteen_off),
+            (vec![1_597], 1_597, 10_000),
+        ),
+        (
+            "10 % + 5 % inclusive in 10.00 share 1.30",
+            1_000,
+            "usd",
+            1,
+            vec![&in10, &in5],
+            None,
+            (vec![87, 43], 130, 1_000),
+        ),
+        ("JPY: 10 % of ¥1,005 = 100.5 → ¥101", 1_005, "jpy", 1, vec![&jct], None, (vec![101], 101, 1_106)),
+        ("7 % of 0.50 = 0.035 → 0.04", 50, "usd", 1, vec![&seven], None, (vec![4], 4, 54)),
     ];
-    for c in cases {
-        let p = price(&app, c.amount, c.currency, "unspecified").await;
+    for (label, amount, currency, quantity, rates, coupon, want) in cases {
+        let p = price(&app, amount, currency, "unspecified").await;
         let mut body = json!({
-            "line_items": [{"price": p, "quantity": c.quantity, "tax_rates": c.rates}],
+            "line_items": [{"price": p, "quantity": quantity, "tax_rates": rates}],
             "success_url": "https://shop.test/ok",
         });
-        if let Some(co) = &c.coupon {
+        if let Some(co) = coupon {
             body["discounts"] = json!([{"coupon": co}]);
         }
         let s = app.session(body).await;
         let s = read(&app, &sid(&s)).await;
         let got: Vec<i64> = line_taxes(&s)[0].iter().map(|t| t.0).collect();
-        assert_eq!((got, totals(&s).0, totals(&s).1), c.want, "{}", c.label);
+        assert_eq!((got, totals(&s).0, totals(&s).1), want, "{label}");
         adds_up(&s);
-        assert_eq!(s["automatic_tax"]["status"], json!(null), "{}", c.label);
+        assert_eq!(s["automatic_tax"]["status"], json!(null), "{label}");
     }
 }
 
