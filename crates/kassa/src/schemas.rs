@@ -374,8 +374,12 @@ fn tax_id() -> Value {
         ("country", nstring()),
         ("created", int()),
         ("customer", string()),
+        ("customer_account", always_null()),
         ("livemode", boolean()),
-        ("owner", object(&[("customer", string()), ("type", tag("customer"))])),
+        (
+            "owner",
+            object(&[("customer", string()), ("customer_account", always_null()), ("type", tag("customer"))]),
+        ),
         ("type", string()),
         ("value", string()),
         (

@@ -487,7 +487,12 @@ async fn customer_tax_ids_are_created_listed_retrieved_and_deleted() {
     assert!(tid.starts_with("txi_"), "{tid}");
     assert_eq!(
         (&t["object"], &t["country"], &t["customer"], &t["owner"]),
-        (&json!("tax_id"), &json!("DE"), &json!(cus), &json!({"customer": cus, "type": "customer"}))
+        (
+            &json!("tax_id"),
+            &json!("DE"),
+            &json!(cus),
+            &json!({"customer": cus, "customer_account": null, "type": "customer"})
+        )
     );
     // The same type and value again: the same id.
     assert_eq!(id(app.post(&path, &[("type", "eu_vat"), ("value", "DE123456789")]).await.ok()), tid);
