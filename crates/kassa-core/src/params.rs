@@ -648,6 +648,8 @@ pub struct DiscountParam {
 pub struct SubscriptionDataParam {
     pub trial_period_days: Option<Int>,
     pub metadata: Option<MetadataParam>,
+    /// Issue 16: see `session::taxes`.
+    pub default_tax_rates: Option<Vec<String>>,
 }
 
 /// `POST /checkout/session`: the seed's parameters and the common extras.

@@ -260,8 +260,10 @@ pub struct LineTax {
 }
 
 /// Whether the buyer pays tax at all, and why not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Liability {
+    #[default]
     Taxed,
     /// `tax_exempt=exempt`.
     Exempt,

@@ -367,6 +367,17 @@ fn promotion_code() -> Value {
     ])
 }
 
+/// An invoice's or invoice line's `tax_amounts[]` entry.
+fn tax_amount() -> Value {
+    object(&[
+        ("amount", int()),
+        ("inclusive", boolean()),
+        ("tax_rate", expandable("tax_rate")),
+        ("taxability_reason", one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"])),
+        ("taxable_amount", int()),
+    ])
+}
+
 fn tax_id() -> Value {
     object(&[
         ("id", string()),
@@ -744,7 +755,7 @@ fn subscription() -> Value {
         ("price", reference("price")),
         ("quantity", int()),
         ("subscription", string()),
-        ("tax_rates", empty_array()),
+        ("tax_rates", array(reference("tax_rate"))),
     ]);
     object(&[
         ("id", string()),
@@ -838,8 +849,8 @@ fn invoice() -> Value {
         ("quantity", int()),
         ("subscription", nullable(expandable("subscription"))),
         ("subscription_item", nstring()),
-        ("tax_amounts", empty_array()),
-        ("tax_rates", empty_array()),
+        ("tax_amounts", array(tax_amount())),
+        ("tax_rates", array(reference("tax_rate"))),
         ("type", one_of(&["subscription", "invoiceitem"])),
         ("unit_amount_excluding_tax", string()),
     ]);
@@ -930,12 +941,12 @@ fn invoice() -> Value {
         ("subscription_details", object(&[("metadata", always_null())])),
         ("subtotal", int()),
         ("subtotal_excluding_tax", int()),
-        ("tax", always_null()),
+        ("tax", nint()),
         ("test_clock", always_null()),
         ("total", int()),
         ("total_discount_amounts", array(discount_amount)),
         ("total_excluding_tax", int()),
-        ("total_tax_amounts", empty_array()),
+        ("total_tax_amounts", array(tax_amount())),
         ("transfer_data", always_null()),
         ("webhooks_delivered_at", always_null()),
     ])

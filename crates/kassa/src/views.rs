@@ -247,6 +247,17 @@ pub fn line_item(li: &LineItem) -> Value {
     })
 }
 
+/// An invoice's (or invoice line's) `tax_amounts[]` entry.
+fn tax_amount(t: &kassa_core::tax::LineTax) -> Value {
+    json!({
+        "amount": t.amount,
+        "inclusive": t.inclusive,
+        "tax_rate": t.rate,
+        "taxability_reason": t.reason.as_str(),
+        "taxable_amount": t.taxable_amount,
+    })
+}
+
 /// One tax of a line (or of the shipping): Stripe's `line_items.data.taxes[]`.
 fn line_tax(t: &kassa_core::tax::LineTax, r: &kassa_core::tax::TaxRate) -> Value {
     json!({
@@ -603,7 +614,7 @@ pub fn subscription(s: &Subscription) -> Value {
                 "price": price(&item.price),
                 "quantity": item.quantity,
                 "subscription": s.id,
-                "tax_rates": [],
+                "tax_rates": item.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -672,11 +683,12 @@ pub fn invoice(i: &Invoice) -> Value {
                 Some(d) if l.discount_amount > 0 => vec![json!({"amount": l.discount_amount, "discount": d})],
                 _ => Vec::new(),
             };
+            let inclusive: i64 = l.taxes.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
             json!({
                 "id": l.id,
                 "object": "line_item",
                 "amount": l.amount,
-                "amount_excluding_tax": l.amount,
+                "amount_excluding_tax": l.amount - inclusive,
                 "currency": i.currency,
                 "description": l.description,
                 "discount_amounts": discount_amounts,
@@ -693,8 +705,8 @@ pub fn invoice(i: &Invoice) -> Value {
                 "quantity": l.quantity,
                 "subscription": i.subscription,
                 "subscription_item": l.subscription_item,
-                "tax_amounts": [],
-                "tax_rates": [],
+                "tax_amounts": l.taxes.iter().map(tax_amount).collect::<Vec<_>>(),
+                "tax_rates": l.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
                 "type": if l.subscription_item.is_some() { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
             })
@@ -703,6 +715,20 @@ pub fn invoice(i: &Invoice) -> Value {
     let line_list = complete_list(&format!("/v1/invoices/{}/lines", i.id), lines);
     let finalized = i.status != InvoiceStatus::Draft;
     let finalized_at = finalized.then_some(i.created);
+    // Σ per rate, in the order the rates first appear.
+    let mut per_rate: Vec<kassa_core::tax::LineTax> = Vec::new();
+    for t in i.lines.iter().flat_map(|l| &l.taxes) {
+        match per_rate.iter_mut().find(|p| p.rate == t.rate && p.inclusive == t.inclusive) {
+            Some(p) => {
+                p.amount += t.amount;
+                p.taxable_amount += t.taxable_amount;
+            }
+            None => per_rate.push(t.clone()),
+        }
+    }
+    let total_tax_amounts: Vec<Value> = per_rate.iter().map(tax_amount).collect();
+    let taxed = i.lines.iter().any(|l| !l.tax_rates.is_empty());
+    let inclusive_tax: i64 = per_rate.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
     let total_discount_amounts: Vec<Value> = match discount_id {
         Some(d) if i.total_discount > 0 => vec![json!({"amount": i.total_discount, "discount": d})],
         _ => Vec::new(),
@@ -783,13 +809,13 @@ pub fn invoice(i: &Invoice) -> Value {
         "subscription": i.subscription,
         "subscription_details": {"metadata": null},
         "subtotal": i.subtotal,
-        "subtotal_excluding_tax": i.subtotal,
-        "tax": null,
+        "subtotal_excluding_tax": i.subtotal - inclusive_tax,
+        "tax": taxed.then_some(i.tax),
         "test_clock": null,
         "total": i.total,
         "total_discount_amounts": total_discount_amounts,
-        "total_excluding_tax": i.total,
-        "total_tax_amounts": [],
+        "total_excluding_tax": i.total - i.tax,
+        "total_tax_amounts": total_tax_amounts,
         "transfer_data": null,
         "webhooks_delivered_at": null,
     })

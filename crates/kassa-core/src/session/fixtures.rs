@@ -277,7 +277,7 @@ pub fn code_discount(id: &str) -> Option<Vec<DiscountParam>> {
 }
 
 pub fn trial(days: i64) -> Option<SubscriptionDataParam> {
-    Some(SubscriptionDataParam { trial_period_days: Some(Int(days)), metadata: None })
+    Some(SubscriptionDataParam { trial_period_days: Some(Int(days)), ..Default::default() })
 }
 
 pub fn strings(v: &[&str]) -> Option<Vec<String>> {

@@ -336,7 +336,8 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
         .filter_map(|o| o.shipping_rate.clone().filter(|r| !r.is_empty()))
         .take(collection::MAX_SHIPPING_OPTIONS + 1)
         .collect();
-    let tax_rates = taxes::rate_ids(p.line_items.as_deref().unwrap_or_default())?;
+    let defaults = p.subscription_data.as_ref().and_then(|d| d.default_tax_rates.as_deref());
+    let tax_rates = taxes::rate_ids(p.line_items.as_deref().unwrap_or_default(), defaults)?;
     Ok(References {
         prices,
         customer: p.customer.clone().filter(|c| !c.is_empty()),
@@ -354,6 +355,7 @@ impl Session {
     pub fn create(mut p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
         let refs = references(&p)?;
         let collect = p.take_collection();
+        let default_tax_rates = p.subscription_data.as_mut().and_then(|d| d.default_tax_rates.take());
         let mut line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), &refs.prices, r)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
         let currency = currency::session_currency(p.currency.as_deref(), &line_items)?;
@@ -369,6 +371,7 @@ impl Session {
         let mut collection = collection::collection(collect, mode, currency, customer, r, now)?;
         let taxes = taxes::taxes(
             p.automatic_tax.take(),
+            default_tax_rates,
             p.line_items.as_deref().unwrap_or_default(),
             &mut line_items,
             mode,

@@ -51,7 +51,7 @@ mod tests {
     }
 
     fn days(d: i64) -> SubscriptionDataParam {
-        SubscriptionDataParam { trial_period_days: Some(Int(d)), metadata: None }
+        SubscriptionDataParam { trial_period_days: Some(Int(d)), ..Default::default() }
     }
 
     fn metadata(pairs: &[(&str, &str)]) -> Option<MetadataParam> {
@@ -90,12 +90,16 @@ mod tests {
 
     #[test]
     fn subscription_data_metadata_is_kept_for_the_subscription() {
-        let data = SubscriptionDataParam { trial_period_days: None, metadata: metadata(&[("plan", "gold")]) };
+        let data = SubscriptionDataParam { metadata: metadata(&[("plan", "gold")]), ..Default::default() };
         let s = Fx::new().ok(with_data(data, buy("price_monthly", 1)));
         assert_eq!(s.subscription_metadata.get("plan").map(String::as_str), Some("gold"));
         assert!(s.metadata.is_empty());
         let long = "v".repeat(501);
-        let data = SubscriptionDataParam { trial_period_days: None, metadata: metadata(&[("plan", &long)]) };
+        let data = SubscriptionDataParam {
+            trial_period_days: None,
+            metadata: metadata(&[("plan", &long)]),
+            ..Default::default()
+        };
         let m = invalid(
             Fx::new().create(with_data(data, buy("price_monthly", 1))),
             "subscription_data[metadata][plan]",
@@ -106,8 +110,11 @@ mod tests {
     #[test]
     fn trial_period_days_checked_before_subscription_metadata() {
         let long = "v".repeat(501);
-        let data =
-            SubscriptionDataParam { trial_period_days: Some(Int(0)), metadata: metadata(&[("plan", &long)]) };
+        let data = SubscriptionDataParam {
+            trial_period_days: Some(Int(0)),
+            metadata: metadata(&[("plan", &long)]),
+            ..Default::default()
+        };
         invalid(
             Fx::new().create(with_data(data, buy("price_monthly", 1))),
             "subscription_data[trial_period_days]",

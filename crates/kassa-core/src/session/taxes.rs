@@ -117,48 +117,59 @@ impl Taxes {
     }
 }
 
-/// The tax rate ids line `i` names, after the checks that need no reads.
-pub(super) fn rate_ids(items: &[LineItemParam]) -> Result<Vec<String>, Invalid> {
+/// Every list of rates a request names, with the bracketed param of each: each line's
+/// `tax_rates` and `dynamic_tax_rates`, then `subscription_data[default_tax_rates]`.
+fn rate_lists<'a>(
+    items: &'a [LineItemParam],
+    defaults: Option<&'a [String]>,
+) -> impl Iterator<Item = (String, &'a [String])> + 'a {
+    items
+        .iter()
+        .enumerate()
+        .flat_map(|(i, item)| {
+            [("tax_rates", &item.tax_rates), ("dynamic_tax_rates", &item.dynamic_tax_rates)]
+                .into_iter()
+                .filter_map(move |(field, list)| {
+                    list.as_deref().map(|l| (format!("line_items[{i}][{field}]"), l))
+                })
+        })
+        .chain(defaults.map(|d| ("subscription_data[default_tax_rates]".to_owned(), d)))
+}
+
+/// The tax rate ids a request names, each once, after the checks that need no reads.
+pub(super) fn rate_ids(items: &[LineItemParam], defaults: Option<&[String]>) -> Result<Vec<String>, Invalid> {
     let mut ids = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        for (field, list) in [("tax_rates", &item.tax_rates), ("dynamic_tax_rates", &item.dynamic_tax_rates)]
-        {
-            let Some(list) = list else { continue };
-            if list.len() > MAX_LINE_RATES {
+    for (param, list) in rate_lists(items, defaults) {
+        if list.len() > MAX_LINE_RATES {
+            return Err(Invalid::param(
+                param,
+                format!("At most {MAX_LINE_RATES} tax rates go here; you passed {}.", list.len()),
+            ));
+        }
+        for (j, id) in list.iter().enumerate() {
+            if id.is_empty() {
+                return Err(Invalid::empty(format!("{param}[{j}]")));
+            }
+            if id.len() > 255 {
                 return Err(Invalid::param(
-                    format!("line_items[{i}][{field}]"),
-                    format!("A line item takes at most {MAX_LINE_RATES} {field}; you passed {}.", list.len()),
+                    format!("{param}[{j}]"),
+                    "Tax rate ids are at most 255 characters.",
                 ));
             }
-            for (j, id) in list.iter().enumerate() {
-                if id.is_empty() {
-                    return Err(Invalid::empty(format!("line_items[{i}][{field}][{j}]")));
-                }
-                if id.len() > 255 {
-                    return Err(Invalid::param(
-                        format!("line_items[{i}][{field}][{j}]"),
-                        "Tax rate ids are at most 255 characters.",
-                    ));
-                }
-                if !ids.contains(id) {
-                    ids.push(id.clone());
-                }
+            if !ids.contains(id) {
+                ids.push(id.clone());
             }
         }
     }
     Ok(ids)
 }
 
-/// Line `i`'s rates named in `field`: each exists in this account, is active, appears once.
-fn line_rates(
-    i: usize,
-    field: &str,
-    ids: Option<&[String]>,
-    r: &Resolved<'_>,
-) -> Result<Vec<TaxRate>, Invalid> {
+/// The rates named at `at` (a bracketed param): each exists in this account, is active, appears
+/// once; a dynamic one has a country.
+fn line_rates(at: &str, ids: Option<&[String]>, r: &Resolved<'_>) -> Result<Vec<TaxRate>, Invalid> {
     let mut out: Vec<TaxRate> = Vec::new();
     for (j, id) in ids.unwrap_or_default().iter().enumerate() {
-        let param = format!("line_items[{i}][{field}][{j}]");
+        let param = format!("{at}[{j}]");
         let rate =
             r.tax_rates.get(id.as_str()).ok_or_else(|| Invalid::no_such("tax_rate", id, param.clone()))?;
         if !rate.active {
@@ -170,7 +181,7 @@ fn line_rates(
         if out.iter().any(|o| o.id == *id) {
             return Err(Invalid::param(param, format!("The tax rate {id} is given twice on this line.")));
         }
-        if field == "dynamic_tax_rates" && rate.country.is_none() {
+        if at.ends_with("[dynamic_tax_rates]") && rate.country.is_none() {
             return Err(Invalid::param(
                 param,
                 format!("The tax rate {id} has no `country`, so it can never match the customer's address."),
@@ -183,8 +194,10 @@ fn line_rates(
 
 /// Apply the creation rules to `items` (the lines' parameters, in the order of `lines`), set each
 /// line's rates, and return the session's tax settings.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn taxes(
     automatic: Option<AutomaticTaxParam>,
+    default_rates: Option<Vec<String>>,
     items: &[LineItemParam],
     lines: &mut [LineItem],
     mode: Mode,
@@ -198,8 +211,9 @@ pub(super) fn taxes(
     };
     let collects_address = collection.wants_billing_address() || collection.shipping_countries.is_some();
     for (i, (item, line)) in items.iter().zip(lines.iter_mut()).enumerate() {
-        line.tax_rates = line_rates(i, "tax_rates", item.tax_rates.as_deref(), r)?;
-        line.dynamic_tax_rates = line_rates(i, "dynamic_tax_rates", item.dynamic_tax_rates.as_deref(), r)?;
+        line.tax_rates = line_rates(&format!("line_items[{i}][tax_rates]"), item.tax_rates.as_deref(), r)?;
+        line.dynamic_tax_rates =
+            line_rates(&format!("line_items[{i}][dynamic_tax_rates]"), item.dynamic_tax_rates.as_deref(), r)?;
         if !line.tax_rates.is_empty() && !line.dynamic_tax_rates.is_empty() {
             return Err(Invalid::new(
                 ErrorCode::ParametersExclusive,
@@ -231,20 +245,31 @@ pub(super) fn taxes(
                 ),
             ));
         }
-        if mode == Mode::Subscription && (any || automatic) {
-            let param = if automatic {
-                "automatic_tax[enabled]".to_owned()
-            } else {
-                format!("line_items[{i}][tax_rates]")
-            };
-            return Err(Invalid::param(param, "kassa does not yet tax subscription-mode sessions."));
+        if mode == Mode::Subscription && !line.dynamic_tax_rates.is_empty() {
+            return Err(Invalid::param(
+                format!("line_items[{i}][dynamic_tax_rates]"),
+                "kassa does not yet take dynamic tax rates in subscription mode; use `tax_rates` or `subscription_data[default_tax_rates]`.",
+            ));
         }
     }
     if mode == Mode::Subscription && automatic {
         return Err(Invalid::param(
             "automatic_tax[enabled]",
-            "kassa does not yet tax subscription-mode sessions.",
+            "kassa does not yet take automatic tax in subscription mode; use `subscription_data[default_tax_rates]`.",
         ));
+    }
+    // `subscription_data[default_tax_rates]`: every line without rates of its own.
+    let defaults = line_rates("subscription_data[default_tax_rates]", default_rates.as_deref(), r)?;
+    if !defaults.is_empty() {
+        if mode != Mode::Subscription {
+            return Err(Invalid::param(
+                "subscription_data",
+                "`subscription_data` can only be used in `subscription` mode.",
+            ));
+        }
+        for line in lines.iter_mut().filter(|l| l.tax_rates.is_empty()) {
+            line.tax_rates.clone_from(&defaults);
+        }
     }
     // Stripe Tax needs an address: without any other, the page asks for the billing address.
     if automatic && !collects_address {
@@ -288,6 +313,12 @@ impl Session {
         true
     }
 
+    /// Whether the buyer pays tax: see [`tax::liability`].
+    pub fn tax_liability(&self) -> tax::Liability {
+        let t = &self.taxes;
+        tax::liability(t.exempt, t.tax_ids.iter().map(|(k, v)| (k.as_str(), v.as_str())), &t.origin)
+    }
+
     /// Add the tax ids the page collected to the buyer's. Whether any was new.
     pub fn add_tax_ids(&mut self, ids: &[super::collection::TaxId]) -> bool {
         let mut added = false;
@@ -304,9 +335,7 @@ impl Session {
     /// Compute every line's taxes (each line's `amount_total` is its amount after discount) and
     /// the shipping's; add the exclusive taxes to the lines' totals. Σ exclusive taxes.
     pub(super) fn apply_taxes(&mut self) -> i64 {
-        let t = &self.taxes;
-        let liability =
-            tax::liability(t.exempt, t.tax_ids.iter().map(|(k, v)| (k.as_str(), v.as_str())), &t.origin);
+        let liability = self.tax_liability();
         let auto_rate = self.taxes.automatic_rate().cloned();
         let mut exclusive = 0i64;
         let mut total = 0i64;

@@ -21,12 +21,12 @@ use crate::pay::pay_card;
 
 const DAY: i64 = 86_400;
 
-fn ts(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn ts(y: i64, m: u32, d: u32) -> i64 {
     from_civil(Civil { year: y, month: m, day: d, second: 12 * 3600 })
 }
 
 /// A test clock at `t`, and a customer on it.
-async fn clock_and_customer(app: &TestApp, t: i64) -> (String, String) {
+pub(crate) async fn clock_and_customer(app: &TestApp, t: i64) -> (String, String) {
     let r = app.post("/test_helpers/test_clocks", &[("frozen_time", &t.to_string()), ("name", "year")]).await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.text);
     let clock = id(&r.body);
@@ -36,7 +36,7 @@ async fn clock_and_customer(app: &TestApp, t: i64) -> (String, String) {
 }
 
 /// A subscription for `customer`: a checkout with `extra` session fields, paid with `card`.
-async fn subscribe(
+pub(crate) async fn subscribe(
     app: &TestApp,
     customer: Option<&str>,
     amount: i64,
@@ -61,7 +61,7 @@ async fn subscribe(
 }
 
 /// Advance the clock to `to` and wait until it is ready again.
-async fn advance(app: &TestApp, clock: &str, to: i64) {
+pub(crate) async fn advance(app: &TestApp, clock: &str, to: i64) {
     let r = app
         .post(&format!("/test_helpers/test_clocks/{clock}/advance"), &[("frozen_time", &to.to_string())])
         .await;
@@ -75,7 +75,7 @@ async fn advance(app: &TestApp, clock: &str, to: i64) {
 }
 
 /// A subscription's invoices, oldest first.
-async fn invoices(app: &TestApp, sub: &str) -> Vec<Value> {
+pub(crate) async fn invoices(app: &TestApp, sub: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -92,7 +92,7 @@ async fn invoices(app: &TestApp, sub: &str) -> Vec<Value> {
     all
 }
 
-async fn subscription(app: &TestApp, sub: &str) -> Value {
+pub(crate) async fn subscription(app: &TestApp, sub: &str) -> Value {
     app.get(&format!("/subscriptions/{sub}")).await.ok().clone()
 }
 

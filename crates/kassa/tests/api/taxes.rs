@@ -629,8 +629,28 @@ async fn each_refusal_names_the_bracketed_param_and_creates_nothing() {
             "parameter_missing",
         ),
         (
-            json!({"line_items": [line(&monthly, json!({"tax_rates": [a]}))]}),
-            "line_items[0][tax_rates]",
+            json!({"line_items": [line(&monthly, json!({"dynamic_tax_rates": [a]}))], "billing_address_collection": "required"}),
+            "line_items[0][dynamic_tax_rates]",
+            "parameter_invalid",
+        ),
+        (
+            json!({"line_items": [line(&monthly, json!({}))], "subscription_data": {"default_tax_rates": [a, "txr_nope"]}}),
+            "subscription_data[default_tax_rates][1]",
+            "resource_missing",
+        ),
+        (
+            json!({"line_items": [line(&monthly, json!({}))], "subscription_data": {"default_tax_rates": six}}),
+            "subscription_data[default_tax_rates]",
+            "parameter_invalid",
+        ),
+        (
+            json!({"line_items": [line(&plain, json!({}))], "subscription_data": {"default_tax_rates": [a]}}),
+            "subscription_data",
+            "parameter_invalid",
+        ),
+        (
+            json!({"line_items": [line(&monthly, json!({}))], "automatic_tax": {"enabled": true}}),
+            "line_items[0][price]",
             "parameter_invalid",
         ),
         (
@@ -670,4 +690,86 @@ async fn each_refusal_names_the_bracketed_param_and_creates_nothing() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["amount_total"], 1_190);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions and invoices
+
+/// A year of a monthly 20.00 plan with `subscription_data[default_tax_rates]` (8.875 % exclusive)
+/// and a 25 % coupon for three months, on a test clock: every invoice taxed after its discount,
+/// the rate deactivated after the checkout still applying, and the first charge equal to the
+/// session's taxed total.
+#[tokio::test]
+async fn a_year_of_a_taxed_monthly_subscription() {
+    use crate::billing::{advance, clock_and_customer, invoices, subscribe, subscription, ts};
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 1, 15);
+    let (clock, cus) = clock_and_customer(&app, start).await;
+    let ny = rate(&app, "8.875", false, Some(("US", Some("NY")))).await;
+    let three =
+        app.coupon(&[("percent_off", "25"), ("duration", "repeating"), ("duration_in_months", "3")]).await;
+    let extra = json!({"subscription_data": {"default_tax_rates": [ny]}, "discounts": [{"coupon": three}]});
+    let sub = subscribe(&app, Some(&cus), 2000, "month", "4242424242424242", extra).await;
+    let sid = id(&sub);
+    assert_eq!(sub["items"]["data"][0]["tax_rates"][0]["id"], ny.as_str());
+    // The rate is retired after the checkout: the subscription keeps it.
+    app.post(&format!("/tax_rates/{ny}"), &[("active", "false")]).await.ok();
+
+    let first = invoices(&app, &sid).await[0].clone();
+    // 20.00 − 25 % = 15.00; 8.875 % of it = 1.33125 → 1.33.
+    assert_eq!(
+        (&first["subtotal"], &first["total_discount_amounts"][0]["amount"], &first["tax"], &first["total"]),
+        (&json!(2000), &json!(500), &json!(133), &json!(1633))
+    );
+    assert_eq!(
+        first["total_tax_amounts"],
+        json!([{"amount": 133, "inclusive": false, "tax_rate": ny, "taxability_reason": "standard_rated", "taxable_amount": 1500}])
+    );
+    assert_eq!(first["lines"]["data"][0]["tax_amounts"], first["total_tax_amounts"]);
+    assert_eq!(first["lines"]["data"][0]["tax_rates"][0]["id"], ny.as_str());
+    assert_eq!(first["total_excluding_tax"], 1500);
+    let pi = app.get(&format!("/payment_intents/{}", first["payment_intent"].as_str().unwrap())).await;
+    assert_eq!(pi.ok()["amount"], 1633, "the first charge is the taxed total");
+
+    advance(&app, &clock, ts(2028, 1, 15)).await;
+    let inv = invoices(&app, &sid).await;
+    assert_eq!(inv.len(), 13);
+    let taxes: Vec<i64> = inv.iter().map(|i| i["tax"].as_i64().unwrap()).collect();
+    let paid: Vec<i64> = inv.iter().map(|i| i["amount_paid"].as_i64().unwrap()).collect();
+    // Three discounted months, then 8.875 % of 20.00 = 1.775 → 1.78.
+    assert_eq!(taxes, [133, 133, 133, 178, 178, 178, 178, 178, 178, 178, 178, 178, 178]);
+    assert_eq!(paid, [1633, 1633, 1633, 2178, 2178, 2178, 2178, 2178, 2178, 2178, 2178, 2178, 2178]);
+    for i in &inv {
+        let line_taxes: i64 = i["lines"]["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["tax_amounts"].as_array().unwrap().clone())
+            .map(|t| t["amount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(line_taxes, i["tax"].as_i64().unwrap(), "line taxes add up to the invoice's");
+    }
+    assert_eq!(subscription(&app, &sid).await["status"], "active");
+}
+
+/// A line's own inclusive rate in subscription mode: in the price, so nothing is added.
+#[tokio::test]
+async fn an_inclusive_line_rate_on_a_subscription_is_inside_the_price() {
+    let app = TestApp::spawn().await;
+    let vat = rate(&app, "19", true, Some(("DE", None))).await;
+    let plan = app.recurring_price(1190, "usd", "month").await;
+    let s = app
+        .session(json!({
+            "line_items": [{"price": plan, "quantity": 1, "tax_rates": [vat]}],
+            "success_url": "https://shop.test/ok",
+        }))
+        .await;
+    assert_eq!(totals(&s), (190, 1190));
+    let r = crate::pay::pay_card(&app, &sid(&s), "4242424242424242").await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    let s = app.get(&format!("{PATH}/{}?expand[]=invoice", sid(&s))).await.ok().clone();
+    let inv = &s["invoice"];
+    assert_eq!((&inv["tax"], &inv["total"], &inv["amount_paid"]), (&json!(190), &json!(1190), &json!(1190)));
+    assert_eq!(inv["total_tax_amounts"][0]["inclusive"], true);
+    assert_eq!(inv["lines"]["data"][0]["amount_excluding_tax"], 1000);
 }
