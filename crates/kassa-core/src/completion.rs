@@ -271,10 +271,12 @@ fn subscribe(
             if line.price.recurring.is_some() { period_end } else { period_start },
         );
         invoice_line.discount_amount = line.amount_discount;
-        invoice_line.tax_rates.clone_from(&line.tax_rates);
+        // The rates that applied at checkout — fixed, the matching dynamic one, or automatic
+        // tax's for the buyer's address — carry on, as they were.
+        invoice_line.tax_rates.clone_from(&line.applied_rates);
         if line.price.recurring.is_some() {
             let mut item = SubscriptionItem::new(line.price.clone(), line.quantity);
-            item.tax_rates.clone_from(&line.tax_rates);
+            item.tax_rates.clone_from(&line.applied_rates);
             invoice_line.subscription_item = Some(item.id.clone());
             items.push(item);
         }

@@ -13,8 +13,14 @@
 //!    one, else a rate for the buyer's country without a state; the oldest such rate if several.
 //!    It is inclusive or exclusive as the line's price's `tax_behavior` says, not as the rate's
 //!    own `inclusive` does (the line's `taxes[].rate` shows it as it applied, as the rates Stripe
-//!    Tax makes do), so a price with `unspecified` is refused at creation. Shipping is taxed by the same rule when its
-//!    rate's `tax_behavior` is `inclusive` or `exclusive`.
+//!    Tax makes do), so a price with `unspecified` is refused at creation. Shipping is taxed by
+//!    the same rule when its rate's `tax_behavior` is `inclusive` or `exclusive`.
+//!
+//! In subscription mode `subscription_data[default_tax_rates]` are the fixed rates of every line
+//! without its own. The rates that applied at checkout (`LineItem::applied_rates`) go to the
+//! subscription's items and apply to every invoice, first and renewals, as they were then: a rate
+//! deactivated or a customer moved later changes nothing (kassa's automatic tax does not follow
+//! the customer's address after the checkout).
 //!
 //! An `exempt` customer pays no tax; a `reverse` one with a well-formed EU VAT id (their own or
 //! the one entered on the page) of a member state other than the merchant's
@@ -33,8 +39,9 @@
 //! or is inactive (`line_items[i][tax_rates][j]`), a rate twice on one line, fixed and dynamic
 //! rates together, a dynamic rate without a country, dynamic rates on a session that collects no
 //! address, automatic tax together with rates on a line, automatic tax on a price whose
-//! `tax_behavior` is `unspecified` (`line_items[i][price]`), and (not yet supported) taxes in
-//! subscription mode.
+//! `tax_behavior` is `unspecified` (`line_items[i][price]`); the same for
+//! `subscription_data[default_tax_rates][j]`, which also needs subscription mode and no automatic
+//! tax.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -245,22 +252,17 @@ pub(super) fn taxes(
                 ),
             ));
         }
-        if mode == Mode::Subscription && !line.dynamic_tax_rates.is_empty() {
-            return Err(Invalid::param(
-                format!("line_items[{i}][dynamic_tax_rates]"),
-                "kassa does not yet take dynamic tax rates in subscription mode; use `tax_rates` or `subscription_data[default_tax_rates]`.",
-            ));
-        }
-    }
-    if mode == Mode::Subscription && automatic {
-        return Err(Invalid::param(
-            "automatic_tax[enabled]",
-            "kassa does not yet take automatic tax in subscription mode; use `subscription_data[default_tax_rates]`.",
-        ));
     }
     // `subscription_data[default_tax_rates]`: every line without rates of its own.
     let defaults = line_rates("subscription_data[default_tax_rates]", default_rates.as_deref(), r)?;
     if !defaults.is_empty() {
+        if automatic {
+            return Err(Invalid::new(
+                ErrorCode::ParametersExclusive,
+                "subscription_data[default_tax_rates]",
+                "Tax rates cannot be used together with `automatic_tax[enabled]=true`.",
+            ));
+        }
         if mode != Mode::Subscription {
             return Err(Invalid::param(
                 "subscription_data",

@@ -558,6 +558,8 @@ async fn each_refusal_names_the_bracketed_param_and_creates_nothing() {
     let plain = price(&app, 1_000, "usd", "unspecified").await;
     let ex = price(&app, 1_000, "usd", "exclusive").await;
     let monthly = app.recurring_price(1_000, "usd", "month").await;
+    let monthly_ex = app.recurring_price(1_000, "usd", "month").await;
+    app.post(&format!("/prices/{monthly_ex}"), &[("tax_behavior", "exclusive")]).await.ok();
     let six: Vec<String> = vec![a.clone(), b.clone(), nowhere.clone(), a.clone(), b.clone(), nowhere.clone()];
     let line = |price: &str, extra: Value| {
         let mut l = json!({"price": price, "quantity": 1});
@@ -629,9 +631,9 @@ async fn each_refusal_names_the_bracketed_param_and_creates_nothing() {
             "parameter_missing",
         ),
         (
-            json!({"line_items": [line(&monthly, json!({"dynamic_tax_rates": [a]}))], "billing_address_collection": "required"}),
-            "line_items[0][dynamic_tax_rates]",
-            "parameter_invalid",
+            json!({"line_items": [line(&monthly_ex, json!({}))], "automatic_tax": {"enabled": true}, "subscription_data": {"default_tax_rates": [a]}}),
+            "subscription_data[default_tax_rates]",
+            "parameters_exclusive",
         ),
         (
             json!({"line_items": [line(&monthly, json!({}))], "subscription_data": {"default_tax_rates": [a, "txr_nope"]}}),
@@ -772,4 +774,46 @@ async fn an_inclusive_line_rate_on_a_subscription_is_inside_the_price() {
     assert_eq!((&inv["tax"], &inv["total"], &inv["amount_paid"]), (&json!(190), &json!(1190), &json!(1190)));
     assert_eq!(inv["total_tax_amounts"][0]["inclusive"], true);
     assert_eq!(inv["lines"]["data"][0]["amount_excluding_tax"], 1000);
+}
+
+/// Automatic tax on a subscription: the rate for the address given at checkout taxes every
+/// invoice.
+#[tokio::test]
+async fn automatic_tax_on_a_subscription_taxes_every_invoice() {
+    use crate::billing::{advance, clock_and_customer, invoices, ts};
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 3, 1);
+    let (clock, cus) = clock_and_customer(&app, start).await;
+    rate(&app, "19", false, Some(("DE", None))).await;
+    let plan = app.recurring_price(1000, "eur", "month").await;
+    app.post(&format!("/prices/{plan}"), &[("tax_behavior", "exclusive")]).await.ok();
+    let s = app
+        .session(json!({
+            "line_items": [{"price": plan, "quantity": 1}],
+            "customer": cus,
+            "automatic_tax": {"enabled": true},
+            "success_url": "https://shop.test/ok",
+        }))
+        .await;
+    let id_ = sid(&s);
+    assert_eq!(locate(&app, &id_, "DE", "").await["amount_total"], 1190);
+    let pay = [
+        ("email", "clock@example.test"),
+        ("name", "Ada"),
+        ("payment_method", "card"),
+        ("card_number", "4242424242424242"),
+        ("card_expiry", "12/34"),
+        ("card_cvc", "123"),
+        ("address_line1", "Unter den Linden 1"),
+        ("address_city", "Berlin"),
+        ("address_postal_code", "10117"),
+        ("address_country", "DE"),
+    ];
+    assert_eq!(page_post(&app, &format!("/pay/{id_}"), &pay).await.status, 303);
+    let sub = read(&app, &id_).await["subscription"].as_str().unwrap().to_owned();
+    advance(&app, &clock, ts(2027, 6, 1)).await;
+    let inv = invoices(&app, &sub).await;
+    let paid: Vec<(i64, i64)> =
+        inv.iter().map(|i| (i["tax"].as_i64().unwrap(), i["amount_paid"].as_i64().unwrap())).collect();
+    assert_eq!(paid, [(190, 1190); 4]);
 }
