@@ -520,6 +520,34 @@ mod tests {
         assert_eq!(amounts(&line_taxes(0, &[("a", pct("19"), true)], Taxed)), [0]);
     }
 
+    #[test]
+    fn reverse_charge_needs_an_eu_vat_id_of_another_member_state() {
+        use Liability::*;
+        let at = [("eu_vat", "ATU12345678")];
+        assert_eq!(liability(TaxExempt::None, at, "DE"), Taxed);
+        assert_eq!(liability(TaxExempt::Exempt, [], "DE"), Exempt);
+        assert_eq!(liability(TaxExempt::Reverse, at, "DE"), ReverseCharge);
+        assert_eq!(liability(TaxExempt::Reverse, at, "US"), ReverseCharge, "a merchant outside the EU");
+        assert_eq!(liability(TaxExempt::Reverse, at, "AT"), Taxed, "the merchant's own country");
+        assert_eq!(liability(TaxExempt::Reverse, [("gb_vat", "GB123456789")], "DE"), Taxed);
+        assert_eq!(liability(TaxExempt::Reverse, [("eu_vat", "ATU1")], "DE"), Taxed, "malformed");
+        assert_eq!(liability(TaxExempt::Reverse, [], "DE"), Taxed);
+        assert_eq!(eu_vat_country("EL123456789"), Some("GR"));
+        assert_eq!(eu_vat_country("XI123456789"), None, "Northern Ireland is not a member state");
+        assert_eq!(TaxExempt::parse("sometimes").unwrap_err().param.as_deref(), Some("tax_exempt"));
+    }
+
+    #[test]
+    fn customer_tax_ids_are_checked_and_know_their_country() {
+        let t = CustomerTaxId::create(Some("eu_vat".into()), Some(" FR12345678901 ".into()), 5).unwrap();
+        assert!(t.id.starts_with("txi_"));
+        assert_eq!((t.value.as_str(), t.country.as_deref(), t.created), ("FR12345678901", Some("FR"), 5));
+        let bad = CustomerTaxId::create(Some("eu_vat".into()), Some("FR1".into()), 5).unwrap_err();
+        assert_eq!((bad.code, bad.param.as_deref()), (crate::error::ErrorCode::TaxIdInvalid, Some("value")));
+        let missing = CustomerTaxId::create(None, Some("FR12345678901".into()), 5).unwrap_err();
+        assert_eq!(missing.param.as_deref(), Some("type"));
+    }
+
     fn rate() -> impl Strategy<Value = (u32, bool)> {
         (0u32..=TaxPercent::WHOLE, any::<bool>())
     }

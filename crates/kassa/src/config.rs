@@ -372,6 +372,23 @@ mod tests {
         }
     }
 
+    fn settings(args: &[&str]) -> anyhow::Result<Settings> {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([&["kassa", "serve"], args].concat())?;
+        let crate::cli::Command::Serve(serve) = cli.command else { anyhow::bail!("not serve") };
+        Settings::from_args(serve, None)
+    }
+
+    #[test]
+    fn the_tax_origin_country_is_an_iso_code_default_us() {
+        assert_eq!(settings(&[]).unwrap().tax_origin_country, "US");
+        assert_eq!(settings(&["--tax-origin-country", "de"]).unwrap().tax_origin_country, "DE");
+        for bad in ["XX", "Germany", ""] {
+            let e = settings(&["--tax-origin-country", bad]).unwrap_err().to_string();
+            assert!(e.contains("--tax-origin-country"), "{bad}: {e}");
+        }
+    }
+
     fn webhooks(args: &[&str]) -> anyhow::Result<WebhookSettings> {
         use clap::Parser;
         let cli = crate::cli::Cli::try_parse_from([&["kassa", "serve"], args].concat())?;
