@@ -449,8 +449,9 @@ async fn collect(
         // asked to check the new total first, as for a shipping option; nothing is charged.
         let before = s.amount_total;
         let shipping = collected.shipping.as_ref().map(|d| &d.address);
-        let moved =
-            s.set_tax_location(shipping, collected.address.as_ref()) | s.add_tax_ids(&collected.tax_ids);
+        // Only a session with taxes cares (one without keeps paying as before, frozen or not).
+        let moved = s.taxes.any(&s.line_items)
+            && (s.set_tax_location(shipping, collected.address.as_ref()) | s.add_tax_ids(&collected.tax_ids));
         if moved {
             s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
             s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
