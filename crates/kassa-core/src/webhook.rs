@@ -86,6 +86,8 @@ event_types! {
     PaymentIntentCanceled => "payment_intent.canceled",
     CustomerCreated => "customer.created",
     CustomerUpdated => "customer.updated",
+    CustomerTaxIdCreated => "customer.tax_id.created",
+    CustomerTaxIdDeleted => "customer.tax_id.deleted",
     CustomerSubscriptionCreated => "customer.subscription.created",
     CustomerSubscriptionUpdated => "customer.subscription.updated",
     CustomerSubscriptionDeleted => "customer.subscription.deleted",

@@ -956,6 +956,7 @@ fn invoice() -> Value {
 const EVENT_OBJECTS: &[&str] = &[
     "checkout.session",
     "customer",
+    "tax_id",
     "product",
     "price",
     "coupon",

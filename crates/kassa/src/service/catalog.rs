@@ -116,9 +116,15 @@ pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, p: CustomerUpdate
 pub async fn create_tax_id(ctx: &Ctx, acct: &Acct, customer: &str, p: TaxIdCreate) -> Result<CustomerTaxId> {
     let tax_id = CustomerTaxId::create(p.r#type, p.value, ctx.now())?;
     let (kind, value) = (tax_id.r#type.clone(), tax_id.value.clone());
-    let c =
-        update(ctx, acct, customer, move |c: &mut Customer, _, _, _| Ok(c.add_tax_id(tax_id).map(|_| ())?))
-            .await?;
+    let c = update(ctx, acct, customer, move |c: &mut Customer, tx, out, account| {
+        let known = c.tax_ids.len();
+        let t = c.add_tax_id(tax_id)?;
+        if c.tax_ids.len() > known {
+            out.emit(tx, account, EventType::CustomerTaxIdCreated, views::tax_id(&t, &c.id))?;
+        }
+        Ok(())
+    })
+    .await?;
     let found = c.tax_ids.into_iter().find(|t| t.r#type == kind && t.value == value);
     found.ok_or_else(|| Invalid::no_such("tax_id", &value, "value").into())
 }
@@ -135,15 +141,15 @@ pub async fn get_tax_id(ctx: &Ctx, acct: &Acct, customer: &str, id: &str) -> Res
 /// Delete one of the customer's tax ids.
 pub async fn delete_tax_id(ctx: &Ctx, acct: &Acct, customer: &str, id: &str) -> Result<()> {
     let id = id.to_owned();
-    update(ctx, acct, customer, move |c: &mut Customer, _, _, _| {
-        let before = c.tax_ids.len();
-        c.tax_ids.retain(|t| t.id != id);
-        if c.tax_ids.len() == before {
+    update(ctx, acct, customer, move |c: &mut Customer, tx, out, account| {
+        let Some(at) = c.tax_ids.iter().position(|t| t.id == id) else {
             return Err(kassa_core::store::Abort::Refused(DomainError::NotFound {
                 object: "tax_id",
                 id: id.clone(),
             }));
-        }
+        };
+        let gone = c.tax_ids.remove(at);
+        out.emit(tx, account, EventType::CustomerTaxIdDeleted, views::tax_id(&gone, &c.id))?;
         Ok(())
     })
     .await?;

@@ -231,14 +231,16 @@ async fn finish(
         let mut updated =
             s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
         // The tax ids the page collected land on the customer (`/customers/{id}/tax_ids`).
+        let mut new_tax_ids = Vec::new();
         for t in s.collection.collected.iter().flat_map(|c| &c.tax_ids) {
             let known = customer.tax_ids.iter().any(|k| k.r#type == t.r#type && k.value == t.value);
             if !known
                 && let Ok(new) =
                     kassa_core::tax::CustomerTaxId::create(Some(t.r#type.clone()), Some(t.value.clone()), now)
-                && customer.add_tax_id(new).is_ok()
+                && let Ok(added) = customer.add_tax_id(new)
             {
                 updated = true;
+                new_tax_ids.push(added);
             }
         }
         if done.customer_is_new {
@@ -267,6 +269,9 @@ async fn finish(
             out.emit(tx, &acct, EventType::CustomerUpdated, views::customer(&customer))?;
         }
         announce_completion(tx, out, &acct, &s, &customer, done.customer_is_new, &done, intent_is_new)?;
+        for t in &new_tax_ids {
+            out.emit(tx, &acct, EventType::CustomerTaxIdCreated, views::tax_id(t, &customer.id))?;
+        }
         Ok(Outcome::Completed { redirect: landing(&public_url, &s) })
     })
     .await?;

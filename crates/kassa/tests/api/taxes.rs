@@ -466,6 +466,7 @@ async fn tax_ids_collected_on_the_page_land_on_the_customer_and_reverse_the_char
     let ids = app.get(&format!("/customers/{cus}/tax_ids")).await;
     let data = ids.ok()["data"].as_array().unwrap().clone();
     assert_eq!(data.len(), 1);
+    assert!(app.event_types().await.contains(&"customer.tax_id.created".to_owned()));
     assert_eq!(
         (&data[0]["type"], &data[0]["value"], &data[0]["country"]),
         (&json!("eu_vat"), &json!("ATU12345678"), &json!("AT"))
@@ -502,10 +503,19 @@ async fn customer_tax_ids_are_created_listed_retrieved_and_deleted() {
     let list = app.get(&path).await;
     assert_eq!(list.ok()["data"].as_array().unwrap().len(), 2);
     assert_eq!(list.ok()["data"][0]["type"], "us_ein", "newest first");
+    let created = app.get("/events?type=customer.tax_id.created").await;
+    assert_eq!(
+        created.ok()["data"].as_array().unwrap().len(),
+        2,
+        "one event per new id, none for the repeat"
+    );
+    assert_eq!(created.ok()["data"][1]["data"]["object"], t);
     let d = app.delete(&format!("{path}/{tid}")).await;
     assert_eq!(d.ok(), &json!({"id": tid, "object": "tax_id", "deleted": true}));
     assert_eq!(app.get(&format!("{path}/{tid}")).await.status, 404);
     assert_eq!(app.delete(&format!("{path}/{tid}")).await.status, 404);
+    let deleted = app.get("/events?type=customer.tax_id.deleted").await;
+    assert_eq!(deleted.ok()["data"][0]["data"]["object"]["id"], tid.as_str());
     // Refusals.
     app.post(&path, &[("type", "xx_vat"), ("value", "1")]).await.invalid("type");
     let e = app.post(&path, &[("type", "eu_vat"), ("value", "DE12")]).await.invalid("value").clone();
