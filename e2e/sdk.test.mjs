@@ -724,3 +724,50 @@ h.test("shipping rates and what the page collects read back as stripe-node's typ
   ].filter((path) => !KNOWN_GAPS.has(path.replace(/\[\d+\]/g, "[]")));
   assert.deepEqual(missing, [], "fields a typed client would find undefined");
 });
+
+h.test("taxes: rates, automatic tax paid after the address, the tax read back, customers' tax ids (issue 16)", async () => {
+  const rate = await stripe().taxRates.create({ display_name: "MwSt", percentage: 7.7, inclusive: false, country: "CH" });
+  assert.equal(rate.object, "tax_rate");
+  const product = await stripe().products.create({ name: id("Taxed") });
+  const p = await stripe().prices.create({ product: product.id, unit_amount: 10000, currency: "chf", tax_behavior: "exclusive" });
+  const s = await stripe().checkout.sessions.create({
+    line_items: [{ price: p.id, quantity: 1 }],
+    automatic_tax: { enabled: true },
+    success_url: h.merchant.successUrl,
+  });
+  assert.deepEqual([s.automatic_tax.status, s.total_details.amount_tax, s.amount_total], ["requires_location_inputs", 0, 10000]);
+  const post = (path, fields) =>
+    fetch(`${h.kassa.baseUrl}${path}`, {
+      method: "POST", redirect: "manual",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString(),
+    });
+  const address = { address_line1: "Bahnhofstrasse 1", address_city: "Zürich", address_postal_code: "8001", address_country: "CH" };
+  assert.equal((await post(`/pay/${s.id}/address`, address)).status, 200);
+  const r = await post(`/pay/${s.id}`, {
+    ...address, email: "grace@example.test", name: "Grace", payment_method: "card",
+    card_number: "4242424242424242", card_expiry: "12/34", card_cvc: "123",
+  });
+  assert.equal(r.status, 303, await r.text());
+  const done = await stripe().checkout.sessions.retrieve(s.id, { expand: ["payment_intent"] });
+  assert.deepEqual([done.automatic_tax.status, done.total_details.amount_tax, done.amount_total], ["complete", 770, 10770]);
+  assert.equal(done.payment_intent.amount, 10770, "the charge is the taxed total");
+  const items = await stripe().checkout.sessions.listLineItems(s.id);
+  const tax = items.data[0].taxes[0];
+  assert.deepEqual([tax.amount, tax.taxable_amount, tax.taxability_reason, tax.rate.id], [770, 10000, "standard_rated", rate.id]);
+
+  const customer = await stripe().customers.create({ email: `${id("tax")}@example.test`, tax_exempt: "reverse" });
+  assert.equal(customer.tax_exempt, "reverse");
+  const taxId = await stripe().customers.createTaxId(customer.id, { type: "eu_vat", value: "FR12345678901" });
+  assert.deepEqual([taxId.object, taxId.country, taxId.customer], ["tax_id", "FR", customer.id]);
+  assert.deepEqual((await stripe().customers.listTaxIds(customer.id)).data.map((t) => t.id), [taxId.id]);
+  assert.equal((await stripe().customers.retrieveTaxId(customer.id, taxId.id)).value, "FR12345678901");
+  assert.equal((await stripe().customers.deleteTaxId(customer.id, taxId.id)).deleted, true);
+  const err = await rejects(() =>
+    stripe().checkout.sessions.create({ line_items: [{ price: p.id, quantity: 1, tax_rates: [rate.id, "txr_nope"] }] }),
+  );
+  assert.deepEqual([err.param, err.code], ["line_items[0][tax_rates][1]", "resource_missing"]);
+  const missing = [...missingFields(rate, "TaxRates", "TaxRate"), ...missingFields(taxId, "TaxIds", "TaxId")].filter(
+    (path) => !KNOWN_GAPS.has(path.replace(/\[\d+\]/g, "[]")),
+  );
+  assert.deepEqual(missing, [], "fields a typed client would find undefined");
+});

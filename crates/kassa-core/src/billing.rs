@@ -372,11 +372,15 @@ pub struct SubscriptionItem {
     /// The price as it was when the subscription was created.
     pub price: Price,
     pub quantity: i64,
+    /// The tax rates every invoice applies to this item, as they were when the subscription was
+    /// created: a rate deactivated later keeps applying (issue 16).
+    #[serde(default)]
+    pub tax_rates: Vec<crate::tax::TaxRate>,
 }
 
 impl SubscriptionItem {
     pub fn new(price: Price, quantity: i64) -> Self {
-        Self { id: ids::new_id(ids::prefix::SUBSCRIPTION_ITEM), price, quantity }
+        Self { id: ids::new_id(ids::prefix::SUBSCRIPTION_ITEM), price, quantity, tax_rates: Vec::new() }
     }
 }
 
@@ -436,6 +440,10 @@ pub struct Subscription {
     /// `cancel_at`: when it ends, if not at a period's end (that is `cancel_at_period_end`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_at: Option<Timestamp>,
+    /// Whether its customer paid tax when it was created (exempt, reverse charge): every
+    /// invoice follows it.
+    #[serde(default)]
+    pub tax_liability: crate::tax::Liability,
 }
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
@@ -486,6 +494,7 @@ impl Subscription {
             missing_payment_method: None,
             pending_invoice_items: Vec::new(),
             cancel_at: None,
+            tax_liability: crate::tax::Liability::Taxed,
         }
     }
 
@@ -553,6 +562,11 @@ pub struct InvoiceLine {
     /// A proration of a mid-period change ([`crate::proration`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub proration: bool,
+    /// The rates that apply to it, and the taxes they come to ([`Invoice::sum_lines`]).
+    #[serde(default)]
+    pub tax_rates: Vec<crate::tax::TaxRate>,
+    #[serde(default)]
+    pub taxes: Vec<crate::tax::LineTax>,
 }
 
 impl InvoiceLine {
@@ -575,6 +589,8 @@ impl InvoiceLine {
             period_end,
             subscription_item: None,
             proration: false,
+            tax_rates: Vec::new(),
+            taxes: Vec::new(),
         }
     }
 }
@@ -596,8 +612,14 @@ pub struct Invoice {
     pub subtotal: i64,
     /// Σ line discount amounts.
     pub total_discount: i64,
-    /// `subtotal - total_discount`.
+    /// `subtotal - total_discount` + exclusive tax.
     pub total: i64,
+    /// Σ every line's taxes, inclusive and exclusive (issue 16).
+    #[serde(default)]
+    pub tax: i64,
+    /// Whether the customer pays the taxes (exempt, reverse charge).
+    #[serde(default)]
+    pub tax_liability: crate::tax::Liability,
     pub amount_due: i64,
     pub amount_paid: i64,
     pub amount_remaining: i64,
@@ -653,6 +675,8 @@ impl Invoice {
             subtotal: 0,
             total_discount: 0,
             total: 0,
+            tax: 0,
+            tax_liability: crate::tax::Liability::Taxed,
             amount_due: 0,
             amount_paid: 0,
             amount_remaining: 0,
@@ -704,17 +728,32 @@ impl Invoice {
     }
 
     /// Set `subtotal`, `total_discount`, `total` and `amount_due` from the lines, and
+    /// Set each line's taxes (on its amount after its discount, [`crate::tax::line_taxes`]),
+    /// `subtotal`, `total_discount`, `tax`, `total` and `amount_due` from the lines, and
     /// `amount_remaining` from what is due and what was paid.
     pub fn sum_lines(&mut self) -> Result<(), Overflow> {
         let mut subtotal: i64 = 0;
         let mut discount: i64 = 0;
-        for line in &self.lines {
+        let mut tax: i64 = 0;
+        let mut exclusive: i64 = 0;
+        for line in &mut self.lines {
             subtotal = subtotal.checked_add(line.amount).ok_or(Overflow)?;
             discount = discount.checked_add(line.discount_amount).ok_or(Overflow)?;
+            let rates: Vec<(&str, crate::tax::TaxPercent, bool)> =
+                line.tax_rates.iter().map(|r| (r.id.as_str(), r.percentage, r.inclusive)).collect();
+            line.taxes =
+                crate::tax::line_taxes(line.amount - line.discount_amount, &rates, self.tax_liability);
+            for t in &line.taxes {
+                tax = tax.checked_add(t.amount).ok_or(Overflow)?;
+                if !t.inclusive {
+                    exclusive = exclusive.checked_add(t.amount).ok_or(Overflow)?;
+                }
+            }
         }
-        let total = subtotal.checked_sub(discount).ok_or(Overflow)?;
+        let total = subtotal.checked_sub(discount).and_then(|t| t.checked_add(exclusive)).ok_or(Overflow)?;
         self.subtotal = subtotal;
         self.total_discount = discount;
+        self.tax = tax;
         self.total = total;
         self.amount_due = total.max(0);
         self.amount_remaining = self.amount_due.checked_sub(self.amount_paid).ok_or(Overflow)?.max(0);
@@ -746,7 +785,7 @@ mod tests {
             nickname: None,
             lookup_key: None,
             metadata: Metadata::new(),
-            tax_behavior: None,
+            tax_behavior: Default::default(),
         }
     }
 

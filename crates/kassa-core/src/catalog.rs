@@ -235,9 +235,9 @@ pub struct Price {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Metadata,
-    /// `exclusive`, `inclusive` or `unspecified` (the default, kept as `None`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tax_behavior: Option<String>,
+    /// Whether the price includes tax (issue 16): settable once from `unspecified`.
+    #[serde(default)]
+    pub tax_behavior: crate::shipping::TaxBehavior,
 }
 
 impl Price {
@@ -265,11 +265,24 @@ impl Price {
             nickname: text("nickname", p.nickname, MAX_TEXT)?,
             lookup_key: text("lookup_key", p.lookup_key, 200)?,
             metadata: metadata::create(p.metadata, "metadata")?,
-            tax_behavior: None,
+            tax_behavior: match p.tax_behavior.as_deref() {
+                None => crate::shipping::TaxBehavior::Unspecified,
+                Some(t) => crate::shipping::TaxBehavior::parse("tax_behavior", t)?,
+            },
         })
     }
 
     pub fn update(&mut self, p: PriceUpdate) -> Result<(), Invalid> {
+        if let Some(t) = p.tax_behavior.as_deref() {
+            let t = crate::shipping::TaxBehavior::parse("tax_behavior", t)?;
+            if self.tax_behavior != crate::shipping::TaxBehavior::Unspecified && t != self.tax_behavior {
+                return Err(Invalid::param(
+                    "tax_behavior",
+                    "`tax_behavior` cannot be changed once it is inclusive or exclusive.",
+                ));
+            }
+            self.tax_behavior = t;
+        }
         if let Some(a) = p.active {
             self.active = a.0;
         }
@@ -359,6 +372,11 @@ pub struct Customer {
     pub phone: Option<String>,
     #[serde(default)]
     pub shipping: Option<crate::session::collection::ShippingDetails>,
+    /// Issue 16: whether the customer pays tax, and their tax ids (`/customers/{id}/tax_ids`).
+    #[serde(default)]
+    pub tax_exempt: crate::tax::TaxExempt,
+    #[serde(default)]
+    pub tax_ids: Vec<crate::tax::CustomerTaxId>,
 }
 
 impl Customer {
@@ -376,6 +394,11 @@ impl Customer {
             address: None,
             phone: None,
             shipping: None,
+            tax_exempt: match p.tax_exempt.as_deref() {
+                None => crate::tax::TaxExempt::None,
+                Some(t) => crate::tax::TaxExempt::parse(t)?,
+            },
+            tax_ids: Vec::new(),
         })
     }
 
@@ -389,8 +412,29 @@ impl Customer {
         if let Some(d) = text("description", p.description, MAX_TEXT)? {
             self.description = (!d.is_empty()).then_some(d);
         }
+        if let Some(t) = p.tax_exempt.as_deref() {
+            self.tax_exempt = crate::tax::TaxExempt::parse(t)?;
+        }
         self.metadata = metadata::update(std::mem::take(&mut self.metadata), p.metadata, "metadata")?;
         Ok(())
+    }
+
+    /// Add a tax id unless the customer has it already (same type and value); the id's object.
+    pub fn add_tax_id(
+        &mut self,
+        tax_id: crate::tax::CustomerTaxId,
+    ) -> Result<crate::tax::CustomerTaxId, Invalid> {
+        if let Some(t) = self.tax_ids.iter().find(|t| t.r#type == tax_id.r#type && t.value == tax_id.value) {
+            return Ok(t.clone());
+        }
+        if self.tax_ids.len() >= crate::tax::MAX_CUSTOMER_TAX_IDS {
+            return Err(Invalid::param(
+                "value",
+                format!("A customer has at most {} tax ids.", crate::tax::MAX_CUSTOMER_TAX_IDS),
+            ));
+        }
+        self.tax_ids.push(tax_id.clone());
+        Ok(tax_id)
     }
 }
 

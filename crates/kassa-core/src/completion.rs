@@ -390,8 +390,12 @@ fn subscribe(
             if line.price.recurring.is_some() { period_end } else { period_start },
         );
         invoice_line.discount_amount = line.amount_discount;
+        // The rates that applied at checkout — fixed, the matching dynamic one, or automatic
+        // tax's for the buyer's address — carry on, as they were.
+        invoice_line.tax_rates.clone_from(&line.applied_rates);
         if line.price.recurring.is_some() {
-            let item = SubscriptionItem::new(line.price.clone(), line.quantity);
+            let mut item = SubscriptionItem::new(line.price.clone(), line.quantity);
+            item.tax_rates.clone_from(&line.applied_rates);
             invoice_line.subscription_item = Some(item.id.clone());
             items.push(item);
         }
@@ -431,6 +435,8 @@ fn subscribe(
     .map_err(|_| too_large())?;
     invoice.subscription = Some(sub.id.clone());
     invoice.discount.clone_from(&sub.discount);
+    sub.tax_liability = session.tax_liability();
+    invoice.tax_liability = sub.tax_liability;
     invoice.status = InvoiceStatus::Paid;
     invoice.amount_paid = invoice.amount_due;
     invoice.sum_lines().map_err(|_| too_large())?;

@@ -20,6 +20,7 @@ pub enum ErrorCode {
     CouponExpired,
     PromotionCodeInvalid,
     ResourceAlreadyExists,
+    TaxIdInvalid,
 }
 
 impl ErrorCode {
@@ -37,6 +38,7 @@ impl ErrorCode {
             Self::CouponExpired => "coupon_expired",
             Self::PromotionCodeInvalid => "promotion_code_invalid",
             Self::ResourceAlreadyExists => "resource_already_exists",
+            Self::TaxIdInvalid => "tax_id_invalid",
         }
     }
 }

@@ -94,6 +94,7 @@ pub mod prefix {
     pub const EVENT: &str = "evt_";
     pub const TEST_CLOCK: &str = "clock_";
     pub const TAX_RATE: &str = "txr_";
+    pub const TAX_ID: &str = "txi_";
     pub const WEBHOOK_ENDPOINT: &str = "we_";
     pub const WEBHOOK_SECRET: &str = "whsec_";
     /// kassa's own: Stripe does not expose deliveries as objects.

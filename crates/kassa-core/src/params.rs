@@ -340,6 +340,10 @@ list_params!(
     TaxRateList { active: Option<Bool>, inclusive: Option<Bool> }
 );
 list_params!(
+    /// `GET /customers/{id}/tax_ids`
+    TaxIdList {}
+);
+list_params!(
     /// `GET /shipping_rates`
     ShippingRateList { active: Option<Bool>, currency: Option<String> }
 );
@@ -508,6 +512,8 @@ pub struct PriceCreate {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// `inclusive`, `exclusive` or `unspecified` (issue 16).
+    pub tax_behavior: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -518,6 +524,8 @@ pub struct PriceUpdate {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// Settable once from `unspecified`.
+    pub tax_behavior: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -530,6 +538,8 @@ pub struct CustomerCreate {
     pub metadata: Option<MetadataParam>,
     /// The test clock the customer (and its subscriptions) follows.
     pub test_clock: Option<String>,
+    /// `none`, `exempt` or `reverse` (issue 16).
+    pub tax_exempt: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -540,6 +550,16 @@ pub struct CustomerUpdate {
     pub name: Option<String>,
     pub description: Option<String>,
     pub metadata: Option<MetadataParam>,
+    pub tax_exempt: Option<String>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /customers/{id}/tax_ids`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxIdCreate {
+    pub r#type: Option<String>,
+    pub value: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -661,6 +681,9 @@ pub struct LineItemParam {
     pub price_data: Option<PriceDataParam>,
     pub quantity: Option<Int>,
     pub adjustable_quantity: Option<AdjustableQuantityParam>,
+    // Taxes (issue 16): see `session::taxes`.
+    pub tax_rates: Option<Vec<String>>,
+    pub dynamic_tax_rates: Option<Vec<String>>,
     /// Kept on the line item.
     pub metadata: Option<MetadataParam>,
 }
@@ -712,7 +735,7 @@ pub struct SubscriptionDataParam {
     /// When the first full billing period starts (a future time before the first period ends).
     pub billing_cycle_anchor: Option<Int>,
     pub trial_settings: Option<TrialSettingsParam>,
-    /// Not supported yet: refused naming it.
+    /// Rates for every line without its own (issue 16: see `session::taxes`).
     pub default_tax_rates: Option<Vec<String>>,
 }
 
@@ -805,6 +828,8 @@ pub struct SessionCreate {
     pub invoice_creation: Option<InvoiceCreationParam>,
     /// A recovery URL once the session expires.
     pub after_expiration: Option<AfterExpirationParam>,
+    // Taxes (issue 16): see `session::taxes`.
+    pub automatic_tax: Option<crate::session::taxes::AutomaticTaxParam>,
 }
 
 impl SessionCreate {

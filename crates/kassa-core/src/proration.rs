@@ -128,7 +128,7 @@ mod tests {
             nickname: None,
             lookup_key: None,
             metadata: Metadata::new(),
-            tax_behavior: None,
+            tax_behavior: Default::default(),
         }
     }
 

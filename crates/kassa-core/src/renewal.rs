@@ -235,6 +235,8 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
             let amount = crate::money::line_amount(i.price.unit_amount, i.quantity).ok_or(Overflow)?;
             let mut line = InvoiceLine::new(i.price.clone(), i.quantity, amount, describe(i), t, end);
             line.subscription_item = Some(i.id.clone());
+            // The rates as they were when the subscription began, active or not since.
+            line.tax_rates.clone_from(&i.tax_rates);
             Ok(line)
         })
         .collect::<Result<_, Overflow>>()?;
@@ -257,6 +259,8 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
     sub.pending_invoice_items.clear();
     invoice.subscription = Some(sub.id.clone());
     invoice.discount.clone_from(&discount);
+    invoice.tax_liability = sub.tax_liability;
+    invoice.sum_lines()?;
     // A discount that will not apply again comes off: `once` after an invoice it discounted,
     // `repeating` once its end has passed.
     let used_once = discount.as_ref().is_some_and(|d| d.duration == Duration::Once) && invoice.subtotal > 0;
@@ -575,7 +579,7 @@ mod tests {
             nickname: None,
             lookup_key: None,
             metadata: Metadata::new(),
-            tax_behavior: None,
+            tax_behavior: Default::default(),
         };
         let end = price.recurring.unwrap().period_end(start, to_civil(start).day);
         let mut s =

@@ -116,11 +116,12 @@ pub struct DeliveryEstimate {
     pub maximum: Option<EstimateBound>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaxBehavior {
     Inclusive,
     Exclusive,
+    #[default]
     Unspecified,
 }
 

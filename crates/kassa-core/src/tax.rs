@@ -260,13 +260,141 @@ pub struct LineTax {
 }
 
 /// Whether the buyer pays tax at all, and why not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Liability {
+    #[default]
     Taxed,
     /// `tax_exempt=exempt`.
     Exempt,
     /// `tax_exempt=reverse` with a valid VAT id in another country: the buyer accounts for it.
     ReverseCharge,
+}
+
+/// A customer's `tax_exempt`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxExempt {
+    #[default]
+    None,
+    Exempt,
+    Reverse,
+}
+
+impl TaxExempt {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "none" | "" => Ok(Self::None),
+            "exempt" => Ok(Self::Exempt),
+            "reverse" => Ok(Self::Reverse),
+            other => Err(Invalid::param(
+                "tax_exempt",
+                format!(
+                    "Invalid tax_exempt: {}. Use one of none, exempt or reverse.",
+                    other.chars().take(20).collect::<String>()
+                ),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Exempt => "exempt",
+            Self::Reverse => "reverse",
+        }
+    }
+}
+
+/// The EU's member states (ISO codes), for the reverse charge.
+pub const EU_COUNTRIES: &[&str] = &[
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
+    "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
+/// The member state of a well-formed EU VAT id (`EL…` is Greece, `GR`); `None` otherwise.
+pub fn eu_vat_country(value: &str) -> Option<&'static str> {
+    if !crate::session::collection::tax_id_valid("eu_vat", value) {
+        return None;
+    }
+    let prefix = value.trim().get(..2)?.to_ascii_uppercase();
+    let iso = if prefix == "EL" { "GR" } else { prefix.as_str() };
+    EU_COUNTRIES.iter().copied().find(|c| *c == iso)
+}
+
+/// Whether a buyer pays tax: `exempt` never does; `reverse` does not when one of their tax ids
+/// is a well-formed EU VAT id of a member state other than the merchant's (`origin`) — the
+/// reverse charge; everyone else does.
+pub fn liability<'a>(
+    exempt: TaxExempt,
+    tax_ids: impl IntoIterator<Item = (&'a str, &'a str)>,
+    origin: &str,
+) -> Liability {
+    match exempt {
+        TaxExempt::None => Liability::Taxed,
+        TaxExempt::Exempt => Liability::Exempt,
+        TaxExempt::Reverse => {
+            let other_member = tax_ids
+                .into_iter()
+                .filter(|(kind, _)| *kind == "eu_vat")
+                .filter_map(|(_, value)| eu_vat_country(value))
+                .any(|c| !c.eq_ignore_ascii_case(origin));
+            if other_member { Liability::ReverseCharge } else { Liability::Taxed }
+        }
+    }
+}
+
+/// One of a customer's tax ids (`/customers/{id}/tax_ids`, object `tax_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerTaxId {
+    pub id: String,
+    pub created: Timestamp,
+    pub r#type: String,
+    pub value: String,
+    /// The country the id belongs to, when the type says.
+    pub country: Option<String>,
+}
+
+/// The most tax ids a customer keeps (Stripe's limit).
+pub const MAX_CUSTOMER_TAX_IDS: usize = 25;
+
+impl CustomerTaxId {
+    /// A tax id of `kind` (one of the types the page offers) and `value`, in its format.
+    pub fn create(kind: Option<String>, value: Option<String>, now: Timestamp) -> Result<Self, Invalid> {
+        use crate::session::collection::{TAX_ID_TYPES, tax_id_valid};
+        let kind = kind.filter(|k| !k.is_empty()).ok_or_else(|| Invalid::missing("type"))?;
+        if !TAX_ID_TYPES.contains(&kind.as_str()) {
+            return Err(Invalid::param(
+                "type",
+                format!(
+                    "Invalid type: {}. kassa takes {}.",
+                    kind.chars().take(20).collect::<String>(),
+                    TAX_ID_TYPES.join(", ")
+                ),
+            ));
+        }
+        let value = value
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Invalid::missing("value"))?;
+        if value.len() > 50 || !tax_id_valid(&kind, &value) {
+            return Err(Invalid::new(
+                crate::error::ErrorCode::TaxIdInvalid,
+                "value",
+                format!("Invalid value for {kind}."),
+            ));
+        }
+        let country = match kind.as_str() {
+            "eu_vat" => eu_vat_country(&value).map(str::to_owned),
+            "gb_vat" => Some("GB".to_owned()),
+            "us_ein" => Some("US".to_owned()),
+            "au_abn" => Some("AU".to_owned()),
+            "ca_bn" => Some("CA".to_owned()),
+            "in_gst" => Some("IN".to_owned()),
+            _ => None,
+        };
+        Ok(Self { id: ids::new_id(ids::prefix::TAX_ID), created: now, r#type: kind, value, country })
+    }
 }
 
 /// `n / d` rounded half up, for `n ≥ 0`, `d > 0`.
@@ -390,6 +518,34 @@ mod tests {
         assert_eq!(amounts(&line_taxes(1_005, &[("j", pct("10"), false)], Taxed)), [101]);
         // Nothing on nothing.
         assert_eq!(amounts(&line_taxes(0, &[("a", pct("19"), true)], Taxed)), [0]);
+    }
+
+    #[test]
+    fn reverse_charge_needs_an_eu_vat_id_of_another_member_state() {
+        use Liability::*;
+        let at = [("eu_vat", "ATU12345678")];
+        assert_eq!(liability(TaxExempt::None, at, "DE"), Taxed);
+        assert_eq!(liability(TaxExempt::Exempt, [], "DE"), Exempt);
+        assert_eq!(liability(TaxExempt::Reverse, at, "DE"), ReverseCharge);
+        assert_eq!(liability(TaxExempt::Reverse, at, "US"), ReverseCharge, "a merchant outside the EU");
+        assert_eq!(liability(TaxExempt::Reverse, at, "AT"), Taxed, "the merchant's own country");
+        assert_eq!(liability(TaxExempt::Reverse, [("gb_vat", "GB123456789")], "DE"), Taxed);
+        assert_eq!(liability(TaxExempt::Reverse, [("eu_vat", "ATU1")], "DE"), Taxed, "malformed");
+        assert_eq!(liability(TaxExempt::Reverse, [], "DE"), Taxed);
+        assert_eq!(eu_vat_country("EL123456789"), Some("GR"));
+        assert_eq!(eu_vat_country("XI123456789"), None, "Northern Ireland is not a member state");
+        assert_eq!(TaxExempt::parse("sometimes").unwrap_err().param.as_deref(), Some("tax_exempt"));
+    }
+
+    #[test]
+    fn customer_tax_ids_are_checked_and_know_their_country() {
+        let t = CustomerTaxId::create(Some("eu_vat".into()), Some(" FR12345678901 ".into()), 5).unwrap();
+        assert!(t.id.starts_with("txi_"));
+        assert_eq!((t.value.as_str(), t.country.as_deref(), t.created), ("FR12345678901", Some("FR"), 5));
+        let bad = CustomerTaxId::create(Some("eu_vat".into()), Some("FR1".into()), 5).unwrap_err();
+        assert_eq!((bad.code, bad.param.as_deref()), (crate::error::ErrorCode::TaxIdInvalid, Some("value")));
+        let missing = CustomerTaxId::create(None, Some("FR12345678901".into()), 5).unwrap_err();
+        assert_eq!(missing.param.as_deref(), Some("type"));
     }
 
     fn rate() -> impl Strategy<Value = (u32, bool)> {

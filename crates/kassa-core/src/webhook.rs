@@ -87,6 +87,8 @@ event_types! {
     SetupIntentSucceeded => "setup_intent.succeeded",
     CustomerCreated => "customer.created",
     CustomerUpdated => "customer.updated",
+    CustomerTaxIdCreated => "customer.tax_id.created",
+    CustomerTaxIdDeleted => "customer.tax_id.deleted",
     CustomerSubscriptionCreated => "customer.subscription.created",
     CustomerSubscriptionUpdated => "customer.subscription.updated",
     CustomerSubscriptionDeleted => "customer.subscription.deleted",

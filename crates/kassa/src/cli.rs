@@ -137,6 +137,10 @@ pub struct ServeArgs {
     /// the hosted page per minute, across sessions (0: no limit); counted per node.
     #[arg(long, env = "KASSA_PROMO_CODE_ATTEMPTS_PER_ADDRESS", default_value_t = 30)]
     pub promo_code_attempts_per_address: u32,
+    /// The merchant's country (ISO 3166-1 alpha-2): an EU business customer with
+    /// `tax_exempt=reverse` and a VAT id from another EU country pays no tax (reverse charge).
+    #[arg(long, env = "KASSA_TAX_ORIGIN_COUNTRY", default_value = "US")]
+    pub tax_origin_country: String,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
     #[command(flatten)]

@@ -38,6 +38,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// How long the dashboard's request log keeps a request (`--request-log-retention`).
     pub request_log_retention: Duration,
+    /// The merchant's country for the reverse charge (`--tax-origin-country`, issue 16).
+    pub tax_origin_country: String,
 }
 
 /// Where `GET /metrics` is served (`crate::metrics`). Both off by default.
@@ -128,7 +130,16 @@ impl Settings {
         {
             bail!("--metrics-listen must be an address of its own (`host:port`), not --listen's");
         }
+        let tax_origin_country = kassa_core::country::parse(&args.tax_origin_country)
+            .with_context(|| {
+                format!(
+                    "--tax-origin-country must be a two-letter ISO 3166-1 country code such as `US` or `DE`, got {:?}",
+                    args.tax_origin_country
+                )
+            })?
+            .to_owned();
         Ok(Self {
+            tax_origin_country,
             listen: args.listen,
             database_url: args.database.database_url,
             public_url: args.public_url,
@@ -361,6 +372,23 @@ mod tests {
         for listen in ["0.0.0.0:4242", "[::]:4242", "10.0.0.5:4242", "kassa.internal:4242", "192.168.1.2:80"]
         {
             assert!(!listens_on_loopback_only(listen), "{listen}");
+        }
+    }
+
+    fn settings(args: &[&str]) -> anyhow::Result<Settings> {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([&["kassa", "serve"], args].concat())?;
+        let crate::cli::Command::Serve(serve) = cli.command else { anyhow::bail!("not serve") };
+        Settings::from_args(serve, None)
+    }
+
+    #[test]
+    fn the_tax_origin_country_is_an_iso_code_default_us() {
+        assert_eq!(settings(&[]).unwrap().tax_origin_country, "US");
+        assert_eq!(settings(&["--tax-origin-country", "de"]).unwrap().tax_origin_country, "DE");
+        for bad in ["XX", "Germany", ""] {
+            let e = settings(&["--tax-origin-country", bad]).unwrap_err().to_string();
+            assert!(e.contains("--tax-origin-country"), "{bad}: {e}");
         }
     }
 

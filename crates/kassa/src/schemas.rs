@@ -37,6 +37,7 @@ pub fn components() -> Map<String, Value> {
     add("customer", customer());
     add("coupon", coupon());
     add("tax_rate", tax_rate());
+    add("tax_id", tax_id());
     add("promotion_code", promotion_code());
     add("item", line_item());
     add("checkout.session", session());
@@ -52,7 +53,7 @@ pub fn components() -> Map<String, Value> {
     add("test_helpers.test_clock", test_clock());
     add("shipping_rate", shipping_rate());
     add("customer_cash_balance_transaction", cash_balance_transaction());
-    for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock"] {
+    for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock", "tax_id"] {
         add(&format!("deleted_{deleted}"), deleted_object(deleted));
     }
     add("health", health());
@@ -233,7 +234,7 @@ fn price() -> Value {
         ("nickname", nstring()),
         ("product", expandable("product")),
         ("recurring", nullable(recurring)),
-        ("tax_behavior", one_of(&["exclusive", "inclusive", "unspecified"])),
+        ("tax_behavior", one_of(&["inclusive", "exclusive", "unspecified"])),
         ("tiers_mode", always_null()),
         ("transform_quantity", always_null()),
         ("type", one_of(&["one_time", "recurring"])),
@@ -284,7 +285,7 @@ fn customer() -> Value {
             "shipping",
             nullable(object(&[("address", address()), ("name", string()), ("phone", always_null())])),
         ),
-        ("tax_exempt", tag("none")),
+        ("tax_exempt", one_of(&["none", "exempt", "reverse"])),
         ("test_clock", nullable(expandable("test_helpers.test_clock"))),
     ])
 }
@@ -368,6 +369,43 @@ fn promotion_code() -> Value {
     ])
 }
 
+/// An invoice's or invoice line's `tax_amounts[]` entry.
+fn tax_amount() -> Value {
+    object(&[
+        ("amount", int()),
+        ("inclusive", boolean()),
+        ("tax_rate", expandable("tax_rate")),
+        ("taxability_reason", one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"])),
+        ("taxable_amount", int()),
+    ])
+}
+
+fn tax_id() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("tax_id")),
+        ("country", nstring()),
+        ("created", int()),
+        ("customer", string()),
+        ("customer_account", always_null()),
+        ("livemode", boolean()),
+        (
+            "owner",
+            object(&[("customer", string()), ("customer_account", always_null()), ("type", tag("customer"))]),
+        ),
+        ("type", string()),
+        ("value", string()),
+        (
+            "verification",
+            object(&[
+                ("status", one_of(&["pending", "verified", "unverified", "unavailable"])),
+                ("verified_address", always_null()),
+                ("verified_name", always_null()),
+            ]),
+        ),
+    ])
+}
+
 fn line_item() -> Value {
     object(&[
         ("id", string()),
@@ -385,6 +423,18 @@ fn line_item() -> Value {
         ("metadata", metadata()),
         ("price", reference("price")),
         ("quantity", int()),
+        (
+            "taxes",
+            array(object(&[
+                ("amount", int()),
+                ("rate", reference("tax_rate")),
+                (
+                    "taxability_reason",
+                    one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"]),
+                ),
+                ("taxable_amount", int()),
+            ])),
+        ),
     ])
 }
 
@@ -400,7 +450,7 @@ fn session() -> Value {
         ("individual_name", always_null()),
         ("name", nstring()),
         ("phone", nstring()),
-        ("tax_exempt", tag("none")),
+        ("tax_exempt", one_of(&["none", "exempt", "reverse"])),
         ("tax_ids", array(object(&[("type", string()), ("value", string())]))),
     ]);
     let message = || nullable(object(&[("message", string())]));
@@ -453,9 +503,9 @@ fn session() -> Value {
                 "automatic_tax",
                 object(&[
                     ("enabled", boolean()),
-                    ("liability", always_null()),
-                    ("provider", always_null()),
-                    ("status", always_null()),
+                    ("liability", nullable(object(&[("type", one_of(&["self"]))]))),
+                    ("provider", nullable(one_of(&["kassa"]))),
+                    ("status", nullable(one_of(&["requires_location_inputs", "complete"]))),
                 ]),
             ),
             ("billing_address_collection", nullable(one_of(&["auto", "required"]))),
@@ -774,7 +824,7 @@ fn subscription() -> Value {
         ("price", reference("price")),
         ("quantity", int()),
         ("subscription", string()),
-        ("tax_rates", empty_array()),
+        ("tax_rates", array(reference("tax_rate"))),
     ]);
     object(&[
         ("id", string()),
@@ -867,8 +917,8 @@ fn invoice() -> Value {
         ("quantity", int()),
         ("subscription", nullable(expandable("subscription"))),
         ("subscription_item", nstring()),
-        ("tax_amounts", empty_array()),
-        ("tax_rates", empty_array()),
+        ("tax_amounts", array(tax_amount())),
+        ("tax_rates", array(reference("tax_rate"))),
         ("type", one_of(&["subscription", "invoiceitem"])),
         ("unit_amount_excluding_tax", string()),
     ]);
@@ -960,12 +1010,12 @@ fn invoice() -> Value {
         ("subscription_details", object(&[("metadata", always_null())])),
         ("subtotal", int()),
         ("subtotal_excluding_tax", int()),
-        ("tax", always_null()),
+        ("tax", nint()),
         ("test_clock", always_null()),
         ("total", int()),
         ("total_discount_amounts", array(discount_amount)),
         ("total_excluding_tax", int()),
-        ("total_tax_amounts", empty_array()),
+        ("total_tax_amounts", array(tax_amount())),
         ("transfer_data", always_null()),
         ("webhooks_delivered_at", always_null()),
     ])
@@ -975,6 +1025,7 @@ fn invoice() -> Value {
 const EVENT_OBJECTS: &[&str] = &[
     "checkout.session",
     "customer",
+    "tax_id",
     "product",
     "price",
     "coupon",

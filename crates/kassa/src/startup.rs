@@ -68,6 +68,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     ctx.request_log = crate::http::dashboard::log::RequestLog::new(
         i64::try_from(settings.request_log_retention.as_secs()).unwrap_or(i64::MAX),
     );
+    ctx.tax_origin_country.clone_from(&settings.tax_origin_country);
     let ctx: AppState = Arc::new(ctx);
     let (stop, stopped) = watch::channel(false);
 

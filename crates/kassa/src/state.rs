@@ -51,6 +51,8 @@ pub struct Ctx {
     pub request_log: crate::http::dashboard::log::RequestLog,
     /// Serve `GET /metrics` on the main listener (`--metrics`; `crate::http::metrics`).
     pub metrics_on_api: bool,
+    /// The merchant's country, for the reverse charge (`--tax-origin-country`).
+    pub tax_origin_country: String,
 }
 
 impl Ctx {
@@ -73,6 +75,7 @@ impl Ctx {
             request_log: crate::http::dashboard::log::RequestLog::new(
                 crate::http::dashboard::log::DEFAULT_RETENTION,
             ),
+            tax_origin_country: "US".to_owned(),
             store,
             processor: Arc::new(TestNetwork),
             fingerprint_key: FingerprintKey::generate(),

@@ -66,6 +66,8 @@ enum Scenario {
     NewCustomer,
     /// `POST /v1/customers`, then `POST /v1/customers/{id}` with a new name.
     UpdatedCustomer,
+    /// `POST /v1/customers`, then `POST /v1/customers/{id}/tax_ids`; then deleted (`delete`).
+    TaxId { delete: bool },
     /// A one-time checkout paid on the hosted page with [`CARD_OK`].
     CardPayment,
     /// A one-time checkout whose card ([`CARD_DECLINED`]) the hosted page declines.
@@ -97,6 +99,7 @@ impl Scenario {
     fn makes(self) -> &'static [&'static str] {
         match self {
             Self::NewCustomer | Self::UpdatedCustomer => &["customer"],
+            Self::TaxId { .. } => &["customer", "tax_id"],
             Self::CardPayment => &["product", "price", "checkout.session", "customer", "payment_intent"],
             Self::Decline => &["product", "price", "checkout.session", "payment_intent"],
             Self::Expire => &["product", "price", "checkout.session"],
@@ -170,6 +173,16 @@ pub fn trigger_for(event: EventType) -> Trigger {
         E::CustomerUpdated => {
             ("a customer created, then renamed through the API", S::UpdatedCustomer, "customer")
         }
+        E::CustomerTaxIdCreated => (
+            "a customer created through the API, then given an EU VAT id",
+            S::TaxId { delete: false },
+            "tax_id",
+        ),
+        E::CustomerTaxIdDeleted => (
+            "a customer created through the API, given an EU VAT id, then the id deleted",
+            S::TaxId { delete: true },
+            "tax_id",
+        ),
         E::CustomerSubscriptionCreated => (
             "a monthly subscription checkout paid on the hosted page with the card 4242 4242 4242 4242",
             S::Subscription { cancel: false },
@@ -264,6 +277,11 @@ impl Api {
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Value> {
         let req = self.http.post(format!("{}{path}", self.base)).form(form);
         self.send("POST", path, req).await
+    }
+
+    async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        let req = self.http.delete(format!("{}{path}", self.base));
+        self.send("DELETE", path, req).await
     }
 
     async fn send(
@@ -568,6 +586,15 @@ impl Run {
                 self.api
                     .post(&format!("/v1/customers/{id}"), &[("name", "Renamed by kassa trigger")])
                     .await?;
+            }
+            Scenario::TaxId { delete } => {
+                let customer = self.customer(None).await?;
+                let path = format!("/v1/customers/{customer}/tax_ids");
+                let id = self.create(&path, &[("type", "eu_vat"), ("value", "DE123456789")]).await?;
+                if delete {
+                    self.step(&format!("deleting {id}"));
+                    self.api.delete(&format!("{path}/{id}")).await?;
+                }
             }
             Scenario::CardPayment | Scenario::Decline => {
                 let price = self.price(false).await?;

@@ -74,7 +74,7 @@ pub fn price(p: &Price) -> Value {
             "trial_period_days": null,
             "usage_type": "licensed",
         })),
-        "tax_behavior": p.tax_behavior.as_deref().unwrap_or("unspecified"),
+        "tax_behavior": p.tax_behavior.as_str(),
         "tiers_mode": null,
         "transform_quantity": null,
         "type": p.type_str(),
@@ -115,8 +115,25 @@ pub fn customer(c: &Customer) -> Value {
         "phone": c.phone,
         "preferred_locales": [],
         "shipping": c.shipping.as_ref().map(|d| json!({"address": address(&d.address), "name": d.name, "phone": null})),
-        "tax_exempt": "none",
+        "tax_exempt": c.tax_exempt.as_str(),
         "test_clock": c.test_clock,
+    })
+}
+
+/// Stripe's `tax_id`, of `customer`.
+pub fn tax_id(t: &kassa_core::tax::CustomerTaxId, customer: &str) -> Value {
+    json!({
+        "id": t.id,
+        "object": "tax_id",
+        "country": t.country,
+        "created": t.created,
+        "customer": customer,
+        "customer_account": null,
+        "livemode": false,
+        "owner": {"customer": customer, "customer_account": null, "type": "customer"},
+        "type": t.r#type,
+        "value": t.value,
+        "verification": {"status": "unavailable", "verified_address": null, "verified_name": null},
     })
 }
 
@@ -219,13 +236,35 @@ pub fn line_item(li: &LineItem) -> Value {
         })),
         "amount_discount": li.amount_discount,
         "amount_subtotal": li.amount_subtotal,
-        "amount_tax": 0,
+        "amount_tax": li.taxes.iter().map(|t| t.amount).sum::<i64>(),
         "amount_total": li.amount_total,
         "currency": li.price.currency,
         "description": li.description,
         "metadata": li.metadata,
         "price": price(&li.price),
         "quantity": li.quantity,
+        "taxes": li.taxes.iter().zip(&li.applied_rates).map(|(t, r)| line_tax(t, r)).collect::<Vec<_>>(),
+    })
+}
+
+/// An invoice's (or invoice line's) `tax_amounts[]` entry.
+fn tax_amount(t: &kassa_core::tax::LineTax) -> Value {
+    json!({
+        "amount": t.amount,
+        "inclusive": t.inclusive,
+        "tax_rate": t.rate,
+        "taxability_reason": t.reason.as_str(),
+        "taxable_amount": t.taxable_amount,
+    })
+}
+
+/// One tax of a line (or of the shipping): Stripe's `line_items.data.taxes[]`.
+fn line_tax(t: &kassa_core::tax::LineTax, r: &kassa_core::tax::TaxRate) -> Value {
+    json!({
+        "amount": t.amount,
+        "rate": tax_rate(r),
+        "taxability_reason": t.reason.as_str(),
+        "taxable_amount": t.taxable_amount,
     })
 }
 
@@ -264,7 +303,12 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "allowed_payment_method_types": null,
         "amount_subtotal": s.amount_subtotal,
         "amount_total": s.amount_total,
-        "automatic_tax": {"enabled": false, "liability": null, "provider": null, "status": null},
+        "automatic_tax": {
+            "enabled": s.taxes.automatic,
+            "liability": s.taxes.automatic.then(|| json!({"type": "self"})),
+            "provider": s.taxes.automatic.then_some("kassa"),
+            "status": s.taxes.status(),
+        },
         "billing_address_collection": col.billing_address,
         "cancel_url": s.cancel_url,
         "client_reference_id": s.client_reference_id,
@@ -287,7 +331,7 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "customer_details": s.customer_details.as_ref().map(|d| json!({
             "address": collected.and_then(|c| c.address.as_ref()).map(address),
             "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
-            "phone": collected.and_then(|c| c.phone.clone()), "tax_exempt": "none",
+            "phone": collected.and_then(|c| c.phone.clone()), "tax_exempt": s.taxes.exempt.as_str(),
             "tax_ids": collected.map(|c| c.tax_ids.iter().map(|t| json!({"type": t.r#type, "value": t.value})).collect::<Vec<_>>()).unwrap_or_default(),
         })),
         "customer_email": s.customer_email,
@@ -337,7 +381,8 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "setup_intent": s.setup_intent,
         "shipping_address_collection": col.shipping_countries.as_ref().map(|c| json!({"allowed_countries": c})),
         "shipping_cost": col.shipping_rate().map(|r| json!({
-            "amount_subtotal": r.amount, "amount_tax": 0, "amount_total": r.amount, "shipping_rate": r.id,
+            "amount_subtotal": r.amount, "amount_tax": s.shipping_tax(), "shipping_rate": r.id,
+            "amount_total": r.amount + s.taxes.shipping.iter().filter(|t| !t.inclusive).map(|t| t.amount).sum::<i64>(),
         })),
         "shipping_details": collected.and_then(|c| c.shipping.as_ref()).map(shipping_details),
         "shipping_options": col.shipping_options.iter().map(|r| json!({"shipping_amount": r.amount, "shipping_rate": r.id})).collect::<Vec<_>>(),
@@ -349,7 +394,7 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "total_details": {
             "amount_discount": s.amount_discount,
             "amount_shipping": col.shipping_amount(),
-            "amount_tax": 0,
+            "amount_tax": s.taxes.amount_tax,
         },
         "ui_mode": "hosted",
         "url": url,
@@ -642,7 +687,7 @@ pub fn subscription(s: &Subscription) -> Value {
                 "price": price(&item.price),
                 "quantity": item.quantity,
                 "subscription": s.id,
-                "tax_rates": [],
+                "tax_rates": item.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -711,11 +756,12 @@ pub fn invoice(i: &Invoice) -> Value {
                 Some(d) if l.discount_amount > 0 => vec![json!({"amount": l.discount_amount, "discount": d})],
                 _ => Vec::new(),
             };
+            let inclusive: i64 = l.taxes.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
             json!({
                 "id": l.id,
                 "object": "line_item",
                 "amount": l.amount,
-                "amount_excluding_tax": l.amount,
+                "amount_excluding_tax": l.amount - inclusive,
                 "currency": i.currency,
                 "description": l.description,
                 "discount_amounts": discount_amounts,
@@ -731,8 +777,8 @@ pub fn invoice(i: &Invoice) -> Value {
                 "quantity": l.quantity,
                 "subscription": i.subscription,
                 "subscription_item": l.subscription_item,
-                "tax_amounts": [],
-                "tax_rates": [],
+                "tax_amounts": l.taxes.iter().map(tax_amount).collect::<Vec<_>>(),
+                "tax_rates": l.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
                 "type": if l.subscription_item.is_some() && !l.proration { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
             })
@@ -741,6 +787,20 @@ pub fn invoice(i: &Invoice) -> Value {
     let line_list = complete_list(&format!("/v1/invoices/{}/lines", i.id), lines);
     let finalized = i.status != InvoiceStatus::Draft;
     let finalized_at = finalized.then_some(i.created);
+    // Σ per rate, in the order the rates first appear.
+    let mut per_rate: Vec<kassa_core::tax::LineTax> = Vec::new();
+    for t in i.lines.iter().flat_map(|l| &l.taxes) {
+        match per_rate.iter_mut().find(|p| p.rate == t.rate && p.inclusive == t.inclusive) {
+            Some(p) => {
+                p.amount += t.amount;
+                p.taxable_amount += t.taxable_amount;
+            }
+            None => per_rate.push(t.clone()),
+        }
+    }
+    let total_tax_amounts: Vec<Value> = per_rate.iter().map(tax_amount).collect();
+    let taxed = i.lines.iter().any(|l| !l.tax_rates.is_empty());
+    let inclusive_tax: i64 = per_rate.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
     let total_discount_amounts: Vec<Value> = match discount_id {
         Some(d) if i.total_discount > 0 => vec![json!({"amount": i.total_discount, "discount": d})],
         _ => Vec::new(),
@@ -824,13 +884,13 @@ pub fn invoice(i: &Invoice) -> Value {
         "subscription": i.subscription,
         "subscription_details": {"metadata": null},
         "subtotal": i.subtotal,
-        "subtotal_excluding_tax": i.subtotal,
-        "tax": null,
+        "subtotal_excluding_tax": i.subtotal - inclusive_tax,
+        "tax": taxed.then_some(i.tax),
         "test_clock": null,
         "total": i.total,
         "total_discount_amounts": total_discount_amounts,
-        "total_excluding_tax": i.total,
-        "total_tax_amounts": [],
+        "total_excluding_tax": i.total - i.tax,
+        "total_tax_amounts": total_tax_amounts,
         "transfer_data": null,
         "webhooks_delivered_at": null,
     })

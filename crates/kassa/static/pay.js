@@ -1,7 +1,8 @@
 // Progressive enhancement for the hosted page: everything works without this file.
 // - quantity +/− and typed quantities update the order at once (POST …/quantities, JSON answer);
 // - only the chosen payment method's fields are shown;
-// - choosing a shipping option updates the totals at once (POST …/shipping, JSON answer).
+// - choosing a shipping option updates the totals at once (POST …/shipping, JSON answer);
+// - changing the address's country or state updates the tax at once (POST …/address, JSON answer).
 (function () {
   "use strict";
   var setText = function (id, text) { var el = document.querySelector('[data-testid="' + id + '"]'); if (el && text) { el.textContent = text; } };
@@ -33,6 +34,7 @@
         });
         setText("subtotal-amount", s.subtotal);
         if (s.discount) { setText("discount-amount", "−" + s.discount); }
+        setText("tax-amount", s.tax);
         setText("total-amount", s.total);
         setText("submit-button", s.submit_label);
       }).catch(function () { error.textContent = "Could not update the quantity. Try again."; });
@@ -82,10 +84,32 @@
       }).then(function (x) { return x.json(); }).then(function (s) {
         if (!s.total) { update.hidden = false; return; }
         setText("shipping-amount", s.shipping);
+        setText("tax-amount", s.tax);
         setText("total-amount", s.total);
         setText("submit-button", s.submit_label);
         payError.textContent = "";
       }).catch(function () { update.hidden = false; });
+    });
+  }
+  var taxUpdate = document.querySelector('[data-testid="tax-update"]');
+  if (taxUpdate) {
+    taxUpdate.hidden = true;
+    var names = ["shipping_country", "shipping_state", "address_country", "address_state"];
+    document.addEventListener("change", function (e) {
+      if (names.indexOf(e.target.name) < 0) { return; }
+      var body = new URLSearchParams();
+      names.forEach(function (n) { var el = document.querySelector('[name="' + n + '"]'); if (el) { body.append(n, el.value); } });
+      fetch(taxUpdate.getAttribute("formaction"), {
+        method: "POST",
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: body.toString(),
+        credentials: "same-origin"
+      }).then(function (x) { return x.json(); }).then(function (s) {
+        if (!s.total) { taxUpdate.hidden = false; return; }
+        setText("tax-amount", s.tax);
+        setText("total-amount", s.total);
+        setText("submit-button", s.submit_label);
+      }).catch(function () { taxUpdate.hidden = false; });
     });
   }
   var card = document.querySelector('[data-method="card"]');

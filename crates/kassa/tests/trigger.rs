@@ -70,6 +70,7 @@ fn prefix(object: &str) -> &'static str {
         "subscription" => "sub_",
         "invoice" => "in_",
         "test_helpers.test_clock" => "clock_",
+        "tax_id" => "txi_",
         other => panic!("an object of an unexpected kind: {other}"),
     }
 }
@@ -126,16 +127,21 @@ async fn kassa_trigger_causes_every_event_type_kassa_emits() {
         assert_eq!(event["data"]["object"]["object"], about_kind.as_str(), "{event}");
         // What it is about is really there.
         let path = match about_kind.as_str() {
-            "checkout.session" => "checkout/sessions",
-            "payment_intent" => "payment_intents",
-            "customer" => "customers",
-            "subscription" => "subscriptions",
-            "invoice" => "invoices",
-            "setup_intent" => "setup_intents",
+            "checkout.session" => "checkout/sessions".to_owned(),
+            "payment_intent" => "payment_intents".to_owned(),
+            "customer" => "customers".to_owned(),
+            "subscription" => "subscriptions".to_owned(),
+            "invoice" => "invoices".to_owned(),
+            "tax_id" => {
+                format!("customers/{}/tax_ids", event["data"]["object"]["customer"].as_str().unwrap())
+            }
+            "setup_intent" => "setup_intents".to_owned(),
             other => panic!("an event about a {other}"),
         };
         let (status, object) = get(&client, &base, &format!("/v1/{path}/{about_id}")).await;
-        assert_eq!(status, 200, "{object}");
+        // A deleted tax id is gone; everything else is there.
+        let gone = t.as_str() == "customer.tax_id.deleted";
+        assert_eq!(status, if gone { 404 } else { 200 }, "{object}");
         triggered.push((t.as_str(), event_id));
     }
 

@@ -3,7 +3,8 @@
 //! `amount_subtotal` is Σ unit × quantity over the lines due today (in subscription mode with a
 //! trial, recurring lines count 0 today); the discount is split over the eligible lines by
 //! [`crate::discount::apply`]; `amount_total` is subtotal − discount, line by line and in sum,
-//! plus the chosen shipping option's amount for the session.
+//! plus the chosen shipping option's amount for the session; then the taxes
+//! ([`super::taxes`]): exclusive taxes add to each line's and the session's `amount_total`.
 
 use super::{Mode, Session};
 use crate::discount::{self, Line};
@@ -51,8 +52,14 @@ impl Session {
         }
         self.amount_subtotal = subtotal;
         self.amount_discount = split.total;
+        // Exclusive taxes add to what is due (inclusive ones are already in the amounts).
+        let exclusive_tax = self.apply_taxes();
         // Shipping is never discounted; it adds to what is due.
-        self.amount_total = subtotal - split.total + self.collection.shipping_amount();
+        self.amount_total = (subtotal - split.total)
+            .checked_add(self.collection.shipping_amount())
+            .and_then(|t| t.checked_add(exclusive_tax))
+            .filter(|t| *t <= MAX_TOTAL)
+            .ok_or_else(too_large)?;
         Ok(())
     }
 }

@@ -36,7 +36,7 @@ pub fn one_time(id: &str, currency: &str, unit_amount: i64) -> Price {
         nickname: None,
         lookup_key: None,
         metadata: Metadata::new(),
-        tax_behavior: None,
+        tax_behavior: Default::default(),
     }
 }
 
@@ -63,6 +63,8 @@ pub fn customer(id: &str, email: Option<&str>) -> Customer {
         test_clock: None,
         has_paid: false,
         address: None,
+        tax_exempt: Default::default(),
+        tax_ids: Vec::new(),
         phone: None,
         shipping: None,
     }
@@ -218,6 +220,7 @@ impl Fx {
             promotion_code: self.promotion_code.as_ref(),
             promotion_coupon: self.promotion_coupon.as_ref(),
             shipping_rates: HashMap::new(),
+            ..Default::default()
         }
     }
 

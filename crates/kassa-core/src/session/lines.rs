@@ -18,8 +18,6 @@ use crate::metadata::{self, Metadata};
 use crate::params::{AdjustableQuantityParam, Decimal, Int, LineItemParam, PriceDataParam, ProductDataParam};
 use crate::time::Timestamp;
 
-/// Tax behaviours a price may declare.
-const TAX_BEHAVIORS: &[&str] = &["exclusive", "inclusive", "unspecified"];
 /// The most images a product takes (Stripe's limit).
 const MAX_IMAGES: usize = 8;
 
@@ -127,6 +125,10 @@ pub(super) fn line_items(
             amount_discount: 0,
             amount_total: 0,
             metadata,
+            tax_rates: Vec::new(),
+            dynamic_tax_rates: Vec::new(),
+            taxes: Vec::new(),
+            applied_rates: Vec::new(),
         });
     }
     Ok(lines)
@@ -180,14 +182,8 @@ fn inline_price(
     };
     let recurring = d.recurring.clone().map(|rec| catalog::recurring(&prefix, rec)).transpose()?;
     let tax_behavior = match d.tax_behavior.as_deref() {
-        None => None,
-        Some(t) if TAX_BEHAVIORS.contains(&t) => Some(t.to_owned()),
-        Some(_) => {
-            return Err(Invalid::param(
-                param("tax_behavior"),
-                format!("`{}` must be one of exclusive, inclusive or unspecified.", param("tax_behavior")),
-            ));
-        }
+        None => crate::shipping::TaxBehavior::Unspecified,
+        Some(t) => crate::shipping::TaxBehavior::parse(&param("tax_behavior"), t)?,
     };
     let price = Price {
         id: ids::new_id(ids::prefix::PRICE),

@@ -39,7 +39,8 @@
 //!     then the payment's options (`options`): `customer_creation`, `payment_intent_data`.
 //!     Then **collection** ([`collection`]): what the hosted page collects — addresses, shipping
 //!     options, phone, tax ids, consent, custom fields and texts, `submit_type`, `locale`,
-//!     `customer_update` — each by Stripe's rules.
+//!     `customer_update` — each by Stripe's rules. Then **taxes** ([`taxes`]): each line's fixed
+//!     or dynamic tax rates and `automatic_tax`.
 //! 11. **amounts** ([`Session::recompute`]): the totals without a discount, within range.
 //! 12. **discount** (`discounts::discount`): exclusive with `allow_promotion_codes`, the coupon or
 //!     promotion code exists and is usable now for this currency, customer and subtotal; then the
@@ -83,6 +84,7 @@ mod recovery;
 mod setup;
 mod state;
 mod subscription;
+pub mod taxes;
 mod urls;
 
 #[cfg(test)]
@@ -225,6 +227,17 @@ pub struct LineItem {
     pub amount_subtotal: i64,
     pub amount_discount: i64,
     pub amount_total: i64,
+    /// `line_items[][tax_rates]`, as they were at creation ([`taxes`]).
+    #[serde(default)]
+    pub tax_rates: Vec<crate::tax::TaxRate>,
+    /// `line_items[][dynamic_tax_rates]`, as they were at creation.
+    #[serde(default)]
+    pub dynamic_tax_rates: Vec<crate::tax::TaxRate>,
+    /// The line's taxes, computed with the amounts, and the rate of each (same order).
+    #[serde(default)]
+    pub taxes: Vec<crate::tax::LineTax>,
+    #[serde(default)]
+    pub applied_rates: Vec<crate::tax::TaxRate>,
     /// `line_items[][metadata]`.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata,
@@ -363,6 +376,9 @@ pub struct Session {
     /// When it expired (the sweep, or `POST …/expire`); `None` while open or complete.
     #[serde(default)]
     pub expired_at: Option<Timestamp>,
+    /// Tax settings and results ([`taxes`]).
+    #[serde(default)]
+    pub taxes: taxes::Taxes,
 }
 
 /// The ids a creation request names, for the caller to load before [`Session::create`].
@@ -376,6 +392,10 @@ pub struct References {
     pub promotion_code: Option<String>,
     /// `shipping_options[][shipping_rate]`.
     pub shipping_rates: Vec<String>,
+    /// `line_items[][tax_rates]` and `line_items[][dynamic_tax_rates]`, each once.
+    pub tax_rates: Vec<String>,
+    /// `automatic_tax[enabled]=true`: the caller loads the account's active tax rates.
+    pub automatic_tax: bool,
 }
 
 /// What the caller found for [`References`] in the merchant's account (and each price's product).
@@ -389,6 +409,12 @@ pub struct Resolved<'a> {
     /// The coupon behind `promotion_code`.
     pub promotion_coupon: Option<&'a Coupon>,
     pub shipping_rates: HashMap<&'a str, &'a crate::shipping::ShippingRate>,
+    /// The rates [`References::tax_rates`] names, found in this account.
+    pub tax_rates: HashMap<&'a str, &'a crate::tax::TaxRate>,
+    /// With automatic tax: the account's active tax rates.
+    pub account_tax_rates: Vec<&'a crate::tax::TaxRate>,
+    /// The merchant's country (`--tax-origin-country`), for the reverse charge.
+    pub tax_origin_country: &'a str,
 }
 
 /// Cheap shape checks, then the ids to load. Refuses oversized requests before anything is read.
@@ -408,6 +434,8 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
         .take(collection::MAX_SHIPPING_OPTIONS + 1)
         .collect();
     let products = lines::product_ids(p.line_items.as_deref());
+    let defaults = p.subscription_data.as_ref().and_then(|d| d.default_tax_rates.as_deref());
+    let tax_rates = taxes::rate_ids(p.line_items.as_deref().unwrap_or_default(), defaults)?;
     Ok(References {
         prices,
         products,
@@ -415,6 +443,8 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
         coupon,
         promotion_code,
         shipping_rates,
+        tax_rates,
+        automatic_tax: p.automatic_tax.as_ref().and_then(|a| a.enabled).is_some_and(|b| b.0),
     })
 }
 
@@ -434,8 +464,10 @@ impl Session {
     ) -> Result<(Self, Inline), Invalid> {
         let refs = references(&p)?;
         let collect = p.take_collection();
+        let default_tax_rates = p.subscription_data.as_mut().and_then(|d| d.default_tax_rates.take());
         let mut inline = Inline::default();
-        let line_items = lines::line_items(p.line_items.as_deref().unwrap_or_default(), r, &mut inline, now)?;
+        let mut line_items =
+            lines::line_items(p.line_items.as_deref().unwrap_or_default(), r, &mut inline, now)?;
         let mode = mode::mode_and_limits(p.mode.as_deref(), &line_items)?;
         let currency = if mode == Mode::Setup {
             setup::currency(
@@ -464,7 +496,17 @@ impl Session {
         let invoice_creation = invoice::invoice_creation(p.invoice_creation, mode)?;
         let recovery = recovery::after_expiration(p.after_expiration)?;
         let allow_promotion_codes = p.allow_promotion_codes.is_some_and(|b| b.0);
-        let collection = collection::collection(collect, mode, currency, customer, r, now)?;
+        let mut collection = collection::collection(collect, mode, currency, customer, r, now)?;
+        let taxes = taxes::taxes(
+            p.automatic_tax.take(),
+            default_tax_rates,
+            p.line_items.as_deref().unwrap_or_default(),
+            &mut line_items,
+            mode,
+            &mut collection,
+            customer,
+            r,
+        )?;
 
         let mut session = Self {
             id: ids::new_session_id(),
@@ -512,6 +554,7 @@ impl Session {
             recovery,
             recovered_from: None,
             expired_at: None,
+            taxes,
         };
         session.recompute().map_err(|_| amounts::too_large())?;
 
@@ -560,6 +603,8 @@ mod tests {
             coupon: Some("co_1".into()),
             promotion_code: None,
             shipping_rates: vec![],
+            tax_rates: vec![],
+            automatic_tax: false,
         };
         assert_eq!(references(&p), Ok(want));
         let p = SessionCreate {

@@ -6,14 +6,14 @@
 //! not with a trial (kassa's restriction): the first invoice charges the recurring lines prorated
 //! to the anchor (Stripe's default `proration_behavior=create_prorations`); then
 //! `trial_settings[end_behavior][missing_payment_method]` (`cancel`, `create_invoice`, `pause`),
-//! `description`, `default_tax_rates` (refused: not supported yet), and
+//! `description` (`default_tax_rates` are taken out before, by `taxes`), and
 //! `subscription_data[metadata]`, which the subscription will carry.
 
 use serde::{Deserialize, Serialize};
 
 use super::{LineItem, MAX_TRIAL_DAYS, Mode};
 use crate::catalog;
-use crate::error::{ErrorCode, Invalid};
+use crate::error::Invalid;
 use crate::metadata::{self, Metadata};
 use crate::params::{Int, SubscriptionDataParam};
 use crate::time::{DAY, HOUR, Timestamp, to_civil};
@@ -78,13 +78,6 @@ pub(super) fn subscription_data(
             };
             let description = catalog::text("subscription_data[description]", sd.description, 500)?
                 .filter(|d| !d.is_empty());
-            if sd.default_tax_rates.is_some() {
-                return Err(Invalid::new(
-                    ErrorCode::ParameterUnknown,
-                    "subscription_data[default_tax_rates]",
-                    "`subscription_data[default_tax_rates]` is not supported by kassa yet: kassa has no tax rates.",
-                ));
-            }
             let extras =
                 SubscriptionExtras { description, trial_end, billing_cycle_anchor, missing_payment_method };
             Ok((days, metadata::create(sd.metadata, "subscription_data[metadata]")?, extras))
@@ -214,7 +207,11 @@ mod tests {
         assert_eq!(s.subscription_metadata.get("plan").map(String::as_str), Some("gold"));
         assert!(s.metadata.is_empty());
         let long = "v".repeat(501);
-        let data = SubscriptionDataParam { metadata: metadata(&[("plan", &long)]), ..Default::default() };
+        let data = SubscriptionDataParam {
+            trial_period_days: None,
+            metadata: metadata(&[("plan", &long)]),
+            ..Default::default()
+        };
         let m = invalid(
             Fx::new().create(with_data(data, buy("price_monthly", 1))),
             "subscription_data[metadata][plan]",

@@ -85,6 +85,25 @@ pub fn api_routes(sessions_path: &str) -> Table {
         .get("/customers", catalog::list_customers, "List customers", List("customer"))
         .get("/customers/{id}", catalog::get_customer, "Retrieve a customer", Object("customer"))
         .post("/customers/{id}", catalog::update_customer, "Update a customer", Object("customer"))
+        .post(
+            "/customers/{id}/tax_ids",
+            catalog::create_tax_id,
+            "Create a customer's tax id",
+            Created("tax_id"),
+        )
+        .get("/customers/{id}/tax_ids", catalog::list_tax_ids, "List a customer's tax ids", List("tax_id"))
+        .get(
+            "/customers/{id}/tax_ids/{tax_id}",
+            catalog::get_tax_id,
+            "Retrieve a customer's tax id",
+            Object("tax_id"),
+        )
+        .delete(
+            "/customers/{id}/tax_ids/{tax_id}",
+            catalog::delete_tax_id,
+            "Delete a customer's tax id",
+            Deleted("tax_id"),
+        )
         .post("/coupons", catalog::create_coupon, "Create a coupon", Created("coupon"))
         .get("/coupons", catalog::list_coupons, "List coupons", List("coupon"))
         .get("/coupons/{id}", catalog::get_coupon, "Retrieve a coupon", Object("coupon"))
@@ -315,6 +334,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{id}/paypal", get(pages::paypal).post(pages::paypal_decision))
         .route("/pay/{id}/quantities", post(pages::quantities))
         .route("/pay/{id}/shipping", post(pages::shipping))
+        .route("/pay/{id}/address", post(pages::address))
         .route("/pay/{id}/promotion_code", post(pages::apply_code))
         .route("/pay/{id}/promotion_code/remove", post(pages::remove_code))
         .route_layer(from_fn_with_state(state.clone(), pages::same_origin))

@@ -125,6 +125,8 @@ struct PayPage {
     values: Vec<(String, String)>,
     shipping: Option<ShippingView>,
     shipping_amount: Option<String>,
+    /// The session's tax when it has any (issue 16): the amount, or `None` until the address.
+    tax_row: Option<Option<String>>,
     billing: bool,
     countries: &'static [&'static str],
     phone: bool,
@@ -439,6 +441,7 @@ fn checkout_page(
         t,
         shipping: shipping_view(t, s),
         shipping_amount: col.shipping_rate().map(|r| t.money(c, r.amount)),
+        tax_row: tax_row(t, s),
         billing: col.wants_billing_address(),
         countries: kassa_core::session::collection::COUNTRIES,
         phone: col.phone,
@@ -625,6 +628,54 @@ pub async fn shipping(State(ctx): State<AppState>, PageId(id): PageId, req: Requ
     }
 }
 
+/// The totals' tax row: `None` without taxes; the amount once it can be computed (fixed rates
+/// always, dynamic rates and automatic tax once the address is known).
+fn tax_row(t: &Strings, s: &Session) -> Option<Option<String>> {
+    let taxes = &s.taxes;
+    if !taxes.any(&s.line_items) {
+        return None;
+    }
+    let needs_location = taxes.automatic || s.line_items.iter().any(|l| !l.dynamic_tax_rates.is_empty());
+    Some((taxes.location.is_some() || !needs_location).then(|| t.money(s.currency, taxes.amount_tax)))
+}
+
+/// `POST /pay/{id}/address`: the customer entered (or changed) their address — the no-JS
+/// "Update tax" button, or the script asking for JSON. The tax follows it; the rest of the form
+/// is shown again as typed (never the card).
+pub async fn address(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
+    let (headers, pairs) = match read_form(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let part = |prefix: &str| kassa_core::session::collection::Address {
+        state: Some(field(&pairs, &format!("{prefix}_state"))),
+        country: Some(field(&pairs, &format!("{prefix}_country"))),
+        ..Default::default()
+    };
+    let (shipping, billing) = (part("shipping"), part("address"));
+    let languages = accept_language(&headers);
+    let outcome = checkout::set_address(&ctx, &id, shipping, billing).await;
+    if wants_json(&headers) {
+        return match outcome {
+            Ok(Outcome::Changed(s)) => summary_json(&s, languages.as_deref(), None),
+            other => respond(&ctx, &id, other, Notes::default()).await,
+        };
+    }
+    let form = pay_form(pairs, ctx.now());
+    let notes = Notes {
+        email: Some(form.email),
+        name: Some(form.name),
+        method: Some(form.payment_method),
+        values: form.page,
+        accept_language: languages,
+        ..Notes::default()
+    };
+    match outcome {
+        Ok(Outcome::Changed(_)) => render(&ctx, &id, notes).await,
+        other => respond(&ctx, &id, other, notes).await,
+    }
+}
+
 fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
@@ -684,6 +735,7 @@ fn summary_json(s: &Session, languages: Option<&str>, error: Option<String>) -> 
         "subtotal": t.money(c, s.amount_subtotal),
         "discount": (s.amount_discount > 0).then(|| t.money(c, s.amount_discount)),
         "shipping": s.collection.shipping_rate().map(|r| t.money(c, r.amount)),
+        "tax": tax_row(t, s).flatten(),
         "total": t.money(c, s.amount_total),
         "amount_total": s.amount_total,
         "submit_label": submit_label(t, s),

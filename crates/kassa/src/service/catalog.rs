@@ -9,10 +9,11 @@ use kassa_core::catalog::{Coupon, Customer, Price, Product, PromotionCode};
 use kassa_core::params::{
     CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,
     PriceList, PriceUpdate, ProductCreate, ProductList, ProductUpdate, PromotionCodeCreate,
-    PromotionCodeList, PromotionCodeUpdate, TaxRateCreate, TaxRateList, TaxRateUpdate,
+    PromotionCodeList, PromotionCodeUpdate, TaxIdCreate, TaxIdList, TaxRateCreate, TaxRateList,
+    TaxRateUpdate,
 };
 use kassa_core::store::{Column, Filter, Kind, Record, StoreError, TxExt, Value, transact};
-use kassa_core::tax::TaxRate;
+use kassa_core::tax::{CustomerTaxId, TaxRate};
 use kassa_core::{Error as DomainError, Invalid};
 
 use kassa_core::webhook::EventType;
@@ -108,6 +109,71 @@ pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, p: CustomerUpdate
         Ok(())
     })
     .await
+}
+
+/// `POST /customers/{id}/tax_ids`: the new id, or the one the customer has with the same type
+/// and value.
+pub async fn create_tax_id(ctx: &Ctx, acct: &Acct, customer: &str, p: TaxIdCreate) -> Result<CustomerTaxId> {
+    let tax_id = CustomerTaxId::create(p.r#type, p.value, ctx.now())?;
+    let (kind, value) = (tax_id.r#type.clone(), tax_id.value.clone());
+    let c = update(ctx, acct, customer, move |c: &mut Customer, tx, out, account| {
+        let known = c.tax_ids.len();
+        let t = c.add_tax_id(tax_id)?;
+        if c.tax_ids.len() > known {
+            out.emit(tx, account, EventType::CustomerTaxIdCreated, views::tax_id(&t, &c.id))?;
+        }
+        Ok(())
+    })
+    .await?;
+    let found = c.tax_ids.into_iter().find(|t| t.r#type == kind && t.value == value);
+    found.ok_or_else(|| Invalid::no_such("tax_id", &value, "value").into())
+}
+
+/// One of the customer's tax ids.
+pub async fn get_tax_id(ctx: &Ctx, acct: &Acct, customer: &str, id: &str) -> Result<CustomerTaxId> {
+    let c: Customer = get(ctx, acct, customer).await?;
+    c.tax_ids
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| DomainError::NotFound { object: "tax_id", id: id.to_owned() }.into())
+}
+
+/// Delete one of the customer's tax ids.
+pub async fn delete_tax_id(ctx: &Ctx, acct: &Acct, customer: &str, id: &str) -> Result<()> {
+    let id = id.to_owned();
+    update(ctx, acct, customer, move |c: &mut Customer, tx, out, account| {
+        let Some(at) = c.tax_ids.iter().position(|t| t.id == id) else {
+            return Err(kassa_core::store::Abort::Refused(DomainError::NotFound {
+                object: "tax_id",
+                id: id.clone(),
+            }));
+        };
+        let gone = c.tax_ids.remove(at);
+        out.emit(tx, account, EventType::CustomerTaxIdDeleted, views::tax_id(&gone, &c.id))?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// The customer's tax ids, newest first, at most `limit` (default 10).
+pub async fn list_tax_ids(
+    ctx: &Ctx,
+    acct: &Acct,
+    customer: &str,
+    p: &TaxIdList,
+) -> Result<(Vec<CustomerTaxId>, bool)> {
+    let limit = match p.limit {
+        None => 10,
+        Some(kassa_core::params::Int(l)) if (1..=100).contains(&l) => usize::try_from(l).unwrap_or(10),
+        Some(_) => return Err(Invalid::param("limit", "`limit` must be between 1 and 100.").into()),
+    };
+    let c: Customer = get(ctx, acct, customer).await?;
+    let mut ids = c.tax_ids;
+    ids.reverse();
+    let more = ids.len() > limit;
+    ids.truncate(limit);
+    Ok((ids, more))
 }
 
 pub async fn get_customer(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Customer> {

@@ -179,6 +179,23 @@ pub async fn remove_code(ctx: &Ctx, id: &str) -> Result<Outcome> {
 }
 
 /// The customer chose the shipping option with rate `rate`; the totals follow.
+/// The customer's address as the page has it (issue 16): the tax follows the shipping address,
+/// else the billing address. An address without a country changes nothing.
+pub async fn set_address(
+    ctx: &Ctx,
+    id: &str,
+    shipping: kassa_core::session::collection::Address,
+    billing: kassa_core::session::collection::Address,
+) -> Result<Outcome> {
+    change(ctx, id, Place::Payment, move |session, _, _| {
+        if session.set_tax_location(Some(&shipping), Some(&billing)) {
+            session.recompute().map_err(|e| refuse(Place::Payment, e))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
 pub async fn choose_shipping(ctx: &Ctx, id: &str, rate: &str) -> Result<Outcome> {
     let rate = rate.to_owned();
     change(ctx, id, Place::Payment, move |session, _, _| {

@@ -230,8 +230,22 @@ async fn finish(
         let mut customer = done.customer.clone();
         // What the page collected goes to the customer: all of it to a new one, to an existing
         // one what `customer_update` says; a guest checkout keeps no customer.
-        let updated = !done.guest
+        let mut updated = !done.guest
             && s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
+        // The tax ids the page collected land on the customer (`/customers/{id}/tax_ids`).
+        let mut new_tax_ids = Vec::new();
+        let collected_ids = s.collection.collected.iter().flat_map(|c| &c.tax_ids);
+        for t in collected_ids.filter(|_| !done.guest) {
+            let known = customer.tax_ids.iter().any(|k| k.r#type == t.r#type && k.value == t.value);
+            if !known
+                && let Ok(new) =
+                    kassa_core::tax::CustomerTaxId::create(Some(t.r#type.clone()), Some(t.value.clone()), now)
+                && let Ok(added) = customer.add_tax_id(new)
+            {
+                updated = true;
+                new_tax_ids.push(added);
+            }
+        }
         if done.guest {
             // A guest checkout keeps no customer.
         } else if done.customer_is_new {
@@ -266,6 +280,9 @@ async fn finish(
         }
         let announce_customer = done.customer_is_new && !done.guest;
         announce_completion(tx, out, &acct, &s, &customer, announce_customer, &done, intent_is_new)?;
+        for t in &new_tax_ids {
+            out.emit(tx, &acct, EventType::CustomerTaxIdCreated, views::tax_id(t, &customer.id))?;
+        }
         Ok(Outcome::Completed { redirect: landing(&public_url, &s) })
     })
     .await?;
@@ -464,7 +481,25 @@ async fn collect(
             tx.put(&acct, &s)?;
             return Ok(Some(refused("The shipping option changed: check the new total, then pay.")));
         }
-        if s.collection.collected.as_ref() != Some(&collected)
+        // Tax follows the address just entered: when it changes what is due, the customer is
+        // asked to check the new total first, as for a shipping option; nothing is charged.
+        let before = s.amount_total;
+        let shipping = collected.shipping.as_ref().map(|d| &d.address);
+        // Only a session with taxes cares (one without keeps paying as before, frozen or not).
+        let moved = s.taxes.any(&s.line_items)
+            && (s.set_tax_location(shipping, collected.address.as_ref()) | s.add_tax_ids(&collected.tax_ids));
+        if moved {
+            s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
+            s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
+            if s.amount_total != before {
+                tx.put(&acct, &s)?;
+                return Ok(Some(refused(
+                    "The tax changed with your address: check the new total, then pay.",
+                )));
+            }
+        }
+        if moved
+            || s.collection.collected.as_ref() != Some(&collected)
             || s.collection.custom_fields.iter().map(|f| f.value.clone()).ne(values.iter().cloned())
         {
             s.collection.keep(collected, values);

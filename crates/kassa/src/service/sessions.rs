@@ -17,6 +17,7 @@ use kassa_core::params::{LineItemList, SessionCreate, SessionList};
 use kassa_core::session::{self, LineItem, Resolved, Session, Status};
 use kassa_core::shipping::ShippingRate;
 use kassa_core::store::{Cmp, Column, Filter, Kind, RawRecord, Record, Scope, TxExt, Value};
+use kassa_core::tax::TaxRate;
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
 
@@ -41,6 +42,9 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     for id in &refs.products {
         push_key(&mut first, Kind::Product, id);
     }
+    for id in &refs.tax_rates {
+        push_key(&mut first, Kind::TaxRate, id);
+    }
     for (kind, id) in [
         (Kind::Customer, &refs.customer),
         (Kind::Coupon, &refs.coupon),
@@ -56,6 +60,10 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     let coupon: Option<Coupon> = decode_all(&named)?.pop();
     let code: Option<PromotionCode> = decode_all(&named)?.pop();
     let rates: Vec<ShippingRate> = decode_all(&named)?;
+    let tax_rates: Vec<TaxRate> = decode_all(&named)?;
+    // Automatic tax: the account's active rates (kassa's test tax engine matches them).
+    let account_tax_rates: Vec<TaxRate> =
+        if refs.automatic_tax { active_tax_rates(ctx, acct).await? } else { Vec::new() };
 
     let mut second: Vec<(Kind, String)> = Vec::with_capacity(prices.len() + 1);
     for price in &prices {
@@ -77,6 +85,9 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         promotion_code: code.as_ref(),
         promotion_coupon: promotion_coupon.as_ref(),
         shipping_rates: rates.iter().map(|r| (r.id.as_str(), r)).collect::<HashMap<_, _>>(),
+        tax_rates: tax_rates.iter().map(|r| (r.id.as_str(), r)).collect::<HashMap<_, _>>(),
+        account_tax_rates: account_tax_rates.iter().collect(),
+        tax_origin_country: &ctx.tax_origin_country,
     };
     let (session, inline) = Session::create_with_inline(p, &resolved, now)?;
     if inline.is_empty() && session.collection.created_rates.is_empty() {
@@ -100,6 +111,19 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
     crate::metrics::session_created();
     Ok(session)
 }
+
+/// The account's active tax rates, at most [`MAX_AUTOMATIC_RATES`] (oldest first).
+async fn active_tax_rates(ctx: &Ctx, acct: &Acct) -> Result<Vec<TaxRate>> {
+    let p = kassa_core::params::TaxRateList {
+        active: Some(kassa_core::params::Bool(true)),
+        limit: Some(kassa_core::params::Int(MAX_AUTOMATIC_RATES)),
+        ..Default::default()
+    };
+    Ok(super::catalog::list_tax_rates(ctx, acct, &p).await?.0)
+}
+
+/// How many of the account's active rates automatic tax considers.
+const MAX_AUTOMATIC_RATES: i64 = 100;
 
 /// Add `(kind, id)` to `keys` unless it is there already.
 fn push_key(keys: &mut Vec<(Kind, String)>, kind: Kind, id: &str) {

@@ -92,7 +92,7 @@ pub(crate) async fn invoices(app: &TestApp, sub: &str) -> Vec<Value> {
     all
 }
 
-async fn subscription(app: &TestApp, sub: &str) -> Value {
+pub(crate) async fn subscription(app: &TestApp, sub: &str) -> Value {
     app.get(&format!("/subscriptions/{sub}")).await.ok().clone()
 }
 

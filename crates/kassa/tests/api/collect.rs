@@ -482,7 +482,7 @@ async fn collection_parameters_in_form_encoding() {
 // ---------------------------------------------------------------------------------------------
 // The hosted page
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     kassa::client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -496,7 +496,7 @@ async fn page_html(app: &TestApp, id: &str, languages: Option<&str>) -> String {
     r.text
 }
 
-async fn page_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> crate::helpers::Resp {
+pub(crate) async fn page_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> crate::helpers::Resp {
     let req = browser()
         .post(app.url(path))
         .header("content-type", "application/x-www-form-urlencoded")

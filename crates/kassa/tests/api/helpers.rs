@@ -144,6 +144,7 @@ impl TestApp {
             code_attempts: Default::default(),
             metrics: Default::default(),
             request_log_retention: Duration::from_secs(7 * 24 * 3600),
+            tax_origin_country: "US".to_owned(),
         };
         let mut settings = settings;
         tweak(&mut settings);

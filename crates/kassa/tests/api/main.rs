@@ -25,6 +25,7 @@ mod encodings;
 mod idempotency;
 mod stripe_wire;
 mod tax_rates;
+mod taxes;
 
 mod dashboard;
 mod page_guards;

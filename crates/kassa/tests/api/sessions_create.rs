@@ -756,8 +756,8 @@ async fn unknown_parameters_are_refused_at_every_level() {
         (with(&price, json!({"adaptive_pricing": {"enabled": true}})), "adaptive_pricing"),
         (json!({"line_items": [{"price": price, "quantity": 1, "pricee": "x"}]}), "line_items[0][pricee]"),
         (
-            json!({"line_items": [line(&price, 1), {"price": price, "quantity": 1, "tax_rates": ["x"]}]}),
-            "line_items[1][tax_rates]",
+            json!({"line_items": [line(&price, 1), {"price": price, "quantity": 1, "tax_code": "x"}]}),
+            "line_items[1][tax_code]",
         ),
     ] {
         let e = rejects(&app, body, param, "parameter_unknown").await;

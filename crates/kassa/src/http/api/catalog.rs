@@ -5,7 +5,8 @@ use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,
     PriceList, PriceUpdate, ProductCreate, ProductList, ProductUpdate, PromotionCodeCreate,
-    PromotionCodeList, PromotionCodeUpdate, Retrieve, TaxRateCreate, TaxRateList, TaxRateUpdate,
+    PromotionCodeList, PromotionCodeUpdate, Retrieve, TaxIdCreate, TaxIdList, TaxRateCreate, TaxRateList,
+    TaxRateUpdate,
 };
 use serde_json::Value;
 
@@ -300,4 +301,52 @@ pub async fn list_tax_rates(
     let x = paths(Ty::List(&Ty::TaxRate), &p.expand)?;
     let (items, more) = svc::list_tax_rates(&ctx, &a, &p).await?;
     list_response(&ctx, &a, &uri, items.iter().map(views::tax_rate).collect(), more, &Ty::TaxRate, &x).await
+}
+
+/// `{id}` and `{tax_id}` of `/customers/{id}/tax_ids/{tax_id}`.
+fn ids(path: axum::extract::Path<(String, String)>) -> (String, String) {
+    path.0
+}
+
+pub async fn create_tax_id(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(customer): PathId,
+    Params(p): Params<TaxIdCreate>,
+) -> Res<Created> {
+    let t = svc::create_tax_id(&ctx, &a, &customer, p).await?;
+    Ok(Created(views::tax_id(&t, &customer)))
+}
+
+pub async fn list_tax_ids(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    PathId(customer): PathId,
+    Params(p): Params<TaxIdList>,
+) -> Res<Json<Value>> {
+    let (items, more) = svc::list_tax_ids(&ctx, &a, &customer, &p).await?;
+    let data = items.iter().map(|t| views::tax_id(t, &customer)).collect();
+    Ok(Json(views::list(&format!("/v1/customers/{customer}/tax_ids"), data, more)))
+}
+
+pub async fn get_tax_id(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    path: axum::extract::Path<(String, String)>,
+    Params(_): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let (customer, id) = ids(path);
+    let t = svc::get_tax_id(&ctx, &a, &customer, &id).await?;
+    Ok(Json(views::tax_id(&t, &customer)))
+}
+
+pub async fn delete_tax_id(
+    State(ctx): State<AppState>,
+    Authed(a): Authed,
+    path: axum::extract::Path<(String, String)>,
+    Params(_): Params<Retrieve>,
+) -> Res<Json<Value>> {
+    let (customer, id) = ids(path);
+    svc::delete_tax_id(&ctx, &a, &customer, &id).await?;
+    Ok(Json(views::deleted("tax_id", &id)))
 }
