@@ -1405,13 +1405,15 @@ async fn home(State(ctx): State<AppState>, Extension(api): Extension<Internal>, 
             break;
         }
     }
-    let max_per_day = per_day.iter().copied().max().unwrap_or(0).max(1);
+    // The busiest day's count, shown; the chart scales to at least 1 so an empty month draws flat.
+    let max_per_day = per_day.iter().copied().max().unwrap_or(0);
+    let scale = max_per_day.max(1);
     let slot = CHART_W / 30;
     let bars = per_day
         .iter()
         .enumerate()
         .map(|(i, &n)| {
-            let h = n * CHART_H / max_per_day;
+            let h = n * CHART_H / scale;
             let day = (first + i64::try_from(i).unwrap_or(0)) * DAY;
             let c = to_civil(day);
             Bar {
