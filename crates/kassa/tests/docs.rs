@@ -6,7 +6,8 @@
 //! - `docs/configuration.md` against `kassa <command> --help` of every command clap knows: the
 //!   same flags and positional arguments under each command's heading, each with the environment
 //!   variable, the default and the words `--help` gives it; and every variable kassa reads from
-//!   the environment alone documented;
+//!   the environment alone documented; every event type `kassa trigger --list` knows named in
+//!   docs/webhooks.md;
 //! - every relative link and `#anchor` in README.md, CONTRIBUTING.md and docs/*.md resolving
 //!   inside the repository, and no markdown file of the repository pointing at what is outside
 //!   it (`../shared/…`, `SPEC §…`, issue numbers).
@@ -400,6 +401,22 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn every_event_type_is_in_the_webhooks_page() {
+    let out = Command::new(BIN).args(["trigger", "--list", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let page = read(&repo().join("docs/webhooks.md"));
+    let missing: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .filter(|t| !page.contains(&format!("`{t}`")))
+        .collect();
+    assert!(missing.is_empty(), "event types kassa emits that docs/webhooks.md does not name: {missing:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
