@@ -1,4 +1,4 @@
-//! What a completed checkout leaves behind (SPEC §3, §8): payment intents, payment methods,
+//! What a completed checkout leaves behind: payment intents, payment methods,
 //! subscriptions and invoices, in their storage form.
 //!
 //! These are plain records. The rules that create and move them (completion, billing, retries)
@@ -373,7 +373,7 @@ pub struct SubscriptionItem {
     pub price: Price,
     pub quantity: i64,
     /// The tax rates every invoice applies to this item, as they were when the subscription was
-    /// created: a rate deactivated later keeps applying (issue 16).
+    /// created: a rate deactivated later keeps applying.
     #[serde(default)]
     pub tax_rates: Vec<crate::tax::TaxRate>,
 }
@@ -614,7 +614,7 @@ pub struct Invoice {
     pub total_discount: i64,
     /// `subtotal - total_discount` + exclusive tax.
     pub total: i64,
-    /// Σ every line's taxes, inclusive and exclusive (issue 16).
+    /// Σ every line's taxes, inclusive and exclusive.
     #[serde(default)]
     pub tax: i64,
     /// Whether the customer pays the taxes (exempt, reverse charge).

@@ -1,5 +1,5 @@
 //! The catalog a checkout draws on — products, prices, customers, coupons, promotion codes — and
-//! every rule of their creation and update (SPEC §3). Each `create` takes the typed request, the
+//! every rule of their creation and update. Each `create` takes the typed request, the
 //! objects it references (loaded by the caller) and the time, and returns the new object or the
 //! first rule broken, with its bracketed `param`.
 
@@ -235,7 +235,7 @@ pub struct Price {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Metadata,
-    /// Whether the price includes tax (issue 16): settable once from `unspecified`.
+    /// Whether the price includes tax: settable once from `unspecified`.
     #[serde(default)]
     pub tax_behavior: crate::shipping::TaxBehavior,
 }
@@ -356,7 +356,7 @@ pub struct Customer {
     pub name: Option<String>,
     pub description: Option<String>,
     pub metadata: Metadata,
-    /// Cash balance per currency, in minor units (SPEC §7).
+    /// Cash balance per currency, in minor units.
     #[serde(default)]
     pub cash_balance: std::collections::BTreeMap<Currency, i64>,
     #[serde(default)]
@@ -364,7 +364,7 @@ pub struct Customer {
     /// Whether the customer has ever paid (for first-time-only promotion codes). Not shown.
     #[serde(default)]
     pub has_paid: bool,
-    /// What a checkout collected (issue 15): at completion for a new customer, and for an
+    /// What a checkout collected: at completion for a new customer, and for an
     /// existing one as `customer_update` says.
     #[serde(default)]
     pub address: Option<crate::session::collection::Address>,
@@ -372,7 +372,7 @@ pub struct Customer {
     pub phone: Option<String>,
     #[serde(default)]
     pub shipping: Option<crate::session::collection::ShippingDetails>,
-    /// Issue 16: whether the customer pays tax, and their tax ids (`/customers/{id}/tax_ids`).
+    /// Whether the customer pays tax, and their tax ids (`/customers/{id}/tax_ids`).
     #[serde(default)]
     pub tax_exempt: crate::tax::TaxExempt,
     #[serde(default)]

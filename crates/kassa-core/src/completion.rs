@@ -1,4 +1,4 @@
-//! Completing a checkout session (SPEC §8): everything a successful payment creates, decided
+//! Completing a checkout session: everything a successful payment creates, decided
 //! here without IO so that the caller can write it all in one transaction.
 //!
 //! - the customer: the session's own, or a new one from the e-mail and name the buyer entered;

@@ -1,4 +1,4 @@
-//! How a coupon becomes money off (SPEC §5).
+//! How a coupon becomes money off.
 //!
 //! - Only *eligible* lines count: all of them, or those whose product is in `applies_to`.
 //! - `percent_off` takes `eligible_subtotal × percent` rounded half up to the minor unit.

@@ -12,7 +12,7 @@ pub enum ErrorCode {
     ParameterInvalidInteger,
     ParametersExclusive,
     /// A value of the right type that breaks a rule (range, enum, format). Not a Stripe code
-    /// name; Stripe often sends no code at all for these. Documented in the README.
+    /// name; Stripe often sends no code at all for these. Documented in docs/stripe-compatibility.md.
     ParameterInvalid,
     ResourceMissing,
     UrlInvalid,

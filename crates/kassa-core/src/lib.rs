@@ -13,7 +13,7 @@
 //!   subscriptions, invoices — in their storage form.
 //! - [`renewal`]: subscriptions over time — periods, renewals, dunning, coupon durations.
 //! - [`shipping`]: shipping rates, which a checkout session offers and adds to its total.
-//! - [`session`]: the checkout session — every creation rule of SPEC §5, totals, state machine.
+//! - [`session`]: the checkout session — every creation rule, totals, state machine.
 //! - [`params`]: the typed requests, decoded from JSON or Stripe's form encoding alike.
 //! - [`store`]: the [`store::Store`] port that the storage backends implement: a generic record
 //!   store (records typed by [`store::Record`]) with transactions whose closures hold the use

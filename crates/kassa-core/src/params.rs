@@ -512,7 +512,7 @@ pub struct PriceCreate {
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
     pub metadata: Option<MetadataParam>,
-    /// `inclusive`, `exclusive` or `unspecified` (issue 16).
+    /// `inclusive`, `exclusive` or `unspecified`.
     pub tax_behavior: Option<String>,
     pub expand: Option<Vec<String>>,
 }
@@ -538,7 +538,7 @@ pub struct CustomerCreate {
     pub metadata: Option<MetadataParam>,
     /// The test clock the customer (and its subscriptions) follows.
     pub test_clock: Option<String>,
-    /// `none`, `exempt` or `reverse` (issue 16).
+    /// `none`, `exempt` or `reverse`.
     pub tax_exempt: Option<String>,
     pub expand: Option<Vec<String>>,
 }
@@ -735,7 +735,7 @@ pub struct SubscriptionDataParam {
     /// When the first full billing period starts (a future time before the first period ends).
     pub billing_cycle_anchor: Option<Int>,
     pub trial_settings: Option<TrialSettingsParam>,
-    /// Rates for every line without its own (issue 16: see `session::taxes`).
+    /// Rates for every line without its own (see `session::taxes`).
     pub default_tax_rates: Option<Vec<String>>,
 }
 

@@ -1,4 +1,4 @@
-//! The built-in test payment network (SPEC §7) and the [`PaymentProcessor`] port.
+//! The built-in test payment network and the [`PaymentProcessor`] port.
 //!
 //! # What is parsed where
 //!
@@ -11,7 +11,7 @@
 //!
 //! # Why the number stays inside [`CardNumber`]
 //!
-//! SPEC §7 and DESIGN habit 3: the card number and the CVC are never stored or logged. So
+//! The card number and the CVC are never stored or logged. So
 //! `CardNumber` has no `Display`, no `Serialize` and a `Debug` that shows `CardNumber(****)`, no
 //! digit of the number at all;
 //! the digits come out only through the private `expose_digits`, which this module calls in exactly
@@ -672,7 +672,7 @@ pub trait PaymentProcessor: Send + Sync + 'static {
     ) -> Result<(), Decline>;
 }
 
-/// What a test card number does, per SPEC §7 and Stripe's test card list.
+/// What a test card number does, per Stripe's test card list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TestCard {
     Succeeds,

@@ -1,4 +1,4 @@
-//! Changing a subscription's items mid-period (issue 17): what the change costs, as Stripe
+//! Changing a subscription's items mid-period: what the change costs, as Stripe
 //! computes it.
 //!
 //! A change at `at` inside the period `[start, end)` credits the unused time of every item it

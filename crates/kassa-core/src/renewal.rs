@@ -1,4 +1,4 @@
-//! Subscriptions over time (SPEC §9): what is due when, and what each step does. No IO: the
+//! Subscriptions over time: what is due when, and what each step does. No IO: the
 //! scheduler (in the app) finds due subscriptions, runs these steps inside transactions, charges
 //! between them, and writes what they return.
 //!
@@ -442,7 +442,7 @@ pub fn set_cancel_at(
     Ok(())
 }
 
-/// A test clock (SPEC §9): a time of its own for the customers created on it, moved forward by
+/// A test clock: a time of its own for the customers created on it, moved forward by
 /// `advance`, which bills everything due on the way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestClock {

@@ -1017,7 +1017,7 @@ impl Record for TestClock {
     }
 }
 
-/// An `Idempotency-Key` and what became of the first request that used it (SPEC §10).
+/// An `Idempotency-Key` and what became of the first request that used it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct IdempotencyRecord {
     /// The key as the client sent it.

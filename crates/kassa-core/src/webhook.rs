@@ -1,4 +1,4 @@
-//! Events and webhooks (SPEC §11): the event log, webhook endpoints, and the outbox of deliveries
+//! Events and webhooks: the event log, webhook endpoints, and the outbox of deliveries
 //! between them.
 //!
 //! ## From a state change to a merchant's server

@@ -26,7 +26,7 @@
 //!
 //! ## PostgreSQL (scale-out): [`PostgresStore`]
 //!
-//! For several kassa processes on one database (SPEC §12): `postgres://` or `postgresql://`
+//! For several kassa processes on one database: `postgres://` or `postgresql://`
 //! URLs, over TLS as libpq's `sslmode` says (rustls). A bounded pool of tokio-postgres connections; reads are async statements, and each
 //! [`Store::transact`] closure runs on a blocking thread inside one PostgreSQL transaction, where
 //! [`Tx::get`](kassa_core::store::Tx::get) locks the row it reads (`FOR UPDATE`) and

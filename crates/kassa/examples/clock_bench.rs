@@ -1,5 +1,5 @@
-//! Benchmark for issue 5: advance one test clock by a year with many monthly subscriptions on it;
-//! and for issue 13: how other accounts' requests fare while a long advance runs.
+//! Benchmark: advance one test clock by a year with many monthly subscriptions on it;
+//! and how other accounts' requests fare while a long advance runs.
 //!
 //!     clock_bench <base url> <secret key> [subscriptions=10000] [concurrency=32] [interval=month] [days=365]
 //!

@@ -1,5 +1,7 @@
-//! The `kassa` command line. Every setting is a flag and an environment variable; the flag wins
-//! (SPEC §1).
+//! The `kassa` command line. Every setting is a flag and an environment variable; the flag wins.
+//!
+//! The doc comment of each argument is its `--help` text, and `docs/configuration.md` repeats it
+//! word for word (`crates/kassa/tests/docs.rs` compares them): change both together.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -8,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log format: `pretty` for people, `json` for machines.
+    /// Log format: `pretty` for people, `json` for machines (one object per line). The level comes
+    /// from `RUST_LOG` (default `info`).
     #[arg(long, env = "KASSA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
 }
@@ -100,15 +103,15 @@ pub struct TriggerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArg {
-    /// Where the data lives: `sqlite://kassa.db` (created if missing), or
-    /// `postgres://user:password@host/db` for several nodes on one database.
+    /// Where the data lives: `sqlite://relative.db` or `sqlite:///absolute.db` (created if
+    /// missing), or `postgres://user:password@host/db` for several nodes on one database.
     #[arg(long, env = "KASSA_DATABASE_URL", default_value = "sqlite://kassa.db", hide_env_values = true)]
     pub database_url: String,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on (`host:port`; port 0 picks a free one, logged as `kassa is serving`).
     #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:4242")]
     pub listen: String,
     #[command(flatten)]
@@ -153,7 +156,7 @@ pub struct ServeArgs {
     pub request_log_retention: u64,
 }
 
-/// Prometheus metrics (`GET /metrics`, issue 14 §4). Off unless one of these is given.
+/// Prometheus metrics (`GET /metrics`). Off unless one of these is given.
 #[derive(Debug, Clone, Args)]
 pub struct MetricsArgs {
     /// Serve `GET /metrics` on the main listener too, to the default account's secret key only
@@ -166,8 +169,8 @@ pub struct MetricsArgs {
     pub metrics_listen: Option<String>,
 }
 
-/// How long a client may hold a connection, how many it may hold, and how long a stop waits
-/// (issue 13 §6): without these, a client that sends a request slowly, or not at all, keeps a
+/// How long a client may hold a connection, how many it may hold, and how long a stop waits:
+/// without these, a client that sends a request slowly, or not at all, keeps a
 /// connection (and its file descriptor) forever, and enough of them starve everyone else.
 #[derive(Debug, Clone, Args)]
 pub struct HttpArgs {
@@ -185,8 +188,8 @@ pub struct HttpArgs {
     #[arg(long, env = "KASSA_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u64,
     /// The most connections served at once; further ones wait in the kernel's queue until one
-    /// closes. Default: what the open-file limit (`ulimit -n`) leaves after a reserve for the
-    /// database and webhooks, at most 10000.
+    /// closes. Default: the open-file limit (`ulimit -n`) less a quarter kept for the database
+    /// and webhooks (between 32 and 1024), at most 10000: 768 under a limit of 1024.
     #[arg(long, env = "KASSA_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
     /// On SIGTERM or Ctrl-C, the seconds kassa waits for requests in flight to finish before it
@@ -195,11 +198,13 @@ pub struct HttpArgs {
     pub shutdown_timeout: u64,
 }
 
-/// How webhooks are sent and retried (SPEC §11). The defaults follow Stripe: a 10-second timeout,
+/// How webhooks are sent and retried. The defaults follow Stripe: a 10-second timeout,
 /// and retries with exponential backoff for 3 days.
 #[derive(Debug, Clone, Args)]
 pub struct WebhookArgs {
-    /// Seconds one delivery attempt may take before it counts as failed.
+    /// Seconds one delivery attempt may take, all of it: resolving the host, connecting, sending,
+    /// and the status line and start of the answer. Then kassa hangs up and the attempt counts as
+    /// failed.
     #[arg(long, env = "KASSA_WEBHOOK_TIMEOUT", default_value_t = 10)]
     pub webhook_timeout: u64,
     /// Seconds before the first retry of a failed delivery; each later wait doubles.
@@ -208,7 +213,8 @@ pub struct WebhookArgs {
     /// The longest wait between two retries, in seconds.
     #[arg(long, env = "KASSA_WEBHOOK_RETRY_MAX_INTERVAL", default_value_t = 21_600)]
     pub webhook_retry_max_interval: u64,
-    /// Seconds after an event during which its delivery is retried; then it is marked failed.
+    /// Seconds, counted from a delivery's first attempt, during which it is retried; then it is
+    /// marked failed (default: 3 days).
     #[arg(long, env = "KASSA_WEBHOOK_RETRY_FOR", default_value_t = 259_200)]
     pub webhook_retry_for: u64,
     /// Seconds a worker holds a delivery while attempting it; if the process dies, another worker

@@ -38,7 +38,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// How long the dashboard's request log keeps a request (`--request-log-retention`).
     pub request_log_retention: Duration,
-    /// The merchant's country for the reverse charge (`--tax-origin-country`, issue 16).
+    /// The merchant's country for the reverse charge (`--tax-origin-country`).
     pub tax_origin_country: String,
 }
 

@@ -1,4 +1,4 @@
-//! The hosted page's languages (issue 15): every string of the checkout page, of the page a
+//! The hosted page's languages: every string of the checkout page, of the page a
 //! closed checkout shows and of the 3-D Secure and PayPal stand-ins, in English, German, French, Spanish, Dutch, Italian and Japanese, and
 //! amounts written as each language writes them (`€48.00` in English, `48,00 €` in German and
 //! French).
@@ -49,7 +49,7 @@ pub struct Strings {
     pub country: &'static str,
     pub shipping_method: &'static str,
     pub update_shipping: &'static str,
-    /// Taxes (issue 16): the totals row, the no-JS button that applies the address, and the
+    /// Taxes: the totals row, the no-JS button that applies the address, and the
     /// row's value until an address is known.
     pub tax: &'static str,
     pub update_tax: &'static str,

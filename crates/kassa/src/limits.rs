@@ -1,5 +1,5 @@
 //! How often the hosted page lets anyone try a promotion code: a budget per checkout session and
-//! a larger one per client address, so that codes cannot be guessed at speed (SPEC §6; issue 13).
+//! a larger one per client address, so that codes cannot be guessed at speed.
 //!
 //! Each budget is a token bucket (GCRA, the `governor` crate): `N` attempts at once, then one
 //! more every `60 / N` seconds — `N` a minute. Every attempt counts, accepted or refused, and is

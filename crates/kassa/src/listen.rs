@@ -1,4 +1,4 @@
-//! `kassa listen --forward-to URL` (SPEC §11): a developer's webhook endpoint without any set-up.
+//! `kassa listen --forward-to URL`: a developer's webhook endpoint without any set-up.
 //!
 //! It reads the account's event log through the API (`GET /events`, as any client would) and
 //! POSTs each new event to the URL, signed like a webhook delivery. Nothing is created on the

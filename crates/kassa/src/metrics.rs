@@ -1,4 +1,4 @@
-//! Prometheus metrics (`GET /metrics`, issue 14 §4): every series kassa exports, and the one
+//! Prometheus metrics (`GET /metrics`): every series kassa exports, and the one
 //! function per thing that happens that counts it. The rest of the application calls these
 //! functions and names no series itself.
 //!

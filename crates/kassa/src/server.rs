@@ -1,5 +1,5 @@
 //! The HTTP server under the router: kassa's own accept loop over hyper's HTTP/1.1 connections,
-//! so that no client holds a connection (and its file descriptor) for free (issue 13 §6).
+//! so that no client holds a connection (and its file descriptor) for free.
 //!
 //! - **Connection limit** ([`HttpSettings::max_connections`]): a connection is accepted only with
 //!   a free slot; until one frees, new connections wait in the kernel's accept queue, while the

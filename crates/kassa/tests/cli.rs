@@ -1,10 +1,10 @@
-//! The `kassa` binary as a user runs it (SPEC §1, §2, §11): `kassa serve` in an empty directory,
+//! The `kassa` binary as a user runs it: `kassa serve` in an empty directory,
 //! the default account's key, settings from flags and environment, `kassa accounts create`, a
 //! graceful stop on SIGTERM (bounded by `--shutdown-timeout`), slow clients cut by the header-,
-//! body- and idle timeouts, the connection limit, running out of file descriptors (issue 13 §6),
+//! body- and idle timeouts, the connection limit, running out of file descriptors,
 //! SIGKILL under a load of session creations (nothing acknowledged is lost on SQLite), a webhook
 //! in flight when kassa is killed with SIGKILL, `kassa migrate`, `kassa listen`, and the data at
-//! rest (issue 13): the files' modes, the card fingerprint key, a database deleted under the
+//! rest: the files' modes, the card fingerprint key, a database deleted under the
 //! server, a second server on one file, and a full disk (a tmpfs of the test's own, in a mount
 //! namespace made with `unshare`). Each test
 //! spawns the compiled binary (`common::Kassa`) with a temporary directory as its working

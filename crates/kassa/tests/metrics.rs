@@ -1,4 +1,4 @@
-//! `GET /metrics` as an operator meets it (issue 14 §4): a real `kassa serve` with `--metrics`
+//! `GET /metrics` as an operator meets it: a real `kassa serve` with `--metrics`
 //! (the main listener, the default account's key only) or `--metrics-listen` (an address of its
 //! own, no key), scraped before and after a checkout is created, declined, paid and its webhook
 //! delivered; every scrape must parse as Prometheus' text format, and the counters must have

@@ -1,4 +1,4 @@
-//! PostgreSQL over TLS (issue 14 §6): `kassa serve` against a PostgreSQL cluster of the test's
+//! PostgreSQL over TLS: `kassa serve` against a PostgreSQL cluster of the test's
 //! own with `ssl = on`, a server certificate for `localhost` signed by a test CA made here (rcgen),
 //! and no plain TCP connections allowed. `require`, `verify-ca`, `verify-full` and the default
 //! (`prefer`) connect over TLS and serve; a certificate that cannot be trusted for the mode is

@@ -1,4 +1,4 @@
-//! Many nodes on one PostgreSQL database (SPEC §12): two or three real `kassa serve` processes on
+//! Many nodes on one PostgreSQL database: two or three real `kassa serve` processes on
 //! a fresh database, spoken to over HTTP, with work spread over them at once. A session created on
 //! one node is paid on another; concurrent submits, promotion-code limits and idempotency keys
 //! hold across nodes; webhook deliveries are sent once per attempt whichever node sends them; a

@@ -1,4 +1,4 @@
-//! `kassa trigger` as a user runs it (issue 14 §2): a real `kassa serve`, and `kassa trigger TYPE`
+//! `kassa trigger` as a user runs it: a real `kassa serve`, and `kassa trigger TYPE`
 //! run for every event type kassa emits. What it prints is checked against the server: the event
 //! it names exists, has that type, and its `data.object` is the object it says the event is about,
 //! one of the objects it made; and a webhook endpoint receives it, signed. Also `--list`, `--json`,

@@ -1,4 +1,4 @@
-//! Step 11, and again whenever quantities or the discount change — the amounts (SPEC §5).
+//! Step 11, and again whenever quantities or the discount change — the amounts.
 //!
 //! `amount_subtotal` is Σ unit × quantity over the lines due today (in subscription mode with a
 //! trial, recurring lines count 0 today); the discount is split over the eligible lines by

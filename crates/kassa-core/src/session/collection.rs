@@ -1,4 +1,4 @@
-//! Step 10b — what the hosted page collects (issue 15): the billing address
+//! Step 10b — what the hosted page collects: the billing address
 //! (`billing_address_collection`), the shipping address and the shipping options
 //! (`shipping_address_collection`, `shipping_options`), the phone number, tax ids, consent to the
 //! terms of service and to promotions, up to three custom fields, custom texts, the submit

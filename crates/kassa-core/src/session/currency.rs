@@ -1,4 +1,4 @@
-//! Step 4 — the session's currency (SPEC §5 `currency`).
+//! Step 4 — the session's currency (`currency`).
 //!
 //! Given, it must be a supported code and every price must be in it; left out, every price must
 //! share the first line's currency, which becomes the session's. The first line that differs is

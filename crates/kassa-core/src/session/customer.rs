@@ -1,4 +1,4 @@
-//! Step 5 — the customer (SPEC §5 `customer`, `customer_email`).
+//! Step 5 — the customer (`customer`, `customer_email`).
 //!
 //! `customer` and `customer_email` are exclusive; a `customer` must exist in this account; a blank
 //! `customer` means none (a customer is created at completion from what the buyer enters). A

@@ -1,4 +1,4 @@
-//! Steps 1 and 12 — the merchant's discount (SPEC §5 `discounts`).
+//! Steps 1 and 12 — the merchant's discount (`discounts`).
 //!
 //! Before anything is read ([`discount_ids`]): at most one discount, naming a `coupon` or a
 //! `promotion_code` but not both. After everything else ([`discount`]): `discounts` and

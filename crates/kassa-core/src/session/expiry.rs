@@ -1,4 +1,4 @@
-//! Step 9 — when the session expires (SPEC §5 `expires_at`).
+//! Step 9 — when the session expires (`expires_at`).
 //!
 //! 30 minutes to 24 hours after creation, default 24 hours. The lower bound has
 //! [`EXPIRY_GRACE`] seconds of slack, so that "now + 30 minutes" computed by a client a moment

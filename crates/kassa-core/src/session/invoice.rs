@@ -1,4 +1,4 @@
-//! `invoice_creation` (issue 15): a paid invoice for a payment-mode session's one-time payment.
+//! `invoice_creation`: a paid invoice for a payment-mode session's one-time payment.
 //!
 //! Payment mode only (Stripe refuses it elsewhere: a subscription has its own invoices).
 //! `enabled` is required; `invoice_data` carries `description` (at most 1500 characters),

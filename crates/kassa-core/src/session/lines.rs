@@ -1,4 +1,4 @@
-//! Steps 1 and 2 — the line items (SPEC §5 `line_items`, `adjustable_quantity`).
+//! Steps 1 and 2 — the line items (`line_items`, `adjustable_quantity`).
 //!
 //! Before anything is read ([`price_ids`]): at least one line, at most [`MAX_PAYMENT_LINES`] (the
 //! most any mode takes, so that a huge request costs no reads), each naming a price. Then, line

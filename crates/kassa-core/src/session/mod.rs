@@ -1,4 +1,4 @@
-//! The checkout session (SPEC §5): creation rules, totals, and the state machine
+//! The checkout session: creation rules, totals, and the state machine
 //! `open → complete | expired`.
 //!
 //! Creation runs in two passes so that the store is read once: [`references`] lists the objects a
@@ -122,7 +122,7 @@ pub const CUSTOMER_BALANCE_CURRENCIES: &[&str] = &["eur", "gbp", "jpy", "mxn", "
 pub enum Mode {
     Payment,
     Subscription,
-    /// Collect a card without charging (issue 15).
+    /// Collect a card without charging.
     Setup,
 }
 
@@ -449,7 +449,7 @@ pub fn references(p: &SessionCreate) -> Result<References, Invalid> {
 }
 
 impl Session {
-    /// Apply every rule of SPEC §5 to `p`, with the referenced objects in `r`: the steps of the
+    /// Apply every creation rule to `p`, with the referenced objects in `r`: the steps of the
     /// module documentation, in that order.
     pub fn create(p: SessionCreate, r: &Resolved<'_>, now: Timestamp) -> Result<Self, Invalid> {
         Self::create_with_inline(p, r, now).map(|(s, _)| s)

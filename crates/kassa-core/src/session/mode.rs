@@ -1,4 +1,4 @@
-//! Step 3 — the mode and what each mode allows (SPEC §5 `mode`, limits).
+//! Step 3 — the mode and what each mode allows (`mode`, limits).
 //!
 //! `mode` is `payment` or `subscription`; left out, it is `subscription` when any price is
 //! recurring and `payment` otherwise. Payment mode takes no recurring price; subscription mode

@@ -1,4 +1,4 @@
-//! Step 10b — options of the payment itself (issue 15): `customer_creation` and
+//! Step 10b — options of the payment itself: `customer_creation` and
 //! `payment_intent_data`.
 //!
 //! `customer_creation` (`always` / `if_required`) is for payment mode only; kassa's default is

@@ -1,4 +1,4 @@
-//! What the customer changes on the hosted page (SPEC §6): quantities of adjustable lines, and a
+//! What the customer changes on the hosted page: quantities of adjustable lines, and a
 //! promotion code when the session takes them. Every change recomputes the amounts.
 
 use super::{AppliedDiscount, LineItem, Session};

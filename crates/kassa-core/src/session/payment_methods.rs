@@ -1,4 +1,4 @@
-//! Step 6 — payment method types (SPEC §5 `payment_method_types`).
+//! Step 6 — payment method types (`payment_method_types`).
 //!
 //! A non-empty list of `card`, `paypal` and `customer_balance`, default `["card"]`. A type given
 //! twice is kept once, at the index it was first given at, so that an error names the parameter

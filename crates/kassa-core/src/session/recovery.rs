@@ -1,4 +1,4 @@
-//! `after_expiration[recovery]` (issue 15): an expired session's recovery URL opens a new session
+//! `after_expiration[recovery]`: an expired session's recovery URL opens a new session
 //! with the same contents.
 //!
 //! `after_expiration[recovery][enabled]` is required when `recovery` is given;

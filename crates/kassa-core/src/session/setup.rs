@@ -1,4 +1,4 @@
-//! `mode=setup` and `payment_method_collection` (issue 15).
+//! `mode=setup` and `payment_method_collection`.
 //!
 //! A setup session collects a card without charging: no `line_items` (refused before anything is
 //! read, in [`super::references`]), a `currency` it must be given, card only, no discount; its

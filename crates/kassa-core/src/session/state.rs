@@ -1,4 +1,4 @@
-//! The session's state machine (SPEC §5): `open → complete | expired`, and no other transition.
+//! The session's state machine: `open → complete | expired`, and no other transition.
 //!
 //! Completion ([`crate::completion::complete`]) moves a stored open session to complete. Time
 //! moves it to expired: a session past `expires_at` reads as expired wherever it is read

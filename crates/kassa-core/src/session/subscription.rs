@@ -1,4 +1,4 @@
-//! Step 7 — subscription data (SPEC §5 `subscription_data`).
+//! Step 7 — subscription data (`subscription_data`).
 //!
 //! Only in subscription mode. `trial_period_days`, when given, is 1 to [`MAX_TRIAL_DAYS`]; or
 //! `trial_end` (exclusive with it), at least 48 hours and at most 730 days ahead, as Stripe's;

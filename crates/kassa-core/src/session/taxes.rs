@@ -1,4 +1,4 @@
-//! Step 10c — taxes on a session (issue 16): fixed rates per line (`line_items[][tax_rates]`),
+//! Step 10c — taxes on a session: fixed rates per line (`line_items[][tax_rates]`),
 //! dynamic rates per line (`line_items[][dynamic_tax_rates]`), and automatic tax
 //! (`automatic_tax[enabled]`), computed by [`crate::tax::line_taxes`] whenever the amounts are.
 //!

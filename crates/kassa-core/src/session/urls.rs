@@ -1,4 +1,4 @@
-//! Step 8 — the redirect URLs (SPEC §5 `success_url`, `cancel_url`).
+//! Step 8 — the redirect URLs (`success_url`, `cancel_url`).
 //!
 //! Each, when given, is an absolute http(s) URL of at most [`MAX_URL_LEN`] characters, checked by
 //! [`check_url`] (which webhook endpoints and `kassa listen` use too): `success_url` first. The

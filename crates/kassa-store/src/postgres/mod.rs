@@ -1,4 +1,4 @@
-//! The PostgreSQL backend: any number of kassa processes on one database (SPEC §12).
+//! The PostgreSQL backend: any number of kassa processes on one database.
 //!
 //! # Driver: tokio-postgres, TLS by rustls
 //!

@@ -1,6 +1,6 @@
 //! Every failure becomes Stripe's error body:
 //! `{"error":{"type","code","message","param"}}` (`code` and `param` only where they apply), with
-//! the status SPEC §10 names.
+//! the status the API documents for it.
 //! The mapping from each layer's error is exhaustive (no catch-all arm), so a new error variant
 //! cannot slip through as a 500 by accident. A 500 logs its cause and tells the client nothing
 //! internal.

@@ -1,4 +1,4 @@
-//! The HTTP surface: the API at the root (SPEC §4), the same API under `/v1` with Stripe's paths
+//! The HTTP surface: the API at the root, the same API under `/v1` with Stripe's paths
 //! and statuses, the hosted pages, `/health`, and `/metrics` when asked for ([`metrics`]).
 //!
 //! One implementation serves both API trees: `/v1` differs only in the session path

@@ -1,4 +1,4 @@
-//! The hosted pages (SPEC §6): `GET /pay/{id}` and the forms it posts.
+//! The hosted pages: `GET /pay/{id}` and the forms it posts.
 //!
 //! Everything works without JavaScript: each control is a plain form post answered with a 303
 //! back to the page (or the page again, with the error shown inline). `static/pay.js` only makes
@@ -125,7 +125,7 @@ struct PayPage {
     values: Vec<(String, String)>,
     shipping: Option<ShippingView>,
     shipping_amount: Option<String>,
-    /// The session's tax when it has any (issue 16): the amount, or `None` until the address.
+    /// The session's tax when it has any: the amount, or `None` until the address.
     tax_row: Option<Option<String>>,
     billing: bool,
     countries: &'static [&'static str],

@@ -55,7 +55,7 @@ pub async fn ensure_default(
         // Several nodes started at once on an empty PostgreSQL database with the same
         // `KASSA_SECRET_KEY`: another one created the account with this key a moment ago, and
         // that is the default account. (Nodes that each generate a key cannot tell; each makes an
-        // account. The README says to set the key, or start one node first.)
+        // account. docs/operations.md says to set the key, or start one node first.)
         Err(StoreError::Conflict(_)) if !generated && store.account_by_key(&key.hash()).await?.is_some() => {
             Ok(DefaultAccount::Existing { operator_key: OperatorKey::Known })
         }

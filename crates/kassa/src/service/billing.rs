@@ -1,5 +1,5 @@
-//! Subscriptions over time (SPEC §9): the scheduler's passes, test clocks, cancellation, and
-//! changes of items with their prorations (issue 17: `POST /subscriptions/{id}`, previewed by
+//! Subscriptions over time: the scheduler's passes, test clocks, cancellation, and
+//! changes of items with their prorations (`POST /subscriptions/{id}`, previewed by
 //! `GET /invoices/upcoming`; an `always_invoice` invoice is charged at once by a pass over the
 //! subscription's timeline), and invoices voided or marked uncollectible. The rules are
 //! [`kassa_core::renewal`]'s and [`kassa_core::proration`]'s; this is where they meet the store,

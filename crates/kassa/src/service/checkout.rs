@@ -179,7 +179,7 @@ pub async fn remove_code(ctx: &Ctx, id: &str) -> Result<Outcome> {
 }
 
 /// The customer chose the shipping option with rate `rate`; the totals follow.
-/// The customer's address as the page has it (issue 16): the tax follows the shipping address,
+/// The customer's address as the page has it: the tax follows the shipping address,
 /// else the billing address. An address without a country changes nothing.
 pub async fn set_address(
     ctx: &Ctx,

@@ -1,4 +1,4 @@
-//! The event log and the outbox (SPEC §11; the design is in [`kassa_core::webhook`]).
+//! The event log and the outbox (the design is in [`kassa_core::webhook`]).
 //!
 //! Every use case that changes state writes through [`transact`], which hands its closure an
 //! [`Outbox`] next to the transaction: [`Outbox::emit`] writes the event, and a delivery for each

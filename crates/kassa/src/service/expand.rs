@@ -1,4 +1,4 @@
-//! `expand[]` (SPEC §4): replace ids in a rendered object with the objects they name, along dotted
+//! `expand[]`: replace ids in a rendered object with the objects they name, along dotted
 //! paths of up to four levels (`line_items.data.price.product`); on lists, paths start with
 //! `data.`.
 //!

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` (SPEC §10): the first response to a key is kept for 24 hours and replayed for
+//! `Idempotency-Key`: the first response to a key is kept for 24 hours and replayed for
 //! the same request; the same key with other parameters is refused; a retry while the first request
 //! is still running gets a 409.
 //!

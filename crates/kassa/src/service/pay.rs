@@ -1,4 +1,4 @@
-//! Paying on the hosted page (SPEC §7–§8).
+//! Paying on the hosted page.
 //!
 //! A submission goes through three steps, so that it charges at most once and completes exactly
 //! once however many times it is sent:

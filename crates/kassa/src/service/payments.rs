@@ -1,4 +1,4 @@
-//! Reading what a completed checkout creates (SPEC §3, §4): payment intents, payment methods,
+//! Reading what a completed checkout creates: payment intents, payment methods,
 //! subscriptions and invoices. Their creation belongs to completion and billing; here they are
 //! retrieved and listed, newest first, with the filters Stripe's lists take; a payment intent
 //! can also be canceled.

@@ -1,4 +1,4 @@
-//! SPEC §2: keys, the two ways to present them, masking, and the isolation of accounts.
+//! Keys, the two ways to present them, masking, and the isolation of accounts.
 
 #![allow(clippy::unwrap_used)]
 
@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestApp};
 
-/// Assert the 401 of SPEC §2 and return its message.
+/// Assert the 401 of an unknown or missing key and return its message.
 fn unauthorized(r: &Resp) -> String {
     let e = r.error(401);
     assert_eq!(e["type"], "invalid_request_error", "{}", r.text);

@@ -1,4 +1,4 @@
-//! Subscriptions that live on (SPEC §9): renewals on test clocks and on the server's clock,
+//! Subscriptions that live on: renewals on test clocks and on the server's clock,
 //! calendar-correct periods, trials, dunning and recovery, coupon durations, cancellation, the
 //! events of each, two schedulers on one database billing once, and a renewal whose run stalled
 //! past its lease billed once by the run that takes it over.

@@ -1,4 +1,4 @@
-//! SPEC §3 and §4 for the catalog: products, prices, customers, coupons and promotion codes —
+//! The catalog: products, prices, customers, coupons and promotion codes —
 //! create, retrieve, update, list (and delete for coupons), with their rules and shapes.
 
 #![allow(clippy::unwrap_used)]
@@ -15,7 +15,7 @@ fn created_id(r: &Resp) -> String {
     id(&r.body)
 }
 
-/// The fields every object carries (SPEC §3).
+/// The fields every object carries.
 fn common_shape(v: &Value, object: &str, prefix: &str, now: i64) {
     assert_eq!(v["object"], object, "{v}");
     assert!(v["id"].as_str().unwrap().starts_with(prefix), "{v}");

@@ -1,4 +1,4 @@
-//! Issue 15, the collection side: shipping rates (`/shipping_rates`), and the session parameters
+//! Checkout parity, the collection side: shipping rates (`/shipping_rates`), and the session parameters
 //! that decide what the hosted page collects (addresses, shipping, phone, tax ids, consent, custom
 //! fields and texts, submit type, locale, customer updates), with Stripe's rules and shapes.
 
@@ -803,7 +803,7 @@ async fn the_page_speaks_the_session_locale_or_the_browsers_language() {
     assert!(r.text.contains("Bitte Telefon angeben."), "{}", r.text);
 }
 
-/// The page stays light (issue 15): its HTML, stylesheet and script together under 30 KB, for a
+/// The page stays light: its HTML, stylesheet and script together under 30 KB, for a
 /// session that collects everything (the largest page: every control, both country selects).
 #[tokio::test]
 async fn the_page_with_every_control_weighs_under_30_kb() {

@@ -1,4 +1,4 @@
-//! The dashboard (issue 18) over plain HTTP: signing in and out, the session cookie, wrong keys,
+//! The dashboard over plain HTTP: signing in and out, the session cookie, wrong keys,
 //! the sign-in link, another account's objects, forms from other sites, the request log keeping
 //! no secret, and actions being the API's own.
 

@@ -1,4 +1,4 @@
-//! SPEC §4: JSON and Stripe's form encoding decode into the same typed request, so the same
+//! JSON and Stripe's form encoding decode into the same typed request, so the same
 //! parameters give the same object whichever way they are sent; query strings carry list
 //! parameters.
 

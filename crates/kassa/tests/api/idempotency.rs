@@ -1,4 +1,4 @@
-//! SPEC §10: `Idempotency-Key` on POST (and DELETE) — replay, mismatch, length, per-account keys,
+//! `Idempotency-Key` on POST (and DELETE) — replay, mismatch, length, per-account keys,
 //! concurrent use, the 24-hour retention, a key released after a 5xx, 409 or 429, and a key whose
 //! request died taken over after its lease.
 

@@ -1,4 +1,4 @@
-//! `POST /invoices/{id}/void` and `/mark_uncollectible` (issue 17): an open renewal invoice whose
+//! `POST /invoices/{id}/void` and `/mark_uncollectible`: an open renewal invoice whose
 //! charge failed is given up on, the subscription stops retrying it, and `invoice.voided` /
 //! `invoice.marked_uncollectible` are sent; a paid or void invoice refuses.
 

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-//! Money that must not move twice or differ from what the customer approved (issue 13): a cash
+//! Money that must not move twice or differ from what the customer approved: a cash
 //! balance raced by many sessions pays at most what it holds, and while a payment waits for the
 //! customer's approval the order cannot change, so the charge is the amount approved.
 

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-//! `GET /openapi.json` and `GET /docs` (issue 14 §5). Every other test of this suite also checks
+//! `GET /openapi.json` and `GET /docs`. Every other test of this suite also checks
 //! its responses against the document (`openapi_check`, called by `TestApp::send`); these check
 //! the document itself: valid OpenAPI 3.1, served as built, and in step with the router.
 

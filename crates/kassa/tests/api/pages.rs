@@ -348,7 +348,7 @@ async fn a_customer_email_is_prefilled_and_locked() {
 /// Reasons that are about the code itself (inactive, expired, used up, its coupon likewise) all
 /// read "This code is not valid.", the words for a code that does not exist; the reasons about
 /// this checkout (its customer, amount, currency) are shown, but only for a code that is
-/// otherwise valid (issue 13, where it departs from SPEC §6's "with the reason").
+/// otherwise valid (where it departs from Stripe's page, which gives the reason).
 #[tokio::test]
 async fn every_reason_a_promotion_code_is_refused_is_shown() {
     // More attempts on one session than the default budget allows.

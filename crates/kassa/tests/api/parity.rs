@@ -1,4 +1,4 @@
-//! Checkout parity (issue 15), the API side: the session parameters real integrations send —
+//! Checkout parity, the API side: the session parameters real integrations send —
 //! `price_data`, `customer_email`/`customer_creation`, `payment_intent_data` and manual capture,
 //! `subscription_data`'s extras, updating a session — each read back where Stripe puts it, and
 //! each refusal a 400 naming its bracketed parameter with nothing half-written.

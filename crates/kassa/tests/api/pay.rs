@@ -1,4 +1,4 @@
-//! Paying on the hosted page over plain HTTP (SPEC §7–§8): every test card, 3-D Secure, PayPal,
+//! Paying on the hosted page over plain HTTP: every test card, 3-D Secure, PayPal,
 //! customer balance, subscriptions, redemptions, exactly-once completion, and card data kept out
 //! of the database.
 

@@ -1,4 +1,4 @@
-//! Reading what a completed checkout creates (SPEC §3, §4): payment intents, payment methods,
+//! Reading what a completed checkout creates: payment intents, payment methods,
 //! subscriptions and invoices — retrieve, list with filters and cursors, `expand[]` (from these
 //! objects and from the session that names them), 404 for unknown ids and other accounts'
 //! objects, the `/v1` tree, and snapshots of what a merchant sees.

@@ -1,4 +1,4 @@
-//! Changing a subscription mid-period (issue 17): `POST /subscriptions/{id}` with `items`,
+//! Changing a subscription mid-period: `POST /subscriptions/{id}` with `items`,
 //! `proration_behavior` and `proration_date`, and `GET /invoices/upcoming` /
 //! `POST /invoices/create_preview`. Every example is a 31-day January on a test clock
 //! (2027-01-01 12:00 → 2027-02-01 12:00) with its cents written out.

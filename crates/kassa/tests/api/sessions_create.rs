@@ -1,4 +1,4 @@
-//! `POST /checkout/session`: every rule of SPEC §5 (each violation a 400 naming its parameter in
+//! `POST /checkout/session`: every creation rule (each violation a 400 naming its parameter in
 //! bracket form), and the object a successful creation answers with, in both encodings and under
 //! `/v1`.
 

@@ -1,4 +1,4 @@
-//! Reading sessions back (SPEC §4, §5): retrieve with `expand[]`, list with cursors and filters,
+//! Reading sessions back: retrieve with `expand[]`, list with cursors and filters,
 //! expire (by request and by time, before and after the sweep), the hosted page of an expired
 //! session, the paginated line items, and snapshots of what a merchant sees.
 

@@ -1,5 +1,5 @@
 //! Small helpers shared by the `sessions_*` test modules: creating sessions and the catalog
-//! objects they reference, and asserting the 400s of SPEC §5.
+//! objects they reference, and asserting the 400s of session creation.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 

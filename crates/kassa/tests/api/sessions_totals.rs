@@ -1,4 +1,4 @@
-//! Session totals and the discount split (SPEC §5): subtotal = Σ unit × quantity, percent_off
+//! Session totals and the discount split: subtotal = Σ unit × quantity, percent_off
 //! rounded half up, amount_off capped, `applies_to.products`, the split over lines adding up
 //! exactly, promotion codes, trials (what is due today) and zero-decimal currencies.
 

@@ -1,4 +1,4 @@
-//! The `/v1` tree as the official SDKs speak it (SPEC §4, issue 6): the exact bytes stripe-node
+//! The `/v1` tree as the official SDKs speak it: the exact bytes stripe-node
 //! 23 and stripe-python 16 send, the headers they read back, and what they send for `null`. The
 //! SDK suites themselves are `sdk/python/` and `e2e/sdk.test.mjs`; these tests pin each fix they
 //! led to, without an SDK.

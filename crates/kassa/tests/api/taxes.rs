@@ -1,4 +1,4 @@
-//! Taxes on a checkout session (issue 16): fixed and dynamic rates per line, automatic tax from the
+//! Taxes on a checkout session: fixed and dynamic rates per line, automatic tax from the
 //! buyer's address, prices' `tax_behavior`, exempt and reverse-charge customers and their tax ids,
 //! the hosted page's `tax-amount`, and the charge equal to the taxed total. A worked table with
 //! the expected cents written out, then each refusal with its bracketed `param`.

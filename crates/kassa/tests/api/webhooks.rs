@@ -1,4 +1,4 @@
-//! Events and webhooks (SPEC §11): the event log, endpoints, and delivery to fake receivers —
+//! Events and webhooks: the event log, endpoints, and delivery to fake receivers —
 //! signatures, retries driven by the server's clock, timeouts over the whole attempt, dropped
 //! connections, a failing event holding back nothing, endpoints not waiting for each other,
 //! giving up after the retry window (and disabling an endpoint that never answers), resending at

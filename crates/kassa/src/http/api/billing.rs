@@ -1,6 +1,5 @@
 //! Subscriptions changed over time (cancel now, at a time or at period end; items changed with
-//! proration), the next invoice previewed, invoices voided or given up on, and test clocks (SPEC §9,
-//! issue 17).
+//! proration), the next invoice previewed, invoices voided or given up on, and test clocks.
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};

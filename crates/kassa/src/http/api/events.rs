@@ -1,4 +1,4 @@
-//! The event log, webhook endpoints, and the record of deliveries (SPEC §11).
+//! The event log, webhook endpoints, and the record of deliveries.
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};

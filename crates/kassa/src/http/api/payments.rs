@@ -1,5 +1,5 @@
 //! What a completed checkout creates: payment intents, payment methods, subscriptions and
-//! invoices. Read-only here (SPEC §4); completion and billing create them.
+//! invoices. Read-only here; completion and billing create them.
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};

@@ -1,4 +1,4 @@
-//! The dashboard (issue 18): `/dashboard`, server-rendered like the hosted page (askama templates
+//! The dashboard: `/dashboard`, server-rendered like the hosted page (askama templates
 //! under `templates/dashboard/`, `static/dashboard.css`, a little `static/dashboard.js` that only
 //! shows times in the browser's zone), working without JavaScript.
 //!
