@@ -33,8 +33,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::billing::{
-    BillingReason, Collecting, Invoice, InvoiceLine, InvoiceStatus, Overflow, PaymentError, PaymentIntent,
-    PaymentIntentStatus, Subscription, SubscriptionStatus,
+    BillingReason, Collecting, Invoice, InvoiceLine, InvoiceStatus, NO_ATTEMPT, Overflow, PaymentError,
+    PaymentIntent, PaymentIntentStatus, Subscription, SubscriptionStatus,
 };
 use crate::catalog::Duration;
 use crate::discount::{self, Line};
@@ -66,7 +66,13 @@ pub enum Due {
     PeriodEnd,
     /// `cancel_at`, when it is not a period's end.
     CancelAt,
+    /// An `incomplete` subscription's 23 hours are over: it becomes `incomplete_expired`.
+    Expire,
 }
+
+/// How long an `incomplete` subscription's first invoice can be paid before the subscription
+/// becomes `incomplete_expired`, as on Stripe.
+pub const INCOMPLETE_WINDOW: i64 = 23 * 3600;
 
 /// What a step asks the caller to announce, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +87,10 @@ pub enum Happened {
     PaymentIntentCreated,
     PaymentIntentSucceeded,
     PaymentIntentFailed,
+    /// The invoice made was voided at once (`pause_collection[behavior]=void`).
+    InvoiceVoided,
+    /// `status` became `paused` (a trial ended without a payment method).
+    Paused,
 }
 
 impl Subscription {
@@ -91,6 +101,16 @@ impl Subscription {
 
     /// The next thing due and when, or `None` when nothing ever will be.
     pub fn next_due(&self) -> Option<(Timestamp, Due)> {
+        if self.status == SubscriptionStatus::Incomplete {
+            // Only its first invoice, when `POST /invoices/{id}/pay` asks for it, then the end.
+            let expire = (self.created.saturating_add(INCOMPLETE_WINDOW), Due::Expire);
+            let attempt = self
+                .collecting
+                .as_ref()
+                .filter(|c| c.next_attempt_at < expire.0)
+                .map(|c| (c.next_attempt_at, Due::Attempt));
+            return Some(attempt.unwrap_or(expire));
+        }
         if !matches!(
             self.status,
             SubscriptionStatus::Trialing | SubscriptionStatus::Active | SubscriptionStatus::PastDue
@@ -146,6 +166,31 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
             sub.trial_will_end_sent = true;
             happened.push(Happened::TrialWillEnd);
         }
+        Some((t, Due::Expire)) if t <= at => {
+            sub.status = SubscriptionStatus::IncompleteExpired;
+            sub.collecting = None;
+            happened.push(Happened::Updated);
+        }
+        Some((t, Due::PeriodEnd))
+            if t <= at
+                && sub.status == SubscriptionStatus::Trialing
+                && sub.default_payment_method.is_none()
+                && matches!(sub.missing_payment_method.as_deref(), Some("pause" | "cancel")) =>
+        {
+            // `trial_settings[end_behavior][missing_payment_method]`: nothing to charge.
+            if sub.missing_payment_method.as_deref() == Some("pause") {
+                sub.status = SubscriptionStatus::Paused;
+                sub.collecting = None;
+                happened.push(Happened::Updated);
+                happened.push(Happened::Paused);
+            } else {
+                sub.status = SubscriptionStatus::Canceled;
+                sub.ended_at = Some(t);
+                sub.canceled_at.get_or_insert(t);
+                sub.collecting = None;
+                happened.push(Happened::Deleted);
+            }
+        }
         Some((t, Due::PeriodEnd)) if t <= at => {
             if sub.cancel_at_period_end || sub.cancel_at == Some(t) {
                 sub.status = SubscriptionStatus::Canceled;
@@ -159,6 +204,9 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
                 happened.push(Happened::InvoiceCreated);
                 if new.status == InvoiceStatus::Paid {
                     happened.push(Happened::InvoicePaid);
+                }
+                if new.status == InvoiceStatus::Void {
+                    happened.push(Happened::InvoiceVoided);
                 }
                 invoice = Some(new);
             }
@@ -205,16 +253,10 @@ pub fn invoice_pending(sub: &mut Subscription, at: Timestamp) -> Result<Option<I
         at,
     )?;
     invoice.subscription = Some(sub.id.clone());
+    invoice.tax_liability = sub.tax_liability;
+    invoice.sum_lines()?;
     sub.latest_invoice = Some(invoice.id.clone());
-    if invoice.amount_due == 0 {
-        invoice.status = InvoiceStatus::Paid;
-        invoice.paid_at = Some(at);
-    } else {
-        invoice.status = InvoiceStatus::Open;
-        invoice.next_payment_attempt = Some(at);
-        sub.collecting =
-            Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at: at });
-    }
+    collect(sub, &mut invoice, at);
     sub.schedule();
     Ok(Some(invoice))
 }
@@ -269,20 +311,48 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
         sub.discount = None;
     }
     sub.latest_invoice = Some(invoice.id.clone());
-    if invoice.amount_due == 0 {
-        invoice.status = InvoiceStatus::Paid;
-        invoice.paid_at = Some(t);
+    // `pause_collection` ends at its `resumes_at`; until then every invoice is voided as made.
+    if sub.pause_collection.as_ref().is_some_and(|p| p.resumes_at.is_some_and(|r| r <= t)) {
+        sub.pause_collection = None;
+    }
+    if sub.pause_collection.is_some() {
+        invoice.status = InvoiceStatus::Void;
+        invoice.voided_at = Some(t);
         sub.collecting = None;
         if sub.status == SubscriptionStatus::Trialing {
             sub.status = SubscriptionStatus::Active;
         }
-    } else {
-        invoice.status = InvoiceStatus::Open;
-        invoice.next_payment_attempt = Some(t);
-        sub.collecting =
-            Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at: t });
+        return Ok(invoice);
+    }
+    collect(sub, &mut invoice, t);
+    if invoice.status == InvoiceStatus::Paid && sub.status == SubscriptionStatus::Trialing {
+        sub.status = SubscriptionStatus::Active;
     }
     Ok(invoice)
+}
+
+/// Make a new invoice of `sub` at `t` owed: paid at once when nothing is due; otherwise open and
+/// collected — charged from `t` on (`charge_automatically`), or waiting to be paid by its due date
+/// (`send_invoice`).
+pub fn collect(sub: &mut Subscription, invoice: &mut Invoice, t: Timestamp) {
+    if invoice.amount_due == 0 {
+        invoice.status = InvoiceStatus::Paid;
+        invoice.paid_at = Some(t);
+        sub.collecting = None;
+        return;
+    }
+    invoice.status = InvoiceStatus::Open;
+    let next_attempt_at = match sub.days_until_due {
+        Some(days) => {
+            invoice.due_date = Some(t.saturating_add(days.saturating_mul(crate::time::DAY)));
+            NO_ATTEMPT
+        }
+        None => {
+            invoice.next_payment_attempt = Some(t);
+            t
+        }
+    };
+    sub.collecting = Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at });
 }
 
 pub(crate) fn describe(item: &crate::billing::SubscriptionItem) -> String {
@@ -345,6 +415,21 @@ pub fn record_attempt(
             sub.status = SubscriptionStatus::Active;
             happened.push(Happened::PaymentIntentSucceeded);
             happened.push(Happened::InvoicePaid);
+        }
+        Err(error) if sub.status == SubscriptionStatus::Incomplete || sub.days_until_due.is_some() => {
+            // An incomplete subscription's first invoice, or a sent invoice paid now: no dunning,
+            // it waits to be paid again (or for the subscription to expire).
+            pi.status = PaymentIntentStatus::RequiresPaymentMethod;
+            pi.last_payment_error = Some(error);
+            happened.push(Happened::PaymentIntentFailed);
+            invoice.next_payment_attempt = None;
+            let failed = sub.collecting.as_ref().map_or(0, |c| c.failed_attempts) + 1;
+            sub.collecting = Some(Collecting {
+                invoice: invoice.id.clone(),
+                failed_attempts: failed,
+                next_attempt_at: NO_ATTEMPT,
+            });
+            happened.push(Happened::InvoicePaymentFailed);
         }
         Err(error) => {
             pi.status = PaymentIntentStatus::RequiresPaymentMethod;

@@ -93,6 +93,8 @@ event_types! {
     CustomerSubscriptionUpdated => "customer.subscription.updated",
     CustomerSubscriptionDeleted => "customer.subscription.deleted",
     CustomerSubscriptionTrialWillEnd => "customer.subscription.trial_will_end",
+    CustomerSubscriptionPaused => "customer.subscription.paused",
+    CustomerSubscriptionResumed => "customer.subscription.resumed",
     InvoiceCreated => "invoice.created",
     InvoiceFinalized => "invoice.finalized",
     InvoicePaid => "invoice.paid",
