@@ -185,9 +185,6 @@ fn service_error(e: service::Error) -> Response {
                 error.insert("decline_code".to_owned(), json!(d));
             }
             error.insert("message".to_owned(), json!(e.message));
-            if let Some(pm) = &e.payment_method {
-                error.insert("payment_method".to_owned(), json!({"id": pm, "object": "payment_method"}));
-            }
             (StatusCode::PAYMENT_REQUIRED, axum::Json(json!({ "error": error }))).into_response()
         }
         service::Error::Idempotency(r) => {

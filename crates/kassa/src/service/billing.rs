@@ -510,6 +510,8 @@ pub async fn update_subscription(
         }
         let mut step = None;
         if restart {
+            // The period starts now; a trial's notice is moot.
+            sub.trial_will_end_sent = true;
             sub.current_period_end = at;
             sub.anchor_day = kassa_core::time::to_civil(at).day;
             sub.schedule();

@@ -138,7 +138,10 @@ fn check(p: SubscriptionCreate) -> Result<Request, Invalid> {
         None => None,
         Some(d) if (0..=730).contains(&d.0) => (d.0 > 0).then_some(d.0),
         Some(_) => {
-            return Err(Invalid::param("trial_period_days", "`trial_period_days` must be between 0 and 730."));
+            return Err(Invalid::param(
+                "trial_period_days",
+                "`trial_period_days` must be between 0 and 730.",
+            ));
         }
     };
     let trial_end = match p.trial_end {
@@ -866,7 +869,7 @@ pub async fn create_item(ctx: &Ctx, acct: &Acct, p: InvoiceItemWrite) -> Result<
             None => None,
         };
         let (unit_amount, quantity) = item_amounts(&p, price.as_ref(), None)?;
-        let amount = kassa_core::money::line_amount(unit_amount, quantity).ok_or_else(too_large)?;
+        let amount = unit_amount.checked_mul(quantity).ok_or_else(too_large)?;
         let description = kassa_core::catalog::text("description", p.description.clone(), 500)?;
         let price = price.unwrap_or_else(|| inline_price(currency, unit_amount, at));
         Ok(InvoiceItem {
@@ -953,7 +956,7 @@ pub async fn update_item_of_invoice(
         let current_price = keeps_price && item.price.active;
         let (unit, quantity) =
             item_amounts(&p, price.as_ref().or(current_price.then_some(&item.price)), Some(item))?;
-        item.amount = kassa_core::money::line_amount(unit, quantity).ok_or_else(too_large)?;
+        item.amount = unit.checked_mul(quantity).ok_or_else(too_large)?;
         item.unit_amount = unit;
         item.quantity = quantity;
         match price {
