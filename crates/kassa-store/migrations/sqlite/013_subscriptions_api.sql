@@ -18,4 +18,5 @@ CREATE TABLE invoice_items (
 );
 CREATE INDEX invoice_items_account_seq ON invoice_items(account_id, seq);
 CREATE INDEX invoice_items_customer ON invoice_items(account_id, customer, status, seq);
+CREATE INDEX invoice_items_subscription ON invoice_items(account_id, subscription, seq);
 CREATE INDEX invoice_items_status ON invoice_items(account_id, status, seq);
