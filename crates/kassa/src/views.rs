@@ -789,7 +789,7 @@ pub fn invoice(i: &Invoice) -> Value {
                 _ => Vec::new(),
             };
             let inclusive: i64 = l.taxes.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
-            json!({
+            let mut v = json!({
                 "id": l.id,
                 "object": "line_item",
                 "amount": l.amount,
@@ -799,7 +799,6 @@ pub fn invoice(i: &Invoice) -> Value {
                 "discount_amounts": discount_amounts,
                 "discountable": true,
                 "discounts": [],
-                "invoice_item": l.invoice_item,
                 "livemode": false,
                 "metadata": {},
                 "period": {"end": l.period_end, "start": l.period_start},
@@ -814,7 +813,12 @@ pub fn invoice(i: &Invoice) -> Value {
                 "tax_rates": l.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
                 "type": if l.subscription_item.is_some() && !l.proration { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
-            })
+            });
+            // Only a line that bills an invoice item names it (Stripe leaves the field out).
+            if let Some(ii) = &l.invoice_item {
+                v["invoice_item"] = json!(ii);
+            }
+            v
         })
         .collect();
     let line_list = complete_list(&format!("/v1/invoices/{}/lines", i.id), lines);
