@@ -443,12 +443,12 @@ pub async fn update_subscription(
         let mut restart = false;
         match &p.trial_end {
             None => {}
-            Some(IntOrWord::Word(w)) if w == "now" => {
-                if sub.status == SubscriptionStatus::Trialing {
-                    sub.trial_end = Some(at);
-                    restart = true;
-                }
+            Some(IntOrWord::Word(w)) if w == "now" && sub.status == SubscriptionStatus::Trialing => {
+                sub.trial_end = Some(at);
+                restart = true;
             }
+            // Not trialing: no trial to end.
+            Some(IntOrWord::Word(w)) if w == "now" => {}
             Some(IntOrWord::Int(t)) if sub.status == SubscriptionStatus::Trialing => {
                 if *t <= at || *t > at + 730 * kassa_core::time::DAY {
                     return Err(Invalid::param(

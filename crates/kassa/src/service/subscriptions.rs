@@ -44,7 +44,8 @@ use super::{Acct, Error, Result, get, list, update};
 use crate::state::Ctx;
 use crate::views;
 
-/// `payment_behavior` of `POST /subscriptions`.
+/// `payment_behavior` of `POST /subscriptions`, in Stripe's names.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Behavior {
     AllowIncomplete,
