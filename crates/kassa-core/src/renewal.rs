@@ -476,7 +476,7 @@ pub fn record_attempt(
 
 /// `POST /subscriptions/{id}/cancel`: end it now.
 pub fn cancel_now(sub: &mut Subscription, at: Timestamp) -> Result<(), crate::error::Error> {
-    if matches!(sub.status, SubscriptionStatus::Canceled | SubscriptionStatus::Incomplete) {
+    if matches!(sub.status, SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired) {
         return Err(crate::error::Error::State(format!(
             "This subscription has a status of {} and cannot be canceled.",
             sub.status.as_str()
@@ -868,6 +868,87 @@ mod tests {
             (SubscriptionStatus::Canceled, Some(start + 5), None)
         );
         assert!(cancel_now(&mut now, start + 6).is_err());
+    }
+
+    #[test]
+    fn an_incomplete_subscription_waits_23_hours_then_expires() {
+        let start = ts(2027, 1, 1);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.status = SubscriptionStatus::Incomplete;
+        s.collecting =
+            Some(Collecting { invoice: "in_1".into(), failed_attempts: 1, next_attempt_at: NO_ATTEMPT });
+        s.schedule();
+        assert_eq!(s.next_due(), Some((start + INCOMPLETE_WINDOW, Due::Expire)), "never retried by itself");
+        // Paying brings its attempt forward, before the expiry.
+        s.collecting.as_mut().unwrap().next_attempt_at = start + 3600;
+        assert_eq!(s.next_due(), Some((start + 3600, Due::Attempt)));
+        s.collecting.as_mut().unwrap().next_attempt_at = NO_ATTEMPT;
+        let out = advance(&mut s, start + INCOMPLETE_WINDOW).unwrap();
+        assert_eq!(out.happened, [Happened::Updated]);
+        assert_eq!((s.status, s.next_due()), (SubscriptionStatus::IncompleteExpired, None));
+    }
+
+    #[test]
+    fn send_invoice_invoices_wait_for_their_due_date_and_are_not_dunned() {
+        let start = ts(2027, 1, 1);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.days_until_due = Some(30);
+        let inv = advance(&mut s, ts(2027, 2, 1)).unwrap().invoice.unwrap();
+        assert_eq!(
+            (inv.status, inv.due_date, inv.next_payment_attempt),
+            (InvoiceStatus::Open, Some(ts(2027, 3, 3)), None)
+        );
+        assert_eq!(s.collecting.as_ref().unwrap().next_attempt_at, NO_ATTEMPT);
+        assert_eq!(s.next_due(), Some((ts(2027, 3, 1), Due::PeriodEnd)), "nothing charges it");
+        // A declined payment of it (POST /invoices/{id}/pay) leaves it open, the subscription active.
+        let mut inv = inv;
+        let mut pi = intent_for(&inv, None, &s, ts(2027, 2, 2)).0;
+        let err = PaymentError {
+            code: "card_declined".into(),
+            decline_code: None,
+            message: "no".into(),
+            payment_method: None,
+        };
+        record_attempt(&mut s, &mut inv, &mut pi, true, Err(err), ts(2027, 2, 2), &Dunning::default());
+        assert_eq!((s.status, inv.status), (SubscriptionStatus::Active, InvoiceStatus::Open));
+    }
+
+    #[test]
+    fn paused_collection_voids_invoices_until_resumes_at() {
+        let start = ts(2027, 1, 1);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.pause_collection = Some(crate::billing::PauseCollection {
+            behavior: "void".into(),
+            resumes_at: Some(ts(2027, 2, 15)),
+        });
+        let out = advance(&mut s, ts(2027, 2, 1)).unwrap();
+        assert_eq!(out.invoice.as_ref().unwrap().status, InvoiceStatus::Void);
+        assert!(out.happened.contains(&Happened::InvoiceVoided));
+        assert!(s.collecting.is_none());
+        let out = advance(&mut s, ts(2027, 3, 1)).unwrap();
+        assert_eq!(out.invoice.unwrap().status, InvoiceStatus::Open, "resumed: collected again");
+        assert!(s.pause_collection.is_none());
+    }
+
+    #[test]
+    fn a_trial_ending_without_a_payment_method_pauses_or_cancels_as_asked() {
+        for (behavior, status) in
+            [("pause", SubscriptionStatus::Paused), ("cancel", SubscriptionStatus::Canceled)]
+        {
+            let start = ts(2027, 1, 1);
+            let mut s = sub(start, Interval::Month, 1, 1000);
+            s.status = SubscriptionStatus::Trialing;
+            s.trial_start = Some(start);
+            s.trial_end = Some(start + 7 * DAY);
+            s.current_period_end = start + 7 * DAY;
+            s.trial_will_end_sent = true;
+            s.missing_payment_method = Some(behavior.into());
+            s.schedule();
+            let out = advance(&mut s, start + 7 * DAY).unwrap();
+            assert!(out.invoice.is_none(), "nothing invoiced");
+            assert_eq!(s.status, status);
+            assert_eq!(s.next_due(), None);
+        }
     }
 
     #[test]

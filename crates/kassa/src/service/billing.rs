@@ -397,8 +397,19 @@ pub async fn cancel(ctx: &Ctx, acct: &Acct, id: &str, p: SubscriptionCancel) -> 
     let now = ctx.now();
     update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
+        // An incomplete subscription's first invoice is no longer owed.
+        let first = match (&sub.status, &sub.collecting) {
+            (SubscriptionStatus::Incomplete, Some(c)) => tx.load::<Invoice>(account, &c.invoice)?,
+            _ => None,
+        };
         renewal::cancel_now(sub, at)?;
         out.set_now(at);
+        if let Some(mut inv) = first
+            && inv.void(at).is_ok()
+        {
+            tx.put(account, &inv)?;
+            out.emit(tx, account, EventType::InvoiceVoided, views::invoice(&inv))?;
+        }
         Ok(out.emit(tx, account, EventType::CustomerSubscriptionDeleted, views::subscription(sub))?)
     })
     .await

@@ -186,6 +186,17 @@ async fn default_incomplete_waits_for_its_first_invoice_to_be_paid() {
     assert_eq!(subscription(&app, &id(&sub)).await["status"], "active");
     let pi = app.get(&format!("/payment_intents/{}", inv["payment_intent"]["id"].as_str().unwrap())).await;
     assert_eq!(pi.ok()["status"], "succeeded", "the invoice's own intent is the one that succeeded");
+
+    // An incomplete subscription can be canceled: its first invoice is voided.
+    let other = create(
+        &app,
+        &[("customer", &cus), ("items[0][price]", &price), ("payment_behavior", "default_incomplete")],
+    )
+    .await;
+    assert_eq!(other["status"], "incomplete", "no payment method: nothing charged");
+    let canceled = app.delete(&format!("/subscriptions/{}", id(&other))).await;
+    assert_eq!(canceled.ok()["status"], "canceled", "{}", canceled.text);
+    assert_eq!(invoice(&app, &other["latest_invoice"]).await["status"], "void");
 }
 
 #[tokio::test]
