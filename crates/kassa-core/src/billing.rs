@@ -350,20 +350,27 @@ impl Discount {
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
     Incomplete,
+    /// An `incomplete` subscription whose first invoice was not paid within 23 hours: final.
+    IncompleteExpired,
     Trialing,
     Active,
     PastDue,
     Canceled,
     Unpaid,
+    /// A trial ended without a payment method and `trial_settings[end_behavior]
+    /// [missing_payment_method]=pause`: nothing is billed until `POST /subscriptions/{id}/resume`.
+    Paused,
 }
 
 status_names!(SubscriptionStatus {
     Incomplete => "incomplete",
+    IncompleteExpired => "incomplete_expired",
     Trialing => "trialing",
     Active => "active",
     PastDue => "past_due",
     Canceled => "canceled",
     Unpaid => "unpaid",
+    Paused => "paused",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,12 +383,29 @@ pub struct SubscriptionItem {
     /// created: a rate deactivated later keeps applying.
     #[serde(default)]
     pub tax_rates: Vec<crate::tax::TaxRate>,
+    /// `POST /subscription_items/{id}`'s `metadata`.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
 }
 
 impl SubscriptionItem {
     pub fn new(price: Price, quantity: i64) -> Self {
-        Self { id: ids::new_id(ids::prefix::SUBSCRIPTION_ITEM), price, quantity, tax_rates: Vec::new() }
+        Self {
+            id: ids::new_id(ids::prefix::SUBSCRIPTION_ITEM),
+            price,
+            quantity,
+            tax_rates: Vec::new(),
+            metadata: Metadata::new(),
+        }
     }
+}
+
+/// `pause_collection`: invoices are still made at each period's end, but voided at once
+/// (`behavior=void`, the one kassa takes) until `resumes_at`, if given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseCollection {
+    pub behavior: String,
+    pub resumes_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -444,7 +468,19 @@ pub struct Subscription {
     /// invoice follows it.
     #[serde(default)]
     pub tax_liability: crate::tax::Liability,
+    /// `collection_method=send_invoice`: the days each invoice is due after it is made. `None` is
+    /// `charge_automatically`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_until_due: Option<i64>,
+    /// `pause_collection`, while set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_collection: Option<PauseCollection>,
 }
+
+/// [`Collecting::next_attempt_at`] of an invoice that is not charged by itself: an `incomplete`
+/// subscription's first invoice, or a `send_invoice` one. `POST /invoices/{id}/pay` brings the
+/// attempt forward.
+pub const NO_ATTEMPT: Timestamp = i64::MAX;
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -495,6 +531,8 @@ impl Subscription {
             pending_invoice_items: Vec::new(),
             cancel_at: None,
             tax_liability: crate::tax::Liability::Taxed,
+            days_until_due: None,
+            pause_collection: None,
         }
     }
 
@@ -559,6 +597,9 @@ pub struct InvoiceLine {
     /// The subscription item it bills; `None` for a one-time line (an invoice item).
     #[serde(default)]
     pub subscription_item: Option<String>,
+    /// The invoice item (`ii_…`) it bills, for a line collected from `POST /invoiceitems`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_item: Option<String>,
     /// A proration of a mid-period change ([`crate::proration`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub proration: bool,
@@ -588,6 +629,7 @@ impl InvoiceLine {
             period_start,
             period_end,
             subscription_item: None,
+            invoice_item: None,
             proration: false,
             tax_rates: Vec::new(),
             taxes: Vec::new(),
@@ -644,6 +686,62 @@ pub struct Invoice {
     /// When `POST /invoices/{id}/mark_uncollectible` (or dunning) gave up on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marked_uncollectible_at: Option<Timestamp>,
+    /// `collection_method=send_invoice`: when it is due. `None` is `charge_automatically`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<Timestamp>,
+}
+
+/// `POST /invoiceitems`: an amount (or a one-time price × quantity) that the customer's next
+/// invoice collects — the next invoice of `subscription` if given, else of any of the customer's
+/// subscriptions. Pending (`invoice` unset) until then: only a pending item can be changed or
+/// deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceItem {
+    pub id: String,
+    pub created: Timestamp,
+    pub customer: String,
+    pub currency: Currency,
+    /// `unit_amount × quantity`; negative for a credit.
+    pub amount: i64,
+    pub unit_amount: i64,
+    pub quantity: i64,
+    /// The price it bills: the one given, or one made for the amount (not in the catalog).
+    pub price: Price,
+    pub description: Option<String>,
+    pub subscription: Option<String>,
+    /// The invoice that collected it; `None` while pending.
+    pub invoice: Option<String>,
+    pub metadata: Metadata,
+    pub period_start: Timestamp,
+    pub period_end: Timestamp,
+    /// Whether it was deleted while pending (kept only for the answer; never stored so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl InvoiceItem {
+    /// `pending` or `invoiced`: the store's status column.
+    pub fn status(&self) -> &'static str {
+        if self.invoice.is_some() { "invoiced" } else { "pending" }
+    }
+
+    /// The invoice line that collects it.
+    pub fn line(&self) -> InvoiceLine {
+        let description = self
+            .description
+            .clone()
+            .unwrap_or_else(|| self.price.nickname.clone().unwrap_or_else(|| "Invoice item".to_owned()));
+        let mut line = InvoiceLine::new(
+            self.price.clone(),
+            self.quantity,
+            self.amount,
+            description,
+            self.period_start,
+            self.period_end,
+        );
+        line.invoice_item = Some(self.id.clone());
+        line
+    }
 }
 
 /// An invoice's line amounts do not fit kassa's range.
@@ -692,6 +790,7 @@ impl Invoice {
             custom_fields: Vec::new(),
             voided_at: None,
             marked_uncollectible_at: None,
+            due_date: None,
         };
         invoice.sum_lines()?;
         Ok(invoice)

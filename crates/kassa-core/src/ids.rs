@@ -90,6 +90,7 @@ pub mod prefix {
     pub const SUBSCRIPTION_ITEM: &str = "si_";
     pub const INVOICE: &str = "in_";
     pub const INVOICE_LINE: &str = "il_";
+    pub const INVOICE_ITEM: &str = "ii_";
     pub const DISCOUNT: &str = "di_";
     pub const EVENT: &str = "evt_";
     pub const TEST_CLOCK: &str = "clock_";

@@ -320,6 +320,14 @@ list_params!(
     SubscriptionList { customer: Option<String>, status: Option<String> }
 );
 list_params!(
+    /// `GET /subscription_items`: `subscription` is required.
+    SubscriptionItemList { subscription: Option<String> }
+);
+list_params!(
+    /// `GET /invoiceitems`
+    InvoiceItemList { customer: Option<String>, pending: Option<Bool> }
+);
+list_params!(
     /// `GET /invoices`
     InvoiceList { customer: Option<String>, subscription: Option<String>, status: Option<String> }
 );
@@ -386,6 +394,16 @@ pub struct SubscriptionUpdate {
     /// A payment method of the subscription's customer, charged from the next attempt on.
     pub default_payment_method: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// `now` (a new period starts now, the old one's unused time credited) or `unchanged`.
+    pub billing_cycle_anchor: Option<String>,
+    /// `now` ends a trial now; a later time moves its end.
+    pub trial_end: Option<IntOrWord>,
+    /// `behavior=void` (and `resumes_at`): invoices are voided as they are made; `""` resumes.
+    pub pause_collection: Option<PauseParam>,
+    /// Accepted for compatibility (`allow_incomplete`, `default_incomplete`, `error_if_incomplete`,
+    /// `pending_if_incomplete`).
+    pub payment_behavior: Option<String>,
+    pub description: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -397,6 +415,138 @@ pub struct SubscriptionItemParam {
     pub price: Option<String>,
     pub quantity: Option<Int>,
     pub deleted: Option<Bool>,
+    pub metadata: Option<MetadataParam>,
+}
+
+/// An integer, or one of a few words in its place (`trial_end=now`,
+/// `billing_cycle_anchor=unchanged`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntOrWord {
+    Int(i64),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for IntOrWord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        match &v {
+            serde_json::Value::String(s)
+                if !s.is_empty() && !s.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                Ok(Self::Word(s.clone()))
+            }
+            _ => Int::deserialize(v).map(|i| Self::Int(i.0)).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// `POST /subscriptions`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionCreate {
+    /// The customer (required).
+    pub customer: Option<String>,
+    /// `price` and `quantity` of each item: recurring prices in one currency and interval.
+    pub items: Option<Vec<SubscriptionItemParam>>,
+    /// One of the customer's payment methods, charged for every invoice.
+    pub default_payment_method: Option<String>,
+    pub trial_period_days: Option<Int>,
+    /// A Unix time in the future, or `now` (no trial).
+    pub trial_end: Option<IntOrWord>,
+    pub trial_from_plan: Option<Bool>,
+    pub trial_settings: Option<TrialSettingsParam>,
+    /// At most one: `coupon` or `promotion_code`.
+    pub discounts: Option<Vec<DiscountParam>>,
+    pub coupon: Option<String>,
+    pub promotion_code: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub description: Option<String>,
+    /// `allow_incomplete` (default), `default_incomplete` or `error_if_incomplete`.
+    pub payment_behavior: Option<String>,
+    /// `charge_automatically` (default) or `send_invoice` (with `days_until_due`).
+    pub collection_method: Option<String>,
+    pub days_until_due: Option<Int>,
+    pub cancel_at: Option<Int>,
+    pub cancel_at_period_end: Option<Bool>,
+    /// A Unix time in the future that periods are anchored on; the first period until then is
+    /// prorated.
+    pub billing_cycle_anchor: Option<Int>,
+    /// Accepted for compatibility: a creation charges the whole first period (or prorates up to
+    /// `billing_cycle_anchor`).
+    pub proration_behavior: Option<String>,
+    pub off_session: Option<Bool>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `pause_collection` of `POST /subscriptions/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PauseCollectionParam {
+    /// `void` (kassa's one behavior).
+    pub behavior: Option<String>,
+    pub resumes_at: Option<Int>,
+}
+
+/// `pause_collection` is an object, or `""` to stop pausing.
+#[derive(Debug, Clone)]
+pub enum PauseParam {
+    Set(PauseCollectionParam),
+    Unset,
+}
+
+impl<'de> Deserialize<'de> for PauseParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        match &v {
+            serde_json::Value::String(s) if s.is_empty() => Ok(Self::Unset),
+            serde_json::Value::Null => Ok(Self::Unset),
+            _ => PauseCollectionParam::deserialize(v).map(Self::Set).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// `POST /subscriptions/{id}/resume`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionResume {
+    /// `now` (default) or `unchanged`.
+    pub billing_cycle_anchor: Option<String>,
+    pub proration_behavior: Option<String>,
+    pub proration_date: Option<Int>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /subscription_items/{id}`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionItemUpdate {
+    pub price: Option<String>,
+    pub quantity: Option<Int>,
+    pub proration_behavior: Option<String>,
+    pub proration_date: Option<Int>,
+    pub payment_behavior: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /invoiceitems`, and `POST /invoiceitems/{id}` (everything but `customer`, `currency`,
+/// `subscription`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceItemWrite {
+    pub customer: Option<String>,
+    /// A negative amount is a credit.
+    pub amount: Option<Int>,
+    pub unit_amount: Option<Int>,
+    pub currency: Option<String>,
+    /// A one-time price, instead of `amount`.
+    pub price: Option<String>,
+    pub quantity: Option<Int>,
+    pub description: Option<String>,
+    /// The subscription whose next invoice collects it (by default the customer's next invoice).
+    pub subscription: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
 }
 
 /// `GET /invoices/upcoming`, `POST /invoices/create_preview`
@@ -923,6 +1073,17 @@ macro_rules! wire_schema {
 wire_schema!(Int, "Int", {"type": "integer"});
 wire_schema!(Bool, "Bool", {"type": "boolean"});
 wire_schema!(Decimal, "Decimal", {"type": "number"});
+wire_schema!(IntOrWord, "IntOrWord", {
+    "description": "A Unix timestamp, or a word in its place (`now`, `unchanged`).",
+    "anyOf": [{"type": "integer"}, {"type": "string"}]
+});
+wire_schema!(PauseParam, "PauseParam", {
+    "description": "`behavior` (`void`) and `resumes_at`; `\"\"` to resume collection.",
+    "anyOf": [
+        {"type": "object", "properties": {"behavior": {"type": "string"}, "resumes_at": {"type": "integer"}}},
+        {"type": "string", "enum": [""]}
+    ]
+});
 wire_schema!(MetadataParam, "MetadataParam", {
     "description": "Set of key-value pairs; on update a key set to `\"\"` is removed, and `metadata=` (empty) clears them all.",
     "anyOf": [

@@ -207,5 +207,53 @@ mod tests {
             let diff = i128::from(new * q_new - old * q_old);
             prop_assert!((sum * period - diff * remaining).abs() <= period, "{amounts:?}");
         }
+
+        /// Several items at once — some repriced, some with a new quantity, some deleted, some
+        /// added, some left alone — at any second of the period: the lines add up to the price
+        /// difference for the remaining time, each off by at most half a minor unit, and an item
+        /// left alone prorates nothing.
+        #[test]
+        fn many_items_add_up_within_half_a_unit_per_line(
+            items in proptest::collection::vec(
+                (1i64..1_000_000, 1i64..50, 0u8..5, 1i64..1_000_000, 1i64..50),
+                1..8,
+            ),
+            elapsed in 0i64..=(31 * 86_400),
+        ) {
+            let old_items: Vec<SubscriptionItem> = items
+                .iter()
+                .enumerate()
+                .map(|(n, (amount, q, _, _, _))| SubscriptionItem::new(price(&format!("price_{n}"), *amount), *q))
+                .collect();
+            let mut sub = active(old_items.clone());
+            let mut added = Vec::new();
+            let mut kept = Vec::new();
+            for (n, (item, (_, _, what, amount, q))) in old_items.iter().zip(&items).enumerate() {
+                let mut now = item.clone();
+                match what {
+                    0 => {}                                                        // left alone
+                    1 => now.price = price(&format!("price_new_{n}"), *amount),     // repriced
+                    2 => now.quantity = *q,                                         // new quantity
+                    3 => continue,                                                  // deleted
+                    _ => added.push(SubscriptionItem::new(price(&format!("price_add_{n}"), *amount), *q)),
+                }
+                kept.push(now);
+            }
+            kept.extend(added);
+            sub.items = kept;
+            let at = START + elapsed;
+            let lines = lines(&sub, &old_items, at).unwrap();
+            let total = |its: &[SubscriptionItem]| -> i128 {
+                its.iter().map(|i| i128::from(i.price.unit_amount) * i128::from(i.quantity)).sum()
+            };
+            let diff = total(&sub.items) - total(&old_items);
+            let (period, remaining) = (i128::from(END - START), i128::from(END - at));
+            let sum = i128::from(lines.iter().map(|l| l.amount).sum::<i64>());
+            let n = i128::try_from(lines.len()).unwrap();
+            // |sum − diff × R/P| ≤ n/2, in whole numbers: |2·(sum·P − diff·R)| ≤ n·P.
+            prop_assert!(2 * (sum * period - diff * remaining).abs() <= n * period, "{lines:?}");
+            let unchanged = items.iter().filter(|(_, _, what, _, _)| *what == 0).count();
+            prop_assert!(lines.len() <= 2 * (items.len() - unchanged) + items.iter().filter(|i| i.2 == 4).count());
+        }
     }
 }

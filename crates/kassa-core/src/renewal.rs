@@ -33,8 +33,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::billing::{
-    BillingReason, Collecting, Invoice, InvoiceLine, InvoiceStatus, Overflow, PaymentError, PaymentIntent,
-    PaymentIntentStatus, Subscription, SubscriptionStatus,
+    BillingReason, Collecting, Invoice, InvoiceLine, InvoiceStatus, NO_ATTEMPT, Overflow, PaymentError,
+    PaymentIntent, PaymentIntentStatus, Subscription, SubscriptionStatus,
 };
 use crate::catalog::Duration;
 use crate::discount::{self, Line};
@@ -66,7 +66,13 @@ pub enum Due {
     PeriodEnd,
     /// `cancel_at`, when it is not a period's end.
     CancelAt,
+    /// An `incomplete` subscription's 23 hours are over: it becomes `incomplete_expired`.
+    Expire,
 }
+
+/// How long an `incomplete` subscription's first invoice can be paid before the subscription
+/// becomes `incomplete_expired`, as on Stripe.
+pub const INCOMPLETE_WINDOW: i64 = 23 * 3600;
 
 /// What a step asks the caller to announce, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +87,10 @@ pub enum Happened {
     PaymentIntentCreated,
     PaymentIntentSucceeded,
     PaymentIntentFailed,
+    /// The invoice made was voided at once (`pause_collection[behavior]=void`).
+    InvoiceVoided,
+    /// `status` became `paused` (a trial ended without a payment method).
+    Paused,
 }
 
 impl Subscription {
@@ -91,6 +101,16 @@ impl Subscription {
 
     /// The next thing due and when, or `None` when nothing ever will be.
     pub fn next_due(&self) -> Option<(Timestamp, Due)> {
+        if self.status == SubscriptionStatus::Incomplete {
+            // Only its first invoice, when `POST /invoices/{id}/pay` asks for it, then the end.
+            let expire = (self.created.saturating_add(INCOMPLETE_WINDOW), Due::Expire);
+            let attempt = self
+                .collecting
+                .as_ref()
+                .filter(|c| c.next_attempt_at < expire.0)
+                .map(|c| (c.next_attempt_at, Due::Attempt));
+            return Some(attempt.unwrap_or(expire));
+        }
         if !matches!(
             self.status,
             SubscriptionStatus::Trialing | SubscriptionStatus::Active | SubscriptionStatus::PastDue
@@ -146,6 +166,31 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
             sub.trial_will_end_sent = true;
             happened.push(Happened::TrialWillEnd);
         }
+        Some((t, Due::Expire)) if t <= at => {
+            sub.status = SubscriptionStatus::IncompleteExpired;
+            sub.collecting = None;
+            happened.push(Happened::Updated);
+        }
+        Some((t, Due::PeriodEnd))
+            if t <= at
+                && sub.status == SubscriptionStatus::Trialing
+                && sub.default_payment_method.is_none()
+                && matches!(sub.missing_payment_method.as_deref(), Some("pause" | "cancel")) =>
+        {
+            // `trial_settings[end_behavior][missing_payment_method]`: nothing to charge.
+            if sub.missing_payment_method.as_deref() == Some("pause") {
+                sub.status = SubscriptionStatus::Paused;
+                sub.collecting = None;
+                happened.push(Happened::Updated);
+                happened.push(Happened::Paused);
+            } else {
+                sub.status = SubscriptionStatus::Canceled;
+                sub.ended_at = Some(t);
+                sub.canceled_at.get_or_insert(t);
+                sub.collecting = None;
+                happened.push(Happened::Deleted);
+            }
+        }
         Some((t, Due::PeriodEnd)) if t <= at => {
             if sub.cancel_at_period_end || sub.cancel_at == Some(t) {
                 sub.status = SubscriptionStatus::Canceled;
@@ -159,6 +204,9 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
                 happened.push(Happened::InvoiceCreated);
                 if new.status == InvoiceStatus::Paid {
                     happened.push(Happened::InvoicePaid);
+                }
+                if new.status == InvoiceStatus::Void {
+                    happened.push(Happened::InvoiceVoided);
                 }
                 invoice = Some(new);
             }
@@ -205,16 +253,10 @@ pub fn invoice_pending(sub: &mut Subscription, at: Timestamp) -> Result<Option<I
         at,
     )?;
     invoice.subscription = Some(sub.id.clone());
+    invoice.tax_liability = sub.tax_liability;
+    invoice.sum_lines()?;
     sub.latest_invoice = Some(invoice.id.clone());
-    if invoice.amount_due == 0 {
-        invoice.status = InvoiceStatus::Paid;
-        invoice.paid_at = Some(at);
-    } else {
-        invoice.status = InvoiceStatus::Open;
-        invoice.next_payment_attempt = Some(at);
-        sub.collecting =
-            Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at: at });
-    }
+    collect(sub, &mut invoice, at);
     sub.schedule();
     Ok(Some(invoice))
 }
@@ -269,20 +311,48 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
         sub.discount = None;
     }
     sub.latest_invoice = Some(invoice.id.clone());
-    if invoice.amount_due == 0 {
-        invoice.status = InvoiceStatus::Paid;
-        invoice.paid_at = Some(t);
+    // `pause_collection` ends at its `resumes_at`; until then every invoice is voided as made.
+    if sub.pause_collection.as_ref().is_some_and(|p| p.resumes_at.is_some_and(|r| r <= t)) {
+        sub.pause_collection = None;
+    }
+    if sub.pause_collection.is_some() {
+        invoice.status = InvoiceStatus::Void;
+        invoice.voided_at = Some(t);
         sub.collecting = None;
         if sub.status == SubscriptionStatus::Trialing {
             sub.status = SubscriptionStatus::Active;
         }
-    } else {
-        invoice.status = InvoiceStatus::Open;
-        invoice.next_payment_attempt = Some(t);
-        sub.collecting =
-            Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at: t });
+        return Ok(invoice);
+    }
+    collect(sub, &mut invoice, t);
+    if invoice.status == InvoiceStatus::Paid && sub.status == SubscriptionStatus::Trialing {
+        sub.status = SubscriptionStatus::Active;
     }
     Ok(invoice)
+}
+
+/// Make a new invoice of `sub` at `t` owed: paid at once when nothing is due; otherwise open and
+/// collected — charged from `t` on (`charge_automatically`), or waiting to be paid by its due date
+/// (`send_invoice`).
+pub fn collect(sub: &mut Subscription, invoice: &mut Invoice, t: Timestamp) {
+    if invoice.amount_due == 0 {
+        invoice.status = InvoiceStatus::Paid;
+        invoice.paid_at = Some(t);
+        sub.collecting = None;
+        return;
+    }
+    invoice.status = InvoiceStatus::Open;
+    let next_attempt_at = match sub.days_until_due {
+        Some(days) => {
+            invoice.due_date = Some(t.saturating_add(days.saturating_mul(crate::time::DAY)));
+            NO_ATTEMPT
+        }
+        None => {
+            invoice.next_payment_attempt = Some(t);
+            t
+        }
+    };
+    sub.collecting = Some(Collecting { invoice: invoice.id.clone(), failed_attempts: 0, next_attempt_at });
 }
 
 pub(crate) fn describe(item: &crate::billing::SubscriptionItem) -> String {
@@ -346,6 +416,21 @@ pub fn record_attempt(
             happened.push(Happened::PaymentIntentSucceeded);
             happened.push(Happened::InvoicePaid);
         }
+        Err(error) if sub.status == SubscriptionStatus::Incomplete || sub.days_until_due.is_some() => {
+            // An incomplete subscription's first invoice, or a sent invoice paid now: no dunning,
+            // it waits to be paid again (or for the subscription to expire).
+            pi.status = PaymentIntentStatus::RequiresPaymentMethod;
+            pi.last_payment_error = Some(error);
+            happened.push(Happened::PaymentIntentFailed);
+            invoice.next_payment_attempt = None;
+            let failed = sub.collecting.as_ref().map_or(0, |c| c.failed_attempts) + 1;
+            sub.collecting = Some(Collecting {
+                invoice: invoice.id.clone(),
+                failed_attempts: failed,
+                next_attempt_at: NO_ATTEMPT,
+            });
+            happened.push(Happened::InvoicePaymentFailed);
+        }
         Err(error) => {
             pi.status = PaymentIntentStatus::RequiresPaymentMethod;
             pi.last_payment_error = Some(error);
@@ -391,7 +476,7 @@ pub fn record_attempt(
 
 /// `POST /subscriptions/{id}/cancel`: end it now.
 pub fn cancel_now(sub: &mut Subscription, at: Timestamp) -> Result<(), crate::error::Error> {
-    if matches!(sub.status, SubscriptionStatus::Canceled | SubscriptionStatus::Incomplete) {
+    if matches!(sub.status, SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired) {
         return Err(crate::error::Error::State(format!(
             "This subscription has a status of {} and cannot be canceled.",
             sub.status.as_str()
@@ -783,6 +868,87 @@ mod tests {
             (SubscriptionStatus::Canceled, Some(start + 5), None)
         );
         assert!(cancel_now(&mut now, start + 6).is_err());
+    }
+
+    #[test]
+    fn an_incomplete_subscription_waits_23_hours_then_expires() {
+        let start = ts(2027, 1, 1);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.status = SubscriptionStatus::Incomplete;
+        s.collecting =
+            Some(Collecting { invoice: "in_1".into(), failed_attempts: 1, next_attempt_at: NO_ATTEMPT });
+        s.schedule();
+        assert_eq!(s.next_due(), Some((start + INCOMPLETE_WINDOW, Due::Expire)), "never retried by itself");
+        // Paying brings its attempt forward, before the expiry.
+        s.collecting.as_mut().unwrap().next_attempt_at = start + 3600;
+        assert_eq!(s.next_due(), Some((start + 3600, Due::Attempt)));
+        s.collecting.as_mut().unwrap().next_attempt_at = NO_ATTEMPT;
+        let out = advance(&mut s, start + INCOMPLETE_WINDOW).unwrap();
+        assert_eq!(out.happened, [Happened::Updated]);
+        assert_eq!((s.status, s.next_due()), (SubscriptionStatus::IncompleteExpired, None));
+    }
+
+    #[test]
+    fn send_invoice_invoices_wait_for_their_due_date_and_are_not_dunned() {
+        let start = ts(2027, 1, 1);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.days_until_due = Some(30);
+        let inv = advance(&mut s, ts(2027, 2, 1)).unwrap().invoice.unwrap();
+        assert_eq!(
+            (inv.status, inv.due_date, inv.next_payment_attempt),
+            (InvoiceStatus::Open, Some(ts(2027, 3, 3)), None)
+        );
+        assert_eq!(s.collecting.as_ref().unwrap().next_attempt_at, NO_ATTEMPT);
+        assert_eq!(s.next_due(), Some((ts(2027, 3, 1), Due::PeriodEnd)), "nothing charges it");
+        // A declined payment of it (POST /invoices/{id}/pay) leaves it open, the subscription active.
+        let mut inv = inv;
+        let mut pi = intent_for(&inv, None, &s, ts(2027, 2, 2)).0;
+        let err = PaymentError {
+            code: "card_declined".into(),
+            decline_code: None,
+            message: "no".into(),
+            payment_method: None,
+        };
+        record_attempt(&mut s, &mut inv, &mut pi, true, Err(err), ts(2027, 2, 2), &Dunning::default());
+        assert_eq!((s.status, inv.status), (SubscriptionStatus::Active, InvoiceStatus::Open));
+    }
+
+    #[test]
+    fn paused_collection_voids_invoices_until_resumes_at() {
+        let start = ts(2027, 1, 1);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        s.pause_collection = Some(crate::billing::PauseCollection {
+            behavior: "void".into(),
+            resumes_at: Some(ts(2027, 2, 15)),
+        });
+        let out = advance(&mut s, ts(2027, 2, 1)).unwrap();
+        assert_eq!(out.invoice.as_ref().unwrap().status, InvoiceStatus::Void);
+        assert!(out.happened.contains(&Happened::InvoiceVoided));
+        assert!(s.collecting.is_none());
+        let out = advance(&mut s, ts(2027, 3, 1)).unwrap();
+        assert_eq!(out.invoice.unwrap().status, InvoiceStatus::Open, "resumed: collected again");
+        assert!(s.pause_collection.is_none());
+    }
+
+    #[test]
+    fn a_trial_ending_without_a_payment_method_pauses_or_cancels_as_asked() {
+        for (behavior, status) in
+            [("pause", SubscriptionStatus::Paused), ("cancel", SubscriptionStatus::Canceled)]
+        {
+            let start = ts(2027, 1, 1);
+            let mut s = sub(start, Interval::Month, 1, 1000);
+            s.status = SubscriptionStatus::Trialing;
+            s.trial_start = Some(start);
+            s.trial_end = Some(start + 7 * DAY);
+            s.current_period_end = start + 7 * DAY;
+            s.trial_will_end_sent = true;
+            s.missing_payment_method = Some(behavior.into());
+            s.schedule();
+            let out = advance(&mut s, start + 7 * DAY).unwrap();
+            assert!(out.invoice.is_none(), "nothing invoiced");
+            assert_eq!(s.status, status);
+            assert_eq!(s.next_due(), None);
+        }
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub enum Kind {
     SetupIntent,
     /// A signed-in dashboard session, or an unused one-time sign-in link (`kassa dashboard`).
     DashboardSession,
+    /// `POST /invoiceitems`: an amount the customer's next invoice collects (issue 17).
+    InvoiceItem,
 }
 
 impl Kind {
@@ -105,6 +107,7 @@ impl Kind {
         Kind::ShippingRate,
         Kind::SetupIntent,
         Kind::DashboardSession,
+        Kind::InvoiceItem,
     ];
 
     pub fn table(self) -> &'static str {
@@ -128,6 +131,7 @@ impl Kind {
             Self::ShippingRate => "shipping_rates",
             Self::SetupIntent => "setup_intents",
             Self::DashboardSession => "dashboard_sessions",
+            Self::InvoiceItem => "invoice_items",
         }
     }
 
@@ -153,6 +157,7 @@ impl Kind {
             Self::ShippingRate => "shipping_rate",
             Self::SetupIntent => "setup_intent",
             Self::DashboardSession => "dashboard_session",
+            Self::InvoiceItem => "invoiceitem",
         }
     }
 
@@ -186,6 +191,7 @@ impl Kind {
             Self::ShippingRate => &[Column::Active, Column::Currency],
             Self::SetupIntent => &[Column::Customer, Column::Status],
             Self::DashboardSession => &[Column::ExpiresAt],
+            Self::InvoiceItem => &[Column::Customer, Column::Subscription, Column::Status],
         }
     }
 }
@@ -944,6 +950,19 @@ impl Record for Subscription {
             self.test_clock.clone().into(),
             self.locked_until.into(),
         ]
+    }
+}
+
+impl Record for crate::billing::InvoiceItem {
+    const KIND: Kind = Kind::InvoiceItem;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.as_str().into(), self.subscription.clone().into(), self.status().into()]
     }
 }
 

@@ -93,6 +93,8 @@ event_types! {
     CustomerSubscriptionUpdated => "customer.subscription.updated",
     CustomerSubscriptionDeleted => "customer.subscription.deleted",
     CustomerSubscriptionTrialWillEnd => "customer.subscription.trial_will_end",
+    CustomerSubscriptionPaused => "customer.subscription.paused",
+    CustomerSubscriptionResumed => "customer.subscription.resumed",
     InvoiceCreated => "invoice.created",
     InvoiceFinalized => "invoice.finalized",
     InvoicePaid => "invoice.paid",
@@ -693,7 +695,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", t.as_str()));
         }
         assert_eq!(EventType::parse("customer.deleted"), None);
-        assert_eq!(EventType::matching("customer.subscription.*").len(), 4);
+        assert_eq!(EventType::matching("customer.subscription.*").len(), 6);
         assert_eq!(EventType::matching("*").len(), EventType::ALL.len());
         assert_eq!(EventType::matching("invoice.paid"), [EventType::InvoicePaid]);
         assert!(EventType::matching("nothing.*").is_empty());

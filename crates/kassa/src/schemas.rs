@@ -46,6 +46,8 @@ pub fn components() -> Map<String, Value> {
     add("payment_method", payment_method());
     add("setup_intent", setup_intent());
     add("subscription", subscription());
+    add("subscription_item", subscription_item());
+    add("invoiceitem", invoice_item());
     add("invoice", invoice());
     add("event", event());
     add("webhook_endpoint", webhook_endpoint());
@@ -53,7 +55,7 @@ pub fn components() -> Map<String, Value> {
     add("test_helpers.test_clock", test_clock());
     add("shipping_rate", shipping_rate());
     add("customer_cash_balance_transaction", cash_balance_transaction());
-    for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock", "tax_id"] {
+    for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock", "tax_id", "invoiceitem"] {
         add(&format!("deleted_{deleted}"), deleted_object(deleted));
     }
     add("health", health());
@@ -814,18 +816,54 @@ fn discount() -> Value {
     ])
 }
 
-fn subscription() -> Value {
-    let item = object(&[
+fn subscription_item() -> Value {
+    object(&[
         ("id", string()),
         ("object", tag("subscription_item")),
         ("billing_thresholds", always_null()),
         ("created", int()),
+        ("current_period_end", int()),
+        ("current_period_start", int()),
+        ("discounts", empty_array()),
         ("metadata", metadata()),
+        ("plan", always_null()),
         ("price", reference("price")),
         ("quantity", int()),
-        ("subscription", string()),
+        ("subscription", expandable("subscription")),
         ("tax_rates", array(reference("tax_rate"))),
-    ]);
+    ])
+}
+
+fn invoice_item() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("invoiceitem")),
+        ("amount", int()),
+        ("currency", string()),
+        ("customer", expandable("customer")),
+        ("date", int()),
+        ("description", nstring()),
+        ("discountable", boolean()),
+        ("discounts", empty_array()),
+        ("invoice", nullable(expandable("invoice"))),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("period", object(&[("end", int()), ("start", int())])),
+        ("plan", always_null()),
+        ("price", reference("price")),
+        ("proration", boolean()),
+        ("quantity", int()),
+        ("subscription", nullable(expandable("subscription"))),
+        ("subscription_item", always_null()),
+        ("tax_rates", empty_array()),
+        ("test_clock", always_null()),
+        ("unit_amount", int()),
+        ("unit_amount_decimal", string()),
+    ])
+}
+
+fn subscription() -> Value {
+    let item = reference("subscription_item");
     object(&[
         ("id", string()),
         ("object", tag("subscription")),
@@ -841,13 +879,13 @@ fn subscription() -> Value {
             "cancellation_details",
             object(&[("comment", always_null()), ("feedback", always_null()), ("reason", always_null())]),
         ),
-        ("collection_method", tag("charge_automatically")),
+        ("collection_method", one_of(&["charge_automatically", "send_invoice"])),
         ("created", int()),
         ("currency", string()),
         ("current_period_end", int()),
         ("current_period_start", int()),
         ("customer", expandable("customer")),
-        ("days_until_due", always_null()),
+        ("days_until_due", nint()),
         ("default_payment_method", nullable(expandable("payment_method"))),
         ("default_source", always_null()),
         ("default_tax_rates", empty_array()),
@@ -860,7 +898,7 @@ fn subscription() -> Value {
         ("metadata", metadata()),
         ("next_pending_invoice_item_invoice", always_null()),
         ("on_behalf_of", always_null()),
-        ("pause_collection", always_null()),
+        ("pause_collection", nullable(object(&[("behavior", one_of(&["void"])), ("resumes_at", nint())]))),
         (
             "payment_settings",
             object(&[
@@ -897,31 +935,34 @@ fn subscription() -> Value {
 
 fn invoice() -> Value {
     let discount_amount = object(&[("amount", int()), ("discount", string())]);
-    let line = object(&[
-        ("id", string()),
-        ("object", tag("line_item")),
-        ("amount", int()),
-        ("amount_excluding_tax", int()),
-        ("currency", string()),
-        ("description", string()),
-        ("discount_amounts", array(discount_amount.clone())),
-        ("discountable", boolean()),
-        ("discounts", empty_array()),
-        ("livemode", boolean()),
-        ("metadata", metadata()),
-        ("period", object(&[("end", int()), ("start", int())])),
-        ("plan", always_null()),
-        ("price", reference("price")),
-        ("proration", boolean()),
-        ("proration_details", object(&[("credited_items", always_null())])),
-        ("quantity", int()),
-        ("subscription", nullable(expandable("subscription"))),
-        ("subscription_item", nstring()),
-        ("tax_amounts", array(tax_amount())),
-        ("tax_rates", array(reference("tax_rate"))),
-        ("type", one_of(&["subscription", "invoiceitem"])),
-        ("unit_amount_excluding_tax", string()),
-    ]);
+    let line = object_with_optional(
+        &[
+            ("id", string()),
+            ("object", tag("line_item")),
+            ("amount", int()),
+            ("amount_excluding_tax", int()),
+            ("currency", string()),
+            ("description", string()),
+            ("discount_amounts", array(discount_amount.clone())),
+            ("discountable", boolean()),
+            ("discounts", empty_array()),
+            ("livemode", boolean()),
+            ("metadata", metadata()),
+            ("period", object(&[("end", int()), ("start", int())])),
+            ("plan", always_null()),
+            ("price", reference("price")),
+            ("proration", boolean()),
+            ("proration_details", object(&[("credited_items", always_null())])),
+            ("quantity", int()),
+            ("subscription", nullable(expandable("subscription"))),
+            ("subscription_item", nstring()),
+            ("tax_amounts", array(tax_amount())),
+            ("tax_rates", array(reference("tax_rate"))),
+            ("type", one_of(&["subscription", "invoiceitem"])),
+            ("unit_amount_excluding_tax", string()),
+        ],
+        &[("invoice_item", string())],
+    );
     object(&[
         ("id", string()),
         ("object", tag("invoice")),
@@ -940,7 +981,7 @@ fn invoice() -> Value {
         ("automatic_tax", object(&[("enabled", boolean()), ("status", always_null())])),
         ("billing_reason", string()),
         ("charge", always_null()),
-        ("collection_method", tag("charge_automatically")),
+        ("collection_method", one_of(&["charge_automatically", "send_invoice"])),
         ("created", int()),
         ("currency", string()),
         ("custom_fields", nullable(array(object(&[("name", string()), ("value", string())])))),
@@ -958,7 +999,7 @@ fn invoice() -> Value {
         ("description", nstring()),
         ("discount", nullable(reference("discount"))),
         ("discounts", array(string())),
-        ("due_date", always_null()),
+        ("due_date", nint()),
         ("effective_at", nint()),
         ("ending_balance", nint()),
         ("footer", nstring()),

@@ -91,6 +91,11 @@ enum Scenario {
     Renewal { card: &'static str, then: Option<&'static str> },
     /// A `mode=setup` checkout: [`CARD_OK`] saved on the hosted page, nothing charged.
     Setup,
+    /// A monthly subscription with a trial created through `POST /v1/subscriptions` for a customer
+    /// on a test clock, without a payment method and with
+    /// `trial_settings[end_behavior][missing_payment_method]=pause`; the clock advanced past the
+    /// trial's end, which pauses it; then resumed through the API (`resume`).
+    Paused { resume: bool },
 }
 
 #[cfg(test)]
@@ -110,6 +115,9 @@ impl Scenario {
                 &["product", "price", "checkout.session", "customer", "subscription", "invoice"]
             }
             Self::Setup => &["checkout.session", "customer", "setup_intent"],
+            Self::Paused { .. } => {
+                &["test_helpers.test_clock", "customer", "product", "price", "subscription"]
+            }
             Self::TrialEnding | Self::Renewal { .. } => &[
                 "test_helpers.test_clock",
                 "customer",
@@ -197,6 +205,18 @@ pub fn trigger_for(event: EventType) -> Trigger {
         E::CustomerSubscriptionTrialWillEnd => (
             "a subscription with a 7-day trial on a test clock, advanced to 3 days before the trial ends",
             S::TrialEnding,
+            "subscription",
+        ),
+        E::CustomerSubscriptionPaused => (
+            "a subscription with a 7-day trial created through the API without a payment method \
+             (trial_settings[end_behavior][missing_payment_method]=pause), its test clock advanced past the trial's end",
+            S::Paused { resume: false },
+            "subscription",
+        ),
+        E::CustomerSubscriptionResumed => (
+            "a subscription paused at the end of its trial (as for customer.subscription.paused), then resumed \
+             through the API",
+            S::Paused { resume: true },
             "subscription",
         ),
         E::InvoiceCreated | E::InvoiceFinalized | E::InvoicePaid | E::InvoicePaymentSucceeded => {
@@ -656,6 +676,26 @@ impl Run {
                 let trial_end = sub["trial_end"].as_i64().context("the subscription has no trial_end")?;
                 let clock = clock.unwrap_or_default();
                 self.advance(&clock, trial_end - 3 * DAY + MINUTE, "to 3 days before the trial ends").await?;
+            }
+            Scenario::Paused { resume } => {
+                let clock = self.clock().await?;
+                let customer = self.customer(Some(&clock)).await?;
+                let price = self.price(true).await?;
+                let form = [
+                    ("customer", customer.as_str()),
+                    ("items[0][price]", price.as_str()),
+                    ("trial_period_days", TRIAL_DAYS),
+                    ("trial_settings[end_behavior][missing_payment_method]", "pause"),
+                    ("metadata[kassa_trigger]", self.tag),
+                ];
+                let sub = self.api.post("/v1/subscriptions", &form).await?;
+                let id = self.note(&sub)?;
+                let trial_end = sub["trial_end"].as_i64().context("the subscription has no trial_end")?;
+                self.advance(&clock, trial_end + MINUTE, "past the end of the trial").await?;
+                if resume {
+                    self.step(&format!("resuming {id}"));
+                    self.api.post(&format!("/v1/subscriptions/{id}/resume"), &[]).await?;
+                }
             }
             Scenario::Renewal { card, then } => {
                 let (sub, clock) = self.subscribe(card, true, None).await?;

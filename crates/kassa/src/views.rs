@@ -673,24 +673,56 @@ pub fn discount(d: &Discount, customer: &str, subscription: Option<&str>, invoic
 
 /// A subscription. `billing_cycle_anchor` is the end of the trial or the start; `cancel_at` is the
 /// one set, or the period's end while `cancel_at_period_end` is set, as Stripe reports it.
+/// One of a subscription's items (`/subscription_items`).
+pub fn subscription_item(s: &Subscription, item: &kassa_core::billing::SubscriptionItem) -> Value {
+    json!({
+        "id": item.id,
+        "object": "subscription_item",
+        "billing_thresholds": null,
+        "created": s.created,
+        "current_period_end": s.current_period_end,
+        "current_period_start": s.current_period_start,
+        "discounts": [],
+        "metadata": item.metadata,
+        "plan": null,
+        "price": price(&item.price),
+        "quantity": item.quantity,
+        "subscription": s.id,
+        "tax_rates": item.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
+    })
+}
+
+/// An invoice item (`/invoiceitems`).
+pub fn invoice_item(i: &kassa_core::billing::InvoiceItem) -> Value {
+    json!({
+        "id": i.id,
+        "object": "invoiceitem",
+        "amount": i.amount,
+        "currency": i.currency,
+        "customer": i.customer,
+        "date": i.created,
+        "description": i.description,
+        "discountable": true,
+        "discounts": [],
+        "invoice": i.invoice,
+        "livemode": false,
+        "metadata": i.metadata,
+        "period": {"end": i.period_end, "start": i.period_start},
+        "plan": null,
+        "price": price(&i.price),
+        "proration": false,
+        "quantity": i.quantity,
+        "subscription": i.subscription,
+        "subscription_item": null,
+        "tax_rates": [],
+        "test_clock": null,
+        "unit_amount": i.unit_amount,
+        "unit_amount_decimal": i.unit_amount.to_string(),
+    })
+}
+
 pub fn subscription(s: &Subscription) -> Value {
-    let items: Vec<Value> = s
-        .items
-        .iter()
-        .map(|item| {
-            json!({
-                "id": item.id,
-                "object": "subscription_item",
-                "billing_thresholds": null,
-                "created": s.created,
-                "metadata": {},
-                "price": price(&item.price),
-                "quantity": item.quantity,
-                "subscription": s.id,
-                "tax_rates": item.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let items: Vec<Value> = s.items.iter().map(|item| subscription_item(s, item)).collect();
     let item_list = complete_list(&format!("/v1/subscription_items?subscription={}", s.id), items);
     json!({
         "id": s.id,
@@ -704,13 +736,13 @@ pub fn subscription(s: &Subscription) -> Value {
         "cancel_at_period_end": s.cancel_at_period_end,
         "canceled_at": s.canceled_at,
         "cancellation_details": {"comment": null, "feedback": null, "reason": null},
-        "collection_method": "charge_automatically",
+        "collection_method": if s.days_until_due.is_some() { "send_invoice" } else { "charge_automatically" },
         "created": s.created,
         "currency": s.currency,
         "current_period_end": s.current_period_end,
         "current_period_start": s.current_period_start,
         "customer": s.customer,
-        "days_until_due": null,
+        "days_until_due": s.days_until_due,
         "default_payment_method": s.default_payment_method,
         "default_source": null,
         "default_tax_rates": [],
@@ -723,7 +755,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "metadata": s.metadata,
         "next_pending_invoice_item_invoice": null,
         "on_behalf_of": null,
-        "pause_collection": null,
+        "pause_collection": s.pause_collection.as_ref().map(|p| json!({"behavior": p.behavior, "resumes_at": p.resumes_at})),
         "payment_settings": {
             "payment_method_options": null,
             "payment_method_types": null,
@@ -757,7 +789,7 @@ pub fn invoice(i: &Invoice) -> Value {
                 _ => Vec::new(),
             };
             let inclusive: i64 = l.taxes.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
-            json!({
+            let mut v = json!({
                 "id": l.id,
                 "object": "line_item",
                 "amount": l.amount,
@@ -781,7 +813,12 @@ pub fn invoice(i: &Invoice) -> Value {
                 "tax_rates": l.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
                 "type": if l.subscription_item.is_some() && !l.proration { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
-            })
+            });
+            // Only a line that bills an invoice item names it (Stripe leaves the field out).
+            if let Some(ii) = &l.invoice_item {
+                v["invoice_item"] = json!(ii);
+            }
+            v
         })
         .collect();
     let line_list = complete_list(&format!("/v1/invoices/{}/lines", i.id), lines);
@@ -823,7 +860,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "automatic_tax": {"enabled": false, "status": null},
         "billing_reason": i.billing_reason.as_str(),
         "charge": null,
-        "collection_method": "charge_automatically",
+        "collection_method": if i.due_date.is_some() { "send_invoice" } else { "charge_automatically" },
         "created": i.created,
         "currency": i.currency,
         "custom_fields": (!i.custom_fields.is_empty()).then(|| {
@@ -843,7 +880,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "description": i.description,
         "discount": i.discount.as_ref().map(|d| discount(d, &i.customer, i.subscription.as_deref(), Some(&i.id))),
         "discounts": discount_id.into_iter().collect::<Vec<_>>(),
-        "due_date": null,
+        "due_date": i.due_date,
         "effective_at": finalized_at,
         "ending_balance": finalized.then_some(0),
         "footer": i.footer,

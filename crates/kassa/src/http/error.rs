@@ -177,6 +177,16 @@ fn service_error(e: service::Error) -> Response {
         service::Error::Domain(DomainError::State(message)) => {
             error_response(StatusCode::BAD_REQUEST, INVALID, None, None, &message)
         }
+        service::Error::Card(e) => {
+            let mut error = serde_json::Map::new();
+            error.insert("type".to_owned(), json!("card_error"));
+            error.insert("code".to_owned(), json!(e.code));
+            if let Some(d) = &e.decline_code {
+                error.insert("decline_code".to_owned(), json!(d));
+            }
+            error.insert("message".to_owned(), json!(e.message));
+            (StatusCode::PAYMENT_REQUIRED, axum::Json(json!({ "error": error }))).into_response()
+        }
         service::Error::Idempotency(r) => {
             let message = r.to_string();
             match r {

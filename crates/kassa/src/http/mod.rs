@@ -37,7 +37,7 @@ use crate::state::AppState;
 /// Every API route, with the checkout session collection at `sessions`: the router and the
 /// operations `GET /openapi.json` documents, from one table ([`routes`]).
 pub fn api_routes(sessions_path: &str) -> Table {
-    use self::api::{billing, payments, shipping};
+    use self::api::{billing, payments, shipping, subscriptions as subs};
     use Answer::{Created, Deleted, List, Object};
     let s = sessions_path;
     Table::new()
@@ -180,6 +180,7 @@ pub fn api_routes(sessions_path: &str) -> Table {
             "Retrieve a payment method",
             Object("payment_method"),
         )
+        .post("/subscriptions", subs::create_subscription, "Create a subscription", Created("subscription"))
         .get("/subscriptions", payments::list_subscriptions, "List subscriptions", List("subscription"))
         .get(
             "/subscriptions/{id}",
@@ -205,6 +206,45 @@ pub fn api_routes(sessions_path: &str) -> Table {
             billing::cancel_subscription,
             "Cancel a subscription",
             Object("subscription"),
+        )
+        .post(
+            "/subscriptions/{id}/resume",
+            subs::resume_subscription,
+            "Resume a paused subscription",
+            Object("subscription"),
+        )
+        .get(
+            "/subscription_items",
+            subs::list_subscription_items,
+            "List a subscription's items",
+            List("subscription_item"),
+        )
+        .get(
+            "/subscription_items/{id}",
+            subs::get_subscription_item,
+            "Retrieve a subscription item",
+            Object("subscription_item"),
+        )
+        .post(
+            "/subscription_items/{id}",
+            subs::update_subscription_item,
+            "Update a subscription item",
+            Object("subscription_item"),
+        )
+        .post("/invoiceitems", subs::create_invoice_item, "Create an invoice item", Created("invoiceitem"))
+        .get("/invoiceitems", subs::list_invoice_items, "List invoice items", List("invoiceitem"))
+        .get("/invoiceitems/{id}", subs::get_invoice_item, "Retrieve an invoice item", Object("invoiceitem"))
+        .post(
+            "/invoiceitems/{id}",
+            subs::update_invoice_item,
+            "Update a pending invoice item",
+            Object("invoiceitem"),
+        )
+        .delete(
+            "/invoiceitems/{id}",
+            subs::delete_invoice_item,
+            "Delete a pending invoice item",
+            Deleted("invoiceitem"),
         )
         .post(
             "/test_helpers/test_clocks",

@@ -917,6 +917,7 @@ pub fn service_error_page(e: crate::service::Error) -> Response {
         Error::Domain(DomainError::State(m)) => (StatusCode::BAD_REQUEST, "Request refused", m),
         Error::Domain(DomainError::NotFound { .. }) => return not_found(),
         Error::Idempotency(r) => (StatusCode::BAD_REQUEST, "Request refused", r.to_string()),
+        Error::Card(d) => (StatusCode::PAYMENT_REQUIRED, "Payment declined", d.message),
         Error::Store(StoreError::Unstorable(m)) => (StatusCode::BAD_REQUEST, "Request refused", m),
         Error::Store(StoreError::Unavailable(cause) | StoreError::Lost(cause)) => {
             tracing::error!(%cause, "database unavailable");

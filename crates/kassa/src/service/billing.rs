@@ -36,13 +36,14 @@
 //! round, everything due at the earliest due time, until nothing is due by the clock's new time.
 //! So a year goes by in order, across all of the clock's customers, with no cap on how many.
 
+use kassa_core::billing::SubscriptionStatus;
 use kassa_core::billing::{
     Invoice, PaymentError, PaymentIntent, PaymentMethod, Subscription, SubscriptionItem,
 };
 use kassa_core::catalog::Price;
 use kassa_core::params::{
-    InvoicePreview, SubscriptionCancel, SubscriptionItemParam, SubscriptionUpdate, TestClockAdvance,
-    TestClockCreate, TestClockList,
+    IntOrWord, InvoicePreview, PauseParam, SubscriptionCancel, SubscriptionItemParam, SubscriptionUpdate,
+    TestClockAdvance, TestClockCreate, TestClockList,
 };
 use kassa_core::payment::SavedBehaviour;
 use kassa_core::proration::{self, Behavior};
@@ -269,10 +270,28 @@ fn advance_one(
         }
         *steps -= 1;
         let before = views::subscription(sub);
+        if due == Due::Expire
+            && let Some(c) = &sub.collecting
+            && let Some(mut inv) = tx.load::<Invoice>(account, &c.invoice)?
+            && inv.void(at).is_ok()
+        {
+            // An incomplete subscription's first invoice is voided as the subscription expires.
+            tx.put(account, &inv)?;
+            out.set_now(at);
+            out.emit(tx, account, EventType::InvoiceVoided, views::invoice(&inv))?;
+        }
+        if due == Due::PeriodEnd {
+            // The customer's pending invoice items come along on the period's invoice.
+            let lines = super::subscriptions::pending_lines(tx, account, sub)?;
+            sub.pending_invoice_items.extend(lines);
+        }
         let step = renewal::advance(sub, at)
             .map_err(|_| Abort::refuse(Invalid::general("A renewal's amounts are too large.")))?;
+        // Invoice items the step did not invoice (it ended the subscription) stay pending.
+        sub.pending_invoice_items.retain(|l| l.invoice_item.is_none());
         if let Some(inv) = &step.invoice {
             tx.put_new(account, inv)?;
+            super::subscriptions::mark_collected(tx, account, inv)?;
         }
         out.set_now(at);
         announce(tx, out, account, &step.happened, &before, sub, step.invoice.as_ref(), None)?;
@@ -282,7 +301,7 @@ fn advance_one(
 
 /// Write the events of what happened, in order.
 #[allow(clippy::too_many_arguments)]
-fn announce(
+pub(crate) fn announce(
     tx: &mut dyn Tx,
     out: &mut Outbox,
     account: &str,
@@ -303,6 +322,14 @@ fn announce(
             }
             Happened::Deleted => {
                 out.emit(tx, account, EventType::CustomerSubscriptionDeleted, views::subscription(sub))?;
+            }
+            Happened::Paused => {
+                out.emit(tx, account, EventType::CustomerSubscriptionPaused, views::subscription(sub))?;
+            }
+            Happened::InvoiceVoided => {
+                if let Some(inv) = invoice {
+                    out.emit(tx, account, EventType::InvoiceVoided, views::invoice(inv))?;
+                }
             }
             Happened::InvoiceCreated | Happened::InvoicePaid | Happened::InvoicePaymentFailed => {
                 let kind = match h {
@@ -370,15 +397,28 @@ pub async fn cancel(ctx: &Ctx, acct: &Acct, id: &str, p: SubscriptionCancel) -> 
     let now = ctx.now();
     update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
+        // An incomplete subscription's first invoice is no longer owed.
+        let first = match (&sub.status, &sub.collecting) {
+            (SubscriptionStatus::Incomplete, Some(c)) => tx.load::<Invoice>(account, &c.invoice)?,
+            _ => None,
+        };
         renewal::cancel_now(sub, at)?;
         out.set_now(at);
+        if let Some(mut inv) = first
+            && inv.void(at).is_ok()
+        {
+            tx.put(account, &inv)?;
+            out.emit(tx, account, EventType::InvoiceVoided, views::invoice(&inv))?;
+        }
         Ok(out.emit(tx, account, EventType::CustomerSubscriptionDeleted, views::subscription(sub))?)
     })
     .await
 }
 
-/// `POST /subscriptions/{id}`: `cancel_at_period_end`, `default_payment_method` (one of the
-/// customer's), `metadata`.
+/// `POST /subscriptions/{id}`: items with their prorations, `default_payment_method` (one of the
+/// customer's), `trial_end` (`now` ends the trial and invoices the first period at once),
+/// `billing_cycle_anchor=now` (a new period now, the old one's unused time credited),
+/// `cancel_at`, `cancel_at_period_end`, `pause_collection`, `metadata`, `description`.
 pub async fn update_subscription(
     ctx: &Ctx,
     acct: &Acct,
@@ -387,6 +427,8 @@ pub async fn update_subscription(
 ) -> Result<Subscription> {
     let now = ctx.now();
     let always_invoice = p.items.is_some() && p.proration_behavior.as_deref() == Some("always_invoice");
+    let ends_trial = matches!(&p.trial_end, Some(IntOrWord::Word(w)) if w == "now");
+    let resets = p.billing_cycle_anchor.as_deref() == Some("now");
     let sub = update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
         let before = views::subscription(sub);
@@ -397,6 +439,142 @@ pub async fn update_subscription(
             names: ("proration_behavior", "proration_date", "items"),
         };
         let invoice = change.apply(tx, account, sub, at)?;
+        if let Some(pm) = p.default_payment_method.as_deref() {
+            let owned = tx.load::<PaymentMethod>(account, pm)?.and_then(|m| m.customer);
+            if owned.as_deref() != Some(sub.customer.as_str()) {
+                return Err(Invalid::no_such("payment_method", pm, "default_payment_method").into());
+            }
+            sub.default_payment_method = Some(pm.to_owned());
+        }
+        let live = matches!(
+            sub.status,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing
+        );
+        // A new period starting now, by `trial_end=now` or `billing_cycle_anchor=now`.
+        let mut restart = false;
+        match &p.trial_end {
+            None => {}
+            Some(IntOrWord::Word(w)) if w == "now" && sub.status == SubscriptionStatus::Trialing => {
+                sub.trial_end = Some(at);
+                restart = true;
+            }
+            // Not trialing: no trial to end.
+            Some(IntOrWord::Word(w)) if w == "now" => {}
+            Some(IntOrWord::Int(t)) if sub.status == SubscriptionStatus::Trialing => {
+                if *t <= at || *t > at + 730 * kassa_core::time::DAY {
+                    return Err(Invalid::param(
+                        "trial_end",
+                        "`trial_end` must be in the future, at most 730 days ahead (or `now`).",
+                    )
+                    .into());
+                }
+                sub.trial_end = Some(*t);
+                sub.current_period_end = *t;
+                sub.anchor_day = kassa_core::time::to_civil(*t).day;
+                sub.trial_will_end_sent = false;
+                sub.schedule();
+            }
+            Some(IntOrWord::Int(_)) => {
+                return Err(Invalid::param(
+                    "trial_end",
+                    "kassa moves `trial_end` only while the subscription is trialing (or ends it with `now`).",
+                )
+                .into());
+            }
+            Some(IntOrWord::Word(_)) => {
+                return Err(Invalid::param("trial_end", "`trial_end` must be a Unix time or `now`.").into());
+            }
+        }
+        match p.billing_cycle_anchor.as_deref() {
+            None | Some("unchanged") => {}
+            Some("now") if !live => {
+                return Err(DomainError::State(format!(
+                    "The billing cycle of a {} subscription cannot be reset.",
+                    sub.status.as_str()
+                ))
+                .into());
+            }
+            Some("now") => {
+                if !restart && sub.status != SubscriptionStatus::Trialing {
+                    // The unused time of the period that ends now is credited on the new one's invoice.
+                    if p.proration_behavior.as_deref() != Some("none") {
+                        let mut emptied = sub.clone();
+                        emptied.items.clear();
+                        let credits = proration::lines(&emptied, &sub.items, at).map_err(|_| {
+                            Abort::refuse(Invalid::general("A proration's amounts are too large."))
+                        })?;
+                        sub.pending_invoice_items.extend(credits);
+                    }
+                    sub.billing_cycle_anchor_at = Some(at);
+                } else if sub.status == SubscriptionStatus::Trialing {
+                    sub.trial_end = Some(at);
+                }
+                restart = true;
+            }
+            Some(_) => {
+                return Err(Invalid::param(
+                    "billing_cycle_anchor",
+                    "`billing_cycle_anchor` must be one of now or unchanged.",
+                )
+                .into());
+            }
+        }
+        let mut step = None;
+        if restart {
+            // The period starts now; a trial's notice is moot.
+            sub.trial_will_end_sent = true;
+            sub.current_period_end = at;
+            sub.anchor_day = kassa_core::time::to_civil(at).day;
+            sub.schedule();
+            let mut advanced = renewal::advance(sub, at)
+                .map_err(|_| Abort::refuse(Invalid::general("The invoice's amounts are too large.")))?;
+            if let Some(inv) = &mut advanced.invoice {
+                inv.billing_reason = kassa_core::billing::BillingReason::SubscriptionUpdate;
+            }
+            step = Some(advanced);
+        }
+        match &p.pause_collection {
+            None => {}
+            Some(PauseParam::Unset) => sub.pause_collection = None,
+            Some(PauseParam::Set(pc)) => {
+                match pc.behavior.as_deref() {
+                    Some("void") => {}
+                    None => return Err(Invalid::missing("pause_collection[behavior]").into()),
+                    Some(_) => {
+                        return Err(Invalid::param(
+                            "pause_collection[behavior]",
+                            "kassa pauses collection with `behavior=void` only: invoices are voided as they are made.",
+                        )
+                        .into());
+                    }
+                }
+                if pc.resumes_at.is_some_and(|r| r.0 <= at) {
+                    return Err(Invalid::param(
+                        "pause_collection[resumes_at]",
+                        "`resumes_at` must be in the future.",
+                    )
+                    .into());
+                }
+                sub.pause_collection = Some(kassa_core::billing::PauseCollection {
+                    behavior: "void".to_owned(),
+                    resumes_at: pc.resumes_at.map(|r| r.0),
+                });
+            }
+        }
+        if let Some(b) = p.payment_behavior.as_deref()
+            && !["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"]
+                .contains(&b)
+        {
+            return Err(Invalid::param(
+                "payment_behavior",
+                "`payment_behavior` must be one of allow_incomplete, default_incomplete, error_if_incomplete or pending_if_incomplete.",
+            )
+            .into());
+        }
+        if p.description.is_some() {
+            sub.description = kassa_core::catalog::text("description", p.description.clone(), 500)?
+                .filter(|d| !d.is_empty());
+        }
         match (p.cancel_at, p.cancel_at_period_end) {
             (Some(_), Some(_)) => {
                 return Err(Invalid::param(
@@ -408,13 +586,6 @@ pub async fn update_subscription(
             (Some(t), None) => renewal::set_cancel_at(sub, t.0, at)?,
             (None, Some(on)) => renewal::set_cancel_at_period_end(sub, on.0, at)?,
             (None, None) => {}
-        }
-        if let Some(pm) = p.default_payment_method.as_deref() {
-            let owned = tx.load::<PaymentMethod>(account, pm)?.and_then(|m| m.customer);
-            if owned.as_deref() != Some(sub.customer.as_str()) {
-                return Err(Invalid::no_such("payment_method", pm, "default_payment_method").into());
-            }
-            sub.default_payment_method = Some(pm.to_owned());
         }
         if p.metadata.is_some() {
             sub.metadata =
@@ -432,6 +603,15 @@ pub async fn update_subscription(
                 emit_paid(tx, out, account, inv)?;
             }
         }
+        if let Some(step) = step {
+            if let Some(inv) = &step.invoice {
+                tx.put_new(account, inv)?;
+                super::subscriptions::mark_collected(tx, account, inv)?;
+            }
+            let happened: Vec<Happened> =
+                step.happened.into_iter().filter(|h| *h != Happened::Updated).collect();
+            announce(tx, out, account, &happened, &before, sub, step.invoice.as_ref(), None)?;
+        }
         Ok(())
     })
     .await?;
@@ -442,7 +622,7 @@ pub async fn update_subscription(
     else {
         return Ok(sub);
     };
-    if !always_invoice {
+    if !(always_invoice || ends_trial || resets) {
         return Ok(sub);
     }
     let attempt_at = collecting.next_attempt_at;
@@ -452,7 +632,7 @@ pub async fn update_subscription(
 
 /// Run the scheduler's pass over `sub`'s timeline (its test clock's, or the server's) up to that
 /// timeline's time, if `attempt_at` is due by then: what an API call that charges now runs.
-async fn bill_now(
+pub(crate) async fn bill_now(
     ctx: &Ctx,
     acct: &Acct,
     sub: &Subscription,
@@ -632,10 +812,19 @@ fn change_items(
                 if let Some(q) = quantity {
                     current.quantity = q;
                 }
+                if item.metadata.is_some() {
+                    current.metadata = kassa_core::metadata::update(
+                        std::mem::take(&mut current.metadata),
+                        item.metadata.clone(),
+                        &param("metadata"),
+                    )?;
+                }
             }
             None => {
                 let price = price.ok_or_else(|| Invalid::missing(param("price")))?;
-                sub.items.push(SubscriptionItem::new(price, quantity.unwrap_or(1)));
+                let mut new = SubscriptionItem::new(price, quantity.unwrap_or(1));
+                new.metadata = kassa_core::metadata::create(item.metadata.clone(), &param("metadata"))?;
+                sub.items.push(new);
             }
         }
     }
@@ -749,9 +938,14 @@ pub async fn preview_invoice(ctx: &Ctx, acct: &Acct, p: InvoicePreview) -> Resul
         match change.apply(tx, &account, &mut sub, at) {
             // Invoiced now: that is the invoice the change makes.
             Ok(Some(inv)) => Ok(Ok(inv)),
-            Ok(None) => Ok(renewal::upcoming(&sub).map_err(|_| {
-                DomainError::from(Invalid::general("The next invoice's amounts are too large."))
-            })),
+            Ok(None) => {
+                // The customer's pending invoice items come along on the next invoice.
+                let pending = super::subscriptions::pending_lines(tx, &account, &sub)?;
+                sub.pending_invoice_items.extend(pending);
+                Ok(renewal::upcoming(&sub).map_err(|_| {
+                    DomainError::from(Invalid::general("The next invoice's amounts are too large."))
+                }))
+            }
             Err(Abort::Store(e)) => Err(e),
             Err(Abort::Refused(e)) => Ok(Err(e)),
         }

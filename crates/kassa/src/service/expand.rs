@@ -42,6 +42,7 @@ pub enum Ty {
     SubscriptionItem,
     Invoice,
     InvoiceLine,
+    InvoiceItem,
     /// What `fund_cash_balance` answers.
     CashBalanceTransaction,
     TestClock,
@@ -108,6 +109,11 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::InvoiceLine, "price") => Some(Embedded(Ty::Price)),
         (Ty::InvoiceLine, "subscription") => Some(Id(Ty::Subscription)),
         (Ty::CashBalanceTransaction, "customer") => Some(Id(Ty::Customer)),
+        (Ty::SubscriptionItem, "subscription") => Some(Id(Ty::Subscription)),
+        (Ty::InvoiceItem, "customer") => Some(Id(Ty::Customer)),
+        (Ty::InvoiceItem, "subscription") => Some(Id(Ty::Subscription)),
+        (Ty::InvoiceItem, "invoice") => Some(Id(Ty::Invoice)),
+        (Ty::InvoiceItem, "price") => Some(Embedded(Ty::Price)),
         _ => None,
     }
 }
@@ -223,6 +229,7 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::SetupIntent => Some(Kind::SetupIntent),
         Ty::Subscription => Some(Kind::Subscription),
         Ty::Invoice => Some(Kind::Invoice),
+        Ty::InvoiceItem => Some(Kind::InvoiceItem),
         // Nothing names these by an id that `expand` could follow.
         Ty::Event | Ty::WebhookEndpoint | Ty::WebhookDelivery => None,
         Ty::TestClock => Some(Kind::TestClock),
@@ -268,6 +275,7 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             Kind::SetupIntent => views::setup_intent(&SetupIntent::from_raw(raw)?),
             Kind::Subscription => views::subscription(&Subscription::from_raw(raw)?),
             Kind::Invoice => views::invoice(&Invoice::from_raw(raw)?),
+            Kind::InvoiceItem => views::invoice_item(&kassa_core::billing::InvoiceItem::from_raw(raw)?),
             Kind::CheckoutSession
             | Kind::IdempotencyKey
             | Kind::Event

@@ -15,6 +15,7 @@ pub mod pay;
 pub mod payments;
 pub mod sessions;
 pub mod shipping;
+pub mod subscriptions;
 pub mod webhooks;
 
 use kassa_core::error::{ErrorCode, Invalid};
@@ -36,6 +37,10 @@ pub enum Error {
     Store(StoreError),
     #[error("idempotency: {0}")]
     Idempotency(idempotency::Refusal),
+    /// A charge made for the request was declined (`POST /subscriptions` with
+    /// `payment_behavior=error_if_incomplete`): 402 `card_error`.
+    #[error("card declined: {}", .0.message)]
+    Card(kassa_core::billing::PaymentError),
 }
 
 impl From<StoreError> for Error {

@@ -147,7 +147,7 @@ pub async fn list_subscriptions(
             let s = SubscriptionStatus::parse(s).ok_or_else(|| {
                 Invalid::param(
                     "status",
-                    "`status` must be one of active, past_due, unpaid, canceled, incomplete, trialing, all or ended.",
+                    "`status` must be one of active, past_due, unpaid, canceled, incomplete, incomplete_expired, trialing, paused, all or ended.",
                 )
             })?;
             filters.push(status(s));

@@ -494,7 +494,7 @@ async fn subscriptions_retrieve_expand_and_list_by_status() {
         app.list_ids(&format!("/subscriptions?customer={cus}&status=all")).await,
         [canceled.id.as_str(), b.sub.id.as_str()]
     );
-    let r = app.get("/subscriptions?status=paused").await;
+    let r = app.get("/subscriptions?status=sleeping").await;
     assert_eq!(r.invalid("status")["code"], "parameter_invalid");
     let r = app.get("/v1/subscriptions?limit=1&expand[]=data.latest_invoice").await;
     assert_eq!(r.ok()["url"], "/v1/subscriptions");

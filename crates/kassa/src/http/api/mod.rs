@@ -8,6 +8,7 @@ pub mod events;
 pub mod payments;
 pub mod sessions;
 pub mod shipping;
+pub mod subscriptions;
 
 use axum::Json;
 use axum::extract::OriginalUri;
