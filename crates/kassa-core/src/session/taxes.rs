@@ -84,6 +84,13 @@ impl Location {
     }
 }
 
+/// Automatic tax's rate for `loc` among `rates` (oldest first): a rate for the country and
+/// state first, then one for the country without a state.
+pub fn automatic_rate_for<'a>(loc: &Location, rates: &'a [TaxRate]) -> Option<&'a TaxRate> {
+    let matching = || rates.iter().filter(|r| loc.matches(r));
+    matching().find(|r| r.state.is_some()).or_else(|| matching().next())
+}
+
 /// The session's tax settings and results.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Taxes {
@@ -113,9 +120,7 @@ impl Taxes {
 
     /// The automatic rate for the buyer's location: state level first, then country level.
     fn automatic_rate(&self) -> Option<&TaxRate> {
-        let loc = self.location.as_ref()?;
-        let matching = || self.rates.iter().filter(|r| loc.matches(r));
-        matching().find(|r| r.state.is_some()).or_else(|| matching().next())
+        automatic_rate_for(self.location.as_ref()?, &self.rates)
     }
 
     /// Whether any tax applies to this session at all.
