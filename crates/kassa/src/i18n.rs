@@ -1573,4 +1573,41 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn rule_messages_in_each_language() {
+        assert_eq!(DE.rule("This code is not valid."), "Dieser Code ist ungültig.");
+        assert_eq!(EN.rule("This code is not valid."), "This code is not valid.");
+        assert_eq!(
+            FR.rule("The quantity must be between 1 and 12."),
+            "La quantité doit être comprise entre 1 et 12."
+        );
+        assert_eq!(
+            JA.rule("This promotion code requires a minimum order of 30.00 USD."),
+            "このプロモーションコードのご利用には 30.00 USD 以上のご注文が必要です。"
+        );
+        assert_eq!(
+            ES.rule("Your card number is invalid. Your card's security code is incomplete."),
+            "El número de tu tarjeta no es válido. El código de seguridad de tu tarjeta está incompleto."
+        );
+        assert_eq!(IT.rule("Something unknown."), "Something unknown.", "unknown messages stay");
+        assert_eq!(
+            NL.rule("Too many attempts. Try again in 30 s."),
+            "Te veel pogingen. Probeer het over 30 s opnieuw."
+        );
+        assert_eq!(DE.rule("The quantity must be between  and 3."), "The quantity must be between  and 3.");
+    }
+
+    #[test]
+    fn every_rule_has_every_language_and_its_holes() {
+        for row in RULES {
+            let holes = row[0].matches('{').count();
+            for (i, t) in row.iter().enumerate() {
+                assert!(!t.is_empty(), "{}: column {i}", row[0]);
+                for h in 0..holes {
+                    assert!(t.contains(&format!("{{{h}}}")), "{}: column {i} lacks {{{h}}}", row[0]);
+                }
+            }
+        }
+    }
 }
