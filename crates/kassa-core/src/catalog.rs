@@ -394,7 +394,7 @@ fn address_param(
             crate::country::parse(&c)
                 .ok_or_else(|| {
                     Invalid::param(
-                        &format!("{param}[country]"),
+                        format!("{param}[country]"),
                         format!("Country '{}' is unknown. Try using a 2-character alphanumeric country code instead, such as 'US', 'EG', or 'GB'.", c.chars().take(20).collect::<String>()),
                     )
                 })?
