@@ -154,6 +154,16 @@ h.test("locale=fr: rule messages, the network error and tax id labels in French;
   await $(page, "shipping-postal-code-input").fill("75001");
   await $(page, "shipping-city-input").fill("Paris");
   await $(page, "shipping-country-input").selectOption("FR");
+  // The option the script could not send reaches the server with the payment: a rule's message,
+  // in French, and nothing charged.
+  await fillCardForm(page, { number: CARDS.declined });
+  await h.submitPayment(page, s);
+  await eventually(async () =>
+    assert.equal(
+      (await $(page, "payment-error").textContent()).trim(),
+      "L’option de livraison a changé : vérifiez le nouveau total, puis payez.",
+    ),
+  );
   // A declined card: the network's answer in French.
   await fillCardForm(page, { number: CARDS.declined });
   await h.submitPayment(page, s);
