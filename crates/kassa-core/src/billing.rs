@@ -451,6 +451,9 @@ pub struct Subscription {
     /// The customer's `tax_exempt` as the latest invoice saw it.
     #[serde(default)]
     pub customer_tax_exempt: crate::tax::TaxExempt,
+    /// A checkout's `subscription_data[default_tax_rates]` (shown; its items carry them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_tax_rates: Vec<crate::tax::TaxRate>,
 }
 
 /// An open invoice being charged: how many attempts failed, and when the next one is due.
@@ -504,6 +507,7 @@ impl Subscription {
             tax_liability: crate::tax::Liability::Taxed,
             automatic_tax: false,
             customer_tax_exempt: crate::tax::TaxExempt::None,
+            default_tax_rates: Vec::new(),
         }
     }
 

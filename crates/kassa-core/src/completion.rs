@@ -444,6 +444,7 @@ fn subscribe(
     sub.tax_liability = session.tax_liability();
     invoice.tax_liability = sub.tax_liability;
     sub.automatic_tax = session.taxes.automatic;
+    sub.default_tax_rates.clone_from(&session.taxes.default_rates);
     invoice.automatic_tax = session.taxes.automatic;
     sub.customer_tax_exempt = session.taxes.exempt;
     invoice.customer_tax_exempt = session.taxes.exempt;

@@ -868,7 +868,7 @@ fn subscription() -> Value {
         ("days_until_due", always_null()),
         ("default_payment_method", nullable(expandable("payment_method"))),
         ("default_source", always_null()),
-        ("default_tax_rates", empty_array()),
+        ("default_tax_rates", array(reference("tax_rate"))),
         ("description", nstring()),
         ("discount", nullable(reference("discount"))),
         ("ended_at", nint()),

@@ -780,7 +780,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "days_until_due": null,
         "default_payment_method": s.default_payment_method,
         "default_source": null,
-        "default_tax_rates": [],
+        "default_tax_rates": s.default_tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
         "description": s.description,
         "discount": s.discount.as_ref().map(|d| discount(d, &s.customer, Some(&s.id), None)),
         "ended_at": s.ended_at,

@@ -110,6 +110,10 @@ pub struct Taxes {
     pub tax_ids: Vec<(String, String)>,
     /// The merchant's country (`--tax-origin-country`), for the reverse charge.
     pub origin: String,
+    /// `subscription_data[default_tax_rates]`, as they were at creation: the subscription's
+    /// `default_tax_rates`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_rates: Vec<TaxRate>,
 }
 
 impl Taxes {
@@ -278,6 +282,7 @@ pub(super) fn taxes(
             line.tax_rates.clone_from(&defaults);
         }
     }
+    let default_rates = defaults;
     // Stripe Tax needs an address: without any other, the page asks for the billing address.
     if automatic && !collects_address {
         collection.billing_address = Some("required".to_owned());
@@ -305,6 +310,7 @@ pub(super) fn taxes(
             .map(|c| c.tax_ids.iter().map(|t| (t.r#type.clone(), t.value.clone())).collect())
             .unwrap_or_default(),
         origin: r.tax_origin_country.to_owned(),
+        default_rates,
     })
 }
 

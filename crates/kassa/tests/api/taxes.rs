@@ -724,6 +724,11 @@ async fn a_year_of_a_taxed_monthly_subscription() {
     let sub = subscribe(&app, Some(&cus), 2000, "month", "4242424242424242", extra).await;
     let sid = id(&sub);
     assert_eq!(sub["items"]["data"][0]["tax_rates"][0]["id"], ny.as_str());
+    assert_eq!(
+        sub["default_tax_rates"][0]["id"],
+        ny.as_str(),
+        "subscription_data[default_tax_rates] reads back"
+    );
     // The rate is retired after the checkout: the subscription keeps it.
     app.post(&format!("/tax_rates/{ny}"), &[("active", "false")]).await.ok();
 
