@@ -69,6 +69,8 @@ async function fillCollected(page, skip = []) {
   await fill("shipping-postal-code-input", "10117");
   await fill("shipping-city-input", "Berlin");
   await $(page, "shipping-country-input").selectOption("DE");
+  // A billing address of its own: the "same as shipping" box, checked by default, comes off.
+  await $(page, "billing-same-as-shipping").uncheck();
   await fill("address-line1-input", "Hauptstraße 5");
   await fill("address-postal-code-input", "1010");
   await fill("address-city-input", "Wien");
@@ -96,8 +98,12 @@ h.test("at 375 px every collection control is laid out inside the screen", async
   const { session, standard, express } = await collecting();
   const page = await phonePage();
   await page.goto(session.url);
+  const same = $(page, "billing-same-as-shipping");
+  assert.ok(await same.isChecked(), "billing is the shipping address by default");
+  assert.ok(await $(page, "address-line1-input").isHidden(), "so its fields are hidden");
+  await same.uncheck();
   const ids = [
-    "address-line1-input", "address-line2-input", "address-city-input", "address-postal-code-input",
+    "billing-same-as-shipping", "address-line1-input", "address-line2-input", "address-city-input", "address-postal-code-input",
     "address-state-input", "address-country-input", "shipping-name-input", "shipping-line1-input",
     "shipping-line2-input", "shipping-city-input", "shipping-postal-code-input", "shipping-state-input",
     "shipping-country-input", "shipping-option", "shipping-amount", "phone-input", "tax-id-type-input",

@@ -211,6 +211,34 @@ h.test("every section, at 1440 px and the home page at 375 px, keyboard first", 
   await shot(small, "home-375");
   const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scrolling at 375 px (${overflow} px)`);
+  // The count cards are one height, whatever their titles wrap to, at both widths.
+  for (const p of [small, page]) {
+    await p.goto(`${h.kassa.baseUrl}/dashboard`);
+    const heights = await p.locator('ul.counts a[data-testid^="count-"]').evaluateAll((cards) =>
+      cards.map((c) => Math.round(c.getBoundingClientRect().height)),
+    );
+    assert.ok(heights.length >= 8, `${heights.length} cards`);
+    assert.equal(new Set(heights).size, 1, `card heights ${heights.join(", ")}`);
+  }
+});
+
+h.test("the request log pages with its filters kept", async () => {
+  for (let i = 0; i < 55; i++) {
+    await fetch(`${h.kassa.baseUrl}/v1/products/prod_gone_${i}`, { headers: { authorization: `Bearer ${h.kassa.key}` } });
+  }
+  const page = await signedIn();
+  await page.goto(`${h.kassa.baseUrl}/dashboard/logs`);
+  await byTestId(page, "log-filter-status").selectOption("4xx");
+  await byTestId(page, "log-filter-path").fill("prod_gone_");
+  await byTestId(page, "log-filter-button").click();
+  await page.waitForLoadState();
+  await eventually(async () => assert.equal(await byTestId(page, "log-row").count(), 50));
+  await byTestId(page, "list-next-page").click();
+  await page.waitForLoadState();
+  assert.equal(await byTestId(page, "log-row").count(), 5);
+  assert.equal(await byTestId(page, "log-filter-status").inputValue(), "4xx", "the filter stays");
+  assert.equal(await byTestId(page, "log-filter-path").inputValue(), "prod_gone_");
+  assert.equal(await byTestId(page, "list-next-page").count(), 0);
 });
 
 h.test("without JavaScript: sign in, expire a session from its page, times in UTC", async () => {

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import Stripe from "stripe";
-import { byTestId as $, fillBuyer, id, stripeClient, useKassa } from "./harness.mjs";
+import { byTestId as $, CARDS, eventually, fillBuyer, fillCardForm, id, stripeClient, useKassa } from "./harness.mjs";
 import { missingFields } from "./sdk-types.mjs";
 
 const h = useKassa();
@@ -111,4 +111,72 @@ h.test("payment_method_collection=if_required: a trial started in the browser wi
   await h.landOnSuccess(page, s);
   const done = await stripe().checkout.sessions.retrieve(s.id, { expand: ["subscription"] });
   assert.deepEqual([done.status, done.subscription.status, done.subscription.default_payment_method], ["complete", "trialing", null]);
+});
+
+h.test("locale=fr: rule messages, the network error and tax id labels in French; billing same as shipping", async () => {
+  const rate = (display_name, amount) =>
+    h.kassa.api("POST", "/shipping_rates", { display_name, type: "fixed_amount", fixed_amount: { amount, currency: "eur" } });
+  const standard = await rate("Standard", 500);
+  const express = await rate("Express", 1500);
+  const price = await h.kassa.price({ name: "Tablier", unit_amount: 2400, currency: "eur" });
+  const s = await h.kassa.createSession({
+    line_items: [{ price: price.id, quantity: 1 }],
+    locale: "fr",
+    billing_address_collection: "required",
+    shipping_address_collection: { allowed_countries: ["FR", "DE"] },
+    shipping_options: [{ shipping_rate: standard.id }, { shipping_rate: express.id }],
+    tax_id_collection: { enabled: true, required: "never" },
+    success_url: h.merchant.successUrl,
+  });
+  const page = await h.newPage();
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.goto(s.url);
+  assert.equal(await page.getAttribute("html", "lang"), "fr");
+  assert.deepEqual(
+    await $(page, "tax-id-type-input").locator("option").allTextContents(),
+    ["EU VAT", "UK VAT", "US EIN", "AU ABN", "CA BN", "IN GST"],
+  );
+  assert.equal(await $(page, "tax-id-type-input").locator("option").first().getAttribute("value"), "eu_vat");
+  const same = $(page, "billing-same-as-shipping");
+  assert.ok(await same.isChecked(), "checked by default when both addresses are collected");
+  assert.ok(await $(page, "address-line1-input").isHidden(), "the billing fields hide behind it");
+
+  // The server cannot be reached while choosing another shipping option: said in French.
+  await page.route(`**/pay/${s.id}/shipping`, (route) => route.abort());
+  await $(page, "shipping-option").nth(1).check();
+  await eventually(async () =>
+    assert.match(await $(page, "payment-error").textContent(), /Impossible de joindre le serveur/),
+  );
+  await page.unroute(`**/pay/${s.id}/shipping`);
+
+  await $(page, "shipping-name-input").fill("Ada Lovelace");
+  await $(page, "shipping-line1-input").fill("1 rue de Rivoli");
+  await $(page, "shipping-postal-code-input").fill("75001");
+  await $(page, "shipping-city-input").fill("Paris");
+  await $(page, "shipping-country-input").selectOption("FR");
+  // The option the script could not send reaches the server with the payment: a rule's message,
+  // in French, and nothing charged.
+  await fillCardForm(page, { number: CARDS.declined });
+  await h.submitPayment(page, s);
+  await eventually(async () =>
+    assert.equal(
+      (await $(page, "payment-error").textContent()).trim(),
+      "L’option de livraison a changé : vérifiez le nouveau total, puis payez.",
+    ),
+  );
+  // A declined card: the network's answer in French.
+  await fillCardForm(page, { number: CARDS.declined });
+  await h.submitPayment(page, s);
+  await eventually(async () => assert.equal((await $(page, "payment-error").textContent()).trim(), "Votre carte a été refusée."));
+  assert.ok(await $(page, "billing-same-as-shipping").isChecked(), "still checked after the refusal");
+  await fillCardForm(page);
+  await h.submitPayment(page, s);
+  await h.landOnSuccess(page, s);
+  const done = await h.kassa.getSession(s.id);
+  assert.equal(done.status, "complete");
+  assert.deepEqual(
+    [done.customer_details.address.line1, done.customer_details.address.city, done.customer_details.address.country],
+    ["1 rue de Rivoli", "Paris", "FR"],
+    "the billing address is the shipping address",
+  );
 });

@@ -91,7 +91,8 @@ async function present(page, testId) {
 
 async function fillIf(page, testId, value) {
   const field = byTestId(page, testId);
-  if ((await field.count()) === 0 || !(await field.isEditable())) {
+  // Hidden fields (the billing address while "same as shipping" is checked) are left alone.
+  if ((await field.count()) === 0 || !(await field.isVisible()) || !(await field.isEditable())) {
     return false;
   }
   if ((await field.evaluate((el) => el.tagName)) === "SELECT") {

@@ -53,7 +53,7 @@ def test_a_session_with_automatic_tax_is_paid_with_the_tax(kassa: Kassa):
     done = stripe.checkout.Session.retrieve(s.id, expand=["payment_intent"])
     assert (done.status, done.total_details.amount_tax, done.amount_total) == ("complete", 480, 2880)
     assert done.payment_intent.amount == 2880, "the charge is the taxed total"
-    items = stripe.checkout.Session.list_line_items(s.id)
+    items = stripe.checkout.Session.list_line_items(s.id, expand=["data.taxes"])
     line = items.data[0]
     assert (line.amount_tax, line.amount_total) == (480, 2880)
     tax = line.taxes[0]
@@ -78,7 +78,7 @@ def test_fixed_rates_and_a_customers_tax_exemption_and_tax_ids(kassa: Kassa):
         success_url="https://shop.example/ok",
     )
     assert (free.total_details.amount_tax, free.amount_total) == (0, 999)
-    reason = stripe.checkout.Session.list_line_items(free.id).data[0].taxes[0].taxability_reason
+    reason = stripe.checkout.Session.list_line_items(free.id, expand=["data.taxes"]).data[0].taxes[0].taxability_reason
     assert reason == "customer_exempt"
 
     tax_id = stripe.Customer.create_tax_id(customer.id, type="eu_vat", value="ATU12345678")

@@ -475,6 +475,16 @@ pub struct Subscription {
     /// `pause_collection`, while set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_collection: Option<PauseCollection>,
+    /// `automatic_tax[enabled]` at checkout: every invoice takes the rate for the customer's
+    /// address as it is when the invoice is made ([`Subscription::refresh_taxes`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic_tax: bool,
+    /// The customer's `tax_exempt` as the latest invoice saw it.
+    #[serde(default)]
+    pub customer_tax_exempt: crate::tax::TaxExempt,
+    /// A checkout's `subscription_data[default_tax_rates]` (shown; its items carry them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_tax_rates: Vec<crate::tax::TaxRate>,
 }
 
 /// [`Collecting::next_attempt_at`] of an invoice that is not charged by itself: an `incomplete`
@@ -533,6 +543,51 @@ impl Subscription {
             tax_liability: crate::tax::Liability::Taxed,
             days_until_due: None,
             pause_collection: None,
+            automatic_tax: false,
+            customer_tax_exempt: crate::tax::TaxExempt::None,
+            default_tax_rates: Vec::new(),
+        }
+    }
+
+    /// Before an invoice is made: take the customer's tax standing as it is now. Their
+    /// `tax_exempt` and tax ids decide whether they pay (`origin`: the merchant's country, for
+    /// the reverse charge); with automatic tax, their address — shipping first, then billing, as
+    /// Stripe Tax reads it — picks the rate among the account's active `rates` (oldest first),
+    /// state level first, then country level, inclusive or not as each item's price says. A
+    /// customer without any address keeps the rates of the last invoice.
+    pub fn refresh_taxes(
+        &mut self,
+        customer: &crate::catalog::Customer,
+        rates: &[crate::tax::TaxRate],
+        origin: &str,
+    ) {
+        self.customer_tax_exempt = customer.tax_exempt;
+        self.tax_liability = crate::tax::liability(
+            customer.tax_exempt,
+            customer.tax_ids.iter().map(|t| (t.r#type.as_str(), t.value.as_str())),
+            origin,
+        );
+        if !self.automatic_tax {
+            return;
+        }
+        let shipping =
+            customer.shipping.as_ref().and_then(|s| crate::session::taxes::Location::of(&s.address));
+        let Some(loc) =
+            shipping.or_else(|| customer.address.as_ref().and_then(crate::session::taxes::Location::of))
+        else {
+            return;
+        };
+        let rate = crate::session::taxes::automatic_rate_for(&loc, rates);
+        for item in &mut self.items {
+            item.tax_rates = match (rate, item.price.tax_behavior) {
+                (Some(r), crate::shipping::TaxBehavior::Inclusive) => {
+                    vec![crate::tax::TaxRate { inclusive: true, ..r.clone() }]
+                }
+                (Some(r), crate::shipping::TaxBehavior::Exclusive) => {
+                    vec![crate::tax::TaxRate { inclusive: false, ..r.clone() }]
+                }
+                _ => Vec::new(),
+            };
         }
     }
 
@@ -662,6 +717,12 @@ pub struct Invoice {
     /// Whether the customer pays the taxes (exempt, reverse charge).
     #[serde(default)]
     pub tax_liability: crate::tax::Liability,
+    /// Whether automatic tax computed its taxes (`automatic_tax.enabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic_tax: bool,
+    /// The customer's `tax_exempt` when it was made (`customer_tax_exempt`).
+    #[serde(default)]
+    pub customer_tax_exempt: crate::tax::TaxExempt,
     pub amount_due: i64,
     pub amount_paid: i64,
     pub amount_remaining: i64,
@@ -775,6 +836,8 @@ impl Invoice {
             total: 0,
             tax: 0,
             tax_liability: crate::tax::Liability::Taxed,
+            automatic_tax: false,
+            customer_tax_exempt: crate::tax::TaxExempt::None,
             amount_due: 0,
             amount_paid: 0,
             amount_remaining: 0,

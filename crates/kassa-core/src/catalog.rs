@@ -379,6 +379,50 @@ pub struct Customer {
     pub tax_ids: Vec<crate::tax::CustomerTaxId>,
 }
 
+/// `address` (or `shipping[address]`) of a customer create or update: each part at most 200
+/// characters, the country an ISO code.
+fn address_param(
+    param: &str,
+    p: crate::params::AddressParam,
+) -> Result<crate::session::collection::Address, Invalid> {
+    let part = |name: &str, v: Option<String>| -> Result<Option<String>, Invalid> {
+        Ok(text(&format!("{param}[{name}]"), v, 200)?.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+    };
+    let country = match part("country", p.country)? {
+        None => None,
+        Some(c) => Some(
+            crate::country::parse(&c)
+                .ok_or_else(|| {
+                    Invalid::param(
+                        format!("{param}[country]"),
+                        format!("Country '{}' is unknown. Try using a 2-character alphanumeric country code instead, such as 'US', 'EG', or 'GB'.", c.chars().take(20).collect::<String>()),
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
+    Ok(crate::session::collection::Address {
+        line1: part("line1", p.line1)?,
+        line2: part("line2", p.line2)?,
+        city: part("city", p.city)?,
+        postal_code: part("postal_code", p.postal_code)?,
+        state: part("state", p.state)?,
+        country,
+    })
+}
+
+/// `shipping` of a customer create or update: `name` and `address` are required, as on Stripe.
+fn shipping_param(
+    p: crate::params::ShippingParam,
+) -> Result<crate::session::collection::ShippingDetails, Invalid> {
+    let name = text("shipping[name]", p.name, 256)?
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| Invalid::missing("shipping[name]"))?;
+    let address =
+        address_param("shipping[address]", p.address.ok_or_else(|| Invalid::missing("shipping[address]"))?)?;
+    Ok(crate::session::collection::ShippingDetails { name, address })
+}
+
 impl Customer {
     pub fn create(p: CustomerCreate, now: Timestamp) -> Result<Self, Invalid> {
         Ok(Self {
@@ -391,9 +435,9 @@ impl Customer {
             cash_balance: Default::default(),
             test_clock: None,
             has_paid: false,
-            address: None,
-            phone: None,
-            shipping: None,
+            address: p.address.map(|a| address_param("address", a)).transpose()?,
+            phone: text("phone", p.phone, 40)?.filter(|n| !n.is_empty()),
+            shipping: p.shipping.map(shipping_param).transpose()?,
             tax_exempt: match p.tax_exempt.as_deref() {
                 None => crate::tax::TaxExempt::None,
                 Some(t) => crate::tax::TaxExempt::parse(t)?,
@@ -414,6 +458,15 @@ impl Customer {
         }
         if let Some(t) = p.tax_exempt.as_deref() {
             self.tax_exempt = crate::tax::TaxExempt::parse(t)?;
+        }
+        if let Some(a) = p.address {
+            self.address = Some(address_param("address", a)?);
+        }
+        if let Some(s) = p.shipping {
+            self.shipping = Some(shipping_param(s)?);
+        }
+        if let Some(ph) = text("phone", p.phone, 40)? {
+            self.phone = (!ph.is_empty()).then_some(ph);
         }
         self.metadata = metadata::update(std::mem::take(&mut self.metadata), p.metadata, "metadata")?;
         Ok(())

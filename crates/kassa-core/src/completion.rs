@@ -333,12 +333,18 @@ fn payment_invoice(
                 now,
             );
             l.discount_amount = line.amount_discount;
+            // Taxed as the session was: the invoice adds up to what was paid.
+            l.tax_rates.clone_from(&line.applied_rates);
             l
         })
         .collect();
     let mut invoice =
         Invoice::new(customer.id.clone(), session.currency, BillingReason::Manual, lines, now, now, now)
             .map_err(|_| too_large())?;
+    invoice.tax_liability = session.tax_liability();
+    invoice.automatic_tax = session.taxes.automatic;
+    invoice.customer_tax_exempt = session.taxes.exempt;
+    invoice.sum_lines().map_err(|_| too_large())?;
     invoice.payment_intent = Some(pi.id.clone());
     invoice.description.clone_from(&ic.description);
     invoice.footer.clone_from(&ic.footer);
@@ -437,6 +443,11 @@ fn subscribe(
     invoice.discount.clone_from(&sub.discount);
     sub.tax_liability = session.tax_liability();
     invoice.tax_liability = sub.tax_liability;
+    sub.automatic_tax = session.taxes.automatic;
+    sub.default_tax_rates.clone_from(&session.taxes.default_rates);
+    invoice.automatic_tax = session.taxes.automatic;
+    sub.customer_tax_exempt = session.taxes.exempt;
+    invoice.customer_tax_exempt = session.taxes.exempt;
     invoice.status = InvoiceStatus::Paid;
     invoice.amount_paid = invoice.amount_due;
     invoice.sum_lines().map_err(|_| too_large())?;

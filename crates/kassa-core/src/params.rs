@@ -690,7 +690,31 @@ pub struct CustomerCreate {
     pub test_clock: Option<String>,
     /// `none`, `exempt` or `reverse`.
     pub tax_exempt: Option<String>,
+    pub address: Option<AddressParam>,
+    pub shipping: Option<ShippingParam>,
+    pub phone: Option<String>,
     pub expand: Option<Vec<String>>,
+}
+
+/// A customer's `address` (and `shipping[address]`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressParam {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A customer's `shipping`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingParam {
+    pub name: Option<String>,
+    pub address: Option<AddressParam>,
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -701,6 +725,10 @@ pub struct CustomerUpdate {
     pub description: Option<String>,
     pub metadata: Option<MetadataParam>,
     pub tax_exempt: Option<String>,
+    /// What the customer's next invoices are taxed by, with automatic tax (shipping first).
+    pub address: Option<AddressParam>,
+    pub shipping: Option<ShippingParam>,
+    pub phone: Option<String>,
     pub expand: Option<Vec<String>>,
 }
 

@@ -302,6 +302,8 @@ fn renew(sub: &mut Subscription, t: Timestamp) -> Result<Invoice, Overflow> {
     invoice.subscription = Some(sub.id.clone());
     invoice.discount.clone_from(&discount);
     invoice.tax_liability = sub.tax_liability;
+    invoice.automatic_tax = sub.automatic_tax;
+    invoice.customer_tax_exempt = sub.customer_tax_exempt;
     invoice.sum_lines()?;
     // A discount that will not apply again comes off: `once` after an invoice it discounted,
     // `repeating` once its end has passed.

@@ -108,6 +108,11 @@ pub struct Strings {
     pub paypal_as: &'static str,
     pub approve: &'static str,
     pub cancel_return: &'static str,
+    /// The script's messages when the server cannot be reached.
+    pub network_error: &'static str,
+    pub quantity_network_error: &'static str,
+    /// The checkbox that copies the shipping address into the billing address.
+    pub same_as_shipping: &'static str,
 }
 
 pub const EN: Strings = Strings {
@@ -196,6 +201,9 @@ pub const EN: Strings = Strings {
     paypal_as: "as",
     approve: "Approve payment",
     cancel_return: "Cancel and return",
+    network_error: "Could not reach the server. Check your connection and try again.",
+    quantity_network_error: "Could not update the quantity. Try again.",
+    same_as_shipping: "Billing address same as shipping",
 };
 
 pub const DE: Strings = Strings {
@@ -284,6 +292,9 @@ pub const DE: Strings = Strings {
     paypal_as: "als",
     approve: "Zahlung genehmigen",
     cancel_return: "Abbrechen und zurück",
+    network_error: "Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
+    quantity_network_error: "Die Menge konnte nicht geändert werden. Versuchen Sie es erneut.",
+    same_as_shipping: "Rechnungsadresse wie Lieferadresse",
 };
 
 pub const FR: Strings = Strings {
@@ -372,6 +383,9 @@ pub const FR: Strings = Strings {
     paypal_as: "en tant que",
     approve: "Approuver le paiement",
     cancel_return: "Annuler et revenir",
+    network_error: "Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.",
+    quantity_network_error: "Impossible de modifier la quantité. Réessayez.",
+    same_as_shipping: "Adresse de facturation identique à l’adresse de livraison",
 };
 
 pub const ES: Strings = Strings {
@@ -460,6 +474,9 @@ pub const ES: Strings = Strings {
     paypal_as: "como",
     approve: "Aprobar el pago",
     cancel_return: "Cancelar y volver",
+    network_error: "No se pudo contactar con el servidor. Comprueba tu conexión e inténtalo de nuevo.",
+    quantity_network_error: "No se pudo actualizar la cantidad. Inténtalo de nuevo.",
+    same_as_shipping: "La dirección de facturación es la misma que la de envío",
 };
 
 pub const NL: Strings = Strings {
@@ -548,6 +565,9 @@ pub const NL: Strings = Strings {
     paypal_as: "als",
     approve: "Betaling goedkeuren",
     cancel_return: "Annuleren en terug",
+    network_error: "De server is niet bereikbaar. Controleer je verbinding en probeer het opnieuw.",
+    quantity_network_error: "Het aantal kon niet worden bijgewerkt. Probeer het opnieuw.",
+    same_as_shipping: "Factuuradres is gelijk aan verzendadres",
 };
 
 pub const IT: Strings = Strings {
@@ -636,6 +656,9 @@ pub const IT: Strings = Strings {
     paypal_as: "come",
     approve: "Approva il pagamento",
     cancel_return: "Annulla e torna indietro",
+    network_error: "Impossibile raggiungere il server. Controlla la connessione e riprova.",
+    quantity_network_error: "Impossibile aggiornare la quantità. Riprova.",
+    same_as_shipping: "Indirizzo di fatturazione uguale a quello di spedizione",
 };
 
 pub const JA: Strings = Strings {
@@ -724,6 +747,9 @@ pub const JA: Strings = Strings {
     paypal_as: "アカウント：",
     approve: "支払いを承認",
     cancel_return: "キャンセルして戻る",
+    network_error: "サーバーに接続できませんでした。接続を確認して、もう一度お試しください。",
+    quantity_network_error: "数量を更新できませんでした。もう一度お試しください。",
+    same_as_shipping: "請求先住所は配送先住所と同じ",
 };
 
 const ALL: [&Strings; 7] = [&EN, &DE, &FR, &ES, &NL, &IT, &JA];
@@ -845,6 +871,658 @@ impl Strings {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Messages from the rules and the error pages
+// ---------------------------------------------------------------------------------------------
+
+/// What the rules, the payment network and the error pages say to a customer, in English (as
+/// the services write it) and in each other language, in the order of [`ALL`]. `{0}`, `{1}`:
+/// parts of the English message carried over as they are (an amount, a number).
+const RULES: &[[&str; 7]] = &[
+    [
+        "This code is not valid.",
+        "Dieser Code ist ungültig.",
+        "Ce code n’est pas valide.",
+        "Este código no es válido.",
+        "Deze code is niet geldig.",
+        "Questo codice non è valido.",
+        "このコードは無効です。",
+    ],
+    [
+        "A payment is waiting for your approval. Complete or cancel it before changing your order.",
+        "Eine Zahlung wartet auf Ihre Bestätigung. Schließen Sie sie ab oder brechen Sie sie ab, bevor Sie Ihre Bestellung ändern.",
+        "Un paiement attend votre approbation. Terminez-le ou annulez-le avant de modifier votre commande.",
+        "Hay un pago pendiente de tu aprobación. Complétalo o cancélalo antes de cambiar tu pedido.",
+        "Een betaling wacht op je goedkeuring. Rond deze af of annuleer hem voordat je je bestelling wijzigt.",
+        "Un pagamento è in attesa della tua approvazione. Completalo o annullalo prima di modificare l’ordine.",
+        "お支払いの承認待ちです。ご注文を変更する前に、完了またはキャンセルしてください。",
+    ],
+    [
+        "A payment for this checkout is in progress. Wait a moment and reload the page.",
+        "Eine Zahlung für diesen Bestellvorgang läuft. Warten Sie einen Moment und laden Sie die Seite neu.",
+        "Un paiement est en cours pour cette commande. Patientez un instant, puis rechargez la page.",
+        "Hay un pago en curso para este pedido. Espera un momento y vuelve a cargar la página.",
+        "Er loopt een betaling voor deze bestelling. Wacht even en laad de pagina opnieuw.",
+        "È in corso un pagamento per questo ordine. Attendi un momento e ricarica la pagina.",
+        "このお支払いは処理中です。しばらく待ってからページを再読み込みしてください。",
+    ],
+    [
+        "A payment for this checkout is already in progress. Wait a moment and reload the page.",
+        "Eine Zahlung für diesen Bestellvorgang läuft bereits. Warten Sie einen Moment und laden Sie die Seite neu.",
+        "Un paiement est déjà en cours pour cette commande. Patientez un instant, puis rechargez la page.",
+        "Ya hay un pago en curso para este pedido. Espera un momento y vuelve a cargar la página.",
+        "Er loopt al een betaling voor deze bestelling. Wacht even en laad de pagina opnieuw.",
+        "È già in corso un pagamento per questo ordine. Attendi un momento e ricarica la pagina.",
+        "このお支払いはすでに処理中です。しばらく待ってからページを再読み込みしてください。",
+    ],
+    [
+        "That item is not part of this checkout.",
+        "Dieser Artikel gehört nicht zu dieser Bestellung.",
+        "Cet article ne fait pas partie de cette commande.",
+        "Ese artículo no forma parte de este pedido.",
+        "Dat artikel hoort niet bij deze bestelling.",
+        "Questo articolo non fa parte di questo ordine.",
+        "この商品はこのご注文に含まれていません。",
+    ],
+    [
+        "The quantity of this item cannot be changed.",
+        "Die Menge dieses Artikels kann nicht geändert werden.",
+        "La quantité de cet article ne peut pas être modifiée.",
+        "La cantidad de este artículo no se puede cambiar.",
+        "Het aantal van dit artikel kan niet worden gewijzigd.",
+        "La quantità di questo articolo non può essere modificata.",
+        "この商品の数量は変更できません。",
+    ],
+    [
+        "The quantity must be between {0} and {1}.",
+        "Die Menge muss zwischen {0} und {1} liegen.",
+        "La quantité doit être comprise entre {0} et {1}.",
+        "La cantidad debe estar entre {0} y {1}.",
+        "Het aantal moet tussen {0} en {1} liggen.",
+        "La quantità deve essere compresa tra {0} e {1}.",
+        "数量は {0} から {1} の間で指定してください。",
+    ],
+    [
+        "You can't remove the last item.",
+        "Der letzte Artikel kann nicht entfernt werden.",
+        "Vous ne pouvez pas retirer le dernier article.",
+        "No puedes quitar el último artículo.",
+        "Je kunt het laatste artikel niet verwijderen.",
+        "Non puoi rimuovere l’ultimo articolo.",
+        "最後の商品は削除できません。",
+    ],
+    [
+        "This checkout does not take promotion codes.",
+        "Für diese Bestellung können keine Aktionscodes verwendet werden.",
+        "Cette commande n’accepte pas de code promotionnel.",
+        "Este pedido no admite códigos promocionales.",
+        "Voor deze bestelling kun je geen promotiecodes gebruiken.",
+        "Questo ordine non accetta codici promozionali.",
+        "このご注文ではプロモーションコードを使用できません。",
+    ],
+    [
+        "This checkout already has a discount.",
+        "Für diese Bestellung gilt bereits ein Rabatt.",
+        "Cette commande bénéficie déjà d’une remise.",
+        "Este pedido ya tiene un descuento.",
+        "Deze bestelling heeft al een korting.",
+        "Questo ordine ha già uno sconto.",
+        "このご注文にはすでに割引が適用されています。",
+    ],
+    [
+        "This discount was given by the merchant and cannot be removed.",
+        "Dieser Rabatt wurde vom Händler gewährt und kann nicht entfernt werden.",
+        "Cette remise a été accordée par le marchand et ne peut pas être retirée.",
+        "Este descuento lo ha concedido el comercio y no se puede quitar.",
+        "Deze korting is door de verkoper gegeven en kan niet worden verwijderd.",
+        "Questo sconto è stato concesso dal venditore e non può essere rimosso.",
+        "この割引は販売者によるもので、削除できません。",
+    ],
+    [
+        "This promotion code is not active.",
+        "Dieser Aktionscode ist nicht aktiv.",
+        "Ce code promotionnel n’est pas actif.",
+        "Este código promocional no está activo.",
+        "Deze promotiecode is niet actief.",
+        "Questo codice promozionale non è attivo.",
+        "このプロモーションコードは有効ではありません。",
+    ],
+    [
+        "This promotion code has expired.",
+        "Dieser Aktionscode ist abgelaufen.",
+        "Ce code promotionnel a expiré.",
+        "Este código promocional ha caducado.",
+        "Deze promotiecode is verlopen.",
+        "Questo codice promozionale è scaduto.",
+        "このプロモーションコードは期限切れです。",
+    ],
+    [
+        "This promotion code has reached its maximum number of redemptions.",
+        "Dieser Aktionscode wurde bereits so oft wie möglich eingelöst.",
+        "Ce code promotionnel a atteint son nombre maximal d’utilisations.",
+        "Este código promocional ha alcanzado su número máximo de usos.",
+        "Deze promotiecode is al het maximale aantal keren gebruikt.",
+        "Questo codice promozionale ha raggiunto il numero massimo di utilizzi.",
+        "このプロモーションコードは利用上限に達しました。",
+    ],
+    [
+        "This promotion code is not valid for this customer.",
+        "Dieser Aktionscode gilt nicht für diesen Kunden.",
+        "Ce code promotionnel n’est pas valable pour ce client.",
+        "Este código promocional no es válido para este cliente.",
+        "Deze promotiecode is niet geldig voor deze klant.",
+        "Questo codice promozionale non è valido per questo cliente.",
+        "このプロモーションコードはこのお客様には使用できません。",
+    ],
+    [
+        "This promotion code is only valid for first-time customers.",
+        "Dieser Aktionscode gilt nur für Neukunden.",
+        "Ce code promotionnel est réservé aux nouveaux clients.",
+        "Este código promocional solo es válido para clientes nuevos.",
+        "Deze promotiecode is alleen geldig voor nieuwe klanten.",
+        "Questo codice promozionale è valido solo per i nuovi clienti.",
+        "このプロモーションコードは初回のお客様のみご利用いただけます。",
+    ],
+    [
+        "This promotion code requires a minimum order of {0}.",
+        "Für diesen Aktionscode ist ein Mindestbestellwert von {0} erforderlich.",
+        "Ce code promotionnel nécessite une commande minimale de {0}.",
+        "Este código promocional requiere un pedido mínimo de {0}.",
+        "Voor deze promotiecode geldt een minimaal bestelbedrag van {0}.",
+        "Questo codice promozionale richiede un ordine minimo di {0}.",
+        "このプロモーションコードのご利用には {0} 以上のご注文が必要です。",
+    ],
+    [
+        "This promotion code's coupon no longer exists.",
+        "Der Gutschein zu diesem Aktionscode existiert nicht mehr.",
+        "Le coupon de ce code promotionnel n’existe plus.",
+        "El cupón de este código promocional ya no existe.",
+        "De coupon van deze promotiecode bestaat niet meer.",
+        "Il coupon di questo codice promozionale non esiste più.",
+        "このプロモーションコードのクーポンはもう存在しません。",
+    ],
+    [
+        "This discount no longer exists.",
+        "Dieser Rabatt existiert nicht mehr.",
+        "Cette remise n’existe plus.",
+        "Este descuento ya no existe.",
+        "Deze korting bestaat niet meer.",
+        "Questo sconto non esiste più.",
+        "この割引はもう存在しません。",
+    ],
+    [
+        "This promotion code no longer exists.",
+        "Dieser Aktionscode existiert nicht mehr.",
+        "Ce code promotionnel n’existe plus.",
+        "Este código promocional ya no existe.",
+        "Deze promotiecode bestaat niet meer.",
+        "Questo codice promozionale non esiste più.",
+        "このプロモーションコードはもう存在しません。",
+    ],
+    [
+        "Enter your e-mail address.",
+        "Geben Sie Ihre E-Mail-Adresse ein.",
+        "Saisissez votre adresse e-mail.",
+        "Introduce tu dirección de correo electrónico.",
+        "Vul je e-mailadres in.",
+        "Inserisci il tuo indirizzo e-mail.",
+        "メールアドレスを入力してください。",
+    ],
+    [
+        "Enter a valid e-mail address.",
+        "Geben Sie eine gültige E-Mail-Adresse ein.",
+        "Saisissez une adresse e-mail valide.",
+        "Introduce una dirección de correo electrónico válida.",
+        "Vul een geldig e-mailadres in.",
+        "Inserisci un indirizzo e-mail valido.",
+        "有効なメールアドレスを入力してください。",
+    ],
+    [
+        "This checkout is no longer open.",
+        "Dieser Bestellvorgang ist nicht mehr offen.",
+        "Cette commande n’est plus ouverte.",
+        "Este pedido ya no está abierto.",
+        "Deze bestelling is niet meer open.",
+        "Questo ordine non è più aperto.",
+        "このお支払いはすでに終了しています。",
+    ],
+    [
+        "Enter your card details.",
+        "Geben Sie Ihre Kartendaten ein.",
+        "Saisissez les informations de votre carte.",
+        "Introduce los datos de tu tarjeta.",
+        "Vul je kaartgegevens in.",
+        "Inserisci i dati della tua carta.",
+        "カード情報を入力してください。",
+    ],
+    [
+        "Your order changed after you approved the payment. Nothing was charged; check the total and pay again.",
+        "Ihre Bestellung hat sich nach Ihrer Zahlungsbestätigung geändert. Es wurde nichts belastet; prüfen Sie den Gesamtbetrag und zahlen Sie erneut.",
+        "Votre commande a changé après l’approbation du paiement. Rien n’a été débité ; vérifiez le total et payez à nouveau.",
+        "Tu pedido cambió después de aprobar el pago. No se ha cobrado nada; revisa el total y vuelve a pagar.",
+        "Je bestelling is gewijzigd nadat je de betaling goedkeurde. Er is niets afgeschreven; controleer het totaal en betaal opnieuw.",
+        "Il tuo ordine è cambiato dopo l’approvazione del pagamento. Non è stato addebitato nulla; controlla il totale e paga di nuovo.",
+        "お支払いの承認後にご注文が変更されました。請求はされていません。合計を確認して、もう一度お支払いください。",
+    ],
+    [
+        "Choose one of the payment methods shown.",
+        "Wählen Sie eine der angezeigten Zahlungsarten.",
+        "Choisissez l’un des moyens de paiement proposés.",
+        "Elige uno de los métodos de pago mostrados.",
+        "Kies een van de getoonde betaalmethoden.",
+        "Scegli uno dei metodi di pagamento mostrati.",
+        "表示されているお支払い方法から選んでください。",
+    ],
+    [
+        "Choose one of the shipping options shown.",
+        "Wählen Sie eine der angezeigten Versandarten.",
+        "Choisissez l’une des options de livraison proposées.",
+        "Elige una de las opciones de envío mostradas.",
+        "Kies een van de getoonde verzendopties.",
+        "Scegli una delle opzioni di spedizione mostrate.",
+        "表示されている配送方法から選んでください。",
+    ],
+    [
+        "The shipping option changed: check the new total, then pay.",
+        "Die Versandart hat sich geändert: Prüfen Sie den neuen Gesamtbetrag und zahlen Sie dann.",
+        "L’option de livraison a changé : vérifiez le nouveau total, puis payez.",
+        "La opción de envío ha cambiado: revisa el nuevo total y luego paga.",
+        "De verzendoptie is gewijzigd: controleer het nieuwe totaal en betaal dan.",
+        "L’opzione di spedizione è cambiata: controlla il nuovo totale, poi paga.",
+        "配送方法が変更されました。新しい合計を確認してからお支払いください。",
+    ],
+    [
+        "The tax changed with your address: check the new total, then pay.",
+        "Die Steuer hat sich mit Ihrer Adresse geändert: Prüfen Sie den neuen Gesamtbetrag und zahlen Sie dann.",
+        "La taxe a changé avec votre adresse : vérifiez le nouveau total, puis payez.",
+        "El impuesto ha cambiado con tu dirección: revisa el nuevo total y luego paga.",
+        "De belasting is gewijzigd door je adres: controleer het nieuwe totaal en betaal dan.",
+        "L’imposta è cambiata con il tuo indirizzo: controlla il nuovo totale, poi paga.",
+        "住所により税額が変わりました。新しい合計を確認してからお支払いください。",
+    ],
+    [
+        "The card asked for authentication again; try another card.",
+        "Die Karte hat erneut eine Authentifizierung verlangt; versuchen Sie eine andere Karte.",
+        "La carte a de nouveau demandé une authentification ; essayez une autre carte.",
+        "La tarjeta ha vuelto a pedir autenticación; prueba con otra tarjeta.",
+        "De kaart vroeg opnieuw om verificatie; probeer een andere kaart.",
+        "La carta ha richiesto di nuovo l’autenticazione; prova un’altra carta.",
+        "カードが再度認証を求めました。別のカードをお試しください。",
+    ],
+    [
+        "Start the PayPal payment from the checkout page.",
+        "Starten Sie die PayPal-Zahlung auf der Bezahlseite.",
+        "Lancez le paiement PayPal depuis la page de paiement.",
+        "Inicia el pago con PayPal desde la página de pago.",
+        "Start de PayPal-betaling vanaf de betaalpagina.",
+        "Avvia il pagamento PayPal dalla pagina di pagamento.",
+        "PayPal のお支払いはお支払いページから開始してください。",
+    ],
+    [
+        "The PayPal payment was cancelled. Nothing was charged.",
+        "Die PayPal-Zahlung wurde abgebrochen. Es wurde nichts belastet.",
+        "Le paiement PayPal a été annulé. Rien n’a été débité.",
+        "El pago con PayPal se ha cancelado. No se ha cobrado nada.",
+        "De PayPal-betaling is geannuleerd. Er is niets afgeschreven.",
+        "Il pagamento PayPal è stato annullato. Non è stato addebitato nulla.",
+        "PayPal のお支払いはキャンセルされました。請求はされていません。",
+    ],
+    [
+        "Your card was declined.",
+        "Ihre Karte wurde abgelehnt.",
+        "Votre carte a été refusée.",
+        "Tu tarjeta ha sido rechazada.",
+        "Je kaart is geweigerd.",
+        "La tua carta è stata rifiutata.",
+        "カードが拒否されました。",
+    ],
+    [
+        "Your card has insufficient funds.",
+        "Ihre Karte ist nicht ausreichend gedeckt.",
+        "Le solde de votre carte est insuffisant.",
+        "Tu tarjeta no tiene fondos suficientes.",
+        "Je kaart heeft onvoldoende saldo.",
+        "La tua carta non ha fondi sufficienti.",
+        "カードの残高が不足しています。",
+    ],
+    [
+        "Your card has expired.",
+        "Ihre Karte ist abgelaufen.",
+        "Votre carte a expiré.",
+        "Tu tarjeta ha caducado.",
+        "Je kaart is verlopen.",
+        "La tua carta è scaduta.",
+        "カードの有効期限が切れています。",
+    ],
+    [
+        "Your card's security code is incorrect.",
+        "Der Sicherheitscode Ihrer Karte ist falsch.",
+        "Le code de sécurité de votre carte est incorrect.",
+        "El código de seguridad de tu tarjeta es incorrecto.",
+        "De beveiligingscode van je kaart is onjuist.",
+        "Il codice di sicurezza della tua carta non è corretto.",
+        "カードのセキュリティコードが正しくありません。",
+    ],
+    [
+        "An error occurred while processing your card. Try again in a little bit.",
+        "Bei der Verarbeitung Ihrer Karte ist ein Fehler aufgetreten. Versuchen Sie es gleich noch einmal.",
+        "Une erreur s’est produite lors du traitement de votre carte. Réessayez dans un instant.",
+        "Se ha producido un error al procesar tu tarjeta. Inténtalo de nuevo en un momento.",
+        "Er is een fout opgetreden bij het verwerken van je kaart. Probeer het zo opnieuw.",
+        "Si è verificato un errore durante l’elaborazione della carta. Riprova tra poco.",
+        "カードの処理中にエラーが発生しました。しばらくしてからもう一度お試しください。",
+    ],
+    [
+        "Your card was declined. kassa's test network only accepts test card numbers.",
+        "Ihre Karte wurde abgelehnt. Das Testnetz von kassa akzeptiert nur Testkartennummern.",
+        "Votre carte a été refusée. Le réseau de test de kassa n’accepte que des numéros de carte de test.",
+        "Tu tarjeta ha sido rechazada. La red de pruebas de kassa solo acepta números de tarjeta de prueba.",
+        "Je kaart is geweigerd. Het testnetwerk van kassa accepteert alleen testkaartnummers.",
+        "La tua carta è stata rifiutata. La rete di test di kassa accetta solo numeri di carta di test.",
+        "カードが拒否されました。kassa のテストネットワークではテスト用カード番号のみ使用できます。",
+    ],
+    [
+        "We are unable to authenticate your payment method. Please choose a different payment method and try again.",
+        "Wir können Ihre Zahlungsart nicht authentifizieren. Wählen Sie eine andere Zahlungsart und versuchen Sie es erneut.",
+        "Nous ne parvenons pas à authentifier votre moyen de paiement. Choisissez-en un autre et réessayez.",
+        "No podemos autenticar tu método de pago. Elige otro método de pago e inténtalo de nuevo.",
+        "We kunnen je betaalmethode niet verifiëren. Kies een andere betaalmethode en probeer het opnieuw.",
+        "Non riusciamo ad autenticare il tuo metodo di pagamento. Scegline un altro e riprova.",
+        "お支払い方法を認証できませんでした。別のお支払い方法を選んで、もう一度お試しください。",
+    ],
+    [
+        "Your card number is invalid.",
+        "Ihre Kartennummer ist ungültig.",
+        "Le numéro de votre carte n’est pas valide.",
+        "El número de tu tarjeta no es válido.",
+        "Je kaartnummer is ongeldig.",
+        "Il numero della tua carta non è valido.",
+        "カード番号が無効です。",
+    ],
+    [
+        "Your card number is incomplete.",
+        "Ihre Kartennummer ist unvollständig.",
+        "Le numéro de votre carte est incomplet.",
+        "El número de tu tarjeta está incompleto.",
+        "Je kaartnummer is onvolledig.",
+        "Il numero della tua carta è incompleto.",
+        "カード番号が不完全です。",
+    ],
+    [
+        "Your card's expiration date is incomplete.",
+        "Das Ablaufdatum Ihrer Karte ist unvollständig.",
+        "La date d’expiration de votre carte est incomplète.",
+        "La fecha de caducidad de tu tarjeta está incompleta.",
+        "De vervaldatum van je kaart is onvolledig.",
+        "La data di scadenza della tua carta è incompleta.",
+        "カードの有効期限が不完全です。",
+    ],
+    [
+        "Your card's expiration date is invalid.",
+        "Das Ablaufdatum Ihrer Karte ist ungültig.",
+        "La date d’expiration de votre carte n’est pas valide.",
+        "La fecha de caducidad de tu tarjeta no es válida.",
+        "De vervaldatum van je kaart is ongeldig.",
+        "La data di scadenza della tua carta non è valida.",
+        "カードの有効期限が無効です。",
+    ],
+    [
+        "Your card's expiration month is invalid.",
+        "Der Ablaufmonat Ihrer Karte ist ungültig.",
+        "Le mois d’expiration de votre carte n’est pas valide.",
+        "El mes de caducidad de tu tarjeta no es válido.",
+        "De vervalmaand van je kaart is ongeldig.",
+        "Il mese di scadenza della tua carta non è valido.",
+        "カードの有効期限の月が無効です。",
+    ],
+    [
+        "Your card's expiration year is invalid.",
+        "Das Ablaufjahr Ihrer Karte ist ungültig.",
+        "L’année d’expiration de votre carte n’est pas valide.",
+        "El año de caducidad de tu tarjeta no es válido.",
+        "Het vervaljaar van je kaart is ongeldig.",
+        "L’anno di scadenza della tua carta non è valido.",
+        "カードの有効期限の年が無効です。",
+    ],
+    [
+        "Your card's expiration date is in the past.",
+        "Das Ablaufdatum Ihrer Karte liegt in der Vergangenheit.",
+        "La date d’expiration de votre carte est passée.",
+        "La fecha de caducidad de tu tarjeta ya ha pasado.",
+        "De vervaldatum van je kaart ligt in het verleden.",
+        "La data di scadenza della tua carta è già passata.",
+        "カードの有効期限が過ぎています。",
+    ],
+    [
+        "Your card's security code is invalid.",
+        "Der Sicherheitscode Ihrer Karte ist ungültig.",
+        "Le code de sécurité de votre carte n’est pas valide.",
+        "El código de seguridad de tu tarjeta no es válido.",
+        "De beveiligingscode van je kaart is ongeldig.",
+        "Il codice di sicurezza della tua carta non è valido.",
+        "カードのセキュリティコードが無効です。",
+    ],
+    [
+        "Your card's security code is incomplete.",
+        "Der Sicherheitscode Ihrer Karte ist unvollständig.",
+        "Le code de sécurité de votre carte est incomplet.",
+        "El código de seguridad de tu tarjeta está incompleto.",
+        "De beveiligingscode van je kaart is onvolledig.",
+        "Il codice di sicurezza della tua carta è incompleto.",
+        "カードのセキュリティコードが不完全です。",
+    ],
+    [
+        "Too many attempts. Try again in {0} s.",
+        "Zu viele Versuche. Versuchen Sie es in {0} s erneut.",
+        "Trop de tentatives. Réessayez dans {0} s.",
+        "Demasiados intentos. Inténtalo de nuevo en {0} s.",
+        "Te veel pogingen. Probeer het over {0} s opnieuw.",
+        "Troppi tentativi. Riprova tra {0} s.",
+        "試行回数が多すぎます。{0} 秒後にもう一度お試しください。",
+    ],
+    // The error pages: headings, then messages.
+    [
+        "Checkout not found",
+        "Bestellvorgang nicht gefunden",
+        "Paiement introuvable",
+        "Pago no encontrado",
+        "Betaling niet gevonden",
+        "Pagamento non trovato",
+        "お支払いページが見つかりません",
+    ],
+    [
+        "This payment link is not valid. Check the link you were given.",
+        "Dieser Zahlungslink ist ungültig. Prüfen Sie den Link, den Sie erhalten haben.",
+        "Ce lien de paiement n’est pas valide. Vérifiez le lien qui vous a été donné.",
+        "Este enlace de pago no es válido. Comprueba el enlace que te dieron.",
+        "Deze betaallink is niet geldig. Controleer de link die je hebt gekregen.",
+        "Questo link di pagamento non è valido. Controlla il link che hai ricevuto.",
+        "この支払いリンクは無効です。受け取ったリンクを確認してください。",
+    ],
+    [
+        "Request refused",
+        "Anfrage abgelehnt",
+        "Demande refusée",
+        "Solicitud rechazada",
+        "Verzoek geweigerd",
+        "Richiesta rifiutata",
+        "リクエストが拒否されました",
+    ],
+    [
+        "This form can only be sent from the checkout page itself.",
+        "Dieses Formular kann nur von der Bezahlseite selbst gesendet werden.",
+        "Ce formulaire ne peut être envoyé que depuis la page de paiement elle-même.",
+        "Este formulario solo se puede enviar desde la propia página de pago.",
+        "Dit formulier kan alleen vanaf de betaalpagina zelf worden verzonden.",
+        "Questo modulo può essere inviato solo dalla pagina di pagamento stessa.",
+        "このフォームはお支払いページからのみ送信できます。",
+    ],
+    [
+        "Something went wrong",
+        "Etwas ist schiefgelaufen",
+        "Un problème est survenu",
+        "Algo ha salido mal",
+        "Er is iets misgegaan",
+        "Si è verificato un problema",
+        "問題が発生しました",
+    ],
+    [
+        "Something went wrong on our side. Try again in a moment.",
+        "Bei uns ist etwas schiefgelaufen. Versuchen Sie es gleich noch einmal.",
+        "Un problème est survenu de notre côté. Réessayez dans un instant.",
+        "Algo ha salido mal por nuestra parte. Inténtalo de nuevo en un momento.",
+        "Er is aan onze kant iets misgegaan. Probeer het zo opnieuw.",
+        "Si è verificato un problema da parte nostra. Riprova tra un momento.",
+        "こちら側で問題が発生しました。しばらくしてからもう一度お試しください。",
+    ],
+    [
+        "Something went wrong on our side. Nothing was charged twice: try again in a moment.",
+        "Bei uns ist etwas schiefgelaufen. Es wurde nichts doppelt belastet: Versuchen Sie es gleich noch einmal.",
+        "Un problème est survenu de notre côté. Rien n’a été débité deux fois : réessayez dans un instant.",
+        "Algo ha salido mal por nuestra parte. No se ha cobrado nada dos veces: inténtalo de nuevo en un momento.",
+        "Er is aan onze kant iets misgegaan. Er is niets dubbel afgeschreven: probeer het zo opnieuw.",
+        "Si è verificato un problema da parte nostra. Non è stato addebitato nulla due volte: riprova tra un momento.",
+        "こちら側で問題が発生しました。二重に請求されてはいません。しばらくしてからもう一度お試しください。",
+    ],
+    [
+        "Unavailable",
+        "Nicht verfügbar",
+        "Indisponible",
+        "No disponible",
+        "Niet beschikbaar",
+        "Non disponibile",
+        "ご利用いただけません",
+    ],
+    [
+        "The checkout is unavailable right now. Try again in a moment.",
+        "Der Bestellvorgang ist gerade nicht verfügbar. Versuchen Sie es gleich noch einmal.",
+        "Le paiement est indisponible pour le moment. Réessayez dans un instant.",
+        "El pago no está disponible en este momento. Inténtalo de nuevo en un momento.",
+        "De betaalpagina is nu niet beschikbaar. Probeer het zo opnieuw.",
+        "Il pagamento non è disponibile al momento. Riprova tra un momento.",
+        "現在お支払いページをご利用いただけません。しばらくしてからもう一度お試しください。",
+    ],
+    [
+        "This link no longer works",
+        "Dieser Link funktioniert nicht mehr",
+        "Ce lien ne fonctionne plus",
+        "Este enlace ya no funciona",
+        "Deze link werkt niet meer",
+        "Questo link non funziona più",
+        "このリンクは使用できなくなりました",
+    ],
+    [
+        "There is no checkout to recover here. Go back to the shop to start again.",
+        "Hier gibt es keinen Bestellvorgang wiederherzustellen. Kehren Sie zum Shop zurück, um neu zu beginnen.",
+        "Il n’y a aucune commande à récupérer ici. Retournez sur la boutique pour recommencer.",
+        "No hay ningún pedido que recuperar aquí. Vuelve a la tienda para empezar de nuevo.",
+        "Er is hier geen bestelling om te herstellen. Ga terug naar de winkel om opnieuw te beginnen.",
+        "Non c’è nessun ordine da recuperare qui. Torna al negozio per ricominciare.",
+        "復元できるお支払いはありません。ショップに戻ってやり直してください。",
+    ],
+    [
+        "Form not understood",
+        "Formular nicht verstanden",
+        "Formulaire incompréhensible",
+        "Formulario no reconocido",
+        "Formulier niet begrepen",
+        "Modulo non riconosciuto",
+        "フォームを読み取れません",
+    ],
+    [
+        "Not available",
+        "Nicht verfügbar",
+        "Non disponible",
+        "No disponible",
+        "Niet beschikbaar",
+        "Non disponibile",
+        "ご利用いただけません",
+    ],
+];
+
+/// The parts of `message` that fill the holes of `template` (`{0}`, `{1}`, …), if it is that
+/// template's message.
+fn holes<'m>(template: &str, message: &'m str) -> Option<Vec<&'m str>> {
+    let mut literals = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}')?;
+        literals.push(&rest[..open]);
+        rest = &rest[close + 1..];
+    }
+    literals.push(rest);
+    let (first, others) = literals.split_first()?;
+    let mut m = message.strip_prefix(first)?;
+    let mut filled = Vec::new();
+    for (i, lit) in others.iter().enumerate() {
+        let at = if i + 1 == others.len() {
+            m.strip_suffix(lit).map(str::len)?
+        } else {
+            m.find(lit).filter(|_| !lit.is_empty())?
+        };
+        let hole = &m[..at];
+        if hole.is_empty() {
+            return None;
+        }
+        filled.push(hole);
+        m = &m[at + lit.len()..];
+    }
+    (others.is_empty() && m.is_empty() || !others.is_empty()).then_some(filled)
+}
+
+impl Strings {
+    /// `message` (what the rules, the card network or an error page say, in English) in this
+    /// language; a message the page has no translation for stays as it is. A message made of
+    /// several known sentences (the card form's errors together) is translated sentence by
+    /// sentence.
+    pub fn rule(&self, message: &str) -> String {
+        let Some(column) = ALL.iter().position(|s| s.lang == self.lang).filter(|c| *c > 0) else {
+            return message.to_owned();
+        };
+        let one = |m: &str| {
+            RULES.iter().find_map(|row| {
+                let filled = holes(row[0], m)?;
+                let mut out = row[column].to_owned();
+                for (i, part) in filled.iter().enumerate() {
+                    out = out.replace(&format!("{{{i}}}"), part);
+                }
+                Some(out)
+            })
+        };
+        if let Some(t) = one(message) {
+            return t;
+        }
+        // Sentences joined by a space ("Your card number is invalid. Your card's security code
+        // is incomplete."): each must be known.
+        let sentences: Vec<&str> = message.split_inclusive(". ").map(str::trim).collect();
+        if sentences.len() > 1 {
+            let translated: Option<Vec<String>> = sentences.iter().map(|s| one(s)).collect();
+            if let Some(t) = translated {
+                return t.join(if self.lang == "ja" { "" } else { " " });
+            }
+        }
+        message.to_owned()
+    }
+
+    /// The label of a tax id type in the page's select (`eu_vat` → "EU VAT").
+    pub fn tax_id_label(&self, code: &str) -> String {
+        let label = match code {
+            "eu_vat" => "EU VAT",
+            "gb_vat" => "UK VAT",
+            "us_ein" => "US EIN",
+            "au_abn" => "AU ABN",
+            "ca_bn" => "CA BN",
+            "in_gst" => "IN GST",
+            "ch_vat" => "CH VAT",
+            "no_vat" => "NO VAT",
+            "nz_gst" => "NZ GST",
+            "jp_cn" => "JP CN",
+            other => return other.to_ascii_uppercase().replace('_', " "),
+        };
+        label.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,6 +1569,43 @@ mod tests {
             ] {
                 for h in holes {
                     assert!(t.contains(h), "{}: {t} lacks {h}", s.lang);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rule_messages_in_each_language() {
+        assert_eq!(DE.rule("This code is not valid."), "Dieser Code ist ungültig.");
+        assert_eq!(EN.rule("This code is not valid."), "This code is not valid.");
+        assert_eq!(
+            FR.rule("The quantity must be between 1 and 12."),
+            "La quantité doit être comprise entre 1 et 12."
+        );
+        assert_eq!(
+            JA.rule("This promotion code requires a minimum order of 30.00 USD."),
+            "このプロモーションコードのご利用には 30.00 USD 以上のご注文が必要です。"
+        );
+        assert_eq!(
+            ES.rule("Your card number is invalid. Your card's security code is incomplete."),
+            "El número de tu tarjeta no es válido. El código de seguridad de tu tarjeta está incompleto."
+        );
+        assert_eq!(IT.rule("Something unknown."), "Something unknown.", "unknown messages stay");
+        assert_eq!(
+            NL.rule("Too many attempts. Try again in 30 s."),
+            "Te veel pogingen. Probeer het over 30 s opnieuw."
+        );
+        assert_eq!(DE.rule("The quantity must be between  and 3."), "The quantity must be between  and 3.");
+    }
+
+    #[test]
+    fn every_rule_has_every_language_and_its_holes() {
+        for row in RULES {
+            let holes = row[0].matches('{').count();
+            for (i, t) in row.iter().enumerate() {
+                assert!(!t.is_empty(), "{}: column {i}", row[0]);
+                for h in 0..holes {
+                    assert!(t.contains(&format!("{{{h}}}")), "{}: column {i} lacks {{{h}}}", row[0]);
                 }
             }
         }

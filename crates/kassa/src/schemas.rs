@@ -382,6 +382,18 @@ fn tax_amount() -> Value {
     ])
 }
 
+/// The newer API's tax entry of an invoice and its lines (`total_taxes[]`, `taxes[]`).
+fn invoice_tax() -> Value {
+    object(&[
+        ("amount", int()),
+        ("tax_behavior", one_of(&["exclusive", "inclusive"])),
+        ("tax_rate_details", object(&[("tax_rate", string())])),
+        ("taxability_reason", one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"])),
+        ("taxable_amount", int()),
+        ("type", tag("tax_rate_details")),
+    ])
+}
+
 fn tax_id() -> Value {
     object(&[
         ("id", string()),
@@ -409,35 +421,41 @@ fn tax_id() -> Value {
 }
 
 fn line_item() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("item")),
-        (
-            "adjustable_quantity",
-            nullable(object(&[("enabled", boolean()), ("maximum", int()), ("minimum", int())])),
-        ),
-        ("amount_discount", int()),
-        ("amount_subtotal", int()),
-        ("amount_tax", int()),
-        ("amount_total", int()),
-        ("currency", string()),
-        ("description", string()),
-        ("metadata", metadata()),
-        ("price", reference("price")),
-        ("quantity", int()),
-        (
-            "taxes",
-            array(object(&[
-                ("amount", int()),
-                ("rate", reference("tax_rate")),
-                (
-                    "taxability_reason",
-                    one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"]),
-                ),
-                ("taxable_amount", int()),
-            ])),
-        ),
-    ])
+    object_with_optional(
+        &[
+            ("id", string()),
+            ("object", tag("item")),
+            (
+                "adjustable_quantity",
+                nullable(object(&[("enabled", boolean()), ("maximum", int()), ("minimum", int())])),
+            ),
+            ("amount_discount", int()),
+            ("amount_subtotal", int()),
+            ("amount_tax", int()),
+            ("amount_total", int()),
+            ("currency", string()),
+            ("description", string()),
+            ("metadata", metadata()),
+            ("price", reference("price")),
+            ("quantity", int()),
+        ],
+        // Includable: present when `expand[]` names them (`data.taxes`, `data.discounts`).
+        &[
+            (
+                "taxes",
+                array(object(&[
+                    ("amount", int()),
+                    ("rate", reference("tax_rate")),
+                    (
+                        "taxability_reason",
+                        one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"]),
+                    ),
+                    ("taxable_amount", int()),
+                ])),
+            ),
+            ("discounts", array(object(&[("amount", int()), ("discount", reference("discount"))]))),
+        ],
+    )
 }
 
 fn session() -> Value {
@@ -804,9 +822,9 @@ fn discount() -> Value {
     object(&[
         ("id", string()),
         ("object", tag("discount")),
-        ("checkout_session", always_null()),
+        ("checkout_session", nstring()),
         ("coupon", expandable("coupon")),
-        ("customer", string()),
+        ("customer", nstring()),
         ("end", nint()),
         ("invoice", nstring()),
         ("invoice_item", always_null()),
@@ -888,7 +906,7 @@ fn subscription() -> Value {
         ("days_until_due", nint()),
         ("default_payment_method", nullable(expandable("payment_method"))),
         ("default_source", always_null()),
-        ("default_tax_rates", empty_array()),
+        ("default_tax_rates", array(reference("tax_rate"))),
         ("description", nstring()),
         ("discount", nullable(reference("discount"))),
         ("ended_at", nint()),
@@ -958,6 +976,7 @@ fn invoice() -> Value {
             ("subscription_item", nstring()),
             ("tax_amounts", array(tax_amount())),
             ("tax_rates", array(reference("tax_rate"))),
+            ("taxes", array(invoice_tax())),
             ("type", one_of(&["subscription", "invoiceitem"])),
             ("unit_amount_excluding_tax", string()),
         ],
@@ -978,7 +997,13 @@ fn invoice() -> Value {
         ("attempt_count", int()),
         ("attempted", boolean()),
         ("auto_advance", boolean()),
-        ("automatic_tax", object(&[("enabled", boolean()), ("status", always_null())])),
+        (
+            "automatic_tax",
+            object(&[
+                ("enabled", boolean()),
+                ("status", nullable(one_of(&["complete", "failed", "requires_location_inputs"]))),
+            ]),
+        ),
         ("billing_reason", string()),
         ("charge", always_null()),
         ("collection_method", one_of(&["charge_automatically", "send_invoice"])),
@@ -991,7 +1016,7 @@ fn invoice() -> Value {
         ("customer_name", always_null()),
         ("customer_phone", always_null()),
         ("customer_shipping", always_null()),
-        ("customer_tax_exempt", tag("none")),
+        ("customer_tax_exempt", one_of(&["none", "exempt", "reverse"])),
         ("customer_tax_ids", empty_array()),
         ("default_payment_method", always_null()),
         ("default_source", always_null()),
@@ -1057,6 +1082,7 @@ fn invoice() -> Value {
         ("total_discount_amounts", array(discount_amount)),
         ("total_excluding_tax", int()),
         ("total_tax_amounts", array(tax_amount())),
+        ("total_taxes", array(invoice_tax())),
         ("transfer_data", always_null()),
         ("webhooks_delivered_at", always_null()),
     ])

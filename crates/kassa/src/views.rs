@@ -227,8 +227,19 @@ pub fn promotion_code(p: &PromotionCode, coupon_obj: Option<&Coupon>, now: Times
     })
 }
 
-pub fn line_item(li: &LineItem) -> Value {
-    json!({
+/// Which includable fields a rendered line item carries (`expand[]` of `data.taxes` /
+/// `data.discounts`), and the session's discount object for `discounts[].discount`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemIncludes<'a> {
+    pub taxes: bool,
+    pub discounts: bool,
+    pub discount: Option<&'a Value>,
+}
+
+/// A line item. `taxes` and `discounts` are includable, as on Stripe: present only when
+/// `expand[]` names them.
+pub fn line_item(li: &LineItem, inc: &ItemIncludes<'_>) -> Value {
+    let mut out = json!({
         "id": li.id,
         "object": "item",
         "adjustable_quantity": li.adjustable_quantity.map(|a| json!({
@@ -243,8 +254,44 @@ pub fn line_item(li: &LineItem) -> Value {
         "metadata": li.metadata,
         "price": price(&li.price),
         "quantity": li.quantity,
-        "taxes": li.taxes.iter().zip(&li.applied_rates).map(|(t, r)| line_tax(t, r)).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(obj) = out.as_object_mut() {
+        if inc.taxes {
+            let taxes: Vec<Value> =
+                li.taxes.iter().zip(&li.applied_rates).map(|(t, r)| line_tax(t, r)).collect();
+            obj.insert("taxes".to_owned(), Value::Array(taxes));
+        }
+        if inc.discounts {
+            let discounts: Vec<Value> = inc
+                .discount
+                .filter(|_| li.amount_discount > 0)
+                .map(|d| json!({"amount": li.amount_discount, "discount": d}))
+                .into_iter()
+                .collect();
+            obj.insert("discounts".to_owned(), Value::Array(discounts));
+        }
+    }
+    out
+}
+
+/// The discount object of a session's discount, as its line items' `discounts[].discount` show
+/// it: the coupon embedded when it is still there, else its id.
+pub fn session_discount(s: &Session, coupon_obj: Option<&Coupon>, now: Timestamp) -> Option<Value> {
+    let d = s.discount.as_ref()?;
+    let key = s.id.rsplit('_').next().unwrap_or(&s.id);
+    Some(json!({
+        "id": format!("di_{key}"),
+        "object": "discount",
+        "checkout_session": s.id,
+        "coupon": coupon_obj.filter(|c| c.id == d.coupon).map_or_else(|| json!(d.coupon), |c| coupon(c, now)),
+        "customer": s.customer,
+        "end": null,
+        "invoice": null,
+        "invoice_item": null,
+        "promotion_code": d.promotion_code,
+        "start": s.created,
+        "subscription": null,
+    }))
 }
 
 /// An invoice's (or invoice line's) `tax_amounts[]` entry.
@@ -255,6 +302,19 @@ fn tax_amount(t: &kassa_core::tax::LineTax) -> Value {
         "tax_rate": t.rate,
         "taxability_reason": t.reason.as_str(),
         "taxable_amount": t.taxable_amount,
+    })
+}
+
+/// An invoice's (or invoice line's) `taxes[]` / `total_taxes[]` entry, the newer API's shape of
+/// `tax_amounts`.
+fn invoice_tax(t: &kassa_core::tax::LineTax) -> Value {
+    json!({
+        "amount": t.amount,
+        "tax_behavior": if t.inclusive { "inclusive" } else { "exclusive" },
+        "tax_rate_details": {"tax_rate": t.rate},
+        "taxability_reason": t.reason.as_str(),
+        "taxable_amount": t.taxable_amount,
+        "type": "tax_rate_details",
     })
 }
 
@@ -275,6 +335,11 @@ pub fn list(url: &str, data: Vec<Value>, has_more: bool) -> Value {
 
 /// The session. `line_items` is includable: present only when asked for.
 pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
+    session_including(s, v, include_line_items.then(ItemIncludes::default).as_ref())
+}
+
+/// The session with its `line_items` when `items` says which of their fields to include.
+pub fn session_including(s: &Session, v: &View<'_>, items: Option<&ItemIncludes<'_>>) -> Value {
     let status = s.status_at(v.now);
     let url = (status == Status::Open).then(|| format!("{}/pay/{}", v.public_url, s.id));
     let discounts: Vec<Value> = s
@@ -400,8 +465,10 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
         "url": url,
         "wallet_options": null,
     });
-    if include_line_items && let Some(obj) = out.as_object_mut() {
-        let data = s.listed_line_items().map(line_item).collect();
+    if let Some(inc) = items
+        && let Some(obj) = out.as_object_mut()
+    {
+        let data = s.listed_line_items().map(|li| line_item(li, inc)).collect();
         obj.insert(
             "line_items".to_owned(),
             list(&format!("/v1/checkout/sessions/{}/line_items", s.id), data, false),
@@ -729,7 +796,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "object": "subscription",
         "application": null,
         "application_fee_percent": null,
-        "automatic_tax": {"enabled": false},
+        "automatic_tax": {"enabled": s.automatic_tax},
         "billing_cycle_anchor": s.billing_cycle_anchor(),
         "billing_thresholds": null,
         "cancel_at": s.cancel_at.or(s.cancel_at_period_end.then_some(s.current_period_end)),
@@ -745,7 +812,7 @@ pub fn subscription(s: &Subscription) -> Value {
         "days_until_due": s.days_until_due,
         "default_payment_method": s.default_payment_method,
         "default_source": null,
-        "default_tax_rates": [],
+        "default_tax_rates": s.default_tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
         "description": s.description,
         "discount": s.discount.as_ref().map(|d| discount(d, &s.customer, Some(&s.id), None)),
         "ended_at": s.ended_at,
@@ -811,6 +878,7 @@ pub fn invoice(i: &Invoice) -> Value {
                 "subscription_item": l.subscription_item,
                 "tax_amounts": l.taxes.iter().map(tax_amount).collect::<Vec<_>>(),
                 "tax_rates": l.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
+                "taxes": l.taxes.iter().map(invoice_tax).collect::<Vec<_>>(),
                 "type": if l.subscription_item.is_some() && !l.proration { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
             });
@@ -836,7 +904,7 @@ pub fn invoice(i: &Invoice) -> Value {
         }
     }
     let total_tax_amounts: Vec<Value> = per_rate.iter().map(tax_amount).collect();
-    let taxed = i.lines.iter().any(|l| !l.tax_rates.is_empty());
+    let taxed = i.automatic_tax || i.lines.iter().any(|l| !l.tax_rates.is_empty());
     let inclusive_tax: i64 = per_rate.iter().filter(|t| t.inclusive).map(|t| t.amount).sum();
     let total_discount_amounts: Vec<Value> = match discount_id {
         Some(d) if i.total_discount > 0 => vec![json!({"amount": i.total_discount, "discount": d})],
@@ -857,7 +925,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "attempt_count": i.attempt_count,
         "attempted": i.attempt_count > 0,
         "auto_advance": matches!(i.status, InvoiceStatus::Draft | InvoiceStatus::Open),
-        "automatic_tax": {"enabled": false, "status": null},
+        "automatic_tax": {"enabled": i.automatic_tax, "status": i.automatic_tax.then_some("complete")},
         "billing_reason": i.billing_reason.as_str(),
         "charge": null,
         "collection_method": if i.due_date.is_some() { "send_invoice" } else { "charge_automatically" },
@@ -872,7 +940,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "customer_name": null,
         "customer_phone": null,
         "customer_shipping": null,
-        "customer_tax_exempt": "none",
+        "customer_tax_exempt": i.customer_tax_exempt.as_str(),
         "customer_tax_ids": [],
         "default_payment_method": null,
         "default_source": null,
@@ -928,6 +996,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "total_discount_amounts": total_discount_amounts,
         "total_excluding_tax": i.total - i.tax,
         "total_tax_amounts": total_tax_amounts,
+        "total_taxes": per_rate.iter().map(invoice_tax).collect::<Vec<_>>(),
         "transfer_data": null,
         "webhooks_delivered_at": null,
     })

@@ -37,7 +37,7 @@
         setText("tax-amount", s.tax);
         setText("total-amount", s.total);
         setText("submit-button", s.submit_label);
-      }).catch(function () { error.textContent = "Could not update the quantity. Try again."; });
+      }).catch(function () { error.textContent = form.getAttribute("data-network-error"); });
     };
     form.addEventListener("click", function (e) {
       var b = e.target.closest("button[name=step]");
@@ -66,6 +66,22 @@
       }
     });
   }
+  var payForm = document.querySelector("form.pay");
+  // The server could not be reached: say so in the page's language, and offer the no-JS button.
+  var offline = function (button) {
+    button.hidden = false;
+    var el = document.querySelector('[data-testid="payment-error"]');
+    if (el && payForm) { el.textContent = payForm.getAttribute("data-network-error"); }
+  };
+  // "Billing address same as shipping": the billing fields hide while it is checked (the server
+  // copies the shipping address over them).
+  var same = document.querySelector('[data-testid="billing-same-as-shipping"]');
+  var billingFields = document.querySelector('[data-role="billing-fields"]');
+  if (same && billingFields) {
+    var syncBilling = function () { billingFields.hidden = same.checked; };
+    same.addEventListener("change", syncBilling);
+    syncBilling();
+  }
   var ship = document.querySelector('[data-testid="shipping-options"]');
   if (ship) {
     var update = ship.querySelector('[data-testid="shipping-update"]');
@@ -88,7 +104,7 @@
         setText("total-amount", s.total);
         setText("submit-button", s.submit_label);
         payError.textContent = "";
-      }).catch(function () { update.hidden = false; });
+      }).catch(function () { offline(update); });
     });
   }
   var taxUpdate = document.querySelector('[data-testid="tax-update"]');
@@ -109,7 +125,7 @@
         setText("tax-amount", s.tax);
         setText("total-amount", s.total);
         setText("submit-button", s.submit_label);
-      }).catch(function () { taxUpdate.hidden = false; });
+      }).catch(function () { offline(taxUpdate); });
     });
   }
   var card = document.querySelector('[data-method="card"]');

@@ -84,6 +84,13 @@ impl Location {
     }
 }
 
+/// Automatic tax's rate for `loc` among `rates` (oldest first): a rate for the country and
+/// state first, then one for the country without a state.
+pub fn automatic_rate_for<'a>(loc: &Location, rates: &'a [TaxRate]) -> Option<&'a TaxRate> {
+    let matching = || rates.iter().filter(|r| loc.matches(r));
+    matching().find(|r| r.state.is_some()).or_else(|| matching().next())
+}
+
 /// The session's tax settings and results.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Taxes {
@@ -103,6 +110,10 @@ pub struct Taxes {
     pub tax_ids: Vec<(String, String)>,
     /// The merchant's country (`--tax-origin-country`), for the reverse charge.
     pub origin: String,
+    /// `subscription_data[default_tax_rates]`, as they were at creation: the subscription's
+    /// `default_tax_rates`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_rates: Vec<TaxRate>,
 }
 
 impl Taxes {
@@ -113,9 +124,7 @@ impl Taxes {
 
     /// The automatic rate for the buyer's location: state level first, then country level.
     fn automatic_rate(&self) -> Option<&TaxRate> {
-        let loc = self.location.as_ref()?;
-        let matching = || self.rates.iter().filter(|r| loc.matches(r));
-        matching().find(|r| r.state.is_some()).or_else(|| matching().next())
+        automatic_rate_for(self.location.as_ref()?, &self.rates)
     }
 
     /// Whether any tax applies to this session at all.
@@ -273,6 +282,7 @@ pub(super) fn taxes(
             line.tax_rates.clone_from(&defaults);
         }
     }
+    let default_rates = defaults;
     // Stripe Tax needs an address: without any other, the page asks for the billing address.
     if automatic && !collects_address {
         collection.billing_address = Some("required".to_owned());
@@ -300,6 +310,7 @@ pub(super) fn taxes(
             .map(|c| c.tax_ids.iter().map(|t| (t.r#type.clone(), t.value.clone())).collect())
             .unwrap_or_default(),
         origin: r.tax_origin_country.to_owned(),
+        default_rates,
     })
 }
 

@@ -133,6 +133,8 @@ struct PayPage {
     /// `Some(required)` when a tax id is asked for.
     tax_id: Option<bool>,
     tax_types: &'static [&'static str],
+    /// "Billing address same as shipping" is checked: at first, and after a post that had it.
+    same_as_shipping: bool,
     fields: Vec<FieldView>,
     terms: bool,
     promotions: bool,
@@ -209,6 +211,7 @@ struct PaypalPage {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    lang: &'static str,
     heading: &'a str,
     message: &'a str,
 }
@@ -256,30 +259,39 @@ fn accept_language(headers: &HeaderMap) -> Option<String> {
 
 /// `GET /pay/{id}/recover`: an expired session's recovery URL opens a new session with the same
 /// contents, and sends the customer to its page.
-pub async fn recover(State(ctx): State<AppState>, PageId(id): PageId) -> Response {
+pub async fn recover(State(ctx): State<AppState>, PageId(id): PageId, headers: HeaderMap) -> Response {
+    let t = i18n::negotiate(None, accept_language(&headers).as_deref());
     match crate::service::sessions::recover(&ctx, &id).await {
         Ok(Some(new)) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/pay/{new}"))]).into_response(),
-        Ok(None) => error_page(
+        Ok(None) => error_page_in(
+            t,
             StatusCode::NOT_FOUND,
             "This link no longer works",
             "There is no checkout to recover here. Go back to the shop to start again.",
         ),
-        Err(e) => service_error_page(e),
+        Err(e) => service_error_page_in(t, e),
     }
 }
 
 /// The page for session `id` as it is now, with `notes`.
 async fn render(ctx: &Ctx, id: &str, notes: Notes) -> Response {
+    let t = i18n::negotiate(None, notes.accept_language.as_deref());
     match page::view(ctx, id).await {
         Ok(Some(v)) => render_view(ctx, v, notes),
-        Ok(None) => not_found(),
-        Err(e) => service_error_page(e),
+        Ok(None) => not_found_in(t),
+        Err(e) => service_error_page_in(t, e),
     }
 }
 
-fn render_view(ctx: &Ctx, v: PageView, notes: Notes) -> Response {
+fn render_view(ctx: &Ctx, v: PageView, mut notes: Notes) -> Response {
     let PageView { session, merchant, customer, transfer, products } = v;
     let t = i18n::negotiate(session.collection.locale.as_deref(), notes.accept_language.as_deref());
+    // What the rules and the card network said, in the page's language.
+    for message in
+        [&mut notes.code_error, &mut notes.quantity_error, &mut notes.payment_error].into_iter().flatten()
+    {
+        *message = t.rule(message);
+    }
     match session.status_at(ctx.now()) {
         Status::Open => page(
             StatusCode::OK,
@@ -447,6 +459,7 @@ fn checkout_page(
         phone: col.phone,
         tax_id: col.tax_id.as_deref().map(|r| r == "if_supported"),
         tax_types: kassa_core::session::collection::TAX_ID_TYPES,
+        same_as_shipping: notes.values.is_empty() || !field(&notes.values, SAME_AS_SHIPPING).is_empty(),
         fields: field_views(s, &notes.values),
         terms: col.terms_of_service.as_deref() == Some("required"),
         promotions: col.promotions.as_deref() == Some("auto"),
@@ -562,6 +575,23 @@ fn bad_form(e: &FormError) -> Response {
 }
 
 /// The last value sent for `name`, or "".
+/// The "billing address same as shipping" checkbox (`billing-same-as-shipping`).
+const SAME_AS_SHIPPING: &str = "billing_same_as_shipping";
+
+/// With the checkbox checked, the billing address is the shipping address: copied over whatever
+/// the (hidden, or without JavaScript ignored) billing fields hold.
+fn copy_shipping_to_billing(pairs: &mut Vec<(String, String)>) {
+    if field(pairs, SAME_AS_SHIPPING).is_empty() {
+        return;
+    }
+    for part in ["line1", "line2", "city", "postal_code", "state", "country"] {
+        let value = field(pairs, &format!("shipping_{part}"));
+        let key = format!("address_{part}");
+        pairs.retain(|(k, _)| *k != key);
+        pairs.push((key, value));
+    }
+}
+
 pub(crate) fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
@@ -599,10 +629,11 @@ pub fn pay_form(pairs: Vec<(String, String)>, now: Timestamp) -> PayForm {
 /// (the no-JS button, or the script asking for JSON). The rest of the payment form, when it came
 /// along, is shown again as typed (never the card).
 pub async fn shipping(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (headers, pairs) = match read_form(req).await {
+    let (headers, mut pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
+    copy_shipping_to_billing(&mut pairs);
     let rate = field(&pairs, "shipping_rate");
     let languages = accept_language(&headers);
     let outcome = checkout::choose_shipping(&ctx, &id, &rate).await;
@@ -643,10 +674,11 @@ fn tax_row(t: &Strings, s: &Session) -> Option<Option<String>> {
 /// "Update tax" button, or the script asking for JSON. The tax follows it; the rest of the form
 /// is shown again as typed (never the card).
 pub async fn address(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (headers, pairs) = match read_form(req).await {
+    let (headers, mut pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
+    copy_shipping_to_billing(&mut pairs);
     let part = |prefix: &str| kassa_core::session::collection::Address {
         state: Some(field(&pairs, &format!("{prefix}_state"))),
         country: Some(field(&pairs, &format!("{prefix}_country"))),
@@ -739,7 +771,7 @@ fn summary_json(s: &Session, languages: Option<&str>, error: Option<String>) -> 
         "total": t.money(c, s.amount_total),
         "amount_total": s.amount_total,
         "submit_label": submit_label(t, s),
-        "error": error,
+        "error": error.map(|e| t.rule(&e)),
     });
     axum::Json(body).into_response()
 }
@@ -772,10 +804,11 @@ pub async fn remove_code(State(ctx): State<AppState>, PageId(id): PageId, req: R
 /// `POST /pay/{id}`: the payment form. The card number and CVC are handed to the payment
 /// processor inside a `ValidCard` and dropped; they are never stored or logged, nor echoed back.
 pub async fn submit(State(ctx): State<AppState>, PageId(id): PageId, req: Request) -> Response {
-    let (headers, pairs) = match read_form(req).await {
+    let (headers, mut pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
+    copy_shipping_to_billing(&mut pairs);
     let mut form = pay_form(pairs, ctx.now());
     form.languages = accept_language(&headers);
     let notes = Notes {
@@ -820,6 +853,7 @@ pub async fn paypal_decision(State(ctx): State<AppState>, PageId(id): PageId, re
 
 /// The one place an action's outcome becomes a page or a redirect.
 async fn respond(ctx: &Ctx, id: &str, outcome: crate::service::Result<Outcome>, notes: Notes) -> Response {
+    let t = i18n::negotiate(None, notes.accept_language.as_deref());
     match outcome {
         Ok(Outcome::Changed(_) | Outcome::Closed) => back_to(id),
         Ok(Outcome::Refused { place, message }) => render(ctx, id, notes.with_error(place, message)).await,
@@ -837,8 +871,8 @@ async fn respond(ctx: &Ctx, id: &str, outcome: crate::service::Result<Outcome>, 
         Ok(Outcome::Completed { redirect }) => see_other(&redirect),
         Ok(Outcome::Challenge) => see_other(&format!("/pay/{id}/3ds")),
         Ok(Outcome::Paypal) => see_other(&format!("/pay/{id}/paypal")),
-        Ok(Outcome::Unknown) => not_found(),
-        Err(e) => service_error_page(e),
+        Ok(Outcome::Unknown) => not_found_in(t),
+        Err(e) => service_error_page_in(t, e),
     }
 }
 
@@ -871,11 +905,24 @@ fn see_other(url: &str) -> Response {
 
 /// An error as a page in the checkout's look: `heading`, then `message` on `page-error`.
 pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
-    page(status, ErrorPage { heading, message }.render())
+    error_page_in(&i18n::EN, status, heading, message)
+}
+
+/// [`error_page`] in the language of `t`: the heading and message as `t` says them (those it
+/// knows; see [`Strings::rule`]), `<html lang>` set.
+pub fn error_page_in(t: &Strings, status: StatusCode, heading: &str, message: &str) -> Response {
+    let (heading, message) = (t.rule(heading), t.rule(message));
+    page(status, ErrorPage { lang: t.lang, heading: &heading, message: &message }.render())
 }
 
 pub fn not_found() -> Response {
-    error_page(
+    not_found_in(&i18n::EN)
+}
+
+/// The page of a checkout that does not exist, in the language of `t`.
+pub fn not_found_in(t: &Strings) -> Response {
+    error_page_in(
+        t,
         StatusCode::NOT_FOUND,
         "Checkout not found",
         "This payment link is not valid. Check the link you were given.",
@@ -910,12 +957,17 @@ pub fn panicked() -> Response {
 /// A service that failed under a page: its status and a message fit for the customer; the cause
 /// goes to the log, never to the page.
 pub fn service_error_page(e: crate::service::Error) -> Response {
+    service_error_page_in(&i18n::EN, e)
+}
+
+/// [`service_error_page`] in the language of `t`.
+pub fn service_error_page_in(t: &Strings, e: crate::service::Error) -> Response {
     use crate::service::Error;
     use kassa_core::Error as DomainError;
     let (status, heading, message) = match e {
         Error::Domain(DomainError::Invalid(i)) => (StatusCode::BAD_REQUEST, "Request refused", i.message),
         Error::Domain(DomainError::State(m)) => (StatusCode::BAD_REQUEST, "Request refused", m),
-        Error::Domain(DomainError::NotFound { .. }) => return not_found(),
+        Error::Domain(DomainError::NotFound { .. }) => return not_found_in(t),
         Error::Idempotency(r) => (StatusCode::BAD_REQUEST, "Request refused", r.to_string()),
         Error::Card(d) => (StatusCode::PAYMENT_REQUIRED, "Payment declined", d.message),
         Error::Store(StoreError::Unstorable(m)) => (StatusCode::BAD_REQUEST, "Request refused", m),
@@ -937,7 +989,7 @@ pub fn service_error_page(e: crate::service::Error) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", message.to_owned())
         }
     };
-    error_page(status, heading, &message)
+    error_page_in(t, status, heading, &message)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
     let lease = now + LEASE;
     let tl = timeline.clone();
     let chunk = ctx.billing_chunk;
+    let origin = ctx.tax_origin_country.clone();
     let (touched, charges) = transact(ctx, now, move |tx, out| {
         let due = tx.find(
             tl.scope(),
@@ -156,6 +157,7 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
             }
             let account = raw.account.clone();
             let mut sub = Subscription::from_raw(&raw)?;
+            refresh_taxes(tx, &account, &mut sub, &origin)?;
             if let Some(charge) = advance_one(tx, out, &account, &mut sub, until, lease, &mut steps)? {
                 charges.push(charge);
             }
@@ -226,6 +228,38 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
         }
     }
     Ok(touched)
+}
+
+/// The account's active tax rates automatic tax chooses from, oldest first.
+const MAX_AUTOMATIC_RATES: u32 = 100;
+
+/// Before `sub` makes an invoice: its customer's tax standing as it is now — `tax_exempt`, tax
+/// ids and, with automatic tax, the rate for their current address
+/// ([`Subscription::refresh_taxes`]).
+fn refresh_taxes(
+    tx: &mut dyn Tx,
+    account: &str,
+    sub: &mut Subscription,
+    origin: &str,
+) -> Result<(), StoreError> {
+    let Some(customer) = tx.load::<kassa_core::catalog::Customer>(account, &sub.customer)? else {
+        return Ok(());
+    };
+    let rates: Vec<kassa_core::tax::TaxRate> = if sub.automatic_tax {
+        tx.select(
+            Scope::Account(account),
+            Kind::TaxRate,
+            &[Filter::Eq(Column::Active, true.into())],
+            MAX_AUTOMATIC_RATES,
+        )?
+        .iter()
+        .map(kassa_core::tax::TaxRate::from_raw)
+        .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    sub.refresh_taxes(&customer, &rates, origin);
+    Ok(())
 }
 
 /// Run `sub`'s steps due by `until` that charge nothing, while `steps` (the transaction's budget,
@@ -931,8 +965,11 @@ pub async fn preview_invoice(ctx: &Ctx, acct: &Acct, p: InvoicePreview) -> Resul
         (details.items, details.proration_behavior, details.proration_date, names)
     };
     let (account, now) = (acct.id.clone(), ctx.now());
+    let origin = ctx.tax_origin_country.clone();
     let previewed = view(ctx.store.as_ref(), move |tx| {
         let mut sub = sub;
+        // Taxed as the next invoice will be: from the customer's standing now.
+        refresh_taxes(tx, &account, &mut sub, &origin)?;
         let at = clock_time(tx, &account, sub.test_clock.as_deref(), now)?;
         let change = Change { items: items.as_deref(), behavior: behavior.as_deref(), date, names };
         match change.apply(tx, &account, &mut sub, at) {

@@ -156,24 +156,26 @@ pub async fn delete_tax_id(ctx: &Ctx, acct: &Acct, customer: &str, id: &str) -> 
     Ok(())
 }
 
-/// The customer's tax ids, newest first, at most `limit` (default 10).
+/// A page of the customer's tax ids, newest first: `limit` (default 10), `starting_after`,
+/// `ending_before`, as every list pages.
 pub async fn list_tax_ids(
     ctx: &Ctx,
     acct: &Acct,
     customer: &str,
     p: &TaxIdList,
 ) -> Result<(Vec<CustomerTaxId>, bool)> {
-    let limit = match p.limit {
-        None => 10,
-        Some(kassa_core::params::Int(l)) if (1..=100).contains(&l) => usize::try_from(l).unwrap_or(10),
-        Some(_) => return Err(Invalid::param("limit", "`limit` must be between 1 and 100.").into()),
-    };
+    if p.created.is_some() {
+        return Err(Invalid::new(
+            kassa_core::ErrorCode::ParameterUnknown,
+            "created",
+            "Received unknown parameter: created",
+        )
+        .into());
+    }
     let c: Customer = get(ctx, acct, customer).await?;
     let mut ids = c.tax_ids;
     ids.reverse();
-    let more = ids.len() > limit;
-    ids.truncate(limit);
-    Ok((ids, more))
+    Ok(super::page_of(&ids, |t| t.id.as_str(), &p.page(), "tax id")?)
 }
 
 pub async fn get_customer(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Customer> {

@@ -64,6 +64,9 @@ enum Field {
     Embedded(Ty),
     /// An array whose elements are of this type.
     Array(Ty),
+    /// A field left out unless `expand[]` names it (Stripe's "includable" fields: a line item's
+    /// `taxes` and `discounts`); it is rendered in place, nothing to load.
+    Includable,
 }
 
 fn field(ty: Ty, name: &str) -> Option<Field> {
@@ -83,6 +86,7 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::ShippingCost, "shipping_rate") => Some(Id(Ty::ShippingRate)),
         (Ty::List(elem), "data") => Some(Array(*elem)),
         (Ty::Item, "price") => Some(Embedded(Ty::Price)),
+        (Ty::Item, "taxes" | "discounts") => Some(Field::Includable),
         (Ty::Price, "product") => Some(Id(Ty::Product)),
         (Ty::Discount, "coupon") => Some(Id(Ty::Coupon)),
         (Ty::Discount, "promotion_code") => Some(Id(Ty::PromotionCode)),
@@ -145,6 +149,11 @@ pub fn validate(root: Ty, paths: &[String]) -> Result<Vec<Vec<String>>, Invalid>
                     }
                     ty = t;
                 }
+                Some(Field::Includable) => {
+                    if !last {
+                        return Err(cannot(path));
+                    }
+                }
             }
         }
         out.push(segs);
@@ -156,6 +165,30 @@ pub fn validate(root: Ty, paths: &[String]) -> Result<Vec<Vec<String>>, Invalid>
 pub fn wants_line_items(paths: &[Vec<String>], on_list: bool) -> bool {
     let i = usize::from(on_list);
     paths.iter().any(|p| p.get(i).is_some_and(|s| s == "line_items"))
+}
+
+/// Which includable fields of a line item `paths` ask for, on a session (`line_items.data.X`),
+/// a list of sessions (`data.line_items.data.X`) or the line items list (`data.X`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemFields {
+    pub taxes: bool,
+    pub discounts: bool,
+}
+
+pub fn item_fields(paths: &[Vec<String>], root: Ty) -> ItemFields {
+    let prefix: &[&str] = match root {
+        Ty::Session => &["line_items", "data"],
+        Ty::List(Ty::Session) => &["data", "line_items", "data"],
+        _ => &["data"],
+    };
+    let wants = |name: &str| {
+        paths.iter().any(|p| {
+            p.len() == prefix.len() + 1
+                && p.iter().zip(prefix).all(|(a, b)| a == b)
+                && p[prefix.len()] == name
+        })
+    };
+    ItemFields { taxes: wants("taxes"), discounts: wants("discounts") }
 }
 
 struct Pending {
@@ -190,6 +223,7 @@ fn collect(v: &Value, ty: Ty, segs: &[String], pointer: &str, out: &mut Vec<Pend
                 }
             }
         }
+        Field::Includable => {}
     }
 }
 
@@ -371,5 +405,26 @@ mod tests {
         assert!(ok(Ty::Session, "shipping_cost.shipping_rate"));
         assert!(ok(Ty::Session, "shipping_options.shipping_rate"));
         assert!(!ok(Ty::Session, "shipping_options"));
+        assert!(ok(Ty::Session, "line_items.data.taxes"));
+        assert!(ok(Ty::Session, "line_items.data.discounts"));
+        assert!(ok(Ty::List(&Ty::Item), "data.taxes"));
+        assert!(ok(Ty::List(&Ty::Item), "data.discounts"));
+        assert!(ok(Ty::List(&Ty::Session), "data.line_items.data.taxes"));
+        assert!(!ok(Ty::List(&Ty::Item), "data.taxes.rate"));
+        assert!(!ok(Ty::List(&Ty::Item), "taxes"));
+    }
+
+    #[test]
+    fn includable_item_fields() {
+        let p = |s: &[&str]| {
+            s.iter().map(|x| x.split('.').map(str::to_owned).collect()).collect::<Vec<Vec<String>>>()
+        };
+        let f = item_fields(&p(&["line_items.data.taxes"]), Ty::Session);
+        assert_eq!(f, ItemFields { taxes: true, discounts: false });
+        let f = item_fields(&p(&["data.discounts", "data.taxes"]), Ty::List(&Ty::Item));
+        assert_eq!(f, ItemFields { taxes: true, discounts: true });
+        let f = item_fields(&p(&["data.line_items.data.discounts"]), Ty::List(&Ty::Session));
+        assert_eq!(f, ItemFields { taxes: false, discounts: true });
+        assert_eq!(item_fields(&p(&["line_items"]), Ty::Session), ItemFields::default());
     }
 }

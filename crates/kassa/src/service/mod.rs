@@ -142,6 +142,34 @@ pub async fn list<R: Record>(
 }
 
 /// Check the pagination parameters and turn them into a store query.
+/// A page of a list kept inside another record (a session's line items, a customer's tax ids),
+/// in the order given, with `limit`, `starting_after` and `ending_before` as on every list; a
+/// cursor that is not in the list is a `resource_missing` naming it (`what`: "line item", …).
+pub fn page_of<T: Clone>(
+    items: &[T],
+    id: impl Fn(&T) -> &str,
+    page: &Page,
+    what: &str,
+) -> Result<(Vec<T>, bool), Invalid> {
+    let query = list_query(page, &mut Vec::new(), None)?;
+    let limit = usize::try_from(query.limit).unwrap_or(10);
+    let position = |cursor: &str, param: &str| {
+        items.iter().position(|t| id(t) == cursor).ok_or_else(|| Invalid::no_such(what, cursor, param))
+    };
+    Ok(match &query.cursor {
+        Cursor::First => (items.iter().take(limit).cloned().collect(), items.len() > limit),
+        Cursor::After(c) => {
+            let rest = &items[position(c, "starting_after")? + 1..];
+            (rest.iter().take(limit).cloned().collect(), rest.len() > limit)
+        }
+        Cursor::Before(c) => {
+            let end = position(c, "ending_before")?;
+            let start = end.saturating_sub(limit);
+            (items[start..end].to_vec(), start > 0)
+        }
+    })
+}
+
 pub fn list_query(
     page: &Page,
     filters: &mut Vec<Filter>,

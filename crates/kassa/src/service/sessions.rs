@@ -21,7 +21,7 @@ use kassa_core::tax::TaxRate;
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
 
-use super::{Acct, Result, get, list, list_query};
+use super::{Acct, Result, get, list};
 use crate::state::Ctx;
 use crate::views;
 
@@ -195,8 +195,14 @@ pub async fn update(
     super::update(ctx, acct, id, move |s: &mut Session, _, _, _| Ok(s.update(p, now)?)).await
 }
 
-/// A page of a session's line items (they live inside the session, in creation order).
-pub async fn line_items(ctx: &Ctx, acct: &Acct, id: &str, p: &LineItemList) -> Result<(Vec<LineItem>, bool)> {
+/// A page of a session's line items (they live inside the session, in creation order), with the
+/// session they belong to.
+pub async fn line_items(
+    ctx: &Ctx,
+    acct: &Acct,
+    id: &str,
+    p: &LineItemList,
+) -> Result<(Session, Vec<LineItem>, bool)> {
     if p.created.is_some() {
         return Err(Invalid::new(
             kassa_core::ErrorCode::ParameterUnknown,
@@ -206,31 +212,9 @@ pub async fn line_items(ctx: &Ctx, acct: &Acct, id: &str, p: &LineItemList) -> R
         .into());
     }
     let session: Session = get(ctx, acct, id).await?;
-    let query = list_query(&p.page(), &mut Vec::new(), None)?;
     let items: Vec<LineItem> = session.listed_line_items().cloned().collect();
-    let limit = usize::try_from(query.limit).unwrap_or(10);
-    let position = |cursor: &str, param: &str| {
-        items
-            .iter()
-            .position(|li| li.id == cursor)
-            .ok_or_else(|| Invalid::no_such("line item", cursor, param))
-    };
-    let (page, has_more) = match &query.cursor {
-        kassa_core::store::Cursor::First => {
-            (items.iter().take(limit).cloned().collect(), items.len() > limit)
-        }
-        kassa_core::store::Cursor::After(c) => {
-            let start = position(c, "starting_after")? + 1;
-            let rest = &items[start..];
-            (rest.iter().take(limit).cloned().collect(), rest.len() > limit)
-        }
-        kassa_core::store::Cursor::Before(c) => {
-            let end = position(c, "ending_before")?;
-            let start = end.saturating_sub(limit);
-            (items[start..end].to_vec(), start > 0)
-        }
-    };
-    Ok((page, has_more))
+    let (page, has_more) = super::page_of(&items, |li| li.id.as_str(), &p.page(), "line item")?;
+    Ok((session, page, has_more))
 }
 
 /// Write down the expiry of sessions past `expires_at`, up to `batch` per transaction, until none

@@ -839,3 +839,138 @@ async fn the_3ds_and_paypal_stand_ins_speak_the_page_language_too() {
     let html = app.send(browser().get(app.url(&format!("/pay/{sid}/paypal")))).await.text;
     assert!(html.contains("Approuver le paiement") && html.contains("Payer 96,00\u{a0}€"), "{html}");
 }
+
+/// Every message on the page follows the session's `locale` (issue 15): what the rules say (a
+/// promotion code, a quantity), the card network's answer, the error pages (by the browser's
+/// language when there is no session to ask), and the script's network-error message.
+#[tokio::test]
+async fn rule_messages_and_error_pages_speak_the_page_language() {
+    let app = TestApp::spawn().await;
+    let price = app.price(4800, "eur").await;
+    let s = app
+        .session(json!({
+            "line_items": [{"price": price, "quantity": 1, "adjustable_quantity": {"enabled": true, "minimum": 1, "maximum": 5}}],
+            "allow_promotion_codes": true,
+            "locale": "de",
+            "success_url": "https://shop.test/ok",
+        }))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let r = page_post(&app, &format!("/pay/{id}/promotion_code"), &[("code", "NOPE")]).await;
+    assert!(r.text.contains("Dieser Code ist ungültig."), "{}", r.text);
+    assert!(!r.text.contains("This code is not valid."));
+
+    // The script's JSON answer too, with the numbers carried over.
+    let line = s["line_items"]["data"][0]["id"].as_str().map(str::to_owned);
+    let line = match line {
+        Some(l) => l,
+        None => app.get(&format!("{PATH}/{id}/line_items")).await.ok()["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
+    let key = format!("quantity[{line}]");
+    let req = browser()
+        .post(app.url(&format!("/pay/{id}/quantities")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(crate::helpers::encode(&[(key.as_str(), "9")]));
+    let r = app.send(req).await;
+    assert_eq!(r.body["error"], "Die Menge muss zwischen 1 und 5 liegen.", "{}", r.text);
+
+    // The card network's answer, in French.
+    let fr = app.session(with(&price, json!({"locale": "fr"}))).await;
+    let r = crate::pay::pay_card(&app, fr["id"].as_str().unwrap(), "4000000000000002").await;
+    assert!(r.text.contains("Votre carte a été refusée."), "{}", r.text);
+    // The script's own messages, for when the server cannot be reached.
+    let html = page_html(&app, fr["id"].as_str().unwrap(), None).await;
+    assert!(html.contains("data-network-error=\"Impossible de joindre le serveur."), "{html}");
+    assert!(html.contains("data-network-error=\"Impossible de modifier la quantité. Réessayez.\""));
+
+    // Error pages: no session to ask, so the browser's language.
+    let r =
+        app.send(browser().get(app.url("/pay/cs_test_nope")).header("accept-language", "ja,en;q=0.5")).await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.text.contains("<html lang=\"ja\">") && r.text.contains("お支払いページが見つかりません"),
+        "{}",
+        r.text
+    );
+    let r =
+        app.send(browser().get(app.url("/pay/cs_test_nope/recover")).header("accept-language", "nl")).await;
+    assert!(
+        r.text.contains("<html lang=\"nl\">") && r.text.contains("Deze link werkt niet meer"),
+        "{}",
+        r.text
+    );
+    let r = app.send(browser().get(app.url("/pay/cs_test_nope"))).await;
+    assert!(r.text.contains("<html lang=\"en\">") && r.text.contains("Checkout not found"));
+}
+
+/// The tax id type select shows what people call each type; the value stays the code.
+#[tokio::test]
+async fn the_tax_id_select_shows_human_labels() {
+    let app = TestApp::spawn().await;
+    let price = app.price(4800, "eur").await;
+    let s = app.session(with(&price, json!({"tax_id_collection": {"enabled": true}}))).await;
+    let html = page_html(&app, s["id"].as_str().unwrap(), None).await;
+    for (code, label) in [
+        ("eu_vat", "EU VAT"),
+        ("gb_vat", "UK VAT"),
+        ("us_ein", "US EIN"),
+        ("au_abn", "AU ABN"),
+        ("ca_bn", "CA BN"),
+        ("in_gst", "IN GST"),
+    ] {
+        assert!(html.contains(&format!("<option value=\"{code}\">{label}</option>")), "{code}: {html}");
+    }
+}
+
+/// "Billing address same as shipping" (`billing-same-as-shipping`): checked by default when the
+/// page collects both; without JavaScript, a post with it checked takes the shipping address as
+/// the billing address, whatever the billing fields held; unchecked, the billing fields count.
+#[tokio::test]
+async fn billing_same_as_shipping_copies_the_shipping_address() {
+    let app = TestApp::spawn().await;
+    let (s, ..) = collecting_session(&app, None).await;
+    let id = s["id"].as_str().unwrap();
+    let html = page_html(&app, id, None).await;
+    let boxed = html.split("data-testid=\"billing-same-as-shipping\"").next().unwrap();
+    let tag = &boxed[boxed.rfind("<input").unwrap()..];
+    assert!(tag.contains("checked"), "checked by default: {tag}");
+
+    // Checked, with stale billing fields: the shipping address wins.
+    let mut form = filled_but("address_country", Some("AT"));
+    form.push(("billing_same_as_shipping", "on"));
+    let r = page_post(&app, &format!("/pay/{id}"), &form).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let done = app.get(&format!("{PATH}/{id}")).await.ok().clone();
+    let a = &done["customer_details"]["address"];
+    assert_eq!(
+        (&a["line1"], &a["city"], &a["postal_code"], &a["country"]),
+        (&json!("Unter den Linden 1"), &json!("Berlin"), &json!("10117"), &json!("DE"))
+    );
+
+    // Unchecked (the box left out of the post): the billing fields as typed.
+    let (s, ..) = collecting_session(&app, None).await;
+    let id = s["id"].as_str().unwrap();
+    let r = page_post(&app, &format!("/pay/{id}"), &filled_but("x", None)).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let done = app.get(&format!("{PATH}/{id}")).await.ok().clone();
+    assert_eq!(done["customer_details"]["address"]["city"], "Wien");
+
+    // Checked with no shipping address typed: the billing address is missing, said so, and a
+    // refused post shows the box as it was sent.
+    let (s, ..) = collecting_session(&app, None).await;
+    let id = s["id"].as_str().unwrap();
+    let mut form = filled_but("shipping_line1", Some(""));
+    form.push(("billing_same_as_shipping", "on"));
+    let r = page_post(&app, &format!("/pay/{id}"), &form).await;
+    assert_eq!(r.status, 200);
+    let boxed = r.text.split("data-testid=\"billing-same-as-shipping\"").next().unwrap();
+    assert!(boxed[boxed.rfind("<input").unwrap()..].contains("checked"));
+    let form = filled_but("shipping_line1", Some(""));
+    let r = page_post(&app, &format!("/pay/{id}"), &form).await;
+    let boxed = r.text.split("data-testid=\"billing-same-as-shipping\"").next().unwrap();
+    assert!(!boxed[boxed.rfind("<input").unwrap()..].contains("checked"), "unchecked as sent");
+}

@@ -510,3 +510,48 @@ async fn every_form_refuses_a_foreign_origin() {
     assert_eq!(b.get(&app, "/dashboard").await.status, StatusCode::OK, "still signed in");
     app.shutdown().await;
 }
+
+/// The request log pages like the other lists (`list-next-page`, 50 requests a page, newest
+/// first), and its filters stay on every page.
+#[tokio::test]
+async fn the_request_log_pages_and_keeps_its_filters() {
+    let app = TestApp::spawn().await;
+    for i in 0..55 {
+        app.get(&format!("/products/prod_missing_{i}")).await;
+    }
+    for _ in 0..3 {
+        app.get("/products").await;
+    }
+    let b = sign_in_as(&app, &app.key).await;
+    let rows = |page: &str| page.matches("data-testid=\"log-row\"").count();
+    let next = |page: &str| {
+        let at = page.find("data-testid=\"list-next-page\"")?;
+        let href = &page[..at];
+        let href = &href[href.rfind("href=\"")? + 6..];
+        // The HTML escapes `&` (as a browser reads it back).
+        Some(href[..href.find('"')?].replace("&#38;", "&").replace("&amp;", "&"))
+    };
+    let mut first = String::new();
+    for _ in 0..100 {
+        first = b.get(&app, "/dashboard/logs?status=4xx&method=GET").await.text;
+        if rows(&first) == 50 && first.contains("prod_missing_54") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows(&first), 50, "{first}");
+    assert!(first.contains("prod_missing_54") && !first.contains("prod_missing_4<"), "newest first");
+    let link = next(&first).expect("a next page");
+    assert!(
+        link.contains("status=4xx") && link.contains("method=GET") && link.contains("after=req_"),
+        "{link}"
+    );
+    let second = b.get(&app, &link).await.text;
+    assert_eq!(rows(&second), 5, "{second}");
+    assert!(second.contains("prod_missing_0") && !second.contains("prod_missing_54"));
+    assert!(!second.contains("/products</code>"), "the filter holds on the next page");
+    assert!(next(&second).is_none(), "the last page has no next link");
+    // The filter form starts again from the first page.
+    assert!(second.contains("<option value=\"4xx\" selected>"));
+    app.shutdown().await;
+}

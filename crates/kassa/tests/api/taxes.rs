@@ -59,7 +59,7 @@ async fn locate(app: &TestApp, sid: &str, country: &str, state: &str) -> Value {
 }
 
 async fn read(app: &TestApp, sid: &str) -> Value {
-    app.get(&format!("{PATH}/{sid}?expand[]=line_items")).await.ok().clone()
+    app.get(&format!("{PATH}/{sid}?expand[]=line_items.data.taxes")).await.ok().clone()
 }
 
 fn sid(s: &Value) -> String {
@@ -724,6 +724,11 @@ async fn a_year_of_a_taxed_monthly_subscription() {
     let sub = subscribe(&app, Some(&cus), 2000, "month", "4242424242424242", extra).await;
     let sid = id(&sub);
     assert_eq!(sub["items"]["data"][0]["tax_rates"][0]["id"], ny.as_str());
+    assert_eq!(
+        sub["default_tax_rates"][0]["id"],
+        ny.as_str(),
+        "subscription_data[default_tax_rates] reads back"
+    );
     // The rate is retired after the checkout: the subscription keeps it.
     app.post(&format!("/tax_rates/{ny}"), &[("active", "false")]).await.ok();
 
@@ -826,4 +831,235 @@ async fn automatic_tax_on_a_subscription_taxes_every_invoice() {
     let paid: Vec<(i64, i64)> =
         inv.iter().map(|i| (i["tax"].as_i64().unwrap(), i["amount_paid"].as_i64().unwrap())).collect();
     assert_eq!(paid, [(190, 1190); 4]);
+}
+
+/// A line item's `taxes` and `discounts` are includable, as on Stripe: left out of the session's
+/// `line_items` and of the line items list unless `expand[]` names them (`line_items.data.taxes`,
+/// `data.taxes`, `data.discounts`, `data.line_items.data.taxes` on the session list).
+#[tokio::test]
+async fn line_item_taxes_and_discounts_only_when_expanded() {
+    let app = TestApp::spawn().await;
+    let vat = rate(&app, "19", false, Some(("DE", None))).await;
+    let p = price(&app, 10_000, "eur", "unspecified").await;
+    let off = app.coupon(&[("percent_off", "10"), ("duration", "once")]).await;
+    let s = app
+        .session(json!({
+            "line_items": [{"price": p, "quantity": 1, "tax_rates": [vat]}],
+            "discounts": [{"coupon": off}],
+            "success_url": "https://shop.test/ok",
+        }))
+        .await;
+    let id = sid(&s);
+
+    let plain = app.get(&format!("{PATH}/{id}?expand[]=line_items")).await.ok().clone();
+    let line = &plain["line_items"]["data"][0];
+    assert_eq!(line["amount_tax"], 1_710, "the amounts stay");
+    assert!(line.get("taxes").is_none() && line.get("discounts").is_none(), "{line}");
+    let listed = app.get(&format!("{PATH}/{id}/line_items")).await.ok().clone();
+    assert!(listed["data"][0].get("taxes").is_none() && listed["data"][0].get("discounts").is_none());
+
+    let taxed = app.get(&format!("{PATH}/{id}?expand[]=line_items.data.taxes")).await.ok().clone();
+    let line = &taxed["line_items"]["data"][0];
+    assert_eq!(line["taxes"][0]["amount"], 1_710);
+    assert_eq!(line["taxes"][0]["taxable_amount"], 9_000);
+    assert_eq!(line["taxes"][0]["rate"]["id"], vat.as_str());
+    assert!(line.get("discounts").is_none());
+
+    let both = app.get(&format!("{PATH}/{id}/line_items?expand[]=data.taxes&expand[]=data.discounts")).await;
+    let line = &both.ok()["data"][0];
+    assert_eq!(line["taxes"][0]["amount"], 1_710);
+    assert_eq!(line["discounts"][0]["amount"], 1_000);
+    let d = &line["discounts"][0]["discount"];
+    assert_eq!((&d["object"], &d["checkout_session"]), (&json!("discount"), &json!(id)));
+    assert_eq!(d["coupon"]["id"], off.as_str(), "the coupon embedded");
+
+    let listed = app.get(&format!("{PATH}?expand[]=data.line_items.data.discounts")).await.ok().clone();
+    let mine = listed["data"].as_array().unwrap().iter().find(|s| s["id"] == id.as_str()).unwrap();
+    let line = &mine["line_items"]["data"][0];
+    assert_eq!(line["discounts"][0]["amount"], 1_000);
+    assert!(line.get("taxes").is_none());
+
+    // A path past the includable field is refused on `expand`.
+    let r = app.get(&format!("{PATH}/{id}/line_items?expand[]=data.taxes.rate")).await;
+    r.invalid("expand");
+}
+
+/// Automatic tax on a subscription follows the customer: each invoice takes the rate for the
+/// customer's address as it is when the invoice is made — shipping first, then billing — and
+/// their `tax_exempt` as it is then. Invoices say so in `automatic_tax`, `customer_tax_exempt`,
+/// `total_tax_amounts`/`total_taxes` and each line's `tax_amounts`/`taxes`.
+#[tokio::test]
+async fn automatic_tax_on_a_subscription_follows_the_customers_address() {
+    use crate::billing::{advance, clock_and_customer, invoices, subscription, ts};
+    let app = TestApp::spawn().await;
+    let (clock, cus) = clock_and_customer(&app, ts(2027, 3, 1)).await;
+    let r = app
+        .post(&format!("/customers/{cus}"), &[("address[country]", "de"), ("address[city]", "Berlin")])
+        .await;
+    assert_eq!(r.ok()["address"]["country"], "DE");
+    let de = rate(&app, "19", false, Some(("DE", None))).await;
+    let fr = rate(&app, "20", false, Some(("FR", None))).await;
+    let at = rate(&app, "10", false, Some(("AT", None))).await;
+    let plan = app.recurring_price(1000, "eur", "month").await;
+    app.post(&format!("/prices/{plan}"), &[("tax_behavior", "exclusive")]).await.ok();
+    let s = app
+        .session(json!({
+            "line_items": [{"price": plan, "quantity": 1}],
+            "customer": cus,
+            "automatic_tax": {"enabled": true},
+            "success_url": "https://shop.test/ok",
+        }))
+        .await;
+    let sid_ = sid(&s);
+    assert_eq!(locate(&app, &sid_, "DE", "").await["amount_total"], 1190);
+    let pay = [
+        ("email", "clock@example.test"),
+        ("name", "Ada"),
+        ("payment_method", "card"),
+        ("card_number", "4242424242424242"),
+        ("card_expiry", "12/34"),
+        ("card_cvc", "123"),
+        ("address_line1", "Unter den Linden 1"),
+        ("address_city", "Berlin"),
+        ("address_postal_code", "10117"),
+        ("address_country", "DE"),
+    ];
+    assert_eq!(page_post(&app, &format!("/pay/{sid_}"), &pay).await.status, 303);
+    let sub = read(&app, &sid_).await["subscription"].as_str().unwrap().to_owned();
+    assert_eq!(subscription(&app, &sub).await["automatic_tax"]["enabled"], true);
+
+    advance(&app, &clock, ts(2027, 4, 1)).await;
+    let inv = invoices(&app, &sub).await;
+    assert_eq!(inv.len(), 2);
+    for i in &inv {
+        assert_eq!(i["automatic_tax"], json!({"enabled": true, "status": "complete"}), "{i}");
+        assert_eq!(i["customer_tax_exempt"], "none");
+        assert_eq!((&i["tax"], &i["amount_paid"]), (&json!(190), &json!(1190)));
+        assert_eq!(i["total_tax_amounts"][0]["tax_rate"], de.as_str());
+        assert_eq!(
+            i["total_taxes"],
+            json!([{"amount": 190, "tax_behavior": "exclusive", "tax_rate_details": {"tax_rate": de},
+                    "taxability_reason": "standard_rated", "taxable_amount": 1000, "type": "tax_rate_details"}])
+        );
+        let line = &i["lines"]["data"][0];
+        assert_eq!(
+            (&line["tax_amounts"][0]["amount"], &line["taxes"][0]["amount"]),
+            (&json!(190), &json!(190))
+        );
+    }
+
+    // The customer moves to France: the preview and the next invoice take 20 %.
+    app.post(&format!("/customers/{cus}"), &[("address[country]", "FR"), ("address[city]", "Paris")])
+        .await
+        .ok();
+    let up = app.get(&format!("/invoices/upcoming?subscription={sub}")).await;
+    assert_eq!((&up.ok()["tax"], &up.ok()["total"]), (&json!(200), &json!(1200)), "{}", up.text);
+    advance(&app, &clock, ts(2027, 5, 1)).await;
+    let last = invoices(&app, &sub).await.pop().unwrap();
+    assert_eq!((&last["tax"], &last["amount_paid"]), (&json!(200), &json!(1200)));
+    assert_eq!(last["lines"]["data"][0]["tax_rates"][0]["id"], fr.as_str());
+
+    // A shipping address wins over the billing one.
+    let ship = [
+        ("shipping[name]", "Ada"),
+        ("shipping[address][country]", "AT"),
+        ("shipping[address][city]", "Wien"),
+    ];
+    assert_eq!(
+        app.post(&format!("/customers/{cus}"), &ship).await.ok()["shipping"]["address"]["country"],
+        "AT"
+    );
+    advance(&app, &clock, ts(2027, 6, 1)).await;
+    let last = invoices(&app, &sub).await.pop().unwrap();
+    assert_eq!((&last["tax"], &last["total_tax_amounts"][0]["tax_rate"]), (&json!(100), &json!(at)));
+
+    // Exempt from then on: the rate shows with 0.
+    app.post(&format!("/customers/{cus}"), &[("tax_exempt", "exempt")]).await.ok();
+    advance(&app, &clock, ts(2027, 7, 1)).await;
+    let last = invoices(&app, &sub).await.pop().unwrap();
+    assert_eq!(
+        (&last["tax"], &last["amount_paid"], &last["customer_tax_exempt"]),
+        (&json!(0), &json!(1000), &json!("exempt"))
+    );
+    assert_eq!(last["total_tax_amounts"][0]["taxability_reason"], "customer_exempt");
+}
+
+/// A payment-mode session with `invoice_creation`: the invoice is taxed as the session was, so
+/// it adds up to what was paid.
+#[tokio::test]
+async fn a_payment_invoice_carries_the_sessions_taxes() {
+    let app = TestApp::spawn().await;
+    let vat = rate(&app, "19", false, Some(("DE", None))).await;
+    let p = price(&app, 10_000, "eur", "unspecified").await;
+    let s = app
+        .session(json!({
+            "line_items": [{"price": p, "quantity": 1, "tax_rates": [vat]}],
+            "invoice_creation": {"enabled": true},
+            "success_url": "https://shop.test/ok",
+        }))
+        .await;
+    let r = crate::pay::pay_card(&app, &sid(&s), "4242424242424242").await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    let s = app.get(&format!("{PATH}/{}?expand[]=invoice", sid(&s))).await.ok().clone();
+    let inv = &s["invoice"];
+    assert_eq!(
+        (&inv["tax"], &inv["total"], &inv["amount_paid"]),
+        (&json!(1900), &json!(11_900), &json!(11_900))
+    );
+    assert_eq!(inv["automatic_tax"], json!({"enabled": false, "status": null}));
+    assert_eq!(inv["lines"]["data"][0]["tax_amounts"][0]["amount"], 1900);
+}
+
+/// Bad addresses on a customer are refused naming the bracketed param; nothing is written.
+#[tokio::test]
+async fn customer_address_and_shipping_refusals() {
+    let app = TestApp::spawn().await;
+    let c = id(app
+        .post(
+            "/customers",
+            &[("email", "a@example.test"), ("address[country]", "US"), ("address[state]", "NY")],
+        )
+        .await
+        .ok());
+    let r = app.post(&format!("/customers/{c}"), &[("address[country]", "Narnia")]).await;
+    r.invalid("address[country]");
+    let r = app.post(&format!("/customers/{c}"), &[("shipping[address][country]", "DE")]).await;
+    r.invalid("shipping[name]");
+    let r =
+        app.post(&format!("/customers/{c}"), &[("shipping[name]", "Ada"), ("address[country]", "DE")]).await;
+    r.invalid("shipping[address]");
+    let r = app.post(&format!("/customers/{c}"), &[("address[bogus]", "x")]).await;
+    assert_eq!(r.status, 400);
+    let after = app.get(&format!("/customers/{c}")).await;
+    assert_eq!(
+        (&after.ok()["address"]["country"], &after.ok()["address"]["state"]),
+        (&json!("US"), &json!("NY"))
+    );
+    assert_eq!(after.ok()["shipping"], json!(null));
+}
+
+/// `/customers/{id}/tax_ids` pages like every list: `limit`, `starting_after`, `ending_before`,
+/// newest first.
+#[tokio::test]
+async fn tax_ids_paginate() {
+    let app = TestApp::spawn().await;
+    let c = id(app.post("/customers", &[("email", "ids@example.test")]).await.ok());
+    let mut made = Vec::new();
+    for v in ["DE123456789", "ATU12345678", "FR12345678901"] {
+        made.push(id(app
+            .post(&format!("/customers/{c}/tax_ids"), &[("type", "eu_vat"), ("value", v)])
+            .await
+            .ok()));
+    }
+    let path = format!("/customers/{c}/tax_ids");
+    let ids = |v: &Value| v["data"].as_array().unwrap().iter().map(id).collect::<Vec<_>>();
+    let first = app.get(&format!("{path}?limit=2")).await.ok().clone();
+    assert_eq!((ids(&first), &first["has_more"]), (vec![made[2].clone(), made[1].clone()], &json!(true)));
+    let next = app.get(&format!("{path}?limit=2&starting_after={}", made[1])).await.ok().clone();
+    assert_eq!((ids(&next), &next["has_more"]), (vec![made[0].clone()], &json!(false)));
+    let back = app.get(&format!("{path}?limit=1&ending_before={}", made[0])).await.ok().clone();
+    assert_eq!((ids(&back), &back["has_more"]), (vec![made[1].clone()], &json!(true)));
+    app.get(&format!("{path}?starting_after=txi_nope")).await.invalid("starting_after");
+    app.get(&format!("{path}?starting_after={}&ending_before={}", made[0], made[1])).await.error(400);
+    app.get(&format!("{path}?limit=0")).await.invalid("limit");
 }

@@ -9,15 +9,30 @@ use serde_json::Value;
 use super::{expanded, list_response, paths};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
-use crate::service::expand::{Ty, wants_line_items};
+use crate::service::expand::{ItemFields, Ty, item_fields, wants_line_items};
 use crate::service::sessions as svc;
+use crate::service::{Acct, catalog};
 use crate::state::{AppState, Ctx};
-use crate::views::{self, View};
+use crate::views::{self, ItemIncludes, View};
 
 type Res<T> = Result<T, ApiError>;
 
-fn render(ctx: &Ctx, s: &Session, x: &[Vec<String>], on_list: bool) -> Value {
-    views::session(s, &View { now: ctx.now(), public_url: &ctx.public_url }, wants_line_items(x, on_list))
+/// The session's discount object for its line items' `discounts[]`, when they are asked for.
+async fn item_discount(ctx: &Ctx, a: &Acct, s: &Session, f: ItemFields) -> Option<Value> {
+    let d = s.discount.as_ref().filter(|_| f.discounts)?;
+    let coupon = catalog::get_coupon(ctx, a, &d.coupon).await.ok();
+    views::session_discount(s, coupon.as_ref(), ctx.now())
+}
+
+async fn render(ctx: &Ctx, a: &Acct, s: &Session, x: &[Vec<String>], on_list: bool) -> Value {
+    let view = View { now: ctx.now(), public_url: &ctx.public_url };
+    if !wants_line_items(x, on_list) {
+        return views::session(s, &view, false);
+    }
+    let f = item_fields(x, if on_list { Ty::List(&Ty::Session) } else { Ty::Session });
+    let discount = item_discount(ctx, a, s, f).await;
+    let inc = ItemIncludes { taxes: f.taxes, discounts: f.discounts, discount: discount.as_ref() };
+    views::session_including(s, &view, Some(&inc))
 }
 
 pub async fn create(
@@ -27,7 +42,7 @@ pub async fn create(
 ) -> Res<Created> {
     let x = paths(Ty::Session, &p.expand)?;
     let s = svc::create(&ctx, &a, p).await?;
-    Ok(Created(expanded(&ctx, &a, render(&ctx, &s, &x, false), Ty::Session, &x).await?))
+    Ok(Created(expanded(&ctx, &a, render(&ctx, &a, &s, &x, false).await, Ty::Session, &x).await?))
 }
 
 pub async fn retrieve(
@@ -38,7 +53,7 @@ pub async fn retrieve(
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Session, &p.expand)?;
     let s = svc::retrieve(&ctx, &a, &id).await?;
-    Ok(Json(expanded(&ctx, &a, render(&ctx, &s, &x, false), Ty::Session, &x).await?))
+    Ok(Json(expanded(&ctx, &a, render(&ctx, &a, &s, &x, false).await, Ty::Session, &x).await?))
 }
 
 pub async fn list(
@@ -49,7 +64,10 @@ pub async fn list(
 ) -> Res<Json<Value>> {
     let x = paths(Ty::List(&Ty::Session), &p.expand)?;
     let (items, more) = svc::list_sessions(&ctx, &a, &p).await?;
-    let data = items.iter().map(|s| render(&ctx, s, &x, true)).collect();
+    let mut data = Vec::with_capacity(items.len());
+    for s in &items {
+        data.push(render(&ctx, &a, s, &x, true).await);
+    }
     list_response(&ctx, &a, &uri, data, more, &Ty::Session, &x).await
 }
 
@@ -61,7 +79,7 @@ pub async fn expire(
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Session, &p.expand)?;
     let s = svc::expire(&ctx, &a, &id).await?;
-    Ok(Json(expanded(&ctx, &a, render(&ctx, &s, &x, false), Ty::Session, &x).await?))
+    Ok(Json(expanded(&ctx, &a, render(&ctx, &a, &s, &x, false).await, Ty::Session, &x).await?))
 }
 
 pub async fn update(
@@ -72,7 +90,7 @@ pub async fn update(
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Session, &p.expand)?;
     let s = svc::update(&ctx, &a, &id, p).await?;
-    Ok(Json(expanded(&ctx, &a, render(&ctx, &s, &x, false), Ty::Session, &x).await?))
+    Ok(Json(expanded(&ctx, &a, render(&ctx, &a, &s, &x, false).await, Ty::Session, &x).await?))
 }
 
 pub async fn line_items(
@@ -83,6 +101,10 @@ pub async fn line_items(
     Params(p): Params<LineItemList>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::List(&Ty::Item), &p.expand)?;
-    let (items, more) = svc::line_items(&ctx, &a, &id, &p).await?;
-    list_response(&ctx, &a, &uri, items.iter().map(views::line_item).collect(), more, &Ty::Item, &x).await
+    let (session, items, more) = svc::line_items(&ctx, &a, &id, &p).await?;
+    let f = item_fields(&x, Ty::List(&Ty::Item));
+    let discount = item_discount(&ctx, &a, &session, f).await;
+    let inc = ItemIncludes { taxes: f.taxes, discounts: f.discounts, discount: discount.as_ref() };
+    let data = items.iter().map(|li| views::line_item(li, &inc)).collect();
+    list_response(&ctx, &a, &uri, data, more, &Ty::Item, &x).await
 }

@@ -106,6 +106,28 @@ impl RequestLog {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// A page of the account's entries at `now`, newest first, that `keep` accepts: at most
+    /// `limit`, starting after the one with request id `after` (from the start when `None`, or
+    /// when that one is no longer kept); and whether more follow.
+    pub fn page(
+        &self,
+        account: &str,
+        now: Timestamp,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool,
+    ) -> (Vec<Arc<Entry>>, bool) {
+        let Ok(all) = self.entries.lock() else { return (Vec::new(), false) };
+        let Some(list) = all.by_account.get(account) else { return (Vec::new(), false) };
+        let newest_first = || list.iter().rev().filter(|e| now - e.at < self.retention);
+        let start = after.and_then(|a| newest_first().position(|e| e.request_id == a)).map_or(0, |i| i + 1);
+        let mut page: Vec<Arc<Entry>> =
+            newest_first().skip(start).filter(|e| keep(e)).take(limit + 1).cloned().collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        (page, more)
+    }
+
     /// The account's entries at `now`, newest first, that `keep` accepts, at most `limit`.
     pub fn entries(
         &self,

@@ -1480,6 +1480,8 @@ struct LogsPage {
     /// One request asked for by id (from an object's page): shown open.
     request: String,
     dropped: u64,
+    /// The next page's link (`list-next-page`), keeping the filters.
+    next: Option<String>,
 }
 
 impl LogsPage {
@@ -1493,7 +1495,11 @@ struct LogQuery {
     method: String,
     path: String,
     request: String,
+    after: String,
 }
+
+/// Requests on one page of the log.
+const LOG_PAGE: usize = 50;
 
 async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Response {
     let q = LogQuery {
@@ -1501,17 +1507,32 @@ async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Respo
         method: query_field(&q, "method"),
         path: query_field(&q, "path"),
         request: query_field(&q, "request"),
+        after: query_field(&q, "after"),
     };
     let class = q.status.chars().next().and_then(|c| c.to_digit(10)).map(u16::try_from);
     let method = q.method.trim().to_ascii_uppercase();
     let path = q.path.trim().to_owned();
-    let entries = ctx.request_log.entries(&signed.acct.id, ctx.now(), 200, |e| {
+    let after = Some(q.after.as_str()).filter(|a| !a.is_empty());
+    let (entries, more) = ctx.request_log.page(&signed.acct.id, ctx.now(), after, LOG_PAGE, |e| {
         (match class {
             Some(Ok(c)) => e.status / 100 == c,
             _ => true,
         }) && (method.is_empty() || e.method == method)
             && (path.is_empty() || e.path.contains(&path))
             && (q.request.is_empty() || e.request_id == q.request)
+    });
+    // The next page keeps the filters: only those set, then the cursor.
+    let next = more.then(|| entries.last()).flatten().map(|last| {
+        let mut link = String::from("/dashboard/logs?");
+        for (name, value) in
+            [("status", &q.status), ("method", &method), ("path", &path), ("request", &q.request)]
+        {
+            if !value.is_empty() {
+                link.push_str(&format!("{name}={}&", urlencoding(value)));
+            }
+        }
+        link.push_str(&format!("after={}", urlencoding(&last.request_id)));
+        link
     });
     let p = LogsPage {
         chrome: chrome(&signed, "logs"),
@@ -1522,6 +1543,7 @@ async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Respo
         path,
         request: q.request,
         dropped: ctx.request_log.dropped(),
+        next,
     };
     page(StatusCode::OK, p.render())
 }
