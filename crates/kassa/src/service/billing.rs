@@ -205,8 +205,19 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
             };
             let (mut pi, is_new) = renewal::intent_for(&invoice, existing, &sub, c.at);
             let before = views::subscription(&sub);
+            let reached_network = c.behaviour.is_some();
             let happened =
                 renewal::record_attempt(&mut sub, &mut invoice, &mut pi, is_new, outcome, c.at, &dunning);
+            out.set_now(c.at);
+            if reached_network {
+                let failure = happened
+                    .contains(&Happened::PaymentIntentFailed)
+                    .then(|| pi.last_payment_error.clone())
+                    .flatten();
+                if failure.is_some() || happened.contains(&Happened::PaymentIntentSucceeded) {
+                    super::charges::record(tx, out, &c.account, &mut pi, failure, c.at)?;
+                }
+            }
             tx.upsert(&c.account, &pi)?;
             tx.put(&c.account, &invoice)?;
             tx.put(&c.account, &sub)?;
@@ -282,7 +293,7 @@ fn advance_one(
 
 /// Write the events of what happened, in order.
 #[allow(clippy::too_many_arguments)]
-fn announce(
+pub(crate) fn announce(
     tx: &mut dyn Tx,
     out: &mut Outbox,
     account: &str,
@@ -336,14 +347,25 @@ fn announce(
 
 /// `invoice.created`, then `invoice.finalized`: kassa's invoices are final when made (never
 /// drafts), and Stripe sends `invoice.finalized` when an invoice leaves its draft.
+///
+/// A final invoice (not a draft) is numbered here, once, and written again with its number and
+/// hosted page ([`super::charges::number_invoice`]): every use case that makes an invoice
+/// announces it through this function, so none is left without a number.
 pub fn emit_created(
     tx: &mut dyn Tx,
     out: &mut Outbox,
     account: &str,
     inv: &Invoice,
 ) -> Result<(), StoreError> {
-    out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
-    out.emit(tx, account, EventType::InvoiceFinalized, views::invoice(inv))?;
+    let mut inv = inv.clone();
+    if inv.number.is_none() && inv.status != kassa_core::billing::InvoiceStatus::Draft {
+        super::charges::number_invoice(tx, out, account, &mut inv)?;
+        tx.put(account, &inv)?;
+    }
+    out.emit(tx, account, EventType::InvoiceCreated, views::invoice(&inv))?;
+    if inv.status != kassa_core::billing::InvoiceStatus::Draft {
+        out.emit(tx, account, EventType::InvoiceFinalized, views::invoice(&inv))?;
+    }
     Ok(())
 }
 

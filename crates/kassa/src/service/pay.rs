@@ -225,7 +225,7 @@ async fn finish(
         out.set_now(now);
         // The customer was read (and on PostgreSQL locked) in this transaction, so a cash balance
         // is debited only if it covers the total now, whatever other payments it made meanwhile.
-        let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
+        let mut done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
             .map_err(|e| Abort::Refused(refused(e.message)))?;
         let mut customer = done.customer.clone();
         // What the page collected goes to the customer: all of it to a new one, to an existing
@@ -256,7 +256,11 @@ async fn finish(
         if let Some(pm) = &done.payment_method {
             tx.put_new(&acct, pm)?;
         }
-        if let Some(pi) = &done.payment_intent {
+        if let Some(pi) = &mut done.payment_intent {
+            // The payment reached the network (a waiting bank transfer has not yet): its charge.
+            if matches!(pi.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::RequiresCapture) {
+                super::charges::record(tx, out, &acct, pi, None, now)?;
+            }
             tx.upsert(&acct, pi)?;
         }
         if let Some(sub) = &done.subscription {
@@ -351,7 +355,11 @@ where
             None => None,
         };
         let is_new = attempt.is_none();
-        let pi = record(&mut s, attempt, now);
+        let mut pi = record(&mut s, attempt, now);
+        if event == Some(EventType::PaymentIntentPaymentFailed) {
+            let failure = pi.last_payment_error.clone();
+            super::charges::record(tx, out, &acct, &mut pi, failure, now)?;
+        }
         tx.upsert(&acct, &pi)?;
         tx.put(&acct, &s)?;
         if is_new {
@@ -652,6 +660,7 @@ pub async fn fund_cash_balance(
             }
             customer.cash_balance.insert(pi.currency, available - pi.amount);
             pi.status = PaymentIntentStatus::Succeeded;
+            super::charges::record(tx, out, &account, &mut pi, None, now)?;
             tx.put(&account, &pi)?;
             out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::payment_intent(&pi))?;
             let paid_session = match pi.checkout_session.clone() {
