@@ -517,10 +517,8 @@ pub trait Tx {
     /// The next value of the account's counter `name` (1 for the first), taken in this
     /// transaction: the counter's row stays locked until commit, so concurrent transactions get
     /// distinct, gapless values, and a rollback gives the value back (invoice numbers, issue 17).
-    fn next_in_sequence(&mut self, account: &str, name: &str) -> Result<i64, StoreError> {
-        let _ = (account, name);
-        Err(StoreError::Backend("this store keeps no sequences".to_owned()))
-    }
+    /// Required, so that a wrapper of a `Tx` cannot forget to pass it on.
+    fn next_in_sequence(&mut self, account: &str, name: &str) -> Result<i64, StoreError>;
 }
 
 /// A value whose type the backend does not know: a closure's result or its refusal.

@@ -215,7 +215,8 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
                     .then(|| pi.last_payment_error.clone())
                     .flatten();
                 if failure.is_some() || happened.contains(&Happened::PaymentIntentSucceeded) {
-                    super::charges::record(tx, out, &c.account, &mut pi, failure, c.at)?;
+                    let charge = super::charges::record(tx, &c.account, &mut pi, failure, c.at)?;
+                    super::charges::announce(tx, out, &c.account, &charge)?;
                 }
             }
             tx.upsert(&c.account, &pi)?;

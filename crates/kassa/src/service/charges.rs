@@ -24,11 +24,11 @@ use super::{Acct, Result, get, list};
 use crate::state::Ctx;
 use crate::views;
 
-/// Write the charge of an attempt on `pi` (a success, or the failure `failure`), point the intent's
-/// `latest_charge` at it and announce it. Call before `pi` is written.
+/// Write the charge of an attempt on `pi` (a success, or the failure `failure`) and point the
+/// intent's `latest_charge` at it. Call before `pi` is written; [`announce`] it where Stripe sends
+/// `charge.*` (after `payment_intent.created`, before the intent's outcome).
 pub fn record(
     tx: &mut dyn Tx,
-    out: &mut Outbox,
     account: &str,
     pi: &mut PaymentIntent,
     failure: Option<PaymentError>,
@@ -45,12 +45,16 @@ pub fn record(
     let charge = Charge::for_attempt(pi, method, failure, now);
     tx.put_new(account, &charge)?;
     pi.latest_charge = Some(charge.id.clone());
+    Ok(charge)
+}
+
+/// `charge.succeeded` or `charge.failed`.
+pub fn announce(tx: &mut dyn Tx, out: &mut Outbox, account: &str, charge: &Charge) -> Result<(), StoreError> {
     let kind = match charge.status {
         kassa_core::charge::ChargeStatus::Failed => EventType::ChargeFailed,
         _ => EventType::ChargeSucceeded,
     };
-    out.emit(tx, account, kind, views::charge(&charge))?;
-    Ok(charge)
+    out.emit(tx, account, kind, views::charge(charge))
 }
 
 /// A manual capture of `pi` (already captured): its charge captures the same amount.

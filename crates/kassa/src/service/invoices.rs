@@ -138,13 +138,14 @@ pub async fn pay(
             // A decline is the customer's to retry here: the subscription's dunning goes on as it was.
             pi.last_payment_error = Some(f.clone());
             pi.status = PaymentIntentStatus::RequiresPaymentMethod;
-            super::charges::record(tx, out, &account, &mut pi, Some(f.clone()), now)?;
+            let charge = super::charges::record(tx, &account, &mut pi, Some(f.clone()), now)?;
             invoice.payment_intent = Some(pi.id.clone());
             tx.upsert(&account, &pi)?;
             tx.put(&account, &invoice)?;
             if is_new {
                 out.emit(tx, &account, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
             }
+            super::charges::announce(tx, out, &account, &charge)?;
             out.emit(tx, &account, EventType::PaymentIntentPaymentFailed, views::payment_intent(&pi))?;
             return Ok(Some(f.message));
         }
@@ -162,7 +163,8 @@ pub async fn pay(
                     now,
                     &dunning,
                 );
-                super::charges::record(tx, out, &account, &mut pi, None, now)?;
+                let charge = super::charges::record(tx, &account, &mut pi, None, now)?;
+                super::charges::announce(tx, out, &account, &charge)?;
                 tx.upsert(&account, &pi)?;
                 tx.put(&account, &invoice)?;
                 tx.put(&account, &sub)?;
@@ -187,12 +189,13 @@ pub async fn pay(
                 invoice.amount_remaining = 0;
                 invoice.paid_at = Some(now);
                 invoice.next_payment_attempt = None;
-                super::charges::record(tx, out, &account, &mut pi, None, now)?;
+                let charge = super::charges::record(tx, &account, &mut pi, None, now)?;
                 tx.upsert(&account, &pi)?;
                 tx.put(&account, &invoice)?;
                 if is_new {
                     out.emit(tx, &account, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
                 }
+                super::charges::announce(tx, out, &account, &charge)?;
                 out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::payment_intent(&pi))?;
                 super::billing::emit_paid(tx, out, &account, &invoice)?;
             }
