@@ -225,8 +225,8 @@ fn win_ansi(s: &str) -> Vec<u8> {
             '“' => 0x93,
             '”' => 0x94,
             '•' => 0x95,
-            c if (c as u32) < 0x20 => b' ',
-            c => u8::try_from(c as u32).unwrap_or(b'?'),
+            c if c.is_control() => b' ',
+            c => u8::try_from(u32::from(c)).unwrap_or(b'?'),
         })
         .collect()
 }
