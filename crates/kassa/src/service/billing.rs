@@ -372,9 +372,20 @@ pub fn emit_created(
 
 /// `invoice.paid`, then `invoice.payment_succeeded` (Stripe sends both; older integrations listen
 /// for the second).
+///
+/// An invoice announced by [`emit_created`] in this transaction was numbered there; a caller's
+/// copy from before that shows the number it was given.
 pub fn emit_paid(tx: &mut dyn Tx, out: &mut Outbox, account: &str, inv: &Invoice) -> Result<(), StoreError> {
-    out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
-    out.emit(tx, account, EventType::InvoicePaymentSucceeded, views::invoice(inv))?;
+    let mut inv = inv.clone();
+    if inv.number.is_none()
+        && let Some(stored) = tx.load::<Invoice>(account, &inv.id)?
+    {
+        inv.number = stored.number;
+        inv.hosted_token = stored.hosted_token;
+        inv.hosted_invoice_url = stored.hosted_invoice_url;
+    }
+    out.emit(tx, account, EventType::InvoicePaid, views::invoice(&inv))?;
+    out.emit(tx, account, EventType::InvoicePaymentSucceeded, views::invoice(&inv))?;
     Ok(())
 }
 

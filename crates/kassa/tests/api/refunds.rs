@@ -293,6 +293,13 @@ async fn invoices_are_numbered_in_sequence_and_renewals_charge() {
         let pi = app.get(&format!("/payment_intents/{}", i["payment_intent"].as_str().unwrap())).await;
         assert!(pi.ok()["latest_charge"].as_str().is_some_and(|c| c.starts_with("ch_")), "{}", pi.text);
     }
+    // The events carry it too (the checkout's invoice.paid included).
+    let paid = app.get("/events?type=invoice.paid&limit=100").await;
+    assert!(
+        paid.ok()["data"].as_array().unwrap().iter().all(|e| e["data"]["object"]["number"].is_string()),
+        "{}",
+        paid.text
+    );
     // Finalizing an invoice that is no draft is refused.
     let e = app.post(&format!("/invoices/{}/finalize", id(&all[0])), &[]).await;
     e.error(400);
