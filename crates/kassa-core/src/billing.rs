@@ -110,6 +110,9 @@ pub struct PaymentIntent {
     /// What a manual capture took (`amount_to_capture`); `None` means the whole amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_captured: Option<i64>,
+    /// The charge of the latest attempt that reached the test network (issue 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_charge: Option<String>,
 }
 
 impl PaymentIntent {
@@ -134,6 +137,7 @@ impl PaymentIntent {
             pending_challenge: None,
             options: None,
             amount_captured: None,
+            latest_charge: None,
         }
     }
 
@@ -747,6 +751,18 @@ pub struct Invoice {
     /// When `POST /invoices/{id}/mark_uncollectible` (or dunning) gave up on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marked_uncollectible_at: Option<Timestamp>,
+    /// `PREFIX-0001`: the account's next invoice number, taken when it was finalized (issue 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// The capability (≥ 128 random bits) in its hosted page's URL; never rendered alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_token: Option<String>,
+    /// Its hosted page (`hosted_invoice_url`), under the public URL it was finalized with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_invoice_url: Option<String>,
+    /// When it left its draft, if it was ever one (else it was final when made: `created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalized_at: Option<Timestamp>,
     /// `collection_method=send_invoice`: when it is due. `None` is `charge_automatically`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date: Option<Timestamp>,
@@ -853,6 +869,10 @@ impl Invoice {
             custom_fields: Vec::new(),
             voided_at: None,
             marked_uncollectible_at: None,
+            number: None,
+            hosted_token: None,
+            hosted_invoice_url: None,
+            finalized_at: None,
             due_date: None,
         };
         invoice.sum_lines()?;
@@ -871,6 +891,33 @@ impl Invoice {
         self.status = InvoiceStatus::Void;
         self.voided_at = Some(at);
         self.next_payment_attempt = None;
+        Ok(())
+    }
+
+    /// Give a final invoice its `number` (the account's `sequence`-th, after `prefix`) and its
+    /// hosted page under `public_url`, once.
+    pub fn assign_number(&mut self, prefix: &str, sequence: i64, public_url: &str) {
+        if self.number.is_some() {
+            return;
+        }
+        self.number = Some(format!("{prefix}-{sequence:04}"));
+        let token = ids::random_base62(32);
+        self.hosted_invoice_url = Some(format!("{public_url}/i/{}/{token}", self.id));
+        self.hosted_token = Some(token);
+    }
+
+    /// `POST /invoices/{id}/finalize`: a draft becomes open (owed).
+    pub fn finalize(&mut self, at: Timestamp) -> Result<(), crate::error::Error> {
+        if self.status != InvoiceStatus::Draft {
+            return Err(crate::error::Error::State(
+                "This invoice is already finalized, you can't re-finalize a non-draft invoice.".to_owned(),
+            ));
+        }
+        self.status = if self.amount_due == 0 { InvoiceStatus::Paid } else { InvoiceStatus::Open };
+        if self.status == InvoiceStatus::Paid {
+            self.paid_at = Some(at);
+        }
+        self.finalized_at = Some(at);
         Ok(())
     }
 

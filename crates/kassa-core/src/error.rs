@@ -21,6 +21,8 @@ pub enum ErrorCode {
     PromotionCodeInvalid,
     ResourceAlreadyExists,
     TaxIdInvalid,
+    /// A refund of a charge that has nothing left to refund.
+    ChargeAlreadyRefunded,
 }
 
 impl ErrorCode {
@@ -39,6 +41,7 @@ impl ErrorCode {
             Self::PromotionCodeInvalid => "promotion_code_invalid",
             Self::ResourceAlreadyExists => "resource_already_exists",
             Self::TaxIdInvalid => "tax_id_invalid",
+            Self::ChargeAlreadyRefunded => "charge_already_refunded",
         }
     }
 }

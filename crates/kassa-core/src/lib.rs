@@ -29,6 +29,7 @@
 pub mod account;
 pub mod billing;
 pub mod catalog;
+pub mod charge;
 pub mod completion;
 pub mod country;
 pub mod dashboard;

@@ -1195,3 +1195,34 @@ pub struct FundCashBalance {
     pub reference: Option<String>,
     pub expand: Option<Vec<String>>,
 }
+
+list_params!(
+    /// `GET /charges`
+    ChargeList { customer: Option<String>, payment_intent: Option<String> }
+);
+list_params!(
+    /// `GET /refunds`
+    RefundList { charge: Option<String>, payment_intent: Option<String> }
+);
+
+/// `POST /refunds`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundCreate {
+    pub charge: Option<String>,
+    pub payment_intent: Option<String>,
+    /// Defaults to all that is left to refund.
+    pub amount: Option<Int>,
+    /// `duplicate`, `fraudulent` or `requested_by_customer`.
+    pub reason: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
+/// `POST /refunds/{id}`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundUpdate {
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}

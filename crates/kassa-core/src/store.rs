@@ -82,6 +82,10 @@ pub enum Kind {
     SetupIntent,
     /// A signed-in dashboard session, or an unused one-time sign-in link (`kassa dashboard`).
     DashboardSession,
+    /// A payment attempt that reached the test network (`ch_…`), issue 17.
+    Charge,
+    /// Money given back on a charge (`re_…`), issue 17.
+    Refund,
     /// `POST /invoiceitems`: an amount the customer's next invoice collects (issue 17).
     InvoiceItem,
 }
@@ -107,6 +111,8 @@ impl Kind {
         Kind::ShippingRate,
         Kind::SetupIntent,
         Kind::DashboardSession,
+        Kind::Charge,
+        Kind::Refund,
         Kind::InvoiceItem,
     ];
 
@@ -131,6 +137,8 @@ impl Kind {
             Self::ShippingRate => "shipping_rates",
             Self::SetupIntent => "setup_intents",
             Self::DashboardSession => "dashboard_sessions",
+            Self::Charge => "charges",
+            Self::Refund => "refunds",
             Self::InvoiceItem => "invoice_items",
         }
     }
@@ -157,6 +165,8 @@ impl Kind {
             Self::ShippingRate => "shipping_rate",
             Self::SetupIntent => "setup_intent",
             Self::DashboardSession => "dashboard_session",
+            Self::Charge => "charge",
+            Self::Refund => "refund",
             Self::InvoiceItem => "invoiceitem",
         }
     }
@@ -191,6 +201,8 @@ impl Kind {
             Self::ShippingRate => &[Column::Active, Column::Currency],
             Self::SetupIntent => &[Column::Customer, Column::Status],
             Self::DashboardSession => &[Column::ExpiresAt],
+            Self::Charge => &[Column::Customer, Column::PaymentIntent],
+            Self::Refund => &[Column::Charge, Column::PaymentIntent],
             Self::InvoiceItem => &[Column::Customer, Column::Subscription, Column::Status],
         }
     }
@@ -225,6 +237,8 @@ pub enum Column {
     TestClock,
     /// Whether a tax rate is inclusive.
     Inclusive,
+    /// The charge a refund gives money back on.
+    Charge,
 }
 
 impl Column {
@@ -249,6 +263,7 @@ impl Column {
             Self::DueAt => "due_at",
             Self::TestClock => "test_clock",
             Self::Inclusive => "inclusive",
+            Self::Charge => "charge",
         }
     }
 }
@@ -505,6 +520,11 @@ pub trait Tx {
     ) -> Result<Vec<RawRecord>, StoreError>;
     /// Delete every record of `kind` (all accounts) matching the filters; returns how many.
     fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError>;
+    /// The next value of the account's counter `name` (1 for the first), taken in this
+    /// transaction: the counter's row stays locked until commit, so concurrent transactions get
+    /// distinct, gapless values, and a rollback gives the value back (invoice numbers, issue 17).
+    /// Required, so that a wrapper of a `Tx` cannot forget to pass it on.
+    fn next_in_sequence(&mut self, account: &str, name: &str) -> Result<i64, StoreError>;
 }
 
 /// A value whose type the backend does not know: a closure's result or its refusal.
@@ -976,6 +996,32 @@ impl Record for Invoice {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.customer.as_str().into(), self.subscription.clone().into(), self.status.as_str().into()]
+    }
+}
+
+impl Record for crate::charge::Charge {
+    const KIND: Kind = Kind::Charge;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.clone().into(), self.payment_intent.clone().into()]
+    }
+}
+
+impl Record for crate::charge::Refund {
+    const KIND: Kind = Kind::Refund;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.charge.as_str().into(), self.payment_intent.clone().into()]
     }
 }
 

@@ -102,6 +102,10 @@ event_types! {
     InvoiceVoided => "invoice.voided",
     InvoicePaymentSucceeded => "invoice.payment_succeeded",
     InvoiceMarkedUncollectible => "invoice.marked_uncollectible",
+    ChargeSucceeded => "charge.succeeded",
+    ChargeFailed => "charge.failed",
+    ChargeRefunded => "charge.refunded",
+    RefundCreated => "refund.created",
 }
 
 impl EventType {

@@ -97,6 +97,8 @@ pub fn sample(kind: Kind, account: &str, id: &str, created: Timestamp) -> RawRec
             Column::ExpiresAt | Column::Created => Value::Int(created + 3600),
             Column::Endpoint => Value::Text("we_sample".into()),
             Column::Event => Value::Text("evt_sample".into()),
+            // A refund always gives back on a charge.
+            Column::Charge => Value::Text("ch_sample".into()),
             Column::LockedUntil => Value::Int(0),
             Column::DueAt | Column::TestClock => Value::Null,
         })

@@ -49,6 +49,8 @@ pub fn components() -> Map<String, Value> {
     add("subscription_item", subscription_item());
     add("invoiceitem", invoice_item());
     add("invoice", invoice());
+    add("charge", charge());
+    add("refund", refund());
     add("event", event());
     add("webhook_endpoint", webhook_endpoint());
     add("webhook_delivery", webhook_delivery());
@@ -678,7 +680,7 @@ fn payment_intent() -> Value {
         ("excluded_payment_method_types", always_null()),
         ("invoice", nullable(expandable("invoice"))),
         ("last_payment_error", nullable(last_payment_error)),
-        ("latest_charge", always_null()),
+        ("latest_charge", nullable(expandable("charge"))),
         ("livemode", boolean()),
         ("managed_payments", always_null()),
         ("metadata", metadata()),
@@ -1029,15 +1031,15 @@ fn invoice() -> Value {
         ("ending_balance", nint()),
         ("footer", nstring()),
         ("from_invoice", always_null()),
-        ("hosted_invoice_url", always_null()),
-        ("invoice_pdf", always_null()),
+        ("hosted_invoice_url", nstring()),
+        ("invoice_pdf", nstring()),
         ("last_finalization_error", always_null()),
         ("latest_revision", always_null()),
         ("lines", complete_list(line)),
         ("livemode", boolean()),
         ("metadata", metadata()),
         ("next_payment_attempt", nint()),
-        ("number", always_null()),
+        ("number", nstring()),
         ("on_behalf_of", always_null()),
         ("paid", boolean()),
         ("paid_out_of_band", boolean()),
@@ -1088,6 +1090,89 @@ fn invoice() -> Value {
     ])
 }
 
+fn charge() -> Value {
+    let card = object(&[
+        ("brand", string()),
+        ("country", always_null()),
+        ("exp_month", int()),
+        ("exp_year", int()),
+        ("fingerprint", string()),
+        ("funding", string()),
+        ("last4", string()),
+        ("network", string()),
+    ]);
+    let details = object_with_optional(
+        &[("type", one_of(&["card", "paypal", "customer_balance"]))],
+        &[
+            ("card", card),
+            ("paypal", object(&[("payer_email", nstring())])),
+            ("customer_balance", empty_object()),
+        ],
+    );
+    let outcome = object(&[
+        ("network_status", string()),
+        ("reason", nstring()),
+        ("risk_level", string()),
+        ("seller_message", string()),
+        ("type", string()),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("charge")),
+        ("amount", int()),
+        ("amount_captured", int()),
+        ("amount_refunded", int()),
+        ("balance_transaction", always_null()),
+        (
+            "billing_details",
+            object(&[
+                ("address", always_null()),
+                ("email", always_null()),
+                ("name", always_null()),
+                ("phone", always_null()),
+            ]),
+        ),
+        ("captured", boolean()),
+        ("created", int()),
+        ("currency", string()),
+        ("customer", nullable(expandable("customer"))),
+        ("description", nstring()),
+        ("disputed", boolean()),
+        ("failure_code", nstring()),
+        ("failure_message", nstring()),
+        ("invoice", nullable(expandable("invoice"))),
+        ("livemode", boolean()),
+        ("metadata", metadata()),
+        ("outcome", outcome),
+        ("paid", boolean()),
+        ("payment_intent", nullable(expandable("payment_intent"))),
+        ("payment_method", nstring()),
+        ("payment_method_details", nullable(details)),
+        ("receipt_url", always_null()),
+        ("refunded", boolean()),
+        ("refunds", complete_list(reference("refund"))),
+        ("status", one_of(&["succeeded", "pending", "failed"])),
+    ])
+}
+
+fn refund() -> Value {
+    object(&[
+        ("id", string()),
+        ("object", tag("refund")),
+        ("amount", int()),
+        ("balance_transaction", always_null()),
+        ("charge", expandable("charge")),
+        ("created", int()),
+        ("currency", string()),
+        ("destination_details", object(&[("type", one_of(&["card", "customer_cash_balance"]))])),
+        ("metadata", metadata()),
+        ("payment_intent", nullable(expandable("payment_intent"))),
+        ("reason", nullable(one_of(&["duplicate", "fraudulent", "requested_by_customer"]))),
+        ("receipt_number", always_null()),
+        ("status", tag("succeeded")),
+    ])
+}
+
 /// The objects an event can carry in `data.object`.
 const EVENT_OBJECTS: &[&str] = &[
     "checkout.session",
@@ -1104,6 +1189,8 @@ const EVENT_OBJECTS: &[&str] = &[
     "invoice",
     "test_helpers.test_clock",
     "customer_cash_balance_transaction",
+    "charge",
+    "refund",
 ];
 
 fn event() -> Value {

@@ -91,6 +91,8 @@ enum Scenario {
     Renewal { card: &'static str, then: Option<&'static str> },
     /// A `mode=setup` checkout: [`CARD_OK`] saved on the hosted page, nothing charged.
     Setup,
+    /// [`Scenario::CardPayment`], then part of its charge refunded through the API.
+    Refund,
     /// A monthly subscription with a trial created through `POST /v1/subscriptions` for a customer
     /// on a test clock, without a payment method and with
     /// `trial_settings[end_behavior][missing_payment_method]=pause`; the clock advanced past the
@@ -105,8 +107,13 @@ impl Scenario {
         match self {
             Self::NewCustomer | Self::UpdatedCustomer => &["customer"],
             Self::TaxId { .. } => &["customer", "tax_id"],
-            Self::CardPayment => &["product", "price", "checkout.session", "customer", "payment_intent"],
-            Self::Decline => &["product", "price", "checkout.session", "payment_intent"],
+            Self::CardPayment => {
+                &["product", "price", "checkout.session", "customer", "payment_intent", "charge"]
+            }
+            Self::Refund => {
+                &["product", "price", "checkout.session", "customer", "payment_intent", "charge", "refund"]
+            }
+            Self::Decline => &["product", "price", "checkout.session", "payment_intent", "charge"],
             Self::Expire => &["product", "price", "checkout.session"],
             Self::BankTransfer { .. } => {
                 &["customer", "product", "price", "checkout.session", "payment_intent"]
@@ -233,6 +240,18 @@ pub fn trigger_for(event: EventType) -> Trigger {
              its first period (the renewal's charge fails), then the open invoice voided through the API",
             S::Renewal { card: CARD_FAILS_LATER, then: Some("void") },
             "invoice",
+        ),
+        E::ChargeSucceeded => (PAID, S::CardPayment, "charge"),
+        E::ChargeFailed => (
+            "a one-time checkout declined on the hosted page (card 4000 0000 0000 0002)",
+            S::Decline,
+            "charge",
+        ),
+        E::ChargeRefunded | E::RefundCreated => (
+            "a one-time checkout paid on the hosted page with the card 4242 4242 4242 4242, then 100 cents \
+             of it refunded through the API",
+            S::Refund,
+            if matches!(event, E::ChargeRefunded) { "charge" } else { "refund" },
         ),
         E::InvoiceMarkedUncollectible => (
             "a monthly subscription on a test clock paid with the card 4000 0000 0000 0341, advanced past \
@@ -616,13 +635,21 @@ impl Run {
                     self.api.delete(&format!("{path}/{id}")).await?;
                 }
             }
-            Scenario::CardPayment | Scenario::Decline => {
+            Scenario::CardPayment | Scenario::Decline | Scenario::Refund => {
                 let price = self.price(false).await?;
                 let session = self.session(&price, &[]).await?;
-                if scenario == Scenario::CardPayment {
-                    self.pay(&session, Pay::Card(CARD_OK), Expect::Completed).await?;
+                let after = if scenario == Scenario::Decline {
+                    self.pay(&session, Pay::Card(CARD_DECLINED), Expect::Declined).await?
                 } else {
-                    self.pay(&session, Pay::Card(CARD_DECLINED), Expect::Declined).await?;
+                    self.pay(&session, Pay::Card(CARD_OK), Expect::Completed).await?
+                };
+                let pi = after["payment_intent"].as_str().context("the session has no payment intent")?;
+                let pi = self.api.get(&format!("/v1/payment_intents/{pi}"), &[]).await?;
+                self.note_ref("charge", &pi["latest_charge"]);
+                if scenario == Scenario::Refund {
+                    let charge = pi["latest_charge"].as_str().context("the payment intent has no charge")?;
+                    self.step(&format!("refunding 100 cents of {charge}"));
+                    self.create("/v1/refunds", &[("charge", charge), ("amount", "100")]).await?;
                 }
             }
             Scenario::Setup => {

@@ -597,7 +597,7 @@ pub fn payment_intent(pi: &PaymentIntent) -> Value {
         "excluded_payment_method_types": null,
         "invoice": pi.invoice,
         "last_payment_error": last_payment_error,
-        "latest_charge": null,
+        "latest_charge": pi.latest_charge,
         "livemode": false,
         "managed_payments": null,
         "metadata": pi.metadata,
@@ -891,7 +891,7 @@ pub fn invoice(i: &Invoice) -> Value {
         .collect();
     let line_list = complete_list(&format!("/v1/invoices/{}/lines", i.id), lines);
     let finalized = i.status != InvoiceStatus::Draft;
-    let finalized_at = finalized.then_some(i.created);
+    let finalized_at = finalized.then_some(i.finalized_at.unwrap_or(i.created));
     // Σ per rate, in the order the rates first appear.
     let mut per_rate: Vec<kassa_core::tax::LineTax> = Vec::new();
     for t in i.lines.iter().flat_map(|l| &l.taxes) {
@@ -953,15 +953,15 @@ pub fn invoice(i: &Invoice) -> Value {
         "ending_balance": finalized.then_some(0),
         "footer": i.footer,
         "from_invoice": null,
-        "hosted_invoice_url": null,
-        "invoice_pdf": null,
+        "hosted_invoice_url": i.hosted_invoice_url,
+        "invoice_pdf": i.hosted_invoice_url.as_ref().map(|u| format!("{u}/pdf")),
         "last_finalization_error": null,
         "latest_revision": null,
         "lines": line_list,
         "livemode": false,
         "metadata": i.metadata,
         "next_payment_attempt": i.next_payment_attempt,
-        "number": null,
+        "number": i.number,
         "on_behalf_of": null,
         "paid": i.status == InvoiceStatus::Paid,
         "paid_out_of_band": false,
@@ -999,6 +999,100 @@ pub fn invoice(i: &Invoice) -> Value {
         "total_taxes": per_rate.iter().map(invoice_tax).collect::<Vec<_>>(),
         "transfer_data": null,
         "webhooks_delivered_at": null,
+    })
+}
+
+/// A charge (issue 17), with every refund made on it.
+pub fn charge(c: &kassa_core::charge::Charge) -> Value {
+    use kassa_core::charge::ChargeStatus;
+    let details = match &c.method {
+        Some(PaymentMethodKind::Card(card)) => json!({
+            "type": "card",
+            "card": {
+                "brand": card.brand,
+                "country": null,
+                "exp_month": card.exp_month,
+                "exp_year": card.exp_year,
+                "fingerprint": card.fingerprint,
+                "funding": "credit",
+                "last4": card.last4,
+                "network": card.brand,
+            },
+        }),
+        Some(PaymentMethodKind::Paypal { payer_email }) => {
+            json!({"type": "paypal", "paypal": {"payer_email": payer_email}})
+        }
+        Some(PaymentMethodKind::CustomerBalance) => {
+            json!({"type": "customer_balance", "customer_balance": {}})
+        }
+        None => Value::Null,
+    };
+    let failed = c.status == ChargeStatus::Failed;
+    let outcome = match &c.failure {
+        Some(f) => json!({
+            "network_status": "declined_by_network",
+            "reason": f.decline_code.clone().unwrap_or_else(|| f.code.clone()),
+            "risk_level": "normal",
+            "seller_message": "The bank did not return any further details with this decline.",
+            "type": "issuer_declined",
+        }),
+        None => json!({
+            "network_status": "approved_by_network",
+            "reason": null,
+            "risk_level": "normal",
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        }),
+    };
+    let refunds: Vec<Value> = c.refunds.iter().rev().map(refund).collect();
+    json!({
+        "id": c.id,
+        "object": "charge",
+        "amount": c.amount,
+        "amount_captured": c.amount_captured,
+        "amount_refunded": c.amount_refunded,
+        "balance_transaction": null,
+        "billing_details": {"address": null, "email": null, "name": null, "phone": null},
+        "captured": c.captured,
+        "created": c.created,
+        "currency": c.currency,
+        "customer": c.customer,
+        "description": c.description,
+        "disputed": false,
+        "failure_code": c.failure.as_ref().map(|f| f.code.clone()),
+        "failure_message": c.failure.as_ref().map(|f| f.message.clone()),
+        "invoice": c.invoice,
+        "livemode": false,
+        "metadata": c.metadata,
+        "outcome": outcome,
+        "paid": !failed,
+        "payment_intent": c.payment_intent,
+        "payment_method": c.payment_method,
+        "payment_method_details": details,
+        "receipt_url": null,
+        "refunded": c.refunded(),
+        "refunds": complete_list(&format!("/v1/charges/{}/refunds", c.id), refunds),
+        "status": c.status.as_str(),
+    })
+}
+
+/// A refund (issue 17).
+pub fn refund(r: &kassa_core::charge::Refund) -> Value {
+    let destination = if r.to_cash_balance { "customer_cash_balance" } else { "card" };
+    json!({
+        "id": r.id,
+        "object": "refund",
+        "amount": r.amount,
+        "balance_transaction": null,
+        "charge": r.charge,
+        "created": r.created,
+        "currency": r.currency,
+        "destination_details": {"type": destination},
+        "metadata": r.metadata,
+        "payment_intent": r.payment_intent,
+        "reason": r.reason,
+        "receipt_number": null,
+        "status": r.status(),
     })
 }
 

@@ -71,6 +71,8 @@ fn prefix(object: &str) -> &'static str {
         "invoice" => "in_",
         "test_helpers.test_clock" => "clock_",
         "tax_id" => "txi_",
+        "charge" => "ch_",
+        "refund" => "re_",
         other => panic!("an object of an unexpected kind: {other}"),
     }
 }
@@ -136,6 +138,8 @@ async fn kassa_trigger_causes_every_event_type_kassa_emits() {
                 format!("customers/{}/tax_ids", event["data"]["object"]["customer"].as_str().unwrap())
             }
             "setup_intent" => "setup_intents".to_owned(),
+            "charge" => "charges".to_owned(),
+            "refund" => "refunds".to_owned(),
             other => panic!("an event about a {other}"),
         };
         let (status, object) = get(&client, &base, &format!("/v1/{path}/{about_id}")).await;
@@ -205,10 +209,10 @@ async fn kassa_trigger_shows_api_errors_as_the_api_sent_them_and_fails() {
     assert!(body["error"]["message"].as_str().unwrap().contains("0000"), "{stderr}");
 
     // A type kassa does not emit: said so, with where to look; nothing is made.
-    let out = trigger(dir.path(), &base, &["charge.succeeded"]).await;
+    let out = trigger(dir.path(), &base, &["charge.dispute.created"]).await;
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("charge.succeeded") && stderr.contains("kassa trigger --list"), "{stderr}");
+    assert!(stderr.contains("charge.dispute.created") && stderr.contains("kassa trigger --list"), "{stderr}");
     let client = kassa::client::builder().build().unwrap();
     let (_, products) = get(&client, &base, "/v1/products").await;
     assert_eq!(products["data"], Value::Array(vec![]));

@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "shipping_rates", include_str!("../../migrations/postgres/008_shipping_rates.sql")),
     (9, "tax_rates", include_str!("../../migrations/postgres/009_tax_rates.sql")),
     (10, "dashboard", include_str!("../../migrations/postgres/010_dashboard.sql")),
+    (11, "charges_refunds", include_str!("../../migrations/postgres/011_charges_refunds.sql")),
     (13, "subscriptions_api", include_str!("../../migrations/postgres/013_subscriptions_api.sql")),
 ];
 
@@ -229,6 +230,7 @@ mod tests {
             include_str!("../../migrations/sqlite/008_shipping_rates.sql"),
             include_str!("../../migrations/sqlite/009_tax_rates.sql"),
             include_str!("../../migrations/sqlite/010_dashboard.sql"),
+            include_str!("../../migrations/sqlite/011_charges_refunds.sql"),
             include_str!("../../migrations/sqlite/013_subscriptions_api.sql"),
         ]
         .iter()

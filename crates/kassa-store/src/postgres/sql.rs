@@ -56,7 +56,8 @@ pub(crate) fn column_type(column: Column) -> Type {
         | Column::Subscription
         | Column::Endpoint
         | Column::Event
-        | Column::TestClock => Type::TEXT,
+        | Column::TestClock
+        | Column::Charge => Type::TEXT,
     }
 }
 
@@ -286,9 +287,20 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::ShippingRate => 16,
         Kind::SetupIntent => 17,
         Kind::DashboardSession => 18,
+        Kind::Charge => 19,
+        Kind::Refund => 20,
         Kind::InvoiceItem => 23,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
+}
+
+/// Take the next value of an account's counter (`Tx::next_in_sequence`).
+pub(crate) fn next_in_sequence<'a>(account: &'a str, name: &'a str) -> Query<'a> {
+    Query::fixed(
+        "INSERT INTO sequences (account_id, name, value) VALUES ($1, $2, 1) \
+         ON CONFLICT (account_id, name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+        vec![key_param(account), key_param(name)],
+    )
 }
 
 /// One record of an account; `lock` reads it `FOR UPDATE`.

@@ -290,4 +290,14 @@ impl Tx for PgTx<'_> {
         self.writable()?;
         Ok(self.exec(&sql::delete_where(kind, filters)?, false)?.affected)
     }
+
+    fn next_in_sequence(&mut self, account: &str, name: &str) -> Result<i64, StoreError> {
+        self.writable()?;
+        // The upsert locks the counter's row until commit: a concurrent transaction taking the
+        // next value waits, then reads this one's (READ COMMITTED re-reads the updated row).
+        let rows = self.exec(&sql::next_in_sequence(account, name), false)?;
+        let row =
+            rows.rows.first().ok_or_else(|| StoreError::Backend("the sequence returned no row".into()))?;
+        row.try_get::<_, i64>(0).map_err(|e| StoreError::Backend(e.to_string()))
+    }
 }

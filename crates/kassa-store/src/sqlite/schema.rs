@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "shipping_rates", include_str!("../../migrations/sqlite/008_shipping_rates.sql")),
     (9, "tax_rates", include_str!("../../migrations/sqlite/009_tax_rates.sql")),
     (10, "dashboard", include_str!("../../migrations/sqlite/010_dashboard.sql")),
+    (11, "charges_refunds", include_str!("../../migrations/sqlite/011_charges_refunds.sql")),
     (13, "subscriptions_api", include_str!("../../migrations/sqlite/013_subscriptions_api.sql")),
 ];
 

@@ -118,6 +118,8 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::ShippingRate => 16,
         Kind::SetupIntent => 17,
         Kind::DashboardSession => 18,
+        Kind::Charge => 19,
+        Kind::Refund => 20,
         Kind::InvoiceItem => 23,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
@@ -271,6 +273,18 @@ pub(crate) struct SqliteTx<'c> {
 }
 
 impl Tx for SqliteTx<'_> {
+    fn next_in_sequence(&mut self, account: &str, name: &str) -> Result<i64, StoreError> {
+        // Every write runs on the one writer: nothing else takes a value meanwhile.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO sequences (account_id, name, value) VALUES (?1, ?2, 1) \
+                 ON CONFLICT (account_id, name) DO UPDATE SET value = value + 1 RETURNING value",
+            )
+            .map_err(map)?;
+        stmt.query_row([account, name], |row| row.get::<_, i64>(0)).map_err(map)
+    }
+
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
         get(self.conn, account, kind, id)
     }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod invoice_page;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -37,7 +38,7 @@ use crate::state::AppState;
 /// Every API route, with the checkout session collection at `sessions`: the router and the
 /// operations `GET /openapi.json` documents, from one table ([`routes`]).
 pub fn api_routes(sessions_path: &str) -> Table {
-    use self::api::{billing, payments, shipping, subscriptions as subs};
+    use self::api::{billing, charges, payments, shipping, subscriptions as subs};
     use Answer::{Created, Deleted, List, Object};
     let s = sessions_path;
     Table::new()
@@ -301,6 +302,13 @@ pub fn api_routes(sessions_path: &str) -> Table {
         .get("/invoices/{id}", payments::get_invoice, "Retrieve an invoice", Object("invoice"))
         .post("/invoices/{id}/void", billing::void_invoice, "Void an invoice", Object("invoice"))
         .post("/invoices/{id}/pay", billing::pay_invoice, "Pay an invoice", Object("invoice"))
+        .post("/invoices/{id}/finalize", charges::finalize_invoice, "Finalize an invoice", Object("invoice"))
+        .get("/charges", charges::list_charges, "List charges", List("charge"))
+        .get("/charges/{id}", charges::get_charge, "Retrieve a charge", Object("charge"))
+        .post("/refunds", charges::create_refund, "Create a refund", Created("refund"))
+        .get("/refunds", charges::list_refunds, "List refunds", List("refund"))
+        .get("/refunds/{id}", charges::get_refund, "Retrieve a refund", Object("refund"))
+        .post("/refunds/{id}", charges::update_refund, "Update a refund", Object("refund"))
         .post(
             "/invoices/{id}/mark_uncollectible",
             billing::mark_invoice_uncollectible,
@@ -377,6 +385,9 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{id}/address", post(pages::address))
         .route("/pay/{id}/promotion_code", post(pages::apply_code))
         .route("/pay/{id}/promotion_code/remove", post(pages::remove_code))
+        .route("/i/{id}/{token}", get(invoice_page::show))
+        .route("/i/{id}/{token}/pay", post(invoice_page::pay))
+        .route("/i/{id}/{token}/pdf", get(invoice_page::pdf))
         .route_layer(from_fn_with_state(state.clone(), pages::same_origin))
         .layer(CatchPanicLayer::custom(|_| pages::panicked()))
         .route("/static/pay.css", get(pages::stylesheet))

@@ -54,7 +54,7 @@ const FORM_LIMIT: usize = 64 * 1024;
 
 /// Whether `path` is one of the hosted pages' (their errors are pages too, never JSON).
 pub fn is_page_path(path: &str) -> bool {
-    path == "/pay" || path.starts_with("/pay/")
+    path == "/pay" || path.starts_with("/pay/") || super::invoice_page::is_invoice_path(path)
 }
 
 /// The session id in a page's path; an id that is not UTF-8 names no session (404 page).

@@ -208,8 +208,20 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
             };
             let (mut pi, is_new) = renewal::intent_for(&invoice, existing, &sub, c.at);
             let before = views::subscription(&sub);
+            let reached_network = c.behaviour.is_some();
             let happened =
                 renewal::record_attempt(&mut sub, &mut invoice, &mut pi, is_new, outcome, c.at, &dunning);
+            out.set_now(c.at);
+            if reached_network {
+                let failure = happened
+                    .contains(&Happened::PaymentIntentFailed)
+                    .then(|| pi.last_payment_error.clone())
+                    .flatten();
+                if failure.is_some() || happened.contains(&Happened::PaymentIntentSucceeded) {
+                    let charge = super::charges::record(tx, &c.account, &mut pi, failure, c.at)?;
+                    super::charges::announce(tx, out, &c.account, &charge)?;
+                }
+            }
             tx.upsert(&c.account, &pi)?;
             tx.put(&c.account, &invoice)?;
             tx.put(&c.account, &sub)?;
@@ -397,22 +409,44 @@ pub(crate) fn announce(
 
 /// `invoice.created`, then `invoice.finalized`: kassa's invoices are final when made (never
 /// drafts), and Stripe sends `invoice.finalized` when an invoice leaves its draft.
+///
+/// A final invoice (not a draft) is numbered here, once, and written again with its number and
+/// hosted page ([`super::charges::number_invoice`]): every use case that makes an invoice
+/// announces it through this function, so none is left without a number.
 pub fn emit_created(
     tx: &mut dyn Tx,
     out: &mut Outbox,
     account: &str,
     inv: &Invoice,
 ) -> Result<(), StoreError> {
-    out.emit(tx, account, EventType::InvoiceCreated, views::invoice(inv))?;
-    out.emit(tx, account, EventType::InvoiceFinalized, views::invoice(inv))?;
+    let mut inv = inv.clone();
+    if inv.number.is_none() && inv.status != kassa_core::billing::InvoiceStatus::Draft {
+        super::charges::number_invoice(tx, out, account, &mut inv)?;
+        tx.put(account, &inv)?;
+    }
+    out.emit(tx, account, EventType::InvoiceCreated, views::invoice(&inv))?;
+    if inv.status != kassa_core::billing::InvoiceStatus::Draft {
+        out.emit(tx, account, EventType::InvoiceFinalized, views::invoice(&inv))?;
+    }
     Ok(())
 }
 
 /// `invoice.paid`, then `invoice.payment_succeeded` (Stripe sends both; older integrations listen
 /// for the second).
+///
+/// An invoice announced by [`emit_created`] in this transaction was numbered there; a caller's
+/// copy from before that shows the number it was given.
 pub fn emit_paid(tx: &mut dyn Tx, out: &mut Outbox, account: &str, inv: &Invoice) -> Result<(), StoreError> {
-    out.emit(tx, account, EventType::InvoicePaid, views::invoice(inv))?;
-    out.emit(tx, account, EventType::InvoicePaymentSucceeded, views::invoice(inv))?;
+    let mut inv = inv.clone();
+    if inv.number.is_none()
+        && let Some(stored) = tx.load::<Invoice>(account, &inv.id)?
+    {
+        inv.number = stored.number;
+        inv.hosted_token = stored.hosted_token;
+        inv.hosted_invoice_url = stored.hosted_invoice_url;
+    }
+    out.emit(tx, account, EventType::InvoicePaid, views::invoice(&inv))?;
+    out.emit(tx, account, EventType::InvoicePaymentSucceeded, views::invoice(&inv))?;
     Ok(())
 }
 

@@ -52,6 +52,8 @@ pub enum Ty {
     Event,
     WebhookEndpoint,
     WebhookDelivery,
+    Charge,
+    Refund,
     /// A list of `Ty`.
     List(&'static Ty),
 }
@@ -113,6 +115,13 @@ fn field(ty: Ty, name: &str) -> Option<Field> {
         (Ty::InvoiceLine, "price") => Some(Embedded(Ty::Price)),
         (Ty::InvoiceLine, "subscription") => Some(Id(Ty::Subscription)),
         (Ty::CashBalanceTransaction, "customer") => Some(Id(Ty::Customer)),
+        (Ty::PaymentIntent, "latest_charge") => Some(Id(Ty::Charge)),
+        (Ty::Charge, "customer") => Some(Id(Ty::Customer)),
+        (Ty::Charge, "payment_intent") => Some(Id(Ty::PaymentIntent)),
+        (Ty::Charge, "invoice") => Some(Id(Ty::Invoice)),
+        (Ty::Charge, "refunds") => Some(Embedded(Ty::List(&Ty::Refund))),
+        (Ty::Refund, "charge") => Some(Id(Ty::Charge)),
+        (Ty::Refund, "payment_intent") => Some(Id(Ty::PaymentIntent)),
         (Ty::SubscriptionItem, "subscription") => Some(Id(Ty::Subscription)),
         (Ty::InvoiceItem, "customer") => Some(Id(Ty::Customer)),
         (Ty::InvoiceItem, "subscription") => Some(Id(Ty::Subscription)),
@@ -269,6 +278,8 @@ fn kind_of(ty: Ty) -> Option<Kind> {
         Ty::TestClock => Some(Kind::TestClock),
         Ty::TaxRate => Some(Kind::TaxRate),
         Ty::ShippingRate => Some(Kind::ShippingRate),
+        Ty::Charge => Some(Kind::Charge),
+        Ty::Refund => Some(Kind::Refund),
         // Only ever embedded, never named by an id.
         Ty::Item
         | Ty::Discount
@@ -319,6 +330,8 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             Kind::TestClock => views::test_clock(&kassa_core::renewal::TestClock::from_raw(raw)?),
             Kind::TaxRate => views::tax_rate(&kassa_core::tax::TaxRate::from_raw(raw)?),
             Kind::ShippingRate => views::shipping_rate(&kassa_core::shipping::ShippingRate::from_raw(raw)?),
+            Kind::Charge => views::charge(&kassa_core::charge::Charge::from_raw(raw)?),
+            Kind::Refund => views::refund(&kassa_core::charge::Refund::from_raw(raw)?),
         };
         out.insert((Some(raw.kind), raw.id.clone()), rendered);
     }
@@ -377,7 +390,8 @@ mod tests {
         assert!(ok(Ty::PaymentIntent, "invoice.subscription"));
         assert!(ok(Ty::PaymentIntent, "last_payment_error.payment_method"));
         assert!(!ok(Ty::PaymentIntent, "pending_challenge"));
-        assert!(!ok(Ty::PaymentIntent, "latest_charge"));
+        assert!(ok(Ty::PaymentIntent, "latest_charge"));
+        assert!(ok(Ty::Refund, "charge.payment_intent"));
         assert!(ok(Ty::PaymentMethod, "customer"));
         assert!(!ok(Ty::PaymentMethod, "saved_behaviour"));
         assert!(ok(Ty::Subscription, "customer"));

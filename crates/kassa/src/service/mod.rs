@@ -5,11 +5,13 @@
 pub mod accounts;
 pub mod billing;
 pub mod catalog;
+pub mod charges;
 pub mod checkout;
 pub mod delivery;
 pub mod events;
 pub mod expand;
 pub mod idempotency;
+pub mod invoices;
 pub mod page;
 pub mod pay;
 pub mod payments;

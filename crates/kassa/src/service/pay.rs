@@ -225,7 +225,7 @@ async fn finish(
         out.set_now(now);
         // The customer was read (and on PostgreSQL locked) in this transaction, so a cash balance
         // is debited only if it covers the total now, whatever other payments it made meanwhile.
-        let done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
+        let mut done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
             .map_err(|e| Abort::Refused(refused(e.message)))?;
         let mut customer = done.customer.clone();
         // What the page collected goes to the customer: all of it to a new one, to an existing
@@ -256,7 +256,12 @@ async fn finish(
         if let Some(pm) = &done.payment_method {
             tx.put_new(&acct, pm)?;
         }
-        if let Some(pi) = &done.payment_intent {
+        let mut charge = None;
+        if let Some(pi) = &mut done.payment_intent {
+            // The payment reached the network (a waiting bank transfer has not yet): its charge.
+            if matches!(pi.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::RequiresCapture) {
+                charge = Some(super::charges::record(tx, &acct, pi, None, now)?);
+            }
             tx.upsert(&acct, pi)?;
         }
         if let Some(sub) = &done.subscription {
@@ -279,7 +284,8 @@ async fn finish(
             out.emit(tx, &acct, EventType::CustomerUpdated, views::customer(&customer))?;
         }
         let announce_customer = done.customer_is_new && !done.guest;
-        announce_completion(tx, out, &acct, &s, &customer, announce_customer, &done, intent_is_new)?;
+        let intent = Announced { is_new: intent_is_new, charge: charge.as_ref() };
+        announce_completion(tx, out, &acct, &s, &customer, announce_customer, &done, intent)?;
         for t in &new_tax_ids {
             out.emit(tx, &acct, EventType::CustomerTaxIdCreated, views::tax_id(t, &customer.id))?;
         }
@@ -288,8 +294,15 @@ async fn finish(
     .await?;
     Ok(outcome)
 }
+/// What a completion did to its payment intent: whether it is new, and its charge.
+struct Announced<'a> {
+    is_new: bool,
+    charge: Option<&'a kassa_core::charge::Charge>,
+}
+
 /// The events of a completion, in the order Stripe sends them: the new customer, the payment
-/// intent, the subscription and its first invoice, then the session.
+/// intent (created, its charge, its outcome), the subscription and its first invoice, then the
+/// session.
 #[allow(clippy::too_many_arguments)]
 fn announce_completion(
     tx: &mut dyn Tx,
@@ -299,14 +312,17 @@ fn announce_completion(
     customer: &Customer,
     customer_is_new: bool,
     done: &completion::Completion,
-    intent_is_new: bool,
+    intent: Announced<'_>,
 ) -> Result<(), StoreError> {
     if customer_is_new {
         out.emit(tx, account, EventType::CustomerCreated, views::customer(customer))?;
     }
     if let Some(pi) = &done.payment_intent {
-        if intent_is_new {
+        if intent.is_new {
             out.emit(tx, account, EventType::PaymentIntentCreated, views::payment_intent(pi))?;
+        }
+        if let Some(c) = intent.charge {
+            super::charges::announce(tx, out, account, c)?;
         }
         if pi.status == PaymentIntentStatus::Succeeded {
             out.emit(tx, account, EventType::PaymentIntentSucceeded, views::payment_intent(pi))?;
@@ -351,11 +367,19 @@ where
             None => None,
         };
         let is_new = attempt.is_none();
-        let pi = record(&mut s, attempt, now);
+        let mut pi = record(&mut s, attempt, now);
+        let mut charge = None;
+        if event == Some(EventType::PaymentIntentPaymentFailed) {
+            let failure = pi.last_payment_error.clone();
+            charge = Some(super::charges::record(tx, &acct, &mut pi, failure, now)?);
+        }
         tx.upsert(&acct, &pi)?;
         tx.put(&acct, &s)?;
         if is_new {
             out.emit(tx, &acct, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
+        }
+        if let Some(c) = &charge {
+            super::charges::announce(tx, out, &acct, c)?;
         }
         if let Some(kind) = event {
             out.emit(tx, &acct, kind, views::payment_intent(&pi))?;
@@ -652,6 +676,8 @@ pub async fn fund_cash_balance(
             }
             customer.cash_balance.insert(pi.currency, available - pi.amount);
             pi.status = PaymentIntentStatus::Succeeded;
+            let charge = super::charges::record(tx, &account, &mut pi, None, now)?;
+            super::charges::announce(tx, out, &account, &charge)?;
             tx.put(&account, &pi)?;
             out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::payment_intent(&pi))?;
             let paid_session = match pi.checkout_session.clone() {

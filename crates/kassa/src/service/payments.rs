@@ -79,6 +79,7 @@ pub async fn capture_payment_intent(
 ) -> Result<PaymentIntent> {
     super::update(ctx, acct, id, move |pi: &mut PaymentIntent, tx, out, account| {
         pi.capture(p.amount_to_capture.map(|a| a.0))?;
+        super::charges::captured(tx, account, pi)?;
         Ok(out.emit(tx, account, EventType::PaymentIntentSucceeded, views::payment_intent(pi))?)
     })
     .await

@@ -608,6 +608,10 @@ struct CountingTx<'a> {
 }
 
 impl kassa_core::store::Tx for CountingTx<'_> {
+    fn next_in_sequence(&mut self, account: &str, name: &str) -> Result<i64, kassa_core::store::StoreError> {
+        self.inner.next_in_sequence(account, name)
+    }
+
     fn get(
         &mut self,
         account: &str,

@@ -41,6 +41,7 @@ mod payments_read;
 mod billing;
 mod invoice_actions;
 mod prorations;
+mod refunds;
 mod subscriptions_api;
 
 // Events and webhooks (SPEC §11).

@@ -61,6 +61,7 @@ pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, 
     let is_json = content_type.is_some_and(|ct| ct.starts_with("application/json"));
     let api_path = !(path.starts_with("/pay/")
         || path == "/pay"
+        || path.starts_with("/i/")
         || path.starts_with("/static/")
         || path == "/dashboard"
         || path.starts_with("/dashboard/"));

@@ -21,7 +21,7 @@ pub(crate) async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Re
     app.send(req).await
 }
 
-async fn get_page(app: &TestApp, path: &str) -> Resp {
+pub(crate) async fn get_page(app: &TestApp, path: &str) -> Resp {
     app.send(browser().get(app.url(path))).await
 }
 

@@ -871,14 +871,19 @@ async fn paying_emits_the_checkout_events_in_order() {
     let id = payment_session(&app, 1500, &["card"]).await;
     let declined = pay_card(&app, &id, "4000000000000002").await;
     assert_eq!(declined.status, StatusCode::OK);
-    assert_eq!(app.event_types().await, ["payment_intent.created", "payment_intent.payment_failed"]);
+    assert_eq!(
+        app.event_types().await,
+        ["payment_intent.created", "charge.failed", "payment_intent.payment_failed"]
+    );
     pay_card(&app, &id, "4242424242424242").await;
     assert_eq!(
         app.event_types().await,
         [
             "payment_intent.created",
+            "charge.failed",
             "payment_intent.payment_failed",
             "customer.created",
+            "charge.succeeded",
             "payment_intent.succeeded",
             "checkout.session.completed",
         ]
@@ -892,7 +897,7 @@ async fn paying_emits_the_checkout_events_in_order() {
     assert_eq!(s["payment_status"], "paid");
     assert_eq!(s["url"], Value::Null);
     assert_eq!(completed["request"], json!({"id": null, "idempotency_key": null}));
-    let failed = &rx.received()[1].json();
+    let failed = &rx.received()[2].json();
     assert_eq!(failed["data"]["object"]["last_payment_error"]["code"], "card_declined");
 }
 
@@ -940,7 +945,10 @@ async fn a_bank_transfer_emits_async_payment_succeeded() {
     .await
     .ok();
     let types = app.event_types().await;
-    assert_eq!(types[3..], ["payment_intent.succeeded", "checkout.session.async_payment_succeeded"]);
+    assert_eq!(
+        types[3..],
+        ["charge.succeeded", "payment_intent.succeeded", "checkout.session.async_payment_succeeded"]
+    );
     let paid = app.get("/events?type=checkout.session.async_payment_succeeded").await.ok()["data"][0].clone();
     assert_eq!(paid["data"]["object"]["id"], id);
     assert_eq!(paid["data"]["object"]["payment_status"], "paid");

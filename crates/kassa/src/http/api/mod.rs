@@ -4,6 +4,7 @@
 
 pub mod billing;
 pub mod catalog;
+pub mod charges;
 pub mod events;
 pub mod payments;
 pub mod sessions;
