@@ -82,6 +82,10 @@ pub enum Kind {
     SetupIntent,
     /// A signed-in dashboard session, or an unused one-time sign-in link (`kassa dashboard`).
     DashboardSession,
+    /// A customer portal configuration (`bpc_…`, issue 17).
+    PortalConfiguration,
+    /// A customer portal session (`bps_…`): the capability its URL carries, stored hashed.
+    PortalSession,
 }
 
 impl Kind {
@@ -105,6 +109,8 @@ impl Kind {
         Kind::ShippingRate,
         Kind::SetupIntent,
         Kind::DashboardSession,
+        Kind::PortalConfiguration,
+        Kind::PortalSession,
     ];
 
     pub fn table(self) -> &'static str {
@@ -128,6 +134,8 @@ impl Kind {
             Self::ShippingRate => "shipping_rates",
             Self::SetupIntent => "setup_intents",
             Self::DashboardSession => "dashboard_sessions",
+            Self::PortalConfiguration => "billing_portal_configurations",
+            Self::PortalSession => "billing_portal_sessions",
         }
     }
 
@@ -153,6 +161,8 @@ impl Kind {
             Self::ShippingRate => "shipping_rate",
             Self::SetupIntent => "setup_intent",
             Self::DashboardSession => "dashboard_session",
+            Self::PortalConfiguration => "billing_portal.configuration",
+            Self::PortalSession => "billing_portal.session",
         }
     }
 
@@ -186,6 +196,8 @@ impl Kind {
             Self::ShippingRate => &[Column::Active, Column::Currency],
             Self::SetupIntent => &[Column::Customer, Column::Status],
             Self::DashboardSession => &[Column::ExpiresAt],
+            Self::PortalConfiguration => &[Column::Active],
+            Self::PortalSession => &[Column::Customer, Column::ExpiresAt],
         }
     }
 }
@@ -836,6 +848,32 @@ impl Record for crate::dashboard::DashboardSession {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.expires_at().into()]
+    }
+}
+
+impl Record for crate::portal::PortalConfiguration {
+    const KIND: Kind = Kind::PortalConfiguration;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.active.into()]
+    }
+}
+
+impl Record for crate::portal::PortalSession {
+    const KIND: Kind = Kind::PortalSession;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.as_str().into(), self.expires_at.into()]
     }
 }
 

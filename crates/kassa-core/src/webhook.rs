@@ -100,6 +100,8 @@ event_types! {
     InvoiceVoided => "invoice.voided",
     InvoicePaymentSucceeded => "invoice.payment_succeeded",
     InvoiceMarkedUncollectible => "invoice.marked_uncollectible",
+    BillingPortalSessionCreated => "billing_portal.session.created",
+    PaymentMethodAttached => "payment_method.attached",
 }
 
 impl EventType {

@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "shipping_rates", include_str!("../../migrations/postgres/008_shipping_rates.sql")),
     (9, "tax_rates", include_str!("../../migrations/postgres/009_tax_rates.sql")),
     (10, "dashboard", include_str!("../../migrations/postgres/010_dashboard.sql")),
+    (12, "billing_portal", include_str!("../../migrations/postgres/012_billing_portal.sql")),
 ];
 
 /// The advisory lock that serializes migrations ("kassa_mg"). Advisory locks are per database.
@@ -228,6 +229,7 @@ mod tests {
             include_str!("../../migrations/sqlite/008_shipping_rates.sql"),
             include_str!("../../migrations/sqlite/009_tax_rates.sql"),
             include_str!("../../migrations/sqlite/010_dashboard.sql"),
+            include_str!("../../migrations/sqlite/012_billing_portal.sql"),
         ]
         .iter()
         .flat_map(|sql| sql.lines())

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "shipping_rates", include_str!("../../migrations/sqlite/008_shipping_rates.sql")),
     (9, "tax_rates", include_str!("../../migrations/sqlite/009_tax_rates.sql")),
     (10, "dashboard", include_str!("../../migrations/sqlite/010_dashboard.sql")),
+    (12, "billing_portal", include_str!("../../migrations/sqlite/012_billing_portal.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

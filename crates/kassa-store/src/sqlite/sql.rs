@@ -95,7 +95,7 @@ impl KindSql {
 
 /// The statements of `kind`, built on first use.
 pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
-    static CACHE: [OnceLock<KindSql>; 19] = [const { OnceLock::new() }; 19];
+    static CACHE: [OnceLock<KindSql>; 23] = [const { OnceLock::new() }; 23];
     // Exhaustive on purpose: a new kind does not compile until it has a slot here (and a table in
     // a migration).
     let slot = match kind {
@@ -118,6 +118,8 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::ShippingRate => 16,
         Kind::SetupIntent => 17,
         Kind::DashboardSession => 18,
+        Kind::PortalConfiguration => 21,
+        Kind::PortalSession => 22,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }

@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod page;
 pub mod pay;
 pub mod payments;
+pub mod portal;
 pub mod sessions;
 pub mod shipping;
 pub mod webhooks;

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod catalog;
 pub mod events;
 pub mod payments;
+pub mod portal;
 pub mod sessions;
 pub mod shipping;
 
