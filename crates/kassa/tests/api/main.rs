@@ -42,5 +42,8 @@ mod billing;
 mod invoice_actions;
 mod prorations;
 
+// The customer portal (issue 17).
+mod portal;
+
 // Events and webhooks (SPEC §11).
 mod webhooks;
