@@ -113,6 +113,25 @@ impl Scenario {
                 &["product", "price", "checkout.session", "customer", "subscription", "invoice"]
             }
             Self::Setup => &["checkout.session", "customer", "setup_intent"],
+            Self::Portal { card: false } => &[
+                "product",
+                "price",
+                "checkout.session",
+                "customer",
+                "subscription",
+                "invoice",
+                "billing_portal.session",
+            ],
+            Self::Portal { card: true } => &[
+                "product",
+                "price",
+                "checkout.session",
+                "customer",
+                "subscription",
+                "invoice",
+                "billing_portal.session",
+                "payment_method",
+            ],
             Self::TrialEnding | Self::Renewal { .. } => &[
                 "test_helpers.test_clock",
                 "customer",
