@@ -13,6 +13,7 @@ CREATE TABLE billing_portal_configurations (
     PRIMARY KEY (account_id, id)
 );
 CREATE INDEX billing_portal_configurations_account_seq ON billing_portal_configurations(account_id, seq);
+CREATE INDEX billing_portal_configurations_active ON billing_portal_configurations(account_id, active, seq);
 
 CREATE TABLE billing_portal_sessions (
     seq        BIGINT GENERATED ALWAYS AS IDENTITY,
@@ -26,4 +27,5 @@ CREATE TABLE billing_portal_sessions (
 );
 CREATE INDEX billing_portal_sessions_account_seq ON billing_portal_sessions(account_id, seq);
 CREATE INDEX billing_portal_sessions_by_id ON billing_portal_sessions (id);
+CREATE INDEX billing_portal_sessions_customer ON billing_portal_sessions(account_id, customer, seq);
 CREATE INDEX billing_portal_sessions_expires_at ON billing_portal_sessions(expires_at);
