@@ -373,12 +373,12 @@ fn render(status: StatusCode, page: PortalPage) -> Response {
 }
 
 /// The message a refused service call shows on the page, and its status.
-fn refusal(e: service::Error) -> Result<(StatusCode, String), Response> {
+fn refusal(e: service::Error) -> Result<(StatusCode, String), Box<Response>> {
     use kassa_core::Error as D;
     match e {
         service::Error::Domain(D::Invalid(i)) => Ok((StatusCode::BAD_REQUEST, i.message)),
         service::Error::Domain(D::State(m)) => Ok((StatusCode::BAD_REQUEST, m)),
-        other => Err(pages::service_error_page(other)),
+        other => Err(Box::new(pages::service_error_page(other))),
     }
 }
 
@@ -462,7 +462,7 @@ async fn show_step(
                             refuse(&mut page, &mut status, &m);
                             status = s;
                         }
-                        Err(Err(r)) => return r,
+                        Err(Err(r)) => return *r,
                     }
                 }
             }
@@ -516,7 +516,7 @@ fn change_of(
     Ok((item.id.clone(), price, quantity))
 }
 
-type StepError = Result<(StatusCode, String), Response>;
+type StepError = Result<(StatusCode, String), Box<Response>>;
 
 async fn confirm_view(
     ctx: &Ctx,
@@ -654,9 +654,8 @@ pub async fn cancel(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
             .await;
     }
     let reason = field(&pairs, "reason");
-    if !reason.is_empty()
-        && !(f.cancellation_reason.enabled && f.cancellation_reason.options.contains(&reason))
-    {
+    let known = f.cancellation_reason.enabled && f.cancellation_reason.options.contains(&reason);
+    if !reason.is_empty() && !known {
         let q = step("cancel", &sub_id);
         return again(
             &ctx,
@@ -681,7 +680,7 @@ pub async fn cancel(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
         Ok(_) => done(&d, "subscription_cancel", if immediately { "canceled" } else { "cancel_scheduled" }),
         Err(e) => match refusal(e) {
             Ok(m) => again(&ctx, &acct, d, step("cancel", &sub_id), m).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -708,7 +707,7 @@ pub async fn resume(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
         Ok(_) => see_other(&format!("/portal/{}?done=resumed", d.session.id)),
         Err(e) => match refusal(e) {
             Ok(m) => again(&ctx, &acct, d, Query::default(), m).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -749,7 +748,7 @@ pub async fn update(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
         Ok(_) => done(&d, "subscription_update", "updated"),
         Err(e) => match refusal(e) {
             Ok(m) => again(&ctx, &acct, d, step("update", &sub_id), m).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -801,7 +800,7 @@ pub async fn payment_method(State(ctx): State<AppState>, Path(id): Path<String>,
         Ok(_) => done(&d, "payment_method_update", "payment_method"),
         Err(e) => match refusal(e) {
             Ok(m) => again(&ctx, &acct, d, q, m).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -839,7 +838,7 @@ pub async fn customer(State(ctx): State<AppState>, Path(id): Path<String>, req: 
         Ok(_) => see_other(&format!("/portal/{}?done=customer", d.session.id)),
         Err(e) => match refusal(e) {
             Ok(m) => again(&ctx, &acct, d, Query::default(), m).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }

@@ -19,7 +19,6 @@ use kassa_core::portal::{self, Flow, PortalConfiguration, PortalSession};
 use kassa_core::store::{
     Abort, Column, Cursor, Filter, Kind, ListQuery, Record, Scope, StoreError, StoreExt, Tx, TxExt, view,
 };
-use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
 use kassa_core::{Error as DomainError, Invalid};
 
@@ -436,11 +435,8 @@ pub async fn attach_card(
         let mut cus = tx.load::<Customer>(&account, &customer)?.ok_or_else(|| {
             Abort::Refused(DomainError::NotFound { object: "customer", id: customer.clone() })
         })?;
-        let billing = kassa_core::billing::BillingDetails {
-            email: cus.email.clone(),
-            name: cus.name.clone(),
-            ..Default::default()
-        };
+        let billing =
+            kassa_core::billing::BillingDetails { email: cus.email.clone(), name: cus.name.clone() };
         let mut pm = PaymentMethod::new(PaymentMethodKind::Card(card), billing, now);
         pm.customer = Some(cus.id.clone());
         pm.saved_behaviour = Some(saved_behaviour);
@@ -478,7 +474,15 @@ pub async fn attach_card(
     Ok(pm)
 }
 
-/// When the session's page stops working, for the page to say.
-pub fn expires(s: &PortalSession) -> Timestamp {
-    s.expires_at
+/// Delete the portal sessions that no longer open (the background sweep).
+pub async fn purge(ctx: &Ctx) -> Result<u64> {
+    let now = ctx.now();
+    let n = kassa_core::store::transact(ctx.store.as_ref(), move |tx| {
+        tx.delete_where(
+            Kind::PortalSession,
+            &[Filter::Cmp(Column::ExpiresAt, kassa_core::store::Cmp::Lte, now)],
+        )
+    })
+    .await?;
+    Ok(n)
 }

@@ -333,9 +333,12 @@ async fn the_url_is_an_unguessable_capability_that_expires_unused_after_five_min
         )
         .await;
     assert_eq!(r.status.as_u16(), 404);
-    // Five minutes unused: gone.
+    // Five minutes unused: gone, and the sweep deletes it.
     app.advance(300);
     assert_eq!(app.send(browser().get(&url)).await.status.as_u16(), 404);
+    app.sweep().await;
+    let kind = kassa_core::store::Kind::PortalSession;
+    assert!(app.ctx().store.get_by_id(kind, &id(&s)).await.unwrap().is_none());
 
     // Opened in time, it lasts an hour from the opening.
     let s = session(&app, &[("customer", &cus)]).await;
