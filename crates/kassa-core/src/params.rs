@@ -386,7 +386,19 @@ pub struct SubscriptionUpdate {
     /// A payment method of the subscription's customer, charged from the next attempt on.
     pub default_payment_method: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// Why the customer cancels (with `cancel_at_period_end` or `cancel_at`).
+    pub cancellation_details: Option<CancellationDetailsParam>,
     pub expand: Option<Vec<String>>,
+}
+
+/// `cancellation_details` of `POST /subscriptions/{id}` and its cancel.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancellationDetailsParam {
+    pub comment: Option<String>,
+    /// `too_expensive`, `missing_features`, `switched_service`, `unused`, `customer_service`,
+    /// `too_complex`, `low_quality` or `other`.
+    pub feedback: Option<String>,
 }
 
 /// `items[]` of `POST /subscriptions/{id}`.
@@ -430,6 +442,8 @@ pub struct PreviewDetails {
 pub struct SubscriptionCancel {
     pub invoice_now: Option<Bool>,
     pub prorate: Option<Bool>,
+    /// Why the customer cancels.
+    pub cancellation_details: Option<CancellationDetailsParam>,
     pub expand: Option<Vec<String>>,
 }
 

@@ -841,7 +841,14 @@ fn subscription() -> Value {
         ("canceled_at", nint()),
         (
             "cancellation_details",
-            object(&[("comment", always_null()), ("feedback", always_null()), ("reason", always_null())]),
+            object(&[
+                ("comment", nstring()),
+                ("feedback", nullable(one_of(kassa_core::portal::CANCELLATION_REASONS))),
+                (
+                    "reason",
+                    nullable(one_of(&["cancellation_requested", "payment_disputed", "payment_failed"])),
+                ),
+            ]),
         ),
         ("collection_method", tag("charge_automatically")),
         ("created", int()),

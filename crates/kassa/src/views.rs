@@ -703,7 +703,11 @@ pub fn subscription(s: &Subscription) -> Value {
         "cancel_at": s.cancel_at.or(s.cancel_at_period_end.then_some(s.current_period_end)),
         "cancel_at_period_end": s.cancel_at_period_end,
         "canceled_at": s.canceled_at,
-        "cancellation_details": {"comment": null, "feedback": null, "reason": null},
+        "cancellation_details": {
+            "comment": s.cancellation_details.as_ref().and_then(|d| d.comment.clone()),
+            "feedback": s.cancellation_details.as_ref().and_then(|d| d.feedback.clone()),
+            "reason": s.cancellation_details.as_ref().and_then(|d| d.reason.clone()),
+        },
         "collection_method": "charge_automatically",
         "created": s.created,
         "currency": s.currency,

@@ -24,8 +24,8 @@ use axum::response::{IntoResponse, Response};
 use kassa_core::billing::{Subscription, SubscriptionStatus};
 use kassa_core::money::Currency;
 use kassa_core::params::{
-    CustomerUpdate, InvoicePreview, PreviewDetails, SubscriptionCancel, SubscriptionItemParam,
-    SubscriptionUpdate,
+    CancellationDetailsParam, CustomerUpdate, InvoicePreview, PreviewDetails, SubscriptionCancel,
+    SubscriptionItemParam, SubscriptionUpdate,
 };
 use kassa_core::payment::CardAttempt;
 use kassa_core::portal::PortalSession;
@@ -667,11 +667,18 @@ pub async fn cancel(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
         .await;
     }
     let immediately = f.mode == "immediately";
+    let comment: String = field(&pairs, "comment").chars().take(500).collect();
+    let details = (!reason.is_empty() || !comment.trim().is_empty()).then(|| CancellationDetailsParam {
+        comment: Some(comment.trim().to_owned()),
+        feedback: Some(reason.clone()),
+    });
     let result = if immediately {
-        billing::cancel(&ctx, &acct, &sub_id, SubscriptionCancel::default()).await
+        let p = SubscriptionCancel { cancellation_details: details, ..SubscriptionCancel::default() };
+        billing::cancel(&ctx, &acct, &sub_id, p).await
     } else {
         let p = SubscriptionUpdate {
             cancel_at_period_end: Some(kassa_core::params::Bool(true)),
+            cancellation_details: details,
             ..SubscriptionUpdate::default()
         };
         billing::update_subscription(&ctx, &acct, &sub_id, p).await

@@ -534,12 +534,21 @@ async fn every_portal_action_is_a_plain_form_post_with_the_apis_events() {
     let now = app.get(&format!("/subscriptions/{sid}")).await;
     assert_eq!(now.ok()["cancel_at_period_end"], true);
     assert_eq!(now.body["status"], "active");
+    assert_eq!(
+        now.body["cancellation_details"],
+        json!({"comment": null, "feedback": "too_expensive", "reason": "cancellation_requested"})
+    );
     let home = p.get(&app, "?done=cancel_scheduled").await;
     assert!(home.text.contains("data-testid=\"portal-resume-button\""));
     assert!(home.text.contains(">canceling<"));
     let r = p.post(&app, "resume", &[("subscription", &sid)]).await;
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
-    assert_eq!(app.get(&format!("/subscriptions/{sid}")).await.ok()["cancel_at_period_end"], false);
+    let resumed = app.get(&format!("/subscriptions/{sid}")).await;
+    assert_eq!(resumed.ok()["cancel_at_period_end"], false);
+    assert_eq!(
+        resumed.body["cancellation_details"],
+        json!({"comment": null, "feedback": null, "reason": null})
+    );
 
     // A configuration that cancels at once.
     app.post(
