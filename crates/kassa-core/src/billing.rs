@@ -468,6 +468,10 @@ pub struct Subscription {
     /// `cancel_at`: when it ends, if not at a period's end (that is `cancel_at_period_end`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_at: Option<Timestamp>,
+    /// `cancellation_details`: why the customer canceled (the customer portal's reason, or the
+    /// API's `cancellation_details[comment/feedback]`), kept while a cancellation is requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation_details: Option<CancellationDetails>,
     /// Whether its customer paid tax when it was created (exempt, reverse charge): every
     /// invoice follows it.
     #[serde(default)]
@@ -502,6 +506,42 @@ pub struct Collecting {
     pub invoice: String,
     pub failed_attempts: u32,
     pub next_attempt_at: Timestamp,
+}
+
+/// A subscription's `cancellation_details`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationDetails {
+    pub comment: Option<String>,
+    /// One of [`crate::portal::CANCELLATION_REASONS`].
+    pub feedback: Option<String>,
+    /// `cancellation_requested` once a cancellation is asked for.
+    pub reason: Option<String>,
+}
+
+impl CancellationDetails {
+    /// `cancellation_details[comment/feedback]` as the API takes them.
+    pub fn from_param(p: crate::params::CancellationDetailsParam) -> Result<Self, crate::Invalid> {
+        let feedback = p.feedback.filter(|f| !f.is_empty());
+        if let Some(f) = &feedback
+            && !crate::portal::CANCELLATION_REASONS.contains(&f.as_str())
+        {
+            return Err(crate::Invalid::param(
+                "cancellation_details[feedback]",
+                format!(
+                    "Invalid cancellation_details[feedback]: must be one of {}.",
+                    crate::portal::CANCELLATION_REASONS.join(", ")
+                ),
+            ));
+        }
+        let comment = p.comment.filter(|c| !c.is_empty());
+        if comment.as_ref().is_some_and(|c| c.chars().count() > 500) {
+            return Err(crate::Invalid::param(
+                "cancellation_details[comment]",
+                "`cancellation_details[comment]` must be at most 500 characters.",
+            ));
+        }
+        Ok(Self { comment, feedback, reason: None })
+    }
 }
 
 impl Subscription {
@@ -592,6 +632,7 @@ impl Subscription {
                 }
                 _ => Vec::new(),
             };
+            cancellation_details: None,
         }
     }
 

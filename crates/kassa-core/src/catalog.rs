@@ -377,6 +377,9 @@ pub struct Customer {
     pub tax_exempt: crate::tax::TaxExempt,
     #[serde(default)]
     pub tax_ids: Vec<crate::tax::CustomerTaxId>,
+    /// `invoice_settings[default_payment_method]`: the card the customer portal saved (issue 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_payment_method: Option<String>,
 }
 
 /// `address` (or `shipping[address]`) of a customer create or update: each part at most 200
@@ -443,6 +446,7 @@ impl Customer {
                 Some(t) => crate::tax::TaxExempt::parse(t)?,
             },
             tax_ids: Vec::new(),
+            default_payment_method: None,
         })
     }
 

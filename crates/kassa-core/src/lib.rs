@@ -40,6 +40,7 @@ pub mod metadata;
 pub mod money;
 pub mod params;
 pub mod payment;
+pub mod portal;
 pub mod proration;
 pub mod renewal;
 pub mod session;

@@ -404,7 +404,19 @@ pub struct SubscriptionUpdate {
     /// `pending_if_incomplete`).
     pub payment_behavior: Option<String>,
     pub description: Option<String>,
+    /// Why the customer cancels (with `cancel_at_period_end` or `cancel_at`).
+    pub cancellation_details: Option<CancellationDetailsParam>,
     pub expand: Option<Vec<String>>,
+}
+
+/// `cancellation_details` of `POST /subscriptions/{id}` and its cancel.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancellationDetailsParam {
+    pub comment: Option<String>,
+    /// `too_expensive`, `missing_features`, `switched_service`, `unused`, `customer_service`,
+    /// `too_complex`, `low_quality` or `other`.
+    pub feedback: Option<String>,
 }
 
 /// `items[]` of `POST /subscriptions/{id}`.
@@ -580,6 +592,8 @@ pub struct PreviewDetails {
 pub struct SubscriptionCancel {
     pub invoice_now: Option<Bool>,
     pub prorate: Option<Bool>,
+    /// Why the customer cancels.
+    pub cancellation_details: Option<CancellationDetailsParam>,
     pub expand: Option<Vec<String>>,
 }
 
@@ -1215,6 +1229,99 @@ pub struct RefundCreate {
     pub amount: Option<Int>,
     /// `duplicate`, `fraudulent` or `requested_by_customer`.
     pub reason: Option<String>,
+// ---------------------------------------------------------------------------------------------
+// The customer portal (issue 17): `/billing_portal/configurations` and `/billing_portal/sessions`.
+
+/// `business_profile` of a portal configuration.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalBusinessProfileParam {
+    pub headline: Option<String>,
+    pub privacy_policy_url: Option<String>,
+    pub terms_of_service_url: Option<String>,
+}
+
+/// A feature that is only on or off (`invoice_history`, `payment_method_update`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalToggleParam {
+    pub enabled: Option<Bool>,
+}
+
+/// `features[customer_update]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalCustomerUpdateParam {
+    pub enabled: Option<Bool>,
+    /// `email`, `address`, `shipping`, `phone`, `tax_id`, `name`.
+    pub allowed_updates: Option<Vec<String>>,
+}
+
+/// `features[subscription_cancel][cancellation_reason]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalCancellationReasonParam {
+    pub enabled: Option<Bool>,
+    /// `too_expensive`, `missing_features`, `switched_service`, `unused`, `customer_service`,
+    /// `too_complex`, `low_quality`, `other`.
+    pub options: Option<Vec<String>>,
+}
+
+/// `features[subscription_cancel]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSubscriptionCancelParam {
+    pub enabled: Option<Bool>,
+    /// `at_period_end` (default) or `immediately`.
+    pub mode: Option<String>,
+    /// `none` (default) or `create_prorations`; kassa prorates nothing on cancellation.
+    pub proration_behavior: Option<String>,
+    pub cancellation_reason: Option<PortalCancellationReasonParam>,
+}
+
+/// `features[subscription_update][products][]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalProductParam {
+    pub product: Option<String>,
+    pub prices: Option<Vec<String>>,
+}
+
+/// `features[subscription_update]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSubscriptionUpdateParam {
+    pub enabled: Option<Bool>,
+    /// `price`, `quantity`, `promotion_code`.
+    pub default_allowed_updates: Option<Vec<String>>,
+    pub products: Option<Vec<PortalProductParam>>,
+    /// `create_prorations` (default), `none` or `always_invoice`.
+    pub proration_behavior: Option<String>,
+}
+
+/// `features` of a portal configuration.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalFeaturesParam {
+    pub customer_update: Option<PortalCustomerUpdateParam>,
+    pub invoice_history: Option<PortalToggleParam>,
+    pub payment_method_update: Option<PortalToggleParam>,
+    pub subscription_cancel: Option<PortalSubscriptionCancelParam>,
+    pub subscription_update: Option<PortalSubscriptionUpdateParam>,
+}
+
+/// `POST /billing_portal/configurations` and `POST /billing_portal/configurations/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfigurationParams {
+    /// Only on update: whether sessions may be created with it.
+    pub active: Option<Bool>,
+    pub business_profile: Option<PortalBusinessProfileParam>,
+    /// Where the portal's return link goes when a session gives no `return_url`.
+    pub default_return_url: Option<String>,
+    /// Required on create.
+    pub features: Option<PortalFeaturesParam>,
+    pub login_page: Option<PortalToggleParam>,
     pub metadata: Option<MetadataParam>,
     pub expand: Option<Vec<String>>,
 }
@@ -1224,5 +1331,94 @@ pub struct RefundCreate {
 #[serde(deny_unknown_fields)]
 pub struct RefundUpdate {
     pub metadata: Option<MetadataParam>,
+list_params!(
+    /// `GET /billing_portal/configurations`
+    PortalConfigurationList { active: Option<Bool>, is_default: Option<Bool> }
+);
+
+/// `flow_data[after_completion][redirect]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalRedirectParam {
+    pub return_url: Option<String>,
+}
+
+/// `flow_data[after_completion][hosted_confirmation]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfirmationParam {
+    pub custom_message: Option<String>,
+}
+
+/// `flow_data[after_completion]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalAfterCompletionParam {
+    /// `redirect`, `portal_homepage` or `hosted_confirmation`.
+    pub r#type: Option<String>,
+    pub redirect: Option<PortalRedirectParam>,
+    pub hosted_confirmation: Option<PortalConfirmationParam>,
+}
+
+/// `flow_data[subscription_cancel]` and `flow_data[subscription_update]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalFlowSubscriptionParam {
+    pub subscription: Option<String>,
+}
+
+/// `flow_data[subscription_update_confirm][items][]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalFlowItemParam {
+    pub id: Option<String>,
+    pub price: Option<String>,
+    pub quantity: Option<Int>,
+}
+
+/// `flow_data[subscription_update_confirm][discounts][]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalFlowDiscountParam {
+    pub coupon: Option<String>,
+    pub promotion_code: Option<String>,
+}
+
+/// `flow_data[subscription_update_confirm]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalFlowConfirmParam {
+    pub subscription: Option<String>,
+    pub items: Option<Vec<PortalFlowItemParam>>,
+    pub discounts: Option<Vec<PortalFlowDiscountParam>>,
+}
+
+/// `flow_data` of `POST /billing_portal/sessions`: a portal that opens on one step.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalFlowParam {
+    /// `payment_method_update`, `subscription_cancel`, `subscription_update` or
+    /// `subscription_update_confirm`.
+    pub r#type: Option<String>,
+    pub after_completion: Option<PortalAfterCompletionParam>,
+    pub subscription_cancel: Option<PortalFlowSubscriptionParam>,
+    pub subscription_update: Option<PortalFlowSubscriptionParam>,
+    pub subscription_update_confirm: Option<PortalFlowConfirmParam>,
+}
+
+/// `POST /billing_portal/sessions`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSessionCreate {
+    /// Required: the customer whose portal it is.
+    pub customer: Option<String>,
+    /// Where the portal's return link goes; the configuration's `default_return_url` if not given.
+    pub return_url: Option<String>,
+    /// A configuration of the account; its default one if not given.
+    pub configuration: Option<String>,
+    /// The portal's language (`auto` or a locale); kassa's portal is in English.
+    pub locale: Option<String>,
+    pub on_behalf_of: Option<String>,
+    pub flow_data: Option<PortalFlowParam>,
     pub expand: Option<Vec<String>>,
 }

@@ -88,6 +88,10 @@ pub enum Kind {
     Refund,
     /// `POST /invoiceitems`: an amount the customer's next invoice collects (issue 17).
     InvoiceItem,
+    /// A customer portal configuration (`bpc_…`, issue 17).
+    PortalConfiguration,
+    /// A customer portal session (`bps_…`): the capability its URL carries, stored hashed.
+    PortalSession,
 }
 
 impl Kind {
@@ -114,6 +118,8 @@ impl Kind {
         Kind::Charge,
         Kind::Refund,
         Kind::InvoiceItem,
+        Kind::PortalConfiguration,
+        Kind::PortalSession,
     ];
 
     pub fn table(self) -> &'static str {
@@ -140,6 +146,8 @@ impl Kind {
             Self::Charge => "charges",
             Self::Refund => "refunds",
             Self::InvoiceItem => "invoice_items",
+            Self::PortalConfiguration => "billing_portal_configurations",
+            Self::PortalSession => "billing_portal_sessions",
         }
     }
 
@@ -168,6 +176,8 @@ impl Kind {
             Self::Charge => "charge",
             Self::Refund => "refund",
             Self::InvoiceItem => "invoiceitem",
+            Self::PortalConfiguration => "billing_portal.configuration",
+            Self::PortalSession => "billing_portal.session",
         }
     }
 
@@ -204,6 +214,8 @@ impl Kind {
             Self::Charge => &[Column::Customer, Column::PaymentIntent],
             Self::Refund => &[Column::Charge, Column::PaymentIntent],
             Self::InvoiceItem => &[Column::Customer, Column::Subscription, Column::Status],
+            Self::PortalConfiguration => &[Column::Active],
+            Self::PortalSession => &[Column::Customer, Column::ExpiresAt],
         }
     }
 }
@@ -862,6 +874,32 @@ impl Record for crate::dashboard::DashboardSession {
     }
     fn columns(&self) -> Vec<Value> {
         vec![self.expires_at().into()]
+    }
+}
+
+impl Record for crate::portal::PortalConfiguration {
+    const KIND: Kind = Kind::PortalConfiguration;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.active.into()]
+    }
+}
+
+impl Record for crate::portal::PortalSession {
+    const KIND: Kind = Kind::PortalSession;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn columns(&self) -> Vec<Value> {
+        vec![self.customer.as_str().into(), self.expires_at.into()]
     }
 }
 

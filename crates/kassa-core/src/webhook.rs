@@ -106,6 +106,8 @@ event_types! {
     ChargeFailed => "charge.failed",
     ChargeRefunded => "charge.refunded",
     RefundCreated => "refund.created",
+    BillingPortalSessionCreated => "billing_portal.session.created",
+    PaymentMethodAttached => "payment_method.attached",
 }
 
 impl EventType {

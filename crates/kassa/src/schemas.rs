@@ -57,6 +57,8 @@ pub fn components() -> Map<String, Value> {
     add("test_helpers.test_clock", test_clock());
     add("shipping_rate", shipping_rate());
     add("customer_cash_balance_transaction", cash_balance_transaction());
+    add("billing_portal.configuration", portal_configuration());
+    add("billing_portal.session", portal_session());
     for deleted in ["coupon", "webhook_endpoint", "test_helpers.test_clock", "tax_id", "invoiceitem"] {
         add(&format!("deleted_{deleted}"), deleted_object(deleted));
     }
@@ -275,7 +277,7 @@ fn customer() -> Value {
             "invoice_settings",
             object(&[
                 ("custom_fields", always_null()),
-                ("default_payment_method", always_null()),
+                ("default_payment_method", nstring()),
                 ("footer", always_null()),
                 ("rendering_options", always_null()),
             ]),
@@ -897,7 +899,14 @@ fn subscription() -> Value {
         ("canceled_at", nint()),
         (
             "cancellation_details",
-            object(&[("comment", always_null()), ("feedback", always_null()), ("reason", always_null())]),
+            object(&[
+                ("comment", nstring()),
+                ("feedback", nullable(one_of(kassa_core::portal::CANCELLATION_REASONS))),
+                (
+                    "reason",
+                    nullable(one_of(&["cancellation_requested", "payment_disputed", "payment_failed"])),
+                ),
+            ]),
         ),
         ("collection_method", one_of(&["charge_automatically", "send_invoice"])),
         ("created", int()),
@@ -1191,6 +1200,7 @@ const EVENT_OBJECTS: &[&str] = &[
     "customer_cash_balance_transaction",
     "charge",
     "refund",
+    "billing_portal.session",
 ];
 
 fn event() -> Value {
@@ -1328,5 +1338,123 @@ fn address() -> Value {
         ("line2", nstring()),
         ("postal_code", nstring()),
         ("state", nstring()),
+    ])
+}
+
+/// A customer portal configuration (issue 17).
+fn portal_configuration() -> Value {
+    let toggle = object(&[("enabled", boolean())]);
+    object(&[
+        ("id", string()),
+        ("object", tag("billing_portal.configuration")),
+        ("active", boolean()),
+        ("application", always_null()),
+        (
+            "business_profile",
+            object(&[
+                ("headline", nstring()),
+                ("privacy_policy_url", nstring()),
+                ("terms_of_service_url", nstring()),
+            ]),
+        ),
+        ("created", int()),
+        ("default_return_url", nstring()),
+        (
+            "features",
+            object(&[
+                ("customer_update", object(&[("allowed_updates", array(string())), ("enabled", boolean())])),
+                ("invoice_history", toggle),
+                (
+                    "payment_method_update",
+                    object(&[("enabled", boolean()), ("payment_method_configuration", always_null())]),
+                ),
+                (
+                    "subscription_cancel",
+                    object(&[
+                        (
+                            "cancellation_reason",
+                            object(&[("enabled", boolean()), ("options", array(string()))]),
+                        ),
+                        ("enabled", boolean()),
+                        ("mode", one_of(&["at_period_end", "immediately"])),
+                        ("proration_behavior", one_of(&["none", "create_prorations"])),
+                    ]),
+                ),
+                (
+                    "subscription_update",
+                    object(&[
+                        ("billing_cycle_anchor", always_null()),
+                        ("default_allowed_updates", array(string())),
+                        ("enabled", boolean()),
+                        (
+                            "products",
+                            array(object(&[
+                                (
+                                    "adjustable_quantity",
+                                    object(&[
+                                        ("enabled", boolean()),
+                                        ("maximum", always_null()),
+                                        ("minimum", int()),
+                                    ]),
+                                ),
+                                ("prices", array(string())),
+                                ("product", string()),
+                            ])),
+                        ),
+                        ("proration_behavior", one_of(&["create_prorations", "none", "always_invoice"])),
+                        ("schedule_at_period_end", object(&[("conditions", empty_array())])),
+                        ("trial_update_behavior", string()),
+                    ]),
+                ),
+            ]),
+        ),
+        ("is_default", boolean()),
+        ("livemode", boolean()),
+        ("login_page", object(&[("enabled", boolean()), ("url", always_null())])),
+        ("metadata", metadata()),
+        ("name", always_null()),
+        ("updated", int()),
+    ])
+}
+
+/// A customer portal session (issue 17).
+fn portal_session() -> Value {
+    let sub = object(&[("subscription", nstring())]);
+    let flow = object(&[
+        ("type", one_of(kassa_core::portal::FLOW_TYPES)),
+        (
+            "after_completion",
+            object(&[
+                ("type", one_of(&["redirect", "portal_homepage", "hosted_confirmation"])),
+                ("hosted_confirmation", nullable(object(&[("custom_message", nstring())]))),
+                ("redirect", nullable(object(&[("return_url", string())]))),
+            ]),
+        ),
+        (
+            "subscription_cancel",
+            nullable(object(&[("retention", always_null()), ("subscription", nstring())])),
+        ),
+        ("subscription_update", nullable(sub)),
+        (
+            "subscription_update_confirm",
+            nullable(object(&[
+                ("discounts", array(object(&[("coupon", nstring()), ("promotion_code", nstring())]))),
+                ("items", array(object(&[("id", string()), ("price", nstring()), ("quantity", nint())]))),
+                ("subscription", nstring()),
+            ])),
+        ),
+    ]);
+    object(&[
+        ("id", string()),
+        ("object", tag("billing_portal.session")),
+        ("configuration", string()),
+        ("created", int()),
+        ("customer", string()),
+        ("flow", nullable(flow)),
+        ("livemode", boolean()),
+        ("locale", nstring()),
+        ("on_behalf_of", always_null()),
+        ("return_url", nstring()),
+        ("url", nstring()),
     ])
 }

@@ -98,6 +98,9 @@ enum Scenario {
     /// `trial_settings[end_behavior][missing_payment_method]=pause`; the clock advanced past the
     /// trial's end, which pauses it; then resumed through the API (`resume`).
     Paused { resume: bool },
+    /// A monthly subscription checked out with [`CARD_OK`], then a customer portal session for its
+    /// customer; then (`card`) the portal opened and [`CARD_OK`] saved as the new card.
+    Portal { card: bool },
 }
 
 #[cfg(test)]
@@ -125,6 +128,25 @@ impl Scenario {
             Self::Paused { .. } => {
                 &["test_helpers.test_clock", "customer", "product", "price", "subscription"]
             }
+            Self::Portal { card: false } => &[
+                "product",
+                "price",
+                "checkout.session",
+                "customer",
+                "subscription",
+                "invoice",
+                "billing_portal.session",
+            ],
+            Self::Portal { card: true } => &[
+                "product",
+                "price",
+                "checkout.session",
+                "customer",
+                "subscription",
+                "invoice",
+                "billing_portal.session",
+                "payment_method",
+            ],
             Self::TrialEnding | Self::Renewal { .. } => &[
                 "test_helpers.test_clock",
                 "customer",
@@ -252,6 +274,17 @@ pub fn trigger_for(event: EventType) -> Trigger {
              of it refunded through the API",
             S::Refund,
             if matches!(event, E::ChargeRefunded) { "charge" } else { "refund" },
+        E::BillingPortalSessionCreated => (
+            "a monthly subscription checkout paid on the hosted page, then a customer portal session \
+             created for its customer through the API",
+            S::Portal { card: false },
+            "billing_portal.session",
+        ),
+        E::PaymentMethodAttached => (
+            "a monthly subscription checkout paid on the hosted page, then the customer portal opened \
+             and the card 4242 4242 4242 4242 saved as the customer's new card",
+            S::Portal { card: true },
+            "payment_method",
         ),
         E::InvoiceMarkedUncollectible => (
             "a monthly subscription on a test clock paid with the card 4000 0000 0000 0341, advanced past \
@@ -613,6 +646,57 @@ impl Run {
         Ok((sub, clock))
     }
 
+    /// Open a portal session's URL as a browser would and save [`CARD_OK`] on its card form.
+    async fn save_card_in_portal(&mut self, session: &Value, customer: &str) -> anyhow::Result<()> {
+        let url = session["url"].as_str().context("the portal session has no url")?;
+        let id = session["id"].as_str().unwrap_or_default();
+        let path = url.find("/portal/").map(|i| &url[i..]).context("the portal URL has no /portal/ path")?;
+        self.step(&format!("opening the portal of {customer}"));
+        let opened = self.api.http.get(format!("{}{path}", self.api.base)).send().await?;
+        let cookie = opened
+            .headers()
+            .get("set-cookie")
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .context("opening the portal set no cookie")?
+            .to_owned();
+        let page_path = format!("/portal/{id}?step=payment_method");
+        let page = self
+            .api
+            .http
+            .get(format!("{}{page_path}", self.api.base))
+            .header("Cookie", &cookie)
+            .send()
+            .await?;
+        let html = page.text().await?;
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .context("the portal page has no CSRF token")?
+            .to_owned();
+        self.step("saving the card 4242 4242 4242 4242 in the portal");
+        let resp = self
+            .api
+            .http
+            .post(format!("{}/portal/{id}/payment_method", self.api.base))
+            .header("Cookie", &cookie)
+            .header("Origin", crate::http::pages::origin_of(url))
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("card_number", CARD_OK),
+                ("card_expiry", "12/40"),
+                ("card_cvc", "123"),
+            ])
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status().as_u16() == 303, "the portal refused the card ({})", resp.status());
+        let c = self.api.get(&format!("/v1/customers/{customer}"), &[]).await?;
+        self.note_ref("payment_method", &c["invoice_settings"]["default_payment_method"]);
+        Ok(())
+    }
+
     /// Do what causes the event.
     async fn cause(&mut self, scenario: Scenario) -> anyhow::Result<()> {
         match scenario {
@@ -696,6 +780,17 @@ impl Run {
                     let id = sub["id"].as_str().unwrap_or_default();
                     self.step(&format!("canceling {id}"));
                     self.api.post(&format!("/v1/subscriptions/{id}/cancel"), &[]).await?;
+                }
+            }
+            Scenario::Portal { card } => {
+                let (sub, _) = self.subscribe(CARD_OK, false, None).await?;
+                let customer =
+                    sub["customer"].as_str().context("the subscription has no customer")?.to_owned();
+                let session =
+                    self.api.post("/v1/billing_portal/sessions", &[("customer", customer.as_str())]).await?;
+                self.note(&session)?;
+                if card {
+                    self.save_card_in_portal(&session, &customer).await?;
                 }
             }
             Scenario::TrialEnding => {

@@ -108,7 +108,7 @@ pub fn customer(c: &Customer) -> Value {
         "discount": null,
         "email": c.email,
         "invoice_prefix": null,
-        "invoice_settings": {"custom_fields": null, "default_payment_method": null, "footer": null, "rendering_options": null},
+        "invoice_settings": {"custom_fields": null, "default_payment_method": c.default_payment_method, "footer": null, "rendering_options": null},
         "livemode": false,
         "metadata": c.metadata,
         "name": c.name,
@@ -802,7 +802,11 @@ pub fn subscription(s: &Subscription) -> Value {
         "cancel_at": s.cancel_at.or(s.cancel_at_period_end.then_some(s.current_period_end)),
         "cancel_at_period_end": s.cancel_at_period_end,
         "canceled_at": s.canceled_at,
-        "cancellation_details": {"comment": null, "feedback": null, "reason": null},
+        "cancellation_details": {
+            "comment": s.cancellation_details.as_ref().and_then(|d| d.comment.clone()),
+            "feedback": s.cancellation_details.as_ref().and_then(|d| d.feedback.clone()),
+            "reason": s.cancellation_details.as_ref().and_then(|d| d.reason.clone()),
+        },
         "collection_method": if s.days_until_due.is_some() { "send_invoice" } else { "charge_automatically" },
         "created": s.created,
         "currency": s.currency,
@@ -1244,5 +1248,98 @@ pub fn shipping_rate(r: &kassa_core::shipping::ShippingRate) -> Value {
         "tax_behavior": r.tax_behavior.as_str(),
         "tax_code": r.tax_code,
         "type": "fixed_amount",
+    })
+}
+
+/// A customer portal configuration (`billing_portal.configuration`, issue 17).
+pub fn portal_configuration(c: &kassa_core::portal::PortalConfiguration) -> Value {
+    let f = &c.features;
+    let products: Vec<Value> = f
+        .subscription_update
+        .products
+        .iter()
+        .map(|p| json!({"adjustable_quantity": {"enabled": f.subscription_update.allows("quantity"), "maximum": null, "minimum": 1}, "prices": p.prices, "product": p.product}))
+        .collect();
+    json!({
+        "id": c.id,
+        "object": "billing_portal.configuration",
+        "active": c.active,
+        "application": null,
+        "business_profile": {
+            "headline": c.business_profile.headline,
+            "privacy_policy_url": c.business_profile.privacy_policy_url,
+            "terms_of_service_url": c.business_profile.terms_of_service_url,
+        },
+        "created": c.created,
+        "default_return_url": c.default_return_url,
+        "features": {
+            "customer_update": {
+                "allowed_updates": f.customer_update.allowed_updates,
+                "enabled": f.customer_update.enabled,
+            },
+            "invoice_history": {"enabled": f.invoice_history},
+            "payment_method_update": {"enabled": f.payment_method_update, "payment_method_configuration": null},
+            "subscription_cancel": {
+                "cancellation_reason": {
+                    "enabled": f.subscription_cancel.cancellation_reason.enabled,
+                    "options": f.subscription_cancel.cancellation_reason.options,
+                },
+                "enabled": f.subscription_cancel.enabled,
+                "mode": f.subscription_cancel.mode,
+                "proration_behavior": f.subscription_cancel.proration_behavior,
+            },
+            "subscription_update": {
+                "billing_cycle_anchor": null,
+                "default_allowed_updates": f.subscription_update.default_allowed_updates,
+                "enabled": f.subscription_update.enabled,
+                "products": products,
+                "proration_behavior": f.subscription_update.proration_behavior,
+                "schedule_at_period_end": {"conditions": []},
+                "trial_update_behavior": "end_trial",
+            },
+        },
+        "is_default": c.is_default,
+        "livemode": false,
+        "login_page": {"enabled": false, "url": null},
+        "metadata": c.metadata,
+        "name": null,
+        "updated": c.updated,
+    })
+}
+
+/// A customer portal session (`billing_portal.session`). Its `url` (which carries the session's
+/// secret) is only known when it is made; later renderings show `null`.
+pub fn portal_session(s: &kassa_core::portal::PortalSession, _public_url: &str) -> Value {
+    let flow = s.flow.as_ref().map(|f| {
+        let sub = f.subscription.as_deref();
+        let after = &f.after_completion;
+        json!({
+            "type": f.r#type,
+            "after_completion": {
+                "type": after.r#type,
+                "hosted_confirmation": (after.r#type == "hosted_confirmation").then(|| json!({"custom_message": after.custom_message})),
+                "redirect": after.redirect_url.as_ref().map(|u| json!({"return_url": u})),
+            },
+            "subscription_cancel": (f.r#type == "subscription_cancel").then(|| json!({"retention": null, "subscription": sub})),
+            "subscription_update": (f.r#type == "subscription_update").then(|| json!({"subscription": sub})),
+            "subscription_update_confirm": (f.r#type == "subscription_update_confirm").then(|| json!({
+                "discounts": f.discounts.iter().map(|(c, p)| json!({"coupon": c, "promotion_code": p})).collect::<Vec<_>>(),
+                "items": f.items.iter().map(|i| json!({"id": i.id, "price": i.price, "quantity": i.quantity})).collect::<Vec<_>>(),
+                "subscription": sub,
+            })),
+        })
+    });
+    json!({
+        "id": s.id,
+        "object": "billing_portal.session",
+        "configuration": s.configuration,
+        "created": s.created,
+        "customer": s.customer,
+        "flow": flow,
+        "livemode": false,
+        "locale": s.locale,
+        "on_behalf_of": null,
+        "return_url": s.return_url,
+        "url": s.url,
     })
 }

@@ -73,6 +73,8 @@ fn prefix(object: &str) -> &'static str {
         "tax_id" => "txi_",
         "charge" => "ch_",
         "refund" => "re_",
+        "billing_portal.session" => "bps_",
+        "payment_method" => "pm_",
         other => panic!("an object of an unexpected kind: {other}"),
     }
 }
@@ -140,7 +142,14 @@ async fn kassa_trigger_causes_every_event_type_kassa_emits() {
             "setup_intent" => "setup_intents".to_owned(),
             "charge" => "charges".to_owned(),
             "refund" => "refunds".to_owned(),
+            "payment_method" => "payment_methods".to_owned(),
+            // Stripe has no retrieve for portal sessions: its configuration is there.
+            "billing_portal.session" => "billing_portal/configurations".to_owned(),
             other => panic!("an event about a {other}"),
+        };
+        let about_id = match about_kind.as_str() {
+            "billing_portal.session" => event["data"]["object"]["configuration"].as_str().unwrap().to_owned(),
+            _ => about_id,
         };
         let (status, object) = get(&client, &base, &format!("/v1/{path}/{about_id}")).await;
         // A deleted tax id is gone; everything else is there.

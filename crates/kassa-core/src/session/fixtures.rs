@@ -65,6 +65,7 @@ pub fn customer(id: &str, email: Option<&str>) -> Customer {
         address: None,
         tax_exempt: Default::default(),
         tax_ids: Vec::new(),
+        default_payment_method: None,
         phone: None,
         shipping: None,
     }

@@ -34,6 +34,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "tax_rates", include_str!("../../migrations/postgres/009_tax_rates.sql")),
     (10, "dashboard", include_str!("../../migrations/postgres/010_dashboard.sql")),
     (11, "charges_refunds", include_str!("../../migrations/postgres/011_charges_refunds.sql")),
+    (12, "billing_portal", include_str!("../../migrations/postgres/012_billing_portal.sql")),
     (13, "subscriptions_api", include_str!("../../migrations/postgres/013_subscriptions_api.sql")),
 ];
 
@@ -231,6 +232,7 @@ mod tests {
             include_str!("../../migrations/sqlite/009_tax_rates.sql"),
             include_str!("../../migrations/sqlite/010_dashboard.sql"),
             include_str!("../../migrations/sqlite/011_charges_refunds.sql"),
+            include_str!("../../migrations/sqlite/012_billing_portal.sql"),
             include_str!("../../migrations/sqlite/013_subscriptions_api.sql"),
         ]
         .iter()

@@ -121,6 +121,8 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
         Kind::Charge => 19,
         Kind::Refund => 20,
         Kind::InvoiceItem => 23,
+        Kind::PortalConfiguration => 21,
+        Kind::PortalSession => 22,
     };
     CACHE[slot].get_or_init(|| KindSql::new(kind))
 }

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+pub mod portal;
 pub mod routes;
 
 use axum::Router;
@@ -38,7 +39,7 @@ use crate::state::AppState;
 /// Every API route, with the checkout session collection at `sessions`: the router and the
 /// operations `GET /openapi.json` documents, from one table ([`routes`]).
 pub fn api_routes(sessions_path: &str) -> Table {
-    use self::api::{billing, charges, payments, shipping, subscriptions as subs};
+    use self::api::{billing, charges, payments, portal, shipping, subscriptions as subs};
     use Answer::{Created, Deleted, List, Object};
     let s = sessions_path;
     Table::new()
@@ -315,6 +316,36 @@ pub fn api_routes(sessions_path: &str) -> Table {
             "Mark an invoice as uncollectible",
             Object("invoice"),
         )
+        .post(
+            "/billing_portal/configurations",
+            portal::create_configuration,
+            "Create a portal configuration",
+            Created("billing_portal.configuration"),
+        )
+        .get(
+            "/billing_portal/configurations",
+            portal::list_configurations,
+            "List portal configurations",
+            List("billing_portal.configuration"),
+        )
+        .get(
+            "/billing_portal/configurations/{id}",
+            portal::get_configuration,
+            "Retrieve a portal configuration",
+            Object("billing_portal.configuration"),
+        )
+        .post(
+            "/billing_portal/configurations/{id}",
+            portal::update_configuration,
+            "Update a portal configuration",
+            Object("billing_portal.configuration"),
+        )
+        .post(
+            "/billing_portal/sessions",
+            portal::create_session,
+            "Create a portal session",
+            Created("billing_portal.session"),
+        )
         .get("/events", events::list_events, "List events", List("event"))
         .get("/events/{id}", events::get_event, "Retrieve an event", Object("event"))
         .post("/events/{id}/resend", events::resend_event, "Resend an event now", Object("event"))
@@ -388,6 +419,13 @@ pub fn router(state: AppState) -> Router {
         .route("/i/{id}/{token}", get(invoice_page::show))
         .route("/i/{id}/{token}/pay", post(invoice_page::pay))
         .route("/i/{id}/{token}/pdf", get(invoice_page::pdf))
+        .route("/portal/{id}", get(portal::show))
+        .route("/portal/{id}/{secret}", get(portal::open))
+        .route("/portal/{id}/cancel", post(portal::cancel))
+        .route("/portal/{id}/resume", post(portal::resume))
+        .route("/portal/{id}/update", post(portal::update))
+        .route("/portal/{id}/payment_method", post(portal::payment_method))
+        .route("/portal/{id}/customer", post(portal::customer))
         .route_layer(from_fn_with_state(state.clone(), pages::same_origin))
         .layer(CatchPanicLayer::custom(|_| pages::panicked()))
         .route("/static/pay.css", get(pages::stylesheet))
@@ -458,6 +496,13 @@ async fn unknown_route(method: Method, uri: OriginalUri) -> Response {
     if dashboard::is_dashboard_path(uri.path()) {
         return dashboard::not_found();
     }
+    if portal::is_portal_path(uri.path()) {
+        return pages::error_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such page in the billing portal.",
+        );
+    }
     ApiError::UnknownRoute { method: method.to_string(), path: uri.path().chars().take(200).collect() }
         .into_response()
 }
@@ -466,7 +511,10 @@ async fn unknown_route(method: Method, uri: OriginalUri) -> Response {
 /// native API; under `/v1` Stripe's 404 for an unrecognized URL, which the SDKs raise as their
 /// invalid-request error.
 async fn method_not_allowed(method: Method, uri: OriginalUri) -> Response {
-    if pages::is_page_path(uri.path()) || dashboard::is_dashboard_path(uri.path()) {
+    if pages::is_page_path(uri.path())
+        || dashboard::is_dashboard_path(uri.path())
+        || portal::is_portal_path(uri.path())
+    {
         return pages::method_not_allowed(&method);
     }
     let path: String = uri.path().chars().take(200).collect();

@@ -462,6 +462,8 @@ pub async fn cancel(ctx: &Ctx, acct: &Acct, id: &str, p: SubscriptionCancel) -> 
         )
         .into());
     }
+    let details =
+        p.cancellation_details.map(kassa_core::billing::CancellationDetails::from_param).transpose()?;
     let now = ctx.now();
     update(ctx, acct, id, move |sub: &mut Subscription, tx, out, account| {
         let at = clock_time(tx, account, sub.test_clock.as_deref(), now)?;
@@ -471,6 +473,9 @@ pub async fn cancel(ctx: &Ctx, acct: &Acct, id: &str, p: SubscriptionCancel) -> 
             _ => None,
         };
         renewal::cancel_now(sub, at)?;
+        let mut d = details.or_else(|| sub.cancellation_details.take()).unwrap_or_default();
+        d.reason = Some("cancellation_requested".to_owned());
+        sub.cancellation_details = Some(d);
         out.set_now(at);
         if let Some(mut inv) = first
             && inv.void(at).is_ok()
@@ -654,6 +659,16 @@ pub async fn update_subscription(
             (Some(t), None) => renewal::set_cancel_at(sub, t.0, at)?,
             (None, Some(on)) => renewal::set_cancel_at_period_end(sub, on.0, at)?,
             (None, None) => {}
+        }
+        // Why: kept while a cancellation is asked for, gone once it is withdrawn.
+        if let Some(d) = p.cancellation_details {
+            sub.cancellation_details = Some(kassa_core::billing::CancellationDetails::from_param(d)?);
+        }
+        if sub.cancel_at_period_end || sub.cancel_at.is_some() {
+            let d = sub.cancellation_details.get_or_insert_with(Default::default);
+            d.reason = Some("cancellation_requested".to_owned());
+        } else if sub.status != kassa_core::billing::SubscriptionStatus::Canceled {
+            sub.cancellation_details = None;
         }
         if p.metadata.is_some() {
             sub.metadata =

@@ -326,7 +326,9 @@ async fn load(ctx: &Ctx, acct: &Acct, pending: &[Pending]) -> Result<HashMap<(Op
             | Kind::Event
             | Kind::WebhookEndpoint
             | Kind::WebhookDelivery
-            | Kind::DashboardSession => continue,
+            | Kind::DashboardSession
+            | Kind::PortalConfiguration
+            | Kind::PortalSession => continue,
             Kind::TestClock => views::test_clock(&kassa_core::renewal::TestClock::from_raw(raw)?),
             Kind::TaxRate => views::tax_rate(&kassa_core::tax::TaxRate::from_raw(raw)?),
             Kind::ShippingRate => views::shipping_rate(&kassa_core::shipping::ShippingRate::from_raw(raw)?),

@@ -15,6 +15,7 @@ pub mod invoices;
 pub mod page;
 pub mod pay;
 pub mod payments;
+pub mod portal;
 pub mod sessions;
 pub mod shipping;
 pub mod subscriptions;

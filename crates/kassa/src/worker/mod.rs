@@ -53,6 +53,7 @@ pub async fn sweep_once(ctx: &AppState) -> crate::service::Result<u64> {
     let expired = sessions::sweep_expired(ctx, SWEEP_BATCH).await?;
     idempotency::purge(ctx).await?;
     crate::http::dashboard::purge(ctx).await?;
+    crate::service::portal::purge(ctx).await?;
     Ok(expired)
 }
 

@@ -44,5 +44,8 @@ mod prorations;
 mod refunds;
 mod subscriptions_api;
 
+// The customer portal (issue 17).
+mod portal;
+
 // Events and webhooks (SPEC §11).
 mod webhooks;

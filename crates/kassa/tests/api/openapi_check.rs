@@ -64,7 +64,8 @@ pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, 
         || path.starts_with("/i/")
         || path.starts_with("/static/")
         || path == "/dashboard"
-        || path.starts_with("/dashboard/"));
+        || path.starts_with("/dashboard/")
+        || path.starts_with("/portal/"));
     if method == "HEAD" || method == "OPTIONS" || !api_path {
         return;
     }

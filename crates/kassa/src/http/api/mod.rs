@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod charges;
 pub mod events;
 pub mod payments;
+pub mod portal;
 pub mod sessions;
 pub mod shipping;
 pub mod subscriptions;
