@@ -571,6 +571,15 @@ pub trait Store: Send + Sync + 'static {
         transact(self, move |tx| tx.insert(&record)).await
     }
 
+    /// Insert several records as one write of their own, all of them or none: [`Tx::insert`] of
+    /// each, in order, in a transaction of its own, answering the first `Conflict` (and writing
+    /// nothing) if one meets a unique constraint. For hot paths that end in a few inserts of one
+    /// request (a session with inline products and prices): like [`Store::insert`], a backend
+    /// may write it together with concurrent ones.
+    async fn insert_all(&self, records: Vec<RawRecord>) -> Result<(), StoreError> {
+        transact(self, move |tx| records.iter().try_for_each(|r| tx.insert(r))).await
+    }
+
     /// Report every commit from now on to `observer` (for `GET /metrics`); the first observer
     /// given stays. A backend that reports nothing ignores it.
     fn observe(&self, _observer: std::sync::Arc<dyn StoreObserver>) {}
