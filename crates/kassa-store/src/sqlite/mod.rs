@@ -44,6 +44,14 @@
 //! blocks for as long as the queued work takes (usually one batch), so drop the last handle once
 //! the server has stopped taking requests. A `transact` whose future is dropped after it was
 //! queued may still commit. [`SqliteStore::writer_stats`] counts batches and transactions.
+//! The checkpointer stops last: once the writer has stopped it copies the whole write-ahead log
+//! into the database and truncates it, so a cleanly closed store leaves no log with content.
+//!
+//! # The write-ahead log
+//!
+//! Checkpoints run on a thread of their own, never inside a commit; the writer keeps the log
+//! short (it starts over every 16–32 MiB under load, and its file is cut back to 64 MiB), and an
+//! idle store's log is truncated to nothing — see `writer::WalState`.
 //!
 //! # Why rusqlite and not sqlx
 //!
