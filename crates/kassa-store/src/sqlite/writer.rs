@@ -72,6 +72,8 @@ pub(crate) const WAL_NUDGE_FRAMES: i64 = 4_096;
 /// The log length (in frames: pages of 4 KiB, 32 MiB) past which the writer finishes a
 /// checkpoint itself even if the checkpointer has not caught up. See [`WAL_NUDGE_FRAMES`].
 pub(crate) const WAL_RESTART_FRAMES: i64 = 8_192;
+/// The shortest time between two checkpoints the writer runs without the checkpointer's run.
+pub(crate) const WAL_WRITER_CHECKPOINT_GAP: std::time::Duration = std::time::Duration::from_millis(100);
 /// The size the log file is cut back to when it starts over (`PRAGMA journal_size_limit`).
 pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
@@ -100,6 +102,7 @@ pub(crate) fn run(
     observer: Arc<Observer>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -117,7 +120,7 @@ pub(crate) fn run(
             continue;
         }
         commit_batch(&conn, &mut batch, &counters, &health, &observer);
-        keep_log_short(&conn, &wal, &nudge);
+        keep_log_short(&conn, &wal, &nudge, &mut last_checkpoint);
     }
     tracing::debug!("SQLite writer stopping");
     // Dropping `nudge` (the last sender) tells the checkpointer the writer is done: it truncates
@@ -126,13 +129,17 @@ pub(crate) fn run(
 
 /// Between two batches: wake the checkpointer when the log grows long, and once it has caught up
 /// (or the log is too long to wait), copy what is left so that the next batch starts the log over.
-fn keep_log_short(conn: &Connection, wal: &WalState, nudge: &Sender<()>) {
+fn keep_log_short(conn: &Connection, wal: &WalState, nudge: &Sender<()>, last: &mut std::time::Instant) {
     let frames = wal.frames.load(Ordering::Relaxed);
     if frames < WAL_NUDGE_FRAMES {
         return;
     }
     let caught_up = wal.caught_up.swap(false, Ordering::Relaxed);
-    if caught_up || frames > WAL_RESTART_FRAMES {
+    // Without the checkpointer, at most every 100 ms: should a reader's snapshot keep the log
+    // from starting over, the writer does not copy a few frames and fsync after every batch.
+    let overdue = frames > WAL_RESTART_FRAMES && last.elapsed() >= WAL_WRITER_CHECKPOINT_GAP;
+    if caught_up || overdue {
+        *last = std::time::Instant::now();
         match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
             // The hook reports the new length with the next commit.
             Ok(_) => wal.frames.store(0, Ordering::Relaxed),
