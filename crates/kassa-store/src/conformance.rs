@@ -1106,6 +1106,93 @@ pub async fn concurrency(store: Arc<dyn Store>) {
 /// [`Store::insert`] is [`Tx::insert`](kassa_core::store::Tx::insert) on its own: the same
 /// conflicts, durable when it answers, however many run at once (a backend may write them
 /// together, and must still answer each one for itself).
+/// [`Store::insert_all`]: several records of one write, all of them or none — alone, and among
+/// concurrent writes that the backend may group with it.
+pub async fn multi_record_inserts(store: Arc<dyn Store>) {
+    let a = "acct_multi";
+    let written = vec![
+        product(a, "prod_1", T0, true),
+        sample(Kind::Price, a, "price_1", T0),
+        session(a, "cs_1", "open", None, T0),
+    ];
+    store.insert_all(written.clone()).await.unwrap();
+    for record in &written {
+        assert_eq!(store.get(a, record.kind, &record.id).await.unwrap().as_ref(), Some(record));
+    }
+    store.insert_all(Vec::new()).await.unwrap();
+
+    // One record taken: nothing of the write is, whether the taken one comes first or last.
+    for order in [["prod_2", "prod_1"], ["prod_1", "prod_2"]] {
+        let records = vec![
+            sample(Kind::Price, a, "price_2", T0),
+            product(a, order[0], T0, true),
+            product(a, order[1], T0, true),
+        ];
+        let err = store.insert_all(records).await.unwrap_err();
+        assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
+        assert_eq!(store.get(a, Kind::Price, "price_2").await.unwrap(), None);
+        assert_eq!(store.get(a, Kind::Product, "prod_2").await.unwrap(), None);
+    }
+    // The same key twice in one write.
+    let err = store
+        .insert_all(vec![product(a, "prod_3", T0, true), product(a, "prod_3", T0, false)])
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
+    assert_eq!(store.get(a, Kind::Product, "prod_3").await.unwrap(), None);
+    // A promotion code's second constraint refuses the whole write too.
+    store.insert(promotion_code(a, "promo_1", "SPRING", true)).await.unwrap();
+    let err = store
+        .insert_all(vec![product(a, "prod_4", T0, true), promotion_code(a, "promo_2", "spring", true)])
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::Conflict(Constraint::ActivePromotionCode));
+    assert_eq!(store.get(a, Kind::Product, "prod_4").await.unwrap(), None);
+
+    // Many at once: groups of four writes share a product, so one of each group wins whole and the
+    // others leave nothing behind; single inserts run among them.
+    let mut tasks = Vec::new();
+    for i in 0..120u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 2 {
+                let record = sample(Kind::Customer, "acct_multi_b", &format!("cus_{i}"), T0);
+                return (vec![record.clone()], store.insert(record).await);
+            }
+            let records = vec![
+                product("acct_multi_b", &format!("prod_pair_{}", i / 6), T0, true),
+                sample(Kind::Price, "acct_multi_b", &format!("price_{i}"), T0),
+                session("acct_multi_b", &format!("cs_{i}"), "open", None, T0 + i64::from(i)),
+            ];
+            (records.clone(), store.insert_all(records).await)
+        }));
+    }
+    let mut winners = BTreeSet::new();
+    for t in tasks {
+        let (records, outcome) = t.await.unwrap();
+        let mut stored = Vec::new();
+        for record in &records[1..] {
+            stored.push(store.get(&record.account, record.kind, &record.id).await.unwrap());
+        }
+        match outcome {
+            Ok(()) => {
+                for (record, stored) in records[1..].iter().zip(&stored) {
+                    assert_eq!(stored.as_ref(), Some(record), "acknowledged means readable");
+                }
+                if records.len() > 1 {
+                    assert!(winners.insert(records[0].id.clone()), "{} written twice", records[0].id);
+                }
+            }
+            Err(e) => {
+                assert_eq!(e, StoreError::Conflict(Constraint::PrimaryKey));
+                assert!(stored.iter().all(Option::is_none), "a refused write left {stored:?}");
+            }
+        }
+    }
+    // Tasks 6k, 6k+1, 6k+3 and 6k+4 share prod_pair_k: one winner for each k.
+    assert_eq!(winners.len(), 20);
+}
+
 pub async fn single_inserts(store: Arc<dyn Store>) {
     let a = "acct_ins";
     let first = product(a, "prod_1", T0, true);

@@ -40,6 +40,7 @@ scenarios!(
     billing_records,
     concurrency,
     single_inserts,
+    multi_record_inserts,
     concurrent_reads,
 );
 

@@ -148,6 +148,28 @@ async fn serve_in_an_empty_directory_prints_a_working_key_once() {
     assert!(again.terminate().success());
 }
 
+/// A clean stop leaves no write-ahead log with content behind (issue 19 §3): the database file
+/// alone holds everything, and the next start has no log to replay.
+#[tokio::test]
+async fn sigterm_leaves_no_write_ahead_log_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk_test_OperatorChosenKey0123456789abc";
+    let (mut kassa, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", key)]);
+    let http = Http::new(&addr);
+    for i in 0..20 {
+        http.product(key, &format!("Product {i}")).await;
+    }
+    let wal = dir.path().join("kassa.db-wal");
+    assert!(std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0), "the writes went through the log");
+    assert!(kassa.terminate().success(), "{}", kassa.stderr());
+    let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(left, 0, "{left} B of log left after a clean stop");
+
+    let (mut again, addr) = Kassa::serve(dir.path(), &[], &[("KASSA_SECRET_KEY", key)]);
+    assert_eq!(Http::new(&addr).product_names(key).await.len(), 20);
+    assert!(again.terminate().success());
+}
+
 #[tokio::test]
 async fn an_operator_key_is_used_and_never_printed() {
     let dir = tempfile::tempdir().unwrap();

@@ -690,3 +690,30 @@ mod tests {
         assert_eq!((s.amount_total, s.customer.as_deref()), (999_999_999_999 + 1000, Some("cus_1")));
     }
 }
+
+#[cfg(test)]
+mod stored {
+    #![allow(clippy::unwrap_used)]
+
+    use super::fixtures::{Fx, adjustable, buy, line, request};
+    use crate::store::Record;
+
+    /// A session's stored document has no `null`s and reads back as the session it was.
+    #[test]
+    fn a_session_reads_back_from_its_document_without_nulls() {
+        let fx = Fx::new();
+        let sessions = [
+            fx.ok(buy("price_usd", 2)),
+            fx.ok(request(vec![
+                adjustable(line("price_usd", 2), Some(true), Some(0), Some(10)),
+                line("price_usd_b", 1),
+            ])),
+        ];
+        for session in sessions {
+            let raw = session.to_raw("acct_1").unwrap();
+            assert!(!raw.data.contains(":null"), "{}", raw.data);
+            assert!(raw.data.len() < serde_json::to_string(&session).unwrap().len());
+            assert_eq!(super::Session::from_raw(&raw).unwrap(), session);
+        }
+    }
+}

@@ -69,8 +69,8 @@ pub(crate) trait Job: Send + Sized + 'static {
     ///
     /// [`Commit::path`]: kassa_core::store::Commit::path
     const COMMITS: Option<&'static str>;
-    /// A key no two jobs of one batch may share.
-    fn key(&self) -> Option<(Kind, &str, &str)>;
+    /// Keys no two jobs of one batch may share.
+    fn keys(&self) -> impl Iterator<Item = (Kind, &str, &str)>;
     /// Do `jobs` on `conn`: one answer per job, in order.
     fn run(
         conn: &mut Pooled,
@@ -146,11 +146,11 @@ fn take<J: Job>(queue: &mut Queue<J>) -> Option<Vec<Pending<J>>> {
     let mut later = Vec::new();
     while batch.len() < BATCH {
         let Some(pending) = queue.waiting.pop_front() else { break };
-        let fresh = match pending.job.key() {
-            Some((kind, account, id)) => keys.insert((kind, account.to_owned(), id.to_owned())),
-            None => true,
-        };
+        let mine: Vec<(Kind, String, String)> =
+            pending.job.keys().map(|(kind, account, id)| (kind, account.to_owned(), id.to_owned())).collect();
+        let fresh = mine.iter().all(|key| !keys.contains(key));
         if fresh {
+            keys.extend(mine);
             batch.push(pending);
         } else {
             later.push(pending);
@@ -238,46 +238,129 @@ fn by_kind<T>(items: impl IntoIterator<Item = T>, kind_of: impl Fn(&T) -> Kind) 
     groups
 }
 
-/// [`Store::insert`](kassa_core::store::Store::insert) of one record.
-pub(crate) struct Insert(pub RawRecord);
+/// [`Store::insert`](kassa_core::store::Store::insert) of one record, or
+/// [`Store::insert_all`](kassa_core::store::Store::insert_all) of several: all of them or none.
+pub(crate) struct Insert(pub Vec<RawRecord>);
 
 impl Job for Insert {
     type Answer = ();
     const COMMITS: Option<&'static str> = Some("grouped_insert");
 
-    fn key(&self) -> Option<(Kind, &str, &str)> {
-        Some((self.0.kind, &self.0.account, &self.0.id))
+    fn keys(&self) -> impl Iterator<Item = (Kind, &str, &str)> {
+        self.0.iter().map(|r| (r.kind, r.account.as_str(), r.id.as_str()))
     }
 
     async fn run(conn: &mut Pooled, jobs: &[Self]) -> Vec<Result<(), StoreError>> {
-        let mut answers: Vec<Option<Result<(), StoreError>>> = jobs.iter().map(|_| None).collect();
-        for (kind, group) in by_kind(jobs.iter().enumerate(), |(_, job)| job.0.kind) {
-            let records: Vec<&RawRecord> = group.iter().map(|(_, job)| &job.0).collect();
-            match insert_group(conn, kind, &records).await {
-                Ok(outcomes) => {
-                    for ((i, _), outcome) in group.iter().zip(outcomes) {
-                        answers[*i] = Some(outcome);
-                    }
+        if jobs.iter().all(|job| job.0.len() == 1) {
+            return insert_singles(conn, jobs).await;
+        }
+        // A job of several records: the batch in one transaction, each job all or nothing.
+        match insert_together(conn, jobs).await {
+            Ok(answers) => answers,
+            // Not the database going away: something in the batch was refused. Each alone.
+            Err(StoreError::Backend(_)) if jobs.len() > 1 => {
+                let mut answers = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    answers.push(match insert_together(conn, std::slice::from_ref(job)).await {
+                        Ok(mut outcomes) => outcomes.pop().unwrap_or(Ok(())),
+                        Err(e) => Err(e),
+                    });
                 }
-                // Not the database going away: something in the batch was refused. Each alone.
-                Err(StoreError::Backend(_)) if records.len() > 1 => {
-                    for (i, record) in &group {
-                        let outcome = match insert_group(conn, kind, &[&record.0]).await {
-                            Ok(mut outcomes) => outcomes.pop().unwrap_or(Ok(())),
-                            Err(e) => Err(e),
-                        };
-                        answers[*i] = Some(outcome);
-                    }
+                answers
+            }
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+}
+
+/// A batch of single-record jobs: one statement per kind, each committing on its own.
+async fn insert_singles(conn: &mut Pooled, jobs: &[Insert]) -> Vec<Result<(), StoreError>> {
+    let mut answers: Vec<Option<Result<(), StoreError>>> = jobs.iter().map(|_| None).collect();
+    let records = jobs.iter().enumerate().flat_map(|(i, job)| job.0.iter().map(move |r| (i, r)));
+    for (kind, group) in by_kind(records, |(_, record)| record.kind) {
+        let records: Vec<&RawRecord> = group.iter().map(|(_, record)| *record).collect();
+        match insert_group(conn, kind, &records).await {
+            Ok(outcomes) => {
+                for ((i, _), outcome) in group.iter().zip(outcomes) {
+                    answers[*i] = Some(outcome);
                 }
-                Err(e) => {
-                    for (i, _) in &group {
-                        answers[*i] = Some(Err(e.clone()));
-                    }
+            }
+            // Not the database going away: something in the batch was refused. Each alone.
+            Err(StoreError::Backend(_)) if records.len() > 1 => {
+                for (i, record) in &group {
+                    let outcome = match insert_group(conn, kind, &[record]).await {
+                        Ok(mut outcomes) => outcomes.pop().unwrap_or(Ok(())),
+                        Err(e) => Err(e),
+                    };
+                    answers[*i] = Some(outcome);
+                }
+            }
+            Err(e) => {
+                for (i, _) in &group {
+                    answers[*i] = Some(Err(e.clone()));
                 }
             }
         }
-        answers.into_iter().map(|a| a.unwrap_or(Ok(()))).collect()
     }
+    answers.into_iter().map(|a| a.unwrap_or(Ok(()))).collect()
+}
+
+/// The records of `jobs` in one transaction: one statement per kind, then, for each job that
+/// met a unique constraint, its `Conflict` and the removal of what of it was inserted, so that
+/// each job is written whole or not at all. `Err` (rolled back) when a statement failed.
+async fn insert_together(
+    conn: &mut Pooled,
+    jobs: &[Insert],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    conn.in_transaction = true;
+    if let Err(e) = conn.client().batch_execute("BEGIN").await {
+        return Err(conn.fail(e));
+    }
+    let outcome = insert_in_transaction(conn, jobs).await;
+    let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    match conn.client().batch_execute(end).await {
+        Ok(()) => conn.in_transaction = false,
+        Err(e) => {
+            let e = conn.fail(e);
+            return Err(outcome.err().unwrap_or(e));
+        }
+    }
+    outcome
+}
+
+async fn insert_in_transaction(
+    conn: &mut Pooled,
+    jobs: &[Insert],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut inserted: HashSet<(Kind, &str, &str)> = HashSet::new();
+    let records = jobs.iter().flat_map(|job| job.0.iter());
+    for (kind, group) in by_kind(records, |record| record.kind) {
+        let rows = conn.query(&sql::insert_batch(kind, &group)?).await?;
+        let mut keys: HashSet<(String, String)> = HashSet::with_capacity(rows.rows.len());
+        for row in &rows.rows {
+            let corrupt = |e: tokio_postgres::Error| StoreError::Corrupt(format!("an inserted key: {e}"));
+            keys.insert((row.try_get(0).map_err(corrupt)?, row.try_get(1).map_err(corrupt)?));
+        }
+        for record in group {
+            if keys.contains(&(record.account.clone(), record.id.clone())) {
+                inserted.insert((kind, &record.account, &record.id));
+            }
+        }
+    }
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let is_in = |r: &RawRecord| inserted.contains(&(r.kind, r.account.as_str(), r.id.as_str()));
+        let Some(refused) = job.0.iter().find(|r| !is_in(r)) else {
+            answers.push(Ok(()));
+            continue;
+        };
+        answers.push(Err(conflict(conn, refused).await?));
+        // Written by this transaction a moment ago: take them out again.
+        for record in job.0.iter().filter(|r| is_in(r)) {
+            conn.query(&sql::delete(record.kind, &record.account, &record.id)).await?;
+        }
+    }
+    Ok(answers)
 }
 
 /// Insert `records` (all of `kind`, no key twice) in one statement: each one's outcome, in order.
@@ -326,8 +409,8 @@ impl Job for Read {
     type Answer = Vec<RawRecord>;
     const COMMITS: Option<&'static str> = None;
 
-    fn key(&self) -> Option<(Kind, &str, &str)> {
-        None
+    fn keys(&self) -> impl Iterator<Item = (Kind, &str, &str)> {
+        std::iter::empty()
     }
 
     async fn run(conn: &mut Pooled, jobs: &[Self]) -> Vec<Result<Vec<RawRecord>, StoreError>> {
@@ -389,7 +472,7 @@ mod tests {
     }
 
     fn ids(batch: &[Pending<Insert>]) -> Vec<&str> {
-        batch.iter().map(|p| p.job.0.id.as_str()).collect()
+        batch.iter().map(|p| p.job.0[0].id.as_str()).collect()
     }
 
     /// A key already in a batch waits for the next one, ahead of what came after it.
@@ -397,7 +480,7 @@ mod tests {
     fn a_key_goes_once_per_batch() {
         let mut queue = Queue { waiting: VecDeque::new(), flushers: 0 };
         for (account, id) in [("a", "x"), ("a", "y"), ("a", "x"), ("b", "x"), ("a", "x"), ("a", "z")] {
-            queue.waiting.push_back(queued(Insert(sample(Kind::Product, account, id, 1))));
+            queue.waiting.push_back(queued(Insert(vec![sample(Kind::Product, account, id, 1)])));
         }
         assert_eq!(ids(&take(&mut queue).unwrap()), ["x", "y", "x", "z"]);
         assert_eq!(ids(&take(&mut queue).unwrap()), ["x"]);
@@ -429,6 +512,56 @@ mod tests {
         assert!(matches!(outcome, Ok(Err(StoreError::Unavailable(_)))), "{outcome:?}");
     }
 
+    /// A batch with jobs of several records runs in one transaction and writes each job whole or
+    /// not at all: a job with a taken key leaves none of its records, and a record the database
+    /// refuses sends each job through alone, so only its own job fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
+    async fn jobs_of_several_records_are_written_whole_or_not_at_all() {
+        use kassa_core::store::Store;
+        let Some(db) = TempPostgres::new_or_skip() else { return };
+        let store = db.open_postgres();
+        let mut conn = store.pool.get().await.unwrap();
+        let taken = sample(Kind::Product, "acct_a", "prod_taken", 1);
+        assert_eq!(Insert::run(&mut conn, &[Insert(vec![taken.clone()])]).await, [Ok(())]);
+        let jobs = [
+            Insert(vec![
+                sample(Kind::Product, "acct_a", "prod_1", 1),
+                sample(Kind::Price, "acct_a", "price_1", 1),
+            ]),
+            Insert(vec![sample(Kind::Price, "acct_a", "price_2", 1), taken.clone()]),
+            Insert(vec![sample(Kind::Customer, "acct_a", "cus_1", 1)]),
+        ];
+        let answers = Insert::run(&mut conn, &jobs).await;
+        assert_eq!(answers, [Ok(()), Err(StoreError::Conflict(Constraint::PrimaryKey)), Ok(())]);
+
+        let mut refused = sample(Kind::Product, "acct_a", "prod_refused", 1);
+        refused.columns = vec![Value::Null];
+        let jobs = [
+            Insert(vec![sample(Kind::Price, "acct_a", "price_3", 1), refused]),
+            Insert(vec![
+                sample(Kind::Product, "acct_a", "prod_4", 1),
+                sample(Kind::Price, "acct_a", "price_4", 1),
+            ]),
+        ];
+        let answers = Insert::run(&mut conn, &jobs).await;
+        assert!(matches!(&answers[0], Err(StoreError::Backend(m)) if m.contains("23502")), "{answers:?}");
+        assert_eq!(answers[1], Ok(()));
+        drop(conn);
+
+        for (kind, id, there) in [
+            (Kind::Product, "prod_1", true),
+            (Kind::Price, "price_1", true),
+            (Kind::Price, "price_2", false),
+            (Kind::Customer, "cus_1", true),
+            (Kind::Price, "price_3", false),
+            (Kind::Product, "prod_4", true),
+            (Kind::Price, "price_4", true),
+        ] {
+            assert_eq!(store.get("acct_a", kind, id).await.unwrap().is_some(), there, "{id}");
+        }
+    }
+
     /// One batch: written, conflicting and refused records each get their own answer, and a
     /// batch of reads spanning accounts and kinds answers each job with its own records.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,15 +572,15 @@ mod tests {
         let mut conn = store.pool.get().await.unwrap();
 
         let taken = sample(Kind::Product, "acct_a", "prod_taken", 1);
-        assert_eq!(Insert::run(&mut conn, &[Insert(taken.clone())]).await, [Ok(())]);
+        assert_eq!(Insert::run(&mut conn, &[Insert(vec![taken.clone()])]).await, [Ok(())]);
         let mut refused = sample(Kind::Product, "acct_a", "prod_refused", 1);
         refused.columns = vec![Value::Null];
         let jobs = [
-            Insert(sample(Kind::Product, "acct_a", "prod_1", 1)),
-            Insert(taken.clone()),
-            Insert(sample(Kind::Customer, "acct_b", "cus_1", 1)),
-            Insert(refused),
-            Insert(sample(Kind::Product, "acct_b", "prod_1", 1)),
+            Insert(vec![sample(Kind::Product, "acct_a", "prod_1", 1)]),
+            Insert(vec![taken.clone()]),
+            Insert(vec![sample(Kind::Customer, "acct_b", "cus_1", 1)]),
+            Insert(vec![refused]),
+            Insert(vec![sample(Kind::Product, "acct_b", "prod_1", 1)]),
         ];
         let answers = Insert::run(&mut conn, &jobs).await;
         assert_eq!(answers[..3], [Ok(()), Err(StoreError::Conflict(Constraint::PrimaryKey)), Ok(())]);

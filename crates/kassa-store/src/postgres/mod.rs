@@ -468,7 +468,22 @@ impl Store for PostgresStore {
     async fn insert(&self, record: RawRecord) -> Result<(), StoreError> {
         // A record that cannot be sent fails now, alone.
         sql::check_insertable(&record)?;
-        self.inserts.run(Insert(record)).await
+        self.inserts.run(Insert(vec![record])).await
+    }
+
+    async fn insert_all(&self, records: Vec<RawRecord>) -> Result<(), StoreError> {
+        for record in &records {
+            sql::check_insertable(record)?;
+        }
+        // A key twice in one write: the second meets the first, as one insert after the other.
+        let mut keys = std::collections::HashSet::with_capacity(records.len());
+        if !records.iter().all(|r| keys.insert((r.kind, r.account.as_str(), r.id.as_str()))) {
+            return Err(StoreError::Conflict(kassa_core::store::Constraint::PrimaryKey));
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.inserts.run(Insert(records)).await
     }
 }
 

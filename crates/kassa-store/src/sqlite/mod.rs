@@ -44,6 +44,14 @@
 //! blocks for as long as the queued work takes (usually one batch), so drop the last handle once
 //! the server has stopped taking requests. A `transact` whose future is dropped after it was
 //! queued may still commit. [`SqliteStore::writer_stats`] counts batches and transactions.
+//! The checkpointer stops last: once the writer has stopped it copies the whole write-ahead log
+//! into the database and truncates it, so a cleanly closed store leaves no log with content.
+//!
+//! # The write-ahead log
+//!
+//! Checkpoints run on a thread of their own, never inside a commit; the writer keeps the log
+//! short (it starts over every 16–32 MiB under load, and its file is cut back to 64 MiB), and an
+//! idle store's log is truncated to nothing — see `writer::WalState`.
 //!
 //! # Why rusqlite and not sqlx
 //!
@@ -132,8 +140,6 @@ pub struct WriterStats {
 struct Queues {
     write: Sender<WriteJob>,
     read: Sender<ReadJob>,
-    /// Dropped with the queues: tells the checkpointer to stop.
-    _checkpoint: crossbeam_channel::Sender<()>,
 }
 
 /// kassa's [`Store`] on one SQLite file. See the [module docs](self) for how it works.
@@ -198,6 +204,8 @@ impl SqliteStore {
         writer.pragma_update(None, "foreign_keys", true).map_err(map)?;
         // Checkpoints run on their own thread (below), never inside a commit on the writer.
         writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(map)?;
+        // When the log starts over, its file is cut back to this (see `writer::WalState`).
+        writer.pragma_update(None, "journal_size_limit", writer::JOURNAL_SIZE_LIMIT).map_err(map)?;
         // 64 MiB of page cache (the default is 2 MiB): a large transaction (a billing pass writes
         // thousands of rows across random index pages) must not spill dirty pages to the log
         // before its commit, and the hot index pages stay in memory between commits.
@@ -217,6 +225,7 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
 
         let checkpointer = open_connection(path, true, options.busy_timeout)?;
+        checkpointer.pragma_update(None, "journal_size_limit", writer::JOURNAL_SIZE_LIMIT).map_err(map)?;
         // Every file is open now (the log and its index too): these are the files to watch.
         let health = Arc::new(health::Health::new(path, options.health_probe_after)?);
         crate::files::warn_if_open_to_others(
@@ -232,8 +241,22 @@ impl SqliteStore {
         let max_batch = options.max_batch.max(1);
         let counters = Arc::new(Counters::default());
         let writer_counters = counters.clone();
-        let wal_frames = Arc::new(std::sync::atomic::AtomicI64::new(0));
-        let writer_wal = wal_frames.clone();
+        let wal = Arc::new(writer::WalState::default());
+        let writer_wal = wal.clone();
+        // The log's length after each commit, for the writer to keep it short. Set after the
+        // `wal_autocheckpoint` pragma, which would replace it.
+        {
+            let wal = wal.clone();
+            writer
+                .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: std::ffi::c_int| {
+                    wal.frames.store(i64::from(frames), Ordering::Relaxed);
+                    Ok(())
+                }))
+                .map_err(map)?;
+        }
+        // The writer wakes the checkpointer early through this; when the writer stops, its end
+        // closes and the checkpointer empties the log and stops too.
+        let (wake_tx, wake_rx) = crossbeam_channel::bounded::<()>(1);
         let writer_health = health.clone();
         let observer = Arc::new(crate::observer::Observer::default());
         let writer_observer = observer.clone();
@@ -249,6 +272,7 @@ impl SqliteStore {
                         max_batch,
                         writer_counters,
                         writer_wal,
+                        wake_tx,
                         writer_health,
                         writer_observer,
                     );
@@ -269,20 +293,19 @@ impl SqliteStore {
                     .map_err(spawn_failed)?,
             );
         }
-        let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(0);
         let checkpoint_health = health.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("kassa-sqlite-checkpointer".to_owned())
                 .spawn(move || {
-                    checkpoint(checkpointer, checkpoint_rx, wal_frames, &checkpoint_health);
+                    checkpoint(checkpointer, wake_rx, wal, &checkpoint_health);
                     drop(lock);
                 })
                 .map_err(spawn_failed)?,
         );
         tracing::info!(path = %path.display(), readers = threads.len() - 2, "opened SQLite store");
         Ok(SqliteStore {
-            queues: Some(Queues { write: write_tx, read: read_tx, _checkpoint: checkpoint_tx }),
+            queues: Some(Queues { write: write_tx, read: read_tx }),
             threads,
             path: path.to_owned(),
             counters,
@@ -391,10 +414,13 @@ impl Drop for SqliteStore {
         // Closing the queues lets the threads drain what is queued and stop.
         drop(self.queues.take());
         let me = std::thread::current().id();
-        for handle in self.threads.drain(..) {
-            // The last handle can be dropped on the writer itself (by a transaction's closure
-            // that owned it); that thread stops on its own once the queue is empty.
-            if handle.thread().id() == me {
+        // The last handle can be dropped on the writer itself (by a transaction's closure that
+        // owned it); that thread stops on its own once the queue is empty, and the checkpointer
+        // (the last thread) only after it, so neither is waited for there.
+        let on_writer = self.threads.first().is_some_and(|h| h.thread().id() == me);
+        let count = self.threads.len();
+        for (i, handle) in self.threads.drain(..).enumerate() {
+            if handle.thread().id() == me || (on_writer && i + 1 == count) {
                 continue;
             }
             if handle.join().is_err() {
@@ -604,45 +630,74 @@ impl Store for SqliteStore {
 
 /// Copy the write-ahead log into the database file every half second, off the writer, so that
 /// no commit waits for a checkpoint (SQLite would otherwise run one inside the commit that fills
-/// the log). `PASSIVE` never blocks the writer or the readers. Stops when the store closes, after
-/// one last checkpoint. The log's length after each run goes to `wal_frames`, for the writer
-/// (see [`writer::WAL_RESTART_FRAMES`]). Each turn first looks at the database's files
+/// the log). `PASSIVE` never blocks the writer or the readers. The writer wakes it early when the
+/// log grows long, and learns when that run is done (see [`writer::WAL_NUDGE_FRAMES`]). When the
+/// log is all copied and nothing was written for a whole turn, the log is truncated to nothing
+/// (`TRUNCATE`: on an idle store the writer has nothing to wait for). Stops once the writer has
+/// stopped (its end of `wake` closes), truncating the log one last time, so a cleanly closed store
+/// leaves no log with content behind. Each turn first looks at the database's files
 /// ([`health::Health::check_files`]), and no longer checkpoints once they are gone. A failing
 /// checkpoint (a full disk fails every one) is logged when it starts failing and when it works
 /// again, not twice a second in between.
 fn checkpoint(
     conn: rusqlite::Connection,
-    stop: crossbeam_channel::Receiver<()>,
-    wal_frames: Arc<std::sync::atomic::AtomicI64>,
+    wake: crossbeam_channel::Receiver<()>,
+    wal: Arc<writer::WalState>,
     health: &health::Health,
 ) {
+    use std::sync::atomic::Ordering::Relaxed;
     let mut failing = false;
-    let mut run =
-        |conn: &rusqlite::Connection| match conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-        {
-            Ok(frames) => {
-                wal_frames.store(frames, std::sync::atomic::Ordering::Relaxed);
-                if std::mem::take(&mut failing) {
-                    tracing::info!("SQLite checkpoints succeed again");
-                }
+    let mut report = |outcome: rusqlite::Result<(i64, i64, i64)>| match outcome {
+        Ok(counts) => {
+            if std::mem::take(&mut failing) {
+                tracing::info!("SQLite checkpoints succeed again");
             }
-            Err(e) if failing => tracing::debug!(error = %e, "SQLite checkpoint failed again"),
-            Err(e) => {
-                failing = true;
-                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying every half second");
-            }
+            Some(counts)
+        }
+        Err(e) if failing => {
+            tracing::debug!(error = %e, "SQLite checkpoint failed again");
+            None
+        }
+        Err(e) => {
+            failing = true;
+            tracing::warn!(error = %e, "SQLite checkpoint failed; retrying every half second");
+            None
+        }
+    };
+    let run = |conn: &rusqlite::Connection, mode: &str| {
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+    };
+    // The log's length at the previous turn, when all of it was copied.
+    let mut settled: Option<i64> = None;
+    loop {
+        let woken = match wake.recv_timeout(std::time::Duration::from_millis(500)) {
+            Ok(()) => true,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         };
-    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-        stop.recv_timeout(std::time::Duration::from_millis(500))
-    {
         // Also the periodic look at the files: a store nobody writes to or asks about still
         // notices, and says so, soon after its file goes.
-        if health.check_files().is_ok() {
-            run(&conn);
+        if health.check_files().is_err() {
+            continue;
+        }
+        let Some((busy, log, copied)) = report(run(&conn, "PASSIVE")) else { continue };
+        if woken {
+            wal.nudged.store(false, Relaxed);
+            wal.caught_up.store(true, Relaxed);
+        }
+        // All copied, and the same length as half a second ago: nothing is being written.
+        let idle = busy == 0 && log > 0 && copied == log && settled == Some(log);
+        settled = (busy == 0 && copied == log).then_some(log);
+        if idle && report(run(&conn, "TRUNCATE")).is_some_and(|(busy, _, _)| busy == 0) {
+            settled = None;
         }
     }
-    run(&conn);
+    // The writer has stopped: nothing can append any more. Copy everything and empty the log.
+    if health.check_files().is_ok() {
+        report(run(&conn, "TRUNCATE"));
+    }
 }
 
 #[cfg(test)]
@@ -871,6 +926,91 @@ mod tests {
         let store = db.open();
         store.ping().await.unwrap();
         assert_eq!(store.count_accounts().await.unwrap(), 0);
+    }
+
+    // --- the write-ahead log (issue 19 §3) --------------------------------------------------------
+
+    fn wal_len(path: &Path) -> u64 {
+        std::fs::metadata(health::wal_path(path)).map_or(0, |m| m.len())
+    }
+
+    /// A product whose document takes about `bytes`, so that each commit adds pages to the log.
+    fn bulky(id: &str, bytes: usize) -> RawRecord {
+        let mut record = product("acct_1", id);
+        record.data =
+            serde_json::json!({ "id": id, "object": "product", "pad": "x".repeat(bytes) }).to_string();
+        record
+    }
+
+    /// A store closed cleanly leaves no log with content behind: the next start reads the
+    /// database file alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_close_empties_the_log() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        for i in 0..200 {
+            let record = bulky(&format!("prod_{i}"), 2_000);
+            transact(&store, move |tx| tx.insert(&record)).await.unwrap();
+        }
+        assert!(wal_len(db.path()) > 0, "the writes went to the log");
+        drop(store);
+        assert_eq!(wal_len(db.path()), 0, "the log is empty (or gone) after a clean close");
+        let store = db.open_sqlite();
+        assert!(store.get("acct_1", Kind::Product, "prod_199").await.unwrap().is_some());
+    }
+
+    /// Under writes that never pause, the log starts over again and again instead of growing: it
+    /// stays near the writer's restart point, far below what was written through it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_log_stays_short_under_continuous_writes() {
+        let db = TempSqlite::new();
+        let store = Arc::new(db.open_sqlite());
+        let limit = u64::try_from(writer::JOURNAL_SIZE_LIMIT).unwrap();
+        // About 3 × the limit of documents, from 16 writers that never stop.
+        let per_task = 200;
+        let tasks: Vec<_> = (0..16)
+            .map(|t| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..per_task {
+                        let record = bulky(&format!("prod_{t}_{i}"), 32_000);
+                        transact(store.as_ref(), move |tx| tx.insert(&record)).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut largest = 0;
+        while !tasks.iter().all(tokio::task::JoinHandle::is_finished) {
+            largest = largest.max(wal_len(db.path()));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let written = 16 * per_task * 32_000;
+        assert!(largest <= limit, "the log reached {largest} B ({written} B written)");
+        let store = Arc::into_inner(store).unwrap();
+        drop(store);
+        assert_eq!(wal_len(db.path()), 0);
+    }
+
+    /// An idle store's log is emptied by the checkpointer, not only at close.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idle_store_empties_its_log() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        for i in 0..20 {
+            let record = bulky(&format!("prod_{i}"), 2_000);
+            transact(&store, move |tx| tx.insert(&record)).await.unwrap();
+        }
+        let start = std::time::Instant::now();
+        while wal_len(db.path()) > 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "the log was never emptied");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Writing again works, from an empty log.
+        transact(&store, |tx| tx.insert(&product("acct_1", "prod_after"))).await.unwrap();
+        assert!(store.get("acct_1", Kind::Product, "prod_after").await.unwrap().is_some());
     }
 
     // --- data at rest (issue 13 §9, §11, §12) ---------------------------------------------------

@@ -21,9 +21,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use kassa_core::store::{Abort, StoreError, TxOutcome};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -49,31 +49,60 @@ pub(crate) struct Counters {
     pub transactions: AtomicU64,
 }
 
-/// The log length (in pages of 4 KiB: 1 GiB) past which the writer finishes a checkpoint itself.
+/// How the write-ahead log is kept short (issue 19: at most 64 MiB in steady state, where it used
+/// to sit at 1.1–1.2 GB under load).
 ///
-/// Under a steady stream of writes the background checkpointer's passive runs never catch up with
-/// the end of the log (the writer keeps appending while they copy), so SQLite never starts the log
-/// over and it grows without bound — gigabytes in a billing run, every commit extending the file.
-/// Between two batches the writer is the one connection that could append, so a passive checkpoint
-/// run there can copy everything left (little: the background runs did most of it), and the next
-/// commit then writes from the start of the log again. It takes no lock another connection holds,
-/// so it never waits in SQLite's busy handler; still, it stalls the writes queued behind it for the
-/// tens of milliseconds its copy and fsync take, so it runs only once the log is large: at 15,000
-/// session creations a second, about every half minute (at 64 MiB, every two seconds, it put the
-/// create-session p99 at 50 ms).
-pub(crate) const WAL_RESTART_FRAMES: i64 = 262_144;
+/// SQLite starts the log over from its beginning only when a write transaction begins after a
+/// checkpoint has copied *all* of it into the database. Under a steady stream of writes the
+/// background checkpointer's passive runs never get there (the writer keeps appending while they
+/// copy), so the log would only ever grow. Three things keep it short:
+///
+/// - the writer knows the log's length after every commit (SQLite's WAL hook), and once it passes
+///   [`WAL_NUDGE_FRAMES`] it wakes the checkpointer at once instead of letting it sleep out its
+///   half second;
+/// - when that run is done (most of the log copied, off the writer), the writer runs a passive
+///   checkpoint itself between two batches: it is the one connection that could append, so this
+///   copies everything left — only what was committed during the checkpointer's run — and the
+///   next batch writes from the start of the log again. If the checkpointer has not caught up by
+///   [`WAL_RESTART_FRAMES`], the writer copies the rest itself regardless;
+/// - `journal_size_limit` ([`JOURNAL_SIZE_LIMIT`]) truncates the file when the log starts over,
+///   so a burst that made it long does not leave it long; an idle store's log is truncated to
+///   nothing by the checkpointer, and so is every store's log when it closes.
+pub(crate) const WAL_NUDGE_FRAMES: i64 = 4_096;
+/// The log length (in frames: pages of 4 KiB, 32 MiB) past which the writer finishes a
+/// checkpoint itself even if the checkpointer has not caught up. See [`WAL_NUDGE_FRAMES`].
+pub(crate) const WAL_RESTART_FRAMES: i64 = 8_192;
+/// The shortest time between two checkpoints the writer runs without the checkpointer's run.
+pub(crate) const WAL_WRITER_CHECKPOINT_GAP: std::time::Duration = std::time::Duration::from_millis(100);
+/// The size the log file is cut back to when it starts over (`PRAGMA journal_size_limit`).
+pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// What the writer and the checkpointer tell each other about the log.
+#[derive(Debug, Default)]
+pub(crate) struct WalState {
+    /// Frames in the log after the writer's last commit (SQLite's WAL hook).
+    pub frames: AtomicI64,
+    /// Set by the checkpointer after a run the writer asked for: the moment for the writer's own
+    /// short checkpoint.
+    pub caught_up: AtomicBool,
+    /// Whether the writer has asked for a run that has not finished yet.
+    pub nudged: AtomicBool,
+}
 
 /// Serve jobs until every sender is gone and the queue is empty.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     conn: Connection,
     jobs: Receiver<WriteJob>,
     max_batch: usize,
     counters: Arc<Counters>,
-    wal_frames: Arc<AtomicI64>,
+    wal: Arc<WalState>,
+    nudge: Sender<()>,
     health: Arc<Health>,
     observer: Arc<Observer>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -91,15 +120,35 @@ pub(crate) fn run(
             continue;
         }
         commit_batch(&conn, &mut batch, &counters, &health, &observer);
-        if wal_frames.load(Ordering::Relaxed) > WAL_RESTART_FRAMES {
-            // The background checkpointer reports the log's length again within half a second.
-            wal_frames.store(0, Ordering::Relaxed);
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!(error = %map(e), "SQLite checkpoint on the writer failed");
-            }
-        }
+        keep_log_short(&conn, &wal, &nudge, &mut last_checkpoint);
     }
     tracing::debug!("SQLite writer stopping");
+    // Dropping `nudge` (the last sender) tells the checkpointer the writer is done: it truncates
+    // the log and stops.
+}
+
+/// Between two batches: wake the checkpointer when the log grows long, and once it has caught up
+/// (or the log is too long to wait), copy what is left so that the next batch starts the log over.
+fn keep_log_short(conn: &Connection, wal: &WalState, nudge: &Sender<()>, last: &mut std::time::Instant) {
+    let frames = wal.frames.load(Ordering::Relaxed);
+    if frames < WAL_NUDGE_FRAMES {
+        return;
+    }
+    let caught_up = wal.caught_up.swap(false, Ordering::Relaxed);
+    // Without the checkpointer, at most every 100 ms: should a reader's snapshot keep the log
+    // from starting over, the writer does not copy a few frames and fsync after every batch.
+    let overdue = frames > WAL_RESTART_FRAMES && last.elapsed() >= WAL_WRITER_CHECKPOINT_GAP;
+    if caught_up || overdue {
+        *last = std::time::Instant::now();
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
+            // The hook reports the new length with the next commit.
+            Ok(_) => wal.frames.store(0, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %map(e), "SQLite checkpoint on the writer failed"),
+        }
+    } else if !wal.nudged.swap(true, Ordering::Relaxed) {
+        // A full channel means a run is already asked for.
+        let _ = nudge.try_send(());
+    }
 }
 
 /// What became of one job while its batch was open.

@@ -94,7 +94,8 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
         store.insert(session.to_raw(account)?).await?;
     } else {
         // `price_data` lines' products and prices, and the rates made from
-        // `shipping_rate_data`, are written with the session or not at all.
+        // `shipping_rate_data`, are written with the session or not at all: one grouped insert,
+        // which PostgreSQL writes together with concurrent ones as a plain session's.
         let mut records = Vec::with_capacity(inline.products.len() + inline.prices.len() + 4);
         for product in &inline.products {
             records.push(product.to_raw(account)?);
@@ -106,7 +107,7 @@ pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session>
             records.push(rate.to_raw(account)?);
         }
         records.push(session.to_raw(account)?);
-        kassa_core::store::transact(store, move |tx| records.iter().try_for_each(|r| tx.insert(r))).await?;
+        store.insert_all(records).await?;
     }
     crate::metrics::session_created();
     Ok(session)
