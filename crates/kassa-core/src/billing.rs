@@ -590,6 +590,7 @@ impl Subscription {
             automatic_tax: false,
             customer_tax_exempt: crate::tax::TaxExempt::None,
             default_tax_rates: Vec::new(),
+            cancellation_details: None,
         }
     }
 
@@ -632,7 +633,6 @@ impl Subscription {
                 }
                 _ => Vec::new(),
             };
-            cancellation_details: None,
         }
     }
 

@@ -1229,6 +1229,10 @@ pub struct RefundCreate {
     pub amount: Option<Int>,
     /// `duplicate`, `fraudulent` or `requested_by_customer`.
     pub reason: Option<String>,
+    pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The customer portal (issue 17): `/billing_portal/configurations` and `/billing_portal/sessions`.
 
@@ -1331,6 +1335,9 @@ pub struct PortalConfigurationParams {
 #[serde(deny_unknown_fields)]
 pub struct RefundUpdate {
     pub metadata: Option<MetadataParam>,
+    pub expand: Option<Vec<String>>,
+}
+
 list_params!(
     /// `GET /billing_portal/configurations`
     PortalConfigurationList { active: Option<Bool>, is_default: Option<Bool> }

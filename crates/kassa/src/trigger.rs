@@ -274,6 +274,7 @@ pub fn trigger_for(event: EventType) -> Trigger {
              of it refunded through the API",
             S::Refund,
             if matches!(event, E::ChargeRefunded) { "charge" } else { "refund" },
+        ),
         E::BillingPortalSessionCreated => (
             "a monthly subscription checkout paid on the hosted page, then a customer portal session \
              created for its customer through the API",

@@ -536,6 +536,7 @@ async fn confirm_view(
                 price: Some(price.clone()),
                 quantity: Some(kassa_core::params::Int(quantity)),
                 deleted: None,
+                metadata: None,
             }]),
             proration_behavior: Some(behavior.clone()),
             proration_date: None,
@@ -747,6 +748,7 @@ pub async fn update(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
             price: Some(price),
             quantity: Some(kassa_core::params::Int(quantity)),
             deleted: None,
+            metadata: None,
         }]),
         proration_behavior: Some(d.config.features.subscription_update.proration_behavior.clone()),
         ..SubscriptionUpdate::default()
