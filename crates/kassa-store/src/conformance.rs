@@ -88,8 +88,13 @@ pub fn sample(kind: Kind, account: &str, id: &str, created: Timestamp) -> RawRec
             Column::Email => Value::Text(format!("{id}@example.com")),
             Column::Code => Value::Text(format!("code-{id}")),
             Column::Coupon => Value::Text("coupon_sample".into()),
-            // Subscriptions, invoices and portal sessions always belong to a customer.
-            Column::Customer if matches!(kind, Kind::Subscription | Kind::Invoice | Kind::PortalSession) => {
+            // Subscriptions, invoices, invoice items and portal sessions always belong to a customer.
+            Column::Customer
+                if matches!(
+                    kind,
+                    Kind::Subscription | Kind::Invoice | Kind::InvoiceItem | Kind::PortalSession
+                ) =>
+            {
                 Value::Text("cus_sample".into())
             }
             Column::Customer | Column::PaymentIntent | Column::Subscription => Value::Null,
