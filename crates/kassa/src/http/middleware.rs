@@ -132,8 +132,10 @@ async fn api_inner(
     })?;
     let params = decode_params(&parts.method, &parts.headers, parts.uri.query(), &bytes);
     drop(bytes);
-    // Logged from here on, refused parameters included.
-    *logged = Some((acct.id.clone(), params.as_ref().map_or(Value::Null, Value::clone)));
+    // Logged from here on, refused parameters included (nothing is captured with the log off).
+    if ctx.request_log.is_on() {
+        *logged = Some((acct.id.clone(), params.as_ref().map_or(Value::Null, Value::clone)));
+    }
     let params = params?;
 
     let idempotency_key = match parts.method {

@@ -51,7 +51,9 @@ pub struct Captured {
     pub response: Bytes,
 }
 
-/// One logged request, scrubbed.
+/// One logged request. Its parameters and response are kept as they came and scrubbed and
+/// pretty-printed only when shown ([`Entry::params`], [`Entry::response`]): the writer does no
+/// per-request work beyond storing them, so the log costs the API little.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub at: Timestamp,
@@ -61,10 +63,46 @@ pub struct Entry {
     pub duration_ms: f64,
     pub request_id: String,
     pub idempotency_key: Option<String>,
-    /// The parameters, as pretty JSON.
-    pub params: String,
-    /// The response body, pretty when JSON, at most [`BODY_MAX`] bytes.
-    pub response: String,
+    raw_params: Value,
+    raw_response: Bytes,
+}
+
+impl Entry {
+    /// The parameters, scrubbed, as pretty JSON.
+    pub fn params(&self) -> String {
+        let mut params = self.raw_params.clone();
+        scrub(&mut params);
+        serde_json::to_string_pretty(&params).unwrap_or_default()
+    }
+
+    /// The response body, scrubbed, pretty when JSON, at most [`BODY_MAX`] bytes.
+    pub fn response(&self) -> String {
+        let response = match serde_json::from_slice::<Value>(&self.raw_response) {
+            Ok(mut v) => {
+                scrub(&mut v);
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            }
+            Err(_) => {
+                let mut v = Value::String(String::from_utf8_lossy(&self.raw_response).into_owned());
+                scrub(&mut v);
+                v.as_str().unwrap_or_default().to_owned()
+            }
+        };
+        if response.len() > BODY_MAX {
+            let mut cut = BODY_MAX;
+            while !response.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("{}…", &response[..cut])
+        } else {
+            response
+        }
+    }
+
+    /// Whether the raw response mentions `needle` (an object's id).
+    pub fn response_mentions(&self, needle: &str) -> bool {
+        !needle.is_empty() && self.raw_response.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
 }
 
 #[derive(Default)]
@@ -91,6 +129,12 @@ impl RequestLog {
             tx
         });
         Self { tx, entries, dropped: AtomicU64::new(0), retention }
+    }
+
+    /// Whether requests are kept at all (a retention above 0, on a runtime): when not, the API
+    /// middleware captures nothing.
+    pub fn is_on(&self) -> bool {
+        self.tx.is_some()
     }
 
     /// Hand a request to the writer, or drop it (counted) when the writer is behind.
@@ -151,9 +195,9 @@ impl RequestLog {
 async fn write(mut rx: mpsc::Receiver<Captured>, entries: Arc<Mutex<Entries>>, retention: Timestamp) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let scrubbed: Vec<(String, Entry)> = batch.drain(..).map(entry).collect();
+        let entries_in: Vec<(String, Entry)> = batch.drain(..).map(entry).collect();
         let Ok(mut all) = entries.lock() else { return };
-        for (account, e) in scrubbed {
+        for (account, e) in entries_in {
             let list = all.by_account.entry(account).or_default();
             let newest = e.at;
             list.push_back(Arc::new(e));
@@ -165,24 +209,6 @@ async fn write(mut rx: mpsc::Receiver<Captured>, entries: Arc<Mutex<Entries>>, r
 }
 
 fn entry(c: Captured) -> (String, Entry) {
-    let mut params = c.params;
-    scrub(&mut params);
-    let response = match serde_json::from_slice::<Value>(&c.response) {
-        Ok(mut v) => {
-            scrub(&mut v);
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        }
-        Err(_) => String::from_utf8_lossy(&c.response).into_owned(),
-    };
-    let response = if response.len() > BODY_MAX {
-        let mut cut = BODY_MAX;
-        while !response.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}…", &response[..cut])
-    } else {
-        response
-    };
     let e = Entry {
         at: c.at,
         method: c.method,
@@ -191,8 +217,8 @@ fn entry(c: Captured) -> (String, Entry) {
         duration_ms: c.duration_ms,
         request_id: c.request_id,
         idempotency_key: c.idempotency_key,
-        params: serde_json::to_string_pretty(&params).unwrap_or_default(),
-        response,
+        raw_params: c.params,
+        raw_response: c.response,
     };
     (c.account, e)
 }

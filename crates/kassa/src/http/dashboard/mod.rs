@@ -1096,7 +1096,7 @@ async fn detail_page(
         related.push(related_list(api, acct, title, path, params, columns).await);
     }
     let requests =
-        ctx.request_log.entries(&acct.id, ctx.now(), 20, |e| e.path.contains(id) || e.response.contains(id));
+        ctx.request_log.entries(&acct.id, ctx.now(), 20, |e| e.path.contains(id) || e.response_mentions(id));
     let p = DetailPage {
         chrome: chrome(signed, s.slug),
         nav: nav(),
