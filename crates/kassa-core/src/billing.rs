@@ -443,6 +443,9 @@ pub struct Subscription {
     /// Whether `customer.subscription.trial_will_end` has been sent for the current trial.
     #[serde(default)]
     pub trial_will_end_sent: bool,
+    /// The period end `invoice.upcoming` was last sent for ([`crate::renewal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upcoming_sent_for: Option<Timestamp>,
     /// The invoice being collected (the charge of its period), while there is one.
     #[serde(default)]
     pub collecting: Option<Collecting>,
@@ -576,6 +579,7 @@ impl Subscription {
             test_clock: None,
             anchor_day: 0,
             trial_will_end_sent: false,
+            upcoming_sent_for: None,
             collecting: None,
             due_at: None,
             locked_until: 0,

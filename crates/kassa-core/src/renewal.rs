@@ -4,6 +4,11 @@
 //!
 //! ## What can be due, in time order
 //! - **trial_will_end** — 3 days before a trial ends (at once for a shorter trial): only an event.
+//! - **upcoming** — [`UPCOMING_NOTICE`] before a period ends that will be invoiced and charged
+//!   automatically (not one that ends the subscription, not `send_invoice`): only an event,
+//!   `invoice.upcoming`, carrying the invoice the period's end will make ([`upcoming`]). Sent once
+//!   per period end ([`Subscription::upcoming_sent_for`]), and not for periods no longer than the
+//!   notice (a daily plan would hear of every renewal at its start), as on Stripe.
 //! - **attempt** — charging the invoice being collected ([`Collecting`]): the first attempt at the
 //!   start of its period, then the dunning retries 1, 2 and 4 days after each failure (3 more
 //!   attempts over a week by default). A success pays the invoice and makes the subscription
@@ -43,6 +48,10 @@ use crate::time::{DAY, Timestamp, to_civil};
 /// How long before a trial ends `customer.subscription.trial_will_end` is sent.
 pub const TRIAL_WILL_END_NOTICE: i64 = 3 * DAY;
 
+/// How long before a renewal `invoice.upcoming` is sent (Stripe's "upcoming renewal events"
+/// setting, which kassa keeps at 3 days).
+pub const UPCOMING_NOTICE: i64 = 3 * DAY;
+
 /// What happens to failed renewals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dunning {
@@ -62,6 +71,8 @@ impl Default for Dunning {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Due {
     TrialWillEnd,
+    /// `invoice.upcoming`.
+    Upcoming,
     Attempt,
     PeriodEnd,
     /// `cancel_at`, when it is not a period's end.
@@ -78,6 +89,8 @@ pub const INCOMPLETE_WINDOW: i64 = 23 * 3600;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Happened {
     TrialWillEnd,
+    /// The next invoice is [`UPCOMING_NOTICE`] away: `invoice.upcoming` with [`upcoming`]'s invoice.
+    Upcoming,
     /// The subscription changed (`previous` is how it looked before the step).
     Updated,
     Deleted,
@@ -133,8 +146,26 @@ impl Subscription {
                 Due::TrialWillEnd,
             ));
         }
+        if let Some(t) = self.upcoming_due() {
+            due.push((t, Due::Upcoming));
+        }
         // Earliest first; at the same moment, the notice, then the charge, then the next period.
         due.into_iter().min_by_key(|(t, d)| (*t, *d))
+    }
+
+    /// When `invoice.upcoming` is due for the current period's end, if it is still to be sent: the
+    /// period ends in a renewal charged automatically, and is longer than the notice.
+    fn upcoming_due(&self) -> Option<Timestamp> {
+        let end = self.current_period_end;
+        let renews = !self.cancel_at_period_end
+            && self.cancel_at.is_none_or(|t| t > end)
+            && self.days_until_due.is_none()
+            && self.pause_collection.as_ref().is_none_or(|p| p.resumes_at.is_some_and(|r| r <= end))
+            && !(self.status == SubscriptionStatus::Trialing
+                && self.default_payment_method.is_none()
+                && matches!(self.missing_payment_method.as_deref(), Some("pause" | "cancel")));
+        let long_enough = end - self.current_period_start > UPCOMING_NOTICE;
+        (renews && long_enough && self.upcoming_sent_for != Some(end)).then_some(end - UPCOMING_NOTICE)
     }
 
     /// Write down [`Subscription::next_due`] in `due_at`, which the scheduler's query reads.
@@ -165,6 +196,10 @@ pub fn advance(sub: &mut Subscription, at: Timestamp) -> Result<Advanced, Overfl
         Some((t, Due::TrialWillEnd)) if t <= at => {
             sub.trial_will_end_sent = true;
             happened.push(Happened::TrialWillEnd);
+        }
+        Some((t, Due::Upcoming)) if t <= at => {
+            sub.upcoming_sent_for = Some(sub.current_period_end);
+            happened.push(Happened::Upcoming);
         }
         Some((t, Due::Expire)) if t <= at => {
             sub.status = SubscriptionStatus::IncompleteExpired;
@@ -231,7 +266,8 @@ pub fn upcoming(sub: &Subscription) -> Result<Invoice, Overflow> {
     let mut invoice = renew(&mut next, sub.current_period_end)?;
     invoice.status = InvoiceStatus::Draft;
     invoice.paid_at = None;
-    invoice.next_payment_attempt = None;
+    // Charged automatically: attempted as the period ends (`send_invoice`: not attempted).
+    invoice.next_payment_attempt = sub.days_until_due.is_none().then_some(sub.current_period_end);
     Ok(invoice)
 }
 
@@ -763,6 +799,7 @@ mod tests {
 
         let mut unpaid = sub(start, Interval::Month, 1, 1000);
         let dunning = Dunning { final_status: SubscriptionStatus::Unpaid, ..Dunning::default() };
+        assert_eq!(advance(&mut unpaid, ts(2027, 6, 7)).unwrap().happened, [Happened::Upcoming]);
         let mut inv = advance(&mut unpaid, ts(2027, 6, 10)).unwrap().invoice.unwrap();
         let mut pi = intent_for(&inv, None, &unpaid, 0).0;
         for i in 0..4 {
@@ -803,12 +840,58 @@ mod tests {
         assert_eq!(s.next_due(), Some((start + 11 * DAY, Due::TrialWillEnd)));
         let out = advance(&mut s, start + 11 * DAY).unwrap();
         assert_eq!(out.happened, [Happened::TrialWillEnd]);
+        // At the same moment, the invoice the trial's end makes is announced.
+        assert_eq!(s.next_due(), Some((start + 11 * DAY, Due::Upcoming)));
+        assert_eq!(advance(&mut s, start + 11 * DAY).unwrap().happened, [Happened::Upcoming]);
         assert_eq!(s.next_due(), Some((start + 14 * DAY, Due::PeriodEnd)));
         let inv = run(&mut s, start + 14 * DAY, |_| true);
         assert_eq!(inv[0].amount_paid, 1000);
         assert_eq!(inv[0].period_start, start + 14 * DAY);
         assert_eq!(to_civil(inv[0].period_end).day, 15);
         assert_eq!(s.status, SubscriptionStatus::Active);
+    }
+
+    #[test]
+    fn upcoming_is_announced_once_per_renewal_three_days_ahead() {
+        let start = ts(2027, 1, 10);
+        let mut s = sub(start, Interval::Month, 1, 1000);
+        assert_eq!(s.next_due(), Some((ts(2027, 2, 7), Due::Upcoming)));
+        let out = advance(&mut s, ts(2027, 2, 7)).unwrap();
+        assert_eq!((out.happened.as_slice(), out.invoice.is_none()), ([Happened::Upcoming].as_slice(), true));
+        assert_eq!(s.upcoming_sent_for, Some(ts(2027, 2, 10)));
+        // What it announces is the renewal's invoice, attempted as the period ends.
+        let next = upcoming(&s).unwrap();
+        assert_eq!((next.amount_due, next.period_start), (1000, ts(2027, 2, 10)));
+        assert_eq!(next.next_payment_attempt, Some(ts(2027, 2, 10)));
+        assert_eq!(s.next_due(), Some((ts(2027, 2, 10), Due::PeriodEnd)), "once per period");
+        // Over a year: one notice before each of the 12 renewals.
+        let (mut notices, mut invoices) = (0, Vec::new());
+        while let Some((t, due)) = s.next_due().filter(|(t, _)| *t <= ts(2028, 1, 10)) {
+            if due == Due::Attempt {
+                let id = s.collecting.clone().unwrap().invoice;
+                let inv = invoices.iter_mut().find(|i: &&mut Invoice| i.id == id).unwrap();
+                let mut pi = intent_for(inv, None, &s, t).0;
+                record_attempt(&mut s, inv, &mut pi, true, Ok(()), t, &Dunning::default());
+            } else {
+                let out = advance(&mut s, t).unwrap();
+                notices += usize::from(out.happened == [Happened::Upcoming]);
+                invoices.extend(out.invoice);
+            }
+        }
+        assert_eq!(invoices.len(), 12);
+        assert_eq!(notices, 11, "Mar 7 … Jan 7");
+
+        // None before a cancellation at the period's end, for send_invoice, or for short periods.
+        let mut ending = sub(start, Interval::Month, 1, 1000);
+        ending.cancel_at_period_end = true;
+        assert_eq!(ending.next_due(), Some((ts(2027, 2, 10), Due::PeriodEnd)));
+        let mut invoiced = sub(start, Interval::Month, 1, 1000);
+        invoiced.days_until_due = Some(7);
+        assert_eq!(invoiced.next_due(), Some((ts(2027, 2, 10), Due::PeriodEnd)));
+        let daily = sub(start, Interval::Day, 1, 100);
+        assert_eq!(daily.next_due(), Some((start + DAY, Due::PeriodEnd)));
+        let weekly = sub(start, Interval::Week, 1, 100);
+        assert_eq!(weekly.next_due(), Some((start + 4 * DAY, Due::Upcoming)));
     }
 
     fn with_coupon(duration: Duration, end: Option<Timestamp>) -> Subscription {
@@ -927,6 +1010,8 @@ mod tests {
         assert_eq!(out.invoice.as_ref().unwrap().status, InvoiceStatus::Void);
         assert!(out.happened.contains(&Happened::InvoiceVoided));
         assert!(s.collecting.is_none());
+        // Collection resumes before the next renewal, so that one is announced.
+        assert_eq!(advance(&mut s, ts(2027, 2, 26)).unwrap().happened, [Happened::Upcoming]);
         let out = advance(&mut s, ts(2027, 3, 1)).unwrap();
         assert_eq!(out.invoice.unwrap().status, InvoiceStatus::Open, "resumed: collected again");
         assert!(s.pause_collection.is_none());

@@ -100,6 +100,7 @@ event_types! {
     InvoicePaid => "invoice.paid",
     InvoicePaymentFailed => "invoice.payment_failed",
     InvoiceVoided => "invoice.voided",
+    InvoiceUpcoming => "invoice.upcoming",
     InvoicePaymentSucceeded => "invoice.payment_succeeded",
     InvoiceMarkedUncollectible => "invoice.marked_uncollectible",
     ChargeSucceeded => "charge.succeeded",

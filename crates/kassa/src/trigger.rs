@@ -236,6 +236,12 @@ pub fn trigger_for(event: EventType) -> Trigger {
             S::TrialEnding,
             "subscription",
         ),
+        E::InvoiceUpcoming => (
+            "a subscription with a 7-day trial on a test clock, advanced to 3 days before the trial ends: the \
+             invoice the trial's end will make (it has no id, as on Stripe; the event is about its subscription)",
+            S::TrialEnding,
+            "subscription",
+        ),
         E::CustomerSubscriptionPaused => (
             "a subscription with a 7-day trial created through the API without a payment method \
              (trial_settings[end_behavior][missing_payment_method]=pause), its test clock advanced past the trial's end",
@@ -413,7 +419,12 @@ impl Api {
             }
             let page = self.get("/v1/events", &query).await?;
             let data = page["data"].as_array().cloned().unwrap_or_default();
-            if let Some(found) = data.iter().find(|e| e["data"]["object"]["id"] == id) {
+            // An upcoming invoice has no id (as on Stripe): it is about its subscription.
+            let about = |e: &&Value| {
+                let o = &e["data"]["object"];
+                o["id"] == id || (o.get("id").is_none() && o["subscription"] == id)
+            };
+            if let Some(found) = data.iter().find(about) {
                 return Ok(Some(found.clone()));
             }
             match data.last().and_then(|e| e["id"].as_str()) {

@@ -846,9 +846,28 @@ pub fn subscription(s: &Subscription) -> Value {
     })
 }
 
+/// An invoice that is not saved, as `POST /invoices/create_preview` (and `GET
+/// /invoices/upcoming`) answer it: its id is prefixed `upcoming_`, as on Stripe, so it is never
+/// taken for a saved invoice.
+pub fn preview_invoice(i: &Invoice) -> Value {
+    let mut v = invoice(i);
+    v["id"] = Value::String(format!("upcoming_{}", i.id));
+    v
+}
+
+/// The invoice of an `invoice.upcoming` event: "The received Invoice object will not have an
+/// invoice ID" (Stripe's words), so it has none.
+pub fn upcoming_invoice(i: &Invoice) -> Value {
+    let mut v = invoice(i);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+    }
+    v
+}
+
 /// An invoice. kassa finalizes invoices as it creates them, so `finalized_at`/`effective_at` are
-/// `created` for any invoice past draft; `number`, `hosted_invoice_url` and `invoice_pdf` are null
-/// (kassa renders no invoice documents).
+/// `created` for any invoice past draft; a final one has its `number`, `hosted_invoice_url` and
+/// `invoice_pdf`.
 pub fn invoice(i: &Invoice) -> Value {
     let discount_id = i.discount.as_ref().map(|d| d.id.as_str());
     let lines: Vec<Value> = i
@@ -992,6 +1011,12 @@ pub fn invoice(i: &Invoice) -> Value {
         },
         "subscription": i.subscription,
         "subscription_details": {"metadata": null},
+        // Newer API versions name the subscription here (and some integrations read it here).
+        "parent": i.subscription.as_ref().map(|sub| json!({
+            "quote_details": null,
+            "subscription_details": {"metadata": null, "subscription": sub},
+            "type": "subscription_details",
+        })),
         "subtotal": i.subtotal,
         "subtotal_excluding_tax": i.subtotal - inclusive_tax,
         "tax": taxed.then_some(i.tax),

@@ -127,8 +127,15 @@ async fn kassa_trigger_causes_every_event_type_kassa_emits() {
         let (status, event) = get(&client, &base, &format!("/v1/events/{event_id}")).await;
         assert_eq!(status, 200, "{event}");
         assert_eq!(event["type"], t.as_str(), "{event}");
-        assert_eq!(event["data"]["object"]["id"], about_id.as_str(), "{event}");
-        assert_eq!(event["data"]["object"]["object"], about_kind.as_str(), "{event}");
+        if t.as_str() == "invoice.upcoming" {
+            // The invoice a renewal will make: not saved, so without an id, as on Stripe.
+            assert!(event["data"]["object"].get("id").is_none(), "{event}");
+            assert_eq!(event["data"]["object"]["object"], "invoice", "{event}");
+            assert_eq!(event["data"]["object"]["subscription"], about_id.as_str(), "{event}");
+        } else {
+            assert_eq!(event["data"]["object"]["id"], about_id.as_str(), "{event}");
+            assert_eq!(event["data"]["object"]["object"], about_kind.as_str(), "{event}");
+        }
         // What it is about is really there.
         let path = match about_kind.as_str() {
             "checkout.session" => "checkout/sessions".to_owned(),

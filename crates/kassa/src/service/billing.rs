@@ -339,8 +339,19 @@ fn advance_one(
             tx.put_new(account, inv)?;
             super::subscriptions::mark_collected(tx, account, inv)?;
         }
+        // `invoice.upcoming` carries the invoice the period's end will make, as
+        // `GET /invoices/upcoming` shows it (pending invoice items included).
+        let upcoming = match due {
+            Due::Upcoming => {
+                let mut next = sub.clone();
+                next.pending_invoice_items.extend(super::subscriptions::pending_lines(tx, account, sub)?);
+                renewal::upcoming(&next).ok()
+            }
+            _ => None,
+        };
         out.set_now(at);
-        announce(tx, out, account, &step.happened, &before, sub, step.invoice.as_ref(), None)?;
+        let invoice = step.invoice.as_ref().or(upcoming.as_ref());
+        announce(tx, out, account, &step.happened, &before, sub, invoice, None)?;
     }
     Ok(None)
 }
@@ -361,6 +372,11 @@ pub(crate) fn announce(
         match h {
             Happened::TrialWillEnd => {
                 out.emit(tx, account, EventType::CustomerSubscriptionTrialWillEnd, views::subscription(sub))?;
+            }
+            Happened::Upcoming => {
+                if let Some(inv) = invoice {
+                    out.emit(tx, account, EventType::InvoiceUpcoming, views::upcoming_invoice(inv))?;
+                }
             }
             Happened::Updated => {
                 let kind = EventType::CustomerSubscriptionUpdated;

@@ -232,6 +232,52 @@ async fn a_trial_warns_three_days_ahead_then_charges() {
 }
 
 #[tokio::test]
+async fn invoice_upcoming_announces_each_renewal_three_days_ahead_without_an_id() {
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 6, 1);
+    let (clock, cus) = clock_and_customer(&app, start).await;
+    let sub = subscribe(&app, Some(&cus), 1500, "month", "4242424242424242", json!({})).await;
+    let sid = id(&sub);
+    async fn upcoming(app: &TestApp) -> Vec<Value> {
+        app.get("/events?type=invoice.upcoming").await.ok()["data"].as_array().unwrap().clone()
+    }
+    advance(&app, &clock, ts(2027, 6, 27)).await;
+    assert!(upcoming(&app).await.is_empty(), "not before 3 days ahead");
+
+    advance(&app, &clock, ts(2027, 6, 29)).await;
+    let e = upcoming(&app).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["created"], ts(2027, 6, 28));
+    let inv = &e[0]["data"]["object"];
+    assert_eq!(inv["object"], "invoice");
+    assert!(inv.get("id").is_none(), "an upcoming invoice has no id: {inv}");
+    assert_eq!(inv["subscription"], sid.as_str());
+    assert_eq!(inv["parent"]["subscription_details"]["subscription"], sid.as_str());
+    assert_eq!(inv["customer"], cus.as_str());
+    assert_eq!(inv["amount_due"], 1500);
+    assert_eq!(inv["period_start"], ts(2027, 7, 1));
+    assert_eq!(inv["next_payment_attempt"], ts(2027, 7, 1));
+    assert_eq!(inv["lines"]["data"][0]["amount"], 1500);
+    // It is what the preview says the next invoice will be.
+    let preview = app.get(&format!("/invoices/upcoming?subscription={sid}")).await;
+    assert_eq!(preview.ok()["amount_due"], inv["amount_due"]);
+    assert!(preview.body["id"].as_str().unwrap().starts_with("upcoming_in_"), "{}", preview.body);
+
+    // Once per renewal: two more months bring two more, each 3 days ahead of its renewal.
+    advance(&app, &clock, ts(2027, 8, 29)).await;
+    let e = upcoming(&app).await;
+    let days: Vec<i64> = e.iter().map(|e| e["created"].as_i64().unwrap()).collect();
+    assert_eq!(days, [ts(2027, 8, 29), ts(2027, 7, 29), ts(2027, 6, 28)], "newest first");
+
+    // A subscription set to end at its period's end has no renewal to announce.
+    advance(&app, &clock, ts(2027, 9, 2)).await;
+    app.post(&format!("/subscriptions/{sid}"), &[("cancel_at_period_end", "true")]).await.ok();
+    advance(&app, &clock, ts(2027, 10, 2)).await;
+    assert_eq!(upcoming(&app).await.len(), 3);
+    assert_eq!(subscription(&app, &sid).await["status"], "canceled");
+}
+
+#[tokio::test]
 async fn a_card_that_fails_off_session_goes_past_due_then_canceled() {
     let app = TestApp::spawn().await;
     let start = ts(2027, 5, 10);

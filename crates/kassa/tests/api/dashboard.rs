@@ -438,6 +438,10 @@ async fn actions_fund_a_balance_make_coupons_and_codes_and_cancel_a_subscription
     assert_eq!(app.get(&format!("/subscriptions/{sub}")).await.body["status"], "canceled");
     let events = app.get("/events?type=customer.subscription.deleted").await;
     assert_eq!(events.body["data"][0]["data"]["object"]["id"], sub.as_str());
+    // The list still shows it, canceled (the API's list leaves canceled ones out by default).
+    let list = b.get(&app, "/dashboard/subscriptions").await;
+    assert!(list.text.contains(&format!("data-id=\"{sub}\"")), "{}", list.text);
+    assert!(list.text.contains("canceled"), "{}", list.text);
     app.shutdown().await;
 }
 

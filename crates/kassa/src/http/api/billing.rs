@@ -92,7 +92,7 @@ pub async fn preview_invoice(
     Params(p): Params<InvoicePreview>,
 ) -> Res<Json<Value>> {
     let x = paths(Ty::Invoice, &p.expand)?;
-    let v = views::invoice(&svc::preview_invoice(&ctx, &a, p).await?);
+    let v = views::preview_invoice(&svc::preview_invoice(&ctx, &a, p).await?);
     Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
 }
 

@@ -702,7 +702,7 @@ async fn list_page(
 ) -> Response {
     let term = q.q.trim().to_owned();
     let (items, next) = if term.is_empty() {
-        let mut params = json!({"limit": PAGE});
+        let mut params = list_params(s, PAGE);
         if !q.after.is_empty() {
             params["starting_after"] = json!(q.after);
         }
@@ -730,6 +730,16 @@ async fn list_page(
     page(if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, p.render())
 }
 
+/// The list call of a section: every object of its kind. (The API lists subscriptions that are not
+/// canceled unless asked for `status=all`; a dashboard shows them all, and the query then follows
+/// the account's index without skipping canceled ones.)
+fn list_params(s: &Section, limit: usize) -> Value {
+    match s.slug {
+        "subscriptions" => json!({"limit": limit, "status": "all"}),
+        _ => json!({"limit": limit}),
+    }
+}
+
 /// Objects of `s` matching `term`: the object with that id; the objects the API finds by that
 /// email or code; else the newest 100 whose JSON holds it.
 async fn search(api: &Internal, acct: &Acct, s: &Section, term: &str) -> Vec<Value> {
@@ -752,7 +762,7 @@ async fn search(api: &Internal, acct: &Acct, s: &Section, term: &str) -> Vec<Val
         }
     }
     let needle = term.to_lowercase();
-    let (items, _) = api.list(acct, s.api, json!({"limit": 100})).await;
+    let (items, _) = api.list(acct, s.api, list_params(s, 100)).await;
     items.into_iter().filter(|v| v.to_string().to_lowercase().contains(&needle)).collect()
 }
 
