@@ -866,3 +866,37 @@ async fn a_customers_default_payment_method_must_be_attached_to_it() {
     let r = app.post(&format!("/customers/{cus}"), &[(PARAM, &pm)]).await;
     assert_eq!(r.ok()["invoice_settings"]["default_payment_method"], pm.as_str());
 }
+
+/// `missing_payment_method` applies only when there is none: a trial whose customer has a default
+/// payment method is charged with it when the trial ends, not paused.
+#[tokio::test]
+async fn a_trial_ending_with_the_customers_default_is_charged_not_paused() {
+    let app = TestApp::spawn().await;
+    let (clock, cus, pm) = customer(&app, Some(OK)).await;
+    app.post(
+        &format!("/customers/{cus}"),
+        &[("invoice_settings[default_payment_method]", pm.as_deref().unwrap())],
+    )
+    .await
+    .ok();
+    let price = app.recurring_price(1000, "usd", "month").await;
+    let sub = create(
+        &app,
+        &[
+            ("customer", &cus),
+            ("items[0][price]", &price),
+            ("trial_period_days", "7"),
+            ("trial_settings[end_behavior][missing_payment_method]", "pause"),
+        ],
+    )
+    .await;
+    assert_eq!(sub["status"], "trialing");
+    let sub_id = id(&sub);
+    advance(&app, &clock, ts(2027, 1, 9)).await;
+    let after = subscription(&app, &sub_id).await;
+    assert_eq!(after["status"], "active", "{after}");
+    assert_eq!(after["trial_settings"]["end_behavior"]["missing_payment_method"], "pause", "kept");
+    let all = invoices(&app, &sub_id).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!((&all[1]["status"], &all[1]["amount_paid"]), (&json!("paid"), &json!(1000)));
+}
