@@ -654,7 +654,7 @@ async fn the_portal_speaks_the_sessions_locale_or_the_browsers_language() {
         "Nächste Rechnung 10,00\u{a0}$ am ",
         "10,00\u{a0}$ pro Monat",
         "Rechnungsverlauf",
-        "Zahlungsmethode aktualisieren",
+        "Zahlungsart aktualisieren",
         "E-Mail für Rechnungen",
         "Testmodus",
     ] {
