@@ -707,7 +707,17 @@ pub struct CustomerCreate {
     pub address: Option<AddressParam>,
     pub shipping: Option<ShippingParam>,
     pub phone: Option<String>,
+    pub invoice_settings: Option<InvoiceSettingsParam>,
     pub expand: Option<Vec<String>>,
+}
+
+/// A customer's `invoice_settings`: the payment method its invoices and subscriptions are charged
+/// with when they name none of their own.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceSettingsParam {
+    /// One of the customer's attached payment methods; empty to unset.
+    pub default_payment_method: Option<String>,
 }
 
 /// A customer's `address` (and `shipping[address]`).
@@ -743,6 +753,7 @@ pub struct CustomerUpdate {
     pub address: Option<AddressParam>,
     pub shipping: Option<ShippingParam>,
     pub phone: Option<String>,
+    pub invoice_settings: Option<InvoiceSettingsParam>,
     pub expand: Option<Vec<String>>,
 }
 

@@ -8,6 +8,8 @@
 //! come from the rules (a declined card, a promotion code that does not apply) and the error pages
 //! stay in English.
 
+pub mod portal;
+
 use kassa_core::money::Currency;
 use kassa_core::session::collection::{Collection, Field, FieldError};
 
@@ -1428,6 +1430,34 @@ const RULES: &[[&str; 7]] = &[
         "Formulier niet begrepen",
         "Modulo non riconosciuto",
         "フォームを読み取れません",
+    ],
+    // The customer portal's error pages.
+    [
+        "Portal link not valid",
+        "Portal-Link ungültig",
+        "Lien du portail non valide",
+        "Enlace del portal no válido",
+        "Portallink ongeldig",
+        "Link del portale non valido",
+        "ポータルのリンクが無効です",
+    ],
+    [
+        "This billing portal link is not valid or has expired. Go back to the site you came from and open the billing portal again.",
+        "Dieser Link zum Kundenportal ist ungültig oder abgelaufen. Kehren Sie zur Website zurück, von der Sie kamen, und öffnen Sie das Kundenportal erneut.",
+        "Ce lien vers le portail de facturation n’est pas valide ou a expiré. Retournez sur le site d’où vous venez et ouvrez à nouveau le portail de facturation.",
+        "Este enlace al portal de facturación no es válido o ha caducado. Vuelve al sitio del que vienes y abre de nuevo el portal de facturación.",
+        "Deze link naar het klantenportaal is ongeldig of verlopen. Ga terug naar de site waar je vandaan kwam en open het klantenportaal opnieuw.",
+        "Questo link al portale di fatturazione non è valido o è scaduto. Torna al sito da cui provieni e apri di nuovo il portale di fatturazione.",
+        "この請求ポータルのリンクは無効か、有効期限が切れています。元のサイトに戻り、請求ポータルをもう一度開いてください。",
+    ],
+    [
+        "This form is out of date or was not sent from the billing portal: reload the page and try again.",
+        "Dieses Formular ist veraltet oder wurde nicht aus dem Kundenportal gesendet: Laden Sie die Seite neu und versuchen Sie es erneut.",
+        "Ce formulaire est périmé ou n’a pas été envoyé depuis le portail de facturation : rechargez la page et réessayez.",
+        "Este formulario está desactualizado o no se envió desde el portal de facturación: vuelve a cargar la página e inténtalo de nuevo.",
+        "Dit formulier is verouderd of niet vanuit het klantenportaal verzonden: laad de pagina opnieuw en probeer het nog eens.",
+        "Questo modulo non è aggiornato o non è stato inviato dal portale di fatturazione: ricarica la pagina e riprova.",
+        "このフォームは古いか、請求ポータルから送信されていません。ページを再読み込みしてもう一度お試しください。",
     ],
     [
         "Not available",

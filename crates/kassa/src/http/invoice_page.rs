@@ -9,17 +9,22 @@
 //! other headers are the checkout page's; the layout is the checkout's stylesheet (375 px wide and
 //! up). The page works without JavaScript: the pay form posts and is answered with a 303 back to
 //! the page, or the page again with the refusal shown.
+//!
+//! The invoice has no language of its own: the page speaks the browser's (`Accept-Language`,
+//! among the checkout page's languages, else English), amounts and dates included. The PDF stays
+//! in English (its base-14 font writes Latin-1 only).
 
 use askama::Template;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kassa_core::billing::{Invoice, InvoiceStatus};
 use kassa_core::payment::validate_card;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
 use super::pages::{self, field, read_form};
-use crate::i18n;
+use crate::i18n::portal::PortalStrings;
+use crate::i18n::{self, Strings};
 use crate::service::invoices::{self, InvoicePage, PagePayment};
 use crate::state::AppState;
 
@@ -38,9 +43,14 @@ struct LineView {
 #[derive(Template)]
 #[template(path = "invoice.html")]
 struct InvoiceHtml {
+    t: &'static Strings,
+    p: &'static PortalStrings,
     merchant: String,
     number: String,
-    status: &'static str,
+    /// The status in the page's language, and Stripe's code.
+    status: String,
+    status_code: &'static str,
+    pay_label: String,
     customer: Option<String>,
     description: Option<String>,
     lines: Vec<LineView>,
@@ -62,7 +72,8 @@ struct InvoiceHtml {
 struct Shown {
     merchant: String,
     number: String,
-    status: &'static str,
+    status: String,
+    status_code: &'static str,
     customer: Option<String>,
     description: Option<String>,
     lines: Vec<LineView>,
@@ -81,9 +92,18 @@ fn date(t: kassa_core::time::Timestamp) -> String {
     format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
 }
 
-fn shown(p: &InvoicePage) -> Shown {
+/// The browser's language (`Accept-Language`), the invoice having none of its own.
+fn language(headers: &HeaderMap) -> &'static Strings {
+    let languages = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    i18n::negotiate(None, languages.map(|v| &v[..v.floor_char_boundary(200)]))
+}
+
+/// What the page (in `t`'s language) or the PDF (`None`: English, ISO dates) shows.
+fn shown(p: &InvoicePage, t: Option<&'static Strings>) -> Shown {
     let i: &Invoice = &p.invoice;
-    let t = i18n::negotiate(Some("en"), None);
+    let words = t.map(i18n::portal::of);
+    let t = t.unwrap_or(&i18n::EN);
+    let day = |at| words.map_or_else(|| date(at), |w| w.date(at));
     let money = |a: i64| t.money(i.currency, a);
     let lines = i
         .lines
@@ -92,15 +112,16 @@ fn shown(p: &InvoicePage) -> Shown {
             description: l.description.clone(),
             quantity: l.quantity,
             period: (l.period_end > l.period_start)
-                .then(|| format!("{} – {}", date(l.period_start), date(l.period_end))),
+                .then(|| format!("{} – {}", day(l.period_start), day(l.period_end))),
             amount: money(l.amount),
         })
         .collect();
     let customer = p.customer.as_ref().and_then(|c| c.name.clone().or_else(|| c.email.clone()));
     Shown {
         merchant: p.merchant.clone(),
-        number: i.number.clone().unwrap_or_else(|| "(draft)".to_owned()),
-        status: i.status.as_str(),
+        number: i.number.clone().unwrap_or_else(|| words.map_or("(draft)", |w| w.draft).to_owned()),
+        status: words.map_or_else(|| i.status.as_str().to_owned(), |w| w.invoice_status(i.status.as_str())),
+        status_code: i.status.as_str(),
         customer,
         description: i.description.clone(),
         lines,
@@ -111,16 +132,26 @@ fn shown(p: &InvoicePage) -> Shown {
         amount_paid: money(i.amount_paid),
         amount_remaining: money(i.amount_remaining),
         footer: i.footer.clone(),
-        created: date(i.created),
+        created: day(i.created),
     }
 }
 
-fn render(p: &InvoicePage, id: &str, token: &str, payment_error: Option<String>) -> Response {
-    let s = shown(p);
+fn render(
+    t: &'static Strings,
+    p: &InvoicePage,
+    id: &str,
+    token: &str,
+    payment_error: Option<String>,
+) -> Response {
+    let s = shown(p, Some(t));
     let page = InvoiceHtml {
+        t,
+        p: i18n::portal::of(t),
+        pay_label: t.pay.replace("{amount}", &s.amount_remaining),
         merchant: s.merchant,
         number: s.number,
         status: s.status,
+        status_code: s.status_code,
         customer: s.customer,
         description: s.description,
         lines: s.lines,
@@ -135,18 +166,23 @@ fn render(p: &InvoicePage, id: &str, token: &str, payment_error: Option<String>)
         pay_url: format!("/i/{id}/{token}/pay"),
         payable: p.invoice.status == InvoiceStatus::Open,
         paid: p.invoice.status == InvoiceStatus::Paid,
-        payment_error: payment_error.clone(),
+        payment_error: payment_error.as_deref().map(|m| t.rule(m)),
     };
     let status = if payment_error.is_some() { StatusCode::PAYMENT_REQUIRED } else { StatusCode::OK };
     pages::page(status, page.render())
 }
 
 /// `GET /i/{id}/{token}`.
-pub async fn show(State(ctx): State<AppState>, Path((id, token)): Path<(String, String)>) -> Response {
+pub async fn show(
+    State(ctx): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let t = language(&headers);
     match invoices::page(&ctx, &id, &token).await {
-        Ok(Some(p)) => render(&p, &id, &token, None),
-        Ok(None) => pages::not_found(),
-        Err(e) => pages::service_error_page(e),
+        Ok(Some(p)) => render(t, &p, &id, &token, None),
+        Ok(None) => pages::not_found_in(t),
+        Err(e) => pages::service_error_page_in(t, e),
     }
 }
 
@@ -156,6 +192,7 @@ pub async fn pay(
     Path((id, token)): Path<(String, String)>,
     req: Request,
 ) -> Response {
+    let t = language(req.headers());
     let (_, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -169,7 +206,7 @@ pub async fn pay(
     .map_err(|errors| errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "));
     drop(pairs);
     let refusal = match invoices::pay(&ctx, &id, &token, card).await {
-        Ok(PagePayment::NotFound) => return pages::not_found(),
+        Ok(PagePayment::NotFound) => return pages::not_found_in(t),
         Ok(PagePayment::Paid) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("/i/{id}/{token}")) {
@@ -178,12 +215,12 @@ pub async fn pay(
             return r;
         }
         Ok(PagePayment::Refused(message)) => message,
-        Err(e) => return pages::service_error_page(e),
+        Err(e) => return pages::service_error_page_in(t, e),
     };
     match invoices::page(&ctx, &id, &token).await {
-        Ok(Some(p)) => render(&p, &id, &token, Some(refusal)),
-        Ok(None) => pages::not_found(),
-        Err(e) => pages::service_error_page(e),
+        Ok(Some(p)) => render(t, &p, &id, &token, Some(refusal)),
+        Ok(None) => pages::not_found_in(t),
+        Err(e) => pages::service_error_page_in(t, e),
     }
 }
 
@@ -191,7 +228,7 @@ pub async fn pay(
 pub async fn pdf(State(ctx): State<AppState>, Path((id, token)): Path<(String, String)>) -> Response {
     match invoices::page(&ctx, &id, &token).await {
         Ok(Some(p)) => {
-            let s = shown(&p);
+            let s = shown(&p, None);
             let bytes = write_pdf(&s);
             let mut r = bytes.into_response();
             let h = r.headers_mut();
@@ -274,7 +311,7 @@ fn write_pdf(s: &Shown) -> Vec<u8> {
     y -= 30.0;
     text(&mut c, 50.0, y, 14.0, true, &format!("Invoice {}", s.number));
     y -= 20.0;
-    text(&mut c, 50.0, y, 10.0, false, &format!("Date: {}    Status: {}", s.created, s.status));
+    text(&mut c, 50.0, y, 10.0, false, &format!("Date: {}    Status: {}", s.created, s.status_code));
     if let Some(who) = &s.customer {
         y -= 15.0;
         text(&mut c, 50.0, y, 10.0, false, &format!("Billed to: {}", cut(who, 70)));
@@ -339,7 +376,8 @@ mod tests {
         let s = Shown {
             merchant: "Café Zoë".into(),
             number: "ABCD2345-0001".into(),
-            status: "open",
+            status: "open".into(),
+            status_code: "open",
             customer: Some("Ann".into()),
             description: None,
             lines: vec![LineView {

@@ -29,10 +29,11 @@ use kassa_core::params::{
 };
 use kassa_core::payment::CardAttempt;
 use kassa_core::portal::PortalSession;
-use kassa_core::time::{Timestamp, to_civil};
+use kassa_core::time::Timestamp;
 use serde_json::Value;
 
 use super::pages::{self, field, read_form};
+use crate::i18n::portal::PortalStrings;
 use crate::i18n::{self, Strings};
 use crate::service::portal::{self as svc, PortalData};
 use crate::service::{self, Acct, billing, catalog};
@@ -45,8 +46,9 @@ pub fn is_portal_path(path: &str) -> bool {
     path == "/portal" || path.starts_with("/portal/")
 }
 
-fn not_found() -> Response {
-    pages::error_page(
+fn not_found(t: &Strings) -> Response {
+    pages::error_page_in(
+        t,
         StatusCode::NOT_FOUND,
         "Portal link not valid",
         "This billing portal link is not valid or has expired. Go back to the site you came from and open the billing portal again.",
@@ -60,13 +62,39 @@ fn cookie_secret(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// The live session `id` the browser's cookie opens.
-async fn signed(ctx: &Ctx, id: &str, headers: &HeaderMap) -> Result<(Acct, PortalSession), Response> {
-    let Some(secret) = cookie_secret(headers) else { return Err(not_found()) };
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| &v[..v.floor_char_boundary(200)])
+}
+
+/// The page's language: the session's `locale`, else (`auto` or none) the browser's
+/// `Accept-Language`, as the checkout page's.
+fn language(s: &PortalSession, headers: &HeaderMap) -> &'static Strings {
+    i18n::negotiate(s.locale.as_deref(), accept_language(headers))
+}
+
+/// The language of a page without a session to ask: the browser's.
+fn browser_language(headers: &HeaderMap) -> &'static Strings {
+    i18n::negotiate(None, accept_language(headers))
+}
+
+/// The live session `id` the browser's cookie opens, and the page's language.
+async fn signed(
+    ctx: &Ctx,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<(Acct, PortalSession, &'static Strings), Response> {
+    let t = browser_language(headers);
+    let Some(secret) = cookie_secret(headers) else { return Err(not_found(t)) };
     match svc::session_for(ctx, id, &secret).await {
-        Ok(Some((acct, s))) if s.opened_at.is_some() => Ok((acct, s)),
-        Ok(_) => Err(not_found()),
-        Err(e) => Err(pages::service_error_page(e)),
+        Ok(Some((acct, s))) if s.opened_at.is_some() => {
+            let t = language(&s, headers);
+            Ok((acct, s, t))
+        }
+        Ok(_) => Err(not_found(t)),
+        Err(e) => Err(pages::service_error_page_in(t, e)),
     }
 }
 
@@ -77,7 +105,7 @@ fn see_other(url: &str) -> Response {
             r.headers_mut().insert(header::LOCATION, v);
             r
         }
-        Err(_) => not_found(),
+        Err(_) => not_found(&i18n::EN),
     }
 }
 
@@ -107,15 +135,21 @@ fn flow_start(s: &PortalSession) -> String {
 }
 
 /// `GET /portal/{id}/{secret}`: the URL the API gave.
-pub async fn open(State(ctx): State<AppState>, Path((id, secret)): Path<(String, String)>) -> Response {
-    let (acct, _) = match svc::session_for(&ctx, &id, &secret).await {
+pub async fn open(
+    State(ctx): State<AppState>,
+    Path((id, secret)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let t = browser_language(&headers);
+    let (acct, s) = match svc::session_for(&ctx, &id, &secret).await {
         Ok(Some(found)) => found,
-        Ok(None) => return not_found(),
-        Err(e) => return pages::service_error_page(e),
+        Ok(None) => return not_found(t),
+        Err(e) => return pages::service_error_page_in(t, e),
     };
+    let t = language(&s, &headers);
     let s = match svc::open(&ctx, &acct, &id).await {
         Ok(s) => s,
-        Err(e) => return pages::service_error_page(e),
+        Err(e) => return pages::service_error_page_in(t, e),
     };
     let secure = if ctx.public_url.starts_with("https://") { "; Secure" } else { "" };
     let max_age = (s.expires_at - ctx.now()).max(0);
@@ -135,7 +169,10 @@ struct SubRow {
     id: String,
     plan: String,
     price: String,
+    /// The status's label in the page's language, and Stripe's code (`canceling` for one set
+    /// to cancel at its period's end).
     status: String,
+    status_code: String,
     next: String,
     can_cancel: bool,
     can_resume: bool,
@@ -144,9 +181,9 @@ struct SubRow {
 
 struct CancelView {
     subscription: String,
-    plan: String,
-    immediately: bool,
-    period_end: String,
+    heading: String,
+    /// When the subscription ends.
+    when: String,
 }
 
 struct PlanOption {
@@ -158,7 +195,7 @@ struct PlanOption {
 
 struct UpdateView {
     subscription: String,
-    plan: String,
+    heading: String,
     quantity: Option<i64>,
     options: Vec<PlanOption>,
 }
@@ -179,12 +216,16 @@ struct InvoiceRow {
     date: String,
     amount: String,
     status: String,
+    status_code: String,
     url: Option<String>,
 }
 
 #[derive(Template)]
 #[template(path = "portal.html")]
 struct PortalPage {
+    t: &'static Strings,
+    p: &'static PortalStrings,
+    return_to: String,
     id: String,
     csrf: String,
     merchant: String,
@@ -209,26 +250,7 @@ struct PortalPage {
     invoices: Vec<InvoiceRow>,
 }
 
-fn date(t: Timestamp) -> String {
-    let c = to_civil(t);
-    format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
-}
-
-fn reason_label(r: &str) -> String {
-    match r {
-        "too_expensive" => "It's too expensive",
-        "missing_features" => "Some features are missing",
-        "switched_service" => "I'm switching to a different service",
-        "unused" => "I don't use the service enough",
-        "customer_service" => "Customer service was less than expected",
-        "too_complex" => "Ease of use was less than expected",
-        "low_quality" => "Quality was less than expected",
-        _ => "Other reason",
-    }
-    .to_owned()
-}
-
-fn status_label(s: &Subscription) -> String {
+fn status_code(s: &Subscription) -> String {
     if s.status != SubscriptionStatus::Canceled && s.cancel_at_period_end {
         return "canceling".to_owned();
     }
@@ -261,19 +283,17 @@ fn own<'a>(d: &'a PortalData, id: &str) -> Option<&'a svc::SubView> {
     d.subscriptions.iter().find(|s| s.sub.id == id)
 }
 
-fn t() -> &'static Strings {
-    i18n::negotiate(Some("en"), None)
-}
-
-fn price_label(price: &kassa_core::catalog::Price) -> String {
-    let amount = t().money(price.currency, price.unit_amount);
+fn price_label(t: &Strings, price: &kassa_core::catalog::Price) -> String {
+    let amount = t.money(price.currency, price.unit_amount);
     match price.recurring {
-        Some(r) => format!("{amount} {}", t().interval(r.interval.as_str(), r.interval_count)),
+        Some(r) => format!("{amount} {}", t.interval(r.interval.as_str(), r.interval_count)),
         None => amount,
     }
 }
 
-fn page_of(d: &PortalData) -> PortalPage {
+fn page_of(t: &'static Strings, d: &PortalData) -> PortalPage {
+    let p = i18n::portal::of(t);
+    let date = |at: Timestamp| p.date(at);
     let f = &d.config.features;
     let subs = d
         .subscriptions
@@ -282,24 +302,27 @@ fn page_of(d: &PortalData) -> PortalPage {
             let s = &v.sub;
             let live = s.status != SubscriptionStatus::Canceled;
             let next = if !live {
-                format!("Ended {}", date(s.ended_at.or(s.canceled_at).unwrap_or(s.current_period_end)))
+                p.ended.replace("{date}", &date(s.ended_at.or(s.canceled_at).unwrap_or(s.current_period_end)))
             } else if s.cancel_at_period_end {
-                format!("Cancels on {}", date(s.current_period_end))
+                p.cancels_on.replace("{date}", &date(s.current_period_end))
             } else {
                 match v.next_amount {
-                    Some(a) => {
-                        format!("Next invoice {} on {}", t().money(s.currency, a), date(s.current_period_end))
-                    }
-                    None => format!("Renews on {}", date(s.current_period_end)),
+                    Some(a) => p
+                        .next_invoice
+                        .replace("{amount}", &t.money(s.currency, a))
+                        .replace("{date}", &date(s.current_period_end)),
+                    None => p.renews_on.replace("{date}", &date(s.current_period_end)),
                 }
             };
             let plan = v.names.join(", ");
-            let price = s.items.first().map(|i| price_label(&i.price)).unwrap_or_default();
+            let price = s.items.first().map(|i| price_label(t, &i.price)).unwrap_or_default();
+            let code = status_code(s);
             SubRow {
                 id: s.id.clone(),
                 plan,
                 price,
-                status: status_label(s),
+                status: p.status(&code),
+                status_code: code,
                 next,
                 can_cancel: live && !s.cancel_at_period_end && f.subscription_cancel.enabled,
                 can_resume: live && s.cancel_at_period_end && f.subscription_cancel.enabled,
@@ -318,14 +341,18 @@ fn page_of(d: &PortalData) -> PortalPage {
             InvoiceRow {
                 id: inv.id.clone(),
                 date: date(inv.created),
-                amount: t().money(inv.currency, inv.total),
-                status: inv.status.as_str().to_owned(),
+                amount: t.money(inv.currency, inv.total),
+                status: p.invoice_status(inv.status.as_str()),
+                status_code: inv.status.as_str().to_owned(),
                 url: v.get("hosted_invoice_url").and_then(Value::as_str).map(str::to_owned),
             }
         })
         .collect();
     let cancel = &f.subscription_cancel.cancellation_reason;
     PortalPage {
+        t,
+        p,
+        return_to: p.return_to.replace("{merchant}", &d.merchant),
         id: d.session.id.clone(),
         csrf: d.session.csrf.clone(),
         merchant: d.merchant.clone(),
@@ -340,7 +367,7 @@ fn page_of(d: &PortalData) -> PortalPage {
         subs,
         cancel: None,
         reasons: if cancel.enabled {
-            cancel.options.iter().map(|o| (o.clone(), reason_label(o))).collect()
+            cancel.options.iter().map(|o| (o.clone(), p.reason(o).to_owned())).collect()
         } else {
             Vec::new()
         },
@@ -372,13 +399,14 @@ fn render(status: StatusCode, page: PortalPage) -> Response {
     pages::page(status, page.render())
 }
 
-/// The message a refused service call shows on the page, and its status.
-fn refusal(e: service::Error) -> Result<(StatusCode, String), Box<Response>> {
+/// The message a refused service call shows on the page (in the page's language where it is
+/// known, see [`Strings::rule`]), and its status.
+fn refusal(t: &Strings, e: service::Error) -> Result<(StatusCode, String), Box<Response>> {
     use kassa_core::Error as D;
     match e {
-        service::Error::Domain(D::Invalid(i)) => Ok((StatusCode::BAD_REQUEST, i.message)),
-        service::Error::Domain(D::State(m)) => Ok((StatusCode::BAD_REQUEST, m)),
-        other => Err(Box::new(pages::service_error_page(other))),
+        service::Error::Domain(D::Invalid(i)) => Ok((StatusCode::BAD_REQUEST, t.rule(&i.message))),
+        service::Error::Domain(D::State(m)) => Ok((StatusCode::BAD_REQUEST, t.rule(&m))),
+        other => Err(Box::new(pages::service_error_page_in(t, other))),
     }
 }
 
@@ -386,23 +414,25 @@ fn refusal(e: service::Error) -> Result<(StatusCode, String), Box<Response>> {
 async fn show_step(
     ctx: &Ctx,
     acct: &Acct,
+    t: &'static Strings,
     d: PortalData,
     q: &Query,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    let mut page = page_of(&d);
+    let mut page = page_of(t, &d);
+    let p = page.p;
     let (mut status, error) = match error {
         Some((s, m)) => (s, Some(m)),
         None => (StatusCode::OK, None),
     };
     page.error = error;
     page.notice = match q.done.as_str() {
-        "canceled" => Some("Your subscription has been canceled.".to_owned()),
-        "cancel_scheduled" => Some("Your subscription will be canceled at the end of its period.".to_owned()),
-        "resumed" => Some("Your subscription has been renewed.".to_owned()),
-        "updated" => Some("Your plan has been updated.".to_owned()),
-        "payment_method" => Some("Your payment method has been updated.".to_owned()),
-        "customer" => Some("Your billing information has been updated.".to_owned()),
+        "canceled" => Some(p.notice_canceled.to_owned()),
+        "cancel_scheduled" => Some(p.notice_cancel_scheduled.to_owned()),
+        "resumed" => Some(p.notice_resumed.to_owned()),
+        "updated" => Some(p.notice_updated.to_owned()),
+        "payment_method" => Some(p.notice_payment_method.to_owned()),
+        "customer" => Some(p.notice_customer.to_owned()),
         _ => None,
     };
     let f = &d.config.features;
@@ -424,12 +454,15 @@ async fn show_step(
                 page.step = "cancel";
                 page.cancel = Some(CancelView {
                     subscription: v.sub.id.clone(),
-                    plan: v.names.join(", "),
-                    immediately: f.subscription_cancel.mode == "immediately",
-                    period_end: date(v.sub.current_period_end),
+                    heading: p.cancel_heading.replace("{plan}", &v.names.join(", ")),
+                    when: if f.subscription_cancel.mode == "immediately" {
+                        p.ends_now.to_owned()
+                    } else {
+                        p.active_until.replace("{date}", &p.date(v.sub.current_period_end))
+                    },
                 });
             }
-            _ => refuse(&mut page, &mut status, "This subscription cannot be canceled here."),
+            _ => refuse(&mut page, &mut status, p.cannot_cancel),
         },
         "update" | "confirm" => match sub {
             Some(v)
@@ -441,19 +474,19 @@ async fn show_step(
                     page.step = "update";
                     page.update = Some(UpdateView {
                         subscription: v.sub.id.clone(),
-                        plan: v.names.join(", "),
+                        heading: p.change_heading.replace("{plan}", &v.names.join(", ")),
                         quantity: quantity_allowed.then_some(item.quantity),
                         options: offered(&d, &v.sub)
-                            .map(|(p, name)| PlanOption {
-                                price: p.id.clone(),
+                            .map(|(pr, name)| PlanOption {
+                                price: pr.id.clone(),
                                 label: name.clone(),
-                                amount: price_label(p),
-                                current: p.id == item.price.id,
+                                amount: price_label(t, pr),
+                                current: pr.id == item.price.id,
                             })
                             .collect(),
                     });
                 } else {
-                    match confirm_view(ctx, acct, &d, v, q).await {
+                    match confirm_view(ctx, acct, t, &d, v, q).await {
                         Ok(c) => {
                             page.step = "confirm";
                             page.confirm = Some(c);
@@ -466,10 +499,10 @@ async fn show_step(
                     }
                 }
             }
-            _ => refuse(&mut page, &mut status, "This subscription's plan cannot be changed here."),
+            _ => refuse(&mut page, &mut status, p.cannot_change_plan),
         },
         "payment_method" if f.payment_method_update => page.step = "payment_method",
-        _ => refuse(&mut page, &mut status, "This page does not exist in the billing portal."),
+        _ => refuse(&mut page, &mut status, p.no_such_step),
     }
     render(status, page)
 }
@@ -488,6 +521,7 @@ fn offered<'a>(
 
 /// The change `q` asks for on `v`: (item, price, quantity), checked against the configuration.
 fn change_of(
+    p: &PortalStrings,
     d: &PortalData,
     v: &svc::SubView,
     price: &str,
@@ -497,21 +531,21 @@ fn change_of(
     let f = &d.config.features.subscription_update;
     let price = if price.is_empty() { item.price.id.clone() } else { price.to_owned() };
     if price != item.price.id && !(f.allows("price") && offered(d, &v.sub).any(|(p, _)| p.id == price)) {
-        return Err("Choose one of the plans shown.".to_owned());
+        return Err(p.choose_plan_shown.to_owned());
     }
     let quantity = if quantity.is_empty() {
         item.quantity
     } else {
         match quantity.trim().parse::<i64>() {
             Ok(q) if (1..=999_999).contains(&q) => q,
-            _ => return Err("The quantity must be a whole number between 1 and 999999.".to_owned()),
+            _ => return Err(p.quantity_range.to_owned()),
         }
     };
     if quantity != item.quantity && !f.allows("quantity") {
-        return Err("The quantity cannot be changed here.".to_owned());
+        return Err(p.quantity_fixed.to_owned());
     }
     if price == item.price.id && quantity == item.quantity {
-        return Err("This is already your plan: choose another plan or quantity.".to_owned());
+        return Err(p.same_plan.to_owned());
     }
     Ok((item.id.clone(), price, quantity))
 }
@@ -521,12 +555,14 @@ type StepError = Result<(StatusCode, String), Box<Response>>;
 async fn confirm_view(
     ctx: &Ctx,
     acct: &Acct,
+    t: &Strings,
     d: &PortalData,
     v: &svc::SubView,
     q: &Query,
 ) -> Result<ConfirmView, StepError> {
+    let p = i18n::portal::of(t);
     let (item, price, quantity) =
-        change_of(d, v, &q.price, &q.quantity).map_err(|m| Ok((StatusCode::BAD_REQUEST, m)))?;
+        change_of(p, d, v, &q.price, &q.quantity).map_err(|m| Ok((StatusCode::BAD_REQUEST, m)))?;
     let behavior = d.config.features.subscription_update.proration_behavior.clone();
     let preview = InvoicePreview {
         subscription: Some(v.sub.id.clone()),
@@ -543,17 +579,17 @@ async fn confirm_view(
         }),
         ..InvoicePreview::default()
     };
-    let inv = billing::preview_invoice(ctx, acct, preview).await.map_err(refusal)?;
+    let inv = billing::preview_invoice(ctx, acct, preview).await.map_err(|e| refusal(t, e))?;
     let proration: i64 = inv.lines.iter().filter(|l| l.proration).map(|l| l.amount - l.discount_amount).sum();
     let label =
         d.prices.iter().find(|(p, _)| p.id == price).map_or_else(|| v.names.join(", "), |(_, n)| n.clone());
     let c: Currency = inv.currency;
     let (proration_label, next_label) = if behavior == "always_invoice" {
-        ("Charged now for the rest of this period".to_owned(), "Invoiced now".to_owned())
+        (p.charged_now.to_owned(), p.invoiced_now.to_owned())
     } else {
         (
-            "Adjustment for the rest of this period".to_owned(),
-            format!("Next invoice on {}", date(inv.period_end.max(v.sub.current_period_end))),
+            p.adjustment.to_owned(),
+            p.next_invoice_on.replace("{date}", &p.date(inv.period_end.max(v.sub.current_period_end))),
         )
     };
     Ok(ConfirmView {
@@ -562,9 +598,9 @@ async fn confirm_view(
         label,
         quantity,
         proration_label,
-        proration: t().money(c, proration),
+        proration: t.money(c, proration),
         next_label,
-        next_total: t().money(c, inv.amount_due),
+        next_total: t.money(c, inv.amount_due),
     })
 }
 
@@ -575,38 +611,43 @@ pub async fn show(
     headers: HeaderMap,
     q: RawQuery,
 ) -> Response {
-    let (acct, s) = match signed(&ctx, &id, &headers).await {
+    let (acct, s, t) = match signed(&ctx, &id, &headers).await {
         Ok(found) => found,
         Err(r) => return r,
     };
     let d = match svc::data(&ctx, &acct, s).await {
         Ok(d) => d,
-        Err(e) => return pages::service_error_page(e),
+        Err(e) => return pages::service_error_page_in(t, e),
     };
-    show_step(&ctx, &acct, d, &query(&q), None).await
+    show_step(&ctx, &acct, t, d, &query(&q), None).await
 }
 
 // ---------------------------------------------------------------------------------------------
 // The forms
 
-/// A portal form: the session, its data and the form's pairs, once the CSRF token is checked.
-async fn form(
-    ctx: &Ctx,
-    id: &str,
-    req: Request,
-) -> Result<(Acct, PortalData, Vec<(String, String)>), Response> {
-    let (acct, s) = signed(ctx, id, req.headers()).await?;
+/// A portal form: the session, the page's language, its data and the form's pairs, once the
+/// CSRF token is checked.
+struct Form {
+    acct: Acct,
+    t: &'static Strings,
+    d: PortalData,
+    pairs: Vec<(String, String)>,
+}
+
+async fn form(ctx: &Ctx, id: &str, req: Request) -> Result<Form, Response> {
+    let (acct, s, t) = signed(ctx, id, req.headers()).await?;
     let (_, pairs) = read_form(req).await?;
     let sent = field(&pairs, "csrf");
     if sent.is_empty() || !bool::from(subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), s.csrf.as_bytes())) {
-        return Err(pages::error_page(
+        return Err(pages::error_page_in(
+            t,
             StatusCode::FORBIDDEN,
             "Request refused",
             "This form is out of date or was not sent from the billing portal: reload the page and try again.",
         ));
     }
-    let d = svc::data(ctx, &acct, s).await.map_err(pages::service_error_page)?;
-    Ok((acct, d, pairs))
+    let d = svc::data(ctx, &acct, s).await.map_err(|e| pages::service_error_page_in(t, e))?;
+    Ok(Form { acct, t, d, pairs })
 }
 
 /// After a change: the flow's `after_completion` when the change was the flow's, else the home
@@ -629,65 +670,56 @@ fn done(d: &PortalData, flow_type: &str, notice: &str) -> Response {
 }
 
 /// The page again at `step` with `message`.
-async fn again(ctx: &Ctx, acct: &Acct, d: PortalData, q: Query, e: (StatusCode, String)) -> Response {
-    show_step(ctx, acct, d, &q, Some(e)).await
+async fn again(ctx: &Ctx, f: Form, q: Query, e: (StatusCode, String)) -> Response {
+    show_step(ctx, &f.acct, f.t, f.d, &q, Some(e)).await
 }
 
 fn step(step: &str, subscription: &str) -> Query {
     Query { step: step.to_owned(), subscription: subscription.to_owned(), ..Query::default() }
 }
 
-const NOT_YOURS: &str = "This subscription cannot be changed here.";
-
 /// `POST /portal/{id}/cancel`: `subscription`, `reason`, `comment`.
 pub async fn cancel(State(ctx): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let (acct, d, pairs) = match form(&ctx, &id, req).await {
+    let f = match form(&ctx, &id, req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let sub_id = field(&pairs, "subscription");
-    let f = &d.config.features.subscription_cancel;
-    let ok = f.enabled
-        && own(&d, &sub_id)
+    let p = i18n::portal::of(f.t);
+    let sub_id = field(&f.pairs, "subscription");
+    let feature = f.d.config.features.subscription_cancel.clone();
+    let ok = feature.enabled
+        && own(&f.d, &sub_id)
             .is_some_and(|v| v.sub.status != SubscriptionStatus::Canceled && !v.sub.cancel_at_period_end);
     if !ok {
-        return again(&ctx, &acct, d, Query::default(), (StatusCode::BAD_REQUEST, NOT_YOURS.to_owned()))
-            .await;
+        return again(&ctx, f, Query::default(), (StatusCode::BAD_REQUEST, p.not_yours.to_owned())).await;
     }
-    let reason = field(&pairs, "reason");
-    let known = f.cancellation_reason.enabled && f.cancellation_reason.options.contains(&reason);
+    let reason = field(&f.pairs, "reason");
+    let known = feature.cancellation_reason.enabled && feature.cancellation_reason.options.contains(&reason);
     if !reason.is_empty() && !known {
         let q = step("cancel", &sub_id);
-        return again(
-            &ctx,
-            &acct,
-            d,
-            q,
-            (StatusCode::BAD_REQUEST, "Choose one of the reasons shown.".to_owned()),
-        )
-        .await;
+        return again(&ctx, f, q, (StatusCode::BAD_REQUEST, p.choose_reason_shown.to_owned())).await;
     }
-    let immediately = f.mode == "immediately";
-    let comment: String = field(&pairs, "comment").chars().take(500).collect();
+    let immediately = feature.mode == "immediately";
+    let comment: String = field(&f.pairs, "comment").chars().take(500).collect();
     let details = (!reason.is_empty() || !comment.trim().is_empty()).then(|| CancellationDetailsParam {
         comment: Some(comment.trim().to_owned()),
         feedback: Some(reason.clone()),
     });
     let result = if immediately {
-        let p = SubscriptionCancel { cancellation_details: details, ..SubscriptionCancel::default() };
-        billing::cancel(&ctx, &acct, &sub_id, p).await
+        let c = SubscriptionCancel { cancellation_details: details, ..SubscriptionCancel::default() };
+        billing::cancel(&ctx, &f.acct, &sub_id, c).await
     } else {
-        let p = SubscriptionUpdate {
+        let u = SubscriptionUpdate {
             cancel_at_period_end: Some(kassa_core::params::Bool(true)),
             cancellation_details: details,
             ..SubscriptionUpdate::default()
         };
-        billing::update_subscription(&ctx, &acct, &sub_id, p).await
+        billing::update_subscription(&ctx, &f.acct, &sub_id, u).await
     };
     match result {
-        Ok(_) => done(&d, "subscription_cancel", if immediately { "canceled" } else { "cancel_scheduled" }),
-        Err(e) => match refusal(e) {
-            Ok(m) => again(&ctx, &acct, d, step("cancel", &sub_id), m).await,
+        Ok(_) => done(&f.d, "subscription_cancel", if immediately { "canceled" } else { "cancel_scheduled" }),
+        Err(e) => match refusal(f.t, e) {
+            Ok(m) => again(&ctx, f, step("cancel", &sub_id), m).await,
             Err(r) => *r,
         },
     }
@@ -695,26 +727,26 @@ pub async fn cancel(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
 
 /// `POST /portal/{id}/resume`: un-cancel a subscription set to cancel at its period's end.
 pub async fn resume(State(ctx): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let (acct, d, pairs) = match form(&ctx, &id, req).await {
+    let f = match form(&ctx, &id, req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let sub_id = field(&pairs, "subscription");
-    let ok = d.config.features.subscription_cancel.enabled
-        && own(&d, &sub_id)
+    let p = i18n::portal::of(f.t);
+    let sub_id = field(&f.pairs, "subscription");
+    let ok = f.d.config.features.subscription_cancel.enabled
+        && own(&f.d, &sub_id)
             .is_some_and(|v| v.sub.status != SubscriptionStatus::Canceled && v.sub.cancel_at_period_end);
     if !ok {
-        return again(&ctx, &acct, d, Query::default(), (StatusCode::BAD_REQUEST, NOT_YOURS.to_owned()))
-            .await;
+        return again(&ctx, f, Query::default(), (StatusCode::BAD_REQUEST, p.not_yours.to_owned())).await;
     }
-    let p = SubscriptionUpdate {
+    let u = SubscriptionUpdate {
         cancel_at_period_end: Some(kassa_core::params::Bool(false)),
         ..SubscriptionUpdate::default()
     };
-    match billing::update_subscription(&ctx, &acct, &sub_id, p).await {
-        Ok(_) => see_other(&format!("/portal/{}?done=resumed", d.session.id)),
-        Err(e) => match refusal(e) {
-            Ok(m) => again(&ctx, &acct, d, Query::default(), m).await,
+    match billing::update_subscription(&ctx, &f.acct, &sub_id, u).await {
+        Ok(_) => see_other(&format!("/portal/{}?done=resumed", f.d.session.id)),
+        Err(e) => match refusal(f.t, e) {
+            Ok(m) => again(&ctx, f, Query::default(), m).await,
             Err(r) => *r,
         },
     }
@@ -723,26 +755,28 @@ pub async fn resume(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
 /// `POST /portal/{id}/update`: `subscription`, `price`, `quantity`; the configuration's
 /// `proration_behavior`, as `POST /subscriptions/{id}` with `items`.
 pub async fn update(State(ctx): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let (acct, d, pairs) = match form(&ctx, &id, req).await {
+    let f = match form(&ctx, &id, req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let sub_id = field(&pairs, "subscription");
-    let Some(v) = own(&d, &sub_id).filter(|v| {
-        d.config.features.subscription_update.enabled
-            && v.sub.status != SubscriptionStatus::Canceled
-            && !v.sub.cancel_at_period_end
-            && v.sub.items.len() == 1
-    }) else {
-        return again(&ctx, &acct, d, Query::default(), (StatusCode::BAD_REQUEST, NOT_YOURS.to_owned()))
-            .await;
+    let p = i18n::portal::of(f.t);
+    let sub_id = field(&f.pairs, "subscription");
+    let change = own(&f.d, &sub_id)
+        .filter(|v| {
+            f.d.config.features.subscription_update.enabled
+                && v.sub.status != SubscriptionStatus::Canceled
+                && !v.sub.cancel_at_period_end
+                && v.sub.items.len() == 1
+        })
+        .map(|v| change_of(p, &f.d, v, &field(&f.pairs, "price"), &field(&f.pairs, "quantity")));
+    let (item, price, quantity) = match change {
+        None => {
+            return again(&ctx, f, Query::default(), (StatusCode::BAD_REQUEST, p.not_yours.to_owned())).await;
+        }
+        Some(Err(m)) => return again(&ctx, f, step("update", &sub_id), (StatusCode::BAD_REQUEST, m)).await,
+        Some(Ok(c)) => c,
     };
-    let (item, price, quantity) = match change_of(&d, v, &field(&pairs, "price"), &field(&pairs, "quantity"))
-    {
-        Ok(c) => c,
-        Err(m) => return again(&ctx, &acct, d, step("update", &sub_id), (StatusCode::BAD_REQUEST, m)).await,
-    };
-    let p = SubscriptionUpdate {
+    let u = SubscriptionUpdate {
         items: Some(vec![SubscriptionItemParam {
             id: Some(item),
             price: Some(price),
@@ -750,13 +784,13 @@ pub async fn update(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
             deleted: None,
             metadata: None,
         }]),
-        proration_behavior: Some(d.config.features.subscription_update.proration_behavior.clone()),
+        proration_behavior: Some(f.d.config.features.subscription_update.proration_behavior.clone()),
         ..SubscriptionUpdate::default()
     };
-    match billing::update_subscription(&ctx, &acct, &sub_id, p).await {
-        Ok(_) => done(&d, "subscription_update", "updated"),
-        Err(e) => match refusal(e) {
-            Ok(m) => again(&ctx, &acct, d, step("update", &sub_id), m).await,
+    match billing::update_subscription(&ctx, &f.acct, &sub_id, u).await {
+        Ok(_) => done(&f.d, "subscription_update", "updated"),
+        Err(e) => match refusal(f.t, e) {
+            Ok(m) => again(&ctx, f, step("update", &sub_id), m).await,
             Err(r) => *r,
         },
     }
@@ -765,50 +799,44 @@ pub async fn update(State(ctx): State<AppState>, Path(id): Path<String>, req: Re
 /// `POST /portal/{id}/payment_method`: the card form. The card is checked as the checkout page
 /// checks it and tried with the test network (nothing charged); a decline is shown.
 pub async fn payment_method(State(ctx): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let (acct, d, pairs) = match form(&ctx, &id, req).await {
+    let mut f = match form(&ctx, &id, req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !d.config.features.payment_method_update {
-        return again(
-            &ctx,
-            &acct,
-            d,
-            Query::default(),
-            (StatusCode::BAD_REQUEST, "Payment methods cannot be changed here.".to_owned()),
-        )
-        .await;
+    let (t, p) = (f.t, i18n::portal::of(f.t));
+    if !f.d.config.features.payment_method_update {
+        let m = p.no_payment_method_change.to_owned();
+        return again(&ctx, f, Query::default(), (StatusCode::BAD_REQUEST, m)).await;
     }
     let q = step("payment_method", "");
-    let form = pages::pay_form(pairs, ctx.now());
-    let card = match form.card {
+    let card_form = pages::pay_form(std::mem::take(&mut f.pairs), ctx.now());
+    let card = match card_form.card {
         Ok(c) => c,
         Err(errors) => {
             let m = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
-            return again(&ctx, &acct, d, q, (StatusCode::BAD_REQUEST, m)).await;
+            return again(&ctx, f, q, (StatusCode::BAD_REQUEST, t.rule(&m))).await;
         }
     };
-    let Some(currency) = d.subscriptions.first().map(|v| v.sub.currency).or_else(|| Currency::parse("usd"))
+    let Some(currency) = f.d.subscriptions.first().map(|v| v.sub.currency).or_else(|| Currency::parse("usd"))
     else {
-        return not_found();
+        return not_found(t);
     };
     match ctx.processor.pay_card(&card, 0, currency).await {
         CardAttempt::Succeeded => {}
         CardAttempt::Declined(decline) => {
-            return again(&ctx, &acct, d, q, (StatusCode::PAYMENT_REQUIRED, decline.message)).await;
+            return again(&ctx, f, q, (StatusCode::PAYMENT_REQUIRED, t.rule(&decline.message))).await;
         }
         CardAttempt::RequiresAction(_) => {
-            let m = "This card asks for 3-D Secure authentication, which the billing portal cannot do yet: use another card.";
-            return again(&ctx, &acct, d, q, (StatusCode::PAYMENT_REQUIRED, m.to_owned())).await;
+            return again(&ctx, f, q, (StatusCode::PAYMENT_REQUIRED, p.needs_3ds.to_owned())).await;
         }
     }
-    let details = card.details(&ctx.fingerprint_key, &acct.id);
+    let details = card.details(&ctx.fingerprint_key, &f.acct.id);
     let saved = serde_json::to_value(ctx.processor.saved_behaviour(&card)).unwrap_or(Value::Null);
     drop(card);
-    match svc::attach_card(&ctx, &acct, &d.customer.id, details, saved).await {
-        Ok(_) => done(&d, "payment_method_update", "payment_method"),
-        Err(e) => match refusal(e) {
-            Ok(m) => again(&ctx, &acct, d, q, m).await,
+    match svc::attach_card(&ctx, &f.acct, &f.d.customer.id, details, saved).await {
+        Ok(_) => done(&f.d, "payment_method_update", "payment_method"),
+        Err(e) => match refusal(t, e) {
+            Ok(m) => again(&ctx, f, q, m).await,
             Err(r) => *r,
         },
     }
@@ -816,37 +844,25 @@ pub async fn payment_method(State(ctx): State<AppState>, Path(id): Path<String>,
 
 /// `POST /portal/{id}/customer`: the billing email, as `POST /customers/{id}`.
 pub async fn customer(State(ctx): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let (acct, d, pairs) = match form(&ctx, &id, req).await {
+    let f = match form(&ctx, &id, req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let cu = &d.config.features.customer_update;
+    let p = i18n::portal::of(f.t);
+    let cu = &f.d.config.features.customer_update;
     if !(cu.enabled && cu.allowed_updates.iter().any(|u| u == "email")) {
-        return again(
-            &ctx,
-            &acct,
-            d,
-            Query::default(),
-            (StatusCode::BAD_REQUEST, "Billing information cannot be changed here.".to_owned()),
-        )
-        .await;
+        let m = p.no_billing_change.to_owned();
+        return again(&ctx, f, Query::default(), (StatusCode::BAD_REQUEST, m)).await;
     }
-    let email = field(&pairs, "email").trim().to_owned();
+    let email = field(&f.pairs, "email").trim().to_owned();
     if email.is_empty() {
-        return again(
-            &ctx,
-            &acct,
-            d,
-            Query::default(),
-            (StatusCode::BAD_REQUEST, "Enter your billing email.".to_owned()),
-        )
-        .await;
+        return again(&ctx, f, Query::default(), (StatusCode::BAD_REQUEST, p.enter_email.to_owned())).await;
     }
-    let p = CustomerUpdate { email: Some(email), ..CustomerUpdate::default() };
-    match catalog::update_customer(&ctx, &acct, &d.customer.id, p).await {
-        Ok(_) => see_other(&format!("/portal/{}?done=customer", d.session.id)),
-        Err(e) => match refusal(e) {
-            Ok(m) => again(&ctx, &acct, d, Query::default(), m).await,
+    let u = CustomerUpdate { email: Some(email), ..CustomerUpdate::default() };
+    match catalog::update_customer(&ctx, &f.acct, &f.d.customer.id, u).await {
+        Ok(_) => see_other(&format!("/portal/{}?done=customer", f.d.session.id)),
+        Err(e) => match refusal(f.t, e) {
+            Ok(m) => again(&ctx, f, Query::default(), m).await,
             Err(r) => *r,
         },
     }

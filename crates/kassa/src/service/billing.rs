@@ -111,6 +111,8 @@ struct Charge {
     subscription: String,
     invoice: Invoice,
     behaviour: Option<SavedBehaviour>,
+    /// The payment method charged: the subscription's, or its customer's default.
+    payment_method: Option<String>,
     at: Timestamp,
     lease: Timestamp,
 }
@@ -207,6 +209,9 @@ async fn pass(ctx: &Ctx, timeline: &Timeline, until: Timestamp) -> Result<Vec<To
                 None => None,
             };
             let (mut pi, is_new) = renewal::intent_for(&invoice, existing, &sub, c.at);
+            if pi.payment_method.is_none() {
+                pi.payment_method.clone_from(&c.payment_method);
+            }
             let before = views::subscription(&sub);
             let reached_network = c.behaviour.is_some();
             let happened =
@@ -274,6 +279,31 @@ fn refresh_taxes(
     Ok(())
 }
 
+/// The payment method `sub`'s invoices are charged with, as on Stripe: its own
+/// `default_payment_method`, else its customer's `invoice_settings.default_payment_method` while
+/// that one is still attached to the customer.
+pub(crate) fn charged_method(
+    tx: &mut dyn Tx,
+    account: &str,
+    sub: &Subscription,
+) -> Result<Option<PaymentMethod>, StoreError> {
+    if let Some(pm) = &sub.default_payment_method {
+        return tx.load::<PaymentMethod>(account, pm);
+    }
+    customer_default(tx, account, &sub.customer)
+}
+
+/// `customer`'s `invoice_settings.default_payment_method`, while it is attached to them.
+pub(crate) fn customer_default(
+    tx: &mut dyn Tx,
+    account: &str,
+    customer: &str,
+) -> Result<Option<PaymentMethod>, StoreError> {
+    let Some(c) = tx.load::<kassa_core::catalog::Customer>(account, customer)? else { return Ok(None) };
+    let Some(pm) = c.default_payment_method else { return Ok(None) };
+    Ok(tx.load::<PaymentMethod>(account, &pm)?.filter(|m| m.customer.as_deref() == Some(customer)))
+}
+
 /// Run `sub`'s steps due by `until` that charge nothing, while `steps` (the transaction's budget,
 /// counted down) lasts; lease it if the next one is a charge.
 fn advance_one(
@@ -294,19 +324,18 @@ fn advance_one(
                 sub.schedule();
                 continue;
             };
-            let behaviour = match &sub.default_payment_method {
-                Some(pm) => tx
-                    .load::<PaymentMethod>(account, pm)?
-                    .and_then(|pm| pm.saved_behaviour)
-                    .and_then(|v| serde_json::from_value::<SavedBehaviour>(v).ok()),
-                None => None,
-            };
+            let method = charged_method(tx, account, sub)?;
+            let behaviour = method
+                .as_ref()
+                .and_then(|pm| pm.saved_behaviour.clone())
+                .and_then(|v| serde_json::from_value::<SavedBehaviour>(v).ok());
             sub.locked_until = lease;
             return Ok(Some(Charge {
                 account: account.to_owned(),
                 subscription: sub.id.clone(),
                 invoice,
                 behaviour,
+                payment_method: method.map(|m| m.id),
                 at,
                 lease,
             }));
@@ -331,8 +360,22 @@ fn advance_one(
             let lines = super::subscriptions::pending_lines(tx, account, sub)?;
             sub.pending_invoice_items.extend(lines);
         }
+        // A trial ending without a payment method of the subscription's own is charged with the
+        // customer's default when there is one: `missing_payment_method` does not apply then.
+        let kept = if due == Due::PeriodEnd
+            && sub.default_payment_method.is_none()
+            && sub.missing_payment_method.is_some()
+            && charged_method(tx, account, sub)?.is_some()
+        {
+            sub.missing_payment_method.take()
+        } else {
+            None
+        };
         let step = renewal::advance(sub, at)
             .map_err(|_| Abort::refuse(Invalid::general("A renewal's amounts are too large.")))?;
+        if kept.is_some() {
+            sub.missing_payment_method = kept;
+        }
         // Invoice items the step did not invoice (it ended the subscription) stay pending.
         sub.pending_invoice_items.retain(|l| l.invoice_item.is_none());
         if let Some(inv) = &step.invoice {

@@ -84,8 +84,9 @@ pub async fn list_prices(ctx: &Ctx, acct: &Acct, p: &PriceList) -> Result<(Vec<P
     list(ctx, acct, &p.page(), filters, p.created.as_ref()).await
 }
 
-pub async fn create_customer(ctx: &Ctx, acct: &Acct, p: CustomerCreate) -> Result<Customer> {
+pub async fn create_customer(ctx: &Ctx, acct: &Acct, mut p: CustomerCreate) -> Result<Customer> {
     let now = ctx.now();
+    let default_pm = p.invoice_settings.take().and_then(|s| s.default_payment_method);
     create(ctx, acct, move |tx, out, account| {
         let clock = p.test_clock.clone().filter(|c| !c.is_empty());
         if let Some(c) = &clock {
@@ -93,16 +94,46 @@ pub async fn create_customer(ctx: &Ctx, acct: &Acct, p: CustomerCreate) -> Resul
         }
         let mut customer = Customer::create(p, now)?;
         customer.test_clock = clock;
+        // A new customer has no payment method attached yet: any named one is refused, as Stripe
+        // refuses one that is not the customer's.
+        customer.default_payment_method = default_method(tx, account, &customer.id, default_pm)?;
         out.emit(tx, account, EventType::CustomerCreated, views::customer(&customer))?;
         Ok(customer)
     })
     .await
 }
 
-pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, p: CustomerUpdate) -> Result<Customer> {
+/// `invoice_settings[default_payment_method]`: `Some("")` unsets it; any other value must be a
+/// payment method attached to `customer`.
+fn default_method(
+    tx: &mut dyn kassa_core::store::Tx,
+    account: &str,
+    customer: &str,
+    pm: Option<String>,
+) -> Result<Option<String>, kassa_core::store::Abort<DomainError>> {
+    const PARAM: &str = "invoice_settings[default_payment_method]";
+    let Some(pm) = pm.filter(|m| !m.is_empty()) else { return Ok(None) };
+    match tx.load::<kassa_core::billing::PaymentMethod>(account, &pm)? {
+        None => Err(Invalid::no_such("payment_method", &pm, PARAM).into()),
+        Some(m) if m.customer.as_deref() == Some(customer) => Ok(Some(pm)),
+        Some(_) => Err(Invalid::param(
+            PARAM,
+            format!(
+                "The customer does not have a payment method with the ID {pm}. The payment method must be attached to the customer."
+            ),
+        )
+        .into()),
+    }
+}
+
+pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, mut p: CustomerUpdate) -> Result<Customer> {
+    let default_pm = p.invoice_settings.take().and_then(|s| s.default_payment_method);
     update(ctx, acct, id, move |c: &mut Customer, tx, out, account| {
         let before = c.clone();
         c.update(p)?;
+        if let Some(pm) = default_pm {
+            c.default_payment_method = default_method(tx, account, &c.id, Some(pm))?;
+        }
         if *c != before {
             out.emit(tx, account, EventType::CustomerUpdated, views::customer(c))?;
         }

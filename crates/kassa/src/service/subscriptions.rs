@@ -244,6 +244,8 @@ struct Built {
     code: Option<PromotionCode>,
     /// How the default payment method answers a charge, if there is one.
     behaviour: Option<Option<SavedBehaviour>>,
+    /// That payment method: the subscription's own, or its customer's default.
+    payment_method: Option<String>,
     trialing: bool,
 }
 
@@ -311,8 +313,15 @@ fn build(tx: &mut dyn Tx, account: &str, r: &Request, now: Timestamp) -> Result<
                 .ok_or_else(|| Invalid::no_such("payment_method", pm, "default_payment_method"))?;
             Some(method.saved_behaviour.and_then(|v| serde_json::from_value::<SavedBehaviour>(v).ok()))
         }
-        None => None,
+        // None of its own: the customer's `invoice_settings.default_payment_method`, as on Stripe
+        // (the subscription's own stays null, so a later change of the customer's default counts).
+        None => super::billing::customer_default(tx, account, &customer.id)?
+            .map(|m| m.saved_behaviour.and_then(|v| serde_json::from_value::<SavedBehaviour>(v).ok())),
     };
+    let charged_with = r
+        .default_payment_method
+        .clone()
+        .or_else(|| behaviour.as_ref().and_then(|_| customer.default_payment_method.clone()));
     let trial_end = match (r.trial_days, r.trial_end) {
         (Some(days), _) => Some(at + days * DAY),
         (None, Some(Some(t))) if t > at && t <= at + 730 * DAY => Some(t),
@@ -443,7 +452,17 @@ fn build(tx: &mut dyn Tx, account: &str, r: &Request, now: Timestamp) -> Result<
     if r.cancel_at_period_end {
         renewal::set_cancel_at_period_end(&mut sub, true, at)?;
     }
-    Ok(Built { sub, invoice, at, collected, coupon, code, behaviour, trialing: trial_end.is_some() })
+    Ok(Built {
+        sub,
+        invoice,
+        at,
+        collected,
+        coupon,
+        code,
+        behaviour,
+        payment_method: charged_with,
+        trialing: trial_end.is_some(),
+    })
 }
 
 fn renewal_describe(item: &SubscriptionItem) -> String {
@@ -484,13 +503,13 @@ pub async fn create_subscription(ctx: &Ctx, acct: &Acct, p: SubscriptionCreate) 
                 code: d.code,
                 decline_code: d.decline_code,
                 message: d.message,
-                payment_method: r.default_payment_method.clone(),
+                payment_method: first.payment_method.clone(),
             }),
             None => Err(PaymentError {
                 code: "payment_method_unavailable".to_owned(),
                 decline_code: None,
                 message: "The subscription's payment method cannot be charged.".to_owned(),
-                payment_method: r.default_payment_method.clone(),
+                payment_method: first.payment_method.clone(),
             }),
         })
     } else {
@@ -534,6 +553,7 @@ pub async fn create_subscription(ctx: &Ctx, acct: &Acct, p: SubscriptionCreate) 
             });
             let (mut intent, _) = renewal::intent_for(&invoice, None, &sub, at);
             intent.description = Some("Subscription creation".to_owned());
+            intent.payment_method.clone_from(&b.payment_method);
             happened = renewal::record_attempt(&mut sub, &mut invoice, &mut intent, true, result, at, &dunning);
             happened.retain(|h| *h != Happened::Updated);
             pi = Some(intent);

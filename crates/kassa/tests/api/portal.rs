@@ -50,6 +50,17 @@ impl Portal {
         .await
     }
 
+    /// The page as a browser asking for `languages` (`Accept-Language`) sees it.
+    async fn get_in(&self, app: &TestApp, query: &str, languages: &str) -> Resp {
+        app.send(
+            browser()
+                .get(app.url(&format!("/portal/{}{query}", self.id)))
+                .header("cookie", &self.cookie)
+                .header("accept-language", languages),
+        )
+        .await
+    }
+
     async fn post(&self, app: &TestApp, action: &str, form: &[(&str, &str)]) -> Resp {
         let mut pairs = vec![("csrf", self.csrf.as_str())];
         pairs.extend_from_slice(form);
@@ -607,4 +618,158 @@ async fn a_flow_opens_on_its_step_and_ends_as_after_completion_says() {
     assert_eq!(r.header("location"), Some(format!("/portal/{}?step=done", p.id).as_str()));
     let done = p.get(&app, "?step=done").await;
     assert!(done.text.contains("Thanks &lt;3") || done.text.contains("Thanks &#60;3"), "{}", done.text);
+}
+
+/// The portal speaks the session's `locale` (the checkout page's languages), else, for `auto` or
+/// none, the browser's `Accept-Language`, else English: every heading, button, status, reason,
+/// notice and refusal, amounts and dates written as the language writes them, `<html lang>` set.
+#[tokio::test]
+async fn the_portal_speaks_the_sessions_locale_or_the_browsers_language() {
+    let app = TestApp::spawn().await;
+    let (cus, sub) = subscribed(&app).await;
+    let sid = id(&sub);
+    let config = configuration(&app, &sub, &[], &[]).await;
+    let s = session(
+        &app,
+        &[
+            ("customer", &cus),
+            ("configuration", &config),
+            ("locale", "de"),
+            ("return_url", "https://shop.test/account"),
+        ],
+    )
+    .await;
+    assert_eq!(s["locale"], "de");
+    let (p, _) = Portal::open(&app, &s).await;
+    // The session's locale wins over the browser's language.
+    let home = p.get_in(&app, "", "fr").await;
+    let html = &home.text;
+    assert!(html.contains("<html lang=\"de\">"), "{html}");
+    for words in [
+        "← Zurück zu",
+        "<h2 id=\"subs-h\">Abonnements</h2>",
+        ">Tarif ändern</a>",
+        ">Tarif kündigen</a>",
+        "data-status=\"active\">aktiv</span>",
+        "Nächste Rechnung 10,00\u{a0}$ am ",
+        "10,00\u{a0}$ pro Monat",
+        "Rechnungsverlauf",
+        "Zahlungsart aktualisieren",
+        "E-Mail für Rechnungen",
+        "Testmodus",
+    ] {
+        assert!(html.contains(words), "{words}: {html}");
+    }
+    assert!(!html.contains("Update plan") && !html.contains("Subscriptions"), "no English left: {html}");
+    // The plan buttons are styled links: no script needed, same ids and routes.
+    assert!(html.contains(&format!(
+        "<a class=\"button\" href=\"/portal/{}?step=update&amp;subscription={sid}\" data-testid=\"portal-update-plan\">",
+        p.id
+    )));
+    assert!(html.contains(&format!(
+        "<a class=\"button quiet\" href=\"/portal/{}?step=cancel&amp;subscription={sid}\" data-testid=\"portal-cancel-button\">",
+        p.id
+    )));
+
+    let cancel = p.get(&app, &format!("?step=cancel&subscription={sid}")).await;
+    for words in [
+        "Warum kündigen Sie?",
+        "Es ist zu teuer",
+        "Anderer Grund",
+        ">Abonnement kündigen</button>",
+        "aktiv und endet dann",
+    ] {
+        assert!(cancel.text.contains(words), "{words}: {}", cancel.text);
+    }
+    let update = p.get(&app, &format!("?step=update&subscription={sid}")).await;
+    assert!(update.text.contains("Tarif auswählen") && update.text.contains("(aktuell)"), "{}", update.text);
+    let same = p.get(&app, &format!("?step=confirm&subscription={sid}&quantity=0")).await;
+    assert!(
+        same.text.contains("Die Menge muss eine ganze Zahl zwischen 1 und 999999 sein."),
+        "{}",
+        same.text
+    );
+    let confirm = p.get(&app, &format!("?step=confirm&subscription={sid}&quantity=3")).await;
+    assert_eq!(confirm.status.as_u16(), 200, "{}", confirm.text);
+    assert!(confirm.text.contains("Neuen Tarif bestätigen"), "{}", confirm.text);
+    assert!(confirm.text.contains("Anpassung für den Rest dieses Zeitraums"), "{}", confirm.text);
+
+    // The portal's refusals, the card form and the card network's answer, in German too.
+    let r = p.post(&app, "cancel", &[("subscription", "sub_nope")]).await;
+    assert!(
+        r.text.contains("data-testid=\"portal-error\">Dieses Abonnement kann hier nicht geändert werden."),
+        "{}",
+        r.text
+    );
+    let form = p.get(&app, "?step=payment_method").await;
+    assert!(form.text.contains("Kartennummer") && form.text.contains(">Karte speichern</button>"));
+    let card = [("card_number", "4000000000000002"), ("card_expiry", "12/34"), ("card_cvc", "123")];
+    let r = p.post(&app, "payment_method", &card).await;
+    assert!(r.text.contains("Ihre Karte wurde abgelehnt."), "{}", r.text);
+    let r = p.post(&app, "cancel", &[("subscription", &sid), ("reason", "too_expensive")]).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    let home = p.get(&app, "?done=cancel_scheduled").await;
+    assert!(home.text.contains("Ihr Abonnement wird zum Ende des Zeitraums gekündigt."), "{}", home.text);
+    assert!(home.text.contains("data-status=\"canceling\">wird gekündigt</span>"), "{}", home.text);
+    assert!(home.text.contains(">Tarif verlängern</button>"), "{}", home.text);
+
+    // `auto`: the browser's language; a language the portal is not written in: English.
+    let s = session(&app, &[("customer", &cus), ("locale", "auto")]).await;
+    let (p, _) = Portal::open(&app, &s).await;
+    let fr = p.get_in(&app, "", "ko, fr-CH;q=0.9, en;q=0.5").await;
+    assert!(fr.text.contains("<html lang=\"fr\">"), "{}", fr.text);
+    assert!(fr.text.contains("data-status=\"canceling\">résiliation prévue<"), "{}", fr.text);
+    assert!(fr.text.contains("Prend fin le "), "{}", fr.text);
+    let en = p.get_in(&app, "", "ko").await;
+    assert!(en.text.contains("<html lang=\"en\">") && en.text.contains("Cancels on "), "{}", en.text);
+    let s = session(&app, &[("customer", &cus), ("locale", "ko")]).await;
+    let (p, _) = Portal::open(&app, &s).await;
+    let en = p.get_in(&app, "", "de").await;
+    assert!(en.text.contains("<html lang=\"en\">") && en.text.contains("Subscriptions"), "{}", en.text);
+
+    // A link that opens nothing: the browser's language, there being no session to ask.
+    let r = app.send(browser().get(app.url("/portal/bps_nope/secret")).header("accept-language", "it")).await;
+    assert_eq!(r.status.as_u16(), 404);
+    assert!(
+        r.text.contains("<html lang=\"it\">") && r.text.contains("Link del portale non valido"),
+        "{}",
+        r.text
+    );
+}
+
+/// The hosted invoice page (an invoice has no language of its own) speaks the browser's
+/// `Accept-Language`, amounts and dates included; English otherwise.
+#[tokio::test]
+async fn the_hosted_invoice_page_speaks_the_browsers_language() {
+    let app = TestApp::spawn().await;
+    let (_, sub) = subscribed(&app).await;
+    let inv = app.get(&format!("/invoices/{}", sub["latest_invoice"].as_str().unwrap())).await;
+    let url = inv.ok()["hosted_invoice_url"].as_str().expect("a hosted page").to_owned();
+    let de = app.send(browser().get(&url).header("accept-language", "de-AT, en;q=0.5")).await;
+    assert_eq!(de.status.as_u16(), 200, "{}", de.text);
+    for words in [
+        "<html lang=\"de\">",
+        "<h2>Rechnung <span",
+        "data-status=\"paid\" data-testid=\"invoice-status\">bezahlt</strong>",
+        "<dt>Zwischensumme</dt>",
+        "<dt class=\"total\">Gesamt</dt><dd class=\"total\" data-testid=\"invoice-total\">10,00\u{a0}$</dd>",
+        "Diese Rechnung ist bezahlt. Vielen Dank!",
+        "PDF herunterladen",
+    ] {
+        assert!(de.text.contains(words), "{words}: {}", de.text);
+    }
+    let ja = app.send(browser().get(&url).header("accept-language", "ja")).await;
+    assert!(ja.text.contains("<html lang=\"ja\">") && ja.text.contains("$10.00"), "{}", ja.text);
+    assert!(ja.text.contains("年"), "a Japanese date: {}", ja.text);
+    let en = app.send(browser().get(&url)).await;
+    assert!(en.text.contains("<html lang=\"en\">"), "{}", en.text);
+    assert!(
+        en.text.contains("data-testid=\"invoice-status\">paid<") && en.text.contains("$10.00"),
+        "{}",
+        en.text
+    );
+    // Not found, in the browser's language too.
+    let r = app.send(browser().get(format!("{url}x")).header("accept-language", "fr")).await;
+    assert_eq!(r.status.as_u16(), 404);
+    assert!(r.text.contains("<html lang=\"fr\">"), "{}", r.text);
 }

@@ -776,3 +776,127 @@ async fn a_subscription_on_the_servers_clock_expires_23_hours_after_a_decline() 
     assert_eq!(subscription(&app, &id(&sub)).await["status"], "incomplete_expired");
     let _ = DAY;
 }
+
+/// A subscription that names no `default_payment_method` is charged with its customer's
+/// `invoice_settings.default_payment_method`, as on Stripe: its first invoice and each renewal.
+/// The subscription's own stays null, so the customer's default at the time of each charge is
+/// the one used.
+#[tokio::test]
+async fn without_its_own_payment_method_it_charges_the_customers_default() {
+    let app = TestApp::spawn().await;
+    let (clock, cus, pm) = customer(&app, Some(OK)).await;
+    let pm = pm.unwrap();
+    let price = app.recurring_price(1000, "usd", "month").await;
+    // The card is attached but not the customer's default: nothing to charge with.
+    let bare = create(&app, &[("customer", &cus), ("items[0][price]", &price)]).await;
+    assert_eq!(bare["status"], "incomplete");
+
+    let c =
+        app.post(&format!("/customers/{cus}"), &[("invoice_settings[default_payment_method]", &pm)]).await;
+    assert_eq!(c.ok()["invoice_settings"]["default_payment_method"], pm.as_str());
+    let sub = create(
+        &app,
+        &[("customer", &cus), ("items[0][price]", &price), ("expand[]", "latest_invoice.payment_intent")],
+    )
+    .await;
+    assert_eq!(sub["status"], "active", "{sub}");
+    assert_eq!(sub["default_payment_method"], Value::Null, "the subscription's own stays unset");
+    let inv = &sub["latest_invoice"];
+    assert_eq!((&inv["status"], &inv["amount_paid"]), (&json!("paid"), &json!(1000)));
+    assert_eq!(inv["payment_intent"]["status"], "succeeded");
+    assert_eq!(inv["payment_intent"]["payment_method"], pm.as_str());
+
+    // The renewal is charged the same way.
+    advance(&app, &clock, ts(2027, 2, 1)).await;
+    let all = invoices(&app, &id(&sub)).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!((&all[1]["status"], &all[1]["amount_paid"]), (&json!("paid"), &json!(1000)));
+    assert_eq!(subscription(&app, &id(&sub)).await["status"], "active");
+
+    // Unset again (an empty value), the next subscription has nothing to charge with.
+    let c = app.post(&format!("/customers/{cus}"), &[("invoice_settings[default_payment_method]", "")]).await;
+    assert_eq!(c.ok()["invoice_settings"]["default_payment_method"], Value::Null);
+    let later = create(&app, &[("customer", &cus), ("items[0][price]", &price)]).await;
+    assert_eq!(later["status"], "incomplete");
+}
+
+#[tokio::test]
+async fn a_declining_customer_default_leaves_the_subscription_incomplete() {
+    let app = TestApp::spawn().await;
+    let (_clock, cus, pm) = customer(&app, Some(FAILS_LATER)).await;
+    let pm = pm.unwrap();
+    app.post(&format!("/customers/{cus}"), &[("invoice_settings[default_payment_method]", &pm)]).await.ok();
+    let price = app.recurring_price(1500, "usd", "month").await;
+    let sub = create(&app, &[("customer", &cus), ("items[0][price]", &price)]).await;
+    assert_eq!(sub["status"], "incomplete");
+    let inv = invoice(&app, &sub["latest_invoice"]).await;
+    assert_eq!((&inv["status"], &inv["attempt_count"]), (&json!("open"), &json!(1)));
+    let pi = app.get(&format!("/payment_intents/{}", inv["payment_intent"].as_str().unwrap())).await;
+    assert_eq!(pi.ok()["last_payment_error"]["decline_code"], "generic_decline");
+    assert_eq!(pi.body["payment_method"], pm.as_str());
+    // `error_if_incomplete`: the decline is a 402 and nothing is created.
+    let r = app
+        .post(
+            "/subscriptions",
+            &[("customer", &cus), ("items[0][price]", &price), ("payment_behavior", "error_if_incomplete")],
+        )
+        .await;
+    assert_eq!(r.error(402)["type"], "card_error");
+}
+
+#[tokio::test]
+async fn a_customers_default_payment_method_must_be_attached_to_it() {
+    let app = TestApp::spawn().await;
+    let (_, cus, pm) = customer(&app, Some(OK)).await;
+    let pm = pm.unwrap();
+    let (_, other, _) = customer(&app, None).await;
+    const PARAM: &str = "invoice_settings[default_payment_method]";
+    let r = app.post(&format!("/customers/{other}"), &[(PARAM, &pm)]).await;
+    assert!(r.invalid(PARAM)["message"].as_str().unwrap().contains("does not have a payment method"));
+    let r = app.post(&format!("/customers/{other}"), &[(PARAM, "pm_nope")]).await;
+    assert_eq!(r.invalid(PARAM)["code"], "resource_missing");
+    // A new customer has no payment method attached yet.
+    app.post("/customers", &[("email", "new@example.com"), (PARAM, &pm)]).await.invalid(PARAM);
+    app.post("/customers", &[("invoice_settings[footer]", "x")]).await.error(400);
+    // Nothing changed.
+    let c = app.get(&format!("/customers/{other}")).await;
+    assert_eq!(c.ok()["invoice_settings"]["default_payment_method"], Value::Null);
+    let c = app.get(&format!("/customers/{cus}")).await;
+    assert_eq!(c.ok()["invoice_settings"]["default_payment_method"], Value::Null);
+    let r = app.post(&format!("/customers/{cus}"), &[(PARAM, &pm)]).await;
+    assert_eq!(r.ok()["invoice_settings"]["default_payment_method"], pm.as_str());
+}
+
+/// `missing_payment_method` applies only when there is none: a trial whose customer has a default
+/// payment method is charged with it when the trial ends, not paused.
+#[tokio::test]
+async fn a_trial_ending_with_the_customers_default_is_charged_not_paused() {
+    let app = TestApp::spawn().await;
+    let (clock, cus, pm) = customer(&app, Some(OK)).await;
+    app.post(
+        &format!("/customers/{cus}"),
+        &[("invoice_settings[default_payment_method]", pm.as_deref().unwrap())],
+    )
+    .await
+    .ok();
+    let price = app.recurring_price(1000, "usd", "month").await;
+    let sub = create(
+        &app,
+        &[
+            ("customer", &cus),
+            ("items[0][price]", &price),
+            ("trial_period_days", "7"),
+            ("trial_settings[end_behavior][missing_payment_method]", "pause"),
+        ],
+    )
+    .await;
+    assert_eq!(sub["status"], "trialing");
+    let sub_id = id(&sub);
+    advance(&app, &clock, ts(2027, 1, 9)).await;
+    let after = subscription(&app, &sub_id).await;
+    assert_eq!(after["status"], "active", "{after}");
+    assert_eq!(after["trial_settings"]["end_behavior"]["missing_payment_method"], "pause", "kept");
+    let all = invoices(&app, &sub_id).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!((&all[1]["status"], &all[1]["amount_paid"]), (&json!("paid"), &json!(1000)));
+}
