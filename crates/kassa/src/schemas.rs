@@ -49,6 +49,7 @@ pub fn components() -> Map<String, Value> {
     add("subscription_item", subscription_item());
     add("invoiceitem", invoice_item());
     add("invoice", invoice());
+    add("upcoming_invoice", upcoming_invoice());
     add("charge", charge());
     add("refund", refund());
     add("event", event());
@@ -1052,6 +1053,14 @@ fn invoice() -> Value {
         ("on_behalf_of", always_null()),
         ("paid", boolean()),
         ("paid_out_of_band", boolean()),
+        (
+            "parent",
+            nullable(object(&[
+                ("quote_details", always_null()),
+                ("subscription_details", object(&[("metadata", always_null()), ("subscription", string())])),
+                ("type", one_of(&["subscription_details"])),
+            ])),
+        ),
         ("payment_intent", nullable(expandable("payment_intent"))),
         (
             "payment_settings",
@@ -1185,6 +1194,7 @@ fn refund() -> Value {
 /// The objects an event can carry in `data.object`.
 const EVENT_OBJECTS: &[&str] = &[
     "checkout.session",
+    "upcoming_invoice",
     "customer",
     "tax_id",
     "product",
@@ -1202,6 +1212,18 @@ const EVENT_OBJECTS: &[&str] = &[
     "refund",
     "billing_portal.session",
 ];
+
+/// The invoice of an `invoice.upcoming` event: an invoice not saved, so without an `id`.
+fn upcoming_invoice() -> Value {
+    let mut schema = invoice();
+    if let Some(props) = schema["properties"].as_object_mut() {
+        props.remove("id");
+    }
+    if let Some(required) = schema["required"].as_array_mut() {
+        required.retain(|r| r != "id");
+    }
+    schema
+}
 
 fn event() -> Value {
     let objects: Vec<Value> = EVENT_OBJECTS.iter().map(|o| reference(o)).collect();
