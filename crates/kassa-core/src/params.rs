@@ -236,6 +236,27 @@ pub struct Retrieve {
     pub expand: Option<Vec<String>>,
 }
 
+// `{enabled}`: a feature turned on or off and nothing else (`phone_number_collection`,
+// `automatic_tax`, the portal's `invoice_history`, …). A plain comment, not a doc comment: the
+// derived schema would carry it into every parameter of this shape in `GET /openapi.json`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnabledParam {
+    pub enabled: Option<Bool>,
+}
+
+impl EnabledParam {
+    /// Whether the feature `param` names is on: off when `p` is not given; given, it must say
+    /// `enabled` (`{param}[enabled]` is missing otherwise).
+    pub fn on(param: &str, p: Option<Self>) -> Result<bool, crate::error::Invalid> {
+        match p {
+            None => Ok(false),
+            Some(Self { enabled: None }) => Err(crate::error::Invalid::missing(format!("{param}[enabled]"))),
+            Some(Self { enabled: Some(Bool(b)) }) => Ok(b),
+        }
+    }
+}
+
 /// The pagination every list takes.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
@@ -1012,7 +1033,7 @@ pub struct SessionCreate {
     pub billing_address_collection: Option<String>,
     pub shipping_address_collection: Option<crate::session::collection::ShippingAddressCollectionParam>,
     pub shipping_options: Option<Vec<crate::session::collection::ShippingOptionParam>>,
-    pub phone_number_collection: Option<crate::session::collection::EnabledParam>,
+    pub phone_number_collection: Option<EnabledParam>,
     pub tax_id_collection: Option<crate::session::collection::TaxIdCollectionParam>,
     pub consent_collection: Option<crate::session::collection::ConsentCollectionParam>,
     pub custom_fields: Option<Vec<crate::session::collection::CustomFieldParam>>,
@@ -1032,7 +1053,7 @@ pub struct SessionCreate {
     /// A recovery URL once the session expires.
     pub after_expiration: Option<AfterExpirationParam>,
     // Taxes (issue 16): see `session::taxes`.
-    pub automatic_tax: Option<crate::session::taxes::AutomaticTaxParam>,
+    pub automatic_tax: Option<EnabledParam>,
 }
 
 impl SessionCreate {
@@ -1256,13 +1277,6 @@ pub struct PortalBusinessProfileParam {
     pub terms_of_service_url: Option<String>,
 }
 
-/// A feature that is only on or off (`invoice_history`, `payment_method_update`).
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PortalToggleParam {
-    pub enabled: Option<Bool>,
-}
-
 /// `features[customer_update]`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1319,8 +1333,10 @@ pub struct PortalSubscriptionUpdateParam {
 #[serde(deny_unknown_fields)]
 pub struct PortalFeaturesParam {
     pub customer_update: Option<PortalCustomerUpdateParam>,
-    pub invoice_history: Option<PortalToggleParam>,
-    pub payment_method_update: Option<PortalToggleParam>,
+    /// A feature that is only on or off (`invoice_history`, `payment_method_update`).
+    pub invoice_history: Option<EnabledParam>,
+    /// A feature that is only on or off (`invoice_history`, `payment_method_update`).
+    pub payment_method_update: Option<EnabledParam>,
     pub subscription_cancel: Option<PortalSubscriptionCancelParam>,
     pub subscription_update: Option<PortalSubscriptionUpdateParam>,
 }
@@ -1336,7 +1352,8 @@ pub struct PortalConfigurationParams {
     pub default_return_url: Option<String>,
     /// Required on create.
     pub features: Option<PortalFeaturesParam>,
-    pub login_page: Option<PortalToggleParam>,
+    /// A feature that is only on or off (`invoice_history`, `payment_method_update`).
+    pub login_page: Option<EnabledParam>,
     pub metadata: Option<MetadataParam>,
     pub expand: Option<Vec<String>>,
 }

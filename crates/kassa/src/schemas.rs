@@ -12,7 +12,8 @@
 //! `int()`, `boolean()`, `nullable(…)`, `always_null()` (a field kassa renders as `null` for
 //! now), `metadata()`, `expandable("customer")` (an id that `expand[]` can turn into the object),
 //! `object(&[…])` for an embedded object. A field a view renders only sometimes goes in the second
-//! list of [`object_with_optional`]. **Adding an object:** write its function and name it in
+//! list of [`object_with_optional`]. **Adding an object:** write its function — an object with an
+//! `id` is `resource("its object").with(&[…])`, which puts `id` and `object` first — and name it in
 //! [`components`]; a route answers it through `Answer` in `http::routes`.
 
 use serde_json::{Map, Value, json};
@@ -154,20 +155,86 @@ fn object_with_optional(fields: &[(&str, Value)], optional: &[(&str, Value)]) ->
     })
 }
 
+/// An object with an `id` whose `object` is `name`: `resource("price").with(&[…])` lists the
+/// fields that follow those two.
+fn resource(name: &str) -> Resource<'_> {
+    Resource(name)
+}
+
+struct Resource<'a>(&'a str);
+
+impl Resource<'_> {
+    fn with(self, fields: &[(&str, Value)]) -> Value {
+        self.with_optional(fields, &[])
+    }
+
+    /// With `optional` fields too, as [`object_with_optional`].
+    fn with_optional(self, fields: &[(&str, Value)], optional: &[(&str, Value)]) -> Value {
+        let mut all = vec![("id", string()), ("object", tag(self.0))];
+        all.extend(fields.iter().cloned());
+        object_with_optional(&all, optional)
+    }
+}
+
 /// A list object of `items`: `{"object": "list", "data": […], "has_more", "url"}`.
 pub fn list(items: Value) -> Value {
-    object(&[("object", tag("list")), ("data", array(items)), ("has_more", boolean()), ("url", string())])
+    list_with(items, &[])
 }
 
 /// An embedded list that holds every element, with `total_count`.
 fn complete_list(items: Value) -> Value {
-    object(&[
-        ("object", tag("list")),
-        ("data", array(items)),
-        ("has_more", boolean()),
-        ("total_count", int()),
-        ("url", string()),
-    ])
+    list_with(items, &[("total_count", int())])
+}
+
+/// A list object with `extra` fields before its `url`.
+fn list_with(items: Value, extra: &[(&str, Value)]) -> Value {
+    let mut fields = vec![("object", tag("list")), ("data", array(items)), ("has_more", boolean())];
+    fields.extend(extra.iter().cloned());
+    fields.push(("url", string()));
+    object(&fields)
+}
+
+/// A postal address whose six fields are each `field`: `nstring` for a customer's or a session's,
+/// `always_null` for a payment method's billing address, which kassa leaves empty.
+fn address_of(field: fn() -> Value) -> Value {
+    let names = ["city", "country", "line1", "line2", "postal_code", "state"];
+    let fields: Vec<(&str, Value)> = names.iter().map(|name| (*name, field())).collect();
+    object(&fields)
+}
+
+/// An object that is only `{"enabled": …}`.
+fn toggle() -> Value {
+    object(&[("enabled", boolean())])
+}
+
+/// A tax amount's `taxability_reason`.
+fn taxability_reason() -> Value {
+    one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"])
+}
+
+/// A price's or shipping rate's `tax_behavior`.
+fn tax_behavior() -> Value {
+    one_of(&["inclusive", "exclusive", "unspecified"])
+}
+
+/// A customer's `tax_exempt` (and the copy an invoice keeps).
+fn tax_exempt() -> Value {
+    one_of(&["none", "exempt", "reverse"])
+}
+
+/// A subscription's or an invoice's `collection_method`.
+fn collection_method() -> Value {
+    one_of(&["charge_automatically", "send_invoice"])
+}
+
+/// An invoice's `custom_fields` (also what a session's `invoice_creation` gives it).
+fn invoice_custom_fields() -> Value {
+    nullable(array(object(&[("name", string()), ("value", string())])))
+}
+
+/// The `period` an invoice item or an invoice line covers.
+fn period() -> Value {
+    object(&[("end", int()), ("start", int())])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,9 +261,7 @@ fn health() -> Value {
 }
 
 fn product() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("product")),
+    resource("product").with(&[
         ("active", boolean()),
         ("created", int()),
         ("default_price", always_null()),
@@ -227,9 +292,7 @@ fn price() -> Value {
         ("trial_period_days", always_null()),
         ("usage_type", tag("licensed")),
     ]);
-    object(&[
-        ("id", string()),
-        ("object", tag("price")),
+    resource("price").with(&[
         ("active", boolean()),
         ("billing_scheme", tag("per_unit")),
         ("created", int()),
@@ -241,7 +304,7 @@ fn price() -> Value {
         ("nickname", nstring()),
         ("product", expandable("product")),
         ("recurring", nullable(recurring)),
-        ("tax_behavior", one_of(&["inclusive", "exclusive", "unspecified"])),
+        ("tax_behavior", tax_behavior()),
         ("tiers_mode", always_null()),
         ("transform_quantity", always_null()),
         ("type", one_of(&["one_time", "recurring"])),
@@ -259,9 +322,7 @@ fn customer() -> Value {
         ("livemode", boolean()),
         ("settings", object(&[("reconciliation_mode", string()), ("using_merchant_default", boolean())])),
     ]);
-    object(&[
-        ("id", string()),
-        ("object", tag("customer")),
+    resource("customer").with(&[
         ("address", nullable(address())),
         ("balance", int()),
         ("cash_balance", cash_balance),
@@ -292,16 +353,14 @@ fn customer() -> Value {
             "shipping",
             nullable(object(&[("address", address()), ("name", string()), ("phone", always_null())])),
         ),
-        ("tax_exempt", one_of(&["none", "exempt", "reverse"])),
+        ("tax_exempt", tax_exempt()),
         ("test_clock", nullable(expandable("test_helpers.test_clock"))),
     ])
 }
 
 fn tax_rate() -> Value {
     let number = json!({"type": "number", "minimum": 0, "maximum": 100});
-    object(&[
-        ("id", string()),
-        ("object", tag("tax_rate")),
+    resource("tax_rate").with(&[
         ("active", boolean()),
         ("country", nstring()),
         ("created", int()),
@@ -322,10 +381,8 @@ fn tax_rate() -> Value {
 }
 
 fn coupon() -> Value {
-    object_with_optional(
+    resource("coupon").with_optional(
         &[
-            ("id", string()),
-            ("object", tag("coupon")),
             ("amount_off", nint()),
             ("created", int()),
             ("currency", nstring()),
@@ -345,13 +402,11 @@ fn coupon() -> Value {
 }
 
 fn deleted_object(name: &str) -> Value {
-    object(&[("id", string()), ("object", tag(name)), ("deleted", json!({"const": true}))])
+    resource(name).with(&[("deleted", json!({"const": true}))])
 }
 
 fn promotion_code() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("promotion_code")),
+    resource("promotion_code").with(&[
         ("active", boolean()),
         ("code", string()),
         ("coupon", json!({"anyOf": [reference("coupon"), reference("deleted_coupon")]})),
@@ -382,7 +437,7 @@ fn tax_amount() -> Value {
         ("amount", int()),
         ("inclusive", boolean()),
         ("tax_rate", expandable("tax_rate")),
-        ("taxability_reason", one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"])),
+        ("taxability_reason", taxability_reason()),
         ("taxable_amount", int()),
     ])
 }
@@ -393,16 +448,14 @@ fn invoice_tax() -> Value {
         ("amount", int()),
         ("tax_behavior", one_of(&["exclusive", "inclusive"])),
         ("tax_rate_details", object(&[("tax_rate", string())])),
-        ("taxability_reason", one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"])),
+        ("taxability_reason", taxability_reason()),
         ("taxable_amount", int()),
         ("type", tag("tax_rate_details")),
     ])
 }
 
 fn tax_id() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("tax_id")),
+    resource("tax_id").with(&[
         ("country", nstring()),
         ("created", int()),
         ("customer", string()),
@@ -426,10 +479,8 @@ fn tax_id() -> Value {
 }
 
 fn line_item() -> Value {
-    object_with_optional(
+    resource("item").with_optional(
         &[
-            ("id", string()),
-            ("object", tag("item")),
             (
                 "adjustable_quantity",
                 nullable(object(&[("enabled", boolean()), ("maximum", int()), ("minimum", int())])),
@@ -451,10 +502,7 @@ fn line_item() -> Value {
                 array(object(&[
                     ("amount", int()),
                     ("rate", reference("tax_rate")),
-                    (
-                        "taxability_reason",
-                        one_of(&["standard_rated", "zero_rated", "customer_exempt", "reverse_charge"]),
-                    ),
+                    ("taxability_reason", taxability_reason()),
                     ("taxable_amount", int()),
                 ])),
             ),
@@ -475,7 +523,7 @@ fn session() -> Value {
         ("individual_name", always_null()),
         ("name", nstring()),
         ("phone", nstring()),
-        ("tax_exempt", one_of(&["none", "exempt", "reverse"])),
+        ("tax_exempt", tax_exempt()),
         ("tax_ids", array(object(&[("type", string()), ("value", string())]))),
     ]);
     let message = || nullable(object(&[("message", string())]));
@@ -503,10 +551,8 @@ fn session() -> Value {
         ("text", lengths()),
         ("type", one_of(&["text", "numeric", "dropdown"])),
     ]);
-    object_with_optional(
+    resource("checkout.session").with_optional(
         &[
-            ("id", string()),
-            ("object", tag("checkout.session")),
             ("adaptive_pricing", always_null()),
             (
                 "after_expiration",
@@ -583,10 +629,7 @@ fn session() -> Value {
                         "invoice_data",
                         object(&[
                             ("account_tax_ids", always_null()),
-                            (
-                                "custom_fields",
-                                nullable(array(object(&[("name", string()), ("value", string())]))),
-                            ),
+                            ("custom_fields", invoice_custom_fields()),
                             ("description", nstring()),
                             ("footer", nstring()),
                             ("issuer", always_null()),
@@ -610,7 +653,7 @@ fn session() -> Value {
             ("payment_method_types", array(string())),
             ("payment_status", one_of(&["paid", "unpaid", "no_payment_required"])),
             ("permissions", always_null()),
-            ("phone_number_collection", object(&[("enabled", boolean())])),
+            ("phone_number_collection", toggle()),
             ("recovered_from", nstring()),
             ("saved_payment_method_options", always_null()),
             ("setup_intent", nullable(expandable("setup_intent"))),
@@ -659,9 +702,7 @@ fn payment_intent() -> Value {
         ("type", tag("redirect_to_url")),
         ("redirect_to_url", object(&[("return_url", always_null()), ("url", always_null())])),
     ]);
-    object(&[
-        ("id", string()),
-        ("object", tag("payment_intent")),
+    resource("payment_intent").with(&[
         ("amount", int()),
         ("amount_capturable", int()),
         ("amount_details", object(&[("tip", empty_object())])),
@@ -743,22 +784,12 @@ fn payment_method() -> Value {
         ("three_d_secure_usage", object(&[("supported", boolean())])),
         ("wallet", always_null()),
     ]);
-    let address = object(&[
-        ("city", always_null()),
-        ("country", always_null()),
-        ("line1", always_null()),
-        ("line2", always_null()),
-        ("postal_code", always_null()),
-        ("state", always_null()),
-    ]);
-    object_with_optional(
+    resource("payment_method").with_optional(
         &[
-            ("id", string()),
-            ("object", tag("payment_method")),
             (
                 "billing_details",
                 object(&[
-                    ("address", address),
+                    ("address", address_of(always_null)),
                     ("email", nstring()),
                     ("name", nstring()),
                     ("phone", always_null()),
@@ -782,9 +813,7 @@ fn payment_method() -> Value {
 }
 
 fn setup_intent() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("setup_intent")),
+    resource("setup_intent").with(&[
         ("allowed_payment_method_types", always_null()),
         ("application", always_null()),
         ("automatic_payment_methods", always_null()),
@@ -824,9 +853,7 @@ fn setup_intent() -> Value {
 }
 
 fn discount() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("discount")),
+    resource("discount").with(&[
         ("checkout_session", nstring()),
         ("coupon", expandable("coupon")),
         ("customer", nstring()),
@@ -840,9 +867,7 @@ fn discount() -> Value {
 }
 
 fn subscription_item() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("subscription_item")),
+    resource("subscription_item").with(&[
         ("billing_thresholds", always_null()),
         ("created", int()),
         ("current_period_end", int()),
@@ -858,9 +883,7 @@ fn subscription_item() -> Value {
 }
 
 fn invoice_item() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("invoiceitem")),
+    resource("invoiceitem").with(&[
         ("amount", int()),
         ("currency", string()),
         ("customer", expandable("customer")),
@@ -871,7 +894,7 @@ fn invoice_item() -> Value {
         ("invoice", nullable(expandable("invoice"))),
         ("livemode", boolean()),
         ("metadata", metadata()),
-        ("period", object(&[("end", int()), ("start", int())])),
+        ("period", period()),
         ("plan", always_null()),
         ("price", reference("price")),
         ("proration", boolean()),
@@ -887,12 +910,10 @@ fn invoice_item() -> Value {
 
 fn subscription() -> Value {
     let item = reference("subscription_item");
-    object(&[
-        ("id", string()),
-        ("object", tag("subscription")),
+    resource("subscription").with(&[
         ("application", always_null()),
         ("application_fee_percent", always_null()),
-        ("automatic_tax", object(&[("enabled", boolean())])),
+        ("automatic_tax", toggle()),
         ("billing_cycle_anchor", int()),
         ("billing_thresholds", always_null()),
         ("cancel_at", nint()),
@@ -909,7 +930,7 @@ fn subscription() -> Value {
                 ),
             ]),
         ),
-        ("collection_method", one_of(&["charge_automatically", "send_invoice"])),
+        ("collection_method", collection_method()),
         ("created", int()),
         ("currency", string()),
         ("current_period_end", int()),
@@ -965,10 +986,8 @@ fn subscription() -> Value {
 
 fn invoice() -> Value {
     let discount_amount = object(&[("amount", int()), ("discount", string())]);
-    let line = object_with_optional(
+    let line = resource("line_item").with_optional(
         &[
-            ("id", string()),
-            ("object", tag("line_item")),
             ("amount", int()),
             ("amount_excluding_tax", int()),
             ("currency", string()),
@@ -978,7 +997,7 @@ fn invoice() -> Value {
             ("discounts", empty_array()),
             ("livemode", boolean()),
             ("metadata", metadata()),
-            ("period", object(&[("end", int()), ("start", int())])),
+            ("period", period()),
             ("plan", always_null()),
             ("price", reference("price")),
             ("proration", boolean()),
@@ -994,9 +1013,7 @@ fn invoice() -> Value {
         ],
         &[("invoice_item", string())],
     );
-    object(&[
-        ("id", string()),
-        ("object", tag("invoice")),
+    resource("invoice").with(&[
         ("account_country", always_null()),
         ("account_name", always_null()),
         ("account_tax_ids", always_null()),
@@ -1018,17 +1035,17 @@ fn invoice() -> Value {
         ),
         ("billing_reason", string()),
         ("charge", always_null()),
-        ("collection_method", one_of(&["charge_automatically", "send_invoice"])),
+        ("collection_method", collection_method()),
         ("created", int()),
         ("currency", string()),
-        ("custom_fields", nullable(array(object(&[("name", string()), ("value", string())])))),
+        ("custom_fields", invoice_custom_fields()),
         ("customer", expandable("customer")),
         ("customer_address", always_null()),
         ("customer_email", always_null()),
         ("customer_name", always_null()),
         ("customer_phone", always_null()),
         ("customer_shipping", always_null()),
-        ("customer_tax_exempt", one_of(&["none", "exempt", "reverse"])),
+        ("customer_tax_exempt", tax_exempt()),
         ("customer_tax_ids", empty_array()),
         ("default_payment_method", always_null()),
         ("default_source", always_null()),
@@ -1134,9 +1151,7 @@ fn charge() -> Value {
         ("seller_message", string()),
         ("type", string()),
     ]);
-    object(&[
-        ("id", string()),
-        ("object", tag("charge")),
+    resource("charge").with(&[
         ("amount", int()),
         ("amount_captured", int()),
         ("amount_refunded", int()),
@@ -1174,9 +1189,7 @@ fn charge() -> Value {
 }
 
 fn refund() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("refund")),
+    resource("refund").with(&[
         ("amount", int()),
         ("balance_transaction", always_null()),
         ("charge", expandable("charge")),
@@ -1227,10 +1240,8 @@ fn upcoming_invoice() -> Value {
 
 fn event() -> Value {
     let objects: Vec<Value> = EVENT_OBJECTS.iter().map(|o| reference(o)).collect();
-    object_with_optional(
+    resource("event").with_optional(
         &[
-            ("id", string()),
-            ("object", tag("event")),
             ("api_version", string()),
             ("created", int()),
             (
@@ -1252,10 +1263,8 @@ fn event() -> Value {
 }
 
 fn webhook_endpoint() -> Value {
-    object_with_optional(
+    resource("webhook_endpoint").with_optional(
         &[
-            ("id", string()),
-            ("object", tag("webhook_endpoint")),
             ("api_version", nstring()),
             ("application", always_null()),
             ("created", int()),
@@ -1280,9 +1289,7 @@ fn webhook_delivery() -> Value {
         ("response_body", string()),
         ("error", nstring()),
     ]);
-    object(&[
-        ("id", string()),
-        ("object", tag("webhook_delivery")),
+    resource("webhook_delivery").with(&[
         ("created", int()),
         ("event", string()),
         ("event_type", string()),
@@ -1294,9 +1301,7 @@ fn webhook_delivery() -> Value {
 }
 
 fn test_clock() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("test_helpers.test_clock")),
+    resource("test_helpers.test_clock").with(&[
         ("created", int()),
         ("deletes_after", int()),
         ("frozen_time", int()),
@@ -1309,9 +1314,7 @@ fn test_clock() -> Value {
 
 /// What `POST /test_helpers/customers/{id}/fund_cash_balance` answers.
 fn cash_balance_transaction() -> Value {
-    object(&[
-        ("id", string()),
-        ("object", tag("customer_cash_balance_transaction")),
+    resource("customer_cash_balance_transaction").with(&[
         ("created", int()),
         ("currency", string()),
         ("customer", expandable("customer")),
@@ -1335,9 +1338,7 @@ fn shipping_rate() -> Value {
         ("unit", one_of(&["hour", "day", "business_day", "week", "month"])),
         ("value", int()),
     ]));
-    object(&[
-        ("id", string()),
-        ("object", tag("shipping_rate")),
+    resource("shipping_rate").with(&[
         ("active", boolean()),
         ("created", int()),
         ("delivery_estimate", nullable(object(&[("maximum", bound.clone()), ("minimum", bound)]))),
@@ -1345,7 +1346,7 @@ fn shipping_rate() -> Value {
         ("fixed_amount", object(&[("amount", int()), ("currency", string())])),
         ("livemode", boolean()),
         ("metadata", metadata()),
-        ("tax_behavior", one_of(&["inclusive", "exclusive", "unspecified"])),
+        ("tax_behavior", tax_behavior()),
         ("tax_code", nstring()),
         ("type", tag("fixed_amount")),
     ])
@@ -1353,22 +1354,13 @@ fn shipping_rate() -> Value {
 
 /// A postal address (a customer's, a session's collected ones).
 fn address() -> Value {
-    object(&[
-        ("city", nstring()),
-        ("country", nstring()),
-        ("line1", nstring()),
-        ("line2", nstring()),
-        ("postal_code", nstring()),
-        ("state", nstring()),
-    ])
+    address_of(nstring)
 }
 
 /// A customer portal configuration (issue 17).
 fn portal_configuration() -> Value {
-    let toggle = object(&[("enabled", boolean())]);
-    object(&[
-        ("id", string()),
-        ("object", tag("billing_portal.configuration")),
+    let toggle = toggle();
+    resource("billing_portal.configuration").with(&[
         ("active", boolean()),
         ("application", always_null()),
         (
@@ -1466,9 +1458,7 @@ fn portal_session() -> Value {
             ])),
         ),
     ]);
-    object(&[
-        ("id", string()),
-        ("object", tag("billing_portal.session")),
+    resource("billing_portal.session").with(&[
         ("configuration", string()),
         ("created", int()),
         ("customer", string()),

@@ -22,7 +22,7 @@ use super::{Mode, Resolved};
 use crate::catalog::Customer;
 use crate::error::{ErrorCode, Invalid};
 use crate::money::Currency;
-use crate::params::Bool;
+use crate::params::{Bool, EnabledParam};
 use crate::shipping::{ShippingRate, ShippingRateCreate};
 use crate::time::Timestamp;
 
@@ -66,12 +66,6 @@ pub struct ShippingAddressCollectionParam {
 pub struct ShippingOptionParam {
     pub shipping_rate: Option<String>,
     pub shipping_rate_data: Option<ShippingRateCreate>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EnabledParam {
-    pub enabled: Option<Bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -335,14 +329,6 @@ fn one_of(param: &str, value: &str, allowed: &[&str]) -> Result<String, Invalid>
     }
 }
 
-fn enabled(param: &str, p: Option<EnabledParam>) -> Result<bool, Invalid> {
-    match p {
-        None => Ok(false),
-        Some(EnabledParam { enabled: None }) => Err(Invalid::missing(format!("{param}[enabled]"))),
-        Some(EnabledParam { enabled: Some(Bool(b)) }) => Ok(b),
-    }
-}
-
 fn message(param: &str, m: Option<MessageParam>) -> Result<Option<String>, Invalid> {
     let Some(m) = m else { return Ok(None) };
     let param = format!("{param}[message]");
@@ -402,9 +388,9 @@ pub(super) fn collection(
             .map(|o| o.id.clone())
             .collect();
     }
-    c.phone = enabled("phone_number_collection", p.phone_number_collection)?;
+    c.phone = EnabledParam::on("phone_number_collection", p.phone_number_collection)?;
     if let Some(t) = p.tax_id_collection {
-        let on = enabled("tax_id_collection", Some(EnabledParam { enabled: t.enabled }))?;
+        let on = EnabledParam::on("tax_id_collection", Some(EnabledParam { enabled: t.enabled }))?;
         let required = match t.required.as_deref() {
             None => "never".to_owned(),
             Some(r) => one_of("tax_id_collection[required]", r, &["if_supported", "never"])?,

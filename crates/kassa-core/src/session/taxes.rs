@@ -43,25 +43,18 @@
 //! `subscription_data[default_tax_rates][j]`, which also needs subscription mode and no automatic
 //! tax.
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::collection::{Address, Collection};
 use super::{LineItem, Mode, Resolved, Session};
 use crate::catalog::Customer;
 use crate::error::{ErrorCode, Invalid};
-use crate::params::{Bool, LineItemParam};
+use crate::params::{EnabledParam, LineItemParam};
 use crate::shipping::TaxBehavior;
 use crate::tax::{self, LineTax, TaxRate};
 
 /// The most rates a line takes, fixed or dynamic.
 pub const MAX_LINE_RATES: usize = 5;
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AutomaticTaxParam {
-    pub enabled: Option<Bool>,
-}
 
 /// Where the buyer is, for tax: a country and, when known, a state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +205,7 @@ fn line_rates(at: &str, ids: Option<&[String]>, r: &Resolved<'_>) -> Result<Vec<
 /// line's rates, and return the session's tax settings.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn taxes(
-    automatic: Option<AutomaticTaxParam>,
+    automatic: Option<EnabledParam>,
     default_rates: Option<Vec<String>>,
     items: &[LineItemParam],
     lines: &mut [LineItem],
@@ -221,10 +214,7 @@ pub(super) fn taxes(
     customer: Option<&Customer>,
     r: &Resolved<'_>,
 ) -> Result<Taxes, Invalid> {
-    let automatic = match automatic {
-        None => false,
-        Some(a) => a.enabled.ok_or_else(|| Invalid::missing("automatic_tax[enabled]"))?.0,
-    };
+    let automatic = EnabledParam::on("automatic_tax", automatic)?;
     let collects_address = collection.wants_billing_address() || collection.shipping_countries.is_some();
     for (i, (item, line)) in items.iter().zip(lines.iter_mut()).enumerate() {
         line.tax_rates = line_rates(&format!("line_items[{i}][tax_rates]"), item.tax_rates.as_deref(), r)?;

@@ -469,3 +469,69 @@ pub fn shaped(value: &mut Value, pointer: &str, prefix: &str, label: &str) {
     );
     *slot = Value::String(label.to_owned());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: the customers, cards, tax rates and subscriptions several suites set up.
+
+/// `base` with each top-level field of `extra` set on it (a session body with a few more fields).
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().expect("an object to merge") {
+        base[k] = v.clone();
+    }
+    base
+}
+
+impl TestApp {
+    /// A card saved for `customer` by a setup-mode checkout paid with `card` on the page; returns
+    /// the payment method.
+    pub async fn saved_card(&self, customer: &str, card: &str) -> String {
+        let s = self
+            .session(json!({"mode": "setup", "currency": "usd", "customer": customer, "success_url": "https://shop.test/ok"}))
+            .await;
+        let sid = s["id"].as_str().unwrap();
+        assert_eq!(crate::pay::pay_card(self, sid, card).await.status.as_u16(), 303);
+        let seti = self.get(&format!("/checkout/session/{sid}?expand[]=setup_intent")).await;
+        seti.ok()["setup_intent"]["payment_method"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /subscriptions` with `form`, asserting it is created; returns the subscription.
+    pub async fn create_subscription(&self, form: &[(&str, &str)]) -> Value {
+        let r = self.post("/subscriptions", form).await;
+        assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+        r.body
+    }
+
+    /// `customer` subscribed to a new monthly price of `amount` USD cents, which the saved card
+    /// `payment_method` pays.
+    pub async fn monthly_subscription(&self, customer: &str, payment_method: &str, amount: i64) -> Value {
+        let price = self.recurring_price(amount, "usd", "month").await;
+        self.create_subscription(&[
+            ("customer", customer),
+            ("items[0][price]", &price),
+            ("default_payment_method", payment_method),
+        ])
+        .await
+    }
+
+    /// Pay the checkout `session` with `card` on the page; returns the subscription it started.
+    pub async fn paid_subscription(&self, session: &str, card: &str) -> Value {
+        let r = crate::pay::pay_card(self, session, card).await;
+        assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+        let s = self.get(&format!("/checkout/session/{session}?expand[]=subscription")).await;
+        s.ok()["subscription"].clone()
+    }
+
+    /// A tax rate of `pct` percent (`inclusive` or not) whose `place` is `(country, state)`.
+    pub async fn tax_rate(&self, pct: &str, inclusive: bool, place: Option<(&str, Option<&str>)>) -> String {
+        let inclusive = inclusive.to_string();
+        let mut form = vec![("display_name", "Tax"), ("percentage", pct), ("inclusive", inclusive.as_str())];
+        if let Some((country, state)) = place {
+            form.push(("country", country));
+            if let Some(s) = state {
+                form.push(("state", s));
+            }
+        }
+        let r = self.post("/tax_rates", &form).await;
+        r.ok()["id"].as_str().unwrap().to_owned()
+    }
+}

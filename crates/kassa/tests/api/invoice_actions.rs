@@ -77,13 +77,7 @@ async fn paying_an_open_invoice_charges_now_and_a_new_card_recovers_it() {
     // A new card saved by a setup-mode checkout, made the subscription's default, pays it.
     let customer =
         app.get(&format!("/subscriptions/{sub}")).await.ok()["customer"].as_str().unwrap().to_owned();
-    let s = app
-        .session(json!({"mode": "setup", "currency": "usd", "customer": customer, "success_url": "https://shop.test/ok"}))
-        .await;
-    let sid = s["id"].as_str().unwrap();
-    assert_eq!(crate::pay::pay_card(&app, sid, "4242424242424242").await.status.as_u16(), 303);
-    let seti = app.get(&format!("/checkout/session/{sid}?expand[]=setup_intent")).await;
-    let pm = seti.ok()["setup_intent"]["payment_method"].as_str().unwrap().to_owned();
+    let pm = app.saved_card(&customer, "4242424242424242").await;
     app.post(&format!("/subscriptions/{sub}"), &[("default_payment_method", &pm)]).await.ok();
 
     let r = app.post(&pay, &[]).await;

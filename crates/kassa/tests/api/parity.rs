@@ -7,11 +7,12 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, merged};
 use crate::pay::pay_card;
 use crate::sessions_support::{create, rejects};
 
 const OK_URL: &str = "https://shop.test/ok";
+const CARD: &str = "4242424242424242";
 
 /// A `price_data` line: `amount` in `currency` for an inline product named `name`.
 fn inline_line(name: &str, amount: i64, currency: &str, quantity: i64) -> Value {
@@ -23,18 +24,6 @@ fn inline_line(name: &str, amount: i64, currency: &str, quantity: i64) -> Value 
 
 fn body(lines: Vec<Value>) -> Value {
     json!({"line_items": lines, "success_url": OK_URL})
-}
-
-/// `base` with `extra` merged in at the top level.
-fn merged(mut base: Value, extra: Value) -> Value {
-    for (k, v) in extra.as_object().unwrap() {
-        base[k] = v.clone();
-    }
-    base
-}
-
-async fn count(app: &TestApp, path: &str) -> usize {
-    app.get(&format!("{path}?limit=100")).await.ok()["data"].as_array().unwrap().len()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,10 +133,7 @@ async fn recurring_price_data_makes_a_subscription_that_can_be_paid() {
         (recurring["interval"].as_str(), recurring["interval_count"].as_i64()),
         (Some("month"), Some(3))
     );
-    let id = s["id"].as_str().unwrap();
-    pay_card(&app, id, "4242424242424242").await;
-    let s = app.get(&format!("/checkout/session/{id}?expand[]=subscription")).await;
-    let sub = &s.ok()["subscription"];
+    let sub = app.paid_subscription(s["id"].as_str().unwrap(), CARD).await;
     assert_eq!(sub["status"], "active", "{sub}");
     assert_eq!(sub["items"]["data"][0]["price"]["unit_amount"], 900);
     // Shapes as Stripe's document has them: `rendering_options` on the invoice, no
@@ -171,7 +157,7 @@ async fn recurring_price_data_makes_a_subscription_that_can_be_paid() {
 async fn price_data_refusals_name_their_parameter_and_write_nothing() {
     let app = TestApp::spawn().await;
     let price = app.price(1000, "usd").await;
-    let (products, prices) = (count(&app, "/products").await, count(&app, "/prices").await);
+    let (products, prices) = (app.count("/products").await, app.count("/prices").await);
     let pd = |extra: Value| {
         let mut d = json!({"currency": "usd", "unit_amount": 100, "product_data": {"name": "X"}});
         for (k, v) in extra.as_object().unwrap() {
@@ -255,7 +241,7 @@ async fn price_data_refusals_name_their_parameter_and_write_nothing() {
     // A line that passes every rule but comes with a later refusal writes nothing either.
     rejects(&app, merged(pd(json!({})), json!({"success_url": "ftp://x"})), "success_url", "url_invalid")
         .await;
-    assert_eq!((count(&app, "/products").await, count(&app, "/prices").await), (products, prices));
+    assert_eq!((app.count("/products").await, app.count("/prices").await), (products, prices));
 }
 
 #[tokio::test]
@@ -286,7 +272,7 @@ async fn customer_email_is_locked_on_the_page_and_on_the_payment() {
     let input = page.text.lines().find(|l| l.contains("data-testid=\"email-input\"")).unwrap();
     assert!(input.contains("value=\"locked@shop.test\"") && input.contains("readonly"), "{input}");
     // The form's e-mail (buyer@example.test) does not replace it.
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     let s = app.get(&format!("/checkout/session/{id}?expand[]=customer")).await;
     let s = s.ok();
     assert_eq!(s["customer_details"]["email"], "locked@shop.test");
@@ -309,7 +295,7 @@ async fn customer_email_is_locked_on_the_page_and_on_the_payment() {
 #[tokio::test]
 async fn customer_creation_if_required_completes_as_a_guest() {
     let app = TestApp::spawn().await;
-    let customers = count(&app, "/customers").await;
+    let customers = app.count("/customers").await;
     let s = app
         .session(merged(
             body(vec![inline_line("Mug", 900, "usd", 1)]),
@@ -318,14 +304,14 @@ async fn customer_creation_if_required_completes_as_a_guest() {
         .await;
     assert_eq!(s["customer_creation"], "if_required");
     let id = s["id"].as_str().unwrap();
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     let s = app.get(&format!("/checkout/session/{id}?expand[]=payment_intent")).await;
     let s = s.ok();
     assert_eq!((s["status"].as_str(), s["payment_status"].as_str()), (Some("complete"), Some("paid")));
     assert_eq!(s["customer"], Value::Null);
     assert_eq!(s["customer_details"]["email"], "buyer@example.test");
     assert_eq!(s["payment_intent"]["customer"], Value::Null);
-    assert_eq!(count(&app, "/customers").await, customers);
+    assert_eq!(app.count("/customers").await, customers);
     assert!(!app.event_types().await.contains(&"customer.created".to_owned()));
 
     // `always` (kassa's default too) creates one.
@@ -336,8 +322,8 @@ async fn customer_creation_if_required_completes_as_a_guest() {
         ))
         .await;
     assert_eq!(s["customer_creation"], "always");
-    pay_card(&app, s["id"].as_str().unwrap(), "4242424242424242").await;
-    assert_eq!(count(&app, "/customers").await, customers + 1);
+    pay_card(&app, s["id"].as_str().unwrap(), CARD).await;
+    assert_eq!(app.count("/customers").await, customers + 1);
 }
 
 #[tokio::test]
@@ -377,7 +363,7 @@ async fn payment_intent_data_is_copied_to_the_payment_intent() {
         })))
         .await;
     let id = s["id"].as_str().unwrap();
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     let s = app.get(&format!("/checkout/session/{id}?expand[]=payment_intent")).await;
     let pi = &s.ok()["payment_intent"];
     assert_eq!(pi["description"], "Order 42");
@@ -397,7 +383,7 @@ async fn manual_capture_holds_then_captures_under_v1() {
     let app = TestApp::spawn().await;
     let s = app.session(with_pi_data(json!({"capture_method": "manual"}))).await;
     let id = s["id"].as_str().unwrap();
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     let s = app.get(&format!("/checkout/session/{id}?expand[]=payment_intent")).await;
     let s = s.ok();
     assert_eq!((s["status"].as_str(), s["payment_status"].as_str()), (Some("complete"), Some("unpaid")));
@@ -424,7 +410,7 @@ async fn a_held_payment_can_be_canceled() {
     let app = TestApp::spawn().await;
     let s = app.session(with_pi_data(json!({"capture_method": "manual"}))).await;
     let id = s["id"].as_str().unwrap();
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     let pi =
         app.get(&format!("/checkout/session/{id}")).await.ok()["payment_intent"].as_str().unwrap().to_owned();
     let r =
@@ -520,12 +506,6 @@ fn with_sub_data(data: Value) -> Value {
     merged(body(vec![plan_line(3000)]), json!({"subscription_data": data}))
 }
 
-async fn paid_subscription(app: &TestApp, id: &str) -> Value {
-    pay_card(app, id, "4242424242424242").await;
-    let s = app.get(&format!("/checkout/session/{id}?expand[]=subscription")).await;
-    s.ok()["subscription"].clone()
-}
-
 #[tokio::test]
 async fn subscription_data_trial_end_description_and_trial_settings() {
     let app = TestApp::spawn().await;
@@ -540,7 +520,7 @@ async fn subscription_data_trial_end_description_and_trial_settings() {
         })))
         .await;
     assert_eq!(s["amount_total"], 0, "nothing is due during the trial");
-    let sub = paid_subscription(&app, s["id"].as_str().unwrap()).await;
+    let sub = app.paid_subscription(s["id"].as_str().unwrap(), CARD).await;
     assert_eq!(sub["status"], "trialing");
     assert_eq!(sub["trial_end"], trial_end);
     assert_eq!(sub["current_period_end"], trial_end);
@@ -557,7 +537,7 @@ async fn billing_cycle_anchor_prorates_the_first_period() {
     let s = app.session(with_sub_data(json!({"billing_cycle_anchor": anchor}))).await;
     let total = s["amount_total"].as_i64().unwrap();
     assert!(total > 0 && total < 3000, "prorated to the anchor: {total}");
-    let sub = paid_subscription(&app, s["id"].as_str().unwrap()).await;
+    let sub = app.paid_subscription(s["id"].as_str().unwrap(), CARD).await;
     assert_eq!(
         (sub["status"].as_str(), sub["billing_cycle_anchor"].as_i64()),
         (Some("active"), Some(anchor))
@@ -645,7 +625,7 @@ async fn setup_mode_saves_a_card_without_charging() {
     let id = s["id"].as_str().unwrap();
     let page = app.send(reqwest::Client::new().get(app.url(&format!("/pay/{id}")))).await;
     assert!(page.text.contains("Save card"), "{}", page.text);
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     let s = app.get(&format!("/v1/checkout/sessions/{id}?expand[]=setup_intent")).await;
     let s = s.ok();
     assert_eq!(
@@ -691,9 +671,9 @@ async fn a_declined_card_in_setup_mode_records_no_payment() {
     assert!(r.text.contains("declined"), "{}", r.text);
     let s = app.get(&format!("/checkout/session/{id}")).await;
     assert_eq!((s.ok()["status"].as_str(), s.body["payment_intent"].clone()), (Some("open"), Value::Null));
-    assert_eq!(count(&app, "/payment_intents").await, 0);
+    assert_eq!(app.count("/payment_intents").await, 0);
     // The card that works then saves.
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     assert_eq!(app.get(&format!("/checkout/session/{id}")).await.ok()["status"], "complete");
 }
 
@@ -861,7 +841,7 @@ async fn invoice_creation_makes_a_paid_invoice_for_the_payment() {
         json!([{"name": "PO", "value": "PO-9"}])
     );
     let id = s["id"].as_str().unwrap();
-    pay_card(&app, id, "4242424242424242").await;
+    pay_card(&app, id, CARD).await;
     let s = app.get(&format!("/checkout/session/{id}?expand[]=invoice&expand[]=payment_intent")).await;
     let s = s.ok();
     let invoice = &s["invoice"];
@@ -966,7 +946,7 @@ async fn an_expired_sessions_recovery_url_opens_a_new_session_with_the_same_cont
     assert_eq!(new["metadata"], json!({"cart": "c1"}));
     assert_eq!(new["line_items"]["data"][0]["price"]["id"], s["line_items"]["data"][0]["price"]["id"]);
     assert_ne!(new["line_items"]["data"][0]["id"], s["line_items"]["data"][0]["id"]);
-    pay_card(&app, &new_id, "4242424242424242").await;
+    pay_card(&app, &new_id, CARD).await;
     assert_eq!(app.get(&format!("/v1/checkout/sessions/{new_id}")).await.ok()["payment_status"], "paid");
 
     // After 30 days the URL no longer works; an open session or one without recovery has none.
@@ -997,7 +977,7 @@ async fn subscription_and_invoice_discounts_embed_the_coupon() {
     let coupon = app.coupon(&[("percent_off", "20"), ("duration", "forever"), ("name", "Friends")]).await;
     let s =
         app.session(merged(body(vec![plan_line(1000)]), json!({"discounts": [{"coupon": coupon}]}))).await;
-    let sub = paid_subscription(&app, s["id"].as_str().unwrap()).await;
+    let sub = app.paid_subscription(s["id"].as_str().unwrap(), CARD).await;
     let c = &sub["discount"]["coupon"];
     assert_eq!((c["object"].as_str(), c["id"].as_str()), (Some("coupon"), Some(coupon.as_str())), "{sub}");
     assert_eq!((c["percent_off"].as_f64(), c["name"].as_str()), (Some(20.0), Some("Friends")));

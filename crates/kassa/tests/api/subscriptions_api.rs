@@ -26,20 +26,17 @@ const DAY: i64 = 86_400;
 async fn customer(app: &TestApp, card: Option<&str>) -> (String, String, Option<String>) {
     let (clock, cus) = clock_and_customer(app, ts(2027, 1, 1)).await;
     let Some(card) = card else { return (clock, cus, None) };
-    let s = app
-        .session(json!({"mode": "setup", "currency": "usd", "customer": cus, "success_url": "https://shop.test/ok"}))
-        .await;
-    let sid = s["id"].as_str().unwrap();
-    assert_eq!(crate::pay::pay_card(app, sid, card).await.status.as_u16(), 303);
-    let seti = app.get(&format!("/checkout/session/{sid}?expand[]=setup_intent")).await;
-    let pm = seti.ok()["setup_intent"]["payment_method"].as_str().unwrap().to_owned();
+    let pm = app.saved_card(&cus, card).await;
     (clock, cus, Some(pm))
 }
 
-async fn create(app: &TestApp, form: &[(&str, &str)]) -> Value {
-    let r = app.post("/subscriptions", form).await;
-    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
-    r.body
+/// A customer on a clock at 2027-01-01 12:00 with `card` saved, subscribed to a monthly price of
+/// `amount` that the card pays; returns (clock, customer, payment method, subscription).
+async fn subscribed(app: &TestApp, card: &str, amount: i64) -> (String, String, String, Value) {
+    let (clock, cus, pm) = customer(app, Some(card)).await;
+    let pm = pm.unwrap();
+    let sub = app.monthly_subscription(&cus, &pm, amount).await;
+    (clock, cus, pm, sub)
 }
 
 async fn invoice(app: &TestApp, id: &Value) -> Value {
@@ -70,18 +67,16 @@ async fn allow_incomplete_charges_the_first_invoice_at_once_and_renews() {
     let (clock, cus, pm) = customer(&app, Some(OK)).await;
     let pm = pm.unwrap();
     let price = app.recurring_price(1000, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("items[0][quantity]", "2"),
             ("default_payment_method", &pm),
             ("metadata[plan]", "team"),
             ("expand[]", "latest_invoice.payment_intent"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(sub["status"], "active");
     assert_eq!(sub["collection_method"], "charge_automatically");
     assert_eq!(sub["metadata"], json!({"plan": "team"}));
@@ -115,17 +110,7 @@ async fn allow_incomplete_charges_the_first_invoice_at_once_and_renews() {
 #[tokio::test]
 async fn a_declined_first_charge_leaves_it_incomplete_for_23_hours_then_incomplete_expired() {
     let app = TestApp::spawn().await;
-    let (clock, cus, pm) = customer(&app, Some(FAILS_LATER)).await;
-    let price = app.recurring_price(1500, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
-            ("customer", &cus),
-            ("items[0][price]", &price),
-            ("default_payment_method", pm.as_deref().unwrap()),
-        ],
-    )
-    .await;
+    let (clock, .., sub) = subscribed(&app, FAILS_LATER, 1500).await;
     assert_eq!(sub["status"], "incomplete");
     let inv = invoice(&app, &sub["latest_invoice"]).await;
     assert_eq!(
@@ -159,17 +144,15 @@ async fn default_incomplete_waits_for_its_first_invoice_to_be_paid() {
     let app = TestApp::spawn().await;
     let (_clock, cus, pm) = customer(&app, Some(OK)).await;
     let price = app.recurring_price(1000, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("default_payment_method", pm.as_deref().unwrap()),
             ("payment_behavior", "default_incomplete"),
             ("expand[]", "latest_invoice.payment_intent"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(sub["status"], "incomplete");
     let inv = &sub["latest_invoice"];
     assert_eq!((&inv["status"], &inv["attempt_count"]), (&json!("open"), &json!(0)));
@@ -188,11 +171,13 @@ async fn default_incomplete_waits_for_its_first_invoice_to_be_paid() {
     assert_eq!(pi.ok()["status"], "succeeded", "the invoice's own intent is the one that succeeded");
 
     // An incomplete subscription can be canceled: its first invoice is voided.
-    let other = create(
-        &app,
-        &[("customer", &cus), ("items[0][price]", &price), ("payment_behavior", "default_incomplete")],
-    )
-    .await;
+    let other = app
+        .create_subscription(&[
+            ("customer", &cus),
+            ("items[0][price]", &price),
+            ("payment_behavior", "default_incomplete"),
+        ])
+        .await;
     assert_eq!(other["status"], "incomplete", "no payment method: nothing charged");
     let canceled = app.delete(&format!("/subscriptions/{}", id(&other))).await;
     assert_eq!(canceled.ok()["status"], "canceled", "{}", canceled.text);
@@ -242,16 +227,14 @@ async fn error_if_incomplete_answers_402_on_a_decline_and_creates_nothing() {
 
     // The same request with a card that pays succeeds.
     let (_c, good, pm) = customer(&app, Some(OK)).await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &good),
             ("items[0][price]", &price),
             ("default_payment_method", pm.as_deref().unwrap()),
             ("payment_behavior", "error_if_incomplete"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(sub["status"], "active");
 }
 
@@ -260,16 +243,14 @@ async fn a_trial_invoices_nothing_until_it_ends_then_charges() {
     let app = TestApp::spawn().await;
     let (clock, cus, pm) = customer(&app, Some(OK)).await;
     let price = app.recurring_price(1000, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("default_payment_method", pm.as_deref().unwrap()),
             ("trial_period_days", "14"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(sub["status"], "trialing");
     assert_eq!((&sub["trial_start"], &sub["trial_end"]), (&json!(ts(2027, 1, 1)), &json!(ts(2027, 1, 15))));
     assert_eq!(sub["current_period_end"], ts(2027, 1, 15));
@@ -282,16 +263,14 @@ async fn a_trial_invoices_nothing_until_it_ends_then_charges() {
     assert_eq!(subscription(&app, &sub_id).await["status"], "active");
 
     // `trial_end=now` on an update ends a trial at once and charges the first period now.
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("default_payment_method", pm.as_deref().unwrap()),
             ("trial_period_days", "30"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     let ended = app.post(&format!("/subscriptions/{}", id(&sub)), &[("trial_end", "now")]).await;
     assert_eq!(ended.ok()["status"], "active", "{}", ended.text);
     assert_eq!(ended.body["trial_end"], ts(2027, 1, 15));
@@ -308,16 +287,14 @@ async fn a_trial_ending_without_a_payment_method_pauses_it_until_resumed() {
     let app = TestApp::spawn().await;
     let (clock, cus, _) = customer(&app, None).await;
     let price = app.recurring_price(1000, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("trial_period_days", "7"),
             ("trial_settings[end_behavior][missing_payment_method]", "pause"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     let sub_id = id(&sub);
     assert_eq!(sub["trial_settings"]["end_behavior"]["missing_payment_method"], "pause");
     advance(&app, &clock, ts(2027, 1, 9)).await;
@@ -330,18 +307,13 @@ async fn a_trial_ending_without_a_payment_method_pauses_it_until_resumed() {
     assert_eq!(invoices(&app, &sub_id).await.len(), 1, "a paused subscription is not billed");
 
     // Only a paused subscription resumes.
-    let other =
-        create(&app, &[("customer", &cus), ("items[0][price]", &price), ("trial_period_days", "7")]).await;
+    let other = app
+        .create_subscription(&[("customer", &cus), ("items[0][price]", &price), ("trial_period_days", "7")])
+        .await;
     app.post(&format!("/subscriptions/{}/resume", id(&other)), &[]).await.error(400);
 
     // A card saved meanwhile pays the period that starts when it resumes.
-    let s = app
-        .session(json!({"mode": "setup", "currency": "usd", "customer": cus, "success_url": "https://shop.test/ok"}))
-        .await;
-    let sid = s["id"].as_str().unwrap();
-    assert_eq!(crate::pay::pay_card(&app, sid, OK).await.status.as_u16(), 303);
-    let seti = app.get(&format!("/checkout/session/{sid}?expand[]=setup_intent")).await;
-    let pm = seti.ok()["setup_intent"]["payment_method"].as_str().unwrap().to_owned();
+    let pm = app.saved_card(&cus, OK).await;
     app.post(&format!("/subscriptions/{sub_id}"), &[("default_payment_method", &pm)]).await.ok();
     let resumed = app.post(&format!("/subscriptions/{sub_id}/resume"), &[]).await;
     assert_eq!(resumed.ok()["status"], "active", "{}", resumed.text);
@@ -358,16 +330,14 @@ async fn send_invoice_leaves_each_invoice_open_until_its_due_date_and_paid() {
     let app = TestApp::spawn().await;
     let (clock, cus, pm) = customer(&app, Some(OK)).await;
     let price = app.recurring_price(4900, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("collection_method", "send_invoice"),
             ("days_until_due", "30"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(
         (&sub["status"], &sub["collection_method"], &sub["days_until_due"]),
         (&json!("active"), &json!("send_invoice"), &json!(30))
@@ -415,17 +385,15 @@ async fn items_are_added_changed_and_deleted_and_listed_as_subscription_items() 
     let base = app.recurring_price(1000, "usd", "month").await;
     let seats = app.recurring_price(500, "usd", "month").await;
     let addon = app.recurring_price(300, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &base),
             ("items[1][price]", &seats),
             ("items[1][quantity]", "3"),
             ("default_payment_method", pm.as_deref().unwrap()),
-        ],
-    )
-    .await;
+        ])
+        .await;
     let sub_id = id(&sub);
     assert_eq!(invoice(&app, &sub["latest_invoice"]).await["amount_paid"], 1000 + 3 * 500);
     let items = app.get(&format!("/subscription_items?subscription={sub_id}")).await;
@@ -489,17 +457,7 @@ async fn items_are_added_changed_and_deleted_and_listed_as_subscription_items() 
 #[tokio::test]
 async fn billing_cycle_anchor_now_credits_the_unused_time_and_starts_a_period() {
     let app = TestApp::spawn().await;
-    let (clock, cus, pm) = customer(&app, Some(OK)).await;
-    let price = app.recurring_price(3100, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
-            ("customer", &cus),
-            ("items[0][price]", &price),
-            ("default_payment_method", pm.as_deref().unwrap()),
-        ],
-    )
-    .await;
+    let (clock, .., sub) = subscribed(&app, OK, 3100).await;
     advance(&app, &clock, ts(2027, 1, 11)).await; // 21 of 31 days unused
     let r = app.post(&format!("/subscriptions/{}", id(&sub)), &[("billing_cycle_anchor", "now")]).await;
     assert_eq!(
@@ -523,17 +481,7 @@ async fn billing_cycle_anchor_now_credits_the_unused_time_and_starts_a_period() 
 #[tokio::test]
 async fn pause_collection_voids_the_invoices_made_until_it_is_lifted() {
     let app = TestApp::spawn().await;
-    let (clock, cus, pm) = customer(&app, Some(OK)).await;
-    let price = app.recurring_price(1000, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
-            ("customer", &cus),
-            ("items[0][price]", &price),
-            ("default_payment_method", pm.as_deref().unwrap()),
-        ],
-    )
-    .await;
+    let (clock, .., sub) = subscribed(&app, OK, 1000).await;
     let sub_id = id(&sub);
     let r = app.post(&format!("/subscriptions/{sub_id}"), &[("pause_collection[behavior]", "void")]).await;
     assert_eq!(r.ok()["pause_collection"], json!({"behavior": "void", "resumes_at": null}));
@@ -567,17 +515,7 @@ async fn pause_collection_voids_the_invoices_made_until_it_is_lifted() {
 #[tokio::test]
 async fn invoice_items_wait_pending_for_the_next_invoice_which_collects_them() {
     let app = TestApp::spawn().await;
-    let (clock, cus, pm) = customer(&app, Some(OK)).await;
-    let price = app.recurring_price(1000, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
-            ("customer", &cus),
-            ("items[0][price]", &price),
-            ("default_payment_method", pm.as_deref().unwrap()),
-        ],
-    )
-    .await;
+    let (clock, cus, pm, sub) = subscribed(&app, OK, 1000).await;
     let sub_id = id(&sub);
 
     let r = app
@@ -654,15 +592,13 @@ async fn invoice_items_wait_pending_for_the_next_invoice_which_collects_them() {
 
     // A pending item rides on a new subscription's first invoice.
     app.post("/invoiceitems", &[("customer", &cus), ("amount", "250"), ("currency", "usd")]).await.ok();
-    let second = create(
-        &app,
-        &[
+    let second = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &app.recurring_price(2000, "usd", "month").await),
-            ("default_payment_method", pm.as_deref().unwrap()),
-        ],
-    )
-    .await;
+            ("default_payment_method", &pm),
+        ])
+        .await;
     assert_eq!(invoice(&app, &second["latest_invoice"]).await["amount_paid"], 2250);
 
     app.post("/invoiceitems", &[("customer", &cus), ("currency", "usd")]).await.invalid("amount");
@@ -730,16 +666,14 @@ async fn bad_requests_are_precise_and_create_nothing() {
     }
     // A coupon through `discounts`: 25 % off the first invoice.
     let coupon = app.coupon(&[("percent_off", "25"), ("duration", "once")]).await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("discounts[0][coupon]", &coupon),
             ("default_payment_method", pm.as_deref().unwrap()),
-        ],
-    )
-    .await;
+        ])
+        .await;
     let inv = invoice(&app, &sub["latest_invoice"]).await;
     assert_eq!(
         (&inv["amount_paid"], &inv["total_discount_amounts"][0]["amount"]),
@@ -752,17 +686,8 @@ async fn bad_requests_are_precise_and_create_nothing() {
 async fn a_subscription_on_the_servers_clock_expires_23_hours_after_a_decline() {
     let app = TestApp::spawn().await;
     let cus = id(app.post("/customers", &[("email", "real@example.test")]).await.ok());
-    let s = app
-        .session(json!({"mode": "setup", "currency": "usd", "customer": cus, "success_url": "https://shop.test/ok"}))
-        .await;
-    let sid = s["id"].as_str().unwrap();
-    assert_eq!(crate::pay::pay_card(&app, sid, FAILS_LATER).await.status.as_u16(), 303);
-    let seti = app.get(&format!("/checkout/session/{sid}?expand[]=setup_intent")).await;
-    let pm = seti.ok()["setup_intent"]["payment_method"].as_str().unwrap().to_owned();
-    let price = app.recurring_price(1000, "usd", "month").await;
-    let sub =
-        create(&app, &[("customer", &cus), ("items[0][price]", &price), ("default_payment_method", &pm)])
-            .await;
+    let pm = app.saved_card(&cus, FAILS_LATER).await;
+    let sub = app.monthly_subscription(&cus, &pm, 1000).await;
     assert_eq!(sub["status"], "incomplete");
     app.advance(23 * HOUR - 1);
     kassa::service::billing::bill_due(app.ctx(), &kassa::service::billing::Timeline::Real, app.clock_now())

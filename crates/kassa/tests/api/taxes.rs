@@ -13,19 +13,6 @@ use crate::helpers::TestApp;
 
 const PATH: &str = "/checkout/session";
 
-/// A tax rate; `place` is `(country, state)`.
-async fn rate(app: &TestApp, pct: &str, inclusive: bool, place: Option<(&str, Option<&str>)>) -> String {
-    let inclusive = inclusive.to_string();
-    let mut form = vec![("display_name", "Tax"), ("percentage", pct), ("inclusive", inclusive.as_str())];
-    if let Some((country, state)) = place {
-        form.push(("country", country));
-        if let Some(s) = state {
-            form.push(("state", s));
-        }
-    }
-    id(app.post("/tax_rates", &form).await.ok())
-}
-
 /// A one-time price with a `tax_behavior`.
 async fn price(app: &TestApp, amount: i64, currency: &str, behavior: &str) -> String {
     let product = app.product("Widget").await;
@@ -138,15 +125,15 @@ fn adds_up(s: &Value) {
 #[tokio::test]
 async fn worked_table_of_fixed_rates() {
     let app = TestApp::spawn().await;
-    let vat19 = rate(&app, "19", false, Some(("DE", None))).await;
-    let vat19_in = rate(&app, "19", true, Some(("DE", None))).await;
-    let gst5 = rate(&app, "5", false, Some(("CA", None))).await;
-    let qst = rate(&app, "9.975", false, Some(("CA", Some("QC")))).await;
-    let ny = rate(&app, "8.875", false, Some(("US", Some("NY")))).await;
-    let seven = rate(&app, "7", false, None).await;
-    let jct = rate(&app, "10", false, Some(("JP", None))).await;
-    let in10 = rate(&app, "10", true, None).await;
-    let in5 = rate(&app, "5", true, None).await;
+    let vat19 = app.tax_rate("19", false, Some(("DE", None))).await;
+    let vat19_in = app.tax_rate("19", true, Some(("DE", None))).await;
+    let gst5 = app.tax_rate("5", false, Some(("CA", None))).await;
+    let qst = app.tax_rate("9.975", false, Some(("CA", Some("QC")))).await;
+    let ny = app.tax_rate("8.875", false, Some(("US", Some("NY")))).await;
+    let seven = app.tax_rate("7", false, None).await;
+    let jct = app.tax_rate("10", false, Some(("JP", None))).await;
+    let in10 = app.tax_rate("10", true, None).await;
+    let in5 = app.tax_rate("5", true, None).await;
     let ten_off = app.coupon(&[("percent_off", "10"), ("duration", "once")]).await;
     let nineteen_off = app.coupon(&[("amount_off", "1900"), ("currency", "usd"), ("duration", "once")]).await;
 
@@ -219,10 +206,10 @@ async fn worked_table_of_fixed_rates() {
 #[tokio::test]
 async fn worked_table_of_address_based_tax() {
     let app = TestApp::spawn().await;
-    let _de = rate(&app, "19", false, Some(("DE", None))).await;
-    let _ca = rate(&app, "7.25", false, Some(("US", Some("CA")))).await;
-    let _ny = rate(&app, "8.875", false, Some(("US", Some("NY")))).await;
-    let _us = rate(&app, "1", false, Some(("US", None))).await;
+    let _de = app.tax_rate("19", false, Some(("DE", None))).await;
+    let _ca = app.tax_rate("7.25", false, Some(("US", Some("CA")))).await;
+    let _ny = app.tax_rate("8.875", false, Some(("US", Some("NY")))).await;
+    let _us = app.tax_rate("1", false, Some(("US", None))).await;
     let ex = price(&app, 10_000, "usd", "exclusive").await;
     let inc = price(&app, 11_900, "usd", "inclusive").await;
 
@@ -300,8 +287,8 @@ async fn worked_table_of_address_based_tax() {
     adds_up(&s);
 
     // Dynamic rates: the first matching one — Austria's 20 % for an Austrian address.
-    let at = rate(&app, "20", false, Some(("AT", None))).await;
-    let de = rate(&app, "19", false, Some(("DE", None))).await;
+    let at = app.tax_rate("20", false, Some(("AT", None))).await;
+    let de = app.tax_rate("19", false, Some(("DE", None))).await;
     let plain = price(&app, 10_000, "eur", "unspecified").await;
     let s = app
         .session(json!({
@@ -323,7 +310,7 @@ fn id_of(v: &Value) -> String {
 #[tokio::test]
 async fn exempt_and_reverse_charge_customers_pay_no_tax() {
     let app = TestApp::spawn_with(|s| s.tax_origin_country = "DE".to_owned()).await;
-    let vat = rate(&app, "19", false, Some(("DE", None))).await;
+    let vat = app.tax_rate("19", false, Some(("DE", None))).await;
     let p = price(&app, 10_000, "eur", "exclusive").await;
     let session_for = |customer: String| json!({"line_items": [{"price": p, "quantity": 1, "tax_rates": [vat]}], "customer": customer});
 
@@ -365,8 +352,8 @@ async fn exempt_and_reverse_charge_customers_pay_no_tax() {
 #[tokio::test]
 async fn the_page_shows_the_tax_and_charges_the_taxed_total() {
     let app = TestApp::spawn().await;
-    rate(&app, "19", false, Some(("DE", None))).await;
-    rate(&app, "20", false, Some(("AT", None))).await;
+    app.tax_rate("19", false, Some(("DE", None))).await;
+    app.tax_rate("20", false, Some(("AT", None))).await;
     let p = price(&app, 2_400, "eur", "exclusive").await;
     let s = app
         .session(json!({"line_items": [{"price": p, "quantity": 1}], "automatic_tax": {"enabled": true}}))
@@ -430,7 +417,7 @@ async fn the_page_shows_the_tax_and_charges_the_taxed_total() {
 #[tokio::test]
 async fn tax_ids_collected_on_the_page_land_on_the_customer_and_reverse_the_charge() {
     let app = TestApp::spawn_with(|s| s.tax_origin_country = "DE".to_owned()).await;
-    let vat = rate(&app, "19", false, Some(("DE", None))).await;
+    let vat = app.tax_rate("19", false, Some(("DE", None))).await;
     let p = price(&app, 10_000, "eur", "exclusive").await;
     let cus =
         id(app.post("/customers", &[("email", "b@example.test"), ("tax_exempt", "reverse")]).await.ok());
@@ -555,10 +542,10 @@ async fn a_price_tax_behavior_is_set_once() {
 #[tokio::test]
 async fn each_refusal_names_the_bracketed_param_and_creates_nothing() {
     let app = TestApp::spawn().await;
-    let a = rate(&app, "19", false, Some(("DE", None))).await;
-    let b = rate(&app, "7", false, Some(("DE", None))).await;
-    let nowhere = rate(&app, "5", false, None).await;
-    let off = rate(&app, "5", false, Some(("AT", None))).await;
+    let a = app.tax_rate("19", false, Some(("DE", None))).await;
+    let b = app.tax_rate("7", false, Some(("DE", None))).await;
+    let nowhere = app.tax_rate("5", false, None).await;
+    let off = app.tax_rate("5", false, Some(("AT", None))).await;
     app.post(&format!("/tax_rates/{off}"), &[("active", "false")]).await.ok();
     let other = app.new_account("Other shop").await;
     let foreign = id(app
@@ -717,7 +704,7 @@ async fn a_year_of_a_taxed_monthly_subscription() {
     let app = TestApp::spawn().await;
     let start = ts(2027, 1, 15);
     let (clock, cus) = clock_and_customer(&app, start).await;
-    let ny = rate(&app, "8.875", false, Some(("US", Some("NY")))).await;
+    let ny = app.tax_rate("8.875", false, Some(("US", Some("NY")))).await;
     let three =
         app.coupon(&[("percent_off", "25"), ("duration", "repeating"), ("duration_in_months", "3")]).await;
     let extra = json!({"subscription_data": {"default_tax_rates": [ny]}, "discounts": [{"coupon": three}]});
@@ -773,7 +760,7 @@ async fn a_year_of_a_taxed_monthly_subscription() {
 #[tokio::test]
 async fn an_inclusive_line_rate_on_a_subscription_is_inside_the_price() {
     let app = TestApp::spawn().await;
-    let vat = rate(&app, "19", true, Some(("DE", None))).await;
+    let vat = app.tax_rate("19", true, Some(("DE", None))).await;
     let plan = app.recurring_price(1190, "usd", "month").await;
     let s = app
         .session(json!({
@@ -791,27 +778,21 @@ async fn an_inclusive_line_rate_on_a_subscription_is_inside_the_price() {
     assert_eq!(inv["lines"]["data"][0]["amount_excluding_tax"], 1000);
 }
 
-/// Automatic tax on a subscription: the rate for the address given at checkout taxes every
-/// invoice.
-#[tokio::test]
-async fn automatic_tax_on_a_subscription_taxes_every_invoice() {
-    use crate::billing::{advance, clock_and_customer, invoices, ts};
-    let app = TestApp::spawn().await;
-    let start = ts(2027, 3, 1);
-    let (clock, cus) = clock_and_customer(&app, start).await;
-    rate(&app, "19", false, Some(("DE", None))).await;
+/// `customer` buys a monthly plan of 10.00 EUR (tax exclusive) with automatic tax on the page,
+/// from Berlin (19 % once located); returns the subscription's id.
+async fn automatic_tax_subscription(app: &TestApp, customer: &str) -> String {
     let plan = app.recurring_price(1000, "eur", "month").await;
     app.post(&format!("/prices/{plan}"), &[("tax_behavior", "exclusive")]).await.ok();
     let s = app
         .session(json!({
             "line_items": [{"price": plan, "quantity": 1}],
-            "customer": cus,
+            "customer": customer,
             "automatic_tax": {"enabled": true},
             "success_url": "https://shop.test/ok",
         }))
         .await;
-    let id_ = sid(&s);
-    assert_eq!(locate(&app, &id_, "DE", "").await["amount_total"], 1190);
+    let id = sid(&s);
+    assert_eq!(locate(app, &id, "DE", "").await["amount_total"], 1190);
     let pay = [
         ("email", "clock@example.test"),
         ("name", "Ada"),
@@ -824,8 +805,20 @@ async fn automatic_tax_on_a_subscription_taxes_every_invoice() {
         ("address_postal_code", "10117"),
         ("address_country", "DE"),
     ];
-    assert_eq!(page_post(&app, &format!("/pay/{id_}"), &pay).await.status, 303);
-    let sub = read(&app, &id_).await["subscription"].as_str().unwrap().to_owned();
+    assert_eq!(page_post(app, &format!("/pay/{id}"), &pay).await.status, 303);
+    read(app, &id).await["subscription"].as_str().unwrap().to_owned()
+}
+
+/// Automatic tax on a subscription: the rate for the address given at checkout taxes every
+/// invoice.
+#[tokio::test]
+async fn automatic_tax_on_a_subscription_taxes_every_invoice() {
+    use crate::billing::{advance, clock_and_customer, invoices, ts};
+    let app = TestApp::spawn().await;
+    let start = ts(2027, 3, 1);
+    let (clock, cus) = clock_and_customer(&app, start).await;
+    app.tax_rate("19", false, Some(("DE", None))).await;
+    let sub = automatic_tax_subscription(&app, &cus).await;
     advance(&app, &clock, ts(2027, 6, 1)).await;
     let inv = invoices(&app, &sub).await;
     let paid: Vec<(i64, i64)> =
@@ -839,7 +832,7 @@ async fn automatic_tax_on_a_subscription_taxes_every_invoice() {
 #[tokio::test]
 async fn line_item_taxes_and_discounts_only_when_expanded() {
     let app = TestApp::spawn().await;
-    let vat = rate(&app, "19", false, Some(("DE", None))).await;
+    let vat = app.tax_rate("19", false, Some(("DE", None))).await;
     let p = price(&app, 10_000, "eur", "unspecified").await;
     let off = app.coupon(&[("percent_off", "10"), ("duration", "once")]).await;
     let s = app
@@ -897,35 +890,10 @@ async fn automatic_tax_on_a_subscription_follows_the_customers_address() {
         .post(&format!("/customers/{cus}"), &[("address[country]", "de"), ("address[city]", "Berlin")])
         .await;
     assert_eq!(r.ok()["address"]["country"], "DE");
-    let de = rate(&app, "19", false, Some(("DE", None))).await;
-    let fr = rate(&app, "20", false, Some(("FR", None))).await;
-    let at = rate(&app, "10", false, Some(("AT", None))).await;
-    let plan = app.recurring_price(1000, "eur", "month").await;
-    app.post(&format!("/prices/{plan}"), &[("tax_behavior", "exclusive")]).await.ok();
-    let s = app
-        .session(json!({
-            "line_items": [{"price": plan, "quantity": 1}],
-            "customer": cus,
-            "automatic_tax": {"enabled": true},
-            "success_url": "https://shop.test/ok",
-        }))
-        .await;
-    let sid_ = sid(&s);
-    assert_eq!(locate(&app, &sid_, "DE", "").await["amount_total"], 1190);
-    let pay = [
-        ("email", "clock@example.test"),
-        ("name", "Ada"),
-        ("payment_method", "card"),
-        ("card_number", "4242424242424242"),
-        ("card_expiry", "12/34"),
-        ("card_cvc", "123"),
-        ("address_line1", "Unter den Linden 1"),
-        ("address_city", "Berlin"),
-        ("address_postal_code", "10117"),
-        ("address_country", "DE"),
-    ];
-    assert_eq!(page_post(&app, &format!("/pay/{sid_}"), &pay).await.status, 303);
-    let sub = read(&app, &sid_).await["subscription"].as_str().unwrap().to_owned();
+    let de = app.tax_rate("19", false, Some(("DE", None))).await;
+    let fr = app.tax_rate("20", false, Some(("FR", None))).await;
+    let at = app.tax_rate("10", false, Some(("AT", None))).await;
+    let sub = automatic_tax_subscription(&app, &cus).await;
     assert_eq!(subscription(&app, &sub).await["automatic_tax"]["enabled"], true);
 
     advance(&app, &clock, ts(2027, 4, 1)).await;
@@ -989,7 +957,7 @@ async fn automatic_tax_on_a_subscription_follows_the_customers_address() {
 #[tokio::test]
 async fn a_payment_invoice_carries_the_sessions_taxes() {
     let app = TestApp::spawn().await;
-    let vat = rate(&app, "19", false, Some(("DE", None))).await;
+    let vat = app.tax_rate("19", false, Some(("DE", None))).await;
     let p = price(&app, 10_000, "eur", "unspecified").await;
     let s = app
         .session(json!({

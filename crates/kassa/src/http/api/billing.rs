@@ -9,7 +9,7 @@ use kassa_core::params::{
 };
 use serde_json::Value;
 
-use super::{expanded, list_response, paths};
+use super::{expanded, list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::billing as svc;
@@ -111,8 +111,7 @@ pub async fn get_clock(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    paths(Ty::TestClock, &p.expand)?;
-    Ok(Json(views::test_clock(&svc::get_clock(&ctx, &a, &id).await?)))
+    retrieve(&ctx, &a, &p, Ty::TestClock, svc::get_clock(&ctx, &a, &id), views::test_clock).await
 }
 
 pub async fn list_clocks(
@@ -121,10 +120,7 @@ pub async fn list_clocks(
     uri: OriginalUri,
     Params(p): Params<TestClockList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::TestClock), &p.expand)?;
-    let (items, more) = svc::list_clocks(&ctx, &a, &p).await?;
-    list_response(&ctx, &a, &uri, items.iter().map(views::test_clock).collect(), more, &Ty::TestClock, &x)
-        .await
+    list(&ctx, &a, &uri, &p.expand, &Ty::TestClock, svc::list_clocks(&ctx, &a, &p), views::test_clock).await
 }
 
 pub async fn delete_clock(

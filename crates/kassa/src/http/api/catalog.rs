@@ -10,7 +10,7 @@ use kassa_core::params::{
 };
 use serde_json::Value;
 
-use super::{expanded, list_response, paths};
+use super::{expanded, list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::catalog as svc;
@@ -36,9 +36,7 @@ pub async fn get_product(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Product, &p.expand)?;
-    let v = views::product(&svc::get_product(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Product, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Product, svc::get_product(&ctx, &a, &id), views::product).await
 }
 
 pub async fn update_product(
@@ -58,9 +56,7 @@ pub async fn list_products(
     uri: OriginalUri,
     Params(p): Params<ProductList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Product), &p.expand)?;
-    let (items, more) = svc::list_products(&ctx, &a, &p).await?;
-    list_response(&ctx, &a, &uri, items.iter().map(views::product).collect(), more, &Ty::Product, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Product, svc::list_products(&ctx, &a, &p), views::product).await
 }
 
 pub async fn create_price(
@@ -79,9 +75,7 @@ pub async fn get_price(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Price, &p.expand)?;
-    let v = views::price(&svc::get_price(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Price, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Price, svc::get_price(&ctx, &a, &id), views::price).await
 }
 
 pub async fn update_price(
@@ -101,9 +95,7 @@ pub async fn list_prices(
     uri: OriginalUri,
     Params(p): Params<PriceList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Price), &p.expand)?;
-    let (items, more) = svc::list_prices(&ctx, &a, &p).await?;
-    list_response(&ctx, &a, &uri, items.iter().map(views::price).collect(), more, &Ty::Price, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Price, svc::list_prices(&ctx, &a, &p), views::price).await
 }
 
 pub async fn create_customer(
@@ -122,9 +114,7 @@ pub async fn get_customer(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Customer, &p.expand)?;
-    let v = views::customer(&svc::get_customer(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Customer, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Customer, svc::get_customer(&ctx, &a, &id), views::customer).await
 }
 
 pub async fn update_customer(
@@ -144,9 +134,7 @@ pub async fn list_customers(
     uri: OriginalUri,
     Params(p): Params<CustomerList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Customer), &p.expand)?;
-    let (items, more) = svc::list_customers(&ctx, &a, &p).await?;
-    list_response(&ctx, &a, &uri, items.iter().map(views::customer).collect(), more, &Ty::Customer, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Customer, svc::list_customers(&ctx, &a, &p), views::customer).await
 }
 
 pub async fn create_coupon(
@@ -165,9 +153,8 @@ pub async fn get_coupon(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Coupon, &p.expand)?;
-    let v = views::coupon(&svc::get_coupon(&ctx, &a, &id).await?, ctx.now());
-    Ok(Json(expanded(&ctx, &a, v, Ty::Coupon, &x).await?))
+    let now = ctx.now();
+    retrieve(&ctx, &a, &p, Ty::Coupon, svc::get_coupon(&ctx, &a, &id), |c| views::coupon(c, now)).await
 }
 
 pub async fn update_coupon(
@@ -197,19 +184,9 @@ pub async fn list_coupons(
     uri: OriginalUri,
     Params(p): Params<CouponList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Coupon), &p.expand)?;
-    let (items, more) = svc::list_coupons(&ctx, &a, &p).await?;
     let now = ctx.now();
-    list_response(
-        &ctx,
-        &a,
-        &uri,
-        items.iter().map(|c| views::coupon(c, now)).collect(),
-        more,
-        &Ty::Coupon,
-        &x,
-    )
-    .await
+    let page = svc::list_coupons(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::Coupon, page, |c| views::coupon(c, now)).await
 }
 
 fn code_view(ctx: &AppState, (code, coupon): &svc::CodeWithCoupon) -> Value {
@@ -232,9 +209,8 @@ pub async fn get_promotion_code(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::PromotionCode, &p.expand)?;
-    let v = code_view(&ctx, &svc::get_promotion_code(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::PromotionCode, &x).await?))
+    let found = svc::get_promotion_code(&ctx, &a, &id);
+    retrieve(&ctx, &a, &p, Ty::PromotionCode, found, |c| code_view(&ctx, c)).await
 }
 
 pub async fn update_promotion_code(
@@ -254,10 +230,8 @@ pub async fn list_promotion_codes(
     uri: OriginalUri,
     Params(p): Params<PromotionCodeList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::PromotionCode), &p.expand)?;
-    let (items, more) = svc::list_promotion_codes(&ctx, &a, &p).await?;
-    let data = items.iter().map(|c| code_view(&ctx, c)).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::PromotionCode, &x).await
+    let page = svc::list_promotion_codes(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::PromotionCode, page, |c| code_view(&ctx, c)).await
 }
 
 pub async fn create_tax_rate(
@@ -276,9 +250,7 @@ pub async fn get_tax_rate(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::TaxRate, &p.expand)?;
-    let v = views::tax_rate(&svc::get_tax_rate(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::TaxRate, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::TaxRate, svc::get_tax_rate(&ctx, &a, &id), views::tax_rate).await
 }
 
 pub async fn update_tax_rate(
@@ -298,9 +270,7 @@ pub async fn list_tax_rates(
     uri: OriginalUri,
     Params(p): Params<TaxRateList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::TaxRate), &p.expand)?;
-    let (items, more) = svc::list_tax_rates(&ctx, &a, &p).await?;
-    list_response(&ctx, &a, &uri, items.iter().map(views::tax_rate).collect(), more, &Ty::TaxRate, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::TaxRate, svc::list_tax_rates(&ctx, &a, &p), views::tax_rate).await
 }
 
 /// `{id}` and `{tax_id}` of `/customers/{id}/tax_ids/{tax_id}`.

@@ -6,7 +6,7 @@ use axum::extract::{OriginalUri, State};
 use kassa_core::params::{ChargeList, RefundCreate, RefundList, RefundUpdate, Retrieve};
 use serde_json::Value;
 
-use super::{expanded, list_response, paths};
+use super::{expanded, list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::charges as svc;
@@ -22,9 +22,7 @@ pub async fn get_charge(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Charge, &p.expand)?;
-    let v = views::charge(&svc::get_charge(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Charge, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Charge, svc::get_charge(&ctx, &a, &id), views::charge).await
 }
 
 pub async fn list_charges(
@@ -33,10 +31,7 @@ pub async fn list_charges(
     uri: OriginalUri,
     Params(p): Params<ChargeList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Charge), &p.expand)?;
-    let (items, more) = svc::list_charges(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::charge).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::Charge, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Charge, svc::list_charges(&ctx, &a, &p), views::charge).await
 }
 
 pub async fn create_refund(
@@ -55,9 +50,7 @@ pub async fn get_refund(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Refund, &p.expand)?;
-    let v = views::refund(&svc::get_refund(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Refund, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Refund, svc::get_refund(&ctx, &a, &id), views::refund).await
 }
 
 pub async fn update_refund(
@@ -77,10 +70,7 @@ pub async fn list_refunds(
     uri: OriginalUri,
     Params(p): Params<RefundList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Refund), &p.expand)?;
-    let (items, more) = svc::list_refunds(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::refund).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::Refund, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Refund, svc::list_refunds(&ctx, &a, &p), views::refund).await
 }
 
 pub async fn finalize_invoice(
@@ -89,7 +79,5 @@ pub async fn finalize_invoice(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Invoice, &p.expand)?;
-    let v = views::invoice(&svc::finalize_invoice(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Invoice, svc::finalize_invoice(&ctx, &a, &id), views::invoice).await
 }

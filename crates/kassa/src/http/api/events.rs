@@ -8,7 +8,7 @@ use kassa_core::params::{
 };
 use serde_json::Value;
 
-use super::{list_response, paths};
+use super::{list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::expand::Ty;
@@ -28,8 +28,7 @@ pub async fn get_event(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    paths(Ty::Event, &p.expand)?;
-    Ok(Json(event(&events::retrieve(&ctx, &a, &id).await?)))
+    retrieve(&ctx, &a, &p, Ty::Event, events::retrieve(&ctx, &a, &id), event).await
 }
 
 pub async fn list_events(
@@ -38,9 +37,7 @@ pub async fn list_events(
     uri: OriginalUri,
     Params(p): Params<EventList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Event), &p.expand)?;
-    let (items, more) = events::list_events(&ctx, &a, &p).await?;
-    list_response(&ctx, &a, &uri, items.iter().map(event).collect(), more, &Ty::Event, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Event, events::list_events(&ctx, &a, &p), event).await
 }
 
 pub async fn resend_event(
@@ -69,8 +66,8 @@ pub async fn get_endpoint(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    paths(Ty::WebhookEndpoint, &p.expand)?;
-    Ok(Json(views::webhook_endpoint(&webhooks::get_endpoint(&ctx, &a, &id).await?, false)))
+    let found = webhooks::get_endpoint(&ctx, &a, &id);
+    retrieve(&ctx, &a, &p, Ty::WebhookEndpoint, found, |e| views::webhook_endpoint(e, false)).await
 }
 
 pub async fn update_endpoint(
@@ -99,10 +96,8 @@ pub async fn list_endpoints(
     uri: OriginalUri,
     Params(p): Params<WebhookEndpointList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::WebhookEndpoint), &p.expand)?;
-    let (items, more) = webhooks::list_endpoints(&ctx, &a, &p).await?;
-    let data = items.iter().map(|e| views::webhook_endpoint(e, false)).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::WebhookEndpoint, &x).await
+    let page = webhooks::list_endpoints(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::WebhookEndpoint, page, |e| views::webhook_endpoint(e, false)).await
 }
 
 pub async fn get_delivery(
@@ -111,8 +106,8 @@ pub async fn get_delivery(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    paths(Ty::WebhookDelivery, &p.expand)?;
-    Ok(Json(views::webhook_delivery(&webhooks::get_delivery(&ctx, &a, &id).await?)))
+    let found = webhooks::get_delivery(&ctx, &a, &id);
+    retrieve(&ctx, &a, &p, Ty::WebhookDelivery, found, views::webhook_delivery).await
 }
 
 pub async fn list_deliveries(
@@ -121,8 +116,6 @@ pub async fn list_deliveries(
     uri: OriginalUri,
     Params(p): Params<WebhookDeliveryList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::WebhookDelivery), &p.expand)?;
-    let (items, more) = webhooks::list_deliveries(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::webhook_delivery).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::WebhookDelivery, &x).await
+    let page = webhooks::list_deliveries(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::WebhookDelivery, page, views::webhook_delivery).await
 }

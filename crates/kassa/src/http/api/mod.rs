@@ -1,6 +1,7 @@
 //! The API handlers, one module per resource. Each handler: validate `expand` (so a bad path
 //! refuses the request before anything changes), call one service function, render the result and
-//! apply `expand`.
+//! apply `expand`. A plain retrieve or list says only which service call and which view: [`retrieve`]
+//! and [`list`] do the rest.
 
 pub mod billing;
 pub mod catalog;
@@ -14,11 +15,12 @@ pub mod subscriptions;
 
 use axum::Json;
 use axum::extract::OriginalUri;
+use kassa_core::params::Retrieve;
 use serde_json::Value;
 
 use super::error::ApiError;
-use crate::service::Acct;
 use crate::service::expand::{self, Ty};
+use crate::service::{self, Acct};
 use crate::state::Ctx;
 
 /// Validated `expand[]` paths for an object of type `ty`.
@@ -52,4 +54,37 @@ pub async fn list_response(
 ) -> Result<Json<Value>, ApiError> {
     let list = crate::views::list(uri.path(), data, has_more);
     Ok(Json(expanded(ctx, acct, list, Ty::List(elem), paths).await?))
+}
+
+/// An object by id, with nothing but `expand[]` to say (`GET /{objects}/{id}`, and actions such as
+/// `POST /invoices/{id}/finalize`): refuse a bad `expand[]` path, then await `get` (a service call,
+/// an `async fn` that does nothing until then), render its object with `view` and expand it.
+pub async fn retrieve<T>(
+    ctx: &Ctx,
+    acct: &Acct,
+    p: &Retrieve,
+    ty: Ty,
+    get: impl Future<Output = service::Result<T>>,
+    view: impl FnOnce(&T) -> Value,
+) -> Result<Json<Value>, ApiError> {
+    let x = paths(ty, &p.expand)?;
+    let v = view(&get.await?);
+    Ok(Json(expanded(ctx, acct, v, ty, &x).await?))
+}
+
+/// `GET /{objects}`: refuse a bad `expand[]` path, then await `page` (a service call answering one
+/// page of objects and whether there are more after it), render each with `view` and answer the
+/// list, expanded.
+pub async fn list<T>(
+    ctx: &Ctx,
+    acct: &Acct,
+    uri: &OriginalUri,
+    expand: &Option<Vec<String>>,
+    elem: &'static Ty,
+    page: impl Future<Output = service::Result<(Vec<T>, bool)>>,
+    view: impl FnMut(&T) -> Value,
+) -> Result<Json<Value>, ApiError> {
+    let x = paths(Ty::List(elem), expand)?;
+    let (items, more) = page.await?;
+    list_response(ctx, acct, uri, items.iter().map(view).collect(), more, elem, &x).await
 }

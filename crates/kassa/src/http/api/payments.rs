@@ -9,7 +9,7 @@ use kassa_core::params::{
 };
 use serde_json::Value;
 
-use super::{expanded, list_response, paths};
+use super::{expanded, list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Params, PathId};
 use crate::service::expand::Ty;
@@ -25,9 +25,8 @@ pub async fn get_payment_intent(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::PaymentIntent, &p.expand)?;
-    let v = views::payment_intent(&svc::get_payment_intent(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::PaymentIntent, &x).await?))
+    let found = svc::get_payment_intent(&ctx, &a, &id);
+    retrieve(&ctx, &a, &p, Ty::PaymentIntent, found, views::payment_intent).await
 }
 
 pub async fn cancel_payment_intent(
@@ -58,10 +57,8 @@ pub async fn list_payment_intents(
     uri: OriginalUri,
     Params(p): Params<PaymentIntentList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::PaymentIntent), &p.expand)?;
-    let (items, more) = svc::list_payment_intents(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::payment_intent).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::PaymentIntent, &x).await
+    let page = svc::list_payment_intents(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::PaymentIntent, page, views::payment_intent).await
 }
 
 pub async fn get_setup_intent(
@@ -70,9 +67,7 @@ pub async fn get_setup_intent(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::SetupIntent, &p.expand)?;
-    let v = views::setup_intent(&svc::get_setup_intent(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::SetupIntent, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::SetupIntent, svc::get_setup_intent(&ctx, &a, &id), views::setup_intent).await
 }
 
 pub async fn list_setup_intents(
@@ -81,10 +76,8 @@ pub async fn list_setup_intents(
     uri: OriginalUri,
     Params(p): Params<SetupIntentList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::SetupIntent), &p.expand)?;
-    let (items, more) = svc::list_setup_intents(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::setup_intent).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::SetupIntent, &x).await
+    let page = svc::list_setup_intents(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::SetupIntent, page, views::setup_intent).await
 }
 
 pub async fn get_payment_method(
@@ -93,9 +86,8 @@ pub async fn get_payment_method(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::PaymentMethod, &p.expand)?;
-    let v = views::payment_method(&svc::get_payment_method(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::PaymentMethod, &x).await?))
+    let found = svc::get_payment_method(&ctx, &a, &id);
+    retrieve(&ctx, &a, &p, Ty::PaymentMethod, found, views::payment_method).await
 }
 
 pub async fn list_payment_methods(
@@ -104,10 +96,8 @@ pub async fn list_payment_methods(
     uri: OriginalUri,
     Params(p): Params<PaymentMethodList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::PaymentMethod), &p.expand)?;
-    let (items, more) = svc::list_payment_methods(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::payment_method).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::PaymentMethod, &x).await
+    let page = svc::list_payment_methods(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::PaymentMethod, page, views::payment_method).await
 }
 
 pub async fn get_subscription(
@@ -116,9 +106,7 @@ pub async fn get_subscription(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Subscription, &p.expand)?;
-    let v = views::subscription(&svc::get_subscription(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Subscription, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Subscription, svc::get_subscription(&ctx, &a, &id), views::subscription).await
 }
 
 pub async fn list_subscriptions(
@@ -127,10 +115,8 @@ pub async fn list_subscriptions(
     uri: OriginalUri,
     Params(p): Params<SubscriptionList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Subscription), &p.expand)?;
-    let (items, more) = svc::list_subscriptions(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::subscription).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::Subscription, &x).await
+    let page = svc::list_subscriptions(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::Subscription, page, views::subscription).await
 }
 
 pub async fn get_invoice(
@@ -139,9 +125,7 @@ pub async fn get_invoice(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::Invoice, &p.expand)?;
-    let v = views::invoice(&svc::get_invoice(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::Invoice, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::Invoice, svc::get_invoice(&ctx, &a, &id), views::invoice).await
 }
 
 pub async fn list_invoices(
@@ -150,10 +134,7 @@ pub async fn list_invoices(
     uri: OriginalUri,
     Params(p): Params<InvoiceList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::Invoice), &p.expand)?;
-    let (items, more) = svc::list_invoices(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::invoice).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::Invoice, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Invoice, svc::list_invoices(&ctx, &a, &p), views::invoice).await
 }
 
 /// `POST /test_helpers/customers/{id}/fund_cash_balance`: a simulated bank transfer into the

@@ -6,7 +6,7 @@ use axum::extract::{OriginalUri, State};
 use kassa_core::params::{PortalConfigurationList, PortalConfigurationParams, PortalSessionCreate, Retrieve};
 use serde_json::Value;
 
-use super::{list_response, paths};
+use super::{list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::expand::Ty;
@@ -34,8 +34,7 @@ pub async fn get_configuration(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    paths(NOTHING, &p.expand)?;
-    Ok(Json(views::portal_configuration(&svc::get_configuration(&ctx, &a, &id).await?)))
+    retrieve(&ctx, &a, &p, NOTHING, svc::get_configuration(&ctx, &a, &id), views::portal_configuration).await
 }
 
 pub async fn update_configuration(
@@ -54,10 +53,8 @@ pub async fn list_configurations(
     uri: OriginalUri,
     Params(p): Params<PortalConfigurationList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&NOTHING), &p.expand)?;
-    let (items, more) = svc::list_configurations(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::portal_configuration).collect();
-    list_response(&ctx, &a, &uri, data, more, &NOTHING, &x).await
+    let page = svc::list_configurations(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &NOTHING, page, views::portal_configuration).await
 }
 
 pub async fn create_session(

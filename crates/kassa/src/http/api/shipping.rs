@@ -6,7 +6,7 @@ use kassa_core::params::{Retrieve, ShippingRateList};
 use kassa_core::shipping::{ShippingRateCreate, ShippingRateUpdate};
 use serde_json::Value;
 
-use super::{expanded, list_response, paths};
+use super::{expanded, list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::expand::Ty;
@@ -32,9 +32,7 @@ pub async fn get_rate(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::ShippingRate, &p.expand)?;
-    let v = views::shipping_rate(&svc::get_rate(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::ShippingRate, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::ShippingRate, svc::get_rate(&ctx, &a, &id), views::shipping_rate).await
 }
 
 pub async fn update_rate(
@@ -54,16 +52,6 @@ pub async fn list_rates(
     uri: OriginalUri,
     Params(p): Params<ShippingRateList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::ShippingRate), &p.expand)?;
-    let (items, more) = svc::list_rates(&ctx, &a, &p).await?;
-    list_response(
-        &ctx,
-        &a,
-        &uri,
-        items.iter().map(views::shipping_rate).collect(),
-        more,
-        &Ty::ShippingRate,
-        &x,
-    )
-    .await
+    let page = svc::list_rates(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::ShippingRate, page, views::shipping_rate).await
 }

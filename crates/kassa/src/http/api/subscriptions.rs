@@ -8,7 +8,7 @@ use kassa_core::params::{
 };
 use serde_json::Value;
 
-use super::{expanded, list_response, paths};
+use super::{expanded, list, list_response, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::expand::Ty;
@@ -106,9 +106,7 @@ pub async fn get_invoice_item(
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::InvoiceItem, &p.expand)?;
-    let v = views::invoice_item(&svc::get_item(&ctx, &a, &id).await?);
-    Ok(Json(expanded(&ctx, &a, v, Ty::InvoiceItem, &x).await?))
+    retrieve(&ctx, &a, &p, Ty::InvoiceItem, svc::get_item(&ctx, &a, &id), views::invoice_item).await
 }
 
 pub async fn update_invoice_item(
@@ -128,10 +126,8 @@ pub async fn list_invoice_items(
     uri: OriginalUri,
     Params(p): Params<InvoiceItemList>,
 ) -> Res<Json<Value>> {
-    let x = paths(Ty::List(&Ty::InvoiceItem), &p.expand)?;
-    let (items, more) = svc::list_invoice_items(&ctx, &a, &p).await?;
-    let data = items.iter().map(views::invoice_item).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::InvoiceItem, &x).await
+    let page = svc::list_invoice_items(&ctx, &a, &p);
+    list(&ctx, &a, &uri, &p.expand, &Ty::InvoiceItem, page, views::invoice_item).await
 }
 
 pub async fn delete_invoice_item(
