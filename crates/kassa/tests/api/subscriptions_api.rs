@@ -713,17 +713,19 @@ async fn without_its_own_payment_method_it_charges_the_customers_default() {
     let pm = pm.unwrap();
     let price = app.recurring_price(1000, "usd", "month").await;
     // The card is attached but not the customer's default: nothing to charge with.
-    let bare = create(&app, &[("customer", &cus), ("items[0][price]", &price)]).await;
+    let bare = app.create_subscription(&[("customer", &cus), ("items[0][price]", &price)]).await;
     assert_eq!(bare["status"], "incomplete");
 
     let c =
         app.post(&format!("/customers/{cus}"), &[("invoice_settings[default_payment_method]", &pm)]).await;
     assert_eq!(c.ok()["invoice_settings"]["default_payment_method"], pm.as_str());
-    let sub = create(
-        &app,
-        &[("customer", &cus), ("items[0][price]", &price), ("expand[]", "latest_invoice.payment_intent")],
-    )
-    .await;
+    let sub = app
+        .create_subscription(&[
+            ("customer", &cus),
+            ("items[0][price]", &price),
+            ("expand[]", "latest_invoice.payment_intent"),
+        ])
+        .await;
     assert_eq!(sub["status"], "active", "{sub}");
     assert_eq!(sub["default_payment_method"], Value::Null, "the subscription's own stays unset");
     let inv = &sub["latest_invoice"];
@@ -741,7 +743,7 @@ async fn without_its_own_payment_method_it_charges_the_customers_default() {
     // Unset again (an empty value), the next subscription has nothing to charge with.
     let c = app.post(&format!("/customers/{cus}"), &[("invoice_settings[default_payment_method]", "")]).await;
     assert_eq!(c.ok()["invoice_settings"]["default_payment_method"], Value::Null);
-    let later = create(&app, &[("customer", &cus), ("items[0][price]", &price)]).await;
+    let later = app.create_subscription(&[("customer", &cus), ("items[0][price]", &price)]).await;
     assert_eq!(later["status"], "incomplete");
 }
 
@@ -752,7 +754,7 @@ async fn a_declining_customer_default_leaves_the_subscription_incomplete() {
     let pm = pm.unwrap();
     app.post(&format!("/customers/{cus}"), &[("invoice_settings[default_payment_method]", &pm)]).await.ok();
     let price = app.recurring_price(1500, "usd", "month").await;
-    let sub = create(&app, &[("customer", &cus), ("items[0][price]", &price)]).await;
+    let sub = app.create_subscription(&[("customer", &cus), ("items[0][price]", &price)]).await;
     assert_eq!(sub["status"], "incomplete");
     let inv = invoice(&app, &sub["latest_invoice"]).await;
     assert_eq!((&inv["status"], &inv["attempt_count"]), (&json!("open"), &json!(1)));
@@ -805,16 +807,14 @@ async fn a_trial_ending_with_the_customers_default_is_charged_not_paused() {
     .await
     .ok();
     let price = app.recurring_price(1000, "usd", "month").await;
-    let sub = create(
-        &app,
-        &[
+    let sub = app
+        .create_subscription(&[
             ("customer", &cus),
             ("items[0][price]", &price),
             ("trial_period_days", "7"),
             ("trial_settings[end_behavior][missing_payment_method]", "pause"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(sub["status"], "trialing");
     let sub_id = id(&sub);
     advance(&app, &clock, ts(2027, 1, 9)).await;
