@@ -6,7 +6,7 @@
 //! [`run_all`]. They need a multi-threaded tokio runtime: several spawn concurrent tasks.
 //!
 //! Scenarios: [`accounts`], [`api_keys`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
-//! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`list_filters`], [`rollback_on_error`],
+//! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`session_paging`], [`list_filters`], [`rollback_on_error`],
 //! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`find_and_delete_where`],
 //! [`billing_records`], [`durability`], [`concurrency`], [`single_inserts`],
 //! [`concurrent_reads`].
