@@ -234,9 +234,10 @@ pub struct Price {
     pub active: bool,
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub metadata: Metadata,
     /// Whether the price includes tax: settable once from `unspecified`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub tax_behavior: crate::shipping::TaxBehavior,
 }
 

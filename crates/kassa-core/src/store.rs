@@ -943,6 +943,13 @@ impl Record for PromotionCode {
     }
 }
 
+/// Whether `v` is its type's default: for `#[serde(default, skip_serializing_if = "is_default")]`
+/// on members of stored documents, which then leave out what reads back the same without them
+/// (`false`, `0`, `[]`, `{}`, a default enum value or struct).
+pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
 /// `json`, a compact document as `serde_json::to_string` writes it (no whitespace), without the
 /// members of its objects whose value is `null`. Array elements and string contents are left as
 /// they are. One pass over the text, no parsing into values.

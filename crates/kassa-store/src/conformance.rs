@@ -6,7 +6,7 @@
 //! [`run_all`]. They need a multi-threaded tokio runtime: several spawn concurrent tasks.
 //!
 //! Scenarios: [`accounts`], [`api_keys`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
-//! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`list_filters`], [`rollback_on_error`],
+//! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`session_paging`], [`list_filters`], [`rollback_on_error`],
 //! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`find_and_delete_where`],
 //! [`billing_records`], [`durability`], [`concurrency`], [`single_inserts`],
 //! [`concurrent_reads`].
@@ -56,6 +56,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(nul_lookups);
     scenario!(promotion_code_uniqueness);
     scenario!(list_paging);
+    scenario!(session_paging);
     scenario!(list_filters);
     scenario!(rollback_on_error);
     scenario!(rollback_is_isolated_in_a_batch);
@@ -609,6 +610,61 @@ pub async fn list_paging(store: Arc<dyn Store>) {
     assert_eq!(err, StoreError::CursorNotFound("other_03".into()));
     let err = store.list(a, Kind::Product, query(vec![], 10, before("prod_99"))).await.unwrap_err();
     assert_eq!(err, StoreError::CursorNotFound("prod_99".into()));
+}
+
+/// Sessions, whose key is `(id, account_id)` (ids that do not sort in insertion order): many of
+/// two accounts, interleaved, paged through in both directions with small pages, every one
+/// exactly once and newest first; a session id is unique per account, and another account may
+/// hold it.
+pub async fn session_paging(store: Arc<dyn Store>) {
+    let (a, b) = ("acct_sp_a", "acct_sp_b");
+    // Ids whose order is not the insertion order, as random ids are not.
+    let id = |i: usize| format!("cs_{:03}_{i:03}", (i * 7919) % 1000);
+    let n = 600;
+    let mut records = Vec::new();
+    for i in 0..n {
+        records.push(session(a, &id(i), "open", None, T0 + 60));
+        records.push(session(b, &format!("cs_other_{i:03}"), "open", None, T0 + 60));
+    }
+    for chunk in records.chunks(200) {
+        insert_all(&store, chunk.to_vec()).await;
+    }
+    let newest_first: Vec<String> = (0..n).rev().map(id).collect();
+
+    let mut seen = Vec::new();
+    let mut cursor = Cursor::First;
+    loop {
+        let (ids, more) = page(&store, a, Kind::CheckoutSession, query(vec![], 7, cursor)).await;
+        assert!(ids.len() == 7 || !more, "a short page before the end");
+        seen.extend(ids);
+        if !more {
+            break;
+        }
+        cursor = after(seen.last().unwrap());
+    }
+    assert_eq!(seen, newest_first);
+
+    let mut back: Vec<String> = Vec::new();
+    let mut cursor = before(&id(0));
+    loop {
+        let (ids, more) = page(&store, a, Kind::CheckoutSession, query(vec![], 9, cursor)).await;
+        back.splice(0..0, ids);
+        if !more {
+            break;
+        }
+        cursor = before(&back[0]);
+    }
+    assert_eq!(back, newest_first[..n - 1]);
+
+    // One key, both ways round: found by key and by id alone; taken again, a conflict.
+    let one = id(17);
+    let got = store.get(a, Kind::CheckoutSession, &one).await.unwrap().unwrap();
+    assert_eq!(store.get_by_id(Kind::CheckoutSession, &one).await.unwrap(), Some(got.clone()));
+    assert_eq!(store.get(b, Kind::CheckoutSession, &one).await.unwrap(), None);
+    let err = insert(&store, session(a, &one, "open", None, T0)).await.unwrap_err();
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
+    insert(&store, session(b, &one, "open", None, T0)).await.unwrap();
+    assert_eq!(store.get(a, Kind::CheckoutSession, &one).await.unwrap(), Some(got));
 }
 
 /// Filters on text columns, `NULL`s and integer columns other than `created`.

@@ -31,6 +31,7 @@ scenarios!(
     nul_lookups,
     promotion_code_uniqueness,
     list_paging,
+    session_paging,
     list_filters,
     rollback_on_error,
     rollback_is_isolated_in_a_batch,

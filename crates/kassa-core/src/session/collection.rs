@@ -221,7 +221,9 @@ pub struct CustomField {
     pub key: String,
     pub label: String,
     pub r#type: FieldType,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub optional: bool,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub options: Vec<DropdownOption>,
     pub default_value: Option<String>,
     pub minimum_length: Option<i64>,
@@ -252,8 +254,10 @@ pub struct Collected {
     pub phone: Option<String>,
     pub address: Option<Address>,
     pub shipping: Option<ShippingDetails>,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub tax_ids: Vec<TaxId>,
     /// `terms_of_service`: accepted.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub terms_accepted: bool,
     /// `promotions`: `Some(true)` opt-in, `Some(false)` opt-out, `None` not asked.
     pub promotions: Option<bool>,
@@ -265,15 +269,20 @@ pub struct Collection {
     pub billing_address: Option<String>,
     pub shipping_countries: Option<Vec<String>>,
     /// The options offered, as the rates were at creation.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub shipping_options: Vec<ShippingRate>,
     /// The index of the chosen option.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub shipping_choice: usize,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub phone: bool,
     /// `Some(required)` when enabled: `if_supported` or `never`.
     pub tax_id: Option<String>,
     pub terms_of_service: Option<String>,
     pub promotions: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub custom_fields: Vec<CustomField>,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub custom_text: CustomText,
     pub submit_type: Option<String>,
     pub locale: Option<String>,
@@ -281,6 +290,7 @@ pub struct Collection {
     /// Set when the customer paid.
     pub collected: Option<Collected>,
     /// The ids of rates this session created from `shipping_rate_data` (stored with it).
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub created_rates: Vec<String>,
 }
 

@@ -225,18 +225,19 @@ pub struct LineItem {
     pub quantity: i64,
     pub adjustable_quantity: Option<AdjustableQuantity>,
     pub amount_subtotal: i64,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub amount_discount: i64,
     pub amount_total: i64,
     /// `line_items[][tax_rates]`, as they were at creation ([`taxes`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub tax_rates: Vec<crate::tax::TaxRate>,
     /// `line_items[][dynamic_tax_rates]`, as they were at creation.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub dynamic_tax_rates: Vec<crate::tax::TaxRate>,
     /// The line's taxes, computed with the amounts, and the rate of each (same order).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub taxes: Vec<crate::tax::LineTax>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub applied_rates: Vec<crate::tax::TaxRate>,
     /// `line_items[][metadata]`.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
@@ -314,15 +315,19 @@ pub struct Session {
     pub customer_details: Option<CustomerDetails>,
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub allow_promotion_codes: bool,
     pub discount: Option<AppliedDiscount>,
     pub payment_method_types: Vec<PaymentMethodType>,
     pub trial_period_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub subscription_metadata: Metadata,
     pub client_reference_id: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub metadata: Metadata,
     pub line_items: Vec<LineItem>,
     pub amount_subtotal: i64,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub amount_discount: i64,
     pub amount_total: i64,
     pub payment_intent: Option<String>,
@@ -345,7 +350,7 @@ pub struct Session {
     #[serde(default)]
     pub pending_amount: Option<i64>,
     /// What the hosted page collects and, once paid, what it collected ([`collection`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub collection: collection::Collection,
     /// `customer_creation` as given (payment mode); `None` reads as kassa's default, `always`.
     #[serde(default)]
@@ -354,7 +359,7 @@ pub struct Session {
     #[serde(default)]
     pub payment_intent_data: Option<PaymentIntentData>,
     /// `subscription_data`'s `description`, `trial_end`, `billing_cycle_anchor`, `trial_settings`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub subscription_extras: SubscriptionExtras,
     /// Setup mode: the setup intent completion created.
     #[serde(default)]
@@ -362,7 +367,7 @@ pub struct Session {
     #[serde(default)]
     pub setup_intent_data: Option<SetupIntentData>,
     /// `payment_method_collection=if_required`: nothing due, no card needed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub card_if_required: bool,
     /// `invoice_creation` (payment mode).
     #[serde(default)]
@@ -377,7 +382,7 @@ pub struct Session {
     #[serde(default)]
     pub expired_at: Option<Timestamp>,
     /// Tax settings and results ([`taxes`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub taxes: taxes::Taxes,
 }
 
@@ -715,5 +720,48 @@ mod stored {
             assert!(raw.data.len() < serde_json::to_string(&session).unwrap().len());
             assert_eq!(super::Session::from_raw(&raw).unwrap(), session);
         }
+    }
+
+    /// A session stored before default-valued members were left out: every member written, as
+    /// a one-line session of `bench/bytes` was (1,170 B).
+    const EVERY_MEMBER: &str = r#"{"id":"cs_test_ZvXFv5PGHYIPlG9jS6UzyfQdW0oPinGpbQBytf38WH54r5TWpVmJ8AzHhY","created":1796290592,"expires_at":1796376992,"mode":"payment","currency":"usd","status":"open","payment_status":"unpaid","success_url":"https://shop.test/ok?s={CHECKOUT_SESSION_ID}","cancel_url":"https://shop.test/cart","allow_promotion_codes":false,"payment_method_types":["card"],"subscription_metadata":{},"metadata":{},"line_items":[{"id":"li_9oJvrKl1Siy99YpxPIbvkrJy","price":{"id":"price_FoxsPsYCu4tWewo5eiXPFjaw","created":1796289688,"product":"prod_g9KjsGENkdWLRFxyhXUPOTZW","currency":"usd","unit_amount":1999,"active":true,"metadata":{},"tax_behavior":"unspecified"},"description":"Bench","quantity":2,"amount_subtotal":3998,"amount_discount":0,"amount_total":3998,"tax_rates":[],"dynamic_tax_rates":[],"taxes":[],"applied_rates":[]}],"amount_subtotal":3998,"amount_discount":0,"amount_total":3998,"collection":{"shipping_options":[],"shipping_choice":0,"phone":false,"custom_fields":[],"custom_text":{},"created_rates":[]},"subscription_extras":{},"card_if_required":false,"taxes":{"automatic":false,"rates":[],"shipping":[],"amount_tax":0,"exempt":"none","tax_ids":[],"origin":"US"}}"#;
+
+    fn stored(data: String) -> crate::store::RawRecord {
+        crate::store::RawRecord {
+            kind: crate::store::Kind::CheckoutSession,
+            account: "acct_1".into(),
+            id: "cs_test_ZvXFv5PGHYIPlG9jS6UzyfQdW0oPinGpbQBytf38WH54r5TWpVmJ8AzHhY".into(),
+            created: 1_796_290_592,
+            data,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Documents written with every member (and, older still, with their `null`s) read as
+    /// before; the session is stored again without its default-valued members and reads back
+    /// the same.
+    #[test]
+    fn documents_with_every_member_still_read() {
+        let old = super::Session::from_raw(&stored(EVERY_MEMBER.to_owned())).unwrap();
+        assert_eq!(old.collection, super::collection::Collection::default());
+        assert_eq!(old.taxes.origin, "US");
+        assert_eq!(old.line_items[0].price.unit_amount, 1999);
+        assert!(!old.allow_promotion_codes && old.metadata.is_empty());
+
+        let with_nulls = EVERY_MEMBER.replacen(
+            r#""allow_promotion_codes""#,
+            r#""customer":null,"customer_email":null,"discount":null,"trial_period_days":null,"allow_promotion_codes""#,
+            1,
+        );
+        assert_eq!(super::Session::from_raw(&stored(with_nulls)).unwrap(), old);
+
+        let raw = old.to_raw("acct_1").unwrap();
+        for gone in
+            ["allow_promotion_codes", "collection", "tax_behavior", "applied_rates", "\"exempt\"", "{}", "[]"]
+        {
+            assert!(!raw.data.contains(gone), "{gone} in {}", raw.data);
+        }
+        assert!(raw.data.len() + 400 < EVERY_MEMBER.len(), "{} B: {}", raw.data.len(), raw.data);
+        assert_eq!(super::Session::from_raw(&raw).unwrap(), old);
     }
 }

@@ -88,20 +88,27 @@ pub fn automatic_rate_for<'a>(loc: &Location, rates: &'a [TaxRate]) -> Option<&'
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Taxes {
     /// `automatic_tax[enabled]`.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub automatic: bool,
     /// With automatic tax: the account's rates that were active at creation, oldest first.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub rates: Vec<TaxRate>,
     /// Where the buyer is, once known.
     pub location: Option<Location>,
     /// The taxes on the chosen shipping option.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub shipping: Vec<LineTax>,
     /// Σ every tax, inclusive and exclusive (`total_details.amount_tax`).
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub amount_tax: i64,
     /// The customer's `tax_exempt` when the session was created.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub exempt: crate::tax::TaxExempt,
     /// The buyer's tax ids `(type, value)`: the customer's, then what the page collected.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub tax_ids: Vec<(String, String)>,
     /// The merchant's country (`--tax-origin-country`), for the reverse charge.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub origin: String,
     /// `subscription_data[default_tax_rates]`, as they were at creation: the subscription's
     /// `default_tax_rates`.

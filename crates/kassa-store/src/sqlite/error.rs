@@ -19,8 +19,12 @@ fn conflict_name(message: &str) -> Option<Constraint> {
     {
         return Some(Constraint::ActivePromotionCode);
     }
-    // `(account_id, id)` of a record table, or the key of `accounts` / `api_keys`.
-    if columns.ends_with(".id") || columns == "api_keys.hash" {
+    // `(account_id, id)` of a record table (`(id, account_id)` of checkout sessions), or the key of
+    // `accounts` / `api_keys`.
+    if columns.ends_with(".id")
+        || columns.ends_with(".id, checkout_sessions.account_id")
+        || columns == "api_keys.hash"
+    {
         return Some(Constraint::PrimaryKey);
     }
     None
@@ -77,6 +81,10 @@ mod tests {
         );
         assert_eq!(
             conflict_name("UNIQUE constraint failed: products.account_id, products.id"),
+            Some(Constraint::PrimaryKey)
+        );
+        assert_eq!(
+            conflict_name("UNIQUE constraint failed: checkout_sessions.id, checkout_sessions.account_id"),
             Some(Constraint::PrimaryKey)
         );
         assert_eq!(conflict_name("UNIQUE constraint failed: accounts.id"), Some(Constraint::PrimaryKey));

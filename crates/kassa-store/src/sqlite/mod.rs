@@ -66,6 +66,8 @@ mod health;
 mod keys;
 mod reader;
 mod schema;
+#[cfg(test)]
+pub(crate) use schema::{UNINDEXED, migrate};
 mod sql;
 #[cfg(any(test, feature = "conformance"))]
 mod testing;

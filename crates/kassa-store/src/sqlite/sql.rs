@@ -225,14 +225,9 @@ pub(crate) fn list(
     query: &ListQuery,
 ) -> Result<Page, StoreError> {
     let sql = kind_sql(kind);
-    let (bound, cursor_id) = match &query.cursor {
-        Cursor::First => (None, None),
-        Cursor::After(id) => (Some(" AND seq < ?"), Some(id)),
-        Cursor::Before(id) => (Some(" AND seq > ?"), Some(id)),
-    };
-    let cursor_seq = match cursor_id {
-        None => None,
-        Some(id) => {
+    let cursor_seq = match &query.cursor {
+        Cursor::First => None,
+        Cursor::After(id) | Cursor::Before(id) => {
             let mut stmt = conn.prepare_cached(&sql.seq_of).map_err(map)?;
             let seq: Option<i64> =
                 stmt.query_row([account, id.as_str()], |r| r.get(0)).optional().map_err(map)?;
@@ -240,17 +235,7 @@ pub(crate) fn list(
         }
     };
     let backwards = matches!(query.cursor, Cursor::Before(_));
-
-    let mut text = format!("{} WHERE account_id = ?", sql.select);
-    let mut params = vec![Param::Text(account)];
-    if let (Some(bound), Some(seq)) = (bound, cursor_seq) {
-        text.push_str(bound);
-        params.push(Param::Int(seq));
-    }
-    push_filters(kind, &query.filters, &mut text, &mut params)?;
-    // One more than asked, to learn whether more lie beyond the page.
-    text.push_str(if backwards { " ORDER BY seq ASC LIMIT ?" } else { " ORDER BY seq DESC LIMIT ?" });
-    params.push(Param::Int(i64::from(query.limit) + 1));
+    let (text, params) = list_statement(kind, account, query, cursor_seq)?;
 
     let mut stmt = conn.prepare_cached(&text).map_err(map)?;
     let mut data = stmt
@@ -266,6 +251,53 @@ pub(crate) fn list(
         data.reverse();
     }
     Ok(Page { data, has_more })
+}
+
+/// The statement of one page: the account's records past the cursor (`cursor_seq`, the `seq` of
+/// the cursor's record) that pass the filters, nearest the cursor first, one more than `limit` (to
+/// learn whether more lie beyond the page). It walks `<table>_account_seq` (or a filter's
+/// `(account_id, <column>, seq)` index) from the cursor and stops after `limit + 1` rows, so a
+/// page costs the same however many records the account has (see the plan tests below).
+pub(crate) fn list_statement<'a>(
+    kind: Kind,
+    account: &'a str,
+    query: &'a ListQuery,
+    cursor_seq: Option<i64>,
+) -> Result<(String, Vec<Param<'a>>), StoreError> {
+    let backwards = matches!(query.cursor, Cursor::Before(_));
+    let mut text = format!("{} WHERE account_id = ?", kind_sql(kind).select);
+    let mut params = vec![Param::Text(account)];
+    if let Some(seq) = cursor_seq {
+        text.push_str(if backwards { " AND seq > ?" } else { " AND seq < ?" });
+        params.push(Param::Int(seq));
+    }
+    push_filters(kind, &query.filters, &mut text, &mut params)?;
+    text.push_str(if backwards { " ORDER BY seq ASC LIMIT ?" } else { " ORDER BY seq DESC LIMIT ?" });
+    params.push(Param::Int(i64::from(query.limit) + 1));
+    Ok((text, params))
+}
+
+/// The statement of [`Tx::find`]: the first `limit` records (oldest first) of the scope that
+/// pass the filters.
+pub(crate) fn find_statement<'a>(
+    scope: Scope<'a>,
+    kind: Kind,
+    filters: &'a [Filter],
+    limit: u32,
+) -> Result<(String, Vec<Param<'a>>), StoreError> {
+    let mut text = format!("{} WHERE ", kind_sql(kind).select);
+    let mut params = Vec::new();
+    match scope {
+        Scope::Account(account) => {
+            text.push_str("account_id = ?");
+            params.push(Param::Text(account));
+        }
+        Scope::All => text.push('1'),
+    }
+    push_filters(kind, filters, &mut text, &mut params)?;
+    text.push_str(" ORDER BY seq ASC LIMIT ?");
+    params.push(Param::Int(i64::from(limit)));
+    Ok((text, params))
 }
 
 /// The [`Tx`] of one transaction on the writer: a view of the writer's connection while a batch
@@ -331,18 +363,7 @@ impl Tx for SqliteTx<'_> {
         filters: &[Filter],
         limit: u32,
     ) -> Result<Vec<RawRecord>, StoreError> {
-        let mut text = format!("{} WHERE ", kind_sql(kind).select);
-        let mut params = Vec::new();
-        match scope {
-            Scope::Account(account) => {
-                text.push_str("account_id = ?");
-                params.push(Param::Text(account));
-            }
-            Scope::All => text.push('1'),
-        }
-        push_filters(kind, filters, &mut text, &mut params)?;
-        text.push_str(" ORDER BY seq ASC LIMIT ?");
-        params.push(Param::Int(i64::from(limit)));
+        let (text, params) = find_statement(scope, kind, filters, limit)?;
         let mut stmt = self.conn.prepare_cached(&text).map_err(map)?;
         stmt.query_map(params_from_iter(params.iter()), |row| decode(kind, row))
             .map_err(map)?
@@ -434,6 +455,97 @@ mod tests {
             kind_sql(Kind::Invoice).get,
             "SELECT seq, account_id, id, created, data, customer, subscription, status FROM invoices \
              WHERE account_id = ? AND id = ?"
+        );
+    }
+
+    fn migrated() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    /// SQLite's plan of `text` with `params` bound, its steps joined by "; ".
+    fn plan(conn: &Connection, text: &str, params: &[Param<'_>]) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {text}")).unwrap();
+        let steps = stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3)).unwrap();
+        steps.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+    }
+
+    /// A page of sessions walks an index in `seq` order from the cursor and stops after `limit + 1`
+    /// rows: no scan of the table, no sort of every match ("USE TEMP B-TREE FOR ORDER BY"), so
+    /// its cost does not grow with the number of sessions. Lookups by key and by id alone use the
+    /// one `UNIQUE (id, account_id)` index.
+    #[test]
+    fn session_statements_use_an_index_in_order() {
+        let conn = migrated();
+        let kind = Kind::CheckoutSession;
+        let q = |filters: Vec<Filter>, cursor: Cursor| ListQuery { filters, limit: 10, cursor };
+        let open = Filter::Eq(Column::Status, "open".into());
+        let expired = Filter::Any(vec![
+            vec![Filter::Eq(Column::Status, "expired".into())],
+            vec![open.clone(), Filter::Cmp(Column::ExpiresAt, Cmp::Lte, 9)],
+        ]);
+        let cases = [
+            (q(vec![], Cursor::First), None, "checkout_sessions_account_seq (account_id=?)"),
+            (
+                q(vec![], Cursor::After("cs_1".into())),
+                Some(5),
+                "checkout_sessions_account_seq (account_id=? AND seq<?)",
+            ),
+            (
+                q(vec![], Cursor::Before("cs_1".into())),
+                Some(5),
+                "checkout_sessions_account_seq (account_id=? AND seq>?)",
+            ),
+            (
+                q(vec![Filter::Cmp(Column::Created, Cmp::Gte, 9)], Cursor::First),
+                None,
+                "checkout_sessions_account_seq (account_id=?)",
+            ),
+            (q(vec![expired], Cursor::First), None, "checkout_sessions_account_seq (account_id=?)"),
+            (
+                q(vec![Filter::Eq(Column::Status, "complete".into())], Cursor::First),
+                None,
+                "checkout_sessions_status (account_id=? AND status=?)",
+            ),
+            (
+                q(vec![Filter::Eq(Column::Customer, "cus_1".into())], Cursor::First),
+                None,
+                "checkout_sessions_customer (account_id=? AND customer=?)",
+            ),
+        ];
+        for (query, seq, index) in &cases {
+            let (text, params) = list_statement(kind, "acct_1", query, *seq).unwrap();
+            let plan = plan(&conn, &text, &params);
+            assert_eq!(plan, format!("SEARCH checkout_sessions USING INDEX {index}"), "{text}");
+        }
+
+        // The expiry sweep, across accounts.
+        let sweep = [open, Filter::Cmp(Column::ExpiresAt, Cmp::Lte, 9)];
+        let (text, params) = find_statement(Scope::All, kind, &sweep, 100).unwrap();
+        assert!(
+            plan(&conn, &text, &params)
+                .starts_with("SEARCH checkout_sessions USING INDEX checkout_sessions_expiry")
+        );
+
+        let s = kind_sql(kind);
+        let key = [Param::Text("acct_1"), Param::Text("cs_1")];
+        let unique = "sqlite_autoindex_checkout_sessions_1";
+        assert_eq!(
+            plan(&conn, &s.get, &key),
+            format!("SEARCH checkout_sessions USING INDEX {unique} (id=? AND account_id=?)")
+        );
+        assert_eq!(
+            plan(&conn, &s.seq_of, &key),
+            format!("SEARCH checkout_sessions USING COVERING INDEX {unique} (id=? AND account_id=?)")
+        );
+        assert_eq!(
+            plan(&conn, &s.by_id, &key[1..]),
+            format!("SEARCH checkout_sessions USING INDEX {unique} (id=?)")
+        );
+        assert_eq!(
+            plan(&conn, &s.delete, &key),
+            format!("SEARCH checkout_sessions USING INDEX {unique} (id=? AND account_id=?)")
         );
     }
 
