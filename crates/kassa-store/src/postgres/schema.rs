@@ -37,6 +37,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "billing_portal", include_str!("../../migrations/postgres/012_billing_portal.sql")),
     (13, "subscriptions_api", include_str!("../../migrations/postgres/013_subscriptions_api.sql")),
     (14, "session_indexes", include_str!("../../migrations/postgres/014_session_indexes.sql")),
+    (15, "delivery_event_status", include_str!("../../migrations/postgres/015_delivery_event_status.sql")),
 ];
 
 /// The advisory lock that serializes migrations ("kassa_mg"). Advisory locks are per database.

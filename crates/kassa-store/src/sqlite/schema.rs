@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "billing_portal", include_str!("../../migrations/sqlite/012_billing_portal.sql")),
     (13, "subscriptions_api", include_str!("../../migrations/sqlite/013_subscriptions_api.sql")),
     (14, "session_indexes", include_str!("../../migrations/sqlite/014_session_indexes.sql")),
+    (15, "delivery_event_status", include_str!("../../migrations/sqlite/015_delivery_event_status.sql")),
 ];
 
 /// Columns without an `(account_id, <column>, seq)` index of their own: no list filters on them
