@@ -12,6 +12,11 @@ pub(crate) trait Sink<'a> {
     fn push(&mut self, sql: &str);
     /// Append a placeholder for `value`, compared with `column`.
     fn bind(&mut self, column: Column, value: Bound<'a>);
+    /// What goes before a column compared by range (`<`, `>=`, …). SQLite's `+` keeps such a
+    /// comparison from choosing the index of a page (see the SQLite sink).
+    fn range_prefix(&self) -> &'static str {
+        ""
+    }
 }
 
 /// A value a condition binds.
@@ -55,6 +60,8 @@ fn push_filter<'a, S: Sink<'a>>(kind: Kind, filter: &'a Filter, out: &mut S) -> 
             out.bind(*c, Bound::Value(v));
         }
         Filter::Cmp(c, cmp, v) => {
+            let prefix = out.range_prefix();
+            out.push(prefix);
             out.push(column(kind, *c)?);
             out.push(&format!(" {} ", cmp.sql()));
             out.bind(*c, Bound::Int(*v));

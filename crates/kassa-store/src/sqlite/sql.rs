@@ -131,6 +131,11 @@ pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
 struct Sink<'s, 'a> {
     sql: &'s mut String,
     params: &'s mut Vec<Param<'a>>,
+    /// Written for a page in `seq` order: a range on another column (an open session's
+    /// `expires_at > now`) must not pick an index on that column, which would have SQLite sort
+    /// every match of every account before taking the page; with `+column` it walks the
+    /// account's index in `seq` order and stops after the page.
+    ordered_page: bool,
 }
 
 impl<'a> filter::Sink<'a> for Sink<'_, 'a> {
@@ -139,6 +144,10 @@ impl<'a> filter::Sink<'a> for Sink<'_, 'a> {
 
     fn push(&mut self, sql: &str) {
         self.sql.push_str(sql);
+    }
+
+    fn range_prefix(&self) -> &'static str {
+        if self.ordered_page { "+" } else { "" }
     }
 
     fn bind(&mut self, _: Column, value: Bound<'a>) {
@@ -157,7 +166,7 @@ pub(crate) fn push_filters<'a>(
     sql: &mut String,
     params: &mut Vec<Param<'a>>,
 ) -> Result<(), StoreError> {
-    filter::push_filters(kind, filters, &mut Sink { sql, params })
+    filter::push_filters(kind, filters, &mut Sink { sql, params, ordered_page: false })
 }
 
 fn decode_value(row: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
@@ -271,7 +280,8 @@ pub(crate) fn list_statement<'a>(
         text.push_str(if backwards { " AND seq > ?" } else { " AND seq < ?" });
         params.push(Param::Int(seq));
     }
-    push_filters(kind, &query.filters, &mut text, &mut params)?;
+    let mut sink = Sink { sql: &mut text, params: &mut params, ordered_page: true };
+    filter::push_filters(kind, &query.filters, &mut sink)?;
     text.push_str(if backwards { " ORDER BY seq ASC LIMIT ?" } else { " ORDER BY seq DESC LIMIT ?" });
     params.push(Param::Int(i64::from(query.limit) + 1));
     Ok((text, params))
@@ -503,6 +513,13 @@ mod tests {
                 "checkout_sessions_account_seq (account_id=?)",
             ),
             (q(vec![expired], Cursor::First), None, "checkout_sessions_account_seq (account_id=?)"),
+            // `status=open`: open and not yet expired. Not the expiry index (sorted by time, across
+            // accounts), which would sort every open session before taking the page.
+            (
+                q(vec![open.clone(), Filter::Cmp(Column::ExpiresAt, Cmp::Gt, 9)], Cursor::First),
+                None,
+                "checkout_sessions_status (account_id=? AND status=?)",
+            ),
             (
                 q(vec![Filter::Eq(Column::Status, "complete".into())], Cursor::First),
                 None,

@@ -396,6 +396,10 @@ fn advance_one(
         let invoice = step.invoice.as_ref().or(upcoming.as_ref());
         announce(tx, out, account, &step.happened, &before, sub, invoice, None)?;
     }
+    // What is due may have changed since `due_at` was written (an update that paused collection
+    // takes back an `invoice.upcoming`): written again, so the scheduler never finds a subscription
+    // due that has nothing due.
+    sub.schedule();
     Ok(None)
 }
 
@@ -653,9 +657,10 @@ pub async fn update_subscription(
         }
         let mut step = None;
         if restart {
-            // The period starts now; a trial's notice is moot.
+            // The period starts now; a trial's notice and the renewal's are moot.
             sub.trial_will_end_sent = true;
             sub.current_period_end = at;
+            sub.upcoming_sent_for = Some(at);
             sub.anchor_day = kassa_core::time::to_civil(at).day;
             sub.schedule();
             let mut advanced = renewal::advance(sub, at)

@@ -642,6 +642,8 @@ pub async fn resume(ctx: &Ctx, acct: &Acct, id: &str, p: SubscriptionResume) -> 
         let mut step = None;
         if anchor_now || sub.current_period_end <= at {
             sub.current_period_end = at;
+            // The period ends now: nothing to announce ahead of it.
+            sub.upcoming_sent_for = Some(at);
             sub.anchor_day = to_civil(at).day;
             sub.billing_cycle_anchor_at = Some(at);
             sub.schedule();
