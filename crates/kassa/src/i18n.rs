@@ -756,6 +756,15 @@ pub const JA: Strings = Strings {
 
 const ALL: [&Strings; 7] = [&EN, &DE, &FR, &ES, &NL, &IT, &JA];
 
+/// A request's `Accept-Language`, cut to its first 200 bytes (no browser sends more; a longer
+/// header is not worth parsing), for [`negotiate`].
+pub fn accept_language(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| &v[..v.floor_char_boundary(200)])
+}
+
 /// The strings of the page's language: the session's `locale` when the page is written in it,
 /// else (for `auto`, none, or a language it is not written in) the first of `Accept-Language`'s
 /// that it is written in, else English.

@@ -94,8 +94,7 @@ fn date(t: kassa_core::time::Timestamp) -> String {
 
 /// The browser's language (`Accept-Language`), the invoice having none of its own.
 fn language(headers: &HeaderMap) -> &'static Strings {
-    let languages = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    i18n::negotiate(None, languages.map(|v| &v[..v.floor_char_boundary(200)]))
+    i18n::negotiate(None, i18n::accept_language(headers))
 }
 
 /// What the page (in `t`'s language) or the PDF (`None`: English, ISO dates) shows.

@@ -254,7 +254,7 @@ pub async fn show(State(ctx): State<AppState>, PageId(id): PageId, headers: Head
 }
 
 fn accept_language(headers: &HeaderMap) -> Option<String> {
-    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect())
+    i18n::accept_language(headers).map(str::to_owned)
 }
 
 /// `GET /pay/{id}/recover`: an expired session's recovery URL opens a new session with the same

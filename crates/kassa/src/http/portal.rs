@@ -62,22 +62,15 @@ fn cookie_secret(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-fn accept_language(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| &v[..v.floor_char_boundary(200)])
-}
-
 /// The page's language: the session's `locale`, else (`auto` or none) the browser's
 /// `Accept-Language`, as the checkout page's.
 fn language(s: &PortalSession, headers: &HeaderMap) -> &'static Strings {
-    i18n::negotiate(s.locale.as_deref(), accept_language(headers))
+    i18n::negotiate(s.locale.as_deref(), i18n::accept_language(headers))
 }
 
 /// The language of a page without a session to ask: the browser's.
 fn browser_language(headers: &HeaderMap) -> &'static Strings {
-    i18n::negotiate(None, accept_language(headers))
+    i18n::negotiate(None, i18n::accept_language(headers))
 }
 
 /// The live session `id` the browser's cookie opens, and the page's language.
