@@ -757,12 +757,17 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 
     fn from_raw(raw: &RawRecord) -> Result<Self, StoreError> {
-        if raw.kind != Self::KIND {
-            return Err(StoreError::Corrupt(format!("expected a {:?}, found a {:?}", Self::KIND, raw.kind)));
-        }
-        serde_json::from_str(&raw.data)
-            .map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", raw.kind.table(), raw.id)))
+        parse_document(Self::KIND, raw)
     }
+}
+
+/// `raw`'s document as a `T`, which must be of kind `kind`.
+fn parse_document<T: DeserializeOwned>(kind: Kind, raw: &RawRecord) -> Result<T, StoreError> {
+    if raw.kind != kind {
+        return Err(StoreError::Corrupt(format!("expected a {kind:?}, found a {:?}", raw.kind)));
+    }
+    serde_json::from_str(&raw.data)
+        .map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", raw.kind.table(), raw.id)))
 }
 
 /// Typed reads and writes on a [`Tx`].
@@ -1014,19 +1019,41 @@ impl Record for Session {
     }
     /// Stored without its `null` members: about half of a new session's document is `null`s
     /// (2,073 B → 1,170 B for a one-line session), and the document is most of what a session
-    /// takes on disk (issue 19 §3). Every optional field of a session reads back as `None` when
-    /// it is missing, so the document reads back as it was written (and documents written with
-    /// their `null`s still read as before).
+    /// takes on disk. Every optional field of a session reads back as `None` when it is missing,
+    /// so the document reads back as it was written (and documents written with their `null`s
+    /// still read as before).
+    ///
+    /// Nor does the document repeat the row's `id` and `created` columns (~95 B of a one-line
+    /// session): serde writes them first, so they are cut from the front of the text, and
+    /// [`Record::from_raw`] puts them back from the row. A document that does not start as
+    /// expected is stored whole.
     fn to_raw(&self, account: &str) -> Result<RawRecord, StoreError> {
-        let data = serde_json::to_string(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let mut data = without_null_members(serde_json::to_string(self).map_err(corrupt)?);
+        let head = format!(
+            "{{\"id\":{},\"created\":{},",
+            serde_json::to_string(&self.id).map_err(corrupt)?,
+            self.created
+        );
+        if data.starts_with(&head) {
+            data.replace_range(1..head.len(), "");
+        }
         Ok(RawRecord {
             kind: Self::KIND,
             account: account.to_owned(),
             id: self.id.clone(),
             created: self.created,
-            data: without_null_members(data),
+            data,
             columns: self.columns(),
         })
+    }
+    fn from_raw(raw: &RawRecord) -> Result<Self, StoreError> {
+        let mut s: Self = parse_document(Self::KIND, raw)?;
+        if s.id.is_empty() {
+            s.id.clone_from(&raw.id);
+            s.created = raw.created;
+        }
+        Ok(s)
     }
     fn created(&self) -> Timestamp {
         self.created
