@@ -117,9 +117,11 @@ pub const PAYPAL_CURRENCIES: &[&str] =
 /// Currencies a customer cash balance can be funded in.
 pub const CUSTOMER_BALANCE_CURRENCIES: &[&str] = &["eur", "gbp", "jpy", "mxn", "usd"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The default is a new session's, which its stored document leaves out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    #[default]
     Payment,
     Subscription,
     /// Collect a card without charging.
@@ -136,9 +138,11 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The default is a new session's, which its stored document leaves out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    #[default]
     Open,
     Complete,
     Expired,
@@ -163,9 +167,11 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The default is a new session's, which its stored document leaves out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
+    #[default]
     Unpaid,
     Paid,
     NoPaymentRequired,
@@ -187,6 +193,14 @@ pub enum PaymentMethodType {
     Card,
     Paypal,
     CustomerBalance,
+}
+
+fn card_only() -> Vec<PaymentMethodType> {
+    vec![PaymentMethodType::Card]
+}
+
+fn is_card_only(types: &[PaymentMethodType]) -> bool {
+    types == [PaymentMethodType::Card]
 }
 
 impl PaymentMethodType {
@@ -311,9 +325,12 @@ pub struct Session {
     #[serde(default)]
     pub created: Timestamp,
     pub expires_at: Timestamp,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub mode: Mode,
     pub currency: Currency,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub status: Status,
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub payment_status: PaymentStatus,
     pub customer: Option<String>,
     pub customer_email: Option<String>,
@@ -323,6 +340,9 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub allow_promotion_codes: bool,
     pub discount: Option<AppliedDiscount>,
+    /// Left out of the stored document when it is `["card"]`, what a session takes when
+    /// `payment_method_types` is not given.
+    #[serde(default = "card_only", skip_serializing_if = "is_card_only")]
     pub payment_method_types: Vec<PaymentMethodType>,
     pub trial_period_days: Option<u32>,
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
@@ -719,6 +739,17 @@ mod stored {
                 line("price_usd_b", 1),
             ])),
         ];
+        // Values other than a new session's are stored, and read back.
+        let mut paid = sessions[0].clone();
+        paid.status = super::Status::Complete;
+        paid.payment_status = super::PaymentStatus::Paid;
+        paid.mode = super::Mode::Subscription;
+        paid.payment_method_types = vec![super::PaymentMethodType::Card, super::PaymentMethodType::Paypal];
+        let raw = paid.to_raw("acct_1").unwrap();
+        for kept in [r#""status":"complete""#, r#""payment_status":"paid""#, r#""mode":"subscription""#, "paypal"] {
+            assert!(raw.data.contains(kept), "{kept} in {}", raw.data);
+        }
+        assert_eq!(super::Session::from_raw(&raw).unwrap(), paid);
         for session in sessions {
             let raw = session.to_raw("acct_1").unwrap();
             assert!(!raw.data.contains(":null"), "{}", raw.data);
@@ -775,10 +806,14 @@ mod stored {
             "[]",
             "cs_test_",
             "1796290592",
+            "\"mode\"",
+            "\"status\"",
+            "payment_status",
+            "payment_method_types",
         ] {
             assert!(!raw.data.contains(gone), "{gone} in {}", raw.data);
         }
-        assert!(raw.data.len() + 480 < EVERY_MEMBER.len(), "{} B: {}", raw.data.len(), raw.data);
+        assert!(raw.data.len() + 560 < EVERY_MEMBER.len(), "{} B: {}", raw.data.len(), raw.data);
         assert_eq!(super::Session::from_raw(&raw).unwrap(), old);
     }
 }
