@@ -11,6 +11,13 @@ use kassa::startup;
 use kassa_core::account::KeyState;
 use kassa_core::time::{Clock, SystemClock};
 
+/// mimalloc instead of glibc's malloc: kassa allocates many small, short-lived objects on several
+/// threads (decoded parameters, JSON values, pages), and glibc's `malloc`, `_int_free` and
+/// `malloc_consolidate` took 30–40 % of the CPU in `perf` profiles of the dashboard's list
+/// pages and of session creation (bench/README.md, session 10).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
