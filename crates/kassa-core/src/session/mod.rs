@@ -746,7 +746,9 @@ mod stored {
         paid.mode = super::Mode::Subscription;
         paid.payment_method_types = vec![super::PaymentMethodType::Card, super::PaymentMethodType::Paypal];
         let raw = paid.to_raw("acct_1").unwrap();
-        for kept in [r#""status":"complete""#, r#""payment_status":"paid""#, r#""mode":"subscription""#, "paypal"] {
+        for kept in
+            [r#""status":"complete""#, r#""payment_status":"paid""#, r#""mode":"subscription""#, "paypal"]
+        {
             assert!(raw.data.contains(kept), "{kept} in {}", raw.data);
         }
         assert_eq!(super::Session::from_raw(&raw).unwrap(), paid);

@@ -172,7 +172,7 @@ pub struct Created(pub Value);
 
 impl IntoResponse for Created {
     fn into_response(self) -> Response {
-        (StatusCode::CREATED, axum::Json(self.0)).into_response()
+        (StatusCode::CREATED, super::api::Json(self.0)).into_response()
     }
 }
 

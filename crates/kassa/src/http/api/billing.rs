@@ -1,7 +1,7 @@
 //! Subscriptions changed over time (cancel now, at a time or at period end; items changed with
 //! proration), the next invoice previewed, invoices voided or given up on, and test clocks.
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     InvoicePreview, Retrieve, SubscriptionCancel, SubscriptionUpdate, TestClockAdvance, TestClockCreate,

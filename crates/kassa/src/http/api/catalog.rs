@@ -1,6 +1,6 @@
 //! Products, prices, customers, coupons, promotion codes and tax rates.
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     CouponCreate, CouponList, CouponUpdate, CustomerCreate, CustomerList, CustomerUpdate, PriceCreate,

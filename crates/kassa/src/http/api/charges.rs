@@ -1,7 +1,7 @@
 //! Charges (read), refunds (create, retrieve, list, update) and `POST /invoices/{id}/finalize`
 //! (issue 17).
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{ChargeList, RefundCreate, RefundList, RefundUpdate, Retrieve};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! The event log, webhook endpoints, and the record of deliveries.
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     EventList, EventResend, Retrieve, WebhookDeliveryList, WebhookEndpointCreate, WebhookEndpointList,

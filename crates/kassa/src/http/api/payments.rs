@@ -1,7 +1,7 @@
 //! What a completed checkout creates: payment intents, payment methods, subscriptions and
 //! invoices. Read-only here; completion and billing create them.
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     InvoiceList, PaymentIntentCancel, PaymentIntentCapture, PaymentIntentList, PaymentMethodList, Retrieve,

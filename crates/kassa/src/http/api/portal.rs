@@ -1,7 +1,7 @@
 //! The customer portal's API (issue 17): `/billing_portal/configurations` and
 //! `POST /billing_portal/sessions`. The portal page itself is `http::portal`.
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{PortalConfigurationList, PortalConfigurationParams, PortalSessionCreate, Retrieve};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Checkout sessions.
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{LineItemList, Retrieve, SessionCreate, SessionList};
 use kassa_core::session::Session;

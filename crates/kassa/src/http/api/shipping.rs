@@ -1,6 +1,6 @@
 //! Shipping rates.
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{Retrieve, ShippingRateList};
 use kassa_core::shipping::{ShippingRateCreate, ShippingRateUpdate};

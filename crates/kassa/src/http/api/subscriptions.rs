@@ -1,6 +1,6 @@
 //! Subscriptions made through the API, resumed, and their items; invoice items (issue 17).
 
-use axum::Json;
+use super::Json;
 use axum::extract::{OriginalUri, State};
 use kassa_core::params::{
     InvoiceItemList, InvoiceItemWrite, Retrieve, SubscriptionCreate, SubscriptionItemList,
