@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::BodyError;
-use super::dashboard::log::Captured;
+use super::dashboard::log::{Captured, RawParams};
 use super::error::ApiError;
 use super::extract::Decoded;
 use crate::form;
@@ -112,7 +112,7 @@ async fn api_inner(
     ctx: AppState,
     req: Request,
     next: Next,
-    logged: &mut Option<(String, Value)>,
+    logged: &mut Option<(String, RawParams)>,
 ) -> Result<Response, ApiError> {
     let key = presented_key(req.headers())?;
     let acct = match accounts::authenticate(&ctx, &key).await? {
@@ -131,11 +131,12 @@ async fn api_inner(
         BodyError::Unreadable => ApiError::Invalid(Invalid::general("The request body could not be read.")),
     })?;
     let params = decode_params(&parts.method, &parts.headers, parts.uri.query(), &bytes);
-    drop(bytes);
-    // Logged from here on, refused parameters included (nothing is captured with the log off).
+    // Logged from here on, refused parameters included (nothing is captured with the log off):
+    // as they came, decoded again only if the dashboard shows them.
     if ctx.request_log.is_on() {
-        *logged = Some((acct.id.clone(), params.as_ref().map_or(Value::Null, Value::clone)));
+        *logged = Some((acct.id.clone(), RawParams::of(&parts, &bytes)));
     }
+    drop(bytes);
     let params = params?;
 
     let idempotency_key = match parts.method {
