@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, header, request};
@@ -100,18 +100,33 @@ pub struct Entry {
     pub idempotency_key: Option<String>,
     raw_params: RawParams,
     raw_response: Bytes,
+    /// [`Entry::params`] and [`Entry::response`], made the first time the entry is shown and kept
+    /// for the next showing (a developer reloads the log while debugging).
+    shown: OnceLock<(String, String)>,
 }
 
 impl Entry {
     /// The parameters, scrubbed, as pretty JSON.
-    pub fn params(&self) -> String {
+    pub fn params(&self) -> &str {
+        &self.shown().0
+    }
+
+    /// The response body, scrubbed, pretty when JSON, at most [`BODY_MAX`] bytes.
+    pub fn response(&self) -> &str {
+        &self.shown().1
+    }
+
+    fn shown(&self) -> &(String, String) {
+        self.shown.get_or_init(|| (self.make_params(), self.make_response()))
+    }
+
+    fn make_params(&self) -> String {
         let mut params = self.raw_params.decoded();
         scrub(&mut params);
         serde_json::to_string_pretty(&params).unwrap_or_default()
     }
 
-    /// The response body, scrubbed, pretty when JSON, at most [`BODY_MAX`] bytes.
-    pub fn response(&self) -> String {
+    fn make_response(&self) -> String {
         let response = match serde_json::from_slice::<Value>(&self.raw_response) {
             Ok(mut v) => {
                 scrub(&mut v);
@@ -254,6 +269,7 @@ fn entry(c: Captured) -> (String, Entry) {
         idempotency_key: c.idempotency_key,
         raw_params: c.params,
         raw_response: c.response,
+        shown: OnceLock::new(),
     };
     (c.account, e)
 }
