@@ -1130,27 +1130,6 @@ pub fn event(e: &Event, pending_webhooks: usize) -> Value {
     serde_json::to_value(EventWire::new(e, pending_webhooks)).unwrap_or(Value::Null)
 }
 
-/// [`event`], taking the stored event: its object (most of an event) is moved into the answer,
-/// not copied, as a list of events wants.
-pub fn event_into(e: Event, pending_webhooks: usize) -> Value {
-    let mut data = Map::new();
-    data.insert("object".to_owned(), e.object);
-    if let Some(previous) = e.previous_attributes {
-        data.insert("previous_attributes".to_owned(), previous);
-    }
-    json!({
-        "id": e.id,
-        "object": "event",
-        "api_version": API_VERSION,
-        "created": e.created,
-        "data": data,
-        "livemode": false,
-        "pending_webhooks": pending_webhooks,
-        "request": e.request,
-        "type": e.kind.as_str(),
-    })
-}
-
 /// The answer to `POST /events/{id}/resend`: the event, and under `webhook_deliveries` (a list, as
 /// Stripe embeds lists) each delivery the resend attempted, as recorded after its attempt.
 pub fn resent(e: &Event, pending_webhooks: usize, deliveries: &[WebhookDelivery]) -> Value {
@@ -1388,31 +1367,4 @@ pub fn portal_session(s: &kassa_core::portal::PortalSession, _public_url: &str) 
         "return_url": s.return_url,
         "url": s.url,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use kassa_core::webhook::{Event, EventType, RequestRef};
-    use serde_json::json;
-
-    /// An event moved into its answer reads exactly as one rendered from a borrow, key order
-    /// included, with and without `previous_attributes`.
-    #[test]
-    fn an_event_moved_into_its_answer_is_the_same_answer() {
-        let request = RequestRef { id: Some("req_1".into()), idempotency_key: None };
-        let mut e = Event::new(
-            EventType::CheckoutSessionCompleted,
-            json!({"id": "cs_1", "object": "checkout.session", "amount_total": 500}),
-            request,
-            1_800_000_000,
-        );
-        for previous in [None, Some(json!({"status": "open"}))] {
-            e.previous_attributes = previous;
-            let borrowed = super::event(&e, 2);
-            let moved = super::event_into(e.clone(), 2);
-            assert_eq!(serde_json::to_string(&moved).unwrap(), serde_json::to_string(&borrowed).unwrap());
-        }
-    }
 }

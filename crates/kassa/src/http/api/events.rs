@@ -8,7 +8,7 @@ use kassa_core::params::{
 };
 use serde_json::Value;
 
-use super::{list, list_response, paths, retrieve};
+use super::{list, paths, retrieve};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Created, Params, PathId};
 use crate::service::expand::Ty;
@@ -37,11 +37,7 @@ pub async fn list_events(
     uri: OriginalUri,
     Params(p): Params<EventList>,
 ) -> Res<Json<Value>> {
-    // The events are the page's to give away: each one's object moves into the answer.
-    let x = paths(Ty::List(&Ty::Event), &p.expand)?;
-    let (items, more) = events::list_events(&ctx, &a, &p).await?;
-    let data = items.into_iter().map(|e| views::event_into(e.event, e.pending_webhooks)).collect();
-    list_response(&ctx, &a, &uri, data, more, &Ty::Event, &x).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Event, events::list_events(&ctx, &a, &p), event).await
 }
 
 pub async fn resend_event(
