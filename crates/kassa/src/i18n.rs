@@ -765,6 +765,12 @@ pub fn accept_language(headers: &axum::http::HeaderMap) -> Option<&str> {
         .map(|v| &v[..v.floor_char_boundary(200)])
 }
 
+/// The strings of a page with no `locale` to follow (the invoice page, a portal page without a
+/// live session): the browser's language, by [`negotiate`].
+pub fn browser_language(headers: &axum::http::HeaderMap) -> &'static Strings {
+    negotiate(None, accept_language(headers))
+}
+
 /// The strings of the page's language: the session's `locale` when the page is written in it,
 /// else (for `auto`, none, or a language it is not written in) the first of `Accept-Language`'s
 /// that it is written in, else English.

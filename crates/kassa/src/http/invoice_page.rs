@@ -92,11 +92,6 @@ fn date(t: kassa_core::time::Timestamp) -> String {
     format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
 }
 
-/// The browser's language (`Accept-Language`), the invoice having none of its own.
-fn language(headers: &HeaderMap) -> &'static Strings {
-    i18n::negotiate(None, i18n::accept_language(headers))
-}
-
 /// What the page (in `t`'s language) or the PDF (`None`: English, ISO dates) shows.
 fn shown(p: &InvoicePage, t: Option<&'static Strings>) -> Shown {
     let i: &Invoice = &p.invoice;
@@ -177,7 +172,7 @@ pub async fn show(
     Path((id, token)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let t = language(&headers);
+    let t = i18n::browser_language(&headers);
     match invoices::page(&ctx, &id, &token).await {
         Ok(Some(p)) => render(t, &p, &id, &token, None),
         Ok(None) => pages::not_found_in(t),
@@ -191,7 +186,7 @@ pub async fn pay(
     Path((id, token)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let t = language(req.headers());
+    let t = i18n::browser_language(req.headers());
     let (_, pairs) = match read_form(req).await {
         Ok(f) => f,
         Err(r) => return r,

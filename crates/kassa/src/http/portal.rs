@@ -68,18 +68,13 @@ fn language(s: &PortalSession, headers: &HeaderMap) -> &'static Strings {
     i18n::negotiate(s.locale.as_deref(), i18n::accept_language(headers))
 }
 
-/// The language of a page without a session to ask: the browser's.
-fn browser_language(headers: &HeaderMap) -> &'static Strings {
-    i18n::negotiate(None, i18n::accept_language(headers))
-}
-
 /// The live session `id` the browser's cookie opens, and the page's language.
 async fn signed(
     ctx: &Ctx,
     id: &str,
     headers: &HeaderMap,
 ) -> Result<(Acct, PortalSession, &'static Strings), Response> {
-    let t = browser_language(headers);
+    let t = i18n::browser_language(headers);
     let Some(secret) = cookie_secret(headers) else { return Err(not_found(t)) };
     match svc::session_for(ctx, id, &secret).await {
         Ok(Some((acct, s))) if s.opened_at.is_some() => {
@@ -133,7 +128,7 @@ pub async fn open(
     Path((id, secret)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let t = browser_language(&headers);
+    let t = i18n::browser_language(&headers);
     let (acct, s) = match svc::session_for(&ctx, &id, &secret).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(t),
