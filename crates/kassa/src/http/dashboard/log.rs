@@ -1,5 +1,7 @@
 //! The request log (`/dashboard/logs`): every API request of an account, kept for
-//! `--request-log-retention` (default 7 days) and at most [`PER_ACCOUNT`] entries per account.
+//! `--request-log-retention` (default 7 days), at most [`PER_ACCOUNT`] entries per account, and
+//! at most [`BYTES_MAX`] bytes on the node (the oldest entries of any account go first): a count
+//! alone does not bound memory, since one entry may hold a list of a hundred invoices.
 //!
 //! **Off the hot path.** The API middleware hands a [`Captured`] request (a copy of the request's
 //! body and query, and the response body's bytes) to [`RequestLog::record`], which only
@@ -17,7 +19,7 @@
 //! webhook secrets, card numbers, CVCs.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
@@ -35,8 +37,12 @@ pub const PER_ACCOUNT: usize = 5_000;
 const CHANNEL: usize = 4_096;
 /// How many entries the writer takes at once.
 const BATCH: usize = 256;
-/// The longest response body kept, in bytes.
+/// The most bytes the node's log holds: requests as kept, and the text made to show them.
+pub const BYTES_MAX: usize = 16 * 1024 * 1024;
+/// The longest response body shown, in bytes (it is kept whole, so that it is scrubbed as JSON).
 const BODY_MAX: usize = 32 * 1024;
+/// What an entry costs besides its variable parts: the entry, its `Arc`, its place in the queue.
+const ENTRY_OVERHEAD: usize = 256;
 
 /// What the middleware hands over: cheap to make (moves and reference-counted clones).
 pub struct Captured {
@@ -49,6 +55,7 @@ pub struct Captured {
     pub request_id: String,
     pub idempotency_key: Option<String>,
     pub params: RawParams,
+    /// The response body as sent (shared, not copied: the writer copies what it keeps).
     pub response: Bytes,
 }
 
@@ -89,7 +96,7 @@ impl RawParams {
 /// One logged request. Its parameters and response are kept as they came and scrubbed and
 /// pretty-printed only when shown ([`Entry::params`], [`Entry::response`]): the writer does no
 /// per-request work beyond storing them, so the log costs the API little.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Entry {
     pub at: Timestamp,
     pub method: String,
@@ -103,6 +110,8 @@ pub struct Entry {
     /// [`Entry::params`] and [`Entry::response`], made the first time the entry is shown and kept
     /// for the next showing (a developer reloads the log while debugging).
     shown: OnceLock<(String, String)>,
+    /// The log's byte count, which the shown text adds to when it is made.
+    bytes: Arc<AtomicUsize>,
 }
 
 impl Entry {
@@ -117,7 +126,25 @@ impl Entry {
     }
 
     fn shown(&self) -> &(String, String) {
-        self.shown.get_or_init(|| (self.make_params(), self.make_response()))
+        self.shown.get_or_init(|| {
+            let shown = (self.make_params(), self.make_response());
+            self.bytes.fetch_add(shown.0.len() + shown.1.len(), Ordering::Relaxed);
+            shown
+        })
+    }
+
+    /// The bytes this entry holds as kept (its shown text is counted from when it is made until
+    /// the entry is dropped, which may be after the log let it go).
+    fn size(&self) -> usize {
+        let raw = &self.raw_params;
+        ENTRY_OVERHEAD
+            + self.method.len()
+            + self.path.len()
+            + self.request_id.len()
+            + self.idempotency_key.as_ref().map_or(0, String::len)
+            + raw.query.as_ref().map_or(0, String::len)
+            + raw.body.len()
+            + self.raw_response.len()
     }
 
     fn make_params(&self) -> String {
@@ -155,9 +182,47 @@ impl Entry {
     }
 }
 
+impl Drop for Entry {
+    fn drop(&mut self) {
+        if let Some((p, r)) = self.shown.get() {
+            self.bytes.fetch_sub(p.len() + r.len(), Ordering::Relaxed);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Entries {
     by_account: HashMap<String, VecDeque<Arc<Entry>>>,
+    /// What the kept entries hold ([`Entry::size`]); the entries add their shown text to it.
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Entries {
+    /// Take the oldest entry of `account`, counting its bytes out.
+    fn pop_oldest(&mut self, account: &str) -> Option<Arc<Entry>> {
+        let e = self.by_account.get_mut(account)?.pop_front()?;
+        self.bytes.fetch_sub(e.size(), Ordering::Relaxed);
+        Some(e)
+    }
+
+    /// Drop the oldest entries of any account until the log holds at most `max` bytes (a tenth
+    /// below, so that a full log does not search for the oldest entry on every request).
+    fn fit(&mut self, max: usize) {
+        if self.bytes.load(Ordering::Relaxed) <= max {
+            return;
+        }
+        while self.bytes.load(Ordering::Relaxed) > max - max / 10 {
+            let oldest = self
+                .by_account
+                .iter()
+                .filter_map(|(account, list)| Some((list.front()?.at, account)))
+                .min()
+                .map(|(_, account)| account.clone());
+            let Some(account) = oldest else { return };
+            self.pop_oldest(&account);
+        }
+        self.by_account.retain(|_, list| !list.is_empty());
+    }
 }
 
 pub struct RequestLog {
@@ -245,20 +310,30 @@ impl RequestLog {
 async fn write(mut rx: mpsc::Receiver<Captured>, entries: Arc<Mutex<Entries>>, retention: Timestamp) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let entries_in: Vec<(String, Entry)> = batch.drain(..).map(entry).collect();
+        let bytes = entries.lock().map(|all| all.bytes.clone()).unwrap_or_default();
+        let entries_in: Vec<(String, Entry)> = batch.drain(..).map(|c| entry(c, &bytes)).collect();
         let Ok(mut all) = entries.lock() else { return };
         for (account, e) in entries_in {
-            let list = all.by_account.entry(account).or_default();
             let newest = e.at;
+            all.bytes.fetch_add(e.size(), Ordering::Relaxed);
+            let list = all.by_account.entry(account.clone()).or_default();
             list.push_back(Arc::new(e));
-            while list.len() > PER_ACCOUNT || list.front().is_some_and(|f| newest - f.at >= retention) {
-                list.pop_front();
+            loop {
+                let list = &all.by_account[&account];
+                let full = list.len() > PER_ACCOUNT;
+                if !(full || list.front().is_some_and(|f| newest - f.at >= retention)) {
+                    break;
+                }
+                all.pop_oldest(&account);
             }
         }
+        all.fit(BYTES_MAX);
     }
 }
 
-fn entry(c: Captured) -> (String, Entry) {
+/// The entry the writer keeps of a captured request, the response copied to its exact length (the
+/// serialized body's buffer is up to twice as large).
+fn entry(c: Captured, bytes: &Arc<AtomicUsize>) -> (String, Entry) {
     let e = Entry {
         at: c.at,
         method: c.method,
@@ -268,8 +343,9 @@ fn entry(c: Captured) -> (String, Entry) {
         request_id: c.request_id,
         idempotency_key: c.idempotency_key,
         raw_params: c.params,
-        raw_response: c.response,
+        raw_response: Bytes::copy_from_slice(&c.response),
         shown: OnceLock::new(),
+        bytes: bytes.clone(),
     };
     (c.account, e)
 }
@@ -319,6 +395,92 @@ fn looks_secret(s: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn captured(account: &str, at: Timestamp, response: &[u8]) -> Captured {
+        let (parts, ()) = axum::http::Request::builder().method("POST").body(()).unwrap().into_parts();
+        Captured {
+            account: account.to_owned(),
+            at,
+            method: "POST".to_owned(),
+            path: "/v1/customers".to_owned(),
+            status: 200,
+            duration_ms: 1.0,
+            request_id: format!("req_{at:05}"),
+            idempotency_key: None,
+            params: RawParams::of(&parts, &Bytes::from_static(b"email=a%40b.test")),
+            response: Bytes::copy_from_slice(response),
+        }
+    }
+
+    fn keep(all: &mut Entries, c: Captured) {
+        let (account, e) = entry(c, &all.bytes);
+        all.bytes.fetch_add(e.size(), Ordering::Relaxed);
+        all.by_account.entry(account).or_default().push_back(Arc::new(e));
+    }
+
+    fn kept(all: &Entries, account: &str) -> Vec<Timestamp> {
+        all.by_account.get(account).map(|l| l.iter().map(|e| e.at).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_log_keeps_at_most_its_bytes_dropping_the_oldest_of_any_account() {
+        let mut all = Entries::default();
+        let body = vec![b'x'; 1000];
+        // acct_a's requests are the older ones, acct_b's the newer.
+        for at in 0..10 {
+            keep(&mut all, captured("acct_a", at, &body));
+            keep(&mut all, captured("acct_b", 100 + at, &body));
+        }
+        let each = all.by_account["acct_a"][0].size();
+        assert!(each > 1000, "{each}");
+        assert_eq!(all.bytes.load(Ordering::Relaxed), 20 * each);
+
+        all.fit(20 * each);
+        assert_eq!(kept(&all, "acct_a").len(), 10, "within the budget nothing goes");
+
+        // Room for 12 entries: it keeps a tenth below that (10), the newest ones — all of acct_b's.
+        all.fit(12 * each);
+        assert_eq!(kept(&all, "acct_a"), Vec::<Timestamp>::new());
+        assert_eq!(kept(&all, "acct_b"), (100..110).collect::<Vec<_>>());
+        assert!(!all.by_account.contains_key("acct_a"), "an emptied account is forgotten");
+        assert_eq!(all.bytes.load(Ordering::Relaxed), 10 * each);
+    }
+
+    #[test]
+    fn shown_text_is_counted_until_the_entry_is_gone() {
+        let mut all = Entries::default();
+        keep(&mut all, captured("acct_a", 1, br#"{"id":"cus_1","object":"customer"}"#));
+        let raw = all.bytes.load(Ordering::Relaxed);
+        let e = all.by_account["acct_a"][0].clone();
+        assert!(e.response().contains("\"cus_1\""));
+        assert_eq!(e.params(), "{\n  \"email\": \"a@b.test\"\n}");
+        let shown = e.params().len() + e.response().len();
+        assert_eq!(all.bytes.load(Ordering::Relaxed), raw + shown);
+        // Let go by the log while a page still shows it: counted until that page is done.
+        all.pop_oldest("acct_a");
+        assert_eq!(all.bytes.load(Ordering::Relaxed), shown);
+        drop(e);
+        assert_eq!(all.bytes.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_long_response_is_kept_whole_scrubbed_as_json_and_shown_cut() {
+        let mut long = br#"{"object":"list","data":[{"secret":"whsec_early"},"#.to_vec();
+        while long.len() <= BODY_MAX + 100 {
+            long.extend_from_slice(br#"{"id":"in_1234567890"},"#);
+        }
+        long.extend_from_slice(b"{}]}");
+        let (_, e) = entry(captured("acct_a", 1, &long), &Arc::default());
+        assert_eq!(e.raw_response.len(), long.len());
+        let shown = e.response();
+        assert!(
+            shown.contains("\"secret\": \"[redacted]\"") && !shown.contains("whsec_early"),
+            "{}",
+            &shown[..200]
+        );
+        assert!(shown.contains("\"id\": \"in_1234567890\""));
+        assert!(shown.ends_with('…') && shown.len() <= BODY_MAX + '…'.len_utf8());
+    }
 
     #[test]
     fn secrets_and_card_numbers_are_scrubbed() {
