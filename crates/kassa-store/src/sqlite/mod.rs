@@ -937,7 +937,8 @@ mod tests {
         let sql = "SELECT id FROM products WHERE account_id = ?1 ORDER BY seq DESC LIMIT ?2";
         for limit in [1, 10, 100] {
             let mut stmt = conn.prepare_cached(sql).map_err(map)?;
-            let rows = stmt.query_map(rusqlite::params!["acct_1", limit], |r| r.get::<_, String>(0)).map_err(map)?;
+            let rows =
+                stmt.query_map(rusqlite::params!["acct_1", limit], |r| r.get::<_, String>(0)).map_err(map)?;
             assert_eq!(rows.count(), 0);
         }
         let stmt = conn.prepare_cached(sql).map_err(map)?;
@@ -953,7 +954,9 @@ mod tests {
         assert_eq!(store.read(|conn| reprepared(conn)).await.unwrap(), 0);
         // Without the planner's stability guarantee, every execution prepares it again.
         let plain = Connection::open_in_memory().unwrap();
-        plain.execute_batch("CREATE TABLE products (seq INTEGER PRIMARY KEY, account_id TEXT, id TEXT)").unwrap();
+        plain
+            .execute_batch("CREATE TABLE products (seq INTEGER PRIMARY KEY, account_id TEXT, id TEXT)")
+            .unwrap();
         assert_eq!(reprepared(&plain).unwrap(), 3);
     }
 

@@ -120,7 +120,8 @@ pub async fn list_clocks(
     uri: OriginalUri,
     Params(p): Params<TestClockList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::TestClock, svc::list_clocks(&ctx, &a, &p), views::test_clock).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::TestClock, svc::list_clocks(&ctx, &a, &p), |x| views::test_clock(&x))
+        .await
 }
 
 pub async fn delete_clock(

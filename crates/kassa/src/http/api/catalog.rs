@@ -56,7 +56,8 @@ pub async fn list_products(
     uri: OriginalUri,
     Params(p): Params<ProductList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::Product, svc::list_products(&ctx, &a, &p), views::product).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Product, svc::list_products(&ctx, &a, &p), |x| views::product(&x))
+        .await
 }
 
 pub async fn create_price(
@@ -95,7 +96,7 @@ pub async fn list_prices(
     uri: OriginalUri,
     Params(p): Params<PriceList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::Price, svc::list_prices(&ctx, &a, &p), views::price).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Price, svc::list_prices(&ctx, &a, &p), |x| views::price(&x)).await
 }
 
 pub async fn create_customer(
@@ -134,7 +135,8 @@ pub async fn list_customers(
     uri: OriginalUri,
     Params(p): Params<CustomerList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::Customer, svc::list_customers(&ctx, &a, &p), views::customer).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Customer, svc::list_customers(&ctx, &a, &p), |x| views::customer(&x))
+        .await
 }
 
 pub async fn create_coupon(
@@ -186,7 +188,7 @@ pub async fn list_coupons(
 ) -> Res<Json<Value>> {
     let now = ctx.now();
     let page = svc::list_coupons(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::Coupon, page, |c| views::coupon(c, now)).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Coupon, page, |c| views::coupon(&c, now)).await
 }
 
 fn code_view(ctx: &AppState, (code, coupon): &svc::CodeWithCoupon) -> Value {
@@ -231,7 +233,7 @@ pub async fn list_promotion_codes(
     Params(p): Params<PromotionCodeList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_promotion_codes(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::PromotionCode, page, |c| code_view(&ctx, c)).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::PromotionCode, page, |c| code_view(&ctx, &c)).await
 }
 
 pub async fn create_tax_rate(
@@ -270,7 +272,8 @@ pub async fn list_tax_rates(
     uri: OriginalUri,
     Params(p): Params<TaxRateList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::TaxRate, svc::list_tax_rates(&ctx, &a, &p), views::tax_rate).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::TaxRate, svc::list_tax_rates(&ctx, &a, &p), |x| views::tax_rate(&x))
+        .await
 }
 
 /// `{id}` and `{tax_id}` of `/customers/{id}/tax_ids/{tax_id}`.

@@ -31,7 +31,7 @@ pub async fn list_charges(
     uri: OriginalUri,
     Params(p): Params<ChargeList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::Charge, svc::list_charges(&ctx, &a, &p), views::charge).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Charge, svc::list_charges(&ctx, &a, &p), |x| views::charge(&x)).await
 }
 
 pub async fn create_refund(
@@ -70,7 +70,7 @@ pub async fn list_refunds(
     uri: OriginalUri,
     Params(p): Params<RefundList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::Refund, svc::list_refunds(&ctx, &a, &p), views::refund).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Refund, svc::list_refunds(&ctx, &a, &p), |x| views::refund(&x)).await
 }
 
 pub async fn finalize_invoice(

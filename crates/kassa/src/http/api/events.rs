@@ -37,7 +37,10 @@ pub async fn list_events(
     uri: OriginalUri,
     Params(p): Params<EventList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::Event, events::list_events(&ctx, &a, &p), event).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Event, events::list_events(&ctx, &a, &p), |e| {
+        views::event_owned(e.event, e.pending_webhooks)
+    })
+    .await
 }
 
 pub async fn resend_event(
@@ -97,7 +100,7 @@ pub async fn list_endpoints(
     Params(p): Params<WebhookEndpointList>,
 ) -> Res<Json<Value>> {
     let page = webhooks::list_endpoints(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::WebhookEndpoint, page, |e| views::webhook_endpoint(e, false)).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::WebhookEndpoint, page, |e| views::webhook_endpoint(&e, false)).await
 }
 
 pub async fn get_delivery(
@@ -117,5 +120,5 @@ pub async fn list_deliveries(
     Params(p): Params<WebhookDeliveryList>,
 ) -> Res<Json<Value>> {
     let page = webhooks::list_deliveries(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::WebhookDelivery, page, views::webhook_delivery).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::WebhookDelivery, page, |x| views::webhook_delivery(&x)).await
 }

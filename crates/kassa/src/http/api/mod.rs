@@ -108,7 +108,8 @@ pub async fn retrieve<T>(
 
 /// `GET /{objects}`: refuse a bad `expand[]` path, then await `page` (a service call answering one
 /// page of objects and whether there are more after it), render each with `view` and answer the
-/// list, expanded.
+/// list, expanded. `view` takes each object as its own, so that it may move a large part (an
+/// event's object) into the answer instead of copying it.
 pub async fn list<T>(
     ctx: &Ctx,
     acct: &Acct,
@@ -116,9 +117,9 @@ pub async fn list<T>(
     expand: &Option<Vec<String>>,
     elem: &'static Ty,
     page: impl Future<Output = service::Result<(Vec<T>, bool)>>,
-    view: impl FnMut(&T) -> Value,
+    view: impl FnMut(T) -> Value,
 ) -> Result<Json<Value>, ApiError> {
     let x = paths(Ty::List(elem), expand)?;
     let (items, more) = page.await?;
-    list_response(ctx, acct, uri, items.iter().map(view).collect(), more, elem, &x).await
+    list_response(ctx, acct, uri, items.into_iter().map(view).collect(), more, elem, &x).await
 }

@@ -58,7 +58,7 @@ pub async fn list_payment_intents(
     Params(p): Params<PaymentIntentList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_payment_intents(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::PaymentIntent, page, views::payment_intent).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::PaymentIntent, page, |x| views::payment_intent(&x)).await
 }
 
 pub async fn get_setup_intent(
@@ -77,7 +77,7 @@ pub async fn list_setup_intents(
     Params(p): Params<SetupIntentList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_setup_intents(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::SetupIntent, page, views::setup_intent).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::SetupIntent, page, |x| views::setup_intent(&x)).await
 }
 
 pub async fn get_payment_method(
@@ -97,7 +97,7 @@ pub async fn list_payment_methods(
     Params(p): Params<PaymentMethodList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_payment_methods(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::PaymentMethod, page, views::payment_method).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::PaymentMethod, page, |x| views::payment_method(&x)).await
 }
 
 pub async fn get_subscription(
@@ -116,7 +116,7 @@ pub async fn list_subscriptions(
     Params(p): Params<SubscriptionList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_subscriptions(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::Subscription, page, views::subscription).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Subscription, page, |x| views::subscription(&x)).await
 }
 
 pub async fn get_invoice(
@@ -134,7 +134,8 @@ pub async fn list_invoices(
     uri: OriginalUri,
     Params(p): Params<InvoiceList>,
 ) -> Res<Json<Value>> {
-    list(&ctx, &a, &uri, &p.expand, &Ty::Invoice, svc::list_invoices(&ctx, &a, &p), views::invoice).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::Invoice, svc::list_invoices(&ctx, &a, &p), |x| views::invoice(&x))
+        .await
 }
 
 /// `POST /test_helpers/customers/{id}/fund_cash_balance`: a simulated bank transfer into the

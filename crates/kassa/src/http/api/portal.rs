@@ -54,7 +54,7 @@ pub async fn list_configurations(
     Params(p): Params<PortalConfigurationList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_configurations(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &NOTHING, page, views::portal_configuration).await
+    list(&ctx, &a, &uri, &p.expand, &NOTHING, page, |x| views::portal_configuration(&x)).await
 }
 
 pub async fn create_session(

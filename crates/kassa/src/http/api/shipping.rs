@@ -53,5 +53,5 @@ pub async fn list_rates(
     Params(p): Params<ShippingRateList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_rates(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::ShippingRate, page, views::shipping_rate).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::ShippingRate, page, |x| views::shipping_rate(&x)).await
 }

@@ -127,7 +127,7 @@ pub async fn list_invoice_items(
     Params(p): Params<InvoiceItemList>,
 ) -> Res<Json<Value>> {
     let page = svc::list_invoice_items(&ctx, &a, &p);
-    list(&ctx, &a, &uri, &p.expand, &Ty::InvoiceItem, page, views::invoice_item).await
+    list(&ctx, &a, &uri, &p.expand, &Ty::InvoiceItem, page, |x| views::invoice_item(&x)).await
 }
 
 pub async fn delete_invoice_item(
