@@ -71,12 +71,14 @@ pub struct RawParams {
 }
 
 impl RawParams {
-    /// What a request with these `parts` and `body` sent. The body is copied: the bytes read
-    /// may share the connection's buffer, which a kept slice would hold on to.
+    /// What a request with these `parts` and `body` sent. The body and the content type are
+    /// copied: the bytes read share the connection's read buffer, which a kept slice (a cloned
+    /// header value too) would hold on to — ~10 KB per entry, 50 MB for a full log.
     pub fn of(parts: &request::Parts, body: &Bytes) -> Self {
+        let content_type = parts.headers.get(header::CONTENT_TYPE);
         Self {
             method: parts.method.clone(),
-            content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+            content_type: content_type.and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()),
             query: parts.uri.query().map(str::to_owned),
             body: Bytes::copy_from_slice(body),
         }
