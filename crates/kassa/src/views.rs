@@ -910,7 +910,7 @@ pub fn invoice(i: &Invoice) -> Value {
                 "metadata": {},
                 "period": {"end": l.period_end, "start": l.period_start},
                 "plan": null,
-                "price": price(&l.price),
+                "price": null,
                 "proration": l.proration,
                 "proration_details": {"credited_items": null},
                 "quantity": l.quantity,
@@ -922,6 +922,7 @@ pub fn invoice(i: &Invoice) -> Value {
                 "type": if l.subscription_item.is_some() && !l.proration { "subscription" } else { "invoiceitem" },
                 "unit_amount_excluding_tax": l.price.unit_amount.to_string(),
             });
+            v["price"] = price(&l.price);
             // Only a line that bills an invoice item names it (Stripe leaves the field out).
             if let Some(ii) = &l.invoice_item {
                 v["invoice_item"] = json!(ii);
@@ -950,7 +951,7 @@ pub fn invoice(i: &Invoice) -> Value {
         Some(d) if i.total_discount > 0 => vec![json!({"amount": i.total_discount, "discount": d})],
         _ => Vec::new(),
     };
-    json!({
+    let mut v = json!({
         "id": i.id,
         "object": "invoice",
         "account_country": null,
@@ -997,7 +998,7 @@ pub fn invoice(i: &Invoice) -> Value {
         "invoice_pdf": i.hosted_invoice_url.as_ref().map(|u| format!("{u}/pdf")),
         "last_finalization_error": null,
         "latest_revision": null,
-        "lines": line_list,
+        "lines": null,
         "livemode": false,
         "metadata": i.metadata,
         "next_payment_attempt": i.next_payment_attempt,
@@ -1045,7 +1046,10 @@ pub fn invoice(i: &Invoice) -> Value {
         "total_taxes": per_rate.iter().map(invoice_tax).collect::<Vec<_>>(),
         "transfer_data": null,
         "webhooks_delivered_at": null,
-    })
+    });
+    // Moved in: `json!` would copy the lines (each with its price) through the serializer.
+    v["lines"] = line_list;
+    v
 }
 
 /// A charge (issue 17), with every refund made on it.
