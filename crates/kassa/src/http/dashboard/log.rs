@@ -202,9 +202,7 @@ struct Entries {
 impl Entries {
     /// Take the oldest entry of `account`, counting its bytes out.
     fn pop_oldest(&mut self, account: &str) -> Option<Arc<Entry>> {
-        let e = self.by_account.get_mut(account)?.pop_front()?;
-        self.bytes.fetch_sub(e.size(), Ordering::Relaxed);
-        Some(e)
+        pop_front(self.by_account.get_mut(account)?, &self.bytes)
     }
 
     /// Drop the oldest entries of any account until the log holds at most `max` bytes (a tenth
@@ -309,24 +307,26 @@ impl RequestLog {
     }
 }
 
+/// Take the oldest entry of `list`, counting its bytes out of `bytes`.
+fn pop_front(list: &mut VecDeque<Arc<Entry>>, bytes: &AtomicUsize) -> Option<Arc<Entry>> {
+    let e = list.pop_front()?;
+    bytes.fetch_sub(e.size(), Ordering::Relaxed);
+    Some(e)
+}
+
 async fn write(mut rx: mpsc::Receiver<Captured>, entries: Arc<Mutex<Entries>>, retention: Timestamp) {
+    let Some(bytes) = entries.lock().ok().map(|all| all.bytes.clone()) else { return };
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let bytes = entries.lock().map(|all| all.bytes.clone()).unwrap_or_default();
         let entries_in: Vec<(String, Entry)> = batch.drain(..).map(|c| entry(c, &bytes)).collect();
         let Ok(mut all) = entries.lock() else { return };
         for (account, e) in entries_in {
             let newest = e.at;
-            all.bytes.fetch_add(e.size(), Ordering::Relaxed);
-            let list = all.by_account.entry(account.clone()).or_default();
+            bytes.fetch_add(e.size(), Ordering::Relaxed);
+            let list = all.by_account.entry(account).or_default();
             list.push_back(Arc::new(e));
-            loop {
-                let list = &all.by_account[&account];
-                let full = list.len() > PER_ACCOUNT;
-                if !(full || list.front().is_some_and(|f| newest - f.at >= retention)) {
-                    break;
-                }
-                all.pop_oldest(&account);
+            while list.len() > PER_ACCOUNT || list.front().is_some_and(|f| newest - f.at >= retention) {
+                pop_front(list, &bytes);
             }
         }
         all.fit(BYTES_MAX);
