@@ -289,7 +289,7 @@ pub struct PaymentMethod {
 impl PaymentMethod {
     pub fn new(kind: PaymentMethodKind, billing_details: BillingDetails, now: Timestamp) -> Self {
         Self {
-            id: ids::new_id(ids::prefix::PAYMENT_METHOD),
+            id: ids::new_sortable_id(ids::prefix::PAYMENT_METHOD),
             created: now,
             kind,
             customer: None,
@@ -558,7 +558,7 @@ impl Subscription {
         now: Timestamp,
     ) -> Self {
         Self {
-            id: ids::new_id(ids::prefix::SUBSCRIPTION),
+            id: ids::new_sortable_id(ids::prefix::SUBSCRIPTION),
             created: now,
             customer,
             currency,
@@ -1040,6 +1040,7 @@ mod tests {
             lookup_key: None,
             metadata: Metadata::new(),
             tax_behavior: Default::default(),
+            inline: false,
         }
     }
 

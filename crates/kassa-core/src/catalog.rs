@@ -116,7 +116,7 @@ impl Product {
     pub fn create(p: ProductCreate, now: Timestamp) -> Result<Self, Invalid> {
         let id = match p.id {
             Some(id) => object_id("id", &id)?,
-            None => ids::new_id(ids::prefix::PRODUCT),
+            None => ids::new_sortable_id(ids::prefix::PRODUCT),
         };
         Ok(Self {
             id,
@@ -239,6 +239,10 @@ pub struct Price {
     /// Whether the price includes tax: settable once from `unspecified`.
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub tax_behavior: crate::shipping::TaxBehavior,
+    /// Made by a session's or a subscription's `price_data`: retrievable by id, never listed
+    /// ([`Kind::listed`](crate::store::Kind::listed)). Not part of the API object.
+    #[serde(default, skip_serializing_if = "crate::store::is_default")]
+    pub inline: bool,
 }
 
 impl Price {
@@ -256,7 +260,7 @@ impl Price {
         };
         let recurring = p.recurring.map(|r| recurring("", r)).transpose()?;
         Ok(Self {
-            id: ids::new_id(ids::prefix::PRICE),
+            id: ids::new_sortable_id(ids::prefix::PRICE),
             created: now,
             product: product.id.clone(),
             currency,
@@ -270,6 +274,7 @@ impl Price {
                 None => crate::shipping::TaxBehavior::Unspecified,
                 Some(t) => crate::shipping::TaxBehavior::parse("tax_behavior", t)?,
             },
+            inline: false,
         })
     }
 
@@ -430,7 +435,7 @@ fn shipping_param(
 impl Customer {
     pub fn create(p: CustomerCreate, now: Timestamp) -> Result<Self, Invalid> {
         Ok(Self {
-            id: ids::new_id(ids::prefix::CUSTOMER),
+            id: ids::new_sortable_id(ids::prefix::CUSTOMER),
             created: now,
             email: email("email", p.email)?,
             name: text("name", p.name, 256)?.filter(|n| !n.is_empty()),

@@ -1,6 +1,15 @@
-//! Public ids: a Stripe-style type prefix and random base62 characters from the operating
-//! system's CSPRNG. They are never sequential: a checkout session id is the capability that opens
-//! its hosted page, so it carries well over 128 random bits.
+//! Public ids: a Stripe-style type prefix and base62 characters from the operating system's
+//! CSPRNG.
+//!
+//! Two shapes. Ids that are capabilities or rare ([`new_id`], [`new_session_id`]: a checkout
+//! session's opens its hosted page, a billing portal session's its portal; accounts, keys,
+//! endpoints, coupons, rates) are random throughout. Ids of records written in volume
+//! ([`new_sortable_id`]: events, deliveries, payment intents, charges, invoices, and — created with
+//! every `price_data` line and every payment — products, prices, customers, payment methods,
+//! subscriptions) start with the time, like Stripe's own (`price_1NWKru…`), so each table's
+//! `(account_id, id)` index grows at its end: one group commit writes one last page per index
+//! instead of one random page per record. Neither shape is sequential or guessable without the
+//! secret key that every API read needs.
 
 /// Base62 alphabet; 62 symbols, so one character carries log2(62) ≈ 5.95 bits.
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

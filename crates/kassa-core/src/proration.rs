@@ -129,6 +129,7 @@ mod tests {
             lookup_key: None,
             metadata: Metadata::new(),
             tax_behavior: Default::default(),
+            inline: false,
         }
     }
 

@@ -703,6 +703,7 @@ mod tests {
             lookup_key: None,
             metadata: Metadata::new(),
             tax_behavior: Default::default(),
+            inline: false,
         };
         let end = price.recurring.unwrap().period_end(start, to_civil(start).day);
         let mut s =

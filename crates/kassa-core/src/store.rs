@@ -185,7 +185,7 @@ impl Kind {
     pub fn columns(self) -> &'static [Column] {
         match self {
             Self::Product => &[Column::Active],
-            Self::Price => &[Column::Active, Column::Product, Column::Currency, Column::Type],
+            Self::Price => &[Column::Active, Column::Product, Column::Currency, Column::Type, Column::Inline],
             Self::Customer => &[Column::Email, Column::TestClock],
             Self::Coupon => &[],
             Self::PromotionCode => &[Column::Active, Column::Code, Column::Coupon, Column::Customer],
@@ -216,6 +216,19 @@ impl Kind {
             Self::InvoiceItem => &[Column::Customer, Column::Subscription, Column::Status],
             Self::PortalConfiguration => &[Column::Active],
             Self::PortalSession => &[Column::Customer, Column::ExpiresAt],
+        }
+    }
+
+    /// The condition every read of this kind by filter carries — lists, searches and counts, on
+    /// every backend — or `None`. Prices made inline by a session's or a subscription's
+    /// `price_data` are reachable by id only, as on Stripe ("a list of your prices, excluding
+    /// inline prices"); the price table's indexes other than its key's leave them out (partial
+    /// indexes with this very condition, which a query must spell the same way for the database
+    /// to use them), so the `price_data` a checkout creates writes one index entry, not six.
+    pub fn listed(self) -> Option<&'static str> {
+        match self {
+            Self::Price => Some("inline = 0"),
+            _ => None,
         }
     }
 }
@@ -251,6 +264,9 @@ pub enum Column {
     Inclusive,
     /// The charge a refund gives money back on.
     Charge,
+    /// Whether a price was made inline by a checkout session's or a subscription's `price_data`
+    /// (see [`Kind::listed`]).
+    Inline,
 }
 
 impl Column {
@@ -276,6 +292,7 @@ impl Column {
             Self::TestClock => "test_clock",
             Self::Inclusive => "inclusive",
             Self::Charge => "charge",
+            Self::Inline => "inline",
         }
     }
 }
@@ -835,6 +852,7 @@ impl Record for Price {
             self.product.as_str().into(),
             self.currency.as_str().into(),
             self.type_str().into(),
+            self.inline.into(),
         ]
     }
 }

@@ -58,6 +58,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(list_paging);
     scenario!(session_paging);
     scenario!(list_filters);
+    scenario!(inline_prices);
     scenario!(rollback_on_error);
     scenario!(rollback_is_isolated_in_a_batch);
     scenario!(update_and_delete);
@@ -83,6 +84,7 @@ pub fn sample(kind: Kind, account: &str, id: &str, created: Timestamp) -> RawRec
         .iter()
         .map(|c| match c {
             Column::Active | Column::Inclusive => Value::Int(1),
+            Column::Inline => Value::Int(0),
             Column::Product => Value::Text("prod_sample".into()),
             Column::Currency => Value::Text("eur".into()),
             Column::Type => Value::Text("one_time".into()),
@@ -707,6 +709,48 @@ pub async fn list_filters(store: Arc<dyn Store>) {
     assert!(list(vec![Filter::Eq(Column::Status, "nonexistent".into())]).await.is_empty());
     // Values are bound, never spliced into SQL.
     assert!(list(vec![Filter::Eq(Column::Status, "open' OR '1'='1".into())]).await.is_empty());
+}
+
+/// Prices marked inline (made by `price_data`) are read by id, one by one or several at once,
+/// and never listed or found by filter, whatever the filter; the others are, as before.
+pub async fn inline_prices(store: Arc<dyn Store>) {
+    let a = "acct_inline";
+    let price = |id: &str, inline: bool| {
+        let mut r = sample(Kind::Price, a, id, T0);
+        let at = Kind::Price.columns().iter().position(|c| *c == Column::Inline).unwrap();
+        r.columns[at] = Value::from(inline);
+        r
+    };
+    insert_all(
+        &store,
+        vec![price("price_listed", false), price("price_inline", true), price("price_later", false)],
+    )
+    .await;
+    let got = store.get(a, Kind::Price, "price_inline").await.unwrap().unwrap();
+    assert_eq!(got.columns, price("price_inline", true).columns);
+    let many = store
+        .get_many(a, vec![(Kind::Price, "price_inline".to_owned()), (Kind::Price, "price_listed".to_owned())])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 2);
+    for filters in [
+        vec![],
+        vec![Filter::Eq(Column::Product, "prod_sample".into())],
+        vec![Filter::Eq(Column::Active, Value::Int(1))],
+    ] {
+        let (ids, more) = page(&store, a, Kind::Price, query(filters.clone(), 100, Cursor::First)).await;
+        assert_eq!(ids, ["price_later", "price_listed"], "{filters:?}");
+        assert!(!more);
+        let found =
+            transact(store.as_ref(), move |tx| tx.find(Scope::Account(a), Kind::Price, &filters, 100))
+                .await
+                .unwrap();
+        assert_eq!(found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["price_listed", "price_later"]);
+    }
+    // A page that starts after an inline price's id still works from its place in the sequence.
+    let (ids, _) =
+        page(&store, a, Kind::Price, query(vec![], 100, Cursor::After("price_inline".into()))).await;
+    assert_eq!(ids, ["price_listed"]);
 }
 
 /// A transaction that returns `Err` leaves nothing behind; a failed statement the closure

@@ -47,6 +47,17 @@ pub(crate) fn push_filters<'a, S: Sink<'a>>(
     Ok(())
 }
 
+/// Append ` AND <condition>` when `kind` carries one on every read by filter ([`Kind::listed`]:
+/// inline prices are never listed). Lists and finds call this; deletes do not, since what cannot
+/// be listed must still be removable. The condition is literal SQL, spelled as the partial
+/// indexes' `WHERE`, so the database can prove the query stays within them.
+pub(crate) fn push_listed<'a, S: Sink<'a>>(kind: Kind, out: &mut S) {
+    if let Some(condition) = kind.listed() {
+        out.push(" AND ");
+        out.push(condition);
+    }
+}
+
 /// Append `filter` as one SQL condition, binding its values in order.
 fn push_filter<'a, S: Sink<'a>>(kind: Kind, filter: &'a Filter, out: &mut S) -> Result<(), StoreError> {
     match filter {

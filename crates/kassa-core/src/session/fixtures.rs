@@ -37,6 +37,7 @@ pub fn one_time(id: &str, currency: &str, unit_amount: i64) -> Price {
         lookup_key: None,
         metadata: Metadata::new(),
         tax_behavior: Default::default(),
+        inline: false,
     }
 }
 

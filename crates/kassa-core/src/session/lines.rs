@@ -186,7 +186,7 @@ fn inline_price(
         Some(t) => crate::shipping::TaxBehavior::parse(&param("tax_behavior"), t)?,
     };
     let price = Price {
-        id: ids::new_id(ids::prefix::PRICE),
+        id: ids::new_sortable_id(ids::prefix::PRICE),
         created: now,
         product: product_id,
         currency,
@@ -197,6 +197,7 @@ fn inline_price(
         lookup_key: None,
         metadata: Metadata::new(),
         tax_behavior,
+        inline: true,
     };
     inline.prices.push(price.clone());
     Ok((price, name))
@@ -223,7 +224,7 @@ fn inline_product(prefix: &str, pd: &ProductDataParam, now: Timestamp) -> Result
         }
     }
     Ok(Product {
-        id: ids::new_id(ids::prefix::PRODUCT),
+        id: ids::new_sortable_id(ids::prefix::PRODUCT),
         created: now,
         updated: now,
         name,

@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "subscriptions_api", include_str!("../../migrations/postgres/013_subscriptions_api.sql")),
     (14, "session_indexes", include_str!("../../migrations/postgres/014_session_indexes.sql")),
     (15, "delivery_event_status", include_str!("../../migrations/postgres/015_delivery_event_status.sql")),
+    (16, "inline_prices", include_str!("../../migrations/postgres/016_inline_prices.sql")),
 ];
 
 /// The advisory lock that serializes migrations ("kassa_mg"). Advisory locks are per database.

@@ -41,6 +41,7 @@ pub(crate) fn column_type(column: Column) -> Type {
         Column::Created
         | Column::Active
         | Column::Inclusive
+        | Column::Inline
         | Column::ExpiresAt
         | Column::LockedUntil
         | Column::DueAt => Type::INT8,
@@ -469,6 +470,7 @@ pub(crate) fn matching<'a>(
         }
         Scope::All => q.push("TRUE"),
     }
+    filter::push_listed(kind, &mut q);
     push_filters(kind, filters, &mut q)?;
     q.push(" ORDER BY seq ASC LIMIT ");
     q.bind(Param::Int(i64::from(limit)), Type::INT8);
@@ -505,6 +507,7 @@ pub(crate) fn list_page<'a>(
         q.bind(key(id), Type::TEXT);
         q.push(")");
     }
+    filter::push_listed(kind, &mut q);
     push_filters(kind, &query.filters, &mut q)?;
     let backwards = matches!(query.cursor, Cursor::Before(_));
     q.push(if backwards { " ORDER BY seq ASC LIMIT " } else { " ORDER BY seq DESC LIMIT " });
@@ -607,17 +610,17 @@ mod tests {
         let s = kind_sql(Kind::Price);
         assert_eq!(
             s.insert,
-            "INSERT INTO prices (account_id, id, created, data, active, product, currency, type) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+            "INSERT INTO prices (account_id, id, created, data, active, product, currency, type, inline) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
         );
         assert_eq!(
             s.update,
-            "UPDATE prices SET data = $1, active = $2, product = $3, currency = $4, type = $5 \
-             WHERE account_id = $6 AND id = $7"
+            "UPDATE prices SET data = $1, active = $2, product = $3, currency = $4, type = $5, inline = $6 \
+             WHERE account_id = $7 AND id = $8"
         );
         assert_eq!(
             s.get_for_update,
-            "SELECT account_id, id, created, data, active, product, currency, type FROM prices \
+            "SELECT account_id, id, created, data, active, product, currency, type, inline FROM prices \
              WHERE account_id = $1 AND id = $2 FOR UPDATE"
         );
         for &kind in Kind::ALL {

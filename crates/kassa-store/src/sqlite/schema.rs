@@ -26,14 +26,18 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "subscriptions_api", include_str!("../../migrations/sqlite/013_subscriptions_api.sql")),
     (14, "session_indexes", include_str!("../../migrations/sqlite/014_session_indexes.sql")),
     (15, "delivery_event_status", include_str!("../../migrations/sqlite/015_delivery_event_status.sql")),
+    (16, "inline_prices", include_str!("../../migrations/sqlite/016_inline_prices.sql")),
 ];
 
 /// Columns without an `(account_id, <column>, seq)` index of their own: no list filters on them
 /// alone (a session's `expires_at` is filtered only together with its status; 014 dropped its
 /// index). The schema tests of both backends skip them.
 #[cfg(test)]
-pub(crate) const UNINDEXED: &[(kassa_core::store::Kind, kassa_core::store::Column)] =
-    &[(kassa_core::store::Kind::CheckoutSession, kassa_core::store::Column::ExpiresAt)];
+pub(crate) const UNINDEXED: &[(kassa_core::store::Kind, kassa_core::store::Column)] = &[
+    (kassa_core::store::Kind::CheckoutSession, kassa_core::store::Column::ExpiresAt),
+    // Every list and find of prices carries `inline = 0`, which the price indexes' `WHERE` holds.
+    (kassa_core::store::Kind::Price, kassa_core::store::Column::Inline),
+];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch(
@@ -116,7 +120,14 @@ mod tests {
             for (name, ty) in &info {
                 let integer = matches!(
                     name.as_str(),
-                    "seq" | "created" | "active" | "inclusive" | "expires_at" | "locked_until" | "due_at"
+                    "seq"
+                        | "created"
+                        | "active"
+                        | "inclusive"
+                        | "inline"
+                        | "expires_at"
+                        | "locked_until"
+                        | "due_at"
                 );
                 assert_eq!(ty, if integer { "INTEGER" } else { "TEXT" }, "type of {}.{name}", kind.table());
             }

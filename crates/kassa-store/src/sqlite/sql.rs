@@ -281,6 +281,7 @@ pub(crate) fn list_statement<'a>(
         params.push(Param::Int(seq));
     }
     let mut sink = Sink { sql: &mut text, params: &mut params, ordered_page: true };
+    filter::push_listed(kind, &mut sink);
     filter::push_filters(kind, &query.filters, &mut sink)?;
     text.push_str(if backwards { " ORDER BY seq ASC LIMIT ?" } else { " ORDER BY seq DESC LIMIT ?" });
     params.push(Param::Int(i64::from(query.limit) + 1));
@@ -304,6 +305,7 @@ pub(crate) fn find_statement<'a>(
         }
         Scope::All => text.push('1'),
     }
+    filter::push_listed(kind, &mut Sink { sql: &mut text, params: &mut params, ordered_page: false });
     push_filters(kind, filters, &mut text, &mut params)?;
     text.push_str(" ORDER BY seq ASC LIMIT ?");
     params.push(Param::Int(i64::from(limit)));
@@ -481,6 +483,43 @@ mod tests {
         steps.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
     }
 
+    /// Every list and find of prices says `inline = 0` as the partial price indexes do, so SQLite
+    /// uses them: without it, a price list would scan every inline price a checkout ever made.
+    #[test]
+    fn price_lists_use_the_partial_indexes() {
+        let conn = migrated();
+        let kind = Kind::Price;
+        let q = |filters: Vec<Filter>| ListQuery { filters, limit: 10, cursor: Cursor::First };
+        let cases = [
+            (q(vec![]), "prices_account_seq (account_id=?)"),
+            (q(vec![Filter::Eq(Column::Active, Value::Int(1))]), "prices_active (account_id=? AND active=?)"),
+            (
+                q(vec![Filter::Eq(Column::Product, "prod_1".into())]),
+                "prices_product (account_id=? AND product=?)",
+            ),
+            (
+                q(vec![Filter::Eq(Column::Currency, "usd".into())]),
+                "prices_currency (account_id=? AND currency=?)",
+            ),
+            (q(vec![Filter::Eq(Column::Type, "recurring".into())]), "prices_type (account_id=? AND type=?)"),
+        ];
+        for (query, index) in &cases {
+            let (text, params) = list_statement(kind, "acct_1", query, None).unwrap();
+            assert!(text.contains(" AND inline = 0"), "{text}");
+            assert_eq!(plan(&conn, &text, &params), format!("SEARCH prices USING INDEX {index}"), "{text}");
+        }
+        let filters = [Filter::Eq(Column::Product, "prod_1".into())];
+        let (text, params) = find_statement(Scope::Account("acct_1"), kind, &filters, 10).unwrap();
+        assert_eq!(
+            plan(&conn, &text, &params),
+            "SEARCH prices USING INDEX prices_product (account_id=? AND product=?)",
+            "{text}"
+        );
+        // Other kinds carry no such condition.
+        let (text, _) = list_statement(Kind::Product, "acct_1", &q(vec![]), None).unwrap();
+        assert!(!text.contains("inline"), "{text}");
+    }
+
     /// A page of sessions walks an index in `seq` order from the cursor and stops after `limit + 1`
     /// rows: no scan of the table, no sort of every match ("USE TEMP B-TREE FOR ORDER BY"), so
     /// its cost does not grow with the number of sessions. Lookups by key and by id alone use the
@@ -571,16 +610,18 @@ mod tests {
         let s = kind_sql(Kind::Price);
         assert_eq!(
             s.insert,
-            "INSERT INTO prices (account_id, id, created, data, active, product, currency, type) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO prices (account_id, id, created, data, active, product, currency, type, inline) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
         assert_eq!(
             s.update,
-            "UPDATE prices SET data = ?, active = ?, product = ?, currency = ?, type = ? WHERE account_id = ? AND id = ?"
+            "UPDATE prices SET data = ?, active = ?, product = ?, currency = ?, type = ?, inline = ? \
+             WHERE account_id = ? AND id = ?"
         );
         assert_eq!(
             s.get,
-            "SELECT seq, account_id, id, created, data, active, product, currency, type FROM prices WHERE account_id = ? AND id = ?"
+            "SELECT seq, account_id, id, created, data, active, product, currency, type, inline FROM prices \
+             WHERE account_id = ? AND id = ?"
         );
     }
 }

@@ -919,7 +919,7 @@ pub async fn create_item(ctx: &Ctx, acct: &Acct, p: InvoiceItemWrite) -> Result<
 /// The price an invoice item given by `amount` bills: not in the catalog, as Stripe's own.
 fn inline_price(currency: kassa_core::money::Currency, unit_amount: i64, at: Timestamp) -> Price {
     Price {
-        id: kassa_core::ids::new_id(kassa_core::ids::prefix::PRICE),
+        id: kassa_core::ids::new_sortable_id(kassa_core::ids::prefix::PRICE),
         created: at,
         product: String::new(),
         currency,
@@ -930,6 +930,7 @@ fn inline_price(currency: kassa_core::money::Currency, unit_amount: i64, at: Tim
         lookup_key: None,
         metadata: Default::default(),
         tax_behavior: Default::default(),
+        inline: true,
     }
 }
 

@@ -83,6 +83,53 @@ async fn price_data_creates_an_inline_price_and_product() {
     assert_eq!(app.get("/prices?active=true").await.ok()["data"].as_array().unwrap().len(), 0);
 }
 
+/// Stripe's price list excludes inline prices, whatever the filter: they are reached by id only.
+/// Their products are ordinary (archived) products and are listed.
+#[tokio::test]
+async fn inline_prices_are_retrievable_and_never_listed() {
+    let app = TestApp::spawn().await;
+    let product = app.product("Poster").await;
+    let catalog = app.price_for(&product, 900, "usd", None).await;
+    let archived = app.price_for(&product, 800, "usd", None).await;
+    assert_eq!(app.post(&format!("/prices/{archived}"), &[("active", "false")]).await.ok()["active"], false);
+    let s = app
+        .session(json!({
+            "line_items": [
+                {"price_data": {"currency": "usd", "unit_amount": 700, "product": product}, "quantity": 1},
+                inline_line("Mug", 500, "usd", 1),
+            ],
+            "success_url": OK_URL,
+        }))
+        .await;
+    let items =
+        app.get(&format!("/checkout/session/{}/line_items", s["id"].as_str().unwrap())).await.ok().clone();
+    let inline: Vec<String> = items["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["price"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(inline.len(), 2);
+    let ids = |list: &Value| -> Vec<String> {
+        list["data"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let both = vec![archived.clone(), catalog];
+    for query in ["", "?active=false", "?currency=usd", "?type=one_time", "?limit=100"] {
+        let listed = ids(app.get(&format!("/prices{query}")).await.ok());
+        assert!(inline.iter().all(|i| !listed.contains(i)), "{query}: {listed:?}");
+    }
+    assert_eq!(ids(app.get(&format!("/prices?product={product}")).await.ok()), both);
+    assert_eq!(ids(app.get("/v1/prices?active=false").await.ok()), [archived]);
+    for id in &inline {
+        let got = app.get(&format!("/v1/prices/{id}")).await.ok().clone();
+        assert_eq!((got["id"].as_str(), got["active"].as_bool()), (Some(id.as_str()), Some(false)));
+    }
+    // The product made by `product_data` is an ordinary, archived product.
+    let mug = app.get(&format!("/v1/prices/{}?expand[]=product", inline[1])).await.ok().clone();
+    let products = ids(app.get("/v1/products?active=false").await.ok());
+    assert_eq!(products, [mug["product"]["id"].as_str().unwrap().to_owned()]);
+}
+
 #[tokio::test]
 async fn price_data_for_an_existing_product_by_form_under_v1() {
     let app = TestApp::spawn().await;
