@@ -61,6 +61,7 @@ scenarios!(
     list_paging,
     session_paging,
     list_filters,
+    inline_prices,
     rollback_on_error,
     rollback_is_isolated_in_a_batch,
     update_and_delete,
@@ -211,7 +212,7 @@ fn concurrent_migrations_on_one_new_database() {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        assert_eq!(db.applied_migrations().await, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+        assert_eq!(db.applied_migrations().await, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
         let store = db.open();
         store.ping().await.unwrap();
         assert_eq!(store.count_accounts().await.unwrap(), 0);

@@ -33,6 +33,7 @@ scenarios!(
     list_paging,
     session_paging,
     list_filters,
+    inline_prices,
     rollback_on_error,
     rollback_is_isolated_in_a_batch,
     update_and_delete,
