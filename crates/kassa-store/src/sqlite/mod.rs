@@ -652,13 +652,13 @@ impl Store for SqliteStore {
         self.write(Box::new(move |conn| f(&mut SqliteTx { conn }))).await
     }
 
-    /// One `INSERT` on the writer without a savepoint ([`Undo::Own`]): a refused statement leaves
+    /// One `INSERT` on the writer without a savepoint (`Undo::Own`): a refused statement leaves
     /// nothing behind by itself.
     async fn insert(&self, record: RawRecord) -> Result<(), StoreError> {
         self.insert_all(vec![record]).await
     }
 
-    /// The records' `INSERT`s in order, without a savepoint ([`Undo::Own`]): when one is refused,
+    /// The records' `INSERT`s in order, without a savepoint (`Undo::Own`): when one is refused,
     /// the ones before it are deleted again before the refusal is answered; if that fails, the
     /// transaction is rolled back and the whole batch fails, so nothing is ever half-written.
     async fn insert_all(&self, records: Vec<RawRecord>) -> Result<(), StoreError> {
