@@ -755,11 +755,10 @@ pub fn discount(d: &Discount, customer: &str, subscription: Option<&str>, invoic
     })
 }
 
-/// A subscription. `billing_cycle_anchor` is the end of the trial or the start; `cancel_at` is the
-/// one set, or the period's end while `cancel_at_period_end` is set, as Stripe reports it.
-/// One of a subscription's items (`/subscription_items`).
+/// One of a subscription's items (`/subscription_items`). Its price and tax rates are moved in
+/// after the object is built: `json!` would copy each of those objects through the serializer.
 pub fn subscription_item(s: &Subscription, item: &kassa_core::billing::SubscriptionItem) -> Value {
-    json!({
+    let mut v = json!({
         "id": item.id,
         "object": "subscription_item",
         "billing_thresholds": null,
@@ -769,11 +768,14 @@ pub fn subscription_item(s: &Subscription, item: &kassa_core::billing::Subscript
         "discounts": [],
         "metadata": item.metadata,
         "plan": null,
-        "price": price(&item.price),
+        "price": null,
         "quantity": item.quantity,
         "subscription": s.id,
-        "tax_rates": item.tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
-    })
+        "tax_rates": null,
+    });
+    v["price"] = price(&item.price);
+    v["tax_rates"] = Value::Array(item.tax_rates.iter().map(tax_rate).collect());
+    v
 }
 
 /// An invoice item (`/invoiceitems`).
@@ -805,10 +807,14 @@ pub fn invoice_item(i: &kassa_core::billing::InvoiceItem) -> Value {
     })
 }
 
+/// A subscription. `billing_cycle_anchor` is the end of the trial or the start; `cancel_at` is the
+/// one set, or the period's end while `cancel_at_period_end` is set, as Stripe reports it. Its
+/// items, tax rates and discount are moved in after the object is built (see
+/// [`subscription_item`]).
 pub fn subscription(s: &Subscription) -> Value {
     let items: Vec<Value> = s.items.iter().map(|item| subscription_item(s, item)).collect();
     let item_list = complete_list(&format!("/v1/subscription_items?subscription={}", s.id), items);
-    json!({
+    let mut v = json!({
         "id": s.id,
         "object": "subscription",
         "application": null,
@@ -833,11 +839,11 @@ pub fn subscription(s: &Subscription) -> Value {
         "days_until_due": s.days_until_due,
         "default_payment_method": s.default_payment_method,
         "default_source": null,
-        "default_tax_rates": s.default_tax_rates.iter().map(tax_rate).collect::<Vec<_>>(),
+        "default_tax_rates": null,
         "description": s.description,
-        "discount": s.discount.as_ref().map(|d| discount(d, &s.customer, Some(&s.id), None)),
+        "discount": null,
         "ended_at": s.ended_at,
-        "items": item_list,
+        "items": null,
         "latest_invoice": s.latest_invoice,
         "livemode": false,
         "metadata": s.metadata,
@@ -860,7 +866,13 @@ pub fn subscription(s: &Subscription) -> Value {
         "trial_end": s.trial_end,
         "trial_settings": {"end_behavior": {"missing_payment_method": s.missing_payment_method.as_deref().unwrap_or("create_invoice")}},
         "trial_start": s.trial_start,
-    })
+    });
+    v["default_tax_rates"] = Value::Array(s.default_tax_rates.iter().map(tax_rate).collect());
+    if let Some(d) = &s.discount {
+        v["discount"] = discount(d, &s.customer, Some(&s.id), None);
+    }
+    v["items"] = item_list;
+    v
 }
 
 /// An invoice that is not saved, as `POST /invoices/create_preview` (and `GET
@@ -1425,6 +1437,46 @@ mod tests {
             plain.contains(r#""previous_attributes":{"email":"old@example.test"}},"livemode""#),
             "{plain}"
         );
+    }
+
+    /// A subscription's items, tax rates and discount are moved in after the object is built:
+    /// each keeps its place among Stripe's keys, and the item's price its place in the item.
+    #[test]
+    fn a_subscription_keeps_its_key_order_with_its_parts_moved_in() {
+        use kassa_core::catalog::{Interval, Recurring};
+        let usd = kassa_core::money::Currency::parse("usd").unwrap();
+        let price = Price {
+            id: "price_1".into(),
+            created: 1,
+            product: "prod_1".into(),
+            currency: usd,
+            unit_amount: 1500,
+            recurring: Some(Recurring { interval: Interval::Month, interval_count: 1 }),
+            active: true,
+            nickname: None,
+            lookup_key: None,
+            metadata: Default::default(),
+            tax_behavior: Default::default(),
+            inline: false,
+        };
+        let item = kassa_core::billing::SubscriptionItem::new(price, 2);
+        let s = Subscription::new("cus_1".into(), usd, vec![item], 100, 200, 100);
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let v = subscription(&s);
+        let top = keys(&v);
+        let at = |k: &str| top.iter().position(|x| x == k).unwrap();
+        let order = ["days_until_due", "default_payment_method", "default_source", "default_tax_rates"];
+        assert!(order.windows(2).all(|w| at(w[0]) + 1 == at(w[1])), "{top:?}");
+        let order = ["description", "discount", "ended_at", "items", "latest_invoice"];
+        assert!(order.windows(2).all(|w| at(w[0]) + 1 == at(w[1])), "{top:?}");
+        assert_eq!((&v["default_tax_rates"], &v["discount"]), (&json!([]), &Value::Null));
+        let item = &v["items"]["data"][0];
+        assert_eq!((item["price"]["id"].as_str(), item["quantity"].as_i64()), (Some("price_1"), Some(2)));
+        assert_eq!(
+            keys(item)[7..],
+            ["metadata", "plan", "price", "quantity", "subscription", "tax_rates"].map(String::from)
+        );
+        assert_eq!(item["tax_rates"], json!([]));
     }
 
     #[test]
