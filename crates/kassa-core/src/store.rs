@@ -219,8 +219,8 @@ impl Kind {
         }
     }
 
-    /// The condition every read of this kind by filter carries — lists, searches and counts, on
-    /// every backend — or `None`. Prices made inline by a session's or a subscription's
+    /// The condition every read of this kind by filter carries — lists and finds, on every
+    /// backend; not deletes — or `None`. Prices made inline by a session's or a subscription's
     /// `price_data` are reachable by id only, as on Stripe ("a list of your prices, excluding
     /// inline prices"); the price table's indexes other than its key's leave them out (partial
     /// indexes with this very condition, which a query must spell the same way for the database

@@ -12,8 +12,8 @@
 //! the others of its batch (`src/sqlite/writer.rs`). [`Store::insert`] and [`Store::insert_all`]
 //! (a new checkout session, with its inline products and prices) run without a savepoint: a
 //! refused `INSERT` leaves nothing by itself, and the records inserted before it are deleted
-//! again, which saves SQLite from copying every page they touch into a statement journal (about
-//! a tenth of the writer's time). [`Store::create_account`] goes through the
+//! again, which saves SQLite from copying every page they touch into the savepoint's journal
+//! (about a tenth of the writer's time). [`Store::create_account`] goes through the
 //! writer too. A closure runs on the writer with the batch open, so it must be quick and must not
 //! wait on anything outside: everything queued behind it waits with it.
 //!
@@ -668,9 +668,7 @@ impl Store for SqliteStore {
                 if let Err(refused) = tx.insert(record) {
                     for done in &records[..i] {
                         if let Err(e) = tx.delete(&done.account, done.kind, &done.id) {
-                            if !conn.is_autocommit() {
-                                let _ = conn.execute_batch("ROLLBACK");
-                            }
+                            writer::abandon_batch(conn);
                             return Err(Abort::Store(e));
                         }
                     }

@@ -284,6 +284,15 @@ fn commit_batch(
     }
 }
 
+/// End the open transaction, so that the batch fails as one: what an [`Undo::Own`] job does when
+/// it cannot take back what it wrote. The writer sees the transaction gone after the job and
+/// answers every job of the batch with a failure.
+pub(crate) fn abandon_batch(conn: &Connection) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
 /// Run one job, inside its own savepoint unless it undoes itself. A panic is caught and counts as
 /// an error, so that one faulty closure cannot take the writer (and every later write) down with
 /// it; a job without a savepoint that panics may have written part of its work, so the whole
@@ -295,8 +304,8 @@ fn run_job(conn: &Connection, f: WriteFn, undo: Undo) -> Outcome {
     match catch_unwind(AssertUnwindSafe(move || f(conn))) {
         Ok(outcome) => outcome,
         Err(_) => {
-            if undo == Undo::Own && !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
+            if undo == Undo::Own {
+                abandon_batch(conn);
             }
             tracing::error!("a transaction panicked on the SQLite writer; it was rolled back");
             Err(Abort::Store(StoreError::Backend("the transaction panicked".to_owned())))
