@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use serde_json::Value;
 
 pub mod postgres;
@@ -675,7 +676,9 @@ impl SessionLoad {
 }
 
 /// The sessions of `acknowledged` that `base` does not answer with (status, and the same id):
-/// each with its status there.
+/// each with its status there. At most 32 reads in flight: the check is of durability, not load
+/// (thousands of connections opened at once overflowed the node's listen queue and connection
+/// limit on a loaded 2-core machine, and their connects timed out).
 pub async fn unreadable(
     client: &reqwest::Client,
     base: &str,
@@ -692,5 +695,5 @@ pub async fn unreadable(
             (status != 200 || body["id"] != id.as_str()).then_some((server, id, status))
         }
     });
-    all_at_once(checks).await.into_iter().flatten().collect()
+    futures_util::stream::iter(checks).buffered(32).filter_map(std::future::ready).collect().await
 }
