@@ -19,25 +19,62 @@ pub fn random_base62(len: usize) -> String {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
-        fill(&mut buf);
-        for &b in &buf {
+        // As many bytes as symbols still wanted (a few more rounds when some are rejected).
+        let want = (len - out.len()).min(buf.len());
+        fill(&mut buf[..want]);
+        for &b in &buf[..want] {
             // 248 = 4 * 62: bytes at or above it would bias the first symbols.
             if b < 248 {
                 out.push(char::from(ALPHABET[usize::from(b % 62)]));
-                if out.len() == len {
-                    break;
-                }
             }
         }
     }
     out
 }
 
-/// Fill `buf` from the OS CSPRNG. There is no sensible way to go on without randomness: an id or a
-/// key made from anything weaker would be guessable, so this stops the process instead.
-#[allow(clippy::expect_used)]
+/// Fill `buf` with bytes from the OS CSPRNG, taken from this thread's [`Pool`]: one `getrandom`
+/// call per 4 KiB instead of one per id (a request makes two to five ids, and each call is a
+/// system call). The bytes are the kernel's own, each handed out once.
 fn fill(buf: &mut [u8]) {
-    getrandom::fill(buf).expect("the operating system's random number generator failed");
+    POOL.with(|pool| pool.borrow_mut().take(buf));
+}
+
+thread_local! {
+    static POOL: std::cell::RefCell<Pool> = const { std::cell::RefCell::new(Pool { bytes: [0; POOL_BYTES], used: POOL_BYTES }) };
+}
+
+const POOL_BYTES: usize = 4096;
+
+/// Random bytes fetched from the OS CSPRNG in bulk; `used` of them are handed out already (and
+/// zeroed, so none stays in memory after its use).
+struct Pool {
+    bytes: [u8; POOL_BYTES],
+    used: usize,
+}
+
+impl Pool {
+    fn take(&mut self, mut buf: &mut [u8]) {
+        while !buf.is_empty() {
+            if self.used == POOL_BYTES {
+                refill(&mut self.bytes);
+                self.used = 0;
+            }
+            let n = buf.len().min(POOL_BYTES - self.used);
+            let (now, rest) = buf.split_at_mut(n);
+            let taken = &mut self.bytes[self.used..self.used + n];
+            now.copy_from_slice(taken);
+            taken.fill(0);
+            self.used += n;
+            buf = rest;
+        }
+    }
+}
+
+/// There is no sensible way to go on without randomness: an id or a key made from anything
+/// weaker would be guessable, so this stops the process instead.
+#[allow(clippy::expect_used)]
+fn refill(bytes: &mut [u8]) {
+    getrandom::fill(bytes).expect("the operating system's random number generator failed");
 }
 
 /// A uniformly random number in 0..=1000 (for jitter).
@@ -152,6 +189,24 @@ mod tests {
     fn ids_do_not_repeat() {
         let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_id("x_")).collect();
         assert_eq!(ids.len(), 10_000);
+    }
+
+    #[test]
+    fn the_pool_hands_out_fresh_bytes_across_refills() {
+        // Three pools' worth in uneven pieces: handing out a used (zeroed) byte, or the same
+        // bytes twice, would show as far too many zeros or a repeated piece.
+        let pieces: Vec<Vec<u8>> = (0..3 * POOL_BYTES / 1000 + 1)
+            .map(|_| {
+                let mut piece = vec![0u8; 1000];
+                fill(&mut piece);
+                piece
+            })
+            .collect();
+        let zeros = pieces.iter().flatten().filter(|&&b| b == 0).count();
+        // Expected 13000 / 256 ≈ 51.
+        assert!(zeros < 120, "{zeros} zero bytes");
+        let distinct: std::collections::HashSet<&Vec<u8>> = pieces.iter().collect();
+        assert_eq!(distinct.len(), pieces.len());
     }
 
     #[test]
