@@ -1,15 +1,17 @@
 //! Public ids: a Stripe-style type prefix and base62 characters from the operating system's
 //! CSPRNG.
 //!
-//! Two shapes. Ids that are capabilities or rare ([`new_id`], [`new_session_id`]: a checkout
-//! session's opens its hosted page, a billing portal session's its portal; accounts, keys,
-//! endpoints, coupons, rates) are random throughout. Ids of records written in volume
-//! ([`new_sortable_id`]: events, deliveries, payment intents, charges, invoices, and — created with
-//! every `price_data` line and every payment — products, prices, customers, payment methods,
-//! subscriptions) start with the time, like Stripe's own (`price_1NWKru…`), so each table's
-//! `(account_id, id)` index grows at its end: one group commit writes one last page per index
-//! instead of one random page per record. Neither shape is sequential or guessable without the
-//! secret key that every API read needs.
+//! Two shapes. Rare ids ([`new_id`]: accounts, keys, endpoints, coupons, rates, billing portal
+//! sessions) are random throughout. Ids of records written in volume ([`new_sortable_id`]:
+//! events, deliveries, payment intents, charges, invoices, and — created with every `price_data`
+//! line and every payment — products, prices, customers, payment methods, subscriptions; and
+//! [`new_session_id`], checkout sessions) start with the time, like Stripe's own
+//! (`price_1NWKru…`), so each table's `(account_id, id)` index grows at its end: one group commit
+//! writes one last page per index instead of one random page per record (with ten million
+//! sessions, random session ids halved the rate of creating them: every insert read and wrote a
+//! leaf of a 10-million-entry index somewhere). Neither shape is sequential or guessable: a
+//! checkout session's id, which opens its hosted page without a key, carries 50 random characters
+//! (≈297 bits) after its time; the others need the secret key that every API read needs.
 
 /// Base62 alphabet; 62 symbols, so one character carries log2(62) ≈ 5.95 bits.
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -96,10 +98,15 @@ pub fn random_per_mille() -> u16 {
 /// of high-volume records (events, deliveries, invoices, payment intents) proportional to what is
 /// written. Only for objects whose ids are not capabilities (never a checkout session's).
 pub fn new_sortable_id(prefix: &str) -> String {
+    sortable(prefix, 16)
+}
+
+/// `prefix`, 8 characters of the wall clock's milliseconds in base62, then `random` random ones.
+fn sortable(prefix: &str, random: usize) -> String {
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let mut id = String::with_capacity(prefix.len() + 24);
+    let mut id = String::with_capacity(prefix.len() + 8 + random);
     id.push_str(prefix);
     let mut digits = [0u8; 8];
     let mut n = millis;
@@ -108,7 +115,7 @@ pub fn new_sortable_id(prefix: &str) -> String {
         n /= 62;
     }
     id.extend(digits.iter().map(|b| char::from(*b)));
-    id.push_str(&random_base62(16));
+    id.push_str(&random_base62(random));
     id
 }
 
@@ -148,11 +155,11 @@ pub mod prefix {
     pub const WEBHOOK_DELIVERY: &str = "whdel_";
 }
 
-/// A checkout session id: `cs_test_` and 58 random characters (≈345 bits), as long as Stripe's.
+/// A checkout session id, as long as Stripe's: `cs_test_`, 8 characters of time (sessions are
+/// written in volume: see the module's doc), and 50 random ones (≈297 bits) — it opens the
+/// session's hosted page to whoever holds it.
 pub fn new_session_id() -> String {
-    let mut id = String::from(prefix::CHECKOUT_SESSION);
-    id.push_str(&random_base62(58));
-    id
+    sortable(prefix::CHECKOUT_SESSION, 50)
 }
 
 /// A coupon id when the merchant gives none: 8 characters, like Stripe's.
@@ -183,6 +190,19 @@ mod tests {
         assert!(id[5..].bytes().all(|b| b.is_ascii_alphanumeric()));
         let cs = new_session_id();
         assert_eq!(cs.len(), 8 + 58);
+        assert!(cs[8..].bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn session_ids_sort_by_time_and_keep_50_random_characters() {
+        let a = new_session_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_session_id();
+        assert!(a < b, "{a} {b}");
+        // Made in the same millisecond, two ids share their time and differ in what follows.
+        let (c, d) = (new_session_id(), new_session_id());
+        assert_ne!(c[16..], d[16..]);
+        assert_eq!(c.len() - 16, 50);
     }
 
     #[test]
