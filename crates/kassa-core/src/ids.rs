@@ -96,7 +96,8 @@ pub fn random_per_mille() -> u16 {
 /// and whose last 16 are random (≈95 bits): ids made later sort later, so a table's index on
 /// them grows at its end instead of in pages all over it — which is what keeps the write volume
 /// of high-volume records (events, deliveries, invoices, payment intents) proportional to what is
-/// written. Only for objects whose ids are not capabilities (never a checkout session's).
+/// written. Only for objects whose ids are read with the secret key: a checkout session's id,
+/// which opens its page, is [`new_session_id`] (the same time, then 50 random characters).
 pub fn new_sortable_id(prefix: &str) -> String {
     sortable(prefix, 16)
 }
