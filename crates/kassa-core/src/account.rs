@@ -99,10 +99,14 @@ pub struct KeyHash(String);
 
 impl KeyHash {
     pub fn of(key: &str) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(key.as_bytes());
+        // Every request hashes its key (the key cache is keyed by the hash): a table, not 32
+        // `format!`s.
         let mut hex = String::with_capacity(64);
         for b in digest.iter() {
-            hex.push_str(&format!("{b:02x}"));
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 0xf)]));
         }
         Self(hex)
     }
@@ -240,6 +244,11 @@ mod tests {
     fn hashing_is_stable_and_keys_are_long() {
         assert_eq!(KeyHash::of("x"), KeyHash::of("x"));
         assert_ne!(KeyHash::of("x"), KeyHash::of("y"));
+        // SHA-256 in lower-case hex, as stored since the first release.
+        assert_eq!(
+            KeyHash::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(SecretKey::generate().expose().len(), 8 + 32);
     }
 }
