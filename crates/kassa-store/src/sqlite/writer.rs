@@ -186,7 +186,7 @@ fn commit_batch(
 ) {
     let size = batch.len();
     let started = observer.start();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         let e = map(e);
         tracing::error!(error = %e, jobs = size, "SQLite writer could not begin a transaction");
         health.record(Shown::Failed(e.to_string()));
@@ -225,8 +225,8 @@ fn commit_batch(
         if undo == Undo::Own {
             continue;
         }
-        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        if let Err(e) = conn.execute_batch(end) {
+        let end = if ok { Ok(()) } else { exec(conn, "ROLLBACK TO job") };
+        if let Err(e) = end.and_then(|()| exec(conn, "RELEASE job")) {
             fatal = Some(map(e));
             break;
         }
@@ -236,7 +236,7 @@ fn commit_batch(
 
     let failure = match fatal {
         Some(e) => Some(e),
-        None => conn.execute_batch("COMMIT").err().map(map),
+        None => exec(conn, "COMMIT").err().map(map),
     };
     tracing::trace!(jobs = size, committed = failure.is_none(), "SQLite group commit");
     match failure {
@@ -284,6 +284,12 @@ fn commit_batch(
     }
 }
 
+/// Run one statement of the writer's own (`BEGIN IMMEDIATE`, `SAVEPOINT job`, `COMMIT`, …),
+/// prepared once: `execute_batch` parses it again every time, several times per batch.
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 /// End the open transaction, so that the batch fails as one: what an [`Undo::Own`] job does when
 /// it cannot take back what it wrote. The writer sees the transaction gone after the job and
 /// answers every job of the batch with a failure.
@@ -299,7 +305,7 @@ pub(crate) fn abandon_batch(conn: &Connection) {
 /// transaction is rolled back and the batch fails.
 fn run_job(conn: &Connection, f: WriteFn, undo: Undo) -> Outcome {
     if undo == Undo::Savepoint {
-        conn.execute_batch("SAVEPOINT job").map_err(map)?;
+        exec(conn, "SAVEPOINT job").map_err(map)?;
     }
     match catch_unwind(AssertUnwindSafe(move || f(conn))) {
         Ok(outcome) => outcome,
