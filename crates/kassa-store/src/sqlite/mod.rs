@@ -35,11 +35,14 @@
 //!
 //! # Reads: a pool of readers
 //!
-//! [`Store::get`], [`Store::get_many`], [`Store::list`], [`Store::ping`],
-//! [`Store::count_accounts`] and the account and key lookups run on [`SqliteOptions::readers`]
-//! threads, each with its own `query_only` connection, pulling from one shared queue. WAL lets
-//! them read while the writer writes; a read that begins after a write was acknowledged sees it.
-//! `get_many` and `list` (cursor lookup plus page) each read one snapshot.
+//! [`Store::list`], [`Store::view`], [`Store::ping`], [`Store::count_accounts`] and the account
+//! and key lookups run on [`SqliteOptions::readers`] threads, each with its own `query_only`
+//! connection, pulling from one shared queue. The reads by key ([`Store::get`],
+//! [`Store::get_many`], [`Store::get_by_id`]) take one of those connections on the caller's own
+//! thread when one is free, and queue like the rest only when none is: a lookup by key is
+//! shorter than the trip to a reader thread and back. WAL lets readers read while the writer
+//! writes; a read that begins after a write was acknowledged sees it. `get_many` and `list`
+//! (cursor lookup plus page) each read one snapshot.
 //!
 //! # Shutdown
 //!
@@ -87,8 +90,8 @@ mod writer;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -97,7 +100,7 @@ use crossbeam_channel::Sender;
 use kassa_core::account::{Account, ApiKeyRecord, KeyHash};
 use kassa_core::store::{Abort, Kind, ListQuery, Page, RawRecord, Store, StoreError, Tx, TxFn, TxOutcome};
 use kassa_core::time::Timestamp;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 use error::map;
@@ -160,6 +163,8 @@ struct Queues {
 pub struct SqliteStore {
     /// `None` only while dropping.
     queues: Option<Queues>,
+    /// The readers' connections, for reads run on the caller's thread. `None` only while dropping.
+    conns: Option<reader::Conns>,
     threads: Vec<JoinHandle<()>>,
     path: PathBuf,
     counters: Arc<Counters>,
@@ -300,14 +305,15 @@ impl SqliteStore {
                 })
                 .map_err(spawn_failed)?,
         );
-        for (i, conn) in readers.into_iter().enumerate() {
-            let rx = read_rx.clone();
+        let conns: reader::Conns = readers.into_iter().map(Mutex::new).collect();
+        for i in 0..conns.len() {
+            let (rx, conns) = (read_rx.clone(), conns.clone());
             let held = lock.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("kassa-sqlite-reader-{i}"))
                     .spawn(move || {
-                        reader::run(conn, rx);
+                        reader::run(conns, i, rx);
                         drop(held);
                     })
                     .map_err(spawn_failed)?,
@@ -326,6 +332,7 @@ impl SqliteStore {
         tracing::info!(path = %path.display(), readers = threads.len() - 2, "opened SQLite store");
         Ok(SqliteStore {
             queues: Some(Queues { write: write_tx, read: read_tx }),
+            conns: Some(conns),
             threads,
             path: path.to_owned(),
             counters,
@@ -419,6 +426,28 @@ impl SqliteStore {
         }
     }
 
+    /// Run `f`, a short read by key, here on the calling thread on a reader connection that is
+    /// free, else on a reader thread. A lookup by key takes microseconds, less than handing it to
+    /// a reader thread and waking the caller again cost (the readers' threads spent more of their
+    /// time in the kernel, being woken, than reading: `bench/README.md`, session 14); lists and
+    /// transactions, which can run longer, stay on the readers.
+    async fn read_here<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        for conn in self.conns.as_ref().ok_or_else(closed)?.iter() {
+            let mut conn = match conn.try_lock() {
+                Ok(conn) => conn,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => continue,
+            };
+            return reader::guarded(&mut conn, f)
+                .unwrap_or_else(|| Err(StoreError::Unavailable("a SQLite read failed".to_owned())));
+        }
+        self.read(f).await
+    }
+
     /// Run `f` on a reader.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -436,8 +465,11 @@ impl SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        // Closing the queues lets the threads drain what is queued and stop.
+        // Closing the queues lets the threads drain what is queued and stop. The reader threads
+        // then hold the last handles on their connections, which close before the threads let
+        // go of the file's lock.
         drop(self.queues.take());
+        drop(self.conns.take());
         let me = std::thread::current().id();
         // The last handle can be dropped on the writer itself (by a transaction's closure that
         // owned it); that thread stops on its own once the queue is empty, and the checkpointer
@@ -597,12 +629,12 @@ impl Store for SqliteStore {
 
     async fn get_by_id(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| sql::get_by_id(conn, kind, &id)).await
+        self.read_here(move |conn| sql::get_by_id(conn, kind, &id)).await
     }
 
     async fn get(&self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
         let (account, id) = (account.to_owned(), id.to_owned());
-        self.read(move |conn| sql::get(conn, &account, kind, &id)).await
+        self.read_here(move |conn| sql::get(conn, &account, kind, &id)).await
     }
 
     async fn get_many(&self, account: &str, keys: Vec<(Kind, String)>) -> Result<Vec<RawRecord>, StoreError> {
@@ -611,42 +643,31 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let account = account.to_owned();
-        self.read(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(map)?;
-            let mut found = Vec::with_capacity(keys.len());
-            for (kind, id) in &keys {
-                found.extend(sql::get(&tx, &account, *kind, id)?);
-            }
-            tx.commit().map_err(map)?;
-            Ok(found)
+        self.read_here(move |conn| {
+            let read = |conn: &Connection| {
+                let mut found = Vec::with_capacity(keys.len());
+                for (kind, id) in &keys {
+                    found.extend(sql::get(conn, &account, *kind, id)?);
+                }
+                Ok(found)
+            };
+            // One statement is a snapshot of its own; more share one transaction.
+            if keys.len() == 1 { read(&*conn) } else { reader::snapshot(conn, read)? }
         })
         .await
     }
 
     async fn list(&self, account: &str, kind: Kind, query: ListQuery) -> Result<Page, StoreError> {
         let account = account.to_owned();
-        self.read(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(map)?;
-            let page = sql::list(&tx, &account, kind, &query)?;
-            tx.commit().map_err(map)?;
-            Ok(page)
-        })
-        .await
+        self.read(move |conn| reader::snapshot(conn, |conn| sql::list(conn, &account, kind, &query))?).await
     }
 
     async fn view(&self, f: TxFn) -> TxOutcome {
         self.read(move |conn| {
-            // A deferred transaction: one snapshot for every read `f` makes. The reader's
-            // connection is `query_only`, so a write inside `f` fails.
-            let tx = match conn.transaction_with_behavior(TransactionBehavior::Deferred) {
-                Ok(tx) => tx,
-                Err(e) => return Ok(Err(Abort::Store(map(e)))),
-            };
-            let out = f(&mut SqliteTx { conn: &tx });
-            if let Err(e) = tx.commit() {
-                return Ok(Err(Abort::Store(map(e))));
-            }
-            Ok(out)
+            // One snapshot for every read `f` makes. The reader's connection is `query_only`, so
+            // a write inside `f` fails.
+            Ok(reader::snapshot(conn, |conn| f(&mut SqliteTx { conn }))
+                .unwrap_or_else(|e| Err(Abort::Store(e))))
         })
         .await
         .unwrap_or_else(|e| Err(Abort::Store(e)))
@@ -819,6 +840,50 @@ mod tests {
         assert_eq!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap(), None);
         transact(store.as_ref(), |tx| tx.insert(&product("acct_1", "prod_2"))).await.unwrap();
         assert!(store.get("acct_1", Kind::Product, "prod_2").await.unwrap().is_some());
+    }
+
+    /// A read by key runs on the caller's thread on a free reader connection; with every one
+    /// taken it queues for a reader thread instead, and answers once a connection is free.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_by_key_wait_for_a_reader_when_every_connection_is_taken() {
+        let db = TempSqlite::new();
+        let store = Arc::new(db.open_sqlite());
+        store.insert(product("acct_1", "prod_1")).await.unwrap();
+        // Here, on this thread: every connection free.
+        assert!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap().is_some());
+
+        let conns = store.conns.clone().unwrap();
+        let held: Vec<_> = conns.iter().map(|c| c.lock().unwrap()).collect();
+        let reading = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.get_many("acct_1", vec![(Kind::Product, "prod_1".to_owned())]).await.unwrap().len()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!reading.is_finished(), "a read ran on a connection another thread held");
+        drop(held);
+        assert_eq!(reading.await.unwrap(), 1);
+    }
+
+    /// A read that panics on the caller's thread fails alone and leaves its connection usable.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_panicking_here_leaves_its_connection_usable() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        store.insert(product("acct_1", "prod_1")).await.unwrap();
+        let err = store
+            .read_here(|conn| -> Result<(), StoreError> {
+                conn.execute_batch("BEGIN").map_err(map)?;
+                panic!("boom")
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        for conn in store.conns.as_ref().unwrap().iter() {
+            assert!(conn.lock().unwrap().is_autocommit(), "a transaction was left open");
+        }
+        assert!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap().is_some());
     }
 
     /// A job without a savepoint of its own cannot be rolled back alone: when it panics after
