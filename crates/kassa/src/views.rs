@@ -8,12 +8,11 @@ use kassa_core::billing::{
 };
 use kassa_core::catalog::{Coupon, CouponValue, Customer, Duration, Price, Product, PromotionCode};
 use kassa_core::renewal::{CLOCK_LIFETIME, TestClock};
-use kassa_core::session::collection::{
-    Address, Collection, CustomField, CustomText, FieldType, ShippingDetails,
-};
+use kassa_core::session::collection::{Address, Collection, CustomField, FieldType, ShippingDetails};
 use kassa_core::session::{LineItem, Session, Status};
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{API_VERSION, Event, WebhookDelivery, WebhookEndpoint};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 /// What rendering depends on besides the object.
@@ -351,142 +350,248 @@ pub fn session(s: &Session, v: &View<'_>, include_line_items: bool) -> Value {
 
 /// The session with its `line_items` when `items` says which of their fields to include.
 pub fn session_including(s: &Session, v: &View<'_>, items: Option<&ItemIncludes<'_>>) -> Value {
-    let status = s.status_at(v.now);
-    let url = (status == Status::Open).then(|| format!("{}/pay/{}", v.public_url, s.id));
-    let discounts: Vec<Value> = s
-        .discount
-        .iter()
-        .map(|d| json!({ "coupon": d.coupon, "promotion_code": d.promotion_code }))
-        .collect();
-    let col = &s.collection;
-    // What the page collected shows once the customer paid (a declined attempt keeps it back).
-    let done = s.status == Status::Complete;
-    let collected = col.collected.as_ref().filter(|_| done);
-    let mut out = json!({
-        "id": s.id,
-        "object": "checkout.session",
-        "adaptive_pricing": null,
-        "after_expiration": s.recovery.map(|r| {
-            let until = s.recovery_until(v.now).filter(|t| v.now < *t);
-            json!({"recovery": {
-                "allow_promotion_codes": r.allow_promotion_codes,
-                "enabled": r.enabled,
-                "expires_at": until,
-                "url": until.map(|_| format!("{}/pay/{}/recover", v.public_url, s.id)),
-            }})
-        }),
-        "allow_promotion_codes": s.allow_promotion_codes,
-        "allowed_payment_method_types": null,
-        "amount_subtotal": s.amount_subtotal,
-        "amount_total": s.amount_total,
-        "automatic_tax": {
-            "enabled": s.taxes.automatic,
-            "liability": s.taxes.automatic.then(|| json!({"type": "self"})),
-            "provider": s.taxes.automatic.then_some("kassa"),
-            "status": s.taxes.status(),
-        },
-        "billing_address_collection": col.billing_address,
-        "cancel_url": s.cancel_url,
-        "client_reference_id": s.client_reference_id,
-        "client_secret": null,
-        "collected_information": null,
-        "consent": if done { consent(col) } else { Value::Null },
-        "consent_collection": consent_collection(col),
-        "created": s.created,
-        "currency": s.currency,
-        "currency_conversion": null,
-        "custom_fields": col.custom_fields.iter().map(|f| custom_field(f, done)).collect::<Vec<_>>(),
-        "custom_text": custom_text(&col.custom_text),
-        "customer": s.customer,
-        "customer_account": null,
-        "customer_creation": match (&s.customer, s.customer_creation) {
-            (Some(_), None) => Value::Null,
-            (_, Some(c)) => json!(c.as_str()),
-            (None, None) => json!("always"),
-        },
-        "customer_details": s.customer_details.as_ref().map(|d| json!({
-            "address": collected.and_then(|c| c.address.as_ref()).map(address),
-            "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
-            "phone": collected.and_then(|c| c.phone.clone()), "tax_exempt": s.taxes.exempt.as_str(),
-            "tax_ids": collected.map(|c| c.tax_ids.iter().map(|t| json!({"type": t.r#type, "value": t.value})).collect::<Vec<_>>()).unwrap_or_default(),
-        })),
-        "customer_email": s.customer_email,
-        "discounts": discounts,
-        "expires_at": s.expires_at,
-        "integration_identifier": null,
-        "invoice": s.invoice,
-        // Stripe's document has the object in payment mode (disabled unless asked for), null elsewhere.
-        "invoice_creation": (s.mode == kassa_core::session::Mode::Payment).then(|| {
-            let ic = s.invoice_creation.clone().unwrap_or_default();
-            let fields: Vec<Value> =
-                ic.custom_fields.iter().map(|(name, value)| json!({"name": name, "value": value})).collect();
-            json!({
-                "enabled": ic.enabled,
-                "invoice_data": {
-                    "account_tax_ids": null,
-                    "custom_fields": (!fields.is_empty()).then_some(fields),
-                    "description": ic.description,
-                    "footer": ic.footer,
-                    "issuer": null,
-                    "metadata": ic.metadata,
-                    "rendering_options": null,
-                },
-            })
-        }),
-        "livemode": false,
-        "locale": col.locale,
-        "managed_payments": null,
-        "metadata": s.metadata,
-        "mode": s.mode.as_str(),
-        "origin_context": null,
-        "payment_intent": s.payment_intent,
-        "payment_link": null,
-        "payment_method_collection": match (s.mode, s.card_if_required) {
-            (kassa_core::session::Mode::Subscription, true) => json!("if_required"),
-            (kassa_core::session::Mode::Subscription, false) => json!("always"),
-            _ => Value::Null,
-        },
-        "payment_method_configuration_details": null,
-        "payment_method_options": {},
-        "payment_method_types": s.payment_method_types.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "payment_status": s.payment_status.as_str(),
-        "permissions": null,
-        "phone_number_collection": {"enabled": col.phone},
-        "recovered_from": s.recovered_from,
-        "saved_payment_method_options": null,
-        "setup_intent": s.setup_intent,
-        "shipping_address_collection": col.shipping_countries.as_ref().map(|c| json!({"allowed_countries": c})),
-        "shipping_cost": col.shipping_rate().map(|r| json!({
-            "amount_subtotal": r.amount, "amount_tax": s.shipping_tax(), "shipping_rate": r.id,
-            "amount_total": r.amount + s.taxes.shipping.iter().filter(|t| !t.inclusive).map(|t| t.amount).sum::<i64>(),
-        })),
-        "shipping_details": collected.and_then(|c| c.shipping.as_ref()).map(shipping_details),
-        "shipping_options": col.shipping_options.iter().map(|r| json!({"shipping_amount": r.amount, "shipping_rate": r.id})).collect::<Vec<_>>(),
-        "status": status.as_str(),
-        "submit_type": col.submit_type,
-        "subscription": s.subscription,
-        "success_url": s.success_url,
-        "tax_id_collection": {"enabled": col.tax_id.is_some(), "required": col.tax_id.as_deref().unwrap_or("never")},
-        "total_details": {
-            "amount_discount": s.amount_discount,
-            "amount_shipping": col.shipping_amount(),
-            "amount_tax": s.taxes.amount_tax,
-        },
-        "ui_mode": "hosted",
-        "url": url,
-        "wallet_options": null,
-    });
-    if let Some(inc) = items
-        && let Some(obj) = out.as_object_mut()
-    {
+    let line_items = items.map(|inc| {
         let data = s.listed_line_items().map(|li| line_item(li, inc)).collect();
-        obj.insert(
-            "line_items".to_owned(),
-            list(&format!("/v1/checkout/sessions/{}/line_items", s.id), data, false),
-        );
-    }
-    out
+        list(&format!("/v1/checkout/sessions/{}/line_items", s.id), data, false)
+    });
+    // The document cannot fail to become a `Value`: its keys are strings and it holds no floats
+    // that are not numbers.
+    serde_json::to_value(SessionDoc { s, v, line_items }).unwrap_or(Value::Null)
 }
+
+/// The session as the API shows it, serialized member by member straight from the [`Session`]:
+/// an API answer writes it into the response body without building a `Value` (whose map
+/// inserts, and then its serialization, were 28 % of a created session's instructions), and
+/// [`session_including`] makes the `Value` that events and expansions need from the same code.
+pub struct SessionDoc<'a> {
+    pub s: &'a Session,
+    pub v: &'a View<'a>,
+    /// The `line_items` list, when included (it comes last).
+    pub line_items: Option<Value>,
+}
+
+impl Serialize for SessionDoc<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let (s, v) = (self.s, self.v);
+        let status = s.status_at(v.now);
+        let url = (status == Status::Open).then(|| format!("{}/pay/{}", v.public_url, s.id));
+        let discounts: Vec<Value> = s
+            .discount
+            .iter()
+            .map(|d| json!({ "coupon": d.coupon, "promotion_code": d.promotion_code }))
+            .collect();
+        let col = &s.collection;
+        // What the page collected shows once the customer paid (a declined attempt keeps it back).
+        let done = s.status == Status::Complete;
+        let collected = col.collected.as_ref().filter(|_| done);
+        let null = ();
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("id", &s.id)?;
+        m.serialize_entry("object", "checkout.session")?;
+        m.serialize_entry("adaptive_pricing", &null)?;
+        m.serialize_entry(
+            "after_expiration",
+            &s.recovery.map(|r| {
+                let until = s.recovery_until(v.now).filter(|t| v.now < *t);
+                json!({"recovery": {
+                    "allow_promotion_codes": r.allow_promotion_codes,
+                    "enabled": r.enabled,
+                    "expires_at": until,
+                    "url": until.map(|_| format!("{}/pay/{}/recover", v.public_url, s.id)),
+                }})
+            }),
+        )?;
+        m.serialize_entry("allow_promotion_codes", &s.allow_promotion_codes)?;
+        m.serialize_entry("allowed_payment_method_types", &null)?;
+        m.serialize_entry("amount_subtotal", &s.amount_subtotal)?;
+        m.serialize_entry("amount_total", &s.amount_total)?;
+        m.serialize_entry(
+            "automatic_tax",
+            &Obj((
+                ("enabled", s.taxes.automatic),
+                ("liability", s.taxes.automatic.then_some(Obj((("type", "self"),)))),
+                ("provider", s.taxes.automatic.then_some("kassa")),
+                ("status", s.taxes.status()),
+            )),
+        )?;
+        m.serialize_entry("billing_address_collection", &col.billing_address)?;
+        m.serialize_entry("cancel_url", &s.cancel_url)?;
+        m.serialize_entry("client_reference_id", &s.client_reference_id)?;
+        m.serialize_entry("client_secret", &null)?;
+        m.serialize_entry("collected_information", &null)?;
+        m.serialize_entry("consent", &if done { consent(col) } else { Value::Null })?;
+        m.serialize_entry("consent_collection", &consent_collection(col))?;
+        m.serialize_entry("created", &s.created)?;
+        m.serialize_entry("currency", &s.currency)?;
+        m.serialize_entry("currency_conversion", &null)?;
+        m.serialize_entry(
+            "custom_fields",
+            &col.custom_fields.iter().map(|f| custom_field(f, done)).collect::<Vec<_>>(),
+        )?;
+        fn message(m: &Option<String>) -> Option<Obj<((&'static str, &String),)>> {
+            m.as_ref().map(|m| Obj((("message", m),)))
+        }
+        let t = &col.custom_text;
+        m.serialize_entry(
+            "custom_text",
+            &Obj((
+                ("after_submit", message(&t.after_submit)),
+                ("shipping_address", message(&t.shipping_address)),
+                ("submit", message(&t.submit)),
+                ("terms_of_service_acceptance", message(&t.terms_of_service_acceptance)),
+            )),
+        )?;
+        m.serialize_entry("customer", &s.customer)?;
+        m.serialize_entry("customer_account", &null)?;
+        m.serialize_entry(
+            "customer_creation",
+            &match (&s.customer, s.customer_creation) {
+                (Some(_), None) => None,
+                (_, Some(c)) => Some(c.as_str()),
+                (None, None) => Some("always"),
+            },
+        )?;
+        m.serialize_entry(
+            "customer_details",
+            &s.customer_details.as_ref().map(|d| json!({
+                "address": collected.and_then(|c| c.address.as_ref()).map(address),
+                "business_name": null, "email": d.email, "individual_name": null, "name": d.name,
+                "phone": collected.and_then(|c| c.phone.clone()), "tax_exempt": s.taxes.exempt.as_str(),
+                "tax_ids": collected.map(|c| c.tax_ids.iter().map(|t| json!({"type": t.r#type, "value": t.value})).collect::<Vec<_>>()).unwrap_or_default(),
+            })),
+        )?;
+        m.serialize_entry("customer_email", &s.customer_email)?;
+        m.serialize_entry("discounts", &discounts)?;
+        m.serialize_entry("expires_at", &s.expires_at)?;
+        m.serialize_entry("integration_identifier", &null)?;
+        m.serialize_entry("invoice", &s.invoice)?;
+        // Stripe's document has the object in payment mode (disabled unless asked for), null
+        // elsewhere.
+        let ic = (s.mode == kassa_core::session::Mode::Payment)
+            .then(|| s.invoice_creation.clone().unwrap_or_default());
+        m.serialize_entry(
+            "invoice_creation",
+            &ic.as_ref().map(|ic| {
+                let fields: Vec<Value> = ic
+                    .custom_fields
+                    .iter()
+                    .map(|(name, value)| json!({"name": name, "value": value}))
+                    .collect();
+                Obj((
+                    ("enabled", ic.enabled),
+                    (
+                        "invoice_data",
+                        Obj((
+                            ("account_tax_ids", null),
+                            ("custom_fields", (!fields.is_empty()).then_some(fields)),
+                            ("description", &ic.description),
+                            ("footer", &ic.footer),
+                            ("issuer", null),
+                            ("metadata", &ic.metadata),
+                            ("rendering_options", null),
+                        )),
+                    ),
+                ))
+            }),
+        )?;
+        m.serialize_entry("livemode", &false)?;
+        m.serialize_entry("locale", &col.locale)?;
+        m.serialize_entry("managed_payments", &null)?;
+        m.serialize_entry("metadata", &s.metadata)?;
+        m.serialize_entry("mode", s.mode.as_str())?;
+        m.serialize_entry("origin_context", &null)?;
+        m.serialize_entry("payment_intent", &s.payment_intent)?;
+        m.serialize_entry("payment_link", &null)?;
+        m.serialize_entry(
+            "payment_method_collection",
+            &match (s.mode, s.card_if_required) {
+                (kassa_core::session::Mode::Subscription, true) => Some("if_required"),
+                (kassa_core::session::Mode::Subscription, false) => Some("always"),
+                _ => None,
+            },
+        )?;
+        m.serialize_entry("payment_method_configuration_details", &null)?;
+        m.serialize_entry("payment_method_options", &Obj(()))?;
+        m.serialize_entry(
+            "payment_method_types",
+            &s.payment_method_types.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        )?;
+        m.serialize_entry("payment_status", s.payment_status.as_str())?;
+        m.serialize_entry("permissions", &null)?;
+        m.serialize_entry("phone_number_collection", &Obj((("enabled", col.phone),)))?;
+        m.serialize_entry("recovered_from", &s.recovered_from)?;
+        m.serialize_entry("saved_payment_method_options", &null)?;
+        m.serialize_entry("setup_intent", &s.setup_intent)?;
+        m.serialize_entry(
+            "shipping_address_collection",
+            &col.shipping_countries.as_ref().map(|c| Obj((("allowed_countries", c),))),
+        )?;
+        m.serialize_entry(
+            "shipping_cost",
+            &col.shipping_rate().map(|r| json!({
+                "amount_subtotal": r.amount, "amount_tax": s.shipping_tax(), "shipping_rate": r.id,
+                "amount_total": r.amount + s.taxes.shipping.iter().filter(|t| !t.inclusive).map(|t| t.amount).sum::<i64>(),
+            })),
+        )?;
+        m.serialize_entry(
+            "shipping_details",
+            &collected.and_then(|c| c.shipping.as_ref()).map(shipping_details),
+        )?;
+        m.serialize_entry(
+            "shipping_options",
+            &col.shipping_options
+                .iter()
+                .map(|r| Obj((("shipping_amount", r.amount), ("shipping_rate", &r.id))))
+                .collect::<Vec<_>>(),
+        )?;
+        m.serialize_entry("status", status.as_str())?;
+        m.serialize_entry("submit_type", &col.submit_type)?;
+        m.serialize_entry("subscription", &s.subscription)?;
+        m.serialize_entry("success_url", &s.success_url)?;
+        m.serialize_entry(
+            "tax_id_collection",
+            &Obj((("enabled", col.tax_id.is_some()), ("required", col.tax_id.as_deref().unwrap_or("never")))),
+        )?;
+        m.serialize_entry(
+            "total_details",
+            &Obj((
+                ("amount_discount", s.amount_discount),
+                ("amount_shipping", col.shipping_amount()),
+                ("amount_tax", s.taxes.amount_tax),
+            )),
+        )?;
+        m.serialize_entry("ui_mode", "hosted")?;
+        m.serialize_entry("url", &url)?;
+        m.serialize_entry("wallet_options", &null)?;
+        if let Some(items) = &self.line_items {
+            m.serialize_entry("line_items", items)?;
+        }
+        m.end()
+    }
+}
+
+/// A JSON object of these members, in this order, serialized as it stands: `Obj((("a", 1),
+/// ("b", "x")))` is `{"a":1,"b":"x"}`, with no `Value` built on the way.
+struct Obj<T>(T);
+
+macro_rules! obj_of {
+    ($($n:tt $t:ident),*) => {
+        impl<$($t: Serialize),*> Serialize for Obj<($((&'static str, $t),)*)> {
+            #[allow(unused_variables, unused_mut)]
+            fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+                let mut m = ser.serialize_map(None)?;
+                $(m.serialize_entry((self.0).$n.0, &(self.0).$n.1)?;)*
+                m.end()
+            }
+        }
+    };
+}
+obj_of!();
+obj_of!(0 A);
+obj_of!(0 A, 1 B);
+obj_of!(0 A, 1 B, 2 C);
+obj_of!(0 A, 1 B, 2 C, 3 D);
+obj_of!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
 
 fn address(a: &Address) -> Value {
     json!({
@@ -518,16 +623,6 @@ fn consent(c: &Collection) -> Value {
         }),
         _ => Value::Null,
     }
-}
-
-fn custom_text(t: &CustomText) -> Value {
-    let m = |m: &Option<String>| m.as_ref().map(|m| json!({"message": m}));
-    json!({
-        "after_submit": m(&t.after_submit),
-        "shipping_address": m(&t.shipping_address),
-        "submit": m(&t.submit),
-        "terms_of_service_acceptance": m(&t.terms_of_service_acceptance),
-    })
 }
 
 fn custom_field(f: &CustomField, done: bool) -> Value {

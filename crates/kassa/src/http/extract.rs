@@ -62,12 +62,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .extensions
-            .get::<Decoded>()
-            .map(|d| &d.0)
-            .cloned()
-            .unwrap_or(Value::Object(Default::default()));
+        // Taken, not copied: a handler reads its parameters once.
+        let value =
+            parts.extensions.remove::<Decoded>().map_or_else(|| Value::Object(Default::default()), |d| d.0);
         decode(value).map(Params).map_err(ApiError::Invalid)
     }
 }

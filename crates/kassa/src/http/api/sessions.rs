@@ -1,7 +1,9 @@
 //! Checkout sessions.
 
-use super::Json;
+use super::{Doc, Json};
 use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use kassa_core::params::{LineItemList, Retrieve, SessionCreate, SessionList};
 use kassa_core::session::Session;
 use serde_json::Value;
@@ -39,10 +41,10 @@ pub async fn create(
     State(ctx): State<AppState>,
     Authed(a): Authed,
     Params(p): Params<SessionCreate>,
-) -> Res<Created> {
+) -> Res<Response> {
     let x = paths(Ty::Session, &p.expand)?;
     let s = svc::create(&ctx, &a, p).await?;
-    Ok(Created(expanded(&ctx, &a, render(&ctx, &a, &s, &x, false).await, Ty::Session, &x).await?))
+    answer(&ctx, &a, &s, &x, StatusCode::CREATED).await
 }
 
 pub async fn retrieve(
@@ -50,10 +52,26 @@ pub async fn retrieve(
     Authed(a): Authed,
     PathId(id): PathId,
     Params(p): Params<Retrieve>,
-) -> Res<Json<Value>> {
+) -> Res<Response> {
     let x = paths(Ty::Session, &p.expand)?;
     let s = svc::retrieve(&ctx, &a, &id).await?;
-    Ok(Json(expanded(&ctx, &a, render(&ctx, &a, &s, &x, false).await, Ty::Session, &x).await?))
+    answer(&ctx, &a, &s, &x, StatusCode::OK).await
+}
+
+/// One session as an answer: serialized straight into the body when nothing is expanded (the
+/// common case, and the whole of a created session's rendering), else through a `Value` that
+/// `expand` fills in.
+async fn answer(ctx: &Ctx, a: &Acct, s: &Session, x: &[Vec<String>], status: StatusCode) -> Res<Response> {
+    if x.is_empty() {
+        let view = View { now: ctx.now(), public_url: &ctx.public_url };
+        return Ok(Doc(status, views::SessionDoc { s, v: &view, line_items: None }).into_response());
+    }
+    let value = expanded(ctx, a, render(ctx, a, s, x, false).await, Ty::Session, x).await?;
+    Ok(if status == StatusCode::CREATED {
+        Created(value).into_response()
+    } else {
+        Json(value).into_response()
+    })
 }
 
 pub async fn list(
