@@ -275,6 +275,7 @@ impl SqliteStore {
             writer
                 .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: std::ffi::c_int| {
                     wal.frames.store(i64::from(frames), Ordering::Relaxed);
+                    wal.commits.fetch_add(1, Ordering::Relaxed);
                     Ok(())
                 }))
                 .map_err(map)?;
@@ -751,8 +752,8 @@ fn checkpoint(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
     };
-    // The log's length at the previous turn, when all of it was copied.
-    let mut settled: Option<i64> = None;
+    // The commits counted at the previous turn, when all of the log was copied.
+    let mut settled: Option<u64> = None;
     loop {
         let woken = match wake.recv_timeout(std::time::Duration::from_millis(500)) {
             Ok(()) => true,
@@ -764,14 +765,16 @@ fn checkpoint(
         if health.check_files().is_err() {
             continue;
         }
+        // Read before the run: a commit during it counts against the next turn's idleness.
+        let commits = wal.commits.load(Relaxed);
         let Some((busy, log, copied)) = report(run(&conn, "PASSIVE")) else { continue };
         if woken {
             wal.nudged.store(false, Relaxed);
             wal.caught_up.store(true, Relaxed);
         }
-        // All copied, and the same length as half a second ago: nothing is being written.
-        let idle = busy == 0 && log > 0 && copied == log && settled == Some(log);
-        settled = (busy == 0 && copied == log).then_some(log);
+        // All copied, and no commit since the previous turn: nothing is being written.
+        let idle = busy == 0 && log > 0 && copied == log && settled == Some(commits);
+        settled = (busy == 0 && copied == log).then_some(commits);
         if idle && report(run(&conn, "TRUNCATE")).is_some_and(|(busy, _, _)| busy == 0) {
             settled = None;
         }

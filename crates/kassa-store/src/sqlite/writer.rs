@@ -104,6 +104,13 @@ pub(crate) struct WalState {
     pub caught_up: AtomicBool,
     /// Whether the writer has asked for a run that has not finished yet.
     pub nudged: AtomicBool,
+    /// Commits so far (SQLite's WAL hook): the checkpointer calls the store idle only when none
+    /// came since its last turn. The log's length cannot tell: under load the log starts over
+    /// every ~120 ms and can be found at the same length twice, and the `TRUNCATE` run that an
+    /// idle store gets waits on the writer while holding the checkpoint lock, so every checkpoint
+    /// of the writer's own failed until it gave up (stalls of 0.3–0.85 s; `bench/README.md`,
+    /// session 14).
+    pub commits: AtomicU64,
 }
 
 /// Serve jobs until every sender is gone and the queue is empty.
