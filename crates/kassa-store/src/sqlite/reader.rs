@@ -1,6 +1,8 @@
-//! The reader threads: each owns a connection (`query_only`) and takes jobs from one shared
-//! queue, so a slow list on one does not hold up a `get` on another. In WAL mode readers never
-//! wait for the writer, and a read started after a write was acknowledged sees it.
+//! The reader threads: each serves jobs from one shared queue on a connection of its own
+//! (`query_only`), so a slow list on one does not hold up a `get` on another. The connections sit
+//! in a pool ([`Conns`]) that reads by key also use from the caller's thread while one is free.
+//! In WAL mode readers never wait for the writer, and a read started after a write was
+//! acknowledged sees it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -10,6 +12,7 @@ use kassa_core::store::StoreError;
 use rusqlite::Connection;
 
 use super::error::map;
+use super::sql::exec;
 
 /// A read on a reader's connection. It answers through its own channel, captured inside.
 pub(crate) type ReadJob = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -50,13 +53,12 @@ pub(crate) fn guarded<T>(conn: &mut Connection, f: impl FnOnce(&mut Connection) 
     }
 }
 
-/// Run `f` in one read transaction: every statement it runs sees one snapshot. `BEGIN` and
-/// `COMMIT` are prepared once per connection (rusqlite's `Transaction` parses both again each
-/// time, two of them per read). The transaction only reads, so it commits whatever `f` returns; a
-/// panic inside `f` leaves it open, and [`run`] rolls it back.
+/// Run `f` in one read transaction: every statement it runs sees one snapshot. The transaction
+/// only reads, so it commits whatever `f` returns; a panic inside `f` leaves it open, and
+/// [`guarded`] rolls it back.
 pub(crate) fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> T) -> Result<T, StoreError> {
-    conn.prepare_cached("BEGIN DEFERRED").and_then(|mut s| s.execute([])).map_err(map)?;
+    exec(conn, "BEGIN DEFERRED").map_err(map)?;
     let out = f(conn);
-    conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map_err(map)?;
+    exec(conn, "COMMIT").map_err(map)?;
     Ok(out)
 }

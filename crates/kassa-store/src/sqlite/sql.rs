@@ -93,6 +93,13 @@ impl KindSql {
     }
 }
 
+/// Run one statement of kassa's own transaction control (`BEGIN IMMEDIATE`, `SAVEPOINT job`,
+/// `COMMIT`, …) prepared once per connection: `execute_batch`, and rusqlite's `Transaction`,
+/// parse it again every time, several times per batch and twice per read.
+pub(crate) fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 /// The statements of `kind`, built on first use.
 pub(crate) fn kind_sql(kind: Kind) -> &'static KindSql {
     static CACHE: [OnceLock<KindSql>; 25] = [const { OnceLock::new() }; 25];

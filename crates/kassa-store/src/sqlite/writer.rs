@@ -36,6 +36,7 @@ use tokio::sync::oneshot;
 
 use super::error::map;
 use super::health::{Health, Shown};
+use super::sql::exec;
 use crate::observer::Observer;
 
 pub(crate) type Outcome = TxOutcome;
@@ -289,12 +290,6 @@ fn commit_batch(
             }
         }
     }
-}
-
-/// Run one statement of the writer's own (`BEGIN IMMEDIATE`, `SAVEPOINT job`, `COMMIT`, …),
-/// prepared once: `execute_batch` parses it again every time, several times per batch.
-fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// End the open transaction, so that the batch fails as one: what an [`Undo::Own`] job does when

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{expanded, list_response, paths};
 use crate::http::error::ApiError;
-use crate::http::extract::{Authed, Created, Params, PathId};
+use crate::http::extract::{Authed, Params, PathId};
 use crate::service::expand::{ItemFields, Ty, item_fields, wants_line_items};
 use crate::service::sessions as svc;
 use crate::service::{Acct, catalog};
@@ -67,11 +67,7 @@ async fn answer(ctx: &Ctx, a: &Acct, s: &Session, x: &[Vec<String>], status: Sta
         return Ok(Doc(status, views::SessionDoc { s, v: &view, line_items: None }).into_response());
     }
     let value = expanded(ctx, a, render(ctx, a, s, x, false).await, Ty::Session, x).await?;
-    Ok(if status == StatusCode::CREATED {
-        Created(value).into_response()
-    } else {
-        Json(value).into_response()
-    })
+    Ok((status, Json(value)).into_response())
 }
 
 pub async fn list(
