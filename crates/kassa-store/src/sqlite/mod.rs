@@ -227,13 +227,15 @@ impl SqliteStore {
         writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(map)?;
         // When the log starts over, its file is cut back to this (see `writer::WalState`).
         writer.pragma_update(None, "journal_size_limit", writer::JOURNAL_SIZE_LIMIT).map_err(map)?;
-        // 16 MiB of page cache (the default is 2 MiB): the hot index pages stay in memory between
-        // commits. Pages beyond it are read again from the operating system's cache, which does
-        // not count against the process (the memory target is 64 MB under load); a transaction
-        // larger than it (a billing pass over thousands of subscriptions) spills dirty pages to
-        // the log before its commit, which is correct and only slower. 64 MiB before: 20 MB more
-        // resident after 10 s of sessions, with no create rate to show for it (`bench/README`).
-        writer.pragma_update(None, "cache_size", -16_384).map_err(map)?;
+        // 8 MiB of page cache (the default is 2 MiB): the hot index pages (the upper levels and the
+        // rightmost leaves, where time-ordered ids go in) stay in memory between commits. Pages
+        // beyond it are read again from the operating system's cache, which does not count
+        // against the process (the memory target is 64 MB under load, at any database size); a
+        // transaction larger than it (a billing pass over thousands of subscriptions) spills
+        // dirty pages to the log before its commit, which is correct and only slower. 64 MiB,
+        // then 16 MiB before: neither created sessions measurably faster (`bench/README`,
+        // sessions 11 and 15).
+        writer.pragma_update(None, "cache_size", -8_192).map_err(map)?;
         // Each transaction runs in a savepoint; its sub-journal (pages to restore if it fails)
         // stays in memory instead of a temporary file.
         writer.pragma_update(None, "temp_store", "MEMORY").map_err(map)?;
@@ -243,8 +245,11 @@ impl SqliteStore {
             .map(|_| {
                 let conn = open_connection(path, false, options.busy_timeout)?;
                 conn.pragma_update(None, "query_only", true).map_err(map)?;
-                // 8 MiB each: a reader serves lookups by id and short list pages.
-                conn.pragma_update(None, "cache_size", -8_192).map_err(map)?;
+                // SQLite's default 2 MiB each: a reader serves lookups by id and short list pages,
+                // and in WAL mode a connection drops its whole cache whenever another one has
+                // committed since its last read, so under writes a larger cache holds only what
+                // one read touched (8 MiB each before: memory, at a large database, for nothing).
+                conn.pragma_update(None, "cache_size", -2_048).map_err(map)?;
                 Ok(conn)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
