@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::BodyError;
-use super::dashboard::log::{Captured, RawParams};
+use super::dashboard::log::{Captured, Packed, RawParams};
 use super::error::ApiError;
 use super::extract::Decoded;
 use crate::form;
@@ -76,9 +76,11 @@ pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Respo
         }
         _ => None,
     };
-    let method = req.method().to_string();
-    let path = req.uri().path().to_owned();
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    // The path and request id the request log keeps, taken before the request moves on.
+    let named = ctx.request_log.is_on().then(|| {
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        (req.uri().path().to_owned(), request_id)
+    });
     let mut logged = None;
     let mut resp = match api_inner(ctx.clone(), req, next, &mut logged).await {
         Ok(r) => r,
@@ -88,21 +90,16 @@ pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Respo
         resp.headers_mut().insert("Idempotency-Key", key.clone());
     }
     // The request log (`dashboard::log`): an authenticated request, handed to its writer.
-    if let Some((account, params)) = logged {
+    if let (Some((account, params)), Some((path, request_id))) = (logged, named) {
         let (parts, body) = resp.into_parts();
         let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let idempotency_key = key.as_ref().and_then(|k| k.to_str().ok());
         ctx.request_log.record(Captured {
             account,
             at: ctx.now(),
-            method,
-            path,
             status: parts.status.as_u16(),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            request_id,
-            idempotency_key: key.and_then(|k| k.to_str().ok().map(str::to_owned)),
-            params,
-            // Shared with the answer; the log's writer copies what it keeps, off this path.
-            response: body.clone(),
+            packed: Packed::new(&path, &request_id, idempotency_key, &params, &body),
         });
         resp = Response::from_parts(parts, Body::from(body));
     }

@@ -1108,8 +1108,9 @@ async fn detail_page(
     for (title, path, params, columns) in lists {
         related.push(related_list(api, acct, title, path, params, columns).await);
     }
-    let requests =
-        ctx.request_log.entries(&acct.id, ctx.now(), 20, |e| e.path.contains(id) || e.response_mentions(id));
+    let requests = ctx
+        .request_log
+        .entries(&acct.id, ctx.now(), 20, |e| e.path().contains(id) || e.response_mentions(id));
     let p = DetailPage {
         chrome: chrome(signed, s.slug),
         nav: nav(),
@@ -1530,9 +1531,9 @@ async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Respo
         (match class {
             Some(Ok(c)) => e.status / 100 == c,
             _ => true,
-        }) && (method.is_empty() || e.method == method)
-            && (path.is_empty() || e.path.contains(&path))
-            && (q.request.is_empty() || e.request_id == q.request)
+        }) && (method.is_empty() || e.method() == method)
+            && (path.is_empty() || e.path().contains(&path))
+            && (q.request.is_empty() || e.request_id() == q.request)
     });
     // The next page keeps the filters: only those set, then the cursor.
     let next = more.then(|| entries.last()).flatten().map(|last| {
@@ -1544,7 +1545,7 @@ async fn logs(State(ctx): State<AppState>, signed: Signed, q: RawQuery) -> Respo
                 link.push_str(&format!("{name}={}&", urlencoding(value)));
             }
         }
-        link.push_str(&format!("after={}", urlencoding(&last.request_id)));
+        link.push_str(&format!("after={}", urlencoding(last.request_id())));
         link
     });
     let p = LogsPage {
