@@ -151,7 +151,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub metrics: MetricsArgs,
     /// Hours the dashboard's request log keeps each API request (in memory, per node; at most
-    /// 5,000 requests per account and 8 MiB on the node, the oldest of any account going first).
+    /// 5,000 requests per account and 4 MiB on the node, the oldest of any account going first).
     /// 0 keeps none.
     #[arg(long, env = "KASSA_REQUEST_LOG_RETENTION", default_value_t = 168)]
     pub request_log_retention: u64,

@@ -5,7 +5,8 @@
 //!
 //! **Off the hot path.** The API middleware hands a [`Captured`] request to
 //! [`RequestLog::record`], which only `try_send`s it on a bounded channel; when the channel is full
-//! the entry is dropped and counted ([`RequestLog::dropped`]), never waited for. A background task
+//! (in entries, or in bytes: [`PENDING_MAX`]) the entry is dropped and counted
+//! ([`RequestLog::dropped`]), never waited for. A background task
 //! takes entries in batches and appends them under one lock. Nothing is parsed, scrubbed or
 //! formatted until the dashboard shows an entry.
 //!
@@ -41,15 +42,17 @@ pub const DEFAULT_RETENTION: Timestamp = 7 * kassa_core::time::DAY;
 
 /// The most entries kept per account (the oldest go first).
 pub const PER_ACCOUNT: usize = 5_000;
-/// Entries waiting for the writer; beyond this they are dropped (at ~2.5 KB for a created
-/// session, a full channel holds 2.5 MB outside [`BYTES_MAX`]).
+/// Entries waiting for the writer; beyond this they are dropped.
 const CHANNEL: usize = 1_024;
+/// Bytes waiting for the writer; beyond this entries are dropped. A count alone does not bound
+/// them: a full channel of lists of a hundred invoices would hold ~100 MB.
+pub const PENDING_MAX: usize = 2 * 1024 * 1024;
 /// How many entries the writer takes at once.
 const BATCH: usize = 256;
-/// The most bytes the node's log holds: requests as kept, and the text made to show them. 8 MiB
-/// (16 MiB before): about 3,300 created sessions, and a part the node can afford of its 64 MB
-/// memory target under load.
-pub const BYTES_MAX: usize = 8 * 1024 * 1024;
+/// The most bytes the node's log holds: requests as kept, and the text made to show them. 4 MiB
+/// (16 MiB before): about 1,600 created sessions or 200 lists of ten, and a part the node can
+/// afford of its 64 MB memory target under load (the allocator's pages come on top).
+pub const BYTES_MAX: usize = 4 * 1024 * 1024;
 /// The longest response body shown, in bytes (it is kept whole, so that it is scrubbed as JSON).
 const BODY_MAX: usize = 32 * 1024;
 /// What an entry costs besides its packed parts: the entry, its `Arc`, its place in the queue.
@@ -62,6 +65,13 @@ pub struct Captured {
     pub status: u16,
     pub duration_ms: f64,
     pub packed: Packed,
+}
+
+impl Captured {
+    /// What it holds, as the log counts an entry.
+    fn size(&self) -> usize {
+        ENTRY_OVERHEAD + self.packed.bytes.len()
+    }
 }
 
 /// A request's parameters as they came, for the length of the request: shared with the request
@@ -312,6 +322,8 @@ impl Entries {
 pub struct RequestLog {
     tx: Option<mpsc::Sender<Captured>>,
     entries: Arc<Mutex<Entries>>,
+    /// The bytes in the channel ([`Captured::size`]): added here, taken off by the writer.
+    pending: Arc<AtomicUsize>,
     dropped: AtomicU64,
     retention: Timestamp,
 }
@@ -322,12 +334,13 @@ impl RequestLog {
     pub fn new(retention: Timestamp) -> Self {
         let entries = Arc::new(Mutex::new(Entries::default()));
         let runtime = tokio::runtime::Handle::try_current().ok().filter(|_| retention > 0);
+        let pending = Arc::new(AtomicUsize::new(0));
         let tx = runtime.map(|rt| {
             let (tx, rx) = mpsc::channel(CHANNEL);
-            rt.spawn(write(rx, entries.clone(), retention));
+            rt.spawn(write(rx, entries.clone(), pending.clone(), retention));
             tx
         });
-        Self { tx, entries, dropped: AtomicU64::new(0), retention }
+        Self { tx, entries, pending, dropped: AtomicU64::new(0), retention }
     }
 
     /// Whether requests are kept at all (a retention above 0, on a runtime): when not, the API
@@ -339,7 +352,9 @@ impl RequestLog {
     /// Hand a request to the writer, or drop it (counted) when the writer is behind.
     pub fn record(&self, c: Captured) {
         let Some(tx) = &self.tx else { return };
-        if tx.try_send(c).is_err() {
+        let size = c.size();
+        if self.pending.fetch_add(size, Ordering::Relaxed) + size > PENDING_MAX || tx.try_send(c).is_err() {
+            self.pending.fetch_sub(size, Ordering::Relaxed);
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -398,10 +413,16 @@ fn pop_front(list: &mut VecDeque<Arc<Entry>>, bytes: &AtomicUsize) -> Option<Arc
     Some(e)
 }
 
-async fn write(mut rx: mpsc::Receiver<Captured>, entries: Arc<Mutex<Entries>>, retention: Timestamp) {
+async fn write(
+    mut rx: mpsc::Receiver<Captured>,
+    entries: Arc<Mutex<Entries>>,
+    pending: Arc<AtomicUsize>,
+    retention: Timestamp,
+) {
     let Some(bytes) = entries.lock().ok().map(|all| all.bytes.clone()) else { return };
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
+        pending.fetch_sub(batch.iter().map(Captured::size).sum(), Ordering::Relaxed);
         let entries_in: Vec<(String, Entry)> = batch.drain(..).map(|c| entry(c, &bytes)).collect();
         let Ok(mut all) = entries.lock() else { return };
         for (account, e) in entries_in {
@@ -412,8 +433,10 @@ async fn write(mut rx: mpsc::Receiver<Captured>, entries: Arc<Mutex<Entries>>, r
             while list.len() > PER_ACCOUNT || list.front().is_some_and(|f| newest - f.at >= retention) {
                 pop_front(list, &bytes);
             }
+            // After each entry, not each batch: a batch of 256 lists of ~20 KB would otherwise
+            // hold 5 MB above the budget until its end.
+            all.fit(BYTES_MAX);
         }
-        all.fit(BYTES_MAX);
     }
 }
 
@@ -556,6 +579,29 @@ mod tests {
         );
         assert!(shown.contains("\"id\": \"in_1234567890\""));
         assert!(shown.ends_with('…') && shown.len() <= BODY_MAX + '…'.len_utf8());
+    }
+
+    #[tokio::test]
+    async fn requests_waiting_for_the_writer_are_bounded_in_bytes() {
+        let log = RequestLog::new(DEFAULT_RETENTION);
+        let big = vec![b'x'; 800 * 1024];
+        // The writer does not run until this task yields: the first two wait, the third would
+        // pass the bound and is dropped.
+        for at in 1..=3 {
+            log.record(captured("acct_a", at, &big));
+        }
+        assert_eq!(log.dropped(), 1);
+        assert!(log.pending.load(Ordering::Relaxed) <= PENDING_MAX);
+        while log.pending.load(Ordering::Relaxed) > 0 {
+            tokio::task::yield_now().await;
+        }
+        log.record(captured("acct_a", 4, &big));
+        while log.pending.load(Ordering::Relaxed) > 0 {
+            tokio::task::yield_now().await;
+        }
+        let kept: Vec<Timestamp> = log.entries("acct_a", 5, 10, |_| true).iter().map(|e| e.at).collect();
+        assert_eq!(kept, vec![4, 2, 1], "what waited was kept once the writer ran");
+        assert_eq!(log.dropped(), 1);
     }
 
     #[test]
