@@ -76,11 +76,6 @@ pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Respo
         }
         _ => None,
     };
-    // The path and request id the request log keeps, taken before the request moves on.
-    let named = ctx.request_log.is_on().then(|| {
-        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        (req.uri().path().to_owned(), request_id)
-    });
     let mut logged = None;
     let mut resp = match api_inner(ctx.clone(), req, next, &mut logged).await {
         Ok(r) => r,
@@ -90,7 +85,7 @@ pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Respo
         resp.headers_mut().insert("Idempotency-Key", key.clone());
     }
     // The request log (`dashboard::log`): an authenticated request, handed to its writer.
-    if let (Some((account, params)), Some((path, request_id))) = (logged, named) {
+    if let Some(Logged { account, path, request_id, params }) = logged {
         let (parts, body) = resp.into_parts();
         let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
         let idempotency_key = key.as_ref().and_then(|k| k.to_str().ok());
@@ -106,11 +101,19 @@ pub async fn api(State(ctx): State<AppState>, req: Request, next: Next) -> Respo
     resp
 }
 
+/// What the request log keeps of an authenticated request, taken as it passes (with the log on).
+struct Logged {
+    account: String,
+    path: String,
+    request_id: String,
+    params: RawParams,
+}
+
 async fn api_inner(
     ctx: AppState,
     req: Request,
     next: Next,
-    logged: &mut Option<(String, RawParams)>,
+    logged: &mut Option<Logged>,
 ) -> Result<Response, ApiError> {
     let key = presented_key(req.headers())?;
     let acct = match accounts::authenticate(&ctx, &key).await? {
@@ -132,7 +135,12 @@ async fn api_inner(
     // Logged from here on, refused parameters included (nothing is captured with the log off):
     // as they came, decoded again only if the dashboard shows them.
     if ctx.request_log.is_on() {
-        *logged = Some((acct.id.clone(), RawParams::of(&parts, &bytes)));
+        *logged = Some(Logged {
+            account: acct.id.clone(),
+            path: parts.uri.path().to_owned(),
+            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default(),
+            params: RawParams::of(&parts, &bytes),
+        });
     }
     drop(bytes);
     let params = params?;

@@ -68,9 +68,8 @@ pub struct Captured {
 }
 
 impl Captured {
-    /// What it holds, as the log counts an entry.
     fn size(&self) -> usize {
-        ENTRY_OVERHEAD + self.packed.bytes.len()
+        self.packed.size()
     }
 }
 
@@ -153,6 +152,11 @@ impl Packed {
             ends[i] = bytes.len();
         }
         Self { bytes: bytes.into_boxed_slice(), ends, present }
+    }
+
+    /// What an entry of these parts counts as in the log's bytes.
+    fn size(&self) -> usize {
+        ENTRY_OVERHEAD + self.bytes.len()
     }
 
     fn bytes(&self, part: usize) -> &[u8] {
@@ -240,7 +244,7 @@ impl Entry {
     /// The bytes this entry holds as kept (its shown text is counted from when it is made until
     /// the entry is dropped, which may be after the log let it go).
     fn size(&self) -> usize {
-        ENTRY_OVERHEAD + self.packed.bytes.len()
+        self.packed.size()
     }
 
     fn make_params(&self) -> String {
