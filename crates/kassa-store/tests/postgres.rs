@@ -151,6 +151,27 @@ async fn idle_connections_killed_by_the_server_are_replaced() {
         store.get("acct_1", Kind::Product, &format!("prod_{i}")).await.unwrap().unwrap();
     }
     store.ping().await.unwrap();
+    // Transactions' connections are not watched while idle: each finds its connection dead on
+    // its first statement, connects again and goes on.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let id = format!("prod_{i}");
+                let r = product("acct_1", &format!("prod_new_{i}"));
+                transact(store.as_ref(), move |tx| {
+                    assert!(tx.get("acct_1", Kind::Product, &id)?.is_some());
+                    tx.insert(&r)
+                })
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let q = ListQuery { filters: vec![], limit: 20, cursor: Cursor::First };
+    assert_eq!(store.list("acct_1", Kind::Product, q).await.unwrap().data.len(), 16);
 }
 
 /// The connection dies in the middle of a transaction: the transaction fails as `Unavailable`,

@@ -1,13 +1,28 @@
 //! A small bounded pool of tokio-postgres connections.
 //!
-//! - **Bounded**: a semaphore of [`PostgresOptions::pool_max`](super::PostgresOptions) permits;
-//!   a checkout waits at most `pool_timeout` for one, then fails as `Unavailable`.
-//! - **Lazy and self-healing**: connections are opened on demand. Each one's I/O runs as a task
-//!   on the runtime of whoever opened it, and that task ends when the server closes the
-//!   connection (`pg_terminate_backend`, a restart, a broken socket), which [`Client::is_closed`]
-//!   then reports. A checkout skips closed connections, and a connection that failed in a way
-//!   that leaves it unusable ([`Conn::fail`]) or was left inside a transaction is not returned.
-//!   So once the database is back, the next checkout simply connects again: no restart needed.
+//! - **Bounded**: [`PostgresOptions::pool_max`](super::PostgresOptions) connections in all, as
+//!   permits of two semaphores, one per kind (below); a checkout waits at most `pool_timeout`
+//!   for one, first come first served, then fails as `Unavailable`.
+//! - **Two kinds of connection** ([`Driver`]). A *shared* connection's I/O runs as a task on the
+//!   runtime of whoever opened it, for the async paths (reads, grouped writes). A *local*
+//!   connection carries its own single-threaded runtime, driven only by the thread that uses it:
+//!   transactions run their synchronous closure on a blocking thread, and each statement is
+//!   written, waited for and read on that thread, with no hand-off to the runtime's workers and
+//!   back (two thread wake-ups per statement, which made most of a checkout's CPU on
+//!   PostgreSQL). A connection cannot change kind (its socket belongs to one runtime's reactor),
+//!   so `pool_max` is split between them ([`split`]): half (rounded up) for transactions, the
+//!   rest for the async paths, at least one each. A first version shared one bound and closed an
+//!   idle connection of the other kind when one was needed: under a checkout's mix it opened
+//!   1.7 connections per checkout.
+//! - **Lazy and self-healing**: connections are opened on demand. A shared connection's I/O task
+//!   ends when the server closes the connection (`pg_terminate_backend`, a restart, a broken
+//!   socket), which [`Client::is_closed`] then reports, and a checkout skips it. A local
+//!   connection is not watched while idle, so its death shows on its next statement; a
+//!   transaction whose first statement finds its connection dead connects again and sends it
+//!   again (nothing of the transaction had reached the server; `src/postgres/tx.rs`). A
+//!   connection that failed in a way that leaves it unusable ([`Conn::fail`]) or was left
+//!   inside a transaction is not returned. So once the database is back, the next checkout
+//!   simply connects again: no restart needed.
 //! - **Statement cache**: with it on, each connection prepares a statement the first time it
 //!   runs it (named, typed) and keeps it, so later runs are one round trip with no parsing or
 //!   planning from scratch. With it off (`statement_cache=false`, for poolers such as pgbouncer
@@ -45,11 +60,47 @@ pub(crate) struct Rows {
     pub affected: u64,
 }
 
+/// Who drives a connection's I/O.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Driver {
+    /// A task on the runtime that opened it: for async callers.
+    Shared,
+    /// Its own single-threaded runtime, driven by the (blocking) thread using it.
+    Local,
+}
+
+/// A local connection's runtime. It can be dropped anywhere, async contexts included: it is
+/// shut down without waiting (its only task is the connection's I/O, whose client is gone).
+pub(crate) struct LocalRuntime(Option<tokio::runtime::Runtime>);
+
+impl LocalRuntime {
+    /// Drive `f` to completion on this thread, with the connection's I/O.
+    ///
+    /// Must not be called from async code (it blocks): only from a blocking thread.
+    pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
+        match &self.0 {
+            Some(rt) => rt.block_on(f),
+            None => unreachable!("a local runtime is present until dropped"),
+        }
+    }
+}
+
+impl Drop for LocalRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// One connection: the client, its prepared statements, and whether it can be reused.
 pub(crate) struct Conn {
     client: Client,
     /// The connection's I/O task; it ends when the client is dropped or the server goes away.
     io: tokio::task::JoinHandle<()>,
+    /// For a [`Driver::Local`] connection, the runtime its I/O task runs on. Declared after
+    /// `client` and `io`, so that it is dropped after them.
+    local: Option<Arc<LocalRuntime>>,
     /// Empty when the statement cache is off.
     statements: HashMap<String, Statement>,
     cache: bool,
@@ -83,16 +134,55 @@ impl Conn {
                 tracing::warn!(error = %map(e), "a PostgreSQL connection ended");
             }
         });
-        Ok(Conn { client, io, statements: HashMap::new(), cache, in_transaction: false, broken: false })
+        Ok(Conn {
+            client,
+            io,
+            local: None,
+            statements: HashMap::new(),
+            cache,
+            in_transaction: false,
+            broken: false,
+        })
+    }
+
+    /// Open a [`Driver::Local`] connection: build its runtime and connect on it, blocking this
+    /// thread (a blocking one: never call it from async code).
+    pub(crate) fn connect_local(
+        config: &Config,
+        tls: &Tls,
+        cache: bool,
+        timeout: Duration,
+    ) -> Result<Conn, StoreError> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            StoreError::Backend(format!("cannot start a PostgreSQL connection's runtime: {e}"))
+        })?;
+        let rt = Arc::new(LocalRuntime(Some(rt)));
+        // Inside `block_on`, `Conn::connect` spawns the I/O task on this runtime.
+        let mut conn = rt.block_on(Conn::connect(config, tls, cache, timeout))?;
+        conn.local = Some(rt);
+        Ok(conn)
+    }
+
+    /// Who drives this connection.
+    pub(crate) fn driver(&self) -> Driver {
+        if self.local.is_some() { Driver::Local } else { Driver::Shared }
+    }
+
+    /// A [`Driver::Local`] connection's runtime.
+    pub(crate) fn local(&self) -> Option<&Arc<LocalRuntime>> {
+        self.local.as_ref()
     }
 
     /// Close the connection and wait until it is closed (the server told goodbye), for a runtime
-    /// about to end, which would otherwise cut the connection off mid-goodbye.
+    /// about to end, which would otherwise cut the connection off mid-goodbye. (A local
+    /// connection is simply dropped: its I/O does not run on the caller's runtime.)
     pub(crate) async fn close(self) {
-        let Conn { client, io, statements, .. } = self;
+        let Conn { client, io, statements, local, .. } = self;
         drop(statements);
         drop(client);
-        let _ = io.await;
+        if local.is_none() {
+            let _ = io.await;
+        }
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -208,7 +298,7 @@ impl Conn {
 
 /// Await every future, polling them in the order given each time: unlike `join_all`, whose order
 /// is an implementation detail, this one is what pipelining relies on.
-async fn join_in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+pub(crate) async fn join_in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut slots: Vec<Pin<Box<MaybeDone<F>>>> =
         futures.into_iter().map(|f| Box::pin(maybe_done(f))).collect();
     std::future::poll_fn(|cx| {
@@ -231,15 +321,58 @@ async fn collect(stream: RowStream) -> Result<Rows, tokio_postgres::Error> {
     Ok(Rows { rows, affected: stream.rows_affected().unwrap_or(0) })
 }
 
-struct Inner {
-    config: Config,
-    tls: Tls,
+/// The connections of one kind: idle ones (most recently used last) and a bound on how many
+/// are checked out, whose permits are handed out first come, first served.
+struct Bound {
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
     max: usize,
+}
+
+impl Bound {
+    fn new(max: usize) -> Self {
+        Bound { idle: Mutex::new(Vec::with_capacity(max)), permits: Arc::new(Semaphore::new(max)), max }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn in_use(&self) -> usize {
+        self.max.saturating_sub(self.permits.available_permits())
+    }
+}
+
+struct Inner {
+    config: Config,
+    tls: Tls,
+    shared: Bound,
+    local: Bound,
     wait: Duration,
     connect_timeout: Duration,
     statement_cache: bool,
+}
+
+impl Inner {
+    fn bound(&self, driver: Driver) -> &Bound {
+        match driver {
+            Driver::Shared => &self.shared,
+            Driver::Local => &self.local,
+        }
+    }
+
+    fn connect_local(&self) -> Result<Conn, StoreError> {
+        let conn = Conn::connect_local(&self.config, &self.tls, self.statement_cache, self.connect_timeout)?;
+        tracing::debug!("opened a local PostgreSQL connection");
+        Ok(conn)
+    }
+}
+
+/// How `pool_max` connections are shared out: transactions' local ones get half (rounded up),
+/// the async paths' shared ones the rest, and each kind at least one.
+pub(crate) fn split(max: usize) -> (usize, usize) {
+    let local = max.div_ceil(2).max(1);
+    (local, max.saturating_sub(local).max(1))
 }
 
 /// The pool. Clones share it.
@@ -257,14 +390,13 @@ impl Pool {
         connect_timeout: Duration,
         statement_cache: bool,
     ) -> Self {
-        let max = max.max(1);
+        let (local, shared) = split(max);
         Pool {
             inner: Arc::new(Inner {
                 config,
                 tls,
-                idle: Mutex::new(Vec::with_capacity(max)),
-                permits: Arc::new(Semaphore::new(max)),
-                max,
+                shared: Bound::new(shared),
+                local: Bound::new(local),
                 wait,
                 connect_timeout,
                 statement_cache,
@@ -272,50 +404,92 @@ impl Pool {
         }
     }
 
-    /// A connection: an idle one that is still open, or a new one. Waits at most the pool's
-    /// timeout for a free slot.
+    /// A shared connection: an idle one that is still open, or a new one. Waits at most the
+    /// pool's timeout for a free slot.
     pub(crate) async fn get(&self) -> Result<Pooled, StoreError> {
+        let Slot { conn, pool, permit } = self.reserve(Driver::Shared).await?;
+        let conn = match conn {
+            Some(conn) => conn,
+            None => {
+                let conn = Conn::connect(&pool.config, &pool.tls, pool.statement_cache, pool.connect_timeout)
+                    .await?;
+                tracing::debug!("opened a PostgreSQL connection");
+                conn
+            }
+        };
+        Ok(Pooled { conn: Some(conn), pool, _permit: permit })
+    }
+
+    /// A slot for a connection of `driver`'s kind, with an idle one if there is one (a shared one
+    /// only if it is still open). Waits at most the pool's timeout for a free slot.
+    pub(crate) async fn reserve(&self, driver: Driver) -> Result<Slot, StoreError> {
         let inner = &self.inner;
-        let permit = match tokio::time::timeout(inner.wait, inner.permits.clone().acquire_owned()).await {
+        let bound = inner.bound(driver);
+        let permit = match tokio::time::timeout(inner.wait, bound.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(StoreError::Unavailable("the PostgreSQL pool is closed".to_owned())),
             Err(_) => {
+                let what = match driver {
+                    Driver::Shared => "",
+                    Driver::Local => " for a transaction",
+                };
                 return Err(StoreError::Unavailable(format!(
-                    "no PostgreSQL connection came free within {} s (pool_max {})",
+                    "no PostgreSQL connection came free{what} within {} s (pool_max {})",
                     inner.wait.as_secs(),
-                    inner.max
+                    inner.shared.max + inner.local.max
                 )));
             }
         };
-        loop {
-            let idle = inner.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-            match idle {
-                Some(conn) if conn.reusable() => {
-                    return Ok(Pooled { conn: Some(conn), pool: inner.clone(), _permit: permit });
+        let conn = {
+            let mut idle = bound.idle();
+            let mut found = None;
+            while let Some(conn) = idle.pop() {
+                // A shared connection closed while idle (the server went away) is dropped here.
+                if conn.reusable() {
+                    found = Some(conn);
+                    break;
                 }
-                // Closed while idle (the server went away): drop it and look further.
-                Some(_) => continue,
-                None => break,
             }
-        }
-        let conn =
-            Conn::connect(&inner.config, &inner.tls, inner.statement_cache, inner.connect_timeout).await?;
-        tracing::debug!("opened a PostgreSQL connection");
-        Ok(Pooled { conn: Some(conn), pool: inner.clone(), _permit: permit })
+            found
+        };
+        Ok(Slot { conn, pool: inner.clone(), permit })
     }
 
     /// How many connections are checked out and idle right now.
     pub(crate) fn usage(&self) -> kassa_core::store::PoolUsage {
         let inner = &self.inner;
-        let idle = inner.idle.lock().unwrap_or_else(PoisonError::into_inner).len();
-        let in_use = inner.max.saturating_sub(inner.permits.available_permits());
-        kassa_core::store::PoolUsage { max: inner.max, in_use, idle }
+        let (shared, local) = (&inner.shared, &inner.local);
+        kassa_core::store::PoolUsage {
+            max: shared.max + local.max,
+            in_use: shared.in_use() + local.in_use(),
+            idle: shared.idle().len() + local.idle().len(),
+        }
     }
 
     /// Connections open and idle right now.
     #[cfg(test)]
     pub(crate) fn idle(&self) -> usize {
-        self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.inner.shared.idle().len() + self.inner.local.idle().len()
+    }
+}
+
+/// A reserved place in the pool, with an idle connection or none yet.
+pub(crate) struct Slot {
+    conn: Option<Conn>,
+    pool: Arc<Inner>,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Slot {
+    /// The local connection: the idle one the slot came with, or a new one opened now on this
+    /// thread (a blocking one: never call it from async code).
+    pub(crate) fn open_local(self) -> Result<Pooled, StoreError> {
+        let Slot { conn, pool, permit } = self;
+        let conn = match conn {
+            Some(conn) => conn,
+            None => pool.connect_local()?,
+        };
+        Ok(Pooled { conn: Some(conn), pool, _permit: permit })
     }
 }
 
@@ -341,11 +515,21 @@ impl std::ops::DerefMut for Pooled {
     }
 }
 
+impl Pooled {
+    /// Replace a local connection by a new one, opened on this thread (a blocking one): for a
+    /// transaction that found its idle connection dead before anything of it reached the server.
+    pub(crate) fn reconnect_local(&mut self) -> Result<(), StoreError> {
+        let conn = self.pool.connect_local()?;
+        self.conn = Some(conn);
+        Ok(())
+    }
+}
+
 impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             if conn.reusable() {
-                self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+                self.pool.bound(conn.driver()).idle().push(conn);
             } else {
                 tracing::debug!("closing a PostgreSQL connection that cannot be reused");
             }

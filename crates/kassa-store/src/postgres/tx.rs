@@ -1,9 +1,25 @@
 //! [`PgTx`]: the synchronous [`Tx`] of one PostgreSQL transaction, run on a blocking thread.
 //!
-//! [`run`] is called inside `tokio::task::spawn_blocking` with a pooled connection. Each `Tx`
-//! method drives its statement with `Handle::block_on`; the connection's I/O task keeps running
-//! on the runtime meanwhile. The transaction opens lazily: `BEGIN` is pipelined with the first
-//! statement (one round trip for both), and a closure that runs no statement costs nothing.
+//! [`run`] is called inside `tokio::task::spawn_blocking` with a pooled *local* connection
+//! (`src/postgres/pool.rs`): its I/O runs on a single-threaded runtime of its own, which each
+//! `Tx` method drives on this thread until its statement has answered. So a statement is
+//! written, waited for (the thread sleeps in `epoll_wait`) and read by the one thread, with no
+//! thread wake-ups in between; the only hand-offs are the two of `spawn_blocking` itself, once
+//! per transaction. The transaction opens lazily: `BEGIN` is pipelined with the first statement
+//! (one round trip for both), and a closure that runs no statement costs nothing.
+//!
+//! **Updates of rows the transaction holds are deferred.** A row the transaction has read
+//! `FOR UPDATE`, claimed or inserted cannot be changed or deleted by anyone else until it ends,
+//! so an update of it cannot miss: [`Tx::update`] answers `Ok` at once and the statement is
+//! sent with the transaction's next one, or with `COMMIT`, in the same round trip. Statements
+//! still run in the order the closure asked for them, so its later reads see the update. (A
+//! promotion code's update, which can break a unique index, is never deferred.) If a deferred
+//! update fails anyway, the transaction is poisoned as by any failed statement, and rolls back
+//! with that failure as its answer.
+//!
+//! A local connection is not watched while idle, so a server restart shows only when it is used
+//! again. If the first statement of a transaction finds the connection lost, nothing of the
+//! transaction has reached the server: the transaction connects afresh and sends it once more.
 //!
 //! - **Writes** ([`Mode::Write`]): `READ COMMITTED`. [`Tx::get`] reads `FOR UPDATE`, so two
 //!   transactions on one record serialize on its row lock; [`Tx::find`] claims rows with
@@ -25,15 +41,16 @@
 //! return the same error without a round trip, and the transaction rolls back and reports that
 //! error even if the closure returns `Ok`.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 use futures_util::FutureExt;
-use futures_util::future::join4;
+use futures_util::future::{join, join5};
 use kassa_core::store::{Abort, Constraint, Filter, Kind, RawRecord, Scope, StoreError, Tx, TxFn, TxOutcome};
-use tokio::runtime::Handle;
 
 use super::error::{is_connection_lost, map};
-use super::pool::{Pooled, Rows};
+use super::pool::{LocalRuntime, Pooled, Rows, join_in_order};
 use super::sql::{self, Lock, Query};
 
 pub(crate) type Outcome = TxOutcome;
@@ -54,9 +71,13 @@ impl Mode {
     }
 }
 
-/// Run `f` in one transaction on `conn`, from a blocking thread of `handle`'s runtime.
-pub(crate) fn run(conn: Pooled, handle: &Handle, mode: Mode, f: TxFn) -> Outcome {
-    let mut tx = PgTx { conn, handle, mode, begun: false, failed: None };
+/// Run `f` in one transaction on `conn`, a local connection, from a blocking thread.
+pub(crate) fn run(conn: Pooled, mode: Mode, f: TxFn) -> Outcome {
+    let Some(rt) = conn.local().cloned() else {
+        return Err(Abort::Store(StoreError::Backend("a transaction needs a local connection".to_owned())));
+    };
+    let mut tx =
+        PgTx { conn, rt, mode, begun: false, failed: None, held: HashSet::new(), deferred: Vec::new() };
     let outcome = match catch_unwind(AssertUnwindSafe(|| f(&mut tx))) {
         Ok(outcome) => outcome,
         Err(_) => {
@@ -67,18 +88,24 @@ pub(crate) fn run(conn: Pooled, handle: &Handle, mode: Mode, f: TxFn) -> Outcome
     tx.finish(outcome)
 }
 
-/// The [`Tx`] of one transaction on a pooled connection.
-pub(crate) struct PgTx<'h> {
+/// The [`Tx`] of one transaction on a pooled local connection.
+pub(crate) struct PgTx {
     conn: Pooled,
-    handle: &'h Handle,
+    /// The connection's runtime, which this thread drives.
+    rt: Arc<LocalRuntime>,
     mode: Mode,
     /// `BEGIN` has been sent.
     begun: bool,
     /// The error that aborted the transaction, if one did.
     failed: Option<StoreError>,
+    /// The rows this transaction holds (read `FOR UPDATE`, claimed or inserted), by kind,
+    /// account and id: their updates can be deferred.
+    held: HashSet<(Kind, String, String)>,
+    /// Updates of held rows not sent yet, in the order they were asked for.
+    deferred: Vec<RawRecord>,
 }
 
-impl PgTx<'_> {
+impl PgTx {
     fn writable(&self) -> Result<(), StoreError> {
         match self.mode {
             Mode::Write => Ok(()),
@@ -93,10 +120,49 @@ impl PgTx<'_> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let prepared = match self.handle.block_on(self.conn.prepare(q)) {
-            Ok(prepared) => prepared,
-            Err(e) => return Err(self.poison(e)),
+        let first = !self.begun;
+        match self.attempt(q, savepoint) {
+            // The connection was found lost on the transaction's first statement: nothing of the
+            // transaction reached the server (no `BEGIN` without its statement, no answer to
+            // either), so connect afresh and send them once more.
+            Err(e) if first && is_connection_lost(&e) => {
+                tracing::debug!(error = %map(e), "an idle PostgreSQL connection was lost; connecting again");
+                self.begun = false;
+                if let Err(e) = self.conn.reconnect_local() {
+                    self.failed.get_or_insert_with(|| e.clone());
+                    return Err(e);
+                }
+                self.rt = match self.conn.local() {
+                    Some(rt) => rt.clone(),
+                    None => unreachable!("a local connection has its runtime"),
+                };
+                self.attempt(q, savepoint).unwrap_or_else(|e| Err(self.poison(e)))
+            }
+            Ok(outcome) => outcome,
+            Err(e) => Err(self.poison(e)),
+        }
+    }
+
+    /// [`PgTx::exec`] once. The outer error aborts the transaction and has not been recorded
+    /// yet; the inner one is a statement undone to its savepoint, the closure's to handle.
+    fn attempt(
+        &mut self,
+        q: &Query<'_>,
+        savepoint: bool,
+    ) -> Result<Result<Rows, StoreError>, tokio_postgres::Error> {
+        let rt = self.rt.clone();
+        let deferred = std::mem::take(&mut self.deferred);
+        let updates = deferred.iter().map(sql::update).collect::<Result<Vec<_>, _>>();
+        let updates = match updates {
+            Ok(updates) => updates,
+            // Checked when they were deferred: cannot happen.
+            Err(e) => return Ok(Err(e)),
         };
+        let mut prepared_updates = Vec::with_capacity(updates.len());
+        for u in &updates {
+            prepared_updates.push(rt.block_on(self.conn.prepare(u))?);
+        }
+        let prepared = rt.block_on(self.conn.prepare(q))?;
         let begin = (!self.begun).then(|| self.mode.begin());
         if begin.is_some() {
             self.begun = true;
@@ -104,13 +170,17 @@ impl PgTx<'_> {
         }
         let conn = &*self.conn;
         let client = conn.client();
-        let (began, saved, ran, released) = self.handle.block_on(join4(
+        // Polled in order, each sending its request on its first poll: one round trip for all.
+        let (began, updated, saved, ran, released) = rt.block_on(join5(
             async {
                 match begin {
                     Some(begin) => client.batch_execute(begin).await,
                     None => Ok(()),
                 }
             },
+            join_in_order(
+                updates.iter().zip(&prepared_updates).map(|(u, p)| conn.run(p.as_ref(), u)).collect(),
+            ),
             async {
                 if savepoint { client.batch_execute("SAVEPOINT kassa_statement").await } else { Ok(()) }
             },
@@ -123,26 +193,30 @@ impl PgTx<'_> {
                 }
             },
         ));
-        if let Err(e) = began.and(saved) {
-            return Err(self.poison(e));
+        began?;
+        if let Err(e) = updated_all(updated)? {
+            self.failed.get_or_insert_with(|| e.clone());
+            return Ok(Err(e));
         }
+        saved?;
         match ran {
-            Ok(rows) => match released {
-                Ok(()) => Ok(rows),
-                Err(e) => Err(self.poison(e)),
-            },
+            Ok(rows) => released.map(|()| Ok(rows)),
             Err(e) if savepoint && !is_connection_lost(&e) => {
                 // Undo the statement alone; the transaction goes on.
                 let err = map(e);
-                let undo = self.handle.block_on(self.conn.client().batch_execute(
+                rt.block_on(self.conn.client().batch_execute(
                     "ROLLBACK TO SAVEPOINT kassa_statement; RELEASE SAVEPOINT kassa_statement",
-                ));
-                match undo {
-                    Ok(()) => Err(err),
-                    Err(e) => Err(self.poison(e)),
-                }
+                ))?;
+                Ok(Err(err))
             }
-            Err(e) => Err(self.poison(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hold `record`'s row: it was read `FOR UPDATE`, claimed or inserted.
+    fn hold(&mut self, record: &RawRecord) {
+        if self.mode == Mode::Write {
+            self.held.insert((record.kind, record.account.clone(), record.id.clone()));
         }
     }
 
@@ -188,16 +262,23 @@ impl PgTx<'_> {
 
     /// End a view without waiting for the answer: its reads are done, and a read-only
     /// transaction's `COMMIT` changes nothing (on an aborted one it rolls back). The `COMMIT` is
-    /// sent now, so it reaches the server before anything the connection's next user sends, and
-    /// its answer is dropped when it arrives. One round trip less per view.
+    /// written to the socket now, so it reaches the server before anything the connection's next
+    /// user sends and the server's session does not sit in a transaction while the connection is
+    /// idle; its answer is dropped when it arrives. One round trip less per view.
     fn end_view(&mut self) {
         if !self.begun {
             return;
         }
-        // tokio-postgres queues the request on the future's first poll; the answer's receiver is
-        // dropped with the future, and the connection discards the answer.
-        let commit = self.conn.client().batch_execute("COMMIT");
-        match commit.now_or_never() {
+        let client = self.conn.client();
+        let sent = self.rt.block_on(async {
+            // tokio-postgres queues the request on the future's first poll; the answer's
+            // receiver is dropped with the future, and the connection discards the answer.
+            let queued = client.batch_execute("COMMIT").now_or_never();
+            // Let the connection's I/O task, which this thread runs, write it out.
+            tokio::task::yield_now().await;
+            queued
+        });
+        match sent {
             Some(Err(e)) => {
                 let _ = self.conn.fail(e);
                 self.conn.retire();
@@ -210,12 +291,46 @@ impl PgTx<'_> {
         if !self.begun {
             return Ok(());
         }
-        match self.handle.block_on(self.conn.client().batch_execute(statement)) {
-            Ok(()) => {
+        let deferred = std::mem::take(&mut self.deferred);
+        if statement != "COMMIT" || deferred.is_empty() {
+            return match self.rt.block_on(self.conn.client().batch_execute(statement)) {
+                Ok(()) => {
+                    self.conn.in_transaction = false;
+                    Ok(())
+                }
+                Err(e) => Err(self.conn.fail(e)),
+            };
+        }
+        // The deferred updates, then `COMMIT`, in one round trip. If an update fails, the
+        // server turns the `COMMIT` into a rollback.
+        let updates = deferred.iter().map(sql::update).collect::<Result<Vec<_>, _>>()?;
+        let mut prepared = Vec::with_capacity(updates.len());
+        for u in &updates {
+            match self.rt.block_on(self.conn.prepare(u)) {
+                Ok(p) => prepared.push(p),
+                Err(e) => return Err(self.conn.fail(e)),
+            }
+        }
+        let conn = &*self.conn;
+        let (updated, committed) = self.rt.block_on(join(
+            join_in_order(updates.iter().zip(&prepared).map(|(u, p)| conn.run(p.as_ref(), u)).collect()),
+            conn.client().batch_execute("COMMIT"),
+        ));
+        let updated = match updated_all(updated) {
+            Ok(updated) => updated,
+            Err(e) => return Err(self.conn.fail(e)),
+        };
+        match (updated, committed) {
+            (Ok(()), Ok(())) => {
                 self.conn.in_transaction = false;
                 Ok(())
             }
-            Err(e) => Err(self.conn.fail(e)),
+            // The `COMMIT` answered (as a rollback): the connection is usable.
+            (Err(e), Ok(())) => {
+                self.conn.in_transaction = false;
+                Err(e)
+            }
+            (_, Err(e)) => Err(self.conn.fail(e)),
         }
     }
 
@@ -224,15 +339,33 @@ impl PgTx<'_> {
     }
 }
 
-impl Tx for PgTx<'_> {
+/// The answers to deferred updates: each must have changed its one row. The outer error is the
+/// database's; the inner one a held row that was not there.
+fn updated_all(
+    answers: Vec<Result<Rows, tokio_postgres::Error>>,
+) -> Result<Result<(), StoreError>, tokio_postgres::Error> {
+    for answer in answers {
+        if answer?.affected != 1 {
+            return Ok(Err(StoreError::Backend("a deferred update of a held row changed no row".to_owned())));
+        }
+    }
+    Ok(Ok(()))
+}
+
+impl Tx for PgTx {
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
         let q = sql::get(kind, account, id, self.mode == Mode::Write);
-        Ok(self.read(&q, kind)?.into_iter().next())
+        let found = self.read(&q, kind)?.into_iter().next();
+        if let Some(record) = &found {
+            self.hold(record);
+        }
+        Ok(found)
     }
 
     fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError> {
         self.writable()?;
         if self.exec(&sql::insert(record)?, false)?.affected > 0 {
+            self.hold(record);
             return Ok(());
         }
         // Nothing inserted: a unique constraint stood in the way. Some kinds have two.
@@ -248,6 +381,15 @@ impl Tx for PgTx<'_> {
         self.writable()?;
         // Only a promotion code's update can break a unique constraint (its active code).
         let savepoint = record.kind == Kind::PromotionCode;
+        if !savepoint
+            && self.failed.is_none()
+            && self.held.contains(&(record.kind, record.account.clone(), record.id.clone()))
+        {
+            // Checked now, so that a record that cannot be sent fails here, not later.
+            sql::update(record)?;
+            self.deferred.push(record.clone());
+            return Ok(());
+        }
         match self.exec(&sql::update(record)?, savepoint)?.affected {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
@@ -256,7 +398,9 @@ impl Tx for PgTx<'_> {
 
     fn delete(&mut self, account: &str, kind: Kind, id: &str) -> Result<bool, StoreError> {
         self.writable()?;
-        Ok(self.exec(&sql::delete(kind, account, id), false)?.affected > 0)
+        let deleted = self.exec(&sql::delete(kind, account, id), false)?.affected > 0;
+        self.held.remove(&(kind, account.to_owned(), id.to_owned()));
+        Ok(deleted)
     }
 
     fn find(
@@ -272,7 +416,11 @@ impl Tx for PgTx<'_> {
             Mode::View => Lock::None,
         };
         let q = sql::matching(scope, kind, filters, limit, lock)?;
-        self.read(&q, kind)
+        let claimed = self.read(&q, kind)?;
+        for record in &claimed {
+            self.hold(record);
+        }
+        Ok(claimed)
     }
 
     fn select(
@@ -288,7 +436,10 @@ impl Tx for PgTx<'_> {
 
     fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError> {
         self.writable()?;
-        Ok(self.exec(&sql::delete_where(kind, filters)?, false)?.affected)
+        let deleted = self.exec(&sql::delete_where(kind, filters)?, false)?.affected;
+        // Which rows went is not known: none of this kind is held any more.
+        self.held.retain(|(k, _, _)| *k != kind);
+        Ok(deleted)
     }
 
     fn next_in_sequence(&mut self, account: &str, name: &str) -> Result<i64, StoreError> {
