@@ -3,8 +3,11 @@
 //! paying with 4242 and following the redirect to the success URL, while a receiver of its own
 //! takes every webhook and notes when each `checkout.session.completed` arrives.
 //!
-//!     checkout_bench <api> <secret key> <price> <count> <concurrency> <receiver address>
+//!     checkout_bench <api>[,<api>…] <secret key> <price> <count> <concurrency> <receiver address>
 //!     checkout_bench http://127.0.0.1:4297 sk_test_… price_… 20000 64 127.0.0.1:4296
+//!
+//! With several APIs (nodes on one database), the customers are spread over them in turn, each
+//! customer doing all of its checkouts' steps on one node.
 //!
 //! It registers a webhook endpoint for `checkout.session.completed` at the receiver, runs `count`
 //! checkouts, waits (at most 30 s) for their webhooks, and prints: completed checkouts per second
@@ -38,7 +41,9 @@ struct Timings {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: checkout_bench <api> <secret key> <price> <count> <concurrency> <receiver address>");
+    eprintln!(
+        "usage: checkout_bench <api>[,<api>…] <secret key> <price> <count> <concurrency> <receiver address>"
+    );
     std::process::exit(2)
 }
 
@@ -46,7 +51,8 @@ fn usage() -> ! {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [api, key, price, count, concurrency, listen] = args.as_slice() else { usage() };
-    let api = api.trim_end_matches('/').to_owned();
+    let apis: Vec<String> = api.split(',').map(|a| a.trim_end_matches('/').to_owned()).collect();
+    let api = apis[0].clone();
     let count: usize = count.parse().unwrap_or_else(|_| usage());
     let concurrency: usize = concurrency.parse().unwrap_or_else(|_| usage());
     let listen: SocketAddr = listen.parse().unwrap_or_else(|_| usage());
@@ -98,8 +104,9 @@ async fn main() -> anyhow::Result<()> {
     let timings = Arc::new(Mutex::new(Timings::default()));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, api, key, price) = (client.clone(), api.clone(), key.clone(), price.clone());
+        .map(|worker| {
+            let api = apis[worker % apis.len()].clone();
+            let (client, key, price) = (client.clone(), key.clone(), price.clone());
             let (next, timings) = (next.clone(), timings.clone());
             tokio::spawn(async move {
                 let mut mine = Timings::default();
