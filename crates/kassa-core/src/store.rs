@@ -524,6 +524,13 @@ pub trait Tx {
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
     /// Fails with `Conflict` when a unique constraint would break.
     fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError>;
+    /// Insert a record whose id was drawn at random for it just now (kassa's own, never the
+    /// caller's): no conflict is expected, so none is handled. A backend may send it later, with
+    /// the transaction's next statement or its commit; should it conflict all the same, the
+    /// whole transaction fails with `Conflict` instead of this call. By default, [`Tx::insert`].
+    fn insert_fresh(&mut self, record: &RawRecord) -> Result<(), StoreError> {
+        self.insert(record)
+    }
     /// Replace the document and columns of an existing record; `NotFound` if there is none.
     fn update(&mut self, record: &RawRecord) -> Result<(), StoreError>;
     fn delete(&mut self, account: &str, kind: Kind, id: &str) -> Result<bool, StoreError>;
@@ -795,6 +802,11 @@ pub trait TxExt: Tx {
 
     fn put_new<R: Record>(&mut self, account: &str, record: &R) -> Result<(), StoreError> {
         self.insert(&record.to_raw(account)?)
+    }
+
+    /// [`Tx::insert_fresh`]: for a record whose id was just drawn at random.
+    fn put_fresh<R: Record>(&mut self, account: &str, record: &R) -> Result<(), StoreError> {
+        self.insert_fresh(&record.to_raw(account)?)
     }
 
     fn put<R: Record>(&mut self, account: &str, record: &R) -> Result<(), StoreError> {

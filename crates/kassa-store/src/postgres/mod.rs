@@ -702,6 +702,28 @@ mod tests {
         .unwrap_err();
         assert!(matches!(&err, StoreError::Backend(m) if m.contains("23502")), "{err:?}");
         assert_eq!(store.get("acct_1", Kind::Product, "prod_4").await.unwrap(), None);
+        // Fresh inserts ride along too: read back in the transaction, then updated (held).
+        let seen = transact(&store, move |tx| {
+            let p = product("acct_1", "prod_5");
+            tx.insert_fresh(&p)?;
+            let read = tx.get("acct_1", Kind::Product, "prod_5")?.unwrap();
+            tx.update(&renamed(p, r#"{"id":"prod_5","name":"fresh"}"#))?;
+            Ok(read.id)
+        })
+        .await
+        .unwrap();
+        assert_eq!(seen, "prod_5");
+        let stored = store.get("acct_1", Kind::Product, "prod_5").await.unwrap().unwrap();
+        assert_eq!(stored.data, r#"{"id":"prod_5","name":"fresh"}"#);
+        // A fresh insert that meets its key after all fails the whole transaction.
+        let err = transact(&store, move |tx| {
+            tx.insert(&product("acct_1", "prod_6"))?;
+            tx.insert_fresh(&product("acct_1", "prod_1"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err, StoreError::Conflict(kassa_core::store::Constraint::PrimaryKey));
+        assert_eq!(store.get("acct_1", Kind::Product, "prod_6").await.unwrap(), None);
         // An update of a row not held is sent at once, and misses as before.
         let missing = transact(&store, move |tx| tx.update(&product("acct_1", "prod_9"))).await;
         assert_eq!(missing.unwrap_err(), StoreError::NotFound);

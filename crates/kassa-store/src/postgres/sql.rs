@@ -218,9 +218,14 @@ pub(crate) struct KindSql {
     by_id: String,
     seq_of: String,
     insert: String,
+    /// The insert without `ON CONFLICT`: a conflict is an error, which aborts the transaction.
+    insert_strict: String,
     /// Many records at once, one array per column: `RETURNING` the keys it inserted.
     insert_batch: String,
     update: String,
+    /// The update, failing (division by zero) if it changed no row, which aborts the
+    /// transaction.
+    update_checked: String,
     delete: String,
 }
 
@@ -249,8 +254,8 @@ impl KindSql {
             let _ = write!(placeholders, ", ${}", i + 5);
             let _ = write!(sets, ", {} = ${}", c.name(), i + 2);
         }
-        let insert =
-            format!("INSERT INTO {table} ({insert_cols}) VALUES ({placeholders}) ON CONFLICT DO NOTHING");
+        let insert_strict = format!("INSERT INTO {table} ({insert_cols}) VALUES ({placeholders})");
+        let insert = format!("{insert_strict} ON CONFLICT DO NOTHING");
         let arrays = (1..=4 + cols.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
         let insert_batch = format!(
             "INSERT INTO {table} ({insert_cols}) SELECT * FROM unnest({arrays}) \
@@ -258,8 +263,23 @@ impl KindSql {
         );
         let n = cols.len();
         let update = format!("UPDATE {table} SET {sets} WHERE account_id = ${} AND id = ${}", n + 2, n + 3);
+        let update_checked =
+            format!("WITH changed AS ({update} RETURNING 1) SELECT 1 / COUNT(*)::int FROM changed");
         let delete = format!("DELETE FROM {table} WHERE account_id = $1 AND id = $2");
-        Self { select, get, get_for_update, get_keys, by_id, seq_of, insert, insert_batch, update, delete }
+        Self {
+            select,
+            get,
+            get_for_update,
+            get_keys,
+            by_id,
+            seq_of,
+            insert,
+            insert_strict,
+            insert_batch,
+            update,
+            update_checked,
+            delete,
+        }
     }
 }
 
@@ -408,13 +428,28 @@ pub(crate) fn check_insertable(record: &RawRecord) -> Result<(), StoreError> {
 
 /// Replace the document and columns (never `created`) of `record`.
 pub(crate) fn update(record: &RawRecord) -> Result<Query<'_>, StoreError> {
+    let mut q = update_checked(record)?;
+    q.text = Cow::Borrowed(&kind_sql(record.kind).update);
+    Ok(q)
+}
+
+/// [`update`], failing if it changes no row: for a write sent later, whose miss must abort the
+/// transaction rather than be counted.
+pub(crate) fn update_checked(record: &RawRecord) -> Result<Query<'_>, StoreError> {
     check_columns(record)?;
     check_storable(record)?;
     let mut params = Vec::with_capacity(3 + record.columns.len());
     params.push(text(&record.data));
     params.extend(column_params(record));
     params.extend([text(&record.account), text(&record.id)]);
-    Ok(Query::fixed(&kind_sql(record.kind).update, params))
+    Ok(Query::fixed(&kind_sql(record.kind).update_checked, params))
+}
+
+/// [`insert`] without `ON CONFLICT`: a conflict is an error, which aborts the transaction.
+pub(crate) fn insert_strict(record: &RawRecord) -> Result<Query<'_>, StoreError> {
+    let mut q = insert(record)?;
+    q.text = Cow::Borrowed(&kind_sql(record.kind).insert_strict);
+    Ok(q)
 }
 
 pub(crate) fn delete<'a>(kind: Kind, account: &'a str, id: &'a str) -> Query<'a> {

@@ -43,7 +43,7 @@ pub fn record(
         method = Some(kassa_core::billing::PaymentMethodKind::CustomerBalance);
     }
     let charge = Charge::for_attempt(pi, method, failure, now);
-    tx.put_new(account, &charge)?;
+    tx.put_fresh(account, &charge)?;
     pi.latest_charge = Some(charge.id.clone());
     Ok(charge)
 }

@@ -131,10 +131,10 @@ impl Outbox {
         }
         let endpoints = self.endpoints.get(account).map(Vec::as_slice).unwrap_or_default();
         event.queued_for = endpoints.iter().filter(|e| e.wants(event.kind)).count();
-        tx.put_new(account, &event)?;
+        tx.put_fresh(account, &event)?;
         self.counted.extend(crate::metrics::counted(event.kind, &event.object));
         for endpoint in endpoints.iter().filter(|e| e.wants(event.kind)) {
-            tx.put_new(account, &WebhookDelivery::new(&event, &endpoint.id, self.queued_at))?;
+            tx.put_fresh(account, &WebhookDelivery::new(&event, &endpoint.id, self.queued_at))?;
             self.queued += 1;
         }
         Ok(())
@@ -310,7 +310,7 @@ pub async fn resend(ctx: &Ctx, acct: &Acct, id: &str, p: EventResend) -> Result<
             endpoint.settle(now, slots);
             tx.put(&account, &endpoint)?;
             match new {
-                true => tx.put_new(&account, &delivery)?,
+                true => tx.put_fresh(&account, &delivery)?,
                 false => tx.put(&account, &delivery)?,
             }
             claimed.push((account.clone(), std::sync::Arc::new(endpoint), token, vec![delivery]));

@@ -249,12 +249,12 @@ async fn finish(
         if done.guest {
             // A guest checkout keeps no customer.
         } else if done.customer_is_new {
-            tx.put_new(&acct, &customer)?;
+            tx.put_fresh(&acct, &customer)?;
         } else {
             tx.put(&acct, &customer)?;
         }
         if let Some(pm) = &done.payment_method {
-            tx.put_new(&acct, pm)?;
+            tx.put_fresh(&acct, pm)?;
         }
         let mut charge = None;
         if let Some(pi) = &mut done.payment_intent {
@@ -265,13 +265,13 @@ async fn finish(
             tx.upsert(&acct, pi)?;
         }
         if let Some(sub) = &done.subscription {
-            tx.put_new(&acct, sub)?;
+            tx.put_fresh(&acct, sub)?;
         }
         if let Some(inv) = &done.invoice {
-            tx.put_new(&acct, inv)?;
+            tx.put_fresh(&acct, inv)?;
         }
         if let Some(si) = &done.setup_intent {
-            tx.put_new(&acct, si)?;
+            tx.put_fresh(&acct, si)?;
         }
         if let Some(c) = &coupon {
             tx.put(&acct, c)?;
