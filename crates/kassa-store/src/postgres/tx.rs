@@ -12,8 +12,8 @@
 //! claimed or inserted cannot be changed or deleted by anyone else until it ends, so an update
 //! of it cannot miss; and [`Tx::insert_fresh`] inserts a record under an id just drawn at
 //! random, which no conflict is expected for. Such a write answers `Ok` at once and its
-//! statement is sent with the transaction's next one, or with `COMMIT`, in the same round trip
-//! (a checkout's payment: four round trips instead of fifteen). Statements still run in the
+//! statement is sent with the transaction's next one, or with `COMMIT`, in the same round trip.
+//! Statements still run in the
 //! order the closure asked for them, so its later reads see the write. (A promotion code, which
 //! has a unique index besides its key, is never deferred.) If a deferred write fails anyway (a
 //! fresh insert that conflicts after all is `Conflict`), the transaction is poisoned as by any
