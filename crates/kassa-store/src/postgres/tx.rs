@@ -174,15 +174,18 @@ impl PgTx {
     ) -> Result<Result<Rows, StoreError>, tokio_postgres::Error> {
         let rt = self.rt.clone();
         let deferred = std::mem::take(&mut self.deferred);
-        let updates = deferred.iter().map(Deferred::query).collect::<Result<Vec<_>, _>>();
-        let updates = match updates {
-            Ok(updates) => updates,
-            // Checked when they were deferred: cannot happen.
-            Err(e) => return Ok(Err(e)),
+        let writes = match deferred.iter().map(Deferred::query).collect::<Result<Vec<_>, _>>() {
+            Ok(writes) => writes,
+            // Checked when they were deferred, so this cannot happen; were it to, the writes
+            // are lost, and the transaction must not commit without them.
+            Err(e) => {
+                self.failed.get_or_insert_with(|| e.clone());
+                return Ok(Err(e));
+            }
         };
-        let mut prepared_updates = Vec::with_capacity(updates.len());
-        for u in &updates {
-            prepared_updates.push(rt.block_on(self.conn.prepare(u))?);
+        let mut prepared_writes = Vec::with_capacity(writes.len());
+        for w in &writes {
+            prepared_writes.push(rt.block_on(self.conn.prepare(w))?);
         }
         let prepared = rt.block_on(self.conn.prepare(q))?;
         let begin = (!self.begun).then(|| self.mode.begin());
@@ -193,7 +196,7 @@ impl PgTx {
         let conn = &*self.conn;
         let client = conn.client();
         // Polled in order, each sending its request on its first poll: one round trip for all.
-        let (began, updated, saved, ran, released) = rt.block_on(join5(
+        let (began, written, saved, ran, released) = rt.block_on(join5(
             async {
                 match begin {
                     Some(begin) => client.batch_execute(begin).await,
@@ -201,7 +204,7 @@ impl PgTx {
                 }
             },
             join_in_order(
-                updates.iter().zip(&prepared_updates).map(|(u, p)| conn.run(p.as_ref(), u)).collect(),
+                writes.iter().zip(&prepared_writes).map(|(w, p)| conn.run(p.as_ref(), w)).collect(),
             ),
             async {
                 if savepoint { client.batch_execute("SAVEPOINT kassa_statement").await } else { Ok(()) }
@@ -216,7 +219,7 @@ impl PgTx {
             },
         ));
         began?;
-        updated_all(updated)?;
+        all_written(written)?;
         saved?;
         match ran {
             Ok(rows) => released.map(|()| Ok(rows)),
@@ -320,22 +323,23 @@ impl PgTx {
                 Err(e) => Err(self.conn.fail(e)),
             };
         }
-        // The deferred updates, then `COMMIT`, in one round trip. If an update fails, the
-        // server turns the `COMMIT` into a rollback.
-        let updates = deferred.iter().map(Deferred::query).collect::<Result<Vec<_>, _>>()?;
-        let mut prepared = Vec::with_capacity(updates.len());
-        for u in &updates {
-            match self.rt.block_on(self.conn.prepare(u)) {
+        // The deferred writes, then `COMMIT`, in one round trip. If a write fails, the server
+        // turns the `COMMIT` into a rollback. (Should a write not be sendable after all, no
+        // `COMMIT` goes: the connection, left inside the transaction, is closed.)
+        let writes = deferred.iter().map(Deferred::query).collect::<Result<Vec<_>, _>>()?;
+        let mut prepared = Vec::with_capacity(writes.len());
+        for w in &writes {
+            match self.rt.block_on(self.conn.prepare(w)) {
                 Ok(p) => prepared.push(p),
                 Err(e) => return Err(self.conn.fail(e)),
             }
         }
         let conn = &*self.conn;
-        let (updated, committed) = self.rt.block_on(join(
-            join_in_order(updates.iter().zip(&prepared).map(|(u, p)| conn.run(p.as_ref(), u)).collect()),
+        let (written, committed) = self.rt.block_on(join(
+            join_in_order(writes.iter().zip(&prepared).map(|(w, p)| conn.run(p.as_ref(), w)).collect()),
             conn.client().batch_execute("COMMIT"),
         ));
-        match (updated_all(updated), committed) {
+        match (all_written(written), committed) {
             (Ok(()), Ok(())) => {
                 self.conn.in_transaction = false;
                 Ok(())
@@ -356,7 +360,7 @@ impl PgTx {
 
 /// The answers to deferred writes: each failed one aborted the transaction (see
 /// [`Deferred::query`]); the first failure is the answer.
-fn updated_all(answers: Vec<Result<Rows, tokio_postgres::Error>>) -> Result<(), tokio_postgres::Error> {
+fn all_written(answers: Vec<Result<Rows, tokio_postgres::Error>>) -> Result<(), tokio_postgres::Error> {
     answers.into_iter().try_for_each(|answer| answer.map(drop))
 }
 
