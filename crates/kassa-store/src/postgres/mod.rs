@@ -24,14 +24,15 @@
 //! server wake-up serve many requests, while a lone call still costs one round trip. A read that
 //! spans kinds runs in one `REPEATABLE READ` snapshot.
 //!
-//! [`Store::transact`] and [`Store::view`] run their synchronous closure on a blocking thread
-//! (`spawn_blocking`) with a *local* connection, whose I/O runs on a single-threaded runtime of
+//! [`Store::transact`] and [`Store::view`] run their synchronous closure on one of the store's
+//! transaction threads (`src/postgres/workers.rs`, one per local connection) with a *local*
+//! connection, whose I/O runs on a single-threaded runtime of
 //! its own that the blocking thread drives: each `Tx` call writes its statement, sleeps until
 //! the answer and reads it on that one thread, with no hand-off to the runtime's workers. (Driving
 //! the statements from the blocking thread with `Handle::block_on` while the connection's I/O ran
 //! as a task on the shared runtime cost two thread wake-ups per statement, most of a checkout's
-//! CPU.) The slot is reserved (waiting asynchronously) before the blocking thread starts, so at
-//! most `pool_max` blocking threads are ever busy with transactions. `src/postgres/tx.rs` has the transaction itself: row locks,
+//! CPU.) The slot is reserved (waiting asynchronously) before the closure is queued for a
+//! thread, so a thread is always free for it. `src/postgres/tx.rs` has the transaction itself: row locks,
 //! `SKIP LOCKED` claims, conflicts that do not abort it, the answer only after `COMMIT`. One
 //! difference from SQLite remains: a failed statement other than a handled conflict aborts the
 //! whole transaction (PostgreSQL's rule), which then rolls back even if the closure returns `Ok`.
@@ -86,6 +87,7 @@ mod sql;
 mod testing;
 mod tls;
 mod tx;
+mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -112,6 +114,7 @@ use pool::{Conn, Driver, Pool};
 use sql::{Param, Query};
 use tls::Tls;
 use tx::Mode;
+use workers::Workers;
 
 /// How long [`Store::ping`] waits for `SELECT 1`.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -148,6 +151,8 @@ pub struct PostgresStore {
     reads: Arc<Batcher<Read>>,
     options: PostgresOptions,
     observer: Arc<Observer>,
+    /// The threads transactions run on, one per local connection.
+    workers: Workers,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -291,6 +296,7 @@ impl PostgresStore {
             inserts: Batcher::new(pool.clone(), home.clone(), observer.clone()),
             reads: Batcher::new(pool.clone(), home, observer.clone()),
             pool,
+            workers: Workers::new(pool::split(options.pool_max).0),
             options,
             observer,
         })
@@ -301,22 +307,21 @@ impl PostgresStore {
         &self.options
     }
 
-    /// Run `f` in a transaction of `mode` on a blocking thread, on a local connection.
+    /// Run `f` in a transaction of `mode` on a local connection, on one of the transaction
+    /// threads (`src/postgres/workers.rs`).
     async fn run_tx(&self, mode: Mode, f: TxFn) -> TxOutcome {
         let slot = self.pool.reserve(Driver::Local).await?;
         let observer = self.observer.clone();
-        tokio::task::spawn_blocking(move || {
-            let started = if mode == Mode::Write { observer.start() } else { None };
-            let outcome = slot.open_local().map_err(Abort::Store).and_then(|conn| tx::run(conn, mode, f));
-            if outcome.is_ok() {
-                observer.committed("postgres", "transaction", 1, started);
-            }
-            outcome
-        })
-        .await
-        .map_err(|e| {
-            Abort::Store(StoreError::Backend(format!("a PostgreSQL transaction's thread failed: {e}")))
-        })?
+        self.workers
+            .run(move || {
+                let started = if mode == Mode::Write { observer.start() } else { None };
+                let outcome = slot.open_local().map_err(Abort::Store).and_then(|conn| tx::run(conn, mode, f));
+                if outcome.is_ok() {
+                    observer.committed("postgres", "transaction", 1, started);
+                }
+                outcome
+            })
+            .await?
     }
 
     async fn query(&self, q: &Query<'_>) -> Result<pool::Rows, StoreError> {

@@ -1,11 +1,11 @@
-//! [`PgTx`]: the synchronous [`Tx`] of one PostgreSQL transaction, run on a blocking thread.
+//! [`PgTx`]: the synchronous [`Tx`] of one PostgreSQL transaction, run on a thread of its own.
 //!
-//! [`run`] is called inside `tokio::task::spawn_blocking` with a pooled *local* connection
-//! (`src/postgres/pool.rs`): its I/O runs on a single-threaded runtime of its own, which each
-//! `Tx` method drives on this thread until its statement has answered. So a statement is
-//! written, waited for (the thread sleeps in `epoll_wait`) and read by the one thread, with no
-//! thread wake-ups in between; the only hand-offs are the two of `spawn_blocking` itself, once
-//! per transaction. The transaction opens lazily: `BEGIN` is pipelined with the first statement
+//! [`run`] is called on a transaction thread (`src/postgres/workers.rs`) with a pooled *local*
+//! connection (`src/postgres/pool.rs`): its I/O runs on a single-threaded runtime of its own,
+//! which each `Tx` method drives on this thread until its statement has answered. So a
+//! statement is written, waited for (the thread sleeps in `epoll_wait`) and read by the one
+//! thread, with no thread wake-ups in between; the only hand-offs are queueing the transaction
+//! for the thread and handing its answer back, once per transaction. The transaction opens lazily: `BEGIN` is pipelined with the first statement
 //! (one round trip for both), and a closure that runs no statement costs nothing.
 //!
 //! **Writes whose answer is known are deferred.** A row the transaction has read `FOR UPDATE`,
