@@ -519,6 +519,15 @@ impl From<crate::error::Invalid> for Abort<Error> {
 }
 
 /// What a write sees: its reads and writes all belong to one transaction.
+/// A read asked for ahead with [`Tx::select_ahead`].
+#[derive(Debug)]
+pub enum Ahead {
+    /// Its rows, read already.
+    Ready(Vec<RawRecord>),
+    /// Queued by the backend (or answered there): its number in the transaction.
+    Queued(usize),
+}
+
 pub trait Tx {
     /// One record of an account. On backends with row locks the row stays locked until commit.
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
@@ -554,6 +563,28 @@ pub trait Tx {
         filters: &[Filter],
         limit: u32,
     ) -> Result<Vec<RawRecord>, StoreError>;
+    /// [`Tx::select`], asked for ahead of when its rows are needed: a backend that talks to its
+    /// database over a network may send it with the transaction's next statement, in the same
+    /// round trip; [`Tx::take_ahead`] answers its rows (read at the latest when it is taken). A
+    /// read never taken is dropped with the transaction. By default it runs at once.
+    fn select_ahead(
+        &mut self,
+        scope: Scope<'_>,
+        kind: Kind,
+        filters: &[Filter],
+        limit: u32,
+    ) -> Result<Ahead, StoreError> {
+        self.select(scope, kind, filters, limit).map(Ahead::Ready)
+    }
+    /// The rows of a read asked for with [`Tx::select_ahead`] in this transaction.
+    fn take_ahead(&mut self, ahead: Ahead) -> Result<Vec<RawRecord>, StoreError> {
+        match ahead {
+            Ahead::Ready(rows) => Ok(rows),
+            Ahead::Queued(_) => {
+                Err(StoreError::Backend("a read asked for in another transaction".to_owned()))
+            }
+        }
+    }
     /// Delete every record of `kind` (all accounts) matching the filters; returns how many.
     fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError>;
     /// The next value of the account's counter `name` (1 for the first), taken in this

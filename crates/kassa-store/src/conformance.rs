@@ -62,6 +62,8 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(rollback_on_error);
     scenario!(rollback_is_isolated_in_a_batch);
     scenario!(update_and_delete);
+    scenario!(a_transaction_reads_its_own_writes);
+    scenario!(reads_asked_for_ahead);
     scenario!(views);
     scenario!(find_and_delete_where);
     scenario!(billing_records);
@@ -897,6 +899,114 @@ pub async fn update_and_delete(store: Arc<dyn Store>) {
     assert_eq!(update(&store, product(a, "prod_1", T0, true)).await, Err(StoreError::NotFound));
     // The id is free again.
     insert(&store, product(a, "prod_1", T0, true)).await.unwrap();
+}
+
+/// Inside a transaction, a read sees what the transaction wrote: an insert (plain or fresh), an
+/// update (which keeps the row's `created`), a delete; and the same after the commit.
+pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
+    let a = "acct_rw";
+    insert(&store, product(a, "prod_read", T0, true)).await.unwrap();
+    let seen = transact(store.as_ref(), move |tx| {
+        let mut seen = Vec::new();
+        tx.insert(&product(a, "prod_new", T0 + 1, true))?;
+        tx.insert_fresh(&product(a, "prod_fresh", T0 + 2, true))?;
+        seen.push(tx.get(a, Kind::Product, "prod_new")?);
+        seen.push(tx.get(a, Kind::Product, "prod_fresh")?);
+        // An update leaves `created` alone, whatever the record says.
+        let mut changed = product(a, "prod_fresh", T0 + 999, false);
+        changed.data = r#"{"fresh":"changed"}"#.to_owned();
+        tx.update(&changed)?;
+        seen.push(tx.get(a, Kind::Product, "prod_fresh")?);
+        // A row read (and so held), then updated twice.
+        seen.push(tx.get(a, Kind::Product, "prod_read")?);
+        for n in 1..=2 {
+            let mut changed = product(a, "prod_read", T0 + 999, false);
+            changed.data = format!(r#"{{"read":{n}}}"#);
+            tx.update(&changed)?;
+        }
+        seen.push(tx.get(a, Kind::Product, "prod_read")?);
+        assert!(tx.delete(a, Kind::Product, "prod_new")?);
+        seen.push(tx.get(a, Kind::Product, "prod_new")?);
+        Ok(seen)
+    })
+    .await
+    .unwrap();
+    let shown = |r: &Option<RawRecord>| {
+        r.as_ref().map(|r| (r.id.clone(), r.created, r.data.clone(), r.columns.clone()))
+    };
+    let seen: Vec<_> = seen.iter().map(shown).collect();
+    let fresh = product(a, "prod_fresh", T0 + 2, true);
+    let new = product(a, "prod_new", T0 + 1, true);
+    assert_eq!(seen[0], shown(&Some(new)));
+    assert_eq!(seen[1], shown(&Some(fresh)));
+    let fresh_changed =
+        Some(("prod_fresh".to_owned(), T0 + 2, r#"{"fresh":"changed"}"#.to_owned(), vec![Value::Int(0)]));
+    assert_eq!(seen[2], fresh_changed);
+    assert_eq!(seen[3], shown(&Some(product(a, "prod_read", T0, true))));
+    let read_changed = Some(("prod_read".to_owned(), T0, r#"{"read":2}"#.to_owned(), vec![Value::Int(0)]));
+    assert_eq!(seen[4], read_changed);
+    assert_eq!(seen[5], None);
+    // What the transaction saw is what it committed.
+    let stored = |id: &'static str| {
+        let store = store.clone();
+        async move { shown(&store.get(a, Kind::Product, id).await.unwrap()) }
+    };
+    assert_eq!(stored("prod_fresh").await, fresh_changed);
+    assert_eq!(stored("prod_read").await, read_changed);
+    assert_eq!(stored("prod_new").await, None);
+}
+
+/// A read asked for ahead answers what `select` would have when it was asked (on PostgreSQL it
+/// goes with the next statement), or when it is taken if nothing was sent in between; one never
+/// taken changes nothing.
+pub async fn reads_asked_for_ahead(store: Arc<dyn Store>) {
+    let a = "acct_ahead";
+    insert_all(
+        &store,
+        vec![
+            product(a, "prod_1", T0, true),
+            product(a, "prod_2", T0 + 1, false),
+            product(a, "prod_3", T0 + 2, true),
+            product("acct_other", "prod_4", T0 + 3, true),
+        ],
+    )
+    .await;
+    let ids = |rows: Vec<RawRecord>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let active = || [Filter::Eq(Column::Active, Value::Int(1))];
+    let (mine, all, late) = transact(store.as_ref(), move |tx| {
+        let mine = tx.select_ahead(Scope::Account(a), Kind::Product, &active(), 10)?;
+        let all = tx.select_ahead(Scope::All, Kind::Product, &[], 2)?;
+        let _never_taken = tx.select_ahead(Scope::Account("acct_other"), Kind::Product, &[], 10)?;
+        assert!(tx.get(a, Kind::Product, "prod_1")?.is_some());
+        tx.insert(&product(a, "prod_5", T0 + 4, true))?;
+        let mine = ids(tx.take_ahead(mine)?);
+        let all = ids(tx.take_ahead(all)?);
+        // Asked for after the insert, taken before any other statement: it sees the insert.
+        let late = tx.select_ahead(Scope::Account(a), Kind::Product, &active(), 10)?;
+        Ok((mine, all, ids(tx.take_ahead(late)?)))
+    })
+    .await
+    .unwrap();
+    assert_eq!(mine, ["prod_1", "prod_3"]);
+    assert_eq!(all, ["prod_1", "prod_2"]);
+    assert_eq!(late, ["prod_1", "prod_3", "prod_5"]);
+    // A transaction that asks ahead, writes and never takes its read commits its write.
+    transact(store.as_ref(), move |tx| {
+        tx.select_ahead(Scope::Account(a), Kind::Product, &[], 10)?;
+        tx.insert_fresh(&product(a, "prod_6", T0 + 5, false))
+    })
+    .await
+    .unwrap();
+    assert!(store.get(a, Kind::Product, "prod_6").await.unwrap().is_some());
+    // In a view too.
+    let seen = view(store.as_ref(), move |tx| {
+        let ahead = tx.select_ahead(Scope::Account(a), Kind::Product, &active(), 10)?;
+        assert!(tx.get(a, Kind::Product, "prod_2")?.is_some());
+        Ok(ids(tx.take_ahead(ahead)?))
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, ["prod_1", "prod_3", "prod_5"]);
 }
 
 /// `find` returns matches oldest first, up to a limit, in one account or all; `delete_where`

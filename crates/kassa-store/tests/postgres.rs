@@ -172,6 +172,31 @@ async fn idle_connections_killed_by_the_server_are_replaced() {
     }
     let q = ListQuery { filters: vec![], limit: 20, cursor: Cursor::First };
     assert_eq!(store.list("acct_1", Kind::Product, q).await.unwrap().data.len(), 16);
+
+    // The same when the first round trip carries deferred writes: a fresh insert sent with the
+    // next read, or with the `COMMIT` of a transaction that only inserted.
+    db.terminate_connections();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let r = product("acct_1", &format!("prod_fresh_{i}"));
+                transact(store.as_ref(), move |tx| {
+                    tx.insert_fresh(&r)?;
+                    if i % 2 == 0 {
+                        assert!(tx.get("acct_1", Kind::Product, "prod_0")?.is_some());
+                    }
+                    Ok(())
+                })
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let q = ListQuery { filters: vec![], limit: 30, cursor: Cursor::First };
+    assert_eq!(store.list("acct_1", Kind::Product, q).await.unwrap().data.len(), 24);
 }
 
 /// The connection dies in the middle of a transaction: the transaction fails as `Unavailable`,

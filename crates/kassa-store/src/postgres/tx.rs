@@ -19,6 +19,15 @@
 //! fresh insert that conflicts after all is `Conflict`), the transaction is poisoned as by any
 //! failed statement, and rolls back with that failure as its answer.
 //!
+//! **Reads asked for ahead** ([`Tx::select_ahead`]) wait with the deferred writes and go with
+//! the next statement (the webhook endpoints an event goes to are asked for with a payment's
+//! first read): their rows are kept until [`Tx::take_ahead`] takes them, or read then if they
+//! have not been sent yet. The `COMMIT` leaves those never taken behind.
+//!
+//! **A held row reads back without a round trip.** No one else can change a row the transaction
+//! holds, so the transaction keeps each as it last read or wrote it, and [`Tx::get`] answers
+//! from there (a payment reading the payment method it has just written, for one).
+//!
 //! A local connection is not watched while idle, so a server restart shows only when it is used
 //! again. If the first statement of a transaction finds the connection lost, nothing of the
 //! transaction has reached the server: the transaction connects afresh and sends it once more.
@@ -43,17 +52,20 @@
 //! return the same error without a round trip, and the transaction rolls back and reports that
 //! error even if the closure returns `Ok`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use futures_util::future::{join, join5};
-use kassa_core::store::{Abort, Constraint, Filter, Kind, RawRecord, Scope, StoreError, Tx, TxFn, TxOutcome};
+use futures_util::future::{join3, join5};
+use kassa_core::store::{
+    Abort, Ahead, Constraint, Filter, Kind, RawRecord, Scope, StoreError, Tx, TxFn, TxOutcome,
+};
 
 use super::error::{is_connection_lost, map};
 use super::pool::{LocalRuntime, Pooled, Rows, join_in_order};
 use super::sql::{self, Lock, Query};
+use tokio_postgres::Statement;
 
 pub(crate) type Outcome = TxOutcome;
 
@@ -78,8 +90,17 @@ pub(crate) fn run(conn: Pooled, mode: Mode, f: TxFn) -> Outcome {
     let Some(rt) = conn.local().cloned() else {
         return Err(Abort::Store(StoreError::Backend("a transaction needs a local connection".to_owned())));
     };
-    let mut tx =
-        PgTx { conn, rt, mode, begun: false, failed: None, held: HashSet::new(), deferred: Vec::new() };
+    let mut tx = PgTx {
+        conn,
+        rt,
+        mode,
+        begun: false,
+        failed: None,
+        held: HashMap::new(),
+        deferred: Vec::new(),
+        reads_ahead: 0,
+        answered: HashMap::new(),
+    };
     let outcome = match catch_unwind(AssertUnwindSafe(|| f(&mut tx))) {
         Ok(outcome) => outcome,
         Err(_) => {
@@ -101,29 +122,62 @@ pub(crate) struct PgTx {
     /// The error that aborted the transaction, if one did.
     failed: Option<StoreError>,
     /// The rows this transaction holds (read `FOR UPDATE`, claimed or inserted), by kind,
-    /// account and id: their updates can be deferred.
-    held: HashSet<(Kind, String, String)>,
-    /// Writes not sent yet, in the order they were asked for.
+    /// account and id, each as it last read or wrote it: their updates can be deferred, and
+    /// [`Tx::get`] reads them here.
+    held: HashMap<Key, RawRecord>,
+    /// Statements not sent yet, in the order they were asked for.
     deferred: Vec<Deferred>,
+    /// How many reads were asked for ahead.
+    reads_ahead: usize,
+    /// The answers of reads asked for ahead, by number, until they are taken.
+    answered: HashMap<usize, Result<Vec<RawRecord>, StoreError>>,
 }
 
-/// A write whose answer is known before it is sent.
+/// A row: its kind, account and id.
+type Key = (Kind, String, String);
+
+fn key(record: &RawRecord) -> Key {
+    (record.kind, record.account.clone(), record.id.clone())
+}
+
+/// A statement that waits to go with the transaction's next one: a write whose answer is known
+/// before it is sent, or a read asked for ahead.
 enum Deferred {
     /// An update of a held row: it changes that row.
     Update(RawRecord),
     /// A fresh insert: it inserts the record.
     Insert(RawRecord),
+    /// A read asked for ahead ([`Tx::select_ahead`]): its rows are kept under its number.
+    Read(Read),
+}
+
+/// The arguments of a [`Tx::select`] asked for ahead, and its number in the transaction.
+struct Read {
+    number: usize,
+    /// `None` for every account.
+    account: Option<String>,
+    kind: Kind,
+    filters: Vec<Filter>,
+    limit: u32,
 }
 
 impl Deferred {
-    /// Its statement: one that fails if the write does not happen (a missed update, a
+    /// Its statement. A write's fails if the write does not happen (a missed update, a
     /// conflicting insert), so that the server aborts the transaction, and turns a `COMMIT`
     /// pipelined behind it into a rollback.
     fn query(&self) -> Result<Query<'_>, StoreError> {
         match self {
             Self::Update(record) => sql::update_checked(record),
             Self::Insert(record) => sql::insert_strict(record),
+            Self::Read(r) => {
+                let scope = r.account.as_deref().map_or(Scope::All, Scope::Account);
+                sql::matching(scope, r.kind, &r.filters, r.limit, Lock::None)
+            }
         }
+    }
+
+    fn is_write(&self) -> bool {
+        !matches!(self, Self::Read(_))
     }
 }
 
@@ -148,21 +202,45 @@ impl PgTx {
             // transaction reached the server (no `BEGIN` without its statement, no answer to
             // either), so connect afresh and send them once more.
             Err(e) if first && is_connection_lost(&e) => {
-                tracing::debug!(error = %map(e), "an idle PostgreSQL connection was lost; connecting again");
-                self.begun = false;
-                if let Err(e) = self.conn.reconnect_local() {
+                if let Err(e) = self.reconnect(e) {
                     self.failed.get_or_insert_with(|| e.clone());
                     return Err(e);
                 }
-                self.rt = match self.conn.local() {
-                    Some(rt) => rt.clone(),
-                    None => unreachable!("a local connection has its runtime"),
-                };
                 self.attempt(q, savepoint).unwrap_or_else(|e| Err(self.poison(e)))
             }
             Ok(outcome) => outcome,
             Err(e) => Err(self.poison(e)),
         }
+    }
+
+    /// The connection was found lost (`e`) by the transaction's first round trip: connect
+    /// afresh, so that it can be sent once more.
+    fn reconnect(&mut self, e: tokio_postgres::Error) -> Result<(), StoreError> {
+        tracing::debug!(error = %map(e), "an idle PostgreSQL connection was lost; connecting again");
+        self.begun = false;
+        self.conn.in_transaction = false;
+        self.conn.reconnect_local()?;
+        self.rt = match self.conn.local() {
+            Some(rt) => rt.clone(),
+            None => unreachable!("a local connection has its runtime"),
+        };
+        Ok(())
+    }
+
+    /// The deferred statements, prepared (on this connection, on first use).
+    fn prepare_all(&mut self, writes: &[Query<'_>]) -> Result<Vec<Option<Statement>>, tokio_postgres::Error> {
+        let rt = self.rt.clone();
+        writes.iter().map(|w| rt.block_on(self.conn.prepare(w))).collect()
+    }
+
+    /// Mark the transaction begun if it is not yet: answers the `BEGIN` to send first.
+    fn begin(&mut self) -> Option<&'static str> {
+        let begin = (!self.begun).then(|| self.mode.begin());
+        if begin.is_some() {
+            self.begun = true;
+            self.conn.in_transaction = true;
+        }
+        begin
     }
 
     /// [`PgTx::exec`] once. The outer error aborts the transaction and has not been recorded
@@ -172,10 +250,25 @@ impl PgTx {
         q: &Query<'_>,
         savepoint: bool,
     ) -> Result<Result<Rows, StoreError>, tokio_postgres::Error> {
-        let rt = self.rt.clone();
         let deferred = std::mem::take(&mut self.deferred);
-        let writes = match deferred.iter().map(Deferred::query).collect::<Result<Vec<_>, _>>() {
-            Ok(writes) => writes,
+        let answer = self.trip(&deferred, q, savepoint);
+        if answer.is_err() {
+            // Kept for a retry on a new connection (a poisoned transaction never sends them).
+            self.deferred = deferred;
+        }
+        answer
+    }
+
+    /// The deferred statements, then `q`, in one round trip.
+    fn trip(
+        &mut self,
+        deferred: &[Deferred],
+        q: &Query<'_>,
+        savepoint: bool,
+    ) -> Result<Result<Rows, StoreError>, tokio_postgres::Error> {
+        let rt = self.rt.clone();
+        let queued = match queries(deferred) {
+            Ok(queued) => queued,
             // Checked when they were deferred, so this cannot happen; were it to, the writes
             // are lost, and the transaction must not commit without them.
             Err(e) => {
@@ -183,16 +276,9 @@ impl PgTx {
                 return Ok(Err(e));
             }
         };
-        let mut prepared_writes = Vec::with_capacity(writes.len());
-        for w in &writes {
-            prepared_writes.push(rt.block_on(self.conn.prepare(w))?);
-        }
+        let prepared_queued = self.prepare_all(&queued)?;
         let prepared = rt.block_on(self.conn.prepare(q))?;
-        let begin = (!self.begun).then(|| self.mode.begin());
-        if begin.is_some() {
-            self.begun = true;
-            self.conn.in_transaction = true;
-        }
+        let begin = self.begin();
         let conn = &*self.conn;
         let client = conn.client();
         // Polled in order, each sending its request on its first poll: one round trip for all.
@@ -204,7 +290,7 @@ impl PgTx {
                 }
             },
             join_in_order(
-                writes.iter().zip(&prepared_writes).map(|(w, p)| conn.run(p.as_ref(), w)).collect(),
+                queued.iter().zip(&prepared_queued).map(|(w, p)| conn.run(p.as_ref(), w)).collect(),
             ),
             async {
                 if savepoint { client.batch_execute("SAVEPOINT kassa_statement").await } else { Ok(()) }
@@ -219,7 +305,7 @@ impl PgTx {
             },
         ));
         began?;
-        all_written(written)?;
+        self.absorb(deferred, written)?;
         saved?;
         match ran {
             Ok(rows) => released.map(|()| Ok(rows)),
@@ -235,10 +321,35 @@ impl PgTx {
         }
     }
 
+    /// Take in the answers of the deferred statements: a write's failure aborted the transaction
+    /// (see [`Deferred::query`]), and the first failure is the answer; a read's rows are kept.
+    fn absorb(
+        &mut self,
+        deferred: &[Deferred],
+        answers: Vec<Result<Rows, tokio_postgres::Error>>,
+    ) -> Result<(), tokio_postgres::Error> {
+        for (d, answer) in deferred.iter().zip(answers) {
+            let rows = answer?;
+            if let Deferred::Read(r) = d {
+                let records = rows.rows.iter().map(|row| sql::decode(r.kind, row)).collect();
+                self.answered.insert(r.number, records);
+            }
+        }
+        Ok(())
+    }
+
     /// Hold `record`'s row: it was read `FOR UPDATE`, claimed or inserted.
     fn hold(&mut self, record: &RawRecord) {
         if self.mode == Mode::Write {
-            self.held.insert((record.kind, record.account.clone(), record.id.clone()));
+            self.held.insert(key(record), record.clone());
+        }
+    }
+
+    /// A held row was updated to `record`: it keeps its `created`, which an update leaves alone.
+    fn updated(&mut self, record: &RawRecord) {
+        if let Some(held) = self.held.get_mut(&key(record)) {
+            let created = held.created;
+            *held = RawRecord { created, ..record.clone() };
         }
     }
 
@@ -260,7 +371,7 @@ impl PgTx {
         }
         let outcome = match (outcome, self.failed.take()) {
             (Ok(value), None) => {
-                return match self.end("COMMIT") {
+                return match self.commit() {
                     Ok(()) => Ok(value),
                     Err(e) => {
                         // The connection may have failed before or after the commit took
@@ -275,7 +386,7 @@ impl PgTx {
             (Ok(_) | Err(Abort::Refused(_)), Some(failure)) => Err(Abort::Store(failure)),
             (Err(e), _) => Err(e),
         };
-        if let Err(e) = self.end("ROLLBACK") {
+        if let Err(e) = self.rollback() {
             tracing::warn!(error = %e, "PostgreSQL ROLLBACK failed; closing the connection");
             self.conn.retire();
         }
@@ -309,37 +420,61 @@ impl PgTx {
         }
     }
 
-    fn end(&mut self, statement: &str) -> Result<(), StoreError> {
+    /// Roll back, if anything was sent.
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        self.deferred.clear();
         if !self.begun {
             return Ok(());
         }
-        let deferred = std::mem::take(&mut self.deferred);
-        if statement != "COMMIT" || deferred.is_empty() {
-            return match self.rt.block_on(self.conn.client().batch_execute(statement)) {
-                Ok(()) => {
-                    self.conn.in_transaction = false;
-                    Ok(())
-                }
-                Err(e) => Err(self.conn.fail(e)),
-            };
-        }
-        // The deferred writes, then `COMMIT`, in one round trip. If a write fails, the server
-        // turns the `COMMIT` into a rollback. (Should a write not be sendable after all, no
-        // `COMMIT` goes: the connection, left inside the transaction, is closed.)
-        let writes = deferred.iter().map(Deferred::query).collect::<Result<Vec<_>, _>>()?;
-        let mut prepared = Vec::with_capacity(writes.len());
-        for w in &writes {
-            match self.rt.block_on(self.conn.prepare(w)) {
-                Ok(p) => prepared.push(p),
-                Err(e) => return Err(self.conn.fail(e)),
+        match self.rt.block_on(self.conn.client().batch_execute("ROLLBACK")) {
+            Ok(()) => {
+                self.conn.in_transaction = false;
+                Ok(())
             }
+            Err(e) => Err(self.conn.fail(e)),
         }
+    }
+
+    /// Commit: the deferred writes, then `COMMIT`, in one round trip (behind a `BEGIN` if
+    /// nothing was sent yet: a transaction that only inserted fresh records). If a write fails,
+    /// the server turns the `COMMIT` into a rollback.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        // Reads asked for ahead and never taken are not sent.
+        let deferred: Vec<Deferred> =
+            std::mem::take(&mut self.deferred).into_iter().filter(Deferred::is_write).collect();
+        if !self.begun && deferred.is_empty() {
+            return Ok(());
+        }
+        // Checked when they were deferred; should one not be sendable after all, no `COMMIT`
+        // goes, and the connection, left inside the transaction, is closed.
+        let writes = queries(&deferred)?;
+        let first = !self.begun;
+        match self.commit_once(&writes) {
+            Err(e) if first && is_connection_lost(&e) => {
+                self.reconnect(e)?;
+                self.commit_once(&writes).map_err(|e| self.conn.fail(e))
+            }
+            answer => answer.map_err(|e| self.conn.fail(e)),
+        }
+    }
+
+    fn commit_once(&mut self, writes: &[Query<'_>]) -> Result<(), tokio_postgres::Error> {
+        let prepared = self.prepare_all(writes)?;
+        let begin = self.begin();
         let conn = &*self.conn;
-        let (written, committed) = self.rt.block_on(join(
+        let client = conn.client();
+        let (began, written, committed) = self.rt.block_on(join3(
+            async {
+                match begin {
+                    Some(begin) => client.batch_execute(begin).await,
+                    None => Ok(()),
+                }
+            },
             join_in_order(writes.iter().zip(&prepared).map(|(w, p)| conn.run(p.as_ref(), w)).collect()),
-            conn.client().batch_execute("COMMIT"),
+            client.batch_execute("COMMIT"),
         ));
-        match (all_written(written), committed) {
+        began?;
+        match (written.into_iter().try_for_each(|answer| answer.map(drop)), committed) {
             (Ok(()), Ok(())) => {
                 self.conn.in_transaction = false;
                 Ok(())
@@ -347,9 +482,9 @@ impl PgTx {
             // A write failed, and the server turned the `COMMIT` into a rollback.
             (Err(e), Ok(())) => {
                 self.conn.in_transaction = false;
-                Err(self.conn.fail(e))
+                Err(e)
             }
-            (_, Err(e)) => Err(self.conn.fail(e)),
+            (_, Err(e)) => Err(e),
         }
     }
 
@@ -358,14 +493,19 @@ impl PgTx {
     }
 }
 
-/// The answers to deferred writes: each failed one aborted the transaction (see
-/// [`Deferred::query`]); the first failure is the answer.
-fn all_written(answers: Vec<Result<Rows, tokio_postgres::Error>>) -> Result<(), tokio_postgres::Error> {
-    answers.into_iter().try_for_each(|answer| answer.map(drop))
+/// The statements of deferred writes.
+fn queries(deferred: &[Deferred]) -> Result<Vec<Query<'_>>, StoreError> {
+    deferred.iter().map(Deferred::query).collect()
 }
 
 impl Tx for PgTx {
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if let Some(record) = self.held.get(&(kind, account.to_owned(), id.to_owned())) {
+            return Ok(Some(record.clone()));
+        }
         let q = sql::get(kind, account, id, self.mode == Mode::Write);
         let found = self.read(&q, kind)?.into_iter().next();
         if let Some(record) = &found {
@@ -404,25 +544,25 @@ impl Tx for PgTx {
         self.writable()?;
         // Only a promotion code's update can break a unique constraint (its active code).
         let savepoint = record.kind == Kind::PromotionCode;
-        if !savepoint
-            && self.failed.is_none()
-            && self.held.contains(&(record.kind, record.account.clone(), record.id.clone()))
-        {
+        if !savepoint && self.failed.is_none() && self.held.contains_key(&key(record)) {
             // Checked now, so that a record that cannot be sent fails here, not later.
             sql::update(record)?;
+            self.updated(record);
             self.deferred.push(Deferred::Update(record.clone()));
             return Ok(());
         }
-        match self.exec(&sql::update(record)?, savepoint)?.affected {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
+        if self.exec(&sql::update(record)?, savepoint)?.affected == 0 {
+            return Err(StoreError::NotFound);
         }
+        self.updated(record);
+        Ok(())
     }
 
     fn delete(&mut self, account: &str, kind: Kind, id: &str) -> Result<bool, StoreError> {
         self.writable()?;
         let deleted = self.exec(&sql::delete(kind, account, id), false)?.affected > 0;
-        self.held.remove(&(kind, account.to_owned(), id.to_owned()));
+        let key = (kind, account.to_owned(), id.to_owned());
+        self.held.remove(&key);
         Ok(deleted)
     }
 
@@ -457,11 +597,61 @@ impl Tx for PgTx {
         self.read(&q, kind)
     }
 
+    fn select_ahead(
+        &mut self,
+        scope: Scope<'_>,
+        kind: Kind,
+        filters: &[Filter],
+        limit: u32,
+    ) -> Result<Ahead, StoreError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let account = match scope {
+            Scope::Account(account) => Some(account.to_owned()),
+            Scope::All => None,
+        };
+        let read = Deferred::Read(Read {
+            number: self.reads_ahead,
+            account,
+            kind,
+            filters: filters.to_vec(),
+            limit,
+        });
+        // Checked now, so that a read that cannot be sent fails here, not later.
+        read.query()?;
+        self.deferred.push(read);
+        self.reads_ahead += 1;
+        Ok(Ahead::Queued(self.reads_ahead - 1))
+    }
+
+    fn take_ahead(&mut self, ahead: Ahead) -> Result<Vec<RawRecord>, StoreError> {
+        let number = match ahead {
+            Ahead::Ready(rows) => return Ok(rows),
+            Ahead::Queued(number) => number,
+        };
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if let Some(answer) = self.answered.remove(&number) {
+            return answer;
+        }
+        // Not sent yet: read it now (with whatever else waits).
+        let queued = self.deferred.iter().position(|d| matches!(d, Deferred::Read(r) if r.number == number));
+        let Some(Deferred::Read(r)) = queued.map(|at| self.deferred.remove(at)) else {
+            return Err(StoreError::Backend(
+                "a read asked for in another transaction, or taken twice".to_owned(),
+            ));
+        };
+        let scope = r.account.as_deref().map_or(Scope::All, Scope::Account);
+        self.select(scope, r.kind, &r.filters, r.limit)
+    }
+
     fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError> {
         self.writable()?;
         let deleted = self.exec(&sql::delete_where(kind, filters)?, false)?.affected;
         // Which rows went is not known: none of this kind is held any more.
-        self.held.retain(|(k, _, _)| *k != kind);
+        self.held.retain(|(k, _, _), _| *k != kind);
         Ok(deleted)
     }
 
