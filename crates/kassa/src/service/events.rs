@@ -19,7 +19,7 @@ use std::future::Future;
 
 use kassa_core::params::{EventList, EventResend};
 use kassa_core::store::{
-    self, Abort, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value as Col,
+    self, Abort, Ahead, Column, Filter, Kind, Record, Scope, StoreError, Tx, TxExt, Value as Col,
 };
 use kassa_core::time::Timestamp;
 use kassa_core::webhook::{
@@ -62,6 +62,8 @@ pub struct Outbox {
     public_url: String,
     /// Each account's enabled endpoints, read once per transaction.
     endpoints: HashMap<String, Vec<WebhookEndpoint>>,
+    /// Reads of an account's endpoints asked for ahead ([`Outbox::look_ahead`]).
+    ahead: HashMap<String, Ahead>,
     queued: usize,
     /// What the events written count as in the metrics, once committed (empty while they are off).
     counted: Vec<crate::metrics::Counted>,
@@ -75,6 +77,7 @@ impl Outbox {
             queued_at: now,
             public_url: public_url.to_owned(),
             endpoints: HashMap::new(),
+            ahead: HashMap::new(),
             queued: 0,
             counted: Vec::new(),
         }
@@ -89,6 +92,17 @@ impl Outbox {
     /// How objects render at this moment (for sessions, which show their URL while open).
     pub fn view(&self) -> View<'_> {
         View { now: self.now, public_url: &self.public_url }
+    }
+
+    /// Ask for `account`'s endpoints ahead of the first event: a transaction that will most
+    /// likely emit calls this before its first read, and on PostgreSQL both go in one round trip.
+    pub fn look_ahead(&mut self, tx: &mut dyn Tx, account: &str) -> Result<(), StoreError> {
+        if !self.endpoints.contains_key(account) && !self.ahead.contains_key(account) {
+            let ahead =
+                tx.select_ahead(Scope::Account(account), Kind::WebhookEndpoint, &enabled(), MAX_ENDPOINTS)?;
+            self.ahead.insert(account.to_owned(), ahead);
+        }
+        Ok(())
     }
 
     /// Record that `kind` happened to `object` (rendered as the API shows it now).
@@ -120,12 +134,12 @@ impl Outbox {
 
     fn write(&mut self, tx: &mut dyn Tx, account: &str, mut event: Event) -> Result<(), StoreError> {
         if !self.endpoints.contains_key(account) {
-            let rows = tx.select(
-                Scope::Account(account),
-                Kind::WebhookEndpoint,
-                &[Filter::Eq(Column::Status, EndpointStatus::Enabled.as_str().into())],
-                MAX_ENDPOINTS,
-            )?;
+            let rows = match self.ahead.remove(account) {
+                Some(ahead) => tx.take_ahead(ahead)?,
+                None => {
+                    tx.select(Scope::Account(account), Kind::WebhookEndpoint, &enabled(), MAX_ENDPOINTS)?
+                }
+            };
             let endpoints = rows.iter().map(WebhookEndpoint::from_raw).collect::<Result<Vec<_>, _>>()?;
             self.endpoints.insert(account.to_owned(), endpoints);
         }
@@ -139,6 +153,11 @@ impl Outbox {
         }
         Ok(())
     }
+}
+
+/// The filter of the endpoints events go to.
+fn enabled() -> [Filter; 1] {
+    [Filter::Eq(Column::Status, EndpointStatus::Enabled.as_str().into())]
 }
 
 /// [`store::transact_or_refuse`] with an [`Outbox`] beside the transaction; wakes this node's

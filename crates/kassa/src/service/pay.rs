@@ -2,10 +2,10 @@
 //!
 //! A submission goes through three steps, so that it charges at most once and completes exactly
 //! once however many times it is sent:
-//! 1. **claim** — one transaction checks that the session is open and not held by another
-//!    submission, re-checks that its discount can still be redeemed (a promotion code that has
-//!    run out is removed from the session, and the customer told), and holds the session for a
-//!    minute;
+//! 1. **claim** — one transaction keeps what the page collected (addresses, custom fields, …),
+//!    checks that the session is open and not held by another submission, re-checks that its
+//!    discount can still be redeemed (a promotion code that has run out is removed from the
+//!    session, and the customer told), and holds the session for a minute;
 //! 2. **charge** — the payment processor answers: succeeded, declined, or 3-D Secure first;
 //! 3. **record** — one transaction writes the outcome: on success everything
 //!    [`completion::complete`] decides (customer, payment method, payment intent or subscription
@@ -28,6 +28,7 @@ use kassa_core::payment::{
 };
 use kassa_core::session::{CustomerDetails, PaymentMethodType, Session};
 use kassa_core::store::{Abort, Kind, StoreError, Tx, TxExt, transact_or_refuse};
+use kassa_core::time::Timestamp;
 use kassa_core::webhook::EventType;
 use kassa_core::{Error as DomainError, Invalid};
 use serde_json::{Value, json};
@@ -129,32 +130,43 @@ async fn claim(ctx: &Ctx, account: &str, id: &str) -> std::result::Result<Sessio
     let now = ctx.now();
     let (account, id) = (account.to_owned(), id.to_owned());
     let claimed = transact_or_refuse(ctx.store.as_ref(), move |tx| {
-        let mut s = open_session(tx, &account, &id, now)?;
-        if s.processing_until.is_some_and(|t| t > now) {
-            return Err(Abort::Refused(refused(BUSY)));
-        }
-        let (mut coupon, mut code) = discount_records(tx, &account, &s)?;
-        let customer = customer_in(tx, &account, &s)?;
-        if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
-            let from_customer = s.discount.as_ref().is_some_and(|d| !d.from_merchant);
-            let message = if from_customer {
-                format!("{} It was removed; check the new total.", e.message)
-            } else {
-                format!("{} Contact the merchant for a new checkout link.", e.message)
-            };
-            let outcome = drop_spent_code(&mut s, message)?;
-            tx.put(&account, &s)?;
-            return Ok(Claimed::Stopped(outcome));
-        }
-        s.processing_until = Some(now + HOLD_SECONDS);
-        tx.put(&account, &s)?;
-        Ok(Claimed::Held(Box::new(s)))
+        let s = open_session(tx, &account, &id, now)?;
+        hold(tx, &account, s, now)
     })
     .await?;
     match claimed {
         Claimed::Held(s) => Ok(*s),
         Claimed::Stopped(outcome) => Err(outcome.into()),
     }
+}
+
+/// [`claim`] inside a transaction that has opened `s`: hold it, or stop (the discount ran out,
+/// and came off if the customer's) or refuse (another submission holds it).
+fn hold(
+    tx: &mut dyn Tx,
+    account: &str,
+    mut s: Session,
+    now: Timestamp,
+) -> std::result::Result<Claimed, Abort<Outcome>> {
+    if s.processing_until.is_some_and(|t| t > now) {
+        return Err(Abort::Refused(refused(BUSY)));
+    }
+    let (mut coupon, mut code) = discount_records(tx, account, &s)?;
+    let customer = customer_in(tx, account, &s)?;
+    if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
+        let from_customer = s.discount.as_ref().is_some_and(|d| !d.from_merchant);
+        let message = if from_customer {
+            format!("{} It was removed; check the new total.", e.message)
+        } else {
+            format!("{} Contact the merchant for a new checkout link.", e.message)
+        };
+        let outcome = drop_spent_code(&mut s, message)?;
+        tx.put(account, &s)?;
+        return Ok(Claimed::Stopped(outcome));
+    }
+    s.processing_until = Some(now + HOLD_SECONDS);
+    tx.put(account, &s)?;
+    Ok(Claimed::Held(Box::new(s)))
 }
 
 /// Let go of the session without paying, ending any wait for approval: the customer may change
@@ -192,6 +204,7 @@ async fn finish(
     let (acct, sid) = (account.to_owned(), id.to_owned());
     let public_url = ctx.public_url.clone();
     let outcome = super::events::transact(ctx, now, move |tx, out| {
+        out.look_ahead(tx, &acct)?;
         let mut s = open_session(tx, &acct, &sid, now)?;
         if s.amount_total != approved {
             s.processing_until = None;
@@ -262,7 +275,8 @@ async fn finish(
             if matches!(pi.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::RequiresCapture) {
                 charge = Some(super::charges::record(tx, &acct, pi, None, now)?);
             }
-            tx.upsert(&acct, pi)?;
+            // A new intent's id was just drawn.
+            if intent_is_new { tx.put_fresh(&acct, pi)? } else { tx.upsert(&acct, pi)? }
         }
         if let Some(sub) = &done.subscription {
             tx.put_fresh(&acct, sub)?;
@@ -361,6 +375,7 @@ where
     let now = ctx.now();
     let (acct, sid) = (account.to_owned(), id.to_owned());
     super::events::transact(ctx, now, move |tx, out| {
+        out.look_ahead(tx, &acct)?;
         let mut s = open_session(tx, &acct, &sid, now)?;
         let attempt: Option<PaymentIntent> = match &s.attempt {
             Some(pi) => tx.load(&acct, pi)?,
@@ -373,7 +388,12 @@ where
             let failure = pi.last_payment_error.clone();
             charge = Some(super::charges::record(tx, &acct, &mut pi, failure, now)?);
         }
-        tx.upsert(&acct, &pi)?;
+        // A new intent's id was just drawn.
+        if is_new {
+            tx.put_fresh(&acct, &pi)?
+        } else {
+            tx.upsert(&acct, &pi)?
+        }
         tx.put(&acct, &s)?;
         if is_new {
             out.emit(tx, &acct, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
@@ -425,24 +445,31 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
         .or_else(|| (form.payment_method.is_empty()).then(|| session.payment_method_types[0]))
         .filter(|m| session.payment_method_types.contains(m))
         .ok_or_else(|| refused("Choose one of the payment methods shown."))?;
-    collect(ctx, &account, id, &session, &form).await?;
     // `payment_method_collection=if_required` and nothing due: card fields left blank collect none.
-    if method == PaymentMethodType::Card
+    let nothing_due = method == PaymentMethodType::Card
         && form.card_blank
         && session.card_if_required
         && session.mode == kassa_core::session::Mode::Subscription
-        && session.amount_total == 0
-    {
-        let held = claim(ctx, &account, id).await?;
+        && session.amount_total == 0;
+    let card = form.card.map_err(|errors| {
+        let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        messages.join(" ")
+    });
+    let then = match (method, &card) {
+        _ if nothing_due => Then::Claim,
+        (PaymentMethodType::Card, Err(message)) => Then::Refuse(message.clone()),
+        (PaymentMethodType::Card | PaymentMethodType::CustomerBalance, _) => Then::Claim,
+        (PaymentMethodType::Paypal, _) => Then::HoldBuyer(buyer.clone()),
+    };
+    let page = Collect { session: &session, page: &form.page, languages: form.languages.as_deref() };
+    let held = collect(ctx, &account, id, page, then).await?;
+    if nothing_due {
         return finish(ctx, &account, id, buyer, Paid::Nothing, held.amount_total).await;
     }
     match method {
         PaymentMethodType::Card => {
-            let card = form.card.map_err(|errors| {
-                let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-                refused(messages.join(" "))
-            })?;
-            let held = claim(ctx, &account, id).await?;
+            // A card with errors was refused above, once what the page collected was kept.
+            let card = card.map_err(refused)?;
             let details = card.details(&ctx.fingerprint_key, &account);
             let saved = serde_json::to_value(ctx.processor.saved_behaviour(&card)).unwrap_or(Value::Null);
             match ctx.processor.pay_card(&card, held.amount_total, held.currency).await {
@@ -463,32 +490,49 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
                 }
             }
         }
-        PaymentMethodType::Paypal => {
-            hold_buyer(ctx, &account, id, buyer).await?;
-            Ok(Outcome::Paypal)
-        }
+        PaymentMethodType::Paypal => Ok(Outcome::Paypal),
+        // Whether the balance covers the total is decided inside the completing transaction.
         PaymentMethodType::CustomerBalance => {
-            // Whether the balance covers the total is decided inside the completing transaction.
-            let held = claim(ctx, &account, id).await?;
             finish(ctx, &account, id, buyer, Paid::CustomerBalance, held.amount_total).await
         }
     }
 }
 
+/// What the page's form collects, as sent, for the session it was shown for.
+struct Collect<'a> {
+    session: &'a Session,
+    page: &'a [(String, String)],
+    languages: Option<&'a str>,
+}
+
+/// What the transaction that keeps what the page collected does next, in the same transaction,
+/// when nothing stopped it.
+enum Then {
+    /// Hold the session for this submission (step 1, [`claim`]).
+    Claim,
+    /// Keep the buyer's details, and the amount they are asked to approve, while they approve on
+    /// the PayPal stand-in; the order cannot change meanwhile.
+    HoldBuyer(BuyerDetails),
+    /// Refuse with this message (the card's fields were wrong), once the rest is kept.
+    Refuse(String),
+}
+
 /// Check what the page collects and keep it on the session, before anything is charged: a value
 /// missing or malformed is refused naming its field. A shipping option other than the session's
 /// (chosen without the script, and not applied with "Update shipping") becomes the session's, and
-/// the customer is asked to check the new total: nothing is charged.
+/// the customer is asked to check the new total: nothing is charged. Then, in the same
+/// transaction (one round of the database for both), what `then` says; answers the session as
+/// it left it.
 async fn collect(
     ctx: &Ctx,
     account: &str,
     id: &str,
-    session: &Session,
-    form: &PayForm,
-) -> std::result::Result<(), Stop> {
-    let c = &session.collection;
-    let t = crate::i18n::negotiate(c.locale.as_deref(), form.languages.as_deref());
-    let page = kassa_core::session::collection::PageForm(&form.page);
+    form: Collect<'_>,
+    then: Then,
+) -> std::result::Result<Session, Stop> {
+    let c = &form.session.collection;
+    let t = crate::i18n::negotiate(c.locale.as_deref(), form.languages);
+    let page = kassa_core::session::collection::PageForm(form.page);
     let (collected, values) = c.collect(&page).map_err(|e| refused(t.field_error(c, &e)))?;
     let chosen = page.get("shipping_rate").to_owned();
     let switch = !chosen.is_empty() && c.shipping_rate().is_some_and(|r| r.id != chosen);
@@ -503,7 +547,9 @@ async fn collect(
             }
             s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
             tx.put(&acct, &s)?;
-            return Ok(Some(refused("The shipping option changed: check the new total, then pay.")));
+            return Ok(Claimed::Stopped(refused(
+                "The shipping option changed: check the new total, then pay.",
+            )));
         }
         // Tax follows the address just entered: when it changes what is due, the customer is
         // asked to check the new total first, as for a shipping option; nothing is charged.
@@ -517,24 +563,37 @@ async fn collect(
             s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
             if s.amount_total != before {
                 tx.put(&acct, &s)?;
-                return Ok(Some(refused(
+                return Ok(Claimed::Stopped(refused(
                     "The tax changed with your address: check the new total, then pay.",
                 )));
             }
         }
-        if moved
+        let keep = moved
             || s.collection.collected.as_ref() != Some(&collected)
-            || s.collection.custom_fields.iter().map(|f| f.value.clone()).ne(values.iter().cloned())
-        {
+            || s.collection.custom_fields.iter().map(|f| f.value.clone()).ne(values.iter().cloned());
+        if keep {
             s.collection.keep(collected, values);
-            tx.put(&acct, &s)?;
         }
-        Ok(None)
+        match then {
+            Then::Claim => hold(tx, &acct, s, now),
+            Then::HoldBuyer(buyer) => {
+                s.pending_buyer = Some(CustomerDetails { email: buyer.email, name: buyer.name });
+                s.pending_amount = Some(s.amount_total);
+                tx.put(&acct, &s)?;
+                Ok(Claimed::Held(Box::new(s)))
+            }
+            Then::Refuse(message) => {
+                if keep {
+                    tx.put(&acct, &s)?;
+                }
+                Ok(Claimed::Stopped(refused(message)))
+            }
+        }
     })
     .await?;
     match outcome {
-        Some(o) => Err(o.into()),
-        None => Ok(()),
+        Claimed::Held(s) => Ok(*s),
+        Claimed::Stopped(o) => Err(o.into()),
     }
 }
 
@@ -549,26 +608,6 @@ async fn challenged(
     let record =
         move |s: &mut Session, attempt, now| completion::await_challenge(s, attempt, pending, &buyer, now);
     record_attempt(ctx, account, id, record, None, Outcome::Challenge).await
-}
-
-/// Keep the buyer's details, and the amount they are asked to approve, while they approve on
-/// the PayPal stand-in; the order cannot change meanwhile. A session that closed meanwhile keeps
-/// nothing; the stand-in page then sends the customer back.
-async fn hold_buyer(ctx: &Ctx, account: &str, id: &str, buyer: BuyerDetails) -> Result<()> {
-    let now = ctx.now();
-    let (acct, sid) = (account.to_owned(), id.to_owned());
-    let held = transact_or_refuse(ctx.store.as_ref(), move |tx| {
-        let mut s = open_session(tx, &acct, &sid, now)?;
-        s.pending_buyer = Some(CustomerDetails { email: buyer.email, name: buyer.name });
-        s.pending_amount = Some(s.amount_total);
-        tx.put(&acct, &s)?;
-        Ok(())
-    })
-    .await;
-    match held {
-        Ok(()) | Err(Abort::Refused(_)) => Ok(()),
-        Err(Abort::Store(e)) => Err(e.into()),
-    }
 }
 
 /// `POST /pay/{id}/3ds`: the customer completed (`passed`) or failed the 3-D Secure challenge.
