@@ -531,6 +531,17 @@ pub enum Ahead {
 pub trait Tx {
     /// One record of an account. On backends with row locks the row stays locked until commit.
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
+    /// The records of `kind` with these ids in an account, each read as [`Tx::get`] reads one
+    /// (on backends with row locks, locked until commit), in one statement where the backend
+    /// can; those that do not exist are left out, and the order is not the ids'. By default, one
+    /// [`Tx::get`] each.
+    fn get_each(&mut self, account: &str, kind: Kind, ids: &[&str]) -> Result<Vec<RawRecord>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.get(account, kind, id)?);
+        }
+        Ok(found)
+    }
     /// Fails with `Conflict` when a unique constraint would break.
     fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError>;
     /// Insert a record whose id was drawn at random for it just now (kassa's own, never the

@@ -958,7 +958,7 @@ pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
 
 /// A read asked for ahead answers what `select` would have when it was asked (on PostgreSQL it
 /// goes with the next statement), or when it is taken if nothing was sent in between; one never
-/// taken changes nothing.
+/// taken changes nothing. `get_each` reads several records in one go.
 pub async fn reads_asked_for_ahead(store: Arc<dyn Store>) {
     let a = "acct_ahead";
     insert_all(
@@ -983,7 +983,12 @@ pub async fn reads_asked_for_ahead(store: Arc<dyn Store>) {
         let all = ids(tx.take_ahead(all)?);
         // Asked for after the insert, taken before any other statement: it sees the insert.
         let late = tx.select_ahead(Scope::Account(a), Kind::Product, &active(), 10)?;
-        Ok((mine, all, ids(tx.take_ahead(late)?)))
+        let late = ids(tx.take_ahead(late)?);
+        // Several at once, held ones among them (read back as written); a missing id is left out.
+        let mut each = ids(tx.get_each(a, Kind::Product, &["prod_5", "prod_2", "prod_missing", "prod_1"])?);
+        each.sort();
+        assert_eq!(each, ["prod_1", "prod_2", "prod_5"]);
+        Ok((mine, all, late))
     })
     .await
     .unwrap();

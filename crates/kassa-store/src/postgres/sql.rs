@@ -214,6 +214,7 @@ pub(crate) struct KindSql {
     get_for_update: String,
     /// Several `(account_id, id)` keys, as two arrays.
     get_keys: String,
+    get_keys_for_update: String,
     /// By id alone, across accounts (for kinds whose ids are random).
     by_id: String,
     seq_of: String,
@@ -243,6 +244,7 @@ impl KindSql {
         let get_for_update = format!("{get} FOR UPDATE");
         let get_keys =
             format!("{select} WHERE (account_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
+        let get_keys_for_update = format!("{get_keys} FOR UPDATE");
         let by_id = format!("{select} WHERE id = $1 LIMIT 1");
         let seq_of = format!("SELECT seq FROM {table} WHERE account_id = $1 AND id = $2");
 
@@ -271,6 +273,7 @@ impl KindSql {
             get,
             get_for_update,
             get_keys,
+            get_keys_for_update,
             by_id,
             seq_of,
             insert,
@@ -334,10 +337,19 @@ pub(crate) fn get<'a>(kind: Kind, account: &'a str, id: &'a str, lock: bool) -> 
 
 /// Records of one kind by `(account, id)`, in one statement.
 pub(crate) fn get_keys<'a>(kind: Kind, keys: &[(&'a str, &'a str)]) -> Query<'a> {
+    keys_query(&kind_sql(kind).get_keys, keys)
+}
+
+/// [`get_keys`], locking the rows until the transaction ends.
+pub(crate) fn get_keys_for_update<'a>(kind: Kind, keys: &[(&'a str, &'a str)]) -> Query<'a> {
+    keys_query(&kind_sql(kind).get_keys_for_update, keys)
+}
+
+fn keys_query<'a>(text: &'static str, keys: &[(&'a str, &'a str)]) -> Query<'a> {
     // A key with a NUL character matches nothing (see [`key`]): left out.
     let keys: Vec<_> = keys.iter().filter(|(a, i)| !a.contains('\0') && !i.contains('\0')).collect();
     Query::fixed(
-        &kind_sql(kind).get_keys,
+        text,
         vec![
             (Param::Texts(keys.iter().map(|(a, _)| *a).collect()), Type::TEXT_ARRAY),
             (Param::Texts(keys.iter().map(|(_, i)| *i).collect()), Type::TEXT_ARRAY),

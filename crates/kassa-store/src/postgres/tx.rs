@@ -514,6 +514,33 @@ impl Tx for PgTx {
         Ok(found)
     }
 
+    fn get_each(&mut self, account: &str, kind: Kind, ids: &[&str]) -> Result<Vec<RawRecord>, StoreError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        // Held rows are known; the others are read (and locked) in one statement.
+        let mut found = Vec::with_capacity(ids.len());
+        let mut keys = Vec::new();
+        for id in ids {
+            match self.held.get(&(kind, account.to_owned(), (*id).to_owned())) {
+                Some(record) => found.push(record.clone()),
+                None => keys.push((account, *id)),
+            }
+        }
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        let q = match self.mode {
+            Mode::Write => sql::get_keys_for_update(kind, &keys),
+            Mode::View => sql::get_keys(kind, &keys),
+        };
+        for record in self.read(&q, kind)? {
+            self.hold(&record);
+            found.push(record);
+        }
+        Ok(found)
+    }
+
     fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError> {
         self.writable()?;
         if self.exec(&sql::insert(record)?, false)?.affected > 0 {

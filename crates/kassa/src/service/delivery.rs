@@ -133,12 +133,10 @@ pub async fn claim_due(ctx: &Ctx, room: usize, rotate: usize) -> Result<Claim, S
             let mut lanes: Vec<(String, Vec<WebhookDelivery>)> = Vec::new();
             if free > 0 {
                 let limit = u32::try_from(free.saturating_mul(batch)).unwrap_or(u32::MAX);
-                let rows = tx.select(
-                    Scope::Account(account),
-                    Kind::WebhookDelivery,
-                    &due(&endpoint.id, now),
-                    limit,
-                )?;
+                // Locked (the endpoint's lock already keeps other claims away, so none is
+                // skipped): on PostgreSQL their updates then go with the next statement.
+                let rows =
+                    tx.find(Scope::Account(account), Kind::WebhookDelivery, &due(&endpoint.id, now), limit)?;
                 let count = free.min(rows.len());
                 lanes = (0..count).map(|_| (ids::random_base62(16), Vec::new())).collect();
                 for (j, row) in rows.iter().enumerate() {
@@ -379,24 +377,36 @@ pub async fn record(ctx: &Ctx, sent: Vec<Sent>) -> Result<Vec<WebhookDelivery>, 
             // The endpoint's row first (see the module's notes on locks). One deleted meanwhile
             // took its deliveries with it: nothing is left to record.
             let Some(mut endpoint) = tx.load::<WebhookEndpoint>(&account, &endpoint_id)? else { continue };
+            // Then its deliveries, all in one read.
+            let ids: Vec<&str> = lanes
+                .iter()
+                .flat_map(|l| {
+                    l.attempts.iter().map(|(id, _)| id.as_str()).chain(l.unsent.iter().map(String::as_str))
+                })
+                .collect();
+            let mut deliveries = HashMap::new();
+            for raw in tx.get_each(&account, Kind::WebhookDelivery, &ids)? {
+                let d = WebhookDelivery::from_raw(&raw)?;
+                deliveries.insert(d.id.clone(), d);
+            }
             let mut failed = Vec::new();
             for lane in lanes {
                 endpoint.give_back(&lane.token);
                 for (id, attempt) in lane.attempts {
                     endpoint.note(&attempt);
-                    let Some(mut d) = tx.load::<WebhookDelivery>(&account, &id)? else { continue };
+                    let Some(d) = deliveries.get_mut(&id) else { continue };
                     let was_pending = d.status == DeliveryStatus::Pending;
                     d.record(attempt, &lane.token, &policy, ids::random_per_mille());
-                    tx.put(&account, &d)?;
+                    tx.put(&account, &*d)?;
                     if was_pending && d.status == DeliveryStatus::Failed {
                         failed.push(d.clone());
                     }
-                    recorded.push(d);
+                    recorded.push(d.clone());
                 }
                 for id in lane.unsent {
-                    let Some(mut d) = tx.load::<WebhookDelivery>(&account, &id)? else { continue };
+                    let Some(d) = deliveries.get_mut(&id) else { continue };
                     d.release(&lane.token);
-                    tx.put(&account, &d)?;
+                    tx.put(&account, &*d)?;
                 }
             }
             for d in &failed {
