@@ -24,9 +24,10 @@
 //! first read): their rows are kept until [`Tx::take_ahead`] takes them, or read then if they
 //! have not been sent yet. The `COMMIT` leaves those never taken behind.
 //!
-//! **A held row reads back without a round trip.** No one else can change a row the transaction
-//! holds, so the transaction keeps each as it last read or wrote it, and [`Tx::get`] answers
-//! from there (a payment reading the payment method it has just written, for one).
+//! **A written row reads back without a round trip.** No one else can change a row the
+//! transaction holds, so the transaction keeps what it wrote to each (shared with the deferred
+//! write, not copied again), and [`Tx::get`] answers from there (a payment reading the payment
+//! method it has just inserted, for one). A row only read is not kept.
 //!
 //! A local connection is not watched while idle, so a server restart shows only when it is used
 //! again. If the first statement of a transaction finds the connection lost, nothing of the
@@ -121,10 +122,10 @@ pub(crate) struct PgTx {
     begun: bool,
     /// The error that aborted the transaction, if one did.
     failed: Option<StoreError>,
-    /// The rows this transaction holds (read `FOR UPDATE`, claimed or inserted), by kind,
-    /// account and id, each as it last read or wrote it: their updates can be deferred, and
-    /// [`Tx::get`] reads them here.
-    held: HashMap<Key, RawRecord>,
+    /// The rows this transaction holds (read `FOR UPDATE`, claimed, inserted or updated), by
+    /// kind, account and id: their updates can be deferred, and [`Tx::get`] reads those it
+    /// wrote here.
+    held: HashMap<Key, Held>,
     /// Statements not sent yet, in the order they were asked for.
     deferred: Vec<Deferred>,
     /// How many reads were asked for ahead.
@@ -136,6 +137,15 @@ pub(crate) struct PgTx {
 /// A row: its kind, account and id.
 type Key = (Kind, String, String);
 
+/// A row the transaction holds.
+struct Held {
+    /// Its `created`, which updates leave alone.
+    created: i64,
+    /// The record as this transaction last wrote it (shared with the deferred write); a row it
+    /// has only read is not kept (a second read of it asks the server again).
+    written: Option<Arc<RawRecord>>,
+}
+
 fn key(record: &RawRecord) -> Key {
     (record.kind, record.account.clone(), record.id.clone())
 }
@@ -144,9 +154,9 @@ fn key(record: &RawRecord) -> Key {
 /// before it is sent, or a read asked for ahead.
 enum Deferred {
     /// An update of a held row: it changes that row.
-    Update(RawRecord),
+    Update(Arc<RawRecord>),
     /// A fresh insert: it inserts the record.
-    Insert(RawRecord),
+    Insert(Arc<RawRecord>),
     /// A read asked for ahead ([`Tx::select_ahead`]): its rows are kept under its number.
     Read(Read),
 }
@@ -341,16 +351,31 @@ impl PgTx {
     /// Hold `record`'s row: it was read `FOR UPDATE`, claimed or inserted.
     fn hold(&mut self, record: &RawRecord) {
         if self.mode == Mode::Write {
-            self.held.insert(key(record), record.clone());
+            self.held.insert(key(record), Held { created: record.created, written: None });
         }
     }
 
+    /// This transaction inserted `record`: it holds the row, which reads back as written.
+    fn inserted(&mut self, record: &RawRecord) -> Arc<RawRecord> {
+        let written = Arc::new(record.clone());
+        let held = Held { created: record.created, written: Some(written.clone()) };
+        self.held.insert(key(record), held);
+        written
+    }
+
     /// A held row was updated to `record`: it keeps its `created`, which an update leaves alone.
-    fn updated(&mut self, record: &RawRecord) {
-        if let Some(held) = self.held.get_mut(&key(record)) {
-            let created = held.created;
-            *held = RawRecord { created, ..record.clone() };
-        }
+    /// Answers the record as the row now is (`None` if the row is not held).
+    fn updated(&mut self, record: &RawRecord) -> Option<Arc<RawRecord>> {
+        let held = self.held.get_mut(&key(record))?;
+        let written = Arc::new(RawRecord { created: held.created, ..record.clone() });
+        held.written = Some(written.clone());
+        Some(written)
+    }
+
+    /// A held row as this transaction wrote it.
+    fn written(&self, kind: Kind, account: &str, id: &str) -> Option<RawRecord> {
+        let held = self.held.get(&(kind, account.to_owned(), id.to_owned()))?;
+        held.written.as_deref().cloned()
     }
 
     /// Record `e` as the error that aborted the transaction.
@@ -503,8 +528,8 @@ impl Tx for PgTx {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        if let Some(record) = self.held.get(&(kind, account.to_owned(), id.to_owned())) {
-            return Ok(Some(record.clone()));
+        if let Some(record) = self.written(kind, account, id) {
+            return Ok(Some(record));
         }
         let q = sql::get(kind, account, id, self.mode == Mode::Write);
         let found = self.read(&q, kind)?.into_iter().next();
@@ -522,8 +547,8 @@ impl Tx for PgTx {
         let mut found = Vec::with_capacity(ids.len());
         let mut keys = Vec::new();
         for id in ids {
-            match self.held.get(&(kind, account.to_owned(), (*id).to_owned())) {
-                Some(record) => found.push(record.clone()),
+            match self.written(kind, account, id) {
+                Some(record) => found.push(record),
                 None => keys.push((account, *id)),
             }
         }
@@ -544,7 +569,7 @@ impl Tx for PgTx {
     fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError> {
         self.writable()?;
         if self.exec(&sql::insert(record)?, false)?.affected > 0 {
-            self.hold(record);
+            self.inserted(record);
             return Ok(());
         }
         // Nothing inserted: a unique constraint stood in the way. Some kinds have two.
@@ -562,8 +587,8 @@ impl Tx for PgTx {
         }
         // Checked now, so that a record that cannot be sent fails here, not later.
         sql::insert(record)?;
-        self.hold(record);
-        self.deferred.push(Deferred::Insert(record.clone()));
+        let written = self.inserted(record);
+        self.deferred.push(Deferred::Insert(written));
         Ok(())
     }
 
@@ -574,8 +599,8 @@ impl Tx for PgTx {
         if !savepoint && self.failed.is_none() && self.held.contains_key(&key(record)) {
             // Checked now, so that a record that cannot be sent fails here, not later.
             sql::update(record)?;
-            self.updated(record);
-            self.deferred.push(Deferred::Update(record.clone()));
+            let written = self.updated(record).unwrap_or_else(|| Arc::new(record.clone()));
+            self.deferred.push(Deferred::Update(written));
             return Ok(());
         }
         if self.exec(&sql::update(record)?, savepoint)?.affected == 0 {
