@@ -11,7 +11,7 @@
 //!   back (two thread wake-ups per statement, which made most of a checkout's CPU on
 //!   PostgreSQL). A connection cannot change kind (its socket belongs to one runtime's reactor),
 //!   so `pool_max` is split between them ([`split`]): half (rounded up) for transactions, the
-//!   rest for the async paths, at least one each. A first version shared one bound and closed an
+//!   rest for the async paths, at least one each (so `pool_max=1` opens two). A first version shared one bound and closed an
 //!   idle connection of the other kind when one was needed: under a checkout's mix it opened
 //!   1.7 connections per checkout.
 //! - **Lazy and self-healing**: connections are opened on demand. A shared connection's I/O task
