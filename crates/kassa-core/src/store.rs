@@ -518,7 +518,6 @@ impl From<crate::error::Invalid> for Abort<Error> {
     }
 }
 
-/// What a write sees: its reads and writes all belong to one transaction.
 /// A read asked for ahead with [`Tx::select_ahead`].
 #[derive(Debug)]
 pub enum Ahead {
@@ -528,6 +527,7 @@ pub enum Ahead {
     Queued(usize),
 }
 
+/// What a write sees: its reads and writes all belong to one transaction.
 pub trait Tx {
     /// One record of an account. On backends with row locks the row stays locked until commit.
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
