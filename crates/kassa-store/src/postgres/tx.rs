@@ -62,6 +62,7 @@ use futures_util::future::{join3, join5};
 use kassa_core::store::{
     Abort, Ahead, Constraint, Filter, Kind, RawRecord, Scope, StoreError, Tx, TxFn, TxOutcome,
 };
+use kassa_core::time::Timestamp;
 
 use super::error::{is_connection_lost, map};
 use super::pool::{LocalRuntime, Pooled, Rows, join_in_order};
@@ -140,7 +141,7 @@ type Key = (Kind, String, String);
 /// A row the transaction holds.
 struct Held {
     /// Its `created`, which updates leave alone.
-    created: i64,
+    created: Timestamp,
     /// The record as this transaction last wrote it (shared with the deferred write); a row it
     /// has only read is not kept (a second read of it asks the server again).
     written: Option<Arc<RawRecord>>,
@@ -171,6 +172,12 @@ struct Read {
     limit: u32,
 }
 
+impl Read {
+    fn scope(&self) -> Scope<'_> {
+        self.account.as_deref().map_or(Scope::All, Scope::Account)
+    }
+}
+
 impl Deferred {
     /// Its statement. A write's fails if the write does not happen (a missed update, a
     /// conflicting insert), so that the server aborts the transaction, and turns a `COMMIT`
@@ -179,10 +186,7 @@ impl Deferred {
         match self {
             Self::Update(record) => sql::update_checked(record),
             Self::Insert(record) => sql::insert_strict(record),
-            Self::Read(r) => {
-                let scope = r.account.as_deref().map_or(Scope::All, Scope::Account);
-                sql::matching(scope, r.kind, &r.filters, r.limit, Lock::None)
-            }
+            Self::Read(r) => sql::matching(r.scope(), r.kind, &r.filters, r.limit, Lock::None),
         }
     }
 
@@ -192,6 +196,14 @@ impl Deferred {
 }
 
 impl PgTx {
+    /// The error that aborted the transaction, if a statement failed: every later call answers it.
+    fn alive(&self) -> Result<(), StoreError> {
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
     fn writable(&self) -> Result<(), StoreError> {
         match self.mode {
             Mode::Write => Ok(()),
@@ -203,9 +215,7 @@ impl PgTx {
     /// statement runs inside one, so that if it fails the transaction goes on as if it had not
     /// run.
     fn exec(&mut self, q: &Query<'_>, savepoint: bool) -> Result<Rows, StoreError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.alive()?;
         let first = !self.begun;
         match self.attempt(q, savepoint) {
             // The connection was found lost on the transaction's first statement: nothing of the
@@ -238,9 +248,12 @@ impl PgTx {
     }
 
     /// The deferred statements, prepared (on this connection, on first use).
-    fn prepare_all(&mut self, writes: &[Query<'_>]) -> Result<Vec<Option<Statement>>, tokio_postgres::Error> {
+    fn prepare_all(
+        &mut self,
+        queries: &[Query<'_>],
+    ) -> Result<Vec<Option<Statement>>, tokio_postgres::Error> {
         let rt = self.rt.clone();
-        writes.iter().map(|w| rt.block_on(self.conn.prepare(w))).collect()
+        queries.iter().map(|q| rt.block_on(self.conn.prepare(q))).collect()
     }
 
     /// Mark the transaction begun if it is not yet: answers the `BEGIN` to send first.
@@ -518,16 +531,14 @@ impl PgTx {
     }
 }
 
-/// The statements of deferred writes.
+/// The deferred statements' queries, in order.
 fn queries(deferred: &[Deferred]) -> Result<Vec<Query<'_>>, StoreError> {
     deferred.iter().map(Deferred::query).collect()
 }
 
 impl Tx for PgTx {
     fn get(&mut self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.alive()?;
         if let Some(record) = self.written(kind, account, id) {
             return Ok(Some(record));
         }
@@ -540,9 +551,7 @@ impl Tx for PgTx {
     }
 
     fn get_each(&mut self, account: &str, kind: Kind, ids: &[&str]) -> Result<Vec<RawRecord>, StoreError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.alive()?;
         // Held rows are known; the others are read (and locked) in one statement.
         let mut found = Vec::with_capacity(ids.len());
         let mut keys = Vec::new();
@@ -656,9 +665,7 @@ impl Tx for PgTx {
         filters: &[Filter],
         limit: u32,
     ) -> Result<Ahead, StoreError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.alive()?;
         let account = match scope {
             Scope::Account(account) => Some(account.to_owned()),
             Scope::All => None,
@@ -682,9 +689,7 @@ impl Tx for PgTx {
             Ahead::Ready(rows) => return Ok(rows),
             Ahead::Queued(number) => number,
         };
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.alive()?;
         if let Some(answer) = self.answered.remove(&number) {
             return answer;
         }
@@ -695,8 +700,7 @@ impl Tx for PgTx {
                 "a read asked for in another transaction, or taken twice".to_owned(),
             ));
         };
-        let scope = r.account.as_deref().map_or(Scope::All, Scope::Account);
-        self.select(scope, r.kind, &r.filters, r.limit)
+        self.select(r.scope(), r.kind, &r.filters, r.limit)
     }
 
     fn delete_where(&mut self, kind: Kind, filters: &[Filter]) -> Result<u64, StoreError> {
