@@ -542,6 +542,12 @@ pub trait Tx {
         }
         Ok(found)
     }
+    /// The record of `kind` with this id in whichever account holds it, read as [`Tx::get`]
+    /// reads one (on backends with row locks, locked until commit): for the kinds whose ids are
+    /// random and so name one record ([`Store::get_by_id`] in a transaction). It finds the
+    /// account and the record in one read, where the hosted page knows only the session's id.
+    /// Required, so that a wrapper of a `Tx` cannot forget to pass it on.
+    fn get_by_id(&mut self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError>;
     /// Fails with `Conflict` when a unique constraint would break.
     fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError>;
     /// Insert a record whose id was drawn at random for it just now (kassa's own, never the

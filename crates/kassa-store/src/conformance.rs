@@ -7,7 +7,8 @@
 //!
 //! Scenarios: [`accounts`], [`api_keys`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
 //! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`session_paging`], [`list_filters`], [`rollback_on_error`],
-//! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`find_and_delete_where`],
+//! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`a_transaction_reads_its_own_writes`],
+//! [`reads_asked_for_ahead`], [`reads_by_id_in_a_transaction`], [`find_and_delete_where`],
 //! [`billing_records`], [`durability`], [`concurrency`], [`single_inserts`],
 //! [`concurrent_reads`].
 //!
@@ -64,6 +65,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(update_and_delete);
     scenario!(a_transaction_reads_its_own_writes);
     scenario!(reads_asked_for_ahead);
+    scenario!(reads_by_id_in_a_transaction);
     scenario!(views);
     scenario!(find_and_delete_where);
     scenario!(billing_records);
@@ -956,6 +958,64 @@ pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
     assert_eq!(stored("prod_new").await, None);
 }
 
+/// Inside a transaction, `get_by_id` finds a record in whichever account holds it, and sees
+/// what the transaction wrote; on backends with row locks it holds the row, so transactions that
+/// each read a counter by id and write it back one more lose no increment.
+pub async fn reads_by_id_in_a_transaction(store: Arc<dyn Store>) {
+    let (a, b) = ("acct_by_id_a", "acct_by_id_b");
+    insert_all(&store, vec![product(a, "prod_in_a", T0, true), product(b, "prod_in_b", T0, true)]).await;
+    let (in_b, missing, fresh, updated, again) = transact(store.as_ref(), move |tx| {
+        let in_b = tx.get_by_id(Kind::Product, "prod_in_b")?;
+        let missing = tx.get_by_id(Kind::Product, "prod_nowhere")?;
+        tx.insert_fresh(&product(b, "prod_fresh", T0 + 1, true))?;
+        let fresh = tx.get_by_id(Kind::Product, "prod_fresh")?;
+        let mut changed = product(a, "prod_in_a", T0 + 9, false);
+        changed.data = r#"{"changed":true}"#.to_owned();
+        tx.update(&changed)?;
+        let updated = tx.get_by_id(Kind::Product, "prod_in_a")?;
+        // Read by id after the write, the row still reads back as written.
+        let again = tx.get(a, Kind::Product, "prod_in_a")?;
+        Ok((in_b, missing, fresh, updated, again))
+    })
+    .await
+    .unwrap();
+    assert_eq!(in_b, Some(product(b, "prod_in_b", T0, true)));
+    assert_eq!(missing, None);
+    assert_eq!(fresh, Some(product(b, "prod_fresh", T0 + 1, true)));
+    let updated = updated.unwrap();
+    assert_eq!((updated.account.as_str(), updated.created), (a, T0));
+    assert_eq!(updated.data, r#"{"changed":true}"#);
+    assert_eq!(again.unwrap().data, r#"{"changed":true}"#);
+
+    let counter = |n: u32| {
+        let mut r = product(b, "prod_counter", T0, true);
+        r.data = format!(r#"{{"n":{n}}}"#);
+        r
+    };
+    insert(&store, counter(0)).await.unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                transact(store.as_ref(), move |tx| {
+                    let raw = tx.get_by_id(Kind::Product, "prod_counter")?.unwrap();
+                    let n: u32 =
+                        raw.data.trim_start_matches(r#"{"n":"#).trim_end_matches('}').parse().unwrap();
+                    // Give the others time to read the same value, were the row not held.
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    tx.update(&counter(n + 1))
+                })
+                .await
+                .unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.get(b, Kind::Product, "prod_counter").await.unwrap().unwrap().data, r#"{"n":16}"#);
+}
+
 /// A read asked for ahead answers what `select` would have when it was asked (on PostgreSQL it
 /// goes with the next statement), or when it is taken if nothing was sent in between; one never
 /// taken changes nothing. `get_each` reads several records in one go.
@@ -1497,7 +1557,8 @@ pub async fn single_inserts(store: Arc<dyn Store>) {
 }
 
 /// Concurrent [`Store::get_many`]s of several accounts, asking for the same ids: each gets its own
-/// account's records, in the order it asked, and nothing of another's.
+/// account's records, in the order it asked, and nothing of another's. Concurrent
+/// [`Store::get_by_id`]s of several kinds each get their record, or none.
 pub async fn concurrent_reads(store: Arc<dyn Store>) {
     let accounts = ["acct_r0", "acct_r1", "acct_r2"];
     let mut records = Vec::new();
@@ -1506,6 +1567,9 @@ pub async fn concurrent_reads(store: Arc<dyn Store>) {
             let created = T0 + i64::try_from(n * 100 + i).unwrap();
             records.push(product(account, &format!("prod_{i}"), created, true));
             records.push(sample(Kind::Customer, account, &format!("cus_{i}"), created));
+            // Ids unique across accounts, for reads by id alone.
+            records.push(sample(Kind::CheckoutSession, account, &format!("cs_r{n}_{i}"), created));
+            records.push(sample(Kind::Invoice, account, &format!("in_r{n}_{i}"), created));
         }
     }
     insert_all(&store, records).await;
@@ -1529,6 +1593,18 @@ pub async fn concurrent_reads(store: Arc<dyn Store>) {
             assert_eq!(shown, [(account, cus.as_str()), (account, next.as_str()), (account, this.as_str())]);
             let created = T0 + i64::try_from(n * 100 + i).unwrap();
             assert_eq!(got[2], product(account, &this, created, true));
+            // By id alone, of two kinds and one missing, grouped with the other tasks' reads.
+            let (session_id, invoice_id, missing_id) =
+                (format!("cs_r{n}_{i}"), format!("in_r{n}_{i}"), format!("in_missing_{t}"));
+            let (session, invoice, missing) = tokio::join!(
+                store.get_by_id(Kind::CheckoutSession, &session_id),
+                store.get_by_id(Kind::Invoice, &invoice_id),
+                store.get_by_id(Kind::Invoice, &missing_id),
+            );
+            assert_eq!(session.unwrap(), Some(sample(Kind::CheckoutSession, account, &session_id, created)));
+            let invoice = invoice.unwrap().unwrap();
+            assert_eq!((invoice.account.as_str(), invoice.id.as_str()), (account, invoice_id.as_str()));
+            assert_eq!(missing.unwrap(), None);
         }));
     }
     for t in tasks {

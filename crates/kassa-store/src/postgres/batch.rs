@@ -1,5 +1,5 @@
 //! Group commit and grouped reads: concurrent [`Store::insert`]s share one statement, and so do
-//! concurrent [`Store::get_many`]s.
+//! concurrent [`Store::get_many`]s and [`Store::get_by_id`]s.
 //!
 //! Creating a checkout session reads what the request names, then inserts one record. Done one
 //! request at a time, each statement is a round trip, a wake-up of a server process and, for the
@@ -14,6 +14,8 @@
 //!   ON CONFLICT DO NOTHING RETURNING account_id, id
 //! -- reads: every key asked, of every account
 //! SELECT … FROM <table> WHERE (account_id, id) IN (SELECT * FROM unnest($1, $2))
+//! -- reads by id alone (the hosted page knows only its session's id)
+//! SELECT … FROM <table> WHERE id = ANY($1)
 //! ```
 //!
 //! The text is the same whatever the batch's size, so one prepared statement serves every batch.
@@ -40,6 +42,7 @@
 //!
 //! [`Store::insert`]: kassa_core::store::Store::insert
 //! [`Store::get_many`]: kassa_core::store::Store::get_many
+//! [`Store::get_by_id`]: kassa_core::store::Store::get_by_id
 //! [`Store::transact`]: kassa_core::store::Store::transact
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -420,24 +423,9 @@ impl Job for Read {
         let groups = by_kind(wanted, |(kind, _, _)| *kind);
         let keys: Vec<Vec<(&str, &str)>> =
             groups.iter().map(|(_, group)| group.iter().map(|(_, a, i)| (*a, *i)).collect()).collect();
-        let queries: Vec<Query<'_>> =
-            groups.iter().zip(&keys).map(|((kind, _), keys)| sql::get_keys(*kind, keys)).collect();
-        let results = match queries.as_slice() {
-            [] => Ok(Vec::new()),
-            // One statement reads one snapshot already.
-            [one] => conn.query(one).await.map(|rows| vec![rows]),
-            many => conn.pipeline("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", many).await,
-        };
-        let decoded = results.and_then(|results| {
-            let mut records = Vec::new();
-            for ((kind, _), rows) in groups.iter().zip(&results) {
-                for row in &rows.rows {
-                    records.push(sql::decode(*kind, row)?);
-                }
-            }
-            Ok(records)
-        });
-        let records = match decoded {
+        let queries: Vec<(Kind, Query<'_>)> =
+            groups.iter().zip(&keys).map(|((kind, _), keys)| (*kind, sql::get_keys(*kind, keys))).collect();
+        let records = match read_kinds(conn, queries).await {
             Ok(records) => records,
             Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
         };
@@ -455,6 +443,60 @@ impl Job for Read {
                     .collect())
             })
             .collect()
+    }
+}
+
+/// One read per kind, all in one `REPEATABLE READ` snapshot when there are several (pipelined
+/// between `BEGIN` and `COMMIT`); every row decoded as its kind's record.
+async fn read_kinds(conn: &mut Pooled, reads: Vec<(Kind, Query<'_>)>) -> Result<Vec<RawRecord>, StoreError> {
+    let (kinds, queries): (Vec<Kind>, Vec<Query<'_>>) = reads.into_iter().unzip();
+    let results = match queries.as_slice() {
+        [] => Vec::new(),
+        // One statement reads one snapshot already.
+        [one] => vec![conn.query(one).await?],
+        many => conn.pipeline("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", many).await?,
+    };
+    let mut records = Vec::new();
+    for (kind, rows) in kinds.iter().zip(&results) {
+        for row in &rows.rows {
+            records.push(sql::decode(*kind, row)?);
+        }
+    }
+    Ok(records)
+}
+
+/// [`Store::get_by_id`](kassa_core::store::Store::get_by_id): one record by id alone, whichever
+/// account holds it. A batch reads each kind's ids in one statement.
+pub(crate) struct ById {
+    pub kind: Kind,
+    pub id: String,
+}
+
+impl Job for ById {
+    type Answer = Option<RawRecord>;
+    const COMMITS: Option<&'static str> = None;
+
+    fn keys(&self) -> impl Iterator<Item = (Kind, &str, &str)> {
+        std::iter::empty()
+    }
+
+    async fn run(conn: &mut Pooled, jobs: &[Self]) -> Vec<Result<Option<RawRecord>, StoreError>> {
+        let groups = by_kind(jobs.iter(), |job| job.kind);
+        let ids: Vec<Vec<&str>> =
+            groups.iter().map(|(_, group)| group.iter().map(|job| job.id.as_str()).collect()).collect();
+        let queries: Vec<(Kind, Query<'_>)> =
+            groups.iter().zip(&ids).map(|((kind, _), ids)| (*kind, sql::by_ids(*kind, ids))).collect();
+        let records = match read_kinds(conn, queries).await {
+            Ok(records) => records,
+            Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
+        };
+        // Ids are drawn at random, so one names one record; should two accounts share one, the
+        // first read answers, as `LIMIT 1` would.
+        let mut found: HashMap<(Kind, &str), &RawRecord> = HashMap::with_capacity(records.len());
+        for r in &records {
+            found.entry((r.kind, r.id.as_str())).or_insert(r);
+        }
+        jobs.iter().map(|job| Ok(found.get(&(job.kind, job.id.as_str())).map(|r| (*r).clone()))).collect()
     }
 }
 

@@ -13,13 +13,14 @@
 //!
 //! # Reads and writes
 //!
-//! Reads ([`Store::get`], [`Store::list`], the account lookups, [`Store::ping`]) are async all
+//! Other reads ([`Store::get`], [`Store::list`], the account lookups, [`Store::ping`]) are async all
 //! the way: a pooled connection, one statement (a list whose page comes back empty asks once more,
 //! to tell an empty page from an unknown cursor), no transaction.
 //!
-//! [`Store::get_many`] and [`Store::insert`], the two halves of creating a checkout session, are
+//! [`Store::get_many`] and [`Store::insert`], the two halves of creating a checkout session, and
+//! [`Store::get_by_id`], how the hosted page finds its session, are
 //! async too, and **grouped** (`src/postgres/batch.rs`): concurrent calls queue, and one task per
-//! queue runs what is queued as one statement per kind — a read of every key asked, or
+//! queue runs what is queued as one statement per kind — a read of every key or id asked, or
 //! an `INSERT … SELECT * FROM unnest(…)` that commits on its own, so under load one commit and one
 //! server wake-up serve many requests, while a lone call still costs one round trip. A read that
 //! spans kinds runs in one `REPEATABLE READ` snapshot.
@@ -109,7 +110,7 @@ pub use testing::{DEFAULT_TEST_SERVER, TempPostgres};
 pub use tls::SslMode;
 
 use crate::observer::Observer;
-use batch::{Batcher, Insert, Read};
+use batch::{Batcher, ById, Insert, Read};
 use pool::{Conn, Driver, Pool};
 use sql::{Param, Query};
 use tls::Tls;
@@ -149,6 +150,7 @@ pub struct PostgresStore {
     pool: Pool,
     inserts: Arc<Batcher<Insert>>,
     reads: Arc<Batcher<Read>>,
+    reads_by_id: Arc<Batcher<ById>>,
     options: PostgresOptions,
     observer: Arc<Observer>,
     /// The threads transactions run on, one per local connection.
@@ -294,7 +296,8 @@ impl PostgresStore {
         let observer = Arc::new(Observer::default());
         Ok(PostgresStore {
             inserts: Batcher::new(pool.clone(), home.clone(), observer.clone()),
-            reads: Batcher::new(pool.clone(), home, observer.clone()),
+            reads: Batcher::new(pool.clone(), home.clone(), observer.clone()),
+            reads_by_id: Batcher::new(pool.clone(), home, observer.clone()),
             pool,
             workers: Workers::new(pool::split(options.pool_max).0),
             options,
@@ -428,8 +431,7 @@ impl Store for PostgresStore {
     }
 
     async fn get_by_id(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
-        let rows = self.query(&sql::by_id(kind, id)).await?;
-        rows.rows.first().map(|row| sql::decode(kind, row)).transpose()
+        self.reads_by_id.run(ById { kind, id: id.to_owned() }).await
     }
 
     async fn get_many(&self, account: &str, keys: Vec<(Kind, String)>) -> Result<Vec<RawRecord>, StoreError> {

@@ -217,6 +217,9 @@ pub(crate) struct KindSql {
     get_keys_for_update: String,
     /// By id alone, across accounts (for kinds whose ids are random).
     by_id: String,
+    by_id_for_update: String,
+    /// Several ids alone, across accounts, as one array.
+    by_ids: String,
     seq_of: String,
     insert: String,
     /// The insert without `ON CONFLICT`: a conflict is an error, which aborts the transaction.
@@ -246,6 +249,8 @@ impl KindSql {
             format!("{select} WHERE (account_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
         let get_keys_for_update = format!("{get_keys} FOR UPDATE");
         let by_id = format!("{select} WHERE id = $1 LIMIT 1");
+        let by_id_for_update = format!("{by_id} FOR UPDATE");
+        let by_ids = format!("{select} WHERE id = ANY($1::text[])");
         let seq_of = format!("SELECT seq FROM {table} WHERE account_id = $1 AND id = $2");
 
         let mut insert_cols = READ_BASE.join(", ");
@@ -275,6 +280,8 @@ impl KindSql {
             get_keys,
             get_keys_for_update,
             by_id,
+            by_id_for_update,
+            by_ids,
             seq_of,
             insert,
             insert_strict,
@@ -357,8 +364,17 @@ fn keys_query<'a>(text: &'static str, keys: &[(&'a str, &'a str)]) -> Query<'a> 
     )
 }
 
-pub(crate) fn by_id(kind: Kind, id: &str) -> Query<'_> {
-    Query::fixed(&kind_sql(kind).by_id, vec![key_param(id)])
+/// A record by id alone, across accounts; `lock`ed `FOR UPDATE` in a writing transaction.
+pub(crate) fn by_id(kind: Kind, id: &str, lock: bool) -> Query<'_> {
+    let sql = kind_sql(kind);
+    Query::fixed(if lock { &sql.by_id_for_update } else { &sql.by_id }, vec![key_param(id)])
+}
+
+/// Records by id alone, across accounts, in one statement.
+pub(crate) fn by_ids<'a>(kind: Kind, ids: &[&'a str]) -> Query<'a> {
+    // An id with a NUL character matches nothing (see [`key`]): left out.
+    let ids = ids.iter().copied().filter(|i| !i.contains('\0')).collect();
+    Query::fixed(&kind_sql(kind).by_ids, vec![(Param::Texts(ids), Type::TEXT_ARRAY)])
 }
 
 /// The `seq` of a record: whether it exists, and where a list cursor stands.

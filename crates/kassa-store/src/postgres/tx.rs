@@ -550,6 +550,21 @@ impl Tx for PgTx {
         Ok(found)
     }
 
+    fn get_by_id(&mut self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        self.alive()?;
+        // Its account is unknown until it is read, so held rows cannot answer: the deferred
+        // writes go first, and the read sees them. A row this transaction wrote stays held as
+        // written.
+        let q = sql::by_id(kind, id, self.mode == Mode::Write);
+        let found = self.read(&q, kind)?.into_iter().next();
+        if let Some(record) = &found
+            && !self.held.contains_key(&key(record))
+        {
+            self.hold(record);
+        }
+        Ok(found)
+    }
+
     fn get_each(&mut self, account: &str, kind: Kind, ids: &[&str]) -> Result<Vec<RawRecord>, StoreError> {
         self.alive()?;
         // Held rows are known; the others are read (and locked) in one statement.

@@ -342,6 +342,10 @@ impl Tx for SqliteTx<'_> {
         get(self.conn, account, kind, id)
     }
 
+    fn get_by_id(&mut self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        get_by_id(self.conn, kind, id)
+    }
+
     fn insert(&mut self, record: &RawRecord) -> Result<(), StoreError> {
         check_columns(record)?;
         let mut params = Vec::with_capacity(4 + record.columns.len());

@@ -667,6 +667,14 @@ impl kassa_core::store::Tx for CountingTx<'_> {
         self.inner.get(account, kind, id)
     }
 
+    fn get_by_id(
+        &mut self,
+        kind: kassa_core::store::Kind,
+        id: &str,
+    ) -> Result<Option<kassa_core::store::RawRecord>, kassa_core::store::StoreError> {
+        self.inner.get_by_id(kind, id)
+    }
+
     fn insert(&mut self, record: &kassa_core::store::RawRecord) -> Result<(), kassa_core::store::StoreError> {
         if record.kind == kassa_core::store::Kind::Invoice {
             self.invoices += 1;
