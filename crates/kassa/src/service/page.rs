@@ -15,7 +15,7 @@ use kassa_core::billing::{PaymentIntent, PaymentIntentStatus};
 use kassa_core::catalog::Customer;
 use kassa_core::money::Currency;
 use kassa_core::session::{PaymentStatus, Session, Status};
-use kassa_core::store::{Abort, StoreError, StoreExt, Tx, TxExt};
+use kassa_core::store::{Abort, Kind, Record, StoreError, StoreExt, Tx, TxExt};
 use kassa_core::time::Timestamp;
 
 use super::{Error, Result};
@@ -119,6 +119,22 @@ pub(super) fn open_session(
         Some(s) if s.status_at(now) == Status::Open => Ok(s),
         _ => Err(Abort::Refused(Outcome::Closed)),
     }
+}
+
+/// The session `id` with its account, found by id inside a transaction (on PostgreSQL, locked),
+/// if it is still open at `now`; otherwise the transaction stops with [`Outcome::Unknown`] or
+/// [`Outcome::Closed`]. One read where [`open_for_page`] and [`open_session`] take two.
+pub(super) fn open_by_id(
+    tx: &mut dyn Tx,
+    id: &str,
+    now: Timestamp,
+) -> std::result::Result<(Session, String), Abort<Outcome>> {
+    let raw = tx.get_by_id(Kind::CheckoutSession, id)?.ok_or(Abort::Refused(Outcome::Unknown))?;
+    let s = Session::from_raw(&raw)?;
+    if s.status_at(now) != Status::Open {
+        return Err(Abort::Refused(Outcome::Closed));
+    }
+    Ok((s, raw.account))
 }
 
 /// The session a page acts on, with its account (the session's id is the capability); a flow

@@ -2,7 +2,8 @@
 //!
 //! A submission goes through three steps, so that it charges at most once and completes exactly
 //! once however many times it is sent:
-//! 1. **claim** — one transaction keeps what the page collected (addresses, custom fields, …),
+//! 1. **claim** — one transaction finds the session by its id (the page knows no account),
+//!    keeps what the page collected (addresses, custom fields, …),
 //!    checks that the session is open and not held by another submission, re-checks that its
 //!    discount can still be redeemed (a promotion code that has run out is removed from the
 //!    session, and the customer told), and holds the session for a minute;
@@ -35,9 +36,7 @@ use serde_json::{Value, json};
 
 use super::Result;
 use super::events::Outbox;
-use super::page::{
-    Outcome, Place, Stop, answer, customer_of, open_for_page, open_session, pending_challenge,
-};
+use super::page::{Outcome, Place, Stop, answer, open_by_id, open_for_page, open_session, pending_challenge};
 use crate::state::Ctx;
 use crate::views;
 
@@ -131,7 +130,8 @@ async fn claim(ctx: &Ctx, account: &str, id: &str) -> std::result::Result<Sessio
     let (account, id) = (account.to_owned(), id.to_owned());
     let claimed = transact_or_refuse(ctx.store.as_ref(), move |tx| {
         let s = open_session(tx, &account, &id, now)?;
-        hold(tx, &account, s, now)
+        let customer = customer_in(tx, &account, &s)?;
+        hold(tx, &account, s, customer.as_ref(), now)
     })
     .await?;
     match claimed {
@@ -146,14 +146,14 @@ fn hold(
     tx: &mut dyn Tx,
     account: &str,
     mut s: Session,
+    customer: Option<&Customer>,
     now: Timestamp,
 ) -> std::result::Result<Claimed, Abort<Outcome>> {
     if s.processing_until.is_some_and(|t| t > now) {
         return Err(Abort::Refused(refused(BUSY)));
     }
     let (mut coupon, mut code) = discount_records(tx, account, &s)?;
-    let customer = customer_in(tx, account, &s)?;
-    if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
+    if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer, now) {
         let from_customer = s.discount.as_ref().is_some_and(|d| !d.from_merchant);
         let message = if from_customer {
             format!("{} It was removed; check the new total.", e.message)
@@ -436,33 +436,47 @@ pub async fn pay(ctx: &Ctx, id: &str, form: PayForm) -> Result<Outcome> {
 }
 
 async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Outcome, Stop> {
-    let (session, account) = open_for_page(ctx, id).await?;
-    let customer = customer_of(ctx, &account, &session).await?;
-    // `customer_email` is locked on the page: what the form sends instead does not count.
-    let email = session.customer_email.as_deref().unwrap_or(&form.email);
-    let buyer = completion::buyer(customer.as_ref(), email, &form.name).map_err(|e| refused(e.message))?;
-    let method = PaymentMethodType::parse(&form.payment_method)
-        .or_else(|| (form.payment_method.is_empty()).then(|| session.payment_method_types[0]))
-        .filter(|m| session.payment_method_types.contains(m))
-        .ok_or_else(|| refused("Choose one of the payment methods shown."))?;
-    // `payment_method_collection=if_required` and nothing due: card fields left blank collect none.
-    let nothing_due = method == PaymentMethodType::Card
-        && form.card_blank
-        && session.card_if_required
-        && session.mode == kassa_core::session::Mode::Subscription
-        && session.amount_total == 0;
-    let card = form.card.map_err(|errors| {
+    let PayForm { email, name, payment_method, card, page, languages, card_blank } = form;
+    let card = card.map_err(|errors| {
         let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
         messages.join(" ")
     });
-    let then = match (method, &card) {
-        _ if nothing_due => Then::Claim,
-        (PaymentMethodType::Card, Err(message)) => Then::Refuse(message.clone()),
-        (PaymentMethodType::Card | PaymentMethodType::CustomerBalance, _) => Then::Claim,
-        (PaymentMethodType::Paypal, _) => Then::HoldBuyer(buyer.clone()),
-    };
-    let page = Collect { session: &session, page: &form.page, languages: form.languages.as_deref() };
-    let held = collect(ctx, &account, id, page, then).await?;
+    let card_error = card.as_ref().err().cloned();
+    let now = ctx.now();
+    let sid = id.to_owned();
+    // One transaction finds the session (and its account) by id, decides what the form asks for,
+    // keeps what the page collected and claims the session.
+    let begun = transact_or_refuse(ctx.store.as_ref(), move |tx| {
+        let (s, account) = open_by_id(tx, &sid, now)?;
+        let customer = customer_in(tx, &account, &s)?;
+        // `customer_email` is locked on the page: what the form sends instead does not count.
+        let email = s.customer_email.as_deref().unwrap_or(&email);
+        let buyer = completion::buyer(customer.as_ref(), email, &name)
+            .map_err(|e| Abort::Refused(refused(e.message)))?;
+        let method = PaymentMethodType::parse(&payment_method)
+            .or_else(|| (payment_method.is_empty()).then(|| s.payment_method_types[0]))
+            .filter(|m| s.payment_method_types.contains(m))
+            .ok_or_else(|| Abort::Refused(refused("Choose one of the payment methods shown.")))?;
+        // `payment_method_collection=if_required` and nothing due: card fields left blank collect none.
+        let nothing_due = method == PaymentMethodType::Card
+            && card_blank
+            && s.card_if_required
+            && s.mode == kassa_core::session::Mode::Subscription
+            && s.amount_total == 0;
+        let then = match (method, card_error) {
+            _ if nothing_due => Then::Claim,
+            (PaymentMethodType::Card, Some(message)) => Then::Refuse(message),
+            (PaymentMethodType::Card | PaymentMethodType::CustomerBalance, _) => Then::Claim,
+            (PaymentMethodType::Paypal, _) => Then::HoldBuyer(buyer.clone()),
+        };
+        let form = Collect { page: &page, languages: languages.as_deref() };
+        match collect(tx, &account, s, customer.as_ref(), form, then, now)? {
+            Claimed::Held(held) => Ok(Ok(Begun { held, account, buyer, method, nothing_due })),
+            Claimed::Stopped(outcome) => Ok(Err(outcome)),
+        }
+    })
+    .await??;
+    let Begun { held, account, buyer, method, nothing_due } = begun;
     if nothing_due {
         return finish(ctx, &account, id, buyer, Paid::Nothing, held.amount_total).await;
     }
@@ -479,7 +493,7 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
                 }
                 // Setup mode charges nothing, so a declined card is no failed payment: the page
                 // says so, and no payment intent is recorded.
-                CardAttempt::Declined(d) if session.mode == kassa_core::session::Mode::Setup => {
+                CardAttempt::Declined(d) if held.mode == kassa_core::session::Mode::Setup => {
                     release(ctx, &account, id).await?;
                     Ok(refused(d.message))
                 }
@@ -498,11 +512,19 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
     }
 }
 
-/// What the page's form collects, as sent, for the session it was shown for.
+/// What the page's form sent for the session to collect.
 struct Collect<'a> {
-    session: &'a Session,
     page: &'a [(String, String)],
     languages: Option<&'a str>,
+}
+
+/// What a payment's first transaction decided, with the session it holds.
+struct Begun {
+    held: Box<Session>,
+    account: String,
+    buyer: BuyerDetails,
+    method: PaymentMethodType,
+    nothing_due: bool,
 }
 
 /// What the transaction that keeps what the page collected does next, in the same transaction,
@@ -517,83 +539,73 @@ enum Then {
     Refuse(String),
 }
 
-/// Check what the page collects and keep it on the session, before anything is charged: a value
-/// missing or malformed is refused naming its field. A shipping option other than the session's
-/// (chosen without the script, and not applied with "Update shipping") becomes the session's, and
-/// the customer is asked to check the new total: nothing is charged. Then, in the same
-/// transaction (one round of the database for both), what `then` says; answers the session as
-/// it left it.
-async fn collect(
-    ctx: &Ctx,
-    account: &str,
-    id: &str,
+/// Check what the page collects and keep it on the open session `s`, before anything is charged:
+/// a value missing or malformed is refused naming its field. A shipping option other than the
+/// session's (chosen without the script, and not applied with "Update shipping") becomes the
+/// session's, and the customer is asked to check the new total: nothing is charged. Then, in the
+/// same transaction (one round of the database for both), what `then` says; answers the session
+/// as it left it.
+fn collect(
+    tx: &mut dyn Tx,
+    acct: &str,
+    mut s: Session,
+    customer: Option<&Customer>,
     form: Collect<'_>,
     then: Then,
-) -> std::result::Result<Session, Stop> {
-    let c = &form.session.collection;
+    now: Timestamp,
+) -> std::result::Result<Claimed, Abort<Outcome>> {
+    let c = &s.collection;
     let t = crate::i18n::negotiate(c.locale.as_deref(), form.languages);
     let page = kassa_core::session::collection::PageForm(form.page);
-    let (collected, values) = c.collect(&page).map_err(|e| refused(t.field_error(c, &e)))?;
-    let chosen = page.get("shipping_rate").to_owned();
+    let (collected, values) = c.collect(&page).map_err(|e| Abort::Refused(refused(t.field_error(c, &e))))?;
+    let chosen = page.get("shipping_rate");
     let switch = !chosen.is_empty() && c.shipping_rate().is_some_and(|r| r.id != chosen);
-    let now = ctx.now();
-    let (acct, sid) = (account.to_owned(), id.to_owned());
-    let outcome = transact_or_refuse(ctx.store.as_ref(), move |tx| {
-        let mut s = open_session(tx, &acct, &sid, now)?;
-        if switch {
-            s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
-            if !s.collection.choose_shipping(&chosen) {
-                return Err(Abort::Refused(refused("Choose one of the shipping options shown.")));
-            }
-            s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
-            tx.put(&acct, &s)?;
+    if switch {
+        s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
+        if !s.collection.choose_shipping(chosen) {
+            return Err(Abort::Refused(refused("Choose one of the shipping options shown.")));
+        }
+        s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
+        tx.put(acct, &s)?;
+        return Ok(Claimed::Stopped(refused("The shipping option changed: check the new total, then pay.")));
+    }
+    // Tax follows the address just entered: when it changes what is due, the customer is
+    // asked to check the new total first, as for a shipping option; nothing is charged.
+    let before = s.amount_total;
+    let shipping = collected.shipping.as_ref().map(|d| &d.address);
+    // Only a session with taxes cares (one without keeps paying as before, frozen or not).
+    let moved = s.taxes.any(&s.line_items)
+        && (s.set_tax_location(shipping, collected.address.as_ref()) | s.add_tax_ids(&collected.tax_ids));
+    if moved {
+        s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
+        s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
+        if s.amount_total != before {
+            tx.put(acct, &s)?;
             return Ok(Claimed::Stopped(refused(
-                "The shipping option changed: check the new total, then pay.",
+                "The tax changed with your address: check the new total, then pay.",
             )));
         }
-        // Tax follows the address just entered: when it changes what is due, the customer is
-        // asked to check the new total first, as for a shipping option; nothing is charged.
-        let before = s.amount_total;
-        let shipping = collected.shipping.as_ref().map(|d| &d.address);
-        // Only a session with taxes cares (one without keeps paying as before, frozen or not).
-        let moved = s.taxes.any(&s.line_items)
-            && (s.set_tax_location(shipping, collected.address.as_ref()) | s.add_tax_ids(&collected.tax_ids));
-        if moved {
-            s.contents_frozen(now).map_err(|e| Abort::Refused(refused(e.message)))?;
-            s.recompute().map_err(|e| Abort::Refused(refused(e.message)))?;
-            if s.amount_total != before {
-                tx.put(&acct, &s)?;
-                return Ok(Claimed::Stopped(refused(
-                    "The tax changed with your address: check the new total, then pay.",
-                )));
-            }
+    }
+    let keep = moved
+        || s.collection.collected.as_ref() != Some(&collected)
+        || s.collection.custom_fields.iter().map(|f| f.value.clone()).ne(values.iter().cloned());
+    if keep {
+        s.collection.keep(collected, values);
+    }
+    match then {
+        Then::Claim => hold(tx, acct, s, customer, now),
+        Then::HoldBuyer(buyer) => {
+            s.pending_buyer = Some(CustomerDetails { email: buyer.email, name: buyer.name });
+            s.pending_amount = Some(s.amount_total);
+            tx.put(acct, &s)?;
+            Ok(Claimed::Held(Box::new(s)))
         }
-        let keep = moved
-            || s.collection.collected.as_ref() != Some(&collected)
-            || s.collection.custom_fields.iter().map(|f| f.value.clone()).ne(values.iter().cloned());
-        if keep {
-            s.collection.keep(collected, values);
-        }
-        match then {
-            Then::Claim => hold(tx, &acct, s, now),
-            Then::HoldBuyer(buyer) => {
-                s.pending_buyer = Some(CustomerDetails { email: buyer.email, name: buyer.name });
-                s.pending_amount = Some(s.amount_total);
-                tx.put(&acct, &s)?;
-                Ok(Claimed::Held(Box::new(s)))
+        Then::Refuse(message) => {
+            if keep {
+                tx.put(acct, &s)?;
             }
-            Then::Refuse(message) => {
-                if keep {
-                    tx.put(&acct, &s)?;
-                }
-                Ok(Claimed::Stopped(refused(message)))
-            }
+            Ok(Claimed::Stopped(refused(message)))
         }
-    })
-    .await?;
-    match outcome {
-        Claimed::Held(s) => Ok(*s),
-        Claimed::Stopped(o) => Err(o.into()),
     }
 }
 
