@@ -657,6 +657,14 @@ pub trait PaymentProcessor: Send + Sync + 'static {
     /// Charge a card with the customer present (at checkout).
     async fn pay_card(&self, card: &ValidCard, amount: i64, currency: Currency) -> CardAttempt;
 
+    /// What [`pay_card`](Self::pay_card) answers, when the processor knows it at once, without
+    /// waiting on anything (no network, no timer): the payment is then decided and recorded in
+    /// the transaction that claims the session. `None` (the default) for a processor that must
+    /// be waited for: the session is claimed, the card charged, then the outcome recorded.
+    fn pay_card_now(&self, _card: &ValidCard, _amount: i64, _currency: Currency) -> Option<CardAttempt> {
+        None
+    }
+
     /// Finish a 3-D Secure challenge: `passed` is whether the customer completed it.
     fn resolve_challenge(&self, challenge: &Challenge, passed: bool) -> CardAttempt;
 
@@ -730,6 +738,20 @@ fn lookup(number: &CardNumber) -> TestCard {
         .map_or(TestCard::Declines(Reason::NotATestCard), |&(_, card)| card)
 }
 
+/// What paying with `card` does on the test network.
+fn attempt(card: &ValidCard) -> CardAttempt {
+    match lookup(&card.number) {
+        TestCard::Succeeds | TestCard::SucceedsThenFailsOffSession => CardAttempt::Succeeded,
+        TestCard::Declines(reason) => CardAttempt::Declined(reason.decline()),
+        TestCard::ThreeDSecure(then) => CardAttempt::RequiresAction(Challenge {
+            on_pass: match then {
+                None => ChallengeResult::Succeed,
+                Some(reason) => ChallengeResult::Decline(reason.decline()),
+            },
+        }),
+    }
+}
+
 /// kassa's built-in test network: outcomes follow the test card table; nothing leaves the process.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TestNetwork;
@@ -741,16 +763,12 @@ impl PaymentProcessor for TestNetwork {
     }
 
     async fn pay_card(&self, card: &ValidCard, _amount: i64, _currency: Currency) -> CardAttempt {
-        match lookup(&card.number) {
-            TestCard::Succeeds | TestCard::SucceedsThenFailsOffSession => CardAttempt::Succeeded,
-            TestCard::Declines(reason) => CardAttempt::Declined(reason.decline()),
-            TestCard::ThreeDSecure(then) => CardAttempt::RequiresAction(Challenge {
-                on_pass: match then {
-                    None => ChallengeResult::Succeed,
-                    Some(reason) => ChallengeResult::Decline(reason.decline()),
-                },
-            }),
-        }
+        attempt(card)
+    }
+
+    /// The test network decides in the process, from the card number alone.
+    fn pay_card_now(&self, card: &ValidCard, _amount: i64, _currency: Currency) -> Option<CardAttempt> {
+        Some(attempt(card))
     }
 
     fn resolve_challenge(&self, challenge: &Challenge, passed: bool) -> CardAttempt {
@@ -860,6 +878,16 @@ mod tests {
     fn every_table_number_is_a_valid_card() {
         for (number, _) in TEST_CARDS {
             assert!(CardNumber::parse(number).is_ok(), "{number}");
+        }
+    }
+
+    /// The test network answers at once, and what it answers is what a charge gets, for every
+    /// card of the table and one outside it.
+    #[test]
+    fn the_test_network_answers_at_once_as_it_charges() {
+        let numbers = TEST_CARDS.iter().map(|(n, _)| *n).chain(["4111111111111111"]);
+        for n in numbers {
+            assert_eq!(TestNetwork.pay_card_now(&card(n), 1000, usd()), Some(pay(n)), "{n}");
         }
     }
 

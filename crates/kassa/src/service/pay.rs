@@ -13,6 +13,13 @@
 //!    and first invoice, the redemption, the session `complete`); on a decline the failed attempt
 //!    on the session's payment intent; for 3-D Secure the pending challenge.
 //!
+//! A processor that answers at once, without waiting on anything
+//! ([`PaymentProcessor::pay_card_now`](kassa_core::payment::PaymentProcessor::pay_card_now): the
+//! test network, which decides from the card number) lets a card it accepts skip the wait: the
+//! claim's transaction asks it and goes straight on to step 3 on success, so the session is
+//! claimed, paid and completed in one transaction, and nobody else ever sees it held. A decline
+//! or a 3-D Secure challenge goes on as above, from the answer already given.
+//!
 //! Every flow ends in a page [`Outcome`]. A step that decides the answer early stops the flow with
 //! it: inside a transaction as [`Abort::Refused`] (rolled back, the outcome handed through), outside
 //! as a [`Stop`]. A step that must keep what it changed and still stop (a promotion code that ran
@@ -205,108 +212,135 @@ async fn finish(
     let public_url = ctx.public_url.clone();
     let outcome = super::events::transact(ctx, now, move |tx, out| {
         out.look_ahead(tx, &acct)?;
-        let mut s = open_session(tx, &acct, &sid, now)?;
-        if s.amount_total != approved {
-            s.processing_until = None;
-            s.end_wait();
-            tx.put(&acct, &s)?;
-            return Ok(refused(CHANGED));
-        }
+        let s = open_session(tx, &acct, &sid, now)?;
         let customer = customer_in(tx, &acct, &s)?;
-        let (mut coupon, mut code) = discount_records(tx, &acct, &s)?;
-        if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
-            // Redeemed elsewhere since the claim: nothing is completed; a customer's code comes off.
-            let message = format!("{} You were not charged; check the new total.", e.message);
-            let outcome = drop_spent_code(&mut s, message.clone()).unwrap_or_else(|_| refused(message));
-            s.processing_until = None;
-            tx.put(&acct, &s)?;
-            return Ok(outcome);
-        }
-        let attempt: Option<PaymentIntent> = match &s.attempt {
-            Some(pi) => tx.load(&acct, pi)?,
-            None => None,
-        };
-        let intent_is_new = attempt.is_none();
-        // A customer on a test clock lives on the clock's time: its payment, subscription and
-        // events are dated there.
-        let now = super::billing::clock_time(
+        complete_in(
             tx,
+            out,
             &acct,
-            customer.as_ref().and_then(|c| c.test_clock.as_deref()),
-            now,
-        )?;
-        out.set_now(now);
-        // The customer was read (and on PostgreSQL locked) in this transaction, so a cash balance
-        // is debited only if it covers the total now, whatever other payments it made meanwhile.
-        let mut done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
-            .map_err(|e| Abort::Refused(refused(e.message)))?;
-        let mut customer = done.customer.clone();
-        // What the page collected goes to the customer: all of it to a new one, to an existing
-        // one what `customer_update` says; a guest checkout keeps no customer.
-        let mut updated = !done.guest
-            && s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
-        // The tax ids the page collected land on the customer (`/customers/{id}/tax_ids`).
-        let mut new_tax_ids = Vec::new();
-        let collected_ids = s.collection.collected.iter().flat_map(|c| &c.tax_ids);
-        for t in collected_ids.filter(|_| !done.guest) {
-            let known = customer.tax_ids.iter().any(|k| k.r#type == t.r#type && k.value == t.value);
-            if !known
-                && let Ok(new) =
-                    kassa_core::tax::CustomerTaxId::create(Some(t.r#type.clone()), Some(t.value.clone()), now)
-                && let Ok(added) = customer.add_tax_id(new)
-            {
-                updated = true;
-                new_tax_ids.push(added);
-            }
-        }
-        if done.guest {
-            // A guest checkout keeps no customer.
-        } else if done.customer_is_new {
-            tx.put_fresh(&acct, &customer)?;
-        } else {
-            tx.put(&acct, &customer)?;
-        }
-        if let Some(pm) = &done.payment_method {
-            tx.put_fresh(&acct, pm)?;
-        }
-        let mut charge = None;
-        if let Some(pi) = &mut done.payment_intent {
-            // The payment reached the network (a waiting bank transfer has not yet): its charge.
-            if matches!(pi.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::RequiresCapture) {
-                charge = Some(super::charges::record(tx, &acct, pi, None, now)?);
-            }
-            // A new intent's id was just drawn.
-            if intent_is_new { tx.put_fresh(&acct, pi)? } else { tx.upsert(&acct, pi)? }
-        }
-        if let Some(sub) = &done.subscription {
-            tx.put_fresh(&acct, sub)?;
-        }
-        if let Some(inv) = &done.invoice {
-            tx.put_fresh(&acct, inv)?;
-        }
-        if let Some(si) = &done.setup_intent {
-            tx.put_fresh(&acct, si)?;
-        }
-        if let Some(c) = &coupon {
-            tx.put(&acct, c)?;
-        }
-        if let Some(c) = &code {
-            tx.put(&acct, c)?;
-        }
-        tx.put(&acct, &s)?;
-        if updated && !done.customer_is_new {
-            out.emit(tx, &acct, EventType::CustomerUpdated, views::customer(&customer))?;
-        }
-        let announce_customer = done.customer_is_new && !done.guest;
-        let intent = Announced { is_new: intent_is_new, charge: charge.as_ref() };
-        announce_completion(tx, out, &acct, &s, &customer, announce_customer, &done, intent)?;
-        for t in &new_tax_ids {
-            out.emit(tx, &acct, EventType::CustomerTaxIdCreated, views::tax_id(t, &customer.id))?;
-        }
-        Ok(Outcome::Completed { redirect: landing(&public_url, &s) })
+            s,
+            customer,
+            Paying { buyer, paid, approved, now, public_url: &public_url },
+        )
     })
     .await?;
     Ok(outcome)
+}
+
+/// A payment to complete: who paid, how, the amount they approved, when, and where the session's
+/// landing page is.
+struct Paying<'a> {
+    buyer: BuyerDetails,
+    paid: Paid,
+    approved: i64,
+    now: Timestamp,
+    public_url: &'a str,
+}
+
+/// [`finish`] inside a transaction that has opened the session `s` and read its `customer` (on
+/// PostgreSQL both are locked until the transaction ends).
+fn complete_in(
+    tx: &mut dyn Tx,
+    out: &mut Outbox,
+    acct: &str,
+    mut s: Session,
+    customer: Option<Customer>,
+    paying: Paying<'_>,
+) -> std::result::Result<Outcome, Abort<Outcome>> {
+    let Paying { buyer, paid, approved, now, public_url } = paying;
+    if s.amount_total != approved {
+        s.processing_until = None;
+        s.end_wait();
+        tx.put(acct, &s)?;
+        return Ok(refused(CHANGED));
+    }
+    let (mut coupon, mut code) = discount_records(tx, acct, &s)?;
+    if let Err(e) = completion::redeem(&s, coupon.as_mut(), code.as_mut(), customer.as_ref(), now) {
+        // Redeemed elsewhere since the claim: nothing is completed; a customer's code comes off.
+        let message = format!("{} You were not charged; check the new total.", e.message);
+        let outcome = drop_spent_code(&mut s, message.clone()).unwrap_or_else(|_| refused(message));
+        s.processing_until = None;
+        tx.put(acct, &s)?;
+        return Ok(outcome);
+    }
+    let attempt: Option<PaymentIntent> = match &s.attempt {
+        Some(pi) => tx.load(acct, pi)?,
+        None => None,
+    };
+    let intent_is_new = attempt.is_none();
+    // A customer on a test clock lives on the clock's time: its payment, subscription and
+    // events are dated there.
+    let now =
+        super::billing::clock_time(tx, acct, customer.as_ref().and_then(|c| c.test_clock.as_deref()), now)?;
+    out.set_now(now);
+    // The customer was read (and on PostgreSQL locked) in this transaction, so a cash balance
+    // is debited only if it covers the total now, whatever other payments it made meanwhile.
+    let mut done = completion::complete(&mut s, customer, &buyer, paid, attempt, coupon.as_ref(), now)
+        .map_err(|e| Abort::Refused(refused(e.message)))?;
+    let mut customer = done.customer.clone();
+    // What the page collected goes to the customer: all of it to a new one, to an existing
+    // one what `customer_update` says; a guest checkout keeps no customer.
+    let mut updated = !done.guest
+        && s.collection.update_customer(&mut customer, done.customer_is_new, buyer.name.as_deref());
+    // The tax ids the page collected land on the customer (`/customers/{id}/tax_ids`).
+    let mut new_tax_ids = Vec::new();
+    let collected_ids = s.collection.collected.iter().flat_map(|c| &c.tax_ids);
+    for t in collected_ids.filter(|_| !done.guest) {
+        let known = customer.tax_ids.iter().any(|k| k.r#type == t.r#type && k.value == t.value);
+        if !known
+            && let Ok(new) =
+                kassa_core::tax::CustomerTaxId::create(Some(t.r#type.clone()), Some(t.value.clone()), now)
+            && let Ok(added) = customer.add_tax_id(new)
+        {
+            updated = true;
+            new_tax_ids.push(added);
+        }
+    }
+    if done.guest {
+        // A guest checkout keeps no customer.
+    } else if done.customer_is_new {
+        tx.put_fresh(acct, &customer)?;
+    } else {
+        tx.put(acct, &customer)?;
+    }
+    if let Some(pm) = &done.payment_method {
+        tx.put_fresh(acct, pm)?;
+    }
+    let mut charge = None;
+    if let Some(pi) = &mut done.payment_intent {
+        // The payment reached the network (a waiting bank transfer has not yet): its charge.
+        if matches!(pi.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::RequiresCapture) {
+            charge = Some(super::charges::record(tx, acct, pi, None, now)?);
+        }
+        // A new intent's id was just drawn.
+        if intent_is_new { tx.put_fresh(acct, pi)? } else { tx.upsert(acct, pi)? }
+    }
+    if let Some(sub) = &done.subscription {
+        tx.put_fresh(acct, sub)?;
+    }
+    if let Some(inv) = &done.invoice {
+        tx.put_fresh(acct, inv)?;
+    }
+    if let Some(si) = &done.setup_intent {
+        tx.put_fresh(acct, si)?;
+    }
+    if let Some(c) = &coupon {
+        tx.put(acct, c)?;
+    }
+    if let Some(c) = &code {
+        tx.put(acct, c)?;
+    }
+    tx.put(acct, &s)?;
+    if updated && !done.customer_is_new {
+        out.emit(tx, acct, EventType::CustomerUpdated, views::customer(&customer))?;
+    }
+    let announce_customer = done.customer_is_new && !done.guest;
+    let intent = Announced { is_new: intent_is_new, charge: charge.as_ref() };
+    announce_completion(tx, out, acct, &s, &customer, announce_customer, &done, intent)?;
+    for t in &new_tax_ids {
+        out.emit(tx, acct, EventType::CustomerTaxIdCreated, views::tax_id(t, &customer.id))?;
+    }
+    Ok(Outcome::Completed { redirect: landing(public_url, &s) })
 }
 /// What a completion did to its payment intent: whether it is new, and its charge.
 struct Announced<'a> {
@@ -441,12 +475,14 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
         let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
         messages.join(" ")
     });
-    let card_error = card.as_ref().err().cloned();
     let now = ctx.now();
     let sid = id.to_owned();
+    let (processor, key, public_url) =
+        (ctx.processor.clone(), ctx.fingerprint_key.clone(), ctx.public_url.clone());
     // One transaction finds the session (and its account) by id, decides what the form asks for,
-    // keeps what the page collected and claims the session.
-    let begun = transact_or_refuse(ctx.store.as_ref(), move |tx| {
+    // keeps what the page collected and claims the session; and when the processor answers at
+    // once that the card is paid, completes it too.
+    let step = super::events::transact(ctx, now, move |tx, out| {
         let (s, account) = open_by_id(tx, &sid, now)?;
         let customer = customer_in(tx, &account, &s)?;
         // `customer_email` is locked on the page: what the form sends instead does not count.
@@ -463,20 +499,41 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
             && s.card_if_required
             && s.mode == kassa_core::session::Mode::Subscription
             && s.amount_total == 0;
-        let then = match (method, card_error) {
+        let then = match (method, &card) {
             _ if nothing_due => Then::Claim,
-            (PaymentMethodType::Card, Some(message)) => Then::Refuse(message),
+            (PaymentMethodType::Card, Err(message)) => Then::Refuse(message.clone()),
             (PaymentMethodType::Card | PaymentMethodType::CustomerBalance, _) => Then::Claim,
             (PaymentMethodType::Paypal, _) => Then::HoldBuyer(buyer.clone()),
         };
         let form = Collect { page: &page, languages: languages.as_deref() };
-        match collect(tx, &account, s, customer.as_ref(), form, then, now)? {
-            Claimed::Held(held) => Ok(Ok(Begun { held, account, buyer, method, nothing_due })),
-            Claimed::Stopped(outcome) => Ok(Err(outcome)),
+        let held = match collect(tx, &account, s, customer.as_ref(), form, then, now)? {
+            Claimed::Held(held) => held,
+            Claimed::Stopped(outcome) => return Ok(Step::Done(outcome)),
+        };
+        let mut answered = None;
+        if method == PaymentMethodType::Card
+            && !nothing_due
+            && let Ok(valid) = &card
+        {
+            match processor.pay_card_now(valid, held.amount_total, held.currency) {
+                Some(CardAttempt::Succeeded) => {
+                    out.look_ahead(tx, &account)?;
+                    let saved = serde_json::to_value(processor.saved_behaviour(valid)).unwrap_or(Value::Null);
+                    let paid = Paid::Card { details: valid.details(&key, &account), saved_behaviour: saved };
+                    let approved = held.amount_total;
+                    let paying = Paying { buyer, paid, approved, now, public_url: &public_url };
+                    return complete_in(tx, out, &account, *held, customer, paying).map(Step::Done);
+                }
+                attempt => answered = attempt,
+            }
         }
+        Ok(Step::Begun(Box::new(Begun { held, account, buyer, method, nothing_due, card, answered })))
     })
-    .await??;
-    let Begun { held, account, buyer, method, nothing_due } = begun;
+    .await?;
+    let Begun { held, account, buyer, method, nothing_due, card, answered } = match step {
+        Step::Done(outcome) => return Ok(outcome),
+        Step::Begun(begun) => *begun,
+    };
     if nothing_due {
         return finish(ctx, &account, id, buyer, Paid::Nothing, held.amount_total).await;
     }
@@ -486,7 +543,11 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
             let card = card.map_err(refused)?;
             let details = card.details(&ctx.fingerprint_key, &account);
             let saved = serde_json::to_value(ctx.processor.saved_behaviour(&card)).unwrap_or(Value::Null);
-            match ctx.processor.pay_card(&card, held.amount_total, held.currency).await {
+            let attempt = match answered {
+                Some(attempt) => attempt,
+                None => ctx.processor.pay_card(&card, held.amount_total, held.currency).await,
+            };
+            match attempt {
                 CardAttempt::Succeeded => {
                     let paid = Paid::Card { details, saved_behaviour: saved };
                     finish(ctx, &account, id, buyer, paid, held.amount_total).await
@@ -518,6 +579,15 @@ struct Collect<'a> {
     languages: Option<&'a str>,
 }
 
+/// Where a payment's first transaction left it.
+enum Step {
+    /// At the page's answer: a refusal that kept what the page collected, or the payment
+    /// completed.
+    Done(Outcome),
+    /// The session held for this payment, which goes on outside the transaction.
+    Begun(Box<Begun>),
+}
+
 /// What a payment's first transaction decided, with the session it holds.
 struct Begun {
     held: Box<Session>,
@@ -525,6 +595,10 @@ struct Begun {
     buyer: BuyerDetails,
     method: PaymentMethodType,
     nothing_due: bool,
+    /// The card the form sent (or what was wrong with it), back from the transaction.
+    card: std::result::Result<ValidCard, String>,
+    /// What a processor that answers at once said of the card, when it was not paid.
+    answered: Option<CardAttempt>,
 }
 
 /// What the transaction that keeps what the page collected does next, in the same transaction,

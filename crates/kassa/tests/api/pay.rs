@@ -540,3 +540,97 @@ async fn without_a_success_url_kassa_confirms_itself_and_closed_sessions_refuse(
     assert_eq!(app.send(req).await.status, StatusCode::FORBIDDEN);
     assert_eq!(session(&app, id).await["status"], "open");
 }
+
+/// The test network, except that it does not answer at once: every charge is waited for, as on a
+/// network kassa reaches over the wire.
+struct Waited;
+
+#[async_trait::async_trait]
+impl kassa_core::payment::PaymentProcessor for Waited {
+    fn name(&self) -> &'static str {
+        "waited"
+    }
+
+    async fn pay_card(
+        &self,
+        card: &kassa_core::payment::ValidCard,
+        amount: i64,
+        currency: kassa_core::money::Currency,
+    ) -> kassa_core::payment::CardAttempt {
+        tokio::task::yield_now().await;
+        kassa_core::payment::TestNetwork.pay_card(card, amount, currency).await
+    }
+
+    fn resolve_challenge(
+        &self,
+        challenge: &kassa_core::payment::Challenge,
+        passed: bool,
+    ) -> kassa_core::payment::CardAttempt {
+        kassa_core::payment::TestNetwork.resolve_challenge(challenge, passed)
+    }
+
+    fn saved_behaviour(&self, card: &kassa_core::payment::ValidCard) -> kassa_core::payment::SavedBehaviour {
+        kassa_core::payment::TestNetwork.saved_behaviour(card)
+    }
+
+    async fn charge_saved(
+        &self,
+        behaviour: &kassa_core::payment::SavedBehaviour,
+        amount: i64,
+        currency: kassa_core::money::Currency,
+    ) -> Result<(), kassa_core::payment::Decline> {
+        kassa_core::payment::TestNetwork.charge_saved(behaviour, amount, currency).await
+    }
+}
+
+/// A processor that must be waited for pays in three steps (claim, charge, record) where the test
+/// network pays in one transaction; both end the same: a paid card completes the session with its
+/// payment, a declined one leaves it open with the failed attempt, and a paid one after that
+/// completes it on the same payment intent.
+#[tokio::test]
+async fn a_processor_that_must_be_waited_for_claims_then_records() {
+    use kassa::service::page::Outcome;
+    use kassa::service::pay::{PayForm, pay};
+
+    let app = TestApp::spawn().await;
+    let base = app.ctx();
+    let mut ctx = kassa::state::Ctx::new(
+        base.store.clone(),
+        base.clock.clone(),
+        &base.public_url,
+        base.webhooks.clone(),
+    );
+    ctx.processor = std::sync::Arc::new(Waited);
+    ctx.fingerprint_key = base.fingerprint_key.clone();
+    let form = |number: &str| PayForm {
+        email: "buyer@example.test".to_owned(),
+        name: "Bo Buyer".to_owned(),
+        payment_method: "card".to_owned(),
+        card: kassa_core::payment::validate_card(number, "12/34", "123", app.clock_now()),
+        page: Vec::new(),
+        languages: None,
+        card_blank: false,
+    };
+
+    let id = payment_session(&app, 1500, &["card"]).await;
+    let refused = pay(&ctx, &id, form("4000000000000002")).await.unwrap();
+    assert!(
+        matches!(&refused, Outcome::Refused { message, .. } if message == "Your card was declined."),
+        "{refused:?}"
+    );
+    let s = session(&app, &id).await;
+    assert_eq!((s["status"].as_str(), s["payment_status"].as_str()), (Some("open"), Some("unpaid")));
+
+    let paid = pay(&ctx, &id, form("4242424242424242")).await.unwrap();
+    let Outcome::Completed { redirect } = paid else { panic!("{paid:?}") };
+    assert_eq!(redirect, format!("https://shop.test/thanks?session={id}"));
+    let s = session(&app, &id).await;
+    assert_eq!((s["status"].as_str(), s["payment_status"].as_str()), (Some("complete"), Some("paid")));
+    assert_eq!(s["payment_intent"]["status"], "succeeded");
+    assert_eq!(s["payment_intent"]["amount"], 3000);
+    assert_eq!(app.count("/payment_intents").await, 1, "the declined attempt's intent is the one paid");
+    let types = app.event_types().await;
+    for t in ["payment_intent.payment_failed", "payment_intent.succeeded", "checkout.session.completed"] {
+        assert_eq!(types.iter().filter(|k| *k == t).count(), 1, "{t}: {types:?}");
+    }
+}
