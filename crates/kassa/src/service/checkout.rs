@@ -13,7 +13,7 @@ use kassa_core::session::Session;
 use kassa_core::store::{Abort, Column, Cursor, Filter, Kind, ListQuery, Record, StoreError, Tx, TxExt};
 
 use super::Result;
-use super::page::{Outcome, Place, Stop, answer, open_for_page, open_session};
+use super::page::{Outcome, Place, Stop, answer, open_by_id, open_for_page, open_session};
 use crate::state::Ctx;
 
 /// A customer's input refused at `place`, rolling the change back.
@@ -21,22 +21,23 @@ fn refuse(place: Place, e: Invalid) -> Abort<Outcome> {
     Abort::Refused(Outcome::refused(place, e.message))
 }
 
-/// Run `change` on the open session `id`, in one transaction, and save it; a refusal shows at
-/// `place`.
+/// Run `change` on the open session `id`, in one transaction that finds it by id (and with it
+/// its account), and save it; a refusal shows at `place`.
 async fn change<F>(ctx: &Ctx, id: &str, place: Place, change: F) -> Result<Outcome>
 where
     F: FnOnce(&mut Session, &mut dyn Tx, &str) -> std::result::Result<(), Abort<Outcome>> + Send + 'static,
 {
-    let run = async {
-        let (_, account) = open_for_page(ctx, id).await?;
-        save(ctx, account, id, place, change).await
-    };
-    answer(run.await)
+    let now = ctx.now();
+    let id = id.to_owned();
+    let changed = kassa_core::store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
+        let (session, account) = open_by_id(tx, &id, now)?;
+        edit(tx, &account, session, place, change, now)
+    })
+    .await;
+    answer(changed.map(|s| Outcome::Changed(Box::new(s))).map_err(Stop::from))
 }
 
-/// [`change`] on a session already found in `account`. While a payment is on its way the
-/// contents stay as they are ([`Session::contents_frozen`]), so that what the customer approves
-/// is what is charged.
+/// [`change`] on a session already found in `account`.
 async fn save<F>(
     ctx: &Ctx,
     account: String,
@@ -50,14 +51,31 @@ where
     let now = ctx.now();
     let id = id.to_owned();
     let session = kassa_core::store::transact_or_refuse(ctx.store.as_ref(), move |tx| {
-        let mut session = open_session(tx, &account, &id, now)?;
-        session.contents_frozen(now).map_err(|e| refuse(place, e))?;
-        change(&mut session, tx, &account)?;
-        tx.put(&account, &session)?;
-        Ok(session)
+        let session = open_session(tx, &account, &id, now)?;
+        edit(tx, &account, session, place, change, now)
     })
     .await?;
     Ok(Outcome::Changed(Box::new(session)))
+}
+
+/// Apply `change` to the open `session` and write it. While a payment is on its way the contents
+/// stay as they are ([`Session::contents_frozen`]), so that what the customer approves is what is
+/// charged.
+fn edit<F>(
+    tx: &mut dyn Tx,
+    account: &str,
+    mut session: Session,
+    place: Place,
+    change: F,
+    now: kassa_core::time::Timestamp,
+) -> std::result::Result<Session, Abort<Outcome>>
+where
+    F: FnOnce(&mut Session, &mut dyn Tx, &str) -> std::result::Result<(), Abort<Outcome>>,
+{
+    session.contents_frozen(now).map_err(|e| refuse(place, e))?;
+    change(&mut session, tx, account)?;
+    tx.put(account, &session)?;
+    Ok(session)
 }
 
 /// What the quantity form sent: `quantity[<line id>]=N` for any lines, and the no-JS + and −
