@@ -404,6 +404,11 @@ pub struct Page {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope<'a> {
     Account(&'a str),
+    /// The account that holds the record of this kind with this id (a kind whose ids are random,
+    /// as for [`Tx::get_by_id`]); no records at all if there is no such record. For a read asked
+    /// for ahead ([`Tx::select_ahead`]) before its account is known: the webhook endpoints of a
+    /// hosted page's payment go with the read of its session, in one round trip on PostgreSQL.
+    AccountOf(Kind, &'a str),
     /// Every account's: for sweeps and schedulers.
     All,
 }

@@ -1028,6 +1028,7 @@ pub async fn reads_asked_for_ahead(store: Arc<dyn Store>) {
             product(a, "prod_2", T0 + 1, false),
             product(a, "prod_3", T0 + 2, true),
             product("acct_other", "prod_4", T0 + 3, true),
+            session("acct_other", "cs_theirs", "open", None, T0 + 100),
         ],
     )
     .await;
@@ -1037,6 +1038,15 @@ pub async fn reads_asked_for_ahead(store: Arc<dyn Store>) {
         let mine = tx.select_ahead(Scope::Account(a), Kind::Product, &active(), 10)?;
         let all = tx.select_ahead(Scope::All, Kind::Product, &[], 2)?;
         let _never_taken = tx.select_ahead(Scope::Account("acct_other"), Kind::Product, &[], 10)?;
+        // Whose records they are, told by a record of theirs: the read goes before the record's.
+        let theirs =
+            tx.select_ahead(Scope::AccountOf(Kind::CheckoutSession, "cs_theirs"), Kind::Product, &[], 10)?;
+        let nobodys =
+            tx.select_ahead(Scope::AccountOf(Kind::CheckoutSession, "cs_missing"), Kind::Product, &[], 10)?;
+        let owner = tx.get_by_id(Kind::CheckoutSession, "cs_theirs")?.map(|r| r.account);
+        assert_eq!(owner.as_deref(), Some("acct_other"));
+        assert_eq!(ids(tx.take_ahead(theirs)?), ["prod_4"]);
+        assert_eq!(ids(tx.take_ahead(nobodys)?), Vec::<String>::new());
         assert!(tx.get(a, Kind::Product, "prod_1")?.is_some());
         tx.insert(&product(a, "prod_5", T0 + 4, true))?;
         let mine = ids(tx.take_ahead(mine)?);
@@ -1111,6 +1121,9 @@ pub async fn find_and_delete_where(store: Arc<dyn Store>) {
     assert_eq!(find(Scope::All, due(), 0).await, []);
     assert_eq!(find(Scope::Account(a), due(), 10).await, [pair(a, "cs_1"), pair(a, "cs_2")]);
     assert_eq!(find(Scope::Account(b), vec![], 10).await, [pair(b, "cs_5"), pair(b, "cs_6")]);
+    let owner = Scope::AccountOf(Kind::CheckoutSession, "cs_6");
+    assert_eq!(find(owner, due(), 10).await, [pair(b, "cs_5")]);
+    assert_eq!(find(Scope::AccountOf(Kind::CheckoutSession, "cs_missing"), vec![], 10).await, []);
     assert_eq!(find(Scope::All, vec![Filter::Any(vec![])], 10).await, []);
 
     // `select` reads the same records without claiming them, in a write or in a view.

@@ -531,6 +531,11 @@ pub(crate) fn matching<'a>(
             q.push("account_id = ");
             q.bind(key(account), Type::TEXT);
         }
+        Scope::AccountOf(owner, id) => {
+            q.push(&format!("account_id = (SELECT account_id FROM {} WHERE id = ", owner.table()));
+            q.bind(key(id), Type::TEXT);
+            q.push(" LIMIT 1)");
+        }
         Scope::All => q.push("TRUE"),
     }
     filter::push_listed(kind, &mut q);

@@ -165,16 +165,26 @@ enum Deferred {
 /// The arguments of a [`Tx::select`] asked for ahead, and its number in the transaction.
 struct Read {
     number: usize,
-    /// `None` for every account.
-    account: Option<String>,
+    scope: Whose,
     kind: Kind,
     filters: Vec<Filter>,
     limit: u32,
 }
 
+/// A [`Scope`], owned.
+enum Whose {
+    Account(String),
+    AccountOf(Kind, String),
+    All,
+}
+
 impl Read {
     fn scope(&self) -> Scope<'_> {
-        self.account.as_deref().map_or(Scope::All, Scope::Account)
+        match &self.scope {
+            Whose::Account(account) => Scope::Account(account),
+            Whose::AccountOf(kind, id) => Scope::AccountOf(*kind, id),
+            Whose::All => Scope::All,
+        }
     }
 }
 
@@ -681,17 +691,13 @@ impl Tx for PgTx {
         limit: u32,
     ) -> Result<Ahead, StoreError> {
         self.alive()?;
-        let account = match scope {
-            Scope::Account(account) => Some(account.to_owned()),
-            Scope::All => None,
+        let scope = match scope {
+            Scope::Account(account) => Whose::Account(account.to_owned()),
+            Scope::AccountOf(kind, id) => Whose::AccountOf(kind, id.to_owned()),
+            Scope::All => Whose::All,
         };
-        let read = Deferred::Read(Read {
-            number: self.reads_ahead,
-            account,
-            kind,
-            filters: filters.to_vec(),
-            limit,
-        });
+        let read =
+            Deferred::Read(Read { number: self.reads_ahead, scope, kind, filters: filters.to_vec(), limit });
         // Checked now, so that a read that cannot be sent fails here, not later.
         read.query()?;
         self.deferred.push(read);

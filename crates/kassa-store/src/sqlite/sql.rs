@@ -310,6 +310,13 @@ pub(crate) fn find_statement<'a>(
             text.push_str("account_id = ?");
             params.push(Param::Text(account));
         }
+        Scope::AccountOf(owner, id) => {
+            text.push_str(&format!(
+                "account_id = (SELECT account_id FROM {} WHERE id = ? LIMIT 1)",
+                owner.table()
+            ));
+            params.push(Param::Text(id));
+        }
         Scope::All => text.push('1'),
     }
     filter::push_listed(kind, &mut Sink { sql: &mut text, params: &mut params, ordered_page: false });

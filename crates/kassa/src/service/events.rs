@@ -105,6 +105,23 @@ impl Outbox {
         Ok(())
     }
 
+    /// [`Outbox::look_ahead`] before the account is known: ask for the endpoints of whichever
+    /// account holds the record `kind` `id` (the session a hosted page pays, found by its id), so
+    /// that on PostgreSQL the read goes with the one that finds the record. Once that read names
+    /// the account, [`Outbox::owned_by`] files the endpoints under it.
+    pub fn look_ahead_of(&mut self, tx: &mut dyn Tx, kind: Kind, id: &str) -> Result<AheadOf, StoreError> {
+        let scope = Scope::AccountOf(kind, id);
+        tx.select_ahead(scope, Kind::WebhookEndpoint, &enabled(), MAX_ENDPOINTS).map(AheadOf)
+    }
+
+    /// The record a [`Outbox::look_ahead_of`] named belongs to `account`: its endpoints are
+    /// `account`'s.
+    pub fn owned_by(&mut self, ahead: AheadOf, account: &str) {
+        if !self.endpoints.contains_key(account) && !self.ahead.contains_key(account) {
+            self.ahead.insert(account.to_owned(), ahead.0);
+        }
+    }
+
     /// Record that `kind` happened to `object` (rendered as the API shows it now).
     pub fn emit(
         &mut self,
@@ -154,6 +171,10 @@ impl Outbox {
         Ok(())
     }
 }
+
+/// The endpoints of an account not known yet, asked for ahead ([`Outbox::look_ahead_of`]).
+#[must_use = "the account's endpoints are read ahead for Outbox::owned_by"]
+pub struct AheadOf(Ahead);
 
 /// The filter of the endpoints events go to.
 fn enabled() -> [Filter; 1] {

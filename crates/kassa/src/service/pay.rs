@@ -483,7 +483,11 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
     // keeps what the page collected and claims the session; and when the processor answers at
     // once that the card is paid, completes it too.
     let step = super::events::transact(ctx, now, move |tx, out| {
+        // The account's webhook endpoints go with the read of the session (for the events of a
+        // payment completed here).
+        let endpoints = out.look_ahead_of(tx, Kind::CheckoutSession, &sid)?;
         let (s, account) = open_by_id(tx, &sid, now)?;
+        out.owned_by(endpoints, &account);
         let customer = customer_in(tx, &account, &s)?;
         // `customer_email` is locked on the page: what the form sends instead does not count.
         let email = s.customer_email.as_deref().unwrap_or(&email);
@@ -517,7 +521,6 @@ async fn pay_flow(ctx: &Ctx, id: &str, form: PayForm) -> std::result::Result<Out
         {
             match processor.pay_card_now(valid, held.amount_total, held.currency) {
                 Some(CardAttempt::Succeeded) => {
-                    out.look_ahead(tx, &account)?;
                     let saved = serde_json::to_value(processor.saved_behaviour(valid)).unwrap_or(Value::Null);
                     let paid = Paid::Card { details: valid.details(&key, &account), saved_behaviour: saved };
                     let approved = held.amount_total;
