@@ -8,7 +8,7 @@
 //! Scenarios: [`accounts`], [`api_keys`], [`round_trip_every_kind`], [`account_isolation`], [`duplicate_ids`],
 //! [`nul_lookups`], [`promotion_code_uniqueness`], [`list_paging`], [`session_paging`], [`list_filters`], [`rollback_on_error`],
 //! [`rollback_is_isolated_in_a_batch`], [`update_and_delete`], [`a_transaction_reads_its_own_writes`],
-//! [`reads_asked_for_ahead`], [`reads_by_id_in_a_transaction`], [`find_and_delete_where`],
+//! [`reads_asked_for_ahead`], [`writes_in_a_row`], [`reads_by_id_in_a_transaction`], [`find_and_delete_where`],
 //! [`billing_records`], [`durability`], [`concurrency`], [`single_inserts`],
 //! [`concurrent_reads`].
 //!
@@ -65,6 +65,7 @@ pub async fn run_all<D: TestDatabase>(new_database: impl Fn() -> D) {
     scenario!(update_and_delete);
     scenario!(a_transaction_reads_its_own_writes);
     scenario!(reads_asked_for_ahead);
+    scenario!(writes_in_a_row);
     scenario!(reads_by_id_in_a_transaction);
     scenario!(views);
     scenario!(find_and_delete_where);
@@ -956,6 +957,69 @@ pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
     assert_eq!(stored("prod_fresh").await, fresh_changed);
     assert_eq!(stored("prod_read").await, read_changed);
     assert_eq!(stored("prod_new").await, None);
+}
+
+/// Writes whose answers are known in advance (fresh inserts, updates of held rows) come out as
+/// asked, however a backend sends them: several fresh inserts of one kind in a row, one of them
+/// updated before anything was sent, each keeping its `created`; a row updated twice with a read
+/// asked for (and sent) in between, which sees the first update; and a fresh insert among others
+/// that meets its key after all fails them all.
+pub async fn writes_in_a_row(store: Arc<dyn Store>) {
+    let a = "acct_row";
+    insert(&store, product(a, "prod_held", T0, true)).await.unwrap();
+    insert(&store, product(a, "prod_taken", T0, true)).await.unwrap();
+    let named = |id: &str, created: Timestamp, data: &str, active: bool| {
+        let mut p = product(a, id, created, active);
+        p.data = data.to_owned();
+        p
+    };
+    let inactive = || [Filter::Eq(Column::Active, Value::Int(0))];
+    let ids = |rows: Vec<RawRecord>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let seen = transact(store.as_ref(), move |tx| {
+        for (i, id) in ["prod_f1", "prod_f2", "prod_f3"].into_iter().enumerate() {
+            tx.insert_fresh(&named(id, T0 + 10 + i64::try_from(i).unwrap(), r#"{"v":1}"#, true))?;
+        }
+        tx.insert_fresh(&session(a, "cs_row", "open", None, T0 + 20))?;
+        tx.insert_fresh(&named("prod_f4", T0 + 30, r#"{"v":1}"#, true))?;
+        // Updated before anything was sent; an update's `created` does not count.
+        tx.update(&named("prod_f2", T0 + 999, r#"{"v":2}"#, false))?;
+        // A held row updated, then read ahead (sent with the next statement), then updated again.
+        assert!(tx.get(a, Kind::Product, "prod_held")?.is_some());
+        tx.update(&named("prod_held", T0, r#"{"held":1}"#, false))?;
+        let ahead = tx.select_ahead(Scope::Account(a), Kind::Product, &inactive(), 10)?;
+        tx.update(&named("prod_held", T0, r#"{"held":2}"#, true))?;
+        assert!(tx.get(a, Kind::Product, "prod_taken")?.is_some());
+        Ok(ids(tx.take_ahead(ahead)?))
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, ["prod_held", "prod_f2"], "the read saw the first update of the held row");
+    let stored = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            let r = store.get(a, Kind::Product, id).await.unwrap().unwrap();
+            (r.created, r.data, r.columns)
+        }
+    };
+    assert_eq!(stored("prod_f1").await, (T0 + 10, r#"{"v":1}"#.to_owned(), vec![Value::Int(1)]));
+    assert_eq!(stored("prod_f2").await, (T0 + 11, r#"{"v":2}"#.to_owned(), vec![Value::Int(0)]));
+    assert_eq!(stored("prod_f3").await, (T0 + 12, r#"{"v":1}"#.to_owned(), vec![Value::Int(1)]));
+    assert_eq!(stored("prod_f4").await, (T0 + 30, r#"{"v":1}"#.to_owned(), vec![Value::Int(1)]));
+    assert_eq!(stored("prod_held").await, (T0, r#"{"held":2}"#.to_owned(), vec![Value::Int(1)]));
+    assert!(store.get(a, Kind::CheckoutSession, "cs_row").await.unwrap().is_some());
+
+    let err = transact(store.as_ref(), move |tx| {
+        tx.insert_fresh(&product(a, "prod_g1", T0, true))?;
+        tx.insert_fresh(&product(a, "prod_f1", T0, true))?;
+        tx.insert_fresh(&product(a, "prod_g2", T0, true))
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err, StoreError::Conflict(Constraint::PrimaryKey));
+    for id in ["prod_g1", "prod_g2"] {
+        assert_eq!(store.get(a, Kind::Product, id).await.unwrap(), None, "{id} was not written");
+    }
+    assert_eq!(stored("prod_f1").await.1, r#"{"v":1}"#);
 }
 
 /// Inside a transaction, `get_by_id` finds a record in whichever account holds it, and sees

@@ -67,6 +67,7 @@ scenarios!(
     update_and_delete,
     a_transaction_reads_its_own_writes,
     reads_asked_for_ahead,
+    writes_in_a_row,
     reads_by_id_in_a_transaction,
     views,
     find_and_delete_where,

@@ -575,6 +575,56 @@ mod tests {
         crate::conformance::sample(Kind::Product, account, id, 1)
     }
 
+    /// A transaction's writes go out with `COMMIT` as one script, their values written in as
+    /// literals: every character comes back as it was written, SQL-shaped text stays text, and
+    /// integers keep their whole range, one row at a time or several in one statement.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
+    async fn written_values_come_back_as_written() {
+        let Some(db) = TempPostgres::new_or_skip() else { return };
+        let store = db.open_postgres();
+        let nasty =
+            "{\"n\":\"O'Brien \\\\' '' \\\\\\\\ '); DROP TABLE products; -- $1 $$ E'x' \\u0000 ü € 𝄞\\n\"}";
+        let session = |id: &str, customer: &str, expires_at: i64| {
+            let mut r = crate::conformance::sample(Kind::CheckoutSession, "acct_'1", id, -1);
+            r.data = nasty.to_owned();
+            r.columns = vec![
+                "open".into(),
+                Value::Text(customer.to_owned()),
+                Value::Null,
+                Value::Null,
+                Value::Int(expires_at),
+            ];
+            r
+        };
+        let mut held = product("acct_'1", "prod_held");
+        store.insert(held.clone()).await.unwrap();
+        held.data = format!("{nasty} updated");
+        let records = vec![
+            session("cs_a'", "cus_\\'", i64::MIN),
+            session("cs_b\\", "", i64::MAX),
+            RawRecord { data: nasty.to_owned(), ..product("acct_'1", "prod_'alone") },
+        ];
+        let (written, update) = (records.clone(), held.clone());
+        transact(&store, move |tx| {
+            assert!(tx.get("acct_'1", Kind::Product, "prod_held")?.is_some());
+            for r in &written {
+                tx.insert_fresh(r)?;
+            }
+            tx.update(&update)
+        })
+        .await
+        .unwrap();
+        for r in records.iter().chain([&held]) {
+            let stored = store.get(&r.account, r.kind, &r.id).await.unwrap();
+            assert_eq!(stored.as_ref(), Some(r), "{}", r.id);
+        }
+        assert!(
+            store.get("acct_'1", Kind::Product, "prod_held").await.unwrap().is_some(),
+            "the table is there"
+        );
+    }
+
     /// Named statements exist only with the statement cache on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]

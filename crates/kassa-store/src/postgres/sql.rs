@@ -4,7 +4,10 @@
 //! Only static names ever enter SQL text: table names from [`Kind::table`], column names from
 //! [`Column::name`]. Every value is a bound parameter, sent with its PostgreSQL type (`BIGINT` for
 //! the integer columns, `TEXT` for the rest), so the same [`Query`] runs as a cached prepared
-//! statement or, with the statement cache off, as an unnamed one-shot statement.
+//! statement or, with the statement cache off, as an unnamed one-shot statement. The one
+//! exception is a transaction's last writes, sent with its `COMMIT` as one script: [`inline`]
+//! writes a [`Query`]'s parameters into its text, each an escape string literal (`E'…'`, every
+//! backslash and quote doubled; text never holds a NUL) or a number, with a cast to its type.
 //!
 //! Where SQLite's dialect differs: placeholders are numbered; `FALSE`/`TRUE` stand for the empty
 //! `Any` and the empty group; an insert is `ON CONFLICT DO NOTHING` (a unique violation would
@@ -226,6 +229,9 @@ pub(crate) struct KindSql {
     insert_strict: String,
     /// Many records at once, one array per column: `RETURNING` the keys it inserted.
     insert_batch: String,
+    /// Many records at once, without `ON CONFLICT`: a conflict is an error, which aborts the
+    /// transaction.
+    insert_batch_strict: String,
     update: String,
     /// The update, failing (division by zero) if it changed no row, which aborts the
     /// transaction.
@@ -264,10 +270,9 @@ impl KindSql {
         let insert_strict = format!("INSERT INTO {table} ({insert_cols}) VALUES ({placeholders})");
         let insert = format!("{insert_strict} ON CONFLICT DO NOTHING");
         let arrays = (1..=4 + cols.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        let insert_batch = format!(
-            "INSERT INTO {table} ({insert_cols}) SELECT * FROM unnest({arrays}) \
-             ON CONFLICT DO NOTHING RETURNING account_id, id"
-        );
+        let insert_batch_strict =
+            format!("INSERT INTO {table} ({insert_cols}) SELECT * FROM unnest({arrays})");
+        let insert_batch = format!("{insert_batch_strict} ON CONFLICT DO NOTHING RETURNING account_id, id");
         let n = cols.len();
         let update = format!("UPDATE {table} SET {sets} WHERE account_id = ${} AND id = ${}", n + 2, n + 3);
         let update_checked =
@@ -286,6 +291,7 @@ impl KindSql {
             insert,
             insert_strict,
             insert_batch,
+            insert_batch_strict,
             update,
             update_checked,
             delete,
@@ -438,6 +444,117 @@ pub(crate) fn insert_batch<'a>(kind: Kind, records: &[&'a RawRecord]) -> Result<
         params.push((Param::Column(records.iter().map(|r| &r.columns[i]).collect()), array));
     }
     Ok(Query::fixed(&kind_sql(kind).insert_batch, params))
+}
+
+/// `q`'s text with its parameters written in as literals, for the simple query protocol, where
+/// several statements go as one message and the server answers them all at once (a
+/// transaction's deferred writes and its `COMMIT`: see `src/postgres/tx.rs`). Each parameter
+/// becomes what [`Param`]'s `ToSql` would send, typed by a cast: text as an escape string
+/// (`E'…'`, backslashes and quotes doubled, as libpq's `PQescapeLiteral` writes it; a text value
+/// never holds a NUL, [`check_storable`]), integers and arrays likewise.
+pub(crate) fn inline(q: &Query<'_>) -> Result<String, StoreError> {
+    let text = q.text.as_ref();
+    let mut out =
+        String::with_capacity(text.len() + q.params.iter().map(|(p, _)| param_len(p)).sum::<usize>());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let n: usize = after[..digits].parse().map_err(|_| inline_error("a `$` that names no parameter"))?;
+        let (param, ty) = n
+            .checked_sub(1)
+            .and_then(|i| q.params.get(i))
+            .ok_or_else(|| inline_error("a parameter missing"))?;
+        literal(&mut out, param, ty)?;
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn inline_error(what: &str) -> StoreError {
+    StoreError::Backend(format!("cannot write a statement out as text: {what}"))
+}
+
+/// Roughly how long a parameter's literal is, to size the text once.
+fn param_len(p: &Param<'_>) -> usize {
+    match p {
+        Param::Null | Param::Int(_) => 24,
+        Param::Text(s) => s.len() + 12,
+        Param::Texts(v) => v.iter().map(|s| s.len() + 4).sum::<usize>() + 16,
+        Param::Ints(v) => v.len() * 21 + 16,
+        Param::Column(v) => v.len() * 24 + 16,
+    }
+}
+
+/// Append `s` as an escape string literal: `E'…'`, with `\` and `'` doubled.
+fn quote(out: &mut String, s: &str) {
+    out.push_str("E'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+}
+
+/// Append one value of a column of type `scalar` (`TEXT` or `INT8`): as [`Param`]'s `ToSql`
+/// sends it, an integer in a text column as its decimal text.
+fn value(out: &mut String, v: &Value, scalar: &Type) -> Result<(), StoreError> {
+    match (v, *scalar == Type::INT8) {
+        (Value::Null, _) => out.push_str("NULL"),
+        (Value::Int(i), true) => out.push_str(&format!("'{i}'")),
+        (Value::Int(i), false) => quote(out, &i.to_string()),
+        (Value::Text(s), false) => quote(out, s),
+        (Value::Text(_), true) => return Err(inline_error("a text value for an integer column")),
+    }
+    Ok(())
+}
+
+fn literal(out: &mut String, p: &Param<'_>, ty: &Type) -> Result<(), StoreError> {
+    let (cast, scalar) = match *ty {
+        Type::INT8 => ("::int8", Type::INT8),
+        Type::TEXT => ("::text", Type::TEXT),
+        Type::INT8_ARRAY => ("::int8[]", Type::INT8),
+        Type::TEXT_ARRAY => ("::text[]", Type::TEXT),
+        _ => return Err(inline_error("a parameter of another type")),
+    };
+    let array = |out: &mut String, values: &mut dyn Iterator<Item = Value>| -> Result<(), StoreError> {
+        out.push_str("ARRAY[");
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            value(out, &v, &scalar)?;
+        }
+        out.push(']');
+        Ok(())
+    };
+    match p {
+        Param::Null => out.push_str("NULL"),
+        Param::Int(i) => value(out, &Value::Int(*i), &scalar)?,
+        Param::Text(s) if scalar == Type::TEXT => quote(out, s),
+        Param::Text(_) => return Err(inline_error("a text value for an integer column")),
+        Param::Texts(v) => array(out, &mut v.iter().map(|s| Value::Text((*s).to_owned())))?,
+        Param::Ints(v) => array(out, &mut v.iter().map(|i| Value::Int(*i)))?,
+        Param::Column(v) => array(out, &mut v.iter().map(|v| (*v).clone()))?,
+    }
+    out.push_str(cast);
+    Ok(())
+}
+
+/// [`insert_batch`] without `ON CONFLICT`: a conflict is an error, which aborts the transaction
+/// (several [`insert_strict`]s in one statement).
+pub(crate) fn insert_batch_strict<'a>(
+    kind: Kind,
+    records: &[&'a RawRecord],
+) -> Result<Query<'a>, StoreError> {
+    let mut q = insert_batch(kind, records)?;
+    q.text = Cow::Borrowed(&kind_sql(kind).insert_batch_strict);
+    Ok(q)
 }
 
 /// The unique constraint of `kind` besides its key, if it has one: a promotion code's active code.
@@ -622,6 +739,42 @@ mod tests {
             Param::Ints(v) => format!("{v:?}"),
             Param::Column(v) => format!("{v:?}"),
         }
+    }
+
+    /// A statement written out with its values: each parameter once, typed, text escaped.
+    #[test]
+    fn statements_write_out_their_values() {
+        let mut r = RawRecord {
+            kind: Kind::CheckoutSession,
+            account: "acct_'1".to_owned(),
+            id: "cs_\\1".to_owned(),
+            created: i64::MIN,
+            data: "{}".to_owned(),
+            columns: vec!["open".into(), Value::Int(-7), Value::Null, Value::Null, Value::Int(i64::MAX)],
+        };
+        let single = inline(&update_checked(&r).unwrap()).unwrap();
+        assert_eq!(
+            single,
+            "WITH changed AS (UPDATE checkout_sessions SET data = E'{}'::text, status = E'open'::text, \
+             customer = E'-7'::text, payment_intent = NULL::text, subscription = NULL::text, \
+             expires_at = '9223372036854775807'::int8 WHERE account_id = E'acct_''1'::text AND id = \
+             E'cs_\\\\1'::text RETURNING 1) SELECT 1 / COUNT(*)::int FROM changed"
+        );
+        let other = RawRecord { id: "cs_2".to_owned(), ..r.clone() };
+        r.columns[1] = Value::Text("it's".to_owned());
+        let batch = inline(&insert_batch_strict(Kind::CheckoutSession, &[&r, &other]).unwrap()).unwrap();
+        assert!(
+            batch.ends_with(
+                "unnest(ARRAY[E'acct_''1',E'acct_''1']::text[], ARRAY[E'cs_\\\\1',E'cs_2']::text[], \
+                 ARRAY['-9223372036854775808','-9223372036854775808']::int8[], ARRAY[E'{}',E'{}']::text[], \
+                 ARRAY[E'open',E'open']::text[], ARRAY[E'it''s',E'-7']::text[], ARRAY[NULL,NULL]::text[], \
+                 ARRAY[NULL,NULL]::text[], ARRAY['9223372036854775807','9223372036854775807']::int8[])"
+            ),
+            "{batch}"
+        );
+        let mut bad = other;
+        bad.columns[4] = Value::Text("soon".to_owned());
+        assert!(inline(&update_checked(&bad).unwrap()).is_err(), "a text value for an integer column");
     }
 
     fn where_of(kind: Kind, filters: &[Filter]) -> (String, Vec<String>) {
