@@ -491,56 +491,74 @@ fn param_len(p: &Param<'_>) -> usize {
 /// Append `s` as an escape string literal: `E'…'`, with `\` and `'` doubled.
 fn quote(out: &mut String, s: &str) {
     out.push_str("E'");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("''"),
-            c => out.push(c),
-        }
+    let mut rest = s;
+    // Both are ASCII, so each is a whole character and the slices stay on character boundaries.
+    while let Some(at) = memchr::memchr2(b'\\', b'\'', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        out.push_str(if rest.as_bytes()[at] == b'\\' { "\\\\" } else { "''" });
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
     out.push('\'');
 }
 
-/// Append one value of a column of type `scalar` (`TEXT` or `INT8`): as [`Param`]'s `ToSql`
-/// sends it, an integer in a text column as its decimal text.
-fn value(out: &mut String, v: &Value, scalar: &Type) -> Result<(), StoreError> {
-    match (v, *scalar == Type::INT8) {
-        (Value::Null, _) => out.push_str("NULL"),
-        (Value::Int(i), true) => out.push_str(&format!("'{i}'")),
-        (Value::Int(i), false) => quote(out, &i.to_string()),
-        (Value::Text(s), false) => quote(out, s),
-        (Value::Text(_), true) => return Err(inline_error("a text value for an integer column")),
+/// Append an integer, for a column of integers (`int`) or of text (as its decimal text, as
+/// [`Param`]'s `ToSql` sends it). Quoted, so that the cast reads `i64::MIN` whole.
+fn integer(out: &mut String, i: i64, int: bool) {
+    let _ = if int { write!(out, "'{i}'") } else { write!(out, "E'{i}'") };
+}
+
+/// Append one column value.
+fn value(out: &mut String, v: &Value, int: bool) -> Result<(), StoreError> {
+    match v {
+        Value::Null => out.push_str("NULL"),
+        Value::Int(i) => integer(out, *i, int),
+        Value::Text(s) if !int => quote(out, s),
+        Value::Text(_) => return Err(inline_error("a text value for an integer column")),
     }
     Ok(())
 }
 
-fn literal(out: &mut String, p: &Param<'_>, ty: &Type) -> Result<(), StoreError> {
-    let (cast, scalar) = match *ty {
-        Type::INT8 => ("::int8", Type::INT8),
-        Type::TEXT => ("::text", Type::TEXT),
-        Type::INT8_ARRAY => ("::int8[]", Type::INT8),
-        Type::TEXT_ARRAY => ("::text[]", Type::TEXT),
-        _ => return Err(inline_error("a parameter of another type")),
-    };
-    let array = |out: &mut String, values: &mut dyn Iterator<Item = Value>| -> Result<(), StoreError> {
-        out.push_str("ARRAY[");
-        for (i, v) in values.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            value(out, &v, &scalar)?;
+/// Append `ARRAY[…]`, each item written by `each`.
+fn array<T>(
+    out: &mut String,
+    items: impl Iterator<Item = T>,
+    mut each: impl FnMut(&mut String, T) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    out.push_str("ARRAY[");
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        out.push(']');
-        Ok(())
+        each(out, item)?;
+    }
+    out.push(']');
+    Ok(())
+}
+
+fn literal(out: &mut String, p: &Param<'_>, ty: &Type) -> Result<(), StoreError> {
+    let (cast, int) = match *ty {
+        Type::INT8 => ("::int8", true),
+        Type::TEXT => ("::text", false),
+        Type::INT8_ARRAY => ("::int8[]", true),
+        Type::TEXT_ARRAY => ("::text[]", false),
+        _ => return Err(inline_error("a parameter of another type")),
     };
     match p {
         Param::Null => out.push_str("NULL"),
-        Param::Int(i) => value(out, &Value::Int(*i), &scalar)?,
-        Param::Text(s) if scalar == Type::TEXT => quote(out, s),
+        Param::Int(i) => integer(out, *i, int),
+        Param::Text(s) if !int => quote(out, s),
         Param::Text(_) => return Err(inline_error("a text value for an integer column")),
-        Param::Texts(v) => array(out, &mut v.iter().map(|s| Value::Text((*s).to_owned())))?,
-        Param::Ints(v) => array(out, &mut v.iter().map(|i| Value::Int(*i)))?,
-        Param::Column(v) => array(out, &mut v.iter().map(|v| (*v).clone()))?,
+        Param::Texts(v) if !int => array(out, v.iter(), |out, s| {
+            quote(out, s);
+            Ok(())
+        })?,
+        Param::Texts(_) => return Err(inline_error("text values for an integer column")),
+        Param::Ints(v) => array(out, v.iter(), |out, i| {
+            integer(out, *i, int);
+            Ok(())
+        })?,
+        Param::Column(v) => array(out, v.iter(), |out, v| value(out, v, int))?,
     }
     out.push_str(cast);
     Ok(())
