@@ -446,16 +446,15 @@ pub(crate) fn insert_batch<'a>(kind: Kind, records: &[&'a RawRecord]) -> Result<
     Ok(Query::fixed(&kind_sql(kind).insert_batch, params))
 }
 
-/// `q`'s text with its parameters written in as literals, for the simple query protocol, where
-/// several statements go as one message and the server answers them all at once (a
+/// Append `q`'s text with its parameters written in as literals, for the simple query protocol,
+/// where several statements go as one message and the server answers them all at once (a
 /// transaction's deferred writes and its `COMMIT`: see `src/postgres/tx.rs`). Each parameter
 /// becomes what [`Param`]'s `ToSql` would send, typed by a cast: text as an escape string
 /// (`E'…'`, backslashes and quotes doubled, as libpq's `PQescapeLiteral` writes it; a text value
 /// never holds a NUL, [`check_storable`]), integers and arrays likewise.
-pub(crate) fn inline(q: &Query<'_>) -> Result<String, StoreError> {
+pub(crate) fn inline(out: &mut String, q: &Query<'_>) -> Result<(), StoreError> {
     let text = q.text.as_ref();
-    let mut out =
-        String::with_capacity(text.len() + q.params.iter().map(|(p, _)| param_len(p)).sum::<usize>());
+    out.reserve(text.len() + q.params.iter().map(|(p, _)| param_len(p)).sum::<usize>());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
@@ -466,11 +465,11 @@ pub(crate) fn inline(q: &Query<'_>) -> Result<String, StoreError> {
             .checked_sub(1)
             .and_then(|i| q.params.get(i))
             .ok_or_else(|| inline_error("a parameter missing"))?;
-        literal(&mut out, param, ty)?;
+        literal(out, param, ty)?;
         rest = &after[digits..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 fn inline_error(what: &str) -> StoreError {
@@ -488,51 +487,33 @@ fn param_len(p: &Param<'_>) -> usize {
     }
 }
 
-/// Append `s` as an escape string literal: `E'…'`, with `\` and `'` doubled.
-fn quote(out: &mut String, s: &str) {
-    out.push_str("E'");
-    let mut rest = s;
-    // Both are ASCII, so each is a whole character and the slices stay on character boundaries.
-    while let Some(at) = memchr::memchr2(b'\\', b'\'', rest.as_bytes()) {
-        out.push_str(&rest[..at]);
-        out.push_str(if rest.as_bytes()[at] == b'\\' { "\\\\" } else { "''" });
-        rest = &rest[at + 1..];
-    }
-    out.push_str(rest);
-    out.push('\'');
-}
-
-/// Append an integer, for a column of integers (`int`) or of text (as its decimal text, as
-/// [`Param`]'s `ToSql` sends it). Quoted, so that the cast reads `i64::MIN` whole.
-fn integer(out: &mut String, i: i64, int: bool) {
-    let _ = if int { write!(out, "'{i}'") } else { write!(out, "E'{i}'") };
-}
-
-/// Append one column value.
-fn value(out: &mut String, v: &Value, int: bool) -> Result<(), StoreError> {
-    match v {
-        Value::Null => out.push_str("NULL"),
-        Value::Int(i) => integer(out, *i, int),
-        Value::Text(s) if !int => quote(out, s),
-        Value::Text(_) => return Err(inline_error("a text value for an integer column")),
-    }
-    Ok(())
-}
-
-/// Append `ARRAY[…]`, each item written by `each`.
-fn array<T>(
-    out: &mut String,
-    items: impl Iterator<Item = T>,
-    mut each: impl FnMut(&mut String, T) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    out.push_str("ARRAY[");
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push(',');
+/// Append one value, for a column of integers (`int`) or of text, as [`Param`]'s `ToSql` sends
+/// it: an integer in a text column as its decimal text; an integer quoted, so that the cast reads
+/// `i64::MIN` whole; text as an escape string literal, `E'…'`, with `\` and `'` doubled.
+fn item(out: &mut String, item: &Param<'_>, int: bool) -> Result<(), StoreError> {
+    match *item {
+        Param::Null => out.push_str("NULL"),
+        Param::Int(i) => {
+            let _ = if int { write!(out, "'{i}'") } else { write!(out, "E'{i}'") };
         }
-        each(out, item)?;
+        Param::Text(_) if int => return Err(inline_error("a text value for an integer column")),
+        Param::Text(s) => {
+            out.push_str("E'");
+            let mut rest = s;
+            // Both are ASCII, so each is a whole character and the slices stay on character
+            // boundaries.
+            while let Some(at) = memchr::memchr2(b'\\', b'\'', rest.as_bytes()) {
+                out.push_str(&rest[..at]);
+                out.push_str(if rest.as_bytes()[at] == b'\\' { "\\\\" } else { "''" });
+                rest = &rest[at + 1..];
+            }
+            out.push_str(rest);
+            out.push('\'');
+        }
+        Param::Texts(_) | Param::Ints(_) | Param::Column(_) => {
+            return Err(inline_error("an array inside an array"));
+        }
     }
-    out.push(']');
     Ok(())
 }
 
@@ -545,22 +526,25 @@ fn literal(out: &mut String, p: &Param<'_>, ty: &Type) -> Result<(), StoreError>
         _ => return Err(inline_error("a parameter of another type")),
     };
     match p {
-        Param::Null => out.push_str("NULL"),
-        Param::Int(i) => integer(out, *i, int),
-        Param::Text(s) if !int => quote(out, s),
-        Param::Text(_) => return Err(inline_error("a text value for an integer column")),
-        Param::Texts(v) if !int => array(out, v.iter(), |out, s| {
-            quote(out, s);
-            Ok(())
-        })?,
-        Param::Texts(_) => return Err(inline_error("text values for an integer column")),
-        Param::Ints(v) => array(out, v.iter(), |out, i| {
-            integer(out, *i, int);
-            Ok(())
-        })?,
-        Param::Column(v) => array(out, v.iter(), |out, v| value(out, v, int))?,
+        Param::Null | Param::Int(_) | Param::Text(_) => item(out, p, int)?,
+        Param::Texts(v) => array(out, v.iter().map(|s| Param::Text(s)), int)?,
+        Param::Ints(v) => array(out, v.iter().map(|i| Param::Int(*i)), int)?,
+        Param::Column(v) => array(out, v.iter().map(|v| Param::from(*v)), int)?,
     }
     out.push_str(cast);
+    Ok(())
+}
+
+/// Append `ARRAY[…]` of `items`.
+fn array<'a>(out: &mut String, items: impl Iterator<Item = Param<'a>>, int: bool) -> Result<(), StoreError> {
+    out.push_str("ARRAY[");
+    for (i, each) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, &each, int)?;
+    }
+    out.push(']');
     Ok(())
 }
 
@@ -770,7 +754,8 @@ mod tests {
             data: "{}".to_owned(),
             columns: vec!["open".into(), Value::Int(-7), Value::Null, Value::Null, Value::Int(i64::MAX)],
         };
-        let single = inline(&update_checked(&r).unwrap()).unwrap();
+        let mut single = String::new();
+        inline(&mut single, &update_checked(&r).unwrap()).unwrap();
         assert_eq!(
             single,
             "WITH changed AS (UPDATE checkout_sessions SET data = E'{}'::text, status = E'open'::text, \
@@ -780,7 +765,8 @@ mod tests {
         );
         let other = RawRecord { id: "cs_2".to_owned(), ..r.clone() };
         r.columns[1] = Value::Text("it's".to_owned());
-        let batch = inline(&insert_batch_strict(Kind::CheckoutSession, &[&r, &other]).unwrap()).unwrap();
+        let mut batch = String::new();
+        inline(&mut batch, &insert_batch_strict(Kind::CheckoutSession, &[&r, &other]).unwrap()).unwrap();
         assert!(
             batch.ends_with(
                 "unnest(ARRAY[E'acct_''1',E'acct_''1']::text[], ARRAY[E'cs_\\\\1',E'cs_2']::text[], \
@@ -792,7 +778,10 @@ mod tests {
         );
         let mut bad = other;
         bad.columns[4] = Value::Text("soon".to_owned());
-        assert!(inline(&update_checked(&bad).unwrap()).is_err(), "a text value for an integer column");
+        assert!(
+            inline(&mut String::new(), &update_checked(&bad).unwrap()).is_err(),
+            "a text value for an integer column"
+        );
     }
 
     fn where_of(kind: Kind, filters: &[Filter]) -> (String, Vec<String>) {

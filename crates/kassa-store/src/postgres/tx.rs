@@ -522,7 +522,7 @@ impl PgTx {
         // goes, and the connection, left inside the transaction, is closed.
         let mut writes = String::new();
         for statement in statements(&deferred)? {
-            writes.push_str(&sql::inline(&statement.query)?);
+            sql::inline(&mut writes, &statement.query)?;
             writes.push_str(";\n");
         }
         let first = !self.begun;
