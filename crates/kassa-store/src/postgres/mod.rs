@@ -625,6 +625,57 @@ mod tests {
         );
     }
 
+    /// A commit's script prepares each statement once per connection and names it after that;
+    /// a script that failed before its `PREPARE` ran leaves nothing named that does not exist.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]
+    async fn commit_scripts_prepare_each_statement_once() {
+        let Some(db) = TempPostgres::new_or_skip() else { return };
+        // One connection for transactions, so every commit below goes over it.
+        let db = db.with_params("pool_max=1");
+        let store = db.open_postgres();
+        let customer = |id: &str| crate::conformance::sample(Kind::Customer, "acct_1", id, 1);
+        let fresh = |records: Vec<RawRecord>| {
+            transact(&store, move |tx| {
+                for r in &records {
+                    tx.insert_fresh(r)?;
+                }
+                Ok(())
+            })
+        };
+        fresh(vec![product("acct_1", "prod_1")]).await.unwrap();
+        fresh(vec![product("acct_1", "prod_2")]).await.unwrap();
+        // The product conflicts, so the server skips the rest of the script: the customers'
+        // statement, new on this connection, was not prepared.
+        let err = fresh(vec![product("acct_1", "prod_1"), customer("cus_1")]).await.unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_) | StoreError::Conflict { .. }), "{err:?}");
+        fresh(vec![customer("cus_2"), product("acct_1", "prod_3")]).await.unwrap();
+        fresh(vec![customer("cus_3")]).await.unwrap();
+
+        for (kind, id, there) in [
+            (Kind::Product, "prod_1", true),
+            (Kind::Product, "prod_2", true),
+            (Kind::Product, "prod_3", true),
+            (Kind::Customer, "cus_1", false),
+            (Kind::Customer, "cus_2", true),
+            (Kind::Customer, "cus_3", true),
+        ] {
+            assert_eq!(store.get("acct_1", kind, id).await.unwrap().is_some(), there, "{id}");
+        }
+        let slot = store.pool.reserve(pool::Driver::Local).await.unwrap();
+        let prepared: Vec<String> = tokio::task::spawn_blocking(move || {
+            let conn = slot.open_local().unwrap();
+            let rt = conn.local().unwrap().clone();
+            let sql = "SELECT name FROM pg_prepared_statements WHERE from_sql ORDER BY name";
+            rt.block_on(conn.client().query(sql, &[])).unwrap().iter().map(|r| r.get(0)).collect()
+        })
+        .await
+        .unwrap();
+        // The products' insert once (`kassa_w0`); the customers' under a name the failed script
+        // never got to (`kassa_w1`, forgotten), then under a new one.
+        assert_eq!(prepared, ["kassa_w0", "kassa_w2"]);
+    }
+
     /// Named statements exist only with the statement cache on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[cfg_attr(kassa_no_postgres, ignore = "needs PostgreSQL (KASSA_TEST_POSTGRES=0)")]

@@ -47,7 +47,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, Config, Row, RowStream, Statement};
 
 use super::error::{is_connection_lost, map, map_connect};
-use super::sql::Query;
+use super::sql::{self, Query};
 use super::tls::Tls;
 
 /// Prepared statements kept per connection; past this the cache starts over.
@@ -103,6 +103,12 @@ pub(crate) struct Conn {
     local: Option<Arc<LocalRuntime>>,
     /// Empty when the statement cache is off.
     statements: HashMap<String, Statement>,
+    /// The statements a script prepared on this connection with SQL's `PREPARE` (by text: the
+    /// number in its name, `kassa_w<n>`), for later scripts to `EXECUTE` ([`Conn::script`]).
+    scripted: HashMap<String, u32>,
+    /// The number of the next statement a script prepares: names are never used twice, so a
+    /// script that failed after preparing one leaves at most a statement nobody names.
+    next_scripted: u32,
     cache: bool,
     /// A transaction is open on the connection (set before `BEGIN` is sent, cleared once `COMMIT`
     /// or `ROLLBACK` has answered). A connection dropped in this state is closed, not reused, so
@@ -139,6 +145,8 @@ impl Conn {
             io,
             local: None,
             statements: HashMap::new(),
+            scripted: HashMap::new(),
+            next_scripted: 0,
             cache,
             in_transaction: false,
             broken: false,
@@ -224,6 +232,49 @@ impl Conn {
         }
         self.statements.insert(q.text.clone().into_owned(), statement.clone());
         Ok(Some(statement))
+    }
+
+    /// Append `q` to a script of the simple query protocol (a transaction's deferred writes and
+    /// its `COMMIT`: `src/postgres/tx.rs`). With the statement cache on, a statement is prepared
+    /// by the first script that runs it on this connection (`PREPARE kassa_w<n> (…) AS …`) and
+    /// named by the later ones (`EXECUTE kassa_w<n>(…)`, the values as literals), so the server
+    /// parses and plans it once per connection rather than on every commit; with it off (a
+    /// pooler in transaction mode, which may run the next script on another server connection),
+    /// or past [`STATEMENT_CACHE`] statements, the text goes whole ([`sql::inline`]). The
+    /// statements first prepared by this script are added to `prepared`: should the script fail,
+    /// [`Conn::forget_scripted`] forgets them (the server may have run the `PREPARE` or not).
+    pub(crate) fn script(
+        &mut self,
+        out: &mut String,
+        q: &Query<'_>,
+        prepared: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        if !self.cache {
+            return sql::inline(out, q);
+        }
+        let text = q.text.as_ref();
+        let n = match self.scripted.get(text) {
+            Some(n) => *n,
+            None if self.scripted.len() < STATEMENT_CACHE => {
+                let n = self.next_scripted;
+                self.next_scripted += 1;
+                sql::prepare_as(out, &format!("kassa_w{n}"), q)?;
+                out.push_str(";\n");
+                self.scripted.insert(text.to_owned(), n);
+                prepared.push(text.to_owned());
+                n
+            }
+            None => return sql::inline(out, q),
+        };
+        sql::execute(out, &format!("kassa_w{n}"), q)
+    }
+
+    /// Forget the statements a failed script was to prepare ([`Conn::script`]): the next script
+    /// prepares them again, under new names.
+    pub(crate) fn forget_scripted(&mut self, prepared: &[String]) {
+        for text in prepared {
+            self.scripted.remove(text);
+        }
     }
 
     /// Run `q`, prepared by [`Conn::prepare`]. The request goes out on the future's first poll,

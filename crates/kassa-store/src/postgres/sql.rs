@@ -472,6 +472,42 @@ pub(crate) fn inline(out: &mut String, q: &Query<'_>) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// Append `PREPARE <name> (<types>) AS <q's text>`: `q`'s statement, prepared under `name` on
+/// the connection that runs the script. A prepared statement is parsed and planned once, where
+/// [`inline`]'s text is parsed and planned on every run. It is the connection's until it closes:
+/// `ROLLBACK` does not take it back.
+pub(crate) fn prepare_as(out: &mut String, name: &str, q: &Query<'_>) -> Result<(), StoreError> {
+    out.push_str("PREPARE ");
+    out.push_str(name);
+    for (i, (_, ty)) in q.params.iter().enumerate() {
+        out.push_str(if i == 0 { " (" } else { ", " });
+        out.push_str(cast(ty)?.0.trim_start_matches(':'));
+    }
+    if !q.params.is_empty() {
+        out.push(')');
+    }
+    out.push_str(" AS ");
+    out.push_str(&q.text);
+    Ok(())
+}
+
+/// Append `EXECUTE <name>(<q's parameters as literals>)`: `q` run by the statement that
+/// [`prepare_as`] prepared under `name` from the same text; its values are written as [`inline`]
+/// writes them.
+pub(crate) fn execute(out: &mut String, name: &str, q: &Query<'_>) -> Result<(), StoreError> {
+    out.reserve(name.len() + 10 + q.params.iter().map(|(p, _)| param_len(p) + 2).sum::<usize>());
+    out.push_str("EXECUTE ");
+    out.push_str(name);
+    for (i, (param, ty)) in q.params.iter().enumerate() {
+        out.push_str(if i == 0 { "(" } else { ", " });
+        literal(out, param, ty)?;
+    }
+    if !q.params.is_empty() {
+        out.push(')');
+    }
+    Ok(())
+}
+
 fn inline_error(what: &str) -> StoreError {
     StoreError::Backend(format!("cannot write a statement out as text: {what}"))
 }
@@ -517,14 +553,19 @@ fn item(out: &mut String, item: &Param<'_>, int: bool) -> Result<(), StoreError>
     Ok(())
 }
 
-fn literal(out: &mut String, p: &Param<'_>, ty: &Type) -> Result<(), StoreError> {
-    let (cast, int) = match *ty {
+/// The cast that types a parameter's literal, and whether its values are integers.
+fn cast(ty: &Type) -> Result<(&'static str, bool), StoreError> {
+    Ok(match *ty {
         Type::INT8 => ("::int8", true),
         Type::TEXT => ("::text", false),
         Type::INT8_ARRAY => ("::int8[]", true),
         Type::TEXT_ARRAY => ("::text[]", false),
         _ => return Err(inline_error("a parameter of another type")),
-    };
+    })
+}
+
+fn literal(out: &mut String, p: &Param<'_>, ty: &Type) -> Result<(), StoreError> {
+    let (cast, int) = cast(ty)?;
     match p {
         Param::Null | Param::Int(_) | Param::Text(_) => item(out, p, int)?,
         Param::Texts(v) => array(out, v.iter().map(|s| Param::Text(s)), int)?,
@@ -776,6 +817,26 @@ mod tests {
             ),
             "{batch}"
         );
+        // The same update, prepared once and executed by name, with the same literals.
+        let update = update_checked(&r).unwrap();
+        let mut prepared = String::new();
+        prepare_as(&mut prepared, "kassa_w7", &update).unwrap();
+        assert_eq!(
+            prepared,
+            format!("PREPARE kassa_w7 (text, text, text, text, text, int8, text, text) AS {}", update.text)
+        );
+        let mut executed = String::new();
+        execute(&mut executed, "kassa_w7", &update).unwrap();
+        assert_eq!(
+            executed,
+            "EXECUTE kassa_w7(E'{}'::text, E'open'::text, E'it''s'::text, NULL::text, NULL::text, \
+             '9223372036854775807'::int8, E'acct_''1'::text, E'cs_\\\\1'::text)"
+        );
+        let none = Query::fixed("SELECT 1", Vec::new());
+        let (mut p, mut e) = (String::new(), String::new());
+        prepare_as(&mut p, "kassa_w8", &none).unwrap();
+        execute(&mut e, "kassa_w8", &none).unwrap();
+        assert_eq!((p.as_str(), e.as_str()), ("PREPARE kassa_w8 AS SELECT 1", "EXECUTE kassa_w8"));
         let mut bad = other;
         bad.columns[4] = Value::Text("soon".to_owned());
         assert!(

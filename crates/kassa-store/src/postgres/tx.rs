@@ -17,7 +17,10 @@
 //! written in as literals ([`sql::inline`]): the server then answers the whole script at once,
 //! where with the extended protocol it answers (and flushes) statement by statement, and the
 //! thread waiting for the `COMMIT`'s answer woke for each piece (2.6 times per card payment,
-//! counted with `strace`).
+//! counted with `strace`). Each write in the script names a statement prepared on the connection
+//! by the first script that ran it there (`PREPARE kassa_w<n> … ; EXECUTE kassa_w<n>(…)`:
+//! [`Conn::script`](super::pool::Conn::script)), so the server does not parse and plan its text
+//! on every commit (a quarter of the server's CPU in a checkout, by `perf`, before).
 //! Statements still run in the
 //! order the closure asked for them, so its later reads see the write; only, fresh inserts of one
 //! kind in a row go as one statement, and a row written again before its first write was sent
@@ -520,54 +523,77 @@ impl PgTx {
         }
         // Checked when they were deferred; should one not be sendable after all, no `COMMIT`
         // goes, and the connection, left inside the transaction, is closed.
-        let mut writes = String::new();
-        for statement in statements(&deferred)? {
-            sql::inline(&mut writes, &statement.query)?;
-            writes.push_str(";\n");
-        }
+        let statements = statements(&deferred)?;
         let first = !self.begun;
-        match self.commit_once(&writes) {
-            Err(e) if first && is_connection_lost(&e) => {
+        match self.commit_once(&statements) {
+            Err(Commit::Failed(e)) if first && is_connection_lost(&e) => {
+                // The script names the connection's prepared statements: written again for the
+                // new one.
                 self.reconnect(e)?;
-                self.commit_once(&writes).map_err(|e| self.conn.fail(e))
+                self.commit_once(&statements).map_err(|e| self.failed(e))
             }
-            answer => answer.map_err(|e| self.conn.fail(e)),
+            answer => answer.map_err(|e| self.failed(e)),
+        }
+    }
+
+    fn failed(&mut self, e: Commit) -> StoreError {
+        match e {
+            Commit::Unwritable(e) => e,
+            Commit::Failed(e) => self.conn.fail(e),
         }
     }
 
     /// Send `BEGIN` if need be, the deferred writes and `COMMIT` as one script (the simple query
     /// protocol): one message, and one answer, which the server sends once it has run it all
     /// (with the extended protocol it answers each statement as it goes, and a thread waiting
-    /// for the last answer wakes for each piece). If a write fails, the server skips the rest of
-    /// the script, `COMMIT` among it, and the transaction is rolled back.
-    fn commit_once(&mut self, writes: &str) -> Result<(), tokio_postgres::Error> {
+    /// for the last answer wakes for each piece). Each write names a statement prepared on this
+    /// connection ([`Conn::script`](super::pool::Conn::script)). If a write fails, the server
+    /// skips the rest of the script, `COMMIT` among it, and the transaction is rolled back.
+    fn commit_once(&mut self, statements: &[Sending<'_>]) -> Result<(), Commit> {
         let mut script = String::new();
         if let Some(begin) = self.begin() {
             script.push_str(begin);
             script.push_str(";\n");
         }
-        script.push_str(writes);
+        let mut prepared = Vec::new();
+        for statement in statements {
+            if let Err(e) = self.conn.script(&mut script, &statement.query, &mut prepared) {
+                self.conn.forget_scripted(&prepared);
+                return Err(Commit::Unwritable(e));
+            }
+            script.push_str(";\n");
+        }
         script.push_str("COMMIT");
         match self.rt.block_on(self.conn.client().batch_execute(&script)) {
             Ok(()) => {
                 self.conn.in_transaction = false;
                 Ok(())
             }
-            // A write failed: the server aborted the transaction, which is still open.
-            Err(e) if e.as_db_error().is_some() => {
-                match self.rt.block_on(self.conn.client().batch_execute("ROLLBACK")) {
-                    Ok(()) => self.conn.in_transaction = false,
-                    Err(_) => self.conn.retire(),
+            Err(e) => {
+                self.conn.forget_scripted(&prepared);
+                // A write failed: the server aborted the transaction, which is still open.
+                if e.as_db_error().is_some() {
+                    match self.rt.block_on(self.conn.client().batch_execute("ROLLBACK")) {
+                        Ok(()) => self.conn.in_transaction = false,
+                        Err(_) => self.conn.retire(),
+                    }
                 }
-                Err(e)
+                Err(Commit::Failed(e))
             }
-            Err(e) => Err(e),
         }
     }
 
     fn read(&mut self, q: &Query<'_>, kind: Kind) -> Result<Vec<RawRecord>, StoreError> {
         self.exec(q, false)?.rows.iter().map(|row| sql::decode(kind, row)).collect()
     }
+}
+
+/// Why a commit's script did not commit.
+enum Commit {
+    /// A value could not be written out as text: nothing was sent.
+    Unwritable(StoreError),
+    /// The server or the connection failed it.
+    Failed(tokio_postgres::Error),
 }
 
 /// A statement that sends deferred work, and the read whose rows it answers, if it is one.
