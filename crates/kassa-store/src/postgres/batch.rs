@@ -28,9 +28,11 @@
 //!   already in the batch waits for the next one, where it meets the first as a conflict, as it
 //!   would one after the other. If a statement fails for another reason than the database being
 //!   unavailable, each of its records is tried again on its own, so one bad record fails alone.
-//! - **Reads.** A batch that spans kinds reads them in one `REPEATABLE READ` snapshot (the
-//!   statements pipelined between `BEGIN` and `COMMIT`), so each `get_many` still sees one
-//!   snapshot, taken after it was asked.
+//! - **Reads.** A batch reads each kind in one statement, the statements pipelined. When a job
+//!   of the batch asked for several kinds, they are read in one `REPEATABLE READ` snapshot
+//!   (between `BEGIN` and `COMMIT`), so each `get_many` still sees one snapshot, taken after it
+//!   was asked; jobs of one kind each (a session's page, a price here and a product there) need
+//!   none, since one statement reads one snapshot already.
 //! - **Callers may leave.** Flushers are tasks of their own: a caller that stops waiting (its
 //!   request was dropped) stops nobody else's job. Its own insert may still be written, as with
 //!   [`Store::transact`].
@@ -408,6 +410,14 @@ pub(crate) struct Read {
     pub keys: Vec<(Kind, String)>,
 }
 
+impl Read {
+    /// Whether a batch of `jobs` is read in one snapshot: when one of them asked for several
+    /// kinds.
+    fn snapshot(jobs: &[Self]) -> bool {
+        jobs.iter().any(|job| job.keys.iter().any(|(kind, _)| Some(kind) != job.keys.first().map(|(k, _)| k)))
+    }
+}
+
 impl Job for Read {
     type Answer = Vec<RawRecord>;
     const COMMITS: Option<&'static str> = None;
@@ -425,7 +435,7 @@ impl Job for Read {
             groups.iter().map(|(_, group)| group.iter().map(|(_, a, i)| (*a, *i)).collect()).collect();
         let queries: Vec<(Kind, Query<'_>)> =
             groups.iter().zip(&keys).map(|((kind, _), keys)| (*kind, sql::get_keys(*kind, keys))).collect();
-        let records = match read_kinds(conn, queries).await {
+        let records = match read_kinds(conn, queries, Read::snapshot(jobs)).await {
             Ok(records) => records,
             Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
         };
@@ -446,15 +456,22 @@ impl Job for Read {
     }
 }
 
-/// One read per kind, all in one `REPEATABLE READ` snapshot when there are several (pipelined
-/// between `BEGIN` and `COMMIT`); every row decoded as its kind's record.
-async fn read_kinds(conn: &mut Pooled, reads: Vec<(Kind, Query<'_>)>) -> Result<Vec<RawRecord>, StoreError> {
+/// One read per kind, pipelined; in one `REPEATABLE READ` snapshot (between `BEGIN` and
+/// `COMMIT`) if `snapshot` and there are several; every row decoded as its kind's record.
+async fn read_kinds(
+    conn: &mut Pooled,
+    reads: Vec<(Kind, Query<'_>)>,
+    snapshot: bool,
+) -> Result<Vec<RawRecord>, StoreError> {
     let (kinds, queries): (Vec<Kind>, Vec<Query<'_>>) = reads.into_iter().unzip();
     let results = match queries.as_slice() {
         [] => Vec::new(),
         // One statement reads one snapshot already.
         [one] => vec![conn.query(one).await?],
-        many => conn.pipeline("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", many).await?,
+        many if snapshot => {
+            conn.pipeline(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), many).await?
+        }
+        many => conn.pipeline(None, many).await?,
     };
     let mut records = Vec::new();
     for (kind, rows) in kinds.iter().zip(&results) {
@@ -486,7 +503,8 @@ impl Job for ById {
             groups.iter().map(|(_, group)| group.iter().map(|job| job.id.as_str()).collect()).collect();
         let queries: Vec<(Kind, Query<'_>)> =
             groups.iter().zip(&ids).map(|((kind, _), ids)| (*kind, sql::by_ids(*kind, ids))).collect();
-        let records = match read_kinds(conn, queries).await {
+        // Each job reads one kind.
+        let records = match read_kinds(conn, queries, false).await {
             Ok(records) => records,
             Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
         };
@@ -505,6 +523,21 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    /// Jobs of one kind each are read without a transaction around them; a job of several kinds
+    /// gets one snapshot.
+    #[test]
+    fn a_snapshot_only_for_a_job_of_several_kinds() {
+        let read = |keys: &[(Kind, &str)]| Read {
+            account: "acct_1".to_owned(),
+            keys: keys.iter().map(|(k, id)| (*k, (*id).to_owned())).collect(),
+        };
+        let price = read(&[(Kind::Price, "price_1")]);
+        let product = read(&[(Kind::Product, "prod_1"), (Kind::Product, "prod_2")]);
+        let both = read(&[(Kind::Price, "price_1"), (Kind::Product, "prod_1")]);
+        assert!(!Read::snapshot(&[price, product, read(&[])]));
+        assert!(Read::snapshot(&[read(&[(Kind::Price, "price_2")]), both]));
+    }
     use crate::conformance::sample;
     use crate::postgres::TempPostgres;
     use kassa_core::store::Value;

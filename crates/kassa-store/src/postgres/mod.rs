@@ -384,7 +384,7 @@ impl Store for PostgresStore {
             keys::insert(key),
         ];
         // Both or neither: if one insert fails, the pipelined COMMIT rolls back.
-        self.pool.get().await?.pipeline("BEGIN", &queries).await.map(drop)
+        self.pool.get().await?.pipeline(Some("BEGIN"), &queries).await.map(drop)
     }
 
     async fn default_account(&self) -> Result<Option<Account>, StoreError> {

@@ -302,12 +302,13 @@ impl Conn {
         outcome.map_err(|e| self.fail(e))
     }
 
-    /// Run `queries` in one transaction opened with `begin`, all in one round trip: `BEGIN`, every
-    /// statement and `COMMIT` are sent together. If a statement fails, PostgreSQL ignores the
-    /// rest and turns the `COMMIT` into a rollback; the first failure is returned.
+    /// Run `queries` all in one round trip, in one transaction opened with `begin` if given:
+    /// `BEGIN`, every statement and `COMMIT` are sent together. If a statement fails, PostgreSQL
+    /// ignores the rest and turns the `COMMIT` into a rollback; the first failure is returned.
+    /// Without `begin`, each statement is a transaction of its own.
     pub(crate) async fn pipeline(
         &mut self,
-        begin: &str,
+        begin: Option<&str>,
         queries: &[Query<'_>],
     ) -> Result<Vec<Rows>, StoreError> {
         let mut prepared = Vec::with_capacity(queries.len());
@@ -315,6 +316,12 @@ impl Conn {
             let statement = self.prepare(q).await.map_err(|e| self.fail(e))?;
             prepared.push(statement);
         }
+        let Some(begin) = begin else {
+            let ran =
+                join_in_order(queries.iter().zip(&prepared).map(|(q, p)| self.run(p.as_ref(), q)).collect())
+                    .await;
+            return ran.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| self.fail(e));
+        };
         self.in_transaction = true;
         // `join3` and `join_in_order` poll their futures in order, and each sends its request on
         // its first poll: BEGIN, the statements, COMMIT.
