@@ -523,6 +523,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::conformance::sample;
+    use crate::postgres::TempPostgres;
+    use kassa_core::store::Value;
 
     /// Jobs of one kind each are read without a transaction around them; a job of several kinds
     /// gets one snapshot.
@@ -538,9 +541,6 @@ mod tests {
         assert!(!Read::snapshot(&[price, product, read(&[])]));
         assert!(Read::snapshot(&[read(&[(Kind::Price, "price_2")]), both]));
     }
-    use crate::conformance::sample;
-    use crate::postgres::TempPostgres;
-    use kassa_core::store::Value;
 
     fn queued(job: Insert) -> Pending<Insert> {
         Pending { job, reply: oneshot::channel().0 }

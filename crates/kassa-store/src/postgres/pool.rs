@@ -236,7 +236,7 @@ impl Conn {
 
     /// Append `q` to a script of the simple query protocol (a transaction's deferred writes and
     /// its `COMMIT`: `src/postgres/tx.rs`). With the statement cache on, a statement is prepared
-    /// by the first script that runs it on this connection (`PREPARE kassa_w<n> (…) AS …`) and
+    /// by the first script that runs it on this connection (`PREPARE kassa_w<n>(…) AS …`) and
     /// named by the later ones (`EXECUTE kassa_w<n>(…)`, the values as literals), so the server
     /// parses and plans it once per connection rather than on every commit; with it off (a
     /// pooler in transaction mode, which may run the next script on another server connection),

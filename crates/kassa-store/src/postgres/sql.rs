@@ -472,20 +472,17 @@ pub(crate) fn inline(out: &mut String, q: &Query<'_>) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Append `PREPARE <name> (<types>) AS <q's text>`: `q`'s statement, prepared under `name` on
+/// Append `PREPARE <name>(<types>) AS <q's text>`: `q`'s statement, prepared under `name` on
 /// the connection that runs the script. A prepared statement is parsed and planned once, where
 /// [`inline`]'s text is parsed and planned on every run. It is the connection's until it closes:
 /// `ROLLBACK` does not take it back.
 pub(crate) fn prepare_as(out: &mut String, name: &str, q: &Query<'_>) -> Result<(), StoreError> {
     out.push_str("PREPARE ");
     out.push_str(name);
-    for (i, (_, ty)) in q.params.iter().enumerate() {
-        out.push_str(if i == 0 { " (" } else { ", " });
+    parenthesised(out, q, |out, _, ty| {
         out.push_str(cast(ty)?.0.trim_start_matches(':'));
-    }
-    if !q.params.is_empty() {
-        out.push(')');
-    }
+        Ok(())
+    })?;
     out.push_str(" AS ");
     out.push_str(&q.text);
     Ok(())
@@ -498,13 +495,24 @@ pub(crate) fn execute(out: &mut String, name: &str, q: &Query<'_>) -> Result<(),
     out.reserve(name.len() + 10 + q.params.iter().map(|(p, _)| param_len(p) + 2).sum::<usize>());
     out.push_str("EXECUTE ");
     out.push_str(name);
+    parenthesised(out, q, literal)
+}
+
+/// Append `(<each of q's parameters>, …)`, or nothing for a query without any (SQL has no empty
+/// parameter list).
+fn parenthesised(
+    out: &mut String,
+    q: &Query<'_>,
+    mut each: impl FnMut(&mut String, &Param<'_>, &Type) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if q.params.is_empty() {
+        return Ok(());
+    }
     for (i, (param, ty)) in q.params.iter().enumerate() {
         out.push_str(if i == 0 { "(" } else { ", " });
-        literal(out, param, ty)?;
+        each(out, param, ty)?;
     }
-    if !q.params.is_empty() {
-        out.push(')');
-    }
+    out.push(')');
     Ok(())
 }
 
@@ -823,7 +831,7 @@ mod tests {
         prepare_as(&mut prepared, "kassa_w7", &update).unwrap();
         assert_eq!(
             prepared,
-            format!("PREPARE kassa_w7 (text, text, text, text, text, int8, text, text) AS {}", update.text)
+            format!("PREPARE kassa_w7(text, text, text, text, text, int8, text, text) AS {}", update.text)
         );
         let mut executed = String::new();
         execute(&mut executed, "kassa_w7", &update).unwrap();
