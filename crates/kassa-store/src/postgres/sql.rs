@@ -454,7 +454,7 @@ pub(crate) fn insert_batch<'a>(kind: Kind, records: &[&'a RawRecord]) -> Result<
 /// never holds a NUL, [`check_storable`]), integers and arrays likewise.
 pub(crate) fn inline(out: &mut String, q: &Query<'_>) -> Result<(), StoreError> {
     let text = q.text.as_ref();
-    out.reserve(text.len() + q.params.iter().map(|(p, _)| param_len(p)).sum::<usize>());
+    out.reserve(text.len() + params_len(q));
     let mut rest = text;
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
@@ -492,7 +492,7 @@ pub(crate) fn prepare_as(out: &mut String, name: &str, q: &Query<'_>) -> Result<
 /// [`prepare_as`] prepared under `name` from the same text; its values are written as [`inline`]
 /// writes them.
 pub(crate) fn execute(out: &mut String, name: &str, q: &Query<'_>) -> Result<(), StoreError> {
-    out.reserve(name.len() + 10 + q.params.iter().map(|(p, _)| param_len(p) + 2).sum::<usize>());
+    out.reserve(name.len() + 10 + params_len(q));
     out.push_str("EXECUTE ");
     out.push_str(name);
     parenthesised(out, q, literal)
@@ -520,7 +520,13 @@ fn inline_error(what: &str) -> StoreError {
     StoreError::Backend(format!("cannot write a statement out as text: {what}"))
 }
 
-/// Roughly how long a parameter's literal is, to size the text once.
+/// Roughly how long `q`'s parameters are as literals (with their separators), to size the text
+/// once.
+fn params_len(q: &Query<'_>) -> usize {
+    q.params.iter().map(|(p, _)| param_len(p) + 2).sum()
+}
+
+/// Roughly how long a parameter's literal is.
 fn param_len(p: &Param<'_>) -> usize {
     match p {
         Param::Null | Param::Int(_) => 24,

@@ -97,12 +97,16 @@ impl Outbox {
     /// Ask for `account`'s endpoints ahead of the first event: a transaction that will most
     /// likely emit calls this before its first read, and on PostgreSQL both go in one round trip.
     pub fn look_ahead(&mut self, tx: &mut dyn Tx, account: &str) -> Result<(), StoreError> {
-        if !self.endpoints.contains_key(account) && !self.ahead.contains_key(account) {
-            let ahead =
-                tx.select_ahead(Scope::Account(account), Kind::WebhookEndpoint, &enabled(), MAX_ENDPOINTS)?;
+        if !self.asked_for(account) {
+            let ahead = endpoints_ahead(tx, Scope::Account(account))?;
             self.ahead.insert(account.to_owned(), ahead);
         }
         Ok(())
+    }
+
+    /// Whether `account`'s endpoints are read, or asked for ahead, already.
+    fn asked_for(&self, account: &str) -> bool {
+        self.endpoints.contains_key(account) || self.ahead.contains_key(account)
     }
 
     /// [`Outbox::look_ahead`] before the account is known: ask for the endpoints of whichever
@@ -110,14 +114,13 @@ impl Outbox {
     /// that on PostgreSQL the read goes with the one that finds the record. Once that read names
     /// the account, [`Outbox::owned_by`] files the endpoints under it.
     pub fn look_ahead_of(&mut self, tx: &mut dyn Tx, kind: Kind, id: &str) -> Result<AheadOf, StoreError> {
-        let scope = Scope::AccountOf(kind, id);
-        tx.select_ahead(scope, Kind::WebhookEndpoint, &enabled(), MAX_ENDPOINTS).map(AheadOf)
+        endpoints_ahead(tx, Scope::AccountOf(kind, id)).map(AheadOf)
     }
 
     /// The record a [`Outbox::look_ahead_of`] named belongs to `account`: its endpoints are
     /// `account`'s.
     pub fn owned_by(&mut self, ahead: AheadOf, account: &str) {
-        if !self.endpoints.contains_key(account) && !self.ahead.contains_key(account) {
+        if !self.asked_for(account) {
             self.ahead.insert(account.to_owned(), ahead.0);
         }
     }
@@ -175,6 +178,11 @@ impl Outbox {
 /// The endpoints of an account not known yet, asked for ahead ([`Outbox::look_ahead_of`]).
 #[must_use = "the account's endpoints are read ahead for Outbox::owned_by"]
 pub struct AheadOf(Ahead);
+
+/// Ask for the enabled endpoints of `scope`'s account ahead ([`Tx::select_ahead`]).
+fn endpoints_ahead(tx: &mut dyn Tx, scope: Scope<'_>) -> Result<Ahead, StoreError> {
+    tx.select_ahead(scope, Kind::WebhookEndpoint, &enabled(), MAX_ENDPOINTS)
+}
 
 /// The filter of the endpoints events go to.
 fn enabled() -> [Filter; 1] {
