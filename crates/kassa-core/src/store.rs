@@ -1053,10 +1053,19 @@ pub fn without_null_members(json: String) -> String {
     while i < b.len() {
         match b[i] {
             b'"' => {
-                // Past the closing quote (a backslash escapes the byte after it).
+                // Past the closing quote (a backslash escapes the byte after it), found with
+                // memchr: most of a document's bytes are inside strings.
                 let mut end = i + 1;
-                while end < b.len() && b[end] != b'"' {
-                    end += if b[end] == b'\\' { 2 } else { 1 };
+                while let Some(at) = memchr::memchr2(b'"', b'\\', b.get(end..).unwrap_or_default()) {
+                    end += at;
+                    if b[end] == b'"' {
+                        break;
+                    }
+                    end += 2;
+                }
+                if b.get(end) != Some(&b'"') {
+                    // Unterminated: the string runs to the end.
+                    end = b.len();
                 }
                 let end = (end + 1).min(b.len());
                 let is_key = objects.last() == Some(&true) && matches!(out.last(), Some(b'{' | b','));
@@ -1374,6 +1383,48 @@ mod tests {
             assert_eq!(strip(doc), doc);
         }
         assert_eq!(strip(r#"{"\"":null,"a\\":null,"b":0}"#), r#"{"b":0}"#);
+    }
+
+    /// `v` without the members whose value is `null`, at every depth: what the text pass must
+    /// give.
+    fn nulls_dropped(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value as J;
+        match v {
+            J::Object(m) => J::Object(
+                m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, nulls_dropped(v))).collect(),
+            ),
+            J::Array(a) => J::Array(a.into_iter().map(nulls_dropped).collect()),
+            v => v,
+        }
+    }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value as J;
+        // Strings full of what the pass must step over: quotes, backslashes, `:null`, non-ASCII.
+        let text = || proptest::string::string_regex(r#"([a-z"\\:,{}\[\]é✓]|:null|\\")*"#).unwrap();
+        let leaf = prop_oneof![
+            Just(J::Null),
+            any::<bool>().prop_map(J::Bool),
+            any::<i64>().prop_map(J::from),
+            text().prop_map(J::String),
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(J::Array),
+                proptest::collection::vec((text(), inner), 0..6)
+                    .prop_map(|members| J::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_text_pass_drops_exactly_the_null_members(v in any_json()) {
+            let text = serde_json::to_string(&v).unwrap();
+            let expected = serde_json::to_string(&nulls_dropped(v)).unwrap();
+            proptest::prop_assert_eq!(without_null_members(text), expected);
+        }
     }
 
     #[test]
