@@ -25,7 +25,7 @@ use kassa_core::time::Timestamp;
 use kassa_core::webhook::{DeliveryStatus, EndpointStatus, EventType, WebhookDelivery};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::state::Ctx;
 
@@ -229,7 +229,7 @@ pub struct Counted {
 }
 
 /// What to count for an event of `kind` about `object`; `None` while metrics are off.
-pub fn counted(kind: EventType, object: &Value) -> Option<Counted> {
+pub fn counted(kind: EventType, object: &RawValue) -> Option<Counted> {
     if !on() {
         return None;
     }
@@ -242,9 +242,17 @@ pub fn counted(kind: EventType, object: &Value) -> Option<Counted> {
     Some(Counted { kind, method })
 }
 
-/// A payment intent's method type, as a label: one kassa knows, else `other`.
-fn payment_method(intent: &Value) -> &'static str {
-    match intent["payment_method_types"][0].as_str() {
+/// A payment intent's method type, as a label: one kassa knows, else `other`. Only the one
+/// member is read from the intent's text; the rest is skipped.
+fn payment_method(intent: &RawValue) -> &'static str {
+    #[derive(serde::Deserialize)]
+    struct Types {
+        #[serde(default)]
+        payment_method_types: Vec<String>,
+    }
+    let types =
+        serde_json::from_str::<Types>(intent.get()).map(|t| t.payment_method_types).unwrap_or_default();
+    match types.first().map(String::as_str) {
         Some("card") => "card",
         Some("paypal") => "paypal",
         Some("customer_balance") => "customer_balance",

@@ -1258,14 +1258,12 @@ pub fn event(e: &Event, pending_webhooks: usize) -> Value {
     serde_json::to_value(EventWire::new(e, pending_webhooks)).unwrap_or(Value::Null)
 }
 
-/// [`event`] of an event the caller owns: its object (most of an event) moves into the answer
-/// instead of being copied through the serializer, which was most of a list of events' cost.
+/// [`event`] of an event the caller owns: its `previous_attributes` move into the answer instead
+/// of being copied through the serializer (its object, kept as text, is read once either way).
 pub fn event_owned(mut e: Event, pending_webhooks: usize) -> Value {
-    let object = std::mem::take(&mut e.object);
     let previous = e.previous_attributes.take();
     let mut v = event(&e, pending_webhooks);
-    // In place of the `null` written for it, and `previous_attributes` after it: the same order.
-    v["data"]["object"] = object;
+    // After `data.object`, where it is written: the same order.
     if let Some(previous) = previous {
         v["data"]["previous_attributes"] = previous;
     }
@@ -1308,7 +1306,7 @@ struct EventWire<'a> {
 
 #[derive(serde::Serialize)]
 struct EventData<'a> {
-    object: &'a Value,
+    object: &'a serde_json::value::RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     previous_attributes: Option<&'a Value>,
 }
@@ -1520,13 +1518,17 @@ mod tests {
     fn an_owned_event_reads_as_the_borrowed_one_byte_for_byte() {
         let object =
             json!({"id": "cus_1", "object": "customer", "metadata": {"b": "2", "a": "1"}, "email": null});
+        let object = serde_json::value::to_raw_value(&object).unwrap();
         let mut e = Event::new(EventType::CustomerUpdated, object, RequestRef::default(), 1_700_000_000);
         let plain = serde_json::to_string(&event(&e, 2)).unwrap();
         assert_eq!(serde_json::to_string(&event_owned(e.clone(), 2)).unwrap(), plain);
-        assert!(plain.contains(r#""data":{"object":{"id":"cus_1""#), "{plain}");
+        // A delivery's body, written from the object's text, is the API's rendering too.
+        assert_eq!(event_body(&e, 2), plain);
+        assert!(plain.contains(r#""data":{"object":{"id":"cus_1","object":"customer","metadata":{"b":"2","a":"1"},"email":null}"#), "{plain}");
 
         e.previous_attributes = Some(json!({"email": "old@example.test"}));
         let plain = serde_json::to_string(&event(&e, 0)).unwrap();
+        assert_eq!(event_body(&e, 0), plain);
         assert_eq!(serde_json::to_string(&event_owned(e, 0)).unwrap(), plain);
         assert!(
             plain.contains(r#""previous_attributes":{"email":"old@example.test"}},"livemode""#),

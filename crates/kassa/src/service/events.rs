@@ -133,6 +133,21 @@ impl Outbox {
         kind: EventType,
         object: Value,
     ) -> Result<(), StoreError> {
+        let event = Event::new(kind, raw(&object)?, self.request.clone(), self.now);
+        self.write(tx, account, event)
+    }
+
+    /// [`Outbox::emit`] of a checkout session, written straight from it
+    /// ([`views::SessionDoc`](crate::views::SessionDoc)) without a `Value` made of it first.
+    pub fn emit_session(
+        &mut self,
+        tx: &mut dyn Tx,
+        account: &str,
+        kind: EventType,
+        session: &kassa_core::session::Session,
+    ) -> Result<(), StoreError> {
+        let view = View { now: self.now, public_url: &self.public_url };
+        let object = raw(&crate::views::SessionDoc { s: session, v: &view, line_items: None })?;
         let event = Event::new(kind, object, self.request.clone(), self.now);
         self.write(tx, account, event)
     }
@@ -147,8 +162,8 @@ impl Outbox {
         before: &Value,
         object: Value,
     ) -> Result<(), StoreError> {
-        let mut event = Event::new(kind, object, self.request.clone(), self.now);
-        event.previous_attributes = previous_attributes(before, &event.object);
+        let mut event = Event::new(kind, raw(&object)?, self.request.clone(), self.now);
+        event.previous_attributes = previous_attributes(before, &object);
         self.write(tx, account, event)
     }
 
@@ -173,6 +188,12 @@ impl Outbox {
         }
         Ok(())
     }
+}
+
+/// `object`'s JSON text, as an event keeps it.
+fn raw(object: &(impl serde::Serialize + ?Sized)) -> Result<Box<serde_json::value::RawValue>, StoreError> {
+    serde_json::value::to_raw_value(object)
+        .map_err(|e| StoreError::Backend(format!("an event's object: {e}")))
 }
 
 /// The endpoints of an account not known yet, asked for ahead ([`Outbox::look_ahead_of`]).

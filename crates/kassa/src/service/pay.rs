@@ -388,8 +388,7 @@ fn announce_completion(
     if let Some(si) = &done.setup_intent {
         out.emit(tx, account, EventType::SetupIntentSucceeded, views::setup_intent(si))?;
     }
-    let object = views::session(s, &out.view(), false);
-    out.emit(tx, account, EventType::CheckoutSessionCompleted, object)
+    out.emit_session(tx, account, EventType::CheckoutSessionCompleted, s)
 }
 
 /// Record what became of a payment attempt on the session's attempt intent (created on the first
@@ -815,8 +814,7 @@ pub async fn fund_cash_balance(
             if let Some(mut s) = paid_session {
                 s.payment_status = PaymentStatus::Paid;
                 tx.put(&account, &s)?;
-                let object = views::session(&s, &out.view(), false);
-                out.emit(tx, &account, EventType::CheckoutSessionAsyncPaymentSucceeded, object)?;
+                out.emit_session(tx, &account, EventType::CheckoutSessionAsyncPaymentSucceeded, &s)?;
             }
             customer.has_paid = true;
         }

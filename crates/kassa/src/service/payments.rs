@@ -60,8 +60,7 @@ pub async fn cancel_payment_intent(
         if let Some(s) = session.filter(|s| {
             !was_held && s.status == Status::Complete && s.payment_status == PaymentStatus::Unpaid
         }) {
-            let object = views::session(&s, &out.view(), false);
-            out.emit(tx, account, EventType::CheckoutSessionAsyncPaymentFailed, object)?;
+            out.emit_session(tx, account, EventType::CheckoutSessionAsyncPaymentFailed, &s)?;
         }
         Ok(())
     })

@@ -23,7 +23,6 @@ use kassa_core::webhook::EventType;
 
 use super::{Acct, Result, get, list};
 use crate::state::Ctx;
-use crate::views;
 
 pub async fn create(ctx: &Ctx, acct: &Acct, p: SessionCreate) -> Result<Session> {
     let refs = session::references(&p)?;
@@ -180,7 +179,7 @@ pub async fn expire(ctx: &Ctx, acct: &Acct, id: &str) -> Result<Session> {
     let now = ctx.now();
     super::update(ctx, acct, id, move |s: &mut Session, tx, out, account| {
         s.expire(now)?;
-        Ok(out.emit(tx, account, EventType::CheckoutSessionExpired, views::session(s, &out.view(), false))?)
+        Ok(out.emit_session(tx, account, EventType::CheckoutSessionExpired, s)?)
     })
     .await
 }
@@ -240,8 +239,7 @@ pub async fn sweep_expired(ctx: &Ctx, batch: u32) -> Result<u64> {
                 let mut s = Session::from_raw(&raw)?;
                 if s.settle(now) {
                     tx.put(&raw.account, &s)?;
-                    let object = views::session(&s, &out.view(), false);
-                    out.emit(tx, &raw.account, EventType::CheckoutSessionExpired, object)?;
+                    out.emit_session(tx, &raw.account, EventType::CheckoutSessionExpired, &s)?;
                 }
             }
             Ok(n)
