@@ -807,15 +807,20 @@ mod tests {
         }
     }
 
+    /// A `customer.created` event about an empty object.
+    fn an_event() -> Event {
+        Event::new(
+            EventType::CustomerCreated,
+            RawValue::from_string("{}".into()).unwrap(),
+            RequestRef::default(),
+            0,
+        )
+    }
+
     #[test]
     fn a_delivery_retries_within_the_window_then_fails() {
         let p = RetryPolicy { first: 10, cap: 40, retry_for: 100 };
-        let event = Event::new(
-            EventType::CustomerCreated,
-            serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
-            RequestRef::default(),
-            0,
-        );
+        let event = an_event();
         let mut d = WebhookDelivery::new(&event, "we_1", 0);
         assert!(d.is_due(0));
         d.record(attempt(0, Some(500)), "t", &p, 0);
@@ -852,12 +857,7 @@ mod tests {
     #[test]
     fn a_claim_leases_a_delivery_until_recorded_released_or_run_out() {
         let p = RetryPolicy::default();
-        let event = Event::new(
-            EventType::CustomerCreated,
-            serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
-            RequestRef::default(),
-            0,
-        );
+        let event = an_event();
         let mut d = WebhookDelivery::new(&event, "we_1", 0);
         assert!(d.claim("a", 100, 130));
         assert!(d.in_flight(129) && !d.is_due(129) && d.due_at() == Some(130));
@@ -908,12 +908,7 @@ mod tests {
     #[test]
     fn an_endpoint_is_disabled_only_when_nothing_succeeded_for_a_whole_window() {
         let p = RetryPolicy { first: 10, cap: 40, retry_for: 100 };
-        let event = Event::new(
-            EventType::CustomerCreated,
-            serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
-            RequestRef::default(),
-            0,
-        );
+        let event = an_event();
         let mut failed = WebhookDelivery::new(&event, "we_1", 0);
         failed.record(attempt(5, Some(500)), "t", &p, 0);
         failed.status = DeliveryStatus::Failed;

@@ -347,3 +347,20 @@ impl StoreObserver for StoreMetrics {
         histogram!(STORE_COMMIT_BATCH, "backend" => c.backend, "path" => c.path).record(as_f64(c.jobs));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payment_intents_method_is_read_from_its_text() {
+        let method = |text: &str| payment_method(&RawValue::from_string(text.to_owned()).unwrap());
+        let intent = r#"{"id":"pi_1","amount":1999,"metadata":{"payment_method_types":"x"},"payment_method_types":["paypal","card"],"status":"succeeded"}"#;
+        assert_eq!(method(intent), "paypal");
+        assert_eq!(method(r#"{"payment_method_types":["card"]}"#), "card");
+        assert_eq!(method(r#"{"payment_method_types":["customer_balance"]}"#), "customer_balance");
+        assert_eq!(method(r#"{"payment_method_types":["sepa_debit"]}"#), "other");
+        assert_eq!(method(r#"{"payment_method_types":[]}"#), "other");
+        assert_eq!(method(r#"{"id":"pi_1"}"#), "other");
+    }
+}

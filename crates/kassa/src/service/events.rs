@@ -146,8 +146,7 @@ impl Outbox {
         kind: EventType,
         session: &kassa_core::session::Session,
     ) -> Result<(), StoreError> {
-        let view = View { now: self.now, public_url: &self.public_url };
-        let object = raw(&crate::views::SessionDoc { s: session, v: &view, line_items: None })?;
+        let object = raw(&crate::views::SessionDoc { s: session, v: &self.view(), line_items: None })?;
         let event = Event::new(kind, object, self.request.clone(), self.now);
         self.write(tx, account, event)
     }
