@@ -133,7 +133,7 @@ impl Outbox {
         kind: EventType,
         object: Value,
     ) -> Result<(), StoreError> {
-        let event = Event::new(kind, raw(&object)?, self.request.clone(), self.now);
+        let event = self.event(kind, &object)?;
         self.write(tx, account, event)
     }
 
@@ -146,8 +146,8 @@ impl Outbox {
         kind: EventType,
         session: &kassa_core::session::Session,
     ) -> Result<(), StoreError> {
-        let object = raw(&crate::views::SessionDoc { s: session, v: &self.view(), line_items: None })?;
-        let event = Event::new(kind, object, self.request.clone(), self.now);
+        let event =
+            self.event(kind, &crate::views::SessionDoc { s: session, v: &self.view(), line_items: None })?;
         self.write(tx, account, event)
     }
 
@@ -161,9 +161,17 @@ impl Outbox {
         before: &Value,
         object: Value,
     ) -> Result<(), StoreError> {
-        let mut event = Event::new(kind, raw(&object)?, self.request.clone(), self.now);
+        let mut event = self.event(kind, &object)?;
         event.previous_attributes = previous_attributes(before, &object);
         self.write(tx, account, event)
+    }
+
+    /// A new event of `kind`, caused by this outbox's request, now, about `object` written as the
+    /// JSON text the event keeps.
+    fn event(&self, kind: EventType, object: &(impl serde::Serialize + ?Sized)) -> Result<Event, StoreError> {
+        let object = serde_json::value::to_raw_value(object)
+            .map_err(|e| StoreError::Backend(format!("an event's object: {e}")))?;
+        Ok(Event::new(kind, object, self.request.clone(), self.now))
     }
 
     fn write(&mut self, tx: &mut dyn Tx, account: &str, mut event: Event) -> Result<(), StoreError> {
@@ -187,12 +195,6 @@ impl Outbox {
         }
         Ok(())
     }
-}
-
-/// `object`'s JSON text, as an event keeps it.
-fn raw(object: &(impl serde::Serialize + ?Sized)) -> Result<Box<serde_json::value::RawValue>, StoreError> {
-    serde_json::value::to_raw_value(object)
-        .map_err(|e| StoreError::Backend(format!("an event's object: {e}")))
 }
 
 /// The endpoints of an account not known yet, asked for ahead ([`Outbox::look_ahead_of`]).
