@@ -77,8 +77,10 @@ async fn serve(args: kassa::cli::ServeArgs) -> anyhow::Result<()> {
         }
         DefaultAccount::Existing { operator_key: OperatorKey::NotSet | OperatorKey::Known } => {}
     }
+    // Listening for SIGTERM before saying so, so that a signal sent on that line is handled.
+    let stop = startup::shutdown_signal();
     tracing::info!(addr = %server.addr, public_url = %server.public_url, "kassa is serving");
-    startup::shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down: finishing in-flight requests");
     server.shutdown().await?;
     tracing::info!("stopped");
