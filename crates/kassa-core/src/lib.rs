@@ -34,6 +34,7 @@ pub mod completion;
 pub mod country;
 pub mod dashboard;
 pub mod discount;
+pub mod document;
 pub mod error;
 pub mod ids;
 pub mod metadata;

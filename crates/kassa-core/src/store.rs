@@ -1038,72 +1038,6 @@ pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
 
-/// `json`, a compact document as `serde_json::to_string` writes it (no whitespace), without the
-/// members of its objects whose value is `null`. Array elements and string contents are left as
-/// they are. One pass over the text, no parsing into values.
-pub fn without_null_members(json: String) -> String {
-    let b = json.as_bytes();
-    if !json.contains(":null") {
-        return json;
-    }
-    let mut out: Vec<u8> = Vec::with_capacity(b.len());
-    // Whether each open container is an object.
-    let mut objects: Vec<bool> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                // Past the closing quote (a backslash escapes the byte after it), found with
-                // memchr: most of a document's bytes are inside strings.
-                let mut end = i + 1;
-                while let Some(at) = memchr::memchr2(b'"', b'\\', b.get(end..).unwrap_or_default()) {
-                    end += at;
-                    if b[end] == b'"' {
-                        break;
-                    }
-                    end += 2;
-                }
-                if b.get(end) != Some(&b'"') {
-                    // Unterminated: the string runs to the end.
-                    end = b.len();
-                }
-                let end = (end + 1).min(b.len());
-                let is_key = objects.last() == Some(&true) && matches!(out.last(), Some(b'{' | b','));
-                if is_key && b[end..].starts_with(b":null") && matches!(b.get(end + 5), Some(b',' | b'}')) {
-                    i = end + 5;
-                    if b[i] == b',' {
-                        // The member and the comma after it.
-                        i += 1;
-                    } else if out.last() == Some(&b',') {
-                        // The last member: the comma before it.
-                        out.pop();
-                    }
-                    continue;
-                }
-                out.extend_from_slice(&b[i..end]);
-                i = end;
-            }
-            c @ (b'{' | b'[') => {
-                objects.push(c == b'{');
-                out.push(c);
-                i += 1;
-            }
-            c @ (b'}' | b']') => {
-                objects.pop();
-                out.push(c);
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    // Only whole strings and ASCII bytes were copied, so this cannot fail; if it did, the
-    // document as it was.
-    String::from_utf8(out).unwrap_or(json)
-}
-
 impl Record for Session {
     const KIND: Kind = Kind::CheckoutSession;
     fn id(&self) -> &str {
@@ -1121,7 +1055,7 @@ impl Record for Session {
     /// expected is stored whole.
     fn to_raw(&self, account: &str) -> Result<RawRecord, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-        let mut data = without_null_members(serde_json::to_string(self).map_err(corrupt)?);
+        let mut data = crate::document::to_string_without_nulls(self).map_err(corrupt)?;
         let head = format!(
             "{{\"id\":{},\"created\":{},",
             serde_json::to_string(&self.id).map_err(corrupt)?,
@@ -1364,68 +1298,6 @@ impl Record for IdempotencyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn null_members_are_left_out_and_nothing_else() {
-        let strip = |s: &str| without_null_members(s.to_owned());
-        assert_eq!(strip(r#"{"a":null}"#), "{}");
-        assert_eq!(strip(r#"{"a":null,"b":1,"c":null}"#), r#"{"b":1}"#);
-        assert_eq!(strip(r#"{"a":1,"b":null}"#), r#"{"a":1}"#);
-        assert_eq!(strip(r#"{"a":{"b":null,"c":[null,{"d":null}]},"e":null}"#), r#"{"a":{"c":[null,{}]}}"#);
-        // Strings that look like members, escapes, and `null`s that are not members' values.
-        let kept = [
-            r#"{"a":"x\":null,","b":"\"c\":null"}"#,
-            r#"[null,"k",null]"#,
-            r#"{"a":"null","b":nullish}"#,
-            r#"{"ünï":"✓","a":[1,2]}"#,
-        ];
-        for doc in kept {
-            assert_eq!(strip(doc), doc);
-        }
-        assert_eq!(strip(r#"{"\"":null,"a\\":null,"b":0}"#), r#"{"b":0}"#);
-    }
-
-    /// `v` without the members whose value is `null`, at every depth: what the text pass must
-    /// give.
-    fn nulls_dropped(v: serde_json::Value) -> serde_json::Value {
-        use serde_json::Value as J;
-        match v {
-            J::Object(m) => J::Object(
-                m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, nulls_dropped(v))).collect(),
-            ),
-            J::Array(a) => J::Array(a.into_iter().map(nulls_dropped).collect()),
-            v => v,
-        }
-    }
-
-    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
-        use proptest::prelude::*;
-        use serde_json::Value as J;
-        // Strings full of what the pass must step over: quotes, backslashes, `:null`, non-ASCII.
-        let text = || proptest::string::string_regex(r#"([a-z"\\:,{}\[\]é✓]|:null|\\")*"#).unwrap();
-        let leaf = prop_oneof![
-            Just(J::Null),
-            any::<bool>().prop_map(J::Bool),
-            any::<i64>().prop_map(J::from),
-            text().prop_map(J::String),
-        ];
-        leaf.prop_recursive(4, 64, 6, move |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..6).prop_map(J::Array),
-                proptest::collection::vec((text(), inner), 0..6)
-                    .prop_map(|members| J::Object(members.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn the_text_pass_drops_exactly_the_null_members(v in any_json()) {
-            let text = serde_json::to_string(&v).unwrap();
-            let expected = serde_json::to_string(&nulls_dropped(v)).unwrap();
-            proptest::prop_assert_eq!(without_null_members(text), expected);
-        }
-    }
 
     #[test]
     fn column_values_match_declared_columns() {
