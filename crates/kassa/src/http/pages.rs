@@ -819,7 +819,9 @@ pub async fn submit(State(ctx): State<AppState>, PageId(id): PageId, req: Reques
         accept_language: form.languages.clone(),
         ..Notes::default()
     };
-    let outcome = pay::pay(&ctx, &id, form).await;
+    // On the heap, as a created session is (`api::sessions::create`): a large future that
+    // axum's layers would otherwise copy on its way in.
+    let outcome = Box::pin(pay::pay(&ctx, &id, form)).await;
     respond(&ctx, &id, outcome, notes).await
 }
 

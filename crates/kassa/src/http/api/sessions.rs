@@ -43,7 +43,9 @@ pub async fn create(
     Params(p): Params<SessionCreate>,
 ) -> Res<Response> {
     let x = paths(Ty::Session, &p.expand)?;
-    let s = svc::create(&ctx, &a, p).await?;
+    // On the heap: creating a session is a large future (~7 KB), and axum's layers box and move
+    // the handler's future on its way in, copying whatever it holds inline each time.
+    let s = Box::pin(svc::create(&ctx, &a, p)).await?;
     answer(&ctx, &a, &s, &x, StatusCode::CREATED).await
 }
 
