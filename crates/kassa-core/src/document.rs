@@ -178,10 +178,19 @@ mod tests {
             text(&json!({"a": {"b": null, "c": [null, {"d": null}]}, "e": null})),
             r#"{"a":{"c":[null,{}]}}"#
         );
-        assert_eq!(text(&json!([null, "k", null, {"x": null, "y": [null]}])), r#"[null,"k",null,{"y":[null]}]"#);
-        assert_eq!(text(&json!({"\"": null, "a\\": null, "b": 0, "c\n": "\"x\":null"})), r#"{"b":0,"c\n":"\"x\":null"}"#);
+        assert_eq!(
+            text(&json!([null, "k", null, {"x": null, "y": [null]}])),
+            r#"[null,"k",null,{"y":[null]}]"#
+        );
+        assert_eq!(
+            text(&json!({"\"": null, "a\\": null, "b": 0, "c\n": "\"x\":null"})),
+            r#"{"b":0,"c\n":"\"x\":null"}"#
+        );
         assert_eq!(text(&json!(null)), "null");
-        assert_eq!(text(&json!({"ünï": "✓", "a": [1, 2.5, true], "e": {}})), r#"{"ünï":"✓","a":[1,2.5,true],"e":{}}"#);
+        assert_eq!(
+            text(&json!({"ünï": "✓", "a": [1, 2.5, true], "e": {}})),
+            r#"{"ünï":"✓","a":[1,2.5,true],"e":{}}"#
+        );
     }
 
     #[test]
@@ -208,7 +217,10 @@ mod tests {
             last: None,
         };
         // A raw fragment is written as it is: it is text already.
-        assert_eq!(to_string_without_nulls(&v).unwrap(), r#"{"inner":{"kept":"k"},"numbers":{"2":false},"raw":{"r":null}}"#);
+        assert_eq!(
+            to_string_without_nulls(&v).unwrap(),
+            r#"{"inner":{"kept":"k"},"numbers":{"2":false},"raw":{"r":null}}"#
+        );
     }
 
     /// `v` without the members whose value is `null`, at every depth: what the formatter must

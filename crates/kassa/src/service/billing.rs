@@ -462,7 +462,7 @@ pub(crate) fn announce(
                     _ => EventType::PaymentIntentPaymentFailed,
                 };
                 if let Some(pi) = pi {
-                    out.emit(tx, account, kind, views::payment_intent(pi))?;
+                    out.emit(tx, account, kind, views::PaymentIntentDoc(pi))?;
                 }
             }
         }

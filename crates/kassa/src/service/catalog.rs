@@ -97,7 +97,7 @@ pub async fn create_customer(ctx: &Ctx, acct: &Acct, mut p: CustomerCreate) -> R
         // A new customer has no payment method attached yet: any named one is refused, as Stripe
         // refuses one that is not the customer's.
         customer.default_payment_method = default_method(tx, account, &customer.id, default_pm)?;
-        out.emit(tx, account, EventType::CustomerCreated, views::customer(&customer))?;
+        out.emit(tx, account, EventType::CustomerCreated, views::CustomerDoc(&customer))?;
         Ok(customer)
     })
     .await
@@ -135,7 +135,7 @@ pub async fn update_customer(ctx: &Ctx, acct: &Acct, id: &str, mut p: CustomerUp
             c.default_payment_method = default_method(tx, account, &c.id, Some(pm))?;
         }
         if *c != before {
-            out.emit(tx, account, EventType::CustomerUpdated, views::customer(c))?;
+            out.emit(tx, account, EventType::CustomerUpdated, views::CustomerDoc(c))?;
         }
         Ok(())
     })

@@ -54,7 +54,7 @@ pub fn announce(tx: &mut dyn Tx, out: &mut Outbox, account: &str, charge: &Charg
         kassa_core::charge::ChargeStatus::Failed => EventType::ChargeFailed,
         _ => EventType::ChargeSucceeded,
     };
-    out.emit(tx, account, kind, views::charge(charge))
+    out.emit(tx, account, kind, views::ChargeDoc(charge))
 }
 
 /// A manual capture of `pi` (already captured): its charge captures the same amount.
@@ -157,7 +157,7 @@ pub async fn create_refund(ctx: &Ctx, acct: &Acct, p: RefundCreate) -> Result<Re
         tx.put(&account, &charge)?;
         tx.put_new(&account, &refund)
             .map_err(|e| super::conflict(e, kassa_core::store::Kind::Refund, &refund.id))?;
-        out.emit(tx, &account, EventType::ChargeRefunded, views::charge(&charge))?;
+        out.emit(tx, &account, EventType::ChargeRefunded, views::ChargeDoc(&charge))?;
         out.emit(tx, &account, EventType::RefundCreated, views::refund(&refund))?;
         Ok(refund)
     })

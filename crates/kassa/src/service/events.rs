@@ -131,7 +131,7 @@ impl Outbox {
         tx: &mut dyn Tx,
         account: &str,
         kind: EventType,
-        object: Value,
+        object: impl serde::Serialize,
     ) -> Result<(), StoreError> {
         let event = self.event(kind, &object)?;
         self.write(tx, account, event)

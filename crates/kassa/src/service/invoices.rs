@@ -143,10 +143,10 @@ pub async fn pay(
             tx.upsert(&account, &pi)?;
             tx.put(&account, &invoice)?;
             if is_new {
-                out.emit(tx, &account, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
+                out.emit(tx, &account, EventType::PaymentIntentCreated, views::PaymentIntentDoc(&pi))?;
             }
             super::charges::announce(tx, out, &account, &charge)?;
-            out.emit(tx, &account, EventType::PaymentIntentPaymentFailed, views::payment_intent(&pi))?;
+            out.emit(tx, &account, EventType::PaymentIntentPaymentFailed, views::PaymentIntentDoc(&pi))?;
             return Ok(Some(f.message));
         }
         let collecting =
@@ -193,10 +193,10 @@ pub async fn pay(
                 tx.upsert(&account, &pi)?;
                 tx.put(&account, &invoice)?;
                 if is_new {
-                    out.emit(tx, &account, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
+                    out.emit(tx, &account, EventType::PaymentIntentCreated, views::PaymentIntentDoc(&pi))?;
                 }
                 super::charges::announce(tx, out, &account, &charge)?;
-                out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::payment_intent(&pi))?;
+                out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::PaymentIntentDoc(&pi))?;
                 super::billing::emit_paid(tx, out, &account, &invoice)?;
             }
         }

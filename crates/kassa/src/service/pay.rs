@@ -332,7 +332,7 @@ fn complete_in(
     }
     tx.put(acct, &s)?;
     if updated && !done.customer_is_new {
-        out.emit(tx, acct, EventType::CustomerUpdated, views::customer(&customer))?;
+        out.emit(tx, acct, EventType::CustomerUpdated, views::CustomerDoc(&customer))?;
     }
     let announce_customer = done.customer_is_new && !done.guest;
     let intent = Announced { is_new: intent_is_new, charge: charge.as_ref() };
@@ -363,17 +363,17 @@ fn announce_completion(
     intent: Announced<'_>,
 ) -> Result<(), StoreError> {
     if customer_is_new {
-        out.emit(tx, account, EventType::CustomerCreated, views::customer(customer))?;
+        out.emit(tx, account, EventType::CustomerCreated, views::CustomerDoc(customer))?;
     }
     if let Some(pi) = &done.payment_intent {
         if intent.is_new {
-            out.emit(tx, account, EventType::PaymentIntentCreated, views::payment_intent(pi))?;
+            out.emit(tx, account, EventType::PaymentIntentCreated, views::PaymentIntentDoc(pi))?;
         }
         if let Some(c) = intent.charge {
             super::charges::announce(tx, out, account, c)?;
         }
         if pi.status == PaymentIntentStatus::Succeeded {
-            out.emit(tx, account, EventType::PaymentIntentSucceeded, views::payment_intent(pi))?;
+            out.emit(tx, account, EventType::PaymentIntentSucceeded, views::PaymentIntentDoc(pi))?;
         }
     }
     if let Some(sub) = &done.subscription {
@@ -429,13 +429,13 @@ where
         }
         tx.put(&acct, &s)?;
         if is_new {
-            out.emit(tx, &acct, EventType::PaymentIntentCreated, views::payment_intent(&pi))?;
+            out.emit(tx, &acct, EventType::PaymentIntentCreated, views::PaymentIntentDoc(&pi))?;
         }
         if let Some(c) = &charge {
             super::charges::announce(tx, out, &acct, c)?;
         }
         if let Some(kind) = event {
-            out.emit(tx, &acct, kind, views::payment_intent(&pi))?;
+            out.emit(tx, &acct, kind, views::PaymentIntentDoc(&pi))?;
         }
         Ok(())
     })
@@ -806,7 +806,7 @@ pub async fn fund_cash_balance(
             let charge = super::charges::record(tx, &account, &mut pi, None, now)?;
             super::charges::announce(tx, out, &account, &charge)?;
             tx.put(&account, &pi)?;
-            out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::payment_intent(&pi))?;
+            out.emit(tx, &account, EventType::PaymentIntentSucceeded, views::PaymentIntentDoc(&pi))?;
             let paid_session = match pi.checkout_session.clone() {
                 Some(sid) => tx.load::<Session>(&account, &sid)?,
                 None => None,

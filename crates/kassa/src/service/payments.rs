@@ -56,7 +56,7 @@ pub async fn cancel_payment_intent(
         // A held authorization (manual capture) released is no failed bank transfer.
         let was_held = pi.status == PaymentIntentStatus::RequiresCapture;
         pi.cancel(p.cancellation_reason.as_deref(), now)?;
-        out.emit(tx, account, EventType::PaymentIntentCanceled, views::payment_intent(pi))?;
+        out.emit(tx, account, EventType::PaymentIntentCanceled, views::PaymentIntentDoc(pi))?;
         if let Some(s) = session.filter(|s| {
             !was_held && s.status == Status::Complete && s.payment_status == PaymentStatus::Unpaid
         }) {
@@ -79,7 +79,7 @@ pub async fn capture_payment_intent(
     super::update(ctx, acct, id, move |pi: &mut PaymentIntent, tx, out, account| {
         pi.capture(p.amount_to_capture.map(|a| a.0))?;
         super::charges::captured(tx, account, pi)?;
-        Ok(out.emit(tx, account, EventType::PaymentIntentSucceeded, views::payment_intent(pi))?)
+        Ok(out.emit(tx, account, EventType::PaymentIntentSucceeded, views::PaymentIntentDoc(pi))?)
     })
     .await
 }
