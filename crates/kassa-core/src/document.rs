@@ -30,8 +30,6 @@ enum State {
     Key,
     /// The key and its `:` are held; the value has not begun.
     BeforeValue,
-    /// The value was `null`: nothing of the member was written.
-    Dropped,
 }
 
 /// A compact formatter that leaves out object members whose value is `null`.
@@ -102,12 +100,13 @@ impl Formatter for SkipNulls {
 
     fn write_null<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         match self.state {
+            // The member's whole value: nothing of it is written.
             State::BeforeValue => {
-                self.state = State::Dropped;
+                self.state = State::Passing;
                 Ok(())
             }
             State::Key => CompactFormatter.write_null(&mut self.held),
-            State::Passing | State::Dropped => CompactFormatter.write_null(writer),
+            State::Passing => CompactFormatter.write_null(writer),
         }
     }
 
@@ -120,10 +119,6 @@ impl Formatter for SkipNulls {
     fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.written.pop();
         CompactFormatter.end_array(writer)
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
-        CompactFormatter.begin_array_value(writer, first)
     }
 
     fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
@@ -144,18 +139,9 @@ impl Formatter for SkipNulls {
         Ok(())
     }
 
-    fn end_object_key<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
-        Ok(())
-    }
-
     fn begin_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
         self.held.push(b':');
         self.state = State::BeforeValue;
-        Ok(())
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
-        self.state = State::Passing;
         Ok(())
     }
 }

@@ -95,7 +95,6 @@ impl Serialize for CustomerDoc<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let c = self.0;
         let null = ();
-        let available = Members(c.cash_balance.iter().map(|(cur, amount)| (cur.as_str(), amount)));
         let mut m = ser.serialize_map(None)?;
         m.serialize_entry("id", &c.id)?;
         m.serialize_entry("object", "customer")?;
@@ -105,7 +104,8 @@ impl Serialize for CustomerDoc<'_> {
             "cash_balance",
             &Obj((
                 ("object", "cash_balance"),
-                ("available", available),
+                // Keyed by currency code: a `Currency` serializes as its code.
+                ("available", &c.cash_balance),
                 ("customer", &c.id),
                 ("customer_account", null),
                 ("livemode", false),
@@ -623,25 +623,6 @@ obj_of!(0 A, 1 B, 2 C, 3 D, 4 E);
 obj_of!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
 obj_of!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
 obj_of!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
-
-/// A JSON object of the members an iterator gives (keys and values borrowed), serialized as it
-/// stands. Serializing it walks a clone of the iterator.
-struct Members<I>(I);
-
-impl<'k, K, V, I> Serialize for Members<I>
-where
-    K: AsRef<str> + ?Sized + 'k,
-    V: Serialize,
-    I: Iterator<Item = (&'k K, V)> + Clone,
-{
-    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let mut m = ser.serialize_map(None)?;
-        for (k, v) in self.0.clone() {
-            m.serialize_entry(k.as_ref(), &v)?;
-        }
-        m.end()
-    }
-}
 
 /// The `Value` of a view written member by member (`CustomerDoc` and its kind): what the API's
 /// answers and expansions work on. These views write only strings, numbers and maps with string
