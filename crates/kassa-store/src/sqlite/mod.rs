@@ -42,7 +42,8 @@
 //! thread when one is free, and queue like the rest only when none is: a lookup by key is
 //! shorter than the trip to a reader thread and back. WAL lets readers read while the writer
 //! writes; a read that begins after a write was acknowledged sees it. `get_many` and `list`
-//! (cursor lookup plus page) each read one snapshot.
+//! (cursor lookup plus page) each read one snapshot. Prices and products read by key come from
+//! memory while they have not changed (`src/sqlite/cache.rs`).
 //!
 //! # Shutdown
 //!
@@ -76,6 +77,7 @@
 //! not depend on bound values, which kassa's queries never needed (they have no statistics to
 //! weigh values against, and each is pinned to its index by a test).
 
+mod cache;
 mod error;
 mod health;
 mod keys;
@@ -170,6 +172,8 @@ pub struct SqliteStore {
     counters: Arc<Counters>,
     health: Arc<health::Health>,
     observer: Arc<crate::observer::Observer>,
+    /// Prices and products read by key, kept while they do not change.
+    cache: Arc<cache::RecordCache>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -285,6 +289,17 @@ impl SqliteStore {
                 }))
                 .map_err(map)?;
         }
+        // Every row the writer updates or deletes: the cache of prices and products forgets them.
+        let cache = Arc::new(cache::RecordCache::default());
+        {
+            let cache = cache.clone();
+            writer
+                .update_hook(Some(move |action, _: &str, table: &str, _: i64| {
+                    cache.row_changed(action, table)
+                }))
+                .map_err(map)?;
+        }
+        let writer_cache = cache.clone();
         // The writer wakes the checkpointer early through this; when the writer stops, its end
         // closes and the checkpointer empties the log and stops too.
         let (wake_tx, wake_rx) = crossbeam_channel::bounded::<()>(1);
@@ -306,6 +321,7 @@ impl SqliteStore {
                         wake_tx,
                         writer_health,
                         writer_observer,
+                        writer_cache,
                     );
                     drop(held);
                 })
@@ -344,6 +360,7 @@ impl SqliteStore {
             counters,
             health,
             observer,
+            cache,
         })
     }
 
@@ -639,6 +656,9 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, account: &str, kind: Kind, id: &str) -> Result<Option<RawRecord>, StoreError> {
+        if cache::RecordCache::keeps(kind) {
+            return Ok(self.get_many(account, vec![(kind, id.to_owned())]).await?.pop());
+        }
         let (account, id) = (account.to_owned(), id.to_owned());
         self.read_here(move |conn| sql::get(conn, &account, kind, &id)).await
     }
@@ -648,19 +668,30 @@ impl Store for SqliteStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        // Prices and products, when every one asked for is in memory; else all from one snapshot.
+        let cached = keys.iter().all(|(kind, _)| cache::RecordCache::keeps(*kind));
+        if cached && let Some(found) = self.cache.get_all(account, &keys) {
+            return Ok(found);
+        }
+        let generation = if cached { self.cache.generation() } else { None };
         let account = account.to_owned();
-        self.read_here(move |conn| {
-            let read = |conn: &Connection| {
-                let mut found = Vec::with_capacity(keys.len());
-                for (kind, id) in &keys {
-                    found.extend(sql::get(conn, &account, *kind, id)?);
-                }
-                Ok(found)
-            };
-            // One statement is a snapshot of its own; more share one transaction.
-            if keys.len() == 1 { read(&*conn) } else { reader::snapshot(conn, read)? }
-        })
-        .await
+        let found = self
+            .read_here(move |conn| {
+                let read = |conn: &Connection| {
+                    let mut found = Vec::with_capacity(keys.len());
+                    for (kind, id) in &keys {
+                        found.extend(sql::get(conn, &account, *kind, id)?);
+                    }
+                    Ok(found)
+                };
+                // One statement is a snapshot of its own; more share one transaction.
+                if keys.len() == 1 { read(&*conn) } else { reader::snapshot(conn, read)? }
+            })
+            .await?;
+        if let Some(generation) = generation {
+            self.cache.put(generation, &found);
+        }
+        Ok(found)
     }
 
     async fn list(&self, account: &str, kind: Kind, query: ListQuery) -> Result<Page, StoreError> {
@@ -831,6 +862,49 @@ mod tests {
         }
     }
 
+    /// Prices and products read by key come from memory until the writer changes them: every
+    /// read after an update, a delete or a deletion by filter has committed sees it, and a change
+    /// rolled back leaves the record as it was.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cached_products_follow_every_change() {
+        let db = TempSqlite::new();
+        let store = db.open_sqlite();
+        async fn data(store: &SqliteStore) -> Option<String> {
+            store.get("acct_1", Kind::Product, "prod_1").await.unwrap().map(|r| r.data)
+        }
+        store.insert(product("acct_1", "prod_1")).await.unwrap();
+        store.insert(product("acct_2", "prod_other")).await.unwrap();
+        assert_eq!(data(&store).await.as_deref(), Some("{}"));
+        assert!(store.cache.get_all("acct_1", &[(Kind::Product, "prod_1".to_owned())]).is_some(), "kept");
+        assert!(store.get("acct_2", Kind::Product, "prod_1").await.unwrap().is_none(), "another account's");
+
+        let renamed = RawRecord { data: r#"{"name":"new"}"#.into(), ..product("acct_1", "prod_1") };
+        transact(&store, move |tx| tx.update(&renamed)).await.unwrap();
+        assert_eq!(data(&store).await.as_deref(), Some(r#"{"name":"new"}"#));
+
+        // Changed and rolled back (the transaction refuses): the record is as it was.
+        let again = RawRecord { data: r#"{"name":"rolled back"}"#.into(), ..product("acct_1", "prod_1") };
+        let refused = kassa_core::store::transact_or_refuse(&store, move |tx| {
+            tx.update(&again).map_err(Abort::Store)?;
+            Err::<(), _>(Abort::Refused("no"))
+        })
+        .await;
+        assert!(matches!(refused, Err(Abort::Refused("no"))));
+        assert_eq!(data(&store).await.as_deref(), Some(r#"{"name":"new"}"#));
+
+        let many = store.get_many("acct_1", vec![(Kind::Product, "prod_1".to_owned())]).await.unwrap();
+        assert_eq!(many.len(), 1);
+        transact(&store, |tx| tx.delete("acct_1", Kind::Product, "prod_1").map(drop)).await.unwrap();
+        assert_eq!(data(&store).await, None);
+        assert!(
+            store.get_many("acct_1", vec![(Kind::Product, "prod_1".to_owned())]).await.unwrap().is_empty()
+        );
+
+        assert!(store.get("acct_2", Kind::Product, "prod_other").await.unwrap().is_some());
+        transact(&store, |tx| tx.delete_where(Kind::Product, &[]).map(drop)).await.unwrap();
+        assert!(store.get("acct_2", Kind::Product, "prod_other").await.unwrap().is_none());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_transaction_fails_alone() {
         let db = TempSqlite::new();
@@ -857,6 +931,7 @@ mod tests {
         let db = TempSqlite::new();
         let store = Arc::new(db.open_sqlite());
         store.insert(product("acct_1", "prod_1")).await.unwrap();
+        store.insert(product("acct_1", "prod_2")).await.unwrap();
         // Here, on this thread: every connection free.
         assert!(store.get("acct_1", Kind::Product, "prod_1").await.unwrap().is_some());
 
@@ -864,8 +939,9 @@ mod tests {
         let held: Vec<_> = conns.iter().map(|c| c.lock().unwrap()).collect();
         let reading = {
             let store = store.clone();
+            // Not read before, so not in the cache of prices and products.
             tokio::spawn(async move {
-                store.get_many("acct_1", vec![(Kind::Product, "prod_1".to_owned())]).await.unwrap().len()
+                store.get_many("acct_1", vec![(Kind::Product, "prod_2".to_owned())]).await.unwrap().len()
             })
         };
         tokio::time::sleep(Duration::from_millis(100)).await;

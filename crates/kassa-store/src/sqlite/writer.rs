@@ -34,6 +34,7 @@ use kassa_core::store::{Abort, StoreError, TxOutcome};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::cache::RecordCache;
 use super::error::map;
 use super::health::{Health, Shown};
 use super::sql::exec;
@@ -125,6 +126,7 @@ pub(crate) fn run(
     nudge: Sender<()>,
     health: Arc<Health>,
     observer: Arc<Observer>,
+    cache: Arc<RecordCache>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_checkpoint = std::time::Instant::now();
@@ -144,7 +146,7 @@ pub(crate) fn run(
             }
             continue;
         }
-        commit_batch(&conn, &mut batch, &counters, &health, &observer);
+        commit_batch(&conn, &mut batch, &counters, &health, &observer, &cache);
         keep_log_short(&conn, &wal, &nudge, &mut last_checkpoint);
     }
     tracing::debug!("SQLite writer stopping");
@@ -191,6 +193,7 @@ fn commit_batch(
     counters: &Counters,
     health: &Health,
     observer: &Observer,
+    cache: &RecordCache,
 ) {
     let size = batch.len();
     let started = observer.start();
@@ -246,6 +249,9 @@ fn commit_batch(
         Some(e) => Some(e),
         None => exec(conn, "COMMIT").err().map(map),
     };
+    // Before any job is answered: prices and products the batch changed are read from the file
+    // again (`cache.rs`). A failed batch changed nothing, and forgetting costs only a read.
+    cache.batch_ended();
     tracing::trace!(jobs = size, committed = failure.is_none(), "SQLite group commit");
     match failure {
         None => {
