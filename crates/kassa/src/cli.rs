@@ -222,8 +222,9 @@ pub struct WebhookArgs {
     /// (or the restarted one) sends it again after this long.
     #[arg(long, env = "KASSA_WEBHOOK_LEASE", default_value_t = 60)]
     pub webhook_lease: u64,
-    /// The most delivery attempts per second this node makes (0: no limit), so that a backlog
-    /// drains without taking the CPU checkout needs.
+    /// The most retries and backlog attempts per second this node makes (0: no limit), so that a
+    /// backlog drains without taking the CPU checkout needs. First attempts queued in the last 10
+    /// seconds are not paced: webhooks keep up with checkouts.
     #[arg(long, env = "KASSA_WEBHOOK_MAX_RATE", default_value_t = 2200)]
     pub webhook_max_rate: u32,
     /// The most attempts in flight to one endpoint at a time, over all nodes. A slow receiver gets

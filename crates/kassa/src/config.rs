@@ -186,9 +186,10 @@ pub struct WebhookSettings {
     pub batch: u32,
     /// The most endpoints looked at per claim.
     pub endpoints_per_pass: u32,
-    /// The most attempts per second this node makes (0: no limit). A backlog (an endpoint back
-    /// after an outage, thousands of events queued for it) then drains at this pace instead of
-    /// taking the CPU the API needs.
+    /// The most retries and backlog attempts per second this node makes (0: no limit). A backlog
+    /// (an endpoint back after an outage, thousands of events queued for it) then drains at this
+    /// pace instead of taking the CPU the API needs; first attempts of deliveries queued in the
+    /// last [`crate::service::delivery::FRESH_FOR`] seconds go out at once.
     pub max_rate: u32,
     /// The most attempts in flight to one endpoint, over all nodes: its slots.
     pub endpoint_concurrency: u32,

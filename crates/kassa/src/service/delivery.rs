@@ -222,7 +222,7 @@ pub async fn send(
     for (i, (delivery, event)) in lane.deliveries.into_iter().enumerate() {
         // Stopping: told to, or the server that would tell it is gone.
         let stopping = stop.is_some_and(|s| *s.borrow() || s.has_changed().is_err());
-        if !stopping && started.elapsed() < budget(i == 0) {
+        if !stopping && started.elapsed() < budget(i == 0) && paced(&delivery, ctx.now()) {
             ctx.delivery_pace.wait(ctx.webhooks.max_rate).await;
         }
         if stopping || started.elapsed() >= budget(i == 0) {
@@ -242,6 +242,20 @@ pub async fn send(
         sent.attempts.push((delivery.id, attempt));
     }
     sent
+}
+
+/// How long after it was queued a delivery's first attempt still counts as news: sent at once
+/// rather than at the node's pace.
+pub const FRESH_FOR: Timestamp = 10;
+
+/// Whether an attempt waits its turn at the node's pace (`--webhook-max-rate`): a retry, or a first
+/// attempt queued more than [`FRESH_FOR`] seconds ago — a backlog, such as an endpoint's events
+/// held while it was down. The first attempts of what is happening now go out at once, so that
+/// webhooks keep up with checkouts however many the machine completes a second (a pace below
+/// that rate made every delivery wait behind the ones before it, later and later); only a
+/// backlog is drained at the pace, leaving the CPU to the checkouts.
+fn paced(delivery: &WebhookDelivery, now: Timestamp) -> bool {
+    !delivery.attempts.is_empty() || now.saturating_sub(delivery.created) > FRESH_FOR
 }
 
 /// One signed POST of `body`, within the attempt's deadline; never fails, it records what

@@ -1035,3 +1035,32 @@ async fn giving_up_on_a_bank_transfer_emits_async_payment_failed() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// The node's pace (`--webhook-max-rate`) drains a backlog without taking the CPU checkouts need,
+/// but does not hold back the news: first attempts of deliveries queued just now go out at once,
+/// while those queued long ago wait their turn (here one every half second).
+#[tokio::test]
+async fn the_pace_holds_back_a_backlog_but_not_what_happens_now() {
+    let app = TestApp::spawn_with(|s| s.webhooks.max_rate = 2).await;
+    let rx = Receiver::start(vec![]);
+    app.endpoint(&rx.url(), &["customer.created"]).await;
+
+    for i in 0..4 {
+        customer(&app, &format!("now{i}@example.test")).await;
+    }
+    let started = Instant::now();
+    assert_eq!(app.deliver_all().await, 4);
+    let news = started.elapsed();
+    assert!(news < Duration::from_millis(1200), "four fresh first attempts took {news:?}");
+
+    for i in 0..4 {
+        customer(&app, &format!("backlog{i}@example.test")).await;
+    }
+    // Queued a minute before they are sent: a backlog.
+    app.advance(60);
+    let started = Instant::now();
+    assert_eq!(app.deliver_all().await, 4);
+    let backlog = started.elapsed();
+    assert!(backlog >= Duration::from_millis(1400), "four at two a second took only {backlog:?}");
+    assert_eq!(rx.received().len(), 8);
+}
