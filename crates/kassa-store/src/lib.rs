@@ -16,7 +16,9 @@
 //!   fsynced, and no closure is answered before its batch's `COMMIT` has returned. An acknowledged
 //!   write survives a crash; one fsync covers a whole batch, so throughput rises with load;
 //! - **a pool of reader threads** (2 by default) with their own connections answers `get`,
-//!   `get_many`, `list`, `ping` and the account lookups, concurrently with the writer.
+//!   `get_many`, `list`, `ping` and the account lookups, concurrently with the writer;
+//! - **prices and products read by key** come from memory until the writer updates or deletes one
+//!   (SQLite's update hook; from that batch's commit on, they are read from the file again).
 //!
 //! rusqlite rather than sqlx: sqlx's SQLite driver already funnels each connection through a
 //! worker thread of its own and offers only async, statement-at-a-time access, which makes a
