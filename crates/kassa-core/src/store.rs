@@ -1047,7 +1047,9 @@ impl Record for Session {
     /// (2,073 B → 1,170 B for a one-line session), and the document is most of what a session
     /// takes on disk. Every optional field of a session reads back as `None` when it is missing,
     /// so the document reads back as it was written (and documents written with their `null`s
-    /// still read as before).
+    /// still read as before). The session's own `Option` members are not even handed to the
+    /// serializer when they are `None` (`skip_serializing_if`): the same text, without escaping a
+    /// key only to drop it.
     ///
     /// Nor does the document repeat the row's `id` and `created` columns (~95 B of a one-line
     /// session): serde writes them first, so they are cut from the front of the text, and

@@ -332,21 +332,29 @@ pub struct Session {
     pub status: Status,
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub payment_status: PaymentStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_details: Option<CustomerDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub success_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_url: Option<String>,
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub allow_promotion_codes: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<AppliedDiscount>,
     /// Left out of the stored document when it is `["card"]`, what a session takes when
     /// `payment_method_types` is not given.
     #[serde(default = "card_only", skip_serializing_if = "is_card_only")]
     pub payment_method_types: Vec<PaymentMethodType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trial_period_days: Option<u32>,
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub subscription_metadata: Metadata,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_reference_id: Option<String>,
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub metadata: Metadata,
@@ -355,56 +363,59 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub amount_discount: i64,
     pub amount_total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_intent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice: Option<String>,
     /// The payment intent of the current payment attempt (in payment mode, `payment_intent`
     /// too). Declines and 3-D Secure challenges are recorded on it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<String>,
     /// Until when a payment submission holds the session: a second submission meanwhile is
     /// refused instead of charging twice.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processing_until: Option<Timestamp>,
     /// What the buyer entered, kept while a payment waits on a 3-D Secure challenge or PayPal.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_buyer: Option<CustomerDetails>,
     /// The amount the customer was asked to approve while a payment waits (3-D Secure,
     /// PayPal): exactly what is charged when they approve. While a payment waits, the session's
     /// contents do not change ([`Session::contents_frozen`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_amount: Option<i64>,
     /// What the hosted page collects and, once paid, what it collected ([`collection`]).
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub collection: collection::Collection,
     /// `customer_creation` as given (payment mode); `None` reads as kassa's default, `always`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_creation: Option<CustomerCreation>,
     /// `payment_intent_data` (payment mode), for the payment intent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_intent_data: Option<PaymentIntentData>,
     /// `subscription_data`'s `description`, `trial_end`, `billing_cycle_anchor`, `trial_settings`.
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub subscription_extras: SubscriptionExtras,
     /// Setup mode: the setup intent completion created.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_intent: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_intent_data: Option<SetupIntentData>,
     /// `payment_method_collection=if_required`: nothing due, no card needed.
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
     pub card_if_required: bool,
     /// `invoice_creation` (payment mode).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_creation: Option<InvoiceCreation>,
     /// `after_expiration[recovery]`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<Recovery>,
     /// The expired session this one recovers.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered_from: Option<String>,
     /// When it expired (the sweep, or `POST …/expire`); `None` while open or complete.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired_at: Option<Timestamp>,
     /// Tax settings and results ([`taxes`]).
     #[serde(default, skip_serializing_if = "crate::store::is_default")]
