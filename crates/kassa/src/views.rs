@@ -710,7 +710,8 @@ impl Serialize for PaymentIntentDoc<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let pi = self.0;
         let null = ();
-        let options = pi.options.clone().unwrap_or_default();
+        let none = kassa_core::session::PaymentIntentData::default();
+        let options = pi.options.as_ref().unwrap_or(&none);
         let next_action = (pi.status == PaymentIntentStatus::RequiresAction).then_some(Obj((
             ("type", "redirect_to_url"),
             ("redirect_to_url", Obj((("return_url", null), ("url", null)))),
