@@ -75,6 +75,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 /// `null` (`expires_at=`): Stripe reads it as "unset", and refuses it with
 /// `parameter_invalid_empty` where nothing can be unset — so does this.
 pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Invalid> {
+    // Most requests are valid: they are decoded without serde_path_to_error, which copies every
+    // key it passes (to name the path of a failure). A failure is decoded once more with it: the
+    // same tree fails the same way.
+    if let Ok(decoded) = T::deserialize(&value) {
+        return Ok(decoded);
+    }
     serde_path_to_error::deserialize(&value).map_err(|e| {
         let mut segments: Vec<String> = e
             .path()
