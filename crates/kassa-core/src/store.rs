@@ -1057,7 +1057,7 @@ impl Record for Session {
     /// expected is stored whole.
     fn to_raw(&self, account: &str) -> Result<RawRecord, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-        let mut data = crate::document::to_string_without_nulls(self).map_err(corrupt)?;
+        let mut data = crate::json::to_string_without_nulls(self).map_err(corrupt)?;
         let head = format!(
             "{{\"id\":{},\"created\":{},",
             serde_json::to_string(&self.id).map_err(corrupt)?,
