@@ -310,3 +310,60 @@ async fn the_v1_tree_answers_the_same_objects_with_200() {
     assert_eq!(a.status, 400);
     assert_eq!(a.body, b.body);
 }
+
+/// A JSON body alone is decoded straight into the request's type; with a query string or an
+/// `Idempotency-Key` it is decoded into a tree first. Either way it means the same: a member named
+/// twice counts once, with its last value, and a refusal names the same parameter.
+#[tokio::test]
+async fn a_json_body_means_the_same_decoded_straight_or_as_a_tree() {
+    let app = TestApp::spawn().await;
+    let body = r#"{"name":"first","name":"Shirt","metadata":{"k":"1","k":"2"}}"#;
+    let alone = app.post_raw("/products", Some("application/json"), body).await;
+    let with_key = app
+        .send(
+            app.client
+                .post(app.url("/products"))
+                .bearer_auth(&app.key)
+                .header("Idempotency-Key", "twice-named")
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+    let with_query = app.post_raw("/products?active=true", Some("application/json"), body).await;
+    for r in [&alone, &with_key, &with_query] {
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.body["name"], "Shirt", "{}", r.text);
+        assert_eq!(r.body["metadata"], json!({"k": "2"}), "{}", r.text);
+    }
+    assert_eq!(without_volatile(alone.body.clone()), without_volatile(with_key.body.clone()));
+
+    let price = app
+        .post(
+            "/prices",
+            &[("product", alone.body["id"].as_str().unwrap()), ("unit_amount", "100"), ("currency", "usd")],
+        )
+        .await;
+    let price = price.body["id"].as_str().unwrap().to_owned();
+    for (body, param, code) in [
+        (
+            json!({"line_items": [{"price": price, "quantity": "two"}], "mode": "payment", "success_url": "https://a.test/ok"}),
+            "line_items[0][quantity]",
+            "parameter_invalid_integer",
+        ),
+        (
+            json!({"line_items": [{"price": price, "quantity": 1}], "mode": "payment", "success_url": "https://a.test/ok", "colour": "red"}),
+            "colour",
+            "parameter_unknown",
+        ),
+        (
+            json!({"line_items": [{"price": price, "quantity": 1}], "mode": "payment", "success_url": "https://a.test/ok", "expires_at": ""}),
+            "expires_at",
+            "parameter_invalid_empty",
+        ),
+    ] {
+        let r = app.post_json("/checkout/session", &body).await;
+        let e = r.error(400);
+        assert_eq!(e["param"], param, "{}", r.text);
+        assert_eq!(e["code"], code, "{}", r.text);
+    }
+}

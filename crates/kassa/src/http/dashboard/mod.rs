@@ -79,7 +79,7 @@ impl Internal {
             Err(_) => return (StatusCode::NOT_FOUND, json!({"error": {"message": "Not found."}})),
         };
         req.extensions_mut().insert(acct.clone());
-        req.extensions_mut().insert(Decoded(params));
+        req.extensions_mut().insert(Decoded::Tree(params));
         let resp = match crate::http::api::in_process(self.0.clone().oneshot(req)).await {
             Ok(r) => r,
             Err(never) => match never {},
