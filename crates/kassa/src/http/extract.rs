@@ -3,9 +3,10 @@
 //!
 //! - [`Authed`]: the account the API middleware authenticated.
 //! - [`PathId`]: the `{id}` in a route's path.
-//! - [`Params<T>`]: the request's parameters (query string and body, JSON or form, already
-//!   decoded into one tree by the middleware) deserialized into a typed request. A failure names
-//!   the parameter in bracket form (`line_items[0][quantity]`) with Stripe's error code.
+//! - [`Params<T>`]: the request's parameters (query string and body, JSON or form, decoded into
+//!   one tree by the middleware; a JSON body alone straight from its text) deserialized into a
+//!   typed request. A failure names the parameter in bracket form (`line_items[0][quantity]`)
+//!   with Stripe's error code.
 
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
