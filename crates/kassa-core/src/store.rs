@@ -822,7 +822,7 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn columns(&self) -> Vec<Value>;
 
     fn to_raw(&self, account: &str) -> Result<RawRecord, StoreError> {
-        let data = serde_json::to_string(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let data = crate::json::to_string(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(RawRecord {
             kind: Self::KIND,
             account: account.to_owned(),
