@@ -11,12 +11,13 @@
 //! It is what this reproduces, and it stays kassa's parser and its writer everywhere else. But
 //! its string escaping looks each byte up in a table and hands every run between escapes and
 //! every piece of punctuation to the writer as a separate `write_all` (a call to `memcpy`
-//! each), and a struct's field names are escaped again on every call. Its string escaping was 18 %
-//! of the runtime workers' instructions per created session, the answer and the stored document
-//! together more than a quarter (bench/README.md, session 24). Here strings are scanned eight bytes at a time (one word: is any
-//! byte a control character, `"` or `\`?), field names and punctuation are appended to one
-//! `Vec<u8>` directly, and a `null` member is left out by truncating what was written of it
-//! (its comma, key and `null`) instead of holding every key back until its value begins.
+//! each), and a struct's field names are escaped again on every call. Its string escaping was
+//! 18 % of the runtime workers' instructions per created session, the answer and the stored
+//! document together more than a quarter (bench/README.md, session 24). Here strings are scanned
+//! eight bytes at a time (one word: is any byte a control character, `"` or `\`?), field names
+//! and punctuation are appended to one `Vec<u8>` directly, and a `null` member (a `RawValue`
+//! whose text is `null` too) is left out by truncating what was written of it — its comma, key
+//! and `null` — instead of holding every key back until its value begins.
 //!
 //! Everything else keeps `serde_json`'s rules: non-finite floats are `null` (and refused as map
 //! keys); floats are written by `serde_json` itself; integer, boolean and char map keys are

@@ -6,9 +6,9 @@
 //! - [`api`] (API routes): authenticate the key; read the body (at most [`BODY_LIMIT`], else 413;
 //!   not all there within the body-read timeout, 408);
 //!   decode query string and body — JSON or Stripe's form encoding — into one tree (a JSON body
-//!   alone is only checked here, and decoded by the handler's `Params` from its text); and for a POST
-//!   or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep this one,
-//!   and name the key in the response's own `Idempotency-Key` header, as Stripe does.
+//!   alone is only checked here, and decoded by the handler's `Params` from its text); and for a
+//!   POST or DELETE with an `Idempotency-Key`, claim the key, replay a kept response, or keep
+//!   this one, and name the key in the response's own `Idempotency-Key` header, as Stripe does.
 
 use std::time::Instant;
 
