@@ -33,15 +33,12 @@ type Result<T = (), E = Error> = std::result::Result<T, E>;
 
 /// `value` as compact JSON: the same text as `serde_json::to_vec`.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(1024);
-    write(&mut out, value)?;
-    Ok(out)
+    written(value, false)
 }
 
 /// `value` as compact JSON: the same text as `serde_json::to_string`.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-    // Only valid UTF-8 is written: whole strings, and ASCII around them.
-    String::from_utf8(to_vec(value)?).map_err(|e| ser::Error::custom(e.to_string()))
+    text(written(value, false)?)
 }
 
 /// Append `value` as compact JSON to `out` (the text `serde_json::to_writer` writes).
@@ -51,8 +48,16 @@ pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result {
 
 /// `value` as compact JSON without the `null` members of its objects.
 pub fn to_string_without_nulls<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    text(written(value, true)?)
+}
+
+fn written<T: Serialize + ?Sized>(value: &T, skip_nulls: bool) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(1024);
-    value.serialize(&mut Writer { out: &mut out, skip_nulls: true })?;
+    value.serialize(&mut Writer { out: &mut out, skip_nulls })?;
+    Ok(out)
+}
+
+fn text(out: Vec<u8>) -> Result<String> {
     // Only valid UTF-8 is written: whole strings, and ASCII around them.
     String::from_utf8(out).map_err(|e| ser::Error::custom(e.to_string()))
 }

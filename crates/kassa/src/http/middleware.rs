@@ -248,9 +248,7 @@ pub(crate) fn presented_key(headers: &HeaderMap) -> Result<SecretKey, ApiError> 
 /// `Idempotency-Key` header), which the handler's [`Params`](super::extract::Params) decodes
 /// straight from the text ([`Decoded::Json`]).
 fn json_alone(method: &Method, headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> bool {
-    !body.is_empty()
-        && *method != Method::GET
-        && *method != Method::HEAD
+    has_body(method, body)
         && query.is_none_or(str::is_empty)
         && !headers.contains_key("Idempotency-Key")
         && mime(headers) == "application/json"
@@ -266,6 +264,11 @@ fn json_object(body: &[u8]) -> Result<(), ApiError> {
         return Err(Invalid::general("The request body must be a JSON object.").into());
     }
     Ok(())
+}
+
+/// Whether the request's body carries parameters (a GET's or a HEAD's is ignored).
+fn has_body(method: &Method, body: &[u8]) -> bool {
+    !body.is_empty() && *method != Method::GET && *method != Method::HEAD
 }
 
 /// The request's media type, lowercase, without its parameters.
@@ -285,8 +288,7 @@ pub fn decode_params(
         Some(q) if !q.is_empty() => form_tree(q.as_bytes())?,
         _ => Map::new(),
     };
-    let has_body = !(body.is_empty() || method == Method::GET || method == Method::HEAD);
-    if has_body {
+    if has_body(method, body) {
         let body_params = match mime(headers).as_str() {
             "application/json" => match serde_json::from_slice::<Value>(body) {
                 Ok(Value::Object(m)) => m,
