@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod counting;
 mod helpers;
 mod openapi;
 mod openapi_check;
