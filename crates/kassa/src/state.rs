@@ -31,6 +31,9 @@ pub struct Ctx {
     pub keys: KeyCache,
     /// Account names for the hosted pages (accounts are never renamed).
     pub account_names: NodeCache<String, String>,
+    /// Each price's product, by the price's id (a price never changes product): a new session
+    /// reads its prices and their products together (`service::sessions::create`).
+    pub price_products: NodeCache<String, String>,
     /// How webhooks are sent and retried.
     pub webhooks: WebhookSettings,
     pub webhook_client: reqwest::Client,
@@ -83,6 +86,7 @@ impl Ctx {
             public_url: public_url.trim_end_matches('/').to_owned(),
             keys: KeyCache::default(),
             account_names: NodeCache::default(),
+            price_products: NodeCache::default(),
         }
     }
 

@@ -992,3 +992,61 @@ async fn v1_path_answers_200_with_the_same_session() {
         .await;
     assert_eq!(r.status, 404, "{}", r.text);
 }
+
+/// A node that has read a price once reads it together with its product from then on (a price
+/// never changes product): a session's creation is one read instead of two, and the product is
+/// still read afresh each time, so a change to it shows in the next session.
+#[tokio::test]
+async fn a_known_price_is_read_with_its_product_in_one_read() {
+    use kassa_core::store::Kind;
+    use std::sync::{Arc, Mutex};
+
+    let app = TestApp::spawn().await;
+    let price = app.price(1000, "usd").await;
+    let product = app.get(&format!("/prices/{price}")).await.ok()["product"].as_str().unwrap().to_owned();
+
+    // The server's store, counted, under a context of the test's own (whose node knows nothing yet).
+    let base = app.ctx();
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let store = Arc::new(crate::counting::Counting {
+        inner: base.store.clone(),
+        chunks: Default::default(),
+        reads: reads.clone(),
+    });
+    let ctx = kassa::state::Ctx::new(store, base.clock.clone(), &base.public_url, base.webhooks.clone());
+    let key = kassa_core::account::SecretKey::from_operator(&app.key).unwrap();
+    let account = ctx.store.account_by_key(&key.hash()).await.unwrap().unwrap();
+    let acct = kassa::service::Acct { id: account.id, name: account.name };
+    let create = |body: Value| {
+        let (ctx, acct) = (&ctx, &acct);
+        async move {
+            let p = serde_json::from_value(body).unwrap();
+            kassa::service::sessions::create(ctx, acct, p).await.unwrap()
+        }
+    };
+
+    let first = create(one(&price)).await;
+    let second = create(one(&price)).await;
+    let price_read = (Kind::Price, price.clone());
+    let product_read = (Kind::Product, product.clone());
+    assert_eq!(
+        *reads.lock().unwrap(),
+        [
+            vec![price_read.clone()],
+            vec![product_read.clone()],
+            vec![price_read.clone(), product_read.clone()]
+        ],
+        "the first session reads the price, then its product; the second both at once"
+    );
+    for s in [&first, &second] {
+        assert_eq!(s.line_items[0].price.product, product);
+        assert_eq!(s.line_items[0].description, first.line_items[0].description);
+    }
+
+    // The product itself is not kept: renamed, the next session shows the new name.
+    app.post(&format!("/products/{product}"), &[("name", "Renamed")]).await.ok();
+    reads.lock().unwrap().clear();
+    let third = create(one(&price)).await;
+    assert_eq!(third.line_items[0].description, "Renamed");
+    assert_eq!(*reads.lock().unwrap(), [vec![price_read, product_read]]);
+}
