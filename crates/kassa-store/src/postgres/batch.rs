@@ -29,10 +29,11 @@
 //!   would one after the other. If a statement fails for another reason than the database being
 //!   unavailable, each of its records is tried again on its own, so one bad record fails alone.
 //! - **Reads.** A batch reads each kind in one statement, the statements pipelined. When a job
-//!   of the batch asked for several kinds, they are read in one `REPEATABLE READ` snapshot
-//!   (between `BEGIN` and `COMMIT`), so each `get_many` still sees one snapshot, taken after it
-//!   was asked; jobs of one kind each (a session's page, a price here and a product there) need
-//!   none, since one statement reads one snapshot already.
+//!   of the batch asked for several kinds (a new session's price and its product, once the node
+//!   knows which product that is), they are read in one `REPEATABLE READ` snapshot (between
+//!   `BEGIN` and `COMMIT`), so each `get_many` still sees one snapshot, taken after it was asked;
+//!   jobs of one kind each (a session's page, a price here and a product there) need none, since
+//!   one statement reads one snapshot already.
 //! - **Callers may leave.** Flushers are tasks of their own: a caller that stops waiting (its
 //!   request was dropped) stops nobody else's job. Its own insert may still be written, as with
 //!   [`Store::transact`].
