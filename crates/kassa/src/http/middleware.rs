@@ -261,9 +261,14 @@ fn json_alone(method: &Method, headers: &HeaderMap, query: Option<&str>, body: &
 fn json_object(body: &[u8]) -> Result<(), ApiError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| invalid_json(&e))?;
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(Invalid::general("The request body must be a JSON object.").into());
+        return Err(not_a_json_object());
     }
     Ok(())
+}
+
+/// The answer to a JSON body that is not one object.
+fn not_a_json_object() -> ApiError {
+    Invalid::general("The request body must be a JSON object.").into()
 }
 
 /// Whether the request's body carries parameters (a GET's or a HEAD's is ignored).
@@ -292,7 +297,7 @@ pub fn decode_params(
         let body_params = match mime(headers).as_str() {
             "application/json" => match serde_json::from_slice::<Value>(body) {
                 Ok(Value::Object(m)) => m,
-                Ok(_) => return Err(Invalid::general("The request body must be a JSON object.").into()),
+                Ok(_) => return Err(not_a_json_object()),
                 Err(e) => return Err(invalid_json(&e)),
             },
             "application/x-www-form-urlencoded" | "" => form_tree(body)?,

@@ -319,16 +319,7 @@ async fn a_json_body_means_the_same_decoded_straight_or_as_a_tree() {
     let app = TestApp::spawn().await;
     let body = r#"{"name":"first","name":"Shirt","metadata":{"k":"1","k":"2"}}"#;
     let alone = app.post_raw("/products", Some("application/json"), body).await;
-    let with_key = app
-        .send(
-            app.client
-                .post(app.url("/products"))
-                .bearer_auth(&app.key)
-                .header("Idempotency-Key", "twice-named")
-                .header("content-type", "application/json")
-                .body(body),
-        )
-        .await;
+    let with_key = app.post_raw_idem_as(&app.key, "/products", "twice-named", "application/json", body).await;
     let with_query = app.post_raw("/products?active=true", Some("application/json"), body).await;
     for r in [&alone, &with_key, &with_query] {
         assert_eq!(r.status, 201, "{}", r.text);

@@ -319,17 +319,29 @@ impl TestApp {
         self.send(req).await
     }
 
-    /// POST a form body with an `Idempotency-Key`, as `key`'s account.
-    pub async fn post_idem_as(&self, key: &str, path: &str, idem: &str, form: &[(&str, &str)]) -> Resp {
+    /// POST a raw body with the given `content-type` and an `Idempotency-Key`, as `key`'s account.
+    pub async fn post_raw_idem_as(
+        &self,
+        key: &str,
+        path: &str,
+        idem: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Resp {
         self.send(
             self.client
                 .post(self.url(path))
                 .bearer_auth(key)
                 .header("Idempotency-Key", idem)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(encode(form)),
+                .header("content-type", content_type)
+                .body(body),
         )
         .await
+    }
+
+    /// POST a form body with an `Idempotency-Key`, as `key`'s account.
+    pub async fn post_idem_as(&self, key: &str, path: &str, idem: &str, form: &[(&str, &str)]) -> Resp {
+        self.post_raw_idem_as(key, path, idem, "application/x-www-form-urlencoded", encode(form)).await
     }
 
     pub async fn post_idem(&self, path: &str, idem: &str, form: &[(&str, &str)]) -> Resp {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use crate::common::poll_async;
-use crate::helpers::{Resp, TestApp, encode};
+use crate::helpers::{Resp, TestApp};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -269,19 +269,10 @@ async fn concurrent_requests_with_one_key_create_one_object() {
 async fn concurrent_session_creation_with_one_key_creates_one_session() {
     let app = TestApp::spawn().await;
     let price = app.price(500, "usd").await;
-    let body = encode(&[("line_items[0][price]", &price), ("line_items[0][quantity]", "1")]);
+    let form = [("line_items[0][price]", price.as_str()), ("line_items[0][quantity]", "1")];
     for round in 0..10 {
         let key = format!("cs-{round}");
-        let send = || {
-            app.send(
-                app.client
-                    .post(app.url("/checkout/session"))
-                    .bearer_auth(&app.key)
-                    .header("Idempotency-Key", &key)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body.clone()),
-            )
-        };
+        let send = || app.post_idem("/checkout/session", &key, &form);
         let (a, b) = tokio::join!(send(), send());
         let ok: Vec<&Resp> = [&a, &b].into_iter().filter(|r| r.status == 201).collect();
         assert!(!ok.is_empty(), "{} / {}", a.text, b.text);

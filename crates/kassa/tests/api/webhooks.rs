@@ -117,15 +117,7 @@ async fn endpoint_input_is_checked() {
 #[tokio::test]
 async fn events_record_what_happened_and_which_request_caused_it() {
     let app = TestApp::spawn().await;
-    let r = app
-        .send(
-            app.client
-                .post(app.url("/customers"))
-                .bearer_auth(&app.key)
-                .header("Idempotency-Key", "make-ada")
-                .form(&[("email", "ada@example.test"), ("name", "Ada")]),
-        )
-        .await;
+    let r = app.post_idem("/customers", "make-ada", &[("email", "ada@example.test"), ("name", "Ada")]).await;
     let cus = r.ok()["id"].as_str().unwrap().to_owned();
     let request_id = r.header("Request-Id").unwrap().to_owned();
 
